@@ -1,0 +1,78 @@
+#include "core/clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+
+uint64_t clock_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t clock_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t clock_mono_ms(void)
+{
+    return clock_mono_ns() / 1000000u;
+}
+
+char *clock_format_utc(uint64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03u", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+    return buf;
+}
+
+int clock_parse_utc(const char *s, uint64_t *ms)
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+    char sep;
+    size_t len = strlen(s);
+    if (len && strspn(s, "0123456789") == len && len > 8) {
+        *ms = strtoull(s, NULL, 10);
+        return 0;
+    }
+    if (sscanf(s, "%4d%c%2d%*c%2d%n", &y, &sep, &mo, &d, &n) < 4 || (sep != '-' && sep != '/'))
+        return BS_EPARSE;
+    const char *rest = s + n;
+    if (*rest) {
+        int m = 0;
+        if (sscanf(rest, "%*1[ .T]%2d:%2d%n", &h, &mi, &m) < 2)
+            return BS_EPARSE;
+        rest += m;
+        if (*rest) {
+            if (sscanf(rest, ":%2d%n", &sec, &m) < 1)
+                return BS_EPARSE;
+            rest += m;
+        }
+        if (*rest)
+            return BS_EPARSE;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return BS_EPARSE;
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return BS_EPARSE;
+    *ms = (uint64_t)t * 1000u;
+    return 0;
+}
