@@ -1,0 +1,188 @@
+/* store.h - the flow store: append flow records, read them back column-wise.
+ *
+ * A store is opened from a URL: a directory path selects the embedded store (store_embedded.c:
+ * time-partitioned, immutable, columnar, compressed segment files under that directory); the
+ * scheme "clickhouse://HOST:PORT/DB" is reserved for the ClickHouse backend. Backends are
+ * `const struct store_backend` vtables listed in one registry (store.c) and chosen by scheme.
+ *
+ * Writer contract: one thread at a time calls store_append/store_flush/store_close on a store
+ * opened with STORE_WRITE. store_append copies the records into an in-memory batch (the caller
+ * keeps ownership of its array); store_flush turns the batch into immutable segment file(s)
+ * that become visible atomically (temp file, fsync, rename), so a reader sees a segment whole
+ * or not at all, and a crash loses at most the unflushed batch. Only one writer process per
+ * directory: store_open(STORE_WRITE) takes an exclusive lock on DIR/LOCK.
+ *
+ * Reader contract: store_scan walks the blocks whose time range meets [t_lo, t_hi], lets the
+ * caller reject a block from its metadata (skip index) without decompressing it, decodes only
+ * the requested columns, and hands each block to a callback. A block whose checksum or
+ * structure is wrong is reported (BS_ECORRUPT with path and block number, through the
+ * on_corrupt callback or the log) and skipped; the scan goes on.
+ *
+ * Ownership: store_open allocates the handle; store_close frees it (and flushes when
+ * writing). The struct store_block passed to on_block and the metadata passed to block_pred
+ * are borrowed for the duration of the call only.
+ */
+#ifndef BS_STORE_STORE_H
+#define BS_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/flow.h"
+#include "core/ipaddr.h"
+
+struct config;
+struct store; /* opaque handle */
+
+enum store_flags {
+    STORE_RDONLY = 0,
+    STORE_WRITE = 1,
+};
+
+/* Opens (creating if needed, when STORE_WRITE) the store at url: a directory path (embedded
+ * store) or, later, "clickhouse://HOST:PORT/DB". Reads [store] settings from cfg (may be NULL
+ * = defaults). flags: STORE_RDONLY or STORE_WRITE. Returns 0 or a negative error; errbuf
+ * explains (always NUL-terminated). */
+int store_open(const char *url, const struct config *cfg, int flags, struct store **out,
+               char errbuf[256]);
+/* Appends records (copied) to the open write batch. Thread-safe for one writer thread. When
+ * the batch reaches its cap (store_batch_records, see store_embedded.c) it is flushed
+ * implicitly. Returns 0 or a negative error (BS_EUSAGE on a read-only store). */
+int store_append(struct store *s, const struct flow_rec *recs, size_t n);
+/* Closes the current batch into immutable segment(s), visible atomically. On failure (e.g.
+ * -ENOSPC) the batch is kept in memory for the next flush, up to the batch cap (see the
+ * disk-full policy in store_embedded.c). Returns 0 or a negative error. */
+int store_flush(struct store *s);
+/* Flushes (when writing) and frees s. Returns the flush result; s is freed regardless. */
+int store_close(struct store *s);
+
+/* ---- columns ------------------------------------------------------------------------- */
+
+/* One column per field of struct flow_rec. */
+enum store_col {
+    STORE_COL_START_MS,
+    STORE_COL_END_MS,
+    STORE_COL_PACKETS,
+    STORE_COL_BYTES,
+    STORE_COL_SRC,
+    STORE_COL_DST,
+    STORE_COL_EXPORTER,
+    STORE_COL_NEXTHOP,
+    STORE_COL_SAMPLING,
+    STORE_COL_OBS_DOMAIN,
+    STORE_COL_IN_IF,
+    STORE_COL_OUT_IF,
+    STORE_COL_SRC_AS,
+    STORE_COL_DST_AS,
+    STORE_COL_SRC_PORT,
+    STORE_COL_DST_PORT,
+    STORE_COL_VLAN,
+    STORE_COL_HAS,
+    STORE_COL_PROTO,
+    STORE_COL_TCP_FLAGS,
+    STORE_COL_TOS,
+    STORE_COL_VERSION,
+    STORE_COL_DIRECTION,
+    STORE_COL_SRC_MASK,
+    STORE_COL_DST_MASK,
+    STORE_COL_COUNT
+};
+#define STORE_COLBIT(c) (UINT64_C(1) << (c))
+#define STORE_COLS_ALL (STORE_COLBIT(STORE_COL_COUNT) - 1)
+
+/* An address column of a decoded block: exactly one of v4 (host-order IPv4 addresses, used
+ * when every address of the block is IPv4) and full (16-byte form) is non-NULL. */
+struct store_addr_col {
+    const uint32_t *v4;
+    const struct ipaddr *full;
+};
+
+/* One decoded block. Only the requested columns are set; the others are NULL. Records are in
+ * ascending start_ms order within a block. */
+struct store_block {
+    size_t n;
+    const uint64_t *start_ms, *end_ms, *packets, *bytes;
+    struct store_addr_col src, dst, exporter, nexthop;
+    const uint32_t *sampling, *obs_domain, *in_if, *out_if, *src_as, *dst_as;
+    const uint16_t *src_port, *dst_port, *vlan, *has;
+    const uint8_t *proto, *tcp_flags, *tos, *version, *direction, *src_mask, *dst_mask;
+};
+
+/* Fills out with record i (0 <= i < b->n) of a block decoded with STORE_COLS_ALL. */
+void store_block_record(const struct store_block *b, size_t i, struct flow_rec *out);
+
+/* Skip index kinds of one column in a block's metadata. */
+enum store_skip_kind {
+    STORE_SKIP_NONE = 0,  /* only min/max known */
+    STORE_SKIP_LIST = 1,  /* sorted list of every distinct value */
+    STORE_SKIP_BLOOM = 2, /* Bloom filter over the distinct values */
+};
+
+/* Metadata of one block, available before decompression. */
+struct store_block_meta {
+    const char *path;     /* segment file */
+    unsigned index;       /* block number in the segment */
+    uint32_t n;           /* records */
+    uint64_t t_min, t_max;/* start_ms range */
+    uint16_t src_port_min, src_port_max, dst_port_min, dst_port_max;
+    struct ipaddr src_min, src_max, dst_min, dst_max;
+    const void *skip;     /* opaque skip index, queried through the functions below */
+};
+
+/* Can the block contain a record whose column col (STORE_COL_SRC/DST/SRC_PORT/DST_PORT) equals
+ * the value? False means certainly not; true means maybe. For address columns pass the
+ * address, for ports a uint16_t. */
+bool store_block_may_contain_addr(const struct store_block_meta *m, enum store_col col,
+                                  const struct ipaddr *a);
+bool store_block_may_contain_port(const struct store_block_meta *m, enum store_col col,
+                                  uint16_t port);
+
+/* ---- scanning ------------------------------------------------------------------------ */
+
+struct store_scan {
+    uint64_t t_lo, t_hi;  /* blocks whose start_ms range meets [t_lo, t_hi]; records inside
+                           * a block are NOT filtered by time (the caller does that) */
+    uint64_t cols;        /* STORE_COLBIT mask of the columns to decode */
+    unsigned threads;     /* 0 or 1: the caller's thread; up to STORE_SCAN_MAX_THREADS */
+    /* Optional: return false to skip the block without decompressing it. May be called from
+     * several threads at once (thread = 0..threads-1). */
+    bool (*block_pred)(void *ctx, unsigned thread, const struct store_block_meta *m);
+    /* Called with each decoded block; return 0 to go on, non-zero to stop the scan (the
+     * value is returned by store_scan). Called from thread `thread` only for its own
+     * blocks: per-thread state needs no lock. */
+    int (*on_block)(void *ctx, unsigned thread, const struct store_block *b);
+    /* Optional: told about each corrupt block (err = BS_ECORRUPT or a decompression error);
+     * by default the store logs a warning naming the path and block. May be called from
+     * several threads at once. */
+    void (*on_corrupt)(void *ctx, const char *path, unsigned block, int err);
+    void *ctx;
+};
+#define STORE_SCAN_MAX_THREADS 16
+
+struct store_scan_stats {
+    uint64_t segments, blocks_total, blocks_skipped, blocks_corrupt, records_scanned;
+    uint64_t bytes_read; /* compressed column bytes decompressed */
+};
+
+/* Scans s as described above. Returns 0, the non-zero value of on_block, or a negative error
+ * (I/O errors other than corrupt blocks). st may be NULL. */
+int store_scan(struct store *s, const struct store_scan *sc, struct store_scan_stats *st);
+
+/* ---- maintenance --------------------------------------------------------------------- */
+
+struct store_info {
+    uint64_t segments, blocks, records, bytes; /* bytes: segment files on disk */
+    uint64_t t_min, t_max;                     /* start_ms range (0,0 when empty) */
+};
+int store_get_info(struct store *s, struct store_info *out);
+
+/* Applies retention (store.retention by age relative to now_ms, store.max_size by total size,
+ * oldest partitions first). Counts what was deleted. Needs STORE_WRITE. */
+int store_prune(struct store *s, uint64_t now_ms, uint64_t *segments_deleted,
+                uint64_t *bytes_deleted);
+
+/* Human-readable backend name ("embedded", "clickhouse"). */
+const char *store_backend_name(const struct store *s);
+
+#endif
