@@ -1,0 +1,106 @@
+/* decoder.c - one decoding context (see decoder.h). */
+#include "collect/decoder.h"
+
+#include <string.h>
+
+#include "core/err.h"
+
+static void emit(void *arg, const struct flow_rec *rec)
+{
+    struct decoder *d = arg;
+    out_batch_add(&d->batch, rec);
+}
+
+int decoder_init(struct decoder *d, struct collect_out *out, size_t max_exporters,
+                 const struct flowdec_config *fcfg, uint64_t seed)
+{
+    d->datagrams = 0;
+    d->exporter_limit = 0;
+    out_batch_init(&d->batch, out);
+    return exporter_table_init(&d->ex, max_exporters, fcfg, seed);
+}
+
+void decoder_release(struct decoder *d)
+{
+    decoder_flush(d);
+    exporter_table_release(&d->ex);
+}
+
+int decoder_datagram(struct decoder *d, const struct ipaddr *src, const uint8_t *p, size_t len,
+                     uint64_t recv_ms)
+{
+    d->datagrams++;
+    struct exporter *e;
+    int rc = exporter_table_get(&d->ex, src, &e);
+    if (rc) {
+        d->exporter_limit++;
+        return rc;
+    }
+    if (!e->first_ms)
+        e->first_ms = recv_ms;
+    e->last_ms = recv_ms;
+    const struct flow_sink sink = {.emit = emit, .arg = d};
+    return flowdec_decode(e->dec, p, len, recv_ms, &sink, NULL);
+}
+
+int decoder_flush(struct decoder *d)
+{
+    return out_batch_flush(&d->batch);
+}
+
+void decoder_expire(struct decoder *d, uint64_t now_ms)
+{
+    for (size_t i = 0; i < d->ex.cap; i++)
+        if (d->ex.slots[i])
+            flowdec_exporter_expire(d->ex.slots[i]->dec, now_ms);
+}
+
+int decoder_save(const struct decoder *d, struct buf *out)
+{
+    for (size_t i = 0; i < d->ex.cap; i++) {
+        if (!d->ex.slots[i])
+            continue;
+        int rc = flowdec_exporter_save(d->ex.slots[i]->dec, out);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int decoder_load(struct decoder *d, const uint8_t *p, size_t len)
+{
+    int n = 0;
+    size_t off = 0;
+    while (off < len) {
+        struct flowdec_exporter *dec;
+        size_t used = 0;
+        int rc = flowdec_exporter_load(p + off, len - off, &d->ex.fcfg, &used, &dec);
+        if (rc)
+            return n ? n : rc;
+        if (used == 0) { /* defensive: a loader that consumed nothing would loop forever */
+            flowdec_exporter_free(dec);
+            return n ? n : BS_EMALFORMED;
+        }
+        off += used;
+        if (exporter_table_adopt(&d->ex, dec) == 0)
+            n++;
+    }
+    return n;
+}
+
+size_t decoder_snapshot(const struct decoder *d, struct exporter_snap *snaps, size_t max)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < d->ex.cap; i++) {
+        const struct exporter *e = d->ex.slots[i];
+        if (!e)
+            continue;
+        if (k < max) {
+            snaps[k].addr = e->addr;
+            snaps[k].last_ms = e->last_ms;
+            snaps[k].st = *flowdec_exporter_stats(e->dec);
+        }
+        k++;
+    }
+    return k;
+}

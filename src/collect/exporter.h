@@ -1,0 +1,64 @@
+/* exporter.h - the table of exporters one decoder thread owns (address -> decoder state).
+ *
+ * Each exporter address gets one struct exporter holding its flowdec state (templates,
+ * samplers, sequence tracking and per-exporter counters, flowdec.h). The table belongs to one
+ * thread (the offline run, or one decode thread of the live collector: exporters are sticky to
+ * a decode thread by exporter_hash()), so it has no lock.
+ *
+ * Open addressing with linear probing over a power-of-two array, keyed by a seeded hash of the
+ * 16-byte address (the seed is per process, so remote senders cannot aim collisions). Entries
+ * are never removed before exporter_table_release(). Cap: max exporters (collect.max_exporters);
+ * beyond it, datagrams of new addresses are refused (counted by the caller), because every
+ * spoofed source address would otherwise cost a state.
+ *
+ * Ownership: the table owns the exporters and their flowdec states.
+ */
+#ifndef BS_COLLECT_EXPORTER_H
+#define BS_COLLECT_EXPORTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/hash.h"
+#include "core/ipaddr.h"
+#include "proto/flowdec.h"
+
+struct exporter {
+    struct ipaddr addr;
+    struct flowdec_exporter *dec;
+    uint64_t first_ms;   /* first datagram (receive time) */
+    uint64_t last_ms;    /* latest datagram */
+};
+
+struct exporter_table {
+    struct exporter **slots;
+    size_t cap;          /* power of two */
+    size_t n;
+    size_t max;
+    uint64_t seed;
+    struct flowdec_config fcfg;
+};
+
+/* The hash that places an address in a table and on a decode thread. */
+static inline uint64_t exporter_hash(const struct ipaddr *a, uint64_t seed)
+{
+    return hash_bytes(a->b, sizeof a->b, seed);
+}
+
+/* fcfg NULL: flowdec defaults. max 0: no cap. Returns 0 or BS_ENOMEM. */
+int exporter_table_init(struct exporter_table *t, size_t max, const struct flowdec_config *fcfg,
+                        uint64_t seed);
+void exporter_table_release(struct exporter_table *t);
+
+/* The exporter of addr, or NULL. */
+struct exporter *exporter_table_find(struct exporter_table *t, const struct ipaddr *addr);
+/* The exporter of addr, created when new. Returns 0, BS_ELIMIT (cap reached) or BS_ENOMEM. */
+int exporter_table_get(struct exporter_table *t, const struct ipaddr *addr, struct exporter **out);
+/* Inserts a state restored with flowdec_exporter_load(); the table takes ownership of dec
+ * (also on failure, when dec is freed). Returns 0, BS_EEXIST (address already present: the
+ * live state wins), BS_ELIMIT or BS_ENOMEM. */
+int exporter_table_adopt(struct exporter_table *t, struct flowdec_exporter *dec);
+
+/* Iteration: for (size_t i = 0; i < t->cap; i++) if (t->slots[i]) ... */
+
+#endif
