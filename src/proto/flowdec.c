@@ -1,0 +1,551 @@
+/* flowdec.c - the dispatcher and per-exporter state (see flowdec.h). */
+#include "proto/flowdec.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/hash.h"
+#include "core/rd.h"
+#include "proto/flowdec_int.h"
+#include "proto/sflow.h"
+
+void flowdec_config_default(struct flowdec_config *cfg)
+{
+    cfg->max_templates = 4096;
+    cfg->pending_bytes = 256u * 1024u;
+    cfg->pending_max_age_ms = 60000;
+}
+
+static uint32_t clamp_u32(int64_t v, uint32_t lo, uint32_t hi)
+{
+    if (v < (int64_t)lo)
+        return lo;
+    if (v > (int64_t)hi)
+        return hi;
+    return (uint32_t)v;
+}
+
+void flowdec_config_from(const struct config *conf, struct flowdec_config *cfg)
+{
+    flowdec_config_default(cfg);
+    cfg->max_templates =
+        clamp_u32(config_int(conf, "collect", "max_templates_per_exporter"), 1, 1u << 20);
+    cfg->pending_bytes =
+        clamp_u32(config_size(conf, "collect", "pending_bytes_per_exporter"), 0, 1u << 30);
+    cfg->pending_max_age_ms =
+        clamp_u32(config_duration_ms(conf, "collect", "pending_max_age"), 0, UINT32_MAX);
+}
+
+const char *flowdec_err_name(unsigned kind)
+{
+    static const char *const names[FLOWDEC_ERR__COUNT] = {
+        "none", "version", "header", "trunc", "set", "template", "record", "limit", "sflow",
+    };
+    return kind < FLOWDEC_ERR__COUNT ? names[kind] : "unknown";
+}
+
+int flowdec_exporter_new(const struct ipaddr *addr, const struct flowdec_config *cfg,
+                         struct flowdec_exporter **out)
+{
+    struct flowdec_exporter *ex = calloc(1, sizeof(*ex));
+    if (!ex)
+        return BS_ENOMEM;
+    ex->addr = *addr;
+    if (cfg)
+        ex->cfg = *cfg;
+    else
+        flowdec_config_default(&ex->cfg);
+    if (ex->cfg.max_templates == 0)
+        ex->cfg.max_templates = 1;
+    /* Keys come from the network: seed the tables per state. */
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+        seed = hash_bytes(addr->b, 16, (uint64_t)(uintptr_t)ex);
+    tmpl_map_init(&ex->tmpls, seed);
+    tmpl_map_init(&ex->samplers, hash_mix64(seed + 1));
+    tmpl_map_init(&ex->domains, hash_mix64(seed + 2));
+    *out = ex;
+    return 0;
+}
+
+static void free_values(struct tmpl_map *m, bool templates)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->e[i].v)
+            continue;
+        if (templates)
+            tmpl_release(m->e[i].v);
+        free(m->e[i].v);
+        m->e[i].v = NULL;
+    }
+    m->n = 0;
+}
+
+void flowdec_exporter_free(struct flowdec_exporter *ex)
+{
+    if (!ex)
+        return;
+    free_values(&ex->tmpls, true);
+    free_values(&ex->samplers, false);
+    free_values(&ex->domains, false);
+    tmpl_map_release(&ex->tmpls);
+    tmpl_map_release(&ex->samplers);
+    tmpl_map_release(&ex->domains);
+    struct flowdec_pend *p = ex->pend_head;
+    while (p) {
+        struct flowdec_pend *next = p->next;
+        free(p);
+        p = next;
+    }
+    free(ex);
+}
+
+const struct ipaddr *flowdec_exporter_addr(const struct flowdec_exporter *ex)
+{
+    return &ex->addr;
+}
+
+const struct flowdec_stats *flowdec_exporter_stats(const struct flowdec_exporter *ex)
+{
+    return &ex->st;
+}
+
+void flowdec__error(struct flowdec_ctx *c, unsigned kind, int err)
+{
+    if (kind >= FLOWDEC_ERR__COUNT)
+        kind = FLOWDEC_ERR_HEADER;
+    c->ex->st.errors[kind]++;
+    c->seq_unknown = 1;
+    if (c->res->errors++ == 0) {
+        c->res->err_kind = (uint8_t)kind;
+        c->res->err = err;
+    }
+}
+
+struct flowdec_domain *flowdec__domain(struct flowdec_exporter *ex, unsigned version,
+                                       uint32_t domain)
+{
+    uint64_t k1 = flowdec__k1(version, domain);
+    struct flowdec_domain *d = tmpl_map_get(&ex->domains, k1, 0);
+    if (d)
+        return d;
+    if (ex->domains.n >= FLOWDEC_MAX_DOMAINS) {
+        ex->st.domains_untracked++;
+        return NULL;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    void *old;
+    if (tmpl_map_put(&ex->domains, k1, 0, d, &old) != 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+int flowdec__sampler_set(struct flowdec_exporter *ex, unsigned version, uint32_t domain,
+                         uint64_t id, uint32_t rate)
+{
+    uint64_t k1 = flowdec__k1(version, domain);
+    struct flowdec_sampler *s = tmpl_map_get(&ex->samplers, k1, id);
+    if (s) {
+        s->rate = rate;
+        return 0;
+    }
+    if (ex->samplers.n >= FLOWDEC_MAX_SAMPLERS) {
+        ex->st.samplers_refused++;
+        return BS_ELIMIT;
+    }
+    s = malloc(sizeof(*s));
+    if (!s)
+        return BS_ENOMEM;
+    s->rate = rate;
+    void *old;
+    if (tmpl_map_put(&ex->samplers, k1, id, s, &old) != 0) {
+        free(s);
+        return BS_ENOMEM;
+    }
+    ex->st.samplers_now = (uint32_t)ex->samplers.n;
+    return 0;
+}
+
+/* ---- options records: samplers and domain defaults ---- */
+
+struct opt_apply {
+    struct flowdec_exporter *ex;
+    unsigned version;
+    uint32_t domain;
+};
+
+static void apply_options(void *arg, const struct tmpl_samp *s)
+{
+    struct opt_apply *a = arg;
+    uint32_t rate = tmpl_samp_rate(s);
+    if (rate && s->has_sampler_id) {
+        (void)flowdec__sampler_set(a->ex, a->version, a->domain, s->sampler_id, rate);
+    } else if (rate || s->has_sysinit) {
+        struct flowdec_domain *d = flowdec__domain(a->ex, a->version, a->domain);
+        if (d && rate)
+            d->default_rate = rate;
+        if (d && s->has_sysinit)
+            d->sysinit_ms = s->sysinit_ms;
+    }
+}
+
+struct samp_lookup {
+    struct flowdec_exporter *ex;
+    uint64_t k1;
+};
+
+static uint32_t lookup_sampler(void *arg, uint64_t id)
+{
+    struct samp_lookup *l = arg;
+    struct flowdec_sampler *s = tmpl_map_get(&l->ex->samplers, l->k1, id);
+    return s ? s->rate : 0;
+}
+
+/* Decodes a data set whose template t is known. */
+static void decode_with(struct flowdec_ctx *c, const struct tmpl *t, const uint8_t *p,
+                        size_t len)
+{
+    struct flowdec_exporter *ex = c->ex;
+    uint32_t n = 0;
+    int rc;
+    if (t->options) {
+        struct opt_apply a = {ex, c->version, c->domain};
+        rc = tmpl_decode_options(t, p, len, apply_options, &a, &n);
+        c->res->options_records += n;
+        ex->st.options_records += n;
+    } else {
+        struct flowdec_domain *d = flowdec__domain(ex, c->version, c->domain);
+        struct samp_lookup l = {ex, flowdec__k1(c->version, c->domain)};
+        struct tmpl_env env;
+        memset(&env, 0, sizeof(env));
+        env.base.exporter = ex->addr;
+        env.base.version = c->version;
+        env.base.obs_domain = c->domain;
+        env.export_ms = c->export_ms;
+        env.sysuptime = c->sysuptime;
+        env.has_sysuptime = c->has_sysuptime;
+        env.boot_ms = d ? d->sysinit_ms : 0;
+        env.default_rate = d && d->default_rate ? d->default_rate : 1;
+        env.sampler_rate = lookup_sampler;
+        env.sampler_arg = &l;
+        rc = tmpl_decode_data(t, p, len, &env, c->sink, &n);
+        c->res->flows += n;
+        ex->st.flows += n;
+    }
+    c->records += n;
+    if (rc)
+        flowdec__error(c, FLOWDEC_ERR_RECORD, rc);
+}
+
+/* ---- parked data sets ---- */
+
+static void pend_drop_head(struct flowdec_exporter *ex, struct flowdec_result *res)
+{
+    struct flowdec_pend *p = ex->pend_head;
+    ex->pend_head = p->next;
+    if (!ex->pend_head)
+        ex->pend_tail = NULL;
+    ex->pend_bytes -= p->len + FLOWDEC_PENDING_OVERHEAD;
+    ex->st.no_template_sets++;
+    ex->st.no_template_bytes += p->len;
+    if (res)
+        res->dropped_sets++;
+    free(p);
+    ex->st.pending_now = (uint32_t)ex->pend_bytes;
+}
+
+static void expire(struct flowdec_exporter *ex, uint64_t now_ms, struct flowdec_result *res)
+{
+    while (ex->pend_head && ex->pend_head->recv_ms + ex->cfg.pending_max_age_ms < now_ms)
+        pend_drop_head(ex, res);
+}
+
+void flowdec_exporter_expire(struct flowdec_exporter *ex, uint64_t now_ms)
+{
+    expire(ex, now_ms, NULL);
+}
+
+static void park(struct flowdec_ctx *c, uint16_t tid, const uint8_t *p, size_t len)
+{
+    struct flowdec_exporter *ex = c->ex;
+    size_t cost = len + FLOWDEC_PENDING_OVERHEAD;
+    c->seq_unknown = 1;
+    if (cost > ex->cfg.pending_bytes) {
+        ex->st.no_template_sets++;
+        ex->st.no_template_bytes += len;
+        c->res->dropped_sets++;
+        return;
+    }
+    while (ex->pend_head && ex->pend_bytes + cost > ex->cfg.pending_bytes)
+        pend_drop_head(ex, c->res);
+    struct flowdec_pend *e = malloc(sizeof(*e) + len);
+    if (!e) {
+        ex->st.no_template_sets++;
+        ex->st.no_template_bytes += len;
+        c->res->dropped_sets++;
+        return;
+    }
+    e->next = NULL;
+    e->recv_ms = c->recv_ms;
+    e->export_ms = c->export_ms;
+    e->sysuptime = c->sysuptime;
+    e->domain = c->domain;
+    e->len = (uint32_t)len;
+    e->tid = tid;
+    e->version = c->version;
+    e->has_sysuptime = c->has_sysuptime;
+    memcpy(e->data, p, len);
+    if (ex->pend_tail)
+        ex->pend_tail->next = e;
+    else
+        ex->pend_head = e;
+    ex->pend_tail = e;
+    ex->pend_bytes += cost;
+    ex->st.pending_sets++;
+    ex->st.pending_now = (uint32_t)ex->pend_bytes;
+    c->res->pending_sets++;
+}
+
+/* Decodes the parked sets of template t (just learnt) in arrival order. */
+static void unpark(struct flowdec_ctx *c, const struct tmpl *t)
+{
+    struct flowdec_exporter *ex = c->ex;
+    struct flowdec_pend **pp = &ex->pend_head, *prev = NULL;
+    while (*pp) {
+        struct flowdec_pend *e = *pp;
+        if (e->version != t->version || e->domain != t->domain || e->tid != t->id) {
+            prev = e;
+            pp = &e->next;
+            continue;
+        }
+        *pp = e->next;
+        if (ex->pend_tail == e)
+            ex->pend_tail = prev;
+        ex->pend_bytes -= e->len + FLOWDEC_PENDING_OVERHEAD;
+        struct flowdec_ctx late = *c;
+        late.export_ms = e->export_ms;
+        late.sysuptime = e->sysuptime;
+        late.has_sysuptime = e->has_sysuptime;
+        decode_with(&late, t, e->data, e->len);
+        ex->st.pending_decoded++;
+        c->res->pending_decoded++;
+        free(e);
+    }
+    ex->st.pending_now = (uint32_t)ex->pend_bytes;
+}
+
+void flowdec__data_set(struct flowdec_ctx *c, uint16_t tid, const uint8_t *p, size_t len)
+{
+    const struct tmpl *t = tmpl_map_get(&c->ex->tmpls, flowdec__k1(c->version, c->domain), tid);
+    if (t)
+        decode_with(c, t, p, len);
+    else
+        park(c, tid, p, len);
+}
+
+/* ---- templates ---- */
+
+int flowdec__template_store(struct flowdec_exporter *ex, struct tmpl *t)
+{
+    uint64_t k1 = flowdec__k1(t->version, t->domain);
+    struct tmpl *old = tmpl_map_get(&ex->tmpls, k1, t->id);
+    if (!old && ex->tmpls.n >= ex->cfg.max_templates)
+        return BS_ELIMIT;
+    struct tmpl *nt = malloc(sizeof(*nt));
+    if (!nt)
+        return BS_ENOMEM;
+    *nt = *t;
+    void *replaced;
+    if (tmpl_map_put(&ex->tmpls, k1, t->id, nt, &replaced) != 0) {
+        free(nt);
+        return BS_ENOMEM;
+    }
+    if (replaced) {
+        tmpl_release(replaced);
+        free(replaced);
+    }
+    ex->st.templates_now = (uint32_t)ex->tmpls.n;
+    return 0;
+}
+
+int flowdec__template_add(struct flowdec_ctx *c, uint16_t tid, const struct tmpl_field *f,
+                          unsigned n, unsigned scope_n, bool options)
+{
+    struct tmpl t;
+    int rc = tmpl_compile(&t, c->version, c->domain, tid, options, f, n, scope_n);
+    if (rc) {
+        flowdec__error(c, rc == BS_ELIMIT ? FLOWDEC_ERR_LIMIT : FLOWDEC_ERR_TEMPLATE, rc);
+        return rc;
+    }
+    rc = flowdec__template_store(c->ex, &t);
+    if (rc) {
+        tmpl_release(&t);
+        flowdec__error(c, FLOWDEC_ERR_LIMIT, rc);
+        return rc;
+    }
+    c->ex->st.templates_learnt++;
+    c->res->templates++;
+    if (c->ex->pend_head) {
+        const struct tmpl *st =
+            tmpl_map_get(&c->ex->tmpls, flowdec__k1(c->version, c->domain), tid);
+        if (st)
+            unpark(c, st);
+    }
+    return 0;
+}
+
+void flowdec__template_withdraw(struct flowdec_ctx *c, uint16_t tid)
+{
+    struct tmpl *t = tmpl_map_del(&c->ex->tmpls, flowdec__k1(c->version, c->domain), tid);
+    if (t) {
+        tmpl_release(t);
+        free(t);
+    }
+    c->ex->st.templates_withdrawn++;
+    c->res->withdrawals++;
+    c->ex->st.templates_now = (uint32_t)c->ex->tmpls.n;
+}
+
+void flowdec__template_withdraw_all(struct flowdec_ctx *c, bool options)
+{
+    struct tmpl_map *m = &c->ex->tmpls;
+    uint64_t k1 = flowdec__k1(c->version, c->domain);
+    /* Collect first: deletion shifts entries, so do not delete while scanning. */
+    for (;;) {
+        uint16_t victim = 0;
+        bool found = false;
+        for (size_t i = 0; i < m->cap; i++) {
+            struct tmpl *t = m->e[i].v;
+            if (t && m->e[i].k1 == k1 && (t->options != 0) == options) {
+                victim = t->id;
+                found = true;
+                break;
+            }
+        }
+        if (!found)
+            break;
+        struct tmpl *t = tmpl_map_del(m, k1, victim);
+        tmpl_release(t);
+        free(t);
+    }
+    c->ex->st.templates_withdrawn++;
+    c->res->withdrawals++;
+    c->ex->st.templates_now = (uint32_t)m->n;
+}
+
+/* ---- sequence numbers ---- */
+
+void flowdec__seq(struct flowdec_ctx *c, uint32_t seq, uint32_t next, bool lost_is_packets)
+{
+    struct flowdec_stats *st = &c->ex->st;
+    struct flowdec_domain *d = flowdec__domain(c->ex, c->version, c->domain);
+    if (!d)
+        return;
+    if (d->seq_valid && seq != d->next_seq) {
+        uint32_t gap = seq - d->next_seq;
+        if (gap < 0x80000000u) {
+            st->seq_gaps++;
+            if (lost_is_packets) {
+                st->lost_packets += gap;
+                uint64_t mean = d->datagrams ? d->records / d->datagrams : 0;
+                st->lost_flows += (uint64_t)gap * mean;
+            } else {
+                st->lost_flows += gap;
+            }
+        } else {
+            st->seq_resets++;
+        }
+    }
+    d->datagrams++;
+    d->records += c->records;
+    d->next_seq = next;
+    d->seq_valid = !c->seq_unknown || lost_is_packets;
+}
+
+/* ---- dispatcher ---- */
+
+/* Until the sFlow decoder is linked in, a weak stand-in reports the version unsupported. */
+__attribute__((weak)) int sflow_decode(const uint8_t *buf, size_t len,
+                                       const struct ipaddr *exporter, uint64_t recv_ms,
+                                       const struct flow_sink *sink, struct sflow_result *res)
+{
+    (void)buf; (void)len; (void)exporter; (void)recv_ms; (void)sink; (void)res;
+    return BS_EVERSION;
+}
+
+struct sflow_count {
+    const struct flow_sink *sink;
+    uint32_t n;
+};
+
+static void sflow_count_emit(void *arg, const struct flow_rec *r)
+{
+    struct sflow_count *sc = arg;
+    sc->n++;
+    sc->sink->emit(sc->sink->arg, r);
+}
+
+static int decode_sflow(struct flowdec_ctx *c, const uint8_t *buf, size_t len)
+{
+    struct sflow_result sr;
+    struct sflow_count sc = {c->sink, 0};
+    struct flow_sink counting = {sflow_count_emit, &sc};
+    memset(&sr, 0, sizeof(sr));
+    c->res->version = FLOW_SFLOW5;
+    c->ex->st.datagrams_by_version[3]++;
+    int rc = sflow_decode(buf, len, &c->ex->addr, c->recv_ms, &counting, &sr);
+    c->res->obs_domain = sr.sub_agent;
+    c->res->sequence = sr.seq;
+    c->res->flows = sc.n;
+    c->ex->st.flows += sc.n;
+    if (rc)
+        flowdec__error(c, FLOWDEC_ERR_SFLOW, rc);
+    return rc;
+}
+
+int flowdec_decode(struct flowdec_exporter *ex, const uint8_t *buf, size_t len, uint64_t recv_ms,
+                   const struct flow_sink *sink, struct flowdec_result *res)
+{
+    struct flowdec_result local;
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof(*res));
+    struct flowdec_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.ex = ex;
+    c.sink = sink;
+    c.res = res;
+    c.recv_ms = recv_ms;
+    ex->st.datagrams++;
+    if (ex->pend_head)
+        expire(ex, recv_ms, res);
+
+    int rc;
+    unsigned v16 = len >= 2 ? be16(buf) : 0;
+    if (len >= 4 && be32(buf) == 5) {
+        rc = decode_sflow(&c, buf, len);
+    } else if (v16 == 5) {
+        ex->st.datagrams_by_version[0]++;
+        rc = nf5_decode(&c, buf, len);
+    } else if (v16 == 9) {
+        ex->st.datagrams_by_version[1]++;
+        rc = nf9_decode(&c, buf, len);
+    } else if (v16 == 10) {
+        ex->st.datagrams_by_version[2]++;
+        rc = ipfix_decode(&c, buf, len);
+    } else {
+        flowdec__error(&c, FLOWDEC_ERR_VERSION, BS_EVERSION);
+        rc = BS_EVERSION;
+    }
+    (void)rc;
+    if (res->errors)
+        ex->st.bad_datagrams++;
+    return res->err;
+}

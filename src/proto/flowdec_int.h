@@ -1,0 +1,112 @@
+/* flowdec_int.h - internals shared by flowdec.c, flowdec_state.c, nf5.c, nf9.c and ipfix.c.
+ * Not part of the public API (flowdec.h). Functions named flowdec__* are internal.
+ */
+#ifndef BS_PROTO_FLOWDEC_INT_H
+#define BS_PROTO_FLOWDEC_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/flowdec.h"
+#include "proto/tmpl.h"
+#include "proto/tmpl_map.h"
+
+/* Per (version, domain) state. */
+struct flowdec_domain {
+    uint64_t sysinit_ms;    /* IPFIX systemInitTimeMilliseconds from options, 0 unknown */
+    uint64_t datagrams;     /* datagrams seen (for the v9 lost-flows estimate) */
+    uint64_t records;       /* records seen */
+    uint32_t default_rate;  /* from an options record without a sampler ID; 0 unknown */
+    uint32_t next_seq;      /* expected sequence number when seq_valid */
+    uint8_t seq_valid;
+};
+
+struct flowdec_sampler {
+    uint32_t rate;
+};
+
+/* A data set parked until its template arrives; FIFO by arrival. */
+struct flowdec_pend {
+    struct flowdec_pend *next;
+    uint64_t recv_ms;
+    uint64_t export_ms;
+    uint32_t sysuptime;
+    uint32_t domain;
+    uint32_t len;
+    uint16_t tid;
+    uint8_t version;
+    uint8_t has_sysuptime;
+    uint8_t data[];
+};
+
+struct flowdec_exporter {
+    struct ipaddr addr;
+    struct flowdec_config cfg;
+    struct flowdec_stats st;
+    struct tmpl_map tmpls;    /* (version<<32|domain, template id) -> struct tmpl * */
+    struct tmpl_map samplers; /* (version<<32|domain, sampler id) -> struct flowdec_sampler * */
+    struct tmpl_map domains;  /* (version<<32|domain, 0) -> struct flowdec_domain * */
+    struct flowdec_pend *pend_head, *pend_tail;
+    size_t pend_bytes;
+};
+
+/* Decoding context of one datagram (or of one parked set being decoded late). */
+struct flowdec_ctx {
+    struct flowdec_exporter *ex;
+    const struct flow_sink *sink;
+    struct flowdec_result *res;
+    uint64_t recv_ms;
+    uint64_t export_ms;
+    uint32_t domain;
+    uint32_t sysuptime;
+    uint32_t records;     /* data + options records decoded in this datagram */
+    uint8_t version;      /* 9 or 10 (5 for v5) */
+    uint8_t has_sysuptime;
+    uint8_t seq_unknown;  /* a set was parked or failed: record count unknown */
+};
+
+static inline uint64_t flowdec__k1(unsigned version, uint32_t domain)
+{
+    return (uint64_t)version << 32 | domain;
+}
+
+/* Records an error of kind (enum flowdec_err) with code err in stats and result. */
+void flowdec__error(struct flowdec_ctx *c, unsigned kind, int err);
+
+/* Domain state, created on first use; NULL beyond FLOWDEC_MAX_DOMAINS or out of memory. */
+struct flowdec_domain *flowdec__domain(struct flowdec_exporter *ex, unsigned version,
+                                       uint32_t domain);
+
+/* Handles one data set body (set header removed) of template tid: decodes it, or parks it. */
+void flowdec__data_set(struct flowdec_ctx *c, uint16_t tid, const uint8_t *p, size_t len);
+
+/* Compiles and stores a template (replacing one with the same ID), then decodes parked sets
+ * waiting for it. Errors are recorded. Returns 0 or the error. */
+int flowdec__template_add(struct flowdec_ctx *c, uint16_t tid, const struct tmpl_field *f,
+                          unsigned n, unsigned scope_n, bool options);
+
+/* Removes template tid of c's domain (IPFIX withdrawal). */
+void flowdec__template_withdraw(struct flowdec_ctx *c, uint16_t tid);
+
+/* Removes all data (options false) or options templates of c's domain. */
+void flowdec__template_withdraw_all(struct flowdec_ctx *c, bool options);
+
+/* Sequence check: seq announced in the header; next is the value the next datagram should
+ * carry; lost_is_packets selects the v9 rule (gap = lost datagrams). */
+void flowdec__seq(struct flowdec_ctx *c, uint32_t seq, uint32_t next, bool lost_is_packets);
+
+/* Stores a template object that was built elsewhere (state loader). Takes ownership of t on
+ * success. Returns 0, BS_ELIMIT or BS_ENOMEM. */
+int flowdec__template_store(struct flowdec_exporter *ex, struct tmpl *t);
+
+/* Sets the rate of sampler id. Returns 0, BS_ELIMIT or BS_ENOMEM. */
+int flowdec__sampler_set(struct flowdec_exporter *ex, unsigned version, uint32_t domain,
+                         uint64_t id, uint32_t rate);
+
+/* Version-specific decoders: parse the header into c and walk the datagram. */
+int nf5_decode(struct flowdec_ctx *c, const uint8_t *buf, size_t len);
+int nf9_decode(struct flowdec_ctx *c, const uint8_t *buf, size_t len);
+int ipfix_decode(struct flowdec_ctx *c, const uint8_t *buf, size_t len);
+
+#endif
