@@ -11,6 +11,7 @@
 #ifndef BS_PROTO_SFLOW_H
 #define BS_PROTO_SFLOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,5 +39,10 @@ struct sflow_result {
  * res says how far it got). Never reads outside [buf, buf+len). */
 int sflow_decode(const uint8_t *buf, size_t len, const struct ipaddr *exporter, uint64_t recv_ms,
                  const struct flow_sink *sink, struct sflow_result *res);
+
+/* True when buf starts like an sFlow v5 datagram: version word 5 and agent address type 1
+ * or 2 (or 0, unknown). Cheap enough for a dispatcher that receives several protocols on one
+ * port: a NetFlow v5 header starts with the 16-bit version, so it never matches. */
+bool sflow_probe(const uint8_t *buf, size_t len);
 
 #endif
