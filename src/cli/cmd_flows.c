@@ -1,16 +1,321 @@
-/* cmd_flows.c - `botscope flows`: being built; see the open issues. */
+/* cmd_flows.c - `botscope flows`: query the flow store with nfdump-style options. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/err.h"
+#include "query/query.h"
+#include "store/store.h"
+
+/* Longest filter text accepted (joined arguments or -f FILE). */
+#define FLOWS_MAX_FILTER 65536
+
+static const char flows_usage[] =
+    "usage: botscope flows --store DIR [-t START[-END]] [FILTER] [-A KEYS] [-s STAT]\n"
+    "                      [-D KEY] [--having EXPR] [-n N] [-o table|csv|ndjson] [--count]\n"
+    "                      [--threads N] [-q] [--config FILE]\n"
+    "\n"
+    "Lists, counts or aggregates the flows of a store, with nfdump's meanings.\n"
+    "\n"
+    "Options:\n"
+    "  --store DIR       the flow store (default: [general] data_dir)\n"
+    "  -t START[-END]    time window on flow start, inclusive: 2024/01/02.03:04:05-2024/01/02.04:00:00,\n"
+    "                    2024-01-02T03:04:05-2024-01-02T04:00:00, \"2024-01-02 03:04\", or ms since\n"
+    "                    the epoch; END defaults to open-ended\n"
+    "  -f FILE           read the filter from FILE\n"
+    "  -A KEYS           aggregate by keys, e.g. -A srcip/24,dstport (rows sorted by flows)\n"
+    "  -s STAT           top-N statistic: KEY[,KEY...][/ORDER], ORDER = flows (default), packets,\n"
+    "                    bytes, or distinct:KEY; e.g. -s dstport/bytes, -s dstport/distinct:srcip\n"
+    "  -D KEY            also count distinct values of KEY per group (column distinct_<key>)\n"
+    "  -O ORDER          order of -A rows: flows, packets, bytes, distinct\n"
+    "  --having EXPR     keep groups matching EXPR over flows, packets, bytes, distinct,\n"
+    "                    e.g. --having 'flows > 10 and distinct >= 3'\n"
+    "  -n N              print N rows (default 10 with -s, all otherwise; 0 = all)\n"
+    "  -o FMT            table (default), csv or ndjson\n"
+    "  --count           print only the summary (matched flows, packets, bytes, time range)\n"
+    "  --threads N       scan threads (default [store] scan_threads)\n"
+    "  -q, --quiet       no summary after a table\n"
+    "  --config FILE     configuration file\n"
+    "\n"
+    "Keys: srcip, dstip (srcip/24 masks IPv4, srcip/24/64 also IPv6, srcip6/64 IPv6 only),\n"
+    "srcport, dstport, proto, exporter, nexthop, in_if, out_if, src_as, dst_as, tos, flags,\n"
+    "sampling, vlan, version. Output names are the record names (src_addr, dst_port, ...); a\n"
+    "masked address prints as a prefix (192.0.2.0/24). Distinct counts are exact (hash set),\n"
+    "capped at 100M (group, value) pairs; groups are capped at 50M.\n"
+    "\n"
+    "Filter (nfdump/tcpdump style; and binds tighter than or):\n"
+    "  proto tcp|udp|icmp|N, tcp, udp, icmp, ipv4, ipv6\n"
+    "  [src|dst] host ADDR, [src|dst] ip ADDR, [src|dst] net PREFIX\n"
+    "  [src|dst] ip in @FILE, [src|dst] ip in [ADDR PREFIX ...]   (FILE: one a line, # comments)\n"
+    "  [src|dst] port [CMP] N, [src|dst] port in [N N ...], [src|dst] as [CMP] N\n"
+    "  in if N, out if N, exporter ADDR|PREFIX, flags SA (all of F S R P A U E C; X all)\n"
+    "  packets|bytes|duration|pps|bps|bpp|tos|sampling|vlan [CMP] N   (duration in ms; k/m/g)\n"
+    "  CMP: = == != < <= > >= eq ne lt le gt ge; combine with and && or || not ! ( )\n"
+    "  Without src/dst a term matches either side. Examples:\n"
+    "    botscope flows --store /data 'proto tcp and dst port in [23 2323] and flags S'\n"
+    "    botscope flows --store /data -s dstport/distinct:srcip -n 20 'dst net 198.51.100.0/24'\n"
+    "\n"
+    "Output: plain records with -o ndjson carry the keys of `botscope collect --output ndjson`;\n"
+    "aggregated rows carry the keys plus flows, packets, bytes (and distinct_<key>).\n"
+    "\n"
+    "Exit status: 0 ok, 1 runtime failure, 2 usage, configuration or filter error.\n";
+
+/* Parses "-t START[-END]": dates contain '-', so every '-' is tried as the split point. */
+static int parse_window(const char *s, uint64_t *lo, uint64_t *hi)
+{
+    char buf[128];
+    if (strlen(s) >= sizeof buf)
+        return BS_EPARSE;
+    if (!clock_parse_utc(s, lo)) {
+        *hi = UINT64_MAX;
+        return 0;
+    }
+    for (const char *d = strchr(s, '-'); d; d = strchr(d + 1, '-')) {
+        size_t l = (size_t)(d - s);
+        memcpy(buf, s, l);
+        buf[l] = '\0';
+        if (clock_parse_utc(buf, lo))
+            continue;
+        if (!d[1]) {
+            *hi = UINT64_MAX;
+            return 0;
+        }
+        if (!clock_parse_utc(d + 1, hi)) {
+            /* An END given to the second covers that whole second. */
+            if (*hi % 1000 == 0)
+                *hi += 999;
+            return *hi >= *lo ? 0 : BS_EPARSE;
+        }
+    }
+    return BS_EPARSE;
+}
+
+static char *read_file_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *b = malloc(FLOWS_MAX_FILTER + 1);
+    size_t n = b ? fread(b, 1, FLOWS_MAX_FILTER, f) : 0;
+    fclose(f);
+    if (!b)
+        return NULL;
+    b[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (b[i] == '\n' || b[i] == '\r' || b[i] == '\t')
+            b[i] = ' ';
+    return b;
+}
+
+static void print_caret(const char *what, const char *text, unsigned column)
+{
+    if (!column)
+        return;
+    fprintf(stderr, "  %s\n  %*s^\n", text, (int)column - 1, "");
+    (void)what;
+}
 
 static int flows_run(int argc, char **argv)
 {
-    cli_error("flows", "not built yet");
-    return BS_EXIT_FAIL;
+    static const struct option opts[] = {
+        {"store", required_argument, NULL, 'S'},
+        {"config", required_argument, NULL, 'c'},
+        {"having", required_argument, NULL, 'H'},
+        {"count", no_argument, NULL, 'C'},
+        {"threads", required_argument, NULL, 'T'},
+        {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0},
+    };
+    struct query_spec q;
+    query_spec_init(&q);
+    struct query_error qe;
+    memset(&qe, 0, sizeof qe);
+    const char *dir = NULL, *cfgpath = NULL, *filter_file = NULL, *agg = NULL, *stat = NULL;
+    const char *dkey = NULL, *order = NULL;
+    long limit = -1, threads = 0;
+    int c;
+    char *end;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "t:f:A:s:D:O:n:o:q", opts, NULL)) != -1) {
+        switch (c) {
+        case 'S': dir = optarg; break;
+        case 'c': cfgpath = optarg; break;
+        case 't':
+            if (parse_window(optarg, &q.t_lo, &q.t_hi)) {
+                cli_error("flows", "-t '%s': expected START[-END] (e.g. "
+                                   "2024/01/02.03:04:05-2024/01/02.04:00:00)",
+                          optarg);
+                return BS_EXIT_USAGE;
+            }
+            break;
+        case 'f': filter_file = optarg; break;
+        case 'A': agg = optarg; break;
+        case 's': stat = optarg; break;
+        case 'D': dkey = optarg; break;
+        case 'O': order = optarg; break;
+        case 'H': q.having = optarg; break;
+        case 'C': q.count_only = true; break;
+        case 'q': q.summary = false; break;
+        case 'n':
+            limit = strtol(optarg, &end, 10);
+            if (*end || limit < 0) {
+                cli_error("flows", "-n '%s': expected a count", optarg);
+                return BS_EXIT_USAGE;
+            }
+            break;
+        case 'T':
+            threads = strtol(optarg, &end, 10);
+            if (*end || threads < 1 || threads > STORE_SCAN_MAX_THREADS) {
+                cli_error("flows", "--threads '%s': expected 1..%d", optarg,
+                          STORE_SCAN_MAX_THREADS);
+                return BS_EXIT_USAGE;
+            }
+            break;
+        case 'o':
+            if (!strcmp(optarg, "table"))
+                q.format = QF_TABLE;
+            else if (!strcmp(optarg, "csv"))
+                q.format = QF_CSV;
+            else if (!strcmp(optarg, "ndjson") || !strcmp(optarg, "json"))
+                q.format = QF_NDJSON;
+            else {
+                cli_error("flows", "-o '%s': expected table, csv or ndjson", optarg);
+                return BS_EXIT_USAGE;
+            }
+            break;
+        default: cli_usage(&cli_cmd_flows, stderr); return BS_EXIT_USAGE;
+        }
+    }
+    if (agg && stat) {
+        cli_error("flows", "-A and -s cannot be combined (use -A KEYS -O ORDER)");
+        return BS_EXIT_USAGE;
+    }
+    if (agg && query_parse_keys(agg, q.keys, QUERY_MAX_KEYS, &q.nkeys, &qe)) {
+        cli_error("flows", "-A: %s", qe.msg);
+        return BS_EXIT_USAGE;
+    }
+    if (stat && query_parse_stat(stat, &q, &qe)) {
+        cli_error("flows", "-s: %s", qe.msg);
+        return BS_EXIT_USAGE;
+    }
+    if (dkey) {
+        if (query_parse_key(dkey, &q.distinct, &qe)) {
+            cli_error("flows", "-D: %s", qe.msg);
+            return BS_EXIT_USAGE;
+        }
+        q.has_distinct = true;
+    }
+    if (order) {
+        if (!strcmp(order, "flows"))
+            q.order = QO_FLOWS;
+        else if (!strcmp(order, "packets"))
+            q.order = QO_PACKETS;
+        else if (!strcmp(order, "bytes"))
+            q.order = QO_BYTES;
+        else if (!strcmp(order, "distinct"))
+            q.order = QO_DISTINCT;
+        else {
+            cli_error("flows", "-O '%s': expected flows, packets, bytes or distinct", order);
+            return BS_EXIT_USAGE;
+        }
+    }
+    if ((q.has_distinct || q.having) && !q.nkeys) {
+        cli_error("flows", "-D and --having need -A or -s");
+        return BS_EXIT_USAGE;
+    }
+    if (q.order == QO_DISTINCT && !q.has_distinct) {
+        cli_error("flows", "ordering by distinct needs -D KEY (or -s KEY/distinct:KEY)");
+        return BS_EXIT_USAGE;
+    }
+    q.limit = limit >= 0 ? (size_t)limit : stat ? 10 : 0;
+
+    /* The filter: the remaining words, or -f FILE. */
+    char *ftext = NULL;
+    if (filter_file) {
+        if (optind < argc) {
+            cli_error("flows", "give the filter either as arguments or with -f, not both");
+            return BS_EXIT_USAGE;
+        }
+        if (!(ftext = read_file_text(filter_file))) {
+            cli_error("flows", "-f %s: cannot read", filter_file);
+            return BS_EXIT_USAGE;
+        }
+    } else {
+        size_t len = 1;
+        for (int i = optind; i < argc; i++)
+            len += strlen(argv[i]) + 1;
+        if (len > FLOWS_MAX_FILTER) {
+            cli_error("flows", "filter longer than %d bytes", FLOWS_MAX_FILTER);
+            return BS_EXIT_USAGE;
+        }
+        ftext = calloc(1, len);
+        if (!ftext)
+            return BS_EXIT_FAIL;
+        size_t off = 0; /* bounded: len counted above */
+        for (int i = optind; i < argc; i++) {
+            if (i > optind)
+                ftext[off++] = ' ';
+            size_t l = strlen(argv[i]);
+            memcpy(ftext + off, argv[i], l);
+            off += l;
+        }
+        ftext[off] = '\0';
+    }
+    q.filter = ftext;
+
+    struct config cfg;
+    int rc = cli_load_config("flows", cfgpath, &cfg);
+    if (rc) {
+        free(ftext);
+        return rc;
+    }
+    cli_set_log_level(&cfg, 0, 0);
+    if (!dir)
+        dir = config_str(&cfg, "general", "data_dir");
+    q.threads = threads ? (unsigned)threads : (unsigned)config_int(&cfg, "store", "scan_threads");
+    int exit_code = BS_EXIT_OK;
+    char err[256];
+    struct store *s = NULL;
+    if ((rc = store_open(dir, &cfg, STORE_RDONLY, &s, err))) {
+        cli_error("flows", "%s", err);
+        exit_code = rc == BS_EUSAGE ? BS_EXIT_USAGE : BS_EXIT_FAIL;
+        goto out;
+    }
+    struct query_stats st;
+    rc = query_run(s, &q, &st, &qe);
+    fflush(stdout);
+    if (rc) {
+        if (qe.in_filter) {
+            cli_error("flows", "filter: %s%s%u", qe.msg, qe.column ? " at column " : "",
+                      qe.column);
+            print_caret("filter", ftext, qe.column);
+            exit_code = BS_EXIT_USAGE;
+        } else if (qe.in_having) {
+            cli_error("flows", "--having: %s at column %u", qe.msg, qe.column);
+            print_caret("having", q.having, qe.column);
+            exit_code = BS_EXIT_USAGE;
+        } else {
+            cli_error("flows", "%s", qe.msg[0] ? qe.msg : bs_strerror(rc));
+            exit_code = rc == BS_EUSAGE ? BS_EXIT_USAGE : BS_EXIT_FAIL;
+        }
+    } else if (st.scan.blocks_corrupt) {
+        cli_error("flows", "%llu corrupt blocks skipped (see the warnings above)",
+                  (unsigned long long)st.scan.blocks_corrupt);
+    }
+out:
+    if (s)
+        store_close(s);
+    config_release(&cfg);
+    free(ftext);
+    return exit_code;
 }
 
 const struct cli_cmd cli_cmd_flows = {
     .name = "flows",
-    .summary = "(not built yet)",
-    .usage = "botscope flows: not built yet\n",
+    .summary = "query the flow store (filter, aggregate, top N; nfdump style)",
+    .usage = flows_usage,
     .run = flows_run,
 };

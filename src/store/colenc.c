@@ -1,0 +1,289 @@
+/* colenc.c - column value encodings (see colenc.h). */
+#include "store/colenc.h"
+
+#include <string.h>
+
+#include "core/err.h"
+#include "core/rd.h"
+
+/* Cap on dictionary entries: indices are one byte. */
+#define COLENC_DICT_MAX 256
+
+static int put_be(struct buf *b, uint64_t v, unsigned bytes)
+{
+    uint8_t t[8];
+    for (unsigned i = 0; i < bytes; i++)
+        t[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    return buf_append(b, t, bytes);
+}
+
+static unsigned width_of(uint64_t range)
+{
+    unsigned w = 0;
+    while (range) {
+        w++;
+        range >>= 8;
+    }
+    return w;
+}
+
+/* Appends the byte planes of v[i] - base for i in [0, n). */
+static int put_planes(struct buf *out, const uint64_t *v, size_t n, uint64_t base, unsigned w)
+{
+    int rc = buf_reserve(out, (size_t)w * n);
+    if (rc)
+        return rc;
+    uint8_t *d = (uint8_t *)out->data + out->len;
+    for (unsigned j = 0; j < w; j++) {
+        unsigned sh = 8 * j;
+        for (size_t i = 0; i < n; i++)
+            d[i] = (uint8_t)((v[i] - base) >> sh);
+        d += n;
+    }
+    out->len += (size_t)w * n;
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+/* Small open-addressing set used to find up to COLENC_DICT_MAX distinct values. Returns the
+ * number of distinct values, or COLENC_DICT_MAX + 1 when there are more. */
+static size_t dict_build(const uint64_t *v, size_t n, uint64_t *vals, uint8_t *idx)
+{
+    enum { SLOTS = 1024 };
+    uint64_t key[SLOTS];
+    int16_t slot[SLOTS];
+    memset(slot, -1, sizeof slot);
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = v[i];
+        size_t h = (size_t)((x * 0x9e3779b97f4a7c15ull) >> 54) & (SLOTS - 1);
+        while (slot[h] >= 0 && key[h] != x)
+            h = (h + 1) & (SLOTS - 1);
+        if (slot[h] < 0) {
+            if (nd == COLENC_DICT_MAX)
+                return COLENC_DICT_MAX + 1;
+            key[h] = x;
+            slot[h] = (int16_t)nd;
+            vals[nd++] = x;
+        }
+        if (idx)
+            idx[i] = (uint8_t)slot[h];
+    }
+    return nd;
+}
+
+int colenc_put_u64(struct buf *out, const uint64_t *v, size_t n, int sorted)
+{
+    int rc;
+    if (n == 0)
+        return buf_putc(out, COLENC_FOR) || put_be(out, 0, 8) || put_be(out, 0, 1) ? BS_ELIMIT
+                                                                                      : 0;
+    uint64_t mn = v[0], mx = v[0];
+    int asc = 1;
+    for (size_t i = 1; i < n; i++) {
+        if (v[i] < mn)
+            mn = v[i];
+        if (v[i] > mx)
+            mx = v[i];
+        if (v[i] < v[i - 1])
+            asc = 0;
+    }
+    unsigned w = width_of(mx - mn);
+    if (sorted && asc && n > 1) {
+        uint64_t maxd = 0;
+        for (size_t i = 1; i < n; i++)
+            if (v[i] - v[i - 1] > maxd)
+                maxd = v[i] - v[i - 1];
+        unsigned dw = width_of(maxd);
+        if (dw < w) {
+            if ((rc = buf_putc(out, COLENC_DELTA)) || (rc = put_be(out, v[0], 8)) ||
+                (rc = put_be(out, dw, 1)))
+                return rc;
+            rc = buf_reserve(out, (size_t)dw * (n - 1));
+            if (rc)
+                return rc;
+            uint8_t *d = (uint8_t *)out->data + out->len;
+            for (unsigned j = 0; j < dw; j++) {
+                for (size_t i = 1; i < n; i++)
+                    d[i - 1] = (uint8_t)((v[i] - v[i - 1]) >> (8 * j));
+                d += n - 1;
+            }
+            out->len += (size_t)dw * (n - 1);
+            out->data[out->len] = '\0';
+            return 0;
+        }
+    }
+    if (w >= 2) {
+        uint64_t vals[COLENC_DICT_MAX];
+        size_t nd = dict_build(v, n, vals, NULL);
+        if (nd <= COLENC_DICT_MAX && nd * 8 + n < (size_t)w * n) {
+            if ((rc = buf_putc(out, COLENC_DICT)) || (rc = put_be(out, nd, 2)))
+                return rc;
+            for (size_t i = 0; i < nd; i++)
+                if ((rc = put_be(out, vals[i], 8)))
+                    return rc;
+            rc = buf_reserve(out, n);
+            if (rc)
+                return rc;
+            dict_build(v, n, vals, (uint8_t *)out->data + out->len);
+            out->len += n;
+            out->data[out->len] = '\0';
+            return 0;
+        }
+    }
+    if ((rc = buf_putc(out, COLENC_FOR)) || (rc = put_be(out, mn, 8)) || (rc = put_be(out, w, 1)))
+        return rc;
+    return put_planes(out, v, n, mn, w);
+}
+
+int colenc_put_addr(struct buf *out, const struct ipaddr *v, size_t n)
+{
+    int rc;
+    /* Dictionary of full addresses when there are few (exporters, next hops). */
+    struct ipaddr vals[COLENC_DICT_MAX];
+    size_t nd = 0;
+    int dict_ok = 1;
+    for (size_t i = 0; i < n && dict_ok; i++) {
+        size_t k = 0;
+        if (nd && !memcmp(&vals[nd - 1], &v[i], 16))
+            continue;
+        for (k = 0; k < nd; k++)
+            if (!memcmp(&vals[k], &v[i], 16))
+                break;
+        if (k == nd) {
+            if (nd == 16) /* beyond a handful, planes compress as well and decode faster */
+                dict_ok = 0;
+            else
+                vals[nd++] = v[i];
+        }
+    }
+    if (dict_ok && n) {
+        if ((rc = buf_putc(out, COLENC_DICT)) || (rc = put_be(out, nd, 2)))
+            return rc;
+        if ((rc = buf_append(out, vals, nd * 16)) || (rc = buf_reserve(out, n)))
+            return rc;
+        uint8_t *d = (uint8_t *)out->data + out->len;
+        size_t last = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (memcmp(&vals[last], &v[i], 16))
+                for (last = 0; last < nd; last++)
+                    if (!memcmp(&vals[last], &v[i], 16))
+                        break;
+            d[i] = (uint8_t)last;
+        }
+        out->len += n;
+        out->data[out->len] = '\0';
+        return 0;
+    }
+    if ((rc = buf_putc(out, COLENC_PLANES16)) || (rc = buf_reserve(out, 16 * n)))
+        return rc;
+    uint8_t *d = (uint8_t *)out->data + out->len;
+    for (unsigned j = 0; j < 16; j++) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = v[i].b[j];
+        d += n;
+    }
+    out->len += 16 * n;
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+/* The decoders share one body per output type. Planes are added in; each plane j holds bits
+ * 8j..8j+7 of the difference. A value wider than the output type is truncated (only a
+ * corrupt or hostile file can hold one; the checksum normally rejects it first). */
+#define COLENC_DECODER(NAME, T)                                                                  \
+    int NAME(const uint8_t *p, size_t len, size_t n, T *out)                                     \
+    {                                                                                            \
+        struct rd r;                                                                             \
+        rd_init(&r, p, len);                                                                     \
+        unsigned kind = rd_u8(&r);                                                               \
+        if (kind == COLENC_FOR || kind == COLENC_DELTA) {                                        \
+            uint64_t base = rd_u64(&r);                                                          \
+            unsigned w = rd_u8(&r);                                                              \
+            size_t m = kind == COLENC_DELTA ? (n ? n - 1 : 0) : n;                               \
+            if (rd_err(&r) || w > 8 || rd_left(&r) != (size_t)w * m)                             \
+                return BS_ECORRUPT;                                                              \
+            if (kind == COLENC_DELTA && n == 0)                                                  \
+                return 0;                                                                        \
+            const uint8_t *d = rd_ptr(&r);                                                       \
+            T *o = kind == COLENC_DELTA ? out + 1 : out;                                         \
+            if (w == 0) {                                                                        \
+                for (size_t i = 0; i < m; i++)                                                   \
+                    o[i] = (T)(kind == COLENC_DELTA ? 0 : base);                                 \
+            } else {                                                                             \
+                uint64_t b0 = kind == COLENC_DELTA ? 0 : base;                                   \
+                for (size_t i = 0; i < m; i++)                                                   \
+                    o[i] = (T)(b0 + d[i]);                                                       \
+                for (unsigned j = 1; j < w; j++) {                                               \
+                    d += m;                                                                      \
+                    unsigned sh = 8 * j;                                                         \
+                    if (sh >= 8 * sizeof(T))                                                     \
+                        break;                                                                   \
+                    for (size_t i = 0; i < m; i++)                                               \
+                        o[i] = (T)(o[i] + ((uint64_t)d[i] << sh));                               \
+                }                                                                                \
+            }                                                                                    \
+            if (kind == COLENC_DELTA) {                                                          \
+                out[0] = (T)base;                                                                \
+                for (size_t i = 1; i < n; i++)                                                   \
+                    out[i] = (T)(out[i] + out[i - 1]);                                           \
+            }                                                                                    \
+            return 0;                                                                            \
+        }                                                                                        \
+        if (kind == COLENC_DICT) {                                                               \
+            unsigned nd = rd_u16(&r);                                                            \
+            T vals[COLENC_DICT_MAX];                                                             \
+            if (nd == 0 || nd > COLENC_DICT_MAX)                                                 \
+                return BS_ECORRUPT;                                                              \
+            for (unsigned k = 0; k < nd; k++)                                                    \
+                vals[k] = (T)rd_u64(&r);                                                         \
+            if (rd_err(&r) || rd_left(&r) != n)                                                  \
+                return BS_ECORRUPT;                                                              \
+            const uint8_t *d = rd_ptr(&r);                                                       \
+            for (size_t i = 0; i < n; i++) {                                                     \
+                if (d[i] >= nd)                                                                  \
+                    return BS_ECORRUPT;                                                          \
+                out[i] = vals[d[i]];                                                             \
+            }                                                                                    \
+            return 0;                                                                            \
+        }                                                                                        \
+        return BS_ECORRUPT;                                                                      \
+    }
+
+COLENC_DECODER(colenc_get_u64, uint64_t)
+COLENC_DECODER(colenc_get_u32, uint32_t)
+COLENC_DECODER(colenc_get_u16, uint16_t)
+COLENC_DECODER(colenc_get_u8, uint8_t)
+
+int colenc_get_addr(const uint8_t *p, size_t len, size_t n, struct ipaddr *out)
+{
+    struct rd r;
+    rd_init(&r, p, len);
+    unsigned kind = rd_u8(&r);
+    if (kind == COLENC_PLANES16) {
+        if (rd_err(&r) || rd_left(&r) != 16 * n)
+            return BS_ECORRUPT;
+        const uint8_t *d = rd_ptr(&r);
+        for (unsigned j = 0; j < 16; j++, d += n)
+            for (size_t i = 0; i < n; i++)
+                out[i].b[j] = d[i];
+        return 0;
+    }
+    if (kind == COLENC_DICT) {
+        unsigned nd = rd_u16(&r);
+        if (rd_err(&r) || nd == 0 || nd > COLENC_DICT_MAX || rd_left(&r) < 16u * nd)
+            return BS_ECORRUPT;
+        const uint8_t *vals = rd_ptr(&r);
+        rd_skip(&r, 16u * nd);
+        if (rd_left(&r) != n)
+            return BS_ECORRUPT;
+        const uint8_t *d = rd_ptr(&r);
+        for (size_t i = 0; i < n; i++) {
+            if (d[i] >= nd)
+                return BS_ECORRUPT;
+            memcpy(out[i].b, vals + 16 * d[i], 16);
+        }
+        return 0;
+    }
+    return BS_ECORRUPT;
+}

@@ -1,0 +1,55 @@
+/* colenc.h - value encodings for one column of a store block, applied before compression.
+ *
+ * Integer columns are encoded as one of:
+ *   FOR   (frame of reference): base = minimum, then the byte planes of value - base, as few
+ *         planes as the largest difference needs (0 planes: a constant column). Byte planes
+ *         (all low bytes, then all next bytes, ...) compress far better than interleaved
+ *         integers because the high planes are long runs.
+ *   DICT  up to 256 distinct values, then one index byte per record (exporters, protocols,
+ *         destination ports of scans).
+ *   DELTA ascending columns (start times sorted within a block): first value, then FOR of the
+ *         successive differences.
+ * Address columns are encoded as 32-bit integers when every address of the block is IPv4
+ * (the caller decides and passes host-order values), otherwise as 16 byte planes or a DICT of
+ * at most 256 full addresses.
+ *
+ * Encoded layout (big-endian fields): u8 kind, then per kind:
+ *   FOR:   u64 base, u8 width (0..8), width planes of n bytes
+ *   DICT:  u16 count (1..256), count values (u64, or 16 bytes for addresses), n index bytes
+ *   DELTA: u64 first, u8 width, width planes of n-1 bytes
+ *   PLANES16 (addresses only): 16 planes of n bytes
+ * The encoders append to a struct buf (caller-owned); the decoders are pure: they read a
+ * borrowed buffer, write exactly n values into a caller array, allocate nothing, and return
+ * BS_ECORRUPT when the bytes are inconsistent with n (any input is safe to decode).
+ */
+#ifndef BS_STORE_COLENC_H
+#define BS_STORE_COLENC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/ipaddr.h"
+
+enum colenc_kind { COLENC_FOR = 0, COLENC_DICT = 1, COLENC_DELTA = 2, COLENC_PLANES16 = 3 };
+
+/* Encodes v[0..n) choosing the smallest of FOR and DICT (or DELTA when sorted is non-zero and
+ * v is ascending). Returns 0 or the buffer's error. */
+int colenc_put_u64(struct buf *out, const uint64_t *v, size_t n, int sorted);
+/* Encodes n 16-byte addresses (PLANES16 or DICT). */
+int colenc_put_addr(struct buf *out, const struct ipaddr *v, size_t n);
+
+/* Decoders: p/len is the encoded column, n the record count of the block. */
+int colenc_get_u64(const uint8_t *p, size_t len, size_t n, uint64_t *out);
+int colenc_get_u32(const uint8_t *p, size_t len, size_t n, uint32_t *out);
+int colenc_get_u16(const uint8_t *p, size_t len, size_t n, uint16_t *out);
+int colenc_get_u8(const uint8_t *p, size_t len, size_t n, uint8_t *out);
+int colenc_get_addr(const uint8_t *p, size_t len, size_t n, struct ipaddr *out);
+
+/* Encoded size bound for n values (for buffer caps). */
+static inline size_t colenc_bound(size_t n)
+{
+    return 16 * n + 256 * 16 + 64;
+}
+
+#endif

@@ -1,0 +1,660 @@
+/* segment.c - segment file encoder and decoder (layout in segment.h). */
+#include "store/segment.h"
+
+#include <errno.h>
+#include <lz4.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/hash.h"
+#include "core/rd.h"
+#include "store/colenc.h"
+
+static const char seg_magic[8] = {'B', 'S', 'S', 'E', 'G', 0, 0, 0};
+static const char seg_end_magic[8] = {'B', 'S', 'S', 'E', 'G', 'E', 'N', 'D'};
+#define SEG_VERSION 1
+#define SEG_HEADER_LEN 16
+#define SEG_TRAILER_LEN 16
+
+/* Skip index limits: a sorted list up to these many distinct values, else a Bloom filter of
+ * 10 bits per distinct value up to SEG_BLOOM_MAX_BITS, else none (min/max only). */
+#define SEG_LIST_MAX_ADDR 32
+#define SEG_LIST_MAX_PORT 64
+#define SEG_BLOOM_MAX_BITS 32768
+#define SEG_BLOOM_PROBES 3
+
+enum col_type { CT_U64, CT_U32, CT_U16, CT_U8, CT_ADDR };
+
+static const uint8_t col_type[STORE_COL_COUNT] = {
+    [STORE_COL_START_MS] = CT_U64, [STORE_COL_END_MS] = CT_U64,   [STORE_COL_PACKETS] = CT_U64,
+    [STORE_COL_BYTES] = CT_U64,    [STORE_COL_SRC] = CT_ADDR,     [STORE_COL_DST] = CT_ADDR,
+    [STORE_COL_EXPORTER] = CT_ADDR, [STORE_COL_NEXTHOP] = CT_ADDR, [STORE_COL_SAMPLING] = CT_U32,
+    [STORE_COL_OBS_DOMAIN] = CT_U32, [STORE_COL_IN_IF] = CT_U32,  [STORE_COL_OUT_IF] = CT_U32,
+    [STORE_COL_SRC_AS] = CT_U32,   [STORE_COL_DST_AS] = CT_U32,   [STORE_COL_SRC_PORT] = CT_U16,
+    [STORE_COL_DST_PORT] = CT_U16, [STORE_COL_VLAN] = CT_U16,     [STORE_COL_HAS] = CT_U16,
+    [STORE_COL_PROTO] = CT_U8,     [STORE_COL_TCP_FLAGS] = CT_U8, [STORE_COL_TOS] = CT_U8,
+    [STORE_COL_VERSION] = CT_U8,   [STORE_COL_DIRECTION] = CT_U8, [STORE_COL_SRC_MASK] = CT_U8,
+    [STORE_COL_DST_MASK] = CT_U8,
+};
+
+static uint64_t rec_int(const struct flow_rec *r, unsigned c)
+{
+    switch (c) {
+    case STORE_COL_START_MS: return r->start_ms;
+    case STORE_COL_END_MS: return r->end_ms - r->start_ms; /* duration; wraps back exactly */
+    case STORE_COL_PACKETS: return r->packets;
+    case STORE_COL_BYTES: return r->bytes;
+    case STORE_COL_SAMPLING: return r->sampling_rate;
+    case STORE_COL_OBS_DOMAIN: return r->obs_domain;
+    case STORE_COL_IN_IF: return r->in_if;
+    case STORE_COL_OUT_IF: return r->out_if;
+    case STORE_COL_SRC_AS: return r->src_as;
+    case STORE_COL_DST_AS: return r->dst_as;
+    case STORE_COL_SRC_PORT: return r->src_port;
+    case STORE_COL_DST_PORT: return r->dst_port;
+    case STORE_COL_VLAN: return r->vlan;
+    case STORE_COL_HAS: return r->has;
+    case STORE_COL_PROTO: return r->proto;
+    case STORE_COL_TCP_FLAGS: return r->tcp_flags;
+    case STORE_COL_TOS: return r->tos;
+    case STORE_COL_VERSION: return r->version;
+    case STORE_COL_DIRECTION: return r->direction;
+    case STORE_COL_SRC_MASK: return r->src_mask;
+    case STORE_COL_DST_MASK: return r->dst_mask;
+    default: return 0;
+    }
+}
+
+static const struct ipaddr *rec_addr(const struct flow_rec *r, unsigned c)
+{
+    switch (c) {
+    case STORE_COL_SRC: return &r->src;
+    case STORE_COL_DST: return &r->dst;
+    case STORE_COL_EXPORTER: return &r->exporter;
+    default: return &r->nexthop;
+    }
+}
+
+/* ---- writer ---------------------------------------------------------------------------- */
+
+static int put_be(struct buf *b, uint64_t v, unsigned bytes)
+{
+    uint8_t t[8];
+    for (unsigned i = 0; i < bytes; i++)
+        t[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    return buf_append(b, t, bytes);
+}
+
+static int cmp_start(const void *a, const void *b)
+{
+    const struct flow_rec *x = a, *y = b;
+    return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+    return memcmp(a, b, 16);
+}
+
+static void bloom_add(uint8_t *bits, unsigned log2bits, const void *v, size_t vlen)
+{
+    uint64_t h = hash_bytes(v, vlen, 0x5eedb10f);
+    uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1u;
+    uint32_t mask = (1u << log2bits) - 1;
+    for (unsigned i = 0; i < SEG_BLOOM_PROBES; i++) {
+        uint32_t bit = (h1 + i * h2) & mask;
+        bits[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+    }
+}
+
+/* Appends the skip index of sorted distinct values vals[0..nd) of vlen bytes each. */
+static int put_skip(struct buf *f, const uint8_t *vals, size_t nd, size_t vlen, size_t list_max)
+{
+    int rc;
+    if (nd <= list_max) {
+        if ((rc = put_be(f, STORE_SKIP_LIST, 1)) || (rc = put_be(f, nd * vlen, 4)))
+            return rc;
+        return buf_append(f, vals, nd * vlen);
+    }
+    unsigned lg = 6;
+    while ((1u << lg) < nd * 10 && lg < 15)
+        lg++;
+    if ((1u << lg) < nd * 10 || (1u << lg) > SEG_BLOOM_MAX_BITS)
+        return put_be(f, STORE_SKIP_NONE, 1) || put_be(f, 0, 4) ? BS_ELIMIT : 0;
+    size_t nbytes = (1u << lg) / 8;
+    if ((rc = put_be(f, STORE_SKIP_BLOOM, 1)) || (rc = put_be(f, 1 + nbytes, 4)) ||
+        (rc = put_be(f, lg, 1)) || (rc = buf_reserve(f, nbytes)))
+        return rc;
+    uint8_t *bits = (uint8_t *)f->data + f->len;
+    memset(bits, 0, nbytes);
+    for (size_t i = 0; i < nd; i++)
+        bloom_add(bits, lg, vals + i * vlen, vlen);
+    f->len += nbytes;
+    f->data[f->len] = '\0';
+    return 0;
+}
+
+struct seg_wscratch {
+    uint64_t *u;
+    struct ipaddr *a;
+    uint8_t *ports;  /* 2-byte big-endian distinct ports */
+    uint8_t *pbits;  /* 65536-bit presence map */
+    struct buf enc, comp;
+};
+
+static int compress_col(struct seg_wscratch *w, const struct seg_writer_opts *o, void *cctx,
+                        uint8_t *codec)
+{
+    size_t raw = w->enc.len;
+    buf_reset(&w->comp);
+    *codec = SEG_CODEC_NONE;
+    if (o->codec == SEG_CODEC_ZSTD && cctx) {
+        size_t cap = ZSTD_compressBound(raw);
+        int rc = buf_reserve(&w->comp, cap);
+        if (rc)
+            return rc;
+        size_t got = ZSTD_compressCCtx(cctx, w->comp.data, cap, w->enc.data, raw, o->zstd_level);
+        if (!ZSTD_isError(got) && got < raw) {
+            w->comp.len = got;
+            *codec = SEG_CODEC_ZSTD;
+            return 0;
+        }
+    } else if (o->codec == SEG_CODEC_LZ4 && raw < (size_t)LZ4_MAX_INPUT_SIZE) {
+        int cap = LZ4_compressBound((int)raw);
+        int rc = buf_reserve(&w->comp, (size_t)cap);
+        if (rc)
+            return rc;
+        int got = LZ4_compress_default(w->enc.data, w->comp.data, (int)raw, cap);
+        if (got > 0 && (size_t)got < raw) {
+            w->comp.len = (size_t)got;
+            *codec = SEG_CODEC_LZ4;
+            return 0;
+        }
+    }
+    return buf_append(&w->comp, w->enc.data, raw);
+}
+
+static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *foot,
+                       uint64_t *off, struct seg_wscratch *w, const struct seg_writer_opts *o,
+                       void *cctx)
+{
+    int rc;
+    uint64_t tmin = r[0].start_ms, tmax = r[0].start_ms;
+    uint16_t spmin = 0xffff, spmax = 0, dpmin = 0xffff, dpmax = 0;
+    struct ipaddr smin = r[0].src, smax = r[0].src, dmin = r[0].dst, dmax = r[0].dst;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].start_ms < tmin)
+            tmin = r[i].start_ms;
+        if (r[i].start_ms > tmax)
+            tmax = r[i].start_ms;
+        if (r[i].src_port < spmin)
+            spmin = r[i].src_port;
+        if (r[i].src_port > spmax)
+            spmax = r[i].src_port;
+        if (r[i].dst_port < dpmin)
+            dpmin = r[i].dst_port;
+        if (r[i].dst_port > dpmax)
+            dpmax = r[i].dst_port;
+        if (ipaddr_cmp(&r[i].src, &smin) < 0)
+            smin = r[i].src;
+        if (ipaddr_cmp(&r[i].src, &smax) > 0)
+            smax = r[i].src;
+        if (ipaddr_cmp(&r[i].dst, &dmin) < 0)
+            dmin = r[i].dst;
+        if (ipaddr_cmp(&r[i].dst, &dmax) > 0)
+            dmax = r[i].dst;
+    }
+    if ((rc = put_be(foot, n, 4)) || (rc = put_be(foot, tmin, 8)) || (rc = put_be(foot, tmax, 8)) ||
+        (rc = put_be(foot, spmin, 2)) || (rc = put_be(foot, spmax, 2)) ||
+        (rc = put_be(foot, dpmin, 2)) || (rc = put_be(foot, dpmax, 2)) ||
+        (rc = buf_append(foot, &smin, 16)) || (rc = buf_append(foot, &smax, 16)) ||
+        (rc = buf_append(foot, &dmin, 16)) || (rc = buf_append(foot, &dmax, 16)) ||
+        (rc = put_be(foot, STORE_COL_COUNT, 1)))
+        return rc;
+    for (unsigned c = 0; c < STORE_COL_COUNT; c++) {
+        uint8_t form = 0;
+        buf_reset(&w->enc);
+        if (col_type[c] == CT_ADDR) {
+            int v4 = 1;
+            for (size_t i = 0; i < n && v4; i++)
+                v4 = ipaddr_is_v4(rec_addr(&r[i], c));
+            if (v4) {
+                form = 1;
+                for (size_t i = 0; i < n; i++)
+                    w->u[i] = ipaddr_v4(rec_addr(&r[i], c));
+                rc = colenc_put_u64(&w->enc, w->u, n, 0);
+            } else {
+                form = 2;
+                for (size_t i = 0; i < n; i++)
+                    w->a[i] = *rec_addr(&r[i], c);
+                rc = colenc_put_addr(&w->enc, w->a, n);
+            }
+        } else {
+            for (size_t i = 0; i < n; i++)
+                w->u[i] = rec_int(&r[i], c);
+            rc = colenc_put_u64(&w->enc, w->u, n, c == STORE_COL_START_MS);
+        }
+        uint8_t codec;
+        if (rc || (rc = compress_col(w, o, cctx, &codec)))
+            return rc;
+        uint32_t crc = (uint32_t)crc32(0L, (const Bytef *)w->comp.data, (uInt)w->comp.len);
+        if (w->comp.len && fwrite(w->comp.data, 1, w->comp.len, f) != w->comp.len)
+            return errno ? -errno : BS_EIO;
+        if ((rc = put_be(foot, c, 1)) || (rc = put_be(foot, form, 1)) ||
+            (rc = put_be(foot, codec, 1)) || (rc = put_be(foot, 0, 1)) ||
+            (rc = put_be(foot, w->enc.len, 4)) || (rc = put_be(foot, w->comp.len, 4)) ||
+            (rc = put_be(foot, *off, 8)) || (rc = put_be(foot, crc, 4)))
+            return rc;
+        *off += w->comp.len;
+    }
+    /* Skip indexes: addresses (sorted distinct), then ports. */
+    for (int d = 0; d < 2; d++) {
+        for (size_t i = 0; i < n; i++)
+            w->a[i] = d ? r[i].dst : r[i].src;
+        qsort(w->a, n, sizeof w->a[0], cmp_addr);
+        size_t nd = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!nd || memcmp(&w->a[nd - 1], &w->a[i], 16))
+                w->a[nd++] = w->a[i];
+        if ((rc = put_skip(foot, (const uint8_t *)w->a, nd, 16, SEG_LIST_MAX_ADDR)))
+            return rc;
+    }
+    for (int d = 0; d < 2; d++) {
+        memset(w->pbits, 0, 8192);
+        for (size_t i = 0; i < n; i++) {
+            uint16_t p = d ? r[i].dst_port : r[i].src_port;
+            w->pbits[p >> 3] |= (uint8_t)(1u << (p & 7));
+        }
+        size_t nd = 0;
+        for (unsigned p = 0; p < 65536; p++)
+            if (w->pbits[p >> 3] & (1u << (p & 7))) {
+                w->ports[2 * nd] = (uint8_t)(p >> 8);
+                w->ports[2 * nd + 1] = (uint8_t)p;
+                nd++;
+            }
+        if ((rc = put_skip(foot, w->ports, nd, 2, SEG_LIST_MAX_PORT)))
+            return rc;
+    }
+    return 0;
+}
+
+int seg_write(FILE *f, struct flow_rec *recs, size_t n, const struct seg_writer_opts *o,
+              void *cctx, uint64_t *bytes_out)
+{
+    int rc = BS_ENOMEM;
+    struct seg_wscratch w = {0};
+    struct buf foot = BUF_INIT((size_t)1 << 30);
+    buf_init(&w.enc, colenc_bound(SEGMENT_BLOCK_RECORDS));
+    buf_init(&w.comp, 2 * colenc_bound(SEGMENT_BLOCK_RECORDS) + 4096);
+    w.u = malloc(SEGMENT_BLOCK_RECORDS * sizeof *w.u);
+    w.a = malloc(SEGMENT_BLOCK_RECORDS * sizeof *w.a);
+    w.ports = malloc(2 * 65536);
+    w.pbits = malloc(8192);
+    if (!w.u || !w.a || !w.ports || !w.pbits)
+        goto out_free;
+    qsort(recs, n, sizeof *recs, cmp_start);
+
+    uint8_t hdr[SEG_HEADER_LEN] = {0};
+    memcpy(hdr, seg_magic, 8);
+    hdr[11] = SEG_VERSION;
+    errno = 0;
+    if (fwrite(hdr, 1, sizeof hdr, f) != sizeof hdr) {
+        rc = errno ? -errno : BS_EIO;
+        goto out_free;
+    }
+    uint64_t off = SEG_HEADER_LEN;
+    size_t nblocks = (n + SEGMENT_BLOCK_RECORDS - 1) / SEGMENT_BLOCK_RECORDS;
+    if ((rc = put_be(&foot, nblocks, 4)))
+        goto out_free;
+    for (size_t i = 0; i < n; i += SEGMENT_BLOCK_RECORDS) {
+        size_t m = n - i < SEGMENT_BLOCK_RECORDS ? n - i : SEGMENT_BLOCK_RECORDS;
+        if ((rc = write_block(f, recs + i, m, &foot, &off, &w, o, cctx)))
+            goto out_free;
+    }
+    uint32_t fcrc = (uint32_t)crc32(0L, (const Bytef *)foot.data, (uInt)foot.len);
+    uint64_t flen = foot.len;
+    if ((rc = put_be(&foot, flen, 4)) || (rc = put_be(&foot, fcrc, 4)) ||
+        (rc = buf_append(&foot, seg_end_magic, 8)))
+        goto out_free;
+    errno = 0;
+    if (fwrite(foot.data, 1, foot.len, f) != foot.len || fflush(f)) {
+        rc = errno ? -errno : BS_EIO;
+        goto out_free;
+    }
+    if (bytes_out)
+        *bytes_out = off + foot.len;
+    rc = 0;
+out_free:
+    buf_release(&foot);
+    buf_release(&w.enc);
+    buf_release(&w.comp);
+    free(w.u);
+    free(w.a);
+    free(w.ports);
+    free(w.pbits);
+    return rc;
+}
+
+/* ---- reader ---------------------------------------------------------------------------- */
+
+static int parse_skip(struct rd *r, struct seg_skipref *k, size_t vlen)
+{
+    k->kind = rd_u8(r);
+    k->len = rd_u32(r);
+    if (rd_err(r) || k->len > rd_left(r))
+        return BS_ECORRUPT;
+    k->data = rd_ptr(r);
+    rd_skip(r, k->len);
+    if (k->kind == STORE_SKIP_LIST && k->len % vlen)
+        return BS_ECORRUPT;
+    if (k->kind == STORE_SKIP_BLOOM) {
+        if (k->len < 2 || k->data[0] < 3 || k->data[0] > 24 ||
+            k->len != 1 + ((size_t)1 << k->data[0]) / 8)
+            return BS_ECORRUPT;
+    } else if (k->kind != STORE_SKIP_LIST && k->kind != STORE_SKIP_NONE) {
+        return BS_ECORRUPT;
+    }
+    return 0;
+}
+
+int seg_parse(struct seg *s, const uint8_t *p, size_t len, const char *path)
+{
+    memset(s, 0, sizeof *s);
+    s->p = p;
+    s->len = len;
+    s->path = path;
+    if (len < SEG_HEADER_LEN + SEG_TRAILER_LEN + 4 || memcmp(p, seg_magic, 8) ||
+        be32(p + 8) != SEG_VERSION || memcmp(p + len - 8, seg_end_magic, 8))
+        return BS_ECORRUPT;
+    uint32_t flen = be32(p + len - 16), fcrc = be32(p + len - 12);
+    if (flen < 4 || flen > len - SEG_HEADER_LEN - SEG_TRAILER_LEN)
+        return BS_ECORRUPT;
+    const uint8_t *fp = p + len - SEG_TRAILER_LEN - flen;
+    if ((uint32_t)crc32(0L, fp, flen) != fcrc)
+        return BS_ECORRUPT;
+    size_t data_end = (size_t)(fp - p);
+    struct rd r;
+    rd_init(&r, fp, flen);
+    uint32_t nb = rd_u32(&r);
+    /* Each block needs at least 110 footer bytes: bounds the allocation by the file size. */
+    if (nb > SEGMENT_MAX_BLOCKS || (uint64_t)nb * 110 > flen)
+        return BS_ECORRUPT;
+    s->blocks = calloc(nb ? nb : 1, sizeof *s->blocks);
+    if (!s->blocks)
+        return BS_ENOMEM;
+    s->nblocks = nb;
+    for (uint32_t b = 0; b < nb; b++) {
+        struct seg_block *sb = &s->blocks[b];
+        struct store_block_meta *m = &sb->meta;
+        m->path = path;
+        m->index = b;
+        m->n = rd_u32(&r);
+        m->t_min = rd_u64(&r);
+        m->t_max = rd_u64(&r);
+        m->src_port_min = rd_u16(&r);
+        m->src_port_max = rd_u16(&r);
+        m->dst_port_min = rd_u16(&r);
+        m->dst_port_max = rd_u16(&r);
+        rd_copy(&r, &m->src_min, 16);
+        rd_copy(&r, &m->src_max, 16);
+        rd_copy(&r, &m->dst_min, 16);
+        rd_copy(&r, &m->dst_max, 16);
+        unsigned ncols = rd_u8(&r);
+        if (rd_err(&r) || m->n == 0 || m->n > SEGMENT_BLOCK_MAX)
+            goto corrupt;
+        for (unsigned i = 0; i < ncols; i++) {
+            unsigned id = rd_u8(&r);
+            struct seg_colref cr;
+            cr.form = rd_u8(&r);
+            cr.codec = rd_u8(&r);
+            rd_u8(&r);
+            cr.raw_len = rd_u32(&r);
+            cr.stored_len = rd_u32(&r);
+            cr.offset = rd_u64(&r);
+            cr.crc = rd_u32(&r);
+            cr.present = 1;
+            if (rd_err(&r))
+                goto corrupt;
+            if (id >= STORE_COL_COUNT)
+                continue; /* a column of a newer writer: ignored */
+            if (cr.offset < SEG_HEADER_LEN || cr.offset > data_end ||
+                cr.stored_len > data_end - cr.offset || cr.codec > SEG_CODEC_LZ4 ||
+                cr.raw_len > colenc_bound(m->n) ||
+                (cr.form != 0) != (col_type[id] == CT_ADDR) || cr.form > 2)
+                goto corrupt;
+            sb->cols[id] = cr;
+        }
+        for (int k = 0; k < 4; k++)
+            if (parse_skip(&r, &sb->skip[k], k < 2 ? 16 : 2))
+                goto corrupt;
+        m->skip = sb->skip;
+    }
+    if (rd_left(&r) != 0)
+        goto corrupt;
+    return 0;
+corrupt:
+    seg_release(s);
+    return BS_ECORRUPT;
+}
+
+void seg_release(struct seg *s)
+{
+    free(s->blocks);
+    s->blocks = NULL;
+    s->nblocks = 0;
+}
+
+bool seg_skip_may_contain(const struct seg_skipref *k, const void *val, size_t vlen)
+{
+    if (k->kind == STORE_SKIP_LIST) {
+        size_t lo = 0, hi = k->len / vlen;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            int c = memcmp(k->data + mid * vlen, val, vlen);
+            if (c == 0)
+                return true;
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return false;
+    }
+    if (k->kind == STORE_SKIP_BLOOM) {
+        unsigned lg = k->data[0];
+        const uint8_t *bits = k->data + 1;
+        uint64_t h = hash_bytes(val, vlen, 0x5eedb10f);
+        uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1u;
+        uint32_t mask = (1u << lg) - 1;
+        for (unsigned i = 0; i < SEG_BLOOM_PROBES; i++) {
+            uint32_t bit = (h1 + i * h2) & mask;
+            if (!(bits[bit >> 3] & (1u << (bit & 7))))
+                return false;
+        }
+    }
+    return true;
+}
+
+struct seg_scratch {
+    ZSTD_DCtx *dctx;
+    uint8_t *raw;
+    size_t raw_cap;
+    void *col[STORE_COL_COUNT];  /* typed arrays of SEGMENT_BLOCK_MAX entries */
+    uint32_t *v4[STORE_COL_COUNT];
+    uint64_t *start_tmp;
+};
+
+struct seg_scratch *seg_scratch_new(void)
+{
+    struct seg_scratch *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return NULL;
+    sc->dctx = ZSTD_createDCtx();
+    sc->raw_cap = colenc_bound(SEGMENT_BLOCK_MAX);
+    sc->raw = malloc(sc->raw_cap);
+    if (!sc->dctx || !sc->raw) {
+        seg_scratch_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+void seg_scratch_free(struct seg_scratch *sc)
+{
+    if (!sc)
+        return;
+    ZSTD_freeDCtx(sc->dctx);
+    free(sc->raw);
+    for (int i = 0; i < STORE_COL_COUNT; i++) {
+        free(sc->col[i]);
+        free(sc->v4[i]);
+    }
+    free(sc->start_tmp);
+    free(sc);
+}
+
+static size_t type_size(unsigned c)
+{
+    switch (col_type[c]) {
+    case CT_U64: return 8;
+    case CT_U32: return 4;
+    case CT_U16: return 2;
+    case CT_U8: return 1;
+    default: return sizeof(struct ipaddr);
+    }
+}
+
+/* Reads, checks and decompresses column c of block sb into sc->raw. */
+static int load_col(const struct seg *s, const struct seg_block *sb, unsigned c,
+                    struct seg_scratch *sc, size_t *raw_len, uint64_t *bytes_read)
+{
+    const struct seg_colref *cr = &sb->cols[c];
+    const uint8_t *src = s->p + cr->offset;
+    if ((uint32_t)crc32(0L, src, cr->stored_len) != cr->crc)
+        return BS_ECORRUPT;
+    if (bytes_read)
+        *bytes_read += cr->stored_len;
+    if (cr->raw_len > sc->raw_cap)
+        return BS_ECORRUPT;
+    switch (cr->codec) {
+    case SEG_CODEC_NONE:
+        if (cr->stored_len != cr->raw_len)
+            return BS_ECORRUPT;
+        memcpy(sc->raw, src, cr->raw_len);
+        break;
+    case SEG_CODEC_ZSTD: {
+        size_t got = ZSTD_decompressDCtx(sc->dctx, sc->raw, cr->raw_len, src, cr->stored_len);
+        if (ZSTD_isError(got) || got != cr->raw_len)
+            return BS_ECORRUPT;
+        break;
+    }
+    case SEG_CODEC_LZ4: {
+        int got = LZ4_decompress_safe((const char *)src, (char *)sc->raw, (int)cr->stored_len,
+                                      (int)cr->raw_len);
+        if (got < 0 || (uint32_t)got != cr->raw_len)
+            return BS_ECORRUPT;
+        break;
+    }
+    default: return BS_ECORRUPT;
+    }
+    *raw_len = cr->raw_len;
+    return 0;
+}
+
+static int decode_col(const struct seg *s, const struct seg_block *sb, unsigned c,
+                      struct seg_scratch *sc, void **arr, uint32_t **v4, uint64_t *bytes_read)
+{
+    size_t n = sb->meta.n;
+    *arr = NULL;
+    if (v4)
+        *v4 = NULL;
+    if (!sc->col[c] && !(sc->col[c] = malloc(SEGMENT_BLOCK_MAX * type_size(c))))
+        return BS_ENOMEM;
+    const struct seg_colref *cr = &sb->cols[c];
+    if (!cr->present) { /* a column this segment does not have reads as zeros */
+        memset(sc->col[c], 0, n * type_size(c));
+        *arr = sc->col[c];
+        return 0;
+    }
+    size_t raw_len;
+    int rc = load_col(s, sb, c, sc, &raw_len, bytes_read);
+    if (rc)
+        return rc;
+    switch (col_type[c]) {
+    case CT_U64: rc = colenc_get_u64(sc->raw, raw_len, n, sc->col[c]); break;
+    case CT_U32: rc = colenc_get_u32(sc->raw, raw_len, n, sc->col[c]); break;
+    case CT_U16: rc = colenc_get_u16(sc->raw, raw_len, n, sc->col[c]); break;
+    case CT_U8: rc = colenc_get_u8(sc->raw, raw_len, n, sc->col[c]); break;
+    default:
+        if (cr->form == 1) {
+            if (!sc->v4[c] && !(sc->v4[c] = malloc(SEGMENT_BLOCK_MAX * sizeof(uint32_t))))
+                return BS_ENOMEM;
+            rc = colenc_get_u32(sc->raw, raw_len, n, sc->v4[c]);
+            if (!rc)
+                *v4 = sc->v4[c];
+            return rc;
+        }
+        rc = colenc_get_addr(sc->raw, raw_len, n, sc->col[c]);
+        break;
+    }
+    if (!rc)
+        *arr = sc->col[c];
+    return rc;
+}
+
+int seg_decode_block(const struct seg *s, unsigned bi, uint64_t cols, struct seg_scratch *sc,
+                     struct store_block *out, uint64_t *bytes_read)
+{
+    if (bi >= s->nblocks)
+        return BS_ENOTFOUND;
+    const struct seg_block *sb = &s->blocks[bi];
+    memset(out, 0, sizeof *out);
+    out->n = sb->meta.n;
+    if (cols & STORE_COLBIT(STORE_COL_END_MS))
+        cols |= STORE_COLBIT(STORE_COL_START_MS);
+    int rc = 0;
+    void *arr[STORE_COL_COUNT] = {0};
+    uint32_t *v4[STORE_COL_COUNT] = {0};
+    for (unsigned c = 0; c < STORE_COL_COUNT && !rc; c++)
+        if (cols & STORE_COLBIT(c))
+            rc = decode_col(s, sb, c, sc, &arr[c], col_type[c] == CT_ADDR ? &v4[c] : NULL,
+                            bytes_read);
+    if (rc)
+        return rc == BS_ENOMEM ? rc : BS_ECORRUPT;
+    if (arr[STORE_COL_END_MS]) { /* stored as duration */
+        uint64_t *e = arr[STORE_COL_END_MS];
+        const uint64_t *st = arr[STORE_COL_START_MS];
+        for (size_t i = 0; i < out->n; i++)
+            e[i] += st[i];
+    }
+    out->start_ms = arr[STORE_COL_START_MS];
+    out->end_ms = arr[STORE_COL_END_MS];
+    out->packets = arr[STORE_COL_PACKETS];
+    out->bytes = arr[STORE_COL_BYTES];
+    out->src = (struct store_addr_col){v4[STORE_COL_SRC], arr[STORE_COL_SRC]};
+    out->dst = (struct store_addr_col){v4[STORE_COL_DST], arr[STORE_COL_DST]};
+    out->exporter = (struct store_addr_col){v4[STORE_COL_EXPORTER], arr[STORE_COL_EXPORTER]};
+    out->nexthop = (struct store_addr_col){v4[STORE_COL_NEXTHOP], arr[STORE_COL_NEXTHOP]};
+    out->sampling = arr[STORE_COL_SAMPLING];
+    out->obs_domain = arr[STORE_COL_OBS_DOMAIN];
+    out->in_if = arr[STORE_COL_IN_IF];
+    out->out_if = arr[STORE_COL_OUT_IF];
+    out->src_as = arr[STORE_COL_SRC_AS];
+    out->dst_as = arr[STORE_COL_DST_AS];
+    out->src_port = arr[STORE_COL_SRC_PORT];
+    out->dst_port = arr[STORE_COL_DST_PORT];
+    out->vlan = arr[STORE_COL_VLAN];
+    out->has = arr[STORE_COL_HAS];
+    out->proto = arr[STORE_COL_PROTO];
+    out->tcp_flags = arr[STORE_COL_TCP_FLAGS];
+    out->tos = arr[STORE_COL_TOS];
+    out->version = arr[STORE_COL_VERSION];
+    out->direction = arr[STORE_COL_DIRECTION];
+    out->src_mask = arr[STORE_COL_SRC_MASK];
+    out->dst_mask = arr[STORE_COL_DST_MASK];
+    return 0;
+}

@@ -1,0 +1,900 @@
+/* store_embedded.c - the embedded flow store: segment files under one data directory.
+ *
+ * Layout under DIR:
+ *   LOCK                      flock()ed by the one writer process
+ *   state.db                  the state database (statedb.h), opened by writers
+ *   flows/YYYY-MM-DD/         one directory per UTC day of partition start
+ *     YYYYMMDDTHHMMSSZ_P_SEQ.seg   a segment: partition start, partition length P in seconds,
+ *                              writer sequence number (unique, increasing)
+ *     .tmp.<name>              a segment being written (never read; removed on open)
+ * A partition holds the records whose start_ms lies in [start, start + P); one flush writes
+ * one segment per partition present in its batch.
+ *
+ * Disk-full policy: when a flush fails (ENOSPC or any I/O error) the temp file is removed,
+ * segments already written by that flush stay, the records not yet written stay in the batch,
+ * and the error is returned; the next flush retries them. While the batch is at its cap
+ * (store.batch_records) and a flush fails, store_append drops the oldest buffered records to
+ * make room for the new ones (counted and logged): memory stays bounded and the newest data
+ * wins. If store.max_size is set, a failed flush first prunes by size and retries once.
+ *
+ * Retention: after every successful flush and in store_prune, segments whose partition ended
+ * more than store.retention before the reference time are deleted, where the reference is the
+ * newest stored start time capped at the wall clock (so an imported archive of old flows keeps
+ * its last retention window instead of vanishing); then, if store.max_size is set, the oldest
+ * segments go until the total fits.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "store/segment.h"
+#include "store/statedb.h"
+#include "store/store_backend.h"
+
+#define EMB_PATH_MAX 4096
+/* Segments mapped at once during a scan: bounds open mappings for very large stores. */
+#define EMB_SCAN_BATCH 256
+/* Distinct exporters summarised per flush for the state database (the rest are counted in the
+ * next flush, which has its own table). */
+#define EMB_MAX_EXPORTERS_PER_FLUSH 4096
+
+struct emb {
+    struct store base;
+    char *dir;
+    int lock_fd;
+    uint64_t partition_ms, retention_ms, max_size;
+    unsigned scan_threads;
+    struct seg_writer_opts wopts;
+    ZSTD_CCtx *cctx;
+    struct flow_rec *batch;
+    size_t n, cap, cap_max;
+    uint64_t seq;
+    uint64_t dropped;
+    struct statedb *db;
+};
+
+/* One segment file found on disk. */
+struct seg_file {
+    char *path;
+    uint64_t start_ms, len_ms, seq, size;
+};
+
+struct seg_list {
+    struct seg_file *v;
+    size_t n, cap;
+};
+
+static void seg_list_release(struct seg_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].path);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* Parses "YYYYMMDDTHHMMSSZ_P_SEQ.seg". */
+static int parse_seg_name(const char *name, uint64_t *start_ms, uint64_t *len_ms, uint64_t *seq)
+{
+    int y, mo, d, h, mi, s, n = 0;
+    unsigned long long p, q;
+    if (sscanf(name, "%4d%2d%2dT%2d%2d%2dZ_%llu_%llu.seg%n", &y, &mo, &d, &h, &mi, &s, &p, &q,
+               &n) != 8 ||
+        name[n] != '\0')
+        return BS_EPARSE;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+                    .tm_hour = h, .tm_min = mi, .tm_sec = s};
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || p == 0)
+        return BS_EPARSE;
+    *start_ms = (uint64_t)t * 1000u;
+    *len_ms = (uint64_t)p * 1000u;
+    *seq = q;
+    return 0;
+}
+
+static int cmp_seg_file(const void *a, const void *b)
+{
+    const struct seg_file *x = a, *y = b;
+    if (x->start_ms != y->start_ms)
+        return x->start_ms < y->start_ms ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Lists the segments under dir/flows, sorted by time then sequence. When clean_tmp is set,
+ * leftover temp files of an interrupted writer are removed (and logged). */
+static int list_segments(const char *dir, struct seg_list *out, int clean_tmp)
+{
+    char path[EMB_PATH_MAX];
+    memset(out, 0, sizeof *out);
+    snprintf(path, sizeof path, "%s/flows", dir);
+    DIR *top = opendir(path);
+    if (!top)
+        return errno == ENOENT ? 0 : -errno;
+    int rc = 0;
+    struct dirent *de;
+    while (!rc && (de = readdir(top))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char day[EMB_PATH_MAX];
+        snprintf(day, sizeof day, "%s/flows/%s", dir, de->d_name);
+        DIR *dd = opendir(day);
+        if (!dd)
+            continue;
+        struct dirent *fe;
+        while ((fe = readdir(dd))) {
+            char fp[EMB_PATH_MAX];
+            if (snprintf(fp, sizeof fp, "%s/%s", day, fe->d_name) >= (int)sizeof fp)
+                continue;
+            if (!strncmp(fe->d_name, ".tmp.", 5)) {
+                if (clean_tmp) {
+                    log_warn("store", "removing incomplete segment %s left by an interrupted "
+                                      "writer",
+                             fp);
+                    unlink(fp);
+                }
+                continue;
+            }
+            struct seg_file sf;
+            if (parse_seg_name(fe->d_name, &sf.start_ms, &sf.len_ms, &sf.seq))
+                continue;
+            struct stat st;
+            if (stat(fp, &st) || !S_ISREG(st.st_mode))
+                continue;
+            sf.size = (uint64_t)st.st_size;
+            if (out->n == out->cap) {
+                size_t nc = out->cap ? out->cap * 2 : 64;
+                struct seg_file *nv = realloc(out->v, nc * sizeof *nv);
+                if (!nv) {
+                    rc = BS_ENOMEM;
+                    break;
+                }
+                out->v = nv;
+                out->cap = nc;
+            }
+            if (!(sf.path = strdup(fp))) {
+                rc = BS_ENOMEM;
+                break;
+            }
+            out->v[out->n++] = sf;
+        }
+        closedir(dd);
+    }
+    closedir(top);
+    if (rc) {
+        seg_list_release(out);
+        return rc;
+    }
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, cmp_seg_file);
+    return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[EMB_PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static int fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+/* ---- open / close ---------------------------------------------------------------------- */
+
+static void set_err(char errbuf[256], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(char errbuf[256], const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, 256, fmt, ap);
+    va_end(ap);
+}
+
+static bool emb_match(const char *url)
+{
+    return strstr(url, "://") == NULL;
+}
+
+static int emb_open(const char *url, const struct config *cfg, int flags, struct store **out,
+                    char errbuf[256])
+{
+    int rc;
+    struct emb *e = calloc(1, sizeof *e);
+    if (!e)
+        return BS_ENOMEM;
+    e->lock_fd = -1;
+    if (!(e->dir = strdup(url))) {
+        rc = BS_ENOMEM;
+        goto out_free;
+    }
+    size_t dl = strlen(e->dir);
+    while (dl > 1 && e->dir[dl - 1] == '/')
+        e->dir[--dl] = '\0';
+
+    /* Settings: defaults match config_keys.def. */
+    int64_t partition = 300000, retention = 30LL * 86400000, max_size = 0, level = 3;
+    int64_t batch = 1048576, threads = 2;
+    const char *comp = "zstd";
+    if (cfg) {
+        partition = config_duration_ms(cfg, "store", "partition");
+        retention = config_duration_ms(cfg, "store", "retention");
+        max_size = config_size(cfg, "store", "max_size");
+        level = config_int(cfg, "store", "zstd_level");
+        comp = config_str(cfg, "store", "compression");
+        batch = config_int(cfg, "store", "batch_records");
+        threads = config_int(cfg, "store", "scan_threads");
+    }
+    if (partition < 1000 || partition % 1000 || 86400000 % partition) {
+        set_err(errbuf, "[store] partition: must be whole seconds dividing one day");
+        rc = BS_EUSAGE;
+        goto out_free;
+    }
+    if (strcmp(comp, "zstd") && strcmp(comp, "lz4") && strcmp(comp, "none")) {
+        set_err(errbuf, "[store] compression: '%s' is not zstd, lz4 or none", comp);
+        rc = BS_EUSAGE;
+        goto out_free;
+    }
+    if (level < 1 || level > 19 || batch < 1 || batch > 100000000 || threads < 1 ||
+        threads > STORE_SCAN_MAX_THREADS || retention < 0 || max_size < 0) {
+        set_err(errbuf,
+                 "[store] zstd_level (1..19), batch_records (1..1e8), scan_threads (1..%d), "
+                 "retention and max_size (>= 0): value out of range",
+                 STORE_SCAN_MAX_THREADS);
+        rc = BS_EUSAGE;
+        goto out_free;
+    }
+    e->partition_ms = (uint64_t)partition;
+    e->retention_ms = (uint64_t)retention;
+    e->max_size = (uint64_t)max_size;
+    e->scan_threads = (unsigned)threads;
+    e->cap_max = (size_t)batch;
+    e->wopts.codec = !strcmp(comp, "zstd") ? SEG_CODEC_ZSTD
+                     : !strcmp(comp, "lz4") ? SEG_CODEC_LZ4
+                                            : SEG_CODEC_NONE;
+    e->wopts.zstd_level = (int)level;
+
+    char path[EMB_PATH_MAX];
+    if (flags & STORE_WRITE) {
+        snprintf(path, sizeof path, "%s/flows", e->dir);
+        if ((rc = mkdir_p(path))) {
+            set_err(errbuf, "%s: %s", path, bs_strerror(rc));
+            goto out_free;
+        }
+        snprintf(path, sizeof path, "%s/LOCK", e->dir);
+        e->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (e->lock_fd < 0 || flock(e->lock_fd, LOCK_EX | LOCK_NB)) {
+            rc = errno == EWOULDBLOCK ? BS_EEXIST : -errno;
+            set_err(errbuf, "%s: %s", path,
+                     rc == BS_EEXIST ? "another writer holds the store" : bs_strerror(rc));
+            goto out_free;
+        }
+        struct seg_list l;
+        if ((rc = list_segments(e->dir, &l, 1))) {
+            set_err(errbuf, "%s: %s", e->dir, bs_strerror(rc));
+            goto out_free;
+        }
+        for (size_t i = 0; i < l.n; i++)
+            if (l.v[i].seq >= e->seq)
+                e->seq = l.v[i].seq + 1;
+        seg_list_release(&l);
+        if (e->wopts.codec == SEG_CODEC_ZSTD && !(e->cctx = ZSTD_createCCtx())) {
+            rc = BS_ENOMEM;
+            goto out_free;
+        }
+        snprintf(path, sizeof path, "%s/state.db", e->dir);
+        char dberr[256];
+        if ((rc = statedb_open(path, &e->db, dberr))) {
+            set_err(errbuf, "%s", dberr);
+            goto out_free;
+        }
+    } else {
+        struct stat st;
+        if (stat(e->dir, &st) || !S_ISDIR(st.st_mode)) {
+            rc = errno ? -errno : -ENOTDIR;
+            set_err(errbuf, "%s: %s", e->dir,
+                     rc == -ENOENT ? "no such store (create it with `botscope store init`)"
+                                   : bs_strerror(rc));
+            goto out_free;
+        }
+    }
+    *out = &e->base;
+    return 0;
+out_free:
+    statedb_close(e->db);
+    ZSTD_freeCCtx(e->cctx);
+    if (e->lock_fd >= 0)
+        close(e->lock_fd);
+    free(e->dir);
+    free(e);
+    return rc;
+}
+
+static int emb_prune_impl(struct emb *e, uint64_t now_ms, int size_only, uint64_t *segs,
+                          uint64_t *bytes);
+
+/* ---- write path ------------------------------------------------------------------------ */
+
+static int cmp_rec_start(const void *a, const void *b)
+{
+    const struct flow_rec *x = a, *y = b;
+    return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
+}
+
+/* Writes recs[0..n) (one partition starting at pstart) as one segment, atomically. */
+static int write_segment(struct emb *e, uint64_t pstart, struct flow_rec *recs, size_t n)
+{
+    char day[EMB_PATH_MAX], name[128], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
+    time_t t = (time_t)(pstart / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(day, sizeof day, "%s/flows/%04d-%02d-%02d", e->dir, tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday);
+    snprintf(name, sizeof name, "%04d%02d%02dT%02d%02d%02dZ_%llu_%08llu.seg", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (unsigned long long)(e->partition_ms / 1000), (unsigned long long)e->seq);
+    if (snprintf(tmp, sizeof tmp, "%s/.tmp.%s", day, name) >= (int)sizeof tmp ||
+        snprintf(fin, sizeof fin, "%s/%s", day, name) >= (int)sizeof fin)
+        return -ENAMETOOLONG;
+    int rc = mkdir_p(day);
+    if (rc)
+        return rc;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        rc = -errno;
+        close(fd);
+        unlink(tmp);
+        return rc;
+    }
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
+    uint64_t bytes = 0;
+    rc = seg_write(f, recs, n, &e->wopts, e->cctx, &bytes);
+    if (!rc && fsync(fd))
+        rc = -errno;
+    if (fclose(f) && !rc)
+        rc = errno ? -errno : BS_EIO;
+    if (!rc && rename(tmp, fin))
+        rc = -errno;
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    e->seq++;
+    fsync_dir(day);
+    return 0;
+}
+
+struct exp_acc {
+    struct statedb_exporter v[EMB_MAX_EXPORTERS_PER_FLUSH];
+    size_t n, last;
+};
+
+static void exp_add(struct exp_acc *a, const struct flow_rec *r)
+{
+    /* Records of one exporter tend to come in runs: try the last one used first. */
+    size_t i = a->last;
+    if (i >= a->n || ipaddr_cmp(&a->v[i].addr, &r->exporter))
+        for (i = 0; i < a->n; i++)
+            if (!ipaddr_cmp(&a->v[i].addr, &r->exporter))
+                break;
+    a->last = i;
+    if (i == a->n) {
+        if (a->n == EMB_MAX_EXPORTERS_PER_FLUSH)
+            return;
+        memset(&a->v[i], 0, sizeof a->v[i]);
+        a->v[i].addr = r->exporter;
+        a->v[i].first_ms = r->start_ms;
+        a->v[i].last_ms = r->end_ms > r->start_ms ? r->end_ms : r->start_ms;
+        a->n++;
+    }
+    struct statedb_exporter *x = &a->v[i];
+    if (r->start_ms < x->first_ms)
+        x->first_ms = r->start_ms;
+    if (r->end_ms > x->last_ms)
+        x->last_ms = r->end_ms;
+    if (r->start_ms > x->last_ms)
+        x->last_ms = r->start_ms;
+    x->flows++;
+    x->packets += r->packets;
+    x->bytes += r->bytes;
+    x->sampling_rate = r->sampling_rate;
+    x->version = r->version;
+}
+
+static void update_exporters(struct emb *e, const struct flow_rec *r, size_t n)
+{
+    if (!e->db || !n)
+        return;
+    struct exp_acc *a = malloc(sizeof *a);
+    if (!a)
+        return;
+    a->n = a->last = 0;
+    for (size_t i = 0; i < n; i++)
+        exp_add(a, &r[i]);
+    if (statedb_exporter_upsert(e->db, a->v, a->n))
+        log_warn("store", "%s/state.db: could not update exporter statistics", e->dir);
+    free(a);
+}
+
+static int flush_batch(struct emb *e)
+{
+    if (!e->n)
+        return 0;
+    qsort(e->batch, e->n, sizeof *e->batch, cmp_rec_start);
+    size_t done = 0;
+    int rc = 0;
+    while (done < e->n) {
+        uint64_t pstart = e->batch[done].start_ms / e->partition_ms * e->partition_ms;
+        size_t end = done + 1;
+        while (end < e->n && e->batch[end].start_ms < pstart + e->partition_ms)
+            end++;
+        if ((rc = write_segment(e, pstart, e->batch + done, end - done)))
+            break;
+        update_exporters(e, e->batch + done, end - done);
+        done = end;
+    }
+    if (done) {
+        memmove(e->batch, e->batch + done, (e->n - done) * sizeof *e->batch);
+        e->n -= done;
+    }
+    return rc;
+}
+
+static int emb_flush(struct store *s)
+{
+    struct emb *e = (struct emb *)s;
+    if (!e->n)
+        return 0;
+    int rc = flush_batch(e);
+    if (rc && e->max_size) {
+        uint64_t a, b;
+        emb_prune_impl(e, clock_wall_ms(), 1, &a, &b);
+        rc = flush_batch(e);
+    }
+    if (rc) {
+        log_err("store", "%s: flush failed, %zu records kept for the next try: %s", e->dir, e->n,
+                bs_strerror(rc));
+        return rc;
+    }
+    if (e->retention_ms || e->max_size) {
+        uint64_t a, b;
+        emb_prune_impl(e, clock_wall_ms(), 0, &a, &b);
+    }
+    return 0;
+}
+
+static int emb_append(struct store *s, const struct flow_rec *recs, size_t n)
+{
+    struct emb *e = (struct emb *)s;
+    while (n) {
+        if (e->n == e->cap_max) {
+            int rc = emb_flush(s);
+            if (rc && e->n == e->cap_max) {
+                /* Disk-full policy: drop the oldest buffered records. */
+                size_t drop = n < e->cap_max ? n : e->cap_max;
+                memmove(e->batch, e->batch + drop, (e->n - drop) * sizeof *e->batch);
+                e->n -= drop;
+                e->dropped += drop;
+                log_err("store", "%s: batch full and flush failing: dropped %zu oldest records "
+                                 "(%llu in total)",
+                        e->dir, drop, (unsigned long long)e->dropped);
+            }
+        }
+        if (e->n == e->cap) {
+            size_t nc = e->cap ? e->cap * 2 : 4096;
+            if (nc > e->cap_max)
+                nc = e->cap_max;
+            struct flow_rec *nb = realloc(e->batch, nc * sizeof *nb);
+            if (!nb)
+                return BS_ENOMEM;
+            e->batch = nb;
+            e->cap = nc;
+        }
+        size_t take = e->cap - e->n < n ? e->cap - e->n : n;
+        memcpy(e->batch + e->n, recs, take * sizeof *recs);
+        e->n += take;
+        recs += take;
+        n -= take;
+    }
+    return 0;
+}
+
+static int emb_close(struct store *s)
+{
+    struct emb *e = (struct emb *)s;
+    int rc = 0;
+    if (s->flags & STORE_WRITE) {
+        rc = emb_flush(s);
+        if (e->n)
+            log_err("store", "%s: %zu records could not be written", e->dir, e->n);
+    }
+    statedb_close(e->db);
+    ZSTD_freeCCtx(e->cctx);
+    if (e->lock_fd >= 0)
+        close(e->lock_fd);
+    free(e->batch);
+    free(e->dir);
+    free(e);
+    return rc;
+}
+
+/* ---- scan ------------------------------------------------------------------------------ */
+
+struct mapped_seg {
+    struct seg seg;
+    void *map;
+    size_t len;
+    char *path;
+};
+
+struct scan_job {
+    struct emb *e;
+    const struct store_scan *sc;
+    struct mapped_seg *segs;
+    size_t nsegs;
+    /* Flattened (segment, block) work list; threads take items with an atomic cursor. */
+    uint32_t (*items)[2];
+    size_t nitems;
+    atomic_size_t next;
+    atomic_int stop;
+    pthread_mutex_t stats_lock;
+    struct store_scan_stats *st;
+    struct seg_scratch *scratch[STORE_SCAN_MAX_THREADS];
+};
+
+static void report_corrupt(const struct store_scan *sc, const char *path, unsigned block, int err)
+{
+    if (sc->on_corrupt) {
+        sc->on_corrupt(sc->ctx, path, block, err);
+        return;
+    }
+    if (block == UINT32_MAX)
+        log_warn("store", "%s: corrupt segment footer, segment skipped: %s", path,
+                 bs_strerror(err));
+    else
+        log_warn("store", "%s: block %u is corrupt, skipped: %s", path, block, bs_strerror(err));
+}
+
+struct scan_thread_arg {
+    struct scan_job *job;
+    unsigned thread;
+    int rc;
+};
+
+static void *scan_worker(void *p)
+{
+    struct scan_thread_arg *a = p;
+    struct scan_job *j = a->job;
+    const struct store_scan *sc = j->sc;
+    struct seg_scratch *scr = j->scratch[a->thread];
+    struct store_scan_stats st = {0};
+    for (;;) {
+        if (atomic_load(&j->stop))
+            break;
+        size_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->nitems)
+            break;
+        struct mapped_seg *ms = &j->segs[j->items[k][0]];
+        unsigned bi = j->items[k][1];
+        const struct store_block_meta *m = &ms->seg.blocks[bi].meta;
+        st.blocks_total++;
+        if (m->t_max < sc->t_lo || m->t_min > sc->t_hi ||
+            (sc->block_pred && !sc->block_pred(sc->ctx, a->thread, m))) {
+            st.blocks_skipped++;
+            continue;
+        }
+        struct store_block b;
+        int rc = seg_decode_block(&ms->seg, bi, sc->cols, scr, &b, &st.bytes_read);
+        if (rc == BS_ENOMEM) {
+            a->rc = rc;
+            atomic_store(&j->stop, 1);
+            break;
+        }
+        if (rc) {
+            st.blocks_corrupt++;
+            report_corrupt(sc, ms->path, bi, rc);
+            continue;
+        }
+        st.records_scanned += b.n;
+        rc = sc->on_block(sc->ctx, a->thread, &b);
+        if (rc) {
+            a->rc = rc;
+            atomic_store(&j->stop, 1);
+            break;
+        }
+    }
+    pthread_mutex_lock(&j->stats_lock);
+    j->st->blocks_total += st.blocks_total;
+    j->st->blocks_skipped += st.blocks_skipped;
+    j->st->blocks_corrupt += st.blocks_corrupt;
+    j->st->records_scanned += st.records_scanned;
+    j->st->bytes_read += st.bytes_read;
+    pthread_mutex_unlock(&j->stats_lock);
+    return NULL;
+}
+
+static void unmap_segs(struct mapped_seg *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        seg_release(&v[i].seg);
+        if (v[i].map)
+            munmap(v[i].map, v[i].len);
+        free(v[i].path);
+    }
+}
+
+/* Maps and parses segment files l[0..n) into job->segs; skips vanished or corrupt files. */
+static int map_segs(struct scan_job *j, const struct seg_file *l, size_t n)
+{
+    j->nsegs = 0;
+    j->nitems = 0;
+    size_t items_cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        int fd = open(l[i].path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue; /* pruned since listing */
+        struct stat st;
+        if (fstat(fd, &st) || st.st_size <= 0) {
+            close(fd);
+            continue;
+        }
+        void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (map == MAP_FAILED)
+            continue;
+        struct mapped_seg *ms = &j->segs[j->nsegs];
+        memset(ms, 0, sizeof *ms);
+        ms->map = map;
+        ms->len = (size_t)st.st_size;
+        if (!(ms->path = strdup(l[i].path))) {
+            munmap(map, ms->len);
+            return BS_ENOMEM;
+        }
+        j->nsegs++;
+        int rc = seg_parse(&ms->seg, map, ms->len, ms->path);
+        if (rc == BS_ENOMEM)
+            return rc;
+        if (rc) {
+            j->st->blocks_corrupt++;
+            report_corrupt(j->sc, ms->path, UINT32_MAX, rc);
+            continue;
+        }
+        j->st->segments++;
+        for (uint32_t b = 0; b < ms->seg.nblocks; b++) {
+            if (j->nitems == items_cap) {
+                size_t nc = items_cap ? items_cap * 2 : 1024;
+                void *nv = realloc(j->items, nc * sizeof *j->items);
+                if (!nv)
+                    return BS_ENOMEM;
+                j->items = nv;
+                items_cap = nc;
+            }
+            j->items[j->nitems][0] = (uint32_t)(j->nsegs - 1);
+            j->items[j->nitems][1] = b;
+            j->nitems++;
+        }
+    }
+    return 0;
+}
+
+static int emb_scan(struct store *s, const struct store_scan *sc, struct store_scan_stats *st)
+{
+    struct emb *e = (struct emb *)s;
+    struct seg_list l;
+    int rc = list_segments(e->dir, &l, 0);
+    if (rc)
+        return rc;
+    unsigned nth = sc->threads ? sc->threads : 1;
+    if (nth > STORE_SCAN_MAX_THREADS)
+        nth = STORE_SCAN_MAX_THREADS;
+    struct scan_job j = {.e = e, .sc = sc, .st = st};
+    pthread_mutex_init(&j.stats_lock, NULL);
+    j.segs = calloc(EMB_SCAN_BATCH, sizeof *j.segs);
+    if (!j.segs) {
+        rc = BS_ENOMEM;
+        goto out;
+    }
+    for (unsigned t = 0; t < nth; t++)
+        if (!(j.scratch[t] = seg_scratch_new())) {
+            rc = BS_ENOMEM;
+            goto out;
+        }
+    /* Keep the segments whose partition meets [t_lo, t_hi]. */
+    size_t keep = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        struct seg_file *f = &l.v[i];
+        if (f->start_ms + f->len_ms <= sc->t_lo || f->start_ms > sc->t_hi) {
+            free(f->path);
+            continue;
+        }
+        l.v[keep++] = *f;
+    }
+    l.n = keep;
+    for (size_t i = 0; i < l.n && !rc; i += EMB_SCAN_BATCH) {
+        size_t m = l.n - i < EMB_SCAN_BATCH ? l.n - i : EMB_SCAN_BATCH;
+        rc = map_segs(&j, l.v + i, m);
+        if (!rc && j.nitems) {
+            atomic_store(&j.next, 0);
+            struct scan_thread_arg args[STORE_SCAN_MAX_THREADS];
+            pthread_t tid[STORE_SCAN_MAX_THREADS];
+            unsigned started = 0;
+            unsigned use = nth;
+            if (use > j.nitems)
+                use = (unsigned)j.nitems;
+            for (unsigned t = 0; t < use; t++)
+                args[t] = (struct scan_thread_arg){.job = &j, .thread = t};
+            for (unsigned t = 1; t < use; t++) {
+                if (pthread_create(&tid[t], NULL, scan_worker, &args[t]))
+                    break;
+                started = t;
+            }
+            scan_worker(&args[0]);
+            for (unsigned t = 1; t <= started; t++)
+                pthread_join(tid[t], NULL);
+            for (unsigned t = 0; t < use && !rc; t++)
+                rc = args[t].rc;
+        }
+        unmap_segs(j.segs, j.nsegs);
+        j.nsegs = 0;
+    }
+out:
+    for (unsigned t = 0; t < nth; t++)
+        seg_scratch_free(j.scratch[t]);
+    free(j.items);
+    free(j.segs);
+    pthread_mutex_destroy(&j.stats_lock);
+    seg_list_release(&l);
+    return rc;
+}
+
+/* ---- info / prune ---------------------------------------------------------------------- */
+
+static int emb_info(struct store *s, struct store_info *out)
+{
+    struct emb *e = (struct emb *)s;
+    struct seg_list l;
+    int rc = list_segments(e->dir, &l, 0);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < l.n; i++) {
+        int fd = open(l.v[i].path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        size_t len = (size_t)l.v[i].size;
+        void *map = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+        close(fd);
+        if (map == MAP_FAILED)
+            continue;
+        struct seg sg;
+        if (!seg_parse(&sg, map, len, l.v[i].path)) {
+            out->segments++;
+            out->bytes += len;
+            out->blocks += sg.nblocks;
+            for (uint32_t b = 0; b < sg.nblocks; b++) {
+                const struct store_block_meta *m = &sg.blocks[b].meta;
+                out->records += m->n;
+                if (!out->t_min || m->t_min < out->t_min)
+                    out->t_min = m->t_min;
+                if (m->t_max > out->t_max)
+                    out->t_max = m->t_max;
+            }
+            seg_release(&sg);
+        } else {
+            log_warn("store", "%s: corrupt segment footer", l.v[i].path);
+        }
+        munmap(map, len);
+    }
+    seg_list_release(&l);
+    return 0;
+}
+
+static void remove_empty_day_dirs(const char *dir)
+{
+    char path[EMB_PATH_MAX];
+    snprintf(path, sizeof path, "%s/flows", dir);
+    DIR *top = opendir(path);
+    if (!top)
+        return;
+    struct dirent *de;
+    while ((de = readdir(top))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char day[EMB_PATH_MAX];
+        snprintf(day, sizeof day, "%s/flows/%s", dir, de->d_name);
+        rmdir(day); /* fails (as wanted) unless empty */
+    }
+    closedir(top);
+}
+
+static int emb_prune_impl(struct emb *e, uint64_t now_ms, int size_only, uint64_t *segs,
+                          uint64_t *bytes)
+{
+    struct seg_list l;
+    *segs = *bytes = 0;
+    int rc = list_segments(e->dir, &l, 0);
+    if (rc)
+        return rc;
+    uint64_t total = 0, newest = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        total += l.v[i].size;
+        uint64_t end = l.v[i].start_ms + l.v[i].len_ms;
+        if (end > newest)
+            newest = end;
+    }
+    uint64_t ref = newest < now_ms ? newest : now_ms;
+    for (size_t i = 0; i < l.n; i++) {
+        struct seg_file *f = &l.v[i];
+        int del = 0;
+        if (!size_only && e->retention_ms && ref > e->retention_ms &&
+            f->start_ms + f->len_ms <= ref - e->retention_ms)
+            del = 1;
+        if (e->max_size && total > e->max_size && i + 1 < l.n)
+            del = 1; /* oldest first; the newest segment is never removed by size */
+        if (!del)
+            continue;
+        if (unlink(f->path) == 0) {
+            (*segs)++;
+            *bytes += f->size;
+            total -= f->size;
+            log_info("store", "pruned %s", f->path);
+        }
+    }
+    if (*segs)
+        remove_empty_day_dirs(e->dir);
+    seg_list_release(&l);
+    return 0;
+}
+
+static int emb_prune(struct store *s, uint64_t now_ms, uint64_t *segs, uint64_t *bytes)
+{
+    return emb_prune_impl((struct emb *)s, now_ms, 0, segs, bytes);
+}
+
+const struct store_backend store_backend_embedded = {
+    .name = "embedded",
+    .match = emb_match,
+    .open = emb_open,
+    .append = emb_append,
+    .flush = emb_flush,
+    .close = emb_close,
+    .scan = emb_scan,
+    .info = emb_info,
+    .prune = emb_prune,
+};
