@@ -1,0 +1,840 @@
+/* Unit tests for src/store: column encodings, segment files, the embedded store (write path,
+ * scan, corruption, crash leftovers, retention, disk-full policy), the state DB, importers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/flow.h"
+#include "store/colenc.h"
+#include "store/import.h"
+#include "store/segment.h"
+#include "store/statedb.h"
+#include "store/store.h"
+
+/* ---- helpers --------------------------------------------------------------------------- */
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(p);
+}
+
+static void rm_rf(const char *dir)
+{
+    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *make_tmpdir(void)
+{
+    char *t = strdup("/tmp/bs_store_test.XXXXXX");
+    assert_non_null(mkdtemp(t));
+    return t;
+}
+
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void random_rec(struct flow_rec *r, uint64_t t0, int v6)
+{
+    memset(r, 0, sizeof *r);
+    r->start_ms = t0 + rnd() % 3600000;
+    r->end_ms = r->start_ms + rnd() % 60000;
+    r->packets = 1 + rnd() % 1000;
+    r->bytes = r->packets * (40 + rnd() % 1400);
+    if (v6) {
+        uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8};
+        b[15] = (uint8_t)rnd();
+        b[14] = (uint8_t)rnd();
+        ipaddr_from_v6(&r->src, b);
+    } else {
+        ipaddr_from_v4(&r->src, 0x0a000000u | (uint32_t)(rnd() & 0xffff));
+    }
+    ipaddr_from_v4(&r->dst, 0xc6336400u | (uint32_t)(rnd() & 0xff));
+    ipaddr_from_v4(&r->exporter, 0x7f000001u + (uint32_t)(rnd() % 3));
+    ipaddr_from_v4(&r->nexthop, 0);
+    r->sampling_rate = 1 + (uint32_t)(rnd() % 2) * 99;
+    r->obs_domain = (uint32_t)(rnd() % 4);
+    r->in_if = (uint32_t)(rnd() % 8);
+    r->out_if = (uint32_t)(rnd() % 8);
+    r->src_as = (uint32_t)(rnd() % 70000);
+    r->dst_as = 64500;
+    r->src_port = (uint16_t)rnd();
+    static const uint16_t ports[] = {23, 2323, 80, 443, 53, 7547};
+    r->dst_port = ports[rnd() % 6];
+    r->vlan = (uint16_t)(rnd() % 3);
+    r->has = FLOW_HAS_TIMES;
+    r->proto = rnd() % 4 ? 6 : 17;
+    r->tcp_flags = (uint8_t)rnd();
+    r->tos = (uint8_t)(rnd() % 4);
+    r->version = 9;
+    r->direction = 1;
+    r->src_mask = 24;
+    r->dst_mask = 16;
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+    const struct flow_rec *x = a, *y = b;
+    if (x->start_ms != y->start_ms)
+        return x->start_ms < y->start_ms ? -1 : 1;
+    return memcmp(x, y, sizeof *x);
+}
+
+struct collect {
+    struct flow_rec *v;
+    size_t n, cap;
+    uint64_t corrupt;
+    char corrupt_path[512];
+    unsigned corrupt_block;
+    pthread_mutex_t lock; /* scans may run on several threads */
+};
+
+static int collect_block(void *ctx, unsigned thread, const struct store_block *b)
+{
+    struct collect *c = ctx;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < b->n; i++) {
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 1024;
+            c->v = realloc(c->v, c->cap * sizeof *c->v);
+            assert_non_null(c->v);
+        }
+        store_block_record(b, i, &c->v[c->n++]);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static void collect_corrupt(void *ctx, const char *path, unsigned block, int err)
+{
+    struct collect *c = ctx;
+    pthread_mutex_lock(&c->lock);
+    c->corrupt++;
+    snprintf(c->corrupt_path, sizeof c->corrupt_path, "%s", path);
+    c->corrupt_block = block;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void scan_all(struct store *s, struct collect *c, unsigned threads)
+{
+    struct store_scan sc = {.t_lo = 0, .t_hi = UINT64_MAX, .cols = STORE_COLS_ALL,
+                            .threads = threads, .on_block = collect_block,
+                            .on_corrupt = collect_corrupt, .ctx = c};
+    assert_int_equal(store_scan(s, &sc, NULL), 0);
+}
+
+static size_t count_files(const char *dir, const char *prefix)
+{
+    /* Counts files under dir/flows/<day>/ whose name starts with prefix. */
+    char path[600];
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/flows", dir);
+    DIR *top = opendir(path);
+    if (!top)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(top))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char day[900];
+        snprintf(day, sizeof day, "%s/%s", path, de->d_name);
+        DIR *d = opendir(day);
+        struct dirent *fe;
+        while (d && (fe = readdir(d)))
+            if (!strncmp(fe->d_name, prefix, strlen(prefix)) && strcmp(fe->d_name, ".") &&
+                strcmp(fe->d_name, ".."))
+                n++;
+        if (d)
+            closedir(d);
+    }
+    closedir(top);
+    return n;
+}
+
+/* Returns the path of the first segment file under dir. */
+static void first_segment(const char *dir, char *out, size_t len)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/flows", dir);
+    DIR *top = opendir(path);
+    assert_non_null(top);
+    struct dirent *de;
+    out[0] = '\0';
+    while (!out[0] && (de = readdir(top))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char day[900];
+        snprintf(day, sizeof day, "%s/%s", path, de->d_name);
+        DIR *d = opendir(day);
+        struct dirent *fe;
+        while (d && (fe = readdir(d)))
+            if (strstr(fe->d_name, ".seg") && fe->d_name[0] != '.') {
+                snprintf(out, len, "%s/%s", day, fe->d_name);
+                break;
+            }
+        if (d)
+            closedir(d);
+    }
+    closedir(top);
+    assert_true(out[0] != '\0');
+}
+
+static struct config *test_config(const char *kv[][3], size_t n)
+{
+    static struct config cfg;
+    struct cfg_error e;
+    assert_int_equal(config_init(&cfg), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(config_set(&cfg, kv[i][0], kv[i][1], kv[i][2], &e), 0);
+    return &cfg;
+}
+
+/* ---- colenc ---------------------------------------------------------------------------- */
+
+static void roundtrip_u64(const uint64_t *v, size_t n, int sorted, int expect_kind)
+{
+    struct buf b = BUF_INIT(colenc_bound(n));
+    assert_int_equal(colenc_put_u64(&b, v, n, sorted), 0);
+    if (expect_kind >= 0)
+        assert_int_equal((uint8_t)b.data[0], expect_kind);
+    uint64_t *out = calloc(n + 1, sizeof *out);
+    assert_int_equal(colenc_get_u64((const uint8_t *)b.data, b.len, n, out), 0);
+    assert_memory_equal(out, v, n * sizeof *v);
+    /* Any truncation is rejected, never read past. */
+    for (size_t cut = 0; cut < b.len; cut += 1 + b.len / 7)
+        assert_int_equal(colenc_get_u64((const uint8_t *)b.data, cut, n, out), BS_ECORRUPT);
+    free(out);
+    buf_release(&b);
+}
+
+static void test_colenc_constant_column_takes_no_planes(void **state)
+{
+    uint64_t v[100];
+    for (int i = 0; i < 100; i++)
+        v[i] = 42;
+    struct buf b = BUF_INIT(4096);
+    assert_int_equal(colenc_put_u64(&b, v, 100, 0), 0);
+    assert_int_equal(b.len, 10); /* kind + base + width 0 */
+    buf_release(&b);
+    roundtrip_u64(v, 100, 0, COLENC_FOR);
+}
+
+static void test_colenc_few_distinct_wide_values_use_dict(void **state)
+{
+    uint64_t v[1000];
+    for (int i = 0; i < 1000; i++)
+        v[i] = (i % 3) ? 0x123456789ull : 0xffffffffffull;
+    roundtrip_u64(v, 1000, 0, COLENC_DICT);
+}
+
+static void test_colenc_sorted_times_use_delta(void **state)
+{
+    uint64_t v[5000];
+    uint64_t t = 1700000000000ull;
+    for (int i = 0; i < 5000; i++) {
+        t += (uint64_t)(i % 7);
+        v[i] = t;
+    }
+    roundtrip_u64(v, 5000, 1, COLENC_DELTA);
+}
+
+static void test_colenc_random_widths_roundtrip(void **state)
+{
+    rng_state = 99;
+    uint64_t v[3000];
+    for (int w = 1; w <= 8; w++) {
+        for (int i = 0; i < 3000; i++)
+            v[i] = w == 8 ? rnd() : rnd() & ((1ull << (8 * w)) - 1);
+        roundtrip_u64(v, 3000, 0, COLENC_FOR);
+    }
+    roundtrip_u64(v, 1, 1, -1);
+}
+
+static void test_colenc_narrow_decoders_and_addresses(void **state)
+{
+    uint64_t v[300];
+    for (int i = 0; i < 300; i++)
+        v[i] = (uint64_t)(i * 211 % 65536);
+    struct buf b = BUF_INIT(colenc_bound(300));
+    assert_int_equal(colenc_put_u64(&b, v, 300, 0), 0);
+    uint16_t o16[300];
+    assert_int_equal(colenc_get_u16((const uint8_t *)b.data, b.len, 300, o16), 0);
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(o16[i], v[i]);
+    buf_reset(&b);
+    struct ipaddr a[300];
+    for (int i = 0; i < 300; i++) {
+        uint8_t x[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = (uint8_t)i, [14] = (uint8_t)(i >> 8)};
+        ipaddr_from_v6(&a[i], x);
+    }
+    assert_int_equal(colenc_put_addr(&b, a, 300), 0);
+    assert_int_equal((uint8_t)b.data[0], COLENC_PLANES16);
+    struct ipaddr o[300];
+    assert_int_equal(colenc_get_addr((const uint8_t *)b.data, b.len, 300, o), 0);
+    assert_memory_equal(o, a, sizeof a);
+    buf_reset(&b);
+    for (int i = 0; i < 300; i++)
+        a[i] = a[i % 3];
+    assert_int_equal(colenc_put_addr(&b, a, 300), 0);
+    assert_int_equal((uint8_t)b.data[0], COLENC_DICT);
+    assert_int_equal(colenc_get_addr((const uint8_t *)b.data, b.len, 300, o), 0);
+    assert_memory_equal(o, a, sizeof a);
+    /* A dictionary index past the dictionary is corrupt. */
+    b.data[b.len - 1] = 9;
+    assert_int_equal(colenc_get_addr((const uint8_t *)b.data, b.len, 300, o), BS_ECORRUPT);
+    buf_release(&b);
+}
+
+static void test_colenc_unknown_kind_is_corrupt(void **state)
+{
+    uint8_t junk[16] = {7};
+    uint64_t o[2];
+    assert_int_equal(colenc_get_u64(junk, sizeof junk, 2, o), BS_ECORRUPT);
+    assert_int_equal(colenc_get_u64(junk, 0, 2, o), BS_ECORRUPT);
+}
+
+/* ---- store ----------------------------------------------------------------------------- */
+
+static void test_store_roundtrip_all_columns_mixed_families(void **state)
+{
+    char *dir = make_tmpdir();
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
+    rng_state = 7;
+    enum { N = 70000 };
+    struct flow_rec *in = calloc(N, sizeof *in);
+    uint64_t t0 = 1700000000000ull / 300000 * 300000;
+    for (int i = 0; i < N; i++)
+        random_rec(&in[i], t0, i >= 50000 && i % 5 == 0);
+    assert_int_equal(store_append(s, in, 40000), 0);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(store_append(s, in + 40000, N - 40000), 0);
+    assert_int_equal(store_close(s), 0);
+
+    assert_int_equal(store_open(dir, NULL, STORE_RDONLY, &s, err), 0);
+    struct store_info info;
+    assert_int_equal(store_get_info(s, &info), 0);
+    assert_int_equal(info.records, N);
+    assert_true(info.segments >= 12 * 2 - 1); /* 12 partitions of 5 min, two flushes */
+    struct collect c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    scan_all(s, &c, 2);
+    assert_int_equal(c.n, N);
+    assert_int_equal(c.corrupt, 0);
+    qsort(in, N, sizeof *in, cmp_rec);
+    qsort(c.v, c.n, sizeof *c.v, cmp_rec);
+    for (size_t i = 0; i < N; i++)
+        assert_memory_equal(&c.v[i], &in[i], sizeof in[i]);
+    store_close(s);
+    free(c.v);
+    free(in);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_store_lz4_and_block_split(void **state)
+{
+    char *dir = make_tmpdir();
+    const char *kv[][3] = {{"store", "compression", "lz4"}, {"store", "partition", "1h"}};
+    struct config *cfg = test_config(kv, 2);
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    rng_state = 11;
+    enum { N = SEGMENT_BLOCK_RECORDS * 2 + 17 };
+    struct flow_rec *in = calloc(N, sizeof *in);
+    uint64_t t0 = 1700000000000ull / 3600000 * 3600000;
+    for (int i = 0; i < N; i++)
+        random_rec(&in[i], t0, 0);
+    assert_int_equal(store_append(s, in, N), 0);
+    assert_int_equal(store_close(s), 0);
+    assert_int_equal(store_open(dir, cfg, STORE_RDONLY, &s, err), 0);
+    struct store_info info;
+    assert_int_equal(store_get_info(s, &info), 0);
+    assert_int_equal(info.segments, 1);
+    assert_int_equal(info.blocks, 3);
+    struct collect c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    scan_all(s, &c, 1);
+    assert_int_equal(c.n, N);
+    store_close(s);
+    config_release(cfg);
+    free(c.v);
+    free(in);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_store_corrupt_block_is_reported_and_skipped(void **state)
+{
+    char *dir = make_tmpdir();
+    const char *kv[][3] = {{"store", "partition", "1h"}};
+    struct config *cfg = test_config(kv, 1);
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    rng_state = 5;
+    enum { N = SEGMENT_BLOCK_RECORDS + 1000 };
+    struct flow_rec *in = calloc(N, sizeof *in);
+    uint64_t t0 = 1700000000000ull / 3600000 * 3600000;
+    for (int i = 0; i < N; i++)
+        random_rec(&in[i], t0, 0);
+    assert_int_equal(store_append(s, in, N), 0);
+    assert_int_equal(store_close(s), 0);
+
+    char seg[1024];
+    first_segment(dir, seg, sizeof seg);
+    /* Flip a byte early in the file: inside block 0's first column chunk. */
+    int fd = open(seg, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t byte;
+    assert_int_equal(pread(fd, &byte, 1, 40), 1);
+    byte ^= 0x5a;
+    assert_int_equal(pwrite(fd, &byte, 1, 40), 1);
+    close(fd);
+
+    assert_int_equal(store_open(dir, cfg, STORE_RDONLY, &s, err), 0);
+    struct collect c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    scan_all(s, &c, 1);
+    assert_int_equal(c.corrupt, 1);
+    assert_int_equal(c.corrupt_block, 0);
+    assert_string_equal(c.corrupt_path, seg);
+    assert_int_equal(c.n, 1000); /* block 1 still read */
+    store_close(s);
+
+    /* A destroyed footer makes the whole segment unreadable, reported, not a crash. */
+    fd = open(seg, O_RDWR);
+    struct stat st;
+    fstat(fd, &st);
+    assert_int_equal(pwrite(fd, "XXXX", 4, st.st_size - 30), 4);
+    close(fd);
+    assert_int_equal(store_open(dir, cfg, STORE_RDONLY, &s, err), 0);
+    struct collect c2 = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    scan_all(s, &c2, 1);
+    assert_int_equal(c2.n, 0);
+    assert_int_equal(c2.corrupt, 1);
+    assert_int_equal(c2.corrupt_block, UINT32_MAX);
+    store_close(s);
+    config_release(cfg);
+    free(c.v);
+    free(c2.v);
+    free(in);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_store_open_removes_leftover_temp_segments(void **state)
+{
+    char *dir = make_tmpdir();
+    char err[256], path[600];
+    struct store *s;
+    assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
+    struct flow_rec r;
+    rng_state = 3;
+    random_rec(&r, 1700000000000ull, 0);
+    assert_int_equal(store_append(s, &r, 1), 0);
+    assert_int_equal(store_close(s), 0);
+    snprintf(path, sizeof path, "%s/flows/2023-11-14/.tmp.20231114T222000Z_300_00000009.seg",
+             dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("half a segment", f);
+    fclose(f);
+    assert_int_equal(count_files(dir, ".tmp."), 1);
+    /* Readers ignore it... */
+    assert_int_equal(store_open(dir, NULL, STORE_RDONLY, &s, err), 0);
+    struct collect c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    scan_all(s, &c, 1);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.corrupt, 0);
+    store_close(s);
+    /* ...and the next writer removes it. */
+    assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
+    assert_int_equal(count_files(dir, ".tmp."), 0);
+    store_close(s);
+    free(c.v);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_store_second_writer_is_refused(void **state)
+{
+    char *dir = make_tmpdir();
+    char err[256];
+    struct store *a, *b;
+    assert_int_equal(store_open(dir, NULL, STORE_WRITE, &a, err), 0);
+    assert_int_equal(store_open(dir, NULL, STORE_WRITE, &b, err), BS_EEXIST);
+    assert_non_null(strstr(err, "another writer"));
+    store_close(a);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_store_retention_counts_back_from_newest_flow(void **state)
+{
+    char *dir = make_tmpdir();
+    const char *kv[][3] = {{"store", "retention", "90m"}, {"store", "partition", "10m"}};
+    struct config *cfg = test_config(kv, 2);
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    struct flow_rec r;
+    rng_state = 1;
+    uint64_t t0 = 1600000000000ull / 600000 * 600000;
+    for (int h = 0; h < 4; h++) { /* one flow per hour, 4 hours, flushed separately */
+        random_rec(&r, 0, 0);
+        r.start_ms = r.end_ms = t0 + (uint64_t)h * 3600000;
+        assert_int_equal(store_append(s, &r, 1), 0);
+        assert_int_equal(store_flush(s), 0);
+    }
+    store_close(s);
+    assert_int_equal(store_open(dir, cfg, STORE_RDONLY, &s, err), 0);
+    struct store_info info;
+    assert_int_equal(store_get_info(s, &info), 0);
+    /* Newest partition ends at t0+3h10m: partitions ending by t0+1h40m go. */
+    assert_int_equal(info.records, 2);
+    assert_int_equal(info.t_min, t0 + 2 * 3600000ull);
+    store_close(s);
+    config_release(cfg);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_store_max_size_drops_oldest_segments(void **state)
+{
+    char *dir = make_tmpdir();
+    const char *kv[][3] = {{"store", "retention", "0"}, {"store", "max_size", "20k"}};
+    struct config *cfg = test_config(kv, 2);
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    rng_state = 2;
+    struct flow_rec r[500];
+    uint64_t t0 = 1600000000000ull / 300000 * 300000;
+    for (int k = 0; k < 10; k++) {
+        for (int i = 0; i < 500; i++) {
+            random_rec(&r[i], 0, 0);
+            r[i].start_ms = t0 + (uint64_t)k * 300000 + (uint64_t)i;
+        }
+        assert_int_equal(store_append(s, r, 500), 0);
+        assert_int_equal(store_flush(s), 0);
+    }
+    struct store_info info;
+    assert_int_equal(store_get_info(s, &info), 0);
+    assert_true(info.bytes <= 20 * 1024);
+    assert_true(info.segments >= 1 && info.segments < 10);
+    assert_int_equal(info.t_max, t0 + 9 * 300000ull + 499); /* newest kept */
+    store_close(s);
+    config_release(cfg);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_store_failed_flush_keeps_batch_then_drops_oldest_at_cap(void **state)
+{
+    char *dir = make_tmpdir();
+    const char *kv[][3] = {{"store", "batch_records", "100"}};
+    struct config *cfg = test_config(kv, 1);
+    char err[256], flows[700];
+    struct store *s;
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    /* Make writes fail: replace flows/ by a read-only directory (as a full disk would). */
+    snprintf(flows, sizeof flows, "%s/flows", dir);
+    assert_int_equal(chmod(flows, 0500), 0);
+    if (access(flows, W_OK) == 0) { /* root ignores modes: use a file in its way instead */
+        chmod(flows, 0755);
+        rm_rf(flows);
+        FILE *f = fopen(flows, "w");
+        assert_non_null(f);
+        fclose(f);
+    }
+    struct flow_rec r[150];
+    rng_state = 4;
+    for (int i = 0; i < 150; i++) {
+        random_rec(&r[i], 1700000000000ull, 0);
+        r[i].start_ms = 1700000000000ull + (uint64_t)i;
+    }
+    assert_int_equal(store_append(s, r, 60), 0);
+    assert_true(store_flush(s) < 0);               /* reported */
+    assert_int_equal(store_append(s, r + 60, 90), 0); /* at the cap: oldest dropped */
+    /* Repair the disk: the next flush writes what was kept, the newest records. */
+    struct stat st;
+    if (stat(flows, &st) == 0 && S_ISREG(st.st_mode))
+        unlink(flows);
+    else
+        chmod(flows, 0755);
+    mkdir(flows, 0755);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+    assert_int_equal(store_open(dir, cfg, STORE_RDONLY, &s, err), 0);
+    struct collect c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    scan_all(s, &c, 1);
+    assert_true(c.n >= 90 && c.n <= 100);
+    qsort(c.v, c.n, sizeof *c.v, cmp_rec);
+    assert_int_equal(c.v[c.n - 1].start_ms, 1700000000000ull + 149);
+    store_close(s);
+    free(c.v);
+    config_release(cfg);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_store_bad_config_and_clickhouse_url_are_reported(void **state)
+{
+    char err[256];
+    struct store *s;
+    const char *kv[][3] = {{"store", "compression", "brotli"}};
+    struct config *cfg = test_config(kv, 1);
+    assert_int_equal(store_open("/tmp/x", cfg, STORE_RDONLY, &s, err), BS_EUSAGE);
+    assert_non_null(strstr(err, "compression"));
+    config_release(cfg);
+    assert_int_equal(store_open("clickhouse://127.0.0.1:8123/db", NULL, STORE_RDONLY, &s, err),
+                     BS_EUNSUPPORTED);
+    assert_int_equal(store_open("/nonexistent/store", NULL, STORE_RDONLY, &s, err), -2);
+}
+
+static void test_segment_parse_rejects_garbage(void **state)
+{
+    struct seg sg;
+    uint8_t junk[200];
+    memset(junk, 0xab, sizeof junk);
+    assert_int_equal(seg_parse(&sg, junk, sizeof junk, "junk"), BS_ECORRUPT);
+    assert_int_equal(seg_parse(&sg, junk, 3, "junk"), BS_ECORRUPT);
+    memcpy(junk, "BSSEG\0\0\0\0\0\0\1", 12);
+    memcpy(junk + sizeof junk - 8, "BSSEGEND", 8);
+    assert_int_equal(seg_parse(&sg, junk, sizeof junk, "junk"), BS_ECORRUPT);
+}
+
+/* ---- statedb --------------------------------------------------------------------------- */
+
+static int list_cb(void *ctx, const struct statedb_exporter *e)
+{
+    struct statedb_exporter *out = ctx;
+    out[0] = *e;
+    return 0;
+}
+
+static void test_statedb_migrates_and_upserts_exporters(void **state)
+{
+    char *dir = make_tmpdir();
+    char path[600], err[256];
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    struct statedb *db;
+    assert_int_equal(statedb_open(path, &db, err), 0);
+    assert_int_equal(statedb_schema_version(db), STATEDB_SCHEMA_VERSION);
+    struct statedb_exporter e = {.first_ms = 2000, .last_ms = 3000, .flows = 5, .packets = 50,
+                                 .bytes = 500, .sampling_rate = 1, .version = 9};
+    ipaddr_from_v4(&e.addr, 0x7f000001);
+    assert_int_equal(statedb_exporter_upsert(db, &e, 1), 0);
+    e.first_ms = 1000;
+    e.last_ms = 2500;
+    assert_int_equal(statedb_exporter_upsert(db, &e, 1), 0);
+    statedb_close(db);
+    assert_int_equal(statedb_open(path, &db, err), 0); /* reopening is a no-op migration */
+    struct statedb_exporter got[1];
+    assert_int_equal(statedb_exporter_list(db, list_cb, got), 0);
+    assert_int_equal(got[0].flows, 10);
+    assert_int_equal(got[0].packets, 100);
+    assert_int_equal(got[0].first_ms, 1000);
+    assert_int_equal(got[0].last_ms, 3000);
+    statedb_close(db);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_statedb_refuses_newer_schema(void **state)
+{
+    char *dir = make_tmpdir();
+    char path[600], err[256];
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    struct statedb *db;
+    assert_int_equal(statedb_open(path, &db, err), 0);
+    statedb_close(db);
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'INSERT INTO schema_version(version) VALUES (99)' "
+                              "2>/dev/null",
+             path);
+    if (system(cmd) != 0) {
+        rm_rf(dir);
+        free(dir);
+        skip();
+    }
+    assert_int_equal(statedb_open(path, &db, err), BS_EVERSION);
+    assert_non_null(strstr(err, "newer"));
+    rm_rf(dir);
+    free(dir);
+}
+
+/* ---- importers ------------------------------------------------------------------------- */
+
+static int line(struct import_ctx *c, const char *text, struct flow_rec out[2])
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", text);
+    return import_line(c, buf, out);
+}
+
+static void test_import_nfdump_csv_header_records_and_summary(void **state)
+{
+    struct import_ctx c;
+    struct flow_rec r[2];
+    import_init(&c, IMPORT_NFDUMP_CSV);
+    assert_int_equal(line(&c, "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,"
+                              "sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,"
+                              "mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,"
+                              "sl,al,ra,eng,exid,tr", r),
+                     0);
+    assert_int_equal(
+        line(&c, "2024-01-02 03:04:05.250,2024-01-02 03:04:07.000,1.750,192.0.2.1,198.51.100.7,"
+                 "40000,23,TCP,...A..S.,0,0,3,180,0,0,2,3,64500,64501,24,16,0,0,0.0.0.0,"
+                 "0.0.0.0,0,0,00:00:00:00:00:00,00:00:00:00:00:00,00:00:00:00:00:00,"
+                 "00:00:00:00:00:00,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,"
+                 "    0.000,    0.000,    0.000,10.0.0.1,0/0,1,2024-01-02 03:05:00.000",
+             r),
+        1);
+    assert_int_equal(r[0].start_ms, 1704164645250ull);
+    assert_int_equal(r[0].end_ms, 1704164647000ull);
+    assert_int_equal(r[0].dst_port, 23);
+    assert_int_equal(r[0].proto, 6);
+    assert_int_equal(r[0].tcp_flags, 0x12);
+    assert_int_equal(r[0].packets, 3);
+    assert_int_equal(r[0].bytes, 180);
+    assert_int_equal(r[0].src_as, 64500);
+    assert_int_equal(ipaddr_v4(&r[0].exporter), 0x0a000001);
+    /* ICMP type.code */
+    assert_int_equal(
+        line(&c, "2024-01-02 03:04:05,2024-01-02 03:04:05,0.000,192.0.2.1,198.51.100.7,0,8.0,"
+                 "ICMP,........,0,0,1,84,0,0,0,0,0,0,0,0,0,0,0.0.0.0,0.0.0.0,0,0,x,x,x,x,a,a,a,"
+                 "a,a,a,a,a,a,a,0,0,0,127.0.0.1,0/0,1,x",
+             r),
+        1);
+    assert_int_equal(r[0].dst_port, 0x0800);
+    /* Bad lines are rejected with a reason. */
+    assert_int_equal(line(&c, "2024-01-02 03:04:05,only,three", r), BS_EPARSE);
+    assert_non_null(strstr(c.err, "fields"));
+    /* The trailer is not data. */
+    assert_int_equal(line(&c, "Summary", r), 0);
+    assert_int_equal(line(&c, "flows,bytes,packets,avg_bps,avg_pps,avg_bpp", r), 0);
+    assert_int_equal(line(&c, "2,299,2,0,0,149", r), 0);
+}
+
+static void test_import_zeek_tsv_and_json_make_both_directions(void **state)
+{
+    struct import_ctx c;
+    struct flow_rec r[2];
+    import_init(&c, IMPORT_ZEEK);
+    assert_int_equal(line(&c, "#separator \\x09", r), 0);
+    assert_int_equal(line(&c, "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\t"
+                              "proto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\t"
+                              "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes",
+                         r),
+                     0);
+    assert_int_equal(line(&c, "1300475167.096535\tCx\t141.142.220.202\t5353\t224.0.0.251\t5353\t"
+                              "udp\tdns\t-\t-\t-\tS0\t1\t73\t0\t0",
+                         r),
+                     1);
+    assert_int_equal(r[0].start_ms, 1300475167097ull);
+    assert_int_equal(r[0].proto, 17);
+    assert_int_equal(r[0].bytes, 73);
+    assert_int_equal(line(&c, "1300475168.5\tCy\t10.0.0.1\t40000\t10.0.0.2\t80\ttcp\thttp\t2.5\t"
+                              "100\t2000\tSF\t5\t300\t4\t2200",
+                         r),
+                     2);
+    assert_int_equal(r[0].end_ms - r[0].start_ms, 2500);
+    assert_int_equal(ipaddr_v4(&r[1].src), 0x0a000002);
+    assert_int_equal(r[1].src_port, 80);
+    assert_int_equal(r[1].dst_port, 40000);
+    assert_int_equal(r[1].packets, 4);
+    assert_int_equal(r[1].bytes, 2200);
+    assert_int_equal(line(&c, "1300475168.5\tCy\tnot-an-ip\t1\t10.0.0.2\t80\ttcp\t-\t-\t-\t-\t"
+                              "S0\t1\t40\t0\t0",
+                         r),
+                     BS_EPARSE);
+    import_init(&c, IMPORT_ZEEK);
+    assert_int_equal(
+        line(&c, "{\"ts\":1591367999.305988,\"uid\":\"C\",\"id.orig_h\":\"192.168.4.76\","
+                 "\"id.orig_p\":36844,\"id.resp_h\":\"192.168.4.1\",\"id.resp_p\":53,"
+                 "\"proto\":\"udp\",\"service\":\"dns\",\"tunnel_parents\":[\"a\",\"b\"],"
+                 "\"orig_pkts\":1,\"orig_ip_bytes\":76,\"resp_pkts\":1,\"resp_ip_bytes\":92}",
+             r),
+        2);
+    assert_int_equal(r[0].dst_port, 53);
+    assert_int_equal(r[1].bytes, 92);
+    assert_int_equal(line(&c, "{\"ts\":1591367999.3,\"id.orig_h\":", r), BS_EPARSE);
+}
+
+static void test_import_binetflow_icmp_hex_ports_and_reverse_dir(void **state)
+{
+    struct import_ctx c;
+    struct flow_rec r[2];
+    import_init(&c, IMPORT_BINETFLOW);
+    assert_int_equal(line(&c, "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,"
+                              "dTos,TotPkts,TotBytes,SrcBytes,Label",
+                         r),
+                     0);
+    assert_int_equal(line(&c, "2011/08/10 09:46:59.607825,1.026539,tcp,94.44.127.113,1577,   ->,"
+                              "147.32.84.59,6881,S_RA,0,0,4,276,156,flow=Background",
+                         r),
+                     1);
+    assert_int_equal(r[0].start_ms, 1312969619607ull);
+    assert_int_equal(r[0].end_ms - r[0].start_ms, 1027);
+    assert_int_equal(r[0].packets, 4);
+    assert_int_equal(r[0].bytes, 276);
+    assert_int_equal(line(&c, "2011/08/10 09:47:00.1,0,icmp,147.32.84.165,0x0008,  <-,"
+                              "147.32.80.9,0x0000,ECO,0,,1,98,98,flow=From-Botnet",
+                         r),
+                     1);
+    assert_int_equal(r[0].proto, 1);
+    assert_int_equal(r[0].dst_port, 0x0800);
+    assert_int_equal(ipaddr_v4(&r[0].src), 0x93205009); /* swapped by "<-" */
+    assert_int_equal(line(&c, "2011/08/10 09:47:00.1,0,tcp,1.2.3.4,99999,->,5.6.7.8,1,S,0,0,1,"
+                              "1,1,x",
+                         r),
+                     BS_EPARSE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_colenc_constant_column_takes_no_planes),
+        cmocka_unit_test(test_colenc_few_distinct_wide_values_use_dict),
+        cmocka_unit_test(test_colenc_sorted_times_use_delta),
+        cmocka_unit_test(test_colenc_random_widths_roundtrip),
+        cmocka_unit_test(test_colenc_narrow_decoders_and_addresses),
+        cmocka_unit_test(test_colenc_unknown_kind_is_corrupt),
+        cmocka_unit_test(test_store_roundtrip_all_columns_mixed_families),
+        cmocka_unit_test(test_store_lz4_and_block_split),
+        cmocka_unit_test(test_store_corrupt_block_is_reported_and_skipped),
+        cmocka_unit_test(test_store_open_removes_leftover_temp_segments),
+        cmocka_unit_test(test_store_second_writer_is_refused),
+        cmocka_unit_test(test_store_retention_counts_back_from_newest_flow),
+        cmocka_unit_test(test_store_max_size_drops_oldest_segments),
+        cmocka_unit_test(test_store_failed_flush_keeps_batch_then_drops_oldest_at_cap),
+        cmocka_unit_test(test_store_bad_config_and_clickhouse_url_are_reported),
+        cmocka_unit_test(test_segment_parse_rejects_garbage),
+        cmocka_unit_test(test_statedb_migrates_and_upserts_exporters),
+        cmocka_unit_test(test_statedb_refuses_newer_schema),
+        cmocka_unit_test(test_import_nfdump_csv_header_records_and_summary),
+        cmocka_unit_test(test_import_zeek_tsv_and_json_make_both_directions),
+        cmocka_unit_test(test_import_binetflow_icmp_hex_ports_and_reverse_dir),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
