@@ -7,6 +7,7 @@
 #include "capture/pcapin.h"
 #include "core/err.h"
 #include "core/rd.h"
+#include "proto/sflow.h"
 
 void offline_init(struct offline *o, struct decoder *d)
 {
@@ -25,7 +26,7 @@ int offline_looks_like_flow(const uint8_t *p, size_t len)
     if (len < 4)
         return 0;
     uint16_t v16 = be16(p);
-    return v16 == 5 || v16 == 9 || v16 == 10 || be32(p) == 5;
+    return v16 == 5 || v16 == 9 || v16 == 10 || sflow_probe(p, len);
 }
 
 static int flow_port(uint16_t port)

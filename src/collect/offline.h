@@ -4,8 +4,7 @@
  * (a template capture followed by data captures decodes like a live stream). Each frame goes
  * through dgram_from_frame() (any link type pcapin.h knows, IPv4/IPv6, any UDP port, IP
  * fragments reassembled in a bounded frag_table). A UDP datagram is handed to the decoder when
- * it looks like an export datagram (16-bit version 5/9/10 or 32-bit sFlow version 5 at its
- * start), or when it comes from an address that already sent export datagrams, or when it goes
+ * it looks like an export datagram (16-bit version 5/9/10, or sflow_probe() says sFlow v5), or when it comes from an address that already sent export datagrams, or when it goes
  * to a conventional flow port (2055, 2056, 4739, 6343, 9995, 9996); on a flow port or from a
  * known exporter an unrecognised datagram is that exporter's decode error, while other UDP
  * traffic in the capture (DNS, ...) is only counted as not_flow.
