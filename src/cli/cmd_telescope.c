@@ -1,16 +1,675 @@
-/* cmd_telescope.c - `botscope telescope`: being built; see the open issues. */
+/* cmd_telescope.c - `botscope telescope`: the darknet telescope, offline (--read) or live
+ * (--interface), writing intervals, source profiles, DDoS victims and provenance into a
+ * directory; also writes synthetic darknet captures (--synth) for tests and benchmarks. */
+#include <dirent.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "capture/pcapin.h"
 #include "cli/cli.h"
+#include "core/config.h"
 #include "core/err.h"
+#include "core/log.h"
+#include "telescope/tel_engine.h"
+#include "telescope/tel_live.h"
+#include "telescope/tel_out.h"
+#include "telescope/tel_synth.h"
+
+#define CMD "telescope"
+#define MAX_INPUTS 65536
+
+static const char telescope_usage[] =
+    "NAME\n"
+    "    botscope telescope - darknet telescope: scans, backscatter, infected IoT sources\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    botscope telescope --read FILE|DIR... --darknet PREFIX[,PREFIX...] --out DIR [OPTIONS]\n"
+    "    botscope telescope --interface IF --darknet PREFIX[,...] --out DIR [OPTIONS]\n"
+    "    botscope telescope --synth FILE --darknet PREFIX [--scenario golden|bench]\n"
+    "                       [--packets N] [--seed N] [--start-ms MS]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Reads captures of traffic to a darknet (unused address space): pcap, pcapng, their\n"
+    "    .gz forms, '-' for stdin; a directory reads its *.pcap, *.pcapng, *.cap (and .gz)\n"
+    "    files in time order (first packet's timestamp, then file name). Packets whose\n"
+    "    destination is outside the darknet prefixes are counted, not analysed.\n"
+    "\n"
+    "    Every darknet packet gets tags: tcp_scan (SYN without ACK), udp_probe, icmp_scan\n"
+    "    (echo and other requests), backscatter (SYN-ACK, RST, RST-ACK, ICMP replies and\n"
+    "    errors; victim = the packet's source, or for ICMP errors the quoted packet's\n"
+    "    destination when the quoted source is in the darknet), fragment, bogon (source in\n"
+    "    the special-purpose list: 0/8 10/8 100.64/10 127/8 169.254/16 172.16/12 192.0.0/24\n"
+    "    192.0.2/24 192.168/16 198.18/15 198.51.100/24 203.0.113/24 224/4 240/4, ::/128 ::1\n"
+    "    100::/64 2001:db8::/32 3fff::/20 fc00::/7 fe80::/10 ff00::/8; --bogons replaces it),\n"
+    "    abnormal_flags (SYN+FIN, null, Xmas, FIN-only), misconfig (UDP from DNS/NTP/\n"
+    "    NetBIOS/SNMP/SSDP/mDNS/LLMNR answer ports, BitTorrent ports 6881-6889 or DHT\n"
+    "    payloads), research (source in --research-scanners), other.\n"
+    "    Fingerprints of SYN scans: mirai (seq == destination address), masscan (IP ID ==\n"
+    "    (dst ^ dport ^ seq) & 0xffff), zmap (IP ID 54321), nmap (window 1024/2048/3072/4096,\n"
+    "    only option MSS 1460, ack 0), unicornscan (seq ^ dst ^ ports constant per scan).\n"
+    "\n"
+    "OUTPUT (in --out DIR; keys snake_case, times ms since the epoch, addresses as text)\n"
+    "    intervals.ndjson   one line per interval (default 60 s), empty intervals included:\n"
+    "                       resolution_s start_ms end_ms packets bytes unique_sources\n"
+    "                       unique_destinations non_darknet_packets non_darknet_bytes\n"
+    "                       undecoded_packets late_packets dropped_source_packets\n"
+    "                       research_packets research_share tags{NAME:packets}\n"
+    "                       fingerprints{NAME:packets} protocols[] icmp_types[] icmp6_types[]\n"
+    "                       tcp_ports[] udp_ports[] (top N by packets: port packets bytes\n"
+    "                       sources destinations) other_ports_packets top_ports_by_sources[]\n"
+    "                       asns[] countries[] (top N; with --pfx2as / --geo)\n"
+    "    intervals_5m.ndjson, intervals_1h.ndjson, intervals_1d.ndjson\n"
+    "                       roll-ups with the same keys (resolution_s 300, 3600, 86400)\n"
+    "    sources.ndjson     one line per source per UTC day: day_ms src packets bytes\n"
+    "                       first_ms last_ms rate_pps destinations ports port_count\n"
+    "                       scan_class (horizontal|vertical|strobe|light) tags fingerprints\n"
+    "                       fingerprint_votes syn_packets iot_packets asn cc bogon research\n"
+    "                       infected_iot\n"
+    "    victims.ndjson     one line per backscatter attack meeting the thresholds: victim\n"
+    "                       packets bytes first_ms last_ms duration_ms ports tcp_packets\n"
+    "                       icmp_packets peak_ppm darknet_addresses observed_pps scaled_pps\n"
+    "                       scaled_peak_pps (x 2^32 / IPv4 darknet size)\n"
+    "    provenance.json    version, command line, configuration, darknet, inputs, counters\n"
+    "    *.csv              the same, flattened, with --format csv\n"
+    "\n"
+    "OPTIONS\n"
+    "    -r, --read FILE|DIR     Offline input (repeatable; more files may follow).\n"
+    "    -d, --darknet LIST      Darknet prefixes, IPv4 and IPv6, comma-separated\n"
+    "                            (telescope.darknet).\n"
+    "    -o, --out DIR           Output directory (created when missing).\n"
+    "    -i, --interface IF      Live capture with libpcap (immediate mode, TPACKET_V3 ring of\n"
+    "                            telescope.capture_buffer); stops on SIGINT/SIGTERM.\n"
+    "        --duration DUR      Live: stop after DUR (e.g. 30s).\n"
+    "        --filter BPF        Live: capture filter.\n"
+    "        --interval DUR      Aggregation interval (default 60s; must divide a day).\n"
+    "        --bogons FILE       Special-purpose source prefixes, one a line (replaces the\n"
+    "                            built-in list).\n"
+    "        --research-scanners FILE  Known research scanner prefixes, one a line.\n"
+    "        --pfx2as FILE       CAIDA prefix-to-AS table (per-ASN counts, asn per source).\n"
+    "        --geo FILE          CSV prefix,CC (per-country counts, cc per source).\n"
+    "        --fingerprints LIST mirai,masscan,zmap,nmap,unicornscan, 'all' or 'none'.\n"
+    "        --privacy           Export addresses as keyed pseudonyms \"h:<16 hex>\"\n"
+    "                            (SipHash-2-4 keyed with --privacy-key; same key, same\n"
+    "                            pseudonym; not prefix-preserving).\n"
+    "        --privacy-key KEY   Key text for --privacy (telescope.privacy_key).\n"
+    "        --max-sources N     Source profiles kept per day (telescope.max_sources);\n"
+    "                            sources beyond it are counted as dropped.\n"
+    "        --top N             Rows in per-interval port/ASN/country lists (default 20).\n"
+    "        --format ndjson|csv ndjson (default) or csv: also write CSV files.\n"
+    "        --synth FILE        Write a synthetic darknet capture and exit (--scenario\n"
+    "                            golden: ~530 packets covering every rule; bench: --packets\n"
+    "                            N scan/backscatter mix), deterministic for --seed.\n"
+    "        --config FILE       Configuration file ([telescope] section).\n"
+    "    -q, --quiet / -v        Less / more logging.\n"
+    "    -h, --help              This text.\n"
+    "\n"
+    "infected_iot: not bogon, not research, and either the mirai fingerprint, or at least 3\n"
+    "SYN packets to IoT ports (23 2323 37215 52869 7547 5555 8080 81 37777 5358 60001 8000\n"
+    "8081 49152 5500 9527) reaching at least 3 darknet addresses, IoT ports being at least\n"
+    "half of its SYNs, and no tool fingerprint (masscan zmap nmap unicornscan).\n"
+    "Victims (Moore et al. 2006): attacks end after 5 min without backscatter; reported with\n"
+    "at least telescope.backscatter_min_packets (25) packets, min_duration (60s) and a peak\n"
+    "of min_peak_ppm (30) packets in a sliding 60 s window.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 success, 1 runtime failure (unreadable input, write error), 2 usage or\n"
+    "    configuration error.\n";
+
+enum {
+    OPT_BOGONS = 256, OPT_INTERVAL, OPT_RESEARCH, OPT_PFX2AS, OPT_GEO, OPT_FPS, OPT_PRIVACY,
+    OPT_PRIVACY_KEY, OPT_MAX_SOURCES, OPT_TOP, OPT_FORMAT, OPT_SYNTH, OPT_SCENARIO, OPT_PACKETS,
+    OPT_SEED, OPT_START, OPT_CONFIG, OPT_DURATION, OPT_FILTER,
+};
+
+struct input_list {
+    char **path;
+    size_t n, cap;
+};
+
+static int input_add(struct input_list *l, const char *p)
+{
+    if (l->n >= MAX_INPUTS)
+        return BS_ELIMIT;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 16;
+        char **np = realloc(l->path, nc * sizeof *np);
+        if (!np)
+            return BS_ENOMEM;
+        l->path = np;
+        l->cap = nc;
+    }
+    l->path[l->n] = strdup(p);
+    if (!l->path[l->n])
+        return BS_ENOMEM;
+    l->n++;
+    return 0;
+}
+
+static void input_free(struct input_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->path[i]);
+    free(l->path);
+}
+
+static bool capture_name(const char *n)
+{
+    static const char *const ext[] = {".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"};
+    size_t len = strlen(n);
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        size_t el = strlen(ext[i]);
+        if (len > el && !strcasecmp(n + len - el, ext[i]))
+            return true;
+    }
+    return false;
+}
+
+struct dir_entry {
+    char *path;
+    uint64_t first_us;
+};
+
+static int dir_entry_cmp(const void *a, const void *b)
+{
+    const struct dir_entry *x = a, *y = b;
+    if (x->first_us != y->first_us)
+        return x->first_us < y->first_us ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+/* Adds the captures of directory dir, ordered by first packet time, then name. */
+static int add_directory(struct input_list *l, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        cli_error(CMD, "%s: cannot open directory", dir);
+        return BS_EXIT_FAIL;
+    }
+    struct dir_entry *ents = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || !capture_name(de->d_name))
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            struct dir_entry *ne = realloc(ents, nc * sizeof *ne);
+            if (!ne) {
+                rc = BS_EXIT_FAIL;
+                break;
+            }
+            ents = ne;
+            cap = nc;
+        }
+        size_t len = strlen(dir) + strlen(de->d_name) + 2;
+        char *p = malloc(len);
+        if (!p) {
+            rc = BS_EXIT_FAIL;
+            break;
+        }
+        snprintf(p, len, "%s/%s", dir, de->d_name);
+        uint64_t first = UINT64_MAX;
+        struct pcapin *in;
+        char eb[PCAPIN_ERRLEN];
+        if (pcapin_open(p, &in, eb) == 0) {
+            struct pcapin_pkt pk;
+            if (pcapin_next(in, &pk, eb) == 1)
+                first = pk.ts_us;
+            pcapin_close(in);
+        }
+        ents[n].path = p;
+        ents[n].first_us = first;
+        n++;
+    }
+    closedir(d);
+    if (!rc) {
+        qsort(ents, n, sizeof *ents, dir_entry_cmp);
+        for (size_t i = 0; i < n && !rc; i++)
+            if (input_add(l, ents[i].path))
+                rc = BS_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(ents[i].path);
+    free(ents);
+    if (rc)
+        cli_error(CMD, "%s: out of memory listing the directory", dir);
+    return rc;
+}
+
+static int parse_fingerprints(const char *s, unsigned *mask)
+{
+    *mask = 0;
+    char tmp[256];
+    if (snprintf(tmp, sizeof tmp, "%s", s) >= (int)sizeof tmp)
+        return BS_EPARSE;
+    char *save = NULL;
+    for (char *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        if (!strcmp(t, "all")) {
+            *mask = TEL_FP_ALL;
+            continue;
+        }
+        if (!strcmp(t, "none"))
+            continue;
+        int f = -1;
+        for (int i = 0; i < TEL_FP_COUNT; i++)
+            if (!strcmp(t, tel_fp_names[i]))
+                f = i;
+        if (f < 0)
+            return BS_EPARSE;
+        *mask |= 1u << f;
+    }
+    return 0;
+}
+
+struct run_args {
+    const char *darknet, *out, *interface, *filter, *bogons, *research, *pfx2as, *geo, *fps,
+        *privacy_key, *format, *synth, *scenario;
+    int64_t interval_ms, max_sources, top, packets, seed, start_ms, duration_ms;
+    int privacy;
+    int verbose, quiet;
+};
+
+/* Applies the configuration file's [telescope] values under the command line's. */
+static void args_from_config(struct run_args *a, const struct config *cfg, char *darknet_buf,
+                             size_t dlen)
+{
+    if (!a->darknet) {
+        const char *items[TEL_MAX_DARKNET];
+        size_t n = config_list(cfg, "telescope", "darknet", items, TEL_MAX_DARKNET);
+        size_t off = 0;
+        darknet_buf[0] = '\0';
+        for (size_t i = 0; i < n && i < TEL_MAX_DARKNET && off < dlen; i++)
+            off += (size_t)snprintf(darknet_buf + off, dlen - off, "%s%s", i ? "," : "", items[i]);
+        if (n)
+            a->darknet = darknet_buf;
+    }
+#define STR_DEFAULT(field, key)                                                                    \
+    do {                                                                                           \
+        if (!a->field) {                                                                           \
+            const char *v = config_str(cfg, "telescope", key);                                     \
+            if (v && *v)                                                                           \
+                a->field = v;                                                                      \
+        }                                                                                          \
+    } while (0)
+    STR_DEFAULT(out, "out");
+    STR_DEFAULT(interface, "interface");
+    STR_DEFAULT(bogons, "bogons");
+    STR_DEFAULT(research, "research_scanners");
+    STR_DEFAULT(pfx2as, "pfx2as");
+    STR_DEFAULT(geo, "geo");
+    STR_DEFAULT(privacy_key, "privacy_key");
+#undef STR_DEFAULT
+    if (a->interval_ms < 0)
+        a->interval_ms = config_duration_ms(cfg, "telescope", "interval");
+    if (a->max_sources < 0)
+        a->max_sources = config_int(cfg, "telescope", "max_sources");
+    if (a->top < 0)
+        a->top = config_int(cfg, "telescope", "top_n");
+    if (a->privacy < 0)
+        a->privacy = config_bool(cfg, "telescope", "privacy");
+}
+
+static int run_synth(const struct run_args *a)
+{
+    struct tel_synth_opts so = {0};
+    so.scenario = a->scenario ? a->scenario : "golden";
+    so.packets = a->packets > 0 ? (uint64_t)a->packets : 0;
+    so.seed = a->seed >= 0 ? (uint64_t)a->seed : 1;
+    so.start_ms = a->start_ms >= 0 ? (uint64_t)a->start_ms : 1700000040000ull;
+    struct tel_pmap_entry dk[TEL_MAX_DARKNET];
+    int n = a->darknet ? tel_pmap_parse_list(a->darknet, dk, TEL_MAX_DARKNET) : 0;
+    if (n <= 0) {
+        cli_error(CMD, "--synth needs --darknet with an IPv4 prefix");
+        return BS_EXIT_USAGE;
+    }
+    for (int i = 0; i < n; i++) {
+        if (ipaddr_is_v4(&dk[i].pfx.addr) && dk[i].pfx.len >= 96 && !so.dark4.len)
+            so.dark4 = dk[i].pfx;
+        else if (!ipaddr_is_v4(&dk[i].pfx.addr) && !so.dark6.len)
+            so.dark6 = dk[i].pfx;
+    }
+    if (!so.dark4.len) {
+        cli_error(CMD, "--synth needs an IPv4 darknet prefix");
+        return BS_EXIT_USAGE;
+    }
+    int rc = tel_synth_write(a->synth, &so);
+    if (rc == BS_EUSAGE) {
+        cli_error(CMD, "--scenario: unknown scenario '%s' (golden, bench)", so.scenario);
+        return BS_EXIT_USAGE;
+    }
+    if (rc) {
+        cli_error(CMD, "%s: %s", a->synth, bs_strerror(rc));
+        return BS_EXIT_FAIL;
+    }
+    return BS_EXIT_OK;
+}
+
+static int read_inputs(struct tel_engine *e, const struct input_list *inputs,
+                       struct tel_input_info *info)
+{
+    int failures = 0;
+    for (size_t i = 0; i < inputs->n; i++) {
+        info[i].path = inputs->path[i];
+        struct pcapin *in;
+        char eb[PCAPIN_ERRLEN];
+        int rc = pcapin_open(inputs->path[i], &in, eb);
+        if (rc) {
+            cli_error(CMD, "%s", eb);
+            info[i].error = rc;
+            failures++;
+            continue;
+        }
+        struct pcapin_pkt pk;
+        while ((rc = pcapin_next(in, &pk, eb)) == 1) {
+            if (!info[i].packets)
+                info[i].first_ms = pk.ts_us / 1000;
+            info[i].packets++;
+            int er = tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link);
+            if (er) {
+                pcapin_close(in);
+                cli_error(CMD, "writing output: %s", bs_strerror(er));
+                return -1;
+            }
+        }
+        if (rc < 0) {
+            cli_error(CMD, "%s: %s (packets before the damage were used)", inputs->path[i], eb);
+            info[i].error = rc;
+            failures++;
+        }
+        pcapin_close(in);
+    }
+    return failures;
+}
 
 static int telescope_run(int argc, char **argv)
 {
-    cli_error("telescope", "not built yet");
-    return BS_EXIT_FAIL;
+    static const struct option opts[] = {
+        {"read", required_argument, NULL, 'r'},
+        {"darknet", required_argument, NULL, 'd'},
+        {"out", required_argument, NULL, 'o'},
+        {"interface", required_argument, NULL, 'i'},
+        {"duration", required_argument, NULL, OPT_DURATION},
+        {"filter", required_argument, NULL, OPT_FILTER},
+        {"interval", required_argument, NULL, OPT_INTERVAL},
+        {"bogons", required_argument, NULL, OPT_BOGONS},
+        {"research-scanners", required_argument, NULL, OPT_RESEARCH},
+        {"pfx2as", required_argument, NULL, OPT_PFX2AS},
+        {"geo", required_argument, NULL, OPT_GEO},
+        {"fingerprints", required_argument, NULL, OPT_FPS},
+        {"privacy", no_argument, NULL, OPT_PRIVACY},
+        {"privacy-key", required_argument, NULL, OPT_PRIVACY_KEY},
+        {"max-sources", required_argument, NULL, OPT_MAX_SOURCES},
+        {"top", required_argument, NULL, OPT_TOP},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"synth", required_argument, NULL, OPT_SYNTH},
+        {"scenario", required_argument, NULL, OPT_SCENARIO},
+        {"packets", required_argument, NULL, OPT_PACKETS},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"start-ms", required_argument, NULL, OPT_START},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct run_args a = {0};
+    a.interval_ms = a.max_sources = a.top = a.packets = a.seed = a.start_ms = -1;
+    a.duration_ms = 0;
+    a.privacy = -1;
+    struct input_list inputs = {0};
+    struct config cfg;
+    int exit_code = BS_EXIT_USAGE;
+    int rc = cli_load_config(CMD, cli_find_config(argc, argv), &cfg);
+    if (rc)
+        return rc;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "r:d:o:i:qvh", opts, NULL)) != -1) {
+        int64_t v;
+        switch (c) {
+        case 'r':
+            if (input_add(&inputs, optarg)) {
+                cli_error(CMD, "too many inputs");
+                goto out;
+            }
+            break;
+        case 'd': a.darknet = optarg; break;
+        case 'o': a.out = optarg; break;
+        case 'i': a.interface = optarg; break;
+        case OPT_FILTER: a.filter = optarg; break;
+        case OPT_DURATION:
+        case OPT_INTERVAL:
+            if (config_parse_duration_ms(optarg, &v) || v <= 0) {
+                cli_error(CMD, "--%s: bad duration '%s'", c == OPT_INTERVAL ? "interval" : "duration", optarg);
+                goto out;
+            }
+            if (c == OPT_INTERVAL)
+                a.interval_ms = v;
+            else
+                a.duration_ms = v;
+            break;
+        case OPT_BOGONS: a.bogons = optarg; break;
+        case OPT_RESEARCH: a.research = optarg; break;
+        case OPT_PFX2AS: a.pfx2as = optarg; break;
+        case OPT_GEO: a.geo = optarg; break;
+        case OPT_FPS: a.fps = optarg; break;
+        case OPT_PRIVACY: a.privacy = 1; break;
+        case OPT_PRIVACY_KEY: a.privacy_key = optarg; break;
+        case OPT_FORMAT: a.format = optarg; break;
+        case OPT_SYNTH: a.synth = optarg; break;
+        case OPT_SCENARIO: a.scenario = optarg; break;
+        case OPT_CONFIG: break;
+        case OPT_MAX_SOURCES:
+        case OPT_TOP:
+        case OPT_PACKETS:
+        case OPT_SEED:
+        case OPT_START:
+            if (config_parse_int(optarg, &v) || v < 0) {
+                cli_error(CMD, "bad number '%s'", optarg);
+                goto out;
+            }
+            if (c == OPT_MAX_SOURCES)
+                a.max_sources = v;
+            else if (c == OPT_TOP)
+                a.top = v;
+            else if (c == OPT_PACKETS)
+                a.packets = v;
+            else if (c == OPT_SEED)
+                a.seed = v;
+            else
+                a.start_ms = v;
+            break;
+        case 'q': a.quiet = 1; break;
+        case 'v': a.verbose++; break;
+        case 'h':
+            cli_usage(&cli_cmd_telescope, stdout);
+            exit_code = BS_EXIT_OK;
+            goto out;
+        default:
+            cli_usage(&cli_cmd_telescope, stderr);
+            goto out;
+        }
+    }
+    for (int i = optind; i < argc; i++)
+        if (input_add(&inputs, argv[i])) {
+            cli_error(CMD, "too many inputs");
+            goto out;
+        }
+    cli_set_log_level(&cfg, a.verbose, a.quiet);
+    char darknet_buf[TEL_MAX_DARKNET * (IPPREFIX_STRLEN + 1)];
+    args_from_config(&a, &cfg, darknet_buf, sizeof darknet_buf);
+
+    if (a.synth) {
+        exit_code = run_synth(&a);
+        goto out;
+    }
+    if (!a.darknet) {
+        cli_error(CMD, "--darknet is required (or telescope.darknet in the configuration)");
+        goto out;
+    }
+    if (!a.out) {
+        cli_error(CMD, "--out DIR is required");
+        goto out;
+    }
+    if (!inputs.n && !a.interface) {
+        cli_error(CMD, "give --read FILE... or --interface IF");
+        goto out;
+    }
+    if (inputs.n && a.interface) {
+        cli_error(CMD, "--read and --interface exclude each other");
+        goto out;
+    }
+    bool csv = false;
+    if (a.format && !strcmp(a.format, "csv"))
+        csv = true;
+    else if (a.format && strcmp(a.format, "ndjson")) {
+        cli_error(CMD, "--format: '%s' is not ndjson or csv", a.format);
+        goto out;
+    }
+    struct tel_pmap_entry darknet[TEL_MAX_DARKNET];
+    int nd = tel_pmap_parse_list(a.darknet, darknet, TEL_MAX_DARKNET);
+    if (nd <= 0) {
+        cli_error(CMD, "--darknet: cannot parse '%s' as a prefix list", a.darknet);
+        goto out;
+    }
+    struct tel_opts o;
+    tel_opts_defaults(&o);
+    o.darknet = darknet;
+    o.n_darknet = (size_t)nd;
+    o.interval_ms = (uint64_t)a.interval_ms;
+    o.bogons_path = a.bogons;
+    o.research_path = a.research;
+    o.pfx2as_path = a.pfx2as;
+    o.geo_path = a.geo;
+    o.max_sources = (size_t)a.max_sources;
+    o.max_victims = (size_t)config_int(&cfg, "telescope", "max_victims");
+    o.top_n = (unsigned)(a.top > 1000 ? 1000 : a.top);
+    o.privacy = a.privacy > 0;
+    o.privacy_key = a.privacy_key;
+    o.victim.min_packets = (uint64_t)config_int(&cfg, "telescope", "backscatter_min_packets");
+    o.victim.min_duration_ms = (uint64_t)config_duration_ms(&cfg, "telescope", "backscatter_min_duration");
+    o.victim.min_peak_ppm = (uint32_t)config_int(&cfg, "telescope", "backscatter_min_peak_ppm");
+    if (a.fps) {
+        if (parse_fingerprints(a.fps, &o.fp_mask)) {
+            cli_error(CMD, "--fingerprints: unknown name in '%s'", a.fps);
+            goto out;
+        }
+    } else {
+        const char *items[TEL_FP_COUNT + 4];
+        size_t n = config_list(&cfg, "telescope", "fingerprints", items, TEL_FP_COUNT + 4);
+        o.fp_mask = 0;
+        for (size_t i = 0; i < n && i < TEL_FP_COUNT + 4; i++) {
+            unsigned m;
+            if (parse_fingerprints(items[i], &m)) {
+                cli_error(CMD, "telescope.fingerprints: unknown name '%s'", items[i]);
+                goto out;
+            }
+            o.fp_mask |= m;
+        }
+    }
+    bool levels[TEL_LEVELS] = {true, false, false, false};
+    static const uint64_t lens[TEL_LEVELS] = {0, 300000, 3600000, 86400000};
+    for (int i = 1; i < TEL_LEVELS; i++)
+        levels[i] = lens[i] > o.interval_ms && lens[i] % o.interval_ms == 0;
+
+    char err[512];
+    struct tel_out *out = NULL;
+    if (tel_out_open(a.out, csv, levels, &out, err, sizeof err)) {
+        cli_error(CMD, "%s", err);
+        exit_code = BS_EXIT_FAIL;
+        goto out;
+    }
+    o.sinks[0] = (struct tel_sink){&tel_out_sink_ops, out};
+    o.n_sinks = 1;
+    /* Hook: a state-database sink (store helper) will be added here as o.sinks[1]. */
+    struct tel_engine *e = NULL;
+    rc = tel_engine_new(&o, &e, err, sizeof err);
+    if (rc) {
+        cli_error(CMD, "%s", err);
+        tel_out_close(out);
+        exit_code = rc == BS_ENOMEM ? BS_EXIT_FAIL : BS_EXIT_USAGE;
+        goto out;
+    }
+    struct tel_input_info *info = calloc(inputs.n ? inputs.n : 1, sizeof *info);
+    if (!info) {
+        cli_error(CMD, "out of memory");
+        tel_engine_free(e);
+        tel_out_close(out);
+        exit_code = BS_EXIT_FAIL;
+        goto out;
+    }
+    exit_code = BS_EXIT_OK;
+    /* Expand directories (in time order) before reading. */
+    struct input_list expanded = {0};
+    for (size_t i = 0; i < inputs.n && exit_code == BS_EXIT_OK; i++) {
+        struct stat st;
+        if (strcmp(inputs.path[i], "-") && stat(inputs.path[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (add_directory(&expanded, inputs.path[i]))
+                exit_code = BS_EXIT_FAIL;
+        } else if (input_add(&expanded, inputs.path[i])) {
+            exit_code = BS_EXIT_FAIL;
+        }
+    }
+    if (exit_code == BS_EXIT_OK && inputs.n) {
+        struct tel_input_info *ni = realloc(info, (expanded.n ? expanded.n : 1) * sizeof *ni);
+        if (!ni) {
+            exit_code = BS_EXIT_FAIL;
+        } else {
+            info = ni;
+            memset(info, 0, (expanded.n ? expanded.n : 1) * sizeof *info);
+            int failures = read_inputs(e, &expanded, info);
+            if (failures < 0 || (expanded.n && (size_t)failures == expanded.n))
+                exit_code = BS_EXIT_FAIL;
+        }
+    } else if (exit_code == BS_EXIT_OK) {
+        struct tel_live_opts lo = {
+            .interface = a.interface,
+            .buffer_bytes = (uint64_t)config_size(&cfg, "telescope", "capture_buffer"),
+            .duration_ms = (uint64_t)a.duration_ms,
+            .filter = a.filter,
+        };
+        if (tel_live_run(e, &lo, err, sizeof err)) {
+            cli_error(CMD, "%s", err);
+            exit_code = BS_EXIT_FAIL;
+        }
+    }
+    rc = tel_engine_finish(e);
+    if (rc) {
+        cli_error(CMD, "writing output: %s", bs_strerror(rc));
+        exit_code = BS_EXIT_FAIL;
+    }
+    rc = tel_out_close(out);
+    if (rc) {
+        cli_error(CMD, "writing output: %s", bs_strerror(rc));
+        exit_code = BS_EXIT_FAIL;
+    }
+    rc = tel_out_provenance(a.out, e, a.interface ? "live" : "offline", info, expanded.n,
+                            a.interface, argc, argv, csv);
+    if (rc) {
+        cli_error(CMD, "writing provenance.json: %s", bs_strerror(rc));
+        exit_code = BS_EXIT_FAIL;
+    }
+    const struct tel_stats *st = tel_engine_stats_const(e);
+    log_info(CMD, "%" PRIu64 " packets, %" PRIu64 " to the darknet, %" PRIu64 " sources, %" PRIu64
+                  " victims", st->packets_read, st->darknet_packets, st->sources_written, st->victims_written);
+    free(info);
+    input_free(&expanded);
+    tel_engine_free(e);
+out:
+    input_free(&inputs);
+    config_release(&cfg);
+    return exit_code;
 }
 
 const struct cli_cmd cli_cmd_telescope = {
     .name = "telescope",
-    .summary = "(not built yet)",
-    .usage = "botscope telescope: not built yet\n",
+    .summary = "darknet telescope: scans, fingerprints, infected IoT sources, DDoS victims",
+    .usage = telescope_usage,
     .run = telescope_run,
 };

@@ -1,0 +1,236 @@
+/* tel_agg.c - interval buckets (see tel_agg.h). */
+#include "telescope/tel_agg.h"
+
+#include <string.h>
+
+#include "core/hash.h"
+#include "telescope/tel_hll.h"
+
+#define GROUP_MASK (TEL_AGG_GROUPS - 1)
+#define GROUP_FILL (TEL_AGG_GROUPS * 3 / 4) /* keep probes short */
+
+void tel_bucket_reset(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms)
+{
+    memset(b, 0, sizeof *b);
+    b->start_ms = start_ms;
+    b->len_ms = len_ms;
+}
+
+static struct tel_port_slot *port_slot(struct tel_bucket *b, unsigned udp, uint16_t port)
+{
+    uint16_t s = b->port_slot_of[udp][port];
+    if (s)
+        return &b->slots[s - 1];
+    if (b->nslots >= TEL_AGG_PORT_SLOTS)
+        return NULL;
+    struct tel_port_slot *ps = &b->slots[b->nslots++];
+    ps->port = port;
+    ps->is_udp = (uint8_t)udp;
+    b->port_slot_of[udp][port] = (uint16_t)b->nslots;
+    return ps;
+}
+
+static struct tel_group *group(struct tel_group *g, uint32_t *n, uint32_t key)
+{
+    size_t s = (size_t)hash_mix64(key) & GROUP_MASK;
+    while (g[s].packets) {
+        if (g[s].key == key)
+            return &g[s];
+        s = (s + 1) & GROUP_MASK;
+    }
+    if (*n >= GROUP_FILL)
+        return NULL;
+    (*n)++;
+    g[s].key = key;
+    return &g[s];
+}
+
+void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
+{
+    b->packets++;
+    b->bytes += p->bytes;
+    for (uint32_t t = p->tags; t; t &= t - 1)
+        b->tag_packets[__builtin_ctz(t)]++;
+    for (uint32_t f = p->fps; f; f &= f - 1)
+        b->fp_packets[__builtin_ctz(f)]++;
+    if (p->tags & (1u << TEL_TAG_RESEARCH))
+        b->research_packets++;
+    b->proto_packets[p->proto]++;
+    b->proto_bytes[p->proto] += p->bytes;
+    if (p->has_icmp) {
+        if (p->ip_version == 6)
+            b->icmp6_types[p->icmp_type]++;
+        else
+            b->icmp_types[p->icmp_type]++;
+    }
+    tel_hll_add(b->hll_src, TEL_AGG_HLL_P, p->src_hash);
+    tel_hll_add(b->hll_dst, TEL_AGG_HLL_P, p->dst_hash);
+    if (p->has_port) {
+        unsigned udp = p->is_udp ? 1 : 0;
+        b->port_packets[udp][p->dst_port]++;
+        struct tel_port_slot *ps = port_slot(b, udp, p->dst_port);
+        if (ps) {
+            ps->bytes += p->bytes;
+            tel_hll_add(ps->hll_src, TEL_AGG_PORT_P, p->src_hash);
+            tel_hll_add(ps->hll_dst, TEL_AGG_PORT_P, p->dst_hash);
+        } else {
+            b->port_slots_full_packets++;
+        }
+    }
+    if (p->has_asn) {
+        struct tel_group *g = group(b->asn, &b->nasn, p->asn);
+        if (g) {
+            g->packets++;
+            g->bytes += p->bytes;
+            tel_hll_add(g->hll_src, TEL_AGG_PORT_P, p->src_hash);
+        } else {
+            b->group_overflow_packets++;
+        }
+    }
+    if (p->has_cc) {
+        struct tel_group *g = group(b->cc, &b->ncc, p->cc);
+        if (g) {
+            g->packets++;
+            g->bytes += p->bytes;
+            tel_hll_add(g->hll_src, TEL_AGG_PORT_P, p->src_hash);
+        } else {
+            b->group_overflow_packets++;
+        }
+    }
+}
+
+static void merge_groups(struct tel_group *dst, uint32_t *ndst, const struct tel_group *src,
+                         uint64_t *overflow)
+{
+    for (size_t i = 0; i < TEL_AGG_GROUPS; i++) {
+        if (!src[i].packets)
+            continue;
+        struct tel_group *g = group(dst, ndst, src[i].key);
+        if (!g) {
+            *overflow += src[i].packets;
+            continue;
+        }
+        g->packets += src[i].packets;
+        g->bytes += src[i].bytes;
+        tel_hll_merge(g->hll_src, src[i].hll_src, TEL_AGG_PORT_P);
+    }
+}
+
+void tel_bucket_merge(struct tel_bucket *dst, const struct tel_bucket *src)
+{
+    dst->packets += src->packets;
+    dst->bytes += src->bytes;
+    dst->non_darknet_packets += src->non_darknet_packets;
+    dst->non_darknet_bytes += src->non_darknet_bytes;
+    dst->undecoded_packets += src->undecoded_packets;
+    dst->research_packets += src->research_packets;
+    dst->dropped_sources += src->dropped_sources;
+    dst->port_slots_full_packets += src->port_slots_full_packets;
+    dst->group_overflow_packets += src->group_overflow_packets;
+    dst->late_packets += src->late_packets;
+    for (int i = 0; i < TEL_TAG_COUNT; i++)
+        dst->tag_packets[i] += src->tag_packets[i];
+    for (int i = 0; i < TEL_FP_COUNT; i++)
+        dst->fp_packets[i] += src->fp_packets[i];
+    for (int i = 0; i < 256; i++) {
+        dst->proto_packets[i] += src->proto_packets[i];
+        dst->proto_bytes[i] += src->proto_bytes[i];
+        dst->icmp_types[i] += src->icmp_types[i];
+        dst->icmp6_types[i] += src->icmp6_types[i];
+    }
+    if (src->packets) {
+        for (unsigned u = 0; u < 2; u++)
+            for (size_t p = 0; p < 65536; p++)
+                dst->port_packets[u][p] += src->port_packets[u][p];
+    }
+    for (uint32_t i = 0; i < src->nslots; i++) {
+        const struct tel_port_slot *s = &src->slots[i];
+        struct tel_port_slot *d = port_slot(dst, s->is_udp, s->port);
+        if (!d) {
+            dst->port_slots_full_packets += src->port_packets[s->is_udp][s->port];
+            continue;
+        }
+        d->bytes += s->bytes;
+        tel_hll_merge(d->hll_src, s->hll_src, TEL_AGG_PORT_P);
+        tel_hll_merge(d->hll_dst, s->hll_dst, TEL_AGG_PORT_P);
+    }
+    merge_groups(dst->asn, &dst->nasn, src->asn, &dst->group_overflow_packets);
+    merge_groups(dst->cc, &dst->ncc, src->cc, &dst->group_overflow_packets);
+    tel_hll_merge(dst->hll_src, src->hll_src, TEL_AGG_HLL_P);
+    tel_hll_merge(dst->hll_dst, src->hll_dst, TEL_AGG_HLL_P);
+}
+
+/* Row a ranks before row b. */
+static bool row_before(const struct tel_port_row *a, const struct tel_port_row *b, bool by_sources)
+{
+    uint64_t ka = by_sources ? a->sources : a->packets;
+    uint64_t kb = by_sources ? b->sources : b->packets;
+    if (ka != kb)
+        return ka > kb;
+    if (by_sources && a->packets != b->packets)
+        return a->packets > b->packets;
+    if (a->is_udp != b->is_udp)
+        return a->is_udp < b->is_udp;
+    return a->port < b->port;
+}
+
+static void insert_row(struct tel_port_row *out, size_t *n, size_t max, const struct tel_port_row *r,
+                       bool by_sources)
+{
+    if (*n == max && !row_before(r, &out[max - 1], by_sources))
+        return;
+    size_t i = *n < max ? (*n)++ : max - 1;
+    while (i > 0 && row_before(r, &out[i - 1], by_sources)) {
+        out[i] = out[i - 1];
+        i--;
+    }
+    out[i] = *r;
+}
+
+static void fill_row(const struct tel_bucket *b, unsigned udp, uint16_t port, struct tel_port_row *r)
+{
+    memset(r, 0, sizeof *r);
+    r->is_udp = (uint8_t)udp;
+    r->port = port;
+    r->packets = b->port_packets[udp][port];
+    uint16_t s = b->port_slot_of[udp][port];
+    if (s) {
+        const struct tel_port_slot *ps = &b->slots[s - 1];
+        r->bytes = ps->bytes;
+        r->sources = tel_hll_estimate(ps->hll_src, TEL_AGG_PORT_P);
+        r->destinations = tel_hll_estimate(ps->hll_dst, TEL_AGG_PORT_P);
+        r->tracked = true;
+    }
+}
+
+size_t tel_bucket_top_ports(const struct tel_bucket *b, int only_udp, bool by_sources,
+                            struct tel_port_row *out, size_t max)
+{
+    size_t n = 0;
+    if (!max || !b->packets)
+        return 0;
+    if (by_sources) {
+        for (uint32_t i = 0; i < b->nslots; i++) {
+            const struct tel_port_slot *ps = &b->slots[i];
+            if (only_udp >= 0 && ps->is_udp != only_udp)
+                continue;
+            struct tel_port_row r;
+            fill_row(b, ps->is_udp, ps->port, &r);
+            insert_row(out, &n, max, &r, true);
+        }
+        return n;
+    }
+    for (unsigned u = 0; u < 2; u++) {
+        if (only_udp >= 0 && (int)u != only_udp)
+            continue;
+        for (uint32_t p = 0; p < 65536; p++) {
+            uint32_t c = b->port_packets[u][p];
+            if (!c || (n == max && c < out[max - 1].packets))
+                continue;
+            struct tel_port_row r;
+            fill_row(b, u, (uint16_t)p, &r);
+            insert_row(out, &n, max, &r, false);
+        }
+    }
+    return n;
+}

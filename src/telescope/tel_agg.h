@@ -1,0 +1,110 @@
+/* tel_agg.h - one time bucket of darknet counters (an interval or a roll-up of intervals).
+ *
+ * A bucket counts darknet packets and bytes (IP length) in total and per tag, protocol, ICMP
+ * type, fingerprint, TCP/UDP destination port, source ASN and country, plus unique sources
+ * and destinations (HyperLogLog p=12, ~1.6 %). Per port: packets for all 65536 ports of TCP
+ * and UDP exactly; bytes, unique sources and unique destinations (HLL p=6, ~13 %) for the
+ * first TEL_AGG_PORT_SLOTS distinct ports seen in the bucket (a bound on memory; packets of
+ * ports past it are counted in port_slots_full_packets). ASN and country rows are capped at
+ * TEL_AGG_GROUPS each (overflow counted). A bucket is ~1.6 MB, allocated once; adding a
+ * packet never allocates. Buckets merge (counters add, sketches take register maxima), which
+ * is how the 5 min / 1 h / 1 day roll-ups are built from the base intervals.
+ */
+#ifndef BS_TELESCOPE_TEL_AGG_H
+#define BS_TELESCOPE_TEL_AGG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "telescope/tel_classify.h"
+
+#define TEL_AGG_HLL_P 12
+#define TEL_AGG_PORT_P 6
+#define TEL_AGG_PORT_SLOTS 2048
+#define TEL_AGG_GROUPS 1024
+
+struct tel_port_slot {
+    uint16_t port;
+    uint8_t is_udp;
+    uint64_t bytes;
+    uint8_t hll_src[1u << TEL_AGG_PORT_P];
+    uint8_t hll_dst[1u << TEL_AGG_PORT_P];
+};
+
+struct tel_group {
+    uint32_t key;       /* ASN, or country code; 0 = empty */
+    uint64_t packets;
+    uint64_t bytes;
+    uint8_t hll_src[1u << TEL_AGG_PORT_P];
+};
+
+struct tel_bucket {
+    uint64_t start_ms;
+    uint64_t len_ms;
+    uint64_t packets;
+    uint64_t bytes;
+    uint64_t non_darknet_packets;
+    uint64_t non_darknet_bytes;
+    uint64_t undecoded_packets;
+    uint64_t research_packets;
+    uint64_t dropped_sources;      /* new sources not profiled (table at cap) */
+    uint64_t port_slots_full_packets;
+    uint64_t group_overflow_packets;
+    uint64_t late_packets;         /* packets older than the bucket, counted in it */
+    uint64_t tag_packets[TEL_TAG_COUNT];
+    uint64_t fp_packets[TEL_FP_COUNT];
+    uint64_t proto_packets[256];
+    uint64_t proto_bytes[256];
+    uint64_t icmp_types[256];
+    uint64_t icmp6_types[256];
+    uint32_t port_packets[2][65536]; /* [0] TCP, [1] UDP */
+    uint16_t port_slot_of[2][65536]; /* slot + 1, 0 = none */
+    uint32_t nslots;
+    struct tel_port_slot slots[TEL_AGG_PORT_SLOTS];
+    uint32_t nasn, ncc;
+    struct tel_group asn[TEL_AGG_GROUPS];
+    struct tel_group cc[TEL_AGG_GROUPS];
+    uint8_t hll_src[1u << TEL_AGG_HLL_P];
+    uint8_t hll_dst[1u << TEL_AGG_HLL_P];
+};
+
+/* One darknet packet, as the bucket sees it. */
+struct tel_agg_pkt {
+    uint32_t bytes;
+    uint16_t tags;
+    uint8_t fps;
+    uint8_t proto;
+    uint8_t ip_version;
+    uint8_t has_port;      /* TCP or UDP with a transport header */
+    uint8_t is_udp;
+    uint8_t has_icmp;
+    uint8_t icmp_type;
+    uint8_t has_asn, has_cc;
+    uint16_t dst_port;
+    uint32_t asn;
+    uint16_t cc;
+    uint64_t src_hash;
+    uint64_t dst_hash;
+};
+
+void tel_bucket_reset(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms);
+void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p);
+/* dst += src (dst keeps its own start and length). */
+void tel_bucket_merge(struct tel_bucket *dst, const struct tel_bucket *src);
+
+/* Port rows for output: fills out with up to max (proto, port) rows ordered by packets (or
+ * by unique sources when by_sources), ties by protocol then port. Returns the count. */
+struct tel_port_row {
+    uint8_t is_udp;
+    uint16_t port;
+    uint64_t packets;
+    uint64_t bytes;        /* 0 when the port had no slot */
+    uint64_t sources;      /* estimates; 0 when the port had no slot */
+    uint64_t destinations;
+    bool tracked;
+};
+size_t tel_bucket_top_ports(const struct tel_bucket *b, int only_udp, bool by_sources,
+                            struct tel_port_row *out, size_t max);
+
+#endif

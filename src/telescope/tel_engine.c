@@ -1,0 +1,697 @@
+/* tel_engine.c - the telescope pipeline (see tel_engine.h). */
+#include "telescope/tel_engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core/err.h"
+#include "core/hash.h"
+#include "telescope/tel_hll.h"
+#include "telescope/tel_keyhash.h"
+
+#define DAY_MS 86400000ull
+#define FAST_V4_MAX 16
+#define DROPPED_HLL_P 12
+
+const char *const tel_builtin_bogons[] = {
+    "0.0.0.0/8",       "10.0.0.0/8",      "100.64.0.0/10",   "127.0.0.0/8",
+    "169.254.0.0/16",  "172.16.0.0/12",   "192.0.0.0/24",    "192.0.2.0/24",
+    "192.168.0.0/16",  "198.18.0.0/15",   "198.51.100.0/24", "203.0.113.0/24",
+    "224.0.0.0/4",     "240.0.0.0/4",     /* 255.255.255.255 lies in 240/4 */
+    "::/128",          "::1/128",         "100::/64",        "2001:db8::/32",
+    "3fff::/20",       "fc00::/7",        "fe80::/10",       "ff00::/8",
+    NULL,
+};
+
+static const uint64_t rollup_len[TEL_LEVELS] = {0, 5ull * 60 * 1000, 60ull * 60 * 1000, DAY_MS};
+
+struct tel_engine {
+    struct tel_opts o;
+    char *bogons_path, *research_path, *pfx2as_path, *geo_path, *privacy_key;
+    struct ipprefix darknet_list[TEL_MAX_DARKNET];
+    size_t n_darknet;
+    struct tel_pmap darknet, bogons, research, asn, geo;
+    uint32_t fast_net[FAST_V4_MAX], fast_mask[FAST_V4_MAX];
+    size_t n_fast;
+    bool fast_only_v4;    /* darknet is IPv4 only and short: test with the fast list */
+    uint64_t darknet_v4_size;
+    struct tel_keyhash kh;
+    struct tel_src_table src;
+    struct tel_victim_table vic;
+    struct tel_bucket *lvl[TEL_LEVELS];
+    bool lvl_on[TEL_LEVELS];
+    bool started, finished;
+    uint64_t day_ms;
+    uint8_t dropped_hll[1u << DROPPED_HLL_P];
+    bool dropped_any;
+    int sink_err;
+    struct tel_stats st;
+};
+
+void tel_opts_defaults(struct tel_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->interval_ms = 60000;
+    o->fp_mask = TEL_FP_ALL;
+    o->max_sources = 1000000;
+    o->max_victims = 65536;
+    o->victim.min_packets = 25;
+    o->victim.min_duration_ms = 60000;
+    o->victim.min_peak_ppm = 30;
+    o->top_n = 20;
+}
+
+static char *dup_opt(const char *s)
+{
+    return s && *s ? strdup(s) : NULL;
+}
+
+static void sink_result(struct tel_engine *e, int rc)
+{
+    if (rc && !e->sink_err)
+        e->sink_err = rc;
+}
+
+static uint32_t v4_mask(unsigned len)
+{
+    return len == 0 ? 0 : 0xffffffffu << (32 - len);
+}
+
+struct v4blk {
+    uint64_t start, size;
+};
+
+static int v4blk_cmp(const void *pa, const void *pb)
+{
+    const struct v4blk *a = pa, *b = pb;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return a->size > b->size ? -1 : a->size < b->size; /* enclosing block first */
+}
+
+/* IPv4 addresses covered by the darknet, nested or repeated prefixes counted once (prefixes
+ * are nested or disjoint, so after sorting a block either lies in the last counted one or
+ * starts past its end). */
+static uint64_t darknet_v4_size(const struct tel_pmap_entry *d, size_t n)
+{
+    struct v4blk blk[TEL_MAX_DARKNET];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct ipprefix *p = &d[i].pfx;
+        if (!ipaddr_is_v4(&p->addr) || p->len < 96)
+            continue;
+        unsigned len = p->len - 96u;
+        blk[k].start = ipaddr_v4(&p->addr) & v4_mask(len);
+        blk[k].size = 1ull << (32 - len);
+        k++;
+    }
+    qsort(blk, k, sizeof *blk, v4blk_cmp);
+    uint64_t total = 0, end = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (blk[i].start + blk[i].size <= end)
+            continue;
+        total += blk[i].size;
+        end = blk[i].start + blk[i].size;
+    }
+    return total;
+}
+
+static int load_bogons(struct tel_engine *e, char *err, size_t errlen)
+{
+    if (e->bogons_path)
+        return tel_pmap_load_prefixes(&e->bogons, e->bogons_path, err, errlen);
+    struct tel_pmap_entry ent[32];
+    size_t n = 0;
+    for (const char *const *p = tel_builtin_bogons; *p && n < 32; p++, n++) {
+        if (ipprefix_parse(*p, &ent[n].pfx))
+            return BS_EPARSE;
+        ent[n].val = 1;
+    }
+    return tel_pmap_build(&e->bogons, ent, n);
+}
+
+int tel_engine_new(const struct tel_opts *o, struct tel_engine **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    snprintf(err, errlen, "out of memory");
+    if (!o->n_darknet || o->n_darknet > TEL_MAX_DARKNET) {
+        snprintf(err, errlen, "the darknet needs 1 to %d prefixes", TEL_MAX_DARKNET);
+        return BS_EUSAGE;
+    }
+    if (o->interval_ms < 1000 || o->interval_ms > DAY_MS || DAY_MS % o->interval_ms) {
+        snprintf(err, errlen, "interval must be between 1 s and 1 day and divide a day");
+        return BS_EUSAGE;
+    }
+    if (o->privacy && (!o->privacy_key || !*o->privacy_key)) {
+        snprintf(err, errlen, "privacy mode needs a key (--privacy-key or telescope.privacy_key)");
+        return BS_EUSAGE;
+    }
+    struct tel_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return BS_ENOMEM;
+    int rc = BS_ENOMEM;
+    e->o = *o;
+    e->bogons_path = dup_opt(o->bogons_path);
+    e->research_path = dup_opt(o->research_path);
+    e->pfx2as_path = dup_opt(o->pfx2as_path);
+    e->geo_path = dup_opt(o->geo_path);
+    e->privacy_key = dup_opt(o->privacy_key);
+    if ((o->bogons_path && *o->bogons_path && !e->bogons_path) ||
+        (o->research_path && *o->research_path && !e->research_path) ||
+        (o->pfx2as_path && *o->pfx2as_path && !e->pfx2as_path) ||
+        (o->geo_path && *o->geo_path && !e->geo_path) ||
+        (o->privacy_key && *o->privacy_key && !e->privacy_key))
+        goto fail;
+    e->o.bogons_path = e->bogons_path;
+    e->o.research_path = e->research_path;
+    e->o.pfx2as_path = e->pfx2as_path;
+    e->o.geo_path = e->geo_path;
+    e->o.privacy_key = e->privacy_key;
+    e->o.darknet = NULL;
+    e->n_darknet = o->n_darknet;
+    for (size_t i = 0; i < o->n_darknet; i++)
+        e->darknet_list[i] = o->darknet[i].pfx;
+    if ((rc = tel_pmap_build(&e->darknet, o->darknet, o->n_darknet)))
+        goto fail;
+    /* Fast path: a short IPv4-only darknet is tested with masks, no search. */
+    e->fast_only_v4 = o->n_darknet <= FAST_V4_MAX;
+    for (size_t i = 0; i < o->n_darknet && e->fast_only_v4; i++) {
+        const struct ipprefix *p = &o->darknet[i].pfx;
+        if (!ipaddr_is_v4(&p->addr) || p->len < 96) {
+            e->fast_only_v4 = false;
+            break;
+        }
+        unsigned len = p->len - 96;
+        e->fast_mask[e->n_fast] = v4_mask(len);
+        e->fast_net[e->n_fast] = ipaddr_v4(&p->addr) & v4_mask(len);
+        e->n_fast++;
+    }
+    e->darknet_v4_size = darknet_v4_size(o->darknet, o->n_darknet);
+    if ((rc = load_bogons(e, err, errlen)))
+        goto fail;
+    if (e->research_path && (rc = tel_pmap_load_prefixes(&e->research, e->research_path, err, errlen)))
+        goto fail;
+    if (e->pfx2as_path && (rc = tel_pmap_load_pfx2as(&e->asn, e->pfx2as_path, err, errlen)))
+        goto fail;
+    if (e->geo_path && (rc = tel_pmap_load_geo_csv(&e->geo, e->geo_path, err, errlen)))
+        goto fail;
+    snprintf(err, errlen, "out of memory");
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        seed = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)e;
+    if ((rc = tel_src_init(&e->src, o->max_sources, seed)))
+        goto fail;
+    if ((rc = tel_victim_init(&e->vic, o->max_victims, hash_mix64(seed))))
+        goto fail;
+    rc = BS_ENOMEM;
+    for (int i = 0; i < TEL_LEVELS; i++) {
+        uint64_t len = i == 0 ? o->interval_ms : rollup_len[i];
+        e->lvl_on[i] = i == 0 || (len > o->interval_ms && len % o->interval_ms == 0);
+        if (!e->lvl_on[i])
+            continue;
+        e->lvl[i] = malloc(sizeof *e->lvl[i]);
+        if (!e->lvl[i])
+            goto fail;
+        tel_bucket_reset(e->lvl[i], 0, len);
+    }
+    if (o->privacy)
+        tel_keyhash_init(&e->kh, e->privacy_key);
+    *err = '\0';
+    *out = e;
+    return 0;
+fail:
+    tel_engine_free(e);
+    return rc;
+}
+
+void tel_engine_free(struct tel_engine *e)
+{
+    if (!e)
+        return;
+    for (int i = 0; i < TEL_LEVELS; i++)
+        free(e->lvl[i]);
+    tel_src_release(&e->src);
+    tel_victim_release(&e->vic);
+    tel_pmap_release(&e->darknet);
+    tel_pmap_release(&e->bogons);
+    tel_pmap_release(&e->research);
+    tel_pmap_release(&e->asn);
+    tel_pmap_release(&e->geo);
+    free(e->bogons_path);
+    free(e->research_path);
+    free(e->pfx2as_path);
+    free(e->geo_path);
+    free(e->privacy_key);
+    free(e);
+}
+
+/* ---- output dispatch ---- */
+
+static void emit_bucket(struct tel_engine *e, int level)
+{
+    const struct tel_bucket *b = e->lvl[level];
+    for (size_t i = 0; i < e->o.n_sinks; i++)
+        if (e->o.sinks[i].ops->interval)
+            sink_result(e, e->o.sinks[i].ops->interval(e->o.sinks[i].state, e, b,
+                                                        (uint32_t)(b->len_ms / 1000)));
+    e->st.intervals_written[level]++;
+}
+
+static int emit_victim(void *arg, const struct tel_victim *v)
+{
+    struct tel_engine *e = arg;
+    if (!tel_victim_qualifies(v, &e->o.victim)) {
+        e->st.attacks_below_threshold++;
+        return 0;
+    }
+    for (size_t i = 0; i < e->o.n_sinks; i++)
+        if (e->o.sinks[i].ops->victim)
+            sink_result(e, e->o.sinks[i].ops->victim(e->o.sinks[i].state, e, v));
+    e->st.victims_written++;
+    return 0;
+}
+
+static void flush_day(struct tel_engine *e)
+{
+    tel_src_sort(&e->src);
+    for (size_t k = 0; k < e->src.n; k++) {
+        for (size_t i = 0; i < e->o.n_sinks; i++)
+            if (e->o.sinks[i].ops->source)
+                sink_result(e, e->o.sinks[i].ops->source(e->o.sinks[i].state, e, &e->src.ent[k],
+                                                          e->day_ms));
+        e->st.sources_written++;
+    }
+    tel_src_clear(&e->src);
+    if (e->dropped_any) {
+        e->st.dropped_sources += tel_hll_estimate(e->dropped_hll, DROPPED_HLL_P);
+        memset(e->dropped_hll, 0, sizeof e->dropped_hll);
+        e->dropped_any = false;
+    }
+}
+
+/* ---- time ---- */
+
+static void start_at(struct tel_engine *e, uint64_t ts)
+{
+    for (int i = 0; i < TEL_LEVELS; i++)
+        if (e->lvl_on[i])
+            tel_bucket_reset(e->lvl[i], ts - ts % e->lvl[i]->len_ms, e->lvl[i]->len_ms);
+}
+
+/* Closes the base interval: emit it, merge it into the roll-ups (emitting those that end
+ * with it), expire idle attacks, and open the next interval. */
+static void close_base(struct tel_engine *e)
+{
+    struct tel_bucket *b = e->lvl[0];
+    uint64_t end = b->start_ms + b->len_ms;
+    emit_bucket(e, 0);
+    for (int i = 1; i < TEL_LEVELS; i++) {
+        if (!e->lvl_on[i])
+            continue;
+        struct tel_bucket *r = e->lvl[i];
+        tel_bucket_merge(r, b);
+        if (end >= r->start_ms + r->len_ms) {
+            emit_bucket(e, i);
+            tel_bucket_reset(r, r->start_ms + r->len_ms, r->len_ms);
+        }
+    }
+    sink_result(e, tel_victim_expire(&e->vic, end, emit_victim, e));
+    tel_bucket_reset(b, end, b->len_ms);
+}
+
+static void advance(struct tel_engine *e, uint64_t ts)
+{
+    struct tel_bucket *b = e->lvl[0];
+    if (ts >= b->start_ms + b->len_ms) {
+        uint64_t n = (ts - b->start_ms) / b->len_ms;
+        if (n > TEL_MAX_EMPTY_INTERVALS) {
+            close_base(e);
+            for (int i = 1; i < TEL_LEVELS; i++)
+                if (e->lvl_on[i] && e->lvl[i]->packets)
+                    emit_bucket(e, i);
+            start_at(e, ts);
+            e->st.time_jumps++;
+        } else {
+            while (ts >= b->start_ms + b->len_ms)
+                close_base(e);
+        }
+    }
+    if (ts >= e->day_ms + DAY_MS) {
+        flush_day(e);
+        e->day_ms = ts - ts % DAY_MS;
+    }
+}
+
+static void begin(struct tel_engine *e, uint64_t ts)
+{
+    e->started = true;
+    e->st.first_ms = ts;
+    e->day_ms = ts - ts % DAY_MS;
+    start_at(e, ts);
+}
+
+/* ---- per packet ---- */
+
+static bool in_darknet(const struct tel_engine *e, const struct pkt_info *pi)
+{
+    if (e->fast_only_v4) {
+        if (pi->ip_version != 4)
+            return false;
+        uint32_t d = ipaddr_v4(&pi->dst);
+        for (size_t i = 0; i < e->n_fast; i++)
+            if ((d & e->fast_mask[i]) == e->fast_net[i])
+                return true;
+        return false;
+    }
+    return tel_pmap_lookup(&e->darknet, &pi->dst, NULL);
+}
+
+static void src_lookup_flags(const struct tel_engine *e, const struct ipaddr *a, uint8_t *flags,
+                             uint32_t *asn, uint16_t *cc)
+{
+    *flags = 0;
+    *asn = 0;
+    *cc = 0;
+    if (tel_pmap_lookup(&e->bogons, a, NULL))
+        *flags |= TEL_SRC_BOGON;
+    if (e->research.n && tel_pmap_lookup(&e->research, a, NULL))
+        *flags |= TEL_SRC_RESEARCH;
+    uint32_t v;
+    if (e->asn.n && tel_pmap_lookup(&e->asn, a, &v)) {
+        *flags |= TEL_SRC_HAS_ASN;
+        *asn = v;
+    }
+    if (e->geo.n && tel_pmap_lookup(&e->geo, a, &v)) {
+        *flags |= TEL_SRC_HAS_CC;
+        *cc = (uint16_t)v;
+    }
+}
+
+static void process(struct tel_engine *e, uint64_t ts, const struct pkt_info *pi,
+                    const uint8_t *pkt, uint32_t wirelen)
+{
+    struct tel_bucket *b = e->lvl[0];
+    uint32_t bytes = pi->ip_len ? pi->ip_len : wirelen;
+    if (!in_darknet(e, pi)) {
+        b->non_darknet_packets++;
+        b->non_darknet_bytes += bytes;
+        e->st.non_darknet_packets++;
+        e->st.non_darknet_bytes += bytes;
+        return;
+    }
+    e->st.darknet_packets++;
+    e->st.darknet_bytes += bytes;
+    struct tel_class c;
+    tel_classify(pi, pkt, pkt ? pi->caplen : 0, e->o.fp_mask, &c);
+
+    uint64_t src_hash = tel_addr_hash(&pi->src);
+    uint64_t dst_hash = tel_addr_hash(&pi->dst);
+    bool created;
+    struct tel_src *s = tel_src_get(&e->src, &pi->src, src_hash, &created);
+    uint8_t flags;
+    uint32_t asn;
+    uint16_t cc;
+    if (s) {
+        if (created) {
+            src_lookup_flags(e, &pi->src, &s->flags, &s->asn, &s->cc);
+            s->first_ms = ts;
+            s->last_ms = ts;
+            size_t mem = tel_src_memory(&e->src);
+            if (mem > e->st.peak_source_memory)
+                e->st.peak_source_memory = mem;
+        }
+        flags = s->flags;
+        asn = s->asn;
+        cc = s->cc;
+    } else {
+        src_lookup_flags(e, &pi->src, &flags, &asn, &cc);
+        b->dropped_sources++;
+        e->st.dropped_source_packets++;
+        tel_hll_add(e->dropped_hll, DROPPED_HLL_P, src_hash);
+        e->dropped_any = true;
+    }
+    if (flags & TEL_SRC_BOGON)
+        c.tags |= 1u << TEL_TAG_BOGON;
+    if (flags & TEL_SRC_RESEARCH)
+        c.tags |= 1u << TEL_TAG_RESEARCH;
+
+    bool has_port = pi->l4_ok && !(pi->anomalies & PKT_NONFIRST_FRAG) &&
+                    (pi->proto == 6 || pi->proto == 17);
+    bool syn_scan = c.tags & (1u << TEL_TAG_TCP_SCAN);
+    if (s) {
+        if (c.uni_ok) {
+            uint32_t dst4 = ipaddr_v4(&pi->dst);
+            if (s->uni_have && s->uni_key == c.uni_key &&
+                (s->uni_last_dst != dst4 || s->uni_last_dport != pi->dst_port))
+                c.fps |= 1u << TEL_FP_UNICORNSCAN;
+            s->uni_key = c.uni_key;
+            s->uni_last_dst = dst4;
+            s->uni_last_dport = pi->dst_port;
+            s->uni_have = 1;
+        }
+        s->packets++;
+        s->bytes += bytes;
+        if (ts < s->first_ms)
+            s->first_ms = ts;
+        if (ts > s->last_ms)
+            s->last_ms = ts;
+        s->tag_union |= c.tags;
+        tel_hll_add(s->hll_dst, TEL_SRC_DST_P, dst_hash);
+        if (has_port) {
+            uint16_t port = pi->dst_port;
+            bool seen = false;
+            for (unsigned i = 0; i < s->nports; i++)
+                if (s->ports[i] == port) {
+                    seen = true;
+                    break;
+                }
+            if (!seen && s->nports < TEL_SRC_PORTS)
+                s->ports[s->nports++] = port;
+            tel_hll_add(s->hll_port, TEL_SRC_PORT_P, hash_mix64(port + 0x1234567ull));
+        }
+        if (syn_scan) {
+            s->syn_packets++;
+            if (tel_is_iot_port(pi->dst_port))
+                s->iot_packets++;
+        }
+        for (uint32_t f = c.fps; f; f &= f - 1)
+            s->fp_votes[__builtin_ctz(f)]++;
+    }
+
+    if (c.victim_kind) {
+        const struct ipaddr *victim = &pi->src;
+        bool ok = true;
+        if (c.victim_kind == TEL_VICTIM_INNER) {
+            victim = &pi->inner_dst;
+            ok = tel_pmap_lookup(&e->darknet, &pi->inner_src, NULL);
+        }
+        if (ok && !tel_victim_add(&e->vic, victim, tel_addr_hash(victim), ts, bytes, c.victim_port,
+                                  pi->proto == 1 || pi->proto == 58, dst_hash))
+            e->st.dropped_victim_packets++;
+        size_t mem = tel_victim_memory(&e->vic);
+        if (mem > e->st.peak_victim_memory)
+            e->st.peak_victim_memory = mem;
+    }
+
+    struct tel_agg_pkt ap = {
+        .bytes = bytes,
+        .tags = c.tags,
+        .fps = c.fps,
+        .proto = pi->proto,
+        .ip_version = pi->ip_version,
+        .has_port = has_port,
+        .is_udp = pi->proto == 17,
+        .has_icmp = pi->l4_ok && (pi->proto == 1 || pi->proto == 58),
+        .icmp_type = pi->icmp_type,
+        .has_asn = (flags & TEL_SRC_HAS_ASN) != 0,
+        .has_cc = (flags & TEL_SRC_HAS_CC) != 0,
+        .dst_port = pi->dst_port,
+        .asn = asn,
+        .cc = cc,
+        .src_hash = src_hash,
+        .dst_hash = dst_hash,
+    };
+    tel_bucket_add(b, &ap);
+}
+
+static int take_err(struct tel_engine *e)
+{
+    int rc = e->sink_err;
+    e->sink_err = 0;
+    return rc;
+}
+
+static void note_time(struct tel_engine *e, uint64_t ts)
+{
+    if (!e->started)
+        begin(e, ts);
+    if (ts < e->lvl[0]->start_ms) {
+        e->lvl[0]->late_packets++;
+        e->st.late_packets++;
+    } else {
+        advance(e, ts);
+    }
+    if (ts > e->st.last_ms)
+        e->st.last_ms = ts;
+}
+
+int tel_engine_decoded(struct tel_engine *e, uint64_t ts_ms, const struct pkt_info *pi,
+                       const uint8_t *pkt, uint32_t wirelen)
+{
+    if (e->finished)
+        return BS_EUSAGE;
+    e->st.packets_read++;
+    e->st.bytes_read += wirelen;
+    note_time(e, ts_ms);
+    process(e, ts_ms, pi, pkt, wirelen);
+    return take_err(e);
+}
+
+int tel_engine_packet(struct tel_engine *e, uint64_t ts_us, const uint8_t *data, uint32_t caplen,
+                      uint32_t wirelen, enum pkt_link link)
+{
+    if (e->finished)
+        return BS_EUSAGE;
+    uint64_t ts = ts_us / 1000;
+    e->st.packets_read++;
+    e->st.bytes_read += wirelen;
+    note_time(e, ts);
+    struct pkt_info pi;
+    if (pkt_decode(data, caplen, link, &pi) != 0 || pi.ip_version == 0) {
+        e->lvl[0]->undecoded_packets++;
+        e->st.undecoded_packets++;
+        return take_err(e);
+    }
+    process(e, ts, &pi, data, wirelen);
+    return take_err(e);
+}
+
+int tel_engine_tick(struct tel_engine *e, uint64_t now_ms)
+{
+    if (e->started && !e->finished && now_ms >= e->lvl[0]->start_ms)
+        advance(e, now_ms);
+    return take_err(e);
+}
+
+int tel_engine_finish(struct tel_engine *e)
+{
+    if (e->finished)
+        return 0;
+    e->finished = true;
+    if (e->started) {
+        emit_bucket(e, 0);
+        for (int i = 1; i < TEL_LEVELS; i++) {
+            if (!e->lvl_on[i])
+                continue;
+            tel_bucket_merge(e->lvl[i], e->lvl[0]);
+            emit_bucket(e, i);
+        }
+        flush_day(e);
+    }
+    sink_result(e, tel_victim_expire(&e->vic, UINT64_MAX, emit_victim, e));
+    return take_err(e);
+}
+
+struct tel_stats *tel_engine_stats(struct tel_engine *e)
+{
+    return &e->st;
+}
+
+const struct tel_stats *tel_engine_stats_const(const struct tel_engine *e)
+{
+    return &e->st;
+}
+
+const struct tel_opts *tel_engine_opts(const struct tel_engine *e)
+{
+    return &e->o;
+}
+
+uint64_t tel_engine_darknet_v4_size(const struct tel_engine *e)
+{
+    return e->darknet_v4_size;
+}
+
+size_t tel_engine_darknet_count(const struct tel_engine *e)
+{
+    return e->n_darknet;
+}
+
+const struct ipprefix *tel_engine_darknet(const struct tel_engine *e, size_t i)
+{
+    return i < e->n_darknet ? &e->darknet_list[i] : NULL;
+}
+
+const char *tel_engine_bogon_source(const struct tel_engine *e)
+{
+    return e->bogons_path ? e->bogons_path : "builtin";
+}
+
+char *tel_engine_addr_text(const struct tel_engine *e, const struct ipaddr *a, char *buf, size_t len)
+{
+    if (e->o.privacy) {
+        char tmp[TEL_KEYHASH_STRLEN];
+        tel_keyhash_format(&e->kh, a, tmp);
+        snprintf(buf, len, "%s", tmp);
+        return buf;
+    }
+    return ipaddr_format(a, buf, len);
+}
+
+/* ---- derived per-source facts ---- */
+
+bool tel_src_fp_listed(const struct tel_src *s, enum tel_fp fp)
+{
+    uint64_t v = s->fp_votes[fp];
+    if (!v)
+        return false;
+    switch (fp) {
+    case TEL_FP_MIRAI: return true;
+    case TEL_FP_UNICORNSCAN: return (v + 1) * 2 > s->syn_packets;
+    default: return v * 2 > s->syn_packets;
+    }
+}
+
+bool tel_src_infected_iot(const struct tel_src *s)
+{
+    if (s->flags & (TEL_SRC_BOGON | TEL_SRC_RESEARCH))
+        return false;
+    if (tel_src_fp_listed(s, TEL_FP_MIRAI))
+        return true;
+    for (int f = TEL_FP_MASSCAN; f < TEL_FP_COUNT; f++)
+        if (tel_src_fp_listed(s, (enum tel_fp)f))
+            return false;
+    return s->iot_packets >= TEL_IOT_MIN_PACKETS &&
+           tel_src_destinations(s) >= TEL_IOT_MIN_DESTINATIONS &&
+           (uint64_t)s->iot_packets * 2 >= s->syn_packets;
+}
+
+uint64_t tel_src_destinations(const struct tel_src *s)
+{
+    return tel_hll_estimate(s->hll_dst, TEL_SRC_DST_P);
+}
+
+uint64_t tel_src_port_count(const struct tel_src *s)
+{
+    if (s->nports < TEL_SRC_PORTS)
+        return s->nports;
+    uint64_t est = tel_hll_estimate(s->hll_port, TEL_SRC_PORT_P);
+    return est < TEL_SRC_PORTS ? TEL_SRC_PORTS : est;
+}
+
+const char *tel_src_scan_class(const struct tel_src *s)
+{
+    if (!(s->tag_union & (1u << TEL_TAG_TCP_SCAN | 1u << TEL_TAG_UDP_PROBE | 1u << TEL_TAG_ICMP_SCAN)))
+        return "none";
+    bool many_dst = tel_src_destinations(s) >= TEL_SCAN_MANY;
+    bool many_port = tel_src_port_count(s) >= TEL_SCAN_MANY;
+    if (many_dst && many_port)
+        return "strobe";
+    if (many_dst)
+        return "horizontal";
+    if (many_port)
+        return "vertical";
+    return "light";
+}

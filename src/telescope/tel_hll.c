@@ -1,0 +1,35 @@
+/* tel_hll.c - HyperLogLog estimate and merge (see tel_hll.h). */
+#include "telescope/tel_hll.h"
+
+#include <math.h>
+
+uint64_t tel_hll_estimate(const uint8_t *reg, unsigned p)
+{
+    size_t m = TEL_HLL_BYTES(p);
+    double sum = 0.0;
+    size_t zeros = 0;
+    for (size_t i = 0; i < m; i++) {
+        sum += ldexp(1.0, -(int)reg[i]);
+        zeros += reg[i] == 0;
+    }
+    double alpha;
+    switch (m) {
+    case 16: alpha = 0.673; break;
+    case 32: alpha = 0.697; break;
+    case 64: alpha = 0.709; break;
+    default: alpha = 0.7213 / (1.0 + 1.079 / (double)m); break;
+    }
+    double md = (double)m;
+    double e = alpha * md * md / sum;
+    if (e <= 2.5 * md && zeros > 0)
+        e = md * log(md / (double)zeros); /* linear counting: exact-ish for small sets */
+    return (uint64_t)llround(e);
+}
+
+void tel_hll_merge(uint8_t *dst, const uint8_t *src, unsigned p)
+{
+    size_t m = TEL_HLL_BYTES(p);
+    for (size_t i = 0; i < m; i++)
+        if (src[i] > dst[i])
+            dst[i] = src[i];
+}

@@ -1,0 +1,714 @@
+/* tel_out.c - NDJSON/CSV files and provenance (see tel_out.h). */
+#include "telescope/tel_out.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/jw.h"
+#include "telescope/tel_hll.h"
+
+#define LINE_MAX_BYTES (4u << 20) /* cap on one output line */
+#define MAX_TOP 1000
+
+const char *const tel_level_suffix[TEL_LEVELS] = {"", "_5m", "_1h", "_1d"};
+
+enum out_file { F_SOURCES, F_VICTIMS, F_IVL0, F_COUNT = F_IVL0 + TEL_LEVELS };
+
+struct tel_out {
+    FILE *nd[F_COUNT];
+    FILE *csv[F_COUNT];
+    struct buf line;
+    struct buf tmp;
+    int err;
+};
+
+static const char *const file_base[F_COUNT] = {"sources", "victims", "intervals", "intervals",
+                                               "intervals", "intervals"};
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static const char *const csv_header[F_COUNT] = {
+    "day_ms,src,packets,bytes,first_ms,last_ms,rate_pps,destinations,port_count,ports,scan_class,"
+    "fingerprints,asn,cc,bogon,research,infected_iot\n",
+    "victim,packets,bytes,first_ms,last_ms,duration_ms,ports,tcp_packets,icmp_packets,peak_ppm,"
+    "darknet_addresses,observed_pps,scaled_pps\n",
+    NULL, NULL, NULL, NULL,
+};
+
+static int interval_csv_header(struct buf *b)
+{
+    int rc = buf_puts(b, "resolution_s,start_ms,end_ms,packets,bytes,unique_sources,"
+                         "unique_destinations,non_darknet_packets,non_darknet_bytes,"
+                         "undecoded_packets,dropped_source_packets,research_share");
+    for (int t = 0; t < TEL_TAG_COUNT && !rc; t++)
+        rc = buf_printf(b, ",%s", tel_tag_names[t]);
+    for (int f = 0; f < TEL_FP_COUNT && !rc; f++)
+        rc = buf_printf(b, ",fp_%s", tel_fp_names[f]);
+    if (!rc)
+        rc = buf_puts(b, ",top_tcp_port,top_tcp_port_packets,top_udp_port,top_udp_port_packets\n");
+    return rc;
+}
+
+static FILE *open_file(const char *dir, const char *base, const char *suffix, const char *ext,
+                       char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s%s.%s", dir, base, suffix, ext);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    else
+        setvbuf(f, NULL, _IOFBF, 1 << 20);
+    return f;
+}
+
+int tel_out_open(const char *dir, bool csv, const bool levels_on[TEL_LEVELS], struct tel_out **out,
+                 char *err, size_t errlen)
+{
+    *out = NULL;
+    int rc = mkdir_p(dir);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", dir, bs_strerror(rc));
+        return rc;
+    }
+    struct tel_out *o = calloc(1, sizeof *o);
+    if (!o) {
+        snprintf(err, errlen, "out of memory");
+        return BS_ENOMEM;
+    }
+    buf_init(&o->line, LINE_MAX_BYTES);
+    buf_init(&o->tmp, LINE_MAX_BYTES);
+    for (int i = 0; i < F_COUNT; i++) {
+        if (i >= F_IVL0 && !levels_on[i - F_IVL0])
+            continue;
+        const char *suffix = i >= F_IVL0 ? tel_level_suffix[i - F_IVL0] : "";
+        o->nd[i] = open_file(dir, file_base[i], suffix, "ndjson", err, errlen);
+        if (!o->nd[i])
+            goto fail;
+        if (!csv)
+            continue;
+        o->csv[i] = open_file(dir, file_base[i], suffix, "csv", err, errlen);
+        if (!o->csv[i])
+            goto fail;
+        buf_reset(&o->tmp);
+        if (i >= F_IVL0)
+            interval_csv_header(&o->tmp);
+        else
+            buf_puts(&o->tmp, csv_header[i]);
+        fputs(o->tmp.data, o->csv[i]);
+    }
+    *out = o;
+    return 0;
+fail:
+    tel_out_close(o);
+    return -EIO;
+}
+
+int tel_out_close(struct tel_out *o)
+{
+    if (!o)
+        return 0;
+    int rc = o->err;
+    for (int i = 0; i < F_COUNT; i++) {
+        FILE *fs[2] = {o->nd[i], o->csv[i]};
+        for (int k = 0; k < 2; k++) {
+            if (!fs[k])
+                continue;
+            if (ferror(fs[k]) && !rc)
+                rc = -EIO;
+            if (fclose(fs[k]) && !rc)
+                rc = -errno;
+        }
+    }
+    buf_release(&o->line);
+    buf_release(&o->tmp);
+    free(o);
+    return rc;
+}
+
+static int put_line(struct tel_out *o, FILE *f, int rc)
+{
+    if (rc) {
+        if (!o->err)
+            o->err = rc;
+        return rc;
+    }
+    if (f && fwrite(o->line.data, 1, o->line.len, f) != o->line.len) {
+        if (!o->err)
+            o->err = -EIO;
+        return -EIO;
+    }
+    return 0;
+}
+
+/* ---- intervals ---- */
+
+static int tag_object(struct buf *t, const uint64_t *v, const char *const *names, int n)
+{
+    int rc = buf_putc(t, '{');
+    for (int i = 0; i < n && !rc; i++)
+        rc = buf_printf(t, "%s\"%s\":%" PRIu64, i ? "," : "", names[i], v[i]);
+    return rc ? rc : buf_putc(t, '}');
+}
+
+static int port_rows(struct buf *t, const struct tel_port_row *r, size_t n, bool with_proto)
+{
+    int rc = buf_putc(t, '[');
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = buf_printf(t, "%s{", i ? "," : "");
+        if (!rc && with_proto)
+            rc = buf_printf(t, "\"proto\":\"%s\",", r[i].is_udp ? "udp" : "tcp");
+        if (!rc)
+            rc = buf_printf(t,
+                            "\"port\":%u,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+                            ",\"sources\":%" PRIu64 ",\"destinations\":%" PRIu64 "}",
+                            r[i].port, r[i].packets, r[i].bytes, r[i].sources, r[i].destinations);
+    }
+    return rc ? rc : buf_putc(t, ']');
+}
+
+struct group_row {
+    uint32_t key;
+    uint64_t packets, bytes, sources;
+};
+
+static size_t top_groups(const struct tel_group *g, struct group_row *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < TEL_AGG_GROUPS && max; i++) {
+        if (!g[i].packets)
+            continue;
+        struct group_row r = {g[i].key, g[i].packets, g[i].bytes, 0};
+        if (n == max && (r.packets < out[max - 1].packets ||
+                         (r.packets == out[max - 1].packets && r.key > out[max - 1].key)))
+            continue;
+        r.sources = tel_hll_estimate(g[i].hll_src, TEL_AGG_PORT_P);
+        size_t k = n < max ? n++ : max - 1;
+        while (k > 0 && (out[k - 1].packets < r.packets ||
+                         (out[k - 1].packets == r.packets && out[k - 1].key > r.key))) {
+            out[k] = out[k - 1];
+            k--;
+        }
+        out[k] = r;
+    }
+    return n;
+}
+
+static int group_rows(struct buf *t, const struct group_row *r, size_t n, bool is_cc)
+{
+    int rc = buf_putc(t, '[');
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (is_cc)
+            rc = buf_printf(t, "%s{\"cc\":\"%c%c\"", i ? "," : "", (char)(r[i].key >> 8),
+                            (char)(r[i].key & 0xff));
+        else
+            rc = buf_printf(t, "%s{\"asn\":%" PRIu32, i ? "," : "", r[i].key);
+        if (!rc)
+            rc = buf_printf(t, ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"sources\":%" PRIu64 "}",
+                            r[i].packets, r[i].bytes, r[i].sources);
+    }
+    return rc ? rc : buf_putc(t, ']');
+}
+
+static int counts_by_number(struct buf *t, const uint64_t *v, const uint64_t *bytes, const char *key)
+{
+    int rc = buf_putc(t, '[');
+    bool first = true;
+    for (int i = 0; i < 256 && !rc; i++) {
+        if (!v[i])
+            continue;
+        rc = buf_printf(t, "%s{\"%s\":%d,\"packets\":%" PRIu64, first ? "" : ",", key, i, v[i]);
+        if (!rc && bytes)
+            rc = buf_printf(t, ",\"bytes\":%" PRIu64, bytes[i]);
+        if (!rc)
+            rc = buf_putc(t, '}');
+        first = false;
+    }
+    return rc ? rc : buf_putc(t, ']');
+}
+
+static void raw_from_tmp(struct tel_out *o, struct jw *w, const char *key, int rc)
+{
+    if (rc) {
+        if (!w->err)
+            w->err = rc;
+        return;
+    }
+    jw_raw(w, key, o->tmp.data ? o->tmp.data : "null");
+}
+
+static int out_interval(void *state, const struct tel_engine *e, const struct tel_bucket *b,
+                        uint32_t resolution_s)
+{
+    struct tel_out *o = state;
+    int level = 0;
+    for (int i = 1; i < TEL_LEVELS; i++)
+        if ((uint64_t)resolution_s * 1000 == (i == 1 ? 300000ull : i == 2 ? 3600000ull : 86400000ull) &&
+            resolution_s * 1000ull != tel_engine_opts(e)->interval_ms)
+            level = i;
+    FILE *nd = o->nd[F_IVL0 + level];
+    FILE *csv = o->csv[F_IVL0 + level];
+    unsigned top = tel_engine_opts(e)->top_n;
+    if (top > MAX_TOP)
+        top = MAX_TOP;
+    struct tel_port_row rows[MAX_TOP];
+    struct group_row grows[MAX_TOP];
+    uint64_t usrc = b->packets ? tel_hll_estimate(b->hll_src, TEL_AGG_HLL_P) : 0;
+    uint64_t udst = b->packets ? tel_hll_estimate(b->hll_dst, TEL_AGG_HLL_P) : 0;
+    double share = b->packets ? (double)b->research_packets / (double)b->packets : 0.0;
+
+    buf_reset(&o->line);
+    struct jw w;
+    jw_open(&w, &o->line);
+    jw_u64(&w, "resolution_s", resolution_s);
+    jw_u64(&w, "start_ms", b->start_ms);
+    jw_u64(&w, "end_ms", b->start_ms + b->len_ms);
+    jw_u64(&w, "packets", b->packets);
+    jw_u64(&w, "bytes", b->bytes);
+    jw_u64(&w, "unique_sources", usrc);
+    jw_u64(&w, "unique_destinations", udst);
+    jw_u64(&w, "non_darknet_packets", b->non_darknet_packets);
+    jw_u64(&w, "non_darknet_bytes", b->non_darknet_bytes);
+    jw_u64(&w, "undecoded_packets", b->undecoded_packets);
+    jw_u64(&w, "late_packets", b->late_packets);
+    jw_u64(&w, "dropped_source_packets", b->dropped_sources);
+    jw_u64(&w, "research_packets", b->research_packets);
+    jw_dbl(&w, "research_share", share);
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "tags", tag_object(&o->tmp, b->tag_packets, tel_tag_names, TEL_TAG_COUNT));
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "fingerprints", tag_object(&o->tmp, b->fp_packets, tel_fp_names, TEL_FP_COUNT));
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "protocols", counts_by_number(&o->tmp, b->proto_packets, b->proto_bytes, "proto"));
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "icmp_types", counts_by_number(&o->tmp, b->icmp_types, NULL, "type"));
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "icmp6_types", counts_by_number(&o->tmp, b->icmp6_types, NULL, "type"));
+    size_t ntcp = tel_bucket_top_ports(b, 0, false, rows, top);
+    uint64_t top_tcp = ntcp ? rows[0].port : 0, top_tcp_p = ntcp ? rows[0].packets : 0;
+    uint64_t listed = 0;
+    for (size_t i = 0; i < ntcp; i++)
+        listed += rows[i].packets;
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "tcp_ports", port_rows(&o->tmp, rows, ntcp, false));
+    size_t nudp = tel_bucket_top_ports(b, 1, false, rows, top);
+    uint64_t top_udp = nudp ? rows[0].port : 0, top_udp_p = nudp ? rows[0].packets : 0;
+    for (size_t i = 0; i < nudp; i++)
+        listed += rows[i].packets;
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "udp_ports", port_rows(&o->tmp, rows, nudp, false));
+    uint64_t port_total = 0;
+    for (unsigned u = 0; u < 2 && b->packets; u++)
+        for (size_t p = 0; p < 65536; p++)
+            port_total += b->port_packets[u][p];
+    jw_u64(&w, "other_ports_packets", port_total - listed);
+    size_t nsrc = tel_bucket_top_ports(b, -1, true, rows, top);
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "top_ports_by_sources", port_rows(&o->tmp, rows, nsrc, true));
+    jw_u64(&w, "port_slots_full_packets", b->port_slots_full_packets);
+    size_t nasn = top_groups(b->asn, grows, top);
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "asns", group_rows(&o->tmp, grows, nasn, false));
+    size_t ncc = top_groups(b->cc, grows, top);
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "countries", group_rows(&o->tmp, grows, ncc, true));
+    jw_u64(&w, "group_overflow_packets", b->group_overflow_packets);
+    int rc = put_line(o, nd, jw_close(&w));
+    if (rc || !csv)
+        return rc;
+
+    buf_reset(&o->line);
+    rc = buf_printf(&o->line,
+                    "%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.6g",
+                    resolution_s, b->start_ms, b->start_ms + b->len_ms, b->packets, b->bytes, usrc,
+                    udst, b->non_darknet_packets, b->non_darknet_bytes, b->undecoded_packets,
+                    b->dropped_sources, share);
+    for (int t = 0; t < TEL_TAG_COUNT && !rc; t++)
+        rc = buf_printf(&o->line, ",%" PRIu64, b->tag_packets[t]);
+    for (int f = 0; f < TEL_FP_COUNT && !rc; f++)
+        rc = buf_printf(&o->line, ",%" PRIu64, b->fp_packets[f]);
+    if (!rc)
+        rc = buf_printf(&o->line, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", top_tcp,
+                        top_tcp_p, top_udp, top_udp_p);
+    return put_line(o, csv, rc);
+}
+
+/* ---- sources ---- */
+
+static int sorted_ports(const uint16_t *ports, unsigned n, uint16_t *out)
+{
+    memcpy(out, ports, n * sizeof *out);
+    for (unsigned i = 1; i < n; i++) {
+        uint16_t v = out[i];
+        unsigned k = i;
+        while (k > 0 && out[k - 1] > v) {
+            out[k] = out[k - 1];
+            k--;
+        }
+        out[k] = v;
+    }
+    return (int)n;
+}
+
+static int port_list(struct buf *t, const uint16_t *ports, unsigned n, char sep, bool brackets)
+{
+    uint16_t sp[TEL_SRC_PORTS > TEL_VICTIM_PORTS ? TEL_SRC_PORTS : TEL_VICTIM_PORTS];
+    sorted_ports(ports, n, sp);
+    int rc = brackets ? buf_putc(t, '[') : 0;
+    for (unsigned i = 0; i < n && !rc; i++)
+        rc = buf_printf(t, "%s%u", i ? (sep == ',' ? "," : ";") : "", sp[i]);
+    if (!rc && brackets)
+        rc = buf_putc(t, ']');
+    if (!rc && !t->data)
+        rc = buf_puts(t, "");
+    return rc;
+}
+
+static double rate_pps(uint64_t packets, uint64_t first_ms, uint64_t last_ms)
+{
+    uint64_t d = last_ms - first_ms;
+    if (d < 1000)
+        d = 1000;
+    return (double)packets * 1000.0 / (double)d;
+}
+
+static int out_source(void *state, const struct tel_engine *e, const struct tel_src *s, uint64_t day_ms)
+{
+    struct tel_out *o = state;
+    char addr[IPADDR_STRLEN];
+    tel_engine_addr_text(e, &s->addr, addr, sizeof addr);
+    bool infected = tel_src_infected_iot(s);
+    uint64_t dests = tel_src_destinations(s);
+    uint64_t nports = tel_src_port_count(s);
+    const char *cls = tel_src_scan_class(s);
+    double rate = rate_pps(s->packets, s->first_ms, s->last_ms);
+
+    buf_reset(&o->line);
+    struct jw w;
+    jw_open(&w, &o->line);
+    jw_u64(&w, "day_ms", day_ms);
+    jw_str(&w, "src", addr);
+    jw_u64(&w, "packets", s->packets);
+    jw_u64(&w, "bytes", s->bytes);
+    jw_u64(&w, "first_ms", s->first_ms);
+    jw_u64(&w, "last_ms", s->last_ms);
+    jw_dbl(&w, "rate_pps", rate);
+    jw_u64(&w, "destinations", dests);
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "ports", port_list(&o->tmp, s->ports, s->nports, ',', true));
+    jw_u64(&w, "port_count", nports);
+    jw_str(&w, "scan_class", cls);
+    buf_reset(&o->tmp);
+    int rc = buf_putc(&o->tmp, '[');
+    bool first = true;
+    for (int t = 0; t < TEL_TAG_COUNT && !rc; t++)
+        if (s->tag_union & (1u << t)) {
+            rc = buf_printf(&o->tmp, "%s\"%s\"", first ? "" : ",", tel_tag_names[t]);
+            first = false;
+        }
+    if (!rc)
+        rc = buf_putc(&o->tmp, ']');
+    raw_from_tmp(o, &w, "tags", rc);
+    buf_reset(&o->tmp);
+    rc = buf_putc(&o->tmp, '[');
+    first = true;
+    for (int f = 0; f < TEL_FP_COUNT && !rc; f++)
+        if (tel_src_fp_listed(s, (enum tel_fp)f)) {
+            rc = buf_printf(&o->tmp, "%s\"%s\"", first ? "" : ",", tel_fp_names[f]);
+            first = false;
+        }
+    if (!rc)
+        rc = buf_putc(&o->tmp, ']');
+    raw_from_tmp(o, &w, "fingerprints", rc);
+    buf_reset(&o->tmp);
+    rc = buf_putc(&o->tmp, '{');
+    first = true;
+    for (int f = 0; f < TEL_FP_COUNT && !rc; f++)
+        if (s->fp_votes[f]) {
+            rc = buf_printf(&o->tmp, "%s\"%s\":%" PRIu32, first ? "" : ",", tel_fp_names[f],
+                            s->fp_votes[f]);
+            first = false;
+        }
+    if (!rc)
+        rc = buf_putc(&o->tmp, '}');
+    raw_from_tmp(o, &w, "fingerprint_votes", rc);
+    jw_u64(&w, "syn_packets", s->syn_packets);
+    jw_u64(&w, "iot_packets", s->iot_packets);
+    if (s->flags & TEL_SRC_HAS_ASN)
+        jw_u64(&w, "asn", s->asn);
+    if (s->flags & TEL_SRC_HAS_CC) {
+        char cc[3] = {(char)(s->cc >> 8), (char)(s->cc & 0xff), 0};
+        jw_str(&w, "cc", cc);
+    }
+    jw_bool(&w, "bogon", (s->flags & TEL_SRC_BOGON) != 0);
+    jw_bool(&w, "research", (s->flags & TEL_SRC_RESEARCH) != 0);
+    jw_bool(&w, "infected_iot", infected);
+    rc = put_line(o, o->nd[F_SOURCES], jw_close(&w));
+    if (rc || !o->csv[F_SOURCES])
+        return rc;
+
+    buf_reset(&o->line);
+    rc = buf_printf(&o->line, "%" PRIu64 ",%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                              ",%.6g,%" PRIu64 ",%" PRIu64 ",",
+                    day_ms, addr, s->packets, s->bytes, s->first_ms, s->last_ms, rate, dests, nports);
+    if (!rc)
+        rc = port_list(&o->line, s->ports, s->nports, ';', false);
+    if (!rc)
+        rc = buf_printf(&o->line, ",%s,", cls);
+    first = true;
+    for (int f = 0; f < TEL_FP_COUNT && !rc; f++)
+        if (tel_src_fp_listed(s, (enum tel_fp)f)) {
+            rc = buf_printf(&o->line, "%s%s", first ? "" : ";", tel_fp_names[f]);
+            first = false;
+        }
+    if (!rc) {
+        char asn[16] = "", cc[3] = "";
+        if (s->flags & TEL_SRC_HAS_ASN)
+            snprintf(asn, sizeof asn, "%" PRIu32, s->asn);
+        if (s->flags & TEL_SRC_HAS_CC) {
+            cc[0] = (char)(s->cc >> 8);
+            cc[1] = (char)(s->cc & 0xff);
+        }
+        rc = buf_printf(&o->line, ",%s,%s,%s,%s,%s\n", asn, cc,
+                        (s->flags & TEL_SRC_BOGON) ? "true" : "false",
+                        (s->flags & TEL_SRC_RESEARCH) ? "true" : "false", infected ? "true" : "false");
+    }
+    return put_line(o, o->csv[F_SOURCES], rc);
+}
+
+/* ---- victims ---- */
+
+static int out_victim(void *state, const struct tel_engine *e, const struct tel_victim *v)
+{
+    struct tel_out *o = state;
+    char addr[IPADDR_STRLEN];
+    tel_engine_addr_text(e, &v->addr, addr, sizeof addr);
+    uint64_t dur = v->last_ms - v->first_ms;
+    double observed = rate_pps(v->packets, v->first_ms, v->last_ms);
+    uint64_t dsize = tel_engine_darknet_v4_size(e);
+    bool v4 = ipaddr_is_v4(&v->addr);
+    double scale = dsize && v4 ? 4294967296.0 / (double)dsize : 0.0;
+    uint64_t dark = tel_hll_estimate(v->hll_dark, TEL_VICTIM_HLL_P);
+
+    buf_reset(&o->line);
+    struct jw w;
+    jw_open(&w, &o->line);
+    jw_str(&w, "victim", addr);
+    jw_u64(&w, "packets", v->packets);
+    jw_u64(&w, "bytes", v->bytes);
+    jw_u64(&w, "first_ms", v->first_ms);
+    jw_u64(&w, "last_ms", v->last_ms);
+    jw_u64(&w, "duration_ms", dur);
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "ports", port_list(&o->tmp, v->ports, v->nports, ',', true));
+    jw_u64(&w, "tcp_packets", v->tcp_packets);
+    jw_u64(&w, "icmp_packets", v->icmp_packets);
+    jw_u64(&w, "peak_ppm", v->peak_ppm);
+    jw_u64(&w, "darknet_addresses", dark);
+    jw_dbl(&w, "observed_pps", observed);
+    if (scale > 0) {
+        jw_dbl(&w, "scaled_pps", observed * scale);
+        jw_dbl(&w, "scaled_peak_pps", (double)v->peak_ppm / 60.0 * scale);
+    } else {
+        jw_raw(&w, "scaled_pps", "null");
+        jw_raw(&w, "scaled_peak_pps", "null");
+    }
+    int rc = put_line(o, o->nd[F_VICTIMS], jw_close(&w));
+    if (rc || !o->csv[F_VICTIMS])
+        return rc;
+    buf_reset(&o->line);
+    rc = buf_printf(&o->line, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", addr,
+                    v->packets, v->bytes, v->first_ms, v->last_ms, dur);
+    if (!rc)
+        rc = port_list(&o->line, v->ports, v->nports, ';', false);
+    if (!rc)
+        rc = buf_printf(&o->line, ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu64 ",%.6g,", v->tcp_packets,
+                        v->icmp_packets, v->peak_ppm, dark, observed);
+    if (!rc && scale > 0)
+        rc = buf_printf(&o->line, "%.6g", observed * scale);
+    if (!rc)
+        rc = buf_putc(&o->line, '\n');
+    return put_line(o, o->csv[F_VICTIMS], rc);
+}
+
+const struct tel_sink_ops tel_out_sink_ops = {
+    .name = "files",
+    .interval = out_interval,
+    .source = out_source,
+    .victim = out_victim,
+};
+
+/* ---- provenance ---- */
+
+int tel_out_provenance(const char *dir, const struct tel_engine *e, const char *mode,
+                       const struct tel_input_info *in, size_t n_in, const char *interface,
+                       int argc, char **argv, bool csv)
+{
+    struct buf b = BUF_INIT(16u << 20);
+    struct buf t = BUF_INIT(16u << 20);
+    const struct tel_opts *o = tel_engine_opts(e);
+    const struct tel_stats *st = tel_engine_stats_const(e);
+    struct jw w;
+    int rc = 0;
+    jw_open(&w, &b);
+    jw_str(&w, "tool", "botscope telescope");
+    jw_str(&w, "botscope_version", BS_VERSION);
+    jw_u64(&w, "generated_ms", clock_wall_ms());
+    jw_str(&w, "mode", mode);
+    /* command line */
+    rc = buf_putc(&t, '[');
+    for (int i = 0; i < argc && !rc; i++) {
+        if (i)
+            rc = buf_putc(&t, ',');
+        if (!rc)
+            rc = jw_escape(&t, argv[i], strlen(argv[i]));
+    }
+    if (!rc)
+        rc = buf_putc(&t, ']');
+    if (!rc)
+        jw_raw(&w, "command_line", t.data);
+    /* configuration */
+    buf_reset(&t);
+    rc = rc ? rc : buf_puts(&t, "{\"darknet\":[");
+    for (size_t i = 0; i < tel_engine_darknet_count(e) && !rc; i++) {
+        char p[IPPREFIX_STRLEN];
+        rc = buf_printf(&t, "%s\"%s\"", i ? "," : "", ipprefix_format(tel_engine_darknet(e, i), p, sizeof p));
+    }
+    if (!rc)
+        rc = buf_printf(&t, "],\"darknet_ipv4_addresses\":%" PRIu64 ",\"interval_ms\":%" PRIu64
+                            ",\"rollups\":[",
+                        tel_engine_darknet_v4_size(e), o->interval_ms);
+    bool first = true;
+    static const char *const names[TEL_LEVELS] = {"", "5m", "1h", "1d"};
+    for (int i = 1; i < TEL_LEVELS && !rc; i++) {
+        uint64_t len = i == 1 ? 300000ull : i == 2 ? 3600000ull : 86400000ull;
+        if (len > o->interval_ms && len % o->interval_ms == 0) {
+            rc = buf_printf(&t, "%s\"%s\"", first ? "" : ",", names[i]);
+            first = false;
+        }
+    }
+    if (!rc)
+        rc = buf_puts(&t, "],\"bogons\":");
+    if (!rc)
+        rc = jw_escape(&t, tel_engine_bogon_source(e), strlen(tel_engine_bogon_source(e)));
+    const char *paths[3] = {o->research_path, o->pfx2as_path, o->geo_path};
+    const char *pkeys[3] = {"research_scanners", "pfx2as", "geo"};
+    for (int i = 0; i < 3 && !rc; i++) {
+        rc = buf_printf(&t, ",\"%s\":", pkeys[i]);
+        if (!rc)
+            rc = paths[i] ? jw_escape(&t, paths[i], strlen(paths[i])) : buf_puts(&t, "null");
+    }
+    if (!rc)
+        rc = buf_puts(&t, ",\"fingerprints\":[");
+    first = true;
+    for (int f = 0; f < TEL_FP_COUNT && !rc; f++)
+        if (o->fp_mask & (1u << f)) {
+            rc = buf_printf(&t, "%s\"%s\"", first ? "" : ",", tel_fp_names[f]);
+            first = false;
+        }
+    if (!rc)
+        rc = buf_printf(&t,
+                        "],\"max_sources\":%zu,\"max_victims\":%zu,\"backscatter_min_packets\":%" PRIu64
+                        ",\"backscatter_min_duration_ms\":%" PRIu64 ",\"backscatter_min_peak_ppm\":%" PRIu32
+                        ",\"victim_timeout_ms\":%u,\"privacy\":%s,\"top_n\":%u,\"csv\":%s}",
+                        o->max_sources, o->max_victims, o->victim.min_packets,
+                        o->victim.min_duration_ms, o->victim.min_peak_ppm, TEL_VICTIM_TIMEOUT_MS,
+                        o->privacy ? "true" : "false", o->top_n, csv ? "true" : "false");
+    if (!rc)
+        jw_raw(&w, "config", t.data);
+    /* inputs */
+    buf_reset(&t);
+    rc = rc ? rc : buf_putc(&t, '[');
+    for (size_t i = 0; i < n_in && !rc; i++) {
+        rc = buf_puts(&t, i ? ",{\"path\":" : "{\"path\":");
+        if (!rc)
+            rc = jw_escape(&t, in[i].path, strlen(in[i].path));
+        if (!rc)
+            rc = buf_printf(&t, ",\"packets\":%" PRIu64 ",\"first_ms\":%" PRIu64 ",\"error\":", in[i].packets,
+                            in[i].first_ms);
+        if (!rc)
+            rc = in[i].error ? jw_escape(&t, bs_strerror(in[i].error), strlen(bs_strerror(in[i].error)))
+                             : buf_puts(&t, "null");
+        if (!rc)
+            rc = buf_putc(&t, '}');
+    }
+    if (!rc)
+        rc = buf_putc(&t, ']');
+    if (!rc)
+        jw_raw(&w, "inputs", t.data);
+    if (interface)
+        jw_str(&w, "interface", interface);
+    /* counters */
+    buf_reset(&t);
+    if (!rc)
+        rc = buf_printf(
+            &t,
+            "{\"packets_read\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"darknet_packets\":%" PRIu64
+            ",\"darknet_bytes\":%" PRIu64 ",\"non_darknet_packets\":%" PRIu64 ",\"non_darknet_bytes\":%" PRIu64
+            ",\"undecoded_packets\":%" PRIu64 ",\"late_packets\":%" PRIu64 ",\"time_jumps\":%" PRIu64
+            ",\"dropped_source_packets\":%" PRIu64 ",\"dropped_sources\":%" PRIu64
+            ",\"dropped_victim_packets\":%" PRIu64 ",\"intervals_written\":%" PRIu64
+            ",\"rollups_written\":%" PRIu64 ",\"sources_written\":%" PRIu64 ",\"victims_written\":%" PRIu64
+            ",\"attacks_below_threshold\":%" PRIu64 ",\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64
+            ",\"peak_source_table_bytes\":%zu,\"peak_victim_table_bytes\":%zu"
+            ",\"pcap_received\":%" PRIu64 ",\"pcap_dropped\":%" PRIu64 ",\"pcap_if_dropped\":%" PRIu64 "}",
+            st->packets_read, st->bytes_read, st->darknet_packets, st->darknet_bytes,
+            st->non_darknet_packets, st->non_darknet_bytes, st->undecoded_packets, st->late_packets,
+            st->time_jumps, st->dropped_source_packets, st->dropped_sources, st->dropped_victim_packets,
+            st->intervals_written[0],
+            st->intervals_written[1] + st->intervals_written[2] + st->intervals_written[3],
+            st->sources_written, st->victims_written, st->attacks_below_threshold, st->first_ms,
+            st->last_ms, st->peak_source_memory, st->peak_victim_memory, st->pcap_received,
+            st->pcap_dropped, st->pcap_if_dropped);
+    if (!rc)
+        jw_raw(&w, "counters", t.data);
+    buf_reset(&t);
+    if (!rc)
+        rc = buf_puts(&t, "{\"intervals.ndjson\":\"base interval\",\"intervals_5m.ndjson\":\"5 min roll-up\","
+                          "\"intervals_1h.ndjson\":\"1 h roll-up\",\"intervals_1d.ndjson\":\"1 day roll-up\","
+                          "\"sources.ndjson\":\"source per UTC day\",\"victims.ndjson\":\"backscatter attack\"}");
+    if (!rc)
+        jw_raw(&w, "files", t.data);
+    if (!rc)
+        rc = jw_close(&w);
+    if (!rc) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/provenance.json", dir);
+        FILE *f = fopen(path, "w");
+        if (!f) {
+            rc = -errno;
+        } else {
+            if (fwrite(b.data, 1, b.len, f) != b.len)
+                rc = -EIO;
+            if (fclose(f) && !rc)
+                rc = -errno;
+        }
+    }
+    buf_release(&b);
+    buf_release(&t);
+    return rc;
+}

@@ -1,0 +1,54 @@
+/* tel_out.h - the telescope's file outputs: NDJSON (always) and CSV (on request), plus
+ * provenance.json. Layout of DIR:
+ *   intervals.ndjson      one line per base interval (default 60 s), empty intervals included
+ *   intervals_5m.ndjson   roll-ups; each line also carries "resolution_s" (60, 300, 3600,
+ *   intervals_1h.ndjson   86400) so the files can be concatenated; a roll-up level exists only
+ *   intervals_1d.ndjson   when it is a multiple of, and longer than, the interval
+ *   sources.ndjson        one line per source address per UTC day
+ *   victims.ndjson        one line per backscatter attack that met the thresholds
+ *   provenance.json       configuration, darknet, version, inputs, counters (see below)
+ *   *.csv                 the same records flattened, with --format csv
+ * Keys are snake_case, times integer ms since the epoch, addresses text (or "h:<hex>"
+ * pseudonyms in privacy mode). The exact keys are listed in docs/telescope.md and in
+ * `botscope telescope --help`.
+ *
+ * Ownership: tel_out_open() creates the files and returns a handle the caller closes with
+ * tel_out_close() (which reports the first write error). The handle is used as the state of
+ * tel_out_sink_ops in tel_opts.sinks.
+ */
+#ifndef BS_TELESCOPE_TEL_OUT_H
+#define BS_TELESCOPE_TEL_OUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "telescope/tel_engine.h"
+
+struct tel_out;
+
+extern const struct tel_sink_ops tel_out_sink_ops;
+
+/* Creates dir when missing and opens the output files. levels_on[i] tells which of the
+ * TEL_LEVELS interval files to create. */
+int tel_out_open(const char *dir, bool csv, const bool levels_on[TEL_LEVELS], struct tel_out **out,
+                 char *err, size_t errlen);
+/* Flushes and closes every file; returns 0 or the first error seen. */
+int tel_out_close(struct tel_out *o);
+
+struct tel_input_info {
+    const char *path;
+    uint64_t packets;
+    uint64_t first_ms;
+    int error;          /* 0, or the code of a damaged file (packets before it were used) */
+};
+
+/* Writes DIR/provenance.json. mode is "offline" or "live"; argv is recorded as given. */
+int tel_out_provenance(const char *dir, const struct tel_engine *e, const char *mode,
+                       const struct tel_input_info *in, size_t n_in, const char *interface,
+                       int argc, char **argv, bool csv);
+
+/* The roll-up names of the levels ("", "5m", "1h", "1d"). */
+extern const char *const tel_level_suffix[TEL_LEVELS];
+
+#endif

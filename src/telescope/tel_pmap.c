@@ -1,0 +1,319 @@
+/* tel_pmap.c - prefix map flattened to disjoint ranges (see tel_pmap.h). */
+#include "telescope/tel_pmap.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+typedef unsigned __int128 u128;
+
+struct tel_pmap_range {
+    u128 lo;
+    u128 hi;
+    uint32_t val;
+};
+
+struct pitem {
+    u128 lo;
+    u128 hi;
+    uint32_t val;
+    uint32_t order; /* input position: later duplicates win */
+};
+
+static u128 addr_to_u128(const struct ipaddr *a)
+{
+    u128 v = 0;
+    for (int i = 0; i < 16; i++)
+        v = v << 8 | a->b[i];
+    return v;
+}
+
+static int pitem_cmp(const void *pa, const void *pb)
+{
+    const struct pitem *a = pa, *b = pb;
+    if (a->lo != b->lo)
+        return a->lo < b->lo ? -1 : 1;
+    if (a->hi != b->hi)
+        return a->hi > b->hi ? -1 : 1; /* enclosing prefix first */
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
+static void emit(struct tel_pmap *m, u128 lo, u128 hi, uint32_t val)
+{
+    struct tel_pmap_range *r = &m->r[m->n];
+    if (m->n && r[-1].hi + 1 == lo && r[-1].val == val && r[-1].hi != (u128)-1) {
+        r[-1].hi = hi; /* merge with an adjacent range of the same value */
+        return;
+    }
+    r->lo = lo;
+    r->hi = hi;
+    r->val = val;
+    m->n++;
+}
+
+int tel_pmap_build(struct tel_pmap *m, const struct tel_pmap_entry *e, size_t n)
+{
+    memset(m, 0, sizeof *m);
+    if (n > TEL_PMAP_MAX_PREFIXES)
+        return BS_ELIMIT;
+    if (n == 0)
+        return 0;
+    struct pitem *it = malloc(n * sizeof *it);
+    struct pitem *stack = malloc(n * sizeof *stack);
+    m->r = malloc((2 * n + 1) * sizeof *m->r);
+    if (!it || !stack || !m->r) {
+        free(it);
+        free(stack);
+        free(m->r);
+        m->r = NULL;
+        return BS_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        u128 lo = addr_to_u128(&e[i].pfx.addr);
+        unsigned len = e[i].pfx.len > 128 ? 128 : e[i].pfx.len;
+        u128 host = len == 0 ? (u128)-1 : len == 128 ? 0 : ((u128)1 << (128 - len)) - 1;
+        lo &= ~host;
+        it[i] = (struct pitem){lo, lo | host, e[i].val, (uint32_t)i};
+    }
+    qsort(it, n, sizeof *it, pitem_cmp);
+    /* Sweep: prefixes are nested or disjoint, so a stack of open prefixes gives, for every
+     * address, the innermost one. cur is the next address not yet emitted; done marks that
+     * the end of the address space was emitted (cur would wrap). */
+    size_t sp = 0;
+    u128 cur = 0;
+    int done = 0;
+    for (size_t i = 0; i < n && !done; i++) {
+        while (sp && stack[sp - 1].hi < it[i].lo) {
+            struct pitem *t = &stack[--sp];
+            if (cur <= t->hi) {
+                emit(m, cur, t->hi, t->val);
+                cur = t->hi + 1;
+            }
+        }
+        if (sp && cur < it[i].lo)
+            emit(m, cur, it[i].lo - 1, stack[sp - 1].val);
+        cur = it[i].lo; /* items are sorted, so nothing at or past lo was emitted yet */
+        stack[sp++] = it[i];
+    }
+    while (sp && !done) {
+        struct pitem *t = &stack[--sp];
+        if (cur <= t->hi) {
+            emit(m, cur, t->hi, t->val);
+            if (t->hi == (u128)-1)
+                done = 1;
+            else
+                cur = t->hi + 1;
+        }
+    }
+    free(it);
+    free(stack);
+    m->n_prefixes = n;
+    return 0;
+}
+
+bool tel_pmap_lookup(const struct tel_pmap *m, const struct ipaddr *a, uint32_t *val)
+{
+    if (!m->n)
+        return false;
+    u128 k = addr_to_u128(a);
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) { /* first range with r.lo > k */
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->r[mid].lo <= k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return false;
+    const struct tel_pmap_range *r = &m->r[lo - 1];
+    if (k > r->hi)
+        return false;
+    if (val)
+        *val = r->val;
+    return true;
+}
+
+void tel_pmap_release(struct tel_pmap *m)
+{
+    free(m->r);
+    memset(m, 0, sizeof *m);
+}
+
+/* A growable entry list for the loaders, capped at TEL_PMAP_MAX_PREFIXES. */
+struct elist {
+    struct tel_pmap_entry *e;
+    size_t n, cap;
+};
+
+static int elist_push(struct elist *l, const struct ipprefix *p, uint32_t val)
+{
+    if (l->n == l->cap) {
+        if (l->cap >= TEL_PMAP_MAX_PREFIXES)
+            return BS_ELIMIT;
+        size_t nc = l->cap ? l->cap * 2 : 256;
+        struct tel_pmap_entry *ne = realloc(l->e, nc * sizeof *ne);
+        if (!ne)
+            return BS_ENOMEM;
+        l->e = ne;
+        l->cap = nc;
+    }
+    l->e[l->n].pfx = *p;
+    l->e[l->n].val = val;
+    l->n++;
+    return 0;
+}
+
+enum load_kind { LOAD_PREFIXES, LOAD_PFX2AS, LOAD_GEO };
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Parses one non-empty, non-comment line. Returns 0, 1 (skip: header) or BS_EPARSE. */
+static int parse_line(enum load_kind kind, char *line, unsigned lineno, struct ipprefix *p,
+                      uint32_t *val)
+{
+    char *save = NULL;
+    switch (kind) {
+    case LOAD_PREFIXES:
+        *val = 1;
+        return ipprefix_parse(line, p) ? BS_EPARSE : 0;
+    case LOAD_PFX2AS: {
+        char *addr = strtok_r(line, " \t", &save);
+        char *len = strtok_r(NULL, " \t", &save);
+        char *asn = strtok_r(NULL, " \t", &save);
+        if (!addr || !len || !asn)
+            return BS_EPARSE;
+        char pfx[IPPREFIX_STRLEN + 8];
+        if ((size_t)snprintf(pfx, sizeof pfx, "%s/%s", addr, len) >= sizeof pfx)
+            return BS_EPARSE;
+        if (ipprefix_parse(pfx, p))
+            return BS_EPARSE;
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(asn, &end, 10);
+        if (end == asn || errno || v > UINT32_MAX || (*end && *end != '_' && *end != ','))
+            return BS_EPARSE;
+        *val = (uint32_t)v;
+        return 0;
+    }
+    case LOAD_GEO: {
+        char *pf = strtok_r(line, ",", &save);
+        char *cc = strtok_r(NULL, ",", &save);
+        if (!pf || !cc)
+            return lineno == 1 ? 1 : BS_EPARSE;
+        pf = trim(pf);
+        cc = trim(cc);
+        if (ipprefix_parse(pf, p))
+            return lineno == 1 ? 1 : BS_EPARSE;
+        if (strlen(cc) != 2 || !isalpha((unsigned char)cc[0]) || !isalpha((unsigned char)cc[1]))
+            return BS_EPARSE;
+        *val = (uint32_t)toupper((unsigned char)cc[0]) << 8 | (uint32_t)toupper((unsigned char)cc[1]);
+        return 0;
+    }
+    }
+    return BS_EPARSE;
+}
+
+static int load_file(struct tel_pmap *m, const char *path, enum load_kind kind, char *errbuf,
+                     size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int rc = -errno;
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+        return rc;
+    }
+    struct elist l = {0};
+    char line[1024];
+    unsigned lineno = 0;
+    int rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = trim(line);
+        if (!*s)
+            continue;
+        struct ipprefix p;
+        uint32_t val;
+        int pr = parse_line(kind, s, lineno, &p, &val);
+        if (pr == 1)
+            continue;
+        if (pr) {
+            snprintf(errbuf, errlen, "%s:%u: cannot parse a prefix line", path, lineno);
+            rc = BS_EPARSE;
+            goto out_free;
+        }
+        rc = elist_push(&l, &p, val);
+        if (rc) {
+            snprintf(errbuf, errlen, "%s:%u: %s", path, lineno, bs_strerror(rc));
+            goto out_free;
+        }
+    }
+    if (ferror(f)) {
+        snprintf(errbuf, errlen, "%s: read error", path);
+        rc = BS_EIO;
+        goto out_free;
+    }
+    rc = tel_pmap_build(m, l.e, l.n);
+    if (rc)
+        snprintf(errbuf, errlen, "%s: %s", path, bs_strerror(rc));
+out_free:
+    free(l.e);
+    fclose(f);
+    return rc;
+}
+
+int tel_pmap_load_prefixes(struct tel_pmap *m, const char *path, char *errbuf, size_t errlen)
+{
+    return load_file(m, path, LOAD_PREFIXES, errbuf, errlen);
+}
+
+int tel_pmap_load_pfx2as(struct tel_pmap *m, const char *path, char *errbuf, size_t errlen)
+{
+    return load_file(m, path, LOAD_PFX2AS, errbuf, errlen);
+}
+
+int tel_pmap_load_geo_csv(struct tel_pmap *m, const char *path, char *errbuf, size_t errlen)
+{
+    return load_file(m, path, LOAD_GEO, errbuf, errlen);
+}
+
+int tel_pmap_parse_list(const char *s, struct tel_pmap_entry *out, size_t max)
+{
+    size_t n = 0;
+    while (*s) {
+        while (*s == ',' || isspace((unsigned char)*s))
+            s++;
+        if (!*s)
+            break;
+        size_t len = strcspn(s, ", \t\n");
+        char tok[IPPREFIX_STRLEN + 4];
+        if (len >= sizeof tok)
+            return BS_EPARSE;
+        memcpy(tok, s, len);
+        tok[len] = '\0';
+        if (n >= max)
+            return BS_ELIMIT;
+        if (ipprefix_parse(tok, &out[n].pfx))
+            return BS_EPARSE;
+        out[n].val = 1;
+        n++;
+        s += len;
+    }
+    return (int)n;
+}

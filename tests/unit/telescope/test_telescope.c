@@ -1,0 +1,1021 @@
+/* Unit tests for src/telescope: HyperLogLog, prefix maps, SipHash pseudonyms, per-packet
+ * classification and fingerprints (both sides of each boundary), source profiles, victim
+ * thresholds, interval aggregation, and bounded memory under a flood of spoofed sources. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/hash.h"
+#include "core/ipaddr.h"
+#include "proto/pkt.h"
+#include "telescope/tel_agg.h"
+#include "telescope/tel_classify.h"
+#include "telescope/tel_engine.h"
+#include "telescope/tel_hll.h"
+#include "telescope/tel_keyhash.h"
+#include "telescope/tel_pmap.h"
+#include "telescope/tel_src.h"
+#include "telescope/tel_synth.h"
+#include "telescope/tel_victim.h"
+
+#define DARK 0xc6120000u /* 198.18.0.0/16 */
+
+static uint32_t a4(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+    return (uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d;
+}
+
+/* A decoded IPv4 TCP packet as pkt_decode would give it. */
+static struct pkt_info tcp4(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags,
+                            uint32_t seq, uint16_t ip_id)
+{
+    struct pkt_info pi;
+    memset(&pi, 0, sizeof pi);
+    pi.ip_version = 4;
+    pi.proto = 6;
+    ipaddr_from_v4(&pi.src, src);
+    ipaddr_from_v4(&pi.dst, dst);
+    pi.ip_len = 40;
+    pi.ip_id = ip_id;
+    pi.ttl = 64;
+    pi.l4_ok = 1;
+    pi.src_port = sport;
+    pi.dst_port = dport;
+    pi.tcp_flags = flags;
+    pi.tcp_seq = seq;
+    pi.tcp_window = 5840;
+    pi.tcp_hdr_len = 20;
+    return pi;
+}
+
+static struct pkt_info udp4(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
+{
+    struct pkt_info pi = tcp4(src, dst, sport, dport, 0, 0, 1);
+    pi.proto = 17;
+    pi.tcp_hdr_len = 0;
+    return pi;
+}
+
+static struct pkt_info icmp4(uint32_t src, uint32_t dst, uint8_t type)
+{
+    struct pkt_info pi = tcp4(src, dst, 0, 0, 0, 0, 1);
+    pi.proto = 1;
+    pi.icmp_type = type;
+    return pi;
+}
+
+static bool has_tag(const struct tel_class *c, enum tel_tag t)
+{
+    return (c->tags & (1u << t)) != 0;
+}
+
+/* ---- HyperLogLog ---- */
+
+static void test_hll_estimates_within_error_bounds(void **state)
+{
+    static const uint64_t ns[] = {0, 1, 10, 100, 1000, 20000, 200000};
+    uint8_t reg[1u << 12];
+    for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+        memset(reg, 0, sizeof reg);
+        for (uint64_t i = 0; i < ns[k]; i++)
+            tel_hll_add(reg, 12, hash_mix64(i * 7919 + 17));
+        uint64_t e = tel_hll_estimate(reg, 12);
+        double err = ns[k] ? ((double)e - (double)ns[k]) / (double)ns[k] : (double)e;
+        /* p=12: standard error 1.6 %; allow 5 % (3 sigma), exact for small sets. */
+        if (ns[k] <= 100)
+            assert_true(e >= ns[k] - ns[k] / 50 && e <= ns[k] + ns[k] / 50 + 0);
+        else
+            assert_true(err > -0.05 && err < 0.05);
+    }
+}
+
+static void test_hll_duplicates_do_not_count_and_merge_is_union(void **state)
+{
+    uint8_t a[64] = {0}, b[64] = {0}, u[64] = {0}, once[64] = {0};
+    for (int r = 0; r < 10; r++)
+        for (uint64_t i = 1; i <= 20; i++)
+            tel_hll_add(a, 6, hash_mix64(i));
+    for (uint64_t i = 1; i <= 20; i++)
+        tel_hll_add(once, 6, hash_mix64(i));
+    assert_memory_equal(a, once, sizeof a); /* repeats change nothing */
+    for (uint64_t i = 11; i <= 40; i++)
+        tel_hll_add(b, 6, hash_mix64(i));
+    for (uint64_t i = 1; i <= 40; i++)
+        tel_hll_add(u, 6, hash_mix64(i));
+    tel_hll_merge(a, b, 6);
+    assert_memory_equal(a, u, sizeof a); /* merge == sketch of the union */
+    /* p=6 (13 % standard error): the mean over 200 independent sets of 40 is within 5 %. */
+    double sum = 0;
+    for (uint64_t t = 0; t < 200; t++) {
+        uint8_t r[64] = {0};
+        for (uint64_t i = 0; i < 40; i++)
+            tel_hll_add(r, 6, hash_mix64(t << 32 | (i + 1)));
+        sum += (double)tel_hll_estimate(r, 6);
+    }
+    assert_true(sum / 200 > 38.0 && sum / 200 < 42.0);
+}
+
+/* ---- prefix maps ---- */
+
+static void test_pmap_longest_prefix_wins_and_edges(void **state)
+{
+    struct tel_pmap_entry e[4];
+    assert_int_equal(ipprefix_parse("10.0.0.0/8", &e[0].pfx), 0);
+    e[0].val = 1;
+    assert_int_equal(ipprefix_parse("10.1.0.0/16", &e[1].pfx), 0);
+    e[1].val = 2;
+    assert_int_equal(ipprefix_parse("10.1.2.0/24", &e[2].pfx), 0);
+    e[2].val = 3;
+    assert_int_equal(ipprefix_parse("2001:db8::/32", &e[3].pfx), 0);
+    e[3].val = 6;
+    struct tel_pmap m;
+    assert_int_equal(tel_pmap_build(&m, e, 4), 0);
+    struct ipaddr a;
+    uint32_t v = 0;
+    ipaddr_from_v4(&a, a4(10, 1, 2, 255));
+    assert_true(tel_pmap_lookup(&m, &a, &v));
+    assert_int_equal(v, 3);
+    ipaddr_from_v4(&a, a4(10, 1, 3, 0));
+    assert_true(tel_pmap_lookup(&m, &a, &v));
+    assert_int_equal(v, 2);
+    ipaddr_from_v4(&a, a4(10, 255, 255, 255));
+    assert_true(tel_pmap_lookup(&m, &a, &v));
+    assert_int_equal(v, 1);
+    ipaddr_from_v4(&a, a4(11, 0, 0, 0));
+    assert_false(tel_pmap_lookup(&m, &a, &v));
+    ipaddr_from_v4(&a, a4(9, 255, 255, 255));
+    assert_false(tel_pmap_lookup(&m, &a, &v));
+    assert_int_equal(ipaddr_parse("2001:db8:ffff::1", &a), 0);
+    assert_true(tel_pmap_lookup(&m, &a, &v));
+    assert_int_equal(v, 6);
+    assert_int_equal(ipaddr_parse("2001:db9::", &a), 0);
+    assert_false(tel_pmap_lookup(&m, &a, &v));
+    tel_pmap_release(&m);
+}
+
+static void test_pmap_default_route_and_duplicates(void **state)
+{
+    struct tel_pmap_entry e[3];
+    assert_int_equal(ipprefix_parse("::/0", &e[0].pfx), 0);
+    e[0].val = 7;
+    assert_int_equal(ipprefix_parse("192.0.2.0/24", &e[1].pfx), 0);
+    e[1].val = 8;
+    assert_int_equal(ipprefix_parse("192.0.2.0/24", &e[2].pfx), 0);
+    e[2].val = 9; /* later duplicate wins */
+    struct tel_pmap m;
+    assert_int_equal(tel_pmap_build(&m, e, 3), 0);
+    struct ipaddr a;
+    uint32_t v;
+    assert_int_equal(ipaddr_parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", &a), 0);
+    assert_true(tel_pmap_lookup(&m, &a, &v));
+    assert_int_equal(v, 7);
+    ipaddr_from_v4(&a, a4(192, 0, 2, 7));
+    assert_true(tel_pmap_lookup(&m, &a, &v));
+    assert_int_equal(v, 9);
+    ipaddr_from_v4(&a, a4(192, 0, 3, 0));
+    assert_true(tel_pmap_lookup(&m, &a, &v));
+    assert_int_equal(v, 7);
+    tel_pmap_release(&m);
+}
+
+static void test_pmap_loaders_report_bad_line(void **state)
+{
+    char path[] = "/tmp/tel_pmap_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("# comment\n1.0.0.0\t24\t13335\n2.0.0.0 16 64512_64513\n", f);
+    fclose(f);
+    struct tel_pmap m;
+    char err[256];
+    assert_int_equal(tel_pmap_load_pfx2as(&m, path, err, sizeof err), 0);
+    struct ipaddr a;
+    uint32_t v;
+    ipaddr_from_v4(&a, a4(1, 0, 0, 9));
+    assert_true(tel_pmap_lookup(&m, &a, &v));
+    assert_int_equal(v, 13335);
+    ipaddr_from_v4(&a, a4(2, 0, 200, 9));
+    assert_true(tel_pmap_lookup(&m, &a, &v));
+    assert_int_equal(v, 64512);
+    tel_pmap_release(&m);
+    f = fopen(path, "w");
+    fputs("prefix,cc\n1.0.0.0/24,jp\n1.0.0.0/8,XX9\n", f);
+    fclose(f);
+    assert_int_equal(tel_pmap_load_geo_csv(&m, path, err, sizeof err), BS_EPARSE);
+    assert_non_null(strstr(err, ":3:"));
+    f = fopen(path, "w");
+    fputs("prefix,cc\n1.0.0.0/24,jp\n", f);
+    fclose(f);
+    assert_int_equal(tel_pmap_load_geo_csv(&m, path, err, sizeof err), 0);
+    ipaddr_from_v4(&a, a4(1, 0, 0, 1));
+    assert_true(tel_pmap_lookup(&m, &a, &v));
+    assert_int_equal(v, ('J' << 8) | 'P');
+    tel_pmap_release(&m);
+    f = fopen(path, "w");
+    fputs("10.0.0.0/8\nnot-a-prefix\n", f);
+    fclose(f);
+    assert_int_equal(tel_pmap_load_prefixes(&m, path, err, sizeof err), BS_EPARSE);
+    assert_non_null(strstr(err, ":2:"));
+    unlink(path);
+    assert_true(tel_pmap_load_prefixes(&m, path, err, sizeof err) < 0);
+}
+
+static void test_pmap_parse_list(void **state)
+{
+    struct tel_pmap_entry e[4];
+    assert_int_equal(tel_pmap_parse_list("198.18.0.0/16, 2001:db8::/48", e, 4), 2);
+    assert_int_equal(ipprefix_family_len(&e[0].pfx), 16);
+    assert_int_equal(tel_pmap_parse_list("198.18.0.0/33", e, 4), BS_EPARSE);
+    assert_int_equal(tel_pmap_parse_list("1.0.0.0/8,2.0.0.0/8", e, 1), BS_ELIMIT);
+}
+
+/* ---- SipHash ---- */
+
+static void test_siphash_reference_vector(void **state)
+{
+    /* The SipHash paper's test vector: key 00..0f, message 00..0e -> a129ca6149be45e5. */
+    uint8_t msg[15];
+    for (int i = 0; i < 15; i++)
+        msg[i] = (uint8_t)i;
+    uint64_t k0 = 0x0706050403020100ull, k1 = 0x0f0e0d0c0b0a0908ull;
+    assert_true(tel_siphash24(k0, k1, msg, sizeof msg) == 0xa129ca6149be45e5ull);
+}
+
+static void test_keyhash_pseudonyms_depend_on_key_only(void **state)
+{
+    struct tel_keyhash k1, k2, k3;
+    tel_keyhash_init(&k1, "secret");
+    tel_keyhash_init(&k2, "secret");
+    tel_keyhash_init(&k3, "other");
+    struct ipaddr a, b;
+    ipaddr_from_v4(&a, a4(45, 1, 1, 1));
+    ipaddr_from_v4(&b, a4(45, 1, 1, 2));
+    char s1[TEL_KEYHASH_STRLEN], s2[TEL_KEYHASH_STRLEN], s3[TEL_KEYHASH_STRLEN], s4[TEL_KEYHASH_STRLEN];
+    tel_keyhash_format(&k1, &a, s1);
+    tel_keyhash_format(&k2, &a, s2);
+    tel_keyhash_format(&k3, &a, s3);
+    tel_keyhash_format(&k1, &b, s4);
+    assert_string_equal(s1, s2);
+    assert_string_not_equal(s1, s3);
+    assert_string_not_equal(s1, s4);
+    assert_int_equal(strlen(s1), 18);
+    assert_memory_equal(s1, "h:", 2);
+}
+
+/* ---- classification ---- */
+
+static void test_classify_syn_is_scan_synack_rst_are_backscatter(void **state)
+{
+    struct tel_class c;
+    struct pkt_info pi = tcp4(a4(1, 2, 3, 4), DARK + 5, 1000, 23, 0x02, 1, 1);
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_TCP_SCAN));
+    assert_false(has_tag(&c, TEL_TAG_BACKSCATTER));
+    pi.tcp_flags = 0x02 | 0x40 | 0x80; /* ECN-setup SYN is still a scan */
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_TCP_SCAN));
+    pi.tcp_flags = 0x12;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_BACKSCATTER));
+    assert_int_equal(c.victim_kind, TEL_VICTIM_SRC);
+    assert_int_equal(c.victim_port, 1000);
+    pi.tcp_flags = 0x04;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_BACKSCATTER));
+    pi.tcp_flags = 0x14;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_BACKSCATTER));
+    pi.tcp_flags = 0x10; /* bare ACK: neither */
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_OTHER));
+    assert_int_equal(c.victim_kind, TEL_VICTIM_NONE);
+}
+
+static void test_classify_abnormal_flag_combinations(void **state)
+{
+    static const uint8_t abnormal[] = {0x03, 0x00, 0x29, 0x01, 0x07, 0x06};
+    static const uint8_t normal[] = {0x11, 0x19, 0x02};
+    struct tel_class c;
+    for (size_t i = 0; i < sizeof abnormal; i++) {
+        struct pkt_info pi = tcp4(1, DARK + 1, 1, 80, abnormal[i], 0, 1);
+        tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+        assert_true(has_tag(&c, TEL_TAG_ABNORMAL_FLAGS));
+        assert_false(has_tag(&c, TEL_TAG_TCP_SCAN));
+    }
+    for (size_t i = 0; i < sizeof normal; i++) {
+        struct pkt_info pi = tcp4(1, DARK + 1, 1, 80, normal[i], 0, 1);
+        tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+        assert_false(has_tag(&c, TEL_TAG_ABNORMAL_FLAGS));
+    }
+}
+
+static void test_fp_mirai_seq_equals_destination_boundary(void **state)
+{
+    uint32_t dst = DARK + 77;
+    struct tel_class c;
+    struct pkt_info pi = tcp4(a4(45, 1, 1, 1), dst, 4444, 23, 0x02, dst, 9);
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(c.fps & (1u << TEL_FP_MIRAI));
+    assert_false(c.uni_ok); /* no unicornscan key for mirai packets */
+    pi.tcp_seq = dst + 1;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_false(c.fps & (1u << TEL_FP_MIRAI));
+    pi.tcp_seq = dst;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL & ~(1u << TEL_FP_MIRAI), &c);
+    assert_false(c.fps & (1u << TEL_FP_MIRAI)); /* switched off */
+    pi.tcp_flags = 0x12; /* only SYN scans are fingerprinted */
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_int_equal(c.fps, 0);
+}
+
+static void test_fp_masscan_ip_id_relation_boundary(void **state)
+{
+    uint32_t dst = DARK + 0x0703, seq = 0x56ad0d15;
+    uint16_t dport = 23;
+    uint16_t id = (uint16_t)((dst ^ dport ^ seq) & 0xffff);
+    struct tel_class c;
+    struct pkt_info pi = tcp4(a4(60, 1, 1, 1), dst, 44476, dport, 0x02, seq, id);
+    pi.tcp_window = 1024;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(c.fps & (1u << TEL_FP_MASSCAN));
+    pi.ip_id = (uint16_t)(id + 1);
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_false(c.fps & (1u << TEL_FP_MASSCAN));
+    /* A real masscan 1.3.2 probe captured in a test namespace: 198.18.7.3:23, seq
+     * 0x56ad0d15, IP ID 0x0a01. */
+    pi = tcp4(a4(192, 0, 2, 1), a4(198, 18, 7, 3), 44476, 23, 0x02, 0x56ad0d15, 0x0a01);
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(c.fps & (1u << TEL_FP_MASSCAN));
+}
+
+static void test_fp_zmap_ip_id_54321_boundary(void **state)
+{
+    struct tel_class c;
+    struct pkt_info pi = tcp4(a4(60, 1, 1, 2), DARK + 3, 39308, 80, 0x02, 2379691632u, 54321);
+    pi.tcp_window = 65535;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(c.fps & (1u << TEL_FP_ZMAP));
+    pi.ip_id = 54320;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_false(c.fps & (1u << TEL_FP_ZMAP));
+    pi.ip_id = 54322;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_false(c.fps & (1u << TEL_FP_ZMAP));
+}
+
+static void test_fp_nmap_window_and_mss_only(void **state)
+{
+    static const uint8_t mss1460[4] = {2, 4, 0x05, 0xb4};
+    static const uint8_t mss1400[4] = {2, 4, 0x05, 0x78};
+    static const uint8_t mss_nop[8] = {2, 4, 0x05, 0xb4, 1, 1, 1, 0};
+    struct tel_class c;
+    struct pkt_info pi = tcp4(a4(60, 1, 1, 3), DARK + 9, 44013, 80, 0x02, 638590573u, 42581);
+    pi.tcp_opts = mss1460;
+    pi.tcp_opts_len = 4;
+    static const uint16_t good[] = {1024, 2048, 3072, 4096};
+    for (size_t i = 0; i < 4; i++) {
+        pi.tcp_window = good[i];
+        tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+        assert_true(c.fps & (1u << TEL_FP_NMAP));
+    }
+    pi.tcp_window = 1025;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_false(c.fps & (1u << TEL_FP_NMAP));
+    pi.tcp_window = 1024;
+    pi.tcp_opts = mss1400;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_false(c.fps & (1u << TEL_FP_NMAP));
+    pi.tcp_opts = mss_nop;
+    pi.tcp_opts_len = 8;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_false(c.fps & (1u << TEL_FP_NMAP));
+    pi.tcp_opts = NULL;
+    pi.tcp_opts_len = 0; /* masscan's layout: no options */
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_false(c.fps & (1u << TEL_FP_NMAP));
+    pi.tcp_opts = mss1460;
+    pi.tcp_opts_len = 4;
+    pi.tcp_ack = 1;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_false(c.fps & (1u << TEL_FP_NMAP));
+}
+
+static void test_fp_unicorn_key_constant_across_targets(void **state)
+{
+    uint32_t key = 0xdeadbeef;
+    uint32_t d1 = DARK + 10, d2 = DARK + 999;
+    uint32_t s1 = key ^ __builtin_bswap32(d1) ^ ((80u << 16) + 40000);
+    uint32_t s2 = key ^ __builtin_bswap32(d2) ^ ((443u << 16) + 40000);
+    struct pkt_info p1 = tcp4(a4(60, 1, 1, 4), d1, 40000, 80, 0x02, s1, 5);
+    struct pkt_info p2 = tcp4(a4(60, 1, 1, 4), d2, 40000, 443, 0x02, s2, 6);
+    assert_int_equal(tel_fp_unicorn_key(&p1), key);
+    assert_int_equal(tel_fp_unicorn_key(&p2), key);
+    p2.tcp_seq = s2 + 1;
+    assert_int_not_equal(tel_fp_unicorn_key(&p2), key);
+}
+
+static void test_classify_udp_misconfig_rule(void **state)
+{
+    struct tel_class c;
+    struct pkt_info pi = udp4(a4(8, 8, 4, 4), DARK + 1, 53, 33000);
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_MISCONFIG));
+    assert_false(has_tag(&c, TEL_TAG_UDP_PROBE));
+    pi = udp4(a4(9, 9, 9, 9), DARK + 1, 33000, 53); /* a DNS query is a probe */
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_UDP_PROBE));
+    pi = udp4(a4(9, 9, 9, 9), DARK + 1, 33000, 6881);
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_MISCONFIG));
+    pi = udp4(a4(9, 9, 9, 9), DARK + 1, 33000, 6890);
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_UDP_PROBE));
+    /* DHT payload on other ports, read from the frame */
+    uint8_t frame[TEL_SYNTH_MAX_FRAME];
+    static const uint8_t dht[] = "d1:ad2:id20:";
+    size_t n = tel_synth_udp4(frame, a4(7, 7, 7, 7), DARK + 2, 51413, 40001, dht, sizeof dht - 1, 1);
+    assert_int_equal(pkt_decode(frame, n, PKT_LINK_ETHERNET, &pi), 0);
+    tel_classify(&pi, frame, n, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_MISCONFIG));
+    static const uint8_t notdht[] = "d2:xx";
+    n = tel_synth_udp4(frame, a4(7, 7, 7, 7), DARK + 2, 51413, 40001, notdht, sizeof notdht - 1, 1);
+    assert_int_equal(pkt_decode(frame, n, PKT_LINK_ETHERNET, &pi), 0);
+    tel_classify(&pi, frame, n, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_UDP_PROBE));
+}
+
+static void test_classify_icmp_requests_replies_errors(void **state)
+{
+    struct tel_class c;
+    struct pkt_info pi = icmp4(1, DARK + 1, 8);
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_ICMP_SCAN));
+    pi.icmp_type = 0;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_BACKSCATTER));
+    assert_int_equal(c.victim_kind, TEL_VICTIM_SRC);
+    pi.icmp_type = 3;
+    pi.has_inner = 1;
+    pi.inner_dst_port = 53;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_BACKSCATTER));
+    assert_int_equal(c.victim_kind, TEL_VICTIM_INNER);
+    assert_int_equal(c.victim_port, 53);
+    pi.has_inner = 0; /* an error without a quote: backscatter, no victim */
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_BACKSCATTER));
+    assert_int_equal(c.victim_kind, TEL_VICTIM_NONE);
+    pi.icmp_type = 9; /* router advertisement */
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_OTHER));
+    pi.ip_version = 6;
+    pi.proto = 58;
+    pi.icmp_type = 128;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_ICMP_SCAN));
+    pi.icmp_type = 129;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_BACKSCATTER));
+}
+
+static void test_classify_fragments_and_truncated(void **state)
+{
+    struct tel_class c;
+    struct pkt_info pi = udp4(1, DARK + 1, 1, 2);
+    pi.anomalies = PKT_FRAGMENT;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_true(has_tag(&c, TEL_TAG_FRAGMENT));
+    assert_true(has_tag(&c, TEL_TAG_UDP_PROBE));
+    pi.anomalies = PKT_FRAGMENT | PKT_NONFIRST_FRAG;
+    pi.l4_ok = 0;
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_int_equal(c.tags, 1u << TEL_TAG_FRAGMENT);
+    pi = tcp4(1, DARK + 1, 1, 2, 0x02, 0, 0);
+    pi.l4_ok = 0; /* cut TCP header: not a scan we can judge */
+    tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
+    assert_int_equal(c.tags, 1u << TEL_TAG_OTHER);
+}
+
+/* ---- victims ---- */
+
+static void add_n(struct tel_victim_table *t, const struct ipaddr *v, int n, uint64_t t0, uint64_t step)
+{
+    for (int i = 0; i < n; i++)
+        assert_non_null(tel_victim_add(t, v, tel_addr_hash(v), t0 + (uint64_t)i * step, 40, 80, false,
+                                       hash_mix64((uint64_t)i)));
+}
+
+static int count_emit(void *arg, const struct tel_victim *v)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void test_victim_packet_threshold_24_vs_25(void **state)
+{
+    struct tel_victim_thresholds th = {25, 60000, 0};
+    struct tel_victim_table t;
+    assert_int_equal(tel_victim_init(&t, 16, 1), 0);
+    struct ipaddr v;
+    ipaddr_from_v4(&v, a4(93, 184, 0, 10));
+    add_n(&t, &v, 24, 1000000, 60000 / 23); /* 24 packets over 60 s */
+    assert_int_equal(t.n, 1);
+    assert_false(tel_victim_qualifies(&t.ent[0], &th));
+    add_n(&t, &v, 1, 1000000 + 60000, 0);
+    assert_true(tel_victim_qualifies(&t.ent[0], &th));
+    tel_victim_release(&t);
+}
+
+static void test_victim_duration_threshold_59_vs_60_s(void **state)
+{
+    struct tel_victim_thresholds th = {25, 60000, 0};
+    struct tel_victim_table t;
+    assert_int_equal(tel_victim_init(&t, 16, 1), 0);
+    struct ipaddr v;
+    ipaddr_from_v4(&v, a4(93, 184, 0, 11));
+    add_n(&t, &v, 30, 5000000, 0);
+    add_n(&t, &v, 1, 5000000 + 59999, 0);
+    assert_false(tel_victim_qualifies(&t.ent[0], &th));
+    add_n(&t, &v, 1, 5000000 + 60000, 0);
+    assert_true(tel_victim_qualifies(&t.ent[0], &th));
+    tel_victim_release(&t);
+}
+
+static void test_victim_peak_sliding_window_29_vs_30(void **state)
+{
+    struct tel_victim_thresholds th = {1, 0, 30};
+    struct tel_victim_table t;
+    assert_int_equal(tel_victim_init(&t, 16, 1), 0);
+    struct ipaddr v;
+    ipaddr_from_v4(&v, a4(93, 184, 0, 12));
+    /* 29 packets one per 2 s (58 s span, within a window), then a packet at +61 s which
+     * pushes the first one out: peak stays 29. */
+    add_n(&t, &v, 29, 10000000, 2000);
+    assert_int_equal(t.ent[0].peak_ppm, 29);
+    assert_false(tel_victim_qualifies(&t.ent[0], &th));
+    add_n(&t, &v, 1, 10000000 + 60000, 0); /* second 60 falls out of first's window */
+    assert_int_equal(t.ent[0].peak_ppm, 29);
+    add_n(&t, &v, 1, 10000000 + 60500, 0);
+    assert_int_equal(t.ent[0].peak_ppm, 30);
+    assert_true(tel_victim_qualifies(&t.ent[0], &th));
+    tel_victim_release(&t);
+}
+
+static void test_victim_expiry_and_cap(void **state)
+{
+    struct tel_victim_table t;
+    assert_int_equal(tel_victim_init(&t, 2, 1), 0);
+    struct ipaddr v1, v2, v3;
+    ipaddr_from_v4(&v1, 1);
+    ipaddr_from_v4(&v2, 2);
+    ipaddr_from_v4(&v3, 3);
+    add_n(&t, &v1, 1, 1000, 0);
+    add_n(&t, &v2, 1, 200000, 0);
+    assert_null(tel_victim_add(&t, &v3, tel_addr_hash(&v3), 1000, 40, 80, false, 1));
+    assert_int_equal(t.dropped, 1);
+    int n = 0;
+    assert_int_equal(tel_victim_expire(&t, 1000 + TEL_VICTIM_TIMEOUT_MS, count_emit, &n), 0);
+    assert_int_equal(n, 0); /* exactly at the timeout: still open */
+    assert_int_equal(tel_victim_expire(&t, 1001 + TEL_VICTIM_TIMEOUT_MS, count_emit, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(t.n, 1);
+    add_n(&t, &v2, 1, 200001, 0); /* still found after the compaction */
+    assert_int_equal(t.ent[0].packets, 2);
+    tel_victim_expire(&t, UINT64_MAX, count_emit, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(t.n, 0);
+    tel_victim_release(&t);
+}
+
+/* ---- engine ---- */
+
+struct capture {
+    int intervals[TEL_LEVELS];
+    uint64_t packets[TEL_LEVELS];
+    uint64_t last_start;
+    int empty;
+    int sources, infected, victims;
+    char last_src[64];
+    uint64_t last_src_packets;
+    bool last_src_infected;
+    unsigned fps_listed;
+};
+
+static int cap_interval(void *st, const struct tel_engine *e, const struct tel_bucket *b, uint32_t res)
+{
+    struct capture *c = st;
+    int lvl = res == 300 ? 1 : res == 3600 ? 2 : res == 86400 ? 3 : 0;
+    if (res * 1000ull == tel_engine_opts(e)->interval_ms)
+        lvl = 0;
+    c->intervals[lvl]++;
+    c->packets[lvl] += b->packets;
+    if (lvl == 0) {
+        c->last_start = b->start_ms;
+        c->empty += b->packets == 0;
+    }
+    return 0;
+}
+
+static int cap_source(void *st, const struct tel_engine *e, const struct tel_src *s, uint64_t day)
+{
+    struct capture *c = st;
+    c->sources++;
+    c->infected += tel_src_infected_iot(s);
+    tel_engine_addr_text(e, &s->addr, c->last_src, sizeof c->last_src);
+    c->last_src_packets = s->packets;
+    c->last_src_infected = tel_src_infected_iot(s);
+    c->fps_listed = 0;
+    for (int f = 0; f < TEL_FP_COUNT; f++)
+        if (tel_src_fp_listed(s, (enum tel_fp)f))
+            c->fps_listed |= 1u << f;
+    return 0;
+}
+
+static int cap_victim(void *st, const struct tel_engine *e, const struct tel_victim *v)
+{
+    ((struct capture *)st)->victims++;
+    return 0;
+}
+
+static const struct tel_sink_ops cap_ops = {"capture", cap_interval, cap_source, cap_victim};
+
+static struct tel_engine *new_engine(struct capture *cap, size_t max_sources, const char *darknet)
+{
+    static struct tel_pmap_entry dk[4];
+    int n = tel_pmap_parse_list(darknet, dk, 4);
+    assert_true(n > 0);
+    struct tel_opts o;
+    tel_opts_defaults(&o);
+    o.darknet = dk;
+    o.n_darknet = (size_t)n;
+    o.max_sources = max_sources;
+    o.sinks[0] = (struct tel_sink){&cap_ops, cap};
+    o.n_sinks = 1;
+    struct tel_engine *e;
+    char err[256];
+    assert_int_equal(tel_engine_new(&o, &e, err, sizeof err), 0);
+    return e;
+}
+
+static void test_engine_counts_non_darknet_without_analysis(void **state)
+{
+    struct capture cap = {0};
+    struct tel_engine *e = new_engine(&cap, 100, "198.18.0.0/16");
+    struct pkt_info pi = tcp4(a4(1, 1, 1, 1), a4(8, 8, 8, 8), 1, 23, 0x02, a4(8, 8, 8, 8), 1);
+    assert_int_equal(tel_engine_decoded(e, 1700000000000ull, &pi, NULL, 60), 0);
+    pi = tcp4(a4(1, 1, 1, 1), DARK + 1, 1, 23, 0x02, 5, 1);
+    assert_int_equal(tel_engine_decoded(e, 1700000000001ull, &pi, NULL, 60), 0);
+    assert_int_equal(tel_engine_finish(e), 0);
+    const struct tel_stats *st = tel_engine_stats_const(e);
+    assert_int_equal(st->non_darknet_packets, 1);
+    assert_int_equal(st->darknet_packets, 1);
+    assert_int_equal(cap.sources, 1); /* the non-darknet sender got no profile... */
+    assert_int_equal(cap.last_src_packets, 1); /* ...and the darknet packet counted once */
+    assert_int_equal(tel_engine_darknet_v4_size(e), 65536);
+    tel_engine_free(e);
+}
+
+static void test_engine_emits_empty_intervals_and_rollups(void **state)
+{
+    struct capture cap = {0};
+    struct tel_engine *e = new_engine(&cap, 100, "198.18.0.0/16");
+    uint64_t t0 = 1700000040000ull; /* aligned to the minute */
+    struct pkt_info pi = tcp4(a4(1, 1, 1, 1), DARK + 1, 1, 23, 0x02, 5, 1);
+    assert_int_equal(tel_engine_decoded(e, t0 + 10, &pi, NULL, 60), 0);
+    assert_int_equal(tel_engine_decoded(e, t0 + 5 * 60000 + 10, &pi, NULL, 60), 0);
+    assert_int_equal(tel_engine_decoded(e, t0 + 2 * 60000, &pi, NULL, 60), 0); /* late */
+    assert_int_equal(tel_engine_finish(e), 0);
+    assert_int_equal(cap.intervals[0], 6);
+    assert_int_equal(cap.empty, 4);
+    assert_int_equal(cap.packets[0], 3);
+    assert_int_equal(cap.last_start, t0 + 5 * 60000);
+    assert_int_equal(tel_engine_stats_const(e)->late_packets, 1);
+    /* every packet appears exactly once at each roll-up level */
+    assert_int_equal(cap.packets[1], 3);
+    assert_int_equal(cap.packets[2], 3);
+    assert_int_equal(cap.packets[3], 3);
+    tel_engine_free(e);
+}
+
+static void test_engine_time_jump_does_not_flood_empty_intervals(void **state)
+{
+    struct capture cap = {0};
+    struct tel_engine *e = new_engine(&cap, 100, "198.18.0.0/16");
+    struct pkt_info pi = tcp4(a4(1, 1, 1, 1), DARK + 1, 1, 23, 0x02, 5, 1);
+    assert_int_equal(tel_engine_decoded(e, 1000000000000ull, &pi, NULL, 60), 0);
+    assert_int_equal(tel_engine_decoded(e, 1700000000000ull, &pi, NULL, 60), 0);
+    assert_int_equal(tel_engine_finish(e), 0);
+    assert_int_equal(cap.intervals[0], 2);
+    assert_int_equal(tel_engine_stats_const(e)->time_jumps, 1);
+    assert_int_equal(cap.sources, 2); /* one profile per day */
+    tel_engine_free(e);
+}
+
+static void test_engine_unicornscan_votes_and_mirai_infected(void **state)
+{
+    struct capture cap = {0};
+    struct tel_engine *e = new_engine(&cap, 100, "198.18.0.0/16");
+    uint64_t t = 1700000000000ull;
+    uint32_t key = 0x1234abcd;
+    for (uint32_t i = 0; i < 5; i++) {
+        uint32_t d = DARK + 100 + i;
+        uint16_t dp = (uint16_t)(20 + i);
+        struct pkt_info pi = tcp4(a4(60, 1, 1, 4), d, 40000, dp, 0x02,
+                                  key ^ __builtin_bswap32(d) ^ (((uint32_t)dp << 16) + 40000), (uint16_t)(i * 977));
+        assert_int_equal(tel_engine_decoded(e, t + i, &pi, NULL, 40), 0);
+    }
+    assert_int_equal(tel_engine_finish(e), 0);
+    assert_int_equal(cap.sources, 1);
+    assert_int_equal(cap.fps_listed, 1u << TEL_FP_UNICORNSCAN);
+    assert_false(cap.last_src_infected);
+    tel_engine_free(e);
+
+    memset(&cap, 0, sizeof cap);
+    e = new_engine(&cap, 100, "198.18.0.0/16");
+    for (uint32_t i = 0; i < 5; i++) {
+        uint32_t d = DARK + 100 + i;
+        struct pkt_info pi = tcp4(a4(45, 1, 1, 1), d, 5555, 23, 0x02, d, (uint16_t)(i * 31));
+        assert_int_equal(tel_engine_decoded(e, t + i, &pi, NULL, 40), 0);
+    }
+    assert_int_equal(tel_engine_finish(e), 0);
+    assert_int_equal(cap.fps_listed, 1u << TEL_FP_MIRAI); /* fixed sport: no unicornscan */
+    assert_true(cap.last_src_infected);
+    tel_engine_free(e);
+}
+
+static void feed_iot(struct tel_engine *e, uint32_t src, int n, uint16_t port)
+{
+    for (int i = 0; i < n; i++) {
+        struct pkt_info pi = tcp4(src, DARK + 1000 + (uint32_t)i * 17, 33000, port, 0x02,
+                                  (uint32_t)hash_mix64((uint64_t)i), (uint16_t)(i * 7 + 3));
+        assert_int_equal(tel_engine_decoded(e, 1700000000000ull + (uint64_t)i, &pi, NULL, 40), 0);
+    }
+}
+
+static void test_engine_iot_rule_thresholds(void **state)
+{
+    struct capture cap = {0};
+    struct tel_engine *e = new_engine(&cap, 100, "198.18.0.0/16");
+    feed_iot(e, a4(60, 1, 1, 5), 3, 37215);
+    assert_int_equal(tel_engine_finish(e), 0);
+    assert_true(cap.last_src_infected);
+    tel_engine_free(e);
+    memset(&cap, 0, sizeof cap);
+    e = new_engine(&cap, 100, "198.18.0.0/16");
+    feed_iot(e, a4(60, 1, 1, 5), 2, 37215); /* one packet short */
+    assert_int_equal(tel_engine_finish(e), 0);
+    assert_false(cap.last_src_infected);
+    tel_engine_free(e);
+    memset(&cap, 0, sizeof cap);
+    e = new_engine(&cap, 100, "198.18.0.0/16");
+    feed_iot(e, a4(60, 1, 1, 5), 3, 443); /* not an IoT port */
+    assert_int_equal(tel_engine_finish(e), 0);
+    assert_false(cap.last_src_infected);
+    tel_engine_free(e);
+    memset(&cap, 0, sizeof cap);
+    e = new_engine(&cap, 100, "198.18.0.0/16");
+    feed_iot(e, a4(10, 1, 1, 5), 10, 23); /* bogon source: never infected */
+    assert_int_equal(tel_engine_finish(e), 0);
+    assert_false(cap.last_src_infected);
+    tel_engine_free(e);
+}
+
+static void test_engine_icmp_error_victim_needs_darknet_inner_source(void **state)
+{
+    struct capture cap = {0};
+    struct tel_engine *e = new_engine(&cap, 100, "198.18.0.0/16");
+    for (int i = 0; i < 40; i++) {
+        struct pkt_info pi = icmp4(a4(93, 184, 0, 1), DARK + (uint32_t)i, 3);
+        pi.has_inner = 1;
+        pi.inner_proto = 17;
+        ipaddr_from_v4(&pi.inner_src, DARK + (uint32_t)i);
+        ipaddr_from_v4(&pi.inner_dst, a4(93, 184, 0, 30));
+        pi.inner_dst_port = 53;
+        assert_int_equal(tel_engine_decoded(e, 1700000000000ull + (uint64_t)i * 2000, &pi, NULL, 56), 0);
+        /* the same error quoting a packet not from the darknet: no victim */
+        ipaddr_from_v4(&pi.inner_src, a4(5, 5, 5, 5));
+        ipaddr_from_v4(&pi.inner_dst, a4(93, 184, 0, 31));
+        assert_int_equal(tel_engine_decoded(e, 1700000000000ull + (uint64_t)i * 2000, &pi, NULL, 56), 0);
+    }
+    assert_int_equal(tel_engine_finish(e), 0);
+    assert_int_equal(cap.victims, 1);
+    tel_engine_free(e);
+}
+
+static void test_engine_privacy_mode_hashes_sources(void **state)
+{
+    struct capture cap = {0};
+    struct tel_pmap_entry dk[1];
+    assert_int_equal(tel_pmap_parse_list("198.18.0.0/16", dk, 1), 1);
+    struct tel_opts o;
+    tel_opts_defaults(&o);
+    o.darknet = dk;
+    o.n_darknet = 1;
+    o.privacy = true;
+    o.sinks[0] = (struct tel_sink){&cap_ops, &cap};
+    o.n_sinks = 1;
+    struct tel_engine *e;
+    char err[256];
+    assert_int_equal(tel_engine_new(&o, &e, err, sizeof err), BS_EUSAGE); /* no key */
+    o.privacy_key = "k";
+    assert_int_equal(tel_engine_new(&o, &e, err, sizeof err), 0);
+    struct pkt_info pi = tcp4(a4(45, 1, 1, 1), DARK + 1, 1, 23, 0x02, 5, 1);
+    assert_int_equal(tel_engine_decoded(e, 1700000000000ull, &pi, NULL, 60), 0);
+    assert_int_equal(tel_engine_finish(e), 0);
+    assert_memory_equal(cap.last_src, "h:", 2);
+    assert_null(strstr(cap.last_src, "45.1"));
+    tel_engine_free(e);
+}
+
+static void test_engine_rejects_bad_options(void **state)
+{
+    struct tel_pmap_entry dk[1];
+    assert_int_equal(tel_pmap_parse_list("198.18.0.0/16", dk, 1), 1);
+    struct tel_opts o;
+    tel_opts_defaults(&o);
+    struct tel_engine *e;
+    char err[256];
+    assert_int_equal(tel_engine_new(&o, &e, err, sizeof err), BS_EUSAGE); /* no darknet */
+    o.darknet = dk;
+    o.n_darknet = 1;
+    o.interval_ms = 7000; /* does not divide a day */
+    assert_int_equal(tel_engine_new(&o, &e, err, sizeof err), BS_EUSAGE);
+    o.interval_ms = 60000;
+    o.bogons_path = "/nonexistent/bogons.txt";
+    assert_true(tel_engine_new(&o, &e, err, sizeof err) < 0);
+    assert_non_null(strstr(err, "bogons.txt"));
+}
+
+static void test_engine_darknet_size_counts_nested_prefixes_once(void **state)
+{
+    struct capture cap = {0};
+    struct tel_engine *e = new_engine(&cap, 10, "198.18.0.0/16,198.18.5.0/24,10.0.0.0/24,2001:db8::/32");
+    assert_int_equal(tel_engine_darknet_v4_size(e), 65536 + 256);
+    struct pkt_info pi = tcp4(1, 1, 1, 23, 0x02, 5, 1);
+    ipaddr_parse("2001:db8::77", &pi.dst);
+    pi.ip_version = 6;
+    assert_int_equal(tel_engine_decoded(e, 1700000000000ull, &pi, NULL, 60), 0);
+    assert_int_equal(tel_engine_stats_const(e)->darknet_packets, 1);
+    tel_engine_free(e);
+}
+
+/* ---- bounded memory under a flood ---- */
+
+static long rss_pages(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss;
+}
+
+static void test_flood_of_spoofed_sources_keeps_memory_bounded(void **state)
+{
+    struct capture cap = {0};
+    struct tel_engine *e = new_engine(&cap, 50000, "198.18.0.0/16");
+    uint64_t t = 1700000000000ull;
+    struct pkt_info pi = tcp4(0, DARK, 1, 80, 0x12, 0, 1);
+    long before = 0;
+    /* Two million random sources, in memory (no pcap): SYN-ACK backscatter style, so the
+     * victim table is flooded too. */
+    for (uint32_t i = 0; i < 2000000; i++) {
+        uint64_t r = hash_mix64(i + 99);
+        ipaddr_from_v4(&pi.src, (uint32_t)r);
+        ipaddr_from_v4(&pi.dst, DARK + ((uint32_t)(r >> 32) & 0xffff));
+        pi.dst_port = (uint16_t)(r >> 48);
+        assert_int_equal(tel_engine_decoded(e, t + i / 1000, &pi, NULL, 40), 0);
+        if (i == 200000)
+            before = rss_pages();
+    }
+    long after = rss_pages();
+    const struct tel_stats *st = tel_engine_stats_const(e);
+    assert_true(st->dropped_source_packets > 1900000);
+    assert_true(st->peak_source_memory <= 50000 * (sizeof(struct tel_src) + 8 * sizeof(uint32_t)));
+    assert_true(st->peak_victim_memory <= 65536 * (sizeof(struct tel_victim) + 8 * sizeof(uint32_t)));
+    assert_true(st->dropped_victim_packets > 0);
+    /* After the tables filled (first 200k packets), RSS must not keep growing with input:
+     * allow 48 MB of slack (the victim table may still double once). */
+    long page = sysconf(_SC_PAGESIZE);
+    assert_true((after - before) * page < 48l * 1024 * 1024);
+    assert_int_equal(tel_engine_finish(e), 0);
+    st = tel_engine_stats_const(e);
+    assert_int_equal(cap.sources, 50000);
+    assert_true(st->dropped_sources > 1800000 && st->dropped_sources < 2100000);
+    tel_engine_free(e);
+}
+
+static void test_src_table_cap_and_lookup(void **state)
+{
+    struct tel_src_table t;
+    assert_int_equal(tel_src_init(&t, 3000, 42), 0);
+    bool created;
+    for (uint32_t i = 0; i < 3000; i++) {
+        struct ipaddr a;
+        ipaddr_from_v4(&a, i * 2654435761u);
+        struct tel_src *s = tel_src_get(&t, &a, tel_addr_hash(&a), &created);
+        assert_non_null(s);
+        assert_true(created);
+        s->packets = i;
+    }
+    struct ipaddr a;
+    ipaddr_from_v4(&a, 0xffffffffu);
+    assert_null(tel_src_get(&t, &a, tel_addr_hash(&a), &created));
+    for (uint32_t i = 0; i < 3000; i += 97) {
+        ipaddr_from_v4(&a, i * 2654435761u);
+        struct tel_src *s = tel_src_get(&t, &a, tel_addr_hash(&a), &created);
+        assert_non_null(s);
+        assert_false(created);
+        assert_int_equal(s->packets, i);
+    }
+    tel_src_sort(&t);
+    for (size_t i = 1; i < t.n; i++)
+        assert_true(ipaddr_cmp(&t.ent[i - 1].addr, &t.ent[i].addr) < 0);
+    ipaddr_from_v4(&a, 7 * 2654435761u);
+    struct tel_src *s = tel_src_get(&t, &a, tel_addr_hash(&a), &created);
+    assert_non_null(s);
+    assert_int_equal(s->packets, 7);
+    tel_src_clear(&t);
+    assert_int_equal(t.n, 0);
+    tel_src_release(&t);
+}
+
+static void test_bucket_merge_adds_counts_and_top_ports(void **state)
+{
+    static struct tel_bucket a, b;
+    tel_bucket_reset(&a, 0, 60000);
+    tel_bucket_reset(&b, 60000, 60000);
+    struct tel_agg_pkt p = {.bytes = 40, .tags = 1u << TEL_TAG_TCP_SCAN, .proto = 6, .ip_version = 4,
+                            .has_port = 1, .dst_port = 23};
+    for (int i = 0; i < 5; i++) {
+        p.src_hash = hash_mix64((uint64_t)i);
+        p.dst_hash = hash_mix64((uint64_t)i + 100);
+        tel_bucket_add(&a, &p);
+    }
+    p.dst_port = 80;
+    tel_bucket_add(&b, &p);
+    tel_bucket_add(&b, &p);
+    tel_bucket_merge(&a, &b);
+    assert_int_equal(a.packets, 7);
+    assert_int_equal(a.tag_packets[TEL_TAG_TCP_SCAN], 7);
+    struct tel_port_row rows[4];
+    size_t n = tel_bucket_top_ports(&a, 0, false, rows, 4);
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].port, 23);
+    assert_int_equal(rows[0].packets, 5);
+    assert_int_equal(rows[0].sources, 5);
+    assert_int_equal(rows[1].port, 80);
+    n = tel_bucket_top_ports(&a, 1, false, rows, 4);
+    assert_int_equal(n, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hll_estimates_within_error_bounds),
+        cmocka_unit_test(test_hll_duplicates_do_not_count_and_merge_is_union),
+        cmocka_unit_test(test_pmap_longest_prefix_wins_and_edges),
+        cmocka_unit_test(test_pmap_default_route_and_duplicates),
+        cmocka_unit_test(test_pmap_loaders_report_bad_line),
+        cmocka_unit_test(test_pmap_parse_list),
+        cmocka_unit_test(test_siphash_reference_vector),
+        cmocka_unit_test(test_keyhash_pseudonyms_depend_on_key_only),
+        cmocka_unit_test(test_classify_syn_is_scan_synack_rst_are_backscatter),
+        cmocka_unit_test(test_classify_abnormal_flag_combinations),
+        cmocka_unit_test(test_fp_mirai_seq_equals_destination_boundary),
+        cmocka_unit_test(test_fp_masscan_ip_id_relation_boundary),
+        cmocka_unit_test(test_fp_zmap_ip_id_54321_boundary),
+        cmocka_unit_test(test_fp_nmap_window_and_mss_only),
+        cmocka_unit_test(test_fp_unicorn_key_constant_across_targets),
+        cmocka_unit_test(test_classify_udp_misconfig_rule),
+        cmocka_unit_test(test_classify_icmp_requests_replies_errors),
+        cmocka_unit_test(test_classify_fragments_and_truncated),
+        cmocka_unit_test(test_victim_packet_threshold_24_vs_25),
+        cmocka_unit_test(test_victim_duration_threshold_59_vs_60_s),
+        cmocka_unit_test(test_victim_peak_sliding_window_29_vs_30),
+        cmocka_unit_test(test_victim_expiry_and_cap),
+        cmocka_unit_test(test_engine_counts_non_darknet_without_analysis),
+        cmocka_unit_test(test_engine_emits_empty_intervals_and_rollups),
+        cmocka_unit_test(test_engine_time_jump_does_not_flood_empty_intervals),
+        cmocka_unit_test(test_engine_unicornscan_votes_and_mirai_infected),
+        cmocka_unit_test(test_engine_iot_rule_thresholds),
+        cmocka_unit_test(test_engine_icmp_error_victim_needs_darknet_inner_source),
+        cmocka_unit_test(test_engine_privacy_mode_hashes_sources),
+        cmocka_unit_test(test_engine_rejects_bad_options),
+        cmocka_unit_test(test_engine_darknet_size_counts_nested_prefixes_once),
+        cmocka_unit_test(test_src_table_cap_and_lookup),
+        cmocka_unit_test(test_bucket_merge_adds_counts_and_top_ports),
+        cmocka_unit_test(test_flood_of_spoofed_sources_keeps_memory_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
