@@ -450,6 +450,25 @@ static int q_on_block(void *ctx, unsigned thread, const struct store_block *b)
         return t->rc = (int)cnt;
     if (cnt == 0)
         return 0;
+    if (!q->nkeys && !q->count_only) { /* plain listing: single thread, in scan order */
+        for (size_t i = 0; i < n; i++) {
+            if (!sel[i])
+                continue;
+            struct flow_rec r;
+            store_block_record(b, i, &r);
+            print_record(c, &r);
+            t->matched++;
+            t->packets += r.packets;
+            t->bytes += r.bytes;
+            if (r.start_ms < t->t_first)
+                t->t_first = r.start_ms;
+            if (r.start_ms > t->t_last)
+                t->t_last = r.start_ms;
+            if (q->limit && ++c->printed >= q->limit)
+                return 1;
+        }
+        return 0;
+    }
     uint64_t pk = 0, by = 0, tf = t->t_first, tl = t->t_last;
     for (size_t i = 0; i < n; i++) {
         if (!sel[i])
@@ -468,18 +487,6 @@ static int q_on_block(void *ctx, unsigned thread, const struct store_block *b)
     t->t_last = tl;
     if (q->count_only)
         return 0;
-    if (!q->nkeys) { /* plain listing: single thread, in scan order */
-        for (size_t i = 0; i < n; i++) {
-            if (!sel[i])
-                continue;
-            struct flow_rec r;
-            store_block_record(b, i, &r);
-            print_record(c, &r);
-            if (q->limit && ++c->printed >= q->limit)
-                return 1;
-        }
-        return 0;
-    }
     uint8_t *kb = t->keybuf;
     for (size_t i = 0; i < n; i++) {
         if (!sel[i])

@@ -85,7 +85,10 @@ void import_init(struct import_ctx *c, enum import_format fmt)
 
 static int bad(struct import_ctx *c, const char *what, const char *val)
 {
-    snprintf(c->err, sizeof c->err, "%s '%.60s'", what, val ? val : "");
+    if (val)
+        snprintf(c->err, sizeof c->err, "%s '%.60s'", what, val);
+    else
+        snprintf(c->err, sizeof c->err, "%s", what);
     return BS_EPARSE;
 }
 
