@@ -471,15 +471,6 @@ void flowdec__seq(struct flowdec_ctx *c, uint32_t seq, uint32_t next, bool lost_
 
 /* ---- dispatcher ---- */
 
-/* Until the sFlow decoder is linked in, a weak stand-in reports the version unsupported. */
-__attribute__((weak)) int sflow_decode(const uint8_t *buf, size_t len,
-                                       const struct ipaddr *exporter, uint64_t recv_ms,
-                                       const struct flow_sink *sink, struct sflow_result *res)
-{
-    (void)buf; (void)len; (void)exporter; (void)recv_ms; (void)sink; (void)res;
-    return BS_EVERSION;
-}
-
 struct sflow_count {
     const struct flow_sink *sink;
     uint32_t n;

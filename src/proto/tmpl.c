@@ -216,7 +216,8 @@ uint32_t tmpl_samp_rate(const struct tmpl_samp *s)
 
 /* Unsigned big-endian value of 1..8 bytes (reduced-size encoding); the length was checked at
  * compile time. */
-static inline uint64_t get_uint(const uint8_t *p, unsigned len)
+static inline __attribute__((always_inline)) uint64_t get_uint(const uint8_t *p,
+                                                                unsigned len)
 {
     switch (len) {
     case 1: return p[0];
@@ -232,8 +233,10 @@ static inline uint64_t get_uint(const uint8_t *p, unsigned len)
     }
 }
 
-static inline void apply_op(struct tmpl_scratch *s, unsigned kind, const uint8_t *f, unsigned len,
-                            const struct tmpl_env *env)
+/* Forced inline: this switch is the per-field hot path (see bench/decode_bench.c). */
+static inline __attribute__((always_inline)) void
+apply_op(struct tmpl_scratch *s, unsigned kind, const uint8_t *f, unsigned len,
+         const struct tmpl_env *env)
 {
     struct flow_rec *r = &s->r;
     switch (kind) {
@@ -344,7 +347,7 @@ static inline size_t run_record(const struct tmpl *t, const uint8_t *p, size_t a
             apply_op(s, op->kind, p + off, (unsigned)len, env);
         off += len;
     }
-    return off ? off : 0;
+    return off;
 }
 
 static inline void finish_record(const struct tmpl *t, struct tmpl_scratch *s,
