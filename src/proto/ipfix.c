@@ -1,8 +1,8 @@
 /* ipfix.c - IPFIX messages (RFC 7011), with RFC 5103 reverse elements skipped.
  *
  * Header (16 bytes) with the message length: bytes after it are ignored (tshark decodes such
- * datagrams too); a length past the datagram or under 16 is FLOWDEC_ERR_HEADER and nothing is
- * decoded. Sets: 2 templates, 3 options templates, 4-255 reserved (skipped), >= 256 data. A
+ * datagrams too), except that the last set may end past it inside the datagram; a length past
+ * the datagram or under 16 is FLOWDEC_ERR_HEADER and nothing is decoded. Sets: 2 templates, 3 options templates, 4-255 reserved (skipped), >= 256 data. A
  * template record with field count 0 withdraws its template; ID 2 (in set 2) or 3 (in set 3)
  * withdraws all data or options templates of the domain. Enterprise elements (bit 15 + PEN,
  * including PEN 29305 reverse counters) are skipped by length, so reverse counters never add to
@@ -128,7 +128,9 @@ int ipfix_decode(struct flowdec_ctx *c, const uint8_t *buf, size_t len)
         }
         const uint8_t *s = buf + off;
         unsigned id = be16(s), slen = be16(s + 2);
-        if (slen < 4 || slen > mlen - off) {
+        /* A set may end past the message length when the datagram holds it (one exporter
+         * sends length 290 for 292 bytes; tshark decodes it as a "partial flow"). */
+        if (slen < 4 || slen > len - off) {
             flowdec__error(c, FLOWDEC_ERR_SET, slen < 4 ? BS_EMALFORMED : BS_ETRUNC);
             break;
         }

@@ -454,6 +454,83 @@ static void test_flowdec_netflow_vendors_corpus(void **state)
     assert_int_equal(dats, nfiles);
 }
 
+/* ---- the more-vendors corpus: classic little-endian pcaps, Ethernet/IPv4/UDP ---- */
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Decodes every UDP payload of one pcap with one fresh exporter state. */
+static void run_pcap(const char *path, unsigned *dgrams, struct tsink *s, unsigned *errors)
+{
+    static uint8_t b[1 << 20];
+    size_t n = read_file(path, b, sizeof b);
+    if (n < 24 || le32(b) != 0xa1b2c3d4u)
+        fail_msg("%s: not a little-endian classic pcap", path);
+    struct flow_sink k = tsink_sink(s);
+    struct flowdec_exporter *ex = test_exporter(NULL);
+    *dgrams = *errors = 0;
+    for (size_t off = 24; off + 16 <= n;) {
+        size_t caplen = le32(b + off + 8);
+        const uint8_t *f = b + off + 16;
+        off += 16 + caplen;
+        if (off > n || caplen < 14 + 20 + 8 || f[12] != 0x08 || f[13] != 0x00)
+            fail_msg("%s: unexpected frame", path);
+        size_t ihl = (size_t)(f[14] & 0x0f) * 4;
+        const uint8_t *udp = f + 14 + ihl;
+        size_t ulen = (size_t)udp[4] << 8 | udp[5];
+        if (14 + ihl + ulen > caplen || ulen < 8)
+            fail_msg("%s: bad UDP length", path);
+        struct flowdec_result res;
+        (void)flowdec_decode(ex, udp + 8, ulen - 8, 1000, &k, &res);
+        (*dgrams)++;
+        *errors += res.errors;
+    }
+    flowdec_exporter_free(ex);
+}
+
+/* Per file: datagrams, flow records, forward packet and byte sums exactly as MANIFEST.tsv
+ * (TShark 4.0.17), with no decode error. */
+static void test_flowdec_more_vendors_manifest(void **state)
+{
+    (void)state;
+    static char text[65536];
+    char path[512];
+    snprintf(path, sizeof path, "%s/more-vendors/MANIFEST.tsv", BS_CORPUS_DIR);
+    size_t n = read_file(path, (uint8_t *)text, sizeof text - 1);
+    assert_true(n > 0);
+    text[n] = 0;
+    unsigned files = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *col[7];
+        char *p = line;
+        for (int i = 0; i < 7; i++) {
+            col[i] = p;
+            p = p ? strchr(p, '\t') : NULL;
+            if (p)
+                *p++ = 0;
+        }
+        if (!col[6] || strcmp(col[0], "file") == 0)
+            continue;
+        unsigned dgrams, errors;
+        struct tsink s;
+        snprintf(path, sizeof path, "%s/more-vendors/%s", BS_CORPUS_DIR, col[0]);
+        run_pcap(path, &dgrams, &s, &errors);
+        unsigned long long want_d = strtoull(col[3], NULL, 10), want_r = strtoull(col[4], NULL, 10);
+        unsigned long long want_p = strtoull(col[5], NULL, 10), want_b = strtoull(col[6], NULL, 10);
+        if (dgrams != want_d || s.n != want_r || s.packets != want_p || s.bytes != want_b ||
+            errors)
+            fail_msg("%s: datagrams %u/%llu records %u/%llu packets %llu/%llu bytes %llu/%llu "
+                     "errors %u",
+                     col[0], dgrams, want_d, s.n, want_r, (unsigned long long)s.packets, want_p,
+                     (unsigned long long)s.bytes, want_b, errors);
+        files++;
+    }
+    assert_int_equal(files, 26);
+}
+
 static void test_flowdec_corpus_sampling_rates(void **state)
 {
     (void)state;
@@ -482,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_flowdec_load_rejects_corrupt_state),
         cmocka_unit_test(test_flowdec_load_respects_smaller_template_cap),
         cmocka_unit_test(test_flowdec_netflow_vendors_corpus),
+        cmocka_unit_test(test_flowdec_more_vendors_manifest),
         cmocka_unit_test(test_flowdec_corpus_sampling_rates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -568,6 +568,26 @@ static void test_ipfix_trailing_bytes_ignored(void **state)
     flowdec_exporter_free(ex);
 }
 
+static void test_ipfix_set_past_message_length_inside_datagram(void **state)
+{
+    (void)state;
+    struct tb t;
+    struct tsink s;
+    struct flow_sink k = tsink_sink(&s);
+    struct flowdec_exporter *ex = test_exporter(NULL);
+    struct flowdec_result res;
+    tb_ipfix_hdr(&t, SECS, 0, 0);
+    ipfix_template(&t, 256, basic, 9);
+    tb_set_begin(&t, 256);
+    basic_rec(&t, 1, 1, 1);
+    basic_rec(&t, 2, 1, 1);
+    tb_set_end(&t);
+    tb_put16_at(&t, 2, (unsigned)t.n - 2); /* header says 2 bytes less than the set needs */
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    assert_int_equal(s.n, 2);
+    flowdec_exporter_free(ex);
+}
+
 static void test_ipfix_set_length_below_4(void **state)
 {
     (void)state;
@@ -744,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_ipfix_message_length_below_header),
         cmocka_unit_test(test_ipfix_message_length_past_datagram),
         cmocka_unit_test(test_ipfix_trailing_bytes_ignored),
+        cmocka_unit_test(test_ipfix_set_past_message_length_inside_datagram),
         cmocka_unit_test(test_ipfix_set_length_below_4),
         cmocka_unit_test(test_ipfix_set_past_end),
         cmocka_unit_test(test_ipfix_template_fields_past_end),
