@@ -474,9 +474,8 @@ static int run_live(struct collect_args *a, const struct config *cfg)
         const char *sf = a->state_file ? a->state_file : config_str(cfg, "collect", "state_file");
         if (sf && *sf) {
             o.state_file = sf;
-        } else if (a->store && is_dir(a->store)) {
-            snprintf(state_path, sizeof state_path, "%s/collector.state", a->store);
-            o.state_file = state_path;
+        } else if (a->store) {
+            /* DIR/collector.state, set once the store has created DIR (below) */
         } else {
             const char *dd = config_str(cfg, "general", "data_dir");
             if (dd && is_dir(dd)) {

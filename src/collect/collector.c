@@ -361,7 +361,8 @@ static struct exporter_snap *all_snaps(const struct collector *c, size_t *n)
         size_t m = c->dt[d].nsnaps;
         if (m > total - k)
             m = total - k;
-        memcpy(s + k, c->dt[d].snaps, m * sizeof *s);
+        if (m)
+            memcpy(s + k, c->dt[d].snaps, m * sizeof *s);
         k += m;
         pthread_mutex_unlock(&c->dt[d].mu);
     }

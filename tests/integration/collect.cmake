@@ -1,2 +1,4 @@
 # botscope collect: offline conformance against tshark, and the live collector on loopback.
 bs_script_test(collect_conformance collect_conformance.sh)
+bs_script_test(collect_live collect_live.sh)
+bs_script_test(collect_restart collect_restart.sh)
