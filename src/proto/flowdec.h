@@ -26,6 +26,17 @@
  *  - FLOWDEC_MAX_SAMPLERS samplers and FLOWDEC_MAX_DOMAINS (version, domain) pairs; beyond
  *    them new samplers are ignored and new domains get no sequence tracking (both counted).
  *
+ * Records: packets/bytes are IE 2/1 (v9 IN_PKTS/IN_BYTES), else the totals IE 86/85; OUT
+ * counters (IE 23/24) and RFC 5103 reverse elements (PEN 29305) never count as forward, and a
+ * biflow yields one record for its forward direction only (no separate reverse record). Times:
+ * v5/v9 uptime-relative First/Last via the header's sysUpTime and export time; IPFIX seconds,
+ * milliseconds, NTP micro/nanoseconds, delta microseconds, or uptime-relative with
+ * systemInitTimeMilliseconds (IE 160, in the record or from an options record); no time field
+ * means the export time. Post-NAT fields (IE 225-228) are ignored: addresses stay pre-NAT.
+ * sampling_rate: IE 34/50/305+306/309+310 in the record, else the rate of the sampler whose ID
+ * (IE 48/302) the record carries, else the domain default from an options record without a
+ * sampler ID, else the v5 header, else 1. Packets and bytes stay as exported.
+ *
  * Sequence numbers, per (exporter, version, domain): v5 and IPFIX count records, so a gap is
  * the number of lost flow records (IPFIX counts data and options records alike). v9 counts
  * export packets (RFC 3954 5.1), so a gap is a number of lost datagrams: lost_packets; its

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/err.h"
 #include "nf_testbuf.h"
 
@@ -34,6 +35,27 @@ static void test_flowdec_unknown_version(void **state)
     assert_int_equal(st->bad_datagrams, 3);
     assert_string_equal(flowdec_err_name(FLOWDEC_ERR_TEMPLATE), "template");
     flowdec_exporter_free(ex);
+}
+
+static void test_flowdec_config_from_collect_section(void **state)
+{
+    (void)state;
+    struct config c;
+    struct cfg_error e;
+    struct flowdec_config fc;
+    assert_int_equal(config_init(&c), 0);
+    flowdec_config_from(&c, &fc);
+    assert_int_equal(fc.max_templates, 4096);
+    assert_int_equal(fc.pending_bytes, 256 * 1024);
+    assert_int_equal(fc.pending_max_age_ms, 60000);
+    assert_int_equal(config_set(&c, "collect", "max_templates_per_exporter", "10", &e), 0);
+    assert_int_equal(config_set(&c, "collect", "pending_bytes_per_exporter", "1M", &e), 0);
+    assert_int_equal(config_set(&c, "collect", "pending_max_age", "5s", &e), 0);
+    flowdec_config_from(&c, &fc);
+    assert_int_equal(fc.max_templates, 10);
+    assert_int_equal(fc.pending_bytes, 1024 * 1024);
+    assert_int_equal(fc.pending_max_age_ms, 5000);
+    config_release(&c);
 }
 
 static void test_flowdec_sflow_recognised_by_32bit_version(void **state)
@@ -554,6 +576,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flowdec_unknown_version),
+        cmocka_unit_test(test_flowdec_config_from_collect_section),
         cmocka_unit_test(test_flowdec_sflow_recognised_by_32bit_version),
         cmocka_unit_test(test_flowdec_save_load_round_trip),
         cmocka_unit_test(test_flowdec_load_rejects_corrupt_state),
