@@ -19,10 +19,25 @@ struct wb {
     size_t n;
 };
 
-static void w8(struct wb *w, unsigned v) { w->b[w->n++] = (uint8_t)v; }
-static void w16(struct wb *w, unsigned v) { w8(w, v >> 8); w8(w, v & 0xff); }
-static void w32(struct wb *w, uint32_t v) { w16(w, v >> 16); w16(w, v & 0xffff); }
-static void w64(struct wb *w, uint64_t v) { w32(w, (uint32_t)(v >> 32)); w32(w, (uint32_t)v); }
+static void w8(struct wb *w, unsigned v)
+{
+    w->b[w->n++] = (uint8_t)v;
+}
+static void w16(struct wb *w, unsigned v)
+{
+    w8(w, v >> 8);
+    w8(w, v & 0xff);
+}
+static void w32(struct wb *w, uint32_t v)
+{
+    w16(w, v >> 16);
+    w16(w, v & 0xffff);
+}
+static void w64(struct wb *w, uint64_t v)
+{
+    w32(w, (uint32_t)(v >> 32));
+    w32(w, (uint32_t)v);
+}
 static void wpatch16(struct wb *w, size_t at, unsigned v)
 {
     w->b[at] = (uint8_t)(v >> 8);
@@ -34,12 +49,12 @@ static void wpatch16(struct wb *w, size_t at, unsigned v)
 
 /* (id, length) of the v9 template: 20 fields, 47 bytes per record */
 static const uint16_t v9_fields[][2] = {
-    {1, 4}, {2, 4}, {4, 1}, {5, 1}, {6, 1}, {7, 2}, {8, 4}, {9, 1}, {10, 2}, {11, 2},
+    {1, 4},  {2, 4},  {4, 1},  {5, 1},  {6, 1},  {7, 2},  {8, 4},  {9, 1},  {10, 2}, {11, 2},
     {12, 4}, {13, 1}, {14, 2}, {15, 4}, {16, 2}, {17, 2}, {21, 4}, {22, 4}, {61, 1}, {60, 1},
 };
 /* IPFIX: 64-bit counters and absolute millisecond times */
 static const uint16_t ipfix_fields[][2] = {
-    {1, 8}, {2, 8}, {4, 1}, {5, 1}, {6, 1}, {7, 2}, {8, 4}, {9, 1}, {10, 4}, {11, 2},
+    {1, 8},  {2, 8},  {4, 1},  {5, 1},  {6, 1},  {7, 2},  {8, 4},   {9, 1},   {10, 4}, {11, 2},
     {12, 4}, {13, 1}, {14, 4}, {15, 4}, {16, 4}, {17, 4}, {152, 8}, {153, 8}, {61, 1}, {60, 1},
 };
 #define NFIELDS 20
@@ -47,13 +62,27 @@ static const uint16_t ipfix_fields[][2] = {
 static void put_field(struct wb *w, unsigned id, unsigned len, unsigned i)
 {
     switch (id) {
-    case 8: w32(w, 0x0a000000u + i); return;
-    case 12: w32(w, 0xc0a80000u + (i * 7919u & 0xffff)); return;
-    case 4: w8(w, 6); return;
-    case 152: w64(w, (uint64_t)SECS * 1000 - 5000 + i); return;
-    case 153: w64(w, (uint64_t)SECS * 1000 - 100 + i); return;
-    case 21: w32(w, 99000 + i); return;
-    case 22: w32(w, 90000 + i); return;
+    case 8:
+        w32(w, 0x0a000000u + i);
+        return;
+    case 12:
+        w32(w, 0xc0a80000u + (i * 7919u & 0xffff));
+        return;
+    case 4:
+        w8(w, 6);
+        return;
+    case 152:
+        w64(w, (uint64_t)SECS * 1000 - 5000 + i);
+        return;
+    case 153:
+        w64(w, (uint64_t)SECS * 1000 - 100 + i);
+        return;
+    case 21:
+        w32(w, 99000 + i);
+        return;
+    case 22:
+        w32(w, 90000 + i);
+        return;
     default:
         for (unsigned k = 0; k < len; k++)
             w8(w, k + 1 == len ? (id + i) & 0xff : 0);

@@ -67,6 +67,7 @@ int flowdec_exporter_new(const struct ipaddr *addr, const struct flowdec_config 
     tmpl_map_init(&ex->tmpls, seed);
     tmpl_map_init(&ex->samplers, hash_mix64(seed + 1));
     tmpl_map_init(&ex->domains, hash_mix64(seed + 2));
+    tmpl_map_init(&ex->pend_keys, hash_mix64(seed + 3));
     *out = ex;
     return 0;
 }
@@ -94,6 +95,7 @@ void flowdec_exporter_free(struct flowdec_exporter *ex)
     tmpl_map_release(&ex->tmpls);
     tmpl_map_release(&ex->samplers);
     tmpl_map_release(&ex->domains);
+    tmpl_map_release(&ex->pend_keys); /* values are the parked sets, freed below */
     struct flowdec_pend *p = ex->pend_head;
     while (p) {
         struct flowdec_pend *next = p->next;
@@ -209,8 +211,7 @@ static uint32_t lookup_sampler(void *arg, uint64_t id)
 }
 
 /* Decodes a data set whose template t is known. */
-static void decode_with(struct flowdec_ctx *c, const struct tmpl *t, const uint8_t *p,
-                        size_t len)
+static void decode_with(struct flowdec_ctx *c, const struct tmpl *t, const uint8_t *p, size_t len)
 {
     struct flowdec_exporter *ex = c->ex;
     uint32_t n = 0;
@@ -246,19 +247,41 @@ static void decode_with(struct flowdec_ctx *c, const struct tmpl *t, const uint8
 
 /* ---- parked data sets ---- */
 
+/* Unlinks e from the global FIFO and releases its budget (e stays allocated). */
+static void pend_unlink(struct flowdec_exporter *ex, struct flowdec_pend *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        ex->pend_head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        ex->pend_tail = e->prev;
+    ex->pend_bytes -= e->len + FLOWDEC_PENDING_OVERHEAD;
+    ex->st.pending_now = (uint32_t)ex->pend_bytes;
+}
+
+/* Drops the oldest parked set (counted as no_template). The oldest of all is also the oldest
+ * of its key's chain, so it is that chain's head. */
 static void pend_drop_head(struct flowdec_exporter *ex, struct flowdec_result *res)
 {
     struct flowdec_pend *p = ex->pend_head;
-    ex->pend_head = p->next;
-    if (!ex->pend_head)
-        ex->pend_tail = NULL;
-    ex->pend_bytes -= p->len + FLOWDEC_PENDING_OVERHEAD;
+    uint64_t k1 = flowdec__k1(p->version, p->domain);
+    struct flowdec_pend *nh = p->knext;
+    void *old;
+    if (nh) {
+        nh->ktail = p->ktail;
+        (void)tmpl_map_put(&ex->pend_keys, k1, p->tid, nh, &old); /* replaces: no allocation */
+    } else {
+        (void)tmpl_map_del(&ex->pend_keys, k1, p->tid);
+    }
+    pend_unlink(ex, p);
     ex->st.no_template_sets++;
     ex->st.no_template_bytes += p->len;
     if (res)
         res->dropped_sets++;
     free(p);
-    ex->st.pending_now = (uint32_t)ex->pend_bytes;
 }
 
 static void expire(struct flowdec_exporter *ex, uint64_t now_ms, struct flowdec_result *res)
@@ -272,27 +295,30 @@ void flowdec_exporter_expire(struct flowdec_exporter *ex, uint64_t now_ms)
     expire(ex, now_ms, NULL);
 }
 
+static void drop_now(struct flowdec_ctx *c, size_t len)
+{
+    c->ex->st.no_template_sets++;
+    c->ex->st.no_template_bytes += len;
+    c->res->dropped_sets++;
+}
+
 static void park(struct flowdec_ctx *c, uint16_t tid, const uint8_t *p, size_t len)
 {
     struct flowdec_exporter *ex = c->ex;
     size_t cost = len + FLOWDEC_PENDING_OVERHEAD;
     c->seq_unknown = 1;
     if (cost > ex->cfg.pending_bytes) {
-        ex->st.no_template_sets++;
-        ex->st.no_template_bytes += len;
-        c->res->dropped_sets++;
+        drop_now(c, len);
         return;
     }
     while (ex->pend_head && ex->pend_bytes + cost > ex->cfg.pending_bytes)
         pend_drop_head(ex, c->res);
     struct flowdec_pend *e = malloc(sizeof(*e) + len);
     if (!e) {
-        ex->st.no_template_sets++;
-        ex->st.no_template_bytes += len;
-        c->res->dropped_sets++;
+        drop_now(c, len);
         return;
     }
-    e->next = NULL;
+    memset(e, 0, sizeof(*e));
     e->recv_ms = c->recv_ms;
     e->export_ms = c->export_ms;
     e->sysuptime = c->sysuptime;
@@ -302,6 +328,21 @@ static void park(struct flowdec_ctx *c, uint16_t tid, const uint8_t *p, size_t l
     e->version = c->version;
     e->has_sysuptime = c->has_sysuptime;
     memcpy(e->data, p, len);
+    uint64_t k1 = flowdec__k1(c->version, c->domain);
+    struct flowdec_pend *head = tmpl_map_get(&ex->pend_keys, k1, tid);
+    if (head) {
+        head->ktail->knext = e;
+        head->ktail = e;
+    } else {
+        void *old;
+        e->ktail = e;
+        if (tmpl_map_put(&ex->pend_keys, k1, tid, e, &old) != 0) {
+            free(e);
+            drop_now(c, len);
+            return;
+        }
+    }
+    e->prev = ex->pend_tail;
     if (ex->pend_tail)
         ex->pend_tail->next = e;
     else
@@ -317,18 +358,11 @@ static void park(struct flowdec_ctx *c, uint16_t tid, const uint8_t *p, size_t l
 static void unpark(struct flowdec_ctx *c, const struct tmpl *t)
 {
     struct flowdec_exporter *ex = c->ex;
-    struct flowdec_pend **pp = &ex->pend_head, *prev = NULL;
-    while (*pp) {
-        struct flowdec_pend *e = *pp;
-        if (e->version != t->version || e->domain != t->domain || e->tid != t->id) {
-            prev = e;
-            pp = &e->next;
-            continue;
-        }
-        *pp = e->next;
-        if (ex->pend_tail == e)
-            ex->pend_tail = prev;
-        ex->pend_bytes -= e->len + FLOWDEC_PENDING_OVERHEAD;
+    uint64_t k1 = flowdec__k1(t->version, t->domain);
+    struct flowdec_pend *e = tmpl_map_del(&ex->pend_keys, k1, t->id);
+    while (e) {
+        struct flowdec_pend *next = e->knext;
+        pend_unlink(ex, e);
         struct flowdec_ctx late = *c;
         late.export_ms = e->export_ms;
         late.sysuptime = e->sysuptime;
@@ -337,8 +371,8 @@ static void unpark(struct flowdec_ctx *c, const struct tmpl *t)
         ex->st.pending_decoded++;
         c->res->pending_decoded++;
         free(e);
+        e = next;
     }
-    ex->st.pending_now = (uint32_t)ex->pend_bytes;
 }
 
 void flowdec__data_set(struct flowdec_ctx *c, uint16_t tid, const uint8_t *p, size_t len)
@@ -417,24 +451,22 @@ void flowdec__template_withdraw_all(struct flowdec_ctx *c, bool options)
 {
     struct tmpl_map *m = &c->ex->tmpls;
     uint64_t k1 = flowdec__k1(c->version, c->domain);
-    /* Collect first: deletion shifts entries, so do not delete while scanning. */
-    for (;;) {
-        uint16_t victim = 0;
-        bool found = false;
-        for (size_t i = 0; i < m->cap; i++) {
-            struct tmpl *t = m->e[i].v;
-            if (t && m->e[i].k1 == k1 && (t->options != 0) == options) {
-                victim = t->id;
-                found = true;
-                break;
-            }
-        }
-        if (!found)
-            break;
-        struct tmpl *t = tmpl_map_del(m, k1, victim);
-        tmpl_release(t);
-        free(t);
+    /* Collect the IDs first (deletion moves entries), then delete: O(cap + n). */
+    uint16_t *ids = m->n ? malloc(m->n * sizeof(*ids)) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; ids && i < m->cap; i++) {
+        const struct tmpl *t = m->e[i].v;
+        if (t && m->e[i].k1 == k1 && (t->options != 0) == options)
+            ids[n++] = t->id;
     }
+    for (size_t i = 0; i < n; i++) {
+        struct tmpl *t = tmpl_map_del(m, k1, ids[i]);
+        if (t) {
+            tmpl_release(t);
+            free(t);
+        }
+    }
+    free(ids);
     c->ex->st.templates_withdrawn++;
     c->res->withdrawals++;
     c->ex->st.templates_now = (uint32_t)m->n;

@@ -55,9 +55,9 @@
 
 struct buf;
 
-#define FLOWDEC_MAX_FIELDS 512
-#define FLOWDEC_MAX_SAMPLERS 1024
-#define FLOWDEC_MAX_DOMAINS 1024
+#define FLOWDEC_MAX_FIELDS       512
+#define FLOWDEC_MAX_SAMPLERS     1024
+#define FLOWDEC_MAX_DOMAINS      1024
 #define FLOWDEC_PENDING_OVERHEAD 64
 
 struct flowdec_config {
@@ -94,44 +94,44 @@ const char *flowdec_err_name(unsigned kind);
 
 /* Per-datagram outcome of flowdec_decode(). */
 struct flowdec_result {
-    uint32_t version;          /* 5, 9, 10 or 105 (FLOW_SFLOW5); 0 when unrecognised */
-    uint32_t obs_domain;       /* v5 engine_type<<8|engine_id, v9 source ID, IPFIX ODID */
-    uint32_t sequence;         /* header sequence number */
-    uint32_t flows;            /* records emitted (including parked sets decoded now) */
-    uint32_t templates;        /* template and options template records learnt */
-    uint32_t withdrawals;      /* IPFIX template withdrawals */
-    uint32_t options_records;  /* options data records applied (not emitted) */
-    uint32_t pending_sets;     /* data sets parked for lack of a template */
-    uint32_t pending_decoded;  /* parked sets decoded because their template arrived */
-    uint32_t dropped_sets;     /* parked sets given up (overflow, age, too big): no_template */
-    uint32_t errors;           /* error occurrences in this datagram */
-    uint8_t err_kind;          /* enum flowdec_err of the first error, NONE when clean */
-    int err;                   /* BS_E* of the first error, 0 when clean */
+    uint32_t version;         /* 5, 9, 10 or 105 (FLOW_SFLOW5); 0 when unrecognised */
+    uint32_t obs_domain;      /* v5 engine_type<<8|engine_id, v9 source ID, IPFIX ODID */
+    uint32_t sequence;        /* header sequence number */
+    uint32_t flows;           /* records emitted (including parked sets decoded now) */
+    uint32_t templates;       /* template and options template records learnt */
+    uint32_t withdrawals;     /* IPFIX template withdrawals */
+    uint32_t options_records; /* options data records applied (not emitted) */
+    uint32_t pending_sets;    /* data sets parked for lack of a template */
+    uint32_t pending_decoded; /* parked sets decoded because their template arrived */
+    uint32_t dropped_sets;    /* parked sets given up (overflow, age, too big): no_template */
+    uint32_t errors;          /* error occurrences in this datagram */
+    uint8_t err_kind;         /* enum flowdec_err of the first error, NONE when clean */
+    int err;                  /* BS_E* of the first error, 0 when clean */
 };
 
 /* Per-exporter counters (monotonic except the "now" gauges). */
 struct flowdec_stats {
-    uint64_t datagrams;        /* every call of flowdec_decode() */
+    uint64_t datagrams;               /* every call of flowdec_decode() */
     uint64_t datagrams_by_version[4]; /* [0] v5, [1] v9, [2] IPFIX, [3] sFlow */
-    uint64_t flows;            /* records emitted */
+    uint64_t flows;                   /* records emitted */
     uint64_t options_records;
     uint64_t templates_learnt; /* template records accepted, refreshes included */
     uint64_t templates_withdrawn;
     uint64_t errors[FLOWDEC_ERR__COUNT]; /* [0] unused */
-    uint64_t bad_datagrams;    /* datagrams with at least one error */
+    uint64_t bad_datagrams;              /* datagrams with at least one error */
     uint64_t no_template_sets; /* data sets never decoded: template never came (dropped) */
     uint64_t no_template_bytes;
-    uint64_t pending_sets;     /* data sets parked */
-    uint64_t pending_decoded;  /* parked data sets decoded later */
-    uint64_t seq_gaps;         /* gap events */
-    uint64_t seq_resets;       /* backwards jumps */
-    uint64_t lost_flows;       /* v5/IPFIX exact, v9 estimated (see above) */
-    uint64_t lost_packets;     /* v9 lost export datagrams */
-    uint64_t samplers_refused; /* beyond FLOWDEC_MAX_SAMPLERS */
-    uint64_t domains_untracked;/* beyond FLOWDEC_MAX_DOMAINS */
-    uint32_t templates_now;    /* gauge: templates held */
-    uint32_t samplers_now;     /* gauge: samplers held */
-    uint32_t pending_now;      /* gauge: bytes parked (with overhead) */
+    uint64_t pending_sets;      /* data sets parked */
+    uint64_t pending_decoded;   /* parked data sets decoded later */
+    uint64_t seq_gaps;          /* gap events */
+    uint64_t seq_resets;        /* backwards jumps */
+    uint64_t lost_flows;        /* v5/IPFIX exact, v9 estimated (see above) */
+    uint64_t lost_packets;      /* v9 lost export datagrams */
+    uint64_t samplers_refused;  /* beyond FLOWDEC_MAX_SAMPLERS */
+    uint64_t domains_untracked; /* beyond FLOWDEC_MAX_DOMAINS */
+    uint32_t templates_now;     /* gauge: templates held */
+    uint32_t samplers_now;      /* gauge: samplers held */
+    uint32_t pending_now;       /* gauge: bytes parked (with overhead) */
 };
 
 struct flowdec_exporter;

@@ -14,11 +14,11 @@
 
 /* Per (version, domain) state. */
 struct flowdec_domain {
-    uint64_t sysinit_ms;    /* IPFIX systemInitTimeMilliseconds from options, 0 unknown */
-    uint64_t datagrams;     /* datagrams seen (for the v9 lost-flows estimate) */
-    uint64_t records;       /* records seen */
-    uint32_t default_rate;  /* from an options record without a sampler ID; 0 unknown */
-    uint32_t next_seq;      /* expected sequence number when seq_valid */
+    uint64_t sysinit_ms;   /* IPFIX systemInitTimeMilliseconds from options, 0 unknown */
+    uint64_t datagrams;    /* datagrams seen (for the v9 lost-flows estimate) */
+    uint64_t records;      /* records seen */
+    uint32_t default_rate; /* from an options record without a sampler ID; 0 unknown */
+    uint32_t next_seq;     /* expected sequence number when seq_valid */
     uint8_t seq_valid;
 };
 
@@ -26,9 +26,13 @@ struct flowdec_sampler {
     uint32_t rate;
 };
 
-/* A data set parked until its template arrives; FIFO by arrival. */
+/* A data set parked until its template arrives. All parked sets form one FIFO by arrival
+ * (prev/next, for eviction and ageing); the sets of one (version, domain, template ID) also
+ * form a FIFO chain (knext) indexed by pend_keys, whose head entry holds the chain's tail
+ * (ktail), so a template arriving touches only its own sets. */
 struct flowdec_pend {
-    struct flowdec_pend *next;
+    struct flowdec_pend *next, *prev;
+    struct flowdec_pend *knext, *ktail;
     uint64_t recv_ms;
     uint64_t export_ms;
     uint32_t sysuptime;
@@ -44,9 +48,10 @@ struct flowdec_exporter {
     struct ipaddr addr;
     struct flowdec_config cfg;
     struct flowdec_stats st;
-    struct tmpl_map tmpls;    /* (version<<32|domain, template id) -> struct tmpl * */
-    struct tmpl_map samplers; /* (version<<32|domain, sampler id) -> struct flowdec_sampler * */
-    struct tmpl_map domains;  /* (version<<32|domain, 0) -> struct flowdec_domain * */
+    struct tmpl_map tmpls;     /* (version<<32|domain, template id) -> struct tmpl * */
+    struct tmpl_map samplers;  /* (version<<32|domain, sampler id) -> struct flowdec_sampler * */
+    struct tmpl_map domains;   /* (version<<32|domain, 0) -> struct flowdec_domain * */
+    struct tmpl_map pend_keys; /* (version<<32|domain, template id) -> first parked set */
     struct flowdec_pend *pend_head, *pend_tail;
     size_t pend_bytes;
 };
@@ -60,10 +65,10 @@ struct flowdec_ctx {
     uint64_t export_ms;
     uint32_t domain;
     uint32_t sysuptime;
-    uint32_t records;     /* data + options records decoded in this datagram */
-    uint8_t version;      /* 9 or 10 (5 for v5) */
+    uint32_t records; /* data + options records decoded in this datagram */
+    uint8_t version;  /* 9 or 10 (5 for v5) */
     uint8_t has_sysuptime;
-    uint8_t seq_unknown;  /* a set was parked or failed: record count unknown */
+    uint8_t seq_unknown; /* a set was parked or failed: record count unknown */
 };
 
 static inline uint64_t flowdec__k1(unsigned version, uint32_t domain)

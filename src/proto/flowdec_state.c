@@ -21,9 +21,9 @@
 #include "core/rd.h"
 #include "proto/flowdec_int.h"
 
-#define STATE_MAGIC "BSFD"
+#define STATE_MAGIC   "BSFD"
 #define STATE_VERSION 1
-#define STATE_HDR 40 /* magic, version, flags, length, address, three counts */
+#define STATE_HDR     40 /* magic, version, flags, length, address, three counts */
 
 /* CRC-32C (Castagnoli), bitwise: state blobs are small and rare. */
 static uint32_t crc32c(const uint8_t *p, size_t n)

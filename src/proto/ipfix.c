@@ -2,11 +2,12 @@
  *
  * Header (16 bytes) with the message length: bytes after it are ignored (tshark decodes such
  * datagrams too), except that the last set may end past it inside the datagram; a length past
- * the datagram or under 16 is FLOWDEC_ERR_HEADER and nothing is decoded. Sets: 2 templates, 3 options templates, 4-255 reserved (skipped), >= 256 data. A
- * template record with field count 0 withdraws its template; ID 2 (in set 2) or 3 (in set 3)
- * withdraws all data or options templates of the domain. Enterprise elements (bit 15 + PEN,
- * including PEN 29305 reverse counters) are skipped by length, so reverse counters never add to
- * the forward packets/bytes; a biflow gives one record with its forward direction only.
+ * the datagram or under 16 is FLOWDEC_ERR_HEADER and nothing is decoded. Sets: 2 templates,
+ * 3 options templates, 4-255 reserved (skipped), >= 256 data. A template record with field count 0
+ * withdraws its template; ID 2 (in set 2) or 3 (in set 3) withdraws all data or options templates
+ * of the domain. Enterprise elements (bit 15 + PEN, including PEN 29305 reverse counters) are
+ * skipped by length, so reverse counters never add to the forward packets/bytes; a biflow gives one
+ * record with its forward direction only.
  */
 #include <string.h>
 

@@ -38,58 +38,157 @@ static unsigned map_ie(const struct tmpl_field *fld, const struct tmpl_field *al
     bool intlen = len <= 8;
     unsigned k = TOP_SKIP;
     switch (fld->id) {
-    case 1: k = TOP_BYTES; break;
-    case 2: k = TOP_PKTS; break;
-    case 85: k = has_ie(all, n, 1) ? TOP_SKIP : TOP_BYTES; break;  /* total only without delta */
-    case 86: k = has_ie(all, n, 2) ? TOP_SKIP : TOP_PKTS; break;
-    case 4: k = TOP_PROTO; break;
-    case 5: k = TOP_TOS; break;
-    case 6: k = TOP_FLAGS; break;
-    case 7: k = TOP_SPORT; break;
-    case 11: k = TOP_DPORT; break;
-    case 8: return len == 4 ? TOP_SRC4 : TOP_SKIP;
-    case 12: return len == 4 ? TOP_DST4 : TOP_SKIP;
-    case 27: return len == 16 ? TOP_SRC6 : TOP_SKIP;
-    case 28: return len == 16 ? TOP_DST6 : TOP_SKIP;
-    case 15: return len == 4 ? TOP_NH4 : TOP_SKIP;
-    case 62: return len == 16 ? TOP_NH6 : TOP_SKIP;
-    case 9: case 29: k = TOP_SMASK; break;
-    case 13: case 30: k = TOP_DMASK; break;
-    case 10: k = TOP_INIF; break;
-    case 14: k = TOP_OUTIF; break;
-    case 252: k = has_ie(all, n, 10) ? TOP_SKIP : TOP_INIF; break;
-    case 253: k = has_ie(all, n, 14) ? TOP_SKIP : TOP_OUTIF; break;
-    case 16: k = TOP_SAS; break;
-    case 17: k = TOP_DAS; break;
-    case 21: k = TOP_UP_END; break;
-    case 22: k = TOP_UP_START; break;
-    case 150: k = TOP_START_S; break;
-    case 151: k = TOP_END_S; break;
-    case 152: k = TOP_START_MS; break;
-    case 153: k = TOP_END_MS; break;
-    case 154: case 156: return len == 8 ? TOP_START_NTP : TOP_SKIP;
-    case 155: case 157: return len == 8 ? TOP_END_NTP : TOP_SKIP;
-    case 158: k = TOP_START_DUS; break;
-    case 159: k = TOP_END_DUS; break;
-    case 32: case 139: k = TOP_ICMP_TC; break;
-    case 176: case 178: k = TOP_ICMP_TYPE; break;
-    case 177: case 179: k = TOP_ICMP_CODE; break;
-    case 58: case 243: k = TOP_VLAN; break;
-    case 59: case 245:
+    case 1:
+        k = TOP_BYTES;
+        break;
+    case 2:
+        k = TOP_PKTS;
+        break;
+    case 85:
+        k = has_ie(all, n, 1) ? TOP_SKIP : TOP_BYTES;
+        break; /* total only without delta */
+    case 86:
+        k = has_ie(all, n, 2) ? TOP_SKIP : TOP_PKTS;
+        break;
+    case 4:
+        k = TOP_PROTO;
+        break;
+    case 5:
+        k = TOP_TOS;
+        break;
+    case 6:
+        k = TOP_FLAGS;
+        break;
+    case 7:
+        k = TOP_SPORT;
+        break;
+    case 11:
+        k = TOP_DPORT;
+        break;
+    case 8:
+        return len == 4 ? TOP_SRC4 : TOP_SKIP;
+    case 12:
+        return len == 4 ? TOP_DST4 : TOP_SKIP;
+    case 27:
+        return len == 16 ? TOP_SRC6 : TOP_SKIP;
+    case 28:
+        return len == 16 ? TOP_DST6 : TOP_SKIP;
+    case 15:
+        return len == 4 ? TOP_NH4 : TOP_SKIP;
+    case 62:
+        return len == 16 ? TOP_NH6 : TOP_SKIP;
+    case 9:
+    case 29:
+        k = TOP_SMASK;
+        break;
+    case 13:
+    case 30:
+        k = TOP_DMASK;
+        break;
+    case 10:
+        k = TOP_INIF;
+        break;
+    case 14:
+        k = TOP_OUTIF;
+        break;
+    case 252:
+        k = has_ie(all, n, 10) ? TOP_SKIP : TOP_INIF;
+        break;
+    case 253:
+        k = has_ie(all, n, 14) ? TOP_SKIP : TOP_OUTIF;
+        break;
+    case 16:
+        k = TOP_SAS;
+        break;
+    case 17:
+        k = TOP_DAS;
+        break;
+    case 21:
+        k = TOP_UP_END;
+        break;
+    case 22:
+        k = TOP_UP_START;
+        break;
+    case 150:
+        k = TOP_START_S;
+        break;
+    case 151:
+        k = TOP_END_S;
+        break;
+    case 152:
+        k = TOP_START_MS;
+        break;
+    case 153:
+        k = TOP_END_MS;
+        break;
+    case 154:
+    case 156:
+        return len == 8 ? TOP_START_NTP : TOP_SKIP;
+    case 155:
+    case 157:
+        return len == 8 ? TOP_END_NTP : TOP_SKIP;
+    case 158:
+        k = TOP_START_DUS;
+        break;
+    case 159:
+        k = TOP_END_DUS;
+        break;
+    case 32:
+    case 139:
+        k = TOP_ICMP_TC;
+        break;
+    case 176:
+    case 178:
+        k = TOP_ICMP_TYPE;
+        break;
+    case 177:
+    case 179:
+        k = TOP_ICMP_CODE;
+        break;
+    case 58:
+    case 243:
+        k = TOP_VLAN;
+        break;
+    case 59:
+    case 245:
         k = (has_ie(all, n, 58) || has_ie(all, n, 243)) ? TOP_SKIP : TOP_VLAN;
         break;
-    case 61: k = TOP_DIR; break;
-    case 160: k = TOP_SYSINIT; break;
-    case 34: k = TOP_SAMP_INTERVAL; break;
-    case 35: k = TOP_SAMP_ALGO; break;
-    case 48: case 302: k = TOP_SAMPLER_ID; break;
-    case 49: k = TOP_SAMP_MODE; break;
-    case 50: k = TOP_SAMP_RANDOM; break;
-    case 305: k = TOP_SAMP_PINTERVAL; break;
-    case 306: k = TOP_SAMP_PSPACE; break;
-    case 309: k = TOP_SAMP_SIZE; break;
-    case 310: k = TOP_SAMP_POP; break;
-    default: return TOP_SKIP; /* NAT 225-228 (pre-NAT kept), VRF 234/235, out 23/24, ... */
+    case 61:
+        k = TOP_DIR;
+        break;
+    case 160:
+        k = TOP_SYSINIT;
+        break;
+    case 34:
+        k = TOP_SAMP_INTERVAL;
+        break;
+    case 35:
+        k = TOP_SAMP_ALGO;
+        break;
+    case 48:
+    case 302:
+        k = TOP_SAMPLER_ID;
+        break;
+    case 49:
+        k = TOP_SAMP_MODE;
+        break;
+    case 50:
+        k = TOP_SAMP_RANDOM;
+        break;
+    case 305:
+        k = TOP_SAMP_PINTERVAL;
+        break;
+    case 306:
+        k = TOP_SAMP_PSPACE;
+        break;
+    case 309:
+        k = TOP_SAMP_SIZE;
+        break;
+    case 310:
+        k = TOP_SAMP_POP;
+        break;
+    default:
+        return TOP_SKIP; /* NAT 225-228 (pre-NAT kept), VRF 234/235, out 23/24, ... */
     }
     return intlen ? k : TOP_SKIP;
 }
@@ -97,31 +196,61 @@ static unsigned map_ie(const struct tmpl_field *fld, const struct tmpl_field *al
 static uint16_t has_bits(unsigned kind)
 {
     switch (kind) {
-    case TOP_SAS: return FLOW_HAS_SRC_AS;
-    case TOP_DAS: return FLOW_HAS_DST_AS;
-    case TOP_NH4: case TOP_NH6: return FLOW_HAS_NEXTHOP;
-    case TOP_VLAN: return FLOW_HAS_VLAN;
-    case TOP_INIF: case TOP_OUTIF: return FLOW_HAS_IFACES;
-    case TOP_SMASK: case TOP_DMASK: return FLOW_HAS_MASKS;
-    case TOP_TOS: return FLOW_HAS_TOS;
-    case TOP_UP_END: case TOP_UP_START: case TOP_START_S: case TOP_END_S: case TOP_START_MS:
-    case TOP_END_MS: case TOP_START_NTP: case TOP_END_NTP: case TOP_START_DUS:
+    case TOP_SAS:
+        return FLOW_HAS_SRC_AS;
+    case TOP_DAS:
+        return FLOW_HAS_DST_AS;
+    case TOP_NH4:
+    case TOP_NH6:
+        return FLOW_HAS_NEXTHOP;
+    case TOP_VLAN:
+        return FLOW_HAS_VLAN;
+    case TOP_INIF:
+    case TOP_OUTIF:
+        return FLOW_HAS_IFACES;
+    case TOP_SMASK:
+    case TOP_DMASK:
+        return FLOW_HAS_MASKS;
+    case TOP_TOS:
+        return FLOW_HAS_TOS;
+    case TOP_UP_END:
+    case TOP_UP_START:
+    case TOP_START_S:
+    case TOP_END_S:
+    case TOP_START_MS:
+    case TOP_END_MS:
+    case TOP_START_NTP:
+    case TOP_END_NTP:
+    case TOP_START_DUS:
     case TOP_END_DUS:
         return FLOW_HAS_TIMES;
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
 static uint16_t flag_bits(unsigned kind)
 {
     switch (kind) {
-    case TOP_UP_END: case TOP_UP_START: return TMPL_F_UPTIME;
-    case TOP_ICMP_TC: case TOP_ICMP_TYPE: case TOP_ICMP_CODE: return TMPL_F_ICMP;
-    case TOP_SYSINIT: return TMPL_F_SYSINIT;
-    case TOP_SAMP_INTERVAL: case TOP_SAMPLER_ID: case TOP_SAMP_RANDOM: case TOP_SAMP_PINTERVAL:
-    case TOP_SAMP_PSPACE: case TOP_SAMP_SIZE: case TOP_SAMP_POP:
+    case TOP_UP_END:
+    case TOP_UP_START:
+        return TMPL_F_UPTIME;
+    case TOP_ICMP_TC:
+    case TOP_ICMP_TYPE:
+    case TOP_ICMP_CODE:
+        return TMPL_F_ICMP;
+    case TOP_SYSINIT:
+        return TMPL_F_SYSINIT;
+    case TOP_SAMP_INTERVAL:
+    case TOP_SAMPLER_ID:
+    case TOP_SAMP_RANDOM:
+    case TOP_SAMP_PINTERVAL:
+    case TOP_SAMP_PSPACE:
+    case TOP_SAMP_SIZE:
+    case TOP_SAMP_POP:
         return TMPL_F_SAMPLING;
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -216,14 +345,17 @@ uint32_t tmpl_samp_rate(const struct tmpl_samp *s)
 
 /* Unsigned big-endian value of 1..8 bytes (reduced-size encoding); the length was checked at
  * compile time. */
-static inline __attribute__((always_inline)) uint64_t get_uint(const uint8_t *p,
-                                                                unsigned len)
+static inline __attribute__((always_inline)) uint64_t get_uint(const uint8_t *p, unsigned len)
 {
     switch (len) {
-    case 1: return p[0];
-    case 2: return be16(p);
-    case 4: return be32(p);
-    case 8: return be64(p);
+    case 1:
+        return p[0];
+    case 2:
+        return be16(p);
+    case 4:
+        return be32(p);
+    case 8:
+        return be64(p);
     default: {
         uint64_t v = 0;
         for (unsigned i = 0; i < len; i++)
@@ -234,32 +366,71 @@ static inline __attribute__((always_inline)) uint64_t get_uint(const uint8_t *p,
 }
 
 /* Forced inline: this switch is the per-field hot path (see bench/decode_bench.c). */
-static inline __attribute__((always_inline)) void
-apply_op(struct tmpl_scratch *s, unsigned kind, const uint8_t *f, unsigned len,
-         const struct tmpl_env *env)
+static inline __attribute__((always_inline)) void apply_op(struct tmpl_scratch *s, unsigned kind,
+                                                           const uint8_t *f, unsigned len,
+                                                           const struct tmpl_env *env)
 {
     struct flow_rec *r = &s->r;
     switch (kind) {
-    case TOP_SKIP: break;
-    case TOP_BYTES: r->bytes = get_uint(f, len); break;
-    case TOP_PKTS: r->packets = get_uint(f, len); break;
-    case TOP_PROTO: r->proto = (uint8_t)get_uint(f, len); break;
-    case TOP_TOS: r->tos = (uint8_t)get_uint(f, len); break;
-    case TOP_FLAGS: r->tcp_flags = (uint8_t)get_uint(f, len); break;
-    case TOP_SPORT: r->src_port = (uint16_t)get_uint(f, len); break;
-    case TOP_DPORT: r->dst_port = (uint16_t)get_uint(f, len); break;
-    case TOP_SRC4: ipaddr_from_v4(&r->src, be32(f)); break;
-    case TOP_DST4: ipaddr_from_v4(&r->dst, be32(f)); break;
-    case TOP_SRC6: memcpy(r->src.b, f, 16); break;
-    case TOP_DST6: memcpy(r->dst.b, f, 16); break;
-    case TOP_SMASK: r->src_mask = (uint8_t)get_uint(f, len); break;
-    case TOP_DMASK: r->dst_mask = (uint8_t)get_uint(f, len); break;
-    case TOP_INIF: r->in_if = (uint32_t)get_uint(f, len); break;
-    case TOP_OUTIF: r->out_if = (uint32_t)get_uint(f, len); break;
-    case TOP_NH4: ipaddr_from_v4(&r->nexthop, be32(f)); break;
-    case TOP_NH6: memcpy(r->nexthop.b, f, 16); break;
-    case TOP_SAS: r->src_as = (uint32_t)get_uint(f, len); break;
-    case TOP_DAS: r->dst_as = (uint32_t)get_uint(f, len); break;
+    case TOP_SKIP:
+        break;
+    case TOP_BYTES:
+        r->bytes = get_uint(f, len);
+        break;
+    case TOP_PKTS:
+        r->packets = get_uint(f, len);
+        break;
+    case TOP_PROTO:
+        r->proto = (uint8_t)get_uint(f, len);
+        break;
+    case TOP_TOS:
+        r->tos = (uint8_t)get_uint(f, len);
+        break;
+    case TOP_FLAGS:
+        r->tcp_flags = (uint8_t)get_uint(f, len);
+        break;
+    case TOP_SPORT:
+        r->src_port = (uint16_t)get_uint(f, len);
+        break;
+    case TOP_DPORT:
+        r->dst_port = (uint16_t)get_uint(f, len);
+        break;
+    case TOP_SRC4:
+        ipaddr_from_v4(&r->src, be32(f));
+        break;
+    case TOP_DST4:
+        ipaddr_from_v4(&r->dst, be32(f));
+        break;
+    case TOP_SRC6:
+        memcpy(r->src.b, f, 16);
+        break;
+    case TOP_DST6:
+        memcpy(r->dst.b, f, 16);
+        break;
+    case TOP_SMASK:
+        r->src_mask = (uint8_t)get_uint(f, len);
+        break;
+    case TOP_DMASK:
+        r->dst_mask = (uint8_t)get_uint(f, len);
+        break;
+    case TOP_INIF:
+        r->in_if = (uint32_t)get_uint(f, len);
+        break;
+    case TOP_OUTIF:
+        r->out_if = (uint32_t)get_uint(f, len);
+        break;
+    case TOP_NH4:
+        ipaddr_from_v4(&r->nexthop, be32(f));
+        break;
+    case TOP_NH6:
+        memcpy(r->nexthop.b, f, 16);
+        break;
+    case TOP_SAS:
+        r->src_as = (uint32_t)get_uint(f, len);
+        break;
+    case TOP_DAS:
+        r->dst_as = (uint32_t)get_uint(f, len);
+        break;
     case TOP_UP_END:
         s->up_end = (uint32_t)get_uint(f, len);
         s->has_up_end = 1;
@@ -268,12 +439,24 @@ apply_op(struct tmpl_scratch *s, unsigned kind, const uint8_t *f, unsigned len,
         s->up_start = (uint32_t)get_uint(f, len);
         s->has_up_start = 1;
         break;
-    case TOP_START_S: r->start_ms = get_uint(f, len) * 1000u; break;
-    case TOP_END_S: r->end_ms = get_uint(f, len) * 1000u; break;
-    case TOP_START_MS: r->start_ms = get_uint(f, len); break;
-    case TOP_END_MS: r->end_ms = get_uint(f, len); break;
-    case TOP_START_NTP: r->start_ms = tmpl_ntp_to_ms(be64(f)); break;
-    case TOP_END_NTP: r->end_ms = tmpl_ntp_to_ms(be64(f)); break;
+    case TOP_START_S:
+        r->start_ms = get_uint(f, len) * 1000u;
+        break;
+    case TOP_END_S:
+        r->end_ms = get_uint(f, len) * 1000u;
+        break;
+    case TOP_START_MS:
+        r->start_ms = get_uint(f, len);
+        break;
+    case TOP_END_MS:
+        r->end_ms = get_uint(f, len);
+        break;
+    case TOP_START_NTP:
+        r->start_ms = tmpl_ntp_to_ms(be64(f));
+        break;
+    case TOP_END_NTP:
+        r->end_ms = tmpl_ntp_to_ms(be64(f));
+        break;
     case TOP_START_DUS: {
         uint64_t back = get_uint(f, len) / 1000u;
         r->start_ms = back < env->export_ms ? env->export_ms - back : 0;
@@ -288,8 +471,12 @@ apply_op(struct tmpl_scratch *s, unsigned kind, const uint8_t *f, unsigned len,
         s->icmp_tc = (uint16_t)get_uint(f, len);
         s->has_icmp_tc = 1;
         break;
-    case TOP_ICMP_TYPE: s->icmp_type = (uint8_t)get_uint(f, len); break;
-    case TOP_ICMP_CODE: s->icmp_code = (uint8_t)get_uint(f, len); break;
+    case TOP_ICMP_TYPE:
+        s->icmp_type = (uint8_t)get_uint(f, len);
+        break;
+    case TOP_ICMP_CODE:
+        s->icmp_code = (uint8_t)get_uint(f, len);
+        break;
     case TOP_VLAN: {
         uint16_t v = (uint16_t)(get_uint(f, len) & 0x0fff);
         if (v)
@@ -299,20 +486,39 @@ apply_op(struct tmpl_scratch *s, unsigned kind, const uint8_t *f, unsigned len,
     case TOP_DIR:
         r->direction = get_uint(f, len) ? FLOW_DIR_EGRESS : FLOW_DIR_INGRESS;
         break;
-    case TOP_SYSINIT: s->sysinit_ms = get_uint(f, len); break;
-    case TOP_SAMP_INTERVAL: s->samp.interval = get_uint(f, len); break;
-    case TOP_SAMP_ALGO: s->samp.algo = (uint8_t)get_uint(f, len); break;
+    case TOP_SYSINIT:
+        s->sysinit_ms = get_uint(f, len);
+        break;
+    case TOP_SAMP_INTERVAL:
+        s->samp.interval = get_uint(f, len);
+        break;
+    case TOP_SAMP_ALGO:
+        s->samp.algo = (uint8_t)get_uint(f, len);
+        break;
     case TOP_SAMPLER_ID:
         s->samp.sampler_id = get_uint(f, len);
         s->samp.has_sampler_id = 1;
         break;
-    case TOP_SAMP_MODE: s->samp.mode = (uint8_t)get_uint(f, len); break;
-    case TOP_SAMP_RANDOM: s->samp.random = get_uint(f, len); break;
-    case TOP_SAMP_PINTERVAL: s->samp.pinterval = get_uint(f, len); break;
-    case TOP_SAMP_PSPACE: s->samp.pspace = get_uint(f, len); break;
-    case TOP_SAMP_SIZE: s->samp.size = get_uint(f, len); break;
-    case TOP_SAMP_POP: s->samp.population = get_uint(f, len); break;
-    default: break;
+    case TOP_SAMP_MODE:
+        s->samp.mode = (uint8_t)get_uint(f, len);
+        break;
+    case TOP_SAMP_RANDOM:
+        s->samp.random = get_uint(f, len);
+        break;
+    case TOP_SAMP_PINTERVAL:
+        s->samp.pinterval = get_uint(f, len);
+        break;
+    case TOP_SAMP_PSPACE:
+        s->samp.pspace = get_uint(f, len);
+        break;
+    case TOP_SAMP_SIZE:
+        s->samp.size = get_uint(f, len);
+        break;
+    case TOP_SAMP_POP:
+        s->samp.population = get_uint(f, len);
+        break;
+    default:
+        break;
     }
 }
 
@@ -388,8 +594,8 @@ static inline void finish_record(const struct tmpl *t, struct tmpl_scratch *s,
     }
 }
 
-int tmpl_decode_data(const struct tmpl *t, const uint8_t *p, size_t len,
-                     const struct tmpl_env *env, const struct flow_sink *sink, uint32_t *nrec)
+int tmpl_decode_data(const struct tmpl *t, const uint8_t *p, size_t len, const struct tmpl_env *env,
+                     const struct flow_sink *sink, uint32_t *nrec)
 {
     struct tmpl_scratch s;
     uint32_t n = 0;
@@ -421,8 +627,7 @@ int tmpl_decode_data(const struct tmpl *t, const uint8_t *p, size_t len,
 }
 
 int tmpl_decode_options(const struct tmpl *t, const uint8_t *p, size_t len,
-                        void (*fn)(void *arg, const struct tmpl_samp *s), void *arg,
-                        uint32_t *nrec)
+                        void (*fn)(void *arg, const struct tmpl_samp *s), void *arg, uint32_t *nrec)
 {
     struct tmpl_scratch s;
     struct tmpl_env env;

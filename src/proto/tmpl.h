@@ -36,21 +36,59 @@ struct tmpl_field {
 
 /* What a compiled op does with its field. */
 enum tmpl_op_kind {
-    TOP_SKIP = 0, TOP_BYTES, TOP_PKTS, TOP_PROTO, TOP_TOS, TOP_FLAGS, TOP_SPORT, TOP_DPORT,
-    TOP_SRC4, TOP_DST4, TOP_SRC6, TOP_DST6, TOP_SMASK, TOP_DMASK, TOP_INIF, TOP_OUTIF,
-    TOP_NH4, TOP_NH6, TOP_SAS, TOP_DAS, TOP_UP_END, TOP_UP_START, TOP_START_S, TOP_END_S,
-    TOP_START_MS, TOP_END_MS, TOP_START_NTP, TOP_END_NTP, TOP_START_DUS, TOP_END_DUS,
-    TOP_ICMP_TC, TOP_ICMP_TYPE, TOP_ICMP_CODE, TOP_VLAN, TOP_DIR, TOP_SYSINIT,
+    TOP_SKIP = 0,
+    TOP_BYTES,
+    TOP_PKTS,
+    TOP_PROTO,
+    TOP_TOS,
+    TOP_FLAGS,
+    TOP_SPORT,
+    TOP_DPORT,
+    TOP_SRC4,
+    TOP_DST4,
+    TOP_SRC6,
+    TOP_DST6,
+    TOP_SMASK,
+    TOP_DMASK,
+    TOP_INIF,
+    TOP_OUTIF,
+    TOP_NH4,
+    TOP_NH6,
+    TOP_SAS,
+    TOP_DAS,
+    TOP_UP_END,
+    TOP_UP_START,
+    TOP_START_S,
+    TOP_END_S,
+    TOP_START_MS,
+    TOP_END_MS,
+    TOP_START_NTP,
+    TOP_END_NTP,
+    TOP_START_DUS,
+    TOP_END_DUS,
+    TOP_ICMP_TC,
+    TOP_ICMP_TYPE,
+    TOP_ICMP_CODE,
+    TOP_VLAN,
+    TOP_DIR,
+    TOP_SYSINIT,
     /* sampling (options records and data records that carry their own) */
-    TOP_SAMP_INTERVAL, TOP_SAMP_ALGO, TOP_SAMPLER_ID, TOP_SAMP_MODE, TOP_SAMP_RANDOM,
-    TOP_SAMP_PINTERVAL, TOP_SAMP_PSPACE, TOP_SAMP_SIZE, TOP_SAMP_POP,
+    TOP_SAMP_INTERVAL,
+    TOP_SAMP_ALGO,
+    TOP_SAMPLER_ID,
+    TOP_SAMP_MODE,
+    TOP_SAMP_RANDOM,
+    TOP_SAMP_PINTERVAL,
+    TOP_SAMP_PSPACE,
+    TOP_SAMP_SIZE,
+    TOP_SAMP_POP,
     TOP__COUNT
 };
 
 struct tmpl_op {
-    uint16_t off;  /* offset in the record (fixed-length templates) */
-    uint16_t len;  /* field length, TMPL_VARLEN for variable */
-    uint8_t kind;  /* enum tmpl_op_kind */
+    uint16_t off; /* offset in the record (fixed-length templates) */
+    uint16_t len; /* field length, TMPL_VARLEN for variable */
+    uint8_t kind; /* enum tmpl_op_kind */
     uint8_t pad[3];
 };
 
@@ -66,14 +104,14 @@ enum tmpl_flag {
 struct tmpl {
     uint32_t domain;
     uint16_t id;
-    uint8_t version;   /* 9 or 10 */
-    uint8_t options;   /* 1 for an options template */
+    uint8_t version; /* 9 or 10 */
+    uint8_t options; /* 1 for an options template */
     uint16_t nfields;
-    uint16_t scope_n;  /* scope fields (options templates) */
+    uint16_t scope_n; /* scope fields (options templates) */
     uint16_t nops;
-    uint16_t flags;    /* TMPL_F_* */
-    uint16_t has;      /* FLOW_HAS_* bits every record of this template gets */
-    uint32_t min_len;  /* record length (fixed) or minimum length (variable) */
+    uint16_t flags;            /* TMPL_F_* */
+    uint16_t has;              /* FLOW_HAS_* bits every record of this template gets */
+    uint32_t min_len;          /* record length (fixed) or minimum length (variable) */
     struct tmpl_field *fields; /* nfields, kept for persistence */
     struct tmpl_op *ops;       /* nops */
 };
@@ -81,17 +119,17 @@ struct tmpl {
 /* Values of one options (or sampling-aware data) record that are not flow fields. */
 struct tmpl_samp {
     uint64_t sampler_id;
-    uint64_t interval;     /* IE 34 */
-    uint64_t random;       /* IE 50 */
-    uint64_t pinterval;    /* IE 305 */
-    uint64_t pspace;       /* IE 306 */
-    uint64_t size;         /* IE 309 */
-    uint64_t population;   /* IE 310 */
-    uint64_t sysinit_ms;   /* IE 160 */
+    uint64_t interval;   /* IE 34 */
+    uint64_t random;     /* IE 50 */
+    uint64_t pinterval;  /* IE 305 */
+    uint64_t pspace;     /* IE 306 */
+    uint64_t size;       /* IE 309 */
+    uint64_t population; /* IE 310 */
+    uint64_t sysinit_ms; /* IE 160 */
     uint8_t has_sampler_id;
     uint8_t has_sysinit;
-    uint8_t algo;          /* IE 35 */
-    uint8_t mode;          /* IE 49 */
+    uint8_t algo; /* IE 35 */
+    uint8_t mode; /* IE 49 */
 };
 
 /* Sampling rate a record's sampling fields give: IE 34, else IE 50, else (305+306)/305, else
@@ -100,12 +138,12 @@ uint32_t tmpl_samp_rate(const struct tmpl_samp *s);
 
 /* Decoding environment of one data set. */
 struct tmpl_env {
-    struct flow_rec base;   /* exporter, version, obs_domain preset; copied per record */
-    uint64_t export_ms;     /* header export time (epoch ms) */
-    uint64_t boot_ms;       /* epoch ms of exporter uptime 0 (v9 header), 0 unknown */
-    uint32_t sysuptime;     /* v9 header sysUpTime (ms) */
-    uint32_t default_rate;  /* domain's default sampling rate (>= 1) */
-    uint8_t has_sysuptime;  /* v9: times relative to sysuptime are converted with it */
+    struct flow_rec base;  /* exporter, version, obs_domain preset; copied per record */
+    uint64_t export_ms;    /* header export time (epoch ms) */
+    uint64_t boot_ms;      /* epoch ms of exporter uptime 0 (v9 header), 0 unknown */
+    uint32_t sysuptime;    /* v9 header sysUpTime (ms) */
+    uint32_t default_rate; /* domain's default sampling rate (>= 1) */
+    uint8_t has_sysuptime; /* v9: times relative to sysuptime are converted with it */
     /* Looks up a sampler's rate (0 unknown); called only for records carrying a sampler ID. */
     uint32_t (*sampler_rate)(void *arg, uint64_t sampler_id);
     void *sampler_arg;
@@ -124,8 +162,8 @@ void tmpl_release(struct tmpl *t);
  * Trailing bytes shorter than one record are padding. *nrec gets the records emitted.
  * Returns 0 or BS_EMALFORMED (a variable-length field runs past the set: records before it
  * were emitted). */
-int tmpl_decode_data(const struct tmpl *t, const uint8_t *p, size_t len,
-                     const struct tmpl_env *env, const struct flow_sink *sink, uint32_t *nrec);
+int tmpl_decode_data(const struct tmpl *t, const uint8_t *p, size_t len, const struct tmpl_env *env,
+                     const struct flow_sink *sink, uint32_t *nrec);
 
 /* Decodes the records of an options data set; fn is called once per record with its sampling
  * values. Same return and padding rules as tmpl_decode_data(). */

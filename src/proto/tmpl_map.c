@@ -64,6 +64,15 @@ static int grow(struct tmpl_map *m)
 int tmpl_map_put(struct tmpl_map *m, uint64_t k1, uint64_t k2, void *v, void **old)
 {
     *old = NULL;
+    /* Replacing never allocates, so it cannot fail. */
+    for (size_t i = m->cap ? slot_of(m, k1, k2) : 0; m->cap && m->e[i].v;
+         i = (i + 1) & (m->cap - 1)) {
+        if (m->e[i].k1 == k1 && m->e[i].k2 == k2) {
+            *old = m->e[i].v;
+            m->e[i].v = v;
+            return 0;
+        }
+    }
     if ((m->n + 1) * 2 > m->cap) {
         int rc = grow(m);
         if (rc)

@@ -18,7 +18,7 @@ struct tmpl_map_ent {
 
 struct tmpl_map {
     struct tmpl_map_ent *e;
-    size_t cap;   /* power of two, or 0 */
+    size_t cap; /* power of two, or 0 */
     size_t n;
     uint64_t seed;
 };
@@ -28,7 +28,7 @@ void tmpl_map_init(struct tmpl_map *m, uint64_t seed);
 void tmpl_map_release(struct tmpl_map *m);
 void *tmpl_map_get(const struct tmpl_map *m, uint64_t k1, uint64_t k2);
 /* Inserts or replaces; *old receives the replaced value (NULL when new). Returns 0 or
- * BS_ENOMEM. */
+ * BS_ENOMEM (only when inserting a new key: a replacement never fails). */
 int tmpl_map_put(struct tmpl_map *m, uint64_t k1, uint64_t k2, void *v, void **old);
 /* Removes the key; returns its value or NULL. */
 void *tmpl_map_del(struct tmpl_map *m, uint64_t k1, uint64_t k2);

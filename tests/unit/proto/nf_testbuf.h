@@ -58,8 +58,8 @@ static inline void tb_put16_at(struct tb *t, size_t at, unsigned v)
 }
 
 /* v9 header: count, sysuptime, unix secs, sequence, source ID. */
-static inline void tb_v9_hdr(struct tb *t, unsigned count, uint32_t up, uint32_t secs,
-                             uint32_t seq, uint32_t src)
+static inline void tb_v9_hdr(struct tb *t, unsigned count, uint32_t up, uint32_t secs, uint32_t seq,
+                             uint32_t src)
 {
     tb_reset(t);
     tb_u16(t, 9);

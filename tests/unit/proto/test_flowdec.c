@@ -159,9 +159,9 @@ static void test_flowdec_save_load_round_trip(void **state)
     assert_int_equal(s.r[2].packets, 0); /* reverse total not taken as forward */
 
     struct flowdec_exporter *second = NULL;
-    assert_int_equal(flowdec_exporter_load((const uint8_t *)b.data + used, b.len - used, NULL,
-                                           &used, &second),
-                     0);
+    assert_int_equal(
+        flowdec_exporter_load((const uint8_t *)b.data + used, b.len - used, NULL, &used, &second),
+        0);
     flowdec_exporter_free(second);
     flowdec_exporter_free(back);
     flowdec_exporter_free(ex);
@@ -304,7 +304,8 @@ static const struct corpus_file corpus[] = {
     {0, "ipfix_test_barracuda_extended_uniflow_data256.dat", 2, 0ull, 0ull, 0, 0, FLOWDEC_ERR_NONE},
     {1, "ipfix_test_ixia_tpldata256.dat", 1, 4ull, 360ull, 0, 0, FLOWDEC_ERR_NONE},
     {0, "ipfix_test_ixia_tpldata271.dat", 2, 2ull, 132ull, 0, 0, FLOWDEC_ERR_NONE},
-    {1, "ipfix_test_juniper_mx240_junos151r6s3_opttpl512.dat", 0, 0ull, 0ull, 0, 0, FLOWDEC_ERR_NONE},
+    {1, "ipfix_test_juniper_mx240_junos151r6s3_opttpl512.dat", 0, 0ull, 0ull, 0, 0,
+     FLOWDEC_ERR_NONE},
     {0, "ipfix_test_juniper_mx240_junos151r6s3_data512.dat", 0, 0ull, 0ull, 1, 0, FLOWDEC_ERR_NONE},
     {1, "ipfix_test_mikrotik_tpl.dat", 0, 0ull, 0ull, 0, 0, FLOWDEC_ERR_NONE},
     {0, "ipfix_test_mikrotik_data258.dat", 28, 208ull, 95010ull, 0, 0, FLOWDEC_ERR_NONE},
@@ -361,16 +362,20 @@ static const struct corpus_file corpus[] = {
     {1, "netflow9_test_fortigate_fortios_521_tpl.dat", 0, 0ull, 0ull, 0, 0, FLOWDEC_ERR_NONE},
     {0, "netflow9_test_fortigate_fortios_521_data256.dat", 0, 0ull, 0ull, 1, 0, FLOWDEC_ERR_NONE},
     {0, "netflow9_test_fortigate_fortios_521_data257.dat", 1, 3ull, 152ull, 0, 0, FLOWDEC_ERR_NONE},
-    {1, "netflow9_test_fortigate_fortios_542_appid_tpl258-269.dat", 0, 0ull, 0ull, 0, 0, FLOWDEC_ERR_NONE},
-    {0, "netflow9_test_fortigate_fortios_542_appid_data258_262.dat", 17, 105ull, 29492ull, 0, 0, FLOWDEC_ERR_NONE},
+    {1, "netflow9_test_fortigate_fortios_542_appid_tpl258-269.dat", 0, 0ull, 0ull, 0, 0,
+     FLOWDEC_ERR_NONE},
+    {0, "netflow9_test_fortigate_fortios_542_appid_data258_262.dat", 17, 105ull, 29492ull, 0, 0,
+     FLOWDEC_ERR_NONE},
     {1, "netflow9_test_h3c_tpl3281.dat", 0, 0ull, 0ull, 0, 0, FLOWDEC_ERR_NONE},
     {0, "netflow9_test_h3c_data3281.dat", 16, 6113ull, 8729687ull, 0, 0, FLOWDEC_ERR_NONE},
     {1, "netflow9_test_h3c_netstream_varstring_tpl3281.dat", 0, 0ull, 0ull, 0, 0, FLOWDEC_ERR_NONE},
-    {0, "netflow9_test_h3c_netstream_varstring_data3281.dat", 1, 9ull, 702ull, 0, 0, FLOWDEC_ERR_NONE},
+    {0, "netflow9_test_h3c_netstream_varstring_data3281.dat", 1, 9ull, 702ull, 0, 0,
+     FLOWDEC_ERR_NONE},
     {1, "netflow9_test_huawei_netstream_tpl.dat", 0, 0ull, 0ull, 0, 0, FLOWDEC_ERR_NONE},
     {0, "netflow9_test_huawei_netstream_data.dat", 1, 4ull, 200ull, 0, 0, FLOWDEC_ERR_NONE},
     {1, "netflow9_test_invalid01.dat", 2, 2ull, 194ull, 1, 0, FLOWDEC_ERR_NONE},
-    {1, "netflow9_test_iptnetflow_reduced_size_encoding_tpldata260.dat", 12, 74ull, 7598ull, 0, 6, FLOWDEC_ERR_NONE},
+    {1, "netflow9_test_iptnetflow_reduced_size_encoding_tpldata260.dat", 12, 74ull, 7598ull, 0, 6,
+     FLOWDEC_ERR_NONE},
     {1, "netflow9_test_juniper_srx_tplopt.dat", 0, 0ull, 0ull, 1, 0, FLOWDEC_ERR_NONE},
     {1, "netflow9_test_macaddr_tpl.dat", 0, 0ull, 0ull, 1, 0, FLOWDEC_ERR_NONE},
     {0, "netflow9_test_macaddr_data.dat", 29, 0ull, 0ull, 0, 0, FLOWDEC_ERR_NONE},
@@ -378,7 +383,8 @@ static const struct corpus_file corpus[] = {
     {0, "netflow9_test_nprobe_data.dat", 1, 2ull, 200ull, 0, 0, FLOWDEC_ERR_NONE},
     {0, "netflow9_test_nprobe_dpi.dat", 1, 1ull, 82ull, 0, 0, FLOWDEC_ERR_NONE},
     {1, "netflow9_test_paloalto_81_tpl256-263.dat", 0, 0ull, 0ull, 0, 0, FLOWDEC_ERR_NONE},
-    {0, "netflow9_test_paloalto_81_data257_1flowset_in_large_zerofilled_packet.dat", 1, 3ull, 363ull, 0, 0, FLOWDEC_ERR_NONE},
+    {0, "netflow9_test_paloalto_81_data257_1flowset_in_large_zerofilled_packet.dat", 1, 3ull,
+     363ull, 0, 0, FLOWDEC_ERR_NONE},
     {1, "netflow9_test_paloalto_panos_tpl.dat", 0, 0ull, 0ull, 0, 0, FLOWDEC_ERR_NONE},
     {0, "netflow9_test_paloalto_panos_data.dat", 8, 8ull, 617ull, 0, 0, FLOWDEC_ERR_NONE},
     {1, "netflow9_test_softflowd_tpl_data.dat", 7, 13ull, 1128ull, 0, 0, FLOWDEC_ERR_NONE},
@@ -542,8 +548,7 @@ static void test_flowdec_more_vendors_manifest(void **state)
         run_pcap(path, &dgrams, &s, &errors);
         unsigned long long want_d = strtoull(col[3], NULL, 10), want_r = strtoull(col[4], NULL, 10);
         unsigned long long want_p = strtoull(col[5], NULL, 10), want_b = strtoull(col[6], NULL, 10);
-        if (dgrams != want_d || s.n != want_r || s.packets != want_p || s.bytes != want_b ||
-            errors)
+        if (dgrams != want_d || s.n != want_r || s.packets != want_p || s.bytes != want_b || errors)
             fail_msg("%s: datagrams %u/%llu records %u/%llu packets %llu/%llu bytes %llu/%llu "
                      "errors %u",
                      col[0], dgrams, want_d, s.n, want_r, (unsigned long long)s.packets, want_p,

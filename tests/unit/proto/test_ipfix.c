@@ -10,9 +10,9 @@
 #include "core/err.h"
 #include "nf_testbuf.h"
 
-#define SECS 1700000000u
+#define SECS      1700000000u
 #define EXPORT_MS ((uint64_t)SECS * 1000u)
-#define ENT 0x8000u
+#define ENT       0x8000u
 
 /* Field specifier: id (with ENT for enterprise), length, pen (used when ENT is set). */
 struct fs {
@@ -51,8 +51,8 @@ static void ipfix_options_template(struct tb *t, unsigned tid, const struct fs *
 }
 
 static const struct fs basic[] = {
-    {8, 4, 0}, {12, 4, 0}, {7, 2, 0}, {11, 2, 0}, {4, 1, 0}, {1, 8, 0}, {2, 8, 0},
-    {152, 8, 0}, {153, 8, 0},
+    {8, 4, 0}, {12, 4, 0}, {7, 2, 0},   {11, 2, 0},  {4, 1, 0},
+    {1, 8, 0}, {2, 8, 0},  {152, 8, 0}, {153, 8, 0},
 };
 
 static void basic_rec(struct tb *t, uint32_t src, uint64_t pkts, uint64_t bytes)
@@ -109,8 +109,7 @@ static void test_ipfix_varlen_short_and_long_forms(void **state)
     struct tsink s;
     struct flow_sink k = tsink_sink(&s);
     struct flowdec_exporter *ex = test_exporter(NULL);
-    static const struct fs f[] = {{8, 4, 0}, {96, 65535, 0}, {2, 4, 0}, {94, 65535, 0},
-                                  {1, 4, 0}};
+    static const struct fs f[] = {{8, 4, 0}, {96, 65535, 0}, {2, 4, 0}, {94, 65535, 0}, {1, 4, 0}};
     tb_ipfix_hdr(&t, SECS, 0, 0);
     ipfix_template(&t, 256, f, 5);
     tb_set_begin(&t, 256);
@@ -176,8 +175,7 @@ static void test_ipfix_enterprise_ie_skipped(void **state)
     struct flow_sink k = tsink_sink(&s);
     struct flowdec_exporter *ex = test_exporter(NULL);
     /* enterprise IE numbered like packetDeltaCount (2) must not be taken for it */
-    static const struct fs f[] = {{8, 4, 0}, {ENT | 2, 8, 35632}, {2, 4, 0},
-                                  {ENT | 500, 65535, 9}};
+    static const struct fs f[] = {{8, 4, 0}, {ENT | 2, 8, 35632}, {2, 4, 0}, {ENT | 500, 65535, 9}};
     tb_ipfix_hdr(&t, SECS, 0, 0);
     ipfix_template(&t, 256, f, 4);
     tb_set_begin(&t, 256);
@@ -201,8 +199,9 @@ static void test_ipfix_reverse_counters_not_added(void **state)
     struct flow_sink k = tsink_sink(&s);
     struct flowdec_exporter *ex = test_exporter(NULL);
     /* YAF biflow: total counts forward and reverse (PEN 29305) */
-    static const struct fs f[] = {{8, 4, 0}, {85, 8, 0}, {86, 8, 0}, {ENT | 85, 8, 29305},
-                                  {ENT | 86, 8, 29305}, {ENT | 8, 4, 29305}};
+    static const struct fs f[] = {
+        {8, 4, 0},          {85, 8, 0}, {86, 8, 0}, {ENT | 85, 8, 29305}, {ENT | 86, 8, 29305},
+        {ENT | 8, 4, 29305}};
     tb_ipfix_hdr(&t, SECS, 0, 0);
     ipfix_template(&t, 256, f, 6);
     tb_set_begin(&t, 256);
@@ -230,8 +229,8 @@ static void test_ipfix_delta_preferred_total_and_out_counters(void **state)
     struct flow_sink k = tsink_sink(&s);
     struct flowdec_exporter *ex = test_exporter(NULL);
     /* delta and total both present: delta wins; out counters 23/24 never count forward */
-    static const struct fs f[] = {{86, 8, 0}, {2, 4, 0}, {85, 8, 0}, {1, 4, 0}, {24, 4, 0},
-                                  {23, 4, 0}};
+    static const struct fs f[] = {{86, 8, 0}, {2, 4, 0},  {85, 8, 0},
+                                  {1, 4, 0},  {24, 4, 0}, {23, 4, 0}};
     tb_ipfix_hdr(&t, SECS, 0, 0);
     ipfix_template(&t, 256, f, 6);
     tb_set_begin(&t, 256);
@@ -256,8 +255,8 @@ static void test_ipfix_reduced_size_encoding(void **state)
     struct tsink s;
     struct flow_sink k = tsink_sink(&s);
     struct flowdec_exporter *ex = test_exporter(NULL);
-    static const struct fs f[] = {{1, 3, 0}, {2, 1, 0}, {10, 2, 0}, {16, 2, 0}, {6, 2, 0},
-                                  {152, 6, 0}};
+    static const struct fs f[] = {{1, 3, 0},  {2, 1, 0}, {10, 2, 0},
+                                  {16, 2, 0}, {6, 2, 0}, {152, 6, 0}};
     tb_ipfix_hdr(&t, SECS, 0, 0);
     ipfix_template(&t, 256, f, 6);
     tb_set_begin(&t, 256);

@@ -107,7 +107,7 @@ static void test_nf5_sampling_interval_from_header(void **state)
     v5_rec(&t, 1, 2, 99000, 99000, 3, 300);
     assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, NULL), 0);
     assert_int_equal(s.r[0].sampling_rate, 512);
-    assert_int_equal(s.r[0].packets, 3); /* raw counts kept */
+    assert_int_equal(s.r[0].packets, 3);    /* raw counts kept */
     v5_hdr(&t, 1, 100000, 1, 0, 0, 0x8000); /* mode set, interval 0 -> 1 */
     v5_rec(&t, 1, 2, 99000, 99000, 3, 300);
     assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, NULL), 0);

@@ -10,8 +10,8 @@
 #include "core/err.h"
 #include "nf_testbuf.h"
 
-#define SECS 1700000000u
-#define UP 500000u
+#define SECS      1700000000u
+#define UP        500000u
 #define EXPORT_MS ((uint64_t)SECS * 1000u)
 
 /* A template flowset holding one template of n (type, length) pairs. */
@@ -26,9 +26,8 @@ static void v9_template(struct tb *t, unsigned tid, const uint16_t *tl, unsigned
 }
 
 /* src addr, dst addr, src port, dst port, proto, in bytes, in pkts, first, last, tcp flags */
-static const uint16_t basic_tl[] = {8, 4, 12, 4, 7, 2, 11, 2, 4, 1, 1, 4, 2, 4, 22, 4, 21, 4,
-                                    6, 1};
-#define BASIC_N 10
+static const uint16_t basic_tl[] = {8, 4, 12, 4, 7, 2, 11, 2, 4, 1, 1, 4, 2, 4, 22, 4, 21, 4, 6, 1};
+#define BASIC_N   10
 #define BASIC_LEN 30
 
 static void basic_rec(struct tb *t, uint32_t src, uint32_t pkts, uint32_t bytes)
@@ -229,8 +228,8 @@ static void test_nf9_icmp_vlan_direction_ifaces_as(void **state)
     struct tsink s;
     struct flow_sink k = tsink_sink(&s);
     struct flowdec_exporter *ex = test_exporter(NULL);
-    static const uint16_t dtl[] = {27, 16, 28, 16, 4, 1, 139, 2, 58, 2, 61, 1, 10, 4, 14, 4,
-                                   16, 4, 17, 4, 29, 1, 30, 1, 62, 16, 225, 4, 5, 1};
+    static const uint16_t dtl[] = {27, 16, 28, 16, 4, 1,  139, 2,  58, 2,  61, 1,   10, 4, 14,
+                                   4,  16, 4,  17, 4, 29, 1,   30, 1,  62, 16, 225, 4,  5, 1};
     tb_v9_hdr(&t, 2, UP, SECS, 1, 0);
     v9_template(&t, 303, dtl, 15);
     tb_set_begin(&t, 303);
@@ -338,6 +337,46 @@ static void test_nf9_pending_overflow_counted_as_no_template(void **state)
     assert_int_equal(s.n, 2);
     assert_int_equal(ipaddr_v4(&s.r[0].src), 3);
     assert_int_equal(ipaddr_v4(&s.r[1].src), 4);
+    flowdec_exporter_free(ex);
+}
+
+static void test_nf9_pending_interleaved_templates(void **state)
+{
+    (void)state;
+    struct tb t;
+    struct tsink s;
+    struct flow_sink k = tsink_sink(&s);
+    struct flowdec_config cfg;
+    flowdec_config_default(&cfg);
+    cfg.pending_bytes = 3 * (BASIC_LEN + FLOWDEC_PENDING_OVERHEAD);
+    struct flowdec_exporter *ex = test_exporter(&cfg);
+    struct flowdec_result res;
+    /* sets for 300, 301, 300, 301 (sources 1..4); room for three: the first is evicted */
+    for (unsigned i = 0; i < 4; i++) {
+        tb_v9_hdr(&t, 1, UP, SECS, i, 0);
+        basic_data(&t, i % 2 ? 301 : 300, 1, i + 1);
+        assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    }
+    assert_int_equal(flowdec_exporter_stats(ex)->no_template_sets, 1);
+    tb_v9_hdr(&t, 1, UP, SECS, 5, 0);
+    v9_template(&t, 301, basic_tl, BASIC_N);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    assert_int_equal(res.pending_decoded, 2);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(ipaddr_v4(&s.r[0].src), 2);
+    assert_int_equal(ipaddr_v4(&s.r[1].src), 4);
+    /* a set of another source ID with the same template ID is not this template's */
+    tb_v9_hdr(&t, 1, UP, SECS, 6, 9);
+    basic_data(&t, 300, 1, 9);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    tb_v9_hdr(&t, 1, UP, SECS, 7, 0);
+    v9_template(&t, 300, basic_tl, BASIC_N);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    assert_int_equal(res.pending_decoded, 1);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(ipaddr_v4(&s.r[2].src), 3);
+    assert_int_equal(flowdec_exporter_stats(ex)->pending_now,
+                     BASIC_LEN + FLOWDEC_PENDING_OVERHEAD);
     flowdec_exporter_free(ex);
 }
 
@@ -689,6 +728,7 @@ int main(void)
         cmocka_unit_test(test_nf9_icmp_vlan_direction_ifaces_as),
         cmocka_unit_test(test_nf9_data_before_template_parked_then_decoded),
         cmocka_unit_test(test_nf9_pending_overflow_counted_as_no_template),
+        cmocka_unit_test(test_nf9_pending_interleaved_templates),
         cmocka_unit_test(test_nf9_pending_ages_out),
         cmocka_unit_test(test_nf9_template_redefinition_replaces),
         cmocka_unit_test(test_nf9_template_cap_refuses_new_ids),
