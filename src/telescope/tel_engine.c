@@ -459,6 +459,7 @@ static void process(struct tel_engine *e, uint64_t ts, const struct pkt_info *pi
             s->last_ms = ts;
         s->tag_union |= c.tags;
         tel_hll_add(s->hll_dst, TEL_SRC_DST_P, dst_hash);
+        tel_lc_add(s->lc_dst, TEL_SRC_DST_BITS, dst_hash);
         if (has_port) {
             uint16_t port = pi->dst_port;
             bool seen = false;
@@ -670,7 +671,12 @@ bool tel_src_infected_iot(const struct tel_src *s)
 
 uint64_t tel_src_destinations(const struct tel_src *s)
 {
-    return tel_hll_estimate(s->hll_dst, TEL_SRC_DST_P);
+    uint64_t lc = tel_lc_estimate(s->lc_dst, TEL_SRC_DST_BITS);
+    if (lc != UINT64_MAX)
+        return lc;
+    uint64_t h = tel_hll_estimate(s->hll_dst, TEL_SRC_DST_P);
+    uint64_t floor_est = (uint64_t)(TEL_SRC_DST_BITS * 2.302585); /* ln 10: the bitmap's limit */
+    return h > floor_est ? h : floor_est;
 }
 
 uint64_t tel_src_port_count(const struct tel_src *s)

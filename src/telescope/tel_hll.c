@@ -33,3 +33,14 @@ void tel_hll_merge(uint8_t *dst, const uint8_t *src, unsigned p)
         if (src[i] > dst[i])
             dst[i] = src[i];
 }
+
+uint64_t tel_lc_estimate(const uint8_t *bits, unsigned nbits)
+{
+    unsigned ones = 0;
+    for (unsigned i = 0; i < nbits / 8; i++)
+        ones += (unsigned)__builtin_popcount(bits[i]);
+    unsigned zeros = nbits - ones;
+    if (zeros * 10 < nbits)
+        return UINT64_MAX;
+    return (uint64_t)llround((double)nbits * log((double)nbits / (double)zeros));
+}

@@ -29,6 +29,18 @@ static inline void tel_hll_add(uint8_t *reg, unsigned p, uint64_t hash)
         reg[idx] = rank;
 }
 
+/* Linear counting (Whang et al. 1990) over a bitmap of nbits (a power of two) bits: much more
+ * precise than a HyperLogLog of the same size for small sets (about 2 % at 64 items in 1024
+ * bits), useless once nearly full. Uses the low bits of the hash, HLL the high ones, so one
+ * hash can feed both. tel_lc_estimate() returns UINT64_MAX when fewer than 10 % of the bits
+ * are still zero (saturated: use the HyperLogLog instead). */
+static inline void tel_lc_add(uint8_t *bits, unsigned nbits, uint64_t hash)
+{
+    uint32_t i = (uint32_t)(hash & (nbits - 1));
+    bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+uint64_t tel_lc_estimate(const uint8_t *bits, unsigned nbits);
+
 /* Estimated number of distinct items added. */
 uint64_t tel_hll_estimate(const uint8_t *reg, unsigned p);
 

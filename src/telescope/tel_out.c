@@ -584,8 +584,14 @@ int tel_out_provenance(const char *dir, const struct tel_engine *e, const char *
     for (int i = 0; i < argc && !rc; i++) {
         if (i)
             rc = buf_putc(&t, ',');
+        /* The privacy key never goes into an output file. */
+        const char *arg = argv[i];
+        if (i > 0 && !strcmp(argv[i - 1], "--privacy-key"))
+            arg = "(redacted)";
+        else if (!strncmp(arg, "--privacy-key=", 14))
+            arg = "--privacy-key=(redacted)";
         if (!rc)
-            rc = jw_escape(&t, argv[i], strlen(argv[i]));
+            rc = jw_escape(&t, arg, strlen(arg));
     }
     if (!rc)
         rc = buf_putc(&t, ']');

@@ -5,8 +5,8 @@
  * from new sources are not profiled: tel_src_get() returns NULL and the engine counts the
  * source in dropped_sources (a first-come policy, so a flood of spoofed sources cannot evict
  * the sources already profiled that day). The table is cleared at each UTC day boundary after
- * the day's profiles are written (expiry per day). Memory: about 240 bytes per profile plus
- * 8 bytes of index per profile; the default cap of 1,000,000 sources is ~250 MB at worst.
+ * the day's profiles are written (expiry per day). Memory: about 370 bytes per profile plus
+ * 8 bytes of index per profile; the default cap of 1,000,000 sources is ~380 MB at worst.
  * Growth (a rare rehash) is the only allocation; the per-packet path is one hash probe.
  *
  * The table's hash seed is random per process (remote input picks the keys); the address
@@ -34,7 +34,8 @@ static inline uint64_t tel_addr_hash(const struct ipaddr *a)
 }
 
 #define TEL_SRC_PORTS 16    /* distinct destination ports listed per source (cap) */
-#define TEL_SRC_DST_P 6     /* HLL precision of destinations reached (64 registers, ~13 %) */
+#define TEL_SRC_DST_BITS 1024 /* linear-counting bitmap of destinations (exact-ish to ~2000) */
+#define TEL_SRC_DST_P 6     /* HLL of destinations past the bitmap (64 registers, ~13 %) */
 #define TEL_SRC_PORT_P 5    /* HLL precision of the distinct port count (32 registers) */
 
 enum tel_src_flag {
@@ -63,6 +64,7 @@ struct tel_src {
     uint32_t uni_last_dst;
     uint16_t uni_last_dport;
     uint8_t uni_have;
+    uint8_t lc_dst[TEL_SRC_DST_BITS / 8];
     uint8_t hll_dst[1u << TEL_SRC_DST_P];
     uint8_t hll_port[1u << TEL_SRC_PORT_P];
 };

@@ -3,7 +3,7 @@
  *
  * Writes a classic pcap (microsecond, LINKTYPE_ETHERNET) of IPv4/IPv6 packets with correct
  * checksums. Scenarios (deterministic for a seed):
- *   "golden"  530 packets (535 with an IPv6 darknet) over 10 minutes into the darknet: 3 Mirai bots scanning
+ *   "golden"  525 packets (530 with an IPv6 darknet) over 10 minutes into the darknet: 3 Mirai bots scanning
  *             telnet (seq == dst), a masscan/zmap/nmap/unicornscan-like scanner each, an IoT
  *             port scanner without fingerprint, a research scanner (71.6.0.1; the test lists
  *             71.6.0.0/24 in its research file), a DDoS victim answering

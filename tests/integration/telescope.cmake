@@ -1,0 +1,4 @@
+bs_script_test(telescope_golden telescope_golden.sh)
+bs_script_test(telescope_cli telescope_cli.sh)
+bs_script_test(telescope_live telescope_live.sh)
+set_tests_properties(telescope_live PROPERTIES SKIP_RETURN_CODE 77)
