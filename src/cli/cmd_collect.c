@@ -301,9 +301,9 @@ static int open_output(const struct collect_args *a, const struct config *cfg,
         collect_out_init(out, COLLECT_OUT_STORE, NULL, *store);
         return 0;
     }
-    static char obuf[1 << 16];
-    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     collect_out_init(out, COLLECT_OUT_NDJSON, stdout, NULL);
+    /* Live NDJSON is for watching: each batch is flushed as it is written. */
+    out->flush_each = a->nreads == 0;
     return 0;
 }
 

@@ -57,7 +57,11 @@ int collect_out_write(struct collect_out *o, const struct flow_rec *recs, size_t
         return 0;
     pthread_mutex_lock(&o->mu);
     switch (o->kind) {
-    case COLLECT_OUT_NDJSON: rc = write_ndjson(o, recs, n); break;
+    case COLLECT_OUT_NDJSON:
+        rc = write_ndjson(o, recs, n);
+        if (!rc && o->flush_each && fflush(o->f))
+            rc = errno ? -errno : BS_EIO;
+        break;
     case COLLECT_OUT_STORE: rc = store_append(o->store, recs, n); break;
     case COLLECT_OUT_NONE: break;
     }

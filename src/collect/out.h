@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ struct collect_out {
     pthread_mutex_t mu;
     struct buf line;          /* NDJSON formatting buffer (under mu) */
     _Atomic uint64_t records; /* records handed to the stream or the store */
+    bool flush_each;          /* NDJSON: fflush after every write (set before use) */
     _Atomic uint64_t lost;    /* records whose write failed */
     _Atomic int err;          /* first error, 0 when none */
 };
