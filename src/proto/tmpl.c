@@ -606,12 +606,15 @@ int tmpl_decode_data(const struct tmpl *t, const uint8_t *p, size_t len, const s
         s.r = env->base;
         s.r.has = (uint16_t)(s.r.has | t->has);
         s.r.sampling_rate = env->default_rate;
-        if (t->flags & ~TMPL_F_VARLEN) {
-            s.has_up_start = s.has_up_end = s.has_icmp_tc = 0;
-            s.icmp_type = s.icmp_code = 0;
+        /* Reset only what this template's ops can set (finish_record reads no more). */
+        if (t->flags & TMPL_F_UPTIME)
+            s.has_up_start = s.has_up_end = 0;
+        if (t->flags & TMPL_F_ICMP)
+            s.has_icmp_tc = s.icmp_type = s.icmp_code = 0;
+        if (t->flags & TMPL_F_SYSINIT)
             s.sysinit_ms = 0;
+        if (t->flags & TMPL_F_SAMPLING)
             memset(&s.samp, 0, sizeof(s.samp));
-        }
         size_t used = run_record(t, p + off, len - off, &s, env);
         if (!used) {
             rc = BS_EMALFORMED;
