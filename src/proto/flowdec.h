@@ -25,6 +25,9 @@
  *    fit evicts the oldest ones; evicted and aged-out sets are counted in no_template_sets.
  *  - FLOWDEC_MAX_SAMPLERS samplers and FLOWDEC_MAX_DOMAINS (version, domain) pairs; beyond
  *    them new samplers are ignored and new domains get no sequence tracking (both counted).
+ *  Worst case per exporter: max_templates x (16 bytes x fields + ~80) for templates (about
+ *  32 MiB at the defaults with 512-field templates; a typical 20-field template is ~400 bytes),
+ *  plus pending_bytes, plus small tables.
  *
  * Records: packets/bytes are IE 2/1 (v9 IN_PKTS/IN_BYTES), else the totals IE 86/85; OUT
  * counters (IE 23/24) and RFC 5103 reverse elements (PEN 29305) never count as forward, and a
