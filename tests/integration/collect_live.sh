@@ -101,7 +101,7 @@ p4=$(send --to 127.0.0.1:1 --kind port-free)
     >"$work/out2" 2>"$work/err2" &
 pid=$!
 wait_ready "$work/err2"
-send --to "127.0.0.1:$p4" --src 127.0.0.2 --kind v5 --datagrams 1000 --flows 30
+send --to "127.0.0.1:$p4" --src 127.0.0.2 --kind v5 --datagrams 1000 --flows 30 --rate 20000
 stop
 n=$(wc -l <"$work/out2")
 [ "$n" -eq 30000 ] || fail "drain at SIGTERM: $n of 30000 flows written ($(tail -2 "$work/err2"))"

@@ -75,7 +75,7 @@ stop
 # --- 4. SIGTERM right after a burst into the store: every flow arrives
 st3="$work/store3"
 start "$work/e4" --listen "127.0.0.1:$port" --store "$st3" --no-state --flush-interval 1h
-send --to "127.0.0.1:$port" --src 127.0.0.2 --kind v5 --datagrams 400 --flows 30
+send --to "127.0.0.1:$port" --src 127.0.0.2 --kind v5 --datagrams 400 --flows 30 --rate 20000
 stop
 n=$(count "$st3")
 [ "$n" -eq 12000 ] || fail "store after SIGTERM: $n of 12000 flows ($(tail -2 "$work/e4"))"
