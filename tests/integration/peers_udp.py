@@ -4,7 +4,7 @@
   record --port-file F --out CAP.pcap [--idle S] [--max S]
       Binds 127.0.0.1 on a free UDP port, writes the port number to F, and records every
       datagram received into CAP.pcap (DLT_EN10MB, synthetic Ethernet/IPv4/UDP headers carrying
-      the real source and destination ports, both addresses 127.0.0.1). Stops when nothing has
+      the real source address and port; destination 127.0.0.1 and the bound port). Stops when nothing has
       arrived for --idle seconds after the first datagram, after --max seconds in all, or on
       SIGTERM/SIGINT. Prints the number of datagrams recorded.
   replay CAP.pcap --to PORT [--burst N] [--gap S]
@@ -25,11 +25,11 @@ def pcap_header():
     return struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)
 
 
-def frame(payload, sport, dport):
+def frame(payload, src, sport, dport):
     udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
     total = 20 + len(udp)
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total & 0xFFFF, 0, 0x4000, 64, 17, 0,
-                     b"\x7f\0\0\x01", b"\x7f\0\0\x01")
+                     socket.inet_aton(src), b"\x7f\0\0\x01")
     eth = b"\0" * 12 + b"\x08\x00"
     return eth + ip + udp
 
@@ -69,7 +69,7 @@ def record(args):
             except InterruptedError:
                 continue
             last = time.time()
-            fr = frame(data, addr[1], port)
+            fr = frame(data, addr[0], addr[1], port)
             sec = int(last)
             f.write(struct.pack("<IIII", sec, int((last - sec) * 1e6), len(fr), len(fr)))
             f.write(fr)
@@ -82,7 +82,7 @@ def record(args):
             except (BlockingIOError, InterruptedError):
                 break
             now = time.time()
-            fr = frame(data, addr[1], port)
+            fr = frame(data, addr[0], addr[1], port)
             sec = int(now)
             f.write(struct.pack("<IIII", sec, int((now - sec) * 1e6), len(fr), len(fr)))
             f.write(fr)
