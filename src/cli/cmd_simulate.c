@@ -35,7 +35,7 @@ static const char simulate_usage[] =
     "Options (command line overrides [simulate] in the config file):\n"
     "  --seed N             world seed (default 1)\n"
     "  --out DIR            output directory (created if missing)\n"
-    "  --scale S            world size multiplier, 1..100000 (default 1: 900 households,\n"
+    "  --scale S            world size multiplier, 1..10000 (default 1: 900 households,\n"
     "                       540 IoT devices, ~300k flow records per simulated hour)\n"
     "  --duration D         simulated time span: 90s, 30m, 1h, 2d (default 1h)\n"
     "  --start TIME         world start, UTC \"YYYY-MM-DD HH:MM\" or epoch ms\n"

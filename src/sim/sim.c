@@ -32,20 +32,19 @@ enum pkt_style {
 /* A unidirectional flow as one router sees it, waiting in the heap until its next record
  * (v9/IPFIX) or sampled packet (sFlow) is due. */
 struct flow_ent {
-    uint64_t cur_ms;    /* v9/IPFIX: start of the part not yet exported */
+    union {
+        uint64_t cur_ms;   /* v9/IPFIX: start of the part not yet exported */
+        uint64_t next_pkt; /* sFlow: index of the next sampled packet */
+    };
     uint64_t start_ms;
     uint64_t end_ms;
     uint64_t pkts;      /* v9/IPFIX: packets left; sFlow: total packets */
     uint64_t bytes;     /* v9/IPFIX: bytes left; sFlow: total bytes */
-    uint64_t next_pkt;  /* sFlow: index of the next sampled packet */
     struct ipaddr src;
     struct ipaddr dst;
-    uint32_t in_if;
-    uint32_t out_if;
-    uint32_t src_as;
-    uint32_t dst_as;
-    uint32_t nexthop;
     uint32_t seq;
+    uint16_t in_if;
+    uint16_t out_if;
     uint16_t sport;
     uint16_t dport;
     uint16_t router;
@@ -54,11 +53,13 @@ struct flow_ent {
     uint8_t flags;
     uint8_t tos;
     uint8_t ttl;
-    uint8_t src_mask;
-    uint8_t dst_mask;
     uint8_t style;
     uint8_t parts;      /* records exported so far */
+    uint8_t egress;     /* leaving the subscriber (next hop: the ISP's upstream) */
 };
+/* AS numbers, prefix lengths and next hop are derived from the addresses when a record is
+ * written, which keeps an active flow at 96 bytes. */
+_Static_assert(sizeof(struct flow_ent) <= 96, "flow_ent grew: update the memory bound");
 
 struct heap_item {
     uint64_t key;
@@ -362,6 +363,12 @@ static void run_deadlines(struct sim *s, uint64_t t)
     }
 }
 
+static uint32_t next_hop(const struct sim *s, const struct flow_ent *f)
+{
+    const struct sim_router *rt = &s->w.routers[f->router];
+    return f->egress ? s->w.isp[rt->isp].v4_base + 254 : 0;
+}
+
 static uint8_t part_flags(const struct flow_ent *f, int first, int last)
 {
     uint8_t fl = f->flags;
@@ -459,9 +466,10 @@ static void sflow_emit(struct sim *s, struct flow_ent *f, struct sim_router *rt,
     sm.frame_len = (uint32_t)n;
     sm.in_if = f->in_if;
     sm.out_if = f->out_if;
-    ipaddr_from_v4(&sm.nexthop, f->nexthop);
-    sm.src_mask = f->src_mask;
-    sm.dst_mask = f->dst_mask;
+    ipaddr_from_v4(&sm.nexthop, next_hop(s, f));
+    uint32_t as_unused;
+    addr_info(&s->w, &f->src, &as_unused, &sm.src_mask);
+    addr_info(&s->w, &f->dst, &as_unused, &sm.dst_mask);
     sim_export_add_sample(&rt->ex, now, &sm);
     s->st->sflow_samples++;
 }
@@ -510,20 +518,18 @@ static int process_flow(struct sim *s, uint64_t now, uint32_t idx)
                 r.bytes = sp * 20;
             r.src = f->src;
             r.dst = f->dst;
-            ipaddr_from_v4(&r.nexthop, f->nexthop);
+            ipaddr_from_v4(&r.nexthop, next_hop(s, f));
             if (!ipaddr_is_v4(&f->src))
                 memset(&r.nexthop, 0, sizeof r.nexthop);
             r.in_if = f->in_if;
             r.out_if = f->out_if;
-            r.src_as = f->src_as;
-            r.dst_as = f->dst_as;
+            addr_info(&s->w, &f->src, &r.src_as, &r.src_mask);
+            addr_info(&s->w, &f->dst, &r.dst_as, &r.dst_mask);
             r.sport = f->sport;
             r.dport = f->dport;
             r.proto = f->proto;
             r.tcp_flags = part_flags(f, f->parts == 0, last);
             r.tos = f->tos;
-            r.src_mask = f->src_mask;
-            r.dst_mask = f->dst_mask;
             sim_export_add_flow(&rt->ex, now, &r);
             update_deadline(s, &rt->ex);
             if (rt->ex.fmt == SIM_FMT_V9)
@@ -614,11 +620,9 @@ static int push_dir(struct sim *s, const struct conv *c, int reverse, int64_t ho
     f->seq = (uint32_t)hash_mix64(c->start_ms ^ ((uint64_t)c->aport << 32) ^ (uint64_t)reverse);
     f->router = h->router;
     uint32_t uplink = rt->uplink_if;
-    f->in_if = egress ? h->ifindex : uplink;
-    f->out_if = egress ? uplink : h->ifindex;
-    f->nexthop = egress ? s->w.isp[h->isp].v4_base + 254 : 0;
-    addr_info(&s->w, &f->src, &f->src_as, &f->src_mask);
-    addr_info(&s->w, &f->dst, &f->dst_as, &f->dst_mask);
+    f->in_if = (uint16_t)(egress ? h->ifindex : uplink);
+    f->out_if = (uint16_t)(egress ? uplink : h->ifindex);
+    f->egress = (uint8_t)egress;
     s->st->true_flows++;
     s->st->true_packets += pkts;
     if (rt->ex.fmt == SIM_FMT_SFLOW) {
@@ -1564,7 +1568,7 @@ int sim_params_check(const struct sim_params *p, char *msg, size_t msglen)
 {
     const char *bad = NULL;
     if (p->scale < 1 || p->scale > SIM_MAX_SCALE)
-        bad = "scale must be 1..100000";
+        bad = "scale must be 1..10000";
     else if (p->duration_ms < 1000 || p->duration_ms > 366ull * 86400000)
         bad = "duration must be 1s..366d";
     else if (p->isps < 1 || p->isps > SIM_MAX_ISPS)

@@ -26,7 +26,7 @@
 /* Length of one generation slice. */
 #define SIM_SLICE_MS 60000u
 /* Upper bounds enforced by sim_params_check(). */
-#define SIM_MAX_SCALE 100000u
+#define SIM_MAX_SCALE 10000u /* about 0.64 GB per 1000 of scale (docs/SIMULATOR.md) */
 #define SIM_MAX_ISPS 13u
 #define SIM_MAX_ROUTERS_PER_ISP 64u
 #define SIM_MAX_SAMPLING 65536u

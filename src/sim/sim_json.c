@@ -77,7 +77,9 @@ void sim_json_end(struct sim_json *j)
         return;
     char closer = j->closer[d];
     j->err = buf_putc(&j->b, closer);
-    if (!j->err && j->depth <= 1)
+    /* an element of a top-level member (one infection, one device) ends here: the buffer
+     * holds at most one such element past SIM_JSON_CHUNK */
+    if (!j->err && j->depth <= 2)
         drain(j, false);
 }
 

@@ -2,7 +2,9 @@
  *
  * Strings are escaped with jw_escape() from core/jw.h (RFC 8259). Keys are trusted snake_case
  * literals. Output goes to a FILE through a capped buffer flushed every SIM_JSON_CHUNK bytes,
- * so memory stays bounded whatever the document's size. Elements at depth 1 and 2 start on
+ * so memory stays bounded whatever the document's size: the buffer is drained whenever an
+ * element at depth 1 or 2 closes, so one such element (e.g. one entry of a top-level array)
+ * must fit in the 4 * SIM_JSON_CHUNK cap. Elements at depth 1 and 2 start on
  * their own indented line; deeper ones are written compactly, one leaf object per line.
  * Errors (write failures, nesting past SIM_JSON_MAX_DEPTH) are sticky and returned by
  * sim_json_finish().

@@ -70,6 +70,9 @@ static unsigned model_default_cred(const struct sim_model *m)
     return 0;
 }
 
+/* Random draws to find the bot that spreads an infection. */
+#define SPREADER_TRIES 64
+
 /* Stream numbers of the seeded generator. */
 enum { STREAM_WORLD = 1 };
 
@@ -404,18 +407,19 @@ int sim_world_build(struct sim_world *w, const struct sim_params *p)
             free(pend);
             goto fail;
         }
-        /* the spreader: a bot of the same family active for the whole infection chain */
-        unsigned cands = 0, pick = 0;
-        for (unsigned j = 0; j < idx; j++) {
+        /* the spreader: a bot of the same family active for the whole infection chain, found
+         * by up to SPREADER_TRIES random draws among the earlier infections (a bot outside the
+         * ISPs when none is found) */
+        w->inf[idx].infected_by = -1;
+        for (unsigned tries = 0; idx && tries < SPREADER_TRIES; tries++) {
+            unsigned j = (unsigned)sim_rng_below(&r, idx);
             const struct sim_infection *s = &w->inf[j];
             if (s->family == pend[k].fam && s->start_ms + 60000 <= pend[k].t - 60000 &&
                 s->end_ms > pend[k].t) {
-                cands++;
-                if (sim_rng_below(&r, cands) == 0)
-                    pick = j;
+                w->inf[idx].infected_by = (int32_t)j;
+                break;
             }
         }
-        w->inf[idx].infected_by = cands ? (int32_t)pick : -1;
     }
     free(pend);
     for (unsigned k = 0; k < w->ninf; k++) {

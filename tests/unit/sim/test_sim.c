@@ -317,6 +317,32 @@ static void test_json_nested_and_escaped(void **state)
     free(text);
 }
 
+static void test_json_streams_arrays_larger_than_its_buffer(void **state)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    struct sim_json j;
+    sim_json_init(&j, f);
+    sim_json_obj(&j, NULL);
+    sim_json_arr(&j, "items");
+    const unsigned n = 100000; /* about 3.5 MB, more than the 1 MB buffer cap */
+    for (unsigned i = 0; i < n; i++) {
+        sim_json_obj(&j, NULL);
+        sim_json_u64(&j, "i", i);
+        sim_json_str(&j, "s", "xxxxxxxxxx");
+        sim_json_end(&j);
+    }
+    sim_json_end(&j);
+    sim_json_end(&j);
+    assert_int_equal(sim_json_finish(&j), 0);
+    fclose(f);
+    assert_true(len > 4 * SIM_JSON_CHUNK);
+    assert_non_null(strstr(text, "{\"i\":99999,\"s\":\"xxxxxxxxxx\"}"));
+    assert_int_equal(text[len - 2], '}');
+    free(text);
+}
+
 /* ---- encoders through the real decoders -------------------------------------------------- */
 
 struct capture {
@@ -620,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_pcap_writer_output_reads_back),
         cmocka_unit_test(test_pcap_writer_refuses_oversized_frame_and_bad_path),
         cmocka_unit_test(test_json_nested_and_escaped),
+        cmocka_unit_test(test_json_streams_arrays_larger_than_its_buffer),
         cmocka_unit_test(test_v9_roundtrip_through_flowdec),
         cmocka_unit_test(test_v9_sampled_options_announce_interval),
         cmocka_unit_test(test_ipfix_roundtrip_through_flowdec),
