@@ -345,6 +345,14 @@ uint32_t tmpl_samp_rate(const struct tmpl_samp *s)
 
 /* Unsigned big-endian value of 1..8 bytes (reduced-size encoding); the length was checked at
  * compile time. */
+static inline bool bytes_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
 static inline __attribute__((always_inline)) uint64_t get_uint(const uint8_t *p, unsigned len)
 {
     switch (len) {
@@ -395,17 +403,24 @@ static inline __attribute__((always_inline)) void apply_op(struct tmpl_scratch *
     case TOP_DPORT:
         r->dst_port = (uint16_t)get_uint(f, len);
         break;
+    /* Some exporters (Procera, Juniper physical-interface templates) send both the IPv4 and
+     * the IPv6 address fields and fill only one family, leaving the other zero. An all-zero
+     * field therefore never replaces an address another field already set. */
     case TOP_SRC4:
-        ipaddr_from_v4(&r->src, be32(f));
+        if (be32(f) || ipaddr_is_zero(&r->src))
+            ipaddr_from_v4(&r->src, be32(f));
         break;
     case TOP_DST4:
-        ipaddr_from_v4(&r->dst, be32(f));
+        if (be32(f) || ipaddr_is_zero(&r->dst))
+            ipaddr_from_v4(&r->dst, be32(f));
         break;
     case TOP_SRC6:
-        memcpy(r->src.b, f, 16);
+        if (!bytes_zero(f, 16))
+            memcpy(r->src.b, f, 16);
         break;
     case TOP_DST6:
-        memcpy(r->dst.b, f, 16);
+        if (!bytes_zero(f, 16))
+            memcpy(r->dst.b, f, 16);
         break;
     case TOP_SMASK:
         r->src_mask = (uint8_t)get_uint(f, len);

@@ -555,10 +555,6 @@ EXPECT_SAMPLING = {
 # with exactly these symptoms without failing the suite; once fixed it must pass, and then the
 # entry must go (an unexpected pass fails, so the list cannot rot).
 KNOWN_DECODER_BUGS = {
-    # ipfix.c/nf9.c: a record with both IPv4 (IE 8/12) and IPv6 (IE 27/28) address fields
-    # takes the all-zero IPv6 one ('::') instead of the IPv4 address the flow has.
-    'akvorado/netflow_physicalinterfaces': 'has no botscope match',
-    'netflow-vendors/ipfix_test_procera': 'has no botscope match',
 }
 
 

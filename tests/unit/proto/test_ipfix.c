@@ -102,6 +102,41 @@ static void test_ipfix_template_then_data(void **state)
     flowdec_exporter_free(ex);
 }
 
+/* Regression: exporters that send both address families fill one and zero the other; the
+ * zero IPv6 field must not replace the IPv4 address (and vice versa). */
+static void test_ipfix_both_families_zero_one_keeps_the_other(void **state)
+{
+    (void)state;
+    static const struct fs f[] = {{8, 4, 0}, {12, 4, 0}, {27, 16, 0}, {28, 16, 0}, {2, 4, 0}};
+    struct tb t;
+    struct tsink s;
+    struct flow_sink k = tsink_sink(&s);
+    struct flowdec_exporter *ex = test_exporter(NULL);
+    tb_ipfix_hdr(&t, SECS, 0, 1);
+    ipfix_template(&t, 300, f, 5);
+    tb_set_begin(&t, 300);
+    tb_u32(&t, 0xc0000201u); /* IPv4 filled, IPv6 zero */
+    tb_u32(&t, 0xc6336407u);
+    tb_zero(&t, 32);
+    tb_u32(&t, 1);
+    tb_u32(&t, 0); /* IPv4 zero, IPv6 filled */
+    tb_u32(&t, 0);
+    tb_u16(&t, 0x2001); tb_u16(&t, 0x0db8); tb_zero(&t, 11); tb_u8(&t, 1);
+    tb_u16(&t, 0x2001); tb_u16(&t, 0x0db8); tb_zero(&t, 11); tb_u8(&t, 2);
+    tb_u32(&t, 2);
+    tb_set_end(&t);
+    tb_ipfix_end(&t);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, NULL), 0);
+    assert_int_equal(s.n, 2);
+    assert_true(ipaddr_is_v4(&s.r[0].src));
+    assert_int_equal(ipaddr_v4(&s.r[0].src), 0xc0000201u);
+    assert_int_equal(ipaddr_v4(&s.r[0].dst), 0xc6336407u);
+    assert_false(ipaddr_is_v4(&s.r[1].src));
+    assert_int_equal(s.r[1].src.b[15], 1);
+    assert_int_equal(s.r[1].dst.b[15], 2);
+    flowdec_exporter_free(ex);
+}
+
 static void test_ipfix_varlen_short_and_long_forms(void **state)
 {
     (void)state;
@@ -748,6 +783,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ipfix_template_then_data),
+        cmocka_unit_test(test_ipfix_both_families_zero_one_keeps_the_other),
         cmocka_unit_test(test_ipfix_varlen_short_and_long_forms),
         cmocka_unit_test(test_ipfix_varlen_field_past_end),
         cmocka_unit_test(test_ipfix_enterprise_ie_skipped),
