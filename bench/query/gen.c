@@ -169,6 +169,7 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &start);
     uint32_t seq = 0;
     uint64_t sent = 0;
+    double next = 0; /* seconds since start when the next group of 4 may go */
     for (uint64_t i = 0; i < n;) {
         size_t m = n - i < 30 ? (size_t)(n - i) : 30;
         for (size_t k = 0; k < m; k++)
@@ -184,12 +185,16 @@ int main(int argc, char **argv)
                 usleep(100);
             sent++;
             if (sent % 4 == 0 && rate > 0) {
+                /* Paced without catch-up bursts: after a stall (a store flush), the schedule
+                 * restarts from now instead of sending the backlog at once. */
                 struct timespec now;
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 double el = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
-                double want = (double)sent / rate;
-                if (want > el)
-                    usleep((useconds_t)((want - el) * 1e6));
+                next += 4.0 / rate;
+                if (el > next + 0.002)
+                    next = el;
+                else if (next > el)
+                    usleep((useconds_t)((next - el) * 1e6));
             }
         }
         i += m;

@@ -360,6 +360,7 @@ struct qthread {
     uint8_t *sel;
     uint8_t *keybuf;
     struct agg_tab tab, dset;
+    uint64_t *direct; /* small keys: flows, packets, bytes per key value (see qctx.direct) */
     uint64_t matched, packets, bytes, t_first, t_last;
     int rc;
 };
@@ -370,6 +371,9 @@ struct qctx {
     bool time_bounded;
     size_t klen, dklen; /* group key bytes, distinct value bytes */
     size_t koff[QUERY_MAX_KEYS];
+    /* Keys of at most 2 bytes without a distinct count are aggregated in a directly indexed
+     * array (no hashing): 1 << (8 * klen) slots of three counters per thread. */
+    bool direct;
     struct qthread th[STORE_SCAN_MAX_THREADS];
     uint64_t printed;
     struct buf line;
@@ -488,6 +492,30 @@ static int q_on_block(void *ctx, unsigned thread, const struct store_block *b)
     if (q->count_only)
         return 0;
     uint8_t *kb = t->keybuf;
+    if (c->direct) {
+        uint64_t *d = t->direct;
+        const uint16_t *p16 = NULL;
+        if (q->nkeys == 1 && q->keys[0].id == QK_DSTPORT)
+            p16 = b->dst_port;
+        else if (q->nkeys == 1 && q->keys[0].id == QK_SRCPORT)
+            p16 = b->src_port;
+        for (size_t i = 0; i < n; i++) {
+            if (!sel[i])
+                continue;
+            size_t ix;
+            if (p16) {
+                ix = p16[i];
+            } else {
+                for (size_t k = 0; k < q->nkeys; k++)
+                    put_key(kb + c->koff[k], b, i, &q->keys[k]);
+                ix = c->klen == 2 ? (size_t)kb[0] << 8 | kb[1] : c->klen == 1 ? kb[0] : 0;
+            }
+            d[3 * ix]++;
+            d[3 * ix + 1] += b->packets[i];
+            d[3 * ix + 2] += b->bytes[i];
+        }
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         if (!sel[i])
             continue;
@@ -764,6 +792,28 @@ static int merge(struct qctx *c, unsigned nth)
 {
     struct agg_tab *t0 = &c->th[0].tab, *d0 = &c->th[0].dset;
     int rc = 0;
+    if (c->direct) {
+        size_t slots = (size_t)1 << (8 * c->klen);
+        for (size_t ix = 0; ix < slots; ix++) {
+            uint64_t fl = 0, pk = 0, by = 0;
+            for (unsigned th = 0; th < nth; th++) {
+                fl += c->th[th].direct[3 * ix];
+                pk += c->th[th].direct[3 * ix + 1];
+                by += c->th[th].direct[3 * ix + 2];
+            }
+            if (!fl)
+                continue;
+            uint8_t key[2] = {(uint8_t)(c->klen == 2 ? ix >> 8 : ix), (uint8_t)ix};
+            bool is_new;
+            uint64_t *x = tab_get(t0, key, hash_bytes(key, c->klen, t0->seed), &is_new, &rc);
+            if (!x)
+                return rc;
+            x[1] = fl;
+            x[2] = pk;
+            x[3] = by;
+        }
+        return 0;
+    }
     for (unsigned th = 1; th < nth; th++) {
         struct agg_tab *t = &c->th[th].tab, *d = &c->th[th].dset;
         for (size_t i = 0; i < t->n; i++) {
@@ -842,6 +892,7 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
         c->klen += key_size(q->keys[k].id);
     }
     c->dklen = q->has_distinct ? key_size(q->distinct.id) : 0;
+    c->direct = q->nkeys && c->klen <= 2 && !q->has_distinct;
 
     uint64_t cols = filter_columns(c->filter) | STORE_COLBIT(STORE_COL_START_MS) |
                     STORE_COLBIT(STORE_COL_PACKETS) | STORE_COLBIT(STORE_COL_BYTES);
@@ -864,7 +915,9 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
         th->t_first = UINT64_MAX;
         tab_init(&th->tab, c->klen, true, q->max_groups);
         tab_init(&th->dset, c->klen + c->dklen, false, q->max_distinct);
-        if (!th->fs || !th->sel || !th->keybuf) {
+        if (c->direct)
+            th->direct = calloc((size_t)3 << (8 * c->klen), sizeof *th->direct);
+        if (!th->fs || !th->sel || !th->keybuf || (c->direct && !th->direct)) {
             rc = BS_ENOMEM;
             goto out_threads;
         }
@@ -940,6 +993,7 @@ out_threads:
         filter_scratch_free(c->th[t].fs);
         free(c->th[t].sel);
         free(c->th[t].keybuf);
+        free(c->th[t].direct);
         tab_release(&c->th[t].tab);
         tab_release(&c->th[t].dset);
     }
