@@ -12,7 +12,9 @@
 #include "core/hash.h"
 #include "sim/sim_export.h"
 #include "sim/sim_pcap.h"
+#include "sim/sim_pkt.h"
 #include "sim/sim_rng.h"
+#include "sim/sim_truth.h"
 #include "sim/sim_world.h"
 
 enum { STREAM_TRAFFIC = 2, STREAM_DARKNET = 3, STREAM_SAMPLING = 4 };
@@ -705,7 +707,7 @@ static int dns_query(struct sim *s, uint64_t t, int64_t host, uint32_t resolver)
 {
     struct conv c;
     struct ipaddr a, b;
-    sim_host_addr(&s->w, &s->w.hosts[host], 0, &a);
+    sim_world_host_addr(&s->w, &s->w.hosts[host], 0, &a);
     v4(&b, resolver);
     conv_init(&c, t, sim_rng_range(&s->tr, 5, 60), &a, host, &b, sim_world_host_of(&s->w, resolver),
               17, ephemeral(s), 53);
@@ -748,7 +750,7 @@ static int household_session(struct sim *s, uint64_t t)
     int v6 = h->v6 && (k == HH_DNS || k == HH_HTTPS || k == HH_QUIC || k == HH_VIDEO) &&
              sim_rng_chance(r, 0.5);
     struct ipaddr a, b;
-    sim_host_addr(&s->w, h, v6, &a);
+    sim_world_host_addr(&s->w, h, v6, &a);
     struct conv c;
     double dur;
     uint32_t srv;
@@ -863,11 +865,11 @@ static int gen_devices(struct sim *s, uint64_t t0, uint64_t t1)
     struct sim_rng *r = &s->tr;
     for (unsigned d = 0; d < s->w.ndevices; d++) {
         struct sim_device *dv = &s->w.devices[d];
-        const struct sim_model *m = &sim_models[dv->model];
+        const struct sim_model *m = &sim_world_models[dv->model];
         int64_t hi = dv->host;
         const struct sim_host *h = &s->w.hosts[hi];
         struct ipaddr a, b;
-        sim_host_addr(&s->w, h, 0, &a);
+        sim_world_host_addr(&s->w, h, 0, &a);
         while (dv->next_cloud_ms < t1) {
             uint64_t st = dv->next_cloud_ms;
             double dur = sim_rng_exp(r, 2 * 3600000.0);
@@ -1181,7 +1183,7 @@ static int bot_c2_sessions(struct sim *s, struct sim_infection *in, uint64_t t1)
     const struct sim_host *h = &s->w.hosts[hi];
     while (in->next_c2_ms < t1 && in->next_c2_ms < in->end_ms && in->next_c2_ms < s->w.end_ms) {
         uint64_t st = in->next_c2_ms;
-        unsigned ai = sim_c2_addr_index(cc, st);
+        unsigned ai = sim_world_c2_addr_index(cc, st);
         uint64_t change = ai + 1 < cc->naddr ? cc->from[ai + 1] : SIM_NO_END;
         uint64_t end = st + (uint64_t)sim_rng_exp(r, 3 * 3600000.0);
         int moved = 0;
@@ -1200,7 +1202,7 @@ static int bot_c2_sessions(struct sim *s, struct sim_infection *in, uint64_t t1)
             return rc;
         struct conv c;
         struct ipaddr a, b;
-        sim_host_addr(&s->w, h, 0, &a);
+        sim_world_host_addr(&s->w, h, 0, &a);
         v4(&b, cc->addr[ai]);
         conv_init(&c, st + 40, end - st - 40, &a, hi, &b, -1, 6, ephemeral(s), cc->port);
         uint64_t beats = (end - st) / (cc->keepalive_s * 1000ull);
@@ -1272,7 +1274,7 @@ static int gen_bots(struct sim *s, uint64_t t0, uint64_t t1)
                 if (u < 0.4 && s->nmozi_active > 1) {
                     const struct sim_infection *o =
                         &s->w.inf[s->mozi_active[sim_rng_below(r, s->nmozi_active)]];
-                    if (o == in || !sim_inf_active(o, t))
+                    if (o == in || !sim_world_inf_active(o, t))
                         continue;
                     peer = s->w.hosts[s->w.devices[o->device].host].v4;
                     pport = o->p2p_port;
@@ -1285,7 +1287,7 @@ static int gen_bots(struct sim *s, uint64_t t0, uint64_t t1)
                 }
                 struct conv c;
                 struct ipaddr pa, pb;
-                sim_host_addr(&s->w, &s->w.hosts[hi], 0, &pa);
+                sim_world_host_addr(&s->w, &s->w.hosts[hi], 0, &pa);
                 v4(&pb, peer);
                 conv_init(&c, t, sim_rng_range(r, 20, 400), &pa, hi, &pb,
                           sim_world_host_of(&s->w, peer), 17, in->p2p_port, pport);
@@ -1369,12 +1371,12 @@ static int gen_attacks(struct sim *s, uint64_t t0, uint64_t t1)
             for (unsigned i = 0; i < s->w.ninf; i++) {
                 struct sim_infection *in = &s->w.inf[i];
                 uint64_t st, en;
-                if (!sim_attack_bot(&s->w, at, in, &st, &en))
+                if (!sim_world_attack_bot(&s->w, at, in, &st, &en))
                     continue;
                 int64_t hi = s->w.devices[in->device].host;
                 struct conv c;
                 struct ipaddr a, b;
-                sim_host_addr(&s->w, &s->w.hosts[hi], 0, &a);
+                sim_world_host_addr(&s->w, &s->w.hosts[hi], 0, &a);
                 v4(&b, at->victim);
                 conv_init(&c, st, en - st, &a, hi, &b, sim_world_host_of(&s->w, at->victim), 17,
                           ephemeral(s), at->port);
@@ -1684,7 +1686,7 @@ out_exp: {
     if (!rc) {
         for (unsigned i = 0; i < s->w.ndevices; i++) {
             const struct sim_device *dv = &s->w.devices[i];
-            if (dv->cred || ((sim_models[dv->model].vuln_fw_mask >> dv->fw) & 1))
+            if (dv->cred || ((sim_world_models[dv->model].vuln_fw_mask >> dv->fw) & 1))
                 st->vulnerable++;
         }
         rc = join(path, sizeof path, p->out_dir, "truth.json");

@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 #include "sim/sim_json.h"
+#include "sim/sim_truth.h"
 #include "sim/sim_world.h"
 
 static void j_ip4(struct sim_json *j, const char *key, uint32_t v4)
@@ -43,11 +44,11 @@ static const char *attack_name(uint8_t t)
 static void write_device(struct sim_json *j, const struct sim_world *w, unsigned d)
 {
     const struct sim_device *dv = &w->devices[d];
-    const struct sim_model *m = &sim_models[dv->model];
+    const struct sim_model *m = &sim_world_models[dv->model];
     const struct sim_host *h = &w->hosts[dv->host];
     j_ip4(j, "addr", h->v4);
     sim_json_str(j, "isp", w->isp[h->isp].name);
-    sim_json_str(j, "device_type", sim_devtype_name[m->type]);
+    sim_json_str(j, "device_type", sim_world_devtype_name[m->type]);
     sim_json_str(j, "vendor", m->vendor);
     sim_json_str(j, "product", m->product);
     sim_json_str(j, "firmware", m->firmware[dv->fw]);
@@ -152,7 +153,7 @@ int sim_truth_write(const struct sim_world *w, const char *path, const struct si
         const struct sim_c2 *cc = &w->c2[c];
         sim_json_obj(&j, NULL);
         sim_json_u64(&j, "id", c);
-        sim_json_str(&j, "family", sim_family_name[cc->family]);
+        sim_json_str(&j, "family", sim_world_family_name[cc->family]);
         sim_json_str(&j, "proto", "tcp");
         sim_json_u64(&j, "port", cc->port);
         sim_json_u64(&j, "keepalive_s", cc->keepalive_s);
@@ -206,7 +207,7 @@ int sim_truth_write(const struct sim_world *w, const char *path, const struct si
         sim_json_obj(&j, NULL);
         write_device(&j, w, in->device);
         sim_json_str(&j, "exporter", w->routers[h->router].name);
-        sim_json_str(&j, "family", sim_family_name[in->family]);
+        sim_json_str(&j, "family", sim_world_family_name[in->family]);
         sim_json_str(&j, "vector", vector_name(in->vector));
         if (in->infected_by >= 0)
             j_ip4(&j, "infected_by",
@@ -225,7 +226,7 @@ int sim_truth_write(const struct sim_world *w, const char *path, const struct si
     sim_json_arr(&j, "vulnerable_devices");
     for (unsigned d = 0; d < w->ndevices; d++) {
         const struct sim_device *dv = &w->devices[d];
-        const struct sim_model *m = &sim_models[dv->model];
+        const struct sim_model *m = &sim_world_models[dv->model];
         int vfw = (m->vuln_fw_mask >> dv->fw) & 1;
         if (!dv->cred && !vfw)
             continue;
@@ -239,8 +240,8 @@ int sim_truth_write(const struct sim_world *w, const char *path, const struct si
         sim_json_end(&j);
         if (dv->cred) {
             sim_json_obj(&j, "weak_credential");
-            sim_json_str(&j, "username", sim_weak_creds[dv->cred][0]);
-            sim_json_str(&j, "password", sim_weak_creds[dv->cred][1]);
+            sim_json_str(&j, "username", sim_world_weak_creds[dv->cred][0]);
+            sim_json_str(&j, "password", sim_world_weak_creds[dv->cred][1]);
             sim_json_end(&j);
         }
         sim_json_bool(&j, "vulnerable_firmware", vfw);
@@ -278,7 +279,7 @@ int sim_truth_write(const struct sim_world *w, const char *path, const struct si
         sim_json_arr(&j, "bots");
         for (unsigned i = 0; i < w->ninf; i++) {
             uint64_t s0, e0;
-            if (sim_attack_bot(w, at, &w->inf[i], &s0, &e0))
+            if (sim_world_attack_bot(w, at, &w->inf[i], &s0, &e0))
                 j_ip4(&j, NULL, w->hosts[w->devices[w->inf[i].device].host].v4);
         }
         sim_json_end(&j);
@@ -306,7 +307,7 @@ int sim_truth_write(const struct sim_world *w, const char *path, const struct si
     for (unsigned k = 0; k < w->nextbots; k++) {
         sim_json_obj(&j, NULL);
         j_ip4(&j, "addr", w->extbots[k].addr);
-        sim_json_str(&j, "family", sim_family_name[w->extbots[k].family]);
+        sim_json_str(&j, "family", sim_world_family_name[w->extbots[k].family]);
         sim_json_end(&j);
     }
     sim_json_end(&j);

@@ -9,13 +9,13 @@
 #include "core/err.h"
 #include "core/hash.h"
 
-const char *const sim_family_name[FAM_N] = {"mirai", "gafgyt", "mozi"};
-const char *const sim_devtype_name[DEV_N] = {"router", "camera", "dvr", "nvr"};
+const char *const sim_world_family_name[FAM_N] = {"mirai", "gafgyt", "mozi"};
+const char *const sim_world_devtype_name[DEV_N] = {"router", "camera", "dvr", "nvr"};
 
 /* Device models. Vendors and products are real product lines so that a survey can be tested
  * against firmware-to-CVE matching; firmware strings are illustrative. The CVEs are public
  * advisories for those product lines (docs/SIMULATOR.md). */
-const struct sim_model sim_models[] = {
+const struct sim_model sim_world_models[] = {
     {DEV_ROUTER, "Huawei", "HG532", {"V100R001C01B030", "V100R001C01B025", "V100R001C01B016"},
      "CVE-2017-17215", 0x6, 443, 120},
     {DEV_ROUTER, "Realtek SDK", "RTL819x CPE (miniigd)", {"3.4.14", "3.4.11", "3.2.1"},
@@ -39,10 +39,10 @@ const struct sim_model sim_models[] = {
     {DEV_NVR, "Hikvision", "DS-7608NI-K2", {"V4.30.085", "V4.22.005", "V4.1.50"},
      "CVE-2021-36260", 0x6, 8000, 30},
 };
-const unsigned sim_nmodels = sizeof(sim_models) / sizeof(sim_models[0]);
+const unsigned sim_world_nmodels = sizeof(sim_world_models) / sizeof(sim_world_models[0]);
 
 /* Entries of the credential list in the published Mirai source (scanner.c), index 0 unused. */
-const char *const sim_weak_creds[][2] = {
+const char *const sim_world_weak_creds[][2] = {
     {"", ""},
     {"root", "xc3511"}, {"root", "vizxv"}, {"root", "admin"}, {"admin", "admin"},
     {"root", "888888"}, {"root", "xmhdipc"}, {"root", "default"}, {"root", "juantech"},
@@ -54,9 +54,9 @@ const char *const sim_weak_creds[][2] = {
     {"supervisor", "supervisor"}, {"guest", "guest"}, {"guest", "12345"}, {"ubnt", "ubnt"},
     {"root", "hi3518"}, {"root", "Zte521"}, {"admin", "12345"},
 };
-const unsigned sim_nweak_creds = sizeof(sim_weak_creds) / sizeof(sim_weak_creds[0]);
+const unsigned sim_world_nweak_creds = sizeof(sim_world_weak_creds) / sizeof(sim_world_weak_creds[0]);
 
-/* Vendor default credentials that Mirai's list targets (index into sim_weak_creds). */
+/* Vendor default credentials that Mirai's list targets (index into sim_world_weak_creds). */
 static unsigned model_default_cred(const struct sim_model *m)
 {
     if (!strcmp(m->vendor, "XiongMai"))
@@ -106,7 +106,7 @@ int64_t sim_world_host_of(const struct sim_world *w, uint32_t v4)
     return -1;
 }
 
-void sim_host_addr(const struct sim_world *w, const struct sim_host *h, int v6, struct ipaddr *a)
+void sim_world_host_addr(const struct sim_world *w, const struct sim_host *h, int v6, struct ipaddr *a)
 {
     (void)w;
     if (!v6 || !h->v6) {
@@ -127,7 +127,7 @@ void sim_host_addr(const struct sim_world *w, const struct sim_host *h, int v6, 
         a->b[8 + i] = (uint8_t)(iid >> (56 - 8 * i));
 }
 
-unsigned sim_c2_addr_index(const struct sim_c2 *c, uint64_t t)
+unsigned sim_world_c2_addr_index(const struct sim_c2 *c, uint64_t t)
 {
     unsigned i = 0;
     while (i + 1 < c->naddr && t >= c->from[i + 1])
@@ -303,11 +303,11 @@ int sim_world_build(struct sim_world *w, const struct sim_params *p)
         dv->host = w->nhouseholds + d;
         unsigned t = sim_rng_weighted(&r, type_w, DEV_N);
         unsigned cand[16], nc = 0;
-        for (unsigned m = 0; m < sim_nmodels && nc < 16; m++)
-            if (sim_models[m].type == t)
+        for (unsigned m = 0; m < sim_world_nmodels && nc < 16; m++)
+            if (sim_world_models[m].type == t)
                 cand[nc++] = m;
         dv->model = (uint16_t)cand[sim_rng_below(&r, nc)];
-        const struct sim_model *m = &sim_models[dv->model];
+        const struct sim_model *m = &sim_world_models[dv->model];
         double u = sim_rng_unit(&r);
         dv->fw = u < 0.75 ? 0 : u < 0.92 ? 1 : 2;
         dv->cred = 0;
@@ -315,7 +315,7 @@ int sim_world_build(struct sim_world *w, const struct sim_params *p)
             unsigned def = model_default_cred(m);
             dv->cred = (uint8_t)(def && sim_rng_chance(&r, 0.6)
                                      ? def
-                                     : 1 + sim_rng_below(&r, sim_nweak_creds - 1));
+                                     : 1 + sim_rng_below(&r, sim_world_nweak_creds - 1));
         }
         dv->infection = -1;
         dv->next_cloud_ms = p->start_ms;
@@ -369,7 +369,7 @@ int sim_world_build(struct sim_world *w, const struct sim_params *p)
     unsigned npend = 0;
     for (unsigned d = 0; d < w->ndevices; d++) {
         struct sim_device *dv = &w->devices[d];
-        const struct sim_model *m = &sim_models[dv->model];
+        const struct sim_model *m = &sim_world_models[dv->model];
         int weak = dv->cred != 0, vfw = (m->vuln_fw_mask >> dv->fw) & 1;
         if (!weak && !vfw)
             continue;
@@ -522,11 +522,11 @@ fail:
     return rc;
 }
 
-bool sim_attack_bot(const struct sim_world *w, const struct sim_attack *at,
+bool sim_world_attack_bot(const struct sim_world *w, const struct sim_attack *at,
                     const struct sim_infection *in, uint64_t *start, uint64_t *end)
 {
     if (at->type != ATK_UDP_PLAIN || in->family == FAM_MOZI || in->c2 != at->c2 ||
-        !sim_inf_active(in, at->start_ms))
+        !sim_world_inf_active(in, at->start_ms))
         return false;
     /* bots start within 3 s of the command, a stable per-bot delay */
     *start = at->start_ms + hash_mix64((uint64_t)(in - w->inf) * 31 + at->start_ms) % 3000;

@@ -180,12 +180,12 @@ struct sim_world {
     uint32_t map_mask;
 };
 
-extern const struct sim_model sim_models[];
-extern const unsigned sim_nmodels;
-extern const char *const sim_weak_creds[][2];
-extern const unsigned sim_nweak_creds;
-extern const char *const sim_family_name[FAM_N];
-extern const char *const sim_devtype_name[DEV_N];
+extern const struct sim_model sim_world_models[];
+extern const unsigned sim_world_nmodels;
+extern const char *const sim_world_weak_creds[][2];
+extern const unsigned sim_world_nweak_creds;
+extern const char *const sim_world_family_name[FAM_N];
+extern const char *const sim_world_devtype_name[DEV_N];
 
 int sim_world_build(struct sim_world *w, const struct sim_params *p);
 void sim_world_release(struct sim_world *w);
@@ -194,23 +194,20 @@ void sim_world_release(struct sim_world *w);
 int64_t sim_world_host_of(const struct sim_world *w, uint32_t v4);
 
 /* Address forms. */
-void sim_host_addr(const struct sim_world *w, const struct sim_host *h, int v6, struct ipaddr *a);
+void sim_world_host_addr(const struct sim_world *w, const struct sim_host *h, int v6, struct ipaddr *a);
 
 /* The C&C address serving at time t, and its index. */
-unsigned sim_c2_addr_index(const struct sim_c2 *c, uint64_t t);
+unsigned sim_world_c2_addr_index(const struct sim_c2 *c, uint64_t t);
 
 /* True when infection i is active at time t. */
-static inline bool sim_inf_active(const struct sim_infection *i, uint64_t t)
+static inline bool sim_world_inf_active(const struct sim_infection *i, uint64_t t)
 {
     return t >= i->start_ms && t < i->end_ms;
 }
 
 /* True when infection in takes part in the non-spoofed flood at (it belongs to the ordering
  * C&C and is active when the attack starts); sets its flood interval. */
-bool sim_attack_bot(const struct sim_world *w, const struct sim_attack *at,
+bool sim_world_attack_bot(const struct sim_world *w, const struct sim_attack *at,
                     const struct sim_infection *in, uint64_t *start, uint64_t *end);
-
-/* Writes truth.json. */
-int sim_truth_write(const struct sim_world *w, const char *path, const struct sim_stats *st);
 
 #endif

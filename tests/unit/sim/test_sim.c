@@ -21,6 +21,7 @@
 #include "sim/sim_export.h"
 #include "sim/sim_json.h"
 #include "sim/sim_pcap.h"
+#include "sim/sim_pkt.h"
 #include "sim/sim_rng.h"
 
 /* ---- PRNG ---------------------------------------------------------------------------- */
