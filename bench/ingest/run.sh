@@ -8,7 +8,7 @@
 #   SENDER        bs-ingest-sender (default: next to BOTSCOPE's build, else compiled here)
 #   BS_BENCH_OUT  where results.md and the logs go (default out/bench/ingest)
 #   TOOLS         "botscope nfcapd nfacctd"
-#   STEPS         offered rates in flows/s (default 100k 250k 500k 1M 1.5M 2M 3M)
+#   STEPS         offered rates in flows/s (default 100k 250k 500k 750k 1M 1.5M 2M 3M)
 #   STEP_SECONDS  sending time per step (10)
 #   EXPORTERS     sending sockets = exporters 127.0.0.1..127.0.0.N (4)
 #   RECORDS       flow records per v9 datagram (30)
@@ -26,8 +26,11 @@
 # lossless step is the tool's result; the ladder stops at the first lossy step (after RETRIES
 # more attempts) or when the sender itself cannot reach the offered rate (reported as such).
 # CPU is the collector's own CPU time (all its threads and child processes, from /proc)
-# during the step, divided by the step's wall time: 1.00 = one core busy.
-# Kernel drops are the receive socket's drop counter (/proc/net/udp) just before stopping.
+# during the step, divided by the step's wall time: 1.00 = one core busy; "CPU s per 1M
+# flows" divides the same CPU time by the flows kept.
+# Kernel drops are the receive socket's drop counter (/proc/net/udp) just before stopping, in
+# datagrams; "tool's own drops" is what the tool reports dropping inside (botscope: datagrams
+# dropped because its decode rings were full).
 # Everything is sent to 127.0.0.1; every process started here is stopped by its pid.
 set -u
 
@@ -36,7 +39,7 @@ BOTSCOPE=${BOTSCOPE:-${1:-$SRC/build/release/src/cli/botscope}}
 BOTSCOPE=$(cd "$(dirname "$BOTSCOPE")" && pwd)/$(basename "$BOTSCOPE")
 OUT=${BS_BENCH_OUT:-$SRC/out/bench/ingest}
 TOOLS=${TOOLS:-botscope nfcapd nfacctd}
-STEPS=${STEPS:-100000 250000 500000 1000000 1500000 2000000 3000000}
+STEPS=${STEPS:-100000 250000 500000 750000 1000000 1500000 2000000 3000000}
 STEP_SECONDS=${STEP_SECONDS:-10}
 EXPORTERS=${EXPORTERS:-4}
 RECORDS=${RECORDS:-30}
@@ -93,9 +96,12 @@ tree_ticks() {
         kids=$(cat /proc/"$p"/task/*/children 2>/dev/null)
         for k in $kids; do pids+=("$k"); done
     done
+    local v
     for p in "${all[@]}"; do
-        # fields 14 and 15 after the ")" that ends the command name
-        t=$((t + $(sed 's/.*) //' /proc/"$p"/stat 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
+        # utime and stime: fields 14 and 15, i.e. 12 and 13 after the ")" ending the name;
+        # a thread or child that vanished meanwhile counts 0.
+        v=$(sed 's/.*) //' /proc/"$p"/stat 2>/dev/null | awk '{print $12 + $13}')
+        t=$((t + ${v:-0}))
     done
     echo "$t"
 }
@@ -143,9 +149,10 @@ start_tool() {
     case "$tool" in
         botscope)
             # As users run it: defaults (2 receive threads, 1 decode thread, 32M receive
-            # buffer via SO_RCVBUFFORCE when root), writing into the embedded store.
-            "$BOTSCOPE" collect --listen "127.0.0.1:$port" --store "$dir/store" \
-                >"$dir/tool.log" 2>&1 &
+            # buffer via SO_RCVBUFFORCE when root), writing into the embedded store; -v only
+            # adds the statistics lines (queue drops) to its log.
+            "$BOTSCOPE" collect --listen "127.0.0.1:$port" --store "$dir/store" -v \
+                --stats-interval 2s >"$dir/tool.log" 2>&1 &
             ;;
         nfcapd)
             # -B: the largest receive buffer SO_RCVBUF gives without privileges tricks
@@ -215,10 +222,10 @@ json_field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1"; }
 
 STEPS_MD=$OUT/steps.md
 {
-    echo "| tool | offered flows/s | sent flows | achieved flows/s | kept flows | lost | kernel drops | CPU (cores) | lossless |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| tool | offered flows/s | sent flows | achieved flows/s | kept flows | lost | kernel drops (datagrams) | tool's own drops | CPU (cores) | lossless |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 } >"$STEPS_MD"
-declare -A BEST BEST_CPU NOTE VERSION
+declare -A BEST BEST_CPU BEST_COST NOTE VERSION
 
 run_step() {
     local tool=$1 rate=$2 port dir sent_json sent achieved kept t0 t1 c0 c1 drops cpu w0 w1
@@ -248,10 +255,17 @@ run_step() {
     achieved=$(json_field "$sent_json" achieved_flows_per_s)
     cpu=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v a="$w0" -v b="$w1" 'BEGIN {printf "%.2f", c / hz / (b - a)}')
     STEP_CPU=$cpu
+    # CPU seconds per million flows kept: the cost of a flow, less sensitive than the lossless
+    # rate to whatever else runs on the machine.
+    STEP_COST=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v k="$kept" 'BEGIN {if (k > 0) printf "%.2f", c / hz / k * 1e6; else print "-"}')
     STEP_ACHIEVED=${achieved%.*}
     local ok=no
     [ -n "$sent" ] && [ "$kept" = "$sent" ] && ok=yes
-    echo "| $tool | $rate | $sent | $achieved | $kept | $((sent - kept)) | $drops | $cpu | $ok |" >>"$STEPS_MD"
+    local own="-"
+    case "$tool" in
+        botscope) own=$(sed -n 's/.*stopped:.*queue drops \([0-9]*\).*/\1 queue/p' "$dir/tool.log" | tail -1) ;;
+    esac
+    echo "| $tool | $rate | $sent | $achieved | $kept | $((sent - kept)) | $drops | ${own:--} | $cpu | $ok |" >>"$STEPS_MD"
     log "$tool @ $rate flows/s: sent $sent (achieved $achieved/s), kept $kept, kernel drops $drops, cpu $cpu"
     cp "$dir/tool.log" "$OUT/$tool-$rate.log" 2>/dev/null
     rm -rf "$dir"
@@ -268,6 +282,7 @@ for tool in $TOOLS; do
     VERSION[$tool]=$(tool_version "$tool")
     BEST[$tool]=0
     BEST_CPU[$tool]="-"
+    BEST_COST[$tool]="-"
     NOTE[$tool]=""
     for rate in $STEPS; do
         attempt=0
@@ -287,7 +302,7 @@ for tool in $TOOLS; do
         # A sender that fell more than 3 % short did not offer this rate: stop, say so.
         if [ "${STEP_ACHIEVED:-0}" -lt $((rate * 97 / 100)) ]; then
             NOTE[$tool]="sender reached only ${STEP_ACHIEVED} flows/s at the $rate step"
-            [ $rc -eq 0 ] && { BEST[$tool]=$STEP_ACHIEVED; BEST_CPU[$tool]=$STEP_CPU; }
+            [ $rc -eq 0 ] && { BEST[$tool]=$STEP_ACHIEVED; BEST_CPU[$tool]=$STEP_CPU; BEST_COST[$tool]=$STEP_COST; }
             break
         fi
         if [ $rc -ne 0 ]; then
@@ -296,6 +311,7 @@ for tool in $TOOLS; do
         fi
         BEST[$tool]=$rate
         BEST_CPU[$tool]=$STEP_CPU
+        BEST_COST[$tool]=$STEP_COST
     done
     [ -z "${NOTE[$tool]}" ] && NOTE[$tool]="lossless at every step (limit not reached)"
 done
@@ -304,11 +320,11 @@ RESULTS=$OUT/results.md
 {
     echo "## Ingest: highest lossless NetFlow v9 rate ($(nproc) cores, $EXPORTERS exporters, $RECORDS records/datagram, ${STEP_SECONDS} s steps)"
     echo
-    echo "| tool | version | highest lossless flows/s | CPU at that rate (cores) | notes |"
-    echo "|---|---|---:|---:|---|"
+    echo "| tool | version | highest lossless flows/s | CPU at that rate (cores) | CPU s per 1M flows | notes |"
+    echo "|---|---|---:|---:|---:|---|"
     for tool in $TOOLS; do
-        [ -n "${VERSION[$tool]:-}" ] || { echo "| $tool | - | - | - | ${NOTE[$tool]} |"; continue; }
-        echo "| $tool | ${VERSION[$tool]} | ${BEST[$tool]} | ${BEST_CPU[$tool]} | ${NOTE[$tool]} |"
+        [ -n "${VERSION[$tool]:-}" ] || { echo "| $tool | - | - | - | - | ${NOTE[$tool]} |"; continue; }
+        echo "| $tool | ${VERSION[$tool]} | ${BEST[$tool]} | ${BEST_CPU[$tool]} | ${BEST_COST[$tool]} | ${NOTE[$tool]} |"
     done
     echo
     b=${BEST[botscope]:-0}
