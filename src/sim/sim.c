@@ -614,6 +614,11 @@ static int push_dir(struct sim *s, const struct conv *c, int reverse, int64_t ho
     f->dst = reverse ? c->a : c->b;
     f->sport = reverse ? c->bport : c->aport;
     f->dport = reverse ? c->aport : c->bport;
+    if (c->proto == 1) {
+        /* ICMP: dst_port carries type << 8 | code (echo request 8/0, echo reply 0/0) */
+        f->sport = 0;
+        f->dport = reverse ? 0 : c->bport;
+    }
     f->proto = c->proto;
     f->flags = reverse ? c->flags_ba : c->flags_ab;
     f->style = reverse ? STY_STACK : c->style;
@@ -736,8 +741,8 @@ static double diurnal(const struct sim *s, uint64_t t)
 }
 
 enum hh_kind { HH_DNS, HH_HTTPS, HH_HTTP, HH_QUIC, HH_VIDEO, HH_NTP, HH_MAIL, HH_UPDATE,
-               HH_GAME, HH_N };
-static const double hh_weight[HH_N] = {36, 32, 4, 9, 0.6, 3, 3, 0.3, 0.3};
+               HH_GAME, HH_PING, HH_N };
+static const double hh_weight[HH_N] = {36, 32, 4, 9, 0.6, 3, 3, 0.3, 0.3, 0.5};
 
 #define HH_SESSIONS_PER_HOUR 150.0
 
@@ -830,6 +835,13 @@ static int household_session(struct sim *s, uint64_t t)
         c.pkts_ab = c.pkts_ba / 2;
         c.bytes_ba = c.pkts_ba * 1400;
         c.bytes_ab = c.pkts_ab * 52;
+        return conv_emit(s, &c);
+    case HH_PING:
+        srv = (uint32_t)sim_rng_below(r, 2000);
+        v4(&b, SIM_V4(0, srv >> 8, 1 + (srv & 0xff) % 254));
+        conv_init(&c, t, 3000, &a, hi, &b, -1, 1, 0, 8 << 8);
+        c.pkts_ab = c.pkts_ba = 4;
+        c.bytes_ab = c.bytes_ba = 4 * 84;
         return conv_emit(s, &c);
     default: /* HH_GAME */
         v4(&b, SIM_V4(1, 4, 1 + sim_rng_below(r, 40)));
@@ -1061,6 +1073,11 @@ static int dk_write(struct sim *s)
                 pk.tcp_opts_len = sizeof mss_opt;
                 pk.df = 1;
             }
+        } else if (d->proto == 1 && d->icmp_type == 8) {
+            /* echo request of a ping sweep: identifier and sequence number, zero payload */
+            pk.icmp_type = 8;
+            pk.icmp_rest = d->seq;
+            pk.payload = NULL;
         } else if (d->proto == 1) {
             /* ICMP error: quote the IP header and first 8 bytes of the packet that caused it */
             struct sim_pkt in;
@@ -1515,6 +1532,16 @@ static int gen_darknet_bg(struct sim *s, uint64_t t0, uint64_t t1)
                 return s->err;
             d->src = SIM_V4(4, 0, 0) + (uint32_t)sim_rng_below(r, 1u << 18);
             d->dst = dst;
+            if (sim_rng_chance(r, 0.2)) {
+                /* ping sweep: ICMP echo request */
+                d->proto = 1;
+                d->icmp_type = 8;
+                d->ttl = (uint8_t)((sim_rng_chance(r, 0.7) ? 64 : 128) - hops_of(d->src));
+                d->ip_id = (uint16_t)sim_rng_next(r);
+                d->seq = (uint32_t)sim_rng_next(r);
+                d->plen = (uint16_t)(sim_rng_chance(r, 0.5) ? 56 : 0);
+                continue;
+            }
             d->proto = 6;
             d->flags = F_SYN;
             d->style = STY_STACK;

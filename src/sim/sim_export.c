@@ -132,10 +132,13 @@ static size_t put_template(uint8_t *p, uint16_t id, const struct tfield *f, size
     return 4 + 4 * n;
 }
 
-static int templates_due(const struct sim_exporter *ex)
+/* Templates go out in the first datagram, then after template_every datagrams or
+ * SIM_TEMPLATE_TIMEOUT_MS, whichever comes first (Cisco's "refresh-rate" and "timeout-rate"). */
+static int templates_due(const struct sim_exporter *ex, uint64_t now_ms)
 {
     unsigned every = ex->template_every ? ex->template_every : 1;
-    return ex->datagrams % every == 0;
+    return ex->datagrams == 0 || ex->datagrams - ex->tmpl_datagram >= every ||
+           now_ms >= ex->tmpl_ms + SIM_TEMPLATE_TIMEOUT_MS;
 }
 
 /* Bytes the templates, options template and options data take in a datagram. */
@@ -164,7 +167,9 @@ static void emit_flow_datagram(struct sim_exporter *ex, uint64_t now_ms)
     size_t off = header_size(ex);
     unsigned count = 0, data_recs = 0;
     int v9 = ex->fmt == SIM_FMT_V9;
-    if (templates_due(ex)) {
+    if (templates_due(ex, now_ms)) {
+        ex->tmpl_datagram = ex->datagrams;
+        ex->tmpl_ms = now_ms;
         size_t n4, n6;
         const struct tfield *f4 = fields_of(ex, 0, &n4), *f6 = fields_of(ex, 1, &n6);
         size_t start = off;
@@ -313,6 +318,8 @@ void sim_export_start(struct sim_exporter *ex, uint64_t now_ms)
     ex->seq = ex->sample_seq = ex->counter_seq = 0;
     ex->sample_pool = ex->if_octets = ex->if_pkts = 0;
     ex->datagrams = ex->data_records = 0;
+    ex->tmpl_ms = now_ms;
+    ex->tmpl_datagram = 0;
     ex->nrec = 0;
     ex->len4 = ex->len6 = 0;
     if (ex->sampling < 1)
@@ -328,7 +335,7 @@ void sim_export_add_flow(struct sim_exporter *ex, uint64_t now_ms,
     const struct tfield *f = fields_of(ex, v6, &n);
     size_t rl = rec_len(f, n);
     size_t l4 = ex->len4 + (v6 ? 0 : rl), l6 = ex->len6 + (v6 ? rl : 0);
-    size_t need = header_size(ex) + (templates_due(ex) ? templates_size(ex) : 0) +
+    size_t need = header_size(ex) + (templates_due(ex, now_ms) ? templates_size(ex) : 0) +
                   set_size(l4) + set_size(l6);
     if (ex->nrec && need > SIM_EXPORT_MTU)
         emit_flow_datagram(ex, now_ms);

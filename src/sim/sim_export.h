@@ -25,6 +25,8 @@ enum sim_fmt { SIM_FMT_SFLOW = 5, SIM_FMT_V9 = 9, SIM_FMT_IPFIX = 10 };
 #define SIM_EXPORT_MTU 1400u
 /* Longest time a record waits in a partly filled datagram. */
 #define SIM_EXPORT_HOLD_MS 1000u
+/* v9/IPFIX templates are re-sent at least this often, however few datagrams go out. */
+#define SIM_TEMPLATE_TIMEOUT_MS 600000u
 /* sFlow agents send interface counters this often (the sFlow default polling interval). */
 #define SIM_SFLOW_COUNTER_MS 30000u
 /* Bytes of each sampled packet copied into an sFlow raw packet header record. */
@@ -79,7 +81,8 @@ struct sim_exporter {
     uint32_t source_id;       /* v9 source ID / IPFIX observation domain / sFlow sub-agent */
     uint32_t sampling;        /* 1:N packet sampling (>= 1) */
     uint64_t boot_ms;         /* wall time at which sysUptime was zero */
-    unsigned template_every;  /* v9/IPFIX: (options) templates in every Nth datagram */
+    unsigned template_every;  /* v9/IPFIX: (options) templates every Nth datagram (and at
+                               * least every SIM_TEMPLATE_TIMEOUT_MS) */
     uint32_t uplink_if;       /* sFlow counter samples describe this interface */
     sim_export_emit_fn emit;
     void *emit_arg;
@@ -94,6 +97,8 @@ struct sim_exporter {
     uint64_t datagrams;       /* datagrams emitted */
     uint64_t data_records;    /* flow records / flow samples emitted */
     uint64_t first_ms;        /* buffer's first record time (valid when nrec > 0) */
+    uint64_t tmpl_ms;         /* when templates were last sent */
+    uint64_t tmpl_datagram;   /* datagram count when templates were last sent */
     unsigned nrec;            /* records or samples buffered */
     size_t len4;              /* v9/IPFIX: bytes of buffered IPv4 records */
     size_t len6;

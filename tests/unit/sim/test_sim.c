@@ -570,6 +570,37 @@ static void test_exporter_holds_records_at_most_one_second(void **state)
     free(ex);
 }
 
+static void test_templates_resent_after_timeout_when_datagrams_are_few(void **state)
+{
+    struct capture *cap = calloc(1, sizeof *cap);
+    struct got *g = calloc(1, sizeof *g);
+    struct sim_exporter *ex = calloc(1, sizeof *ex);
+    make_exporter(ex, SIM_FMT_V9, 1, cap);
+    ex->template_every = 1000;
+    struct sim_export_rec r;
+    for (unsigned i = 0; i < 4; i++) {
+        /* one datagram every 4 minutes: templates at 0 and after 10 minutes (at 12) */
+        uint64_t t = T0 + i * 240000ull;
+        make_rec(&r, 0, i);
+        r.start_ms = t - 5000;
+        r.end_ms = t - 1000;
+        sim_export_add_flow(ex, t, &r);
+        sim_export_flush(ex, t);
+    }
+    assert_int_equal(cap->n, 4);
+    uint64_t templates = 0;
+    assert_int_equal(decode_all(cap, g, ex, &templates), 0);
+    assert_true(templates == 4);
+    /* the first flowset ID after the 20-byte header: 256 (data) or 0 (templates) */
+    assert_int_equal(cap->dg[0][20] << 8 | cap->dg[0][21], 0);
+    assert_int_equal(cap->dg[1][20] << 8 | cap->dg[1][21], SIM_TMPL_V4);
+    assert_int_equal(cap->dg[2][20] << 8 | cap->dg[2][21], SIM_TMPL_V4);
+    assert_int_equal(cap->dg[3][20] << 8 | cap->dg[3][21], 0);
+    free(cap);
+    free(g);
+    free(ex);
+}
+
 static void test_sflow_sample_roundtrip_through_flowdec(void **state)
 {
     struct capture *cap = calloc(1, sizeof *cap);
@@ -654,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_ipfix_sampled_options_announce_interval),
         cmocka_unit_test(test_ipfix_sequence_counts_data_records),
         cmocka_unit_test(test_exporter_holds_records_at_most_one_second),
+        cmocka_unit_test(test_templates_resent_after_timeout_when_datagrams_are_few),
         cmocka_unit_test(test_sflow_sample_roundtrip_through_flowdec),
         cmocka_unit_test(test_params_check_names_bad_values),
     };
