@@ -1593,6 +1593,22 @@ void sim_params_default(struct sim_params *p)
     p->out_dir = ".";
 }
 
+/* A darknet must be dark: not inside the service blocks (25.0.0.0/13) nor an ISP's /12. */
+static int darknet_overlaps_world(const struct sim_params *p)
+{
+    if (!ipaddr_is_v4(&p->darknet.addr))
+        return 0;
+    unsigned l = ipprefix_family_len(&p->darknet);
+    uint64_t lo = ipaddr_v4(&p->darknet.addr);
+    uint64_t hi = lo + (l >= 32 ? 1ull : 1ull << (32 - l)); /* exclusive */
+    uint64_t used_lo[2] = {SIM_V4(0, 0, 0), SIM_V4(16, 0, 0)};
+    uint64_t used_hi[2] = {SIM_V4(8, 0, 0), SIM_V4(16, 0, 0) + ((uint64_t)p->isps << 20)};
+    for (int i = 0; i < 2; i++)
+        if (lo < used_hi[i] && used_lo[i] < hi)
+            return 1;
+    return 0;
+}
+
 int sim_params_check(const struct sim_params *p, char *msg, size_t msglen)
 {
     const char *bad = NULL;
@@ -1615,6 +1631,8 @@ int sim_params_check(const struct sim_params *p, char *msg, size_t msglen)
     else if (!ipaddr_is_v4(&p->darknet.addr) || ipprefix_family_len(&p->darknet) < 8 ||
              ipprefix_family_len(&p->darknet) > 30)
         bad = "darknet must be an IPv4 prefix /8../30";
+    else if (darknet_overlaps_world(p))
+        bad = "darknet overlaps the simulated ISPs or services (use e.g. 25.240.0.0/12 space)";
     else if (p->darknet_interval_ms < 10)
         bad = "darknet_interval must be at least 10ms";
     else if (p->darknet_share < 0 || p->darknet_share > 1)

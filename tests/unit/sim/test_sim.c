@@ -659,6 +659,15 @@ static void test_params_check_names_bad_values(void **state)
     assert_int_equal(sim_params_check(&p, msg, sizeof msg), BS_EUSAGE);
     assert_non_null(strstr(msg, "darknet"));
     sim_params_default(&p);
+    ipprefix_parse("25.32.0.0/20", &p.darknet); /* inside ISP 1's /12 */
+    assert_int_equal(sim_params_check(&p, msg, sizeof msg), BS_EUSAGE);
+    ipprefix_parse("25.0.0.0/8", &p.darknet); /* covers everything */
+    assert_int_equal(sim_params_check(&p, msg, sizeof msg), BS_EUSAGE);
+    ipprefix_parse("25.64.0.0/16", &p.darknet); /* free with 3 ISPs (they end at 25.63) */
+    assert_int_equal(sim_params_check(&p, msg, sizeof msg), 0);
+    p.isps = 4;
+    assert_int_equal(sim_params_check(&p, msg, sizeof msg), BS_EUSAGE);
+    sim_params_default(&p);
     p.isps = 14;
     assert_int_equal(sim_params_check(&p, msg, sizeof msg), BS_EUSAGE);
 }
