@@ -31,7 +31,7 @@ static const char telescope_usage[] =
     "    botscope telescope --read FILE|DIR... --darknet PREFIX[,PREFIX...] --out DIR [OPTIONS]\n"
     "    botscope telescope --interface IF --darknet PREFIX[,...] --out DIR [OPTIONS]\n"
     "    botscope telescope --synth FILE --darknet PREFIX [--scenario golden|bench]\n"
-    "                       [--packets N] [--seed N] [--start-ms MS]\n"
+    "                       [--packets N] [--sources N] [--zipf] [--seed N] [--start-ms MS]\n"
     "\n"
     "DESCRIPTION\n"
     "    Reads captures of traffic to a darknet (unused address space): pcap, pcapng, their\n"
@@ -103,7 +103,8 @@ static const char telescope_usage[] =
     "        --format ndjson|csv ndjson (default) or csv: also write CSV files.\n"
     "        --synth FILE        Write a synthetic darknet capture and exit (--scenario\n"
     "                            golden: ~530 packets covering every rule; bench: --packets\n"
-    "                            N scan/backscatter mix), deterministic for --seed.\n"
+    "                            N scan/backscatter mix from --sources addresses, uniform\n"
+    "                            or --zipf heavy-tailed), deterministic for --seed.\n"
     "        --config FILE       Configuration file ([telescope] section).\n"
     "    -q, --quiet / -v        Less / more logging.\n"
     "    -h, --help              This text.\n"
@@ -123,7 +124,7 @@ static const char telescope_usage[] =
 enum {
     OPT_BOGONS = 256, OPT_INTERVAL, OPT_RESEARCH, OPT_PFX2AS, OPT_GEO, OPT_FPS, OPT_PRIVACY,
     OPT_PRIVACY_KEY, OPT_MAX_SOURCES, OPT_TOP, OPT_FORMAT, OPT_SYNTH, OPT_SCENARIO, OPT_PACKETS,
-    OPT_SEED, OPT_START, OPT_CONFIG, OPT_DURATION, OPT_FILTER,
+    OPT_SEED, OPT_START, OPT_CONFIG, OPT_DURATION, OPT_FILTER, OPT_SOURCES, OPT_ZIPF,
 };
 
 struct input_list {
@@ -270,8 +271,8 @@ static int parse_fingerprints(const char *s, unsigned *mask)
 struct run_args {
     const char *darknet, *out, *interface, *filter, *bogons, *research, *pfx2as, *geo, *fps,
         *privacy_key, *format, *synth, *scenario;
-    int64_t interval_ms, max_sources, top, packets, seed, start_ms, duration_ms;
-    int privacy;
+    int64_t interval_ms, max_sources, top, packets, seed, start_ms, duration_ms, sources;
+    int privacy, zipf;
     int verbose, quiet;
 };
 
@@ -320,6 +321,8 @@ static int run_synth(const struct run_args *a)
     struct tel_synth_opts so = {0};
     so.scenario = a->scenario ? a->scenario : "golden";
     so.packets = a->packets > 0 ? (uint64_t)a->packets : 0;
+    so.sources = a->sources > 0 ? (uint64_t)a->sources : 0;
+    so.zipf = a->zipf != 0;
     so.seed = a->seed >= 0 ? (uint64_t)a->seed : 1;
     so.start_ms = a->start_ms >= 0 ? (uint64_t)a->start_ms : 1700000040000ull;
     struct tel_pmap_entry dk[TEL_MAX_DARKNET];
@@ -412,6 +415,8 @@ static int telescope_run(int argc, char **argv)
         {"packets", required_argument, NULL, OPT_PACKETS},
         {"seed", required_argument, NULL, OPT_SEED},
         {"start-ms", required_argument, NULL, OPT_START},
+        {"sources", required_argument, NULL, OPT_SOURCES},
+        {"zipf", no_argument, NULL, OPT_ZIPF},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -419,7 +424,7 @@ static int telescope_run(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct run_args a = {0};
-    a.interval_ms = a.max_sources = a.top = a.packets = a.seed = a.start_ms = -1;
+    a.interval_ms = a.max_sources = a.top = a.packets = a.seed = a.start_ms = a.sources = -1;
     a.duration_ms = 0;
     a.privacy = -1;
     struct input_list inputs = {0};
@@ -460,6 +465,7 @@ static int telescope_run(int argc, char **argv)
         case OPT_GEO: a.geo = optarg; break;
         case OPT_FPS: a.fps = optarg; break;
         case OPT_PRIVACY: a.privacy = 1; break;
+        case OPT_ZIPF: a.zipf = 1; break;
         case OPT_PRIVACY_KEY: a.privacy_key = optarg; break;
         case OPT_FORMAT: a.format = optarg; break;
         case OPT_SYNTH: a.synth = optarg; break;
@@ -470,6 +476,7 @@ static int telescope_run(int argc, char **argv)
         case OPT_PACKETS:
         case OPT_SEED:
         case OPT_START:
+        case OPT_SOURCES:
             if (config_parse_int(optarg, &v) || v < 0) {
                 cli_error(CMD, "bad number '%s'", optarg);
                 goto out;
@@ -482,6 +489,8 @@ static int telescope_run(int argc, char **argv)
                 a.packets = v;
             else if (c == OPT_SEED)
                 a.seed = v;
+            else if (c == OPT_SOURCES)
+                a.sources = v;
             else
                 a.start_ms = v;
             break;

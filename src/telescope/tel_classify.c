@@ -77,18 +77,15 @@ static bool udp_answer_port(uint16_t p)
     }
 }
 
-static bool is_misconfig_udp(const struct pkt_info *pi, const uint8_t *pkt, size_t caplen)
+static bool is_misconfig_udp(const struct pkt_info *pi, const uint8_t *p, size_t plen)
 {
     if (udp_answer_port(pi->src_port))
         return true;
     if ((pi->dst_port >= 6881 && pi->dst_port <= 6889) ||
         (pi->src_port >= 6881 && pi->src_port <= 6889))
         return true;
-    if (pkt && pi->payload_off + 3 <= caplen && pi->payload_off + 3 <= pi->caplen) {
-        const uint8_t *p = pkt + pi->payload_off;
-        if (p[0] == 'd' && p[1] == '1' && p[2] == ':')
-            return true;
-    }
+    if (p && plen >= 3 && p[0] == 'd' && p[1] == '1' && p[2] == ':')
+        return true;
     return false;
 }
 
@@ -188,8 +185,8 @@ static void classify_icmp6(const struct pkt_info *pi, struct tel_class *c)
     }
 }
 
-void tel_classify(const struct pkt_info *pi, const uint8_t *pkt, size_t caplen, unsigned fp_mask,
-                  struct tel_class *out)
+void tel_classify(const struct pkt_info *pi, const uint8_t *payload, size_t payload_len,
+                  unsigned fp_mask, struct tel_class *out)
 {
     memset(out, 0, sizeof *out);
     if (pi->anomalies & PKT_FRAGMENT)
@@ -204,7 +201,7 @@ void tel_classify(const struct pkt_info *pi, const uint8_t *pkt, size_t caplen, 
         classify_tcp(pi, fp_mask, out);
         break;
     case PROTO_UDP:
-        out->tags |= 1u << (is_misconfig_udp(pi, pkt, caplen) ? TEL_TAG_MISCONFIG : TEL_TAG_UDP_PROBE);
+        out->tags |= 1u << (is_misconfig_udp(pi, payload, payload_len) ? TEL_TAG_MISCONFIG : TEL_TAG_UDP_PROBE);
         break;
     case PROTO_ICMP:
         if (pi->ip_version == 4)

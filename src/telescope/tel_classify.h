@@ -122,11 +122,12 @@ struct tel_class {
     uint32_t uni_key;          /* unicornscan key (little-endian sender) */
 };
 
-/* Classifies pi (decoded from pkt, caplen bytes; pkt may be NULL when no payload is at hand,
- * which disables only the payload part of the misconfiguration rule). fp_mask selects the
- * fingerprints to test (1u << enum tel_fp). */
-void tel_classify(const struct pkt_info *pi, const uint8_t *pkt, size_t caplen, unsigned fp_mask,
-                  struct tel_class *out);
+/* Classifies pi. payload points at the first payload_len bytes after the transport header
+ * (only the first 3 are looked at; NULL/0 when not at hand, which disables only the payload
+ * part of the misconfiguration rule). fp_mask selects the fingerprints to test
+ * (1u << enum tel_fp). */
+void tel_classify(const struct pkt_info *pi, const uint8_t *payload, size_t payload_len,
+                  unsigned fp_mask, struct tel_class *out);
 
 /* The individual rules, exposed for unit tests and documentation. */
 bool tel_fp_mirai(const struct pkt_info *pi);

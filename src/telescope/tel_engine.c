@@ -27,6 +27,24 @@ const char *const tel_builtin_bogons[] = {
 
 static const uint64_t rollup_len[TEL_LEVELS] = {0, 5ull * 60 * 1000, 60ull * 60 * 1000, DAY_MS};
 
+/* A darknet packet waiting in the batch: decoded, with the bytes its pkt_info borrows
+ * copied in (TCP options, the start of the payload), and its address hashes. */
+#define TEL_BATCH 16         /* ring of queued darknet packets (power of two) */
+#define PREFETCH_LAG 4       /* prefetch a profile 4 packets after its index slot */
+#define PROCESS_LAG 10       /* process a packet 10 packets after it was queued */
+#define PAYLOAD_KEEP 4
+
+struct pending {
+    struct pkt_info pi;
+    const struct tel_src *hint; /* profile prefetched for it (kept so the prefetch stays) */
+    uint64_t ts;
+    uint64_t src_hash, dst_hash;
+    uint32_t wirelen;
+    uint8_t payload_len;
+    uint8_t payload[PAYLOAD_KEEP];
+    uint8_t opts[40];
+};
+
 struct tel_engine {
     struct tel_opts o;
     char *bogons_path, *research_path, *pfx2as_path, *geo_path, *privacy_key;
@@ -48,6 +66,8 @@ struct tel_engine {
     bool dropped_any;
     int sink_err;
     struct tel_stats st;
+    struct pending batch[TEL_BATCH];
+    uint64_t q_in, q_prefetched, q_done; /* packets queued, entry-prefetched, processed */
 };
 
 void tel_opts_defaults(struct tel_opts *o)
@@ -275,14 +295,17 @@ static int emit_victim(void *arg, const struct tel_victim *v)
 
 static void flush_day(struct tel_engine *e)
 {
-    tel_src_sort(&e->src);
-    for (size_t k = 0; k < e->src.n; k++) {
+    uint32_t *order = tel_src_order(&e->src);
+    if (!order)
+        sink_result(e, BS_ENOMEM);
+    for (size_t k = 0; order && k < e->src.n; k++) {
         for (size_t i = 0; i < e->o.n_sinks; i++)
             if (e->o.sinks[i].ops->source)
-                sink_result(e, e->o.sinks[i].ops->source(e->o.sinks[i].state, e, &e->src.ent[k],
-                                                          e->day_ms));
+                sink_result(e, e->o.sinks[i].ops->source(e->o.sinks[i].state, e,
+                                                          &e->src.ent[order[k]], e->day_ms));
         e->st.sources_written++;
     }
+    free(order);
     tel_src_clear(&e->src);
     if (e->dropped_any) {
         e->st.dropped_sources += tel_hll_estimate(e->dropped_hll, DROPPED_HLL_P);
@@ -389,25 +412,18 @@ static void src_lookup_flags(const struct tel_engine *e, const struct ipaddr *a,
     }
 }
 
-static void process(struct tel_engine *e, uint64_t ts, const struct pkt_info *pi,
-                    const uint8_t *pkt, uint32_t wirelen)
+/* One darknet packet (in_darknet already true). */
+static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_info *pi,
+                         const uint8_t *payload, size_t payload_len, uint32_t wirelen,
+                         uint64_t src_hash, uint64_t dst_hash)
 {
     struct tel_bucket *b = e->lvl[0];
     uint32_t bytes = pi->ip_len ? pi->ip_len : wirelen;
-    if (!in_darknet(e, pi)) {
-        b->non_darknet_packets++;
-        b->non_darknet_bytes += bytes;
-        e->st.non_darknet_packets++;
-        e->st.non_darknet_bytes += bytes;
-        return;
-    }
     e->st.darknet_packets++;
     e->st.darknet_bytes += bytes;
     struct tel_class c;
-    tel_classify(pi, pkt, pkt ? pi->caplen : 0, e->o.fp_mask, &c);
+    tel_classify(pi, payload, payload_len, e->o.fp_mask, &c);
 
-    uint64_t src_hash = tel_addr_hash(&pi->src);
-    uint64_t dst_hash = tel_addr_hash(&pi->dst);
     bool created;
     struct tel_src *s = tel_src_get(&e->src, &pi->src, src_hash, &created);
     uint8_t flags;
@@ -423,8 +439,8 @@ static void process(struct tel_engine *e, uint64_t ts, const struct pkt_info *pi
                 e->st.peak_source_memory = mem;
         }
         flags = s->flags;
-        asn = s->asn;
-        cc = s->cc;
+        asn = (flags & TEL_SRC_HAS_ASN) ? s->asn : 0;
+        cc = (flags & TEL_SRC_HAS_CC) ? s->cc : 0;
     } else {
         src_lookup_flags(e, &pi->src, &flags, &asn, &cc);
         b->dropped_sources++;
@@ -459,7 +475,6 @@ static void process(struct tel_engine *e, uint64_t ts, const struct pkt_info *pi
             s->last_ms = ts;
         s->tag_union |= c.tags;
         tel_hll_add(s->hll_dst, TEL_SRC_DST_P, dst_hash);
-        tel_lc_add(s->lc_dst, TEL_SRC_DST_BITS, dst_hash);
         if (has_port) {
             uint16_t port = pi->dst_port;
             bool seen = false;
@@ -468,9 +483,12 @@ static void process(struct tel_engine *e, uint64_t ts, const struct pkt_info *pi
                     seen = true;
                     break;
                 }
-            if (!seen && s->nports < TEL_SRC_PORTS)
-                s->ports[s->nports++] = port;
-            tel_hll_add(s->hll_port, TEL_SRC_PORT_P, hash_mix64(port + 0x1234567ull));
+            if (!seen) {
+                if (s->nports < TEL_SRC_PORTS)
+                    s->ports[s->nports++] = port;
+                else /* past the list: the sketch counts the extra ports */
+                    tel_hll_add(s->hll_port, TEL_SRC_PORT_P, hash_mix64(port + 0x1234567ull));
+            }
         }
         if (syn_scan) {
             s->syn_packets++;
@@ -517,6 +535,40 @@ static void process(struct tel_engine *e, uint64_t ts, const struct pkt_info *pi
     tel_bucket_add(b, &ap);
 }
 
+static void count_non_darknet(struct tel_engine *e, const struct pkt_info *pi, uint32_t wirelen)
+{
+    uint32_t bytes = pi->ip_len ? pi->ip_len : wirelen;
+    e->lvl[0]->non_darknet_packets++;
+    e->lvl[0]->non_darknet_bytes += bytes;
+    e->st.non_darknet_packets++;
+    e->st.non_darknet_bytes += bytes;
+}
+
+/* Queued darknet packets go through a software pipeline so that the cache misses of a
+ * large source table overlap instead of adding up: when a packet is queued its index slot is
+ * prefetched, PREFETCH_LAG packets later its profile lines (found through the now cached
+ * slot), and PROCESS_LAG packets later it is processed. The ring is drained before time
+ * advances (an interval closes), on finish and before any unqueued packet. */
+static void pipeline_step(struct tel_engine *e, uint64_t prefetch_upto, uint64_t process_upto)
+{
+    while (e->q_prefetched < prefetch_upto) {
+        struct pending *p = &e->batch[e->q_prefetched % TEL_BATCH];
+        p->hint = tel_src_prefetch_entry(&e->src, p->src_hash, p->dst_hash);
+        e->q_prefetched++;
+    }
+    while (e->q_done < process_upto) {
+        struct pending *p = &e->batch[e->q_done % TEL_BATCH];
+        process_dark(e, p->ts, &p->pi, p->payload, p->payload_len, p->wirelen, p->src_hash,
+                     p->dst_hash);
+        e->q_done++;
+    }
+}
+
+static void flush_batch(struct tel_engine *e)
+{
+    pipeline_step(e, e->q_in, e->q_in);
+}
+
 static int take_err(struct tel_engine *e)
 {
     int rc = e->sink_err;
@@ -543,11 +595,29 @@ int tel_engine_decoded(struct tel_engine *e, uint64_t ts_ms, const struct pkt_in
 {
     if (e->finished)
         return BS_EUSAGE;
+    flush_batch(e);
     e->st.packets_read++;
     e->st.bytes_read += wirelen;
     note_time(e, ts_ms);
-    process(e, ts_ms, pi, pkt, wirelen);
+    if (!in_darknet(e, pi)) {
+        count_non_darknet(e, pi, wirelen);
+        return take_err(e);
+    }
+    const uint8_t *payload = NULL;
+    size_t plen = 0;
+    if (pkt && pi->payload_off < pi->caplen) {
+        payload = pkt + pi->payload_off;
+        plen = pi->caplen - pi->payload_off;
+    }
+    process_dark(e, ts_ms, pi, payload, plen, wirelen, tel_addr_hash(&pi->src),
+                 tel_addr_hash(&pi->dst));
     return take_err(e);
+}
+
+static bool needs_advance(const struct tel_engine *e, uint64_t ts)
+{
+    const struct tel_bucket *b = e->lvl[0];
+    return e->started && (ts >= b->start_ms + b->len_ms || ts >= e->day_ms + DAY_MS);
 }
 
 int tel_engine_packet(struct tel_engine *e, uint64_t ts_us, const uint8_t *data, uint32_t caplen,
@@ -558,21 +628,54 @@ int tel_engine_packet(struct tel_engine *e, uint64_t ts_us, const uint8_t *data,
     uint64_t ts = ts_us / 1000;
     e->st.packets_read++;
     e->st.bytes_read += wirelen;
+    if (needs_advance(e, ts))
+        flush_batch(e); /* queued packets belong to the interval that is closing */
     note_time(e, ts);
-    struct pkt_info pi;
-    if (pkt_decode(data, caplen, link, &pi) != 0 || pi.ip_version == 0) {
+    struct pending *p = &e->batch[e->q_in % TEL_BATCH];
+    if (pkt_decode(data, caplen, link, &p->pi) != 0 || p->pi.ip_version == 0) {
         e->lvl[0]->undecoded_packets++;
         e->st.undecoded_packets++;
         return take_err(e);
     }
-    process(e, ts, &pi, data, wirelen);
+    if (!in_darknet(e, &p->pi)) {
+        count_non_darknet(e, &p->pi, wirelen);
+        return take_err(e);
+    }
+    if (p->pi.tcp_opts && p->pi.tcp_opts_len) {
+        size_t n = p->pi.tcp_opts_len > sizeof p->opts ? sizeof p->opts : p->pi.tcp_opts_len;
+        memcpy(p->opts, p->pi.tcp_opts, n);
+        p->pi.tcp_opts = p->opts;
+        p->pi.tcp_opts_len = (uint8_t)n;
+    } else {
+        p->pi.tcp_opts = NULL;
+        p->pi.tcp_opts_len = 0;
+    }
+    p->payload_len = 0;
+    if (p->pi.payload_off < caplen) {
+        size_t n = caplen - p->pi.payload_off;
+        if (n > PAYLOAD_KEEP)
+            n = PAYLOAD_KEEP;
+        memcpy(p->payload, data + p->pi.payload_off, n);
+        p->payload_len = (uint8_t)n;
+    }
+    p->ts = ts;
+    p->wirelen = wirelen;
+    p->src_hash = tel_addr_hash(&p->pi.src);
+    p->dst_hash = tel_addr_hash(&p->pi.dst);
+    tel_src_prefetch_slot(&e->src, p->src_hash);
+    e->q_in++;
+    pipeline_step(e, e->q_in > PREFETCH_LAG ? e->q_in - PREFETCH_LAG : 0,
+                  e->q_in > PROCESS_LAG ? e->q_in - PROCESS_LAG : 0);
     return take_err(e);
 }
 
 int tel_engine_tick(struct tel_engine *e, uint64_t now_ms)
 {
-    if (e->started && !e->finished && now_ms >= e->lvl[0]->start_ms)
+    if (e->started && !e->finished && now_ms >= e->lvl[0]->start_ms) {
+        if (needs_advance(e, now_ms))
+            flush_batch(e);
         advance(e, now_ms);
+    }
     return take_err(e);
 }
 
@@ -580,6 +683,7 @@ int tel_engine_finish(struct tel_engine *e)
 {
     if (e->finished)
         return 0;
+    flush_batch(e);
     e->finished = true;
     if (e->started) {
         emit_bucket(e, 0);
@@ -638,6 +742,19 @@ char *tel_engine_addr_text(const struct tel_engine *e, const struct ipaddr *a, c
         snprintf(buf, len, "%s", tmp);
         return buf;
     }
+    if (ipaddr_is_v4(a) && len >= 16) { /* fast path: a million sources a day are written */
+        char *p = buf;
+        for (int i = 12; i < 16; i++) {
+            unsigned v = a->b[i];
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+            *p++ = i < 15 ? '.' : '\0';
+        }
+        return buf;
+    }
     return ipaddr_format(a, buf, len);
 }
 
@@ -655,44 +772,24 @@ bool tel_src_fp_listed(const struct tel_src *s, enum tel_fp fp)
     }
 }
 
-bool tel_src_infected_iot(const struct tel_src *s)
+static bool infected_given(const struct tel_src *s, unsigned fps_listed, uint64_t destinations)
 {
     if (s->flags & (TEL_SRC_BOGON | TEL_SRC_RESEARCH))
         return false;
-    if (tel_src_fp_listed(s, TEL_FP_MIRAI))
+    if (fps_listed & (1u << TEL_FP_MIRAI))
         return true;
-    for (int f = TEL_FP_MASSCAN; f < TEL_FP_COUNT; f++)
-        if (tel_src_fp_listed(s, (enum tel_fp)f))
-            return false;
-    return s->iot_packets >= TEL_IOT_MIN_PACKETS &&
-           tel_src_destinations(s) >= TEL_IOT_MIN_DESTINATIONS &&
+    if (fps_listed & ~(1u << TEL_FP_MIRAI))
+        return false; /* a tool scanner */
+    return s->iot_packets >= TEL_IOT_MIN_PACKETS && destinations >= TEL_IOT_MIN_DESTINATIONS &&
            (uint64_t)s->iot_packets * 2 >= s->syn_packets;
 }
 
-uint64_t tel_src_destinations(const struct tel_src *s)
-{
-    uint64_t lc = tel_lc_estimate(s->lc_dst, TEL_SRC_DST_BITS);
-    if (lc != UINT64_MAX)
-        return lc;
-    uint64_t h = tel_hll_estimate(s->hll_dst, TEL_SRC_DST_P);
-    uint64_t floor_est = (uint64_t)(TEL_SRC_DST_BITS * 2.302585); /* ln 10: the bitmap's limit */
-    return h > floor_est ? h : floor_est;
-}
-
-uint64_t tel_src_port_count(const struct tel_src *s)
-{
-    if (s->nports < TEL_SRC_PORTS)
-        return s->nports;
-    uint64_t est = tel_hll_estimate(s->hll_port, TEL_SRC_PORT_P);
-    return est < TEL_SRC_PORTS ? TEL_SRC_PORTS : est;
-}
-
-const char *tel_src_scan_class(const struct tel_src *s)
+static const char *scan_class_given(const struct tel_src *s, uint64_t destinations, uint64_t ports)
 {
     if (!(s->tag_union & (1u << TEL_TAG_TCP_SCAN | 1u << TEL_TAG_UDP_PROBE | 1u << TEL_TAG_ICMP_SCAN)))
         return "none";
-    bool many_dst = tel_src_destinations(s) >= TEL_SCAN_MANY;
-    bool many_port = tel_src_port_count(s) >= TEL_SCAN_MANY;
+    bool many_dst = destinations >= TEL_SCAN_MANY;
+    bool many_port = ports >= TEL_SCAN_MANY;
     if (many_dst && many_port)
         return "strobe";
     if (many_dst)
@@ -700,4 +797,44 @@ const char *tel_src_scan_class(const struct tel_src *s)
     if (many_port)
         return "vertical";
     return "light";
+}
+
+static unsigned fps_listed_of(const struct tel_src *s)
+{
+    unsigned m = 0;
+    for (int f = 0; f < TEL_FP_COUNT; f++)
+        if (tel_src_fp_listed(s, (enum tel_fp)f))
+            m |= 1u << f;
+    return m;
+}
+
+bool tel_src_infected_iot(const struct tel_src *s)
+{
+    return infected_given(s, fps_listed_of(s), tel_src_destinations(s));
+}
+
+uint64_t tel_src_destinations(const struct tel_src *s)
+{
+    return tel_hll_estimate(s->hll_dst, TEL_SRC_DST_P);
+}
+
+uint64_t tel_src_port_count(const struct tel_src *s)
+{
+    if (s->nports < TEL_SRC_PORTS)
+        return s->nports;
+    return TEL_SRC_PORTS + tel_hll_estimate(s->hll_port, TEL_SRC_PORT_P);
+}
+
+const char *tel_src_scan_class(const struct tel_src *s)
+{
+    return scan_class_given(s, tel_src_destinations(s), tel_src_port_count(s));
+}
+
+void tel_src_get_facts(const struct tel_src *s, struct tel_src_facts *f)
+{
+    f->destinations = tel_src_destinations(s);
+    f->port_count = tel_src_port_count(s);
+    f->fps_listed = fps_listed_of(s);
+    f->scan_class = scan_class_given(s, f->destinations, f->port_count);
+    f->infected_iot = infected_given(s, f->fps_listed, f->destinations);
 }

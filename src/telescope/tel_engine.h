@@ -36,9 +36,8 @@
  * Scan class (per source and day): horizontal = at least 8 destinations and fewer than 8
  * ports; vertical = at least 8 ports and fewer than 8 destinations; strobe = both; "light"
  * otherwise; "none" for a source that sent no scan or probe at all (only backscatter,
- * misconfiguration noise, ...). Destination count: linear counting over 1024 bits (about 2 %
- * error up to a few hundred, valid to ~2300), then HyperLogLog p=6; port count exact up to 16,
- * then estimated.
+ * misconfiguration noise, ...). Destination count: HyperLogLog p=8 (linear counting below
+ * 640: ~3 % at 64 destinations, ~6.5 % beyond); port count exact up to 16, then estimated.
  *
  * Ownership: the engine copies what it needs from tel_opts (strings included) and loads the
  * files it names; sinks are borrowed and must outlive the engine.
@@ -165,6 +164,16 @@ bool tel_src_infected_iot(const struct tel_src *s);
 const char *tel_src_scan_class(const struct tel_src *s);
 uint64_t tel_src_destinations(const struct tel_src *s);
 uint64_t tel_src_port_count(const struct tel_src *s);
+
+/* All derived facts of a profile at once (each estimate computed once). */
+struct tel_src_facts {
+    uint64_t destinations;
+    uint64_t port_count;
+    const char *scan_class;
+    unsigned fps_listed;    /* 1u << enum tel_fp */
+    bool infected_iot;
+};
+void tel_src_get_facts(const struct tel_src *s, struct tel_src_facts *f);
 
 /* The built-in special-purpose source prefixes (IPv4 and IPv6), NULL-terminated. */
 extern const char *const tel_builtin_bogons[];

@@ -8,8 +8,13 @@ uint64_t tel_hll_estimate(const uint8_t *reg, unsigned p)
     size_t m = TEL_HLL_BYTES(p);
     double sum = 0.0;
     size_t zeros = 0;
+    /* 2^-r for every possible register value (r <= 64 - 4 + 1), without ldexp per register. */
+    double pow2neg[66];
+    pow2neg[0] = 1.0;
+    for (int r = 1; r < 66; r++)
+        pow2neg[r] = pow2neg[r - 1] * 0.5;
     for (size_t i = 0; i < m; i++) {
-        sum += ldexp(1.0, -(int)reg[i]);
+        sum += pow2neg[reg[i] < 66 ? reg[i] : 65];
         zeros += reg[i] == 0;
     }
     double alpha;

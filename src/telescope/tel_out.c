@@ -164,6 +164,8 @@ static int put_line(struct tel_out *o, FILE *f, int rc)
     return 0;
 }
 
+static int put_u64(struct buf *b, uint64_t v);
+
 /* ---- intervals ---- */
 
 static int tag_object(struct buf *t, const uint64_t *v, const char *const *names, int n)
@@ -379,8 +381,12 @@ static int port_list(struct buf *t, const uint16_t *ports, unsigned n, char sep,
     uint16_t sp[TEL_SRC_PORTS > TEL_VICTIM_PORTS ? TEL_SRC_PORTS : TEL_VICTIM_PORTS];
     sorted_ports(ports, n, sp);
     int rc = brackets ? buf_putc(t, '[') : 0;
-    for (unsigned i = 0; i < n && !rc; i++)
-        rc = buf_printf(t, "%s%u", i ? (sep == ',' ? "," : ";") : "", sp[i]);
+    for (unsigned i = 0; i < n && !rc; i++) {
+        if (i)
+            rc = buf_putc(t, sep);
+        if (!rc)
+            rc = put_u64(t, sp[i]);
+    }
     if (!rc && brackets)
         rc = buf_putc(t, ']');
     if (!rc && !t->data)
@@ -396,107 +402,127 @@ static double rate_pps(uint64_t packets, uint64_t first_ms, uint64_t last_ms)
     return (double)packets * 1000.0 / (double)d;
 }
 
+/* Fast formatting for the per-source lines (a day can have a million of them): decimal
+ * integers without printf. Keys and values here are trusted ASCII (addresses, names). */
+static int put_u64(struct buf *b, uint64_t v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+static int put_kv(struct buf *b, const char *key, uint64_t v)
+{
+    int rc = buf_puts(b, key);
+    return rc ? rc : put_u64(b, v);
+}
+
+static int put_names(struct buf *b, unsigned mask, const char *const *names, int n, char sep,
+                     bool quoted)
+{
+    int rc = 0;
+    bool first = true;
+    for (int i = 0; i < n && !rc; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        if (!first)
+            rc = buf_putc(b, sep);
+        if (!rc && quoted)
+            rc = buf_putc(b, '"');
+        if (!rc)
+            rc = buf_puts(b, names[i]);
+        if (!rc && quoted)
+            rc = buf_putc(b, '"');
+        first = false;
+    }
+    return rc;
+}
+
 static int out_source(void *state, const struct tel_engine *e, const struct tel_src *s, uint64_t day_ms)
 {
     struct tel_out *o = state;
     char addr[IPADDR_STRLEN];
     tel_engine_addr_text(e, &s->addr, addr, sizeof addr);
-    bool infected = tel_src_infected_iot(s);
-    uint64_t dests = tel_src_destinations(s);
-    uint64_t nports = tel_src_port_count(s);
-    const char *cls = tel_src_scan_class(s);
+    struct tel_src_facts f;
+    tel_src_get_facts(s, &f);
     double rate = rate_pps(s->packets, s->first_ms, s->last_ms);
+    char cc[3] = {(char)(s->cc >> 8), (char)(s->cc & 0xff), 0};
+    struct buf *b = &o->line;
 
-    buf_reset(&o->line);
-    struct jw w;
-    jw_open(&w, &o->line);
-    jw_u64(&w, "day_ms", day_ms);
-    jw_str(&w, "src", addr);
-    jw_u64(&w, "packets", s->packets);
-    jw_u64(&w, "bytes", s->bytes);
-    jw_u64(&w, "first_ms", s->first_ms);
-    jw_u64(&w, "last_ms", s->last_ms);
-    jw_dbl(&w, "rate_pps", rate);
-    jw_u64(&w, "destinations", dests);
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "ports", port_list(&o->tmp, s->ports, s->nports, ',', true));
-    jw_u64(&w, "port_count", nports);
-    jw_str(&w, "scan_class", cls);
-    buf_reset(&o->tmp);
-    int rc = buf_putc(&o->tmp, '[');
+    buf_reset(b);
+    int rc = put_kv(b, "{\"day_ms\":", day_ms);
+    rc = rc ? rc : buf_puts(b, ",\"src\":\"");
+    rc = rc ? rc : buf_puts(b, addr);
+    rc = rc ? rc : put_kv(b, "\",\"packets\":", s->packets);
+    rc = rc ? rc : put_kv(b, ",\"bytes\":", s->bytes);
+    rc = rc ? rc : put_kv(b, ",\"first_ms\":", s->first_ms);
+    rc = rc ? rc : put_kv(b, ",\"last_ms\":", s->last_ms);
+    rc = rc ? rc : buf_printf(b, ",\"rate_pps\":%.6g", rate);
+    rc = rc ? rc : put_kv(b, ",\"destinations\":", f.destinations);
+    rc = rc ? rc : buf_puts(b, ",\"ports\":");
+    rc = rc ? rc : port_list(b, s->ports, s->nports, ',', true);
+    rc = rc ? rc : put_kv(b, ",\"port_count\":", f.port_count);
+    rc = rc ? rc : buf_puts(b, ",\"scan_class\":\"");
+    rc = rc ? rc : buf_puts(b, f.scan_class);
+    rc = rc ? rc : buf_puts(b, "\",\"tags\":[");
+    rc = rc ? rc : put_names(b, s->tag_union, tel_tag_names, TEL_TAG_COUNT, ',', true);
+    rc = rc ? rc : buf_puts(b, "],\"fingerprints\":[");
+    rc = rc ? rc : put_names(b, f.fps_listed, tel_fp_names, TEL_FP_COUNT, ',', true);
+    rc = rc ? rc : buf_puts(b, "],\"fingerprint_votes\":{");
     bool first = true;
-    for (int t = 0; t < TEL_TAG_COUNT && !rc; t++)
-        if (s->tag_union & (1u << t)) {
-            rc = buf_printf(&o->tmp, "%s\"%s\"", first ? "" : ",", tel_tag_names[t]);
-            first = false;
-        }
-    if (!rc)
-        rc = buf_putc(&o->tmp, ']');
-    raw_from_tmp(o, &w, "tags", rc);
-    buf_reset(&o->tmp);
-    rc = buf_putc(&o->tmp, '[');
-    first = true;
-    for (int f = 0; f < TEL_FP_COUNT && !rc; f++)
-        if (tel_src_fp_listed(s, (enum tel_fp)f)) {
-            rc = buf_printf(&o->tmp, "%s\"%s\"", first ? "" : ",", tel_fp_names[f]);
-            first = false;
-        }
-    if (!rc)
-        rc = buf_putc(&o->tmp, ']');
-    raw_from_tmp(o, &w, "fingerprints", rc);
-    buf_reset(&o->tmp);
-    rc = buf_putc(&o->tmp, '{');
-    first = true;
-    for (int f = 0; f < TEL_FP_COUNT && !rc; f++)
-        if (s->fp_votes[f]) {
-            rc = buf_printf(&o->tmp, "%s\"%s\":%" PRIu32, first ? "" : ",", tel_fp_names[f],
-                            s->fp_votes[f]);
-            first = false;
-        }
-    if (!rc)
-        rc = buf_putc(&o->tmp, '}');
-    raw_from_tmp(o, &w, "fingerprint_votes", rc);
-    jw_u64(&w, "syn_packets", s->syn_packets);
-    jw_u64(&w, "iot_packets", s->iot_packets);
-    if (s->flags & TEL_SRC_HAS_ASN)
-        jw_u64(&w, "asn", s->asn);
-    if (s->flags & TEL_SRC_HAS_CC) {
-        char cc[3] = {(char)(s->cc >> 8), (char)(s->cc & 0xff), 0};
-        jw_str(&w, "cc", cc);
+    for (int i = 0; i < TEL_FP_COUNT && !rc; i++) {
+        if (!s->fp_votes[i])
+            continue;
+        rc = buf_printf(b, "%s\"%s\":", first ? "" : ",", tel_fp_names[i]);
+        rc = rc ? rc : put_u64(b, s->fp_votes[i]);
+        first = false;
     }
-    jw_bool(&w, "bogon", (s->flags & TEL_SRC_BOGON) != 0);
-    jw_bool(&w, "research", (s->flags & TEL_SRC_RESEARCH) != 0);
-    jw_bool(&w, "infected_iot", infected);
-    rc = put_line(o, o->nd[F_SOURCES], jw_close(&w));
+    rc = rc ? rc : put_kv(b, "},\"syn_packets\":", s->syn_packets);
+    rc = rc ? rc : put_kv(b, ",\"iot_packets\":", s->iot_packets);
+    if (s->flags & TEL_SRC_HAS_ASN)
+        rc = rc ? rc : put_kv(b, ",\"asn\":", s->asn);
+    if (s->flags & TEL_SRC_HAS_CC) {
+        rc = rc ? rc : buf_puts(b, ",\"cc\":\"");
+        rc = rc ? rc : buf_puts(b, cc);
+        rc = rc ? rc : buf_putc(b, '"');
+    }
+    rc = rc ? rc : buf_puts(b, (s->flags & TEL_SRC_BOGON) ? ",\"bogon\":true" : ",\"bogon\":false");
+    rc = rc ? rc : buf_puts(b, (s->flags & TEL_SRC_RESEARCH) ? ",\"research\":true" : ",\"research\":false");
+    rc = rc ? rc : buf_puts(b, f.infected_iot ? ",\"infected_iot\":true}\n" : ",\"infected_iot\":false}\n");
+    rc = put_line(o, o->nd[F_SOURCES], rc);
     if (rc || !o->csv[F_SOURCES])
         return rc;
 
-    buf_reset(&o->line);
-    rc = buf_printf(&o->line, "%" PRIu64 ",%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                              ",%.6g,%" PRIu64 ",%" PRIu64 ",",
-                    day_ms, addr, s->packets, s->bytes, s->first_ms, s->last_ms, rate, dests, nports);
-    if (!rc)
-        rc = port_list(&o->line, s->ports, s->nports, ';', false);
-    if (!rc)
-        rc = buf_printf(&o->line, ",%s,", cls);
-    first = true;
-    for (int f = 0; f < TEL_FP_COUNT && !rc; f++)
-        if (tel_src_fp_listed(s, (enum tel_fp)f)) {
-            rc = buf_printf(&o->line, "%s%s", first ? "" : ";", tel_fp_names[f]);
-            first = false;
-        }
-    if (!rc) {
-        char asn[16] = "", cc[3] = "";
-        if (s->flags & TEL_SRC_HAS_ASN)
-            snprintf(asn, sizeof asn, "%" PRIu32, s->asn);
-        if (s->flags & TEL_SRC_HAS_CC) {
-            cc[0] = (char)(s->cc >> 8);
-            cc[1] = (char)(s->cc & 0xff);
-        }
-        rc = buf_printf(&o->line, ",%s,%s,%s,%s,%s\n", asn, cc,
-                        (s->flags & TEL_SRC_BOGON) ? "true" : "false",
-                        (s->flags & TEL_SRC_RESEARCH) ? "true" : "false", infected ? "true" : "false");
-    }
+    buf_reset(b);
+    rc = put_u64(b, day_ms);
+    rc = rc ? rc : buf_putc(b, ',');
+    rc = rc ? rc : buf_puts(b, addr);
+    rc = rc ? rc : put_kv(b, ",", s->packets);
+    rc = rc ? rc : put_kv(b, ",", s->bytes);
+    rc = rc ? rc : put_kv(b, ",", s->first_ms);
+    rc = rc ? rc : put_kv(b, ",", s->last_ms);
+    rc = rc ? rc : buf_printf(b, ",%.6g", rate);
+    rc = rc ? rc : put_kv(b, ",", f.destinations);
+    rc = rc ? rc : put_kv(b, ",", f.port_count);
+    rc = rc ? rc : buf_putc(b, ',');
+    rc = rc ? rc : port_list(b, s->ports, s->nports, ';', false);
+    rc = rc ? rc : buf_putc(b, ',');
+    rc = rc ? rc : buf_puts(b, f.scan_class);
+    rc = rc ? rc : buf_putc(b, ',');
+    rc = rc ? rc : put_names(b, f.fps_listed, tel_fp_names, TEL_FP_COUNT, ';', false);
+    rc = rc ? rc : buf_putc(b, ',');
+    if (s->flags & TEL_SRC_HAS_ASN)
+        rc = rc ? rc : put_u64(b, s->asn);
+    rc = rc ? rc : buf_putc(b, ',');
+    if (s->flags & TEL_SRC_HAS_CC)
+        rc = rc ? rc : buf_puts(b, cc);
+    rc = rc ? rc : buf_puts(b, (s->flags & TEL_SRC_BOGON) ? ",true" : ",false");
+    rc = rc ? rc : buf_puts(b, (s->flags & TEL_SRC_RESEARCH) ? ",true" : ",false");
+    rc = rc ? rc : buf_puts(b, f.infected_iot ? ",true\n" : ",false\n");
     return put_line(o, o->csv[F_SOURCES], rc);
 }
 

@@ -2,6 +2,7 @@
 #include "telescope/tel_synth.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,11 +485,19 @@ static int write_golden(FILE *f, const struct tel_synth_opts *o)
 
 /* ---- bench scenario: streamed in time order ---- */
 
-/* One of nsrc pseudo-random source addresses (a fixed pool, so sources repeat). */
-static uint32_t hash_src(uint64_t i, uint64_t nsrc, struct rng *r)
+/* One of nsrc pseudo-random source addresses (a fixed pool, so sources repeat). With zipf,
+ * pool member k is drawn with probability ~ 1/(k+1): k = floor(nsrc^u) - 1 for uniform u. */
+static uint32_t pick_src(struct rng *r, uint64_t nsrc, bool zipf)
 {
-    (void)i;
-    uint64_t k = rnd(r) % nsrc;
+    uint64_t k;
+    if (zipf) {
+        double u = (double)(rnd(r) >> 11) / 9007199254740992.0;
+        k = (uint64_t)pow((double)nsrc, u) - 1;
+        if (k >= nsrc)
+            k = nsrc - 1;
+    } else {
+        k = rnd(r) % nsrc;
+    }
     uint64_t z = (k + 0x5bd1e995ull) * 0x9e3779b97f4a7c15ull;
     z ^= z >> 29;
     return (uint32_t)(z * 0xbf58476d1ce4e5b9ull >> 32);
@@ -501,14 +510,14 @@ static int write_bench(FILE *f, const struct tel_synth_opts *o)
     unsigned len = o->dark4.len - 96u;
     uint32_t dsize = len == 0 ? 0xffffffffu : (uint32_t)(1ull << (32 - len));
     uint64_t n = o->packets ? o->packets : 1000000;
-    uint64_t nsrc = n / 8 + 1;
+    uint64_t nsrc = o->sources ? o->sources : n / 8 + 1;
     uint64_t span_us = 3600ull * 1000000;
     uint8_t fr[TEL_SYNTH_MAX_FRAME];
     int rc = write_header(f);
     static const uint16_t ports[8] = {23, 2323, 80, 8080, 22, 445, 37215, 5555};
     for (uint64_t i = 0; i < n && !rc; i++) {
         uint64_t ts = o->start_ms * 1000 + i * span_us / n;
-        uint32_t src = hash_src(i, nsrc, &r);
+        uint32_t src = pick_src(&r, nsrc, o->zipf);
         uint32_t d = dnet + rnd_below(&r, dsize);
         uint32_t k = rnd_below(&r, 100);
         size_t flen;

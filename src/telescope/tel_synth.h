@@ -12,7 +12,10 @@
  *             quoting spoofed UDP, DNS/NTP answers and BitTorrent DHT noise, abnormal TCP
  *             flags, fragments, a bogon source, IPv6 echo scans, and traffic to addresses
  *             outside the darknet.
- *   "bench"   n packets of a scan/backscatter mix from ~n/8 random sources over one hour.
+ *   "bench"   n packets of a scan/backscatter mix over one hour, from a pool of random source
+ *             addresses (default n/8), picked uniformly or, with zipf, with a heavy tail
+ *             (source k of the pool with probability ~ 1/k, as darknet sources are: a few
+ *             scanners send most packets).
  * The darknet must hold an IPv4 prefix (the first one is used for destinations); IPv6
  * packets go to 2001:db8:dead::/48-style addresses derived from the IPv6 prefix when one is
  * given.
@@ -22,6 +25,7 @@
 #ifndef BS_TELESCOPE_TEL_SYNTH_H
 #define BS_TELESCOPE_TEL_SYNTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +34,8 @@
 struct tel_synth_opts {
     const char *scenario;      /* "golden" or "bench" */
     uint64_t packets;          /* bench: packet count */
+    uint64_t sources;          /* bench: size of the source pool (0: packets / 8) */
+    bool zipf;                 /* bench: heavy-tailed source popularity instead of uniform */
     uint64_t seed;
     uint64_t start_ms;         /* capture start time */
     struct ipprefix dark4;     /* IPv4 darknet prefix (required) */
