@@ -318,7 +318,7 @@ static int simulate_run(int argc, char **argv)
     }
 
     const char *out_dir = NULL, *send_to = NULL;
-    int allow_remote = 0, quiet = 0, c, seen_seed = 0;
+    int allow_remote = 0, quiet = 0, c;
     uint64_t u;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
@@ -329,7 +329,6 @@ static int simulate_run(int argc, char **argv)
                 goto out;
             }
             p.seed = u;
-            seen_seed = 1;
             break;
         case OPT_OUT: out_dir = optarg; break;
         case OPT_SCALE:
@@ -400,7 +399,6 @@ static int simulate_run(int argc, char **argv)
         default: cli_usage(&cli_cmd_simulate, stderr); goto out;
         }
     }
-    (void)seen_seed;
     if (optind < argc) {
         cli_error(me, "unexpected argument '%s'", argv[optind]);
         goto out;

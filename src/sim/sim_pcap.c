@@ -7,7 +7,7 @@
 
 #include "core/err.h"
 
-#define PCAP_MAGIC_NS 0xa1b23c4du
+#define PCAP_MAGIC_US 0xa1b2c3d4u
 #define IOBUF_SIZE (1u << 20)
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -46,7 +46,7 @@ int sim_pcap_open(struct sim_pcap *p, const char *path, uint32_t linktype)
     if (p->iobuf)
         setvbuf(p->f, p->iobuf, _IOFBF, IOBUF_SIZE);
     uint8_t h[24];
-    put_le32(h, PCAP_MAGIC_NS);
+    put_le32(h, PCAP_MAGIC_US);
     put_le16(h + 4, 2);
     put_le16(h + 6, 4);
     put_le32(h + 8, 0);  /* thiszone */
@@ -62,7 +62,7 @@ int sim_pcap_write(struct sim_pcap *p, uint64_t ts_ns, const uint8_t *frame, siz
         return BS_EMALFORMED;
     uint8_t h[16];
     put_le32(h, (uint32_t)(ts_ns / 1000000000u));
-    put_le32(h + 4, (uint32_t)(ts_ns % 1000000000u));
+    put_le32(h + 4, (uint32_t)(ts_ns % 1000000000u / 1000u));
     put_le32(h + 8, (uint32_t)len);
     put_le32(h + 12, (uint32_t)len);
     int rc = pcap_put(p, h, sizeof h);

@@ -1,9 +1,9 @@
 /* sim_pcap.h - a plain libpcap-format file writer for the simulator's captures (the frames
  * come from sim_pkt.h).
  *
- * File format: the classic pcap format (magic 0xa1b23c4d, nanosecond timestamps, version 2.4,
- * written little-endian), one record header per frame. Timestamps are in nanoseconds since the
- * epoch so that the simulator can order packets finer than a microsecond.
+ * File format: the classic pcap format (magic 0xa1b2c3d4, microsecond timestamps, version 2.4,
+ * written little-endian), one record header per frame: the form every capture tool reads.
+ * Callers pass nanoseconds since the epoch; the file keeps microseconds.
  *
  * Ownership: struct sim_pcap owns its FILE and its buffer; sim_pcap_close() releases both and
  * must be called once after sim_pcap_open(), whatever it returned. Frames passed to
