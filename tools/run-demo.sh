@@ -11,15 +11,18 @@ port=${BS_DEMO_PORT:-9995}
 rm -rf "$data"; mkdir -p "$data"
 data=$(realpath "$data")
 
+# The world is placed in the last hour so that the store's retention keeps it and sFlow
+# records (stamped with their receive time: sFlow carries no clock) sit beside the rest.
+start_ms=$(( ($(date +%s) - 3600) * 1000 ))
 echo "== 1. simulating a world into $data/world"
-"$bin" simulate --seed 1 --out "$data/world"
+"$bin" simulate --seed 1 --start "$start_ms" --out "$data/world"
 
 echo "== 2. live collector on 127.0.0.1:$port -> embedded store $data/store"
 "$bin" collect --listen "127.0.0.1:$port" --store "$data/store" 2>"$data/collect.log" &
 cpid=$!
 trap 'kill $cpid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do ss -Hlun "sport = :$port" | grep -q . && break; sleep 0.1; done
-"$bin" simulate --seed 1 --out "$data/world-replay" --send "127.0.0.1:$port" --rate 200000 >/dev/null
+"$bin" simulate --seed 1 --start "$start_ms" --out "$data/world-replay" --send "127.0.0.1:$port" --rate 20000 -q
 
 echo "== 3. stopping the collector (SIGTERM: drain, decode, flush)"
 kill -TERM $cpid; wait $cpid || { echo "collector failed:"; cat "$data/collect.log"; exit 1; }
@@ -34,7 +37,7 @@ echo "-- telnet scanners and C&C-like traffic: top 10 sources of TCP/23,2323 by 
 "$bin" flows --store "$data/store" 'proto tcp and dst port in [23 2323]' -s srcip/flows -n 10
 
 echo "== 5. darknet telescope"
-darknet=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); d=t["darknet"]; print(",".join(d if isinstance(d,list) else [d]))' "$data/world/truth.json")
+darknet=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); print(",".join(t["darknet"]["prefixes"]))' "$data/world/truth.json")
 "$bin" telescope --read "$data/world/darknet.pcap" --darknet "$darknet" --out "$data/telescope"
 infected=$(grep -c '"infected_iot":true' "$data/telescope/sources.ndjson" || true)
 victims=$(wc -l <"$data/telescope/victims.ndjson")
