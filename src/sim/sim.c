@@ -36,7 +36,7 @@ enum pkt_style {
 struct flow_ent {
     union {
         uint64_t cur_ms;   /* v9/IPFIX: start of the part not yet exported */
-        uint64_t next_pkt; /* sFlow: index of the next sampled packet */
+        uint64_t next_pkt; /* sFlow: next sampled packet; sparse flows: next packet */
     };
     uint64_t start_ms;
     uint64_t end_ms;
@@ -58,6 +58,7 @@ struct flow_ent {
     uint8_t style;
     uint8_t parts;      /* records exported so far */
     uint8_t egress;     /* leaving the subscriber (next hop: the ISP's upstream) */
+    uint8_t sparse;     /* v9/IPFIX: packets further apart than the inactive timeout */
 };
 /* AS numbers, prefix lengths and next hop are derived from the addresses when a record is
  * written, which keeps an active flow at 96 bytes. */
@@ -476,12 +477,84 @@ static void sflow_emit(struct sim *s, struct flow_ent *f, struct sim_router *rt,
     s->st->sflow_samples++;
 }
 
+/* Hands one v9/IPFIX record for [start, end] with pp packets and pb bytes (before sampling)
+ * to f's router. */
+static void export_record(struct sim *s, struct flow_ent *f, uint64_t now, uint64_t start,
+                          uint64_t end, uint64_t pp, uint64_t pb, uint8_t flags)
+{
+    struct sim_router *rt = &s->w.routers[f->router];
+    uint64_t sp = rt->ex.sampling > 1 ? sim_rng_binomial(&s->sr, pp, 1.0 / rt->ex.sampling) : pp;
+    if (!sp)
+        return; /* no packet of this part was sampled: the router never saw the flow */
+    struct sim_export_rec r;
+    memset(&r, 0, sizeof r);
+    r.start_ms = start;
+    r.end_ms = end;
+    r.packets = sp;
+    r.bytes = sp == pp ? pb : (uint64_t)((double)pb * (double)sp / (double)pp);
+    if (r.bytes < sp * 20)
+        r.bytes = sp * 20;
+    r.src = f->src;
+    r.dst = f->dst;
+    ipaddr_from_v4(&r.nexthop, next_hop(s, f));
+    if (!ipaddr_is_v4(&f->src))
+        memset(&r.nexthop, 0, sizeof r.nexthop);
+    r.in_if = f->in_if;
+    r.out_if = f->out_if;
+    addr_info(&s->w, &f->src, &r.src_as, &r.src_mask);
+    addr_info(&s->w, &f->dst, &r.dst_as, &r.dst_mask);
+    r.sport = f->sport;
+    r.dport = f->dport;
+    r.proto = f->proto;
+    r.tcp_flags = flags;
+    r.tos = f->tos;
+    sim_export_add_flow(&rt->ex, now, &r);
+    update_deadline(s, &rt->ex);
+    if (rt->ex.fmt == SIM_FMT_V9)
+        s->st->v9_records++;
+    else
+        s->st->ipfix_records++;
+}
+
+static uint64_t sparse_key(const struct sim *s, const struct flow_ent *f)
+{
+    uint64_t t = pkt_time(f, f->next_pkt);
+    int last = f->next_pkt + 1 >= f->pkts;
+    if (last && f->proto == 6 && (f->flags & (F_FIN | F_RST)))
+        return t + 100;
+    return t + s->p->inactive_timeout_ms;
+}
+
+/* A sparse flow (a keep-alive or heartbeat connection whose packets are further apart than the
+ * inactive timeout): the router's cache entry expires after every packet, so each packet is a
+ * record of its own, exported an inactive timeout later. */
+static int process_sparse(struct sim *s, uint64_t now, uint32_t idx)
+{
+    struct flow_ent *f = &s->pool[idx];
+    uint64_t j = f->next_pkt;
+    uint64_t t = pkt_time(f, j);
+    int last = j + 1 >= f->pkts;
+    uint64_t pb = f->bytes / f->pkts;
+    if (last)
+        pb = f->bytes - pb * (f->pkts - 1);
+    export_record(s, f, now, t, t, 1, pb, part_flags(f, j == 0, last));
+    f->parts++;
+    if (last) {
+        pool_free(s, idx);
+        return 0;
+    }
+    f->next_pkt = j + 1;
+    return heap_push(s, sparse_key(s, f), idx);
+}
+
 /* Handles the due flow at heap top. */
 static int process_flow(struct sim *s, uint64_t now, uint32_t idx)
 {
     struct flow_ent *f = &s->pool[idx];
     struct sim_router *rt = &s->w.routers[f->router];
     run_deadlines(s, now);
+    if (f->sparse)
+        return process_sparse(s, now, idx);
     if (rt->ex.fmt == SIM_FMT_SFLOW) {
         sflow_emit(s, f, rt, now, f->next_pkt);
         update_deadline(s, &rt->ex);
@@ -507,39 +580,8 @@ static int process_flow(struct sim *s, uint64_t now, uint32_t idx)
         pp = (uint64_t)((double)f->pkts * frac + 0.5);
         pb = f->pkts ? (uint64_t)((double)f->bytes * ((double)pp / (double)f->pkts)) : 0;
     }
-    if (pp) {
-        uint64_t sp = rt->ex.sampling > 1 ? sim_rng_binomial(&s->sr, pp, 1.0 / rt->ex.sampling) : pp;
-        if (sp) {
-            struct sim_export_rec r;
-            memset(&r, 0, sizeof r);
-            r.start_ms = f->cur_ms;
-            r.end_ms = part_end;
-            r.packets = sp;
-            r.bytes = sp == pp ? pb : (uint64_t)((double)pb * (double)sp / (double)pp);
-            if (r.bytes < sp * 20)
-                r.bytes = sp * 20;
-            r.src = f->src;
-            r.dst = f->dst;
-            ipaddr_from_v4(&r.nexthop, next_hop(s, f));
-            if (!ipaddr_is_v4(&f->src))
-                memset(&r.nexthop, 0, sizeof r.nexthop);
-            r.in_if = f->in_if;
-            r.out_if = f->out_if;
-            addr_info(&s->w, &f->src, &r.src_as, &r.src_mask);
-            addr_info(&s->w, &f->dst, &r.dst_as, &r.dst_mask);
-            r.sport = f->sport;
-            r.dport = f->dport;
-            r.proto = f->proto;
-            r.tcp_flags = part_flags(f, f->parts == 0, last);
-            r.tos = f->tos;
-            sim_export_add_flow(&rt->ex, now, &r);
-            update_deadline(s, &rt->ex);
-            if (rt->ex.fmt == SIM_FMT_V9)
-                s->st->v9_records++;
-            else
-                s->st->ipfix_records++;
-        }
-    }
+    if (pp)
+        export_record(s, f, now, f->cur_ms, part_end, pp, pb, part_flags(f, f->parts == 0, last));
     f->parts++;
     f->pkts -= pp;
     f->bytes -= pb;
@@ -606,10 +648,18 @@ static int push_dir(struct sim *s, const struct conv *c, int reverse, int64_t ho
     memset(f, 0, sizeof *f);
     f->start_ms = f->cur_ms = c->start_ms;
     f->end_ms = c->start_ms + c->dur_ms;
-    if (f->end_ms > s->w.end_ms)
-        f->end_ms = s->w.end_ms > f->start_ms ? s->w.end_ms : f->start_ms;
     f->pkts = pkts;
     f->bytes = reverse ? c->bytes_ba : c->bytes_ab;
+    if (f->end_ms > s->w.end_ms) {
+        /* the capture ends first: keep the packet rate, drop the packets after the end */
+        f->end_ms = s->w.end_ms > f->start_ms ? s->w.end_ms : f->start_ms;
+        double keep = c->dur_ms ? (double)(f->end_ms - f->start_ms) / (double)c->dur_ms : 1.0;
+        uint64_t kp = (uint64_t)((double)pkts * keep);
+        if (kp < 1)
+            kp = 1;
+        f->bytes = (uint64_t)((double)f->bytes * (double)kp / (double)pkts);
+        f->pkts = pkts = kp;
+    }
     f->src = reverse ? c->b : c->a;
     f->dst = reverse ? c->a : c->b;
     f->sport = reverse ? c->bport : c->aport;
@@ -641,6 +691,11 @@ static int push_dir(struct sim *s, const struct conv *c, int reverse, int64_t ho
             return 0;
         }
         return heap_push(s, pkt_time(f, f->next_pkt), idx);
+    }
+    if (pkts > 1 && (f->end_ms - f->start_ms) / (pkts - 1) > s->p->inactive_timeout_ms) {
+        f->sparse = 1;
+        f->next_pkt = 0;
+        return heap_push(s, sparse_key(s, f), idx);
     }
     return heap_push(s, first_key(s, f), idx);
 }
@@ -895,8 +950,8 @@ static int gen_devices(struct sim *s, uint64_t t0, uint64_t t1)
             conv_init(&c, st + 30, (uint64_t)dur, &a, hi, &b, -1, 6, ephemeral(s),
                       m->cloud_port);
             uint64_t beats = (uint64_t)(dur / 1000.0 / m->heartbeat_s);
-            c.pkts_ab = 4 + beats;
-            c.pkts_ba = 3 + beats;
+            c.pkts_ab = 1 + beats;
+            c.pkts_ba = 1 + beats;
             c.bytes_ab = c.pkts_ab * 40 + beats * 64 + 600;
             c.bytes_ba = c.pkts_ba * 40 + beats * 32 + 3000;
             rc = conv_emit(s, &c);
@@ -1222,12 +1277,14 @@ static int bot_c2_sessions(struct sim *s, struct sim_infection *in, uint64_t t1)
         sim_world_host_addr(&s->w, h, 0, &a);
         v4(&b, cc->addr[ai]);
         conv_init(&c, st + 40, end - st - 40, &a, hi, &b, -1, 6, ephemeral(s), cc->port);
+        /* the connection's opening, then one keep-alive exchange per period: each direction
+         * carries beats + 1 packets spread evenly, so its packets are keepalive_s apart */
         uint64_t beats = (end - st) / (cc->keepalive_s * 1000ull);
-        c.pkts_ab = 4 + beats;
-        c.pkts_ba = 3 + beats;
+        c.pkts_ab = 1 + beats;
+        c.pkts_ba = 1 + beats;
         uint64_t pay = in->family == FAM_MIRAI ? 2 : 5; /* Mirai: 2-byte ping; Gafgyt PING/PONG */
-        c.bytes_ab = c.pkts_ab * 40 + beats * pay + 40;
-        c.bytes_ba = c.pkts_ba * 40 + beats * pay;
+        c.bytes_ab = c.pkts_ab * 40 + beats * pay + 4 * 40 + 32; /* + handshake and login */
+        c.bytes_ba = c.pkts_ba * 40 + beats * pay + 3 * 40;
         rc = conv_emit(s, &c);
         if (rc)
             return rc;

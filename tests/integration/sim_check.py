@@ -53,7 +53,7 @@ def main():
     ok("flow records: %d" % len(flows))
 
     # 1. every labelled C&C address is contacted by its bots (those behind unsampled exporters)
-    checked = 0
+    checked = cadenced = 0
     for c in truth["c2_servers"]:
         for a in c["addresses"]:
             for bot in a["bots"]:
@@ -65,13 +65,25 @@ def main():
                 if not hits:
                     fail("bot %s never contacts C&C %s:%d in the exported flows"
                          % (bot, a["addr"], c["port"]))
+                # keep-alives are sparse: one record per period, start == end
+                starts = sorted(r["start_ms"] for r in hits)
+                if len(starts) >= 4:
+                    gaps = sorted(b - a2 for a2, b in zip(starts, starts[1:]))
+                    med = gaps[len(gaps) // 2] / 1000.0
+                    if not 0.8 * c["keepalive_s"] <= med <= 1.5 * c["keepalive_s"]:
+                        fail("bot %s -> %s: median record gap %.1f s, keep-alive %d s"
+                             % (bot, a["addr"], med, c["keepalive_s"]))
+                    cadenced += 1
                 checked += 1
     if not checked:
         fail("no C&C contact could be checked")
     moved = [c for c in truth["c2_servers"] if len(c["addresses"]) > 1]
     if not moved:
         fail("no C&C server changes address")
-    ok("C&C contacts: %d bot-address pairs; %d servers move" % (checked, len(moved)))
+    if not cadenced:
+        fail("no C&C connection long enough to check its keep-alive cadence")
+    ok("C&C contacts: %d bot-address pairs (%d with keep-alive cadence); %d servers move"
+       % (checked, cadenced, len(moved)))
 
     # 2. every infected Mirai device scans the darknet with seq == destination address
     mirai_src = {}
