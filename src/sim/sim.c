@@ -112,6 +112,7 @@ struct sim {
     struct sim_rng dr;   /* darknet background */
     struct sim_rng sr;   /* sampling decisions */
     struct sim_pcap exp_pcap;
+    uint64_t exp_last_ns;  /* timestamp of the last export frame written */
     struct sim_pcap dk_pcap;
     /* active flows */
     struct flow_ent *pool;
@@ -320,8 +321,12 @@ static void on_datagram(void *arg, const struct sim_exporter *ex, uint64_t t_ms,
         s->err = BS_EMALFORMED;
         return;
     }
-    /* a fixed sub-millisecond offset per router keeps frames of one millisecond apart */
-    uint64_t ts = t_ms * 1000000ull + (uint64_t)ri * 1000u;
+    /* datagrams leave in time order; those of one millisecond are 1 us apart, so the
+     * capture's timestamps strictly increase */
+    uint64_t ts = t_ms * 1000000ull;
+    if (s->exp_last_ns && ts <= s->exp_last_ns)
+        ts = s->exp_last_ns + 1000;
+    s->exp_last_ns = ts;
     int rc = sim_pcap_write(&s->exp_pcap, ts, s->frame, n);
     if (rc && !s->err)
         s->err = rc;

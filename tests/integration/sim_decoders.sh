@@ -31,6 +31,13 @@ check_tshark() { # FILE
 check_collect "$d/mixed"
 check_tshark "$d/mixed/exports.pcap"
 check_tshark "$d/mixed/darknet.pcap"
+# captures are in time order (exports strictly, the darknet non-decreasing)
+back=$(tshark -r "$d/mixed/exports.pcap" -T fields -e frame.time_epoch 2>/dev/null |
+       awk 'NR > 1 && $1 <= p { b++ } { p = $1 } END { print b + 0 }')
+[ "$back" -eq 0 ] || fail "exports.pcap: $back timestamps do not increase"
+back=$(tshark -r "$d/mixed/darknet.pcap" -T fields -e frame.time_epoch 2>/dev/null |
+       awk 'NR > 1 && $1 < p { b++ } { p = $1 } END { print b + 0 }')
+[ "$back" -eq 0 ] || fail "darknet.pcap: $back timestamps go backwards"
 n=$(tshark -r "$d/mixed/darknet.pcap" -T fields -e frame.number 2>/dev/null | wc -l)
 grep -q "\"packets\":$n," "$d/mixed/truth.json" || fail "darknet packet count $n not in truth"
 # sampled exporters announce their rate in options data; every record carries it
