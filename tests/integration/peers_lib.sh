@@ -195,6 +195,16 @@ peers_main() {
     python3 "$PEERS_DIR/peers_gen_pcap.py" "$T/traffic.pcap" --totals "$T/truth.json" ||
         fail "cannot generate the traffic capture"
 
+    # The generator's totals are checked once against tshark's reading of the capture (an
+    # independent decoder): packets, and IP bytes (IPv4 total length, IPv6 40 + payload).
+    if command -v tshark >/dev/null 2>&1; then
+        local ts gen
+        ts=$(tshark -r "$T/traffic.pcap" -T fields -e ip.len -e ipv6.plen 2>/dev/null |
+            awk -F'\t' '{n++; if ($1 != "") b += $1; else b += $2 + 40} END {print n + 0, b + 0}')
+        gen=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); print(t["packets"], t["ip_bytes"])' "$T/truth.json")
+        [ "$ts" = "$gen" ] || fail "capture totals: tshark says '$ts', the generator '$gen'"
+    fi
+
     "peers_export_$exporter" "$version"
     peers_nfcapd
     BS_LISTINGS=()
