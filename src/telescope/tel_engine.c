@@ -299,6 +299,11 @@ static void flush_day(struct tel_engine *e)
     if (!order)
         sink_result(e, BS_ENOMEM);
     for (size_t k = 0; order && k < e->src.n; k++) {
+        if (k + 8 < e->src.n) { /* profiles are visited in address order: random access */
+            const char *p = (const char *)&e->src.ent[order[k + 8]];
+            for (size_t off = 0; off < sizeof(struct tel_src); off += 64)
+                __builtin_prefetch(p + off);
+        }
         for (size_t i = 0; i < e->o.n_sinks; i++)
             if (e->o.sinks[i].ops->source)
                 sink_result(e, e->o.sinks[i].ops->source(e->o.sinks[i].state, e,

@@ -4,8 +4,9 @@
  * (memset) and embedded wherever it is needed (interval buckets, source profiles), so adding
  * never allocates. The caller supplies a well-mixed 64-bit hash of the item; the top p bits
  * choose the register, the rank of the remaining bits updates it (Flajolet et al. 2007, with
- * linear counting below 2.5 m as in Heule et al. 2013; 64-bit hashes make the large-range
- * correction unnecessary). Standard error is about 1.04 / sqrt(2^p): p=6 ~13 %, p=10 ~3.3 %,
+ * linear counting on the zero registers while that estimates at most 2.5 m - decided on the
+ * zero count, more than e^-2.5 of the registers zero, so the sum is only computed beyond -
+ * as in Heule et al. 2013; 64-bit hashes make the large-range correction unnecessary). Standard error is about 1.04 / sqrt(2^p): p=6 ~13 %, p=10 ~3.3 %,
  * p=12 ~1.6 %. Sketches of the same p merge by register-wise max (used for roll-ups).
  */
 #ifndef BS_TELESCOPE_TEL_HLL_H

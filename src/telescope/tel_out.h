@@ -9,7 +9,7 @@
  *   provenance.json       configuration, darknet, version, inputs, counters (see below)
  *   *.csv                 the same records flattened, with --format csv
  * Keys are snake_case, times integer ms since the epoch, addresses text (or "h:<hex>"
- * pseudonyms in privacy mode). The exact keys are listed in docs/telescope.md and in
+ * pseudonyms in privacy mode). The exact keys are listed in src/telescope/README.md and in
  * `botscope telescope --help`.
  *
  * Ownership: tel_out_open() creates the files and returns a handle the caller closes with

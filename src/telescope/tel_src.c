@@ -8,25 +8,29 @@
 #include "core/err.h"
 #include "core/hash.h"
 
-#define INITIAL_PROFILES 1024u
-#define HUGE_PAGE (2u << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
 
-/* Allocation for the table's arrays: cache-line aligned, and for large arrays aligned to and
- * advised for transparent huge pages (random access over hundreds of MB otherwise pays a TLB
- * miss per packet). zero: clear the memory. */
-static void *table_alloc(size_t n, bool zero)
+/* The table reserves address space for max_sources profiles and their index up front
+ * (mmap with MAP_NORESERVE: nothing is committed until touched), so it never reallocates or
+ * copies; memory is committed page by page as sources arrive and returned at each day's
+ * clear (MADV_DONTNEED). Large reservations are advised for transparent huge pages: random
+ * access over hundreds of MB otherwise pays a TLB miss per packet. */
+static void *reserve(size_t bytes, size_t *mapped)
 {
-    size_t align = n >= 2 * (size_t)HUGE_PAGE ? HUGE_PAGE : 64;
-    size_t size = (n + align - 1) / align * align;
-    void *p = aligned_alloc(align, size ? size : align);
-    if (!p)
+    size_t size = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (p == MAP_FAILED)
         return NULL;
-    if (align == HUGE_PAGE)
+    if (size >= 2 * HUGE_PAGE)
         (void)madvise(p, size, MADV_HUGEPAGE); /* advice only: failure changes nothing */
-    if (zero)
-        memset(p, 0, size);
+    *mapped = size;
     return p;
 }
+
+/* The index starts small and doubles (a rehash of the entry numbers, no profile moves) so
+ * that a day with few sources keeps it in cache. */
+#define INITIAL_INDEXED 4096u
 
 static size_t index_for(size_t profiles)
 {
@@ -40,11 +44,13 @@ int tel_src_init(struct tel_src_table *t, size_t max_sources, uint64_t seed)
 {
     memset(t, 0, sizeof *t);
     t->max = max_sources ? max_sources : 1;
+    if (t->max > UINT32_MAX - 1)
+        t->max = UINT32_MAX - 1;
     t->seed = seed;
-    t->ent_cap = t->max < INITIAL_PROFILES ? t->max : INITIAL_PROFILES;
-    t->index_cap = index_for(t->ent_cap);
-    t->ent = table_alloc(t->ent_cap * sizeof *t->ent, false);
-    t->index = table_alloc(t->index_cap * sizeof *t->index, true);
+    t->ent_cap = t->max;
+    t->index_cap = index_for(t->max < INITIAL_INDEXED ? t->max : INITIAL_INDEXED);
+    t->ent = reserve(t->ent_cap * sizeof *t->ent, &t->ent_mapped);
+    t->index = reserve(t->index_cap * sizeof *t->index, &t->index_mapped);
     if (!t->ent || !t->index) {
         tel_src_release(t);
         return BS_ENOMEM;
@@ -54,21 +60,15 @@ int tel_src_init(struct tel_src_table *t, size_t max_sources, uint64_t seed)
 
 void tel_src_release(struct tel_src_table *t)
 {
-    free(t->ent);
-    free(t->index);
+    if (t->ent)
+        munmap(t->ent, t->ent_mapped);
+    if (t->index)
+        munmap(t->index, t->index_mapped);
     memset(t, 0, sizeof *t);
 }
 
-void tel_src_clear(struct tel_src_table *t)
-{
-    t->n = 0;
-    memset(t->index, 0, t->index_cap * sizeof *t->index);
-}
-
-
 static void reindex(struct tel_src_table *t)
 {
-    memset(t->index, 0, t->index_cap * sizeof *t->index);
     for (size_t i = 0; i < t->n; i++) {
         uint64_t h = tel_addr_hash(&t->ent[i].addr);
         size_t s = tel_src_slot(t, h);
@@ -78,29 +78,29 @@ static void reindex(struct tel_src_table *t)
     }
 }
 
-static int grow(struct tel_src_table *t)
+/* Doubles the index when it would pass half full. Returns 0 or BS_ENOMEM. */
+static int grow_index(struct tel_src_table *t)
 {
-    size_t nc = t->ent_cap * 2;
-    if (nc > t->max)
-        nc = t->max;
-    struct tel_src *ne = table_alloc(nc * sizeof *ne, false);
-    if (!ne)
+    size_t nc = t->index_cap * 2, mapped;
+    uint64_t *ni = reserve(nc * sizeof *ni, &mapped);
+    if (!ni)
         return BS_ENOMEM;
-    memcpy(ne, t->ent, t->n * sizeof *ne);
-    free(t->ent);
-    t->ent = ne;
-    t->ent_cap = nc;
-    size_t ic = index_for(nc);
-    if (ic != t->index_cap) {
-        uint64_t *ni = table_alloc(ic * sizeof *ni, true);
-        if (!ni)
-            return BS_ENOMEM;
-        free(t->index);
-        t->index = ni;
-        t->index_cap = ic;
-        reindex(t);
-    }
+    munmap(t->index, t->index_mapped);
+    t->index = ni;
+    t->index_mapped = mapped;
+    t->index_cap = nc;
+    reindex(t);
     return 0;
+}
+
+void tel_src_clear(struct tel_src_table *t)
+{
+    /* Dropping the pages zeroes them (private anonymous memory) and returns them to the
+     * system; the next day commits only what it uses. */
+    if (madvise(t->index, t->index_mapped, MADV_DONTNEED))
+        memset(t->index, 0, t->index_cap * sizeof *t->index);
+    (void)madvise(t->ent, t->ent_mapped, MADV_DONTNEED);
+    t->n = 0;
 }
 
 /* 16-byte equality as two word compares (memcmp is a library call here). */
@@ -133,8 +133,8 @@ struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, 
     }
     if (t->n >= t->max)
         return NULL;
-    if (t->n == t->ent_cap) {
-        if (grow(t))
+    if ((t->n + 1) * 2 > t->index_cap) {
+        if (grow_index(t))
             return NULL;
         s = tel_src_slot(t, addr_hash);
         while (t->index[s])
@@ -150,23 +150,55 @@ struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, 
 
 size_t tel_src_memory(const struct tel_src_table *t)
 {
-    return t->ent_cap * sizeof *t->ent + t->index_cap * sizeof *t->index;
+    /* Committed memory: the profiles in use (rounded to pages) and the index pages touched,
+     * bounded by the whole index. */
+    size_t ent = (t->n * sizeof *t->ent + 4095) / 4096 * 4096;
+    size_t idx = t->index_cap * sizeof *t->index;
+    size_t idx_touched = t->n * 4096;
+    return ent + (idx_touched < idx ? idx_touched : idx);
 }
 
+struct order_key {
+    uint64_t hi, lo; /* the address as a 128-bit big-endian number */
+    uint32_t idx;
+};
 
-static int order_cmp_r(const void *a, const void *b, void *arg)
+static int order_cmp(const void *pa, const void *pb)
 {
-    const struct tel_src *ent = arg;
-    return ipaddr_cmp(&ent[*(const uint32_t *)a].addr, &ent[*(const uint32_t *)b].addr);
+    const struct order_key *a = pa, *b = pb;
+    if (a->hi != b->hi)
+        return a->hi < b->hi ? -1 : 1;
+    if (a->lo != b->lo)
+        return a->lo < b->lo ? -1 : 1;
+    return 0;
+}
+
+static uint64_t be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
 }
 
 uint32_t *tel_src_order(const struct tel_src_table *t)
 {
+    /* Sort compact keys (one sequential pass over the profiles), not the profiles. */
+    struct order_key *k = malloc((t->n ? t->n : 1) * sizeof *k);
     uint32_t *o = malloc((t->n ? t->n : 1) * sizeof *o);
-    if (!o)
+    if (!k || !o) {
+        free(k);
+        free(o);
         return NULL;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        k[i].hi = be64(t->ent[i].addr.b);
+        k[i].lo = be64(t->ent[i].addr.b + 8);
+        k[i].idx = (uint32_t)i;
+    }
+    qsort(k, t->n, sizeof *k, order_cmp);
     for (size_t i = 0; i < t->n; i++)
-        o[i] = (uint32_t)i;
-    qsort_r(o, t->n, sizeof *o, order_cmp_r, t->ent);
+        o[i] = k[i].idx;
+    free(k);
     return o;
 }

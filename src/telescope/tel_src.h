@@ -1,22 +1,24 @@
 /* tel_src.h - the per-day source profile table, capped (bounded memory under floods).
  *
- * An open-addressing hash index (linear probing, load <= 1/2) over a dense array of profiles;
+ * An open-addressing hash index (linear probing, load <= 1/2 at the cap) over a dense array of
+ * profiles, both reserved for max_sources up front and committed as used (see tel_src.c);
  * each index slot holds the entry number and 32 bits of the address hash, so probing past
- * other sources never touches their profiles. Capacity grows by doubling up to max_sources; once full, packets
+ * other sources never touches their profiles. Once max_sources profiles exist, packets
  * from new sources are not profiled: tel_src_get() returns NULL and the engine counts the
  * source in dropped_sources (a first-come policy, so a flood of spoofed sources cannot evict
  * the sources already profiled that day). The table is cleared at each UTC day boundary after
  * the day's profiles are written (expiry per day). Memory: 448 bytes per profile plus
- * 16 bytes of index per profile; the default cap of 1,000,000 sources is ~470 MB at worst.
- * Growth (a rare rehash) is the only allocation; the per-packet path is one hash probe.
+ * 16 bytes of index per profile; the default cap of 1,000,000 sources commits ~470 MB at
+ * worst (only what a day's sources use).
+ * The per-packet path never allocates: it is one hash probe.
  * tel_src_prefetch() lets a caller hide the memory latency of a large table: prefetch the
  * index slot, later the profile's lines, then tel_src_get() finds them in cache.
  *
  * The table's hash seed is random per process (remote input picks the keys); the address
  * hash fed to HyperLogLog sketches uses a fixed seed so outputs are reproducible.
  *
- * Ownership: the table owns its arrays; pointers returned by tel_src_get() stay valid until
- * the next tel_src_get() that creates an entry, or tel_src_clear()/tel_src_release().
+ * Ownership: the table owns its mappings; pointers returned by tel_src_get() stay valid until
+ * tel_src_clear()/tel_src_release() (profiles never move).
  */
 #ifndef BS_TELESCOPE_TEL_SRC_H
 #define BS_TELESCOPE_TEL_SRC_H
@@ -84,10 +86,11 @@ struct tel_src_table {
     uint64_t *index;        /* (hash tag << 32) | (entry number + 1); 0 = empty */
     struct tel_src *ent;
     size_t n;               /* profiles in use */
-    size_t ent_cap;         /* profiles allocated */
+    size_t ent_cap;         /* profiles reserved (== max) */
     size_t index_cap;       /* power of two */
     size_t max;             /* cap on profiles */
     uint64_t seed;
+    size_t ent_mapped, index_mapped; /* reserved bytes */
 };
 
 int tel_src_init(struct tel_src_table *t, size_t max_sources, uint64_t seed);
@@ -95,8 +98,8 @@ void tel_src_release(struct tel_src_table *t);
 void tel_src_clear(struct tel_src_table *t);
 
 /* Finds the profile of addr (addr_hash = its fixed-seed hash), creating a zeroed one (with
- * addr set and *created = true) when absent. Returns NULL when the table is at its cap (or
- * growing failed): the caller counts a dropped source. */
+ * addr set and *created = true) when absent. Returns NULL when the table is at its cap: the
+ * caller counts a dropped source. */
 struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, uint64_t addr_hash,
                             bool *created);
 
@@ -131,7 +134,7 @@ static inline const struct tel_src *tel_src_prefetch_entry(const struct tel_src_
     return p;
 }
 
-/* Bytes held by the table (index and profiles), for memory accounting. */
+/* Bytes committed by the table (profiles in use, index pages touched), for accounting. */
 size_t tel_src_memory(const struct tel_src_table *t);
 
 /* Returns a malloc'ed array of the t->n entry numbers in address order (the caller frees
