@@ -314,6 +314,11 @@ for tool in $TOOLS; do
         BEST_COST[$tool]=$STEP_COST
     done
     [ -z "${NOTE[$tool]}" ] && NOTE[$tool]="lossless at every step (limit not reached)"
+    case "$tool" in
+        botscope) NOTE[$tool]="${NOTE[$tool]}; keeps every flow (zstd column segments, default store settings)" ;;
+        nfcapd) NOTE[$tool]="${NOTE[$tool]}; keeps every flow (nfcapd files, uncompressed: its default)" ;;
+        nfacctd) NOTE[$tool]="${NOTE[$tool]}; print plugin aggregating by protocol: keeps counters, not flows" ;;
+    esac
 done
 
 RESULTS=$OUT/results.md
