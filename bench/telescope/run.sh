@@ -39,8 +39,8 @@ best() { # best CPU time of RUNS runs: prints "cpu wall"
     local best_cpu="" best_wall="" u s e cpu
     for _ in $(seq "$RUNS"); do
         read -r u s e <<<"$(timed "$@")"
-        cpu=$(echo "$u + $s" | bc -l)
-        if [ -z "$best_cpu" ] || [ "$(echo "$cpu < $best_cpu" | bc -l)" -eq 1 ]; then
+        cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')
+        if [ -z "$best_cpu" ] || awk -v a="$cpu" -v b="$best_cpu" 'BEGIN { exit !(a < b) }'; then
             best_cpu=$cpu
             best_wall=$e
         fi
@@ -65,9 +65,8 @@ for sc in $SCENARIOS; do
     rm -rf "$W/out"
     read -r bs_cpu bs_wall <<<"$(best $PIN "$BS" telescope --read "$F" --darknet 198.18.0.0/16 --out "$W/out")"
     srcs=$(jq '.counters.sources_written' "$W/out/provenance.json" 2>/dev/null || echo '?')
-    printf '%-8s %14.0f %14.0f %14.0f %14s %8.2f\n' "$sc" "$(echo "$N / $raw_cpu" | bc -l)" \
-        "$(echo "$N / $bs_cpu" | bc -l)" "$(echo "$N / $bs_wall" | bc -l)" "$srcs" \
-        "$(echo "$raw_cpu / $bs_cpu" | bc -l)"
+    awk -v sc="$sc" -v n="$N" -v rc="$raw_cpu" -v bc="$bs_cpu" -v bw="$bs_wall" -v s="$srcs" \
+        'BEGIN { printf "%-8s %14.0f %14.0f %14.0f %14s %8.2f\n", sc, n / rc, n / bc, n / bw, s, rc / bc }'
     rm -f "$F"
 done
 echo "ratio = botscope_pps / libpcap_pps (floor: 0.5); floors: botscope_pps >= 5000000"

@@ -18,6 +18,7 @@
 #include "telescope/tel_engine.h"
 #include "telescope/tel_live.h"
 #include "telescope/tel_out.h"
+#include "telescope/tel_pcapmm.h"
 #include "telescope/tel_synth.h"
 
 #define CMD "telescope"
@@ -353,39 +354,77 @@ static int run_synth(const struct run_args *a)
     return BS_EXIT_OK;
 }
 
+/* Feeds one input to the engine: plain classic pcap files through the mapped fast path,
+ * everything else (pcapng, gzip, stdin) through pcapin. Returns 0, -1 for an output error
+ * (stop everything), or 1 when this input failed (reported; the run goes on). */
+static int read_one(struct tel_engine *e, const char *path, struct tel_input_info *info)
+{
+    struct pcapin_pkt pk;
+    int er;
+    struct tel_pcapmm *mm;
+    int rc = tel_pcapmm_open(path, &mm);
+    if (rc == 0) {
+        while ((rc = tel_pcapmm_next(mm, &pk)) == 1) {
+            if (!info->packets)
+                info->first_ms = pk.ts_us / 1000;
+            info->packets++;
+            if ((er = tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link)))
+                goto out_write;
+        }
+        tel_pcapmm_close(mm);
+        if (rc < 0) {
+            cli_error(CMD, "%s: %s (packets before the damage were used)", path, bs_strerror(rc));
+            info->error = rc;
+            return 1;
+        }
+        return 0;
+    }
+    if (rc != BS_EUNSUPPORTED && rc != BS_EMALFORMED) {
+        cli_error(CMD, "%s: %s", path, bs_strerror(rc));
+        info->error = rc;
+        return 1;
+    }
+    struct pcapin *in;
+    char eb[PCAPIN_ERRLEN];
+    rc = pcapin_open(path, &in, eb);
+    if (rc) {
+        cli_error(CMD, "%s", eb);
+        info->error = rc;
+        return 1;
+    }
+    while ((rc = pcapin_next(in, &pk, eb)) == 1) {
+        if (!info->packets)
+            info->first_ms = pk.ts_us / 1000;
+        info->packets++;
+        if ((er = tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link))) {
+            pcapin_close(in);
+            cli_error(CMD, "writing output: %s", bs_strerror(er));
+            return -1;
+        }
+    }
+    pcapin_close(in);
+    if (rc < 0) {
+        cli_error(CMD, "%s: %s (packets before the damage were used)", path, eb);
+        info->error = rc;
+        return 1;
+    }
+    return 0;
+out_write:
+    tel_pcapmm_close(mm);
+    cli_error(CMD, "writing output: %s", bs_strerror(er));
+    return -1;
+}
+
 static int read_inputs(struct tel_engine *e, const struct input_list *inputs,
                        struct tel_input_info *info)
 {
     int failures = 0;
     for (size_t i = 0; i < inputs->n; i++) {
         info[i].path = inputs->path[i];
-        struct pcapin *in;
-        char eb[PCAPIN_ERRLEN];
-        int rc = pcapin_open(inputs->path[i], &in, eb);
-        if (rc) {
-            cli_error(CMD, "%s", eb);
-            info[i].error = rc;
-            failures++;
-            continue;
-        }
-        struct pcapin_pkt pk;
-        while ((rc = pcapin_next(in, &pk, eb)) == 1) {
-            if (!info[i].packets)
-                info[i].first_ms = pk.ts_us / 1000;
-            info[i].packets++;
-            int er = tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link);
-            if (er) {
-                pcapin_close(in);
-                cli_error(CMD, "writing output: %s", bs_strerror(er));
-                return -1;
-            }
-        }
-        if (rc < 0) {
-            cli_error(CMD, "%s: %s (packets before the damage were used)", inputs->path[i], eb);
-            info[i].error = rc;
-            failures++;
-        }
-        pcapin_close(in);
+        int rc = read_one(e, inputs->path[i], &info[i]);
+        if (rc < 0)
+            return -1;
+        failures += rc;
     }
     return failures;
 }

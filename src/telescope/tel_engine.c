@@ -31,12 +31,14 @@ static const uint64_t rollup_len[TEL_LEVELS] = {0, 5ull * 60 * 1000, 60ull * 60 
  * copied in (TCP options, the start of the payload), and its address hashes. */
 #define TEL_BATCH 16         /* ring of queued darknet packets (power of two) */
 #define PREFETCH_LAG 4       /* prefetch a profile 4 packets after its index slot */
+#define SKETCH_LAG 7         /* prefetch its destination sketch 3 packets after the profile */
 #define PROCESS_LAG 10       /* process a packet 10 packets after it was queued */
 #define PAYLOAD_KEEP 4
 
 struct pending {
     struct pkt_info pi;
     const struct tel_src *hint; /* profile prefetched for it (kept so the prefetch stays) */
+    const uint8_t *hint2;       /* sketch register prefetched for it */
     uint64_t ts;
     uint64_t src_hash, dst_hash;
     uint32_t wirelen;
@@ -67,7 +69,7 @@ struct tel_engine {
     int sink_err;
     struct tel_stats st;
     struct pending batch[TEL_BATCH];
-    uint64_t q_in, q_prefetched, q_done; /* packets queued, entry-prefetched, processed */
+    uint64_t q_in, q_prefetched, q_sketched, q_done; /* queued, profile/sketch prefetched, done */
 };
 
 void tel_opts_defaults(struct tel_opts *o)
@@ -311,6 +313,8 @@ static void flush_day(struct tel_engine *e)
         e->st.sources_written++;
     }
     free(order);
+    e->st.dst_sketches_exhausted += e->src.sketch_exhausted;
+    e->src.sketch_exhausted = 0;
     tel_src_clear(&e->src);
     if (e->dropped_any) {
         e->st.dropped_sources += tel_hll_estimate(e->dropped_hll, DROPPED_HLL_P);
@@ -479,7 +483,7 @@ static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_inf
         if (ts > s->last_ms)
             s->last_ms = ts;
         s->tag_union |= c.tags;
-        tel_hll_add(s->hll_dst, TEL_SRC_DST_P, dst_hash);
+        tel_src_add_dst(&e->src, s, dst_hash);
         if (has_port) {
             uint16_t port = pi->dst_port;
             bool seen = false;
@@ -552,14 +556,27 @@ static void count_non_darknet(struct tel_engine *e, const struct pkt_info *pi, u
 /* Queued darknet packets go through a software pipeline so that the cache misses of a
  * large source table overlap instead of adding up: when a packet is queued its index slot is
  * prefetched, PREFETCH_LAG packets later its profile lines (found through the now cached
- * slot), and PROCESS_LAG packets later it is processed. The ring is drained before time
- * advances (an interval closes), on finish and before any unqueued packet. */
-static void pipeline_step(struct tel_engine *e, uint64_t prefetch_upto, uint64_t process_upto)
+ * slot), SKETCH_LAG packets later the destination-sketch register it will update (found
+ * through the now cached profile), and PROCESS_LAG packets later it is processed. The ring
+ * is drained before time advances (an interval closes), on finish and before any packet
+ * that bypasses the queue. */
+static void pipeline_step(struct tel_engine *e, uint64_t prefetch_upto, uint64_t sketch_upto,
+                          uint64_t process_upto)
 {
     while (e->q_prefetched < prefetch_upto) {
         struct pending *p = &e->batch[e->q_prefetched % TEL_BATCH];
         p->hint = tel_src_prefetch_entry(&e->src, p->src_hash, p->dst_hash);
+        if (p->pi.proto == 6 || p->pi.proto == 17) { /* the interval's per-port counters */
+            unsigned udp = p->pi.proto == 17;
+            __builtin_prefetch(&e->lvl[0]->port_packets[udp][p->pi.dst_port]);
+            __builtin_prefetch(&e->lvl[0]->port_slot_of[udp][p->pi.dst_port]);
+        }
         e->q_prefetched++;
+    }
+    while (e->q_sketched < sketch_upto) {
+        struct pending *p = &e->batch[e->q_sketched % TEL_BATCH];
+        p->hint2 = tel_src_prefetch_sketch(p->hint, p->dst_hash);
+        e->q_sketched++;
     }
     while (e->q_done < process_upto) {
         struct pending *p = &e->batch[e->q_done % TEL_BATCH];
@@ -571,7 +588,7 @@ static void pipeline_step(struct tel_engine *e, uint64_t prefetch_upto, uint64_t
 
 static void flush_batch(struct tel_engine *e)
 {
-    pipeline_step(e, e->q_in, e->q_in);
+    pipeline_step(e, e->q_in, e->q_in, e->q_in);
 }
 
 static int take_err(struct tel_engine *e)
@@ -670,6 +687,7 @@ int tel_engine_packet(struct tel_engine *e, uint64_t ts_us, const uint8_t *data,
     tel_src_prefetch_slot(&e->src, p->src_hash);
     e->q_in++;
     pipeline_step(e, e->q_in > PREFETCH_LAG ? e->q_in - PREFETCH_LAG : 0,
+                  e->q_in > SKETCH_LAG ? e->q_in - SKETCH_LAG : 0,
                   e->q_in > PROCESS_LAG ? e->q_in - PROCESS_LAG : 0);
     return take_err(e);
 }
@@ -820,7 +838,7 @@ bool tel_src_infected_iot(const struct tel_src *s)
 
 uint64_t tel_src_destinations(const struct tel_src *s)
 {
-    return tel_hll_estimate(s->hll_dst, TEL_SRC_DST_P);
+    return tel_src_dst_count(s);
 }
 
 uint64_t tel_src_port_count(const struct tel_src *s)

@@ -119,6 +119,7 @@ struct tel_stats {
     uint64_t dropped_source_packets;/* packets of sources not profiled (table at cap) */
     uint64_t dropped_sources;       /* distinct such sources (estimate, per day, summed) */
     uint64_t dropped_victim_packets;
+    uint64_t dst_sketches_exhausted;/* sources whose destinations stopped counting at 8 */
     uint64_t intervals_written[TEL_LEVELS];
     uint64_t sources_written;
     uint64_t victims_written;

@@ -703,7 +703,8 @@ int tel_out_provenance(const char *dir, const struct tel_engine *e, const char *
             ",\"darknet_bytes\":%" PRIu64 ",\"non_darknet_packets\":%" PRIu64 ",\"non_darknet_bytes\":%" PRIu64
             ",\"undecoded_packets\":%" PRIu64 ",\"late_packets\":%" PRIu64 ",\"time_jumps\":%" PRIu64
             ",\"dropped_source_packets\":%" PRIu64 ",\"dropped_sources\":%" PRIu64
-            ",\"dropped_victim_packets\":%" PRIu64 ",\"intervals_written\":%" PRIu64
+            ",\"dropped_victim_packets\":%" PRIu64 ",\"dst_sketches_exhausted\":%" PRIu64
+            ",\"intervals_written\":%" PRIu64
             ",\"rollups_written\":%" PRIu64 ",\"sources_written\":%" PRIu64 ",\"victims_written\":%" PRIu64
             ",\"attacks_below_threshold\":%" PRIu64 ",\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64
             ",\"peak_source_table_bytes\":%zu,\"peak_victim_table_bytes\":%zu"
@@ -711,7 +712,7 @@ int tel_out_provenance(const char *dir, const struct tel_engine *e, const char *
             st->packets_read, st->bytes_read, st->darknet_packets, st->darknet_bytes,
             st->non_darknet_packets, st->non_darknet_bytes, st->undecoded_packets, st->late_packets,
             st->time_jumps, st->dropped_source_packets, st->dropped_sources, st->dropped_victim_packets,
-            st->intervals_written[0],
+            st->dst_sketches_exhausted, st->intervals_written[0],
             st->intervals_written[1] + st->intervals_written[2] + st->intervals_written[3],
             st->sources_written, st->victims_written, st->attacks_below_threshold, st->first_ms,
             st->last_ms, st->peak_source_memory, st->peak_victim_memory, st->pcap_received,

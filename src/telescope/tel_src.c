@@ -7,8 +7,12 @@
 
 #include "core/err.h"
 #include "core/hash.h"
+#include "telescope/tel_hll.h"
 
 #define HUGE_PAGE ((size_t)2 << 20)
+#define SKETCH_BYTES ((size_t)1 << TEL_SRC_DST_P)
+
+_Static_assert(sizeof(struct tel_src) == 192, "a source profile is three cache lines");
 
 /* The table reserves address space for max_sources profiles and their index up front
  * (mmap with MAP_NORESERVE: nothing is committed until touched), so it never reallocates or
@@ -49,9 +53,11 @@ int tel_src_init(struct tel_src_table *t, size_t max_sources, uint64_t seed)
     t->seed = seed;
     t->ent_cap = t->max;
     t->index_cap = index_for(t->max < INITIAL_INDEXED ? t->max : INITIAL_INDEXED);
+    t->max_sketch = t->max / 4 > 1024 ? t->max / 4 : 1024;
     t->ent = reserve(t->ent_cap * sizeof *t->ent, &t->ent_mapped);
     t->index = reserve(t->index_cap * sizeof *t->index, &t->index_mapped);
-    if (!t->ent || !t->index) {
+    t->sketch = reserve(t->max_sketch * SKETCH_BYTES, &t->sketch_mapped);
+    if (!t->ent || !t->index || !t->sketch) {
         tel_src_release(t);
         return BS_ENOMEM;
     }
@@ -64,6 +70,8 @@ void tel_src_release(struct tel_src_table *t)
         munmap(t->ent, t->ent_mapped);
     if (t->index)
         munmap(t->index, t->index_mapped);
+    if (t->sketch)
+        munmap(t->sketch, t->sketch_mapped);
     memset(t, 0, sizeof *t);
 }
 
@@ -100,7 +108,9 @@ void tel_src_clear(struct tel_src_table *t)
     if (madvise(t->index, t->index_mapped, MADV_DONTNEED))
         memset(t->index, 0, t->index_cap * sizeof *t->index);
     (void)madvise(t->ent, t->ent_mapped, MADV_DONTNEED);
+    (void)madvise(t->sketch, t->sketch_mapped, MADV_DONTNEED);
     t->n = 0;
+    t->nsketch = 0;
 }
 
 /* 16-byte equality as two word compares (memcmp is a library call here). */
@@ -148,6 +158,59 @@ struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, 
     return p;
 }
 
+static uint8_t *sketch_of(const struct tel_src *s)
+{
+    uint8_t *p;
+    memcpy(&p, s->dst_small, sizeof p);
+    return p;
+}
+
+/* The sketch sees 64-bit hashes re-derived from the 32-bit ones kept in the small set, so
+ * the destinations seen before the sketch existed can be replayed into it. */
+static inline uint64_t sketch_hash(uint32_t h32)
+{
+    return tel_src_sketch_hash((uint64_t)h32 << 32);
+}
+
+void tel_src_add_dst(struct tel_src_table *t, struct tel_src *s, uint64_t dst_hash)
+{
+    uint32_t h = (uint32_t)(dst_hash >> 32);
+    if (s->ndst == TEL_SRC_DST_SKETCH) {
+        tel_hll_add(sketch_of(s), TEL_SRC_DST_P, sketch_hash(h));
+        return;
+    }
+    if (s->ndst == TEL_SRC_DST_FULL)
+        return;
+    for (unsigned i = 0; i < s->ndst; i++)
+        if (s->dst_small[i] == h)
+            return;
+    if (s->ndst < TEL_SRC_DST_SMALL) {
+        s->dst_small[s->ndst++] = h;
+        return;
+    }
+    if (t->nsketch >= t->max_sketch) {
+        s->ndst = TEL_SRC_DST_FULL;
+        t->sketch_exhausted++;
+        return;
+    }
+    uint8_t *sk = t->sketch + t->nsketch++ * SKETCH_BYTES; /* fresh pages are zero */
+    memset(sk, 0, SKETCH_BYTES);
+    for (unsigned i = 0; i < TEL_SRC_DST_SMALL; i++)
+        tel_hll_add(sk, TEL_SRC_DST_P, sketch_hash(s->dst_small[i]));
+    tel_hll_add(sk, TEL_SRC_DST_P, sketch_hash(h));
+    memcpy(s->dst_small, &sk, sizeof sk);
+    s->ndst = TEL_SRC_DST_SKETCH;
+}
+
+uint64_t tel_src_dst_count(const struct tel_src *s)
+{
+    if (s->ndst == TEL_SRC_DST_SKETCH)
+        return tel_hll_estimate(sketch_of(s), TEL_SRC_DST_P);
+    if (s->ndst == TEL_SRC_DST_FULL)
+        return TEL_SRC_DST_SMALL + 1;
+    return s->ndst;
+}
+
 size_t tel_src_memory(const struct tel_src_table *t)
 {
     /* Committed memory: the profiles in use (rounded to pages) and the index pages touched,
@@ -155,7 +218,7 @@ size_t tel_src_memory(const struct tel_src_table *t)
     size_t ent = (t->n * sizeof *t->ent + 4095) / 4096 * 4096;
     size_t idx = t->index_cap * sizeof *t->index;
     size_t idx_touched = t->n * 4096;
-    return ent + (idx_touched < idx ? idx_touched : idx);
+    return ent + (idx_touched < idx ? idx_touched : idx) + t->nsketch * SKETCH_BYTES;
 }
 
 struct order_key {

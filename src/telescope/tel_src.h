@@ -7,9 +7,9 @@
  * from new sources are not profiled: tel_src_get() returns NULL and the engine counts the
  * source in dropped_sources (a first-come policy, so a flood of spoofed sources cannot evict
  * the sources already profiled that day). The table is cleared at each UTC day boundary after
- * the day's profiles are written (expiry per day). Memory: 448 bytes per profile plus
- * 16 bytes of index per profile; the default cap of 1,000,000 sources commits ~470 MB at
- * worst (only what a day's sources use).
+ * the day's profiles are written (expiry per day). Memory: 192 bytes per profile, 16 bytes
+ * of index per profile, and 256 bytes per destination sketch (at most max_sources / 4); the
+ * default cap of 1,000,000 sources commits ~290 MB at worst (only what a day's sources use).
  * The per-packet path never allocates: it is one hash probe.
  * tel_src_prefetch() lets a caller hide the memory latency of a large table: prefetch the
  * index slot, later the profile's lines, then tel_src_get() finds them in cache.
@@ -32,15 +32,22 @@
 #include "telescope/tel_classify.h"
 
 /* The fixed-seed address hash used for table placement (mixed with the table seed) and for
- * every HyperLogLog sketch of addresses. */
+ * every HyperLogLog sketch of addresses. IPv4 (the common case) takes one mixing round over
+ * the 32-bit address; other addresses hash all 16 bytes (the 2^32 marker keeps the two
+ * domains apart). */
 static inline uint64_t tel_addr_hash(const struct ipaddr *a)
 {
+    if (ipaddr_is_v4(a))
+        return hash_mix64(((uint64_t)ipaddr_v4(a) | 1ull << 32) ^ 0x74656c6573636f70ull);
     return hash_bytes(a->b, sizeof a->b, 0x74656c6573636f70ull);
 }
 
 #define TEL_SRC_PORTS 16    /* distinct destination ports listed per source (cap) */
-#define TEL_SRC_DST_P 8     /* HLL of destinations reached: 256 registers, linear counting
-                             * below 640 (~3 % at 64), ~6.5 % beyond */
+#define TEL_SRC_DST_SMALL 7 /* destinations counted exactly before a sketch is attached */
+#define TEL_SRC_DST_P 8     /* the attached HLL: 256 registers, linear counting below 640
+                             * (~3 % at 64), ~6.5 % beyond */
+#define TEL_SRC_DST_SKETCH 0xff /* ndst: dst_small holds a pointer to the sketch */
+#define TEL_SRC_DST_FULL 0xfe   /* ndst: more than 7, sketch pool exhausted (count >= 8) */
 #define TEL_SRC_PORT_P 5    /* HLL of the distinct port count past the list (32 registers) */
 
 enum tel_src_flag {
@@ -50,10 +57,12 @@ enum tel_src_flag {
     TEL_SRC_HAS_CC = 1u << 3,
 };
 
-/* Laid out in cache lines by how often they are touched: line 0 by every packet, line 1 by
- * TCP/UDP and fingerprinted packets, line 2 only by sources with more than TEL_SRC_PORTS
- * ports or an ASN, and one line of hll_dst per packet.
- * The engine prefetches those lines in batches (see tel_engine.c). */
+/* Three cache lines, prefetched by the engine in batches (see tel_engine.c): line 0 is touched
+ * by every packet, line 1 by TCP/UDP and fingerprinted packets, line 2 by every packet (the
+ * destination set). Destinations are counted exactly (32-bit hashes) up to
+ * TEL_SRC_DST_SMALL; the eighth distinct one attaches a 256-byte HyperLogLog from the
+ * table's sketch pool (most sources never need one: a darknet sees many sources that send
+ * a handful of packets). */
 struct tel_src {
     /* line 0 */
     _Alignas(64) struct ipaddr addr;
@@ -67,7 +76,7 @@ struct tel_src {
     uint8_t flags;                 /* enum tel_src_flag */
     uint8_t nports;                /* entries used in ports[] */
     uint8_t uni_have;
-    uint8_t reserved;
+    uint8_t ndst;                  /* exact destinations, or TEL_SRC_DST_SKETCH/_FULL */
     /* line 1 */
     uint16_t ports[TEL_SRC_PORTS]; /* distinct destination ports, first seen first */
     uint32_t fp_votes[TEL_FP_COUNT];
@@ -75,11 +84,10 @@ struct tel_src {
     uint32_t uni_last_dst;
     uint16_t uni_last_dport;
     uint16_t cc;                   /* two ASCII letters, cc >> 8 first (TEL_SRC_HAS_CC) */
-    /* line 2: rarely touched */
-    uint8_t hll_port[1u << TEL_SRC_PORT_P]; /* ports beyond the list (vertical scans) */
+    /* line 2 */
+    uint32_t dst_small[TEL_SRC_DST_SMALL]; /* destination hashes; the sketch pointer after */
     uint32_t asn;                  /* TEL_SRC_HAS_ASN */
-    /* lines 3-6 */
-    _Alignas(64) uint8_t hll_dst[1u << TEL_SRC_DST_P];
+    uint8_t hll_port[1u << TEL_SRC_PORT_P]; /* ports beyond the list (vertical scans) */
 };
 
 struct tel_src_table {
@@ -91,7 +99,17 @@ struct tel_src_table {
     size_t max;             /* cap on profiles */
     uint64_t seed;
     size_t ent_mapped, index_mapped; /* reserved bytes */
+    uint8_t *sketch;        /* pool of destination sketches, 256 bytes each */
+    size_t nsketch, max_sketch, sketch_mapped;
+    uint64_t sketch_exhausted; /* sources that needed a sketch when the pool was empty */
 };
+
+/* Adds a destination (its address hash) to s. Never allocates: sketches come from the pool
+ * reserved with the table (max_sources / 4 of them, at least 1024). */
+void tel_src_add_dst(struct tel_src_table *t, struct tel_src *s, uint64_t dst_hash);
+/* Distinct destinations of s (exact up to 7, then estimated; 8 = "more than 7" when no
+ * sketch was available). */
+uint64_t tel_src_dst_count(const struct tel_src *s);
 
 int tel_src_init(struct tel_src_table *t, size_t max_sources, uint64_t seed);
 void tel_src_release(struct tel_src_table *t);
@@ -119,7 +137,7 @@ static inline void tel_src_prefetch_slot(const struct tel_src_table *t, uint64_t
     __builtin_prefetch(&t->index[tel_src_slot(t, addr_hash)]);
 }
 /* Prefetches the profile the index's first probe points at (usually the one sought), its
- * per-packet lines and the hll_dst line that dst_hash will update. Returns that profile
+ * lines (dst_hash is reserved for finer prefetching). Returns that profile
  * (or NULL): the caller must use the result, or GCC may delete the call as pure. */
 static inline const struct tel_src *tel_src_prefetch_entry(const struct tel_src_table *t,
                                                            uint64_t addr_hash, uint64_t dst_hash)
@@ -130,8 +148,29 @@ static inline const struct tel_src *tel_src_prefetch_entry(const struct tel_src_
     const struct tel_src *p = &t->ent[(uint32_t)e - 1];
     __builtin_prefetch(p);
     __builtin_prefetch((const char *)p + 64);
-    __builtin_prefetch(&p->hll_dst[dst_hash >> (64 - TEL_SRC_DST_P)]);
+    __builtin_prefetch((const char *)p + 128);
+    (void)dst_hash;
     return p;
+}
+
+/* The 64-bit hash a destination sketch sees for a destination (derived from the 32 bits kept
+ * in the exact set, so those can be replayed into a new sketch). */
+static inline uint64_t tel_src_sketch_hash(uint64_t dst_hash)
+{
+    return hash_mix64((dst_hash >> 32) | 0x5a5a5a5a00000000ull);
+}
+
+/* Third prefetch stage: once s's lines are in cache, prefetch the sketch register dst_hash
+ * will update. Returns the register's address (or NULL); use it, as above. */
+static inline const uint8_t *tel_src_prefetch_sketch(const struct tel_src *s, uint64_t dst_hash)
+{
+    if (!s || s->ndst != TEL_SRC_DST_SKETCH)
+        return NULL;
+    const uint8_t *sk;
+    memcpy(&sk, s->dst_small, sizeof sk);
+    const uint8_t *r = sk + (tel_src_sketch_hash(dst_hash) >> (64 - TEL_SRC_DST_P));
+    __builtin_prefetch(r);
+    return r;
 }
 
 /* Bytes committed by the table (profiles in use, index pages touched), for accounting. */

@@ -20,6 +20,7 @@
 #include "telescope/tel_engine.h"
 #include "telescope/tel_hll.h"
 #include "telescope/tel_keyhash.h"
+#include "telescope/tel_pcapmm.h"
 #include "telescope/tel_pmap.h"
 #include "telescope/tel_src.h"
 #include "telescope/tel_synth.h"
@@ -901,7 +902,8 @@ static void test_flood_of_spoofed_sources_keeps_memory_bounded(void **state)
     long after = rss_pages();
     const struct tel_stats *st = tel_engine_stats_const(e);
     assert_true(st->dropped_source_packets > 1900000);
-    assert_true(st->peak_source_memory <= 50000 * (sizeof(struct tel_src) + 8 * sizeof(uint32_t)));
+    /* 50000 profiles of 192 bytes and an index of 131072 slots of 8 bytes: under 12 MB */
+    assert_true(st->peak_source_memory <= 12u * 1024 * 1024);
     assert_true(st->peak_victim_memory <= 65536 * (sizeof(struct tel_victim) + 8 * sizeof(uint32_t)));
     assert_true(st->dropped_victim_packets > 0);
     /* After the tables filled (first 200k packets), RSS must not keep growing with input:
@@ -981,6 +983,136 @@ static void test_bucket_merge_adds_counts_and_top_ports(void **state)
     assert_int_equal(n, 0);
 }
 
+
+/* ---- mapped pcap reader ---- */
+
+static void put_le32(uint8_t *p, uint32_t v, bool be)
+{
+    for (int i = 0; i < 4; i++)
+        p[be ? 3 - i : i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Writes a classic pcap with two records (the second cut by `cut` bytes). */
+static void write_pcap(const char *path, uint32_t magic, bool be, size_t cut)
+{
+    uint8_t buf[256];
+    size_t n = 0;
+    put_le32(buf, magic, be);
+    put_le32(buf + 4, 0x00040002, be); /* version fields, not checked */
+    memset(buf + 8, 0, 8);
+    put_le32(buf + 16, 65535, be);
+    put_le32(buf + 20, 1, be);
+    n = 24;
+    for (int r = 0; r < 2; r++) {
+        put_le32(buf + n, 1700000000u + (uint32_t)r, be);
+        put_le32(buf + n + 4, 123456789u, be);
+        put_le32(buf + n + 8, 20, be);
+        put_le32(buf + n + 12, 60, be);
+        memset(buf + n + 16, 0xab, 20);
+        n += 36;
+    }
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, n - cut, f), n - cut);
+    fclose(f);
+}
+
+static void test_pcapmm_reads_both_byte_orders_and_nanoseconds(void **state)
+{
+    char path[] = "/tmp/tel_mm_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    static const struct { uint32_t magic; bool be; uint64_t frac_us; } cases[] = {
+        {0xa1b2c3d4, false, 123456789}, {0xa1b2c3d4, true, 123456789},
+        {0xa1b23c4d, false, 123456}, {0xa1b23c4d, true, 123456},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        write_pcap(path, cases[i].magic, cases[i].be, 0);
+        struct tel_pcapmm *m;
+        assert_int_equal(tel_pcapmm_open(path, &m), 0);
+        struct pcapin_pkt pk;
+        assert_int_equal(tel_pcapmm_next(m, &pk), 1);
+        assert_int_equal(pk.caplen, 20);
+        assert_int_equal(pk.wirelen, 60);
+        assert_int_equal(pk.link, PKT_LINK_ETHERNET);
+        assert_true(pk.ts_us == 1700000000ull * 1000000 + cases[i].frac_us);
+        assert_int_equal(pk.data[19], 0xab);
+        assert_int_equal(tel_pcapmm_next(m, &pk), 1);
+        assert_int_equal(tel_pcapmm_next(m, &pk), 0);
+        tel_pcapmm_close(m);
+    }
+    unlink(path);
+}
+
+static void test_pcapmm_truncated_record_and_fallbacks(void **state)
+{
+    char path[] = "/tmp/tel_mm_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    struct tel_pcapmm *m;
+    struct pcapin_pkt pk;
+    write_pcap(path, 0xa1b2c3d4, false, 5); /* second record's data cut */
+    assert_int_equal(tel_pcapmm_open(path, &m), 0);
+    assert_int_equal(tel_pcapmm_next(m, &pk), 1);
+    assert_int_equal(tel_pcapmm_next(m, &pk), BS_ETRUNC);
+    tel_pcapmm_close(m);
+    write_pcap(path, 0xa1b2c3d4, false, 30); /* second record header cut */
+    assert_int_equal(tel_pcapmm_open(path, &m), 0);
+    assert_int_equal(tel_pcapmm_next(m, &pk), 1);
+    assert_int_equal(tel_pcapmm_next(m, &pk), BS_ETRUNC);
+    tel_pcapmm_close(m);
+    write_pcap(path, 0x0a0d0d0a, false, 0); /* pcapng: left to pcapin */
+    assert_int_equal(tel_pcapmm_open(path, &m), BS_EUNSUPPORTED);
+    assert_int_equal(tel_pcapmm_open("-", &m), BS_EUNSUPPORTED);
+    FILE *f = fopen(path, "wb");
+    fputs("short", f);
+    fclose(f);
+    assert_int_equal(tel_pcapmm_open(path, &m), BS_EUNSUPPORTED);
+    unlink(path);
+    assert_true(tel_pcapmm_open(path, &m) < 0);
+}
+
+static void test_src_destinations_exact_then_sketch_then_pool_limit(void **state)
+{
+    struct tel_src_table t;
+    assert_int_equal(tel_src_init(&t, 100, 1), 0); /* pool: 1024 sketches */
+    struct ipaddr a;
+    ipaddr_from_v4(&a, a4(45, 1, 1, 1));
+    bool created;
+    struct tel_src *s = tel_src_get(&t, &a, tel_addr_hash(&a), &created);
+    assert_non_null(s);
+    for (int rep = 0; rep < 3; rep++)
+        for (uint32_t i = 0; i < 7; i++) {
+            struct ipaddr d;
+            ipaddr_from_v4(&d, DARK + i);
+            tel_src_add_dst(&t, s, tel_addr_hash(&d));
+        }
+    assert_int_equal(tel_src_dst_count(s), 7); /* exact, repeats ignored */
+    assert_int_equal(t.nsketch, 0);
+    for (uint32_t i = 7; i < 100; i++) {
+        struct ipaddr d;
+        ipaddr_from_v4(&d, DARK + i);
+        tel_src_add_dst(&t, s, tel_addr_hash(&d));
+    }
+    assert_int_equal(t.nsketch, 1);
+    uint64_t est = tel_src_dst_count(s);
+    assert_true(est >= 90 && est <= 110);
+    /* exhaust the pool: the next source stops at "more than 7" */
+    t.nsketch = t.max_sketch;
+    ipaddr_from_v4(&a, a4(45, 1, 1, 2));
+    s = tel_src_get(&t, &a, tel_addr_hash(&a), &created);
+    for (uint32_t i = 0; i < 20; i++) {
+        struct ipaddr d;
+        ipaddr_from_v4(&d, DARK + i);
+        tel_src_add_dst(&t, s, tel_addr_hash(&d));
+    }
+    assert_int_equal(tel_src_dst_count(s), 8);
+    assert_int_equal(t.sketch_exhausted, 1);
+    tel_src_release(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1017,6 +1149,9 @@ int main(void)
         cmocka_unit_test(test_engine_darknet_size_counts_nested_prefixes_once),
         cmocka_unit_test(test_src_table_cap_and_lookup),
         cmocka_unit_test(test_bucket_merge_adds_counts_and_top_ports),
+        cmocka_unit_test(test_pcapmm_reads_both_byte_orders_and_nanoseconds),
+        cmocka_unit_test(test_pcapmm_truncated_record_and_fallbacks),
+        cmocka_unit_test(test_src_destinations_exact_then_sketch_then_pool_limit),
         cmocka_unit_test(test_flood_of_spoofed_sources_keeps_memory_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
