@@ -472,7 +472,8 @@ static int run(struct sender *s)
             break;
         due_total = (uint64_t)((double)el * dps / 1e9) + 1;
         if (sent >= due_total) {
-            uint64_t next = s->t0_ns + (uint64_t)((double)(sent + 1) * 1e9 / dps);
+            /* the due time of datagram number `sent`, the next one to go */
+            uint64_t next = s->t0_ns + (uint64_t)((double)sent * 1e9 / dps);
             if (next > now + 200000) {
                 uint64_t wake = next - 100000;
                 struct timespec ts = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
