@@ -42,18 +42,18 @@
 #include <sys/uio.h>
 
 #define SENDER_MAX_EXPORTERS 64
-#define SENDER_MAX_BATCH 1024
-#define SENDER_MAX_RECORDS 60     /* 20 + 4 + 60 * 48 = 2904 bytes per datagram at most */
-#define SENDER_POOL_SYNTH 4096    /* distinct synthetic datagrams (~6 MB at 30 records) */
+#define SENDER_MAX_BATCH     1024
+#define SENDER_MAX_RECORDS   60   /* 20 + 4 + 60 * 48 = 2904 bytes per datagram at most */
+#define SENDER_POOL_SYNTH    4096 /* distinct synthetic datagrams (~6 MB at 30 records) */
 #define SENDER_POOL_PCAP_MAX 1000000
-#define V9_HDR_LEN 20
-#define V9_REC_LEN 48
-#define V9_TEMPLATE_ID 256
-#define V9_UPTIME0_MS 3600000u    /* the exporter "booted" an hour before the run */
+#define V9_HDR_LEN           20
+#define V9_REC_LEN           48
+#define V9_TEMPLATE_ID       256
+#define V9_UPTIME0_MS        3600000u /* the exporter "booted" an hour before the run */
 
 struct sender_opts {
     unsigned port;
-    double rate;            /* flows/s (synthetic) or datagrams/s (--dps, or pcap mode) */
+    double rate; /* flows/s (synthetic) or datagrams/s (--dps, or pcap mode) */
     bool rate_is_dps;
     double duration_s;
     unsigned records;
@@ -66,7 +66,7 @@ struct sender_opts {
 };
 
 struct dgram {
-    uint8_t *data;          /* synthetic: the body after the v9 header; pcap: the payload */
+    uint8_t *data; /* synthetic: the body after the v9 header; pcap: the payload */
     uint32_t len;
     uint32_t flows;
     uint64_t packets;
@@ -142,32 +142,32 @@ static uint8_t *put32(uint8_t *p, uint32_t v)
 
 /* The template: NetFlow v9 field type and length, 48 bytes of record in all. */
 static const uint16_t v9_fields[20][2] = {
-    {8, 4},   /* IPV4_SRC_ADDR */
-    {12, 4},  /* IPV4_DST_ADDR */
-    {7, 2},   /* L4_SRC_PORT */
-    {11, 2},  /* L4_DST_PORT */
-    {4, 1},   /* PROTOCOL */
-    {5, 1},   /* SRC_TOS */
-    {6, 1},   /* TCP_FLAGS */
-    {2, 4},   /* IN_PKTS */
-    {1, 4},   /* IN_BYTES */
-    {22, 4},  /* FIRST_SWITCHED */
-    {21, 4},  /* LAST_SWITCHED */
-    {10, 2},  /* INPUT_SNMP */
-    {14, 2},  /* OUTPUT_SNMP */
-    {16, 2},  /* SRC_AS */
-    {17, 2},  /* DST_AS */
-    {9, 1},   /* SRC_MASK */
-    {13, 1},  /* DST_MASK */
-    {15, 4},  /* IPV4_NEXT_HOP */
-    {61, 1},  /* DIRECTION */
-    {58, 2},  /* SRC_VLAN */
+    {8, 4},  /* IPV4_SRC_ADDR */
+    {12, 4}, /* IPV4_DST_ADDR */
+    {7, 2},  /* L4_SRC_PORT */
+    {11, 2}, /* L4_DST_PORT */
+    {4, 1},  /* PROTOCOL */
+    {5, 1},  /* SRC_TOS */
+    {6, 1},  /* TCP_FLAGS */
+    {2, 4},  /* IN_PKTS */
+    {1, 4},  /* IN_BYTES */
+    {22, 4}, /* FIRST_SWITCHED */
+    {21, 4}, /* LAST_SWITCHED */
+    {10, 2}, /* INPUT_SNMP */
+    {14, 2}, /* OUTPUT_SNMP */
+    {16, 2}, /* SRC_AS */
+    {17, 2}, /* DST_AS */
+    {9, 1},  /* SRC_MASK */
+    {13, 1}, /* DST_MASK */
+    {15, 4}, /* IPV4_NEXT_HOP */
+    {61, 1}, /* DIRECTION */
+    {58, 2}, /* SRC_VLAN */
 };
 
 static void build_template(struct sender *s)
 {
     uint8_t *p = s->template_body;
-    p = put16(p, 0);                              /* template flowset */
+    p = put16(p, 0); /* template flowset */
     p = put16(p, (uint16_t)sizeof(s->template_body));
     p = put16(p, V9_TEMPLATE_ID);
     p = put16(p, 20);
@@ -203,7 +203,7 @@ static int build_synthetic_pool(struct sender *s)
             uint32_t bytes = pkts * (40 + (uint32_t)((c >> 16) % 1461));
             uint32_t first = V9_UPTIME0_MS - 60000 + (uint32_t)((c >> 32) % 50000);
             uint32_t last = first + (uint32_t)((c >> 48) % 10000);
-            p = put32(p, 0xC6120000u | (uint32_t)(a & 0x1FFFF));         /* 198.18.0.0/15 */
+            p = put32(p, 0xC6120000u | (uint32_t)(a & 0x1FFFF)); /* 198.18.0.0/15 */
             p = put32(p, 0xC6120000u | (uint32_t)((a >> 17) & 0x1FFFF));
             p = put16(p, proto == 1 ? 0 : (uint16_t)(1024 + (a >> 34) % 64000));
             p = put16(p, proto == 1 ? 0x0800 : (uint16_t)((b & 3) ? 23 + (b >> 2) % 8000 : 443));
@@ -407,8 +407,8 @@ static unsigned send_synthetic(struct sender *s, unsigned e, unsigned want, uint
     while (data < want && n < s->o.batch + 1) {
         const struct dgram *g = &s->pool[*pool_pos % s->npool];
         (*pool_pos)++;
-        write_v9_header(s->hdrs[n], (uint16_t)g->flows, uptime, (uint32_t)rt.tv_sec,
-                        s->seq[e]++, 0);
+        write_v9_header(s->hdrs[n], (uint16_t)g->flows, uptime, (uint32_t)rt.tv_sec, s->seq[e]++,
+                        0);
         s->iov[n][0] = (struct iovec){s->hdrs[n], V9_HDR_LEN};
         s->iov[n][1] = (struct iovec){g->data, g->len};
         s->which[n] = g;
@@ -503,9 +503,9 @@ static int run(struct sender *s)
            ",\"achieved_datagrams_per_s\":%.0f,\"achieved_flows_per_s\":%.0f}\n",
            s->o.pcap ? "pcap" : "v9", s->o.port, s->o.exporters, s->o.pcap ? 0 : s->o.records,
            s->o.rate, s->o.rate_is_dps || s->o.pcap ? "datagrams/s" : "flows/s", el_s,
-           s->st.datagrams, s->st.template_datagrams, s->st.passes, s->st.flows,
-           s->st.packets, s->st.bytes, s->st.wire_bytes, s->st.send_errors,
-           (double)s->st.datagrams / el_s, (double)s->st.flows / el_s);
+           s->st.datagrams, s->st.template_datagrams, s->st.passes, s->st.flows, s->st.packets,
+           s->st.bytes, s->st.wire_bytes, s->st.send_errors, (double)s->st.datagrams / el_s,
+           (double)s->st.flows / el_s);
     fflush(stdout);
     return s->st.send_errors ? 1 : 0;
 }
@@ -550,8 +550,13 @@ int main(int argc, char **argv)
         return 1;
     for (unsigned i = 0; i < SENDER_MAX_EXPORTERS; i++)
         s->socks[i] = -1;
-    s->o = (struct sender_opts){.rate = 100000, .duration_s = 10, .records = 30,
-                                .template_every = 1000, .batch = 64, .exporters = 1, .seed = 1};
+    s->o = (struct sender_opts){.rate = 100000,
+                                .duration_s = 10,
+                                .records = 30,
+                                .template_every = 1000,
+                                .batch = 64,
+                                .exporters = 1,
+                                .seed = 1};
     int rc = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -587,8 +592,7 @@ int main(int argc, char **argv)
             s->o.template_every = (unsigned)v;
         else if (!strcmp(a, "--batch") && !(bad = parse_num(val, 1, SENDER_MAX_BATCH - 1, &v)))
             s->o.batch = (unsigned)v;
-        else if (!strcmp(a, "--exporters") &&
-                 !(bad = parse_num(val, 1, SENDER_MAX_EXPORTERS, &v)))
+        else if (!strcmp(a, "--exporters") && !(bad = parse_num(val, 1, SENDER_MAX_EXPORTERS, &v)))
             s->o.exporters = (unsigned)v;
         else if (!strcmp(a, "--seed") && !(bad = parse_num(val, 0, 1e18, &v)))
             s->o.seed = (uint64_t)v;
