@@ -13,6 +13,8 @@
 #   EXPORTERS     sending sockets = exporters 127.0.0.1..127.0.0.N (4)
 #   RECORDS       flow records per v9 datagram (30)
 #   RETRIES       extra attempts of a lossy step before the ladder stops (1)
+#   BOTSCOPE_ARGS extra arguments for `botscope collect` (e.g. "--config small-batch.conf"),
+#                 shown in the notes; the default is botscope's defaults
 #
 # Method. For each tool and each offered rate, a fresh collector is started on a free port of
 # 127.0.0.1 writing where its users would write (botscope: its store; nfcapd: nfcapd files;
@@ -151,8 +153,9 @@ start_tool() {
             # As users run it: defaults (2 receive threads, 1 decode thread, 32M receive
             # buffer via SO_RCVBUFFORCE when root), writing into the embedded store; -v only
             # adds the statistics lines (queue drops) to its log.
+            # shellcheck disable=SC2086 # BOTSCOPE_ARGS is a list of words on purpose
             "$BOTSCOPE" collect --listen "127.0.0.1:$port" --store "$dir/store" -v \
-                --stats-interval 2s >"$dir/tool.log" 2>&1 &
+                --stats-interval 2s ${BOTSCOPE_ARGS:-} >"$dir/tool.log" 2>&1 &
             ;;
         nfcapd)
             # -B: the largest receive buffer SO_RCVBUF gives without privileges tricks
@@ -315,7 +318,7 @@ for tool in $TOOLS; do
     done
     [ -z "${NOTE[$tool]}" ] && NOTE[$tool]="lossless at every step (limit not reached)"
     case "$tool" in
-        botscope) NOTE[$tool]="${NOTE[$tool]}; keeps every flow (zstd column segments, default store settings)" ;;
+        botscope) NOTE[$tool]="${NOTE[$tool]}; keeps every flow (zstd column segments, ${BOTSCOPE_ARGS:-default settings})" ;;
         nfcapd) NOTE[$tool]="${NOTE[$tool]}; keeps every flow (nfcapd files, uncompressed: its default)" ;;
         nfacctd) NOTE[$tool]="${NOTE[$tool]}; print plugin aggregating by protocol: keeps counters, not flows" ;;
     esac
