@@ -1,6 +1,7 @@
 /* tel_agg.c - interval buckets (see tel_agg.h). */
 #include "telescope/tel_agg.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "core/hash.h"
@@ -9,9 +10,41 @@
 #define GROUP_MASK (TEL_AGG_GROUPS - 1)
 #define GROUP_FILL (TEL_AGG_GROUPS * 3 / 4) /* keep probes short */
 
-void tel_bucket_reset(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms)
+void tel_bucket_init(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms)
 {
     memset(b, 0, sizeof *b);
+    b->start_ms = start_ms;
+    b->len_ms = len_ms;
+}
+
+/* True when every port with packets has a slot (no port went untracked), so the per-port
+ * arrays are non-zero only at the slots' ports. */
+static bool ports_all_tracked(const struct tel_bucket *b)
+{
+    return b->port_slots_full_packets == 0;
+}
+
+void tel_bucket_reset(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms)
+{
+    /* Clear what was used rather than the whole 1.3 MB: the port arrays at the slots' ports,
+     * the slots in use, the ASN/country tables only when used. */
+    if (!ports_all_tracked(b)) {
+        tel_bucket_init(b, start_ms, len_ms);
+        return;
+    }
+    for (uint32_t i = 0; i < b->nslots; i++) {
+        b->port_packets[b->slots[i].is_udp][b->slots[i].port] = 0;
+        b->port_slot_of[b->slots[i].is_udp][b->slots[i].port] = 0;
+    }
+    memset(b->slots, 0, b->nslots * sizeof b->slots[0]);
+    if (b->nasn)
+        memset(b->asn, 0, sizeof b->asn);
+    if (b->ncc)
+        memset(b->cc, 0, sizeof b->cc);
+    memset(b, 0, offsetof(struct tel_bucket, port_packets));
+    b->nslots = b->nasn = b->ncc = 0;
+    memset(b->hll_src, 0, sizeof b->hll_src);
+    memset(b->hll_dst, 0, sizeof b->hll_dst);
     b->start_ms = start_ms;
     b->len_ms = len_ms;
 }
@@ -138,10 +171,15 @@ void tel_bucket_merge(struct tel_bucket *dst, const struct tel_bucket *src)
         dst->icmp_types[i] += src->icmp_types[i];
         dst->icmp6_types[i] += src->icmp6_types[i];
     }
-    if (src->packets) {
+    if (src->packets && !ports_all_tracked(src)) {
         for (unsigned u = 0; u < 2; u++)
             for (size_t p = 0; p < 65536; p++)
                 dst->port_packets[u][p] += src->port_packets[u][p];
+    } else { /* only the slots' ports are non-zero */
+        for (uint32_t i = 0; i < src->nslots; i++) {
+            const struct tel_port_slot *ps = &src->slots[i];
+            dst->port_packets[ps->is_udp][ps->port] += src->port_packets[ps->is_udp][ps->port];
+        }
     }
     for (uint32_t i = 0; i < src->nslots; i++) {
         const struct tel_port_slot *s = &src->slots[i];
@@ -210,14 +248,33 @@ size_t tel_bucket_top_ports(const struct tel_bucket *b, int only_udp, bool by_so
     if (!max || !b->packets)
         return 0;
     if (by_sources) {
+        /* Rank on the source estimate alone; the other columns only for the rows kept. */
         for (uint32_t i = 0; i < b->nslots; i++) {
             const struct tel_port_slot *ps = &b->slots[i];
             if (only_udp >= 0 && ps->is_udp != only_udp)
                 continue;
-            struct tel_port_row r;
-            fill_row(b, ps->is_udp, ps->port, &r);
+            struct tel_port_row r = {.is_udp = ps->is_udp, .port = ps->port,
+                                     .packets = b->port_packets[ps->is_udp][ps->port],
+                                     .sources = tel_hll_estimate(ps->hll_src, TEL_AGG_PORT_P)};
             insert_row(out, &n, max, &r, true);
         }
+        for (size_t i = 0; i < n; i++)
+            fill_row(b, out[i].is_udp, out[i].port, &out[i]);
+        return n;
+    }
+    if (ports_all_tracked(b)) { /* the slots list every port with packets */
+        for (uint32_t i = 0; i < b->nslots; i++) {
+            const struct tel_port_slot *ps = &b->slots[i];
+            if (only_udp >= 0 && ps->is_udp != only_udp)
+                continue;
+            uint32_t c = b->port_packets[ps->is_udp][ps->port];
+            if (!c || (n == max && c < out[max - 1].packets))
+                continue;
+            struct tel_port_row r = {.is_udp = ps->is_udp, .port = ps->port, .packets = c};
+            insert_row(out, &n, max, &r, false);
+        }
+        for (size_t i = 0; i < n; i++)
+            fill_row(b, out[i].is_udp, out[i].port, &out[i]);
         return n;
     }
     for (unsigned u = 0; u < 2; u++) {
@@ -225,12 +282,15 @@ size_t tel_bucket_top_ports(const struct tel_bucket *b, int only_udp, bool by_so
             continue;
         for (uint32_t p = 0; p < 65536; p++) {
             uint32_t c = b->port_packets[u][p];
-            if (!c || (n == max && c < out[max - 1].packets))
+            /* ports are visited in (protocol, port) order, so a later port with the same
+             * count as the last row kept never displaces it */
+            if (!c || (n == max && c <= out[max - 1].packets))
                 continue;
-            struct tel_port_row r;
-            fill_row(b, u, (uint16_t)p, &r);
+            struct tel_port_row r = {.is_udp = (uint8_t)u, .port = (uint16_t)p, .packets = c};
             insert_row(out, &n, max, &r, false);
         }
     }
+    for (size_t i = 0; i < n; i++) /* the other columns for the rows kept only */
+        fill_row(b, out[i].is_udp, out[i].port, &out[i]);
     return n;
 }

@@ -88,6 +88,9 @@ struct tel_agg_pkt {
     uint64_t dst_hash;
 };
 
+/* init: clears everything (fresh memory). reset: reuses a bucket, clearing only what the
+ * previous period used. */
+void tel_bucket_init(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms);
 void tel_bucket_reset(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms);
 void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p);
 /* dst += src (dst keeps its own start and length). */

@@ -236,7 +236,7 @@ int tel_engine_new(const struct tel_opts *o, struct tel_engine **out, char *err,
         e->lvl[i] = malloc(sizeof *e->lvl[i]);
         if (!e->lvl[i])
             goto fail;
-        tel_bucket_reset(e->lvl[i], 0, len);
+        tel_bucket_init(e->lvl[i], 0, len);
     }
     if (o->privacy)
         tel_keyhash_init(&e->kh, e->privacy_key);
