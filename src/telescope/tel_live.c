@@ -9,6 +9,7 @@
 #include "capture/pcapin.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 
 struct live_ctx {
     struct tel_engine *e;
@@ -61,6 +62,7 @@ int tel_live_run(struct tel_engine *e, const struct tel_live_opts *o, char *errb
         }
         pcap_freecode(&prog);
     }
+    log_info("telescope", "capturing on %s", o->interface);
     sigset_t stop, old;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);

@@ -37,11 +37,19 @@ nsx ip route | grep -q '^default' && fail "namespace has a default route"
 : > "$W/nobogons.txt"
 
 # `ip netns exec` forks, so the capture records its own pid for a precise kill.
+# wait_for FILE TEXT: until FILE contains TEXT (at most 10 s).
+wait_for() {
+    for _ in $(seq 100); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "timed out waiting for '$2' in $1"
+}
 capture_start() {
-    rm -f "$W/tcpdump.pid"
-    nsx sh -c 'echo $$ > "$1"; exec tcpdump -i v1 -U -s 256 -w "$2" "ip and tcp" 2>/dev/null' \
-        sh "$W/tcpdump.pid" "$1" &
-    sleep 1
+    rm -f "$W/tcpdump.pid" "$W/tcpdump.err"
+    nsx sh -c 'echo $$ > "$1"; exec tcpdump -i v1 -U -s 256 -w "$2" "ip and tcp" 2>"$3"' \
+        sh "$W/tcpdump.pid" "$1" "$W/tcpdump.err" &
+    wait_for "$W/tcpdump.err" "listening on"
     TP=$(cat "$W/tcpdump.pid")
 }
 capture_stop() {
@@ -88,10 +96,10 @@ check masscan "$W/masscan.pcap" 128
 check nmap "$W/nmap.pcap" 32
 
 # botscope's own live capture while zmap scans port 80.
-nsx "$BOTSCOPE" telescope --interface v1 --duration 6s --darknet 198.18.7.0/24 \
-    --bogons "$W/nobogons.txt" --out "$W/live" &
+nsx "$BOTSCOPE" telescope -v --interface v1 --duration 8s --darknet 198.18.7.0/24 \
+    --bogons "$W/nobogons.txt" --out "$W/live" 2>"$W/live.err" &
 BP=$!
-sleep 2
+wait_for "$W/live.err" "capturing on v1"
 nsx zmap -q -i v0 -S 192.0.2.1 -G 02:00:00:00:00:02 -p 80 -r 2000 -c 1 -b "$W/empty.bl" \
     -o "$W/zmap2.out" 198.18.7.0/27 >/dev/null 2>&1 || fail "zmap (live) did not run"
 wait "$BP" || fail "botscope telescope --interface failed"
