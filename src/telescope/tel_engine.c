@@ -677,7 +677,8 @@ int tel_engine_packet(struct tel_engine *e, uint64_t ts_us, const uint8_t *data,
         size_t n = caplen - p->pi.payload_off;
         if (n > PAYLOAD_KEEP)
             n = PAYLOAD_KEEP;
-        memcpy(p->payload, data + p->pi.payload_off, n);
+        for (size_t i = 0; i < n; i++) /* at most 4 bytes: no library call */
+            p->payload[i] = data[p->pi.payload_off + i];
         p->payload_len = (uint8_t)n;
     }
     p->ts = ts;
