@@ -515,7 +515,8 @@ static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_inf
             victim = &pi->inner_dst;
             ok = tel_pmap_lookup(&e->darknet, &pi->inner_src, NULL);
         }
-        if (ok && !tel_victim_add(&e->vic, victim, tel_addr_hash(victim), ts, bytes, c.victim_port,
+        uint64_t vh = c.victim_kind == TEL_VICTIM_SRC ? src_hash : tel_addr_hash(victim);
+        if (ok && !tel_victim_add(&e->vic, victim, vh, ts, bytes, c.victim_port,
                                   pi->proto == 1 || pi->proto == 58, dst_hash))
             e->st.dropped_victim_packets++;
         size_t mem = tel_victim_memory(&e->vic);
@@ -650,9 +651,14 @@ int tel_engine_packet(struct tel_engine *e, uint64_t ts_us, const uint8_t *data,
     uint64_t ts = ts_us / 1000;
     e->st.packets_read++;
     e->st.bytes_read += wirelen;
-    if (needs_advance(e, ts))
-        flush_batch(e); /* queued packets belong to the interval that is closing */
-    note_time(e, ts);
+    if (e->started && ts >= e->lvl[0]->start_ms && !needs_advance(e, ts)) {
+        if (ts > e->st.last_ms) /* the common case: inside the open interval */
+            e->st.last_ms = ts;
+    } else {
+        if (needs_advance(e, ts))
+            flush_batch(e); /* queued packets belong to the interval that is closing */
+        note_time(e, ts);
+    }
     struct pending *p = &e->batch[e->q_in % TEL_BATCH];
     if (pkt_decode(data, caplen, link, &p->pi) != 0 || p->pi.ip_version == 0) {
         e->lvl[0]->undecoded_packets++;
