@@ -9,3 +9,30 @@ if hits=$(git ls-files 'src/*.c' 'src/*.h' | xargs grep -nE "$banned" 2>/dev/nul
     exit 1
 fi
 echo "lint: no banned functions"
+
+# The dependency rule (docs/ARCHITECTURE.md): core <- proto <- components <- cli. Each folder
+# may include only the folders listed for it here.
+declare -A allowed=(
+    [core]="core"
+    [proto]="core proto"
+    [capture]="core proto capture"
+    [collect]="core proto capture store collect"
+    [store]="core store"
+    [query]="core store query"
+    [telescope]="core proto capture store telescope"
+    [sim]="core sim"
+    [cli]="core proto capture collect store query telescope sim cli"
+)
+bad=0
+for dir in src/*/; do
+    d=$(basename "$dir")
+    [ -n "${allowed[$d]+x}" ] || { echo "lint: src/$d is not in the dependency table (tools/lint.sh)" >&2; bad=1; continue; }
+    while IFS=: read -r file inc; do
+        dep=${inc#*\"}; dep=${dep%%/*}
+        case " ${allowed[$d]} " in *" $dep "*) ;; *)
+            echo "lint: $file includes $dep/, which src/$d may not depend on" >&2; bad=1 ;;
+        esac
+    done < <(grep -HoE '#include "[a-z_]+/' "$dir"* 2>/dev/null || true)
+done
+[ $bad -eq 0 ] || exit 1
+echo "lint: dependency rule holds"
