@@ -79,16 +79,16 @@ int collect_out_write(struct collect_out *o, const struct flow_rec *recs, size_t
 int collect_out_flush(struct collect_out *o)
 {
     int rc = 0;
-    pthread_mutex_lock(&o->mu);
-    switch (o->kind) {
-    case COLLECT_OUT_NDJSON:
-        if (fflush(o->f))
+    if (o->kind == COLLECT_OUT_STORE) {
+        /* Not under mu: the store serialises store_append and store_flush itself, and a
+         * flush waits for its batch to be written while the decode threads go on. */
+        rc = store_flush(o->store);
+    } else {
+        pthread_mutex_lock(&o->mu);
+        if (o->kind == COLLECT_OUT_NDJSON && fflush(o->f))
             rc = errno ? -errno : BS_EIO;
-        break;
-    case COLLECT_OUT_STORE: rc = store_flush(o->store); break;
-    case COLLECT_OUT_NONE: break;
+        pthread_mutex_unlock(&o->mu);
     }
-    pthread_mutex_unlock(&o->mu);
     if (rc) {
         int zero = 0;
         atomic_compare_exchange_strong(&o->err, &zero, rc);

@@ -1,9 +1,12 @@
 /* out.h - where the collector puts decoded records: NDJSON on a stream, or the flow store.
  *
  * A collect_out is shared by every decode thread; collect_out_write() takes a batch of records
- * under one mutex (store.h allows one writer thread at a time; NDJSON lines from different
- * threads must not interleave). Decode threads batch records (struct out_batch) so the lock is
- * taken once per OUT_BATCH records or per idle moment, not per record.
+ * under one mutex (NDJSON lines from different threads must not interleave; for the store it
+ * only copies the records into the store's batch, which a writer thread inside the store
+ * sorts, compresses and fsyncs, so decoding never waits for the disk unless the store's writer
+ * is a whole batch behind). Decode threads batch records (struct out_batch) so the lock is
+ * taken once per OUT_BATCH records or per idle moment, not per record. collect_out_flush()
+ * on a store does not take the mutex: it waits for the store's writer while decoding goes on.
  *
  * Ownership: the caller opens the store / owns the FILE and passes them in; collect_out never
  * closes them. A failed write loses its records (counted in lost; the store keeps a failed

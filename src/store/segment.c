@@ -26,6 +26,13 @@ static const char seg_end_magic[8] = {'B', 'S', 'S', 'E', 'G', 'E', 'N', 'D'};
 #define SEG_LIST_MAX_PORT 64
 #define SEG_BLOOM_MAX_BITS 32768
 #define SEG_BLOOM_PROBES 3
+/* More distinct values than this get no Bloom filter (10 bits each would not fit). */
+#define SEG_BLOOM_MAX_DISTINCT (SEG_BLOOM_MAX_BITS / 10)
+/* Slots of the writer's distinct-address set: a power of two over twice the most values it
+ * holds (SEG_BLOOM_MAX_DISTINCT + 1), so probes stay short. */
+#define SEG_DSET_SLOTS 8192
+/* Records prefetched ahead when a block is gathered through an order. */
+#define SEG_GATHER_AHEAD 16
 
 enum col_type { CT_U64, CT_U32, CT_U16, CT_U8, CT_ADDR };
 
@@ -100,9 +107,11 @@ static int cmp_addr(const void *a, const void *b)
     return memcmp(a, b, 16);
 }
 
-static void bloom_add(uint8_t *bits, unsigned log2bits, const void *v, size_t vlen)
+/* Seed of the skip index hash (part of the file format: readers probe with the same). */
+#define SEG_BLOOM_SEED 0x5eedb10f
+
+static void bloom_set(uint8_t *bits, unsigned log2bits, uint64_t h)
 {
-    uint64_t h = hash_bytes(v, vlen, 0x5eedb10f);
     uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1u;
     uint32_t mask = (1u << log2bits) - 1;
     for (unsigned i = 0; i < SEG_BLOOM_PROBES; i++) {
@@ -111,8 +120,11 @@ static void bloom_add(uint8_t *bits, unsigned log2bits, const void *v, size_t vl
     }
 }
 
-/* Appends the skip index of sorted distinct values vals[0..nd) of vlen bytes each. */
-static int put_skip(struct buf *f, const uint8_t *vals, size_t nd, size_t vlen, size_t list_max)
+/* Appends the skip index of nd distinct values: vals[0..nd) of vlen bytes each, sorted, for a
+ * list; their hashes hs[0..nd) (hash_bytes with SEG_BLOOM_SEED; NULL: computed here) for a
+ * Bloom filter. nd > SEG_BLOOM_MAX_DISTINCT gives kind NONE (vals and hs unused). */
+static int put_skip(struct buf *f, const uint8_t *vals, const uint64_t *hs, size_t nd,
+                    size_t vlen, size_t list_max)
 {
     int rc;
     if (nd <= list_max) {
@@ -132,7 +144,7 @@ static int put_skip(struct buf *f, const uint8_t *vals, size_t nd, size_t vlen, 
     uint8_t *bits = (uint8_t *)f->data + f->len;
     memset(bits, 0, nbytes);
     for (size_t i = 0; i < nd; i++)
-        bloom_add(bits, lg, vals + i * vlen, vlen);
+        bloom_set(bits, lg, hs ? hs[i] : hash_bytes(vals + i * vlen, vlen, SEG_BLOOM_SEED));
     f->len += nbytes;
     f->data[f->len] = '\0';
     return 0;
@@ -143,8 +155,45 @@ struct seg_wscratch {
     struct ipaddr *a;
     uint8_t *ports;  /* 2-byte big-endian distinct ports */
     uint8_t *pbits;  /* 65536-bit presence map */
+    struct flow_rec *blk; /* one block gathered in order (seg_write_ordered with an order) */
+    struct ipaddr *dv;    /* distinct addresses of a block column, SEG_BLOOM_MAX_DISTINCT + 1 */
+    uint64_t *dh;         /* their hashes (SEG_BLOOM_SEED) */
+    uint16_t *dslot;      /* SEG_DSET_SLOTS: 0 empty, else 1 + index into dv */
     struct buf enc, comp;
 };
+
+/* Collects the distinct source (d = 0) or destination (d = 1) addresses of r[0..n) into
+ * w->dv/w->dh with one hash per record. Returns their count, or SEG_BLOOM_MAX_DISTINCT + 1 as
+ * soon as there are more (the skip index is then NONE: no need to go on). */
+static size_t distinct_addrs(const struct flow_rec *r, size_t n, int d, struct seg_wscratch *w)
+{
+    memset(w->dslot, 0, SEG_DSET_SLOTS * sizeof *w->dslot);
+    size_t nd = 0;
+    const struct ipaddr *prev = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct ipaddr *a = d ? &r[i].dst : &r[i].src;
+        if (prev && !memcmp(prev, a, 16))
+            continue; /* runs of one address are common (a scanner, a busy server) */
+        prev = a;
+        uint64_t h = hash_bytes(a, 16, SEG_BLOOM_SEED);
+        size_t k = (size_t)(h >> 51) & (SEG_DSET_SLOTS - 1);
+        for (;;) {
+            unsigned j = w->dslot[k];
+            if (!j) {
+                if (nd == SEG_BLOOM_MAX_DISTINCT)
+                    return SEG_BLOOM_MAX_DISTINCT + 1;
+                w->dv[nd] = *a;
+                w->dh[nd] = h;
+                w->dslot[k] = (uint16_t)++nd;
+                break;
+            }
+            if (w->dh[j - 1] == h && !memcmp(&w->dv[j - 1], a, 16))
+                break;
+            k = (k + 1) & (SEG_DSET_SLOTS - 1);
+        }
+    }
+    return nd;
+}
 
 static int compress_col(struct seg_wscratch *w, const struct seg_writer_opts *o, void *cctx,
                         uint8_t *codec)
@@ -251,16 +300,13 @@ static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *
             return rc;
         *off += w->comp.len;
     }
-    /* Skip indexes: addresses (sorted distinct), then ports. */
+    /* Skip indexes: addresses (distinct values by hashing: a list sorts at most
+     * SEG_LIST_MAX_ADDR of them, a Bloom filter takes their hashes), then ports. */
     for (int d = 0; d < 2; d++) {
-        for (size_t i = 0; i < n; i++)
-            w->a[i] = d ? r[i].dst : r[i].src;
-        qsort(w->a, n, sizeof w->a[0], cmp_addr);
-        size_t nd = 0;
-        for (size_t i = 0; i < n; i++)
-            if (!nd || memcmp(&w->a[nd - 1], &w->a[i], 16))
-                w->a[nd++] = w->a[i];
-        if ((rc = put_skip(foot, (const uint8_t *)w->a, nd, 16, SEG_LIST_MAX_ADDR)))
+        size_t nd = distinct_addrs(r, n, d, w);
+        if (nd <= SEG_LIST_MAX_ADDR)
+            qsort(w->dv, nd, sizeof w->dv[0], cmp_addr);
+        if ((rc = put_skip(foot, (const uint8_t *)w->dv, w->dh, nd, 16, SEG_LIST_MAX_ADDR)))
             return rc;
     }
     for (int d = 0; d < 2; d++) {
@@ -276,27 +322,32 @@ static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *
                 w->ports[2 * nd + 1] = (uint8_t)p;
                 nd++;
             }
-        if ((rc = put_skip(foot, w->ports, nd, 2, SEG_LIST_MAX_PORT)))
+        if ((rc = put_skip(foot, w->ports, NULL, nd, 2, SEG_LIST_MAX_PORT)))
             return rc;
     }
     return 0;
 }
 
-int seg_write(FILE *f, struct flow_rec *recs, size_t n, const struct seg_writer_opts *o,
-              void *cctx, uint64_t *bytes_out)
+int seg_write_ordered(FILE *f, const struct flow_rec *recs, const uint32_t *order, size_t n,
+                      const struct seg_writer_opts *o, void *cctx, uint64_t *bytes_out)
 {
     int rc = BS_ENOMEM;
     struct seg_wscratch w = {0};
     struct buf foot = BUF_INIT((size_t)1 << 30);
     buf_init(&w.enc, colenc_bound(SEGMENT_BLOCK_RECORDS));
     buf_init(&w.comp, 2 * colenc_bound(SEGMENT_BLOCK_RECORDS) + 4096);
-    w.u = malloc(SEGMENT_BLOCK_RECORDS * sizeof *w.u);
-    w.a = malloc(SEGMENT_BLOCK_RECORDS * sizeof *w.a);
+    size_t bn = n < SEGMENT_BLOCK_RECORDS ? n : SEGMENT_BLOCK_RECORDS; /* block size cap */
+    w.u = malloc((bn ? bn : 1) * sizeof *w.u);
+    w.a = malloc((bn ? bn : 1) * sizeof *w.a);
     w.ports = malloc(2 * 65536);
     w.pbits = malloc(8192);
-    if (!w.u || !w.a || !w.ports || !w.pbits)
+    w.dv = malloc((SEG_BLOOM_MAX_DISTINCT + 1) * sizeof *w.dv);
+    w.dh = malloc((SEG_BLOOM_MAX_DISTINCT + 1) * sizeof *w.dh);
+    w.dslot = malloc(SEG_DSET_SLOTS * sizeof *w.dslot);
+    if (order)
+        w.blk = malloc((bn ? bn : 1) * sizeof *w.blk);
+    if (!w.u || !w.a || !w.ports || !w.pbits || !w.dv || !w.dh || !w.dslot || (order && !w.blk))
         goto out_free;
-    qsort(recs, n, sizeof *recs, cmp_start);
 
     uint8_t hdr[SEG_HEADER_LEN] = {0};
     memcpy(hdr, seg_magic, 8);
@@ -312,7 +363,20 @@ int seg_write(FILE *f, struct flow_rec *recs, size_t n, const struct seg_writer_
         goto out_free;
     for (size_t i = 0; i < n; i += SEGMENT_BLOCK_RECORDS) {
         size_t m = n - i < SEGMENT_BLOCK_RECORDS ? n - i : SEGMENT_BLOCK_RECORDS;
-        if ((rc = write_block(f, recs + i, m, &foot, &off, &w, o, cctx)))
+        const struct flow_rec *blk = recs + i;
+        if (order) { /* gather the block once; the column passes then read it sequentially */
+            for (size_t k = 0; k < m; k++) {
+                if (k + SEG_GATHER_AHEAD < m) { /* random reads: start them early */
+                    const char *p = (const char *)&recs[order[i + k + SEG_GATHER_AHEAD]];
+                    __builtin_prefetch(p);
+                    __builtin_prefetch(p + 64);
+                    __builtin_prefetch(p + sizeof *recs - 1);
+                }
+                w.blk[k] = recs[order[i + k]];
+            }
+            blk = w.blk;
+        }
+        if ((rc = write_block(f, blk, m, &foot, &off, &w, o, cctx)))
             goto out_free;
     }
     uint32_t fcrc = (uint32_t)crc32(0L, (const Bytef *)foot.data, (uInt)foot.len);
@@ -336,7 +400,22 @@ out_free:
     free(w.a);
     free(w.ports);
     free(w.pbits);
+    free(w.blk);
+    free(w.dv);
+    free(w.dh);
+    free(w.dslot);
     return rc;
+}
+
+int seg_write(FILE *f, struct flow_rec *recs, size_t n, const struct seg_writer_opts *o,
+              void *cctx, uint64_t *bytes_out)
+{
+    size_t i = 1;
+    while (i < n && recs[i - 1].start_ms <= recs[i].start_ms)
+        i++;
+    if (i < n) /* not yet in time order */
+        qsort(recs, n, sizeof *recs, cmp_start);
+    return seg_write_ordered(f, recs, NULL, n, o, cctx, bytes_out);
 }
 
 /* ---- reader ---------------------------------------------------------------------------- */

@@ -50,11 +50,18 @@ struct seg_writer_opts {
     int zstd_level;
 };
 
-/* Writes recs[0..n) (sorted here by start_ms in place) to the open file f as one segment.
- * cctx is a ZSTD_CCtx* reused across calls (may be NULL for lz4). Returns 0, -errno (e.g.
- * -ENOSPC) or BS_ENOMEM. *bytes_out receives the file size. */
+/* Writes recs[0..n) to the open file f as one segment, sorting them by start_ms in place
+ * first unless they already are in that order (checked in one pass). cctx is a ZSTD_CCtx*
+ * reused across calls (may be NULL for lz4). Returns 0, -errno (e.g. -ENOSPC) or BS_ENOMEM.
+ * *bytes_out receives the file size. */
 int seg_write(FILE *f, struct flow_rec *recs, size_t n, const struct seg_writer_opts *o,
               void *cctx, uint64_t *bytes_out);
+/* Same, for records already ordered: writes recs[order[0]], recs[order[1]], ...,
+ * recs[order[n-1]] (order NULL: recs[0..n) as they are), which the caller guarantees to be
+ * ascending by start_ms; recs is not modified. Each block is gathered once into a scratch
+ * copy of SEGMENT_BLOCK_RECORDS records, so the caller never moves whole records to sort. */
+int seg_write_ordered(FILE *f, const struct flow_rec *recs, const uint32_t *order, size_t n,
+                      const struct seg_writer_opts *o, void *cctx, uint64_t *bytes_out);
 
 struct seg_colref {
     uint8_t present, form, codec;

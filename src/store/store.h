@@ -5,11 +5,15 @@
  * scheme "clickhouse://HOST:PORT/DB" is reserved for the ClickHouse backend. Backends are
  * `const struct store_backend` vtables listed in one registry (store.c) and chosen by scheme.
  *
- * Writer contract: one thread at a time calls store_append/store_flush/store_close on a store
- * opened with STORE_WRITE. store_append copies the records into an in-memory batch (the caller
- * keeps ownership of its array); store_flush turns the batch into immutable segment file(s)
- * that become visible atomically (temp file, fsync, rename), so a reader sees a segment whole
- * or not at all, and a crash loses at most the unflushed batch. Only one writer process per
+ * Writer contract: store_append and store_flush may be called from several threads (they
+ * serialise inside the store); store_close from one thread once the others are done, on a
+ * store opened with STORE_WRITE. store_append copies the records into an in-memory batch (the
+ * caller keeps ownership of its array); a full batch goes to a writer thread of the store,
+ * which sorts, encodes, compresses and fsyncs it while the next batch fills (the appender
+ * waits only when the writer is a whole batch behind). store_flush hands over the open batch
+ * and waits until everything appended before it is written: the immutable segment file(s)
+ * become visible atomically (temp file, fsync, rename), so a reader sees a segment whole or
+ * not at all, and a crash loses at most the unwritten batches. Only one writer process per
  * directory: store_open(STORE_WRITE) takes an exclusive lock on DIR/LOCK.
  *
  * Reader contract: store_scan walks the blocks whose time range meets [t_lo, t_hi], lets the
@@ -46,13 +50,15 @@ enum store_flags {
  * explains (always NUL-terminated). */
 int store_open(const char *url, const struct config *cfg, int flags, struct store **out,
                char errbuf[256]);
-/* Appends records (copied) to the open write batch. Thread-safe for one writer thread. When
- * the batch reaches its cap (store_batch_records, see store_embedded.c) it is flushed
- * implicitly. Returns 0 or a negative error (BS_EUSAGE on a read-only store). */
+/* Appends records (copied) to the open write batch. When the batch reaches its cap
+ * (store.batch_records) it is handed to the writer thread; a write error there is reported
+ * by the next store_flush/store_close (and logged). Returns 0 or a negative error (BS_EUSAGE
+ * on a read-only store). */
 int store_append(struct store *s, const struct flow_rec *recs, size_t n);
-/* Closes the current batch into immutable segment(s), visible atomically. On failure (e.g.
- * -ENOSPC) the batch is kept in memory for the next flush, up to the batch cap (see the
- * disk-full policy in store_embedded.c). Returns 0 or a negative error. */
+/* Closes the current batch into immutable segment(s), visible atomically, and waits until
+ * every record appended before the call is written. Returns 0 when nothing is left unwritten;
+ * on failure (e.g. -ENOSPC) the records not written are kept in memory for the next flush, up
+ * to the batch cap (see the disk-full policy in store_embedded.c), and the error returned. */
 int store_flush(struct store *s);
 /* Flushes (when writing) and frees s. Returns the flush result; s is freed regardless. */
 int store_close(struct store *s);

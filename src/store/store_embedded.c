@@ -8,14 +8,25 @@
  *                              writer sequence number (unique, increasing)
  *     .tmp.<name>              a segment being written (never read; removed on open)
  * A partition holds the records whose start_ms lies in [start, start + P); one flush writes
- * one segment per partition present in its batch.
+ * one segment per partition present in its batch (all written to temp files first, then
+ * renamed one right after the other, so a crash shows a batch whole or not at all except in
+ * the microseconds between two renames).
  *
- * Disk-full policy: when a flush fails (ENOSPC or any I/O error) the temp file is removed,
- * segments already written by that flush stay, the records not yet written stay in the batch,
- * and the error is returned; the next flush retries them. While the batch is at its cap
- * (store.batch_records) and a flush fails, store_append drops the oldest buffered records to
- * make room for the new ones (counted and logged): memory stays bounded and the newest data
- * wins. If store.max_size is set, a failed flush first prunes by size and retries once.
+ * Write path: store_append copies records into a batch of store.batch_records; a full batch
+ * (or the open one, on store_flush) is queued to the store's writer thread, which sorts it
+ * (a radix sort of (start_ms, index) keys; the 136-byte records are never moved), writes one
+ * segment per partition (zstd, fsync, rename) and updates the state database, while the
+ * appenders fill the other buffer. Two buffers in all: an appender a whole batch ahead of the
+ * writer waits (back-pressure; nothing is dropped for being fast). store_flush and store_close
+ * wait for everything queued before them, so a graceful stop loses nothing.
+ *
+ * Disk-full policy: when a write fails (ENOSPC or any I/O error) the temp file is removed,
+ * segments already written from that batch stay, the records not yet written are carried by
+ * the writer, and the error is logged and returned by the flush waiting for it; the next batch
+ * (or the next flush) retries them. When the carried records and the next batch exceed the
+ * cap (store.batch_records), the oldest carried records are dropped (counted and logged):
+ * memory stays bounded and the newest data wins. If store.max_size is set, a failed write
+ * first prunes by size and retries once.
  *
  * Retention: after every successful flush and in store_prune, segments whose partition ended
  * more than store.retention before the reference time are deleted, where the reference is the
@@ -55,6 +66,28 @@
  * next flush, which has its own table). */
 #define EMB_MAX_EXPORTERS_PER_FLUSH 4096
 
+/* Write buffers: one filling, one being written (see struct emb). */
+#define EMB_WRITE_BUFFERS 2
+/* Writer queue slots: every buffer, plus one retry job of a flush (run_job). */
+#define EMB_QUEUE (EMB_WRITE_BUFFERS + 1)
+
+/* Sort key of one buffered record: start time, and the record's index in its buffer. */
+struct emb_key {
+    uint64_t t;
+    uint32_t i;
+};
+
+/* A segment of the batch being written: written to its temp file, not yet renamed. */
+struct emb_tmpseg {
+    uint64_t pstart, seq;
+};
+
+/* A batch queued to the writer: v[0..n), or v NULL to retry what a failed write left. */
+struct emb_job {
+    struct flow_rec *v;
+    size_t n;
+};
+
 struct emb {
     struct store base;
     char *dir;
@@ -62,9 +95,36 @@ struct emb {
     uint64_t partition_ms, retention_ms, max_size;
     unsigned scan_threads;
     struct seg_writer_opts wopts;
+    size_t cap_max; /* store.batch_records */
+    /* Write path (STORE_WRITE). Appenders fill one buffer of cap_max records (fill, n, under
+     * amu); a full one, or the one a flush closes, is queued to the writer thread, which
+     * sorts, encodes, compresses and fsyncs it while the next one fills (double buffering:
+     * EMB_WRITE_BUFFERS buffers in all, so memory stays bounded and an appender that gets
+     * a whole batch ahead of the writer waits for it). */
+    pthread_mutex_t amu;
+    struct flow_rec *fill;
+    size_t n;
+    pthread_mutex_t wmu; /* guards the fields down to carry_pending */
+    pthread_cond_t wcv;  /* to the writer: a job was queued, or stop */
+    pthread_cond_t dcv;  /* from the writer: a buffer came free, a job was done */
+    struct flow_rec *freebuf[EMB_WRITE_BUFFERS]; /* NULL entries: not allocated yet */
+    size_t nfree;
+    struct emb_job queue[EMB_QUEUE];
+    size_t qhead, qlen;
+    uint64_t submitted, completed; /* jobs */
+    int werr;                      /* the last job's result: 0 when nothing is left unwritten */
+    bool carry_pending;            /* a failed write left records (carry) */
+    bool wstop, wstarted, wsync;   /* wsync: no thread could be started, jobs run inline */
+    pthread_t wthread;
+    /* Owned by the writer thread (or by whoever runs jobs once it is stopped). */
     ZSTD_CCtx *cctx;
-    struct flow_rec *batch;
-    size_t n, cap, cap_max;
+    struct flow_rec *carry; /* a write buffer holding the records a failed write left */
+    size_t carry_n;
+    struct emb_key *keys, *keys_tmp;
+    uint32_t *order;
+    size_t keys_cap;
+    struct emb_tmpseg *tmps; /* segments of the batch being written */
+    size_t tmps_cap;
     uint64_t seq;
     uint64_t dropped;
     struct statedb *db;
@@ -225,6 +285,29 @@ static void set_err(char errbuf[256], const char *fmt, ...)
     va_end(ap);
 }
 
+/* Frees e and what it owns (the writer thread, if any, has been joined). */
+static void emb_free(struct emb *e)
+{
+    statedb_close(e->db);
+    ZSTD_freeCCtx(e->cctx);
+    if (e->lock_fd >= 0)
+        close(e->lock_fd);
+    for (size_t i = 0; i < e->nfree; i++)
+        free(e->freebuf[i]);
+    free(e->fill);
+    free(e->carry);
+    free(e->keys);
+    free(e->keys_tmp);
+    free(e->order);
+    free(e->tmps);
+    pthread_mutex_destroy(&e->amu);
+    pthread_mutex_destroy(&e->wmu);
+    pthread_cond_destroy(&e->wcv);
+    pthread_cond_destroy(&e->dcv);
+    free(e->dir);
+    free(e);
+}
+
 static bool emb_match(const char *url)
 {
     return strstr(url, "://") == NULL;
@@ -238,6 +321,11 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
     if (!e)
         return BS_ENOMEM;
     e->lock_fd = -1;
+    pthread_mutex_init(&e->amu, NULL);
+    pthread_mutex_init(&e->wmu, NULL);
+    pthread_cond_init(&e->wcv, NULL);
+    pthread_cond_init(&e->dcv, NULL);
+    e->nfree = EMB_WRITE_BUFFERS; /* allocated on first use */
     if (!(e->dir = strdup(url))) {
         rc = BS_ENOMEM;
         goto out_free;
@@ -335,12 +423,7 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
     *out = &e->base;
     return 0;
 out_free:
-    statedb_close(e->db);
-    ZSTD_freeCCtx(e->cctx);
-    if (e->lock_fd >= 0)
-        close(e->lock_fd);
-    free(e->dir);
-    free(e);
+    emb_free(e);
     return rc;
 }
 
@@ -349,29 +432,104 @@ static int emb_prune_impl(struct emb *e, uint64_t now_ms, int size_only, uint64_
 
 /* ---- write path ------------------------------------------------------------------------ */
 
-static int cmp_rec_start(const void *a, const void *b)
+static int cmp_key(const void *a, const void *b)
 {
-    const struct flow_rec *x = a, *y = b;
-    return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
+    const struct emb_key *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* Writes recs[0..n) (one partition starting at pstart) as one segment, atomically. */
-static int write_segment(struct emb *e, uint64_t pstart, struct flow_rec *recs, size_t n)
+/* Sorts keys[0..n) by t, stably (LSD radix sort on t - min, EMB_RADIX_BITS per pass, only
+ * over the digits that vary), using tmp[0..n) as scratch. Records of one batch span seconds to
+ * minutes, so two passes usually do; an import spanning years takes four or five. */
+#define EMB_RADIX_BITS 11
+#define EMB_RADIX_PASSES 6 /* 6 x 11 bits >= 64 */
+static void sort_keys(struct emb_key *keys, struct emb_key *tmp, size_t n)
 {
-    char day[EMB_PATH_MAX], name[128], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
+    if (n < 2)
+        return;
+    uint64_t lo = keys[0].t, hi = keys[0].t;
+    bool sorted = true;
+    for (size_t i = 1; i < n; i++) {
+        if (keys[i].t < lo)
+            lo = keys[i].t;
+        if (keys[i].t > hi)
+            hi = keys[i].t;
+        if (keys[i].t < keys[i - 1].t)
+            sorted = false;
+    }
+    if (sorted)
+        return;
+    enum { B = 1u << EMB_RADIX_BITS };
+    _Static_assert(EMB_RADIX_BITS * EMB_RADIX_PASSES >= 64, "radix passes cover 64 bits");
+    unsigned passes = 0;
+    for (uint64_t r = hi - lo; r; r >>= EMB_RADIX_BITS)
+        passes++;
+    size_t *cnt = calloc((size_t)passes * B, sizeof *cnt);
+    if (!cnt) { /* no memory for the counts: a comparison sort in place, slower */
+        qsort(keys, n, sizeof *keys, cmp_key);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t d = keys[i].t - lo;
+        for (unsigned p = 0; p < passes; p++)
+            cnt[(size_t)p * B + ((d >> (p * EMB_RADIX_BITS)) & (B - 1))]++;
+    }
+    struct emb_key *src = keys, *dst = tmp;
+    for (unsigned p = 0; p < passes; p++) {
+        size_t *c = cnt + (size_t)p * B, sum = 0;
+        bool one = false;
+        for (unsigned b = 0; b < B; b++) {
+            if (c[b] == n)
+                one = true; /* every key has this digit: the pass would change nothing */
+            size_t k = c[b];
+            c[b] = sum;
+            sum += k;
+        }
+        if (one)
+            continue;
+        unsigned sh = p * EMB_RADIX_BITS;
+        for (size_t i = 0; i < n; i++)
+            dst[c[((src[i].t - lo) >> sh) & (B - 1)]++] = src[i];
+        struct emb_key *x = src;
+        src = dst;
+        dst = x;
+    }
+    if (src != keys)
+        memcpy(keys, src, n * sizeof *keys);
+    free(cnt);
+}
+
+/* Paths of the segment of partition pstart with sequence number seq: its day directory, its
+ * temp name while written, its final name. */
+static int segment_paths(const struct emb *e, uint64_t pstart, uint64_t seq,
+                         char day[EMB_PATH_MAX], char tmp[EMB_PATH_MAX], char fin[EMB_PATH_MAX])
+{
+    char name[128];
     time_t t = (time_t)(pstart / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(day, sizeof day, "%s/flows/%04d-%02d-%02d", e->dir, tm.tm_year + 1900,
+    snprintf(day, EMB_PATH_MAX, "%s/flows/%04d-%02d-%02d", e->dir, tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday);
     snprintf(name, sizeof name, "%04d%02d%02dT%02d%02d%02dZ_%llu_%08llu.seg", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (unsigned long long)(e->partition_ms / 1000), (unsigned long long)e->seq);
-    if (snprintf(tmp, sizeof tmp, "%s/.tmp.%s", day, name) >= (int)sizeof tmp ||
-        snprintf(fin, sizeof fin, "%s/%s", day, name) >= (int)sizeof fin)
+             (unsigned long long)(e->partition_ms / 1000), (unsigned long long)seq);
+    if (snprintf(tmp, EMB_PATH_MAX, "%s/.tmp.%s", day, name) >= EMB_PATH_MAX ||
+        snprintf(fin, EMB_PATH_MAX, "%s/%s", day, name) >= EMB_PATH_MAX)
         return -ENAMETOOLONG;
-    int rc = mkdir_p(day);
-    if (rc)
+    return 0;
+}
+
+/* Writes recs[order[0..n)] (one partition starting at pstart, ascending start_ms) to the
+ * segment's temp file and fsyncs it; the caller renames it (commit_segments). On failure the
+ * temp file is removed. */
+static int write_temp_segment(struct emb *e, uint64_t pstart, uint64_t seq,
+                              const struct flow_rec *recs, const uint32_t *order, size_t n)
+{
+    char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
+    int rc = segment_paths(e, pstart, seq, day, tmp, fin);
+    if (rc || (rc = mkdir_p(day)))
         return rc;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -385,20 +543,41 @@ static int write_segment(struct emb *e, uint64_t pstart, struct flow_rec *recs, 
     }
     setvbuf(f, NULL, _IOFBF, 1 << 20);
     uint64_t bytes = 0;
-    rc = seg_write(f, recs, n, &e->wopts, e->cctx, &bytes);
+    rc = seg_write_ordered(f, recs, order, n, &e->wopts, e->cctx, &bytes);
     if (!rc && fsync(fd))
         rc = -errno;
     if (fclose(f) && !rc)
         rc = errno ? -errno : BS_EIO;
-    if (!rc && rename(tmp, fin))
-        rc = -errno;
-    if (rc) {
+    if (rc)
         unlink(tmp);
-        return rc;
+    return rc;
+}
+
+/* Renames the temp segments t[0..k) to their final names, in time order, one right after the
+ * other, so that a crash while a batch is written leaves (almost always) all or none of its
+ * segments visible; then fsyncs their directories. Returns how many were renamed (a rename
+ * failure removes the temp files not renamed and sets *rc). */
+static size_t commit_segments(struct emb *e, const struct emb_tmpseg *t, size_t k, int *rc)
+{
+    char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX], synced[EMB_PATH_MAX] = "";
+    size_t i = 0;
+    for (; i < k; i++) {
+        if (segment_paths(e, t[i].pstart, t[i].seq, day, tmp, fin) == 0 && rename(tmp, fin)) {
+            *rc = -errno;
+            break;
+        }
     }
-    e->seq++;
-    fsync_dir(day);
-    return 0;
+    for (size_t j = i; j < k; j++)
+        if (segment_paths(e, t[j].pstart, t[j].seq, day, tmp, fin) == 0)
+            unlink(tmp);
+    for (size_t j = 0; j < i; j++) {
+        segment_paths(e, t[j].pstart, t[j].seq, day, tmp, fin);
+        if (strcmp(day, synced)) {
+            fsync_dir(day);
+            memcpy(synced, day, sizeof day);
+        }
+    }
+    return i;
 }
 
 struct exp_acc {
@@ -438,7 +617,10 @@ static void exp_add(struct exp_acc *a, const struct flow_rec *r)
     x->version = r->version;
 }
 
-static void update_exporters(struct emb *e, const struct flow_rec *r, size_t n)
+/* Exporter statistics of the records of r[0..n) that start before t_end (the ones written)
+ * into the state database. One sequential pass in arrival order, where runs of one exporter
+ * are long, rather than per segment in time order. */
+static void update_exporters(struct emb *e, const struct flow_rec *r, size_t n, uint64_t t_end)
 {
     if (!e->db || !n)
         return;
@@ -447,52 +629,179 @@ static void update_exporters(struct emb *e, const struct flow_rec *r, size_t n)
         return;
     a->n = a->last = 0;
     for (size_t i = 0; i < n; i++)
-        exp_add(a, &r[i]);
+        if (r[i].start_ms < t_end)
+            exp_add(a, &r[i]);
+    if (!a->n) {
+        free(a);
+        return;
+    }
     if (statedb_exporter_upsert(e->db, a->v, a->n))
         log_warn("store", "%s/state.db: could not update exporter statistics", e->dir);
     free(a);
 }
 
-static int flush_batch(struct emb *e)
+/* Makes sure the writer's sort scratch holds n keys. */
+static int reserve_keys(struct emb *e, size_t n)
 {
-    if (!e->n)
+    if (n <= e->keys_cap)
         return 0;
-    qsort(e->batch, e->n, sizeof *e->batch, cmp_rec_start);
-    size_t done = 0;
-    int rc = 0;
-    while (done < e->n) {
-        uint64_t pstart = e->batch[done].start_ms / e->partition_ms * e->partition_ms;
+    size_t nc = e->keys_cap ? e->keys_cap : 4096;
+    while (nc < n)
+        nc *= 2;
+    if (nc > e->cap_max * 2)
+        nc = n;
+    struct emb_key *k = realloc(e->keys, nc * sizeof *k);
+    if (!k)
+        return BS_ENOMEM;
+    e->keys = k;
+    struct emb_key *t = realloc(e->keys_tmp, nc * sizeof *t);
+    if (!t)
+        return BS_ENOMEM;
+    e->keys_tmp = t;
+    uint32_t *o = realloc(e->order, nc * sizeof *o);
+    if (!o)
+        return BS_ENOMEM;
+    e->order = o;
+    e->keys_cap = nc;
+    return 0;
+}
+
+/* Writes the batch v[0..*n) as one segment per partition (writer thread). The records are
+ * never moved to be sorted: a (start_ms, index) key array is sorted and each segment gathers
+ * its records through it. Every segment is written to a temp file first; they are renamed
+ * together at the end. On failure the segments before the failed partition are still
+ * committed, the records not written (those of the failed partition and later ones) are
+ * moved to the front of v, in arrival order, and *n says how many. */
+static int write_batch(struct emb *e, struct flow_rec *v, size_t *n)
+{
+    size_t cnt = *n;
+    if (!cnt)
+        return 0;
+    int rc = reserve_keys(e, cnt);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < cnt; i++)
+        e->keys[i] = (struct emb_key){v[i].start_ms, (uint32_t)i};
+    sort_keys(e->keys, e->keys_tmp, cnt);
+    for (size_t i = 0; i < cnt; i++)
+        e->order[i] = e->keys[i].i;
+    /* One temp segment per partition, then all renamed together (commit_segments). */
+    size_t done = 0, k = 0;
+    uint64_t t_fail = UINT64_MAX; /* records from this start time on are not written */
+    while (done < cnt) {
+        uint64_t pstart = e->keys[done].t / e->partition_ms * e->partition_ms;
         size_t end = done + 1;
-        while (end < e->n && e->batch[end].start_ms < pstart + e->partition_ms)
+        while (end < cnt && e->keys[end].t < pstart + e->partition_ms)
             end++;
-        if ((rc = write_segment(e, pstart, e->batch + done, end - done)))
+        if (k == e->tmps_cap) {
+            size_t nc = e->tmps_cap ? 2 * e->tmps_cap : 16;
+            struct emb_tmpseg *nt = realloc(e->tmps, nc * sizeof *nt);
+            if (!nt) {
+                rc = BS_ENOMEM;
+                t_fail = pstart;
+                break;
+            }
+            e->tmps = nt;
+            e->tmps_cap = nc;
+        }
+        e->tmps[k] = (struct emb_tmpseg){pstart, e->seq++};
+        if ((rc = write_temp_segment(e, pstart, e->tmps[k].seq, v, e->order + done,
+                                     end - done))) {
+            t_fail = pstart;
             break;
-        update_exporters(e, e->batch + done, end - done);
+        }
+        k++;
         done = end;
     }
-    if (done) {
-        memmove(e->batch, e->batch + done, (e->n - done) * sizeof *e->batch);
-        e->n -= done;
+    size_t committed = commit_segments(e, e->tmps, k, &rc);
+    if (committed < k)
+        t_fail = e->tmps[committed].pstart;
+    update_exporters(e, v, cnt, t_fail);
+    if (t_fail == UINT64_MAX) {
+        *n = 0;
+        return 0;
     }
+    /* Partitions are committed in time order: exactly the records from t_fail on are left. */
+    size_t left = 0;
+    for (size_t i = 0; i < cnt; i++)
+        if (v[i].start_ms >= t_fail) {
+            if (left != i)
+                v[left] = v[i];
+            left++;
+        }
+    *n = left;
     return rc;
 }
 
-static int emb_flush(struct store *s)
+/* Takes a write buffer of cap_max records from the free list, waiting while the writer holds
+ * both (back-pressure: the appender blocks until a batch is written; upstream queues, such
+ * as the collector's rings, are the buffer). Called with amu held. */
+static struct flow_rec *take_buffer(struct emb *e)
 {
-    struct emb *e = (struct emb *)s;
-    if (!e->n)
+    pthread_mutex_lock(&e->wmu);
+    while (!e->nfree)
+        pthread_cond_wait(&e->dcv, &e->wmu);
+    struct flow_rec *b = e->freebuf[--e->nfree];
+    pthread_mutex_unlock(&e->wmu);
+    if (!b && !(b = malloc(e->cap_max * sizeof *b))) {
+        pthread_mutex_lock(&e->wmu);
+        e->freebuf[e->nfree++] = NULL; /* the slot stays, allocation is retried later */
+        pthread_mutex_unlock(&e->wmu);
+    }
+    return b;
+}
+
+static void give_buffer(struct emb *e, struct flow_rec *b)
+{
+    pthread_mutex_lock(&e->wmu);
+    e->freebuf[e->nfree++] = b;
+    pthread_cond_broadcast(&e->dcv);
+    pthread_mutex_unlock(&e->wmu);
+}
+
+/* One job of the writer: the batch v[0..n) (v NULL: only a retry of the records a failed
+ * write left). Returns 0 when nothing is left unwritten, else the write's error. */
+static int run_job(struct emb *e, struct flow_rec *v, size_t n)
+{
+    if (e->carry) {
+        if (!v) {
+            v = e->carry;
+            n = e->carry_n;
+        } else {
+            /* Disk-full policy: carried records go after the new batch up to the cap; the
+             * oldest carried ones are dropped beyond it. */
+            size_t keep = e->carry_n;
+            if (n + keep > e->cap_max) {
+                size_t drop = n + keep - e->cap_max;
+                keep -= drop;
+                e->dropped += drop;
+                log_err("store", "%s: batch full and flush failing: dropped %zu oldest records "
+                                 "(%llu in total)",
+                        e->dir, drop, (unsigned long long)e->dropped);
+            }
+            memcpy(v + n, e->carry + (e->carry_n - keep), keep * sizeof *v);
+            n += keep;
+            give_buffer(e, e->carry);
+        }
+        e->carry = NULL;
+        e->carry_n = 0;
+    }
+    if (!v)
         return 0;
-    int rc = flush_batch(e);
+    int rc = write_batch(e, v, &n);
     if (rc && e->max_size) {
         uint64_t a, b;
         emb_prune_impl(e, clock_wall_ms(), 1, &a, &b);
-        rc = flush_batch(e);
+        rc = write_batch(e, v, &n);
     }
     if (rc) {
-        log_err("store", "%s: flush failed, %zu records kept for the next try: %s", e->dir, e->n,
+        log_err("store", "%s: flush failed, %zu records kept for the next try: %s", e->dir, n,
                 bs_strerror(rc));
+        e->carry = v;
+        e->carry_n = n;
         return rc;
     }
+    give_buffer(e, v);
     if (e->retention_ms || e->max_size) {
         uint64_t a, b;
         emb_prune_impl(e, clock_wall_ms(), 0, &a, &b);
@@ -500,40 +809,125 @@ static int emb_flush(struct store *s)
     return 0;
 }
 
+static void *writer_main(void *arg)
+{
+    struct emb *e = arg;
+    pthread_mutex_lock(&e->wmu);
+    for (;;) {
+        while (!e->qlen && !e->wstop)
+            pthread_cond_wait(&e->wcv, &e->wmu);
+        if (!e->qlen)
+            break;
+        struct emb_job j = e->queue[e->qhead];
+        e->qhead = (e->qhead + 1) % EMB_WRITE_BUFFERS;
+        e->qlen--;
+        pthread_mutex_unlock(&e->wmu);
+        int rc = run_job(e, j.v, j.n);
+        pthread_mutex_lock(&e->wmu);
+        e->werr = rc;
+        e->carry_pending = e->carry != NULL;
+        e->completed++;
+        pthread_cond_broadcast(&e->dcv);
+    }
+    pthread_mutex_unlock(&e->wmu);
+    return NULL;
+}
+
+/* Queues a job for the writer (starting it on first use). Called with amu held. */
+static int submit(struct emb *e, struct flow_rec *v, size_t n)
+{
+    if (!e->wstarted && !e->wsync) {
+        int rc = pthread_create(&e->wthread, NULL, writer_main, e);
+        if (rc) {
+            log_warn("store", "%s: cannot start the writer thread (%s): writing inline", e->dir,
+                     strerror(rc));
+            e->wsync = true;
+        } else {
+            e->wstarted = true;
+        }
+    }
+    if (e->wsync) { /* the appender writes, as if the writer had done it at once */
+        int rc = run_job(e, v, n);
+        pthread_mutex_lock(&e->wmu);
+        e->werr = rc;
+        e->carry_pending = e->carry != NULL;
+        e->submitted++;
+        e->completed++;
+        pthread_mutex_unlock(&e->wmu);
+        return 0;
+    }
+    pthread_mutex_lock(&e->wmu);
+    /* Cannot overflow: at most EMB_WRITE_BUFFERS buffers exist, and a flush queues an empty
+     * retry job (v NULL) only when the queue is empty (EMB_QUEUE counts one). */
+    e->queue[(e->qhead + e->qlen) % EMB_WRITE_BUFFERS] = (struct emb_job){v, n};
+    e->qlen++;
+    e->submitted++;
+    pthread_cond_signal(&e->wcv);
+    pthread_mutex_unlock(&e->wmu);
+    return 0;
+}
+
+static int emb_flush(struct store *s)
+{
+    struct emb *e = (struct emb *)s;
+    if (!(s->flags & STORE_WRITE))
+        return BS_EUSAGE;
+    int rc = 0;
+    pthread_mutex_lock(&e->amu);
+    if (e->fill && e->n) {
+        rc = submit(e, e->fill, e->n);
+        if (!rc) {
+            e->fill = NULL;
+            e->n = 0;
+        }
+    } else {
+        pthread_mutex_lock(&e->wmu);
+        bool retry = e->carry_pending && !e->qlen;
+        pthread_mutex_unlock(&e->wmu);
+        if (retry)
+            rc = submit(e, NULL, 0);
+    }
+    pthread_mutex_lock(&e->wmu);
+    uint64_t target = e->submitted;
+    pthread_mutex_unlock(&e->wmu);
+    pthread_mutex_unlock(&e->amu);
+    if (rc)
+        return rc;
+    /* Wait without amu: appends go on into the next buffer meanwhile. */
+    pthread_mutex_lock(&e->wmu);
+    while (e->completed < target)
+        pthread_cond_wait(&e->dcv, &e->wmu);
+    rc = e->werr;
+    pthread_mutex_unlock(&e->wmu);
+    return rc;
+}
+
 static int emb_append(struct store *s, const struct flow_rec *recs, size_t n)
 {
     struct emb *e = (struct emb *)s;
+    if (!(s->flags & STORE_WRITE))
+        return BS_EUSAGE;
+    int rc = 0;
+    pthread_mutex_lock(&e->amu);
     while (n) {
-        if (e->n == e->cap_max) {
-            int rc = emb_flush(s);
-            if (rc && e->n == e->cap_max) {
-                /* Disk-full policy: drop the oldest buffered records. */
-                size_t drop = n < e->cap_max ? n : e->cap_max;
-                memmove(e->batch, e->batch + drop, (e->n - drop) * sizeof *e->batch);
-                e->n -= drop;
-                e->dropped += drop;
-                log_err("store", "%s: batch full and flush failing: dropped %zu oldest records "
-                                 "(%llu in total)",
-                        e->dir, drop, (unsigned long long)e->dropped);
-            }
+        if (!e->fill && !(e->fill = take_buffer(e))) {
+            rc = BS_ENOMEM;
+            break;
         }
-        if (e->n == e->cap) {
-            size_t nc = e->cap ? e->cap * 2 : 4096;
-            if (nc > e->cap_max)
-                nc = e->cap_max;
-            struct flow_rec *nb = realloc(e->batch, nc * sizeof *nb);
-            if (!nb)
-                return BS_ENOMEM;
-            e->batch = nb;
-            e->cap = nc;
-        }
-        size_t take = e->cap - e->n < n ? e->cap - e->n : n;
-        memcpy(e->batch + e->n, recs, take * sizeof *recs);
+        size_t take = e->cap_max - e->n < n ? e->cap_max - e->n : n;
+        memcpy(e->fill + e->n, recs, take * sizeof *recs);
         e->n += take;
         recs += take;
         n -= take;
+        if (e->n == e->cap_max) {
+            if ((rc = submit(e, e->fill, e->n)))
+                break;
+            e->fill = NULL;
+            e->n = 0;
+        }
     }
-    return 0;
+    pthread_mutex_unlock(&e->amu);
+    return rc;
 }
 
 static int emb_close(struct store *s)
@@ -542,16 +936,17 @@ static int emb_close(struct store *s)
     int rc = 0;
     if (s->flags & STORE_WRITE) {
         rc = emb_flush(s);
-        if (e->n)
-            log_err("store", "%s: %zu records could not be written", e->dir, e->n);
+        if (e->wstarted) {
+            pthread_mutex_lock(&e->wmu);
+            e->wstop = true;
+            pthread_cond_signal(&e->wcv);
+            pthread_mutex_unlock(&e->wmu);
+            pthread_join(e->wthread, NULL);
+        }
+        if (e->n || e->carry_n)
+            log_err("store", "%s: %zu records could not be written", e->dir, e->n + e->carry_n);
     }
-    statedb_close(e->db);
-    ZSTD_freeCCtx(e->cctx);
-    if (e->lock_fd >= 0)
-        close(e->lock_fd);
-    free(e->batch);
-    free(e->dir);
-    free(e);
+    emb_free(e);
     return rc;
 }
 

@@ -1,0 +1,439 @@
+/* Unit tests for the embedded store's write path: the writer thread (batches handed over,
+ * flush waiting for them, appends and flushes from several threads), the key sort (arrival
+ * order, wide time ranges, partitions), seg_write_ordered, and the skip index built by
+ * hashing (list, Bloom filter, none by distinct count). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/flow.h"
+#include "store/segment.h"
+#include "store/store.h"
+
+/* ---- helpers --------------------------------------------------------------------------- */
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static void rm_rf(const char *dir)
+{
+    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *make_tmpdir(void)
+{
+    char *t = strdup("/tmp/bs_store_write_test.XXXXXX");
+    assert_non_null(mkdtemp(t));
+    return t;
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A record with start time t whose other fields derive from id (so records are distinct). */
+static void make_rec(struct flow_rec *r, uint64_t t, uint32_t id)
+{
+    memset(r, 0, sizeof *r);
+    r->start_ms = t;
+    r->end_ms = t + id % 1000;
+    r->packets = 1 + id % 7;
+    r->bytes = 40 + id;
+    ipaddr_from_v4(&r->src, 0x0a000000u | id);
+    ipaddr_from_v4(&r->dst, 0xc6336400u | (id & 0xff));
+    ipaddr_from_v4(&r->exporter, 0x7f000001u + id % 3);
+    ipaddr_from_v4(&r->nexthop, 0);
+    r->sampling_rate = 1;
+    r->src_port = (uint16_t)id;
+    r->dst_port = 23;
+    r->proto = 6;
+    r->version = 9;
+}
+
+static int cmp_rec(const void *a, const void *b)
+{
+    const struct flow_rec *x = a, *y = b;
+    if (x->start_ms != y->start_ms)
+        return x->start_ms < y->start_ms ? -1 : 1;
+    return memcmp(x, y, sizeof *x);
+}
+
+struct collect {
+    struct flow_rec *v;
+    size_t n, cap;
+    uint64_t blocks, unsorted_blocks, mixed_partition_blocks, partition_ms;
+    pthread_mutex_t lock;
+};
+
+static bool collect_pred(void *ctx, unsigned thread, const struct store_block_meta *m)
+{
+    struct collect *c = ctx;
+    (void)thread;
+    pthread_mutex_lock(&c->lock);
+    if (c->partition_ms && m->t_min / c->partition_ms != m->t_max / c->partition_ms)
+        c->mixed_partition_blocks++;
+    pthread_mutex_unlock(&c->lock);
+    return true;
+}
+
+static int collect_block(void *ctx, unsigned thread, const struct store_block *b)
+{
+    struct collect *c = ctx;
+    (void)thread;
+    pthread_mutex_lock(&c->lock);
+    c->blocks++;
+    for (size_t i = 0; i < b->n; i++) {
+        if (i && b->start_ms[i] < b->start_ms[i - 1])
+            c->unsorted_blocks++;
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 1024;
+            c->v = realloc(c->v, c->cap * sizeof *c->v);
+            assert_non_null(c->v);
+        }
+        store_block_record(b, i, &c->v[c->n++]);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static void scan_dir(const char *dir, struct collect *c)
+{
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, NULL, STORE_RDONLY, &s, err), 0);
+    struct store_scan sc = {.t_lo = 0, .t_hi = UINT64_MAX, .cols = STORE_COLS_ALL,
+                            .threads = 2, .block_pred = collect_pred,
+                            .on_block = collect_block, .ctx = c};
+    assert_int_equal(store_scan(s, &sc, NULL), 0);
+    store_close(s);
+}
+
+/* Asserts that the store at dir holds exactly want[0..n) (any order; want is sorted here). */
+static void assert_store_holds(const char *dir, struct flow_rec *want, size_t n,
+                               uint64_t partition_ms)
+{
+    struct collect c = {.lock = PTHREAD_MUTEX_INITIALIZER, .partition_ms = partition_ms};
+    scan_dir(dir, &c);
+    assert_int_equal(c.n, n);
+    assert_int_equal(c.unsorted_blocks, 0);
+    assert_int_equal(c.mixed_partition_blocks, 0);
+    qsort(c.v, c.n, sizeof *c.v, cmp_rec);
+    qsort(want, n, sizeof *want, cmp_rec);
+    for (size_t i = 0; i < n; i++)
+        assert_memory_equal(&c.v[i], &want[i], sizeof *want);
+    free(c.v);
+}
+
+static struct config *test_config(const char *kv[][3], size_t n)
+{
+    static struct config cfg;
+    struct cfg_error e;
+    assert_int_equal(config_init(&cfg), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(config_set(&cfg, kv[i][0], kv[i][1], kv[i][2], &e), 0);
+    return &cfg;
+}
+
+/* Writes one segment of recs[0..n) to a temp file and parses it back (bytes in *mem). */
+static void segment_roundtrip(struct flow_rec *recs, const uint32_t *order, size_t n,
+                              struct seg *sg, uint8_t **mem)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    struct seg_writer_opts o = {.codec = SEG_CODEC_NONE, .zstd_level = 1};
+    uint64_t bytes = 0;
+    if (order)
+        assert_int_equal(seg_write_ordered(f, recs, order, n, &o, NULL, &bytes), 0);
+    else
+        assert_int_equal(seg_write(f, recs, n, &o, NULL, &bytes), 0);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long len = ftell(f);
+    assert_int_equal((uint64_t)len, bytes);
+    rewind(f);
+    *mem = malloc((size_t)len);
+    assert_non_null(*mem);
+    assert_int_equal(fread(*mem, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    assert_int_equal(seg_parse(sg, *mem, (size_t)len, "mem"), 0);
+}
+
+/* ---- segment writer -------------------------------------------------------------------- */
+
+static void test_segment_write_ordered_gathers_through_order_and_keeps_input(void **state)
+{
+    (void)state;
+    enum { N = SEGMENT_BLOCK_RECORDS + 1000 }; /* two blocks */
+    struct flow_rec *recs = malloc(N * sizeof *recs), *copy = malloc(N * sizeof *copy);
+    uint32_t *order = malloc(N * sizeof *order);
+    assert_true(recs && copy && order);
+    uint64_t s = 7;
+    for (uint32_t i = 0; i < N; i++)
+        make_rec(&recs[i], 1700000000000ull + rnd(&s) % 60000, i);
+    memcpy(copy, recs, N * sizeof *recs);
+    /* The order a caller computes: indices sorted by start time (simple insertion by key). */
+    for (uint32_t i = 0; i < N; i++)
+        order[i] = i;
+    struct flow_rec *sorted = malloc(N * sizeof *sorted);
+    assert_non_null(sorted);
+    memcpy(sorted, recs, N * sizeof *recs);
+    qsort(sorted, N, sizeof *sorted, cmp_rec);
+    for (uint32_t i = 0; i < N; i++)
+        order[i] = sorted[i].src.b[15] | (uint32_t)sorted[i].src.b[14] << 8 |
+                   (uint32_t)sorted[i].src.b[13] << 16; /* id, from the source address */
+    struct seg sg;
+    uint8_t *mem;
+    segment_roundtrip(recs, order, N, &sg, &mem);
+    assert_memory_equal(recs, copy, N * sizeof *recs); /* input untouched */
+    assert_int_equal(sg.nblocks, 2);
+    struct seg_scratch *scr = seg_scratch_new();
+    assert_non_null(scr);
+    size_t k = 0;
+    for (unsigned b = 0; b < sg.nblocks; b++) {
+        struct store_block blk;
+        assert_int_equal(seg_decode_block(&sg, b, STORE_COLS_ALL, scr, &blk, NULL), 0);
+        for (size_t i = 0; i < blk.n; i++, k++) {
+            struct flow_rec r;
+            store_block_record(&blk, i, &r);
+            assert_memory_equal(&r, &sorted[k], sizeof r);
+        }
+    }
+    assert_int_equal(k, N);
+    seg_scratch_free(scr);
+    seg_release(&sg);
+    free(mem);
+    free(sorted);
+    free(order);
+    free(copy);
+    free(recs);
+}
+
+static void test_segment_write_sorts_unsorted_input_in_place(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    struct flow_rec *recs = malloc(N * sizeof *recs);
+    assert_non_null(recs);
+    for (uint32_t i = 0; i < N; i++) /* descending times */
+        make_rec(&recs[i], 1700000000000ull + (N - i) * 10ull, i);
+    struct seg sg;
+    uint8_t *mem;
+    segment_roundtrip(recs, NULL, N, &sg, &mem);
+    for (uint32_t i = 1; i < N; i++) /* sorted in place, as documented */
+        assert_true(recs[i - 1].start_ms <= recs[i].start_ms);
+    assert_int_equal(sg.blocks[0].meta.t_min, 1700000000000ull + 10);
+    assert_int_equal(sg.blocks[0].meta.t_max, 1700000000000ull + N * 10ull);
+    seg_release(&sg);
+    free(mem);
+    free(recs);
+}
+
+/* Block of n records whose source addresses take `distinct` values, each value in a run of
+ * records and the runs interleaved (so run detection alone cannot dedupe them). */
+static void skip_block(size_t n, uint32_t distinct, struct seg *sg, uint8_t **mem)
+{
+    struct flow_rec *recs = malloc(n * sizeof *recs);
+    assert_non_null(recs);
+    for (uint32_t i = 0; i < n; i++) {
+        make_rec(&recs[i], 1700000000000ull + i, i);
+        ipaddr_from_v4(&recs[i].src, 0xc0000200u + (i / 3) % distinct * 7);
+    }
+    segment_roundtrip(recs, NULL, n, sg, mem);
+    free(recs);
+}
+
+static void test_segment_skip_index_kind_follows_distinct_count(void **state)
+{
+    (void)state;
+    struct seg sg;
+    uint8_t *mem;
+    struct ipaddr a;
+    /* 32 distinct: the exact sorted list. */
+    skip_block(5000, 32, &sg, &mem);
+    const struct seg_skipref *k = &sg.blocks[0].skip[0];
+    assert_int_equal(k->kind, STORE_SKIP_LIST);
+    assert_int_equal(k->len, 32 * 16);
+    for (uint32_t i = 1; i < 32; i++)
+        assert_true(memcmp(k->data + (i - 1) * 16, k->data + i * 16, 16) < 0);
+    for (uint32_t v = 0; v < 32; v++) {
+        ipaddr_from_v4(&a, 0xc0000200u + v * 7);
+        assert_true(store_block_may_contain_addr(&sg.blocks[0].meta, STORE_COL_SRC, &a));
+    }
+    ipaddr_from_v4(&a, 0xc0000200u + 1);
+    assert_false(store_block_may_contain_addr(&sg.blocks[0].meta, STORE_COL_SRC, &a));
+    seg_release(&sg);
+    free(mem);
+    /* 33 distinct: a Bloom filter sized for 33 values (10 bits each: 512 bits). */
+    skip_block(5000, 33, &sg, &mem);
+    k = &sg.blocks[0].skip[0];
+    assert_int_equal(k->kind, STORE_SKIP_BLOOM);
+    assert_int_equal(k->data[0], 9);
+    for (uint32_t v = 0; v < 33; v++) {
+        ipaddr_from_v4(&a, 0xc0000200u + v * 7);
+        assert_true(store_block_may_contain_addr(&sg.blocks[0].meta, STORE_COL_SRC, &a));
+    }
+    seg_release(&sg);
+    free(mem);
+    /* The most a Bloom filter takes (3276 values in 32768 bits), then none. */
+    skip_block(3 * 3276, 3276, &sg, &mem);
+    k = &sg.blocks[0].skip[0];
+    assert_int_equal(k->kind, STORE_SKIP_BLOOM);
+    assert_int_equal(k->data[0], 15);
+    for (uint32_t v = 0; v < 3276; v++) {
+        ipaddr_from_v4(&a, 0xc0000200u + v * 7);
+        assert_true(seg_skip_may_contain(k, &a, 16));
+    }
+    size_t fp = 0;
+    for (uint32_t v = 0; v < 10000; v++) {
+        ipaddr_from_v4(&a, 0x0b000000u + v);
+        fp += seg_skip_may_contain(k, &a, 16);
+    }
+    assert_true(fp < 500); /* ~1.7 % expected at 10 bits and 3 probes */
+    seg_release(&sg);
+    free(mem);
+    skip_block(3 * 3277, 3277, &sg, &mem);
+    assert_int_equal(sg.blocks[0].skip[0].kind, STORE_SKIP_NONE);
+    ipaddr_from_v4(&a, 0xc0000201u); /* absent, within min/max: only "maybe" is known */
+    assert_true(store_block_may_contain_addr(&sg.blocks[0].meta, STORE_COL_SRC, &a));
+    seg_release(&sg);
+    free(mem);
+}
+
+/* ---- store write path ------------------------------------------------------------------ */
+
+static void test_store_batches_over_years_are_sorted_and_split_by_partition(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    const char *kv[][3] = {{"store", "batch_records", "1000"}, {"store", "retention", "0"},
+                           {"store", "partition", "1h"}};
+    struct config *cfg = test_config(kv, 3);
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    enum { N = 12000 };
+    struct flow_rec *recs = malloc(N * sizeof *recs);
+    assert_non_null(recs);
+    uint64_t rs = 99;
+    for (uint32_t i = 0; i < N; i++) {
+        /* Mostly a narrow window (two radix digits), some over three years (five), some
+         * equal times: every pass of the sort and both partition edges are exercised. */
+        uint64_t t = 1600000000000ull;
+        if (i % 3 == 0)
+            t += rnd(&rs) % (3ull * 365 * 86400000);
+        else if (i % 3 == 1)
+            t += 3600000 - 500 + rnd(&rs) % 1000;
+        make_rec(&recs[i], t, i);
+    }
+    for (size_t i = 0; i < N; i += 333)
+        assert_int_equal(store_append(s, recs + i, N - i < 333 ? N - i : 333), 0);
+    assert_int_equal(store_flush(s), 0);
+    /* Flush waited for every queued batch: all records are visible before close. */
+    struct store_info info;
+    assert_int_equal(store_get_info(s, &info), 0);
+    assert_int_equal(info.records, N);
+    assert_int_equal(store_close(s), 0);
+    assert_store_holds(dir, recs, N, 3600000);
+    free(recs);
+    config_release(cfg);
+    rm_rf(dir);
+    free(dir);
+}
+
+struct appender {
+    struct store *s;
+    struct flow_rec *recs;
+    size_t n;
+};
+
+static void *append_main(void *p)
+{
+    struct appender *a = p;
+    for (size_t i = 0; i < a->n; i += 64)
+        if (store_append(a->s, a->recs + i, a->n - i < 64 ? a->n - i : 64))
+            return (void *)1;
+    return NULL;
+}
+
+static void test_store_appends_and_flushes_from_several_threads_lose_nothing(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    const char *kv[][3] = {{"store", "batch_records", "500"}, {"store", "retention", "0"}};
+    struct config *cfg = test_config(kv, 2);
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    enum { N = 6000 };
+    struct flow_rec *recs = malloc(2 * N * sizeof *recs);
+    assert_non_null(recs);
+    uint64_t rs = 5;
+    for (uint32_t i = 0; i < 2 * N; i++)
+        make_rec(&recs[i], 1700000000000ull + rnd(&rs) % 600000, i);
+    struct appender a[2] = {{s, recs, N}, {s, recs + N, N}};
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, append_main, &a[t]), 0);
+    for (int k = 0; k < 20; k++) /* flushes racing the appends */
+        assert_int_equal(store_flush(s), 0);
+    for (int t = 0; t < 2; t++) {
+        void *rv;
+        pthread_join(th[t], &rv);
+        assert_null(rv);
+    }
+    assert_int_equal(store_close(s), 0); /* the last flush happens here */
+    assert_store_holds(dir, recs, 2 * N, 300000);
+    free(recs);
+    config_release(cfg);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_store_flush_with_nothing_appended_and_read_only_append(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(store_close(s), 0);
+    assert_int_equal(store_open(dir, NULL, STORE_RDONLY, &s, err), 0);
+    struct flow_rec r;
+    make_rec(&r, 1700000000000ull, 1);
+    assert_int_equal(store_append(s, &r, 1), BS_EUSAGE);
+    store_close(s);
+    rm_rf(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_segment_write_ordered_gathers_through_order_and_keeps_input),
+        cmocka_unit_test(test_segment_write_sorts_unsorted_input_in_place),
+        cmocka_unit_test(test_segment_skip_index_kind_follows_distinct_count),
+        cmocka_unit_test(test_store_batches_over_years_are_sorted_and_split_by_partition),
+        cmocka_unit_test(test_store_appends_and_flushes_from_several_threads_lose_nothing),
+        cmocka_unit_test(test_store_flush_with_nothing_appended_and_read_only_append),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
