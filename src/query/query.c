@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -353,13 +354,364 @@ static uint64_t *tab_get(struct agg_tab *t, const uint8_t *key, uint64_t h, bool
     return e;
 }
 
+static inline void put_be(uint8_t *d, uint64_t v, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        d[j] = (uint8_t)(v >> (8 * (n - 1 - j)));
+}
+
+/* ---- packed keys ----------------------------------------------------------------------- */
+
+/* When the group key fits in 64 bits with every address in its IPv4 form (32 bits), rows whose
+ * key addresses are all IPv4 are aggregated under a uint64 key: key 0 in the highest bits,
+ * each key's value in its own width (address 32, ports and VLAN 16, one-byte keys 8, the rest
+ * 32). The packed tables below hold their entries inline (no indirection, no key compare
+ * beyond one word); rows with an IPv6 address in a key take the generic byte-key table. A
+ * group therefore lives in exactly one of the two tables: packed iff its addresses are IPv4.
+ * The same holds for (group, distinct value) pairs when both fit together in 64 bits. */
+
+static unsigned key_bits(enum query_keyid id)
+{
+    return key_is_addr(id) ? 32u : 8u * (unsigned)key_size(id);
+}
+
+#define PTAB_MIN_SLOTS 4096u
+#define TAB_HUGE (2u << 20) /* transparent huge page size (x86-64, arm64 with 4 KiB pages) */
+
+/* Zeroed memory for a packed table, freed with free(). Tables from 2 MiB up are aligned and
+ * advised for transparent huge pages (random probes into tens of MB otherwise miss the TLB on
+ * nearly every row), and zeroed by writing: calloc's untouched pages would first map the zero
+ * page on the probe's read and then fault again, with a TLB shootdown across the scan threads,
+ * on the first write. */
+static void *tab_zalloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    size_t len = n * size;
+    void *p;
+    if (len < TAB_HUGE) {
+        p = malloc(len ? len : 1);
+    } else {
+        len = (len + TAB_HUGE - 1) & ~(size_t)(TAB_HUGE - 1);
+        p = aligned_alloc(TAB_HUGE, len);
+        if (p)
+            (void)madvise(p, len, MADV_HUGEPAGE); /* advice only: failure changes nothing */
+    }
+    if (p)
+        memset(p, 0, len);
+    return p;
+}
+
+/* Each thread's tables hash with their own seed: merging a table into another walks it in
+ * slot order, which under the same hash function would pile the keys into long probe runs. */
+static inline uint64_t ptab_seed(unsigned thread)
+{
+    return 0x2545f4914f6cdd1dull * (2u * thread + 1u);
+}
+
+static inline size_t ptab_slot(uint64_t key, uint64_t seed, size_t mask)
+{
+    return (size_t)hash_mix64(key ^ seed) & mask;
+}
+
+/* Group table of packed keys: `words` uint64 per slot: key, flows, packets, bytes[, distinct].
+ * flows == 0 marks an empty slot: every caller of ptab_get adds at least one flow to the
+ * entry it gets. Load factor at most 3/4 (linear probing on 32- or 40-byte slots). */
+struct ptab {
+    uint64_t *slot;
+    size_t nslots, n, max;
+    unsigned words;
+    uint64_t seed;
+};
+
+static void ptab_init(struct ptab *t, unsigned words, size_t max, uint64_t seed)
+{
+    memset(t, 0, sizeof *t);
+    t->words = words;
+    t->max = max;
+    t->seed = seed;
+}
+
+static void ptab_release(struct ptab *t)
+{
+    free(t->slot);
+    t->slot = NULL;
+    t->nslots = t->n = 0;
+}
+
+static int ptab_resize(struct ptab *t, size_t nslots)
+{
+    uint64_t *ns = tab_zalloc(nslots, t->words * sizeof *ns);
+    if (!ns)
+        return BS_ENOMEM;
+    size_t mask = nslots - 1;
+    for (size_t i = 0; i < t->nslots; i++) {
+        const uint64_t *e = t->slot + i * t->words;
+        if (!e[1])
+            continue;
+        size_t s = ptab_slot(e[0], t->seed, mask);
+        while (ns[s * t->words + 1])
+            s = (s + 1) & mask;
+        for (unsigned w = 0; w < t->words; w++)
+            ns[s * t->words + w] = e[w];
+    }
+    free(t->slot);
+    t->slot = ns;
+    t->nslots = nslots;
+    return 0;
+}
+
+/* Slots for n entries at a load factor of at most 3/4. */
+static size_t slots_for(size_t n)
+{
+    size_t ns = PTAB_MIN_SLOTS;
+    while (n * 4 > ns * 3)
+        ns *= 2;
+    return ns;
+}
+
+/* Grows t to hold n entries without resizing again. */
+static int ptab_reserve(struct ptab *t, size_t n)
+{
+    size_t ns = slots_for(n);
+    return ns > t->nslots ? ptab_resize(t, ns) : 0;
+}
+
+/* Finds or inserts key; returns its entry (counters zero when new) or NULL with *rc set
+ * (BS_ELIMIT past t->max entries, BS_ENOMEM). */
+static inline uint64_t *ptab_get(struct ptab *t, uint64_t key, int *rc)
+{
+    if (t->nslots) {
+        size_t mask = t->nslots - 1, s = ptab_slot(key, t->seed, mask);
+        for (;;) {
+            uint64_t *e = t->slot + s * t->words;
+            if (!e[1]) {
+                if (t->n >= t->max) {
+                    *rc = BS_ELIMIT;
+                    return NULL;
+                }
+                if ((t->n + 1) * 4 <= t->nslots * 3) {
+                    e[0] = key;
+                    t->n++;
+                    return e;
+                }
+                break; /* grow, then insert below */
+            }
+            if (e[0] == key)
+                return e;
+            s = (s + 1) & mask;
+        }
+    } else if (t->max == 0) {
+        *rc = BS_ELIMIT;
+        return NULL;
+    }
+    if ((*rc = ptab_resize(t, t->nslots ? t->nslots * 2 : PTAB_MIN_SLOTS)))
+        return NULL;
+    size_t mask = t->nslots - 1, s = ptab_slot(key, t->seed, mask);
+    while (t->slot[s * t->words + 1])
+        s = (s + 1) & mask;
+    uint64_t *e = t->slot + s * t->words;
+    e[0] = key;
+    t->n++;
+    return e;
+}
+
+/* Set of packed (group, value) pairs: one uint64 per slot, 0 = empty; the pair 0 itself is
+ * kept in has_zero. Load factor at most 3/4. */
+struct pset {
+    uint64_t *slot;
+    size_t nslots, n, max;
+    uint64_t seed;
+    bool has_zero;
+};
+
+static void pset_release(struct pset *p)
+{
+    free(p->slot);
+    p->slot = NULL;
+    p->nslots = p->n = 0;
+    p->has_zero = false;
+}
+
+static int pset_resize(struct pset *p, size_t nslots)
+{
+    uint64_t *ns = tab_zalloc(nslots, sizeof *ns);
+    if (!ns)
+        return BS_ENOMEM;
+    size_t mask = nslots - 1;
+    for (size_t i = 0; i < p->nslots; i++) {
+        uint64_t v = p->slot[i];
+        if (!v)
+            continue;
+        size_t s = ptab_slot(v, p->seed, mask);
+        while (ns[s])
+            s = (s + 1) & mask;
+        ns[s] = v;
+    }
+    free(p->slot);
+    p->slot = ns;
+    p->nslots = nslots;
+    return 0;
+}
+
+static int pset_reserve(struct pset *p, size_t n)
+{
+    size_t ns = slots_for(n);
+    return ns > p->nslots ? pset_resize(p, ns) : 0;
+}
+
+/* Adds v; returns 0, BS_ELIMIT past p->max pairs or BS_ENOMEM. */
+static inline int pset_add(struct pset *p, uint64_t v)
+{
+    if (!v) {
+        if (!p->has_zero) {
+            if (p->n >= p->max)
+                return BS_ELIMIT;
+            p->has_zero = true;
+            p->n++;
+        }
+        return 0;
+    }
+    if (p->nslots) {
+        size_t mask = p->nslots - 1, s = ptab_slot(v, p->seed, mask);
+        uint64_t x;
+        while ((x = p->slot[s])) {
+            if (x == v)
+                return 0;
+            s = (s + 1) & mask;
+        }
+    }
+    if (p->n >= p->max)
+        return BS_ELIMIT;
+    if ((p->n + 1) * 4 > p->nslots * 3) {
+        int rc = pset_resize(p, p->nslots ? p->nslots * 2 : PTAB_MIN_SLOTS);
+        if (rc)
+            return rc;
+    }
+    size_t mask = p->nslots - 1, s = ptab_slot(v, p->seed, mask);
+    while (p->slot[s])
+        s = (s + 1) & mask;
+    p->slot[s] = v;
+    p->n++;
+    return 0;
+}
+
+/* Shifts the packed value of key k in each of rows 0..n-1 into kb (kb[i] = kb[i] << bits |
+ * value). A row whose address for k is IPv6 gets wide[i] = 1 (its packed key is then
+ * meaningless). One loop per column kind: no per-row dispatch. */
+static void pack_column(const struct query_key *k, const struct store_block *b, size_t n,
+                        uint64_t *kb, uint8_t *wide)
+{
+    const struct store_addr_col *ac = NULL;
+    switch (k->id) {
+    case QK_SRCIP: ac = &b->src; break;
+    case QK_DSTIP: ac = &b->dst; break;
+    case QK_EXPORTER: ac = &b->exporter; break;
+    case QK_NEXTHOP: ac = &b->nexthop; break;
+    default: break;
+    }
+    if (ac) {
+        uint32_t m = k->v4len >= 32 ? 0xffffffffu
+                     : k->v4len ? (uint32_t)(0xffffffffu << (32 - k->v4len))
+                                : 0;
+        if (ac->v4) {
+            const uint32_t *v = ac->v4;
+            for (size_t i = 0; i < n; i++)
+                kb[i] = kb[i] << 32 | (v[i] & m);
+        } else {
+            const struct ipaddr *a = ac->full;
+            for (size_t i = 0; i < n; i++) {
+                if (ipaddr_is_v4(&a[i])) {
+                    kb[i] = kb[i] << 32 | (ipaddr_v4(&a[i]) & m);
+                } else {
+                    kb[i] <<= 32;
+                    wide[i] = 1;
+                }
+            }
+        }
+        return;
+    }
+#define PACK_LOOP(col, bits)                                                                   \
+    do {                                                                                       \
+        for (size_t i = 0; i < n; i++)                                                         \
+            kb[i] = kb[i] << (bits) | (col)[i];                                                \
+    } while (0)
+    switch (k->id) {
+    case QK_SRCPORT: PACK_LOOP(b->src_port, 16); return;
+    case QK_DSTPORT: PACK_LOOP(b->dst_port, 16); return;
+    case QK_VLAN: PACK_LOOP(b->vlan, 16); return;
+    case QK_PROTO: PACK_LOOP(b->proto, 8); return;
+    case QK_TOS: PACK_LOOP(b->tos, 8); return;
+    case QK_FLAGS: PACK_LOOP(b->tcp_flags, 8); return;
+    case QK_VERSION: PACK_LOOP(b->version, 8); return;
+    case QK_IN_IF: PACK_LOOP(b->in_if, 32); return;
+    case QK_OUT_IF: PACK_LOOP(b->out_if, 32); return;
+    case QK_SRC_AS: PACK_LOOP(b->src_as, 32); return;
+    case QK_DST_AS: PACK_LOOP(b->dst_as, 32); return;
+    case QK_SAMPLING: PACK_LOOP(b->sampling, 32); return;
+    default: return;
+    }
+#undef PACK_LOOP
+}
+
+/* Packed form of the byte key p (keys[0..nkeys) laid out as put_key writes them): false when
+ * an address in it is IPv6. */
+static bool pack_bytes(const struct query_key *keys, size_t nkeys, const uint8_t *p,
+                       uint64_t *out)
+{
+    uint64_t v = 0;
+    for (size_t k = 0; k < nkeys; k++) {
+        size_t sz = key_size(keys[k].id);
+        if (key_is_addr(keys[k].id)) {
+            struct ipaddr a;
+            memcpy(a.b, p, 16);
+            if (!ipaddr_is_v4(&a))
+                return false;
+            v = v << 32 | ipaddr_v4(&a);
+        } else {
+            uint64_t x = 0;
+            for (size_t j = 0; j < sz; j++)
+                x = x << 8 | p[j];
+            v = v << (8 * sz) | x;
+        }
+        p += sz;
+    }
+    *out = v;
+    return true;
+}
+
+/* Inverse of pack_bytes: writes the byte key of packed value v (total width `bits`). */
+static void unpack_key(const struct query_key *keys, size_t nkeys, unsigned bits, uint64_t v,
+                       uint8_t *p)
+{
+    for (size_t k = 0; k < nkeys; k++) {
+        unsigned kb = key_bits(keys[k].id);
+        bits -= kb;
+        uint64_t x = (v >> bits) & ((UINT64_C(1) << kb) - 1);
+        if (key_is_addr(keys[k].id)) {
+            struct ipaddr a;
+            ipaddr_from_v4(&a, (uint32_t)x);
+            memcpy(p, a.b, 16);
+            p += 16;
+        } else {
+            size_t sz = key_size(keys[k].id);
+            put_be(p, x, sz);
+            p += sz;
+        }
+    }
+}
+
 /* ---- per-thread scan state ------------------------------------------------------------- */
 
 struct qthread {
     struct filter_scratch *fs;
     uint8_t *sel;
     uint8_t *keybuf;
-    struct agg_tab tab, dset;
+    struct agg_tab tab, dset; /* generic byte keys (all groups/pairs when !qctx.packed) */
+    struct ptab ptab;         /* packed groups (qctx.packed) */
+    struct pset pset;         /* packed (group, value) pairs (qctx.pair_packed) */
+    uint64_t *kb, *dv;        /* per block: packed group key and distinct value of each row */
+    uint8_t *wide, *dwide;    /* per block: row's group key / distinct value has IPv6 */
     uint64_t *direct; /* small keys: flows, packets, bytes per key value (see qctx.direct) */
     uint64_t matched, packets, bytes, t_first, t_last;
     int rc;
@@ -374,6 +726,10 @@ struct qctx {
     /* Keys of at most 2 bytes without a distinct count are aggregated in a directly indexed
      * array (no hashing): 1 << (8 * klen) slots of three counters per thread. */
     bool direct;
+    /* Packed keys (see pack_column): groups when gbits <= 64, pairs when gbits + dbits <= 64
+     * too. */
+    bool packed, pair_packed;
+    unsigned gbits, dbits;
     struct qthread th[STORE_SCAN_MAX_THREADS];
     uint64_t printed;
     struct buf line;
@@ -400,12 +756,6 @@ static inline void put_addr_key(uint8_t *dst, const struct store_addr_col *c, si
     memcpy(dst, a.b, 16);
 }
 
-static inline void put_be(uint8_t *d, uint64_t v, size_t n)
-{
-    for (size_t j = 0; j < n; j++)
-        d[j] = (uint8_t)(v >> (8 * (n - 1 - j)));
-}
-
 static void put_key(uint8_t *dst, const struct store_block *b, size_t i, const struct query_key *k)
 {
     switch (k->id) {
@@ -429,6 +779,88 @@ static void put_key(uint8_t *dst, const struct store_block *b, size_t i, const s
 }
 
 static void print_record(struct qctx *c, const struct flow_rec *r);
+
+/* Aggregates row i through the generic byte-key tables. */
+static int agg_row_generic(struct qctx *c, struct qthread *t, const struct store_block *b,
+                           size_t i)
+{
+    const struct query_spec *q = c->q;
+    uint8_t *kb = t->keybuf;
+    for (size_t k = 0; k < q->nkeys; k++)
+        put_key(kb + c->koff[k], b, i, &q->keys[k]);
+    uint64_t h = hash_bytes(kb, c->klen, t->tab.seed);
+    bool is_new;
+    int rc = 0;
+    uint64_t *e = tab_get(&t->tab, kb, h, &is_new, &rc);
+    if (!e)
+        return rc;
+    e[1]++;
+    e[2] += b->packets[i];
+    e[3] += b->bytes[i];
+    if (q->has_distinct) {
+        put_key(kb + c->klen, b, i, &q->distinct);
+        uint64_t h2 = hash_bytes(kb, c->klen + c->dklen, t->dset.seed);
+        if (!tab_get(&t->dset, kb, h2, &is_new, &rc))
+            return rc;
+    }
+    return 0;
+}
+
+/* Aggregates the selected rows of b with packed keys: the keys of the whole block are packed
+ * column by column first, then each row costs one probe of the inline table (rows with an
+ * IPv6 key address go to the generic table). */
+static int agg_block_packed(struct qctx *c, struct qthread *t, const struct store_block *b,
+                            const uint8_t *sel)
+{
+    const struct query_spec *q = c->q;
+    size_t n = b->n;
+    uint64_t *kb = t->kb;
+    uint8_t *wide = t->wide;
+    memset(kb, 0, n * sizeof *kb);
+    memset(wide, 0, n);
+    for (size_t k = 0; k < q->nkeys; k++)
+        pack_column(&q->keys[k], b, n, kb, wide);
+    if (c->pair_packed) {
+        memset(t->dv, 0, n * sizeof *t->dv);
+        memset(t->dwide, 0, n);
+        pack_column(&q->distinct, b, n, t->dv, t->dwide);
+    }
+    const uint64_t *pk = b->packets, *by = b->bytes;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!sel[i])
+            continue;
+        if (wide[i]) {
+            if ((rc = agg_row_generic(c, t, b, i)))
+                return rc;
+            continue;
+        }
+        uint64_t *e = ptab_get(&t->ptab, kb[i], &rc);
+        if (!e)
+            return rc;
+        e[1]++;
+        e[2] += pk[i];
+        e[3] += by[i];
+        if (!q->has_distinct)
+            continue;
+        if (c->pair_packed && !t->dwide[i]) {
+            if ((rc = pset_add(&t->pset, kb[i] << c->dbits | t->dv[i])))
+                return rc;
+        } else {
+            /* The value (or the pair) does not pack: the pair goes to the generic set with
+             * the group's byte key; merge() finds the group in the packed table again. */
+            uint8_t *kbuf = t->keybuf;
+            bool is_new;
+            for (size_t k = 0; k < q->nkeys; k++)
+                put_key(kbuf + c->koff[k], b, i, &q->keys[k]);
+            put_key(kbuf + c->klen, b, i, &q->distinct);
+            uint64_t h2 = hash_bytes(kbuf, c->klen + c->dklen, t->dset.seed);
+            if (!tab_get(&t->dset, kbuf, h2, &is_new, &rc))
+                return rc;
+        }
+    }
+    return 0;
+}
 
 static bool q_block_pred(void *ctx, unsigned thread, const struct store_block_meta *m)
 {
@@ -516,26 +948,14 @@ static int q_on_block(void *ctx, unsigned thread, const struct store_block *b)
         }
         return 0;
     }
+    if (c->packed)
+        return t->rc = agg_block_packed(c, t, b, sel);
     for (size_t i = 0; i < n; i++) {
         if (!sel[i])
             continue;
-        for (size_t k = 0; k < q->nkeys; k++)
-            put_key(kb + c->koff[k], b, i, &q->keys[k]);
-        uint64_t h = hash_bytes(kb, c->klen, t->tab.seed);
-        bool is_new;
-        int rc = 0;
-        uint64_t *e = tab_get(&t->tab, kb, h, &is_new, &rc);
-        if (!e)
+        int rc = agg_row_generic(c, t, b, i);
+        if (rc)
             return t->rc = rc;
-        e[1]++;
-        e[2] += b->packets[i];
-        e[3] += b->bytes[i];
-        if (q->has_distinct) {
-            put_key(kb + c->klen, b, i, &q->distinct);
-            uint64_t h2 = hash_bytes(kb, c->klen + c->dklen, t->dset.seed);
-            if (!tab_get(&t->dset, kb, h2, &is_new, &rc))
-                return t->rc = rc;
-        }
     }
     return 0;
 }
@@ -660,26 +1080,93 @@ static void key_text(const struct query_key *k, const uint8_t *p, char *out, siz
     *is_num = true;
 }
 
-struct sort_ctx {
-    const struct agg_tab *t;
-    enum query_order order;
+/* One result row: a group entry (counters at e[1..4]) of the packed table (key == NULL: the
+ * key is e[0] packed) or of the generic table (key = its bytes). */
+struct qrow {
+    const uint64_t *e;
+    const uint8_t *key;
 };
 
-static int cmp_rows(const void *a, const void *b, void *arg)
+/* Byte key of row r (unpacked into buf when packed). */
+static const uint8_t *row_key(const struct qctx *c, const struct qrow *r,
+                              uint8_t buf[QUERY_MAX_KEYS * 16])
 {
-    const struct sort_ctx *s = arg;
-    const uint64_t *x = tab_entry(s->t, *(const uint32_t *)a);
-    const uint64_t *y = tab_entry(s->t, *(const uint32_t *)b);
-    unsigned f = s->order == QO_FLOWS ? 1 : s->order == QO_PACKETS ? 2 : s->order == QO_BYTES ? 3 : 4;
+    if (r->key)
+        return r->key;
+    unpack_key(c->q->keys, c->q->nkeys, c->gbits, r->e[0], buf);
+    return buf;
+}
+
+/* Row order: the measure descending, then flows descending, then the byte key ascending (a
+ * total order: keys are unique). */
+static int row_cmp(const struct qctx *c, const struct qrow *ra, const struct qrow *rb)
+{
+    const uint64_t *x = ra->e, *y = rb->e;
+    enum query_order o = c->q->order;
+    unsigned f = o == QO_FLOWS ? 1 : o == QO_PACKETS ? 2 : o == QO_BYTES ? 3 : 4;
     if (x[f] != y[f])
         return x[f] > y[f] ? -1 : 1;
     if (f != 1 && x[1] != y[1])
         return x[1] > y[1] ? -1 : 1;
-    return memcmp(tab_key(s->t, x), tab_key(s->t, y), s->t->klen);
+    if (!ra->key && !rb->key) /* packed keys order as their bytes do (big-endian fields) */
+        return x[0] < y[0] ? -1 : x[0] > y[0];
+    uint8_t ka[QUERY_MAX_KEYS * 16], kb[QUERY_MAX_KEYS * 16];
+    return memcmp(row_key(c, ra, ka), row_key(c, rb, kb), c->klen);
 }
 
-static void print_rows(struct qctx *c, const struct agg_tab *t, const uint32_t *rows, size_t n)
+static int cmp_rows(const void *a, const void *b, void *arg)
 {
+    return row_cmp(arg, a, b);
+}
+
+/* Bounded selection of the best `cap` rows: a heap whose root is the worst row kept. */
+struct topn {
+    struct qrow *h;
+    size_t n, cap;
+};
+
+static void topn_sift_down(const struct qctx *c, struct topn *t, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < t->n && row_cmp(c, &t->h[l], &t->h[w]) > 0)
+            w = l;
+        if (r < t->n && row_cmp(c, &t->h[r], &t->h[w]) > 0)
+            w = r;
+        if (w == i)
+            return;
+        struct qrow tmp = t->h[i];
+        t->h[i] = t->h[w];
+        t->h[w] = tmp;
+        i = w;
+    }
+}
+
+static void topn_offer(const struct qctx *c, struct topn *t, const struct qrow *r)
+{
+    if (t->n < t->cap) {
+        size_t i = t->n++;
+        t->h[i] = *r;
+        while (i) {
+            size_t p = (i - 1) / 2;
+            if (row_cmp(c, &t->h[p], &t->h[i]) >= 0)
+                break;
+            struct qrow tmp = t->h[i];
+            t->h[i] = t->h[p];
+            t->h[p] = tmp;
+            i = p;
+        }
+        return;
+    }
+    if (row_cmp(c, r, &t->h[0]) >= 0)
+        return; /* not better than the worst kept */
+    t->h[0] = *r;
+    topn_sift_down(c, t, 0);
+}
+
+static void print_rows(struct qctx *c, const struct qrow *rows, size_t n)
+{
+    uint8_t kbuf[QUERY_MAX_KEYS * 16];
     const struct query_spec *q = c->q;
     FILE *o = q->out;
     char txt[IPPREFIX_STRLEN + 16];
@@ -700,8 +1187,8 @@ static void print_rows(struct qctx *c, const struct agg_tab *t, const uint32_t *
         fputc('\n', o);
     }
     for (size_t r = 0; r < n; r++) {
-        const uint64_t *e = tab_entry(t, rows[r]);
-        const uint8_t *key = tab_key(t, e);
+        const uint64_t *e = rows[r].e;
+        const uint8_t *key = row_key(c, &rows[r], kbuf);
         if (q->format == QF_NDJSON) {
             struct jw w;
             buf_reset(&c->line);
@@ -814,6 +1301,34 @@ static int merge(struct qctx *c, unsigned nth)
         }
         return 0;
     }
+    struct ptab *p0 = &c->th[0].ptab;
+    struct pset *s0 = &c->th[0].pset;
+    for (unsigned th = 1; th < nth; th++) {
+        struct ptab *p = &c->th[th].ptab;
+        if ((rc = ptab_reserve(p0, p0->n + p->n)))
+            return rc;
+        for (size_t i = 0; i < p->nslots; i++) {
+            const uint64_t *e = p->slot + i * p->words;
+            if (!e[1])
+                continue;
+            uint64_t *x = ptab_get(p0, e[0], &rc);
+            if (!x)
+                return rc;
+            x[1] += e[1];
+            x[2] += e[2];
+            x[3] += e[3];
+        }
+        ptab_release(p);
+        struct pset *ps = &c->th[th].pset;
+        if ((rc = pset_reserve(s0, s0->n + ps->n)))
+            return rc;
+        for (size_t i = 0; i < ps->nslots; i++)
+            if (ps->slot[i] && (rc = pset_add(s0, ps->slot[i])))
+                return rc;
+        if (ps->has_zero && (rc = pset_add(s0, 0)))
+            return rc;
+        pset_release(ps);
+    }
     for (unsigned th = 1; th < nth; th++) {
         struct agg_tab *t = &c->th[th].tab, *d = &c->th[th].dset;
         for (size_t i = 0; i < t->n; i++) {
@@ -836,11 +1351,34 @@ static int merge(struct qctx *c, unsigned nth)
         tab_release(d);
     }
     if (c->q->has_distinct) {
-        /* Count each (group, value) pair into its group. */
+        /* Count each (group, value) pair into its group: packed pairs belong to packed
+         * groups; a generic pair's group is packed when its addresses are IPv4. Every group
+         * exists already (it counted the flow that made the pair). */
+        for (size_t i = 0; i < s0->nslots + 1; i++) {
+            uint64_t v;
+            if (i < s0->nslots) {
+                if (!(v = s0->slot[i]))
+                    continue;
+            } else if (s0->has_zero) {
+                v = 0;
+            } else {
+                break;
+            }
+            uint64_t *x = ptab_get(p0, v >> c->dbits, &rc);
+            if (!x)
+                return rc;
+            x[4]++;
+        }
         for (size_t i = 0; i < d0->n; i++) {
             const uint8_t *gk = tab_key(d0, tab_entry(d0, i));
-            bool is_new;
-            uint64_t *x = tab_get(t0, gk, hash_bytes(gk, c->klen, t0->seed), &is_new, &rc);
+            uint64_t g;
+            uint64_t *x;
+            if (c->packed && pack_bytes(c->q->keys, c->q->nkeys, gk, &g)) {
+                x = ptab_get(p0, g, &rc);
+            } else {
+                bool is_new;
+                x = tab_get(t0, gk, hash_bytes(gk, c->klen, t0->seed), &is_new, &rc);
+            }
             if (!x)
                 return rc;
             x[4]++;
@@ -893,6 +1431,11 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
     }
     c->dklen = q->has_distinct ? key_size(q->distinct.id) : 0;
     c->direct = q->nkeys && c->klen <= 2 && !q->has_distinct;
+    for (size_t k = 0; k < q->nkeys; k++)
+        c->gbits += key_bits(q->keys[k].id);
+    c->dbits = q->has_distinct ? key_bits(q->distinct.id) : 0;
+    c->packed = q->nkeys && !c->direct && c->gbits <= 64;
+    c->pair_packed = c->packed && q->has_distinct && c->gbits + c->dbits <= 64;
 
     uint64_t cols = filter_columns(c->filter) | STORE_COLBIT(STORE_COL_START_MS) |
                     STORE_COLBIT(STORE_COL_PACKETS) | STORE_COLBIT(STORE_COL_BYTES);
@@ -917,7 +1460,20 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
         tab_init(&th->dset, c->klen + c->dklen, false, q->max_distinct);
         if (c->direct)
             th->direct = calloc((size_t)3 << (8 * c->klen), sizeof *th->direct);
-        if (!th->fs || !th->sel || !th->keybuf || (c->direct && !th->direct)) {
+        ptab_init(&th->ptab, q->has_distinct ? 5 : 4, q->max_groups, ptab_seed(t));
+        th->pset.max = q->max_distinct;
+        th->pset.seed = ptab_seed(t);
+        if (c->packed) {
+            th->kb = malloc(SEGMENT_BLOCK_MAX * sizeof *th->kb);
+            th->wide = malloc(SEGMENT_BLOCK_MAX);
+        }
+        if (c->pair_packed) {
+            th->dv = malloc(SEGMENT_BLOCK_MAX * sizeof *th->dv);
+            th->dwide = malloc(SEGMENT_BLOCK_MAX);
+        }
+        if (!th->fs || !th->sel || !th->keybuf || (c->direct && !th->direct) ||
+            (c->packed && (!th->kb || !th->wide)) ||
+            (c->pair_packed && (!th->dv || !th->dwide))) {
             rc = BS_ENOMEM;
             goto out_threads;
         }
@@ -963,24 +1519,47 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
             goto out_threads;
         }
         struct agg_tab *t = &c->th[0].tab;
-        st->groups = t->n;
-        uint32_t *rows = malloc((t->n ? t->n : 1) * sizeof *rows);
-        if (!rows) {
+        struct ptab *p = &c->th[0].ptab;
+        st->groups = t->n + p->n;
+        if (st->groups > q->max_groups) {
+            rc = BS_ELIMIT;
+            snprintf(err->msg, sizeof err->msg, "aggregation exceeds its cap");
+            goto out_threads;
+        }
+        /* Rows passing --having: all of them sorted, or the best `limit` by a bounded heap
+         * (no sort of every group for a top N). */
+        bool top = q->limit && q->limit < st->groups;
+        size_t cap = top ? q->limit : (size_t)st->groups;
+        struct topn sel = {.h = malloc((cap ? cap : 1) * sizeof *sel.h), .cap = cap};
+        if (!sel.h) {
             rc = BS_ENOMEM;
             goto out_threads;
         }
-        size_t nr = 0;
-        for (size_t i = 0; i < t->n; i++) {
-            const uint64_t *e = tab_entry(t, i);
-            if (!having || filter_match_row(having, e[1], e[2], e[3], e[4]))
-                rows[nr++] = (uint32_t)i;
+        for (size_t i = 0; i < p->nslots + t->n; i++) {
+            struct qrow r;
+            if (i < p->nslots) {
+                r.e = p->slot + i * p->words;
+                r.key = NULL;
+                if (!r.e[1])
+                    continue;
+            } else {
+                r.e = tab_entry(t, i - p->nslots);
+                r.key = tab_key(t, r.e);
+            }
+            if (having && !filter_match_row(having, r.e[1], r.e[2], r.e[3],
+                                            q->has_distinct ? r.e[4] : 0))
+                continue;
+            if (top)
+                topn_offer(c, &sel, &r);
+            else
+                sel.h[sel.n++] = r;
         }
-        struct sort_ctx sctx = {t, q->order};
-        qsort_r(rows, nr, sizeof *rows, cmp_rows, &sctx);
+        qsort_r(sel.h, sel.n, sizeof *sel.h, cmp_rows, c);
+        size_t nr = sel.n;
         if (q->limit && nr > q->limit)
             nr = q->limit;
-        print_rows(c, t, rows, nr);
-        free(rows);
+        print_rows(c, sel.h, nr);
+        free(sel.h);
     }
     st->wall_ns = clock_mono_ns() - t0;
     if (q->count_only || (q->summary && q->format == QF_TABLE)) {
@@ -996,6 +1575,12 @@ out_threads:
         free(c->th[t].direct);
         tab_release(&c->th[t].tab);
         tab_release(&c->th[t].dset);
+        ptab_release(&c->th[t].ptab);
+        pset_release(&c->th[t].pset);
+        free(c->th[t].kb);
+        free(c->th[t].wide);
+        free(c->th[t].dv);
+        free(c->th[t].dwide);
     }
 out_having:
     filter_free(having);

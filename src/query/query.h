@@ -5,7 +5,14 @@
  * either prints the matching records (plain listing) or aggregates them by a set of keys into
  * an open-addressing hash table per thread (merged at the end), optionally counting the
  * distinct values of one more key per group, then filters groups (--having), sorts them by a
- * measure and keeps the top N.
+ * measure and keeps the top N (a bounded heap: no sort of every group).
+ *
+ * Aggregation paths, all giving the same result (tests/unit/query checks each against a
+ * brute-force reference): keys of at most 2 bytes without a distinct count index an array
+ * directly; keys that fit in 64 bits with addresses in their IPv4 form (a masked IPv4 address
+ * counts 32 bits) are packed column by column into a uint64 per row and counted in an inline
+ * table, rows with an IPv6 key address falling back to the generic 16-byte-per-address table;
+ * (group, distinct value) pairs likewise when both fit in 64 bits together.
  *
  * Keys (-A / -s / -D): srcip, dstip (with /N masks: "srcip/24" masks IPv4 to /24,
  * "srcip/24/64" also masks IPv6 to /64, "srcip6/64" only IPv6; srcip4/N = srcip/N), srcport,

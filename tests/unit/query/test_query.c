@@ -219,7 +219,9 @@ static void gen_rec(struct flow_rec *r, size_t i)
     r->end_ms = r->start_ms + (rnd() % 4 ? rnd() % 30000 : 0);
     r->packets = 1 + rnd() % 50;
     r->bytes = r->packets * (40 + rnd() % 1460);
-    bool v6 = i >= 120000 && i < 150000 && rnd() % 3 == 0; /* some blocks mixed */
+    /* Blocks of 120000..150000 are mixed IPv4/IPv6; 152000..162000 holds a partition (one
+     * block) of IPv6 only; the rest is IPv4 only. */
+    bool v6 = (i >= 152000 && i < 162000) || (i >= 120000 && i < 150000 && rnd() % 3 == 0);
     if (v6) {
         uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, (uint8_t)(rnd() % 4)};
         b[15] = (uint8_t)(rnd() % 64);
@@ -577,6 +579,93 @@ static void key_json(struct jw *w, const struct query_key *k, const struct flow_
     }
 }
 
+/* Runs the aggregation q (filter tree t, NULL = any, q->filter its text) with q->threads up
+ * to max_threads scan threads and compares every row with a brute-force reference over recs. */
+static void check_aggregation(struct query_spec *q, const struct tnode *t, const char *label,
+                              struct refrow *rows, unsigned max_threads)
+{
+    bool dk = q->has_distinct;
+    q->format = QF_NDJSON;
+    /* Reference: sort (group, distinct value) pairs, then walk groups. */
+    size_t n = 0;
+    for (size_t i = 0; i < NREC; i++) {
+        if (t && !ref_eval(t, &recs[i]))
+            continue;
+        size_t off = 0;
+        rows[n].key[0] = '\0';
+        for (size_t k = 0; k < q->nkeys; k++) {
+            char p[64];
+            key_json(NULL, &q->keys[k], &recs[i], p, sizeof p);
+            off += (size_t)snprintf(rows[n].key + off, sizeof rows[n].key - off, "%s|", p);
+        }
+        rows[n].dval[0] = '\0';
+        if (dk)
+            key_json(NULL, &q->distinct, &recs[i], rows[n].dval, sizeof rows[n].dval);
+        rows[n].idx = i;
+        n++;
+    }
+    qsort(rows, n, sizeof *rows, cmp_refrow);
+    char **exp = malloc((n + 1) * sizeof *exp);
+    size_t nexp = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        uint64_t fl = 0, pk = 0, by = 0, dist = 0;
+        for (; j < n && !strcmp(rows[j].key, rows[i].key); j++) {
+            fl++;
+            pk += recs[rows[j].idx].packets;
+            by += recs[rows[j].idx].bytes;
+            if (j == i || strcmp(rows[j].dval, rows[j - 1].dval))
+                dist++;
+        }
+        if (!q->having || fl > 2) {
+            struct buf b = BUF_INIT(4096);
+            struct jw w;
+            jw_open(&w, &b);
+            char p[64];
+            for (size_t k = 0; k < q->nkeys; k++)
+                key_json(&w, &q->keys[k], &recs[rows[i].idx], p, sizeof p);
+            jw_u64(&w, "flows", fl);
+            jw_u64(&w, "packets", pk);
+            jw_u64(&w, "bytes", by);
+            if (dk) {
+                char dn[64];
+                snprintf(dn, sizeof dn, "distinct_%s", query_key_name(&q->distinct));
+                jw_u64(&w, dn, dist);
+            }
+            jw_close(&w);
+            b.data[b.len - 1] = '\0'; /* drop newline */
+            exp[nexp++] = b.data;
+        }
+        i = j;
+    }
+    qsort(exp, nexp, sizeof *exp, cmp_line);
+    for (; q->threads <= max_threads; q->threads++) {
+        struct query_stats st;
+        char *out = run_query(q, &st);
+        char **got = malloc((nexp + 16) * sizeof *got);
+        size_t ngot = 0;
+        char *save = NULL;
+        for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+            if (ngot == nexp + 15)
+                fail_msg("%s: engine printed more rows than the reference (%zu)", label, nexp);
+            got[ngot++] = l;
+        }
+        if (ngot != nexp)
+            fail_msg("%s filter '%s' threads %u: %zu rows, reference %zu", label,
+                     q->filter ? q->filter : "", q->threads, ngot, nexp);
+        qsort(got, ngot, sizeof *got, cmp_line);
+        for (size_t i = 0; i < nexp; i++)
+            if (strcmp(exp[i], got[i]))
+                fail_msg("%s threads %u: row differs:\n  engine    %s\n  reference %s", label,
+                         q->threads, got[i], exp[i]);
+        free(got);
+        free(out);
+    }
+    for (size_t i = 0; i < nexp; i++)
+        free(exp[i]);
+    free(exp);
+}
+
 static void test_engine_aggregations_match_reference(void **state)
 {
     static const char *const keysets[] = {
@@ -604,87 +693,92 @@ static void test_engine_aggregations_match_reference(void **state)
             buf_reset(&ft);
         }
         q.filter = ft.data;
-        q.format = QF_NDJSON;
         q.threads = 1 + (unsigned)(iter % 2);
         q.having = iter % 5 == 4 ? "flows > 2" : NULL;
-        /* Reference: sort (group, distinct value) pairs, then walk groups. */
-        size_t n = 0;
-        for (size_t i = 0; i < NREC; i++) {
-            if (t && !ref_eval(t, &recs[i]))
-                continue;
-            size_t off = 0;
-            rows[n].key[0] = '\0';
-            for (size_t k = 0; k < q.nkeys; k++) {
-                char p[64];
-                key_json(NULL, &q.keys[k], &recs[i], p, sizeof p);
-                off += (size_t)snprintf(rows[n].key + off, sizeof rows[n].key - off, "%s|", p);
-            }
-            rows[n].dval[0] = '\0';
-            if (dk)
-                key_json(NULL, &q.distinct, &recs[i], rows[n].dval, sizeof rows[n].dval);
-            rows[n].idx = i;
-            n++;
-        }
-        qsort(rows, n, sizeof *rows, cmp_refrow);
-        char **exp = malloc((n + 1) * sizeof *exp);
-        size_t nexp = 0;
-        for (size_t i = 0; i < n;) {
-            size_t j = i;
-            uint64_t fl = 0, pk = 0, by = 0, dist = 0;
-            for (; j < n && !strcmp(rows[j].key, rows[i].key); j++) {
-                fl++;
-                pk += recs[rows[j].idx].packets;
-                by += recs[rows[j].idx].bytes;
-                if (j == i || strcmp(rows[j].dval, rows[j - 1].dval))
-                    dist++;
-            }
-            if (!q.having || fl > 2) {
-                struct buf b = BUF_INIT(4096);
-                struct jw w;
-                jw_open(&w, &b);
-                char p[64];
-                for (size_t k = 0; k < q.nkeys; k++)
-                    key_json(&w, &q.keys[k], &recs[rows[i].idx], p, sizeof p);
-                jw_u64(&w, "flows", fl);
-                jw_u64(&w, "packets", pk);
-                jw_u64(&w, "bytes", by);
-                if (dk) {
-                    char dn[64];
-                    snprintf(dn, sizeof dn, "distinct_%s", query_key_name(&q.distinct));
-                    jw_u64(&w, dn, dist);
-                }
-                jw_close(&w);
-                b.data[b.len - 1] = '\0'; /* drop newline */
-                exp[nexp++] = b.data;
-            }
-            i = j;
-        }
-        struct query_stats st;
-        char *out = run_query(&q, &st);
-        char **got = malloc((nexp + 16) * sizeof *got);
-        size_t ngot = 0;
-        char *save = NULL;
-        for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-            if (ngot == nexp + 15)
-                fail_msg("%s: engine printed more rows than the reference (%zu)", keysets[iter % 8], nexp);
-            got[ngot++] = l;
-        }
-        if (ngot != nexp)
-            fail_msg("keys %s filter '%s': %zu rows, reference %zu", keysets[iter % 8], ft.data, ngot, nexp);
-        qsort(exp, nexp, sizeof *exp, cmp_line);
-        qsort(got, ngot, sizeof *got, cmp_line);
-        for (size_t i = 0; i < nexp; i++)
-            if (strcmp(exp[i], got[i]))
-                fail_msg("keys %s: row differs:\n  engine    %s\n  reference %s", keysets[iter % 8], got[i], exp[i]);
-        for (size_t i = 0; i < nexp; i++)
-            free(exp[i]);
-        free(exp);
-        free(got);
-        free(out);
+        check_aggregation(&q, t, keysets[iter % 8], rows, q.threads);
         free_tree(t);
         buf_release(&ft);
     }
     free(rows);
+}
+
+/* Each specialised aggregation path against the reference, over IPv4-only, mixed and
+ * IPv6-only blocks, with one and two scan threads: packed 64-bit group keys (masked IPv4
+ * addresses with ports and protocol; /0, /32 and a full 64 bits), keys too wide to pack,
+ * packed (group, value) pairs, and pairs too wide to pack whose group is packed. */
+static void test_engine_packed_key_paths_match_reference(void **state)
+{
+    static const struct {
+        const char *keys, *distinct;
+    } cases[] = {
+        {"srcip/24", NULL},              /* 32-bit key, /24 */
+        {"srcip/0", NULL},               /* every IPv4 source in one group */
+        {"srcip/0/0", NULL},             /* and every IPv6 one in another */
+        {"dstip/32", NULL},              /* explicit /32 = whole address */
+        {"srcip/24/64", NULL},           /* IPv6 masked too */
+        {"srcip,dstport,proto", NULL},   /* 56 bits: address, port, protocol */
+        {"srcip/28,dstip", NULL},        /* exactly 64 bits */
+        {"srcip,dstip,dstport", NULL},   /* 80 bits: generic table only */
+        {"proto,srcport,dstport", NULL}, /* no address */
+        {"dstport", "srcip"},            /* packed pairs; IPv6 values in generic pairs */
+        {"srcip/24", "dstip"},           /* 64-bit pairs */
+        {"srcip/24", "dstport"},
+        {"exporter,in_if", "srcip"},      /* 96-bit pair of a packed group: generic pairs */
+        {"srcip,dstip,dstport", "proto"}, /* nothing packs */
+        {"proto", "srcip/0"},             /* pair value 0 */
+    };
+    struct refrow *rows = malloc(NREC * sizeof *rows);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        {
+            struct query_spec q;
+            query_spec_init(&q);
+            struct query_error e;
+            assert_int_equal(query_parse_keys(cases[c].keys, q.keys, QUERY_MAX_KEYS, &q.nkeys, &e),
+                             0);
+            if (cases[c].distinct) {
+                assert_int_equal(query_parse_key(cases[c].distinct, &q.distinct, &e), 0);
+                q.has_distinct = true;
+            }
+            q.threads = 1;
+            char label[96];
+            snprintf(label, sizeof label, "keys %s distinct %s", cases[c].keys,
+                     cases[c].distinct ? cases[c].distinct : "-");
+            check_aggregation(&q, NULL, label, rows, 2);
+        }
+    }
+    free(rows);
+}
+
+/* A top N (bounded selection) prints exactly the first N rows of the full sorted listing,
+ * ties (equal measures) broken the same way, across packed and generic groups. */
+static void test_engine_top_n_equals_head_of_full_sort(void **state)
+{
+    static const char *const stats[] = {"srcip/24/flows", "srcip,dstip,dstport/packets",
+                                        "dstport/distinct:srcip"};
+    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++) {
+        struct query_spec q;
+        query_spec_init(&q);
+        struct query_error e;
+        assert_int_equal(query_parse_stat(stats[i], &q, &e), 0);
+        q.format = QF_CSV;
+        q.threads = 2;
+        struct query_stats st;
+        char *all = run_query(&q, &st);
+        assert_true(st.groups > 40);
+        for (size_t lim = 1; lim <= 40; lim += 18) {
+            q.limit = lim;
+            char *top = run_query(&q, &st);
+            /* header + lim rows */
+            size_t len = 0, lines = 0;
+            while (all[len] && lines < lim + 1)
+                lines += all[len++] == '\n';
+            if (strlen(top) != len || memcmp(top, all, len))
+                fail_msg("%s -n %zu: top rows differ from the full listing's head:\n%s", stats[i],
+                         lim, top);
+            free(top);
+        }
+        free(all);
+    }
 }
 
 static int cmp_u64_desc(const void *a, const void *b)
@@ -819,6 +913,8 @@ int main(void)
         cmocka_unit_test(test_engine_filters_match_reference_counts),
         cmocka_unit_test(test_engine_skips_blocks_by_port_and_host),
         cmocka_unit_test(test_engine_aggregations_match_reference),
+        cmocka_unit_test(test_engine_packed_key_paths_match_reference),
+        cmocka_unit_test(test_engine_top_n_equals_head_of_full_sort),
         cmocka_unit_test(test_engine_top_n_by_bytes_matches_reference),
         cmocka_unit_test(test_engine_plain_listing_ndjson_uses_collect_keys),
         cmocka_unit_test(test_engine_group_cap_is_reported),
