@@ -2,6 +2,7 @@
 #include "store/segment.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,43 +49,53 @@ static const uint8_t col_type[STORE_COL_COUNT] = {
     [STORE_COL_DST_MASK] = CT_U8,
 };
 
-static uint64_t rec_int(const struct flow_rec *r, unsigned c)
+/* Column c of r[0..n) as integers into out: one tight loop per column (the field is chosen
+ * once, not per record). END_MS is stored as the duration; it wraps back exactly. */
+static void extract_int(const struct flow_rec *r, size_t n, unsigned c, uint64_t *out)
+{
+#define EXTRACT(expr)                                                                          \
+    for (size_t i = 0; i < n; i++)                                                             \
+        out[i] = (expr);                                                                       \
+    break
+    switch (c) {
+    case STORE_COL_START_MS: EXTRACT(r[i].start_ms);
+    case STORE_COL_END_MS: EXTRACT(r[i].end_ms - r[i].start_ms);
+    case STORE_COL_PACKETS: EXTRACT(r[i].packets);
+    case STORE_COL_BYTES: EXTRACT(r[i].bytes);
+    case STORE_COL_SAMPLING: EXTRACT(r[i].sampling_rate);
+    case STORE_COL_OBS_DOMAIN: EXTRACT(r[i].obs_domain);
+    case STORE_COL_IN_IF: EXTRACT(r[i].in_if);
+    case STORE_COL_OUT_IF: EXTRACT(r[i].out_if);
+    case STORE_COL_SRC_AS: EXTRACT(r[i].src_as);
+    case STORE_COL_DST_AS: EXTRACT(r[i].dst_as);
+    case STORE_COL_SRC_PORT: EXTRACT(r[i].src_port);
+    case STORE_COL_DST_PORT: EXTRACT(r[i].dst_port);
+    case STORE_COL_VLAN: EXTRACT(r[i].vlan);
+    case STORE_COL_HAS: EXTRACT(r[i].has);
+    case STORE_COL_PROTO: EXTRACT(r[i].proto);
+    case STORE_COL_TCP_FLAGS: EXTRACT(r[i].tcp_flags);
+    case STORE_COL_TOS: EXTRACT(r[i].tos);
+    case STORE_COL_VERSION: EXTRACT(r[i].version);
+    case STORE_COL_DIRECTION: EXTRACT(r[i].direction);
+    case STORE_COL_SRC_MASK: EXTRACT(r[i].src_mask);
+    case STORE_COL_DST_MASK: EXTRACT(r[i].dst_mask);
+    default: memset(out, 0, n * sizeof *out); break;
+    }
+#undef EXTRACT
+}
+
+/* Offset of address column c in struct flow_rec (chosen once per column, not per record). */
+static size_t addr_offset(unsigned c)
 {
     switch (c) {
-    case STORE_COL_START_MS: return r->start_ms;
-    case STORE_COL_END_MS: return r->end_ms - r->start_ms; /* duration; wraps back exactly */
-    case STORE_COL_PACKETS: return r->packets;
-    case STORE_COL_BYTES: return r->bytes;
-    case STORE_COL_SAMPLING: return r->sampling_rate;
-    case STORE_COL_OBS_DOMAIN: return r->obs_domain;
-    case STORE_COL_IN_IF: return r->in_if;
-    case STORE_COL_OUT_IF: return r->out_if;
-    case STORE_COL_SRC_AS: return r->src_as;
-    case STORE_COL_DST_AS: return r->dst_as;
-    case STORE_COL_SRC_PORT: return r->src_port;
-    case STORE_COL_DST_PORT: return r->dst_port;
-    case STORE_COL_VLAN: return r->vlan;
-    case STORE_COL_HAS: return r->has;
-    case STORE_COL_PROTO: return r->proto;
-    case STORE_COL_TCP_FLAGS: return r->tcp_flags;
-    case STORE_COL_TOS: return r->tos;
-    case STORE_COL_VERSION: return r->version;
-    case STORE_COL_DIRECTION: return r->direction;
-    case STORE_COL_SRC_MASK: return r->src_mask;
-    case STORE_COL_DST_MASK: return r->dst_mask;
-    default: return 0;
+    case STORE_COL_SRC: return offsetof(struct flow_rec, src);
+    case STORE_COL_DST: return offsetof(struct flow_rec, dst);
+    case STORE_COL_EXPORTER: return offsetof(struct flow_rec, exporter);
+    default: return offsetof(struct flow_rec, nexthop);
     }
 }
 
-static const struct ipaddr *rec_addr(const struct flow_rec *r, unsigned c)
-{
-    switch (c) {
-    case STORE_COL_SRC: return &r->src;
-    case STORE_COL_DST: return &r->dst;
-    case STORE_COL_EXPORTER: return &r->exporter;
-    default: return &r->nexthop;
-    }
-}
+#define REC_ADDR(r, off) ((const struct ipaddr *)((const char *)(r) + (off)))
 
 /* ---- writer ---------------------------------------------------------------------------- */
 
@@ -268,23 +279,23 @@ static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *
         uint8_t form = 0;
         buf_reset(&w->enc);
         if (col_type[c] == CT_ADDR) {
+            size_t ao = addr_offset(c);
             int v4 = 1;
             for (size_t i = 0; i < n && v4; i++)
-                v4 = ipaddr_is_v4(rec_addr(&r[i], c));
+                v4 = ipaddr_is_v4(REC_ADDR(&r[i], ao));
             if (v4) {
                 form = 1;
                 for (size_t i = 0; i < n; i++)
-                    w->u[i] = ipaddr_v4(rec_addr(&r[i], c));
+                    w->u[i] = ipaddr_v4(REC_ADDR(&r[i], ao));
                 rc = colenc_put_u64(&w->enc, w->u, n, 0);
             } else {
                 form = 2;
                 for (size_t i = 0; i < n; i++)
-                    w->a[i] = *rec_addr(&r[i], c);
+                    w->a[i] = *REC_ADDR(&r[i], ao);
                 rc = colenc_put_addr(&w->enc, w->a, n);
             }
         } else {
-            for (size_t i = 0; i < n; i++)
-                w->u[i] = rec_int(&r[i], c);
+            extract_int(r, n, c, w->u);
             rc = colenc_put_u64(&w->enc, w->u, n, c == STORE_COL_START_MS);
         }
         uint8_t codec;
@@ -328,26 +339,54 @@ static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *
     return 0;
 }
 
-int seg_write_ordered(FILE *f, const struct flow_rec *recs, const uint32_t *order, size_t n,
-                      const struct seg_writer_opts *o, void *cctx, uint64_t *bytes_out)
+struct seg_wscratch *seg_wscratch_new(void)
 {
-    int rc = BS_ENOMEM;
-    struct seg_wscratch w = {0};
+    struct seg_wscratch *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    buf_init(&w->enc, colenc_bound(SEGMENT_BLOCK_RECORDS));
+    buf_init(&w->comp, 2 * colenc_bound(SEGMENT_BLOCK_RECORDS) + 4096);
+    w->u = malloc(SEGMENT_BLOCK_RECORDS * sizeof *w->u);
+    w->a = malloc(SEGMENT_BLOCK_RECORDS * sizeof *w->a);
+    w->ports = malloc(2 * 65536);
+    w->pbits = malloc(8192);
+    w->dv = malloc((SEG_BLOOM_MAX_DISTINCT + 1) * sizeof *w->dv);
+    w->dh = malloc((SEG_BLOOM_MAX_DISTINCT + 1) * sizeof *w->dh);
+    w->dslot = malloc(SEG_DSET_SLOTS * sizeof *w->dslot);
+    w->blk = malloc(SEGMENT_BLOCK_RECORDS * sizeof *w->blk);
+    if (!w->u || !w->a || !w->ports || !w->pbits || !w->dv || !w->dh || !w->dslot || !w->blk) {
+        seg_wscratch_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void seg_wscratch_free(struct seg_wscratch *w)
+{
+    if (!w)
+        return;
+    buf_release(&w->enc);
+    buf_release(&w->comp);
+    free(w->u);
+    free(w->a);
+    free(w->ports);
+    free(w->pbits);
+    free(w->blk);
+    free(w->dv);
+    free(w->dh);
+    free(w->dslot);
+    free(w);
+}
+
+int seg_write_ordered(FILE *f, const struct flow_rec *recs, const uint32_t *order, size_t n,
+                      const struct seg_writer_opts *o, void *cctx, struct seg_wscratch *ws,
+                      uint64_t *bytes_out)
+{
+    int rc;
+    struct seg_wscratch *w = ws ? ws : seg_wscratch_new();
     struct buf foot = BUF_INIT((size_t)1 << 30);
-    buf_init(&w.enc, colenc_bound(SEGMENT_BLOCK_RECORDS));
-    buf_init(&w.comp, 2 * colenc_bound(SEGMENT_BLOCK_RECORDS) + 4096);
-    size_t bn = n < SEGMENT_BLOCK_RECORDS ? n : SEGMENT_BLOCK_RECORDS; /* block size cap */
-    w.u = malloc((bn ? bn : 1) * sizeof *w.u);
-    w.a = malloc((bn ? bn : 1) * sizeof *w.a);
-    w.ports = malloc(2 * 65536);
-    w.pbits = malloc(8192);
-    w.dv = malloc((SEG_BLOOM_MAX_DISTINCT + 1) * sizeof *w.dv);
-    w.dh = malloc((SEG_BLOOM_MAX_DISTINCT + 1) * sizeof *w.dh);
-    w.dslot = malloc(SEG_DSET_SLOTS * sizeof *w.dslot);
-    if (order)
-        w.blk = malloc((bn ? bn : 1) * sizeof *w.blk);
-    if (!w.u || !w.a || !w.ports || !w.pbits || !w.dv || !w.dh || !w.dslot || (order && !w.blk))
-        goto out_free;
+    if (!w)
+        return BS_ENOMEM;
 
     uint8_t hdr[SEG_HEADER_LEN] = {0};
     memcpy(hdr, seg_magic, 8);
@@ -372,11 +411,11 @@ int seg_write_ordered(FILE *f, const struct flow_rec *recs, const uint32_t *orde
                     __builtin_prefetch(p + 64);
                     __builtin_prefetch(p + sizeof *recs - 1);
                 }
-                w.blk[k] = recs[order[i + k]];
+                w->blk[k] = recs[order[i + k]];
             }
-            blk = w.blk;
+            blk = w->blk;
         }
-        if ((rc = write_block(f, blk, m, &foot, &off, &w, o, cctx)))
+        if ((rc = write_block(f, blk, m, &foot, &off, w, o, cctx)))
             goto out_free;
     }
     uint32_t fcrc = (uint32_t)crc32(0L, (const Bytef *)foot.data, (uInt)foot.len);
@@ -394,16 +433,8 @@ int seg_write_ordered(FILE *f, const struct flow_rec *recs, const uint32_t *orde
     rc = 0;
 out_free:
     buf_release(&foot);
-    buf_release(&w.enc);
-    buf_release(&w.comp);
-    free(w.u);
-    free(w.a);
-    free(w.ports);
-    free(w.pbits);
-    free(w.blk);
-    free(w.dv);
-    free(w.dh);
-    free(w.dslot);
+    if (!ws)
+        seg_wscratch_free(w);
     return rc;
 }
 
@@ -415,7 +446,7 @@ int seg_write(FILE *f, struct flow_rec *recs, size_t n, const struct seg_writer_
         i++;
     if (i < n) /* not yet in time order */
         qsort(recs, n, sizeof *recs, cmp_start);
-    return seg_write_ordered(f, recs, NULL, n, o, cctx, bytes_out);
+    return seg_write_ordered(f, recs, NULL, n, o, cctx, NULL, bytes_out);
 }
 
 /* ---- reader ---------------------------------------------------------------------------- */

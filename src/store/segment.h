@@ -56,12 +56,19 @@ struct seg_writer_opts {
  * *bytes_out receives the file size. */
 int seg_write(FILE *f, struct flow_rec *recs, size_t n, const struct seg_writer_opts *o,
               void *cctx, uint64_t *bytes_out);
+/* Writer scratch (block copy, column and skip index buffers, ~6 MB), reusable across
+ * seg_write_ordered calls by one thread at a time. */
+struct seg_wscratch;
+struct seg_wscratch *seg_wscratch_new(void);
+void seg_wscratch_free(struct seg_wscratch *w);
 /* Same, for records already ordered: writes recs[order[0]], recs[order[1]], ...,
  * recs[order[n-1]] (order NULL: recs[0..n) as they are), which the caller guarantees to be
  * ascending by start_ms; recs is not modified. Each block is gathered once into a scratch
- * copy of SEGMENT_BLOCK_RECORDS records, so the caller never moves whole records to sort. */
+ * copy of SEGMENT_BLOCK_RECORDS records, so the caller never moves whole records to sort.
+ * ws: scratch to use (NULL: allocated for this call). */
 int seg_write_ordered(FILE *f, const struct flow_rec *recs, const uint32_t *order, size_t n,
-                      const struct seg_writer_opts *o, void *cctx, uint64_t *bytes_out);
+                      const struct seg_writer_opts *o, void *cctx, struct seg_wscratch *ws,
+                      uint64_t *bytes_out);
 
 struct seg_colref {
     uint8_t present, form, codec;

@@ -123,6 +123,7 @@ struct emb {
     struct emb_key *keys, *keys_tmp;
     uint32_t *order;
     size_t keys_cap;
+    struct seg_wscratch *wscratch;
     struct emb_tmpseg *tmps; /* segments of the batch being written */
     size_t tmps_cap;
     uint64_t seq;
@@ -300,6 +301,7 @@ static void emb_free(struct emb *e)
     free(e->keys_tmp);
     free(e->order);
     free(e->tmps);
+    seg_wscratch_free(e->wscratch);
     pthread_mutex_destroy(&e->amu);
     pthread_mutex_destroy(&e->wmu);
     pthread_cond_destroy(&e->wcv);
@@ -543,7 +545,10 @@ static int write_temp_segment(struct emb *e, uint64_t pstart, uint64_t seq,
     }
     setvbuf(f, NULL, _IOFBF, 1 << 20);
     uint64_t bytes = 0;
-    rc = seg_write_ordered(f, recs, order, n, &e->wopts, e->cctx, &bytes);
+    if (!e->wscratch && !(e->wscratch = seg_wscratch_new()))
+        rc = BS_ENOMEM;
+    else
+        rc = seg_write_ordered(f, recs, order, n, &e->wopts, e->cctx, e->wscratch, &bytes);
     if (!rc && fsync(fd))
         rc = -errno;
     if (fclose(f) && !rc)

@@ -161,7 +161,7 @@ static void segment_roundtrip(struct flow_rec *recs, const uint32_t *order, size
     struct seg_writer_opts o = {.codec = SEG_CODEC_NONE, .zstd_level = 1};
     uint64_t bytes = 0;
     if (order)
-        assert_int_equal(seg_write_ordered(f, recs, order, n, &o, NULL, &bytes), 0);
+        assert_int_equal(seg_write_ordered(f, recs, order, n, &o, NULL, NULL, &bytes), 0);
     else
         assert_int_equal(seg_write(f, recs, n, &o, NULL, &bytes), 0);
     assert_int_equal(fseek(f, 0, SEEK_END), 0);
