@@ -376,6 +376,7 @@ static unsigned key_bits(enum query_keyid id)
 }
 
 #define PTAB_MIN_SLOTS 4096u
+#define QUERY_PREFETCH 12 /* rows ahead whose table slot is prefetched */
 #define TAB_HUGE (2u << 20) /* transparent huge page size (x86-64, arm64 with 4 KiB pages) */
 
 /* Zeroed memory for a packed table, freed with free(). Tables from 2 MiB up are aligned and
@@ -409,9 +410,14 @@ static inline uint64_t ptab_seed(unsigned thread)
     return 0x2545f4914f6cdd1dull * (2u * thread + 1u);
 }
 
+static inline uint64_t ptab_hash(uint64_t key, uint64_t seed)
+{
+    return hash_mix64(key ^ seed);
+}
+
 static inline size_t ptab_slot(uint64_t key, uint64_t seed, size_t mask)
 {
-    return (size_t)hash_mix64(key ^ seed) & mask;
+    return (size_t)ptab_hash(key, seed) & mask;
 }
 
 /* Group table of packed keys: `words` uint64 per slot: key, flows, packets, bytes[, distinct].
@@ -479,10 +485,10 @@ static int ptab_reserve(struct ptab *t, size_t n)
 
 /* Finds or inserts key; returns its entry (counters zero when new) or NULL with *rc set
  * (BS_ELIMIT past t->max entries, BS_ENOMEM). */
-static inline uint64_t *ptab_get(struct ptab *t, uint64_t key, int *rc)
+static inline uint64_t *ptab_get_h(struct ptab *t, uint64_t key, uint64_t h, int *rc)
 {
     if (t->nslots) {
-        size_t mask = t->nslots - 1, s = ptab_slot(key, t->seed, mask);
+        size_t mask = t->nslots - 1, s = (size_t)h & mask;
         for (;;) {
             uint64_t *e = t->slot + s * t->words;
             if (!e[1]) {
@@ -514,6 +520,19 @@ static inline uint64_t *ptab_get(struct ptab *t, uint64_t key, int *rc)
     e[0] = key;
     t->n++;
     return e;
+}
+
+/* ptab_get_h with h = ptab_hash(key, t->seed). */
+static inline uint64_t *ptab_get(struct ptab *t, uint64_t key, int *rc)
+{
+    return ptab_get_h(t, key, ptab_hash(key, t->seed), rc);
+}
+
+/* Hints the cache about the slot of hash h (no effect on the table). */
+static inline void ptab_prefetch(const struct ptab *t, uint64_t h)
+{
+    if (t->nslots)
+        __builtin_prefetch(t->slot + ((size_t)h & (t->nslots - 1)) * t->words, 1);
 }
 
 /* Set of packed (group, value) pairs: one uint64 per slot, 0 = empty; the pair 0 itself is
@@ -560,8 +579,9 @@ static int pset_reserve(struct pset *p, size_t n)
     return ns > p->nslots ? pset_resize(p, ns) : 0;
 }
 
-/* Adds v; returns 0, BS_ELIMIT past p->max pairs or BS_ENOMEM. */
-static inline int pset_add(struct pset *p, uint64_t v)
+/* Adds v (h = ptab_hash(v, p->seed)); returns 0, BS_ELIMIT past p->max pairs or
+ * BS_ENOMEM. */
+static inline int pset_add_h(struct pset *p, uint64_t v, uint64_t h)
 {
     if (!v) {
         if (!p->has_zero) {
@@ -573,7 +593,7 @@ static inline int pset_add(struct pset *p, uint64_t v)
         return 0;
     }
     if (p->nslots) {
-        size_t mask = p->nslots - 1, s = ptab_slot(v, p->seed, mask);
+        size_t mask = p->nslots - 1, s = (size_t)h & mask;
         uint64_t x;
         while ((x = p->slot[s])) {
             if (x == v)
@@ -594,6 +614,17 @@ static inline int pset_add(struct pset *p, uint64_t v)
     p->slot[s] = v;
     p->n++;
     return 0;
+}
+
+static inline int pset_add(struct pset *p, uint64_t v)
+{
+    return pset_add_h(p, v, ptab_hash(v, p->seed));
+}
+
+static inline void pset_prefetch(const struct pset *p, uint64_t h)
+{
+    if (p->nslots)
+        __builtin_prefetch(p->slot + ((size_t)h & (p->nslots - 1)), 1);
 }
 
 /* Shifts the packed value of key k in each of rows 0..n-1 into kb (kb[i] = kb[i] << bits |
@@ -710,7 +741,8 @@ struct qthread {
     struct agg_tab tab, dset; /* generic byte keys (all groups/pairs when !qctx.packed) */
     struct ptab ptab;         /* packed groups (qctx.packed) */
     struct pset pset;         /* packed (group, value) pairs (qctx.pair_packed) */
-    uint64_t *kb, *dv;        /* per block: packed group key and distinct value of each row */
+    uint64_t *kb, *dv;        /* per block: packed group key and (group, value) pair of a row */
+    uint64_t *hv, *dh;        /* per block: their hashes */
     uint8_t *wide, *dwide;    /* per block: row's group key / distinct value has IPv6 */
     uint64_t *direct; /* small keys: flows, packets, bytes per key value (see qctx.direct) */
     uint64_t matched, packets, bytes, t_first, t_last;
@@ -820,14 +852,30 @@ static int agg_block_packed(struct qctx *c, struct qthread *t, const struct stor
     memset(wide, 0, n);
     for (size_t k = 0; k < q->nkeys; k++)
         pack_column(&q->keys[k], b, n, kb, wide);
+    /* Hashes first, so that the probe of row i + QUERY_PREFETCH can be prefetched while row
+     * i is counted (the tables are far larger than the caches). */
+    uint64_t *hv = t->hv, *dv = t->dv, *dh = t->dh;
+    uint64_t seed = t->ptab.seed;
+    for (size_t i = 0; i < n; i++)
+        hv[i] = ptab_hash(kb[i], seed);
     if (c->pair_packed) {
-        memset(t->dv, 0, n * sizeof *t->dv);
+        memset(dv, 0, n * sizeof *dv);
         memset(t->dwide, 0, n);
-        pack_column(&q->distinct, b, n, t->dv, t->dwide);
+        pack_column(&q->distinct, b, n, dv, t->dwide);
+        uint64_t dseed = t->pset.seed;
+        for (size_t i = 0; i < n; i++) {
+            dv[i] |= kb[i] << c->dbits; /* the pair */
+            dh[i] = ptab_hash(dv[i], dseed);
+        }
     }
     const uint64_t *pk = b->packets, *by = b->bytes;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
+        if (i + QUERY_PREFETCH < n) {
+            ptab_prefetch(&t->ptab, hv[i + QUERY_PREFETCH]);
+            if (c->pair_packed)
+                pset_prefetch(&t->pset, dh[i + QUERY_PREFETCH]);
+        }
         if (!sel[i])
             continue;
         if (wide[i]) {
@@ -835,7 +883,7 @@ static int agg_block_packed(struct qctx *c, struct qthread *t, const struct stor
                 return rc;
             continue;
         }
-        uint64_t *e = ptab_get(&t->ptab, kb[i], &rc);
+        uint64_t *e = ptab_get_h(&t->ptab, kb[i], hv[i], &rc);
         if (!e)
             return rc;
         e[1]++;
@@ -844,7 +892,7 @@ static int agg_block_packed(struct qctx *c, struct qthread *t, const struct stor
         if (!q->has_distinct)
             continue;
         if (c->pair_packed && !t->dwide[i]) {
-            if ((rc = pset_add(&t->pset, kb[i] << c->dbits | t->dv[i])))
+            if ((rc = pset_add_h(&t->pset, dv[i], dh[i])))
                 return rc;
         } else {
             /* The value (or the pair) does not pack: the pair goes to the generic set with
@@ -1309,6 +1357,11 @@ static int merge(struct qctx *c, unsigned nth)
             return rc;
         for (size_t i = 0; i < p->nslots; i++) {
             const uint64_t *e = p->slot + i * p->words;
+            if (i + QUERY_PREFETCH < p->nslots) {
+                const uint64_t *f = e + QUERY_PREFETCH * p->words;
+                if (f[1])
+                    ptab_prefetch(p0, ptab_hash(f[0], p0->seed));
+            }
             if (!e[1])
                 continue;
             uint64_t *x = ptab_get(p0, e[0], &rc);
@@ -1322,9 +1375,12 @@ static int merge(struct qctx *c, unsigned nth)
         struct pset *ps = &c->th[th].pset;
         if ((rc = pset_reserve(s0, s0->n + ps->n)))
             return rc;
-        for (size_t i = 0; i < ps->nslots; i++)
+        for (size_t i = 0; i < ps->nslots; i++) {
+            if (i + QUERY_PREFETCH < ps->nslots && ps->slot[i + QUERY_PREFETCH])
+                pset_prefetch(s0, ptab_hash(ps->slot[i + QUERY_PREFETCH], s0->seed));
             if (ps->slot[i] && (rc = pset_add(s0, ps->slot[i])))
                 return rc;
+        }
         if (ps->has_zero && (rc = pset_add(s0, 0)))
             return rc;
         pset_release(ps);
@@ -1465,15 +1521,17 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
         th->pset.seed = ptab_seed(t);
         if (c->packed) {
             th->kb = malloc(SEGMENT_BLOCK_MAX * sizeof *th->kb);
+            th->hv = malloc(SEGMENT_BLOCK_MAX * sizeof *th->hv);
             th->wide = malloc(SEGMENT_BLOCK_MAX);
         }
         if (c->pair_packed) {
             th->dv = malloc(SEGMENT_BLOCK_MAX * sizeof *th->dv);
+            th->dh = malloc(SEGMENT_BLOCK_MAX * sizeof *th->dh);
             th->dwide = malloc(SEGMENT_BLOCK_MAX);
         }
         if (!th->fs || !th->sel || !th->keybuf || (c->direct && !th->direct) ||
-            (c->packed && (!th->kb || !th->wide)) ||
-            (c->pair_packed && (!th->dv || !th->dwide))) {
+            (c->packed && (!th->kb || !th->hv || !th->wide)) ||
+            (c->pair_packed && (!th->dv || !th->dh || !th->dwide))) {
             rc = BS_ENOMEM;
             goto out_threads;
         }
@@ -1578,6 +1636,8 @@ out_threads:
         ptab_release(&c->th[t].ptab);
         pset_release(&c->th[t].pset);
         free(c->th[t].kb);
+        free(c->th[t].hv);
+        free(c->th[t].dh);
         free(c->th[t].wide);
         free(c->th[t].dv);
         free(c->th[t].dwide);
