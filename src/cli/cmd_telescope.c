@@ -12,13 +12,17 @@
 
 #include "capture/pcapin.h"
 #include "cli/cli.h"
+#include "core/buf.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/jw.h"
 #include "core/log.h"
 #include "telescope/tel_engine.h"
 #include "telescope/tel_live.h"
 #include "telescope/tel_out.h"
 #include "telescope/tel_pcapmm.h"
+#include "telescope/tel_state.h"
 #include "telescope/tel_synth.h"
 
 #define CMD "telescope"
@@ -78,11 +82,33 @@ static const char telescope_usage[] =
     "    provenance.json    version, command line, configuration, darknet, inputs, counters\n"
     "    *.csv              the same, flattened, with --format csv\n"
     "\n"
+    "STATE DATABASE (with --data DIR: DIR/state.db, SQLite, the file the flow store keeps)\n"
+    "    telescope_sources  src day_ms first_ms last_ms packets bytes destinations\n"
+    "                       port_count ports fingerprints tags (JSON arrays) scan_class\n"
+    "                       syn_packets iot_packets asn cc bogon research infected_iot run_id;\n"
+    "                       key (src, day_ms); infected_iot sources only unless\n"
+    "                       --state-sources all\n"
+    "    telescope_victims  victim first_ms last_ms packets bytes ports tcp_packets\n"
+    "                       icmp_packets peak_ppm darknet_addresses observed_pps scaled_pps\n"
+    "                       run_id; key (victim, first_ms)\n"
+    "    telescope_intervals resolution_s start_ms end_ms packets bytes unique_sources\n"
+    "                       unique_destinations non_darknet_packets late_packets\n"
+    "                       dropped_source_packets research_packets tags fingerprints run_id;\n"
+    "                       key (resolution_s, start_ms)\n"
+    "    telescope_runs     one row per run: id started_ms finished_ms status mode version\n"
+    "                       command darknet inputs packets_read darknet_packets first_ms\n"
+    "                       last_ms sources victims intervals\n"
+    "    Rows are replaced by key, so re-running the same input leaves the same rows.\n"
+    "\n"
     "OPTIONS\n"
     "    -r, --read FILE|DIR     Offline input (repeatable; more files may follow).\n"
     "    -d, --darknet LIST      Darknet prefixes, IPv4 and IPv6, comma-separated\n"
     "                            (telescope.darknet).\n"
     "    -o, --out DIR           Output directory (created when missing).\n"
+    "        --data DIR          Also write the results into DIR/state.db (created when\n"
+    "                            missing; see STATE DATABASE).\n"
+    "        --state-sources infected|all  Sources written to the state database\n"
+    "                            (default infected: infected_iot sources only).\n"
     "    -i, --interface IF      Live capture with libpcap (immediate mode, TPACKET_V3 ring of\n"
     "                            telescope.capture_buffer); stops on SIGINT/SIGTERM.\n"
     "        --duration DUR      Live: stop after DUR (e.g. 30s).\n"
@@ -125,7 +151,8 @@ static const char telescope_usage[] =
 enum {
     OPT_BOGONS = 256, OPT_INTERVAL, OPT_RESEARCH, OPT_PFX2AS, OPT_GEO, OPT_FPS, OPT_PRIVACY,
     OPT_PRIVACY_KEY, OPT_MAX_SOURCES, OPT_TOP, OPT_FORMAT, OPT_SYNTH, OPT_SCENARIO, OPT_PACKETS,
-    OPT_SEED, OPT_START, OPT_CONFIG, OPT_DURATION, OPT_FILTER, OPT_SOURCES, OPT_ZIPF,
+    OPT_SEED, OPT_START, OPT_CONFIG, OPT_DURATION, OPT_FILTER, OPT_SOURCES, OPT_ZIPF, OPT_DATA,
+    OPT_STATE_SOURCES,
 };
 
 struct input_list {
@@ -271,7 +298,7 @@ static int parse_fingerprints(const char *s, unsigned *mask)
 
 struct run_args {
     const char *darknet, *out, *interface, *filter, *bogons, *research, *pfx2as, *geo, *fps,
-        *privacy_key, *format, *synth, *scenario;
+        *privacy_key, *format, *synth, *scenario, *data, *state_sources;
     int64_t interval_ms, max_sources, top, packets, seed, start_ms, duration_ms, sources;
     int privacy, zipf;
     int verbose, quiet;
@@ -429,6 +456,44 @@ static int read_inputs(struct tel_engine *e, const struct input_list *inputs,
     return failures;
 }
 
+/* Opens the state-database sink of --data, with the run's provenance (command line,
+ * darknet, inputs as given). Returns 0, or 1 after reporting the error. */
+static int open_state(const struct run_args *a, const struct input_list *inputs, int argc,
+                      char **argv, enum tel_state_which which, struct tel_state **state)
+{
+    struct buf cmd = BUF_INIT(1u << 20), in = BUF_INIT(16u << 20);
+    int rc = 0;
+    for (int i = 0; i < argc && !rc; i++)
+        rc = buf_printf(&cmd, "%s%s", i ? " " : "", argv[i]);
+    rc = rc ? rc : buf_putc(&in, '[');
+    if (a->interface)
+        rc = rc ? rc : jw_escape(&in, a->interface, strlen(a->interface));
+    for (size_t i = 0; i < inputs->n && !rc; i++) {
+        if (i)
+            rc = buf_putc(&in, ',');
+        rc = rc ? rc : jw_escape(&in, inputs->path[i], strlen(inputs->path[i]));
+    }
+    rc = rc ? rc : buf_putc(&in, ']');
+    if (rc) {
+        cli_error(CMD, "command line too long for the state database");
+    } else {
+        struct statedb_tel_run run = {
+            .started_ms = clock_wall_ms(),
+            .mode = a->interface ? "live" : "offline",
+            .version = BS_VERSION,
+            .command = cmd.data,
+            .darknet = a->darknet,
+            .inputs = in.data,
+        };
+        char err[512];
+        if ((rc = tel_state_open(a->data, &run, which, state, err, sizeof err)))
+            cli_error(CMD, "--data: %s", err);
+    }
+    buf_release(&cmd);
+    buf_release(&in);
+    return rc ? 1 : 0;
+}
+
 static int telescope_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -456,6 +521,8 @@ static int telescope_run(int argc, char **argv)
         {"start-ms", required_argument, NULL, OPT_START},
         {"sources", required_argument, NULL, OPT_SOURCES},
         {"zipf", no_argument, NULL, OPT_ZIPF},
+        {"data", required_argument, NULL, OPT_DATA},
+        {"state-sources", required_argument, NULL, OPT_STATE_SOURCES},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -509,6 +576,8 @@ static int telescope_run(int argc, char **argv)
         case OPT_FORMAT: a.format = optarg; break;
         case OPT_SYNTH: a.synth = optarg; break;
         case OPT_SCENARIO: a.scenario = optarg; break;
+        case OPT_DATA: a.data = optarg; break;
+        case OPT_STATE_SOURCES: a.state_sources = optarg; break;
         case OPT_CONFIG: break;
         case OPT_MAX_SOURCES:
         case OPT_TOP:
@@ -580,6 +649,13 @@ static int telescope_run(int argc, char **argv)
         cli_error(CMD, "--format: '%s' is not ndjson or csv", a.format);
         goto out;
     }
+    enum tel_state_which which = TEL_STATE_INFECTED_SOURCES;
+    if (a.state_sources && !strcmp(a.state_sources, "all"))
+        which = TEL_STATE_ALL_SOURCES;
+    else if (a.state_sources && strcmp(a.state_sources, "infected")) {
+        cli_error(CMD, "--state-sources: '%s' is not infected or all", a.state_sources);
+        goto out;
+    }
     struct tel_pmap_entry darknet[TEL_MAX_DARKNET];
     int nd = tel_pmap_parse_list(a.darknet, darknet, TEL_MAX_DARKNET);
     if (nd <= 0) {
@@ -635,12 +711,21 @@ static int telescope_run(int argc, char **argv)
     }
     o.sinks[0] = (struct tel_sink){&tel_out_sink_ops, out};
     o.n_sinks = 1;
-    /* Hook: a state-database sink (store helper) will be added here as o.sinks[1]. */
+    struct tel_state *state = NULL;
+    if (a.data) {
+        if (open_state(&a, &inputs, argc, argv, which, &state)) {
+            tel_out_close(out);
+            exit_code = BS_EXIT_FAIL;
+            goto out;
+        }
+        o.sinks[o.n_sinks++] = (struct tel_sink){&tel_state_sink_ops, state};
+    }
     struct tel_engine *e = NULL;
     rc = tel_engine_new(&o, &e, err, sizeof err);
     if (rc) {
         cli_error(CMD, "%s", err);
         tel_out_close(out);
+        tel_state_close(state, NULL, false);
         exit_code = rc == BS_ENOMEM ? BS_EXIT_FAIL : BS_EXIT_USAGE;
         goto out;
     }
@@ -649,6 +734,7 @@ static int telescope_run(int argc, char **argv)
         cli_error(CMD, "out of memory");
         tel_engine_free(e);
         tel_out_close(out);
+        tel_state_close(state, NULL, false);
         exit_code = BS_EXIT_FAIL;
         goto out;
     }
@@ -695,6 +781,11 @@ static int telescope_run(int argc, char **argv)
     rc = tel_out_close(out);
     if (rc) {
         cli_error(CMD, "writing output: %s", bs_strerror(rc));
+        exit_code = BS_EXIT_FAIL;
+    }
+    rc = tel_state_close(state, e, exit_code == BS_EXIT_OK);
+    if (rc) {
+        cli_error(CMD, "writing %s/state.db: %s", a.data, bs_strerror(rc));
         exit_code = BS_EXIT_FAIL;
     }
     rc = tel_out_provenance(a.out, e, a.interface ? "live" : "offline", info, expanded.n,

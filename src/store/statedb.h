@@ -1,8 +1,9 @@
 /* statedb.h - the state database: everything that is not a flow, in SQLite (WAL mode).
  *
  * Lives at <data_dir>/state.db next to the embedded flow store. Tables: exporters (address,
- * first/last seen, flow/packet/byte counts), and the schema for later components: findings,
- * candidates, notifications. A schema_version table records the applied migration; opening
+ * first/last seen, flow/packet/byte counts), the schema for later components: findings,
+ * candidates, notifications; and (version 2) the telescope's results: telescope_runs,
+ * telescope_sources, telescope_victims, telescope_intervals (see statedb_tel_begin). A schema_version table records the applied migration; opening
  * applies any missing migration in one transaction each, so an older file is upgraded in place
  * and a newer file (unknown version) is refused with BS_EVERSION.
  *
@@ -13,6 +14,7 @@
 #ifndef BS_STORE_STATEDB_H
 #define BS_STORE_STATEDB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,7 +23,7 @@
 struct statedb; /* opaque handle */
 
 /* The schema version this build creates and understands. */
-#define STATEDB_SCHEMA_VERSION 1
+#define STATEDB_SCHEMA_VERSION 2
 
 /* Opens (creating and migrating) the database file at path. Returns 0 or a negative error
  * (BS_EIO with errbuf naming the SQLite error, BS_EVERSION for a newer schema). */
@@ -44,5 +46,73 @@ int statedb_exporter_upsert(struct statedb *db, const struct statedb_exporter *e
 /* Calls cb for every exporter in address order; a non-zero return stops and is returned. */
 int statedb_exporter_list(struct statedb *db,
                           int (*cb)(void *ctx, const struct statedb_exporter *e), void *ctx);
+
+/* ---- telescope results (schema version 2) ----
+ * A telescope run writes through one handle: statedb_tel_begin() inserts a telescope_runs row
+ * (status 'running') and opens a transaction; the put functions upsert rows tagged with that
+ * run; statedb_tel_commit() commits what was put so far (and starts a new transaction: a live
+ * run calls it now and then so readers see progress); statedb_tel_end() records the totals
+ * and status and commits. Upserts replace the row with the same key, so re-running the same
+ * input leaves the same rows (only a new telescope_runs row is added):
+ *   telescope_sources    key (src, day_ms)          one source address per UTC day
+ *   telescope_victims    key (victim, first_ms)     one backscatter attack
+ *   telescope_intervals  key (resolution_s, start_ms)
+ * A later run covering part of a day replaces that day's rows (they are not summed).
+ * List columns (ports, fingerprints, tags) hold JSON arrays as text (json_each works on
+ * them); addresses are text, or "h:<hex>" pseudonyms in privacy mode. Strings are borrowed
+ * for the call. Functions return 0 or BS_EIO (-EINVAL outside begin/end). */
+struct statedb_tel_run {
+    uint64_t started_ms;
+    const char *mode;      /* "offline" or "live" */
+    const char *version;   /* botscope version */
+    const char *command;   /* command line */
+    const char *darknet;   /* prefix list */
+    const char *inputs;    /* JSON array of input names, or the interface */
+};
+
+struct statedb_tel_run_totals {
+    uint64_t packets_read, darknet_packets, first_ms, last_ms;
+    uint64_t sources, victims, intervals; /* rows put by this run */
+    bool ok;                              /* status 'ok' or 'failed' */
+};
+
+struct statedb_tel_source {
+    const char *src;
+    uint64_t day_ms, first_ms, last_ms, packets, bytes;
+    uint64_t destinations, port_count, syn_packets, iot_packets;
+    const char *ports;        /* JSON array, e.g. "[23,2323]" */
+    const char *fingerprints; /* JSON array of names */
+    const char *tags;         /* JSON array of names */
+    const char *scan_class;
+    int64_t asn;              /* < 0: unknown (NULL) */
+    const char *cc;           /* NULL: unknown */
+    bool bogon, research, infected_iot;
+};
+
+struct statedb_tel_victim {
+    const char *victim;
+    uint64_t first_ms, last_ms, packets, bytes, tcp_packets, icmp_packets;
+    uint64_t peak_ppm, darknet_addresses;
+    const char *ports;        /* JSON array */
+    double observed_pps;
+    double scaled_pps;        /* < 0: not scalable (NULL) */
+};
+
+struct statedb_tel_interval {
+    uint32_t resolution_s;
+    uint64_t start_ms, end_ms, packets, bytes, unique_sources, unique_destinations;
+    uint64_t non_darknet_packets, late_packets, dropped_source_packets, research_packets;
+    const char *tags;         /* JSON object {name: packets} */
+    const char *fingerprints; /* JSON object {name: packets} */
+};
+
+int statedb_tel_begin(struct statedb *db, const struct statedb_tel_run *r, int64_t *run_id);
+int statedb_tel_source_put(struct statedb *db, const struct statedb_tel_source *s);
+int statedb_tel_victim_put(struct statedb *db, const struct statedb_tel_victim *v);
+int statedb_tel_interval_put(struct statedb *db, const struct statedb_tel_interval *iv);
+int statedb_tel_commit(struct statedb *db);
+/* Records t (when not NULL) and commits; with t == NULL or !t->ok the run is marked
+ * 'failed' but the rows put so far are kept. Always leaves no transaction open. */
+int statedb_tel_end(struct statedb *db, const struct statedb_tel_run_totals *t);
 
 #endif

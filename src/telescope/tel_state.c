@@ -1,0 +1,284 @@
+/* tel_state.c - state-database sink (see tel_state.h). */
+#include "telescope/tel_state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "telescope/tel_hll.h"
+
+#define ROWS_PER_CLOCK_CHECK 4096u
+
+struct tel_state {
+    struct statedb *db;
+    enum tel_state_which which;
+    uint64_t last_commit_ms;
+    unsigned rows_since_check;
+    uint64_t sources, victims, intervals;
+    int err;
+};
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+int tel_state_open(const char *dir, const struct statedb_tel_run *run, enum tel_state_which which,
+                   struct tel_state **out, char *err, size_t errlen)
+{
+    char path[4096], dberr[256];
+    int rc = mkdir_p(dir);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", dir, bs_strerror(rc));
+        return rc;
+    }
+    if (snprintf(path, sizeof path, "%s/state.db", dir) >= (int)sizeof path) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return -ENAMETOOLONG;
+    }
+    struct tel_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return BS_ENOMEM;
+    }
+    s->which = which;
+    if ((rc = statedb_open(path, &s->db, dberr))) {
+        snprintf(err, errlen, "%s", dberr);
+        free(s);
+        return rc;
+    }
+    if ((rc = statedb_tel_begin(s->db, run, NULL))) {
+        snprintf(err, errlen, "%s: cannot start the telescope run", path);
+        statedb_close(s->db);
+        free(s);
+        return rc;
+    }
+    s->last_commit_ms = clock_mono_ms();
+    *out = s;
+    return 0;
+}
+
+/* Commits when TEL_STATE_COMMIT_MS passed since the last commit (clock read every
+ * ROWS_PER_CLOCK_CHECK rows, or always when force_check). */
+static int maybe_commit(struct tel_state *s, bool force_check)
+{
+    if (!force_check && ++s->rows_since_check < ROWS_PER_CLOCK_CHECK)
+        return 0;
+    s->rows_since_check = 0;
+    uint64_t now = clock_mono_ms();
+    if (now - s->last_commit_ms < TEL_STATE_COMMIT_MS)
+        return 0;
+    s->last_commit_ms = now;
+    return statedb_tel_commit(s->db);
+}
+
+static int keep(struct tel_state *s, int rc)
+{
+    if (rc && !s->err)
+        s->err = rc;
+    return rc;
+}
+
+/* Text builders into fixed buffers (their sizes bound the lists: 16 ports of <= 5 digits,
+ * a few short names). */
+static size_t json_ports(char *out, size_t cap, const uint16_t *ports, unsigned n)
+{
+    uint16_t sp[TEL_SRC_PORTS > TEL_VICTIM_PORTS ? TEL_SRC_PORTS : TEL_VICTIM_PORTS];
+    if (n > sizeof sp / sizeof sp[0])
+        n = sizeof sp / sizeof sp[0];
+    memcpy(sp, ports, n * sizeof *sp);
+    for (unsigned i = 1; i < n; i++) {
+        uint16_t v = sp[i];
+        unsigned k = i;
+        for (; k > 0 && sp[k - 1] > v; k--)
+            sp[k] = sp[k - 1];
+        sp[k] = v;
+    }
+    size_t off = (size_t)snprintf(out, cap, "[");
+    for (unsigned i = 0; i < n && off < cap; i++)
+        off += (size_t)snprintf(out + off, cap - off, "%s%u", i ? "," : "", sp[i]);
+    if (off < cap)
+        off += (size_t)snprintf(out + off, cap - off, "]");
+    return off;
+}
+
+static void json_names(char *out, size_t cap, unsigned mask, const char *const *names, int n)
+{
+    size_t off = (size_t)snprintf(out, cap, "[");
+    bool first = true;
+    for (int i = 0; i < n && off < cap; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        off += (size_t)snprintf(out + off, cap - off, "%s\"%s\"", first ? "" : ",", names[i]);
+        first = false;
+    }
+    if (off < cap)
+        snprintf(out + off, cap - off, "]");
+}
+
+static void json_counts(char *out, size_t cap, const uint64_t *v, const char *const *names, int n)
+{
+    size_t off = (size_t)snprintf(out, cap, "{");
+    for (int i = 0; i < n && off < cap; i++)
+        off += (size_t)snprintf(out + off, cap - off, "%s\"%s\":%llu", i ? "," : "", names[i],
+                                (unsigned long long)v[i]);
+    if (off < cap)
+        snprintf(out + off, cap - off, "}");
+}
+
+static double rate_pps(uint64_t packets, uint64_t first_ms, uint64_t last_ms)
+{
+    uint64_t d = last_ms - first_ms;
+    if (d < 1000)
+        d = 1000;
+    return (double)packets * 1000.0 / (double)d;
+}
+
+static int st_interval(void *state, const struct tel_engine *e, const struct tel_bucket *b,
+                       uint32_t resolution_s)
+{
+    (void)e;
+    struct tel_state *s = state;
+    char tags[TEL_TAG_COUNT * 40 + 4], fps[TEL_FP_COUNT * 40 + 4];
+    json_counts(tags, sizeof tags, b->tag_packets, tel_tag_names, TEL_TAG_COUNT);
+    json_counts(fps, sizeof fps, b->fp_packets, tel_fp_names, TEL_FP_COUNT);
+    struct statedb_tel_interval iv = {
+        .resolution_s = resolution_s,
+        .start_ms = b->start_ms,
+        .end_ms = b->start_ms + b->len_ms,
+        .packets = b->packets,
+        .bytes = b->bytes,
+        .unique_sources = b->packets ? tel_hll_estimate(b->hll_src, TEL_AGG_HLL_P) : 0,
+        .unique_destinations = b->packets ? tel_hll_estimate(b->hll_dst, TEL_AGG_HLL_P) : 0,
+        .non_darknet_packets = b->non_darknet_packets,
+        .late_packets = b->late_packets,
+        .dropped_source_packets = b->dropped_sources,
+        .research_packets = b->research_packets,
+        .tags = tags,
+        .fingerprints = fps,
+    };
+    int rc = statedb_tel_interval_put(s->db, &iv);
+    if (!rc)
+        s->intervals++;
+    if (!rc)
+        rc = maybe_commit(s, true);
+    return keep(s, rc);
+}
+
+static int st_source(void *state, const struct tel_engine *e, const struct tel_src *src,
+                     uint64_t day_ms)
+{
+    struct tel_state *s = state;
+    struct tel_src_facts f;
+    tel_src_get_facts(src, &f);
+    if (s->which == TEL_STATE_INFECTED_SOURCES && !f.infected_iot)
+        return 0;
+    char addr[IPADDR_STRLEN], ports[TEL_SRC_PORTS * 6 + 4];
+    char fps[TEL_FP_COUNT * 16 + 4], tags[TEL_TAG_COUNT * 20 + 4];
+    char cc[3] = {(char)(src->cc >> 8), (char)(src->cc & 0xff), 0};
+    tel_engine_addr_text(e, &src->addr, addr, sizeof addr);
+    json_ports(ports, sizeof ports, src->ports, src->nports);
+    json_names(fps, sizeof fps, f.fps_listed, tel_fp_names, TEL_FP_COUNT);
+    json_names(tags, sizeof tags, src->tag_union, tel_tag_names, TEL_TAG_COUNT);
+    struct statedb_tel_source r = {
+        .src = addr,
+        .day_ms = day_ms,
+        .first_ms = src->first_ms,
+        .last_ms = src->last_ms,
+        .packets = src->packets,
+        .bytes = src->bytes,
+        .destinations = f.destinations,
+        .port_count = f.port_count,
+        .syn_packets = src->syn_packets,
+        .iot_packets = src->iot_packets,
+        .ports = ports,
+        .fingerprints = fps,
+        .tags = tags,
+        .scan_class = f.scan_class,
+        .asn = (src->flags & TEL_SRC_HAS_ASN) ? (int64_t)src->asn : -1,
+        .cc = (src->flags & TEL_SRC_HAS_CC) ? cc : NULL,
+        .bogon = (src->flags & TEL_SRC_BOGON) != 0,
+        .research = (src->flags & TEL_SRC_RESEARCH) != 0,
+        .infected_iot = f.infected_iot,
+    };
+    int rc = statedb_tel_source_put(s->db, &r);
+    if (!rc)
+        s->sources++;
+    if (!rc)
+        rc = maybe_commit(s, false);
+    return keep(s, rc);
+}
+
+static int st_victim(void *state, const struct tel_engine *e, const struct tel_victim *v)
+{
+    struct tel_state *s = state;
+    char addr[IPADDR_STRLEN], ports[TEL_VICTIM_PORTS * 6 + 4];
+    tel_engine_addr_text(e, &v->addr, addr, sizeof addr);
+    json_ports(ports, sizeof ports, v->ports, v->nports);
+    uint64_t dsize = tel_engine_darknet_v4_size(e);
+    double observed = rate_pps(v->packets, v->first_ms, v->last_ms);
+    struct statedb_tel_victim r = {
+        .victim = addr,
+        .first_ms = v->first_ms,
+        .last_ms = v->last_ms,
+        .packets = v->packets,
+        .bytes = v->bytes,
+        .tcp_packets = v->tcp_packets,
+        .icmp_packets = v->icmp_packets,
+        .peak_ppm = v->peak_ppm,
+        .darknet_addresses = tel_hll_estimate(v->hll_dark, TEL_VICTIM_HLL_P),
+        .ports = ports,
+        .observed_pps = observed,
+        .scaled_pps = dsize && ipaddr_is_v4(&v->addr) ? observed * 4294967296.0 / (double)dsize : -1.0,
+    };
+    int rc = statedb_tel_victim_put(s->db, &r);
+    if (!rc)
+        s->victims++;
+    if (!rc)
+        rc = maybe_commit(s, false);
+    return keep(s, rc);
+}
+
+const struct tel_sink_ops tel_state_sink_ops = {
+    .name = "state",
+    .interval = st_interval,
+    .source = st_source,
+    .victim = st_victim,
+};
+
+int tel_state_close(struct tel_state *s, const struct tel_engine *e, bool ok)
+{
+    if (!s)
+        return 0;
+    struct statedb_tel_run_totals t = {.sources = s->sources, .victims = s->victims,
+                                       .intervals = s->intervals, .ok = ok && e && !s->err};
+    if (e) {
+        const struct tel_stats *st = tel_engine_stats_const(e);
+        t.packets_read = st->packets_read;
+        t.darknet_packets = st->darknet_packets;
+        t.first_ms = st->first_ms;
+        t.last_ms = st->last_ms;
+    }
+    int rc = statedb_tel_end(s->db, &t);
+    statedb_close(s->db);
+    int first = s->err ? s->err : rc;
+    free(s);
+    return first;
+}
