@@ -95,6 +95,12 @@ static size_t addr_offset(unsigned c)
     }
 }
 
+/* ipaddr_is_v4 without a memcmp call: the first 12 bytes are ::ffff:0:0/96's. */
+static inline bool addr_is_v4(const struct ipaddr *a)
+{
+    return be64(a->b) == 0 && be32(a->b + 8) == 0xffffu;
+}
+
 #define REC_ADDR(r, off) ((const struct ipaddr *)((const char *)(r) + (off)))
 
 /* ---- writer ---------------------------------------------------------------------------- */
@@ -245,7 +251,12 @@ static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *
     int rc;
     uint64_t tmin = r[0].start_ms, tmax = r[0].start_ms;
     uint16_t spmin = 0xffff, spmax = 0, dpmin = 0xffff, dpmax = 0;
-    struct ipaddr smin = r[0].src, smax = r[0].src, dmin = r[0].dst, dmax = r[0].dst;
+    /* Address min/max as (high, low) 64-bit halves, the same order as memcmp. */
+    uint64_t sh_min = be64(r[0].src.b), sl_min = be64(r[0].src.b + 8), sh_max = sh_min,
+             sl_max = sl_min;
+    uint64_t dh_min = be64(r[0].dst.b), dl_min = be64(r[0].dst.b + 8), dh_max = dh_min,
+             dl_max = dl_min;
+    size_t si_min = 0, si_max = 0, di_min = 0, di_max = 0;
     for (size_t i = 0; i < n; i++) {
         if (r[i].start_ms < tmin)
             tmin = r[i].start_ms;
@@ -259,15 +270,23 @@ static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *
             dpmin = r[i].dst_port;
         if (r[i].dst_port > dpmax)
             dpmax = r[i].dst_port;
-        if (ipaddr_cmp(&r[i].src, &smin) < 0)
-            smin = r[i].src;
-        if (ipaddr_cmp(&r[i].src, &smax) > 0)
-            smax = r[i].src;
-        if (ipaddr_cmp(&r[i].dst, &dmin) < 0)
-            dmin = r[i].dst;
-        if (ipaddr_cmp(&r[i].dst, &dmax) > 0)
-            dmax = r[i].dst;
+        uint64_t h = be64(r[i].src.b), l = be64(r[i].src.b + 8);
+        if (h < sh_min || (h == sh_min && l < sl_min)) {
+            sh_min = h, sl_min = l, si_min = i;
+        }
+        if (h > sh_max || (h == sh_max && l > sl_max)) {
+            sh_max = h, sl_max = l, si_max = i;
+        }
+        h = be64(r[i].dst.b), l = be64(r[i].dst.b + 8);
+        if (h < dh_min || (h == dh_min && l < dl_min)) {
+            dh_min = h, dl_min = l, di_min = i;
+        }
+        if (h > dh_max || (h == dh_max && l > dl_max)) {
+            dh_max = h, dl_max = l, di_max = i;
+        }
     }
+    const struct ipaddr smin = r[si_min].src, smax = r[si_max].src, dmin = r[di_min].dst,
+                        dmax = r[di_max].dst;
     if ((rc = put_be(foot, n, 4)) || (rc = put_be(foot, tmin, 8)) || (rc = put_be(foot, tmax, 8)) ||
         (rc = put_be(foot, spmin, 2)) || (rc = put_be(foot, spmax, 2)) ||
         (rc = put_be(foot, dpmin, 2)) || (rc = put_be(foot, dpmax, 2)) ||
@@ -282,7 +301,7 @@ static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *
             size_t ao = addr_offset(c);
             int v4 = 1;
             for (size_t i = 0; i < n && v4; i++)
-                v4 = ipaddr_is_v4(REC_ADDR(&r[i], ao));
+                v4 = addr_is_v4(REC_ADDR(&r[i], ao));
             if (v4) {
                 form = 1;
                 for (size_t i = 0; i < n; i++)
