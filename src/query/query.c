@@ -476,13 +476,6 @@ static size_t slots_for(size_t n)
     return ns;
 }
 
-/* Grows t to hold n entries without resizing again. */
-static int ptab_reserve(struct ptab *t, size_t n)
-{
-    size_t ns = slots_for(n);
-    return ns > t->nslots ? ptab_resize(t, ns) : 0;
-}
-
 /* Finds or inserts key; returns its entry (counters zero when new) or NULL with *rc set
  * (BS_ELIMIT past t->max entries, BS_ENOMEM). */
 static inline uint64_t *ptab_get_h(struct ptab *t, uint64_t key, uint64_t h, int *rc)
@@ -521,6 +514,26 @@ static inline uint64_t *ptab_get_h(struct ptab *t, uint64_t key, uint64_t h, int
     t->n++;
     return e;
 }
+
+/* The entry of key, or NULL. */
+static inline uint64_t *ptab_find(const struct ptab *t, uint64_t key)
+{
+    if (!t->nslots)
+        return NULL;
+    size_t mask = t->nslots - 1, s = ptab_slot(key, t->seed, mask);
+    for (;;) {
+        uint64_t *e = t->slot + s * t->words;
+        if (!e[1])
+            return NULL;
+        if (e[0] == key)
+            return e;
+        s = (s + 1) & mask;
+    }
+}
+
+/* After merge(), a group of several threads' packed tables is counted in the lowest one (its
+ * owner); its entries in the others keep this bit set in flows (still occupied for probing). */
+#define PTAB_MERGED (UINT64_C(1) << 63)
 
 /* ptab_get_h with h = ptab_hash(key, t->seed). */
 static inline uint64_t *ptab_get(struct ptab *t, uint64_t key, int *rc)
@@ -753,6 +766,7 @@ struct qctx {
     const struct query_spec *q;
     struct filter *filter;
     bool time_bounded;
+    bool need_times; /* start_ms is read: time window, summary or listing */
     size_t klen, dklen; /* group key bytes, distinct value bytes */
     size_t koff[QUERY_MAX_KEYS];
     /* Keys of at most 2 bytes without a distinct count are aggregated in a directly indexed
@@ -762,6 +776,7 @@ struct qctx {
      * too. */
     bool packed, pair_packed;
     unsigned gbits, dbits;
+    size_t pmerged; /* packed entries merged into a lower thread's table (merge()) */
     struct qthread th[STORE_SCAN_MAX_THREADS];
     uint64_t printed;
     struct buf line;
@@ -959,10 +974,16 @@ static int q_on_block(void *ctx, unsigned thread, const struct store_block *b)
             continue;
         pk += b->packets[i];
         by += b->bytes[i];
-        if (b->start_ms[i] < tf)
-            tf = b->start_ms[i];
-        if (b->start_ms[i] > tl)
-            tl = b->start_ms[i];
+    }
+    if (c->need_times) {
+        for (size_t i = 0; i < n; i++) {
+            if (!sel[i])
+                continue;
+            if (b->start_ms[i] < tf)
+                tf = b->start_ms[i];
+            if (b->start_ms[i] > tl)
+                tl = b->start_ms[i];
+        }
     }
     t->matched += (uint64_t)cnt;
     t->packets += pk;
@@ -1323,6 +1344,17 @@ static void print_summary(const struct query_spec *q, const struct query_stats *
 
 /* ---- run ------------------------------------------------------------------------------- */
 
+/* The owner entry of packed group key after merge() (threads 0..nth-1), or NULL. */
+static uint64_t *ptab_owner(struct qctx *c, unsigned nth, uint64_t key)
+{
+    for (unsigned u = 0; u < nth; u++) {
+        uint64_t *x = ptab_find(&c->th[u].ptab, key);
+        if (x)
+            return x;
+    }
+    return NULL;
+}
+
 static int merge(struct qctx *c, unsigned nth)
 {
     struct agg_tab *t0 = &c->th[0].tab, *d0 = &c->th[0].dset;
@@ -1349,14 +1381,15 @@ static int merge(struct qctx *c, unsigned nth)
         }
         return 0;
     }
+    /* Packed groups are merged in place, without a table of the union: each entry of thread
+     * th's table is added into the first lower table that holds its key, if any, and then
+     * marked PTAB_MERGED; otherwise it stays where it is, as the group's owner. */
     struct ptab *p0 = &c->th[0].ptab;
     struct pset *s0 = &c->th[0].pset;
     for (unsigned th = 1; th < nth; th++) {
         struct ptab *p = &c->th[th].ptab;
-        if ((rc = ptab_reserve(p0, p0->n + p->n)))
-            return rc;
         for (size_t i = 0; i < p->nslots; i++) {
-            const uint64_t *e = p->slot + i * p->words;
+            uint64_t *e = p->slot + i * p->words;
             if (i + QUERY_PREFETCH < p->nslots) {
                 const uint64_t *f = e + QUERY_PREFETCH * p->words;
                 if (f[1])
@@ -1364,14 +1397,18 @@ static int merge(struct qctx *c, unsigned nth)
             }
             if (!e[1])
                 continue;
-            uint64_t *x = ptab_get(p0, e[0], &rc);
-            if (!x)
-                return rc;
-            x[1] += e[1];
-            x[2] += e[2];
-            x[3] += e[3];
+            for (unsigned u = 0; u < th; u++) {
+                uint64_t *x = ptab_find(&c->th[u].ptab, e[0]);
+                if (x) { /* the first hit is the owner: lower tables lack the key */
+                    x[1] += e[1];
+                    x[2] += e[2];
+                    x[3] += e[3];
+                    e[1] |= PTAB_MERGED;
+                    c->pmerged++;
+                    break;
+                }
+            }
         }
-        ptab_release(p);
         struct pset *ps = &c->th[th].pset;
         if ((rc = pset_reserve(s0, s0->n + ps->n)))
             return rc;
@@ -1420,9 +1457,9 @@ static int merge(struct qctx *c, unsigned nth)
             } else {
                 break;
             }
-            uint64_t *x = ptab_get(p0, v >> c->dbits, &rc);
+            uint64_t *x = ptab_owner(c, nth, v >> c->dbits);
             if (!x)
-                return rc;
+                return BS_ENOTFOUND; /* cannot happen: a pair's group counted its flow */
             x[4]++;
         }
         for (size_t i = 0; i < d0->n; i++) {
@@ -1430,7 +1467,8 @@ static int merge(struct qctx *c, unsigned nth)
             uint64_t g;
             uint64_t *x;
             if (c->packed && pack_bytes(c->q->keys, c->q->nkeys, gk, &g)) {
-                x = ptab_get(p0, g, &rc);
+                if (!(x = ptab_owner(c, nth, g)))
+                    return BS_ENOTFOUND; /* cannot happen: a pair's group counted its flow */
             } else {
                 bool is_new;
                 x = tab_get(t0, gk, hash_bytes(gk, c->klen, t0->seed), &is_new, &rc);
@@ -1493,8 +1531,14 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
     c->packed = q->nkeys && !c->direct && c->gbits <= 64;
     c->pair_packed = c->packed && q->has_distinct && c->gbits + c->dbits <= 64;
 
-    uint64_t cols = filter_columns(c->filter) | STORE_COLBIT(STORE_COL_START_MS) |
-                    STORE_COLBIT(STORE_COL_PACKETS) | STORE_COLBIT(STORE_COL_BYTES);
+    /* Columns: the filter's, the keys', packets and bytes; start_ms only when a time window,
+     * the summary or the listing needs it. */
+    c->need_times = c->time_bounded || q->count_only || !q->nkeys ||
+                    (q->summary && q->format == QF_TABLE);
+    uint64_t cols = filter_columns(c->filter) | STORE_COLBIT(STORE_COL_PACKETS) |
+                    STORE_COLBIT(STORE_COL_BYTES);
+    if (c->need_times)
+        cols |= STORE_COLBIT(STORE_COL_START_MS);
     for (size_t k = 0; k < q->nkeys; k++)
         cols |= key_cols(q->keys[k].id);
     if (q->has_distinct)
@@ -1570,6 +1614,8 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
         if (c->th[t].t_last > st->t_last)
             st->t_last = c->th[t].t_last;
     }
+    if (!c->need_times)
+        st->t_first = st->t_last = 0;
     if (q->nkeys && !q->count_only) {
         if ((rc = merge(c, nth))) {
             if (rc == BS_ELIMIT)
@@ -1577,15 +1623,18 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
             goto out_threads;
         }
         struct agg_tab *t = &c->th[0].tab;
-        struct ptab *p = &c->th[0].ptab;
-        st->groups = t->n + p->n;
+        st->groups = t->n;
+        for (unsigned th = 0; th < nth; th++)
+            st->groups += c->th[th].ptab.n;
+        st->groups -= c->pmerged;
         if (st->groups > q->max_groups) {
             rc = BS_ELIMIT;
             snprintf(err->msg, sizeof err->msg, "aggregation exceeds its cap");
             goto out_threads;
         }
         /* Rows passing --having: all of them sorted, or the best `limit` by a bounded heap
-         * (no sort of every group for a top N). */
+         * (no sort of every group for a top N). Packed groups are those of every thread's
+         * table not merged into a lower one. */
         bool top = q->limit && q->limit < st->groups;
         size_t cap = top ? q->limit : (size_t)st->groups;
         struct topn sel = {.h = malloc((cap ? cap : 1) * sizeof *sel.h), .cap = cap};
@@ -1593,24 +1642,28 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
             rc = BS_ENOMEM;
             goto out_threads;
         }
-        for (size_t i = 0; i < p->nslots + t->n; i++) {
-            struct qrow r;
-            if (i < p->nslots) {
-                r.e = p->slot + i * p->words;
-                r.key = NULL;
-                if (!r.e[1])
+        for (unsigned th = 0; th <= nth; th++) {
+            const struct ptab *p = th < nth ? &c->th[th].ptab : NULL;
+            size_t end = p ? p->nslots : t->n;
+            for (size_t i = 0; i < end; i++) {
+                struct qrow r;
+                if (p) {
+                    r.e = p->slot + i * p->words;
+                    r.key = NULL;
+                    if (!r.e[1] || (r.e[1] & PTAB_MERGED))
+                        continue;
+                } else {
+                    r.e = tab_entry(t, i);
+                    r.key = tab_key(t, r.e);
+                }
+                if (having && !filter_match_row(having, r.e[1], r.e[2], r.e[3],
+                                                q->has_distinct ? r.e[4] : 0))
                     continue;
-            } else {
-                r.e = tab_entry(t, i - p->nslots);
-                r.key = tab_key(t, r.e);
+                if (top)
+                    topn_offer(c, &sel, &r);
+                else if (sel.n < sel.cap) /* always: cap counts every group */
+                    sel.h[sel.n++] = r;
             }
-            if (having && !filter_match_row(having, r.e[1], r.e[2], r.e[3],
-                                            q->has_distinct ? r.e[4] : 0))
-                continue;
-            if (top)
-                topn_offer(c, &sel, &r);
-            else
-                sel.h[sel.n++] = r;
         }
         qsort_r(sel.h, sel.n, sizeof *sel.h, cmp_rows, c);
         size_t nr = sel.n;

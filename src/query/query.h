@@ -72,6 +72,8 @@ struct query_spec {
 };
 
 struct query_stats {
+    /* t_first/t_last: start_ms range of the matches, computed only when the query reads
+     * start_ms (a time window, the summary, a listing); 0 otherwise. */
     uint64_t matched, packets, bytes, t_first, t_last, groups;
     struct store_scan_stats scan;
     uint64_t wall_ns;
