@@ -85,6 +85,20 @@ for i in 1 2 3 4; do
     "${bs[@]}" 2>&1 | head -12 >&2
 done
 
+# Both tools must give the same answers: flows matched (1), the ten /24 prefixes and their
+# bytes (3), the ten ports and their distinct source counts (4). Ties may list in another
+# order, so the lists are compared sorted.
+AGREE=yes
+a1=$(nfdump -R "$W/nf" -o null 'proto tcp and dst port 23' | awk -F'[:,]' '/^Summary/ {gsub(/ /,"",$3); print $3}')
+b1=$("$BOTSCOPE" flows --store "$W/bs" --count 'proto tcp and dst port 23' | awk -F'[:,]' '/^Summary/ {gsub(/ /,"",$3); print $3}')
+a3=$(nfdump -R "$W/nf" -A srcip4/24 -O bytes -n 10 -q -o csv | awk -F, '/^[0-9]/ {print $4, $13}' | sort)
+b3=$("$BOTSCOPE" flows --store "$W/bs" -A srcip/24 -O bytes -n 10 -o csv | awk -F, 'NR > 1 {sub(/\/24$/, "", $1); print $1, $4}' | sort)
+a4=$(nf_distinct | sort)
+b4=$("$BOTSCOPE" flows --store "$W/bs" -s dstport/distinct:srcip -n 10 -o csv | awk -F, 'NR > 1 {print $5, $1}' | sort)
+[ -n "$a1" ] && [ "$a1" = "$b1" ] || { AGREE=no; echo "question 1 differs: nfdump $a1, botscope $b1" >&2; }
+[ -n "$a3" ] && [ "$a3" = "$b3" ] || { AGREE=no; printf 'question 3 differs:\nnfdump\n%s\nbotscope\n%s\n' "$a3" "$b3" >&2; }
+[ -n "$a4" ] && [ "$a4" = "$b4" ] || { AGREE=no; printf 'question 4 differs:\nnfdump\n%s\nbotscope\n%s\n' "$a4" "$b4" >&2; }
+
 echo
 echo "Query benchmark: $N flows (NetFlow v5 shaped, 1 exporter), $(nproc) cores, best of $RUNS runs."
 echo
@@ -99,4 +113,7 @@ echo "|---|---:|---:|"
 echo "| nfdump LZ4 (nfcapd -y) | $NF_LZ4 | $(echo "$NF_LZ4 / $N" | bc -l | xargs printf '%.2f') |"
 echo "| nfdump LZO (nfdump -z) | $NF_LZO | $(echo "$NF_LZO / $N" | bc -l | xargs printf '%.2f') |"
 echo "| botscope (zstd level 3, columnar) | $BS_BYTES | $(echo "$BS_BYTES / $N" | bc -l | xargs printf '%.2f') |"
+echo
+echo "Same answers from both tools (questions 1, 3, 4): $AGREE"
 [ "${KEEP:-0}" = 1 ] || rm -rf "$W/nf" "$W/nf-lzo" "$W/bs"
+[ "$AGREE" = yes ]
