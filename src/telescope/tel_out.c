@@ -402,6 +402,71 @@ static double rate_pps(uint64_t packets, uint64_t first_ms, uint64_t last_ms)
     return (double)packets * 1000.0 / (double)d;
 }
 
+size_t tel_out_format_rate(char out[32], uint64_t packets, uint64_t first_ms, uint64_t last_ms)
+{
+    uint64_t d = last_ms - first_ms;
+    if (d < 1000)
+        d = 1000;
+    /* The value is the rational N / d: scale it to six significant digits with integers. A
+     * double's rounding error (relative 2^-53) cannot move a value across a rounding
+     * boundary that the exact rational misses by at least 1 / (d * 10^s) (d < 2^40 here),
+     * so only exact ties, exponent forms and huge inputs need printf. */
+    if (packets && packets < (1ull << 40) && d < (1ull << 40)) {
+        unsigned __int128 n = (unsigned __int128)packets * 1000u;
+        uint64_t m = 0;
+        int sc = 0;
+        unsigned __int128 p10 = 1;
+        for (; sc <= 9; sc++, p10 *= 10) {
+            unsigned __int128 q = n * p10 / d;
+            if (q >= 100000u) {
+                if (q >= 1000000u)
+                    sc = 99; /* >= 1e6 at s = 0: exponent form */
+                else {
+                    unsigned __int128 r2 = n * p10 % d * 2;
+                    m = (uint64_t)q;
+                    if (r2 == d)
+                        sc = 99; /* exact tie: printf decides */
+                    else if (r2 > d)
+                        m++;
+                }
+                break;
+            }
+        }
+        if (m == 1000000u) {
+            m = 100000u;
+            sc--;
+        }
+        if (sc >= 0 && sc <= 9 && m >= 100000u && m < 1000000u) {
+            char dig[6];
+            for (int i = 5; i >= 0; i--, m /= 10)
+                dig[i] = (char)('0' + m % 10);
+            int nd = 6;
+            int intd = 6 - sc; /* digits before the point (<= 0: "0.000ddd") */
+            while (nd > (intd > 0 ? intd : 0) && dig[nd - 1] == '0')
+                nd--;
+            size_t o = 0;
+            if (intd <= 0) {
+                out[o++] = '0';
+                out[o++] = '.';
+                for (int i = 0; i < -intd; i++)
+                    out[o++] = '0';
+                for (int i = 0; i < nd; i++)
+                    out[o++] = dig[i];
+            } else {
+                for (int i = 0; i < nd; i++) {
+                    if (i == intd)
+                        out[o++] = '.';
+                    out[o++] = dig[i];
+                }
+            }
+            out[o] = '\0';
+            return o;
+        }
+    }
+    int w = snprintf(out, 32, "%.6g", (double)packets * 1000.0 / (double)d);
+    return w < 0 ? 0 : (size_t)w;
+}
+
 /* Fast formatting for the per-source lines (a day can have a million of them): decimal
  * integers without printf. Keys and values here are trusted ASCII (addresses, names). */
 static int put_u64(struct buf *b, uint64_t v)
@@ -449,7 +514,8 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
     tel_engine_addr_text(e, &s->addr, addr, sizeof addr);
     struct tel_src_facts f;
     tel_src_get_facts(s, &f);
-    double rate = rate_pps(s->packets, s->first_ms, s->last_ms);
+    char rate[32];
+    size_t rate_len = tel_out_format_rate(rate, s->packets, s->first_ms, s->last_ms);
     char cc[3] = {(char)(s->cc >> 8), (char)(s->cc & 0xff), 0};
     struct buf *b = &o->line;
 
@@ -461,7 +527,8 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
     rc = rc ? rc : put_kv(b, ",\"bytes\":", s->bytes);
     rc = rc ? rc : put_kv(b, ",\"first_ms\":", s->first_ms);
     rc = rc ? rc : put_kv(b, ",\"last_ms\":", s->last_ms);
-    rc = rc ? rc : buf_printf(b, ",\"rate_pps\":%.6g", rate);
+    rc = rc ? rc : buf_puts(b, ",\"rate_pps\":");
+    rc = rc ? rc : buf_append(b, rate, rate_len);
     rc = rc ? rc : put_kv(b, ",\"destinations\":", f.destinations);
     rc = rc ? rc : buf_puts(b, ",\"ports\":");
     rc = rc ? rc : port_list(b, s->ports, s->nports, ',', true);
@@ -505,7 +572,8 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
     rc = rc ? rc : put_kv(b, ",", s->bytes);
     rc = rc ? rc : put_kv(b, ",", s->first_ms);
     rc = rc ? rc : put_kv(b, ",", s->last_ms);
-    rc = rc ? rc : buf_printf(b, ",%.6g", rate);
+    rc = rc ? rc : buf_putc(b, ',');
+    rc = rc ? rc : buf_append(b, rate, rate_len);
     rc = rc ? rc : put_kv(b, ",", f.destinations);
     rc = rc ? rc : put_kv(b, ",", f.port_count);
     rc = rc ? rc : buf_putc(b, ',');

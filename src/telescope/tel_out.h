@@ -48,6 +48,10 @@ int tel_out_provenance(const char *dir, const struct tel_engine *e, const char *
                        const struct tel_input_info *in, size_t n_in, const char *interface,
                        int argc, char **argv, bool csv);
 
+/* A source's rate_pps (packets per second over max(last - first, 1 s)) as printf's "%.6g"
+ * writes it, mostly without printf (a million source lines a day). Returns the length. */
+size_t tel_out_format_rate(char out[32], uint64_t packets, uint64_t first_ms, uint64_t last_ms);
+
 /* The roll-up names of the levels ("", "5m", "1h", "1d"). */
 extern const char *const tel_level_suffix[TEL_LEVELS];
 

@@ -20,6 +20,7 @@
 #include "telescope/tel_engine.h"
 #include "telescope/tel_hll.h"
 #include "telescope/tel_keyhash.h"
+#include "telescope/tel_out.h"
 #include "telescope/tel_pcapmm.h"
 #include "telescope/tel_pmap.h"
 #include "telescope/tel_src.h"
@@ -1113,6 +1114,38 @@ static void test_src_destinations_exact_then_sketch_then_pool_limit(void **state
     tel_src_release(&t);
 }
 
+/* The integer rate formatter must write exactly what printf's %.6g writes: fixed and
+ * exponent forms, rounding up to the next power of ten, exact ties, sub-second spans. */
+static void check_rate(uint64_t packets, uint64_t first, uint64_t last)
+{
+    char got[32], want[32];
+    uint64_t d = last - first < 1000 ? 1000 : last - first;
+    snprintf(want, sizeof want, "%.6g", (double)packets * 1000.0 / (double)d);
+    size_t n = tel_out_format_rate(got, packets, first, last);
+    if (strcmp(got, want) || n != strlen(want))
+        fail_msg("packets %llu span %llu: got '%s', want '%s'", (unsigned long long)packets,
+                 (unsigned long long)d, got, want);
+}
+
+static void test_rate_format_matches_printf_g6(void **state)
+{
+    (void)state;
+    static const uint64_t fixed[][2] = {
+        {1, 0}, {8, 3600000}, {1, 86400000}, {2, 86400000}, {999999, 1000}, {1000000, 1000},
+        {9999995, 10000}, {1234565, 10000000}, {5, 4000}, {3, 7}, {123, 456789}, {1, 3},
+        {7, 9999}, {99999950, 100000000}, {1, 10001}, {1, 9999999}, {40, 567158}, {1ull << 41, 5000},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        check_rate(fixed[i][0], 1000000, 1000000 + fixed[i][1]);
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t packets = 1 + (x & 0xffff) % (1u + (unsigned)((x >> 20) & 0xffff));
+        uint64_t span = (x >> 36) % (i & 1 ? 86400001ull : 20000ull);
+        check_rate(packets, 1700000000000ull, 1700000000000ull + span);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1153,6 +1186,7 @@ int main(void)
         cmocka_unit_test(test_pcapmm_truncated_record_and_fallbacks),
         cmocka_unit_test(test_src_destinations_exact_then_sketch_then_pool_limit),
         cmocka_unit_test(test_flood_of_spoofed_sources_keeps_memory_bounded),
+        cmocka_unit_test(test_rate_format_matches_printf_g6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
