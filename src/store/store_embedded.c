@@ -114,6 +114,7 @@ struct emb {
     uint64_t submitted, completed; /* jobs */
     int werr;                      /* the last job's result: 0 when nothing is left unwritten */
     bool carry_pending;            /* a failed write left records (carry) */
+    uint64_t waits, wait_ms;       /* appenders waiting for a free buffer (back-pressure) */
     bool wstop, wstarted, wsync;   /* wsync: no thread could be started, jobs run inline */
     pthread_t wthread;
     /* Owned by the writer thread (or by whoever runs jobs once it is stopped). */
@@ -337,7 +338,7 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
         e->dir[--dl] = '\0';
 
     /* Settings: defaults match config_keys.def. */
-    int64_t partition = 300000, retention = 30LL * 86400000, max_size = 0, level = 3;
+    int64_t partition = 300000, retention = 30LL * 86400000, max_size = 0, level = 1;
     int64_t batch = 1048576, threads = 2;
     const char *comp = "zstd";
     if (cfg) {
@@ -744,8 +745,13 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n)
 static struct flow_rec *take_buffer(struct emb *e)
 {
     pthread_mutex_lock(&e->wmu);
-    while (!e->nfree)
-        pthread_cond_wait(&e->dcv, &e->wmu);
+    if (!e->nfree) { /* counted: a writer slower than the input shows here */
+        uint64_t t0 = clock_mono_ms();
+        while (!e->nfree)
+            pthread_cond_wait(&e->dcv, &e->wmu);
+        e->waits++;
+        e->wait_ms += clock_mono_ms() - t0;
+    }
     struct flow_rec *b = e->freebuf[--e->nfree];
     pthread_mutex_unlock(&e->wmu);
     if (!b && !(b = malloc(e->cap_max * sizeof *b))) {
@@ -950,6 +956,11 @@ static int emb_close(struct store *s)
         }
         if (e->n || e->carry_n)
             log_err("store", "%s: %zu records could not be written", e->dir, e->n + e->carry_n);
+        if (e->completed)
+            log_info("store", "%s: %llu batches written; appenders waited for the writer %llu "
+                              "times, %llu ms in all",
+                     e->dir, (unsigned long long)e->completed, (unsigned long long)e->waits,
+                     (unsigned long long)e->wait_ms);
     }
     emb_free(e);
     return rc;
