@@ -29,10 +29,10 @@ static const uint64_t rollup_len[TEL_LEVELS] = {0, 5ull * 60 * 1000, 60ull * 60 
 
 /* A darknet packet waiting in the batch: decoded, with the bytes its pkt_info borrows
  * copied in (TCP options, the start of the payload), and its address hashes. */
-#define TEL_BATCH 32         /* ring of queued darknet packets (power of two) */
-#define PREFETCH_LAG 8       /* prefetch a profile 8 packets after its index slot */
-#define SKETCH_LAG 14        /* prefetch its destination sketch 6 packets after the profile */
-#define PROCESS_LAG 20       /* process a packet 20 packets after it was queued */
+#define TEL_BATCH 16         /* ring of queued darknet packets (power of two) */
+#define PREFETCH_LAG 4       /* prefetch a profile 4 packets after its index slot */
+#define SKETCH_LAG 7         /* prefetch its destination sketch 3 packets after the profile */
+#define PROCESS_LAG 10       /* process a packet 10 packets after it was queued */
 #define PAYLOAD_KEEP 4
 
 struct pending {
