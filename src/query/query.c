@@ -403,11 +403,14 @@ static void *tab_zalloc(size_t n, size_t size)
     return p;
 }
 
-/* Each thread's tables hash with their own seed: merging a table into another walks it in
- * slot order, which under the same hash function would pile the keys into long probe runs. */
-static inline uint64_t ptab_seed(unsigned thread)
+/* Seed of thread `thread`'s packed tables in a query whose base seed is `base`. The keys come
+ * from the network, so the base is drawn per query (a flood of colliding keys cannot be
+ * prepared), and each thread has its own: merge() walks one table in slot order while
+ * inserting into another, which under the same hash function would pile the keys into long
+ * probe runs. */
+static inline uint64_t ptab_seed(uint64_t base, unsigned thread)
 {
-    return 0x2545f4914f6cdd1dull * (2u * thread + 1u);
+    return hash_mix64(base + 0x2545f4914f6cdd1dull * (2u * thread + 1u));
 }
 
 static inline uint64_t ptab_hash(uint64_t key, uint64_t seed)
@@ -1545,6 +1548,8 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
         cols |= key_cols(q->distinct.id);
     if (!q->nkeys && !q->count_only)
         cols = STORE_COLS_ALL;
+    /* Unpredictable enough for a table seed: the clock and where the context lives. */
+    uint64_t seed = hash_mix64(clock_mono_ns() ^ (uint64_t)(uintptr_t)c);
     unsigned nth = q->threads ? q->threads : 1;
     if (nth > STORE_SCAN_MAX_THREADS)
         nth = STORE_SCAN_MAX_THREADS;
@@ -1560,9 +1565,9 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
         tab_init(&th->dset, c->klen + c->dklen, false, q->max_distinct);
         if (c->direct)
             th->direct = calloc((size_t)3 << (8 * c->klen), sizeof *th->direct);
-        ptab_init(&th->ptab, q->has_distinct ? 5 : 4, q->max_groups, ptab_seed(t));
+        ptab_init(&th->ptab, q->has_distinct ? 5 : 4, q->max_groups, ptab_seed(seed, t));
         th->pset.max = q->max_distinct;
-        th->pset.seed = ptab_seed(t);
+        th->pset.seed = ptab_seed(seed, t);
         if (c->packed) {
             th->kb = malloc(SEGMENT_BLOCK_MAX * sizeof *th->kb);
             th->hv = malloc(SEGMENT_BLOCK_MAX * sizeof *th->hv);
