@@ -84,8 +84,8 @@ static void make_rec(struct flow_rec *r, uint64_t *rng, uint64_t now_ms)
     r->vlan = (uint16_t)((b >> 53) % 4095);
     r->sampling_rate = 1;
     r->version = 9;
-    r->has = FLOW_HAS_SRC_AS | FLOW_HAS_DST_AS | FLOW_HAS_NEXTHOP | FLOW_HAS_VLAN |
-             FLOW_HAS_TIMES | FLOW_HAS_IFACES | FLOW_HAS_MASKS | FLOW_HAS_TOS;
+    r->has = FLOW_HAS_SRC_AS | FLOW_HAS_DST_AS | FLOW_HAS_NEXTHOP | FLOW_HAS_VLAN | FLOW_HAS_TIMES |
+             FLOW_HAS_IFACES | FLOW_HAS_MASKS | FLOW_HAS_TOS;
 }
 
 int main(int argc, char **argv)

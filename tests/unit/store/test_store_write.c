@@ -119,9 +119,13 @@ static void scan_dir(const char *dir, struct collect *c)
     char err[256];
     struct store *s;
     assert_int_equal(store_open(dir, NULL, STORE_RDONLY, &s, err), 0);
-    struct store_scan sc = {.t_lo = 0, .t_hi = UINT64_MAX, .cols = STORE_COLS_ALL,
-                            .threads = 2, .block_pred = collect_pred,
-                            .on_block = collect_block, .ctx = c};
+    struct store_scan sc = {.t_lo = 0,
+                            .t_hi = UINT64_MAX,
+                            .cols = STORE_COLS_ALL,
+                            .threads = 2,
+                            .block_pred = collect_pred,
+                            .on_block = collect_block,
+                            .ctx = c};
     assert_int_equal(store_scan(s, &sc, NULL), 0);
     store_close(s);
 }
@@ -322,7 +326,8 @@ static void test_store_batches_over_years_are_sorted_and_split_by_partition(void
 {
     (void)state;
     char *dir = make_tmpdir();
-    const char *kv[][3] = {{"store", "batch_records", "1000"}, {"store", "retention", "0"},
+    const char *kv[][3] = {{"store", "batch_records", "1000"},
+                           {"store", "retention", "0"},
                            {"store", "partition", "1h"}};
     struct config *cfg = test_config(kv, 3);
     char err[256];
