@@ -158,4 +158,23 @@ static inline uint64_t be64(const uint8_t *b)
     return (uint64_t)be32(b) << 32 | be32(b + 4);
 }
 
+/* Big-endian stores into a buffer the caller has already sized (the writers' counterpart). */
+static inline void be16_put(uint8_t *b, uint16_t v)
+{
+    b[0] = (uint8_t)(v >> 8);
+    b[1] = (uint8_t)v;
+}
+static inline void be32_put(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t)(v >> 24);
+    b[1] = (uint8_t)(v >> 16);
+    b[2] = (uint8_t)(v >> 8);
+    b[3] = (uint8_t)v;
+}
+static inline void be64_put(uint8_t *b, uint64_t v)
+{
+    be32_put(b, (uint32_t)(v >> 32));
+    be32_put(b + 4, (uint32_t)v);
+}
+
 #endif

@@ -37,24 +37,6 @@ static uint32_t crc32c(const uint8_t *p, size_t n)
     return ~c;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)(v >> 32));
-    put32(p + 4, (uint32_t)v);
-}
-
 int flowdec_exporter_save(const struct flowdec_exporter *ex, struct buf *out)
 {
     size_t total = STATE_HDR + 4;
@@ -85,13 +67,13 @@ int flowdec_exporter_save(const struct flowdec_exporter *ex, struct buf *out)
         return BS_ENOMEM;
     uint8_t *p = b;
     memcpy(p, STATE_MAGIC, 4);
-    put16(p + 4, STATE_VERSION);
-    put16(p + 6, 0);
-    put32(p + 8, (uint32_t)total);
+    be16_put(p + 4, STATE_VERSION);
+    be16_put(p + 6, 0);
+    be32_put(p + 8, (uint32_t)total);
     memcpy(p + 12, ex->addr.b, 16);
-    put32(p + 28, nt);
-    put32(p + 32, ns);
-    put32(p + 36, nd);
+    be32_put(p + 28, nt);
+    be32_put(p + 32, ns);
+    be32_put(p + 36, nd);
     p += STATE_HDR;
     for (size_t i = 0; i < ex->tmpls.cap; i++) {
         const struct tmpl *t = ex->tmpls.e[i].v;
@@ -99,15 +81,15 @@ int flowdec_exporter_save(const struct flowdec_exporter *ex, struct buf *out)
             continue;
         p[0] = t->version;
         p[1] = t->options;
-        put16(p + 2, t->id);
-        put32(p + 4, t->domain);
-        put16(p + 8, t->nfields);
-        put16(p + 10, t->scope_n);
+        be16_put(p + 2, t->id);
+        be32_put(p + 4, t->domain);
+        be16_put(p + 8, t->nfields);
+        be16_put(p + 10, t->scope_n);
         p += 12;
         for (unsigned k = 0; k < t->nfields; k++, p += 8) {
-            put16(p, t->fields[k].id);
-            put16(p + 2, t->fields[k].len);
-            put32(p + 4, t->fields[k].pen);
+            be16_put(p, t->fields[k].id);
+            be16_put(p + 2, t->fields[k].len);
+            be32_put(p + 4, t->fields[k].pen);
         }
     }
     for (size_t i = 0; i < ex->samplers.cap; i++) {
@@ -117,9 +99,9 @@ int flowdec_exporter_save(const struct flowdec_exporter *ex, struct buf *out)
         uint64_t k1 = ex->samplers.e[i].k1;
         memset(p, 0, 4);
         p[0] = (uint8_t)(k1 >> 32);
-        put32(p + 4, (uint32_t)k1);
-        put64(p + 8, ex->samplers.e[i].k2);
-        put32(p + 16, s->rate);
+        be32_put(p + 4, (uint32_t)k1);
+        be64_put(p + 8, ex->samplers.e[i].k2);
+        be32_put(p + 16, s->rate);
         p += 20;
     }
     for (size_t i = 0; i < ex->domains.cap; i++) {
@@ -129,12 +111,12 @@ int flowdec_exporter_save(const struct flowdec_exporter *ex, struct buf *out)
         uint64_t k1 = ex->domains.e[i].k1;
         memset(p, 0, 4);
         p[0] = (uint8_t)(k1 >> 32);
-        put32(p + 4, (uint32_t)k1);
-        put32(p + 8, d->default_rate);
-        put64(p + 12, d->sysinit_ms);
+        be32_put(p + 4, (uint32_t)k1);
+        be32_put(p + 8, d->default_rate);
+        be64_put(p + 12, d->sysinit_ms);
         p += 20;
     }
-    put32(p, crc32c(b, total - 4));
+    be32_put(p, crc32c(b, total - 4));
     int rc = buf_append(out, b, total);
     free(b);
     return rc;

@@ -1,5 +1,6 @@
 /* sim_export.c - NetFlow v9, IPFIX and sFlow v5 datagram encoders with exporter state. */
 #include "sim/sim_export.h"
+#include "core/rd.h"
 
 #include <string.h>
 
@@ -47,26 +48,6 @@ static inline size_t set_size(size_t body)
     return body ? 4 + pad4(body) : 0;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)(v >> 32));
-    put32(p + 4, (uint32_t)v);
-}
-
 static void put_uint(uint8_t *p, uint64_t v, unsigned len)
 {
     for (unsigned i = 0; i < len; i++)
@@ -97,25 +78,25 @@ static void put_field(uint8_t *p, const struct tfield *f, const struct sim_expor
     case 4: *p = r->proto; break;
     case 5: *p = r->tos; break;
     case 6: put_uint(p, r->tcp_flags, f->len); break;
-    case 7: put16(p, r->sport); break;
+    case 7: be16_put(p, r->sport); break;
     case 8: memcpy(p, r->src.b + 12, 4); break;
     case 9: case 29: *p = r->src_mask; break;
     case 10: put_uint(p, r->in_if, f->len); break;
-    case 11: put16(p, r->dport); break;
+    case 11: be16_put(p, r->dport); break;
     case 12: memcpy(p, r->dst.b + 12, 4); break;
     case 13: case 30: *p = r->dst_mask; break;
     case 14: put_uint(p, r->out_if, f->len); break;
     case 15: memcpy(p, r->nexthop.b + 12, 4); break;
-    case 16: put32(p, r->src_as); break;
-    case 17: put32(p, r->dst_as); break;
-    case 21: put32(p, uptime(ex, r->end_ms)); break;
-    case 22: put32(p, uptime(ex, r->start_ms)); break;
+    case 16: be32_put(p, r->src_as); break;
+    case 17: be32_put(p, r->dst_as); break;
+    case 21: be32_put(p, uptime(ex, r->end_ms)); break;
+    case 22: be32_put(p, uptime(ex, r->start_ms)); break;
     case 27: memcpy(p, r->src.b, 16); break;
     case 28: memcpy(p, r->dst.b, 16); break;
     case 61: *p = 0; break; /* ingress */
     case 62: memcpy(p, r->nexthop.b, 16); break;
-    case 152: put64(p, r->start_ms); break;
-    case 153: put64(p, r->end_ms); break;
+    case 152: be64_put(p, r->start_ms); break;
+    case 153: be64_put(p, r->end_ms); break;
     default: memset(p, 0, f->len); break;
     }
 }
@@ -123,11 +104,11 @@ static void put_field(uint8_t *p, const struct tfield *f, const struct sim_expor
 /* Writes a template record (id, count, fields) at p; returns its length. */
 static size_t put_template(uint8_t *p, uint16_t id, const struct tfield *f, size_t n)
 {
-    put16(p, id);
-    put16(p + 2, (uint16_t)n);
+    be16_put(p, id);
+    be16_put(p + 2, (uint16_t)n);
     for (size_t i = 0; i < n; i++) {
-        put16(p + 4 + 4 * i, f[i].id);
-        put16(p + 6 + 4 * i, f[i].len);
+        be16_put(p + 4 + 4 * i, f[i].id);
+        be16_put(p + 6 + 4 * i, f[i].len);
     }
     return 4 + 4 * n;
 }
@@ -176,8 +157,8 @@ static void emit_flow_datagram(struct sim_exporter *ex, uint64_t now_ms)
         off += 4;
         off += put_template(o + off, SIM_TMPL_V4, f4, n4);
         off += put_template(o + off, SIM_TMPL_V6, f6, n6);
-        put16(o + start, v9 ? 0 : 2);
-        put16(o + start + 2, (uint16_t)(off - start));
+        be16_put(o + start, v9 ? 0 : 2);
+        be16_put(o + start + 2, (uint16_t)(off - start));
         count += 2;
         if (ex->sampling > 1) {
             /* Options template announcing the sampling interval (IE 34) and algorithm (IE 35),
@@ -185,32 +166,32 @@ static void emit_flow_datagram(struct sim_exporter *ex, uint64_t now_ms)
              * IE 149). */
             start = off;
             memset(o + off, 0, set_size(18));
-            put16(o + off, v9 ? 1 : 3);
-            put16(o + off + 2, (uint16_t)set_size(18));
-            put16(o + off + 4, SIM_TMPL_OPTIONS);
+            be16_put(o + off, v9 ? 1 : 3);
+            be16_put(o + off + 2, (uint16_t)set_size(18));
+            be16_put(o + off + 4, SIM_TMPL_OPTIONS);
             if (v9) {
-                put16(o + off + 6, 4);  /* scope length in bytes */
-                put16(o + off + 8, 8);  /* option fields length in bytes */
-                put16(o + off + 10, 1); /* scope: System */
+                be16_put(o + off + 6, 4);  /* scope length in bytes */
+                be16_put(o + off + 8, 8);  /* option fields length in bytes */
+                be16_put(o + off + 10, 1); /* scope: System */
             } else {
-                put16(o + off + 6, 3);  /* field count */
-                put16(o + off + 8, 1);  /* scope field count */
-                put16(o + off + 10, 149);
+                be16_put(o + off + 6, 3);  /* field count */
+                be16_put(o + off + 8, 1);  /* scope field count */
+                be16_put(o + off + 10, 149);
             }
-            put16(o + off + 12, 4);
-            put16(o + off + 14, 34);
-            put16(o + off + 16, 4);
-            put16(o + off + 18, 35);
-            put16(o + off + 20, 1);
+            be16_put(o + off + 12, 4);
+            be16_put(o + off + 14, 34);
+            be16_put(o + off + 16, 4);
+            be16_put(o + off + 18, 35);
+            be16_put(o + off + 20, 1);
             off += set_size(18);
             memset(o + off, 0, set_size(9));
-            put16(o + off, SIM_TMPL_OPTIONS);
-            put16(o + off + 2, (uint16_t)set_size(9));
+            be16_put(o + off, SIM_TMPL_OPTIONS);
+            be16_put(o + off + 2, (uint16_t)set_size(9));
             if (v9)
                 memcpy(o + off + 4, ex->addr.b + 12, 4);
             else
-                put32(o + off + 4, ex->source_id);
-            put32(o + off + 8, ex->sampling);
+                be32_put(o + off + 4, ex->source_id);
+            be32_put(o + off + 8, ex->sampling);
             o[off + 12] = 2; /* random 1-out-of-N sampling */
             off += set_size(9);
             count += 2;
@@ -228,27 +209,27 @@ static void emit_flow_datagram(struct sim_exporter *ex, uint64_t now_ms)
             continue;
         size_t sz = set_size(lens[i]);
         memset(o + off, 0, sz);
-        put16(o + off, i ? SIM_TMPL_V6 : SIM_TMPL_V4);
-        put16(o + off + 2, (uint16_t)sz);
+        be16_put(o + off, i ? SIM_TMPL_V6 : SIM_TMPL_V4);
+        be16_put(o + off + 2, (uint16_t)sz);
         memcpy(o + off + 4, bodies[i], lens[i]);
         off += sz;
         count += (unsigned)(lens[i] / rls[i]);
         data_recs += (unsigned)(lens[i] / rls[i]);
     }
     if (v9) {
-        put16(o, 9);
-        put16(o + 2, (uint16_t)count);
-        put32(o + 4, uptime(ex, now_ms));
-        put32(o + 8, (uint32_t)(now_ms / 1000));
-        put32(o + 12, ex->seq);
-        put32(o + 16, ex->source_id);
+        be16_put(o, 9);
+        be16_put(o + 2, (uint16_t)count);
+        be32_put(o + 4, uptime(ex, now_ms));
+        be32_put(o + 8, (uint32_t)(now_ms / 1000));
+        be32_put(o + 12, ex->seq);
+        be32_put(o + 16, ex->source_id);
         ex->seq++;
     } else {
-        put16(o, 10);
-        put16(o + 2, (uint16_t)off);
-        put32(o + 4, (uint32_t)(now_ms / 1000));
-        put32(o + 8, ex->seq);
-        put32(o + 12, ex->source_id);
+        be16_put(o, 10);
+        be16_put(o + 2, (uint16_t)off);
+        be32_put(o + 4, (uint32_t)(now_ms / 1000));
+        be32_put(o + 8, ex->seq);
+        be32_put(o + 12, ex->source_id);
         ex->seq += data_recs;
     }
     ex->data_records += ex->nrec;
@@ -262,13 +243,13 @@ static void emit_sflow_datagram(struct sim_exporter *ex, uint64_t now_ms, const 
                                 size_t len, unsigned nsamples)
 {
     uint8_t *o = ex->out;
-    put32(o, 5);
-    put32(o + 4, 1); /* agent address type IPv4 */
+    be32_put(o, 5);
+    be32_put(o + 4, 1); /* agent address type IPv4 */
     memcpy(o + 8, ex->addr.b + 12, 4);
-    put32(o + 12, ex->source_id);
-    put32(o + 16, ++ex->seq);
-    put32(o + 20, uptime(ex, now_ms));
-    put32(o + 24, nsamples);
+    be32_put(o + 12, ex->source_id);
+    be32_put(o + 16, ++ex->seq);
+    be32_put(o + 20, uptime(ex, now_ms));
+    be32_put(o + 24, nsamples);
     memcpy(o + 28, samples, len);
     ex->datagrams++;
     ex->emit(ex->emit_arg, ex, now_ms, o, 28 + len);
@@ -292,23 +273,23 @@ static void sflow_counters(struct sim_exporter *ex, uint64_t now_ms)
 {
     uint8_t c[8 + 12 + 8 + 88];
     memset(c, 0, sizeof c);
-    put32(c, 2);
-    put32(c + 4, 12 + 8 + 88);
-    put32(c + 8, ++ex->counter_seq);
-    put32(c + 12, ex->uplink_if);
-    put32(c + 16, 1);
-    put32(c + 20, 1);
-    put32(c + 24, 88);
+    be32_put(c, 2);
+    be32_put(c + 4, 12 + 8 + 88);
+    be32_put(c + 8, ++ex->counter_seq);
+    be32_put(c + 12, ex->uplink_if);
+    be32_put(c + 16, 1);
+    be32_put(c + 20, 1);
+    be32_put(c + 24, 88);
     uint8_t *g = c + 28;
-    put32(g, ex->uplink_if);
-    put32(g + 4, 6);                  /* ethernetCsmacd */
-    put64(g + 8, 10000000000ull);     /* 10 Gbit/s */
-    put32(g + 16, 1);                 /* full duplex */
-    put32(g + 20, 3);                 /* admin up, oper up */
-    put64(g + 24, ex->if_octets);     /* ifInOctets */
-    put32(g + 32, (uint32_t)ex->if_pkts);
-    put64(g + 56, ex->if_octets / 2); /* ifOutOctets: the model counts one direction */
-    put32(g + 64, (uint32_t)(ex->if_pkts / 2));
+    be32_put(g, ex->uplink_if);
+    be32_put(g + 4, 6);                  /* ethernetCsmacd */
+    be64_put(g + 8, 10000000000ull);     /* 10 Gbit/s */
+    be32_put(g + 16, 1);                 /* full duplex */
+    be32_put(g + 20, 3);                 /* admin up, oper up */
+    be64_put(g + 24, ex->if_octets);     /* ifInOctets */
+    be32_put(g + 32, (uint32_t)ex->if_pkts);
+    be64_put(g + 56, ex->if_octets / 2); /* ifOutOctets: the model counts one direction */
+    be32_put(g + 64, (uint32_t)(ex->if_pkts / 2));
     sflow_flush(ex, now_ms);
     emit_sflow_datagram(ex, now_ms, c, sizeof c, 1);
 }
@@ -374,37 +355,37 @@ void sim_export_add_sample(struct sim_exporter *ex, uint64_t now_ms,
         ex->first_ms = now_ms;
     uint8_t *p = ex->set4 + ex->len4;
     memset(p, 0, len);
-    put32(p, 1); /* flow sample, enterprise 0 */
-    put32(p + 4, (uint32_t)(len - 8));
-    put32(p + 8, ++ex->sample_seq);
-    put32(p + 12, s->in_if); /* source ID: type 0 (ifIndex) << 24 | index */
-    put32(p + 16, ex->sampling);
-    put32(p + 20, (uint32_t)ex->sample_pool);
-    put32(p + 24, 0);        /* drops */
-    put32(p + 28, s->in_if);
-    put32(p + 32, s->out_if);
-    put32(p + 36, 2);        /* records */
+    be32_put(p, 1); /* flow sample, enterprise 0 */
+    be32_put(p + 4, (uint32_t)(len - 8));
+    be32_put(p + 8, ++ex->sample_seq);
+    be32_put(p + 12, s->in_if); /* source ID: type 0 (ifIndex) << 24 | index */
+    be32_put(p + 16, ex->sampling);
+    be32_put(p + 20, (uint32_t)ex->sample_pool);
+    be32_put(p + 24, 0);        /* drops */
+    be32_put(p + 28, s->in_if);
+    be32_put(p + 32, s->out_if);
+    be32_put(p + 36, 2);        /* records */
     uint8_t *r = p + 40;
-    put32(r, 1);             /* raw packet header */
-    put32(r + 4, (uint32_t)raw);
-    put32(r + 8, 1);         /* header protocol: Ethernet */
-    put32(r + 12, s->frame_len + 4); /* frame length on the wire, with the 4-byte FCS */
-    put32(r + 16, 4);        /* stripped: the FCS */
-    put32(r + 20, (uint32_t)hl);
+    be32_put(r, 1);             /* raw packet header */
+    be32_put(r + 4, (uint32_t)raw);
+    be32_put(r + 8, 1);         /* header protocol: Ethernet */
+    be32_put(r + 12, s->frame_len + 4); /* frame length on the wire, with the 4-byte FCS */
+    be32_put(r + 16, 4);        /* stripped: the FCS */
+    be32_put(r + 20, (uint32_t)hl);
     memcpy(r + 24, s->header, hl);
     r += 8 + raw;
-    put32(r, 1002);          /* extended router data */
-    put32(r + 4, (uint32_t)rt);
+    be32_put(r, 1002);          /* extended router data */
+    be32_put(r + 4, (uint32_t)rt);
     if (nh6) {
-        put32(r + 8, 2);
+        be32_put(r + 8, 2);
         memcpy(r + 12, s->nexthop.b, 16);
-        put32(r + 28, s->src_mask);
-        put32(r + 32, s->dst_mask);
+        be32_put(r + 28, s->src_mask);
+        be32_put(r + 32, s->dst_mask);
     } else {
-        put32(r + 8, 1);
+        be32_put(r + 8, 1);
         memcpy(r + 12, s->nexthop.b + 12, 4);
-        put32(r + 16, s->src_mask);
-        put32(r + 20, s->dst_mask);
+        be32_put(r + 16, s->src_mask);
+        be32_put(r + 20, s->dst_mask);
     }
     ex->len4 += len;
     ex->nrec++;

@@ -1,21 +1,8 @@
 /* sim_pkt.c - packet builder with RFC 1071 checksums. */
 #include "sim/sim_pkt.h"
+#include "core/rd.h"
 
 #include <string.h>
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 static uint32_t csum_add(const uint8_t *buf, size_t len, uint32_t sum)
 {
@@ -89,32 +76,32 @@ size_t sim_pkt_build_ip(uint8_t *out, size_t cap, const struct sim_pkt *p)
     /* Transport header. */
     switch (p->proto) {
     case 6:
-        put16(l4, p->sport);
-        put16(l4 + 2, p->dport);
-        put32(l4 + 4, p->seq);
-        put32(l4 + 8, p->ack);
+        be16_put(l4, p->sport);
+        be16_put(l4 + 2, p->dport);
+        be32_put(l4 + 4, p->seq);
+        be32_put(l4 + 8, p->ack);
         l4[12] = (uint8_t)((l4h / 4) << 4);
         l4[13] = p->tcp_flags;
-        put16(l4 + 14, p->window);
+        be16_put(l4 + 14, p->window);
         if (p->tcp_opts_len)
             memcpy(l4 + 20, p->tcp_opts, p->tcp_opts_len);
         break;
     case 17:
-        put16(l4, p->sport);
-        put16(l4 + 2, p->dport);
-        put16(l4 + 4, (uint16_t)l4len);
+        be16_put(l4, p->sport);
+        be16_put(l4 + 2, p->dport);
+        be16_put(l4 + 4, (uint16_t)l4len);
         break;
     default:
         l4[0] = p->icmp_type;
         l4[1] = p->icmp_code;
-        put32(l4 + 4, p->icmp_rest);
+        be32_put(l4 + 4, p->icmp_rest);
         break;
     }
     /* IP header. */
     if (v6) {
         out[0] = (uint8_t)(0x60 | (p->tos >> 4));
         out[1] = (uint8_t)(p->tos << 4);
-        put16(out + 4, (uint16_t)l4len);
+        be16_put(out + 4, (uint16_t)l4len);
         out[6] = p->proto;
         out[7] = p->ttl;
         memcpy(out + 8, p->src.b, 16);
@@ -122,14 +109,14 @@ size_t sim_pkt_build_ip(uint8_t *out, size_t cap, const struct sim_pkt *p)
     } else {
         out[0] = 0x45;
         out[1] = p->tos;
-        put16(out + 2, (uint16_t)total);
-        put16(out + 4, p->ip_id);
-        put16(out + 6, p->df ? 0x4000 : 0);
+        be16_put(out + 2, (uint16_t)total);
+        be16_put(out + 4, p->ip_id);
+        be16_put(out + 6, p->df ? 0x4000 : 0);
         out[8] = p->ttl;
         out[9] = p->proto;
         memcpy(out + 12, p->src.b + 12, 4);
         memcpy(out + 16, p->dst.b + 12, 4);
-        put16(out + 10, sim_pkt_csum(out, 20, 0));
+        be16_put(out + 10, sim_pkt_csum(out, 20, 0));
     }
     /* Transport checksum: ICMPv4 has no pseudo-header; the others do. */
     uint16_t c;
@@ -140,7 +127,7 @@ size_t sim_pkt_build_ip(uint8_t *out, size_t cap, const struct sim_pkt *p)
     size_t coff = p->proto == 6 ? 16 : p->proto == 17 ? 6 : 2;
     if (p->proto == 17 && c == 0)
         c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
-    put16(l4 + coff, c);
+    be16_put(l4 + coff, c);
     return total;
 }
 
@@ -153,6 +140,6 @@ size_t sim_pkt_build_frame(uint8_t *out, size_t cap, const struct sim_pkt *p)
         return 0;
     memcpy(out, p->dst_mac, 6);
     memcpy(out + 6, p->src_mac, 6);
-    put16(out + 12, (out[14] >> 4) == 6 ? 0x86dd : 0x0800);
+    be16_put(out + 12, (out[14] >> 4) == 6 ? 0x86dd : 0x0800);
     return n + 14;
 }

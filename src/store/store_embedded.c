@@ -50,6 +50,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "core/fsutil.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -248,24 +249,6 @@ static int list_segments(const char *dir, struct seg_list *out, int clean_tmp)
     return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[EMB_PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return -ENAMETOOLONG;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 static int fsync_dir(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY);
@@ -382,7 +365,7 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
     char path[EMB_PATH_MAX];
     if (flags & STORE_WRITE) {
         snprintf(path, sizeof path, "%s/flows", e->dir);
-        if ((rc = mkdir_p(path))) {
+        if ((rc = fsutil_mkdir_p(path))) {
             set_err(errbuf, "%s: %s", path, bs_strerror(rc));
             goto out_free;
         }
@@ -532,7 +515,7 @@ static int write_temp_segment(struct emb *e, uint64_t pstart, uint64_t seq,
 {
     char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
     int rc = segment_paths(e, pstart, seq, day, tmp, fin);
-    if (rc || (rc = mkdir_p(day)))
+    if (rc || (rc = fsutil_mkdir_p(day)))
         return rc;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)

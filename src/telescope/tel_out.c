@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/fsutil.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -31,24 +32,6 @@ struct tel_out {
 
 static const char *const file_base[F_COUNT] = {"sources", "victims", "intervals", "intervals",
                                                "intervals", "intervals"};
-
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return -ENAMETOOLONG;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        return -errno;
-    return 0;
-}
 
 static const char *const csv_header[F_COUNT] = {
     "day_ms,src,packets,bytes,first_ms,last_ms,rate_pps,destinations,port_count,ports,scan_class,"
@@ -89,7 +72,7 @@ int tel_out_open(const char *dir, bool csv, const bool levels_on[TEL_LEVELS], st
                  char *err, size_t errlen)
 {
     *out = NULL;
-    int rc = mkdir_p(dir);
+    int rc = fsutil_mkdir_p(dir);
     if (rc) {
         snprintf(err, errlen, "%s: %s", dir, bs_strerror(rc));
         return rc;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/fsutil.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "telescope/tel_hll.h"
@@ -22,29 +23,11 @@ struct tel_state {
     int err;
 };
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return -ENAMETOOLONG;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 int tel_state_open(const char *dir, const struct statedb_tel_run *run, enum tel_state_which which,
                    struct tel_state **out, char *err, size_t errlen)
 {
     char path[4096], dberr[256];
-    int rc = mkdir_p(dir);
+    int rc = fsutil_mkdir_p(dir);
     if (rc) {
         snprintf(err, errlen, "%s: %s", dir, bs_strerror(rc));
         return rc;

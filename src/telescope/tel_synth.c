@@ -1,5 +1,6 @@
 /* tel_synth.c - synthetic darknet captures (see tel_synth.h). */
 #include "telescope/tel_synth.h"
+#include "core/rd.h"
 
 #include <errno.h>
 #include <math.h>
@@ -27,20 +28,6 @@ static uint32_t rnd_below(struct rng *r, uint32_t n)
     return n ? (uint32_t)(rnd(r) % n) : 0;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static uint32_t sum16(const uint8_t *p, size_t n, uint32_t acc)
 {
     for (size_t i = 0; i + 1 < n; i += 2)
@@ -61,7 +48,7 @@ static size_t eth(uint8_t *out, uint16_t type)
 {
     static const uint8_t macs[12] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
     memcpy(out, macs, 12);
-    put16(out + 12, type);
+    be16_put(out + 12, type);
     return 14;
 }
 
@@ -71,25 +58,25 @@ static void ip4(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, size_t pl
 {
     p[0] = 0x45;
     p[1] = 0;
-    put16(p + 2, (uint16_t)(20 + plen));
-    put16(p + 4, id);
-    put16(p + 6, frag);
+    be16_put(p + 2, (uint16_t)(20 + plen));
+    be16_put(p + 4, id);
+    be16_put(p + 6, frag);
     p[8] = ttl;
     p[9] = proto;
-    put16(p + 10, 0);
-    put32(p + 12, src);
-    put32(p + 16, dst);
-    put16(p + 10, fold(sum16(p, 20, 0)));
+    be16_put(p + 10, 0);
+    be32_put(p + 12, src);
+    be32_put(p + 16, dst);
+    be16_put(p + 10, fold(sum16(p, 20, 0)));
 }
 
 static uint32_t pseudo4(uint32_t src, uint32_t dst, uint8_t proto, size_t len)
 {
     uint8_t ph[12];
-    put32(ph, src);
-    put32(ph + 4, dst);
+    be32_put(ph, src);
+    be32_put(ph + 4, dst);
     ph[8] = 0;
     ph[9] = proto;
-    put16(ph + 10, (uint16_t)len);
+    be16_put(ph + 10, (uint16_t)len);
     return sum16(ph, 12, 0);
 }
 
@@ -100,18 +87,18 @@ size_t tel_synth_tcp4(uint8_t *out, const struct tel_synth_tcp *t)
     size_t tl = 20 + ol;
     uint8_t *ip = out + off, *tcp = ip + 20;
     ip4(ip, t->src, t->dst, 6, tl, t->ip_id, t->ttl, 0);
-    put16(tcp, t->sport);
-    put16(tcp + 2, t->dport);
-    put32(tcp + 4, t->seq);
-    put32(tcp + 8, t->ack);
+    be16_put(tcp, t->sport);
+    be16_put(tcp + 2, t->dport);
+    be32_put(tcp + 4, t->seq);
+    be32_put(tcp + 8, t->ack);
     tcp[12] = (uint8_t)((tl / 4) << 4);
     tcp[13] = t->flags;
-    put16(tcp + 14, t->window);
-    put16(tcp + 16, 0);
-    put16(tcp + 18, 0);
+    be16_put(tcp + 14, t->window);
+    be16_put(tcp + 16, 0);
+    be16_put(tcp + 18, 0);
     if (ol)
         memcpy(tcp + 20, t->opts, ol);
-    put16(tcp + 16, fold(sum16(tcp, tl, pseudo4(t->src, t->dst, 6, tl))));
+    be16_put(tcp + 16, fold(sum16(tcp, tl, pseudo4(t->src, t->dst, 6, tl))));
     return off + 20 + tl;
 }
 
@@ -123,14 +110,14 @@ size_t tel_synth_udp4(uint8_t *out, uint32_t src, uint32_t dst, uint16_t sport, 
     size_t off = eth(out, 0x0800);
     uint8_t *ip = out + off, *udp = ip + 20;
     ip4(ip, src, dst, 17, 8 + plen, ip_id, 57, 0);
-    put16(udp, sport);
-    put16(udp + 2, dport);
-    put16(udp + 4, (uint16_t)(8 + plen));
-    put16(udp + 6, 0);
+    be16_put(udp, sport);
+    be16_put(udp + 2, dport);
+    be16_put(udp + 4, (uint16_t)(8 + plen));
+    be16_put(udp + 6, 0);
     if (plen)
         memcpy(udp + 8, payload, plen);
     uint16_t c = fold(sum16(udp, 8 + plen, pseudo4(src, dst, 17, 8 + plen)));
-    put16(udp + 6, c ? c : 0xffff);
+    be16_put(udp + 6, c ? c : 0xffff);
     return off + 28 + plen;
 }
 
@@ -148,11 +135,11 @@ size_t tel_synth_icmp4(uint8_t *out, uint32_t src, uint32_t dst, uint8_t type, u
     if (error) {
         uint8_t *in = ic + 8;
         ip4(in, inner_src, inner_dst, inner_proto, 8, 0x1234, 50, 0);
-        put16(in + 20, inner_sport);
-        put16(in + 22, inner_dport);
-        put16(in + 24, 8);
+        be16_put(in + 20, inner_sport);
+        be16_put(in + 22, inner_dport);
+        be16_put(in + 24, 8);
     }
-    put16(ic + 2, fold(sum16(ic, il, 0)));
+    be16_put(ic + 2, fold(sum16(ic, il, 0)));
     ip4(ip, src, dst, 1, il, 0x4321, 60, 0);
     return off + 20 + il;
 }
@@ -166,9 +153,9 @@ size_t tel_synth_frag4(uint8_t *out, uint32_t src, uint32_t dst, uint16_t ip_id,
     uint8_t *ip = out + off;
     memset(ip + 20, 0, plen);
     if (offset == 0 && plen >= 8) { /* first fragment carries the UDP header */
-        put16(ip + 20, 5353 + 1);
-        put16(ip + 22, 9999);
-        put16(ip + 24, (uint16_t)(plen + 100));
+        be16_put(ip + 20, 5353 + 1);
+        be16_put(ip + 22, 9999);
+        be16_put(ip + 24, (uint16_t)(plen + 100));
     }
     ip4(ip, src, dst, 17, plen, ip_id, 60, (uint16_t)((more ? 0x2000 : 0) | (offset & 0x1fff)));
     return off + 20 + plen;
@@ -180,22 +167,22 @@ size_t tel_synth_icmp6_echo(uint8_t *out, const struct ipaddr *src, const struct
     uint8_t *ip = out + off, *ic = ip + 40;
     ip[0] = 0x60;
     ip[1] = ip[2] = ip[3] = 0;
-    put16(ip + 4, 16);
+    be16_put(ip + 4, 16);
     ip[6] = 58;
     ip[7] = 64;
     memcpy(ip + 8, src->b, 16);
     memcpy(ip + 24, dst->b, 16);
     memset(ic, 0, 16);
     ic[0] = 128;
-    put16(ic + 4, 0x77);
-    put16(ic + 6, 1);
+    be16_put(ic + 4, 0x77);
+    be16_put(ic + 6, 1);
     uint8_t ph[40];
     memcpy(ph, src->b, 16);
     memcpy(ph + 16, dst->b, 16);
-    put32(ph + 32, 16);
+    be32_put(ph + 32, 16);
     memset(ph + 36, 0, 3);
     ph[39] = 58;
-    put16(ic + 2, fold(sum16(ic, 16, sum16(ph, 40, 0))));
+    be16_put(ic + 2, fold(sum16(ic, 16, sum16(ph, 40, 0))));
     return off + 40 + 16;
 }
 
