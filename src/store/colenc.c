@@ -232,18 +232,18 @@ int colenc_put_addr(struct buf *out, const struct ipaddr *v, size_t n)
         }                                                                                        \
         if (kind == COLENC_DICT) {                                                               \
             unsigned nd = rd_u16(&r);                                                            \
-            T vals[COLENC_DICT_MAX];                                                             \
+            uint64_t vals[COLENC_DICT_MAX]; /* wide: gcc -O3 misjudges a narrow T array */   \
             if (nd == 0 || nd > COLENC_DICT_MAX)                                                 \
                 return BS_ECORRUPT;                                                              \
             for (unsigned k = 0; k < nd; k++)                                                    \
-                vals[k] = (T)rd_u64(&r);                                                         \
+                vals[k] = rd_u64(&r);                                                            \
             if (rd_err(&r) || rd_left(&r) != n)                                                  \
                 return BS_ECORRUPT;                                                              \
             const uint8_t *d = rd_ptr(&r);                                                       \
             for (size_t i = 0; i < n; i++) {                                                     \
                 if (d[i] >= nd)                                                                  \
                     return BS_ECORRUPT;                                                          \
-                out[i] = vals[d[i]];                                                             \
+                out[i] = (T)vals[d[i]];                                                          \
             }                                                                                    \
             return 0;                                                                            \
         }                                                                                        \

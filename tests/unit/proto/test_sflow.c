@@ -877,8 +877,8 @@ static void decode_file(const char *path, struct file_totals *t)
     struct collected c;
     int got_first = 0;
     while (pcap_next_ex(p, &h, &data) == 1) {
-        const uint8_t *pl;
-        size_t plen;
+        const uint8_t *pl = NULL;
+        size_t plen = 0;
         struct ipaddr src;
         if (udp_payload(data, h->caplen, &pl, &plen, &src) != 0)
             fail_msg("%s: frame is not Ethernet/IP/UDP", path);
