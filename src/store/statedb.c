@@ -1,449 +1,83 @@
-/* statedb.c - SQLite state database (see statedb.h). */
+/* statedb.c - state database dispatch (see statedb.h, store_backend.h). */
 #include "store/statedb.h"
 
-#include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "core/err.h"
+#include "store/store_backend.h"
 
-enum { TEL_ST_SOURCE, TEL_ST_VICTIM, TEL_ST_INTERVAL, TEL_ST_COUNT };
-
-struct statedb {
-    sqlite3 *db;
-    int version;
-    sqlite3_stmt *tel_st[TEL_ST_COUNT]; /* prepared by statedb_tel_begin */
-    int64_t tel_run;                    /* 0 outside statedb_tel_begin/_end */
-};
-
-/* Migration i brings the schema from version i to i+1. Append only; never edit a released
- * migration. */
-static const char *const statedb_migrations[] = {
-    "CREATE TABLE exporters ("
-    "  addr TEXT PRIMARY KEY,"
-    "  first_seen_ms INTEGER NOT NULL,"
-    "  last_seen_ms INTEGER NOT NULL,"
-    "  flows INTEGER NOT NULL DEFAULT 0,"
-    "  packets INTEGER NOT NULL DEFAULT 0,"
-    "  bytes INTEGER NOT NULL DEFAULT 0,"
-    "  sampling_rate INTEGER NOT NULL DEFAULT 1,"
-    "  version INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE findings ("
-    "  id INTEGER PRIMARY KEY,"
-    "  addr TEXT NOT NULL, port INTEGER, service TEXT,"
-    "  finding TEXT NOT NULL, vendor TEXT, product TEXT, version TEXT,"
-    "  cves TEXT, evidence TEXT, tenant TEXT,"
-    "  first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL);"
-    "CREATE INDEX findings_addr ON findings(addr);"
-    "CREATE TABLE candidates ("
-    "  id INTEGER PRIMARY KEY,"
-    "  addr TEXT NOT NULL, port INTEGER NOT NULL, proto INTEGER NOT NULL,"
-    "  score REAL NOT NULL, clients INTEGER NOT NULL DEFAULT 0, evidence TEXT,"
-    "  first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,"
-    "  UNIQUE(addr, port, proto));"
-    "CREATE TABLE notifications ("
-    "  id INTEGER PRIMARY KEY,"
-    "  target TEXT NOT NULL, subject TEXT, body TEXT, status TEXT NOT NULL DEFAULT 'pending',"
-    "  created_ms INTEGER NOT NULL, sent_ms INTEGER);",
-    /* 1 -> 2: the telescope's results (statedb.h, statedb_tel_begin). */
-    "CREATE TABLE telescope_runs ("
-    "  id INTEGER PRIMARY KEY,"
-    "  started_ms INTEGER NOT NULL, finished_ms INTEGER,"
-    "  status TEXT NOT NULL DEFAULT 'running',"
-    "  mode TEXT, version TEXT, command TEXT, darknet TEXT, inputs TEXT,"
-    "  packets_read INTEGER, darknet_packets INTEGER, first_ms INTEGER, last_ms INTEGER,"
-    "  sources INTEGER, victims INTEGER, intervals INTEGER);"
-    "CREATE TABLE telescope_sources ("
-    "  src TEXT NOT NULL, day_ms INTEGER NOT NULL,"
-    "  first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,"
-    "  packets INTEGER NOT NULL, bytes INTEGER NOT NULL,"
-    "  destinations INTEGER NOT NULL, port_count INTEGER NOT NULL,"
-    "  ports TEXT NOT NULL, fingerprints TEXT NOT NULL, tags TEXT NOT NULL,"
-    "  scan_class TEXT NOT NULL, syn_packets INTEGER NOT NULL, iot_packets INTEGER NOT NULL,"
-    "  asn INTEGER, cc TEXT,"
-    "  bogon INTEGER NOT NULL, research INTEGER NOT NULL, infected_iot INTEGER NOT NULL,"
-    "  run_id INTEGER NOT NULL,"
-    "  PRIMARY KEY (src, day_ms));"
-    "CREATE INDEX telescope_sources_day ON telescope_sources(day_ms, infected_iot);"
-    "CREATE TABLE telescope_victims ("
-    "  victim TEXT NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,"
-    "  packets INTEGER NOT NULL, bytes INTEGER NOT NULL, ports TEXT NOT NULL,"
-    "  tcp_packets INTEGER NOT NULL, icmp_packets INTEGER NOT NULL,"
-    "  peak_ppm INTEGER NOT NULL, darknet_addresses INTEGER NOT NULL,"
-    "  observed_pps REAL NOT NULL, scaled_pps REAL,"
-    "  run_id INTEGER NOT NULL,"
-    "  PRIMARY KEY (victim, first_ms));"
-    "CREATE TABLE telescope_intervals ("
-    "  resolution_s INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
-    "  packets INTEGER NOT NULL, bytes INTEGER NOT NULL,"
-    "  unique_sources INTEGER NOT NULL, unique_destinations INTEGER NOT NULL,"
-    "  non_darknet_packets INTEGER NOT NULL, late_packets INTEGER NOT NULL,"
-    "  dropped_source_packets INTEGER NOT NULL, research_packets INTEGER NOT NULL,"
-    "  tags TEXT NOT NULL, fingerprints TEXT NOT NULL,"
-    "  run_id INTEGER NOT NULL,"
-    "  PRIMARY KEY (resolution_s, start_ms));",
-};
-#define STATEDB_N_MIGRATIONS (sizeof statedb_migrations / sizeof statedb_migrations[0])
-_Static_assert(STATEDB_N_MIGRATIONS == STATEDB_SCHEMA_VERSION, "one migration per version");
-
-static int fail(sqlite3 *db, char errbuf[256], const char *what)
+int statedb_open(const char *url, struct statedb **out, char errbuf[256])
 {
-    snprintf(errbuf, 256, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
-    return BS_EIO;
-}
-
-static int read_version(sqlite3 *db, int *v)
-{
-    sqlite3_stmt *st;
-    *v = 0;
-    if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st, NULL))
-        return BS_EIO;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return 0;
-}
-
-int statedb_open(const char *path, struct statedb **out, char errbuf[256])
-{
-    int rc;
     errbuf[0] = '\0';
-    struct statedb *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(errbuf, 256, "out of memory");
-        return BS_ENOMEM;
+    *out = NULL;
+    if (!url || !*url) {
+        snprintf(errbuf, 256, "no state database given (--data DIR or URL)");
+        return BS_EUSAGE;
     }
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)) {
-        rc = fail(s->db, errbuf, path);
-        goto out_close;
+    const struct store_backend *be = store_backend_find(url);
+    if (!be || !be->state) {
+        snprintf(errbuf, 256, "%s: no state database backend for this URL", url);
+        return BS_EUNSUPPORTED;
     }
-    sqlite3_busy_timeout(s->db, 5000);
-    if (sqlite3_exec(s->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL,"
-                     " applied_ms INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER)*1000));",
-                     NULL, NULL, NULL)) {
-        rc = fail(s->db, errbuf, path);
-        goto out_close;
-    }
-    if (read_version(s->db, &s->version)) {
-        rc = fail(s->db, errbuf, path);
-        goto out_close;
-    }
-    if (s->version > STATEDB_SCHEMA_VERSION) {
-        snprintf(errbuf, 256, "%s: schema version %d is newer than this botscope (%d)", path,
-                 s->version, STATEDB_SCHEMA_VERSION);
-        rc = BS_EVERSION;
-        goto out_close;
-    }
-    for (int v = s->version; v < STATEDB_SCHEMA_VERSION; v++) {
-        char ins[96];
-        snprintf(ins, sizeof ins, "INSERT INTO schema_version(version) VALUES (%d);", v + 1);
-        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ||
-            sqlite3_exec(s->db, statedb_migrations[v], NULL, NULL, NULL) ||
-            sqlite3_exec(s->db, ins, NULL, NULL, NULL) ||
-            sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL)) {
-            rc = fail(s->db, errbuf, "schema migration");
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            goto out_close;
-        }
-        s->version = v + 1;
-    }
-    *out = s;
-    return 0;
-out_close:
-    sqlite3_close(s->db);
-    free(s);
+    int rc = be->state->open(url, out, errbuf);
+    if (!rc)
+        (*out)->be = be;
     return rc;
 }
 
 void statedb_close(struct statedb *db)
 {
-    if (!db)
-        return;
-    if (db->tel_run)
-        statedb_tel_end(db, NULL);
-    sqlite3_close(db->db);
-    free(db);
+    if (db)
+        db->be->state->close(db);
+}
+
+const char *statedb_backend_name(const struct statedb *db)
+{
+    return db->be->name;
 }
 
 int statedb_schema_version(struct statedb *db)
 {
-    return db->version;
+    return db->be->state->schema_version(db);
 }
 
 int statedb_exporter_upsert(struct statedb *db, const struct statedb_exporter *e, size_t n)
 {
-    static const char sql[] =
-        "INSERT INTO exporters(addr, first_seen_ms, last_seen_ms, flows, packets, bytes,"
-        " sampling_rate, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-        " ON CONFLICT(addr) DO UPDATE SET"
-        " first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),"
-        " last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),"
-        " flows = flows + excluded.flows, packets = packets + excluded.packets,"
-        " bytes = bytes + excluded.bytes, sampling_rate = excluded.sampling_rate,"
-        " version = excluded.version";
-    sqlite3_stmt *st = NULL;
-    int rc = BS_EIO;
-    if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
-        return BS_EIO;
-    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL))
-        goto out_rollback;
-    for (size_t i = 0; i < n; i++) {
-        char a[IPADDR_STRLEN];
-        ipaddr_format(&e[i].addr, a, sizeof a);
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)e[i].first_ms);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)e[i].last_ms);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)e[i].flows);
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)e[i].packets);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)e[i].bytes);
-        sqlite3_bind_int64(st, 7, e[i].sampling_rate);
-        sqlite3_bind_int64(st, 8, e[i].version);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            goto out_rollback;
-    }
-    sqlite3_finalize(st);
-    return sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) ? BS_EIO : 0;
-out_rollback:
-    sqlite3_finalize(st);
-    sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
+    return db->be->state->exporter_upsert(db, e, n);
 }
 
 int statedb_exporter_list(struct statedb *db,
                           int (*cb)(void *ctx, const struct statedb_exporter *e), void *ctx)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db->db,
-                           "SELECT addr, first_seen_ms, last_seen_ms, flows, packets, bytes,"
-                           " sampling_rate, version FROM exporters ORDER BY addr",
-                           -1, &st, NULL))
-        return BS_EIO;
-    int rc = 0, s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        struct statedb_exporter e = {0};
-        const char *a = (const char *)sqlite3_column_text(st, 0);
-        if (!a || ipaddr_parse(a, &e.addr))
-            continue;
-        e.first_ms = (uint64_t)sqlite3_column_int64(st, 1);
-        e.last_ms = (uint64_t)sqlite3_column_int64(st, 2);
-        e.flows = (uint64_t)sqlite3_column_int64(st, 3);
-        e.packets = (uint64_t)sqlite3_column_int64(st, 4);
-        e.bytes = (uint64_t)sqlite3_column_int64(st, 5);
-        e.sampling_rate = (uint32_t)sqlite3_column_int64(st, 6);
-        e.version = (uint8_t)sqlite3_column_int(st, 7);
-        if ((rc = cb(ctx, &e)))
-            break;
-    }
-    if (!rc && s != SQLITE_DONE && s != SQLITE_ROW)
-        rc = BS_EIO;
-    sqlite3_finalize(st);
-    return rc;
-}
-
-
-/* ---- telescope results ---- */
-
-static sqlite3_int64 i64(uint64_t v)
-{
-    return v > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)v;
-}
-
-static void tel_finalize(struct statedb *db)
-{
-    for (int i = 0; i < TEL_ST_COUNT; i++) {
-        sqlite3_finalize(db->tel_st[i]);
-        db->tel_st[i] = NULL;
-    }
+    return db->be->state->exporter_list(db, cb, ctx);
 }
 
 int statedb_tel_begin(struct statedb *db, const struct statedb_tel_run *r, int64_t *run_id)
 {
-    static const char *const sql[TEL_ST_COUNT] = {
-        "INSERT OR REPLACE INTO telescope_sources(src, day_ms, first_ms, last_ms, packets, bytes,"
-        " destinations, port_count, ports, fingerprints, tags, scan_class, syn_packets,"
-        " iot_packets, asn, cc, bogon, research, infected_iot, run_id) VALUES (?1, ?2, ?3, ?4,"
-        " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-        "INSERT OR REPLACE INTO telescope_victims(victim, first_ms, last_ms, packets, bytes,"
-        " ports, tcp_packets, icmp_packets, peak_ppm, darknet_addresses, observed_pps,"
-        " scaled_pps, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        "INSERT OR REPLACE INTO telescope_intervals(resolution_s, start_ms, end_ms, packets,"
-        " bytes, unique_sources, unique_destinations, non_darknet_packets, late_packets,"
-        " dropped_source_packets, research_packets, tags, fingerprints, run_id) VALUES (?1,"
-        " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    };
-    if (db->tel_run)
-        return -EINVAL;
-    sqlite3_stmt *st = NULL;
-    for (int i = 0; i < TEL_ST_COUNT; i++)
-        if (sqlite3_prepare_v2(db->db, sql[i], -1, &db->tel_st[i], NULL))
-            goto fail;
-    if (sqlite3_prepare_v2(db->db,
-                           "INSERT INTO telescope_runs(started_ms, mode, version, command, darknet,"
-                           " inputs) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &st, NULL))
-        goto fail;
-    sqlite3_bind_int64(st, 1, i64(r->started_ms));
-    sqlite3_bind_text(st, 2, r->mode, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, r->version, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, r->command, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 5, r->darknet, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 6, r->inputs, -1, SQLITE_TRANSIENT);
-    /* The run row is committed on its own so a crashed run stays visible as 'running'. */
-    if (sqlite3_step(st) != SQLITE_DONE)
-        goto fail;
-    sqlite3_finalize(st);
-    db->tel_run = sqlite3_last_insert_rowid(db->db);
-    if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) {
-        db->tel_run = 0;
-        tel_finalize(db);
-        return BS_EIO;
-    }
-    if (run_id)
-        *run_id = db->tel_run;
-    return 0;
-fail:
-    sqlite3_finalize(st);
-    tel_finalize(db);
-    return BS_EIO;
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static int tel_step(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : BS_EIO;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc;
+    return db->be->state->tel_begin(db, r, run_id);
 }
 
 int statedb_tel_source_put(struct statedb *db, const struct statedb_tel_source *s)
 {
-    if (!db->tel_run)
-        return -EINVAL;
-    sqlite3_stmt *st = db->tel_st[TEL_ST_SOURCE];
-    sqlite3_bind_text(st, 1, s->src, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, i64(s->day_ms));
-    sqlite3_bind_int64(st, 3, i64(s->first_ms));
-    sqlite3_bind_int64(st, 4, i64(s->last_ms));
-    sqlite3_bind_int64(st, 5, i64(s->packets));
-    sqlite3_bind_int64(st, 6, i64(s->bytes));
-    sqlite3_bind_int64(st, 7, i64(s->destinations));
-    sqlite3_bind_int64(st, 8, i64(s->port_count));
-    bind_text_or_null(st, 9, s->ports ? s->ports : "[]");
-    bind_text_or_null(st, 10, s->fingerprints ? s->fingerprints : "[]");
-    bind_text_or_null(st, 11, s->tags ? s->tags : "[]");
-    bind_text_or_null(st, 12, s->scan_class ? s->scan_class : "");
-    sqlite3_bind_int64(st, 13, i64(s->syn_packets));
-    sqlite3_bind_int64(st, 14, i64(s->iot_packets));
-    if (s->asn >= 0)
-        sqlite3_bind_int64(st, 15, s->asn);
-    bind_text_or_null(st, 16, s->cc);
-    sqlite3_bind_int(st, 17, s->bogon);
-    sqlite3_bind_int(st, 18, s->research);
-    sqlite3_bind_int(st, 19, s->infected_iot);
-    sqlite3_bind_int64(st, 20, db->tel_run);
-    return tel_step(st);
+    return db->be->state->tel_source_put(db, s);
 }
 
 int statedb_tel_victim_put(struct statedb *db, const struct statedb_tel_victim *v)
 {
-    if (!db->tel_run)
-        return -EINVAL;
-    sqlite3_stmt *st = db->tel_st[TEL_ST_VICTIM];
-    sqlite3_bind_text(st, 1, v->victim, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, i64(v->first_ms));
-    sqlite3_bind_int64(st, 3, i64(v->last_ms));
-    sqlite3_bind_int64(st, 4, i64(v->packets));
-    sqlite3_bind_int64(st, 5, i64(v->bytes));
-    bind_text_or_null(st, 6, v->ports ? v->ports : "[]");
-    sqlite3_bind_int64(st, 7, i64(v->tcp_packets));
-    sqlite3_bind_int64(st, 8, i64(v->icmp_packets));
-    sqlite3_bind_int64(st, 9, i64(v->peak_ppm));
-    sqlite3_bind_int64(st, 10, i64(v->darknet_addresses));
-    sqlite3_bind_double(st, 11, v->observed_pps);
-    if (v->scaled_pps >= 0)
-        sqlite3_bind_double(st, 12, v->scaled_pps);
-    sqlite3_bind_int64(st, 13, db->tel_run);
-    return tel_step(st);
+    return db->be->state->tel_victim_put(db, v);
 }
 
 int statedb_tel_interval_put(struct statedb *db, const struct statedb_tel_interval *iv)
 {
-    if (!db->tel_run)
-        return -EINVAL;
-    sqlite3_stmt *st = db->tel_st[TEL_ST_INTERVAL];
-    sqlite3_bind_int64(st, 1, iv->resolution_s);
-    sqlite3_bind_int64(st, 2, i64(iv->start_ms));
-    sqlite3_bind_int64(st, 3, i64(iv->end_ms));
-    sqlite3_bind_int64(st, 4, i64(iv->packets));
-    sqlite3_bind_int64(st, 5, i64(iv->bytes));
-    sqlite3_bind_int64(st, 6, i64(iv->unique_sources));
-    sqlite3_bind_int64(st, 7, i64(iv->unique_destinations));
-    sqlite3_bind_int64(st, 8, i64(iv->non_darknet_packets));
-    sqlite3_bind_int64(st, 9, i64(iv->late_packets));
-    sqlite3_bind_int64(st, 10, i64(iv->dropped_source_packets));
-    sqlite3_bind_int64(st, 11, i64(iv->research_packets));
-    bind_text_or_null(st, 12, iv->tags ? iv->tags : "{}");
-    bind_text_or_null(st, 13, iv->fingerprints ? iv->fingerprints : "{}");
-    sqlite3_bind_int64(st, 14, db->tel_run);
-    return tel_step(st);
+    return db->be->state->tel_interval_put(db, iv);
 }
 
 int statedb_tel_commit(struct statedb *db)
 {
-    if (!db->tel_run)
-        return -EINVAL;
-    if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL))
-        return BS_EIO;
-    return sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ? BS_EIO : 0;
+    return db->be->state->tel_commit(db);
 }
 
 int statedb_tel_end(struct statedb *db, const struct statedb_tel_run_totals *t)
 {
-    if (!db->tel_run)
-        return -EINVAL;
-    int rc = 0;
-    sqlite3_stmt *st = NULL;
-    tel_finalize(db);
-    if (sqlite3_prepare_v2(db->db,
-                           "UPDATE telescope_runs SET finished_ms = CAST((julianday('now') -"
-                           " 2440587.5) * 86400000 AS INTEGER), status = ?2, packets_read = ?3,"
-                           " darknet_packets = ?4, first_ms = ?5, last_ms = ?6, sources = ?7,"
-                           " victims = ?8, intervals = ?9 WHERE id = ?1",
-                           -1, &st, NULL)) {
-        rc = BS_EIO;
-    } else {
-        sqlite3_bind_int64(st, 1, db->tel_run);
-        sqlite3_bind_text(st, 2, t && t->ok ? "ok" : "failed", -1, SQLITE_STATIC);
-        if (t) {
-            sqlite3_bind_int64(st, 3, i64(t->packets_read));
-            sqlite3_bind_int64(st, 4, i64(t->darknet_packets));
-            sqlite3_bind_int64(st, 5, i64(t->first_ms));
-            sqlite3_bind_int64(st, 6, i64(t->last_ms));
-            sqlite3_bind_int64(st, 7, i64(t->sources));
-            sqlite3_bind_int64(st, 8, i64(t->victims));
-            sqlite3_bind_int64(st, 9, i64(t->intervals));
-        }
-        if (sqlite3_step(st) != SQLITE_DONE)
-            rc = BS_EIO;
-        sqlite3_finalize(st);
-    }
-    if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL)) {
-        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-        rc = BS_EIO;
-    }
-    db->tel_run = 0;
-    return rc;
+    return db->be->state->tel_end(db, t);
 }

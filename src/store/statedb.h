@@ -1,6 +1,10 @@
-/* statedb.h - the state database: everything that is not a flow, in SQLite (WAL mode).
+/* statedb.h - the state database: everything that is not a flow.
  *
- * Lives at <data_dir>/state.db next to the embedded flow store. Tables: exporters (address,
+ * The state database is the second half of a store backend (store_backend.h): the same URL
+ * that names a flow store names its state database, and the same registry chooses the
+ * backend, so the ClickHouse backend (a later issue) replaces both at once. Callers use only
+ * the functions below. Today's backend for a data directory is SQLite in WAL mode, at
+ * <data_dir>/state.db next to the embedded flow store (statedb_sqlite.c). Tables: exporters (address,
  * first/last seen, flow/packet/byte counts), the schema for later components: findings,
  * candidates, notifications; and (version 2) the telescope's results: telescope_runs,
  * telescope_sources, telescope_victims, telescope_intervals (see statedb_tel_begin). A schema_version table records the applied migration; opening
@@ -25,10 +29,16 @@ struct statedb; /* opaque handle */
 /* The schema version this build creates and understands. */
 #define STATEDB_SCHEMA_VERSION 2
 
-/* Opens (creating and migrating) the database file at path. Returns 0 or a negative error
- * (BS_EIO with errbuf naming the SQLite error, BS_EVERSION for a newer schema). */
-int statedb_open(const char *path, struct statedb **out, char errbuf[256]);
+/* Opens (creating and migrating) the state database named by url: a data directory (its
+ * state.db), the path of a database file, or a backend URL such as "clickhouse://HOST:PORT/DB"
+ * (refused with BS_EUNSUPPORTED until that backend exists). Returns 0 or a negative error
+ * (BS_EUSAGE for an empty url, BS_EIO with errbuf naming the SQLite error, BS_EVERSION for a
+ * newer schema); errbuf is always NUL-terminated. */
+int statedb_open(const char *url, struct statedb **out, char errbuf[256]);
+/* Closes db (NULL is ignored); a telescope run left open is ended as failed. */
 void statedb_close(struct statedb *db);
+/* "embedded", "clickhouse": the backend that holds db. */
+const char *statedb_backend_name(const struct statedb *db);
 /* Returns the schema version stored in the file (>= 1 once open). */
 int statedb_schema_version(struct statedb *db);
 

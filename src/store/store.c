@@ -24,19 +24,25 @@ int store_open(const char *url, const struct config *cfg, int flags, struct stor
         snprintf(errbuf, 256, "no store given (--store DIR or URL)");
         return BS_EUSAGE;
     }
-    for (size_t i = 0; i < sizeof store_backends / sizeof store_backends[0]; i++) {
-        const struct store_backend *be = store_backends[i];
-        if (!be->match(url))
-            continue;
-        int rc = be->open(url, cfg, flags, out, errbuf);
-        if (!rc) {
-            (*out)->be = be;
-            (*out)->flags = flags;
-        }
-        return rc;
+    const struct store_backend *be = store_backend_find(url);
+    if (!be) {
+        snprintf(errbuf, 256, "%s: no store backend for this URL", url);
+        return BS_EUNSUPPORTED;
     }
-    snprintf(errbuf, 256, "%s: no store backend for this URL", url);
-    return BS_EUNSUPPORTED;
+    int rc = be->open(url, cfg, flags, out, errbuf);
+    if (!rc) {
+        (*out)->be = be;
+        (*out)->flags = flags;
+    }
+    return rc;
+}
+
+const struct store_backend *store_backend_find(const char *url)
+{
+    for (size_t i = 0; i < sizeof store_backends / sizeof store_backends[0]; i++)
+        if (store_backends[i]->match(url))
+            return store_backends[i];
+    return NULL;
 }
 
 int store_append(struct store *s, const struct flow_rec *recs, size_t n)

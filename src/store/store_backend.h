@@ -1,16 +1,44 @@
-/* store_backend.h - the plug-in point behind store.h (internal to bs_store).
+/* store_backend.h - the plug-in point behind store.h and statedb.h (internal to bs_store).
  *
- * Each backend is one `const struct store_backend` listed in store_backends[] (store.c). A
- * backend's handle embeds `struct store` as its first member, so store.c dispatches through
- * s->be. store_open picks the first backend whose match() accepts the URL.
+ * A backend is one `const struct store_backend` listed in store_backends[] (store.c). It
+ * provides both halves of what botscope keeps: the flow store (the function pointers below)
+ * and the state database (`state`, a `struct statedb_backend`). One URL selects a backend for
+ * both: store_open and statedb_open pick the first backend whose match() accepts it, so a
+ * data directory gives segment files plus DIR/state.db (SQLite), and the ClickHouse backend
+ * will take over flows and state together.
+ *
+ * Handles: a backend's flow handle embeds `struct store` as its first member and its state
+ * handle embeds `struct statedb` first; store.c and statedb.c dispatch through ->be.
  */
 #ifndef BS_STORE_STORE_BACKEND_H
 #define BS_STORE_STORE_BACKEND_H
 
+#include "store/statedb.h"
 #include "store/store.h"
+
+struct statedb_backend {
+    /* url as given to statedb_open (already matched to this backend). */
+    int (*open)(const char *url, struct statedb **out, char errbuf[256]);
+    void (*close)(struct statedb *db);
+    int (*schema_version)(struct statedb *db);
+    int (*exporter_upsert)(struct statedb *db, const struct statedb_exporter *e, size_t n);
+    int (*exporter_list)(struct statedb *db,
+                         int (*cb)(void *ctx, const struct statedb_exporter *e), void *ctx);
+    int (*tel_begin)(struct statedb *db, const struct statedb_tel_run *r, int64_t *run_id);
+    int (*tel_source_put)(struct statedb *db, const struct statedb_tel_source *s);
+    int (*tel_victim_put)(struct statedb *db, const struct statedb_tel_victim *v);
+    int (*tel_interval_put)(struct statedb *db, const struct statedb_tel_interval *iv);
+    int (*tel_commit)(struct statedb *db);
+    int (*tel_end)(struct statedb *db, const struct statedb_tel_run_totals *t);
+};
+
+struct statedb {
+    const struct store_backend *be;
+};
 
 struct store_backend {
     const char *name;
+    const struct statedb_backend *state; /* the state database half */
     /* True when url belongs to this backend (e.g. its scheme). */
     bool (*match)(const char *url);
     int (*open)(const char *url, const struct config *cfg, int flags, struct store **out,
@@ -28,7 +56,11 @@ struct store {
     int flags;
 };
 
+/* The backend that claims url, or NULL. */
+const struct store_backend *store_backend_find(const char *url);
+
 extern const struct store_backend store_backend_embedded;
+extern const struct statedb_backend statedb_backend_sqlite;
 extern const struct store_backend store_backend_clickhouse;
 
 #endif

@@ -1283,6 +1283,7 @@ static int emb_prune(struct store *s, uint64_t now_ms, uint64_t *segs, uint64_t 
 
 const struct store_backend store_backend_embedded = {
     .name = "embedded",
+    .state = &statedb_backend_sqlite,
     .match = emb_match,
     .open = emb_open,
     .append = emb_append,

@@ -634,6 +634,44 @@ static int list_cb(void *ctx, const struct statedb_exporter *e)
     return 0;
 }
 
+/* One URL names both halves of a backend: a data directory opens the embedded store and the
+ * SQLite state database inside it; a clickhouse:// URL is claimed (and refused, for now) by
+ * the same backend for both; nothing falls through to being taken as a file name. */
+static void test_statedb_same_url_same_backend_as_store(void **state)
+{
+    char *dir = make_tmpdir();
+    char err[256], path[600];
+    struct store *s;
+    struct statedb *db;
+    assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
+    assert_int_equal(statedb_open(dir, &db, err), 0);
+    assert_string_equal(statedb_backend_name(db), store_backend_name(s));
+    struct statedb_exporter e = {.first_ms = 1, .last_ms = 2, .flows = 3, .version = 5};
+    assert_int_equal(statedb_exporter_upsert(db, &e, 1), 0);
+    statedb_close(db);
+    assert_int_equal(store_close(s), 0);
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0); /* the directory's state.db, not the directory */
+    assert_int_equal(statedb_open(path, &db, err), 0);
+    struct statedb_exporter got[1];
+    memset(got, 0, sizeof got);
+    assert_int_equal(statedb_exporter_list(db, list_cb, got), 0);
+    assert_int_equal(got[0].flows, 3);
+    statedb_close(db);
+
+    const char *ch = "clickhouse://127.0.0.1:8123/botscope";
+    assert_int_equal(store_open(ch, NULL, STORE_RDONLY, &s, err), BS_EUNSUPPORTED);
+    assert_int_equal(statedb_open(ch, &db, err), BS_EUNSUPPORTED);
+    assert_null(db);
+    assert_non_null(strstr(err, "ClickHouse"));
+    assert_int_equal(statedb_open("", &db, err), BS_EUSAGE);
+    assert_int_equal(statedb_open(NULL, &db, err), BS_EUSAGE);
+    rm_rf(dir);
+    free(dir);
+}
+
+
 static void test_statedb_migrates_and_upserts_exporters(void **state)
 {
     char *dir = make_tmpdir();
@@ -832,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_store_failed_flush_keeps_batch_then_drops_oldest_at_cap),
         cmocka_unit_test(test_store_bad_config_and_clickhouse_url_are_reported),
         cmocka_unit_test(test_segment_parse_rejects_garbage),
+        cmocka_unit_test(test_statedb_same_url_same_backend_as_store),
         cmocka_unit_test(test_statedb_migrates_and_upserts_exporters),
         cmocka_unit_test(test_statedb_refuses_newer_schema),
         cmocka_unit_test(test_import_nfdump_csv_header_records_and_summary),
