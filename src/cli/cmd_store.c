@@ -87,7 +87,16 @@ static int store_run(int argc, char **argv)
         goto out;
     }
     if (!strcmp(action, "init")) {
-        printf("%s: %s store ready\n", dir, store_backend_name(s));
+        /* The state database is the other half of the same backend: same URL. */
+        struct statedb *db;
+        if ((rc = statedb_open(dir, &db, err))) {
+            cli_error("store", "%s", err);
+            exit_code = BS_EXIT_FAIL;
+            goto out;
+        }
+        printf("%s: %s store ready (state schema %d)\n", dir, store_backend_name(s),
+               statedb_schema_version(db));
+        statedb_close(db);
     } else if (!strcmp(action, "info")) {
         struct store_info in;
         if ((rc = store_get_info(s, &in))) {
@@ -111,7 +120,7 @@ static int store_run(int argc, char **argv)
         if (probe) {
             fclose(probe);
             struct statedb *db;
-            if (!statedb_open(path, &db, err)) {
+            if (!statedb_open(dir, &db, err)) {
                 printf("state schema:   %d\n", statedb_schema_version(db));
                 statedb_exporter_list(db, print_exporter, NULL);
                 statedb_close(db);
