@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/text.h"
 
 #define CFG_KEY(s, k, t, d, doc) {s, k, t, d, doc},
 const struct cfg_key cfg_schema[] = {
@@ -16,16 +17,6 @@ const struct cfg_key cfg_schema[] = {
 #undef CFG_KEY
 
 #define CFG_MAX_LINE 4096
-
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
 
 int config_parse_int(const char *s, int64_t *out)
 {
@@ -87,7 +78,7 @@ int config_parse_size(const char *s, int64_t *out)
 /* Unquotes one scalar in place. Returns NULL on an unterminated quote. */
 static char *scalar(char *s)
 {
-    s = trim(s);
+    s = text_trim(s);
     size_t n = strlen(s);
     if (n && (s[0] == '"' || s[0] == '\'')) {
         if (n < 2 || s[n - 1] != s[0])
@@ -104,7 +95,7 @@ static int normalise(const struct cfg_key *k, char *v, char **out, const char **
     char *res = NULL;
     int64_t tmp;
     if (k->type == CFG_LIST) {
-        v = trim(v);
+        v = text_trim(v);
         size_t n = strlen(v);
         if (n < 2 || v[0] != '[' || v[n - 1] != ']') {
             *why = "expected a list [a, b, ...]";
@@ -281,7 +272,7 @@ int config_load(struct config *c, const char *path, struct cfg_error *err)
                 break;
             }
         }
-        char *s = trim(line);
+        char *s = text_trim(line);
         if (!*s)
             continue;
         if (*s == '[') {
@@ -293,7 +284,7 @@ int config_load(struct config *c, const char *path, struct cfg_error *err)
                 break;
             }
             *end = '\0';
-            snprintf(section, sizeof section, "%s", trim(s + 1));
+            snprintf(section, sizeof section, "%s", text_trim(s + 1));
             int known = 0;
             for (size_t i = 0; i < c->n; i++)
                 known |= !strcmp(c->vals[i].key->section, section);
@@ -312,7 +303,7 @@ int config_load(struct config *c, const char *path, struct cfg_error *err)
             break;
         }
         *eq = '\0';
-        char *key = trim(s);
+        char *key = text_trim(s);
         if ((rc = set_at(c, path, lineno, section, key, eq + 1, err)))
             break;
     }

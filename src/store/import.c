@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/text.h"
 
 struct colname {
     const char *name;
@@ -92,16 +93,6 @@ static int bad(struct import_ctx *c, const char *what, const char *val)
     return BS_EPARSE;
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 static int split(char *line, char sep, char **f, int max)
 {
     int n = 0;
@@ -112,7 +103,7 @@ static int split(char *line, char sep, char **f, int max)
             return -1;
         if (q)
             *q = '\0';
-        f[n++] = trim(p);
+        f[n++] = text_trim(p);
         if (!q)
             break;
         p = q + 1;
@@ -495,7 +486,7 @@ int import_line(struct import_ctx *c, char *line, struct flow_rec out[2])
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\r' || line[n - 1] == '\n'))
         line[--n] = '\0';
-    char *p = trim(line);
+    char *p = text_trim(line);
     if (!*p || c->done)
         return 0;
     char *v[IMPORT_MAX_COLS];
@@ -545,7 +536,7 @@ int import_line(struct import_ctx *c, char *line, struct flow_rec out[2])
     char *comma = strchr(first, ',');
     if (comma)
         *comma = '\0';
-    if (lookup_col(c->fmt, trim(first)) == IF_TS) {
+    if (lookup_col(c->fmt, text_trim(first)) == IF_TS) {
         int k = split(p, ',', v, IMPORT_MAX_COLS);
         if (k < 0 || set_header(c, v, k))
             return bad(c, "header lacks a time or address column", NULL);
