@@ -39,10 +39,13 @@ struct pending {
     struct pkt_info pi;
     const struct tel_src *hint; /* profile prefetched for it (kept so the prefetch stays) */
     const uint8_t *hint2;       /* sketch register prefetched for it */
+    const struct tel_victim *vhint; /* attack prefetched for it */
     uint64_t ts;
+    uint64_t victim_hash;       /* when maybe_victim: the attack it would update */
     uint64_t src_hash, dst_hash;
     uint32_t wirelen;
     uint8_t payload_len;
+    uint8_t maybe_victim;       /* possibly backscatter: prefetch its attack */
     uint8_t payload[PAYLOAD_KEEP];
     uint8_t opts[40];
 };
@@ -567,6 +570,8 @@ static void pipeline_step(struct tel_engine *e, uint64_t prefetch_upto, uint64_t
     while (e->q_prefetched < prefetch_upto) {
         struct pending *p = &e->batch[e->q_prefetched % TEL_BATCH];
         p->hint = tel_src_prefetch_entry(&e->src, p->src_hash, p->dst_hash);
+        if (p->maybe_victim)
+            p->vhint = tel_victim_prefetch_entry(&e->vic, p->victim_hash, p->ts, p->dst_hash);
         if (p->pi.proto == 6 || p->pi.proto == 17) { /* the interval's per-port counters */
             unsigned udp = p->pi.proto == 17;
             __builtin_prefetch(&e->lvl[0]->port_packets[udp][p->pi.dst_port]);
@@ -692,6 +697,20 @@ int tel_engine_packet(struct tel_engine *e, uint64_t ts_us, const uint8_t *data,
     p->src_hash = tel_addr_hash(&p->pi.src);
     p->dst_hash = tel_addr_hash(&p->pi.dst);
     tel_src_prefetch_slot(&e->src, p->src_hash);
+    /* Backscatter candidates (TCP with ACK or RST, ICMP): their attack is prefetched too
+     * (a wrong guess costs a prefetch; tel_classify decides). */
+    p->maybe_victim = 0;
+    if (p->pi.l4_ok) {
+        if (p->pi.proto == 6 && (p->pi.tcp_flags & (TEL_TCP_ACK | TEL_TCP_RST))) {
+            p->maybe_victim = 1;
+            p->victim_hash = p->src_hash;
+        } else if (p->pi.proto == 1 || p->pi.proto == 58) {
+            p->maybe_victim = 1;
+            p->victim_hash = p->pi.has_inner ? tel_addr_hash(&p->pi.inner_dst) : p->src_hash;
+        }
+        if (p->maybe_victim)
+            tel_victim_prefetch_slot(&e->vic, p->victim_hash);
+    }
     e->q_in++;
     pipeline_step(e, e->q_in > PREFETCH_LAG ? e->q_in - PREFETCH_LAG : 0,
                   e->q_in > SKETCH_LAG ? e->q_in - SKETCH_LAG : 0,

@@ -490,6 +490,50 @@ static int put_names(struct buf *b, unsigned mask, const char *const *names, int
     return rc;
 }
 
+/* The NDJSON source line is formatted into a stack array with a cursor (no buffer calls, no
+ * strlen per key): a day can have a million sources and this line is most of the output.
+ * SRC_LINE_MAX bounds every line: keys and punctuation ~400 bytes, an address (<= 46) or
+ * pseudonym, 10 numbers of <= 20 digits, 16 ports, 10 tags, 5 fingerprints and their votes. */
+#define SRC_LINE_MAX 2048
+
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) += sizeof(lit) - 1)
+
+static char *fmt_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+static char *fmt_str(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *fmt_names(char *p, unsigned mask, const char *const *names, int n)
+{
+    bool first = true;
+    for (int i = 0; i < n; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        if (!first)
+            *p++ = ',';
+        *p++ = '"';
+        p = fmt_str(p, names[i]);
+        *p++ = '"';
+        first = false;
+    }
+    return p;
+}
+
 static int out_source(void *state, const struct tel_engine *e, const struct tel_src *s, uint64_t day_ms)
 {
     struct tel_out *o = state;
@@ -501,51 +545,89 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
     size_t rate_len = tel_out_format_rate(rate, s->packets, s->first_ms, s->last_ms);
     char cc[3] = {(char)(s->cc >> 8), (char)(s->cc & 0xff), 0};
     struct buf *b = &o->line;
+    int rc = 0;
 
-    buf_reset(b);
-    int rc = put_kv(b, "{\"day_ms\":", day_ms);
-    rc = rc ? rc : buf_puts(b, ",\"src\":\"");
-    rc = rc ? rc : buf_puts(b, addr);
-    rc = rc ? rc : put_kv(b, "\",\"packets\":", s->packets);
-    rc = rc ? rc : put_kv(b, ",\"bytes\":", s->bytes);
-    rc = rc ? rc : put_kv(b, ",\"first_ms\":", s->first_ms);
-    rc = rc ? rc : put_kv(b, ",\"last_ms\":", s->last_ms);
-    rc = rc ? rc : buf_puts(b, ",\"rate_pps\":");
-    rc = rc ? rc : buf_append(b, rate, rate_len);
-    rc = rc ? rc : put_kv(b, ",\"destinations\":", f.destinations);
-    rc = rc ? rc : buf_puts(b, ",\"ports\":");
-    rc = rc ? rc : port_list(b, s->ports, s->nports, ',', true);
-    rc = rc ? rc : put_kv(b, ",\"port_count\":", f.port_count);
-    rc = rc ? rc : buf_puts(b, ",\"scan_class\":\"");
-    rc = rc ? rc : buf_puts(b, f.scan_class);
-    rc = rc ? rc : buf_puts(b, "\",\"tags\":[");
-    rc = rc ? rc : put_names(b, s->tag_union, tel_tag_names, TEL_TAG_COUNT, ',', true);
-    rc = rc ? rc : buf_puts(b, "],\"fingerprints\":[");
-    rc = rc ? rc : put_names(b, f.fps_listed, tel_fp_names, TEL_FP_COUNT, ',', true);
-    rc = rc ? rc : buf_puts(b, "],\"fingerprint_votes\":{");
+    char line[SRC_LINE_MAX];
+    char *p = line;
+    PUT_LIT(p, "{\"day_ms\":");
+    p = fmt_u64(p, day_ms);
+    PUT_LIT(p, ",\"src\":\"");
+    p = fmt_str(p, addr);
+    PUT_LIT(p, "\",\"packets\":");
+    p = fmt_u64(p, s->packets);
+    PUT_LIT(p, ",\"bytes\":");
+    p = fmt_u64(p, s->bytes);
+    PUT_LIT(p, ",\"first_ms\":");
+    p = fmt_u64(p, s->first_ms);
+    PUT_LIT(p, ",\"last_ms\":");
+    p = fmt_u64(p, s->last_ms);
+    PUT_LIT(p, ",\"rate_pps\":");
+    memcpy(p, rate, rate_len);
+    p += rate_len;
+    PUT_LIT(p, ",\"destinations\":");
+    p = fmt_u64(p, f.destinations);
+    PUT_LIT(p, ",\"ports\":[");
+    uint16_t sp[TEL_SRC_PORTS];
+    sorted_ports(s->ports, s->nports, sp);
+    for (unsigned i = 0; i < s->nports; i++) {
+        if (i)
+            *p++ = ',';
+        p = fmt_u64(p, sp[i]);
+    }
+    PUT_LIT(p, "],\"port_count\":");
+    p = fmt_u64(p, f.port_count);
+    PUT_LIT(p, ",\"scan_class\":\"");
+    p = fmt_str(p, f.scan_class);
+    PUT_LIT(p, "\",\"tags\":[");
+    p = fmt_names(p, s->tag_union, tel_tag_names, TEL_TAG_COUNT);
+    PUT_LIT(p, "],\"fingerprints\":[");
+    p = fmt_names(p, f.fps_listed, tel_fp_names, TEL_FP_COUNT);
+    PUT_LIT(p, "],\"fingerprint_votes\":{");
     bool first = true;
-    for (int i = 0; i < TEL_FP_COUNT && !rc; i++) {
+    for (int i = 0; i < TEL_FP_COUNT; i++) {
         if (!s->fp_votes[i])
             continue;
-        rc = buf_printf(b, "%s\"%s\":", first ? "" : ",", tel_fp_names[i]);
-        rc = rc ? rc : put_u64(b, s->fp_votes[i]);
+        if (!first)
+            *p++ = ',';
+        *p++ = '"';
+        p = fmt_str(p, tel_fp_names[i]);
+        PUT_LIT(p, "\":");
+        p = fmt_u64(p, s->fp_votes[i]);
         first = false;
     }
-    rc = rc ? rc : put_kv(b, "},\"syn_packets\":", s->syn_packets);
-    rc = rc ? rc : put_kv(b, ",\"iot_packets\":", s->iot_packets);
-    if (s->flags & TEL_SRC_HAS_ASN)
-        rc = rc ? rc : put_kv(b, ",\"asn\":", s->asn);
-    if (s->flags & TEL_SRC_HAS_CC) {
-        rc = rc ? rc : buf_puts(b, ",\"cc\":\"");
-        rc = rc ? rc : buf_puts(b, cc);
-        rc = rc ? rc : buf_putc(b, '"');
+    PUT_LIT(p, "},\"syn_packets\":");
+    p = fmt_u64(p, s->syn_packets);
+    PUT_LIT(p, ",\"iot_packets\":");
+    p = fmt_u64(p, s->iot_packets);
+    if (s->flags & TEL_SRC_HAS_ASN) {
+        PUT_LIT(p, ",\"asn\":");
+        p = fmt_u64(p, s->asn);
     }
-    rc = rc ? rc : buf_puts(b, (s->flags & TEL_SRC_BOGON) ? ",\"bogon\":true" : ",\"bogon\":false");
-    rc = rc ? rc : buf_puts(b, (s->flags & TEL_SRC_RESEARCH) ? ",\"research\":true" : ",\"research\":false");
-    rc = rc ? rc : buf_puts(b, f.infected_iot ? ",\"infected_iot\":true}\n" : ",\"infected_iot\":false}\n");
-    rc = put_line(o, o->nd[F_SOURCES], rc);
-    if (rc || !o->csv[F_SOURCES])
-        return rc;
+    if (s->flags & TEL_SRC_HAS_CC) {
+        PUT_LIT(p, ",\"cc\":\"");
+        *p++ = cc[0];
+        *p++ = cc[1];
+        *p++ = '"';
+    }
+    if (s->flags & TEL_SRC_BOGON)
+        PUT_LIT(p, ",\"bogon\":true");
+    else
+        PUT_LIT(p, ",\"bogon\":false");
+    if (s->flags & TEL_SRC_RESEARCH)
+        PUT_LIT(p, ",\"research\":true");
+    else
+        PUT_LIT(p, ",\"research\":false");
+    if (f.infected_iot)
+        PUT_LIT(p, ",\"infected_iot\":true}\n");
+    else
+        PUT_LIT(p, ",\"infected_iot\":false}\n");
+    if (o->nd[F_SOURCES] && fwrite(line, 1, (size_t)(p - line), o->nd[F_SOURCES]) != (size_t)(p - line)) {
+        if (!o->err)
+            o->err = -EIO;
+        return -EIO;
+    }
+    if (!o->csv[F_SOURCES])
+        return 0;
 
     buf_reset(b);
     rc = put_u64(b, day_ms);

@@ -44,7 +44,7 @@ void tel_victim_release(struct tel_victim_table *t)
 
 static inline size_t slot_of(const struct tel_victim_table *t, uint64_t h)
 {
-    return (size_t)(hash_mix64(h ^ t->seed) & (t->index_cap - 1));
+    return tel_victim_slot(t, h);
 }
 
 static void reindex(struct tel_victim_table *t)

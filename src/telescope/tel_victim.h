@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/hash.h"
 #include "core/ipaddr.h"
 
 #define TEL_VICTIM_TIMEOUT_MS (5u * 60u * 1000u)
@@ -82,5 +83,34 @@ int tel_victim_expire(struct tel_victim_table *t, uint64_t now_ms,
                       int (*emit)(void *arg, const struct tel_victim *v), void *arg);
 
 size_t tel_victim_memory(const struct tel_victim_table *t);
+
+/* Prefetch helpers for a caller that pipelines packets (no effect on the table's state):
+ * first the index slot of victim_hash, later (once that slot is cached) the attack it points
+ * at: its counters, the window second of ts_ms and the darknet sketch register of dark_hash.
+ * tel_victim_prefetch_entry() returns the attack prefetched (or NULL); use the result, or
+ * GCC may delete the call as pure. The slot is the one tel_victim_add() probes first. */
+static inline size_t tel_victim_slot(const struct tel_victim_table *t, uint64_t victim_hash)
+{
+    return (size_t)(hash_mix64(victim_hash ^ t->seed) & (t->index_cap - 1));
+}
+
+static inline void tel_victim_prefetch_slot(const struct tel_victim_table *t, uint64_t victim_hash)
+{
+    __builtin_prefetch(&t->index[tel_victim_slot(t, victim_hash)]);
+}
+
+static inline const struct tel_victim *tel_victim_prefetch_entry(const struct tel_victim_table *t,
+                                                                 uint64_t victim_hash,
+                                                                 uint64_t ts_ms, uint64_t dark_hash)
+{
+    uint32_t e = t->index[tel_victim_slot(t, victim_hash)];
+    if (!e)
+        return NULL;
+    const struct tel_victim *v = &t->ent[e - 1];
+    __builtin_prefetch(v);
+    __builtin_prefetch(&v->win[ts_ms / 1000 % TEL_VICTIM_WINDOW_S]);
+    __builtin_prefetch(&v->hll_dark[dark_hash >> (64 - TEL_VICTIM_HLL_P)]);
+    return v;
+}
 
 #endif
