@@ -7,14 +7,19 @@
 #   BOTSCOPE      the botscope binary (default: $1, else build/release/src/cli/botscope)
 #   SENDER        bs-ingest-sender (default: next to BOTSCOPE's build, else compiled here)
 #   BS_BENCH_OUT  where results.md and the logs go (default out/bench/ingest)
-#   TOOLS         "botscope nfcapd nfacctd"
-#   STEPS         offered rates in flows/s (default 100k 250k 500k 750k 1M 1.5M 2M 3M)
+#   TOOLS         "botscope nfcapd nfacctd sink"
+#   STEPS         offered rates in flows/s (default 100k 250k 500k 750k 1M 1.5M 2M 2.5M 3M
+#                 4M 5M 6M 8M)
 #   STEP_SECONDS  sending time per step (10)
 #   EXPORTERS     sending sockets = exporters 127.0.0.1..127.0.0.N (4)
 #   RECORDS       flow records per v9 datagram (30)
 #   RETRIES       extra attempts of a lossy step before the ladder stops (1)
 #   BOTSCOPE_ARGS extra arguments for `botscope collect` (e.g. "--config small-batch.conf"),
 #                 shown in the notes; the default is botscope's defaults
+#   SINK          bs-ingest-sink (default: next to SENDER, else compiled here)
+#   SINK_ARGS     extra arguments for the sink (e.g. "--mode poll")
+#   TICK_US       the sender's pacing quantum (--tick-us, default 1000; 0 = the old spinning
+#                 pacing that keeps one core busy)
 #
 # Method. For each tool and each offered rate, a fresh collector is started on a free port of
 # 127.0.0.1 writing where its users would write (botscope: its store; nfcapd: nfcapd files;
@@ -24,12 +29,16 @@
 #   botscope: `botscope flows --store DIR --count` (the stored flows);
 #   nfcapd:   `nfdump -R DIR -I` (the flow count of the files written);
 #   nfacctd:  the FLOWS column of its print plugin (aggregate proto,flows) summed.
+#   sink:     bs-ingest-sink's count of the v9 data records it received (it receives like
+#             `botscope collect`, same socket setup and recvmmsg batches, and discards: the
+#             ceiling of any collector on this machine with this sender).
 # A step is lossless when the count equals the sender's flow count exactly. The highest
 # lossless step is the tool's result; the ladder stops at the first lossy step (after RETRIES
 # more attempts) or when the sender itself cannot reach the offered rate (reported as such).
 # CPU is the collector's own CPU time (all its threads and child processes, from /proc)
 # during the step, divided by the step's wall time: 1.00 = one core busy; "CPU s per 1M
-# flows" divides the same CPU time by the flows kept.
+# flows" divides the same CPU time by the flows kept. The sender's own CPU (cores) is in the
+# step table too: sender and collector share the machine's cores.
 # Kernel drops are the receive socket's drop counter (/proc/net/udp) just before stopping, in
 # datagrams; "tool's own drops" is what the tool reports dropping inside (botscope: datagrams
 # dropped because its decode rings were full).
@@ -40,12 +49,13 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BOTSCOPE=${BOTSCOPE:-${1:-$SRC/build/release/src/cli/botscope}}
 BOTSCOPE=$(cd "$(dirname "$BOTSCOPE")" && pwd)/$(basename "$BOTSCOPE")
 OUT=${BS_BENCH_OUT:-$SRC/out/bench/ingest}
-TOOLS=${TOOLS:-botscope nfcapd nfacctd}
-STEPS=${STEPS:-100000 250000 500000 750000 1000000 1500000 2000000 3000000}
+TOOLS=${TOOLS:-botscope nfcapd nfacctd sink}
+STEPS=${STEPS:-100000 250000 500000 750000 1000000 1500000 2000000 2500000 3000000 4000000 5000000 6000000 8000000}
 STEP_SECONDS=${STEP_SECONDS:-10}
 EXPORTERS=${EXPORTERS:-4}
 RECORDS=${RECORDS:-30}
 RETRIES=${RETRIES:-1}
+TICK_US=${TICK_US:-1000}
 HZ=$(getconf CLK_TCK)
 
 mkdir -p "$OUT"
@@ -72,6 +82,15 @@ if [ -z "${SENDER:-}" ]; then
         SENDER=$WORK/bs-ingest-sender
         cc -O2 -std=c17 -D_GNU_SOURCE -o "$SENDER" "$SRC/bench/ingest/sender.c" -lpcap ||
             { log "cannot build the sender"; exit 1; }
+    fi
+fi
+
+if [ -z "${SINK:-}" ]; then
+    SINK=$(dirname "$SENDER")/bs-ingest-sink
+    if [ ! -x "$SINK" ]; then
+        SINK=$WORK/bs-ingest-sink
+        cc -O2 -std=c17 -D_GNU_SOURCE -pthread -o "$SINK" "$SRC/bench/ingest/sink.c" ||
+            { log "cannot build the sink"; exit 1; }
     fi
 fi
 
@@ -132,6 +151,7 @@ tool_version() {
         botscope) "$BOTSCOPE" --version 2>&1 | head -1 | awk '{print $NF}' ;;
         nfcapd) nfcapd -V 2>&1 | awk '{print $NF}' ;;
         nfacctd) nfacctd -V 2>&1 | head -1 | sed 's/.*nfacctd //; s/ .*//' ;;
+        sink) echo "-" ;;
     esac
 }
 
@@ -140,6 +160,7 @@ tool_available() {
         botscope) [ -x "$BOTSCOPE" ] ;;
         nfcapd) command -v nfcapd >/dev/null && command -v nfdump >/dev/null ;;
         nfacctd) command -v nfacctd >/dev/null ;;
+        sink) [ -x "$SINK" ] ;;
         *) return 1 ;;
     esac
 }
@@ -185,6 +206,12 @@ print_refresh_time[p]: 1
 EOF
             nfacctd -f "$dir/nfacctd.conf" >"$dir/tool.log" 2>&1 &
             ;;
+        sink)
+            # The collector's receive side alone: 2 SO_REUSEPORT sockets, 32M SO_RCVBUFFORCE,
+            # recvmmsg batches of 64 into 64 KiB buffers; counts and discards.
+            # shellcheck disable=SC2086 # SINK_ARGS is a list of words on purpose
+            "$SINK" --port "$port" ${SINK_ARGS:-} >"$dir/tool.log" 2>&1 &
+            ;;
     esac
     TOOL_PID=$!
 }
@@ -218,20 +245,24 @@ count_flows() {
             awk -F, 'NR > 1 && $3 ~ /^[0-9]+$/ {s += $3} END {print s + 0}' "$dir/print.csv" 2>/dev/null ||
                 echo 0
             ;;
+        sink)
+            sed -n 's/^sink: .* flows \([0-9]*\) .*/\1/p' "$dir/tool.log" | tail -1
+            ;;
     esac
 }
 
 json_field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1"; }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 STEPS_MD=$OUT/steps.md
 {
-    echo "| tool | offered flows/s | sent flows | achieved flows/s | kept flows | lost | kernel drops (datagrams) | tool's own drops | CPU (cores) | lossless |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| tool | offered flows/s | sent flows | achieved flows/s | kept flows | lost | kernel drops (datagrams) | tool's own drops | CPU (cores) | sender CPU (cores) | lossless |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 } >"$STEPS_MD"
 declare -A BEST BEST_CPU BEST_COST NOTE VERSION
 
 run_step() {
-    local tool=$1 rate=$2 port dir sent_json sent achieved kept t0 t1 c0 c1 drops cpu w0 w1
+    local tool=$1 rate=$2 port dir sent_json sent achieved kept c0 c1 drops cpu w0 w1 scpu
     port=$(free_port)
     dir=$WORK/$tool-$rate-$RANDOM
     start_tool "$tool" "$port" "$dir"
@@ -246,7 +277,7 @@ run_step() {
     c0=$(tree_ticks "$TOOL_PID")
     w0=$(date +%s.%N)
     sent_json=$("$SENDER" --port "$port" --rate "$rate" --duration "$STEP_SECONDS" \
-        --exporters "$EXPORTERS" --records "$RECORDS" 2>"$dir/sender.err")
+        --exporters "$EXPORTERS" --records "$RECORDS" --tick-us "$TICK_US" 2>"$dir/sender.err")
     wait_idle "$TOOL_PID"
     c1=$(tree_ticks "$TOOL_PID")
     w1=$(date +%s.%N)
@@ -268,7 +299,8 @@ run_step() {
     case "$tool" in
         botscope) own=$(sed -n 's/.*stopped:.*queue drops \([0-9]*\).*/\1 queue/p' "$dir/tool.log" | tail -1) ;;
     esac
-    echo "| $tool | $rate | $sent | $achieved | $kept | $((sent - kept)) | $drops | ${own:--} | $cpu | $ok |" >>"$STEPS_MD"
+    scpu=$(json_field "$sent_json" cpu_cores)
+    echo "| $tool | $rate | $sent | $achieved | $kept | $((sent - kept)) | $drops | ${own:--} | $cpu | ${scpu:--} | $ok |" >>"$STEPS_MD"
     log "$tool @ $rate flows/s: sent $sent (achieved $achieved/s), kept $kept, kernel drops $drops, cpu $cpu"
     cp "$dir/tool.log" "$OUT/$tool-$rate.log" 2>/dev/null
     rm -rf "$dir"
@@ -321,12 +353,15 @@ for tool in $TOOLS; do
         botscope) NOTE[$tool]="${NOTE[$tool]}; keeps every flow (zstd column segments, ${BOTSCOPE_ARGS:-default settings})" ;;
         nfcapd) NOTE[$tool]="${NOTE[$tool]}; keeps every flow (nfcapd files, uncompressed: its default)" ;;
         nfacctd) NOTE[$tool]="${NOTE[$tool]}; print plugin aggregating by protocol: keeps counters, not flows" ;;
+        sink) NOTE[$tool]="${NOTE[$tool]}; receives and discards (the ceiling of this machine and sender${SINK_ARGS:+, $SINK_ARGS})" ;;
     esac
 done
 
 RESULTS=$OUT/results.md
 {
-    echo "## Ingest: highest lossless NetFlow v9 rate ($(nproc) cores, $EXPORTERS exporters, $RECORDS records/datagram, ${STEP_SECONDS} s steps)"
+    echo "## Ingest: highest lossless NetFlow v9 rate ($(nproc) cores, $EXPORTERS exporters, $RECORDS records/datagram, ${STEP_SECONDS} s steps, sender tick ${TICK_US} us)"
+    echo
+    echo "Load average at the start: $LOAD0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
     echo "| tool | version | highest lossless flows/s | CPU at that rate (cores) | CPU s per 1M flows | notes |"
     echo "|---|---|---:|---:|---:|---|"

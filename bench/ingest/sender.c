@@ -19,10 +19,15 @@
  *
  * Exporters: --exporters N sockets bound to 127.0.0.1, 127.0.0.2, ... (all loopback), each a
  * distinct exporter with its own sequence numbers; batches go round robin.
- * Pacing: the schedule is absolute (datagram k is due at start + k / rate); the sender sleeps
- * with clock_nanosleep(TIMER_ABSTIME) when more than 200 us ahead and spins otherwise, and
- * sends what is due in sendmmsg() batches of at most --batch datagrams. When it cannot keep
- * up it sends flat out and the report's achieved rate shows it.
+ * Pacing: the schedule is absolute (datagram k is due at start + k / rate). With --tick-us T
+ * (default 1000) the sender wakes at most about once per T: when nothing is due it sleeps
+ * (clock_nanosleep, TIMER_ABSTIME) until a tick's worth of datagrams (rate x T, at least one)
+ * is due, then sends what is due in sendmmsg() batches of at most --batch datagrams. So it
+ * never spins and leaves the shared cores to the collector under test; bursts are one tick's
+ * datagrams (33 datagrams, 48 KB, at 1 M flows/s), far below any receive buffer. --tick-us 0
+ * is the earlier pacing: sleep when more than 200 us ahead, spin otherwise (about one core
+ * busy at any rate above ~100k flows/s). When it cannot keep up it sends flat out and the
+ * report's achieved rate shows it. The report includes the sender's own CPU time.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -38,6 +43,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -59,6 +65,7 @@ struct sender_opts {
     unsigned records;
     unsigned template_every;
     unsigned batch;
+    unsigned tick_us; /* pacing quantum; 0: spin when less than 200 us ahead */
     unsigned exporters;
     uint64_t seed;
     const char *pcap;
@@ -98,6 +105,7 @@ struct sender {
     uint8_t failed[SENDER_MAX_BATCH];
     struct iovec iov[SENDER_MAX_BATCH][2];
     uint64_t t0_ns;
+    double cpu0_s; /* the process's CPU time at t0 */
     struct sender_stats st;
 };
 
@@ -114,6 +122,17 @@ static uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time (user + system) of this process so far: the sender's own cost is reported, as it
+ * shares the machine's cores with the collector under test. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru))
+        return 0.0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static uint64_t splitmix64(uint64_t *s)
@@ -464,6 +483,7 @@ static int run(struct sender *s)
     uint64_t duration_ns = (uint64_t)(s->o.duration_s * 1e9);
     uint64_t due_total = 0, sent = 0, pool_pos = 0;
     unsigned e = 0;
+    s->cpu0_s = cpu_seconds();
     s->t0_ns = now_ns();
     while (!sender_stop_flag) {
         uint64_t now = now_ns();
@@ -474,7 +494,16 @@ static int run(struct sender *s)
         if (sent >= due_total) {
             /* the due time of datagram number `sent`, the next one to go */
             uint64_t next = s->t0_ns + (uint64_t)((double)sent * 1e9 / dps);
-            if (next > now + 200000) {
+            if (s->o.tick_us) {
+                /* sleep until a tick's worth is due (no spinning) */
+                double burst = dps * s->o.tick_us / 1e6;
+                if (burst > 1)
+                    next = s->t0_ns + (uint64_t)(((double)sent + burst - 1) * 1e9 / dps);
+                if (next > now) {
+                    struct timespec ts = {(time_t)(next / 1000000000u), (long)(next % 1000000000u)};
+                    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+                }
+            } else if (next > now + 200000) {
                 uint64_t wake = next - 100000;
                 struct timespec ts = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
                 clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
@@ -490,6 +519,7 @@ static int run(struct sender *s)
         e = (e + 1) % s->o.exporters;
     }
     double el_s = (double)(now_ns() - s->t0_ns) / 1e9;
+    double cpu_s = cpu_seconds() - s->cpu0_s;
     if (s->o.pcap) {
         /* Flows are known per whole pass only; a pass with a refused datagram is not whole. */
         s->st.passes = pool_pos / s->npool;
@@ -500,12 +530,13 @@ static int run(struct sender *s)
            "\"datagrams\":%" PRIu64 ",\"template_datagrams\":%" PRIu64 ",\"passes\":%" PRIu64
            ",\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
            ",\"wire_bytes\":%" PRIu64 ",\"send_errors\":%" PRIu64
-           ",\"achieved_datagrams_per_s\":%.0f,\"achieved_flows_per_s\":%.0f}\n",
+           ",\"achieved_datagrams_per_s\":%.0f,\"achieved_flows_per_s\":%.0f"
+           ",\"cpu_s\":%.3f,\"cpu_cores\":%.2f}\n",
            s->o.pcap ? "pcap" : "v9", s->o.port, s->o.exporters, s->o.pcap ? 0 : s->o.records,
            s->o.rate, s->o.rate_is_dps || s->o.pcap ? "datagrams/s" : "flows/s", el_s,
            s->st.datagrams, s->st.template_datagrams, s->st.passes, s->st.flows, s->st.packets,
            s->st.bytes, s->st.wire_bytes, s->st.send_errors, (double)s->st.datagrams / el_s,
-           (double)s->st.flows / el_s);
+           (double)s->st.flows / el_s, cpu_s, el_s > 0 ? cpu_s / el_s : 0.0);
     fflush(stdout);
     return s->st.send_errors ? 1 : 0;
 }
@@ -514,11 +545,11 @@ static void usage(FILE *f)
 {
     fputs("usage: bs-ingest-sender --port PORT [--rate FLOWS/S | --dps DATAGRAMS/S]\n"
           "                        [--duration S] [--records N] [--template-every N]\n"
-          "                        [--batch N] [--exporters N] [--seed N]\n"
+          "                        [--batch N] [--exporters N] [--seed N] [--tick-us N]\n"
           "                        [--pcap FILE [--pcap-flows N]]\n"
           "Sends NetFlow v9 (or a capture's datagrams) to 127.0.0.1:PORT only, paced, and\n"
           "prints one JSON line with what was sent. Defaults: --rate 100000 --duration 10\n"
-          "--records 30 --template-every 1000 --batch 64 --exporters 1 --seed 1.\n"
+          "--records 30 --template-every 1000 --batch 64 --exporters 1 --seed 1 --tick-us 1000.\n"
           "Exit: 0 ok, 1 some datagrams could not be sent (counted), 2 usage.\n",
           f);
 }
@@ -555,6 +586,7 @@ int main(int argc, char **argv)
                                 .records = 30,
                                 .template_every = 1000,
                                 .batch = 64,
+                                .tick_us = 1000,
                                 .exporters = 1,
                                 .seed = 1};
     int rc = 2;
@@ -592,6 +624,8 @@ int main(int argc, char **argv)
             s->o.template_every = (unsigned)v;
         else if (!strcmp(a, "--batch") && !(bad = parse_num(val, 1, SENDER_MAX_BATCH - 1, &v)))
             s->o.batch = (unsigned)v;
+        else if (!strcmp(a, "--tick-us") && !(bad = parse_num(val, 0, 1e6, &v)))
+            s->o.tick_us = (unsigned)v;
         else if (!strcmp(a, "--exporters") && !(bad = parse_num(val, 1, SENDER_MAX_EXPORTERS, &v)))
             s->o.exporters = (unsigned)v;
         else if (!strcmp(a, "--seed") && !(bad = parse_num(val, 0, 1e18, &v)))
