@@ -72,24 +72,39 @@ static size_t dict_build(const uint64_t *v, size_t n, uint64_t *vals, uint8_t *i
     return nd;
 }
 
+void colenc_stats_of(const uint64_t *v, size_t n, struct colenc_stats *st)
+{
+    uint64_t mn = n ? v[0] : 0, mx = mn;
+    unsigned desc = 0;
+    /* branchless (conditional moves): the values are often random */
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = v[i];
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+        desc |= x < v[i - 1];
+    }
+    st->mn = mn;
+    st->mx = mx;
+    st->asc = !desc;
+}
+
 int colenc_put_u64(struct buf *out, const uint64_t *v, size_t n, int sorted)
+{
+    struct colenc_stats st;
+    colenc_stats_of(v, n, &st);
+    return colenc_put_u64_st(out, v, n, sorted, &st);
+}
+
+int colenc_put_u64_st(struct buf *out, const uint64_t *v, size_t n, int sorted,
+                      const struct colenc_stats *st)
 {
     int rc;
     if (n == 0)
         return buf_putc(out, COLENC_FOR) || put_be(out, 0, 8) || put_be(out, 0, 1) ? BS_ELIMIT
                                                                                       : 0;
-    uint64_t mn = v[0], mx = v[0];
-    int asc = 1;
-    for (size_t i = 1; i < n; i++) {
-        if (v[i] < mn)
-            mn = v[i];
-        if (v[i] > mx)
-            mx = v[i];
-        if (v[i] < v[i - 1])
-            asc = 0;
-    }
+    uint64_t mn = st->mn, mx = st->mx;
     unsigned w = width_of(mx - mn);
-    if (sorted && asc && n > 1) {
+    if (sorted && st->asc && n > 1) {
         uint64_t maxd = 0;
         for (size_t i = 1; i < n; i++)
             if (v[i] - v[i - 1] > maxd)

@@ -36,6 +36,18 @@ enum colenc_kind { COLENC_FOR = 0, COLENC_DICT = 1, COLENC_DELTA = 2, COLENC_PLA
 /* Encodes v[0..n) choosing the smallest of FOR and DICT (or DELTA when sorted is non-zero and
  * v is ascending). Returns 0 or the buffer's error. */
 int colenc_put_u64(struct buf *out, const uint64_t *v, size_t n, int sorted);
+/* What colenc_put_u64 first computes over v[0..n): minimum, maximum, and whether v is
+ * ascending (non-decreasing). A caller that produces v value by value (the segment writer,
+ * extracting a column) computes it on the way and calls colenc_put_u64_st, saving a pass;
+ * the output is the same bytes. asc only matters when sorted is non-zero. */
+struct colenc_stats {
+    uint64_t mn, mx;
+    int asc;
+};
+void colenc_stats_of(const uint64_t *v, size_t n, struct colenc_stats *st);
+/* colenc_put_u64 with st describing v[0..n) exactly (else the encoding is wrong). */
+int colenc_put_u64_st(struct buf *out, const uint64_t *v, size_t n, int sorted,
+                      const struct colenc_stats *st);
 /* Encodes n 16-byte addresses (PLANES16 or DICT). */
 int colenc_put_addr(struct buf *out, const struct ipaddr *v, size_t n);
 

@@ -32,6 +32,8 @@ static const char seg_end_magic[8] = {'B', 'S', 'S', 'E', 'G', 'E', 'N', 'D'};
 /* Slots of the writer's distinct-address set: a power of two over twice the most values it
  * holds (SEG_BLOOM_MAX_DISTINCT + 1), so probes stay short. */
 #define SEG_DSET_SLOTS 8192
+/* 64-bit words of the writer's port presence map (one bit per port). */
+#define SEG_PORT_WORDS (65536 / 64)
 /* Records prefetched ahead when a block is gathered through an order. */
 #define SEG_GATHER_AHEAD 16
 
@@ -49,16 +51,37 @@ static const uint8_t col_type[STORE_COL_COUNT] = {
     [STORE_COL_DST_MASK] = CT_U8,
 };
 
-/* Column c of r[0..n) as integers into out: one tight loop per column (the field is chosen
- * once, not per record). END_MS is stored as the duration; it wraps back exactly. */
-static void extract_int(const struct flow_rec *r, size_t n, unsigned c, uint64_t *out)
+/* Column c of r[0..n) as integers into out, with its colenc statistics (st) computed on the
+ * way, so the encoder does not read the column again: one tight loop per column (the field is
+ * chosen once, not per record; min and max by conditional moves). END_MS is stored as the
+ * duration; it wraps back exactly. Whether the column ascends is tracked for START_MS only,
+ * the one column encoded as sorted. n >= 1. */
+static void extract_int(const struct flow_rec *r, size_t n, unsigned c, uint64_t *out,
+                        struct colenc_stats *st)
 {
+    uint64_t mn = UINT64_MAX, mx = 0;
+    unsigned desc = 0;
 #define EXTRACT(expr)                                                                          \
-    for (size_t i = 0; i < n; i++)                                                             \
-        out[i] = (expr);                                                                       \
+    for (size_t i = 0; i < n; i++) {                                                           \
+        uint64_t x = (expr);                                                                   \
+        out[i] = x;                                                                            \
+        mn = x < mn ? x : mn;                                                                  \
+        mx = x > mx ? x : mx;                                                                  \
+    }                                                                                          \
     break
     switch (c) {
-    case STORE_COL_START_MS: EXTRACT(r[i].start_ms);
+    case STORE_COL_START_MS: {
+        uint64_t prev = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t x = r[i].start_ms;
+            out[i] = x;
+            mn = x < mn ? x : mn;
+            mx = x > mx ? x : mx;
+            desc |= x < prev;
+            prev = x;
+        }
+        break;
+    }
     case STORE_COL_END_MS: EXTRACT(r[i].end_ms - r[i].start_ms);
     case STORE_COL_PACKETS: EXTRACT(r[i].packets);
     case STORE_COL_BYTES: EXTRACT(r[i].bytes);
@@ -79,9 +102,15 @@ static void extract_int(const struct flow_rec *r, size_t n, unsigned c, uint64_t
     case STORE_COL_DIRECTION: EXTRACT(r[i].direction);
     case STORE_COL_SRC_MASK: EXTRACT(r[i].src_mask);
     case STORE_COL_DST_MASK: EXTRACT(r[i].dst_mask);
-    default: memset(out, 0, n * sizeof *out); break;
+    default:
+        memset(out, 0, n * sizeof *out);
+        mn = 0;
+        break;
     }
 #undef EXTRACT
+    st->mn = mn;
+    st->mx = mx;
+    st->asc = !desc;
 }
 
 /* Offset of address column c in struct flow_rec (chosen once per column, not per record). */
@@ -171,7 +200,7 @@ struct seg_wscratch {
     uint64_t *u;
     struct ipaddr *a;
     uint8_t *ports;  /* 2-byte big-endian distinct ports */
-    uint8_t *pbits;  /* 65536-bit presence map */
+    uint64_t *pbits; /* 65536-bit presence map (SEG_PORT_WORDS words) */
     struct flow_rec *blk; /* one block gathered in order (seg_write_ordered with an order) */
     struct ipaddr *dv;    /* distinct addresses of a block column, SEG_BLOOM_MAX_DISTINCT + 1 */
     uint64_t *dh;         /* their hashes (SEG_BLOOM_SEED) */
@@ -244,78 +273,98 @@ static int compress_col(struct seg_wscratch *w, const struct seg_writer_opts *o,
     return buf_append(&w->comp, w->enc.data, raw);
 }
 
+/* Smallest and largest 16-byte address of column offset ao over r[0..n), in memcmp order
+ * (compared as big-endian 64-bit halves, without memcmp calls). For blocks whose column is
+ * not all IPv4 (IPv4 columns get theirs from the extraction pass). n >= 1. */
+static void addr_minmax(const struct flow_rec *r, size_t n, size_t ao, struct ipaddr *mn,
+                        struct ipaddr *mx)
+{
+    const struct ipaddr *a0 = REC_ADDR(&r[0], ao);
+    uint64_t h_min = be64(a0->b), l_min = be64(a0->b + 8), h_max = h_min, l_max = l_min;
+    size_t i_min = 0, i_max = 0;
+    for (size_t i = 1; i < n; i++) {
+        const struct ipaddr *a = REC_ADDR(&r[i], ao);
+        uint64_t h = be64(a->b), l = be64(a->b + 8);
+        if (h < h_min || (h == h_min && l < l_min)) {
+            h_min = h, l_min = l, i_min = i;
+        }
+        if (h > h_max || (h == h_max && l > l_max)) {
+            h_max = h, l_max = l, i_max = i;
+        }
+    }
+    *mn = *REC_ADDR(&r[i_min], ao);
+    *mx = *REC_ADDR(&r[i_max], ao);
+}
+
+/* Footer bytes of one column's directory entry: u8 id, form, codec, 0, u32 raw_len,
+ * u32 stored_len, u64 offset, u32 crc32. */
+#define SEG_DIR_ENTRY 24
+
+/* Distinct ports of r[0..n) (d = 0 source, 1 destination) as 2-byte big-endian values in
+ * ascending order into w->ports; returns their count. A 65,536-bit presence map, read back
+ * 64 bits at a time (most words of a block's map are empty). */
+static size_t distinct_ports(const struct flow_rec *r, size_t n, int d, struct seg_wscratch *w)
+{
+    uint64_t *bits = w->pbits;
+    memset(bits, 0, SEG_PORT_WORDS * sizeof *bits);
+    if (d)
+        for (size_t i = 0; i < n; i++)
+            bits[r[i].dst_port >> 6] |= 1ull << (r[i].dst_port & 63);
+    else
+        for (size_t i = 0; i < n; i++)
+            bits[r[i].src_port >> 6] |= 1ull << (r[i].src_port & 63);
+    size_t nd = 0;
+    for (unsigned k = 0; k < SEG_PORT_WORDS; k++) {
+        for (uint64_t x = bits[k]; x; x &= x - 1) {
+            unsigned p = k * 64 + (unsigned)__builtin_ctzll(x);
+            w->ports[2 * nd] = (uint8_t)(p >> 8);
+            w->ports[2 * nd + 1] = (uint8_t)p;
+            nd++;
+        }
+    }
+    return nd;
+}
+
 static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *foot,
                        uint64_t *off, struct seg_wscratch *w, const struct seg_writer_opts *o,
                        void *cctx)
 {
     int rc;
-    uint64_t tmin = r[0].start_ms, tmax = r[0].start_ms;
-    uint16_t spmin = 0xffff, spmax = 0, dpmin = 0xffff, dpmax = 0;
-    /* Address min/max as (high, low) 64-bit halves, the same order as memcmp. */
-    uint64_t sh_min = be64(r[0].src.b), sl_min = be64(r[0].src.b + 8), sh_max = sh_min,
-             sl_max = sl_min;
-    uint64_t dh_min = be64(r[0].dst.b), dl_min = be64(r[0].dst.b + 8), dh_max = dh_min,
-             dl_max = dl_min;
-    size_t si_min = 0, si_max = 0, di_min = 0, di_max = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (r[i].start_ms < tmin)
-            tmin = r[i].start_ms;
-        if (r[i].start_ms > tmax)
-            tmax = r[i].start_ms;
-        if (r[i].src_port < spmin)
-            spmin = r[i].src_port;
-        if (r[i].src_port > spmax)
-            spmax = r[i].src_port;
-        if (r[i].dst_port < dpmin)
-            dpmin = r[i].dst_port;
-        if (r[i].dst_port > dpmax)
-            dpmax = r[i].dst_port;
-        uint64_t h = be64(r[i].src.b), l = be64(r[i].src.b + 8);
-        if (h < sh_min || (h == sh_min && l < sl_min)) {
-            sh_min = h, sl_min = l, si_min = i;
-        }
-        if (h > sh_max || (h == sh_max && l > sl_max)) {
-            sh_max = h, sl_max = l, si_max = i;
-        }
-        h = be64(r[i].dst.b), l = be64(r[i].dst.b + 8);
-        if (h < dh_min || (h == dh_min && l < dl_min)) {
-            dh_min = h, dl_min = l, di_min = i;
-        }
-        if (h > dh_max || (h == dh_max && l > dl_max)) {
-            dh_max = h, dl_max = l, di_max = i;
-        }
-    }
-    const struct ipaddr smin = r[si_min].src, smax = r[si_max].src, dmin = r[di_min].dst,
-                        dmax = r[di_max].dst;
-    if ((rc = put_be(foot, n, 4)) || (rc = put_be(foot, tmin, 8)) || (rc = put_be(foot, tmax, 8)) ||
-        (rc = put_be(foot, spmin, 2)) || (rc = put_be(foot, spmax, 2)) ||
-        (rc = put_be(foot, dpmin, 2)) || (rc = put_be(foot, dpmax, 2)) ||
-        (rc = buf_append(foot, &smin, 16)) || (rc = buf_append(foot, &smax, 16)) ||
-        (rc = buf_append(foot, &dmin, 16)) || (rc = buf_append(foot, &dmax, 16)) ||
-        (rc = put_be(foot, STORE_COL_COUNT, 1)))
-        return rc;
+    /* Columns first (their data goes to f in column order); the block's summary (time range,
+     * port and address min/max) comes from the extraction passes, and the footer gets the
+     * summary, then the column directory kept meanwhile in dir. */
+    struct colenc_stats st[STORE_COL_COUNT];
+    uint8_t form[STORE_COL_COUNT];
+    uint8_t dir[STORE_COL_COUNT][SEG_DIR_ENTRY];
     for (unsigned c = 0; c < STORE_COL_COUNT; c++) {
-        uint8_t form = 0;
+        form[c] = 0;
         buf_reset(&w->enc);
         if (col_type[c] == CT_ADDR) {
-            size_t ao = addr_offset(c);
-            int v4 = 1;
-            for (size_t i = 0; i < n && v4; i++)
-                v4 = addr_is_v4(REC_ADDR(&r[i], ao));
-            if (v4) {
-                form = 1;
-                for (size_t i = 0; i < n; i++)
-                    w->u[i] = ipaddr_v4(REC_ADDR(&r[i], ao));
-                rc = colenc_put_u64(&w->enc, w->u, n, 0);
+            /* IPv4 as u32 when the whole block is, checked and extracted in one pass */
+            size_t ao = addr_offset(c), i = 0;
+            uint64_t mn = UINT64_MAX, mx = 0;
+            for (; i < n; i++) {
+                const struct ipaddr *a = REC_ADDR(&r[i], ao);
+                if (!addr_is_v4(a))
+                    break;
+                uint64_t x = ipaddr_v4(a);
+                w->u[i] = x;
+                mn = x < mn ? x : mn;
+                mx = x > mx ? x : mx;
+            }
+            if (i == n) {
+                form[c] = 1;
+                st[c] = (struct colenc_stats){mn, mx, 0};
+                rc = colenc_put_u64_st(&w->enc, w->u, n, 0, &st[c]);
             } else {
-                form = 2;
-                for (size_t i = 0; i < n; i++)
+                form[c] = 2;
+                for (i = 0; i < n; i++)
                     w->a[i] = *REC_ADDR(&r[i], ao);
                 rc = colenc_put_addr(&w->enc, w->a, n);
             }
         } else {
-            extract_int(r, n, c, w->u);
-            rc = colenc_put_u64(&w->enc, w->u, n, c == STORE_COL_START_MS);
+            extract_int(r, n, c, w->u, &st[c]);
+            rc = colenc_put_u64_st(&w->enc, w->u, n, c == STORE_COL_START_MS, &st[c]);
         }
         uint8_t codec;
         if (rc || (rc = compress_col(w, o, cctx, &codec)))
@@ -323,13 +372,40 @@ static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *
         uint32_t crc = (uint32_t)crc32(0L, (const Bytef *)w->comp.data, (uInt)w->comp.len);
         if (w->comp.len && fwrite(w->comp.data, 1, w->comp.len, f) != w->comp.len)
             return errno ? -errno : BS_EIO;
-        if ((rc = put_be(foot, c, 1)) || (rc = put_be(foot, form, 1)) ||
-            (rc = put_be(foot, codec, 1)) || (rc = put_be(foot, 0, 1)) ||
-            (rc = put_be(foot, w->enc.len, 4)) || (rc = put_be(foot, w->comp.len, 4)) ||
-            (rc = put_be(foot, *off, 8)) || (rc = put_be(foot, crc, 4)))
-            return rc;
+        uint8_t *e = dir[c];
+        e[0] = (uint8_t)c;
+        e[1] = form[c];
+        e[2] = codec;
+        e[3] = 0;
+        be32_put(e + 4, (uint32_t)w->enc.len);
+        be32_put(e + 8, (uint32_t)w->comp.len);
+        be64_put(e + 12, *off);
+        be32_put(e + 20, crc);
         *off += w->comp.len;
     }
+    struct ipaddr smin, smax, dmin, dmax;
+    if (form[STORE_COL_SRC] == 1) {
+        ipaddr_from_v4(&smin, (uint32_t)st[STORE_COL_SRC].mn);
+        ipaddr_from_v4(&smax, (uint32_t)st[STORE_COL_SRC].mx);
+    } else {
+        addr_minmax(r, n, offsetof(struct flow_rec, src), &smin, &smax);
+    }
+    if (form[STORE_COL_DST] == 1) {
+        ipaddr_from_v4(&dmin, (uint32_t)st[STORE_COL_DST].mn);
+        ipaddr_from_v4(&dmax, (uint32_t)st[STORE_COL_DST].mx);
+    } else {
+        addr_minmax(r, n, offsetof(struct flow_rec, dst), &dmin, &dmax);
+    }
+    if ((rc = put_be(foot, n, 4)) || (rc = put_be(foot, st[STORE_COL_START_MS].mn, 8)) ||
+        (rc = put_be(foot, st[STORE_COL_START_MS].mx, 8)) ||
+        (rc = put_be(foot, st[STORE_COL_SRC_PORT].mn, 2)) ||
+        (rc = put_be(foot, st[STORE_COL_SRC_PORT].mx, 2)) ||
+        (rc = put_be(foot, st[STORE_COL_DST_PORT].mn, 2)) ||
+        (rc = put_be(foot, st[STORE_COL_DST_PORT].mx, 2)) ||
+        (rc = buf_append(foot, &smin, 16)) || (rc = buf_append(foot, &smax, 16)) ||
+        (rc = buf_append(foot, &dmin, 16)) || (rc = buf_append(foot, &dmax, 16)) ||
+        (rc = put_be(foot, STORE_COL_COUNT, 1)) || (rc = buf_append(foot, dir, sizeof dir)))
+        return rc;
     /* Skip indexes: addresses (distinct values by hashing: a list sorts at most
      * SEG_LIST_MAX_ADDR of them, a Bloom filter takes their hashes), then ports. */
     for (int d = 0; d < 2; d++) {
@@ -340,18 +416,7 @@ static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *
             return rc;
     }
     for (int d = 0; d < 2; d++) {
-        memset(w->pbits, 0, 8192);
-        for (size_t i = 0; i < n; i++) {
-            uint16_t p = d ? r[i].dst_port : r[i].src_port;
-            w->pbits[p >> 3] |= (uint8_t)(1u << (p & 7));
-        }
-        size_t nd = 0;
-        for (unsigned p = 0; p < 65536; p++)
-            if (w->pbits[p >> 3] & (1u << (p & 7))) {
-                w->ports[2 * nd] = (uint8_t)(p >> 8);
-                w->ports[2 * nd + 1] = (uint8_t)p;
-                nd++;
-            }
+        size_t nd = distinct_ports(r, n, d, w);
         if ((rc = put_skip(foot, w->ports, NULL, nd, 2, SEG_LIST_MAX_PORT)))
             return rc;
     }
@@ -368,7 +433,7 @@ struct seg_wscratch *seg_wscratch_new(void)
     w->u = malloc(SEGMENT_BLOCK_RECORDS * sizeof *w->u);
     w->a = malloc(SEGMENT_BLOCK_RECORDS * sizeof *w->a);
     w->ports = malloc(2 * 65536);
-    w->pbits = malloc(8192);
+    w->pbits = malloc(SEG_PORT_WORDS * sizeof *w->pbits);
     w->dv = malloc((SEG_BLOOM_MAX_DISTINCT + 1) * sizeof *w->dv);
     w->dh = malloc((SEG_BLOOM_MAX_DISTINCT + 1) * sizeof *w->dh);
     w->dslot = malloc(SEG_DSET_SLOTS * sizeof *w->dslot);

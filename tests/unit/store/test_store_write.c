@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/flow.h"
+#include "store/colenc.h"
 #include "store/segment.h"
 #include "store/store.h"
 
@@ -320,6 +321,142 @@ static void test_segment_skip_index_kind_follows_distinct_count(void **state)
     free(mem);
 }
 
+/* The block summary (time range, port and address min/max) the writer takes from its column
+ * extraction passes equals a brute-force pass over the records: an all-IPv4 block (addresses
+ * from the u32 column statistics) and a block with IPv6 sources (the 16-byte comparison). */
+static void check_block_summary(const struct flow_rec *r, size_t n, const struct seg_block *b)
+{
+    const struct store_block_meta *m = &b->meta;
+    assert_int_equal(m->n, n);
+    uint64_t tmin = UINT64_MAX, tmax = 0;
+    unsigned spmin = 65535, spmax = 0, dpmin = 65535, dpmax = 0;
+    struct ipaddr smin = r[0].src, smax = r[0].src, dmin = r[0].dst, dmax = r[0].dst;
+    for (size_t i = 0; i < n; i++) {
+        tmin = r[i].start_ms < tmin ? r[i].start_ms : tmin;
+        tmax = r[i].start_ms > tmax ? r[i].start_ms : tmax;
+        spmin = r[i].src_port < spmin ? r[i].src_port : spmin;
+        spmax = r[i].src_port > spmax ? r[i].src_port : spmax;
+        dpmin = r[i].dst_port < dpmin ? r[i].dst_port : dpmin;
+        dpmax = r[i].dst_port > dpmax ? r[i].dst_port : dpmax;
+        if (memcmp(&r[i].src, &smin, 16) < 0)
+            smin = r[i].src;
+        if (memcmp(&r[i].src, &smax, 16) > 0)
+            smax = r[i].src;
+        if (memcmp(&r[i].dst, &dmin, 16) < 0)
+            dmin = r[i].dst;
+        if (memcmp(&r[i].dst, &dmax, 16) > 0)
+            dmax = r[i].dst;
+    }
+    assert_int_equal(m->t_min, tmin);
+    assert_int_equal(m->t_max, tmax);
+    assert_int_equal(m->src_port_min, spmin);
+    assert_int_equal(m->src_port_max, spmax);
+    assert_int_equal(m->dst_port_min, dpmin);
+    assert_int_equal(m->dst_port_max, dpmax);
+    assert_memory_equal(&m->src_min, &smin, 16);
+    assert_memory_equal(&m->src_max, &smax, 16);
+    assert_memory_equal(&m->dst_min, &dmin, 16);
+    assert_memory_equal(&m->dst_max, &dmax, 16);
+}
+
+static void test_segment_block_summary_from_column_passes_ipv4_and_ipv6(void **state)
+{
+    (void)state;
+    enum { N = 4000 };
+    struct flow_rec *recs = malloc(N * sizeof *recs);
+    assert_non_null(recs);
+    uint64_t s = 99;
+    for (int v6 = 0; v6 < 2; v6++) {
+        for (uint32_t i = 0; i < N; i++) {
+            make_rec(&recs[i], 1700000000000ull + i * 3ull, i);
+            uint64_t x = rnd(&s);
+            ipaddr_from_v4(&recs[i].src, (uint32_t)x);
+            ipaddr_from_v4(&recs[i].dst, (uint32_t)(x >> 32));
+            recs[i].src_port = (uint16_t)(1000 + x % 50000);
+            recs[i].dst_port = (uint16_t)(x >> 20);
+            if (v6 && i % 7 == 3) { /* some IPv6 sources among IPv4 ones */
+                uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8};
+                memcpy(b + 8, &x, 8);
+                ipaddr_from_v6(&recs[i].src, b);
+            }
+        }
+        struct seg sg;
+        uint8_t *mem;
+        segment_roundtrip(recs, NULL, N, &sg, &mem);
+        assert_int_equal(sg.nblocks, 1);
+        assert_int_equal(sg.blocks[0].cols[STORE_COL_SRC].form, v6 ? 2 : 1);
+        assert_int_equal(sg.blocks[0].cols[STORE_COL_DST].form, 1);
+        check_block_summary(recs, N, &sg.blocks[0]);
+        seg_release(&sg);
+        free(mem);
+    }
+    free(recs);
+}
+
+/* The port skip index lists exactly the distinct ports, ascending (read back from the
+ * presence map 64 bits at a time), including ports 0 and 65535 at the map's ends, and turns
+ * into a Bloom filter past SEG_LIST_MAX_PORT (64) distinct values. */
+static void test_segment_port_skip_list_is_sorted_distinct_ports(void **state)
+{
+    (void)state;
+    static const uint16_t ports[] = {65535, 0, 80, 63, 64, 443, 127, 128, 80, 65535, 8080, 1};
+    enum { NP = sizeof ports / sizeof ports[0], N = 300 };
+    struct flow_rec recs[N];
+    for (uint32_t i = 0; i < N; i++) {
+        make_rec(&recs[i], 1700000000000ull + i, i);
+        recs[i].src_port = ports[i % NP];
+        recs[i].dst_port = (uint16_t)(i % 65 * 1000); /* 65 distinct: a Bloom filter */
+    }
+    struct seg sg;
+    uint8_t *mem;
+    segment_roundtrip(recs, NULL, N, &sg, &mem);
+    const struct seg_skipref *k = &sg.blocks[0].skip[2];
+    assert_int_equal(k->kind, STORE_SKIP_LIST);
+    static const uint8_t want[] = {0, 0,   0, 1,   0, 63,  0,    64,   0,    80,
+                                   0, 127, 0, 128, 1, 187, 0x1f, 0x90, 0xff, 0xff};
+    assert_int_equal(k->len, sizeof want);
+    assert_memory_equal(k->data, want, sizeof want);
+    assert_int_equal(sg.blocks[0].skip[3].kind, STORE_SKIP_BLOOM);
+    for (uint32_t p = 0; p < 65; p++)
+        assert_true(store_block_may_contain_port(&sg.blocks[0].meta, STORE_COL_DST_PORT,
+                                                 (uint16_t)(p * 1000)));
+    seg_release(&sg);
+    free(mem);
+}
+
+/* colenc_put_u64_st with the statistics of colenc_stats_of writes the same bytes as
+ * colenc_put_u64, for every encoding (constant, dictionary, delta, frame of reference). */
+static void test_colenc_put_with_stats_equals_plain_put(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    uint64_t *v = malloc(N * sizeof *v), s = 5;
+    assert_non_null(v);
+    for (int kind = 0; kind < 5; kind++) {
+        for (size_t i = 0; i < N; i++) {
+            uint64_t x = rnd(&s);
+            v[i] = kind == 0   ? 7
+                   : kind == 1 ? 1000 + x % 200                   /* dictionary */
+                   : kind == 2 ? 1700000000000ull + i * 3 + x % 3 /* ascending: delta */
+                   : kind == 3 ? x >> 20                          /* wide: planes */
+                               : (i == N - 1 ? 0 : x);            /* full 64-bit range */
+        }
+        for (int sorted = 0; sorted < 2; sorted++) {
+            struct buf a = BUF_INIT(colenc_bound(N)), b = BUF_INIT(colenc_bound(N));
+            struct colenc_stats st;
+            colenc_stats_of(v, N, &st);
+            assert_int_equal(st.asc, kind == 0 || kind == 2);
+            assert_int_equal(colenc_put_u64(&a, v, N, sorted), 0);
+            assert_int_equal(colenc_put_u64_st(&b, v, N, sorted, &st), 0);
+            assert_int_equal(a.len, b.len);
+            assert_memory_equal(a.data, b.data, a.len);
+            buf_release(&a);
+            buf_release(&b);
+        }
+    }
+    free(v);
+}
+
 /* ---- store write path ------------------------------------------------------------------ */
 
 static void test_store_batches_over_years_are_sorted_and_split_by_partition(void **state)
@@ -436,6 +573,9 @@ int main(void)
         cmocka_unit_test(test_segment_write_ordered_gathers_through_order_and_keeps_input),
         cmocka_unit_test(test_segment_write_sorts_unsorted_input_in_place),
         cmocka_unit_test(test_segment_skip_index_kind_follows_distinct_count),
+        cmocka_unit_test(test_segment_block_summary_from_column_passes_ipv4_and_ipv6),
+        cmocka_unit_test(test_segment_port_skip_list_is_sorted_distinct_ports),
+        cmocka_unit_test(test_colenc_put_with_stats_equals_plain_put),
         cmocka_unit_test(test_store_batches_over_years_are_sorted_and_split_by_partition),
         cmocka_unit_test(test_store_appends_and_flushes_from_several_threads_lose_nothing),
         cmocka_unit_test(test_store_flush_with_nothing_appended_and_read_only_append),
