@@ -12,9 +12,10 @@
  * renamed one right after the other, so a crash shows a batch whole or not at all except in
  * the microseconds between two renames).
  *
- * Write path: store_append copies records into a batch of store.batch_records; a full batch
- * (or the open one, on store_flush) is queued to the store's writer thread, which sorts it
- * (a radix sort of (start_ms, index) keys; the 136-byte records are never moved), writes one
+ * Write path: store_append copies records into a batch of store.batch_records, and writes each
+ * record's sort key (start_ms, index) beside it while the record is still in cache; a full
+ * batch (or the open one, on store_flush) is queued to the store's writer thread, which sorts
+ * it (a radix sort of the keys; the 136-byte records are never moved), writes one
  * segment per partition (zstd, fsync, rename) and updates the state database, while the
  * appenders fill the other buffer. Two buffers in all: an appender a whole batch ahead of the
  * writer waits (back-pressure; nothing is dropped for being fast). store_flush and store_close
@@ -83,10 +84,12 @@ struct emb_tmpseg {
     uint64_t pstart, seq;
 };
 
-/* A batch queued to the writer: v[0..n), or v NULL to retry what a failed write left. */
+/* A batch queued to the writer: v[0..n), or v NULL to retry what a failed write left.
+ * keyed: the buffer's keys (buf_keys) hold (start_ms, i) for every i < n, in order. */
 struct emb_job {
     struct flow_rec *v;
     size_t n;
+    bool keyed;
 };
 
 struct emb {
@@ -98,7 +101,9 @@ struct emb {
     struct seg_writer_opts wopts;
     size_t cap_max; /* store.batch_records */
     /* Write path (STORE_WRITE). Appenders fill one buffer of cap_max records (fill, n, under
-     * amu); a full one, or the one a flush closes, is queued to the writer thread, which
+     * amu), and its key array (buf_keys: cap_max struct emb_key right after the records, in
+     * the same allocation, 152 bytes a record in all); a full one, or the one a flush closes,
+     * is queued to the writer thread, which
      * sorts, encodes, compresses and fsyncs it while the next one fills (double buffering:
      * EMB_WRITE_BUFFERS buffers in all, so memory stays bounded and an appender that gets
      * a whole batch ahead of the writer waits for it). */
@@ -122,7 +127,7 @@ struct emb {
     ZSTD_CCtx *cctx;
     struct flow_rec *carry; /* a write buffer holding the records a failed write left */
     size_t carry_n;
-    struct emb_key *keys, *keys_tmp;
+    struct emb_key *keys_tmp; /* radix sort scratch */
     uint32_t *order;
     size_t keys_cap;
     struct seg_wscratch *wscratch;
@@ -281,7 +286,6 @@ static void emb_free(struct emb *e)
         free(e->freebuf[i]);
     free(e->fill);
     free(e->carry);
-    free(e->keys);
     free(e->keys_tmp);
     free(e->order);
     free(e->tmps);
@@ -629,6 +633,12 @@ static void update_exporters(struct emb *e, const struct flow_rec *r, size_t n, 
     free(a);
 }
 
+/* The sort keys of write buffer v (cap_max of them, after its cap_max records). */
+static struct emb_key *buf_keys(const struct emb *e, struct flow_rec *v)
+{
+    return (struct emb_key *)(void *)(v + e->cap_max);
+}
+
 /* Makes sure the writer's sort scratch holds n keys. */
 static int reserve_keys(struct emb *e, size_t n)
 {
@@ -639,10 +649,6 @@ static int reserve_keys(struct emb *e, size_t n)
         nc *= 2;
     if (nc > e->cap_max * 2)
         nc = n;
-    struct emb_key *k = realloc(e->keys, nc * sizeof *k);
-    if (!k)
-        return BS_ENOMEM;
-    e->keys = k;
     struct emb_key *t = realloc(e->keys_tmp, nc * sizeof *t);
     if (!t)
         return BS_ENOMEM;
@@ -656,12 +662,12 @@ static int reserve_keys(struct emb *e, size_t n)
 }
 
 /* Writes the batch v[0..*n) as one segment per partition (writer thread). The records are
- * never moved to be sorted: a (start_ms, index) key array is sorted and each segment gathers
- * its records through it. Every segment is written to a temp file first; they are renamed
+ * never moved to be sorted: their (start_ms, index) key array (buf_keys; filled by the
+ * appenders when keyed, else here) is sorted and each segment gathers its records through it. Every segment is written to a temp file first; they are renamed
  * together at the end. On failure the segments before the failed partition are still
  * committed, the records not written (those of the failed partition and later ones) are
  * moved to the front of v, in arrival order, and *n says how many. */
-static int write_batch(struct emb *e, struct flow_rec *v, size_t *n)
+static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed)
 {
     size_t cnt = *n;
     if (!cnt)
@@ -669,18 +675,20 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n)
     int rc = reserve_keys(e, cnt);
     if (rc)
         return rc;
+    struct emb_key *keys = buf_keys(e, v);
+    if (!keyed)
+        for (size_t i = 0; i < cnt; i++)
+            keys[i] = (struct emb_key){v[i].start_ms, (uint32_t)i};
+    sort_keys(keys, e->keys_tmp, cnt);
     for (size_t i = 0; i < cnt; i++)
-        e->keys[i] = (struct emb_key){v[i].start_ms, (uint32_t)i};
-    sort_keys(e->keys, e->keys_tmp, cnt);
-    for (size_t i = 0; i < cnt; i++)
-        e->order[i] = e->keys[i].i;
+        e->order[i] = keys[i].i;
     /* One temp segment per partition, then all renamed together (commit_segments). */
     size_t done = 0, k = 0;
     uint64_t t_fail = UINT64_MAX; /* records from this start time on are not written */
     while (done < cnt) {
-        uint64_t pstart = e->keys[done].t / e->partition_ms * e->partition_ms;
+        uint64_t pstart = keys[done].t / e->partition_ms * e->partition_ms;
         size_t end = done + 1;
-        while (end < cnt && e->keys[end].t < pstart + e->partition_ms)
+        while (end < cnt && keys[end].t < pstart + e->partition_ms)
             end++;
         if (k == e->tmps_cap) {
             size_t nc = e->tmps_cap ? 2 * e->tmps_cap : 16;
@@ -737,7 +745,7 @@ static struct flow_rec *take_buffer(struct emb *e)
     }
     struct flow_rec *b = e->freebuf[--e->nfree];
     pthread_mutex_unlock(&e->wmu);
-    if (!b && !(b = malloc(e->cap_max * sizeof *b))) {
+    if (!b && !(b = malloc(e->cap_max * (sizeof *b + sizeof(struct emb_key))))) {
         pthread_mutex_lock(&e->wmu);
         e->freebuf[e->nfree++] = NULL; /* the slot stays, allocation is retried later */
         pthread_mutex_unlock(&e->wmu);
@@ -754,10 +762,12 @@ static void give_buffer(struct emb *e, struct flow_rec *b)
 }
 
 /* One job of the writer: the batch v[0..n) (v NULL: only a retry of the records a failed
- * write left). Returns 0 when nothing is left unwritten, else the write's error. */
-static int run_job(struct emb *e, struct flow_rec *v, size_t n)
+ * write left), keyed as struct emb_job says. Returns 0 when nothing is left unwritten, else
+ * the write's error. */
+static int run_job(struct emb *e, struct flow_rec *v, size_t n, bool keyed)
 {
     if (e->carry) {
+        keyed = false; /* carried records have no keys (a failed write moved them) */
         if (!v) {
             v = e->carry;
             n = e->carry_n;
@@ -782,11 +792,12 @@ static int run_job(struct emb *e, struct flow_rec *v, size_t n)
     }
     if (!v)
         return 0;
-    int rc = write_batch(e, v, &n);
+    int rc = write_batch(e, v, &n, keyed);
     if (rc && e->max_size) {
         uint64_t a, b;
         emb_prune_impl(e, clock_wall_ms(), 1, &a, &b);
-        rc = write_batch(e, v, &n);
+        /* the keys were sorted, and a partial write moved the records left */
+        rc = write_batch(e, v, &n, false);
     }
     if (rc) {
         log_err("store", "%s: flush failed, %zu records kept for the next try: %s", e->dir, n,
@@ -816,7 +827,7 @@ static void *writer_main(void *arg)
         e->qhead = (e->qhead + 1) % EMB_WRITE_BUFFERS;
         e->qlen--;
         pthread_mutex_unlock(&e->wmu);
-        int rc = run_job(e, j.v, j.n);
+        int rc = run_job(e, j.v, j.n, j.keyed);
         pthread_mutex_lock(&e->wmu);
         e->werr = rc;
         e->carry_pending = e->carry != NULL;
@@ -828,7 +839,7 @@ static void *writer_main(void *arg)
 }
 
 /* Queues a job for the writer (starting it on first use). Called with amu held. */
-static int submit(struct emb *e, struct flow_rec *v, size_t n)
+static int submit(struct emb *e, struct flow_rec *v, size_t n, bool keyed)
 {
     if (!e->wstarted && !e->wsync) {
         int rc = pthread_create(&e->wthread, NULL, writer_main, e);
@@ -841,7 +852,7 @@ static int submit(struct emb *e, struct flow_rec *v, size_t n)
         }
     }
     if (e->wsync) { /* the appender writes, as if the writer had done it at once */
-        int rc = run_job(e, v, n);
+        int rc = run_job(e, v, n, keyed);
         pthread_mutex_lock(&e->wmu);
         e->werr = rc;
         e->carry_pending = e->carry != NULL;
@@ -853,7 +864,7 @@ static int submit(struct emb *e, struct flow_rec *v, size_t n)
     pthread_mutex_lock(&e->wmu);
     /* Cannot overflow: at most EMB_WRITE_BUFFERS buffers exist, and a flush queues an empty
      * retry job (v NULL) only when the queue is empty (EMB_QUEUE counts one). */
-    e->queue[(e->qhead + e->qlen) % EMB_WRITE_BUFFERS] = (struct emb_job){v, n};
+    e->queue[(e->qhead + e->qlen) % EMB_WRITE_BUFFERS] = (struct emb_job){v, n, keyed};
     e->qlen++;
     e->submitted++;
     pthread_cond_signal(&e->wcv);
@@ -869,7 +880,7 @@ static int emb_flush(struct store *s)
     int rc = 0;
     pthread_mutex_lock(&e->amu);
     if (e->fill && e->n) {
-        rc = submit(e, e->fill, e->n);
+        rc = submit(e, e->fill, e->n, true);
         if (!rc) {
             e->fill = NULL;
             e->n = 0;
@@ -879,7 +890,7 @@ static int emb_flush(struct store *s)
         bool retry = e->carry_pending && !e->qlen;
         pthread_mutex_unlock(&e->wmu);
         if (retry)
-            rc = submit(e, NULL, 0);
+            rc = submit(e, NULL, 0, false);
     }
     pthread_mutex_lock(&e->wmu);
     uint64_t target = e->submitted;
@@ -910,11 +921,16 @@ static int emb_append(struct store *s, const struct flow_rec *recs, size_t n)
         }
         size_t take = e->cap_max - e->n < n ? e->cap_max - e->n : n;
         memcpy(e->fill + e->n, recs, take * sizeof *recs);
+        /* the sort keys, from the caller's records (in cache): saves the writer a pass over
+         * the whole batch */
+        struct emb_key *k = buf_keys(e, e->fill) + e->n;
+        for (size_t i = 0; i < take; i++)
+            k[i] = (struct emb_key){recs[i].start_ms, (uint32_t)(e->n + i)};
         e->n += take;
         recs += take;
         n -= take;
         if (e->n == e->cap_max) {
-            if ((rc = submit(e, e->fill, e->n)))
+            if ((rc = submit(e, e->fill, e->n, true)))
                 break;
             e->fill = NULL;
             e->n = 0;
