@@ -13,7 +13,8 @@
  * the microseconds between two renames).
  *
  * Write path: store_append copies records into a batch of store.batch_records, and writes each
- * record's sort key (start_ms, index) beside it while the record is still in cache; a full
+ * record's sort key (start_ms, index) beside it and adds it to the batch's exporter summary
+ * while the record is still in cache; a full
  * batch (or the open one, on store_flush) is queued to the store's writer thread, which sorts
  * it (a radix sort of the keys; the 136-byte records are never moved), writes one
  * segment per partition (zstd, fsync, rename) and updates the state database, while the
@@ -85,7 +86,8 @@ struct emb_tmpseg {
 };
 
 /* A batch queued to the writer: v[0..n), or v NULL to retry what a failed write left.
- * keyed: the buffer's keys (buf_keys) hold (start_ms, i) for every i < n, in order. */
+ * keyed: the buffer's keys (buf_keys) hold (start_ms, i) for every i < n, in order, and its
+ * exporter summary (buf_exporters) covers exactly v[0..n). */
 struct emb_job {
     struct flow_rec *v;
     size_t n;
@@ -101,8 +103,8 @@ struct emb {
     struct seg_writer_opts wopts;
     size_t cap_max; /* store.batch_records */
     /* Write path (STORE_WRITE). Appenders fill one buffer of cap_max records (fill, n, under
-     * amu), and its key array (buf_keys: cap_max struct emb_key right after the records, in
-     * the same allocation, 152 bytes a record in all); a full one, or the one a flush closes,
+     * amu), its key array and exporter summary (buf_keys, buf_exporters: in the same
+     * allocation, 152 bytes a record plus 256 KB); a full one, or the one a flush closes,
      * is queued to the writer thread, which
      * sorts, encodes, compresses and fsyncs it while the next one fills (double buffering:
      * EMB_WRITE_BUFFERS buffers in all, so memory stays bounded and an appender that gets
@@ -611,12 +613,20 @@ static void exp_add(struct exp_acc *a, const struct flow_rec *r)
 }
 
 /* Exporter statistics of the records of r[0..n) that start before t_end (the ones written)
- * into the state database. One sequential pass in arrival order, where runs of one exporter
- * are long, rather than per segment in time order. */
-static void update_exporters(struct emb *e, const struct flow_rec *r, size_t n, uint64_t t_end)
+ * into the state database. When the whole batch was written and the appenders summarised it
+ * (pre: the buffer's exp_acc, built in arrival order as the records came), that summary is
+ * used as it is; otherwise one sequential pass in arrival order, where runs of one exporter
+ * are long, rather than per segment in time order. Both give the same summary. */
+static void update_exporters(struct emb *e, const struct flow_rec *r, size_t n, uint64_t t_end,
+                             const struct exp_acc *pre)
 {
     if (!e->db || !n)
         return;
+    if (pre && t_end == UINT64_MAX) {
+        if (pre->n && statedb_exporter_upsert(e->db, pre->v, pre->n))
+            log_warn("store", "%s/state.db: could not update exporter statistics", e->dir);
+        return;
+    }
     struct exp_acc *a = malloc(sizeof *a);
     if (!a)
         return;
@@ -633,10 +643,23 @@ static void update_exporters(struct emb *e, const struct flow_rec *r, size_t n, 
     free(a);
 }
 
-/* The sort keys of write buffer v (cap_max of them, after its cap_max records). */
+/* A write buffer is one allocation: cap_max records, their cap_max sort keys, and the
+ * exporter summary of the records appended (filled by store_append while each record is in
+ * cache, so the writer needs no pass over the whole batch for either). */
+static size_t buf_bytes(const struct emb *e)
+{
+    return e->cap_max * (sizeof(struct flow_rec) + sizeof(struct emb_key)) +
+           sizeof(struct exp_acc);
+}
+
 static struct emb_key *buf_keys(const struct emb *e, struct flow_rec *v)
 {
     return (struct emb_key *)(void *)(v + e->cap_max);
+}
+
+static struct exp_acc *buf_exporters(const struct emb *e, struct flow_rec *v)
+{
+    return (struct exp_acc *)(void *)(buf_keys(e, v) + e->cap_max);
 }
 
 /* Makes sure the writer's sort scratch holds n keys. */
@@ -713,7 +736,7 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed)
     size_t committed = commit_segments(e, e->tmps, k, &rc);
     if (committed < k)
         t_fail = e->tmps[committed].pstart;
-    update_exporters(e, v, cnt, t_fail);
+    update_exporters(e, v, cnt, t_fail, keyed ? buf_exporters(e, v) : NULL);
     if (t_fail == UINT64_MAX) {
         *n = 0;
         return 0;
@@ -745,7 +768,7 @@ static struct flow_rec *take_buffer(struct emb *e)
     }
     struct flow_rec *b = e->freebuf[--e->nfree];
     pthread_mutex_unlock(&e->wmu);
-    if (!b && !(b = malloc(e->cap_max * (sizeof *b + sizeof(struct emb_key))))) {
+    if (!b && !(b = malloc(buf_bytes(e)))) {
         pthread_mutex_lock(&e->wmu);
         e->freebuf[e->nfree++] = NULL; /* the slot stays, allocation is retried later */
         pthread_mutex_unlock(&e->wmu);
@@ -915,17 +938,24 @@ static int emb_append(struct store *s, const struct flow_rec *recs, size_t n)
     int rc = 0;
     pthread_mutex_lock(&e->amu);
     while (n) {
-        if (!e->fill && !(e->fill = take_buffer(e))) {
-            rc = BS_ENOMEM;
-            break;
+        if (!e->fill) {
+            if (!(e->fill = take_buffer(e))) {
+                rc = BS_ENOMEM;
+                break;
+            }
+            struct exp_acc *x = buf_exporters(e, e->fill);
+            x->n = x->last = 0;
         }
         size_t take = e->cap_max - e->n < n ? e->cap_max - e->n : n;
         memcpy(e->fill + e->n, recs, take * sizeof *recs);
         /* the sort keys, from the caller's records (in cache): saves the writer a pass over
          * the whole batch */
         struct emb_key *k = buf_keys(e, e->fill) + e->n;
-        for (size_t i = 0; i < take; i++)
+        struct exp_acc *x = buf_exporters(e, e->fill);
+        for (size_t i = 0; i < take; i++) {
             k[i] = (struct emb_key){recs[i].start_ms, (uint32_t)(e->n + i)};
+            exp_add(x, &recs[i]);
+        }
         e->n += take;
         recs += take;
         n -= take;

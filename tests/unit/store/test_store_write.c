@@ -20,6 +20,7 @@
 #include "core/flow.h"
 #include "store/colenc.h"
 #include "store/segment.h"
+#include "store/statedb.h"
 #include "store/store.h"
 
 /* ---- helpers --------------------------------------------------------------------------- */
@@ -514,6 +515,83 @@ static void *append_main(void *p)
     return NULL;
 }
 
+struct exp_list {
+    struct statedb_exporter v[8];
+    size_t n;
+};
+
+static int exp_list_cb(void *ctx, const struct statedb_exporter *e)
+{
+    struct exp_list *l = ctx;
+    if (l->n < 8)
+        l->v[l->n] = *e;
+    l->n++;
+    return 0;
+}
+
+/* The exporter statistics the appenders summarise batch by batch (while each record is in
+ * cache) reach the state database as a pass over all the records would give them: flows,
+ * packets, bytes, first and last time, last sampling rate, over full batches, a partial
+ * batch closed by a flush, and appends in chunks that straddle batches. */
+static void test_store_exporter_summary_from_appends_matches_records(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    const char *kv[][3] = {{"store", "batch_records", "1000"}, {"store", "retention", "0"}};
+    struct config *cfg = test_config(kv, 2);
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    enum { N = 2500, NE = 3 };
+    struct flow_rec *recs = malloc(N * sizeof *recs);
+    assert_non_null(recs);
+    uint64_t rs = 3;
+    struct statedb_exporter want[NE];
+    memset(want, 0, sizeof want);
+    for (uint32_t i = 0; i < N; i++) {
+        make_rec(&recs[i], 1700000000000ull + rnd(&rs) % 100000, i);
+        uint32_t x = (i / 7) % NE; /* runs of one exporter, interleaved */
+        ipaddr_from_v4(&recs[i].exporter, 0x7f000001u + x);
+        recs[i].sampling_rate = 1 + i % 5;
+        struct statedb_exporter *w = &want[x];
+        uint64_t last = recs[i].end_ms > recs[i].start_ms ? recs[i].end_ms : recs[i].start_ms;
+        if (!w->flows || recs[i].start_ms < w->first_ms)
+            w->first_ms = recs[i].start_ms;
+        if (last > w->last_ms)
+            w->last_ms = last;
+        w->flows++;
+        w->packets += recs[i].packets;
+        w->bytes += recs[i].bytes;
+        w->sampling_rate = recs[i].sampling_rate;
+    }
+    for (size_t i = 0; i < N; i += 333)
+        assert_int_equal(store_append(s, recs + i, N - i < 333 ? N - i : 333), 0);
+    assert_int_equal(store_close(s), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    struct statedb *db;
+    assert_int_equal(statedb_open(path, &db, err), 0);
+    struct exp_list got = {.n = 0};
+    assert_int_equal(statedb_exporter_list(db, exp_list_cb, &got), 0);
+    statedb_close(db);
+    assert_int_equal(got.n, NE);
+    for (size_t k = 0; k < NE; k++) { /* listed in address order: 127.0.0.1, .2, .3 */
+        assert_int_equal(ipaddr_v4(&got.v[k].addr), 0x7f000001u + k);
+        assert_int_equal(got.v[k].flows, want[k].flows);
+        assert_int_equal(got.v[k].packets, want[k].packets);
+        assert_int_equal(got.v[k].bytes, want[k].bytes);
+        assert_int_equal(got.v[k].first_ms, want[k].first_ms);
+        assert_int_equal(got.v[k].last_ms, want[k].last_ms);
+        assert_int_equal(got.v[k].version, 9);
+    }
+    /* the last record appended (2499: exporter (2499 / 7) % 3 = 2) set its sampling rate */
+    assert_int_equal(got.v[2].sampling_rate, want[2].sampling_rate);
+    free(recs);
+    config_release(cfg);
+    rm_rf(dir);
+    free(dir);
+}
+
 static void test_store_appends_and_flushes_from_several_threads_lose_nothing(void **state)
 {
     (void)state;
@@ -576,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_segment_block_summary_from_column_passes_ipv4_and_ipv6),
         cmocka_unit_test(test_segment_port_skip_list_is_sorted_distinct_ports),
         cmocka_unit_test(test_colenc_put_with_stats_equals_plain_put),
+        cmocka_unit_test(test_store_exporter_summary_from_appends_matches_records),
         cmocka_unit_test(test_store_batches_over_years_are_sorted_and_split_by_partition),
         cmocka_unit_test(test_store_appends_and_flushes_from_several_threads_lose_nothing),
         cmocka_unit_test(test_store_flush_with_nothing_appended_and_read_only_append),
