@@ -10,6 +10,7 @@
 #include "core/hash.h"
 #include "telescope/tel_hll.h"
 #include "telescope/tel_keyhash.h"
+#include "telescope/tel_mmdb.h"
 
 #define DAY_MS 86400000ull
 #define FAST_V4_MAX 16
@@ -218,9 +219,15 @@ int tel_engine_new(const struct tel_opts *o, struct tel_engine **out, char *err,
         goto fail;
     if (e->research_path && (rc = tel_pmap_load_prefixes(&e->research, e->research_path, err, errlen)))
         goto fail;
-    if (e->pfx2as_path && (rc = tel_pmap_load_pfx2as(&e->asn, e->pfx2as_path, err, errlen)))
+    if (e->pfx2as_path &&
+        (rc = tel_mmdb_is_mmdb(e->pfx2as_path)
+                  ? tel_mmdb_load(&e->asn, e->pfx2as_path, TEL_MMDB_ASN, err, errlen)
+                  : tel_pmap_load_pfx2as(&e->asn, e->pfx2as_path, err, errlen)))
         goto fail;
-    if (e->geo_path && (rc = tel_pmap_load_geo_csv(&e->geo, e->geo_path, err, errlen)))
+    if (e->geo_path &&
+        (rc = tel_mmdb_is_mmdb(e->geo_path)
+                  ? tel_mmdb_load(&e->geo, e->geo_path, TEL_MMDB_COUNTRY, err, errlen)
+                  : tel_pmap_load_geo_csv(&e->geo, e->geo_path, err, errlen)))
         goto fail;
     snprintf(err, errlen, "out of memory");
     uint64_t seed;
