@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "capture/pcapin.h"
+#include "capture/pcapmm.h"
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -21,7 +22,6 @@
 #include "telescope/tel_engine.h"
 #include "telescope/tel_live.h"
 #include "telescope/tel_out.h"
-#include "telescope/tel_pcapmm.h"
 #include "telescope/tel_state.h"
 #include "telescope/tel_synth.h"
 
@@ -392,17 +392,17 @@ static int read_one(struct tel_engine *e, const char *path, struct tel_input_inf
 {
     struct pcapin_pkt pk;
     int er;
-    struct tel_pcapmm *mm;
-    int rc = tel_pcapmm_open(path, &mm);
+    struct pcapmm *mm;
+    int rc = pcapmm_open(path, &mm);
     if (rc == 0) {
-        while ((rc = tel_pcapmm_next(mm, &pk)) == 1) {
+        while ((rc = pcapmm_next(mm, &pk)) == 1) {
             if (!info->packets)
                 info->first_ms = pk.ts_us / 1000;
             info->packets++;
             if ((er = tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link)))
                 goto out_write;
         }
-        tel_pcapmm_close(mm);
+        pcapmm_close(mm);
         if (rc < 0) {
             cli_error(CMD, "%s: %s (packets before the damage were used)", path, bs_strerror(rc));
             info->error = rc;
@@ -441,7 +441,7 @@ static int read_one(struct tel_engine *e, const char *path, struct tel_input_inf
     }
     return 0;
 out_write:
-    tel_pcapmm_close(mm);
+    pcapmm_close(mm);
     cli_error(CMD, "writing output: %s", bs_strerror(er));
     return -1;
 }

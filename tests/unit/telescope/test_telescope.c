@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture/pcapmm.h"
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/ipaddr.h"
@@ -21,7 +22,6 @@
 #include "telescope/tel_hll.h"
 #include "telescope/tel_keyhash.h"
 #include "telescope/tel_out.h"
-#include "telescope/tel_pcapmm.h"
 #include "telescope/tel_pmap.h"
 #include "telescope/tel_src.h"
 #include "telescope/tel_synth.h"
@@ -1030,18 +1030,18 @@ static void test_pcapmm_reads_both_byte_orders_and_nanoseconds(void **state)
     };
     for (size_t i = 0; i < 4; i++) {
         write_pcap(path, cases[i].magic, cases[i].be, 0);
-        struct tel_pcapmm *m;
-        assert_int_equal(tel_pcapmm_open(path, &m), 0);
+        struct pcapmm *m;
+        assert_int_equal(pcapmm_open(path, &m), 0);
         struct pcapin_pkt pk;
-        assert_int_equal(tel_pcapmm_next(m, &pk), 1);
+        assert_int_equal(pcapmm_next(m, &pk), 1);
         assert_int_equal(pk.caplen, 20);
         assert_int_equal(pk.wirelen, 60);
         assert_int_equal(pk.link, PKT_LINK_ETHERNET);
         assert_true(pk.ts_us == 1700000000ull * 1000000 + cases[i].frac_us);
         assert_int_equal(pk.data[19], 0xab);
-        assert_int_equal(tel_pcapmm_next(m, &pk), 1);
-        assert_int_equal(tel_pcapmm_next(m, &pk), 0);
-        tel_pcapmm_close(m);
+        assert_int_equal(pcapmm_next(m, &pk), 1);
+        assert_int_equal(pcapmm_next(m, &pk), 0);
+        pcapmm_close(m);
     }
     unlink(path);
 }
@@ -1052,27 +1052,93 @@ static void test_pcapmm_truncated_record_and_fallbacks(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    struct tel_pcapmm *m;
+    struct pcapmm *m;
     struct pcapin_pkt pk;
     write_pcap(path, 0xa1b2c3d4, false, 5); /* second record's data cut */
-    assert_int_equal(tel_pcapmm_open(path, &m), 0);
-    assert_int_equal(tel_pcapmm_next(m, &pk), 1);
-    assert_int_equal(tel_pcapmm_next(m, &pk), BS_ETRUNC);
-    tel_pcapmm_close(m);
+    assert_int_equal(pcapmm_open(path, &m), 0);
+    assert_int_equal(pcapmm_next(m, &pk), 1);
+    assert_int_equal(pcapmm_next(m, &pk), BS_ETRUNC);
+    pcapmm_close(m);
     write_pcap(path, 0xa1b2c3d4, false, 30); /* second record header cut */
-    assert_int_equal(tel_pcapmm_open(path, &m), 0);
-    assert_int_equal(tel_pcapmm_next(m, &pk), 1);
-    assert_int_equal(tel_pcapmm_next(m, &pk), BS_ETRUNC);
-    tel_pcapmm_close(m);
+    assert_int_equal(pcapmm_open(path, &m), 0);
+    assert_int_equal(pcapmm_next(m, &pk), 1);
+    assert_int_equal(pcapmm_next(m, &pk), BS_ETRUNC);
+    pcapmm_close(m);
     write_pcap(path, 0x0a0d0d0a, false, 0); /* pcapng: left to pcapin */
-    assert_int_equal(tel_pcapmm_open(path, &m), BS_EUNSUPPORTED);
-    assert_int_equal(tel_pcapmm_open("-", &m), BS_EUNSUPPORTED);
+    assert_int_equal(pcapmm_open(path, &m), BS_EUNSUPPORTED);
+    assert_int_equal(pcapmm_open("-", &m), BS_EUNSUPPORTED);
     FILE *f = fopen(path, "wb");
     fputs("short", f);
     fclose(f);
-    assert_int_equal(tel_pcapmm_open(path, &m), BS_EUNSUPPORTED);
+    assert_int_equal(pcapmm_open(path, &m), BS_EUNSUPPORTED);
     unlink(path);
-    assert_true(tel_pcapmm_open(path, &m) < 0);
+    assert_true(pcapmm_open(path, &m) < 0);
+}
+
+/* A classic pcap in memory: little-endian microseconds, Ethernet, one record with the given
+ * caplen/wirelen fields and have bytes of data actually present. */
+static size_t mem_pcap(uint8_t *buf, uint32_t linktype, uint32_t caplen, uint32_t wirelen,
+                       size_t have)
+{
+    static const uint8_t fh[20] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+                                   0,    0,    0,    0,    0xff, 0xff, 0, 0};
+    memcpy(buf, fh, sizeof fh);
+    memcpy(buf + 20, &linktype, 4);
+    uint32_t rec[4] = {1700000000u, 5u, caplen, wirelen};
+    memcpy(buf + 24, rec, sizeof rec);
+    memset(buf + 40, 0xab, have);
+    return 40 + have;
+}
+
+static void test_pcapmm_mem_caplen_lies_and_huge_caplen(void **state)
+{
+    (void)state;
+    static uint8_t buf[64 + PCAPMM_MAX_CAPLEN];
+    struct pcapmm *m;
+    struct pcapin_pkt pk;
+    /* wirelen smaller than caplen: raised to caplen */
+    size_t n = mem_pcap(buf, 1, 10, 4, 10);
+    assert_int_equal(pcapmm_open_mem(buf, n, &m), 0);
+    assert_int_equal(pcapmm_next(m, &pk), 1);
+    assert_int_equal(pk.caplen, 10);
+    assert_int_equal(pk.wirelen, 10);
+    assert_ptr_equal(pk.data, buf + 40);
+    assert_true(pk.ts_us == 1700000000ull * 1000000 + 5);
+    assert_int_equal(pcapmm_next(m, &pk), 0);
+    pcapmm_close(m);
+    /* caplen above the snaplen (65535) but within the cap: read, as libpcap does */
+    n = mem_pcap(buf, 1, 70000, 70000, 70000);
+    assert_int_equal(pcapmm_open_mem(buf, n, &m), 0);
+    assert_int_equal(pcapmm_next(m, &pk), 1);
+    assert_int_equal(pk.caplen, 70000);
+    pcapmm_close(m);
+    /* caplen past the cap: malformed, and it stays so */
+    n = mem_pcap(buf, 1, PCAPMM_MAX_CAPLEN + 1, 60, PCAPMM_MAX_CAPLEN + 1);
+    assert_int_equal(pcapmm_open_mem(buf, n, &m), 0);
+    assert_int_equal(pcapmm_next(m, &pk), BS_EMALFORMED);
+    assert_int_equal(pcapmm_next(m, &pk), BS_EMALFORMED);
+    pcapmm_close(m);
+    /* caplen 0xffffffff with few bytes present */
+    n = mem_pcap(buf, 1, 0xffffffffu, 60, 8);
+    assert_int_equal(pcapmm_open_mem(buf, n, &m), 0);
+    assert_int_equal(pcapmm_next(m, &pk), BS_EMALFORMED);
+    pcapmm_close(m);
+    /* caplen within the cap but past the end of the data */
+    n = mem_pcap(buf, 1, 100, 100, 99);
+    assert_int_equal(pcapmm_open_mem(buf, n, &m), 0);
+    assert_int_equal(pcapmm_next(m, &pk), BS_ETRUNC);
+    pcapmm_close(m);
+    /* a link type pkt.h does not decode, and a header cut short: left to pcapin */
+    n = mem_pcap(buf, 147, 10, 10, 10);
+    assert_int_equal(pcapmm_open_mem(buf, n, &m), BS_EUNSUPPORTED);
+    assert_int_equal(pcapmm_open_mem(buf, 23, &m), BS_EUNSUPPORTED);
+    assert_null(m);
+    /* the FCS bits of the link type field are ignored */
+    n = mem_pcap(buf, 1u | 0x14000000u, 10, 10, 10);
+    assert_int_equal(pcapmm_open_mem(buf, n, &m), 0);
+    assert_int_equal(pcapmm_next(m, &pk), 1);
+    assert_int_equal(pk.link, PKT_LINK_ETHERNET);
+    pcapmm_close(m);
 }
 
 static void test_src_destinations_exact_then_sketch_then_pool_limit(void **state)
@@ -1184,6 +1250,7 @@ int main(void)
         cmocka_unit_test(test_bucket_merge_adds_counts_and_top_ports),
         cmocka_unit_test(test_pcapmm_reads_both_byte_orders_and_nanoseconds),
         cmocka_unit_test(test_pcapmm_truncated_record_and_fallbacks),
+        cmocka_unit_test(test_pcapmm_mem_caplen_lies_and_huge_caplen),
         cmocka_unit_test(test_src_destinations_exact_then_sketch_then_pool_limit),
         cmocka_unit_test(test_flood_of_spoofed_sources_keeps_memory_bounded),
         cmocka_unit_test(test_rate_format_matches_printf_g6),
