@@ -161,6 +161,9 @@ void tel_bucket_merge(struct tel_bucket *dst, const struct tel_bucket *src)
     dst->port_slots_full_packets += src->port_slots_full_packets;
     dst->group_overflow_packets += src->group_overflow_packets;
     dst->late_packets += src->late_packets;
+    dst->capture_received += src->capture_received;
+    dst->capture_dropped += src->capture_dropped;
+    dst->capture_if_dropped += src->capture_if_dropped;
     for (int i = 0; i < TEL_TAG_COUNT; i++)
         dst->tag_packets[i] += src->tag_packets[i];
     for (int i = 0; i < TEL_FP_COUNT; i++)

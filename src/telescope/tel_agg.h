@@ -52,6 +52,9 @@ struct tel_bucket {
     uint64_t port_slots_full_packets;
     uint64_t group_overflow_packets;
     uint64_t late_packets;         /* packets older than the bucket, counted in it */
+    uint64_t capture_received;     /* live capture: libpcap's receive/drop counters over the */
+    uint64_t capture_dropped;      /* bucket (as polled between capture batches); 0 offline */
+    uint64_t capture_if_dropped;
     uint64_t tag_packets[TEL_TAG_COUNT];
     uint64_t fp_packets[TEL_FP_COUNT];
     uint64_t proto_packets[256];

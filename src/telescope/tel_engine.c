@@ -72,6 +72,8 @@ struct tel_engine {
     bool dropped_any;
     int sink_err;
     struct tel_stats st;
+    bool capture_stats;  /* live: capture counters are set (tel_engine_set_capture_stats) */
+    uint64_t cap_recv0, cap_drop0, cap_ifdrop0; /* their values when the open interval began */
     struct pending batch[TEL_BATCH];
     uint64_t q_in, q_prefetched, q_sketched, q_done; /* queued, profile/sketch prefetched, done */
 };
@@ -281,6 +283,20 @@ void tel_engine_free(struct tel_engine *e)
 
 /* ---- output dispatch ---- */
 
+/* The base bucket takes the capture counters accumulated since the previous one closed. */
+static void stamp_capture(struct tel_engine *e)
+{
+    if (!e->capture_stats)
+        return;
+    struct tel_bucket *b = e->lvl[0];
+    b->capture_received = e->st.pcap_received - e->cap_recv0;
+    b->capture_dropped = e->st.pcap_dropped - e->cap_drop0;
+    b->capture_if_dropped = e->st.pcap_if_dropped - e->cap_ifdrop0;
+    e->cap_recv0 = e->st.pcap_received;
+    e->cap_drop0 = e->st.pcap_dropped;
+    e->cap_ifdrop0 = e->st.pcap_if_dropped;
+}
+
 static void emit_bucket(struct tel_engine *e, int level)
 {
     const struct tel_bucket *b = e->lvl[level];
@@ -348,6 +364,7 @@ static void close_base(struct tel_engine *e)
 {
     struct tel_bucket *b = e->lvl[0];
     uint64_t end = b->start_ms + b->len_ms;
+    stamp_capture(e);
     emit_bucket(e, 0);
     for (int i = 1; i < TEL_LEVELS; i++) {
         if (!e->lvl_on[i])
@@ -742,6 +759,7 @@ int tel_engine_finish(struct tel_engine *e)
     flush_batch(e);
     e->finished = true;
     if (e->started) {
+        stamp_capture(e);
         emit_bucket(e, 0);
         for (int i = 1; i < TEL_LEVELS; i++) {
             if (!e->lvl_on[i])
@@ -758,6 +776,20 @@ int tel_engine_finish(struct tel_engine *e)
 struct tel_stats *tel_engine_stats(struct tel_engine *e)
 {
     return &e->st;
+}
+
+void tel_engine_set_capture_stats(struct tel_engine *e, uint64_t received, uint64_t dropped,
+                                  uint64_t if_dropped)
+{
+    e->capture_stats = true;
+    e->st.pcap_received = received;
+    e->st.pcap_dropped = dropped;
+    e->st.pcap_if_dropped = if_dropped;
+}
+
+bool tel_engine_has_capture_stats(const struct tel_engine *e)
+{
+    return e->capture_stats;
 }
 
 const struct tel_stats *tel_engine_stats_const(const struct tel_engine *e)

@@ -147,6 +147,15 @@ int tel_engine_tick(struct tel_engine *e, uint64_t now_ms);
 int tel_engine_finish(struct tel_engine *e);
 
 struct tel_stats *tel_engine_stats(struct tel_engine *e);
+
+/* Live capture: the capture's cumulative receive/drop counters (libpcap's pcap_stats), set
+ * between batches. Each interval then carries the counts since the previous interval
+ * closed (capture_received/_dropped/_if_dropped in its output), and the run's totals go to
+ * provenance. Never called offline, where intervals have no capture counters. */
+void tel_engine_set_capture_stats(struct tel_engine *e, uint64_t received, uint64_t dropped,
+                                  uint64_t if_dropped);
+/* True once tel_engine_set_capture_stats() was called (the sinks write the counters). */
+bool tel_engine_has_capture_stats(const struct tel_engine *e);
 const struct tel_stats *tel_engine_stats_const(const struct tel_engine *e);
 const struct tel_opts *tel_engine_opts(const struct tel_engine *e);
 /* IPv4 addresses in the darknet (for the scaling of victim rates); 0 when none. */

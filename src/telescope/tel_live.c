@@ -15,7 +15,24 @@ struct live_ctx {
     struct tel_engine *e;
     enum pkt_link link;
     int err;
+    /* libpcap's counters are 32-bit and wrap: kept here as 64-bit totals */
+    uint32_t last[3];
+    uint64_t total[3];
 };
+
+/* Polls libpcap's counters into the engine (64-bit totals across 32-bit wraps). */
+static void poll_stats(pcap_t *p, struct live_ctx *c)
+{
+    struct pcap_stat ps;
+    if (pcap_stats(p, &ps) != 0)
+        return;
+    uint32_t now[3] = {ps.ps_recv, ps.ps_drop, ps.ps_ifdrop};
+    for (int i = 0; i < 3; i++) {
+        c->total[i] += (uint32_t)(now[i] - c->last[i]);
+        c->last[i] = now[i];
+    }
+    tel_engine_set_capture_stats(c->e, c->total[0], c->total[1], c->total[2]);
+}
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
@@ -68,7 +85,7 @@ int tel_live_run(struct tel_engine *e, const struct tel_live_opts *o, char *errb
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     sigprocmask(SIG_BLOCK, &stop, &old);
-    struct live_ctx c = {e, (enum pkt_link)link, 0};
+    struct live_ctx c = {.e = e, .link = (enum pkt_link)link};
     uint64_t t0 = clock_mono_ms();
     for (;;) {
         int n = pcap_dispatch(p, 4096, on_packet, (u_char *)&c);
@@ -82,6 +99,7 @@ int tel_live_run(struct tel_engine *e, const struct tel_live_opts *o, char *errb
             rc = c.err;
             break;
         }
+        poll_stats(p, &c);
         int trc = tel_engine_tick(e, clock_wall_ms());
         if (trc) {
             snprintf(errbuf, errlen, "output: %s", bs_strerror(trc));
@@ -95,13 +113,7 @@ int tel_live_run(struct tel_engine *e, const struct tel_live_opts *o, char *errb
         if (o->duration_ms && clock_mono_ms() - t0 >= o->duration_ms)
             break;
     }
-    struct pcap_stat ps;
-    if (pcap_stats(p, &ps) == 0) {
-        struct tel_stats *st = tel_engine_stats(e);
-        st->pcap_received = ps.ps_recv;
-        st->pcap_dropped = ps.ps_drop;
-        st->pcap_if_dropped = ps.ps_ifdrop;
-    }
+    poll_stats(p, &c);
     /* Consume a pending stop signal so it does not kill us once unblocked. */
     sigset_t pend;
     sigpending(&pend);

@@ -6,7 +6,8 @@
  * the engine until SIGINT/SIGTERM arrives or the duration has passed. The signals are
  * blocked and polled between batches (no handler, no global state). Intervals are closed by
  * the wall clock too, so quiet periods still produce their (empty) intervals. libpcap's
- * receive/drop counters are stored in the engine's stats for provenance.
+ * receive/drop counters are polled after every batch into the engine
+ * (tel_engine_set_capture_stats): per interval in the output, totals in provenance.
  */
 #ifndef BS_TELESCOPE_TEL_LIVE_H
 #define BS_TELESCOPE_TEL_LIVE_H

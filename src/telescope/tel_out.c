@@ -279,6 +279,11 @@ static int out_interval(void *state, const struct tel_engine *e, const struct te
     jw_u64(&w, "non_darknet_bytes", b->non_darknet_bytes);
     jw_u64(&w, "undecoded_packets", b->undecoded_packets);
     jw_u64(&w, "late_packets", b->late_packets);
+    if (tel_engine_has_capture_stats(e)) { /* live capture only */
+        jw_u64(&w, "capture_received", b->capture_received);
+        jw_u64(&w, "capture_dropped", b->capture_dropped);
+        jw_u64(&w, "capture_if_dropped", b->capture_if_dropped);
+    }
     jw_u64(&w, "dropped_source_packets", b->dropped_sources);
     jw_u64(&w, "research_packets", b->research_packets);
     jw_dbl(&w, "research_share", share);

@@ -107,6 +107,17 @@ jq -e '.fingerprints == ["zmap"] and .syn_packets == 32' "$W/live/sources.ndjson
     || fail "live: zmap not recognised: $(cat "$W/live/sources.ndjson")"
 jq -e '.mode == "live" and .counters.pcap_received >= 32 and .interface == "v1"' \
     "$W/live/provenance.json" >/dev/null || fail "live: provenance counters missing"
+# per-interval loss and receive counters add up to the run's
+n=$(jq -s 'map(.capture_received) | add' "$W/live/intervals.ndjson")
+t=$(jq '.counters.pcap_received' "$W/live/provenance.json")
+[ "$n" = "$t" ] && [ "$n" -ge 32 ] || fail "live: intervals count $n captured packets, provenance $t"
+jq -e 'has("capture_dropped") and has("capture_if_dropped")' "$W/live/intervals.ndjson" >/dev/null \
+    || fail "live: interval capture counters missing"
+n=$(jq -s 'map(.capture_received) | add' "$W/live/intervals_1d.ndjson")
+[ "$n" = "$t" ] || fail "live: day roll-up counts $n captured packets, provenance $t"
+if jq -e 'has("capture_received")' "$W/out_zmap/intervals.ndjson" >/dev/null; then
+    fail "offline intervals carry capture counters"
+fi
 
 if [ -n "${TEL_SAVE_DIR:-}" ]; then
     cp "$W/zmap.pcap" "$W/masscan.pcap" "$W/nmap.pcap" "$TEL_SAVE_DIR/"

@@ -599,6 +599,7 @@ static void test_victim_expiry_and_cap(void **state)
 /* ---- engine ---- */
 
 struct capture {
+    uint64_t cap_recv[TEL_LEVELS], cap_drop[TEL_LEVELS];
     int intervals[TEL_LEVELS];
     uint64_t packets[TEL_LEVELS];
     uint64_t last_start;
@@ -618,6 +619,8 @@ static int cap_interval(void *st, const struct tel_engine *e, const struct tel_b
         lvl = 0;
     c->intervals[lvl]++;
     c->packets[lvl] += b->packets;
+    c->cap_recv[lvl] += b->capture_received;
+    c->cap_drop[lvl] += b->capture_dropped;
     if (lvl == 0) {
         c->last_start = b->start_ms;
         c->empty += b->packets == 0;
@@ -664,6 +667,36 @@ static struct tel_engine *new_engine(struct capture *cap, size_t max_sources, co
     char err[256];
     assert_int_equal(tel_engine_new(&o, &e, err, sizeof err), 0);
     return e;
+}
+
+static void test_engine_capture_counters_per_interval(void **state)
+{
+    (void)state;
+    struct capture cap = {0};
+    struct tel_engine *e = new_engine(&cap, 100, "198.18.0.0/16");
+    uint64_t t0 = 1700000040000ull; /* an interval start */
+    struct pkt_info pi = tcp4(a4(1, 1, 1, 1), DARK + 1, 1, 23, 0x02, 5, 1);
+    assert_int_equal(tel_engine_decoded(e, t0 + 1, &pi, NULL, 60), 0);
+    assert_false(tel_engine_has_capture_stats(e));
+    tel_engine_set_capture_stats(e, 10, 1, 0);      /* polled during the first interval */
+    assert_true(tel_engine_has_capture_stats(e));
+    assert_int_equal(tel_engine_tick(e, t0 + 60000), 0); /* closes it */
+    assert_int_equal(cap.intervals[0], 1);
+    assert_int_equal(cap.cap_recv[0], 10);
+    assert_int_equal(cap.cap_drop[0], 1);
+    tel_engine_set_capture_stats(e, 25, 4, 0);      /* cumulative: +15 received, +3 dropped */
+    assert_int_equal(tel_engine_tick(e, t0 + 120000), 0);
+    assert_int_equal(cap.intervals[0], 2);
+    assert_int_equal(cap.cap_recv[0], 25);
+    assert_int_equal(cap.cap_drop[0], 4);
+    tel_engine_set_capture_stats(e, 27, 4, 0);
+    assert_int_equal(tel_engine_finish(e), 0);      /* the last interval takes the rest */
+    assert_int_equal(cap.cap_recv[0], 27);
+    assert_int_equal(cap.cap_recv[1], 27);          /* roll-ups sum their intervals */
+    assert_int_equal(cap.cap_drop[3], 4);
+    const struct tel_stats *st = tel_engine_stats_const(e);
+    assert_int_equal(st->pcap_received, 27);
+    tel_engine_free(e);
 }
 
 static void test_engine_counts_non_darknet_without_analysis(void **state)
@@ -1238,6 +1271,7 @@ int main(void)
         cmocka_unit_test(test_victim_peak_sliding_window_29_vs_30),
         cmocka_unit_test(test_victim_expiry_and_cap),
         cmocka_unit_test(test_engine_counts_non_darknet_without_analysis),
+        cmocka_unit_test(test_engine_capture_counters_per_interval),
         cmocka_unit_test(test_engine_emits_empty_intervals_and_rollups),
         cmocka_unit_test(test_engine_time_jump_does_not_flood_empty_intervals),
         cmocka_unit_test(test_engine_unicornscan_votes_and_mirai_infected),
