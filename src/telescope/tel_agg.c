@@ -78,23 +78,62 @@ static struct tel_group *group(struct tel_group *g, uint32_t *n, uint32_t key)
     return &g[s];
 }
 
+/* A precision-TEL_AGG_PORT_P HyperLogLog update, split as tel_hll_add() computes it: the
+ * register and rank of a hash are the same for every such sketch a packet updates (tags,
+ * protocol, ICMP type, port, ASN, country), so they are computed once per packet. */
+struct hll6 {
+    uint32_t idx;
+    uint8_t rank;
+};
+
+static inline struct hll6 hll6_of(uint64_t hash)
+{
+    uint64_t rest = hash << TEL_AGG_PORT_P;
+    struct hll6 h = {(uint32_t)(hash >> (64 - TEL_AGG_PORT_P)),
+                     rest ? (uint8_t)(__builtin_clzll(rest) + 1) : (uint8_t)(64 - TEL_AGG_PORT_P + 1)};
+    return h;
+}
+
+static inline void hll6_put(uint8_t *reg, struct hll6 h)
+{
+    if (h.rank > reg[h.idx])
+        reg[h.idx] = h.rank;
+}
+
+static inline void uniq_put(struct tel_uniq *u, struct hll6 s, struct hll6 d)
+{
+    hll6_put(u->hll_src, s);
+    hll6_put(u->hll_dst, d);
+}
+
 void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
 {
+    struct hll6 s6 = hll6_of(p->src_hash), d6 = hll6_of(p->dst_hash);
     b->packets++;
     b->bytes += p->bytes;
-    for (uint32_t t = p->tags; t; t &= t - 1)
-        b->tag_packets[__builtin_ctz(t)]++;
+    for (uint32_t t = p->tags; t; t &= t - 1) {
+        unsigned i = (unsigned)__builtin_ctz(t);
+        b->tag_packets[i]++;
+        b->tag_bytes[i] += p->bytes;
+        uniq_put(&b->tag_uniq[i], s6, d6);
+    }
     for (uint32_t f = p->fps; f; f &= f - 1)
         b->fp_packets[__builtin_ctz(f)]++;
     if (p->tags & (1u << TEL_TAG_RESEARCH))
         b->research_packets++;
     b->proto_packets[p->proto]++;
     b->proto_bytes[p->proto] += p->bytes;
+    uniq_put(&b->proto_uniq[p->proto], s6, d6);
     if (p->has_icmp) {
-        if (p->ip_version == 6)
+        struct tel_uniq *u;
+        if (p->ip_version == 6) {
             b->icmp6_types[p->icmp_type]++;
-        else
+            u = &b->icmp6_uniq[p->icmp_type];
+        } else {
             b->icmp_types[p->icmp_type]++;
+            u = &b->icmp_uniq[p->icmp_type];
+        }
+        uniq_put(u, s6, d6);
     }
     tel_hll_add(b->hll_src, TEL_AGG_HLL_P, p->src_hash);
     tel_hll_add(b->hll_dst, TEL_AGG_HLL_P, p->dst_hash);
@@ -104,8 +143,8 @@ void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
         struct tel_port_slot *ps = port_slot(b, udp, p->dst_port);
         if (ps) {
             ps->bytes += p->bytes;
-            tel_hll_add(ps->hll_src, TEL_AGG_PORT_P, p->src_hash);
-            tel_hll_add(ps->hll_dst, TEL_AGG_PORT_P, p->dst_hash);
+            hll6_put(ps->hll_src, s6);
+            hll6_put(ps->hll_dst, d6);
         } else {
             b->port_slots_full_packets++;
         }
@@ -115,7 +154,8 @@ void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
         if (g) {
             g->packets++;
             g->bytes += p->bytes;
-            tel_hll_add(g->hll_src, TEL_AGG_PORT_P, p->src_hash);
+            hll6_put(g->hll_src, s6);
+            hll6_put(g->hll_dst, d6);
         } else {
             b->group_overflow_packets++;
         }
@@ -125,11 +165,18 @@ void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
         if (g) {
             g->packets++;
             g->bytes += p->bytes;
-            tel_hll_add(g->hll_src, TEL_AGG_PORT_P, p->src_hash);
+            hll6_put(g->hll_src, s6);
+            hll6_put(g->hll_dst, d6);
         } else {
             b->group_overflow_packets++;
         }
     }
+}
+
+static void uniq_merge(struct tel_uniq *dst, const struct tel_uniq *src)
+{
+    tel_hll_merge(dst->hll_src, src->hll_src, TEL_AGG_PORT_P);
+    tel_hll_merge(dst->hll_dst, src->hll_dst, TEL_AGG_PORT_P);
 }
 
 static void merge_groups(struct tel_group *dst, uint32_t *ndst, const struct tel_group *src,
@@ -146,6 +193,7 @@ static void merge_groups(struct tel_group *dst, uint32_t *ndst, const struct tel
         g->packets += src[i].packets;
         g->bytes += src[i].bytes;
         tel_hll_merge(g->hll_src, src[i].hll_src, TEL_AGG_PORT_P);
+        tel_hll_merge(g->hll_dst, src[i].hll_dst, TEL_AGG_PORT_P);
     }
 }
 
@@ -164,15 +212,29 @@ void tel_bucket_merge(struct tel_bucket *dst, const struct tel_bucket *src)
     dst->capture_received += src->capture_received;
     dst->capture_dropped += src->capture_dropped;
     dst->capture_if_dropped += src->capture_if_dropped;
-    for (int i = 0; i < TEL_TAG_COUNT; i++)
+    for (int i = 0; i < TEL_TAG_COUNT; i++) {
+        if (!src->tag_packets[i])
+            continue;
         dst->tag_packets[i] += src->tag_packets[i];
+        dst->tag_bytes[i] += src->tag_bytes[i];
+        uniq_merge(&dst->tag_uniq[i], &src->tag_uniq[i]);
+    }
     for (int i = 0; i < TEL_FP_COUNT; i++)
         dst->fp_packets[i] += src->fp_packets[i];
     for (int i = 0; i < 256; i++) {
-        dst->proto_packets[i] += src->proto_packets[i];
-        dst->proto_bytes[i] += src->proto_bytes[i];
-        dst->icmp_types[i] += src->icmp_types[i];
-        dst->icmp6_types[i] += src->icmp6_types[i];
+        if (src->proto_packets[i]) {
+            dst->proto_packets[i] += src->proto_packets[i];
+            dst->proto_bytes[i] += src->proto_bytes[i];
+            uniq_merge(&dst->proto_uniq[i], &src->proto_uniq[i]);
+        }
+        if (src->icmp_types[i]) {
+            dst->icmp_types[i] += src->icmp_types[i];
+            uniq_merge(&dst->icmp_uniq[i], &src->icmp_uniq[i]);
+        }
+        if (src->icmp6_types[i]) {
+            dst->icmp6_types[i] += src->icmp6_types[i];
+            uniq_merge(&dst->icmp6_uniq[i], &src->icmp6_uniq[i]);
+        }
     }
     if (src->packets && !ports_all_tracked(src)) {
         for (unsigned u = 0; u < 2; u++)

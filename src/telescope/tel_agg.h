@@ -2,11 +2,13 @@
  *
  * A bucket counts darknet packets and bytes (IP length) in total and per tag, protocol, ICMP
  * type, fingerprint, TCP/UDP destination port, source ASN and country, plus unique sources
- * and destinations (HyperLogLog p=12, ~1.6 %). Per port: packets for all 65536 ports of TCP
- * and UDP exactly; bytes, unique sources and unique destinations (HLL p=6, ~13 %) for the
- * first TEL_AGG_PORT_SLOTS distinct ports seen in the bucket (a bound on memory; packets of
+ * and destinations in total (HyperLogLog p=12, ~1.6 %) and per tag, protocol, ICMP type,
+ * port, ASN and country (HLL p=6, ~13 %; a HyperLogLog of 64 registers uses linear
+ * counting up to ~160, exact enough for the small sets most rows have). Per port: packets
+ * for all 65536 ports of TCP and UDP exactly; bytes and the unique counts for the first
+ * TEL_AGG_PORT_SLOTS distinct ports seen in the bucket (a bound on memory; packets of
  * ports past it are counted in port_slots_full_packets). ASN and country rows are capped at
- * TEL_AGG_GROUPS each (overflow counted). A bucket is ~1.6 MB, allocated once; adding a
+ * TEL_AGG_GROUPS each (overflow counted). A bucket is ~1.9 MB, allocated once; adding a
  * packet never allocates. Buckets merge (counters add, sketches take register maxima), which
  * is how the 5 min / 1 h / 1 day roll-ups are built from the base intervals.
  */
@@ -37,6 +39,13 @@ struct tel_group {
     uint64_t packets;
     uint64_t bytes;
     uint8_t hll_src[1u << TEL_AGG_PORT_P];
+    uint8_t hll_dst[1u << TEL_AGG_PORT_P];
+};
+
+/* Unique sources and destinations of one tag, protocol or ICMP type. */
+struct tel_uniq {
+    uint8_t hll_src[1u << TEL_AGG_PORT_P];
+    uint8_t hll_dst[1u << TEL_AGG_PORT_P];
 };
 
 struct tel_bucket {
@@ -56,11 +65,16 @@ struct tel_bucket {
     uint64_t capture_dropped;      /* bucket (as polled between capture batches); 0 offline */
     uint64_t capture_if_dropped;
     uint64_t tag_packets[TEL_TAG_COUNT];
+    uint64_t tag_bytes[TEL_TAG_COUNT];
     uint64_t fp_packets[TEL_FP_COUNT];
     uint64_t proto_packets[256];
     uint64_t proto_bytes[256];
     uint64_t icmp_types[256];
     uint64_t icmp6_types[256];
+    struct tel_uniq tag_uniq[TEL_TAG_COUNT];
+    struct tel_uniq proto_uniq[256];
+    struct tel_uniq icmp_uniq[256];
+    struct tel_uniq icmp6_uniq[256];
     uint32_t port_packets[2][65536]; /* [0] TCP, [1] UDP */
     uint16_t port_slot_of[2][65536]; /* slot + 1, 0 = none */
     uint32_t nslots;

@@ -177,7 +177,7 @@ static int port_rows(struct buf *t, const struct tel_port_row *r, size_t n, bool
 
 struct group_row {
     uint32_t key;
-    uint64_t packets, bytes, sources;
+    uint64_t packets, bytes, sources, destinations;
 };
 
 static size_t top_groups(const struct tel_group *g, struct group_row *out, size_t max)
@@ -186,11 +186,12 @@ static size_t top_groups(const struct tel_group *g, struct group_row *out, size_
     for (size_t i = 0; i < TEL_AGG_GROUPS && max; i++) {
         if (!g[i].packets)
             continue;
-        struct group_row r = {g[i].key, g[i].packets, g[i].bytes, 0};
+        struct group_row r = {g[i].key, g[i].packets, g[i].bytes, 0, 0};
         if (n == max && (r.packets < out[max - 1].packets ||
                          (r.packets == out[max - 1].packets && r.key > out[max - 1].key)))
             continue;
         r.sources = tel_hll_estimate(g[i].hll_src, TEL_AGG_PORT_P);
+        r.destinations = tel_hll_estimate(g[i].hll_dst, TEL_AGG_PORT_P);
         size_t k = n < max ? n++ : max - 1;
         while (k > 0 && (out[k - 1].packets < r.packets ||
                          (out[k - 1].packets == r.packets && out[k - 1].key > r.key))) {
@@ -212,13 +213,23 @@ static int group_rows(struct buf *t, const struct group_row *r, size_t n, bool i
         else
             rc = buf_printf(t, "%s{\"asn\":%" PRIu32, i ? "," : "", r[i].key);
         if (!rc)
-            rc = buf_printf(t, ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"sources\":%" PRIu64 "}",
-                            r[i].packets, r[i].bytes, r[i].sources);
+            rc = buf_printf(t,
+                            ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"sources\":%" PRIu64
+                            ",\"destinations\":%" PRIu64 "}",
+                            r[i].packets, r[i].bytes, r[i].sources, r[i].destinations);
     }
     return rc ? rc : buf_putc(t, ']');
 }
 
-static int counts_by_number(struct buf *t, const uint64_t *v, const uint64_t *bytes, const char *key)
+static int uniq_keys(struct buf *t, const struct tel_uniq *u)
+{
+    return buf_printf(t, ",\"sources\":%" PRIu64 ",\"destinations\":%" PRIu64,
+                      tel_hll_estimate(u->hll_src, TEL_AGG_PORT_P),
+                      tel_hll_estimate(u->hll_dst, TEL_AGG_PORT_P));
+}
+
+static int counts_by_number(struct buf *t, const uint64_t *v, const uint64_t *bytes,
+                            const struct tel_uniq *u, const char *key)
 {
     int rc = buf_putc(t, '[');
     bool first = true;
@@ -228,6 +239,27 @@ static int counts_by_number(struct buf *t, const uint64_t *v, const uint64_t *by
         rc = buf_printf(t, "%s{\"%s\":%d,\"packets\":%" PRIu64, first ? "" : ",", key, i, v[i]);
         if (!rc && bytes)
             rc = buf_printf(t, ",\"bytes\":%" PRIu64, bytes[i]);
+        if (!rc)
+            rc = uniq_keys(t, &u[i]);
+        if (!rc)
+            rc = buf_putc(t, '}');
+        first = false;
+    }
+    return rc ? rc : buf_putc(t, ']');
+}
+
+/* Tags with packets: packets, bytes, unique sources and destinations. */
+static int tag_rows(struct buf *t, const struct tel_bucket *b)
+{
+    int rc = buf_putc(t, '[');
+    bool first = true;
+    for (int i = 0; i < TEL_TAG_COUNT && !rc; i++) {
+        if (!b->tag_packets[i])
+            continue;
+        rc = buf_printf(t, "%s{\"tag\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64,
+                        first ? "" : ",", tel_tag_names[i], b->tag_packets[i], b->tag_bytes[i]);
+        if (!rc)
+            rc = uniq_keys(t, &b->tag_uniq[i]);
         if (!rc)
             rc = buf_putc(t, '}');
         first = false;
@@ -292,11 +324,16 @@ static int out_interval(void *state, const struct tel_engine *e, const struct te
     buf_reset(&o->tmp);
     raw_from_tmp(o, &w, "fingerprints", tag_object(&o->tmp, b->fp_packets, tel_fp_names, TEL_FP_COUNT));
     buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "protocols", counts_by_number(&o->tmp, b->proto_packets, b->proto_bytes, "proto"));
+    raw_from_tmp(o, &w, "tag_details", tag_rows(&o->tmp, b));
     buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "icmp_types", counts_by_number(&o->tmp, b->icmp_types, NULL, "type"));
+    raw_from_tmp(o, &w, "protocols",
+                 counts_by_number(&o->tmp, b->proto_packets, b->proto_bytes, b->proto_uniq, "proto"));
     buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "icmp6_types", counts_by_number(&o->tmp, b->icmp6_types, NULL, "type"));
+    raw_from_tmp(o, &w, "icmp_types",
+                 counts_by_number(&o->tmp, b->icmp_types, NULL, b->icmp_uniq, "type"));
+    buf_reset(&o->tmp);
+    raw_from_tmp(o, &w, "icmp6_types",
+                 counts_by_number(&o->tmp, b->icmp6_types, NULL, b->icmp6_uniq, "type"));
     size_t ntcp = tel_bucket_top_ports(b, 0, false, rows, top);
     uint64_t top_tcp = ntcp ? rows[0].port : 0, top_tcp_p = ntcp ? rows[0].packets : 0;
     uint64_t listed = 0;

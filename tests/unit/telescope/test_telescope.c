@@ -1017,6 +1017,43 @@ static void test_bucket_merge_adds_counts_and_top_ports(void **state)
     assert_int_equal(n, 0);
 }
 
+static void test_bucket_unique_counts_per_tag_protocol_icmp_type(void **state)
+{
+    (void)state;
+    static struct tel_bucket a, b;
+    tel_bucket_init(&a, 0, 60000);
+    tel_bucket_init(&b, 60000, 60000);
+    struct tel_agg_pkt p = {.bytes = 28, .tags = 1u << TEL_TAG_ICMP_SCAN | 1u << TEL_TAG_BOGON,
+                            .proto = 1, .ip_version = 4, .has_icmp = 1, .icmp_type = 8};
+    for (int i = 0; i < 6; i++) { /* 3 sources, each to 2 destinations */
+        p.src_hash = hash_mix64((uint64_t)(i / 2));
+        p.dst_hash = hash_mix64((uint64_t)i + 1000);
+        tel_bucket_add(&a, &p);
+    }
+    assert_int_equal(a.tag_bytes[TEL_TAG_ICMP_SCAN], 6 * 28);
+    assert_int_equal(tel_hll_estimate(a.tag_uniq[TEL_TAG_ICMP_SCAN].hll_src, TEL_AGG_PORT_P), 3);
+    assert_int_equal(tel_hll_estimate(a.tag_uniq[TEL_TAG_BOGON].hll_dst, TEL_AGG_PORT_P), 6);
+    assert_int_equal(tel_hll_estimate(a.proto_uniq[1].hll_src, TEL_AGG_PORT_P), 3);
+    assert_int_equal(tel_hll_estimate(a.icmp_uniq[8].hll_dst, TEL_AGG_PORT_P), 6);
+    assert_int_equal(tel_hll_estimate(a.icmp6_uniq[8].hll_dst, TEL_AGG_PORT_P), 0);
+    /* another source in the next bucket, merged: 4 sources, 7 destinations */
+    p.src_hash = hash_mix64(99);
+    p.dst_hash = hash_mix64(1000); /* seen before */
+    tel_bucket_add(&b, &p);
+    p.dst_hash = hash_mix64(2000);
+    tel_bucket_add(&b, &p);
+    tel_bucket_merge(&a, &b);
+    assert_int_equal(a.tag_packets[TEL_TAG_ICMP_SCAN], 8);
+    assert_int_equal(tel_hll_estimate(a.tag_uniq[TEL_TAG_ICMP_SCAN].hll_src, TEL_AGG_PORT_P), 4);
+    assert_int_equal(tel_hll_estimate(a.proto_uniq[1].hll_dst, TEL_AGG_PORT_P), 7);
+    assert_int_equal(tel_hll_estimate(a.icmp_uniq[8].hll_src, TEL_AGG_PORT_P), 4);
+    /* a reset forgets them */
+    tel_bucket_reset(&a, 120000, 60000);
+    assert_int_equal(a.tag_packets[TEL_TAG_ICMP_SCAN], 0);
+    assert_int_equal(tel_hll_estimate(a.tag_uniq[TEL_TAG_ICMP_SCAN].hll_src, TEL_AGG_PORT_P), 0);
+    assert_int_equal(tel_hll_estimate(a.proto_uniq[1].hll_src, TEL_AGG_PORT_P), 0);
+    assert_int_equal(tel_hll_estimate(a.icmp_uniq[8].hll_src, TEL_AGG_PORT_P), 0);
+}
 
 /* ---- mapped pcap reader ---- */
 
@@ -1282,6 +1319,7 @@ int main(void)
         cmocka_unit_test(test_engine_darknet_size_counts_nested_prefixes_once),
         cmocka_unit_test(test_src_table_cap_and_lookup),
         cmocka_unit_test(test_bucket_merge_adds_counts_and_top_ports),
+        cmocka_unit_test(test_bucket_unique_counts_per_tag_protocol_icmp_type),
         cmocka_unit_test(test_pcapmm_reads_both_byte_orders_and_nanoseconds),
         cmocka_unit_test(test_pcapmm_truncated_record_and_fallbacks),
         cmocka_unit_test(test_pcapmm_mem_caplen_lies_and_huge_caplen),
