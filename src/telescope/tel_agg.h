@@ -8,7 +8,7 @@
  * for all 65536 ports of TCP and UDP exactly; bytes and the unique counts for the first
  * TEL_AGG_PORT_SLOTS distinct ports seen in the bucket (a bound on memory; packets of
  * ports past it are counted in port_slots_full_packets). ASN and country rows are capped at
- * TEL_AGG_GROUPS each (overflow counted). A bucket is ~1.9 MB, allocated once; adding a
+ * TEL_AGG_GROUPS each (overflow counted). A bucket is ~1.5 MB, allocated once; adding a
  * packet never allocates. Buckets merge (counters add, sketches take register maxima), which
  * is how the 5 min / 1 h / 1 day roll-ups are built from the base intervals.
  */
