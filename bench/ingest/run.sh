@@ -337,7 +337,9 @@ for tool in $TOOLS; do
         # A sender that fell more than 3 % short did not offer this rate: stop, say so.
         if [ "${STEP_ACHIEVED:-0}" -lt $((rate * 97 / 100)) ]; then
             NOTE[$tool]="sender reached only ${STEP_ACHIEVED} flows/s at the $rate step"
-            [ $rc -eq 0 ] && { BEST[$tool]=$STEP_ACHIEVED; BEST_CPU[$tool]=$STEP_CPU; BEST_COST[$tool]=$STEP_COST; }
+            # a lossless short step counts only if it beat the last full one
+            [ $rc -eq 0 ] && [ "${STEP_ACHIEVED:-0}" -gt "${BEST[$tool]}" ] &&
+                { BEST[$tool]=$STEP_ACHIEVED; BEST_CPU[$tool]=$STEP_CPU; BEST_COST[$tool]=$STEP_COST; }
             break
         fi
         if [ $rc -ne 0 ]; then
