@@ -94,7 +94,7 @@ _Static_assert(STATEDB_N_MIGRATIONS == STATEDB_SCHEMA_VERSION, "one migration pe
 
 static int fail(sqlite3 *db, char errbuf[256], const char *what)
 {
-    snprintf(errbuf, 256, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+    snprintf(errbuf, 256, "%.160s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
     return BS_EIO;
 }
 
