@@ -18,8 +18,8 @@
  * batch (or the open one, on store_flush) is queued to the store's writer thread, which sorts
  * it (a radix sort of the keys; the 136-byte records are never moved), writes one
  * segment per partition (zstd, fsync, rename) and updates the state database, while the
- * appenders fill the other buffer. Two buffers in all: an appender a whole batch ahead of the
- * writer waits (back-pressure; nothing is dropped for being fast). store_flush and store_close
+ * appenders fill another buffer. Three buffers at most: an appender two whole batches ahead of
+ * the writer waits (back-pressure; nothing is dropped for being fast). store_flush and store_close
  * wait for everything queued before them, so a graceful stop loses nothing.
  *
  * Disk-full policy: when a write fails (ENOSPC or any I/O error) the temp file is removed,
@@ -69,8 +69,13 @@
  * next flush, which has its own table). */
 #define EMB_MAX_EXPORTERS_PER_FLUSH 4096
 
-/* Write buffers: one filling, one being written (see struct emb). */
-#define EMB_WRITE_BUFFERS 2
+/* Write buffers: one filling, one being written, and one more so that a writer briefly starved
+ * of CPU (other jobs on the machine) does not stop the appenders at once: at 3.5 M flows/s on
+ * the 2-core benchmark machine, three alternating runs each lost 9/3/12 % with three buffers
+ * against 35/12/18 % with two (bench/ingest/FINDINGS.md). Buffers are allocated when first
+ * needed, so the third (152 bytes a record, ~160 MB at the default batch) exists only once the
+ * writer has fallen two batches behind. */
+#define EMB_WRITE_BUFFERS 3
 /* Writer queue slots: every buffer, plus one retry job of a flush (run_job). */
 #define EMB_QUEUE (EMB_WRITE_BUFFERS + 1)
 
@@ -106,9 +111,9 @@ struct emb {
      * amu), its key array and exporter summary (buf_keys, buf_exporters: in the same
      * allocation, 152 bytes a record plus 256 KB); a full one, or the one a flush closes,
      * is queued to the writer thread, which
-     * sorts, encodes, compresses and fsyncs it while the next one fills (double buffering:
-     * EMB_WRITE_BUFFERS buffers in all, so memory stays bounded and an appender that gets
-     * a whole batch ahead of the writer waits for it). */
+     * sorts, encodes, compresses and fsyncs it while the next one fills (EMB_WRITE_BUFFERS
+     * buffers in all, so memory stays bounded and an appender that gets all of them ahead of
+     * the writer waits for it). */
     pthread_mutex_t amu;
     struct flow_rec *fill;
     size_t n;
@@ -754,7 +759,7 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed)
 }
 
 /* Takes a write buffer of cap_max records from the free list, waiting while the writer holds
- * both (back-pressure: the appender blocks until a batch is written; upstream queues, such
+ * all the others (back-pressure: the appender blocks until a batch is written; upstream queues, such
  * as the collector's rings, are the buffer). Called with amu held. */
 static struct flow_rec *take_buffer(struct emb *e)
 {
