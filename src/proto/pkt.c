@@ -55,6 +55,15 @@
 #define IPP_SCTP 132
 #define IPP_UDPLITE 136
 
+/* Clears *out. Two halves because gcc turns one 144-byte memset into `rep stos` (slow to
+ * start, ~30 cycles) and two 72-byte ones into nine 16-byte stores. */
+static inline void pkt_clear(struct pkt_info *out)
+{
+    _Static_assert(sizeof *out > 72, "pkt_info is cleared in two halves");
+    memset(out, 0, 72);
+    memset((unsigned char *)out + 72, 0, sizeof *out - 72);
+}
+
 /* Walks IPv6 extension headers starting at off with next header *nh, within [0, end).
  * On return *nh is the first header that is not an extension header we pass (or the one that
  * could not be passed), *off its offset. Sets *frag_off / *more for a fragment header. Returns
@@ -369,7 +378,7 @@ static void finish(struct pkt_info *out)
 
 int pkt_decode_ip(const uint8_t *buf, size_t len, struct pkt_info *out)
 {
-    memset(out, 0, sizeof *out);
+    pkt_clear(out);
     if (len > UINT32_MAX)
         len = UINT32_MAX; /* offsets are 32-bit; no packet comes close */
     out->caplen = (uint32_t)len;
@@ -378,9 +387,9 @@ int pkt_decode_ip(const uint8_t *buf, size_t len, struct pkt_info *out)
     return rc;
 }
 
-int pkt_decode(const uint8_t *buf, size_t len, enum pkt_link link, struct pkt_info *out)
+int pkt_decode_general(const uint8_t *buf, size_t len, enum pkt_link link, struct pkt_info *out)
 {
-    memset(out, 0, sizeof *out);
+    pkt_clear(out);
     if (len > UINT32_MAX)
         len = UINT32_MAX;
     out->caplen = (uint32_t)len;
@@ -525,4 +534,145 @@ trunc:
 done:
     finish(out);
     return rc;
+}
+
+/* ---- fast path ----
+ *
+ * The common case of a telescope or an sFlow sample, straight-line: Ethernet with at most one
+ * 802.1Q tag, then IPv4 without options and not a fragment, or IPv6 whose next header is the
+ * transport, then a TCP header captured in full (data offset sane), UDP, or ICMP/ICMPv6 that
+ * is not an error, all with a sane IP length. It fills exactly what the general path fills for
+ * such a packet (test_pkt compares both, byte for byte, over captures, the fuzz corpus and
+ * every truncation and byte mutation of them); anything else returns -1 before writing and
+ * the general path decodes it. Why: the general path costs ~280 instructions a packet
+ * (per-layer calls, a dispatch per EtherType, byte-wise address stores), this ~70. */
+
+/* Address bytes are already in network order: copy them behind the v4-mapped prefix. */
+static inline void fast_v4(struct ipaddr *a, const uint8_t *p)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    memcpy(a->b, mapped, 12);
+    memcpy(a->b + 12, p, 4);
+}
+
+/* Transport part of the fast path; l4 is its offset, end the end of the IP packet as captured
+ * (<= stated_end), stated_end the end the IP header states. Returns -1 when the general path
+ * must decide (nothing written then besides what the caller rewrites). */
+static inline int fast_l4(const uint8_t *buf, size_t l4, size_t end, size_t stated_end,
+                          unsigned proto, struct pkt_info *out)
+{
+    if (end < l4)
+        return -1;
+    size_t avail = end - l4;
+    const uint8_t *h = buf + l4;
+    if (proto == IPP_TCP) {
+        if (avail < 20)
+            return -1;
+        size_t doff = (size_t)(h[12] >> 4) * 4;
+        if (doff < 20 || doff > avail || doff > stated_end - l4)
+            return -1;
+        out->src_port = be16(h);
+        out->dst_port = be16(h + 2);
+        out->tcp_seq = be32(h + 4);
+        out->tcp_ack = be32(h + 8);
+        out->tcp_flags = h[13];
+        out->tcp_window = be16(h + 14);
+        out->tcp_urgent = be16(h + 18);
+        out->tcp_hdr_len = (uint8_t)doff;
+        out->tcp_opts = h + 20;
+        out->tcp_opts_len = (uint8_t)(doff - 20);
+        out->payload_off = (uint32_t)(l4 + doff);
+    } else if (proto == IPP_UDP) {
+        if (avail < 8)
+            return -1;
+        out->src_port = be16(h);
+        out->dst_port = be16(h + 2);
+        out->payload_off = (uint32_t)(l4 + 8);
+    } else if (proto == IPP_ICMP || proto == IPP_ICMPV6) {
+        if (avail < 8)
+            return -1;
+        uint8_t t = h[0];
+        int is_err = proto == IPP_ICMP ? (t == 3 || t == 4 || t == 5 || t == 11 || t == 12)
+                                       : (t >= 1 && t <= 4);
+        if (is_err)
+            return -1; /* the quotation is the general path's */
+        out->icmp_type = t;
+        out->icmp_code = h[1];
+        out->payload_off = (uint32_t)(l4 + 8);
+    } else {
+        return -1;
+    }
+    out->l4_off = (uint32_t)l4;
+    out->l4_ok = 1;
+    return 0;
+}
+
+static inline int fast_decode(const uint8_t *buf, size_t len, struct pkt_info *out)
+{
+    if (len < 14 + 20 || len > UINT32_MAX)
+        return -1;
+    unsigned et = be16(buf + 12);
+    size_t off = 14;
+    unsigned vlan = 0, nvlan = 0;
+    if (et == ETH_VLAN) {
+        vlan = be16(buf + 14) & 0x0fff;
+        et = be16(buf + 16);
+        off = 18;
+        nvlan = 1;
+    }
+    const uint8_t *h = buf + off;
+    if (et == ETH_IPV4) {
+        if (len - off < 20 || h[0] != 0x45)
+            return -1;
+        size_t tot = be16(h + 2);
+        unsigned fo = be16(h + 6);
+        if (tot < 20 || (fo & 0x3fff) != 0)
+            return -1;
+        size_t stated_end = off + tot;
+        size_t end = stated_end < len ? stated_end : len;
+        pkt_clear(out);
+        if (fast_l4(buf, off + 20, end, stated_end, h[9], out) != 0)
+            return -1;
+        out->ip_version = 4;
+        out->proto = h[9];
+        out->tos = h[1];
+        out->ip_len = (uint32_t)tot;
+        out->ip_id = be16(h + 4);
+        out->ip_df = (uint8_t)(fo >> 14 & 1);
+        out->ttl = h[8];
+        fast_v4(&out->src, h + 12);
+        fast_v4(&out->dst, h + 16);
+    } else if (et == ETH_IPV6) {
+        if (len - off < 40 || h[0] >> 4 != 6)
+            return -1;
+        size_t plen = be16(h + 4);
+        if (plen == 0)
+            return -1;
+        size_t stated_end = off + 40 + plen;
+        size_t end = stated_end < len ? stated_end : len;
+        pkt_clear(out);
+        if (fast_l4(buf, off + 40, end, stated_end, h[6], out) != 0)
+            return -1;
+        out->ip_version = 6;
+        out->proto = h[6];
+        out->tos = (uint8_t)(be32(h) >> 20);
+        out->ip_len = (uint32_t)plen + 40;
+        out->ttl = h[7];
+        memcpy(out->src.b, h + 8, 16);
+        memcpy(out->dst.b, h + 24, 16);
+    } else {
+        return -1;
+    }
+    out->vlan = (uint16_t)vlan;
+    out->vlan_count = (uint8_t)nvlan;
+    out->l3_off = (uint32_t)off;
+    out->caplen = (uint32_t)len;
+    return 0;
+}
+
+int pkt_decode(const uint8_t *buf, size_t len, enum pkt_link link, struct pkt_info *out)
+{
+    if (link == PKT_LINK_ETHERNET && fast_decode(buf, len, out) == 0)
+        return 0;
+    return pkt_decode_general(buf, len, link, out);
 }

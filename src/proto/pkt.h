@@ -90,6 +90,11 @@ struct pkt_info {
  * BS_ETRUNC when even the IP header is cut. out is always fully initialised. */
 int pkt_decode(const uint8_t *buf, size_t len, enum pkt_link link, struct pkt_info *out);
 
+/* The same decoder without pkt_decode's fast path for the common Ethernet/IPv4/IPv6 +
+ * TCP/UDP/ICMP case: identical results for every input (the unit tests compare the two), for
+ * tests and for checking the fast path. */
+int pkt_decode_general(const uint8_t *buf, size_t len, enum pkt_link link, struct pkt_info *out);
+
 /* Decodes from an IP header whose version is given by the first nibble. */
 int pkt_decode_ip(const uint8_t *buf, size_t len, struct pkt_info *out);
 

@@ -916,6 +916,172 @@ static void test_pkt_akvorado_frames_match_tshark(void **state)
     }
 }
 
+/* ---- fast path against the general path ---- */
+
+struct cmp_stats {
+    size_t frames, decodes, fast_shaped; /* fast_shaped: results the fast path can produce */
+};
+
+/* Decodes a heap copy of b with pkt_decode (fast path first) and pkt_decode_general and
+ * fails unless return codes and every byte of the results (padding included: both clear the
+ * struct) agree. */
+static void cmp_one(const uint8_t *b, size_t len, enum pkt_link link, struct cmp_stats *st)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    memcpy(copy, b, len);
+    struct pkt_info a, g;
+    memset(&a, 0xa5, sizeof a); /* garbage in: both must initialise every byte */
+    memset(&g, 0x5a, sizeof g);
+    int ra = pkt_decode(copy, len, link, &a);
+    int rg = pkt_decode_general(copy, len, link, &g);
+    if (ra != rg || memcmp(&a, &g, sizeof a) != 0)
+        fail_msg("fast and general paths differ (len %zu, link %d, rc %d/%d, proto %u/%u, "
+                 "anomalies %#x/%#x)",
+                 len, (int)link, ra, rg, a.proto, g.proto, a.anomalies, g.anomalies);
+    if (rg == 0 && g.l4_ok && g.anomalies == 0 && !g.has_inner && g.mpls_labels == 0)
+        st->fast_shaped++;
+    st->decodes++;
+    free(copy);
+}
+
+/* The frame, every truncation of it, and every byte of its first 96 mutated to values that
+ * sit on the fast path's boundaries (version/IHL, lengths, data offset, flags, types). */
+static void cmp_mutations(const uint8_t *b, size_t len, enum pkt_link link,
+                          struct cmp_stats *st)
+{
+    static const uint8_t vals[] = {0x00, 0x01, 0x03, 0x05, 0x06, 0x11, 0x3a, 0x40,
+                                   0x45, 0x46, 0x50, 0x60, 0x81, 0x86, 0xdd, 0xff};
+    st->frames++;
+    cmp_one(b, len, link, st);
+    for (size_t n = 0; n < len; n++)
+        cmp_one(b, n, link, st);
+    uint8_t m[2048];
+    size_t mlen = len < sizeof m ? len : sizeof m;
+    memcpy(m, b, mlen);
+    for (size_t i = 0; i < mlen && i < 96; i++) {
+        uint8_t orig = m[i];
+        for (size_t v = 0; v < sizeof vals; v++) {
+            m[i] = vals[v];
+            cmp_one(m, mlen, link, st);
+        }
+        m[i] = orig;
+    }
+}
+
+static void cmp_pcap(const char *path, size_t max_frames, struct cmp_stats *st)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline(path, err);
+    if (!p)
+        fail_msg("%s: %s", path, err);
+    int dlt = pcap_datalink(p);
+    enum pkt_link link = dlt == DLT_EN10MB ? PKT_LINK_ETHERNET
+                         : dlt == DLT_RAW  ? PKT_LINK_RAW
+                                           : (enum pkt_link)dlt;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    for (size_t i = 0; i < max_frames && pcap_next_ex(p, &h, &data) == 1; i++)
+        cmp_mutations(data, h->caplen, link, st);
+    pcap_close(p);
+}
+
+static void test_pkt_fast_path_matches_general_on_captures(void **state)
+{
+    (void)state;
+    static const char *const tel[] = {"synth_golden", "zmap", "masscan", "nmap"};
+    struct cmp_stats st = {0};
+    char path[512];
+    for (size_t i = 0; i < sizeof tel / sizeof tel[0]; i++) {
+        snprintf(path, sizeof path, "%s/tests/data/telescope/%s.pcap", BS_SOURCE_DIR, tel[i]);
+        cmp_pcap(path, 200, &st);
+    }
+    for (size_t i = 0; i < sizeof frame_expect / sizeof frame_expect[0]; i++) {
+        snprintf(path, sizeof path, "%s/akvorado/%s", BS_CORPUS_DIR, frame_expect[i].file);
+        cmp_pcap(path, 20, &st);
+    }
+    /* The comparison saw plenty of packets the fast path takes. */
+    assert_true(st.frames > 300);
+    assert_true(st.fast_shaped > 10000);
+}
+
+static void test_pkt_fast_path_matches_general_on_fuzz_corpus(void **state)
+{
+    (void)state;
+    static const char *const seeds[] = {
+        "eth_mpls2_v4", "eth_pppoe_v4", "eth_qinq_v6_udp", "eth_v4_tcp", "ipv4_frag",
+        "ipv6_hbh_frag", "null_v6_icmpv6", "raw_v4_icmp_err", "sll2_v6", "sll_v4",
+    };
+    struct cmp_stats st = {0};
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/fuzz/corpus/pkt/%s", BS_SOURCE_DIR, seeds[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            fail_msg("%s: cannot open", path);
+        uint8_t b[2048];
+        size_t n = fread(b, 1, sizeof b, f);
+        fclose(f);
+        assert_true(n > 1);
+        /* As fuzz_pkt reads it, and as an Ethernet frame whatever the first byte says. */
+        static const enum pkt_link links[] = {
+            PKT_LINK_ETHERNET, PKT_LINK_RAW,       PKT_LINK_IPV4,        PKT_LINK_IPV6,
+            PKT_LINK_NULL,     PKT_LINK_LINUX_SLL, PKT_LINK_LINUX_SLL2,
+        };
+        enum pkt_link link = links[b[0] % (sizeof links / sizeof links[0])];
+        cmp_mutations(b + 1, n - 1, link, &st);
+        cmp_mutations(b + 1, n - 1, PKT_LINK_ETHERNET, &st);
+    }
+    assert_true(st.fast_shaped > 0);
+}
+
+/* Frames built here for each shape the fast path takes (one VLAN tag, IPv6, UDP, ICMP echo
+ * and error, TCP with options, Ethernet padding), mutated the same way. */
+static void test_pkt_fast_path_matches_general_on_built_frames(void **state)
+{
+    (void)state;
+    struct cmp_stats st = {0};
+    uint8_t b[256];
+    size_t n;
+    /* TCP with options, padded to 80 bytes. */
+    n = eth_v4_tcp(b, 8, 0x12);
+    memset(b + n, 0, 80 - n);
+    cmp_mutations(b, 80, PKT_LINK_ETHERNET, &st);
+    /* One VLAN tag, IPv4 UDP. */
+    n = eth(b, 0x8100);
+    n += put16(b + n, 0x2064);
+    n += put16(b + n, 0x0800);
+    n += ipv4(b + n, 5, 20 + 8 + 4, 0, 17, 0x0a000001, 0xc6120001);
+    n += udp(b + n, 53, 40000, 12);
+    memcpy(b + n, "wxyz", 4);
+    cmp_mutations(b, n + 4, PKT_LINK_ETHERNET, &st);
+    /* ICMP echo, then ICMP port unreachable quoting UDP. */
+    n = eth(b, 0x0800);
+    n += ipv4(b + n, 5, 20 + 8 + 28, 0, 1, 0x0a000001, 0xc6120001);
+    b[n] = 8;
+    b[n + 1] = 0;
+    memset(b + n + 2, 0, 6);
+    size_t icmp_at = n;
+    n += 8;
+    n += ipv4(b + n, 5, 28, 0, 17, 0xc6120001, 0x0a000001);
+    n += udp(b + n, 1234, 53, 8);
+    cmp_mutations(b, n, PKT_LINK_ETHERNET, &st);
+    b[icmp_at] = 3;
+    b[icmp_at + 1] = 3;
+    cmp_mutations(b, n, PKT_LINK_ETHERNET, &st);
+    /* IPv6 TCP and ICMPv6 echo. */
+    n = eth(b, 0x86dd);
+    n += ipv6(b + n, 20, 6, v6a, v6b);
+    n += tcp(b + n, 443, 51000, 5, 0x14);
+    cmp_mutations(b, n, PKT_LINK_ETHERNET, &st);
+    n = eth(b, 0x86dd);
+    n += ipv6(b + n, 8, 58, v6a, v6b);
+    b[n] = 128;
+    memset(b + n + 1, 0, 7);
+    cmp_mutations(b, n + 8, PKT_LINK_ETHERNET, &st);
+    assert_true(st.fast_shaped > 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -949,6 +1115,9 @@ int main(void)
         cmocka_unit_test(test_pkt_raw_and_version_mismatch),
         cmocka_unit_test(test_pkt_every_truncation_stays_in_bounds),
         cmocka_unit_test(test_pkt_akvorado_frames_match_tshark),
+        cmocka_unit_test(test_pkt_fast_path_matches_general_on_captures),
+        cmocka_unit_test(test_pkt_fast_path_matches_general_on_fuzz_corpus),
+        cmocka_unit_test(test_pkt_fast_path_matches_general_on_built_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
