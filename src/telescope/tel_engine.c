@@ -451,7 +451,7 @@ static void src_lookup_flags(const struct tel_engine *e, const struct ipaddr *a,
 /* One darknet packet (in_darknet already true). */
 static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_info *pi,
                          const uint8_t *payload, size_t payload_len, uint32_t wirelen,
-                         uint64_t src_hash, uint64_t dst_hash)
+                         uint64_t src_hash, uint64_t dst_hash, const struct tel_src *hint)
 {
     struct tel_bucket *b = e->lvl[0];
     uint32_t bytes = pi->ip_len ? pi->ip_len : wirelen;
@@ -461,7 +461,7 @@ static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_inf
     tel_classify(pi, payload, payload_len, e->o.fp_mask, &c);
 
     bool created;
-    struct tel_src *s = tel_src_get(&e->src, &pi->src, src_hash, &created);
+    struct tel_src *s = tel_src_get_hinted(&e->src, &pi->src, src_hash, hint, &created);
     uint8_t flags;
     uint32_t asn;
     uint16_t cc;
@@ -611,7 +611,7 @@ static void pipeline_step(struct tel_engine *e, uint64_t prefetch_upto, uint64_t
     while (e->q_done < process_upto) {
         struct pending *p = &e->batch[e->q_done % TEL_BATCH];
         process_dark(e, p->ts, &p->pi, p->payload, p->payload_len, p->wirelen, p->src_hash,
-                     p->dst_hash);
+                     p->dst_hash, p->hint);
         e->q_done++;
     }
 }
@@ -662,7 +662,7 @@ int tel_engine_decoded(struct tel_engine *e, uint64_t ts_ms, const struct pkt_in
         plen = pi->caplen - pi->payload_off;
     }
     process_dark(e, ts_ms, pi, payload, plen, wirelen, tel_addr_hash(&pi->src),
-                 tel_addr_hash(&pi->dst));
+                 tel_addr_hash(&pi->dst), NULL);
     return take_err(e);
 }
 

@@ -158,6 +158,18 @@ struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, 
     return p;
 }
 
+struct tel_src *tel_src_get_hinted(struct tel_src_table *t, const struct ipaddr *addr,
+                                   uint64_t addr_hash, const struct tel_src *hint, bool *created)
+{
+    /* Profiles never move and addresses are unique among the live ones (entries below n),
+     * so a live hint holding addr is addr's profile. */
+    if (hint && hint >= t->ent && hint < t->ent + t->n && same_addr(&hint->addr, addr)) {
+        *created = false;
+        return &t->ent[hint - t->ent];
+    }
+    return tel_src_get(t, addr, addr_hash, created);
+}
+
 static uint8_t *sketch_of(const struct tel_src *s)
 {
     uint8_t *p;

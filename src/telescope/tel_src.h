@@ -121,6 +121,12 @@ void tel_src_clear(struct tel_src_table *t);
 struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, uint64_t addr_hash,
                             bool *created);
 
+/* tel_src_get() with a hint: the profile tel_src_prefetch_entry() returned for the same
+ * address earlier (or NULL). When the hint is a live profile holding addr it is returned
+ * without probing the index (the pipeline's common case); otherwise as tel_src_get(). */
+struct tel_src *tel_src_get_hinted(struct tel_src_table *t, const struct ipaddr *addr,
+                                   uint64_t addr_hash, const struct tel_src *hint, bool *created);
+
 /* Prefetch helpers (no effect on the table's state). */
 static inline size_t tel_src_slot(const struct tel_src_table *t, uint64_t addr_hash)
 {

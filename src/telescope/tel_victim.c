@@ -91,10 +91,13 @@ static void window_add(struct tel_victim *v, uint64_t sec)
             memset(v->win, 0, sizeof v->win);
             v->window_sum = 0;
         } else {
-            for (uint64_t s = v->last_sec + 1; s <= sec; s++) {
-                uint32_t *b = &v->win[s % TEL_VICTIM_WINDOW_S];
-                v->window_sum -= *b;
-                *b = 0;
+            /* Seconds last_sec+1 .. sec, one division for the first (not one a second). */
+            unsigned i = (unsigned)((v->last_sec + 1) % TEL_VICTIM_WINDOW_S);
+            for (uint64_t k = 0; k < gap; k++) {
+                v->window_sum -= v->win[i];
+                v->win[i] = 0;
+                if (++i == TEL_VICTIM_WINDOW_S)
+                    i = 0;
             }
         }
         v->last_sec = sec;
