@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/text.h"
 
 typedef unsigned __int128 u128;
 
@@ -170,16 +171,6 @@ static int elist_push(struct elist *l, const struct ipprefix *p, uint32_t val)
 
 enum load_kind { LOAD_PREFIXES, LOAD_PFX2AS, LOAD_GEO };
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 /* Parses one non-empty, non-comment line. Returns 0, 1 (skip: header) or BS_EPARSE. */
 static int parse_line(enum load_kind kind, char *line, unsigned lineno, struct ipprefix *p,
                       uint32_t *val)
@@ -213,8 +204,8 @@ static int parse_line(enum load_kind kind, char *line, unsigned lineno, struct i
         char *cc = strtok_r(NULL, ",", &save);
         if (!pf || !cc)
             return lineno == 1 ? 1 : BS_EPARSE;
-        pf = trim(pf);
-        cc = trim(cc);
+        pf = text_trim(pf);
+        cc = text_trim(cc);
         if (ipprefix_parse(pf, p))
             return lineno == 1 ? 1 : BS_EPARSE;
         if (strlen(cc) != 2 || !isalpha((unsigned char)cc[0]) || !isalpha((unsigned char)cc[1]))
@@ -245,7 +236,7 @@ static int load_file(struct tel_pmap *m, const char *path, enum load_kind kind, 
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';
-        char *s = trim(line);
+        char *s = text_trim(line);
         if (!*s)
             continue;
         struct ipprefix p;
