@@ -45,29 +45,6 @@ struct walk {
     uint8_t bits[16]; /* the path so far, as a 128-bit prefix (IPv4 trees use the first 4) */
 };
 
-struct plist {
-    struct tel_pmap_entry *e;
-    size_t n, cap;
-};
-
-static int plist_push(struct plist *l, const struct ipprefix *p, uint32_t val)
-{
-    if (l->n == l->cap) {
-        if (l->cap >= TEL_PMAP_MAX_PREFIXES)
-            return BS_ELIMIT;
-        size_t nc = l->cap ? l->cap * 2 : 256;
-        struct tel_pmap_entry *ne = realloc(l->e, nc * sizeof *ne);
-        if (!ne)
-            return BS_ENOMEM;
-        l->e = ne;
-        l->cap = nc;
-    }
-    l->e[l->n].pfx = *p;
-    l->e[l->n].val = val;
-    l->n++;
-    return 0;
-}
-
 /* A lookup status: MMDB_SUCCESS, or a path that does not fit this record's shape (absent);
  * anything else means a damaged data section. */
 static int get_status(int st)
@@ -169,7 +146,7 @@ int tel_mmdb_load(struct tel_pmap *m, const char *path, enum tel_mmdb_field f, c
     }
     bool v4_tree = db.metadata.ip_version == 4;
     unsigned max_depth = v4_tree ? 32 : MAX_DEPTH;
-    struct plist l = {0};
+    struct tel_pmap_list l = {0};
     struct walk stack[MAX_DEPTH + 2];
     size_t sp = 0;
     int rc = 0;
@@ -209,7 +186,7 @@ int tel_mmdb_load(struct tel_pmap *m, const char *path, enum tel_mmdb_field f, c
                 } else if (found) {
                     struct ipprefix p;
                     path_prefix(&c, v4_tree, &p);
-                    rc = plist_push(&l, &p, val);
+                    rc = tel_pmap_list_push(&l, &p, val);
                 }
                 break;
             }

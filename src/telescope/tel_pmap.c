@@ -145,13 +145,7 @@ void tel_pmap_release(struct tel_pmap *m)
     memset(m, 0, sizeof *m);
 }
 
-/* A growable entry list for the loaders, capped at TEL_PMAP_MAX_PREFIXES. */
-struct elist {
-    struct tel_pmap_entry *e;
-    size_t n, cap;
-};
-
-static int elist_push(struct elist *l, const struct ipprefix *p, uint32_t val)
+int tel_pmap_list_push(struct tel_pmap_list *l, const struct ipprefix *p, uint32_t val)
 {
     if (l->n == l->cap) {
         if (l->cap >= TEL_PMAP_MAX_PREFIXES)
@@ -227,7 +221,7 @@ static int load_file(struct tel_pmap *m, const char *path, enum load_kind kind, 
         snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
         return rc;
     }
-    struct elist l = {0};
+    struct tel_pmap_list l = {0};
     char line[1024];
     unsigned lineno = 0;
     int rc = 0;
@@ -249,7 +243,7 @@ static int load_file(struct tel_pmap *m, const char *path, enum load_kind kind, 
             rc = BS_EPARSE;
             goto out_free;
         }
-        rc = elist_push(&l, &p, val);
+        rc = tel_pmap_list_push(&l, &p, val);
         if (rc) {
             snprintf(errbuf, errlen, "%s:%u: %s", path, lineno, bs_strerror(rc));
             goto out_free;

@@ -35,6 +35,14 @@ struct tel_pmap_entry {
     uint32_t val;
 };
 
+/* A growable entry list for loaders, capped at TEL_PMAP_MAX_PREFIXES entries. Zero-initialise;
+ * the owner frees e. tel_pmap_list_push copies p and returns 0, BS_ENOMEM or BS_ELIMIT. */
+struct tel_pmap_list {
+    struct tel_pmap_entry *e;
+    size_t n, cap;
+};
+int tel_pmap_list_push(struct tel_pmap_list *l, const struct ipprefix *p, uint32_t val);
+
 /* Builds m from n entries (m is overwritten; call release first to reuse). Returns 0,
  * BS_ENOMEM or BS_ELIMIT. */
 int tel_pmap_build(struct tel_pmap *m, const struct tel_pmap_entry *e, size_t n);
