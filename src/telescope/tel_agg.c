@@ -94,10 +94,12 @@ static inline struct hll6 hll6_of(uint64_t hash)
     return h;
 }
 
+/* Stores unconditionally (the maximum): whether a random hash raises a register is
+ * unpredictable, and a mispredicted branch costs more than the store to a cached line. */
 static inline void hll6_put(uint8_t *reg, struct hll6 h)
 {
-    if (h.rank > reg[h.idx])
-        reg[h.idx] = h.rank;
+    uint8_t r = reg[h.idx];
+    reg[h.idx] = h.rank > r ? h.rank : r;
 }
 
 static inline void uniq_put(struct tel_uniq *u, struct hll6 s, struct hll6 d)

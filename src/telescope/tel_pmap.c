@@ -121,14 +121,17 @@ bool tel_pmap_lookup(const struct tel_pmap *m, const struct ipaddr *a, uint32_t 
     if (!m->n)
         return false;
     u128 k = addr_to_u128(a);
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) { /* first range with r.lo > k */
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->r[mid].lo <= k)
-            lo = mid + 1;
-        else
-            hi = mid;
+    /* lo = the first range with r.lo > k, by a search without data-dependent branches (the
+     * keys are random source addresses: a branching search mispredicts about half its steps).
+     * Invariant: that range lies in [b, b + len]. */
+    const struct tel_pmap_range *b = m->r;
+    size_t len = m->n;
+    while (len > 1) {
+        size_t half = len / 2;
+        b = b[half].lo <= k ? b + half : b;
+        len -= half;
     }
+    size_t lo = (size_t)(b - m->r) + (b->lo <= k);
     if (lo == 0)
         return false;
     const struct tel_pmap_range *r = &m->r[lo - 1];

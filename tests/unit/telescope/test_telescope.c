@@ -162,6 +162,75 @@ static void test_pmap_longest_prefix_wins_and_edges(void **state)
     tel_pmap_release(&m);
 }
 
+/* The lookup's branch-free search against a brute-force longest-prefix match: random nested
+ * and disjoint IPv4 prefixes (1 to 40 of them, so every table size and search depth occurs),
+ * probed at each prefix's first and last address, one past each end, and at random
+ * addresses. */
+static void test_pmap_lookup_matches_brute_force_longest_prefix(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    for (size_t n = 1; n <= 40; n++) {
+        struct tel_pmap_entry e[40];
+        for (size_t i = 0; i < n; i++) {
+            rng = hash_mix64(rng + i);
+            unsigned len = 4 + (unsigned)(rng % 29); /* /4 .. /32 */
+            uint32_t net = (uint32_t)(rng >> 32) & (uint32_t)(0xffffffffull << (32 - len));
+            if (i && rng % 3 == 0) /* nest inside an earlier prefix */
+                net = ipaddr_v4(&e[rng % i].pfx.addr) | (net & ~(uint32_t)(0xffffffffull << (32 - len)) >> 1);
+            ipaddr_from_v4(&e[i].pfx.addr, net & (uint32_t)(0xffffffffull << (32 - len)));
+            e[i].pfx.len = (uint8_t)(96 + len);
+            e[i].val = (uint32_t)i + 1;
+        }
+        struct tel_pmap m;
+        assert_int_equal(tel_pmap_build(&m, e, n), 0);
+        for (size_t k = 0; k < 6 * n + 2000; k++) {
+            uint32_t v4;
+            rng = hash_mix64(rng + k);
+            if (k < 4 * n) {
+                const struct ipprefix *p = &e[k / 4].pfx;
+                uint32_t lo = ipaddr_v4(&p->addr), span = (uint32_t)(0xffffffffull >> (p->len - 96));
+                uint32_t pick[4] = {lo, lo + span, lo - 1, lo + span + 1};
+                v4 = pick[k % 4];
+            } else {
+                v4 = (uint32_t)rng;
+            }
+            struct ipaddr a;
+            ipaddr_from_v4(&a, v4);
+            int best = -1;
+            for (size_t i = 0; i < n; i++) /* longest prefix; a duplicate keeps the first */
+                if (ipprefix_contains(&e[i].pfx, &a) && (best < 0 || e[i].pfx.len > e[best].pfx.len))
+                    best = (int)i;
+            uint32_t v = 0;
+            bool found = tel_pmap_lookup(&m, &a, &v);
+            assert_int_equal(found, best >= 0);
+            if (found) {
+                /* equal-length duplicates may resolve to either value: compare prefixes */
+                size_t got = v - 1;
+                assert_int_equal(e[got].pfx.len, e[best].pfx.len);
+                assert_true(ipprefix_contains(&e[got].pfx, &a));
+            }
+        }
+        tel_pmap_release(&m);
+    }
+}
+
+static void test_iot_port_set_is_exactly_the_listed_ports(void **state)
+{
+    (void)state;
+    static const uint16_t listed[] = {23,    2323, 37215, 52869, 7547, 5555,  8080, 81,
+                                      37777, 5358, 60001, 8000,  8081, 49152, 5500, 9527};
+    size_t hits = 0;
+    for (uint32_t port = 0; port < 65536; port++) {
+        bool want = false;
+        for (size_t i = 0; i < sizeof listed / sizeof listed[0]; i++)
+            want |= listed[i] == port;
+        assert_int_equal(tel_is_iot_port((uint16_t)port), want);
+        hits += want;
+    }
+    assert_int_equal(hits, 16);
+}
+
 static void test_pmap_default_route_and_duplicates(void **state)
 {
     struct tel_pmap_entry e[3];
@@ -1288,6 +1357,8 @@ int main(void)
         cmocka_unit_test(test_hll_estimates_within_error_bounds),
         cmocka_unit_test(test_hll_duplicates_do_not_count_and_merge_is_union),
         cmocka_unit_test(test_pmap_longest_prefix_wins_and_edges),
+        cmocka_unit_test(test_pmap_lookup_matches_brute_force_longest_prefix),
+        cmocka_unit_test(test_iot_port_set_is_exactly_the_listed_ports),
         cmocka_unit_test(test_pmap_default_route_and_duplicates),
         cmocka_unit_test(test_pmap_loaders_report_bad_line),
         cmocka_unit_test(test_pmap_parse_list),
