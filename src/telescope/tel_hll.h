@@ -26,8 +26,10 @@ static inline void tel_hll_add(uint8_t *reg, unsigned p, uint64_t hash)
     /* Rank = position of the first 1 bit in the remaining 64-p bits, 1-based; an all-zero
      * remainder gets the maximum rank 64-p+1. */
     uint8_t rank = rest ? (uint8_t)(__builtin_clzll(rest) + 1) : (uint8_t)(64 - p + 1);
-    if (rank > reg[idx])
-        reg[idx] = rank;
+    /* The maximum is stored unconditionally: whether a random hash raises the register is
+     * unpredictable, and a mispredicted branch costs more than a store to a cached line. */
+    uint8_t r = reg[idx];
+    reg[idx] = rank > r ? rank : r;
 }
 
 /* Linear counting (Whang et al. 1990) over a bitmap of nbits (a power of two) bits: much more
