@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include "core/err.h"
@@ -160,6 +161,21 @@ static int load_bogons(struct tel_engine *e, char *err, size_t errlen)
     return tel_pmap_build(&e->bogons, ent, n);
 }
 
+/* A bucket (~1.5 MB) on its own 2 MB-aligned block, marked for a transparent huge page: the
+ * per-packet updates land at random ports in its 768 KB of port arrays, which on 4 KB pages
+ * cost a TLB miss on most packets. The advice may be refused (it is only advice). Free with
+ * free(). */
+#define BUCKET_ALIGN ((size_t)2 << 20)
+static struct tel_bucket *bucket_alloc(void)
+{
+    void *p = NULL;
+    size_t size = (sizeof(struct tel_bucket) + BUCKET_ALIGN - 1) & ~(BUCKET_ALIGN - 1);
+    if (posix_memalign(&p, BUCKET_ALIGN, size))
+        return NULL;
+    (void)madvise(p, size, MADV_HUGEPAGE);
+    return p;
+}
+
 int tel_engine_new(const struct tel_opts *o, struct tel_engine **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -245,7 +261,7 @@ int tel_engine_new(const struct tel_opts *o, struct tel_engine **out, char *err,
         e->lvl_on[i] = i == 0 || (len > o->interval_ms && len % o->interval_ms == 0);
         if (!e->lvl_on[i])
             continue;
-        e->lvl[i] = malloc(sizeof *e->lvl[i]);
+        e->lvl[i] = bucket_alloc();
         if (!e->lvl[i])
             goto fail;
         tel_bucket_init(e->lvl[i], 0, len);
