@@ -29,13 +29,14 @@ const char *const tel_builtin_bogons[] = {
 
 static const uint64_t rollup_len[TEL_LEVELS] = {0, 5ull * 60 * 1000, 60ull * 60 * 1000, DAY_MS};
 
-/* A darknet packet waiting in the batch: decoded, with the bytes its pkt_info borrows
- * copied in (TCP options, the start of the payload), and its address hashes. */
+/* A darknet packet waiting in the batch: decoded and classified when it is queued (the
+ * classification reads only the packet, so the bytes pkt_info borrows - TCP options, the
+ * start of the payload - are not copied: tcp_opts is cleared in the queued copy), with its
+ * address hashes and, for backscatter, its attack's hash. */
 #define TEL_BATCH 16         /* ring of queued darknet packets (power of two) */
 #define PREFETCH_LAG 4       /* prefetch a profile 4 packets after its index slot */
 #define SKETCH_LAG 7         /* prefetch its destination sketch 3 packets after the profile */
 #define PROCESS_LAG 10       /* process a packet 10 packets after it was queued */
-#define PAYLOAD_KEEP 4
 
 struct pending {
     struct pkt_info pi;
@@ -43,13 +44,10 @@ struct pending {
     const uint8_t *hint2;       /* sketch register prefetched for it */
     const struct tel_victim *vhint; /* attack prefetched for it */
     uint64_t ts;
-    uint64_t victim_hash;       /* when maybe_victim: the attack it would update */
+    uint64_t victim_hash;       /* when c.victim_kind: the attack it updates */
     uint64_t src_hash, dst_hash;
     uint32_t wirelen;
-    uint8_t payload_len;
-    uint8_t maybe_victim;       /* possibly backscatter: prefetch its attack */
-    uint8_t payload[PAYLOAD_KEEP];
-    uint8_t opts[40];
+    struct tel_class c;
 };
 
 struct tel_engine {
@@ -464,17 +462,25 @@ static void src_lookup_flags(const struct tel_engine *e, const struct ipaddr *a,
     }
 }
 
-/* One darknet packet (in_darknet already true). */
+/* The hash of the attack a backscatter packet updates (c->victim_kind set). */
+static uint64_t victim_hash_of(const struct pkt_info *pi, const struct tel_class *c,
+                               uint64_t src_hash)
+{
+    return c->victim_kind == TEL_VICTIM_SRC ? src_hash : tel_addr_hash(&pi->inner_dst);
+}
+
+/* One darknet packet (in_darknet already true), classified as cls (tel_classify; the
+ * profile may add the unicornscan vote); victim_hash as victim_hash_of() when
+ * cls->victim_kind. */
 static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_info *pi,
-                         const uint8_t *payload, size_t payload_len, uint32_t wirelen,
-                         uint64_t src_hash, uint64_t dst_hash, const struct tel_src *hint)
+                         const struct tel_class *cls, uint32_t wirelen, uint64_t src_hash,
+                         uint64_t dst_hash, uint64_t victim_hash, const struct tel_src *hint)
 {
     struct tel_bucket *b = e->lvl[0];
     uint32_t bytes = pi->ip_len ? pi->ip_len : wirelen;
     e->st.darknet_packets++;
     e->st.darknet_bytes += bytes;
-    struct tel_class c;
-    tel_classify(pi, payload, payload_len, e->o.fp_mask, &c);
+    struct tel_class c = *cls;
 
     bool created;
     struct tel_src *s = tel_src_get_hinted(&e->src, &pi->src, src_hash, hint, &created);
@@ -558,8 +564,7 @@ static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_inf
             victim = &pi->inner_dst;
             ok = tel_pmap_lookup(&e->darknet, &pi->inner_src, NULL);
         }
-        uint64_t vh = c.victim_kind == TEL_VICTIM_SRC ? src_hash : tel_addr_hash(victim);
-        if (ok && !tel_victim_add(&e->vic, victim, vh, ts, bytes, c.victim_port,
+        if (ok && !tel_victim_add(&e->vic, victim, victim_hash, ts, bytes, c.victim_port,
                                   pi->proto == 1 || pi->proto == 58, dst_hash))
             e->st.dropped_victim_packets++;
         size_t mem = tel_victim_memory(&e->vic);
@@ -610,7 +615,7 @@ static void pipeline_step(struct tel_engine *e, uint64_t prefetch_upto, uint64_t
     while (e->q_prefetched < prefetch_upto) {
         struct pending *p = &e->batch[e->q_prefetched % TEL_BATCH];
         p->hint = tel_src_prefetch_entry(&e->src, p->src_hash, p->dst_hash);
-        if (p->maybe_victim)
+        if (p->c.victim_kind)
             p->vhint = tel_victim_prefetch_entry(&e->vic, p->victim_hash, p->ts, p->dst_hash);
         if (p->pi.proto == 6 || p->pi.proto == 17) { /* the interval's per-port counters */
             unsigned udp = p->pi.proto == 17;
@@ -626,8 +631,8 @@ static void pipeline_step(struct tel_engine *e, uint64_t prefetch_upto, uint64_t
     }
     while (e->q_done < process_upto) {
         struct pending *p = &e->batch[e->q_done % TEL_BATCH];
-        process_dark(e, p->ts, &p->pi, p->payload, p->payload_len, p->wirelen, p->src_hash,
-                     p->dst_hash, p->hint);
+        process_dark(e, p->ts, &p->pi, &p->c, p->wirelen, p->src_hash, p->dst_hash,
+                     p->victim_hash, p->hint);
         e->q_done++;
     }
 }
@@ -677,8 +682,11 @@ int tel_engine_decoded(struct tel_engine *e, uint64_t ts_ms, const struct pkt_in
         payload = pkt + pi->payload_off;
         plen = pi->caplen - pi->payload_off;
     }
-    process_dark(e, ts_ms, pi, payload, plen, wirelen, tel_addr_hash(&pi->src),
-                 tel_addr_hash(&pi->dst), NULL);
+    struct tel_class c;
+    tel_classify(pi, payload, plen, e->o.fp_mask, &c);
+    uint64_t src_hash = tel_addr_hash(&pi->src);
+    uint64_t vh = c.victim_kind ? victim_hash_of(pi, &c, src_hash) : 0;
+    process_dark(e, ts_ms, pi, &c, wirelen, src_hash, tel_addr_hash(&pi->dst), vh, NULL);
     return take_err(e);
 }
 
@@ -714,42 +722,24 @@ int tel_engine_packet(struct tel_engine *e, uint64_t ts_us, const uint8_t *data,
         count_non_darknet(e, &p->pi, wirelen);
         return take_err(e);
     }
-    if (p->pi.tcp_opts && p->pi.tcp_opts_len) {
-        size_t n = p->pi.tcp_opts_len > sizeof p->opts ? sizeof p->opts : p->pi.tcp_opts_len;
-        memcpy(p->opts, p->pi.tcp_opts, n);
-        p->pi.tcp_opts = p->opts;
-        p->pi.tcp_opts_len = (uint8_t)n;
-    } else {
-        p->pi.tcp_opts = NULL;
-        p->pi.tcp_opts_len = 0;
-    }
-    p->payload_len = 0;
+    const uint8_t *payload = NULL;
+    size_t plen = 0;
     if (p->pi.payload_off < caplen) {
-        size_t n = caplen - p->pi.payload_off;
-        if (n > PAYLOAD_KEEP)
-            n = PAYLOAD_KEEP;
-        for (size_t i = 0; i < n; i++) /* at most 4 bytes: no library call */
-            p->payload[i] = data[p->pi.payload_off + i];
-        p->payload_len = (uint8_t)n;
+        payload = data + p->pi.payload_off;
+        plen = caplen - p->pi.payload_off;
     }
+    tel_classify(&p->pi, payload, plen, e->o.fp_mask, &p->c);
+    p->pi.tcp_opts = NULL; /* borrowed from data, which the queued copy outlives */
+    p->pi.tcp_opts_len = 0;
     p->ts = ts;
     p->wirelen = wirelen;
     p->src_hash = tel_addr_hash(&p->pi.src);
     p->dst_hash = tel_addr_hash(&p->pi.dst);
     tel_src_prefetch_slot(&e->src, p->src_hash);
-    /* Backscatter candidates (TCP with ACK or RST, ICMP): their attack is prefetched too
-     * (a wrong guess costs a prefetch; tel_classify decides). */
-    p->maybe_victim = 0;
-    if (p->pi.l4_ok) {
-        if (p->pi.proto == 6 && (p->pi.tcp_flags & (TEL_TCP_ACK | TEL_TCP_RST))) {
-            p->maybe_victim = 1;
-            p->victim_hash = p->src_hash;
-        } else if (p->pi.proto == 1 || p->pi.proto == 58) {
-            p->maybe_victim = 1;
-            p->victim_hash = p->pi.has_inner ? tel_addr_hash(&p->pi.inner_dst) : p->src_hash;
-        }
-        if (p->maybe_victim)
-            tel_victim_prefetch_slot(&e->vic, p->victim_hash);
+    /* Backscatter: its attack is prefetched too. */
+    if (p->c.victim_kind) {
+        p->victim_hash = victim_hash_of(&p->pi, &p->c, p->src_hash);
+        tel_victim_prefetch_slot(&e->vic, p->victim_hash);
     }
     e->q_in++;
     pipeline_step(e, e->q_in > PREFETCH_LAG ? e->q_in - PREFETCH_LAG : 0,
