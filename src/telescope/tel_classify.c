@@ -40,7 +40,7 @@ static uint32_t bswap32(uint32_t x)
 
 bool tel_fp_mirai(const struct pkt_info *pi)
 {
-    return pi->ip_version == 4 && pi->tcp_seq == ipaddr_v4(&pi->dst);
+    return (pi->ip_version == 4) & (pi->tcp_seq == ipaddr_v4(&pi->dst)); /* no branch */
 }
 
 bool tel_fp_masscan(const struct pkt_info *pi)

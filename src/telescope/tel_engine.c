@@ -548,11 +548,9 @@ static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_inf
                     tel_hll_add(s->hll_port, TEL_SRC_PORT_P, hash_mix64(port + 0x1234567ull));
             }
         }
-        if (syn_scan) {
-            s->syn_packets++;
-            if (tel_is_iot_port(pi->dst_port))
-                s->iot_packets++;
-        }
+        /* Added without branches: SYN scan or not alternates unpredictably in a mix. */
+        s->syn_packets += syn_scan;
+        s->iot_packets += syn_scan & tel_is_iot_port(pi->dst_port);
         for (uint32_t f = c.fps; f; f &= f - 1)
             s->fp_votes[__builtin_ctz(f)]++;
     }
@@ -617,11 +615,11 @@ static void pipeline_step(struct tel_engine *e, uint64_t prefetch_upto, uint64_t
         p->hint = tel_src_prefetch_entry(&e->src, p->src_hash, p->dst_hash);
         if (p->c.victim_kind)
             p->vhint = tel_victim_prefetch_entry(&e->vic, p->victim_hash, p->ts, p->dst_hash);
-        if (p->pi.proto == 6 || p->pi.proto == 17) { /* the interval's per-port counters */
-            unsigned udp = p->pi.proto == 17;
-            __builtin_prefetch(&e->lvl[0]->port_packets[udp][p->pi.dst_port]);
-            __builtin_prefetch(&e->lvl[0]->port_slot_of[udp][p->pi.dst_port]);
-        }
+        /* The interval's per-port counters (without a branch: for a packet without ports
+         * dst_port is 0 and the prefetch is wasted, not wrong). */
+        unsigned udp = p->pi.proto == 17;
+        __builtin_prefetch(&e->lvl[0]->port_packets[udp][p->pi.dst_port]);
+        __builtin_prefetch(&e->lvl[0]->port_slot_of[udp][p->pi.dst_port]);
         e->q_prefetched++;
     }
     while (e->q_sketched < sketch_upto) {
