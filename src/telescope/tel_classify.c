@@ -15,23 +15,15 @@ const char *const tel_fp_names[TEL_FP_COUNT] = {"mirai", "masscan", "zmap", "nma
 #define PROTO_UDP 17
 #define PROTO_ICMP6 58
 
-/* The IoT ports, placed by a multiplicative hash without collisions (multiplier found by
- * search) in 32 slots holding port + 1 (0 = empty): one load and one compare instead of a
- * switch's tree of branches, which mispredicted about once a call on scan traffic. The list:
+/* The IoT port table (see tel_is_iot_port in tel_classify.h): the list is
  * 23 2323 37215 52869 7547 5555 8080 81 37777 5358 60001 8000 8081 49152 5500 9527 (the unit
  * test checks every port of the 65536 against it). */
-#define IOT_HASH_MUL 0xfa8cfb85u
-static const uint32_t iot_port_slot[32] = {
+const uint32_t tel_iot_port_slot[32] = {
     8081, 0, 0, 0, 0, 0, 9528, 0,
     82, 0, 0, 7548, 0, 0, 0, 0,
     24, 2324, 0, 52870, 0, 0, 8001, 49153,
     5556, 60002, 37216, 37778, 0, 5501, 5359, 8082,
 };
-
-bool tel_is_iot_port(uint16_t port)
-{
-    return iot_port_slot[(uint32_t)(port * IOT_HASH_MUL) >> 27] == (uint32_t)port + 1;
-}
 
 static uint32_t bswap32(uint32_t x)
 {

@@ -136,7 +136,16 @@ bool tel_fp_zmap(const struct pkt_info *pi);
 bool tel_fp_nmap(const struct pkt_info *pi);
 uint32_t tel_fp_unicorn_key(const struct pkt_info *pi);
 
-/* True for the ports IoT malware scans for (see tel_engine.h for the infected_iot rule). */
-bool tel_is_iot_port(uint16_t port);
+/* True for the ports IoT malware scans for (see tel_engine.h for the infected_iot rule). The
+ * ports are placed by a multiplicative hash without collisions (multiplier found by search)
+ * in 32 slots holding port + 1 (0 = empty): one load and one compare, inline on the
+ * per-packet path, instead of a switch's tree of branches, which mispredicted about once a
+ * call on scan traffic. */
+#define TEL_IOT_HASH_MUL 0xfa8cfb85u
+extern const uint32_t tel_iot_port_slot[32];
+static inline bool tel_is_iot_port(uint16_t port)
+{
+    return tel_iot_port_slot[(uint32_t)(port * TEL_IOT_HASH_MUL) >> 27] == (uint32_t)port + 1;
+}
 
 #endif

@@ -74,7 +74,7 @@ struct tel_engine {
     bool capture_stats;  /* live: capture counters are set (tel_engine_set_capture_stats) */
     uint64_t cap_recv0, cap_drop0, cap_ifdrop0; /* their values when the open interval began */
     struct pending batch[TEL_BATCH];
-    uint64_t q_in, q_prefetched, q_sketched, q_done; /* queued, profile/sketch prefetched, done */
+    uint64_t q_in;       /* packets queued since the ring was last drained */
 };
 
 void tel_opts_defaults(struct tel_opts *o)
@@ -469,21 +469,23 @@ static uint64_t victim_hash_of(const struct pkt_info *pi, const struct tel_class
     return c->victim_kind == TEL_VICTIM_SRC ? src_hash : tel_addr_hash(&pi->inner_dst);
 }
 
-/* One darknet packet (in_darknet already true), classified as cls (tel_classify; the
- * profile may add the unicornscan vote); victim_hash as victim_hash_of() when
- * cls->victim_kind. */
-static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_info *pi,
-                         const struct tel_class *cls, uint32_t wirelen, uint64_t src_hash,
-                         uint64_t dst_hash, uint64_t victim_hash, const struct tel_src *hint)
+/* One darknet packet (in_darknet already true), classified in p->c (tel_classify; the
+ * profile may add the unicornscan vote), p->victim_hash as victim_hash_of() when
+ * p->c.victim_kind, p->hint NULL or the profile the pipeline prefetched. */
+static void process_dark(struct tel_engine *e, const struct pending *p)
 {
+    const uint64_t ts = p->ts, src_hash = p->src_hash, dst_hash = p->dst_hash;
+    const struct pkt_info *pi = &p->pi;
+    const uint32_t wirelen = p->wirelen;
     struct tel_bucket *b = e->lvl[0];
     uint32_t bytes = pi->ip_len ? pi->ip_len : wirelen;
     e->st.darknet_packets++;
     e->st.darknet_bytes += bytes;
-    struct tel_class c = *cls;
+    const struct tel_class *c = &p->c;
+    uint32_t tags = c->tags, fps = c->fps; /* the profile adds to these */
 
     bool created;
-    struct tel_src *s = tel_src_get_hinted(&e->src, &pi->src, src_hash, hint, &created);
+    struct tel_src *s = tel_src_get_hinted(&e->src, &pi->src, src_hash, p->hint, &created);
     uint8_t flags;
     uint32_t asn;
     uint16_t cc;
@@ -507,20 +509,20 @@ static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_inf
         e->dropped_any = true;
     }
     if (flags & TEL_SRC_BOGON)
-        c.tags |= 1u << TEL_TAG_BOGON;
+        tags |= 1u << TEL_TAG_BOGON;
     if (flags & TEL_SRC_RESEARCH)
-        c.tags |= 1u << TEL_TAG_RESEARCH;
+        tags |= 1u << TEL_TAG_RESEARCH;
 
     bool has_port = pi->l4_ok && !(pi->anomalies & PKT_NONFIRST_FRAG) &&
                     (pi->proto == 6 || pi->proto == 17);
-    bool syn_scan = c.tags & (1u << TEL_TAG_TCP_SCAN);
+    bool syn_scan = tags & (1u << TEL_TAG_TCP_SCAN);
     if (s) {
-        if (c.uni_ok) {
+        if (c->uni_ok) {
             uint32_t dst4 = ipaddr_v4(&pi->dst);
-            if (s->uni_have && s->uni_key == c.uni_key &&
+            if (s->uni_have && s->uni_key == c->uni_key &&
                 (s->uni_last_dst != dst4 || s->uni_last_dport != pi->dst_port))
-                c.fps |= 1u << TEL_FP_UNICORNSCAN;
-            s->uni_key = c.uni_key;
+                fps |= 1u << TEL_FP_UNICORNSCAN;
+            s->uni_key = c->uni_key;
             s->uni_last_dst = dst4;
             s->uni_last_dport = pi->dst_port;
             s->uni_have = 1;
@@ -531,17 +533,11 @@ static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_inf
             s->first_ms = ts;
         if (ts > s->last_ms)
             s->last_ms = ts;
-        s->tag_union |= c.tags;
+        s->tag_union |= tags;
         tel_src_add_dst(&e->src, s, dst_hash);
         if (has_port) {
             uint16_t port = pi->dst_port;
-            bool seen = false;
-            for (unsigned i = 0; i < s->nports; i++)
-                if (s->ports[i] == port) {
-                    seen = true;
-                    break;
-                }
-            if (!seen) {
+            if (!tel_src_has_port(s, port)) {
                 if (s->nports < TEL_SRC_PORTS)
                     s->ports[s->nports++] = port;
                 else /* past the list: the sketch counts the extra ports */
@@ -551,18 +547,18 @@ static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_inf
         /* Added without branches: SYN scan or not alternates unpredictably in a mix. */
         s->syn_packets += syn_scan;
         s->iot_packets += syn_scan & tel_is_iot_port(pi->dst_port);
-        for (uint32_t f = c.fps; f; f &= f - 1)
+        for (uint32_t f = fps; f; f &= f - 1)
             s->fp_votes[__builtin_ctz(f)]++;
     }
 
-    if (c.victim_kind) {
+    if (c->victim_kind) {
         const struct ipaddr *victim = &pi->src;
         bool ok = true;
-        if (c.victim_kind == TEL_VICTIM_INNER) {
+        if (c->victim_kind == TEL_VICTIM_INNER) {
             victim = &pi->inner_dst;
             ok = tel_pmap_lookup(&e->darknet, &pi->inner_src, NULL);
         }
-        if (ok && !tel_victim_add(&e->vic, victim, victim_hash, ts, bytes, c.victim_port,
+        if (ok && !tel_victim_add(&e->vic, victim, p->victim_hash, ts, bytes, c->victim_port,
                                   pi->proto == 1 || pi->proto == 58, dst_hash))
             e->st.dropped_victim_packets++;
         size_t mem = tel_victim_memory(&e->vic);
@@ -572,8 +568,8 @@ static void process_dark(struct tel_engine *e, uint64_t ts, const struct pkt_inf
 
     struct tel_agg_pkt ap = {
         .bytes = bytes,
-        .tags = c.tags,
-        .fps = c.fps,
+        .tags = (uint16_t)tags,
+        .fps = (uint8_t)fps,
         .proto = pi->proto,
         .ip_version = pi->ip_version,
         .has_port = has_port,
@@ -601,43 +597,46 @@ static void count_non_darknet(struct tel_engine *e, const struct pkt_info *pi, u
 }
 
 /* Queued darknet packets go through a software pipeline so that the cache misses of a
- * large source table overlap instead of adding up: when a packet is queued its index slot is
- * prefetched, PREFETCH_LAG packets later its profile lines (found through the now cached
- * slot), SKETCH_LAG packets later the destination-sketch register it will update (found
- * through the now cached profile), and PROCESS_LAG packets later it is processed. The ring
- * is drained before time advances (an interval closes), on finish and before any packet
- * that bypasses the queue. */
-static void pipeline_step(struct tel_engine *e, uint64_t prefetch_upto, uint64_t sketch_upto,
-                          uint64_t process_upto)
+ * large source table overlap instead of adding up: when packet k is queued its index slot is
+ * prefetched; when packet k + PREFETCH_LAG is queued, k's profile lines (found through the now
+ * cached slot); at k + SKETCH_LAG the destination-sketch register it will update (found
+ * through the now cached profile); at k + PROCESS_LAG it is processed. Each queued packet
+ * advances every stage by exactly one packet (no loops, no per-stage counters). The ring is
+ * drained (flush_batch) before time advances (an interval closes), on finish and before any
+ * packet that bypasses the queue; the next packet then starts an empty pipeline. */
+static void stage_profile(struct tel_engine *e, struct pending *p)
 {
-    while (e->q_prefetched < prefetch_upto) {
-        struct pending *p = &e->batch[e->q_prefetched % TEL_BATCH];
-        p->hint = tel_src_prefetch_entry(&e->src, p->src_hash, p->dst_hash);
-        if (p->c.victim_kind)
-            p->vhint = tel_victim_prefetch_entry(&e->vic, p->victim_hash, p->ts, p->dst_hash);
-        /* The interval's per-port counters (without a branch: for a packet without ports
-         * dst_port is 0 and the prefetch is wasted, not wrong). */
-        unsigned udp = p->pi.proto == 17;
-        __builtin_prefetch(&e->lvl[0]->port_packets[udp][p->pi.dst_port]);
-        __builtin_prefetch(&e->lvl[0]->port_slot_of[udp][p->pi.dst_port]);
-        e->q_prefetched++;
-    }
-    while (e->q_sketched < sketch_upto) {
-        struct pending *p = &e->batch[e->q_sketched % TEL_BATCH];
-        p->hint2 = tel_src_prefetch_sketch(p->hint, p->dst_hash);
-        e->q_sketched++;
-    }
-    while (e->q_done < process_upto) {
-        struct pending *p = &e->batch[e->q_done % TEL_BATCH];
-        process_dark(e, p->ts, &p->pi, &p->c, p->wirelen, p->src_hash, p->dst_hash,
-                     p->victim_hash, p->hint);
-        e->q_done++;
-    }
+    p->hint = tel_src_prefetch_entry(&e->src, p->src_hash, p->dst_hash);
+    if (p->c.victim_kind)
+        p->vhint = tel_victim_prefetch_entry(&e->vic, p->victim_hash, p->ts, p->dst_hash);
+    /* The interval's per-port counters (without a branch: for a packet without ports
+     * dst_port is 0 and the prefetch is wasted, not wrong). */
+    unsigned udp = p->pi.proto == 17;
+    __builtin_prefetch(&e->lvl[0]->port_packets[udp][p->pi.dst_port]);
+    __builtin_prefetch(&e->lvl[0]->port_slot_of[udp][p->pi.dst_port]);
 }
 
+static void pipeline_push(struct tel_engine *e)
+{
+    uint64_t n = ++e->q_in;
+    if (n > PREFETCH_LAG)
+        stage_profile(e, &e->batch[(n - 1 - PREFETCH_LAG) % TEL_BATCH]);
+    if (n > SKETCH_LAG) {
+        struct pending *p = &e->batch[(n - 1 - SKETCH_LAG) % TEL_BATCH];
+        p->hint2 = tel_src_prefetch_sketch(p->hint, p->dst_hash);
+    }
+    if (n > PROCESS_LAG)
+        process_dark(e, &e->batch[(n - 1 - PROCESS_LAG) % TEL_BATCH]);
+}
+
+/* Processes what is still queued, in order (packets whose profile stage has not run yet
+ * have no hint and are looked up in full), and empties the ring. */
 static void flush_batch(struct tel_engine *e)
 {
-    pipeline_step(e, e->q_in, e->q_in, e->q_in);
+    uint64_t n = e->q_in;
+    for (uint64_t k = n > PROCESS_LAG ? n - PROCESS_LAG : 0; k < n; k++)
+        process_dark(e, &e->batch[k % TEL_BATCH]);
+    e->q_in = 0;
 }
 
 static int take_err(struct tel_engine *e)
@@ -680,11 +679,12 @@ int tel_engine_decoded(struct tel_engine *e, uint64_t ts_ms, const struct pkt_in
         payload = pkt + pi->payload_off;
         plen = pi->caplen - pi->payload_off;
     }
-    struct tel_class c;
-    tel_classify(pi, payload, plen, e->o.fp_mask, &c);
-    uint64_t src_hash = tel_addr_hash(&pi->src);
-    uint64_t vh = c.victim_kind ? victim_hash_of(pi, &c, src_hash) : 0;
-    process_dark(e, ts_ms, pi, &c, wirelen, src_hash, tel_addr_hash(&pi->dst), vh, NULL);
+    struct pending q = {.pi = *pi, .ts = ts_ms, .wirelen = wirelen};
+    tel_classify(pi, payload, plen, e->o.fp_mask, &q.c);
+    q.src_hash = tel_addr_hash(&pi->src);
+    q.dst_hash = tel_addr_hash(&pi->dst);
+    q.victim_hash = q.c.victim_kind ? victim_hash_of(pi, &q.c, q.src_hash) : 0;
+    process_dark(e, &q);
     return take_err(e);
 }
 
@@ -733,16 +733,14 @@ int tel_engine_packet(struct tel_engine *e, uint64_t ts_us, const uint8_t *data,
     p->wirelen = wirelen;
     p->src_hash = tel_addr_hash(&p->pi.src);
     p->dst_hash = tel_addr_hash(&p->pi.dst);
+    p->hint = NULL; /* until the profile stage runs */
     tel_src_prefetch_slot(&e->src, p->src_hash);
     /* Backscatter: its attack is prefetched too. */
     if (p->c.victim_kind) {
         p->victim_hash = victim_hash_of(&p->pi, &p->c, p->src_hash);
         tel_victim_prefetch_slot(&e->vic, p->victim_hash);
     }
-    e->q_in++;
-    pipeline_step(e, e->q_in > PREFETCH_LAG ? e->q_in - PREFETCH_LAG : 0,
-                  e->q_in > SKETCH_LAG ? e->q_in - SKETCH_LAG : 0,
-                  e->q_in > PROCESS_LAG ? e->q_in - PROCESS_LAG : 0);
+    pipeline_push(e);
     return take_err(e);
 }
 

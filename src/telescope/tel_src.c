@@ -1,6 +1,7 @@
 /* tel_src.c - capped source profile table (see tel_src.h). */
 #include "telescope/tel_src.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -113,17 +114,6 @@ void tel_src_clear(struct tel_src_table *t)
     t->nsketch = 0;
 }
 
-/* 16-byte equality as two word compares (memcmp is a library call here). */
-static inline bool same_addr(const struct ipaddr *a, const struct ipaddr *b)
-{
-    uint64_t a0, a1, b0, b1;
-    memcpy(&a0, a->b, 8);
-    memcpy(&a1, a->b + 8, 8);
-    memcpy(&b0, b->b, 8);
-    memcpy(&b1, b->b + 8, 8);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-}
-
 struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, uint64_t addr_hash,
                             bool *created)
 {
@@ -136,7 +126,7 @@ struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, 
             break;
         if ((e & ~0xffffffffull) == tag) {
             struct tel_src *p = &t->ent[(uint32_t)e - 1];
-            if (same_addr(&p->addr, addr))
+            if (tel_src_same_addr(&p->addr, addr))
                 return p;
         }
         s = (s + 1) & (t->index_cap - 1);
@@ -158,18 +148,6 @@ struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, 
     return p;
 }
 
-struct tel_src *tel_src_get_hinted(struct tel_src_table *t, const struct ipaddr *addr,
-                                   uint64_t addr_hash, const struct tel_src *hint, bool *created)
-{
-    /* Profiles never move and addresses are unique among the live ones (entries below n),
-     * so a live hint holding addr is addr's profile. */
-    if (hint && hint >= t->ent && hint < t->ent + t->n && same_addr(&hint->addr, addr)) {
-        *created = false;
-        return &t->ent[hint - t->ent];
-    }
-    return tel_src_get(t, addr, addr_hash, created);
-}
-
 static uint8_t *sketch_of(const struct tel_src *s)
 {
     uint8_t *p;
@@ -184,6 +162,28 @@ static inline uint64_t sketch_hash(uint32_t h32)
     return tel_src_sketch_hash((uint64_t)h32 << 32);
 }
 
+typedef int32_t i32x4 __attribute__((vector_size(16)));
+
+/* True when h is among the s->ndst (at most TEL_SRC_DST_SMALL) exact destination hashes:
+ * all seven compared at once, without a loop that stops at a random place. */
+static inline bool small_has(const struct tel_src *s, uint32_t h)
+{
+    _Static_assert(TEL_SRC_DST_SMALL == 7, "two 4-lane vectors hold the exact set");
+    static const i32x4 lane0 = {0, 1, 2, 3}, lane4 = {4, 5, 6, 7};
+    _Static_assert(offsetof(struct tel_src, asn) == offsetof(struct tel_src, dst_small) + 28,
+                   "the second vector's last lane (masked off) is asn");
+    const char *base = (const char *)s + offsetof(struct tel_src, dst_small);
+    i32x4 a, b, want = {0}, n = {0};
+    memcpy(&a, base, sizeof a);
+    memcpy(&b, base + 16, sizeof b);
+    want += (int32_t)h;
+    n += s->ndst;
+    i32x4 hit = ((a == want) & (lane0 < n)) | ((b == want) & (lane4 < n));
+    uint64_t w[2];
+    memcpy(w, &hit, sizeof w);
+    return (w[0] | w[1]) != 0;
+}
+
 void tel_src_add_dst(struct tel_src_table *t, struct tel_src *s, uint64_t dst_hash)
 {
     uint32_t h = (uint32_t)(dst_hash >> 32);
@@ -193,9 +193,8 @@ void tel_src_add_dst(struct tel_src_table *t, struct tel_src *s, uint64_t dst_ha
     }
     if (s->ndst == TEL_SRC_DST_FULL)
         return;
-    for (unsigned i = 0; i < s->ndst; i++)
-        if (s->dst_small[i] == h)
-            return;
+    if (small_has(s, h))
+        return;
     if (s->ndst < TEL_SRC_DST_SMALL) {
         s->dst_small[s->ndst++] = h;
         return;

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/hash.h"
 #include "core/ipaddr.h"
@@ -104,6 +105,28 @@ struct tel_src_table {
     uint64_t sketch_exhausted; /* sources that needed a sketch when the pool was empty */
 };
 
+/* Sixteen lanes compared at once (GCC/Clang vector extensions: SSE2 on x86-64, NEON on
+ * arm64, plain words elsewhere). */
+typedef uint16_t tel_u16x8 __attribute__((vector_size(16)));
+
+/* True when port is among the first s->nports entries of s->ports (a data-independent test of
+ * all 16 slots: the loop it replaces stopped at a random place). */
+static inline bool tel_src_has_port(const struct tel_src *s, uint16_t port)
+{
+    static const tel_u16x8 lane0 = {0, 1, 2, 3, 4, 5, 6, 7};
+    static const tel_u16x8 lane8 = {8, 9, 10, 11, 12, 13, 14, 15};
+    tel_u16x8 a, b, want = {0}, n = {0};
+    memcpy(&a, s->ports, sizeof a);
+    memcpy(&b, s->ports + 8, sizeof b);
+    want += port;
+    n += s->nports;
+    tel_u16x8 hit = ((tel_u16x8)(a == want) & (tel_u16x8)(lane0 < n)) |
+                    ((tel_u16x8)(b == want) & (tel_u16x8)(lane8 < n));
+    uint64_t w[2];
+    memcpy(w, &hit, sizeof w);
+    return (w[0] | w[1]) != 0;
+}
+
 /* Adds a destination (its address hash) to s. Never allocates: sketches come from the pool
  * reserved with the table (max_sources / 4 of them, at least 1024). */
 void tel_src_add_dst(struct tel_src_table *t, struct tel_src *s, uint64_t dst_hash);
@@ -124,8 +147,28 @@ struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, 
 /* tel_src_get() with a hint: the profile tel_src_prefetch_entry() returned for the same
  * address earlier (or NULL). When the hint is a live profile holding addr it is returned
  * without probing the index (the pipeline's common case); otherwise as tel_src_get(). */
-struct tel_src *tel_src_get_hinted(struct tel_src_table *t, const struct ipaddr *addr,
-                                   uint64_t addr_hash, const struct tel_src *hint, bool *created);
+static inline bool tel_src_same_addr(const struct ipaddr *a, const struct ipaddr *b)
+{
+    uint64_t a0, a1, b0, b1; /* two word compares (memcmp is a library call here) */
+    memcpy(&a0, a->b, 8);
+    memcpy(&a1, a->b + 8, 8);
+    memcpy(&b0, b->b, 8);
+    memcpy(&b1, b->b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+static inline struct tel_src *tel_src_get_hinted(struct tel_src_table *t, const struct ipaddr *addr,
+                                                 uint64_t addr_hash, const struct tel_src *hint,
+                                                 bool *created)
+{
+    /* Profiles never move and addresses are unique among the live ones (entries below n),
+     * so a live hint holding addr is addr's profile. */
+    if (hint && (size_t)(hint - t->ent) < t->n && tel_src_same_addr(&hint->addr, addr)) {
+        *created = false;
+        return t->ent + (hint - t->ent);
+    }
+    return tel_src_get(t, addr, addr_hash, created);
+}
 
 /* Prefetch helpers (no effect on the table's state). */
 static inline size_t tel_src_slot(const struct tel_src_table *t, uint64_t addr_hash)
