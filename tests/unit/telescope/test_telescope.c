@@ -1319,6 +1319,53 @@ static void test_src_destinations_exact_then_sketch_then_pool_limit(void **state
     tel_src_release(&t);
 }
 
+/* The vector membership tests (port list, exact destination set) agree with a linear search,
+ * including value 0, which the unused (zeroed) lanes also hold. */
+static void test_src_port_and_destination_sets_match_linear_search(void **state)
+{
+    (void)state;
+    uint64_t r = 12345;
+    for (int trial = 0; trial < 2000; trial++) {
+        struct tel_src s;
+        memset(&s, 0, sizeof s);
+        unsigned want_n = (unsigned)(trial % 17);
+        for (unsigned i = 0; i < want_n; i++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            s.ports[s.nports++] = (uint16_t)(r >> 60); /* 0..15: many repeats and zeros */
+        }
+        for (uint32_t port = 0; port < 20; port++) {
+            bool linear = false;
+            for (unsigned i = 0; i < s.nports; i++)
+                linear |= s.ports[i] == port;
+            if (tel_src_has_port(&s, (uint16_t)port) != linear)
+                fail_msg("trial %d: port %u with %u listed", trial, port, s.nports);
+        }
+    }
+    struct tel_src_table t;
+    assert_int_equal(tel_src_init(&t, 1000, 1), 0);
+    for (int trial = 0; trial < 500; trial++) {
+        struct ipaddr a;
+        ipaddr_from_v4(&a, a4(45, 2, (uint8_t)(trial >> 8), (uint8_t)trial));
+        bool created;
+        struct tel_src *s = tel_src_get(&t, &a, tel_addr_hash(&a), &created);
+        assert_non_null(s);
+        uint32_t seen[8];
+        unsigned n = 0;
+        for (int k = 0; k < 12 && n < TEL_SRC_DST_SMALL; k++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t h = (uint32_t)(r >> 61); /* 0..7 in the kept 32 bits */
+            tel_src_add_dst(&t, s, (uint64_t)h << 32 | (r & 0xffffffffu));
+            bool dup = false;
+            for (unsigned i = 0; i < n; i++)
+                dup |= seen[i] == h;
+            if (!dup)
+                seen[n++] = h;
+            assert_int_equal(tel_src_dst_count(s), n);
+        }
+    }
+    tel_src_release(&t);
+}
+
 /* The integer rate formatter must write exactly what printf's %.6g writes: fixed and
  * exponent forms, rounding up to the next power of ten, exact ties, sub-second spans. */
 static void check_rate(uint64_t packets, uint64_t first, uint64_t last)
@@ -1389,6 +1436,7 @@ int main(void)
         cmocka_unit_test(test_engine_rejects_bad_options),
         cmocka_unit_test(test_engine_darknet_size_counts_nested_prefixes_once),
         cmocka_unit_test(test_src_table_cap_and_lookup),
+        cmocka_unit_test(test_src_port_and_destination_sets_match_linear_search),
         cmocka_unit_test(test_bucket_merge_adds_counts_and_top_ports),
         cmocka_unit_test(test_bucket_unique_counts_per_tag_protocol_icmp_type),
         cmocka_unit_test(test_pcapmm_reads_both_byte_orders_and_nanoseconds),
