@@ -81,33 +81,59 @@ static int grow(struct tel_victim_table *t)
     return 0;
 }
 
+#define WIN_ALL ((1ull << TEL_VICTIM_WINDOW_S) - 1)
+
+/* Bits of the n ring seconds from index a on (a < 60, n < 60), wrapping past 59. */
+static inline uint64_t ring_mask(unsigned a, unsigned n)
+{
+    uint64_t m = (1ull << n) - 1;
+    return ((m << a) | (m >> (TEL_VICTIM_WINDOW_S - a))) & WIN_ALL;
+}
+
+/* Counts a packet of second sec in the sliding window and raises the peak. The window ends
+ * at the newest packet's second, last_ms / 1000 (last_ms is the maximum timestamp, so its
+ * second is the maximum second); call before last_ms takes the packet. Moving forward to sec
+ * empties the seconds last + 1 .. sec (the oldest ones of the ring); only those of them that
+ * held packets (win_nz) are visited, so each second with packets is cleared once. */
 static void window_add(struct tel_victim *v, uint64_t sec)
 {
-    if (v->packets == 0) {
-        v->last_sec = sec;
-    } else if (sec > v->last_sec) {
-        uint64_t gap = sec - v->last_sec;
-        if (gap >= TEL_VICTIM_WINDOW_S) {
-            memset(v->win, 0, sizeof v->win);
-            v->window_sum = 0;
-        } else {
-            /* Seconds last_sec+1 .. sec, one division for the first (not one a second). */
-            unsigned i = (unsigned)((v->last_sec + 1) % TEL_VICTIM_WINDOW_S);
-            for (uint64_t k = 0; k < gap; k++) {
-                v->window_sum -= v->win[i];
-                v->win[i] = 0;
-                if (++i == TEL_VICTIM_WINDOW_S)
-                    i = 0;
-            }
+    unsigned i = (unsigned)(sec % TEL_VICTIM_WINDOW_S);
+    uint64_t last = v->last_ms / 1000;
+    if (v->packets != 0 && sec > last) {
+        uint64_t gap = sec - last;
+        uint64_t drop = v->win_nz;
+        if (gap < TEL_VICTIM_WINDOW_S) {
+            /* the range ends at i: it starts gap - 1 seconds before, modulo 60 */
+            unsigned a = i + TEL_VICTIM_WINDOW_S + 1 - (unsigned)gap;
+            if (a >= TEL_VICTIM_WINDOW_S)
+                a -= TEL_VICTIM_WINDOW_S;
+            drop &= ring_mask(a, (unsigned)gap);
         }
-        v->last_sec = sec;
-    } else if (v->last_sec - sec >= TEL_VICTIM_WINDOW_S) {
+        v->win_nz &= ~drop;
+        for (; drop; drop &= drop - 1) {
+            unsigned k = (unsigned)__builtin_ctzll(drop);
+            v->window_sum -= v->win[k];
+            v->win[k] = 0;
+        }
+    } else if (last - sec >= TEL_VICTIM_WINDOW_S) {
         return; /* older than the window: counted in packets, not in the peak */
     }
-    v->win[sec % TEL_VICTIM_WINDOW_S]++;
+    v->win[i]++;
+    v->win_nz |= 1ull << i;
     v->window_sum++;
     if (v->window_sum > v->peak_ppm)
         v->peak_ppm = v->window_sum;
+}
+
+/* Address equality as two 8-byte compares (no memcmp call on the probe path). */
+static inline bool addr_eq(const struct ipaddr *a, const struct ipaddr *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a->b, 8);
+    memcpy(&a1, a->b + 8, 8);
+    memcpy(&b0, b->b, 8);
+    memcpy(&b1, b->b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
 struct tel_victim *tel_victim_add(struct tel_victim_table *t, const struct ipaddr *victim,
@@ -120,7 +146,7 @@ struct tel_victim *tel_victim_add(struct tel_victim_table *t, const struct ipadd
         uint32_t e = t->index[s];
         if (!e)
             break;
-        if (memcmp(t->ent[e - 1].addr.b, victim->b, 16) == 0) {
+        if (addr_eq(&t->ent[e - 1].addr, victim)) {
             v = &t->ent[e - 1];
             break;
         }

@@ -7,7 +7,9 @@
  * a victim attacked twice, hours apart, gets two lines) when it meets all the thresholds:
  * at least min_packets packets, a duration (last - first packet) of at least min_duration_ms,
  * and a peak of at least min_peak_ppm packets within some sliding 60-second window. The
- * window is kept exactly at one-second resolution (60 per-second counters per victim).
+ * window is kept exactly at one-second resolution (60 per-second counters per victim, with a
+ * bitmap of the non-zero ones so that rolling the window forward visits only the seconds
+ * that held packets: O(1) amortised a packet, whatever the gap).
  * Per attack: packets, bytes, first and last packet, the attacked ports (victim's source port
  * for TCP replies, the quoted destination port for ICMP errors; first TEL_VICTIM_PORTS kept),
  * protocol counts, attacker diversity = distinct darknet addresses the backscatter reached
@@ -41,8 +43,8 @@ struct tel_victim {
     uint64_t last_ms;
     uint64_t tcp_packets;
     uint64_t icmp_packets;
-    uint64_t last_sec;                 /* second of the newest packet in the window */
-    uint32_t window_sum;               /* packets in the 60 s ending at last_sec */
+    uint64_t win_nz;                   /* bit i set exactly when win[i] != 0 */
+    uint32_t window_sum;               /* packets in the 60 s ending at last_ms / 1000 */
     uint32_t peak_ppm;                 /* max window_sum seen */
     uint32_t win[TEL_VICTIM_WINDOW_S]; /* per-second counts, indexed by second % 60 */
     uint8_t nports;
