@@ -61,6 +61,8 @@ struct tel_engine {
     bool fast_only_v4;    /* darknet is IPv4 only and short: test with the fast list */
     uint64_t darknet_v4_size;
     struct tel_keyhash kh;
+    char octet[256][4];   /* "0".."255", for writing IPv4 addresses (a million a day) */
+    uint8_t octet_len[256];
     struct tel_src_table src;
     struct tel_victim_table vic;
     struct tel_bucket *lvl[TEL_LEVELS];
@@ -266,6 +268,12 @@ int tel_engine_new(const struct tel_opts *o, struct tel_engine **out, char *err,
     }
     if (o->privacy)
         tel_keyhash_init(&e->kh, e->privacy_key);
+    for (unsigned v = 0; v < 256; v++) {
+        char t[8] = {0};
+        int n = snprintf(t, sizeof t, "%u", v);
+        memcpy(e->octet[v], t, 4); /* the digits, then the terminator */
+        e->octet_len[v] = (uint8_t)n;
+    }
     *err = '\0';
     *out = e;
     return 0;
@@ -832,17 +840,14 @@ char *tel_engine_addr_text(const struct tel_engine *e, const struct ipaddr *a, c
         snprintf(buf, len, "%s", tmp);
         return buf;
     }
-    if (ipaddr_is_v4(a) && len >= 16) { /* fast path: a million sources a day are written */
-        char *p = buf;
-        for (int i = 12; i < 16; i++) {
-            unsigned v = a->b[i];
-            if (v >= 100)
-                *p++ = (char)('0' + v / 100);
-            if (v >= 10)
-                *p++ = (char)('0' + v / 10 % 10);
-            *p++ = (char)('0' + v % 10);
-            *p++ = i < 15 ? '.' : '\0';
+    if (ipaddr_is_v4(a) && len >= 20) { /* fast path: a million sources a day are written */
+        char *p = buf; /* 4 bytes copied an octet, the pointer moved past its digits */
+        for (int i = 12; i < 15; i++) {
+            memcpy(p, e->octet[a->b[i]], 4);
+            p += e->octet_len[a->b[i]];
+            *p++ = '.';
         }
+        memcpy(p, e->octet[a->b[15]], 4); /* with its terminator */
         return buf;
     }
     return ipaddr_format(a, buf, len);

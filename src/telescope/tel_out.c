@@ -22,11 +22,21 @@ const char *const tel_level_suffix[TEL_LEVELS] = {"", "_5m", "_1h", "_1d"};
 
 enum out_file { F_SOURCES, F_VICTIMS, F_IVL0, F_COUNT = F_IVL0 + TEL_LEVELS };
 
+/* sources.ndjson lines are formatted straight into sbuf and written SRC_CHUNK bytes at a time
+ * (its FILE is unbuffered): a day can hold a million lines. */
+#define SRC_CHUNK ((size_t)1 << 20)
+
 struct tel_out {
     FILE *nd[F_COUNT];
     FILE *csv[F_COUNT];
     struct buf line;
     struct buf tmp;
+    char *sbuf;
+    size_t sused;
+    uint64_t day_ms;          /* the day whose text is in day_text (valid when day_len) */
+    char day_text[24];
+    size_t day_len;
+    uint8_t tag_len[TEL_TAG_COUNT], fp_len[TEL_FP_COUNT]; /* strlen of the names */
     int err;
 };
 
@@ -84,6 +94,16 @@ int tel_out_open(const char *dir, bool csv, const bool levels_on[TEL_LEVELS], st
     }
     buf_init(&o->line, LINE_MAX_BYTES);
     buf_init(&o->tmp, LINE_MAX_BYTES);
+    o->sbuf = malloc(SRC_CHUNK);
+    if (!o->sbuf) {
+        free(o);
+        snprintf(err, errlen, "out of memory");
+        return BS_ENOMEM;
+    }
+    for (int i = 0; i < TEL_TAG_COUNT; i++)
+        o->tag_len[i] = (uint8_t)strlen(tel_tag_names[i]);
+    for (int i = 0; i < TEL_FP_COUNT; i++)
+        o->fp_len[i] = (uint8_t)strlen(tel_fp_names[i]);
     for (int i = 0; i < F_COUNT; i++) {
         if (i >= F_IVL0 && !levels_on[i - F_IVL0])
             continue;
@@ -91,6 +111,8 @@ int tel_out_open(const char *dir, bool csv, const bool levels_on[TEL_LEVELS], st
         o->nd[i] = open_file(dir, file_base[i], suffix, "ndjson", err, errlen);
         if (!o->nd[i])
             goto fail;
+        if (i == F_SOURCES)
+            setvbuf(o->nd[i], NULL, _IONBF, 0); /* sbuf is its buffer */
         if (!csv)
             continue;
         o->csv[i] = open_file(dir, file_base[i], suffix, "csv", err, errlen);
@@ -110,10 +132,24 @@ fail:
     return -EIO;
 }
 
+/* Writes the buffered source lines. Returns 0 or -EIO (also kept in o->err). */
+static int flush_sources(struct tel_out *o)
+{
+    size_t n = o->sused;
+    o->sused = 0;
+    if (n && o->nd[F_SOURCES] && fwrite(o->sbuf, 1, n, o->nd[F_SOURCES]) != n) {
+        if (!o->err)
+            o->err = -EIO;
+        return -EIO;
+    }
+    return 0;
+}
+
 int tel_out_close(struct tel_out *o)
 {
     if (!o)
         return 0;
+    flush_sources(o);
     int rc = o->err;
     for (int i = 0; i < F_COUNT; i++) {
         FILE *fs[2] = {o->nd[i], o->csv[i]};
@@ -128,6 +164,7 @@ int tel_out_close(struct tel_out *o)
     }
     buf_release(&o->line);
     buf_release(&o->tmp);
+    free(o->sbuf);
     free(o);
     return rc;
 }
@@ -542,42 +579,71 @@ static int put_names(struct buf *b, unsigned mask, const char *const *names, int
 
 #define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) += sizeof(lit) - 1)
 
-/* Decimal v at p, returns the end. The length comes from the bit length (log10 2 ~ 1233 /
- * 4096, then one comparison) and the digits are written backwards two at a time (a million
- * source lines hold ~20 numbers each, many of them 13-digit millisecond times). */
-static char *fmt_u64(char *p, uint64_t v)
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                  "31323334353637383940414243444546474849505152535455565758596061"
+                                  "62636465666768697071727374757677787980818283848586878889909192"
+                                  "93949596979899";
+
+/* Exactly eight digits of v < 10^8 (leading zeros kept), in 32-bit arithmetic: two halves of
+ * four digits, each two pairs ((x * 5243) >> 19 == x / 100 for every x < 10000). */
+static char *fmt_8(char *p, uint32_t v)
 {
-    static const uint64_t pow10[20] = {
-        1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
-        100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
-        10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
-        100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
-    };
-    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
-                                "31323334353637383940414243444546474849505152535455565758596061"
-                                "62636465666768697071727374757677787980818283848586878889909192"
-                                "93949596979899";
+    uint32_t hi = v / 10000, lo = v % 10000;
+    uint32_t h1 = (hi * 5243) >> 19, l1 = (lo * 5243) >> 19;
+    memcpy(p, digit_pairs + 2 * h1, 2);
+    memcpy(p + 2, digit_pairs + 2 * (hi - 100 * h1), 2);
+    memcpy(p + 4, digit_pairs + 2 * l1, 2);
+    memcpy(p + 6, digit_pairs + 2 * (lo - 100 * l1), 2);
+    return p + 8;
+}
+
+/* Decimal v < 10^8 without leading zeros. The length comes from the bit length (log10 2 ~
+ * 1233 / 4096, then one comparison) and the digits are written backwards two at a time. */
+static char *fmt_small(char *p, uint32_t v)
+{
+    static const uint32_t pow10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                      100000000};
     if (v < 10) {
         *p = (char)('0' + v);
         return p + 1;
     }
-    unsigned t = ((64u - (unsigned)__builtin_clzll(v)) * 1233u) >> 12; /* <= 19 */
+    unsigned t = ((32u - (unsigned)__builtin_clz(v)) * 1233u) >> 12; /* <= 8 */
     size_t n = t + (v >= pow10[t]);
     char *q = p + n;
     while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
+        uint32_t r = v % 100;
         v /= 100;
         q -= 2;
-        q[0] = pairs[2 * r];
-        q[1] = pairs[2 * r + 1];
+        memcpy(q, digit_pairs + 2 * r, 2);
     }
-    if (v >= 10) {
-        q[-2] = pairs[2 * v];
-        q[-1] = pairs[2 * v + 1];
-    } else {
+    if (v >= 10)
+        memcpy(q - 2, digit_pairs + 2 * v, 2);
+    else
         q[-1] = (char)('0' + v);
-    }
     return p + n;
+}
+
+/* Decimal v at p, returns the end: numbers past eight digits (a million source lines hold
+ * ~20 numbers each, several of them 13-digit millisecond times) are cut into 8-digit
+ * chunks, one 64-bit division each, the chunks formatted in 32-bit arithmetic. */
+char *tel_out_format_u64(char *p, uint64_t v)
+{
+    if (v < 100000000u)
+        return fmt_small(p, (uint32_t)v);
+    uint64_t hi = v / 100000000u;
+    uint32_t lo = (uint32_t)(v % 100000000u);
+    if (hi < 100000000u)
+        p = fmt_small(p, (uint32_t)hi);
+    else {
+        p = fmt_small(p, (uint32_t)(hi / 100000000u)); /* v >= 10^16: at most 4 digits */
+        p = fmt_8(p, (uint32_t)(hi % 100000000u));
+    }
+    return fmt_8(p, lo);
+}
+
+static inline char *fmt_u64(char *p, uint64_t v)
+{
+    return tel_out_format_u64(p, v);
 }
 
 static char *fmt_str(char *p, const char *s)
@@ -587,7 +653,7 @@ static char *fmt_str(char *p, const char *s)
     return p + n;
 }
 
-static char *fmt_names(char *p, unsigned mask, const char *const *names, int n)
+static char *fmt_names(char *p, unsigned mask, const char *const *names, const uint8_t *len, int n)
 {
     bool first = true;
     for (int i = 0; i < n; i++) {
@@ -596,7 +662,8 @@ static char *fmt_names(char *p, unsigned mask, const char *const *names, int n)
         if (!first)
             *p++ = ',';
         *p++ = '"';
-        p = fmt_str(p, names[i]);
+        memcpy(p, names[i], len[i]);
+        p += len[i];
         *p++ = '"';
         first = false;
     }
@@ -616,10 +683,17 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
     struct buf *b = &o->line;
     int rc = 0;
 
-    char line[SRC_LINE_MAX];
+    if (SRC_CHUNK - o->sused < SRC_LINE_MAX && (rc = flush_sources(o)))
+        return rc;
+    char *line = o->sbuf + o->sused;
     char *p = line;
+    if (!o->day_len || o->day_ms != day_ms) { /* one day's lines share its text */
+        o->day_len = (size_t)(fmt_u64(o->day_text, day_ms) - o->day_text);
+        o->day_ms = day_ms;
+    }
     PUT_LIT(p, "{\"day_ms\":");
-    p = fmt_u64(p, day_ms);
+    memcpy(p, o->day_text, o->day_len);
+    p += o->day_len;
     PUT_LIT(p, ",\"src\":\"");
     p = fmt_str(p, addr);
     PUT_LIT(p, "\",\"packets\":");
@@ -648,9 +722,9 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
     PUT_LIT(p, ",\"scan_class\":\"");
     p = fmt_str(p, f.scan_class);
     PUT_LIT(p, "\",\"tags\":[");
-    p = fmt_names(p, s->tag_union, tel_tag_names, TEL_TAG_COUNT);
+    p = fmt_names(p, s->tag_union, tel_tag_names, o->tag_len, TEL_TAG_COUNT);
     PUT_LIT(p, "],\"fingerprints\":[");
-    p = fmt_names(p, f.fps_listed, tel_fp_names, TEL_FP_COUNT);
+    p = fmt_names(p, f.fps_listed, tel_fp_names, o->fp_len, TEL_FP_COUNT);
     PUT_LIT(p, "],\"fingerprint_votes\":{");
     bool first = true;
     for (int i = 0; i < TEL_FP_COUNT; i++) {
@@ -659,7 +733,8 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
         if (!first)
             *p++ = ',';
         *p++ = '"';
-        p = fmt_str(p, tel_fp_names[i]);
+        memcpy(p, tel_fp_names[i], o->fp_len[i]);
+        p += o->fp_len[i];
         PUT_LIT(p, "\":");
         p = fmt_u64(p, s->fp_votes[i]);
         first = false;
@@ -690,11 +765,7 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
         PUT_LIT(p, ",\"infected_iot\":true}\n");
     else
         PUT_LIT(p, ",\"infected_iot\":false}\n");
-    if (o->nd[F_SOURCES] && fwrite(line, 1, (size_t)(p - line), o->nd[F_SOURCES]) != (size_t)(p - line)) {
-        if (!o->err)
-            o->err = -EIO;
-        return -EIO;
-    }
+    o->sused += (size_t)(p - line);
     if (!o->csv[F_SOURCES])
         return 0;
 

@@ -52,6 +52,9 @@ int tel_out_provenance(const char *dir, const struct tel_engine *e, const char *
  * writes it, mostly without printf (a million source lines a day). Returns the length. */
 size_t tel_out_format_rate(char out[32], uint64_t packets, uint64_t first_ms, uint64_t last_ms);
 
+/* Writes v in decimal at p (no terminator; up to 20 bytes) and returns the end. */
+char *tel_out_format_u64(char *p, uint64_t v);
+
 /* The roll-up names of the levels ("", "5m", "1h", "1d"). */
 extern const char *const tel_level_suffix[TEL_LEVELS];
 

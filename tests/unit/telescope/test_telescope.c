@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
@@ -1366,6 +1367,39 @@ static void test_src_port_and_destination_sets_match_linear_search(void **state)
     tel_src_release(&t);
 }
 
+/* The decimal writer of every number in the source lines agrees with printf at every length
+ * boundary (powers of ten and two, +-1), the 8-digit chunk edges and random values. */
+static void check_u64(uint64_t v)
+{
+    char got[32], want[32];
+    char *end = tel_out_format_u64(got, v);
+    *end = '\0';
+    snprintf(want, sizeof want, "%" PRIu64, v);
+    if (strcmp(got, want))
+        fail_msg("%s written as '%s'", want, got);
+}
+
+static void test_format_u64_matches_printf(void **state)
+{
+    (void)state;
+    uint64_t p10 = 1;
+    for (int i = 0; i < 20; i++, p10 *= 10)
+        for (int d = -2; d <= 2; d++)
+            check_u64(p10 + (uint64_t)(int64_t)d);
+    for (int i = 0; i < 64; i++)
+        for (int d = -1; d <= 1; d++)
+            check_u64((1ull << i) + (uint64_t)(int64_t)d);
+    check_u64(0);
+    check_u64(UINT64_MAX);
+    check_u64(10000000099999999ull);
+    check_u64(1700000065112ull);
+    uint64_t r = 99;
+    for (int i = 0; i < 100000; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        check_u64(r >> (r & 63));
+    }
+}
+
 /* The integer rate formatter must write exactly what printf's %.6g writes: fixed and
  * exponent forms, rounding up to the next power of ten, exact ties, sub-second spans. */
 static void check_rate(uint64_t packets, uint64_t first, uint64_t last)
@@ -1445,6 +1479,7 @@ int main(void)
         cmocka_unit_test(test_src_destinations_exact_then_sketch_then_pool_limit),
         cmocka_unit_test(test_flood_of_spoofed_sources_keeps_memory_bounded),
         cmocka_unit_test(test_rate_format_matches_printf_g6),
+        cmocka_unit_test(test_format_u64_matches_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
