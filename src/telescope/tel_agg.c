@@ -17,31 +17,67 @@ void tel_bucket_init(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms)
     b->len_ms = len_ms;
 }
 
-/* True when every port with packets has a slot (no port went untracked), so the per-port
- * arrays are non-zero only at the slots' ports. */
-static bool ports_all_tracked(const struct tel_bucket *b)
+/* Marks a port that has packets but no slot. Only a bucket whose slots are all taken marks
+ * ports (tel_bucket_add when no slot is free; tel_bucket_merge from a source whose 2048 slots
+ * were full, after giving each of those ports a slot or filling the destination's), and slots
+ * are freed only by a reset, so a marked port never gets a slot later. */
+static inline void mark_untracked(struct tel_bucket *b, unsigned udp, uint16_t port)
 {
-    return b->port_slots_full_packets == 0;
+    b->port_untracked[udp][port >> 6] |= 1ull << (port & 63);
+}
+
+/* Runs body with port set to every port of protocol u (0 TCP, 1 UDP) marked untracked in b,
+ * in port order; `continue` in body moves to the next port. */
+#define FOR_UNTRACKED(b, u, port, ...)                                                       \
+    for (uint32_t w_ = 0; w_ < 65536 / 64; w_++)                                              \
+        for (uint64_t x_ = (b)->port_untracked[u][w_]; x_; x_ &= x_ - 1) {                    \
+            uint16_t port = (uint16_t)(w_ * 64 + (uint32_t)__builtin_ctzll(x_));              \
+            __VA_ARGS__                                                                       \
+        }
+
+static void clear_groups(struct tel_group *g)
+{
+    for (size_t i = 0; i < TEL_AGG_GROUPS; i++)
+        if (g[i].packets)
+            memset(&g[i], 0, sizeof g[i]);
 }
 
 void tel_bucket_reset(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms)
 {
-    /* Clear what was used rather than the whole 1.3 MB: the port arrays at the slots' ports,
-     * the slots in use, the ASN/country tables only when used. */
-    if (!ports_all_tracked(b)) {
-        tel_bucket_init(b, start_ms, len_ms);
-        return;
-    }
+    /* Clear what was used rather than the whole 1.5 MB: the port arrays at the slots' and the
+     * untracked ports, the slots in use, the sketch rows whose counts are non-zero, the
+     * ASN/country entries in use. */
     for (uint32_t i = 0; i < b->nslots; i++) {
         b->port_packets[b->slots[i].is_udp][b->slots[i].port] = 0;
         b->port_slot_of[b->slots[i].is_udp][b->slots[i].port] = 0;
+        memset(&b->slots[i], 0, sizeof b->slots[i]); /* fixed size: inline stores */
     }
-    memset(b->slots, 0, b->nslots * sizeof b->slots[0]);
+    for (unsigned u = 0; u < 2; u++) {
+        for (uint32_t w = 0; w < 65536 / 64; w++) {
+            uint64_t x = b->port_untracked[u][w];
+            if (!x)
+                continue;
+            b->port_untracked[u][w] = 0;
+            for (; x; x &= x - 1)
+                b->port_packets[u][w * 64 + (uint32_t)__builtin_ctzll(x)] = 0;
+        }
+    }
+    for (int i = 0; i < TEL_TAG_COUNT; i++)
+        if (b->tag_packets[i])
+            memset(&b->tag_uniq[i], 0, sizeof b->tag_uniq[i]);
+    for (int i = 0; i < 256; i++) {
+        if (b->proto_packets[i])
+            memset(&b->proto_uniq[i], 0, sizeof b->proto_uniq[i]);
+        if (b->icmp_types[i])
+            memset(&b->icmp_uniq[i], 0, sizeof b->icmp_uniq[i]);
+        if (b->icmp6_types[i])
+            memset(&b->icmp6_uniq[i], 0, sizeof b->icmp6_uniq[i]);
+    }
     if (b->nasn)
-        memset(b->asn, 0, sizeof b->asn);
+        clear_groups(b->asn);
     if (b->ncc)
-        memset(b->cc, 0, sizeof b->cc);
-    memset(b, 0, offsetof(struct tel_bucket, port_packets));
+        clear_groups(b->cc);
+    memset(b, 0, offsetof(struct tel_bucket, tag_uniq));
     b->nslots = b->nasn = b->ncc = 0;
     memset(b->hll_src, 0, sizeof b->hll_src);
     memset(b->hll_dst, 0, sizeof b->hll_dst);
@@ -149,6 +185,7 @@ void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
             hll6_put(ps->hll_dst, d6);
         } else {
             b->port_slots_full_packets++;
+            mark_untracked(b, udp, p->dst_port);
         }
     }
     if (p->has_asn) {
@@ -182,8 +219,10 @@ static void uniq_merge(struct tel_uniq *dst, const struct tel_uniq *src)
 }
 
 static void merge_groups(struct tel_group *dst, uint32_t *ndst, const struct tel_group *src,
-                         uint64_t *overflow)
+                         uint32_t nsrc, uint64_t *overflow)
 {
+    if (!nsrc)
+        return;
     for (size_t i = 0; i < TEL_AGG_GROUPS; i++) {
         if (!src[i].packets)
             continue;
@@ -238,29 +277,29 @@ void tel_bucket_merge(struct tel_bucket *dst, const struct tel_bucket *src)
             uniq_merge(&dst->icmp6_uniq[i], &src->icmp6_uniq[i]);
         }
     }
-    if (src->packets && !ports_all_tracked(src)) {
-        for (unsigned u = 0; u < 2; u++)
-            for (size_t p = 0; p < 65536; p++)
-                dst->port_packets[u][p] += src->port_packets[u][p];
-    } else { /* only the slots' ports are non-zero */
-        for (uint32_t i = 0; i < src->nslots; i++) {
-            const struct tel_port_slot *ps = &src->slots[i];
-            dst->port_packets[ps->is_udp][ps->port] += src->port_packets[ps->is_udp][ps->port];
-        }
-    }
     for (uint32_t i = 0; i < src->nslots; i++) {
         const struct tel_port_slot *s = &src->slots[i];
+        uint32_t c = src->port_packets[s->is_udp][s->port];
+        dst->port_packets[s->is_udp][s->port] += c;
         struct tel_port_slot *d = port_slot(dst, s->is_udp, s->port);
         if (!d) {
-            dst->port_slots_full_packets += src->port_packets[s->is_udp][s->port];
+            dst->port_slots_full_packets += c;
+            mark_untracked(dst, s->is_udp, s->port);
             continue;
         }
         d->bytes += s->bytes;
         tel_hll_merge(d->hll_src, s->hll_src, TEL_AGG_PORT_P);
         tel_hll_merge(d->hll_dst, s->hll_dst, TEL_AGG_PORT_P);
     }
-    merge_groups(dst->asn, &dst->nasn, src->asn, &dst->group_overflow_packets);
-    merge_groups(dst->cc, &dst->ncc, src->cc, &dst->group_overflow_packets);
+    for (unsigned u = 0; u < 2; u++) {
+        FOR_UNTRACKED(src, u, port, {
+            dst->port_packets[u][port] += src->port_packets[u][port];
+            if (!dst->port_slot_of[u][port])
+                mark_untracked(dst, u, port);
+        })
+    }
+    merge_groups(dst->asn, &dst->nasn, src->asn, src->nasn, &dst->group_overflow_packets);
+    merge_groups(dst->cc, &dst->ncc, src->cc, src->ncc, &dst->group_overflow_packets);
     tel_hll_merge(dst->hll_src, src->hll_src, TEL_AGG_HLL_P);
     tel_hll_merge(dst->hll_dst, src->hll_dst, TEL_AGG_HLL_P);
 }
@@ -329,35 +368,40 @@ size_t tel_bucket_top_ports(const struct tel_bucket *b, int only_udp, bool by_so
             fill_row(b, out[i].is_udp, out[i].port, &out[i]);
         return n;
     }
-    if (ports_all_tracked(b)) { /* the slots list every port with packets */
-        for (uint32_t i = 0; i < b->nslots; i++) {
-            const struct tel_port_slot *ps = &b->slots[i];
-            if (only_udp >= 0 && ps->is_udp != only_udp)
-                continue;
-            uint32_t c = b->port_packets[ps->is_udp][ps->port];
-            if (!c || (n == max && c < out[max - 1].packets))
-                continue;
-            struct tel_port_row r = {.is_udp = ps->is_udp, .port = ps->port, .packets = c};
-            insert_row(out, &n, max, &r, false);
-        }
-        for (size_t i = 0; i < n; i++)
-            fill_row(b, out[i].is_udp, out[i].port, &out[i]);
-        return n;
+    /* The ports with packets are the slots' ports and the untracked ones; insert_row() ranks
+     * by a total order, so the order they are visited in does not matter. */
+    for (uint32_t i = 0; i < b->nslots; i++) {
+        const struct tel_port_slot *ps = &b->slots[i];
+        if (only_udp >= 0 && ps->is_udp != only_udp)
+            continue;
+        uint32_t c = b->port_packets[ps->is_udp][ps->port];
+        if (!c || (n == max && c < out[max - 1].packets))
+            continue;
+        struct tel_port_row r = {.is_udp = ps->is_udp, .port = ps->port, .packets = c};
+        insert_row(out, &n, max, &r, false);
     }
     for (unsigned u = 0; u < 2; u++) {
         if (only_udp >= 0 && (int)u != only_udp)
             continue;
-        for (uint32_t p = 0; p < 65536; p++) {
-            uint32_t c = b->port_packets[u][p];
-            /* ports are visited in (protocol, port) order, so a later port with the same
-             * count as the last row kept never displaces it */
-            if (!c || (n == max && c <= out[max - 1].packets))
+        FOR_UNTRACKED(b, u, port, {
+            uint32_t c = b->port_packets[u][port];
+            if (n == max && c < out[max - 1].packets)
                 continue;
-            struct tel_port_row r = {.is_udp = (uint8_t)u, .port = (uint16_t)p, .packets = c};
+            struct tel_port_row r = {.is_udp = (uint8_t)u, .port = port, .packets = c};
             insert_row(out, &n, max, &r, false);
-        }
+        })
     }
     for (size_t i = 0; i < n; i++) /* the other columns for the rows kept only */
         fill_row(b, out[i].is_udp, out[i].port, &out[i]);
     return n;
+}
+
+uint64_t tel_bucket_port_total(const struct tel_bucket *b)
+{
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < b->nslots; i++)
+        sum += b->port_packets[b->slots[i].is_udp][b->slots[i].port];
+    for (unsigned u = 0; u < 2; u++)
+        FOR_UNTRACKED(b, u, port, { sum += b->port_packets[u][port]; })
+    return sum;
 }

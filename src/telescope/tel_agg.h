@@ -11,6 +11,11 @@
  * TEL_AGG_GROUPS each (overflow counted). A bucket is ~1.5 MB, allocated once; adding a
  * packet never allocates. Buckets merge (counters add, sketches take register maxima), which
  * is how the 5 min / 1 h / 1 day roll-ups are built from the base intervals.
+ *
+ * Reset, merge and the port lists touch only what a bucket used, not its 1.5 MB: the ports
+ * with packets are exactly the slots' ports plus the ports marked in port_untracked (ports
+ * that found no free slot; a port is never in both), and a tag, protocol or ICMP type row's
+ * sketches are non-zero only when its packet count is.
  */
 #ifndef BS_TELESCOPE_TEL_AGG_H
 #define BS_TELESCOPE_TEL_AGG_H
@@ -84,6 +89,7 @@ struct tel_bucket {
     struct tel_group cc[TEL_AGG_GROUPS];
     uint8_t hll_src[1u << TEL_AGG_HLL_P];
     uint8_t hll_dst[1u << TEL_AGG_HLL_P];
+    uint64_t port_untracked[2][65536 / 64]; /* bit set: port has packets but no slot */
 };
 
 /* One darknet packet, as the bucket sees it. */
@@ -126,5 +132,8 @@ struct tel_port_row {
 };
 size_t tel_bucket_top_ports(const struct tel_bucket *b, int only_udp, bool by_sources,
                             struct tel_port_row *out, size_t max);
+
+/* Sum of port_packets over both protocols and all ports (visits only the ports used). */
+uint64_t tel_bucket_port_total(const struct tel_bucket *b);
 
 #endif

@@ -47,7 +47,7 @@ uint64_t tel_lc_estimate(const uint8_t *bits, unsigned nbits);
 /* Estimated number of distinct items added. */
 uint64_t tel_hll_estimate(const uint8_t *reg, unsigned p);
 
-/* dst = register-wise max(dst, src); both of precision p. */
-void tel_hll_merge(uint8_t *dst, const uint8_t *src, unsigned p);
+/* dst = register-wise max(dst, src); both of precision p, not overlapping. */
+void tel_hll_merge(uint8_t *restrict dst, const uint8_t *restrict src, unsigned p);
 
 #endif
