@@ -125,8 +125,10 @@ struct hll6 {
 static inline struct hll6 hll6_of(uint64_t hash)
 {
     uint64_t rest = hash << TEL_AGG_PORT_P;
+    /* rest's low TEL_AGG_PORT_P bits are zero, so setting the highest of them changes the
+     * count of leading zeros only for rest == 0, where it gives the maximum rank 64-p+1 */
     struct hll6 h = {(uint32_t)(hash >> (64 - TEL_AGG_PORT_P)),
-                     rest ? (uint8_t)(__builtin_clzll(rest) + 1) : (uint8_t)(64 - TEL_AGG_PORT_P + 1)};
+                     (uint8_t)(__builtin_clzll(rest | (1ull << (TEL_AGG_PORT_P - 1))) + 1)};
     return h;
 }
 
@@ -144,15 +146,24 @@ static inline void uniq_put(struct tel_uniq *u, struct hll6 s, struct hll6 d)
     hll6_put(u->hll_dst, d);
 }
 
+/* The port of a packet that found no slot (cold: only once the slots are all taken). */
+__attribute__((cold, noinline)) static void port_untracked_packet(struct tel_bucket *b, unsigned udp,
+                                                                  uint16_t port)
+{
+    b->port_slots_full_packets++;
+    mark_untracked(b, udp, port);
+}
+
 void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
 {
     struct hll6 s6 = hll6_of(p->src_hash), d6 = hll6_of(p->dst_hash);
+    const uint64_t bytes = p->bytes;
     b->packets++;
-    b->bytes += p->bytes;
+    b->bytes += bytes;
     for (uint32_t t = p->tags; t; t &= t - 1) {
         unsigned i = (unsigned)__builtin_ctz(t);
         b->tag_packets[i]++;
-        b->tag_bytes[i] += p->bytes;
+        b->tag_bytes[i] += bytes;
         uniq_put(&b->tag_uniq[i], s6, d6);
     }
     for (uint32_t f = p->fps; f; f &= f - 1)
@@ -160,7 +171,7 @@ void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
     if (p->tags & (1u << TEL_TAG_RESEARCH))
         b->research_packets++;
     b->proto_packets[p->proto]++;
-    b->proto_bytes[p->proto] += p->bytes;
+    b->proto_bytes[p->proto] += bytes;
     uniq_put(&b->proto_uniq[p->proto], s6, d6);
     if (p->has_icmp) {
         struct tel_uniq *u;
@@ -180,19 +191,18 @@ void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
         b->port_packets[udp][p->dst_port]++;
         struct tel_port_slot *ps = port_slot(b, udp, p->dst_port);
         if (ps) {
-            ps->bytes += p->bytes;
+            ps->bytes += bytes;
             hll6_put(ps->hll_src, s6);
             hll6_put(ps->hll_dst, d6);
         } else {
-            b->port_slots_full_packets++;
-            mark_untracked(b, udp, p->dst_port);
+            port_untracked_packet(b, udp, p->dst_port);
         }
     }
     if (p->has_asn) {
         struct tel_group *g = group(b->asn, &b->nasn, p->asn);
         if (g) {
             g->packets++;
-            g->bytes += p->bytes;
+            g->bytes += bytes;
             hll6_put(g->hll_src, s6);
             hll6_put(g->hll_dst, d6);
         } else {
@@ -203,7 +213,7 @@ void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
         struct tel_group *g = group(b->cc, &b->ncc, p->cc);
         if (g) {
             g->packets++;
-            g->bytes += p->bytes;
+            g->bytes += bytes;
             hll6_put(g->hll_src, s6);
             hll6_put(g->hll_dst, d6);
         } else {

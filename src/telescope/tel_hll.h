@@ -24,8 +24,10 @@ static inline void tel_hll_add(uint8_t *reg, unsigned p, uint64_t hash)
     uint32_t idx = (uint32_t)(hash >> (64 - p));
     uint64_t rest = hash << p;
     /* Rank = position of the first 1 bit in the remaining 64-p bits, 1-based; an all-zero
-     * remainder gets the maximum rank 64-p+1. */
-    uint8_t rank = rest ? (uint8_t)(__builtin_clzll(rest) + 1) : (uint8_t)(64 - p + 1);
+     * remainder gets the maximum rank 64-p+1. The low p bits of rest are zero: setting the
+     * highest of them changes the leading-zero count only when rest is 0, to 64-p (no
+     * branch or select). */
+    uint8_t rank = (uint8_t)(__builtin_clzll(rest | (1ull << (p - 1))) + 1);
     /* The maximum is stored unconditionally: whether a random hash raises the register is
      * unpredictable, and a mispredicted branch costs more than a store to a cached line. */
     uint8_t r = reg[idx];

@@ -355,6 +355,33 @@ static void test_hll_merge_is_registerwise_max(void **state)
     }
 }
 
+/* The rank of a hash whose bits after the register index are all zero is the maximum,
+ * 64 - p + 1; one more bit set anywhere below gives its position. */
+static void test_hll_rank_of_zero_remainder_is_maximum(void **state)
+{
+    (void)state;
+    static uint8_t reg[1u << TEL_HLL_MAX_P];
+    for (unsigned p = TEL_HLL_MIN_P; p <= TEL_HLL_MAX_P; p++) {
+        memset(reg, 0, (size_t)1 << p);
+        uint64_t idx = 3;
+        tel_hll_add(reg, p, idx << (64 - p));
+        assert_int_equal(reg[idx], 64 - p + 1);
+        for (unsigned bit = 0; bit < 64 - p; bit++) { /* rank = 64 - p - bit */
+            reg[idx] = 0;
+            tel_hll_add(reg, p, idx << (64 - p) | 1ull << bit);
+            assert_int_equal(reg[idx], 64 - p - bit);
+        }
+    }
+    /* the same through an interval bucket's per-protocol sketch (precision TEL_AGG_PORT_P) */
+    tel_bucket_init(&bk_a, 0, 60000);
+    struct tel_agg_pkt pk = {.bytes = 40, .proto = 47, .ip_version = 4,
+                             .src_hash = 5ull << (64 - TEL_AGG_PORT_P),
+                             .dst_hash = 6ull << (64 - TEL_AGG_PORT_P) | 1};
+    tel_bucket_add(&bk_a, &pk);
+    assert_int_equal(bk_a.proto_uniq[47].hll_src[5], 64 - TEL_AGG_PORT_P + 1);
+    assert_int_equal(bk_a.proto_uniq[47].hll_dst[6], 64 - TEL_AGG_PORT_P);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_bucket_merge_and_port_lists_match_full_scan),
         cmocka_unit_test(test_hll_estimate_every_zero_count_matches_formula),
         cmocka_unit_test(test_hll_merge_is_registerwise_max),
+        cmocka_unit_test(test_hll_rank_of_zero_remainder_is_maximum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
