@@ -23,7 +23,14 @@ void tel_bucket_init(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms)
  * are freed only by a reset, so a marked port never gets a slot later. */
 static inline void mark_untracked(struct tel_bucket *b, unsigned udp, uint16_t port)
 {
-    b->port_untracked[udp][port >> 6] |= 1ull << (port & 63);
+    uint64_t *w = &b->port_untracked[udp][port >> 6], bit = 1ull << (port & 63);
+    b->nuntracked += (*w & bit) == 0;
+    *w |= bit;
+}
+
+static bool ports_dense(const struct tel_bucket *b, uint32_t mark)
+{
+    return b->nuntracked > mark;
 }
 
 /* Runs body with port set to every port of protocol u (0 TCP, 1 UDP) marked untracked in b,
@@ -78,7 +85,7 @@ void tel_bucket_reset(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms)
     if (b->ncc)
         clear_groups(b->cc);
     memset(b, 0, offsetof(struct tel_bucket, tag_uniq));
-    b->nslots = b->nasn = b->ncc = 0;
+    b->nslots = b->nuntracked = b->nasn = b->ncc = 0;
     memset(b->hll_src, 0, sizeof b->hll_src);
     memset(b->hll_dst, 0, sizeof b->hll_dst);
     b->start_ms = start_ms;
@@ -287,10 +294,16 @@ void tel_bucket_merge(struct tel_bucket *dst, const struct tel_bucket *src)
             uniq_merge(&dst->icmp6_uniq[i], &src->icmp6_uniq[i]);
         }
     }
+    bool dense = ports_dense(src, TEL_AGG_DENSE_MERGE);
+    if (dense) /* every counter, slot ports included (the slot loop then adds none) */
+        for (unsigned u = 0; u < 2; u++)
+            for (size_t p = 0; p < 65536; p++)
+                dst->port_packets[u][p] += src->port_packets[u][p];
     for (uint32_t i = 0; i < src->nslots; i++) {
         const struct tel_port_slot *s = &src->slots[i];
         uint32_t c = src->port_packets[s->is_udp][s->port];
-        dst->port_packets[s->is_udp][s->port] += c;
+        if (!dense)
+            dst->port_packets[s->is_udp][s->port] += c;
         struct tel_port_slot *d = port_slot(dst, s->is_udp, s->port);
         if (!d) {
             dst->port_slots_full_packets += c;
@@ -301,12 +314,29 @@ void tel_bucket_merge(struct tel_bucket *dst, const struct tel_bucket *src)
         tel_hll_merge(d->hll_src, s->hll_src, TEL_AGG_PORT_P);
         tel_hll_merge(d->hll_dst, s->hll_dst, TEL_AGG_PORT_P);
     }
-    for (unsigned u = 0; u < 2; u++) {
-        FOR_UNTRACKED(src, u, port, {
-            dst->port_packets[u][port] += src->port_packets[u][port];
-            if (!dst->port_slot_of[u][port])
-                mark_untracked(dst, u, port);
-        })
+    if (dense) {
+        /* src's marks a word at a time, then the ports with a slot in dst unmarked (src had
+         * all its slots taken, so dst has too: see mark_untracked) and the marks counted */
+        for (unsigned u = 0; u < 2; u++)
+            for (uint32_t w = 0; w < 65536 / 64; w++)
+                dst->port_untracked[u][w] |= src->port_untracked[u][w];
+        for (uint32_t i = 0; i < dst->nslots; i++) {
+            const struct tel_port_slot *d = &dst->slots[i];
+            dst->port_untracked[d->is_udp][d->port >> 6] &= ~(1ull << (d->port & 63));
+        }
+        uint32_t n = 0;
+        for (unsigned u = 0; u < 2; u++)
+            for (uint32_t w = 0; w < 65536 / 64; w++)
+                n += (uint32_t)__builtin_popcountll(dst->port_untracked[u][w]);
+        dst->nuntracked = n;
+    } else {
+        for (unsigned u = 0; u < 2; u++) {
+            FOR_UNTRACKED(src, u, port, {
+                dst->port_packets[u][port] += src->port_packets[u][port];
+                if (!dst->port_slot_of[u][port])
+                    mark_untracked(dst, u, port);
+            })
+        }
     }
     merge_groups(dst->asn, &dst->nasn, src->asn, src->nasn, &dst->group_overflow_packets);
     merge_groups(dst->cc, &dst->ncc, src->cc, src->ncc, &dst->group_overflow_packets);
@@ -378,6 +408,24 @@ size_t tel_bucket_top_ports(const struct tel_bucket *b, int only_udp, bool by_so
             fill_row(b, out[i].is_udp, out[i].port, &out[i]);
         return n;
     }
+    if (ports_dense(b, TEL_AGG_DENSE_SCAN)) {
+        for (unsigned u = 0; u < 2; u++) {
+            if (only_udp >= 0 && (int)u != only_udp)
+                continue;
+            for (uint32_t p = 0; p < 65536; p++) {
+                uint32_t c = b->port_packets[u][p];
+                /* ports are visited in (protocol, port) order, so a later port with the same
+                 * count as the last row kept never displaces it */
+                if (!c || (n == max && c <= out[max - 1].packets))
+                    continue;
+                struct tel_port_row r = {.is_udp = (uint8_t)u, .port = (uint16_t)p, .packets = c};
+                insert_row(out, &n, max, &r, false);
+            }
+        }
+        for (size_t i = 0; i < n; i++)
+            fill_row(b, out[i].is_udp, out[i].port, &out[i]);
+        return n;
+    }
     /* The ports with packets are the slots' ports and the untracked ones; insert_row() ranks
      * by a total order, so the order they are visited in does not matter. */
     for (uint32_t i = 0; i < b->nslots; i++) {
@@ -409,6 +457,12 @@ size_t tel_bucket_top_ports(const struct tel_bucket *b, int only_udp, bool by_so
 uint64_t tel_bucket_port_total(const struct tel_bucket *b)
 {
     uint64_t sum = 0;
+    if (ports_dense(b, TEL_AGG_DENSE_SCAN)) {
+        for (unsigned u = 0; u < 2; u++)
+            for (size_t p = 0; p < 65536; p++)
+                sum += b->port_packets[u][p];
+        return sum;
+    }
     for (uint32_t i = 0; i < b->nslots; i++)
         sum += b->port_packets[b->slots[i].is_udp][b->slots[i].port];
     for (unsigned u = 0; u < 2; u++)

@@ -166,7 +166,8 @@ static void fill_bucket(struct tel_bucket *b, uint64_t seed, unsigned npkts, uns
             p.is_udp = p.proto == 17;
             /* a few hot ports (ties at the top) and a long tail */
             p.dst_port = (uint16_t)(rnd_below(&s, 4) == 0 ? rnd_below(&s, 8) * 1000
-                                                          : rnd_below(&s, nports) * 7);
+                                    : nports <= 9362      ? rnd_below(&s, nports) * 7
+                                                          : rnd_below(&s, nports));
             ref[p.is_udp][p.dst_port]++;
         } else if (p.proto == 1 || p.proto == 58) {
             p.has_icmp = 1;
@@ -180,7 +181,7 @@ static void fill_bucket(struct tel_bucket *b, uint64_t seed, unsigned npkts, uns
     }
 }
 
-static struct tel_bucket bk_a, bk_b, bk_c, bk_d, bk_fresh;
+static struct tel_bucket bk_a, bk_b, bk_c, bk_d, bk_e, bk_fresh;
 static uint64_t ref_ports[2][65536];
 
 static void test_bucket_reset_equals_fresh_bucket(void **state)
@@ -191,6 +192,12 @@ static void test_bucket_reset_equals_fresh_bucket(void **state)
     tel_bucket_init(&bk_b, 0, 60000);
     fill_bucket(&bk_a, 11, 30000, 9000, ref_ports); /* slots full, ports untracked, groups full */
     assert_true(bk_a.port_slots_full_packets > 0);
+    tel_bucket_init(&bk_c, 0, 60000);
+    fill_bucket(&bk_c, 14, 300000, 65536, ref_ports); /* untracked ports nearly everywhere */
+    assert_true(bk_c.nuntracked > TEL_AGG_DENSE_SCAN);
+    tel_bucket_init(&bk_fresh, 120000, 60000);
+    tel_bucket_reset(&bk_c, 120000, 60000);
+    assert_memory_equal(&bk_c, &bk_fresh, sizeof bk_c);
     assert_true(bk_a.group_overflow_packets > 0);
     fill_bucket(&bk_b, 12, 500, 100, ref_ports);
     tel_bucket_merge(&bk_b, &bk_a); /* a roll-up-like bucket */
@@ -252,6 +259,11 @@ static void check_ports_against_full_scan(const struct tel_bucket *b, uint64_t (
         }
     }
     assert_int_equal(tel_bucket_port_total(b), total);
+    uint32_t marks = 0;
+    for (unsigned u = 0; u < 2; u++)
+        for (uint32_t w = 0; w < 65536 / 64; w++)
+            marks += (uint32_t)__builtin_popcountll(b->port_untracked[u][w]);
+    assert_int_equal(b->nuntracked, marks);
 }
 
 static void test_bucket_merge_and_port_lists_match_full_scan(void **state)
@@ -264,11 +276,15 @@ static void test_bucket_merge_and_port_lists_match_full_scan(void **state)
     tel_bucket_init(&bk_a, 0, 60000);
     tel_bucket_init(&bk_b, 60000, 60000);
     tel_bucket_init(&bk_c, 120000, 60000);
-    fill_bucket(&bk_a, 21, 40000, 9000, ref_a);  /* untracked ports */
+    fill_bucket(&bk_a, 21, 12000, 9000, ref_a);  /* untracked ports, below the dense mark */
     fill_bucket(&bk_b, 22, 300, 60, ref_b);      /* all tracked */
-    fill_bucket(&bk_c, 23, 20000, 9300, ref_c);  /* untracked, other ports */
+    fill_bucket(&bk_c, 23, 60000, 9300, ref_c);  /* untracked past the dense mark */
+    assert_true(bk_a.nuntracked > 0 && bk_a.nuntracked <= TEL_AGG_DENSE_MERGE);
+    assert_int_equal(bk_b.nuntracked, 0);
+    assert_true(bk_c.nuntracked > TEL_AGG_DENSE_MERGE && bk_c.nuntracked <= TEL_AGG_DENSE_SCAN);
     check_ports_against_full_scan(&bk_a, ref_a);
     check_ports_against_full_scan(&bk_b, ref_b);
+    check_ports_against_full_scan(&bk_c, ref_c);
     /* roll-ups in both orders: tracked first, then untracked; and the other way round */
     memset(ref_ports, 0, sizeof ref_ports);
     tel_bucket_init(&bk_d, 0, 300000);
@@ -289,6 +305,21 @@ static void test_bucket_merge_and_port_lists_match_full_scan(void **state)
     tel_bucket_merge(&bk_d, &bk_b);
     tel_bucket_merge(&bk_d, &bk_a);
     check_ports_against_full_scan(&bk_d, ref_ports);
+    /* a source with untracked ports nearly everywhere (lists by a full scan) */
+    static uint64_t ref_e[2][65536];
+    memset(ref_e, 0, sizeof ref_e);
+    tel_bucket_init(&bk_e, 0, 60000);
+    fill_bucket(&bk_e, 24, 300000, 65536, ref_e);
+    assert_true(bk_e.nuntracked > TEL_AGG_DENSE_SCAN);
+    check_ports_against_full_scan(&bk_e, ref_e);
+    tel_bucket_merge(&bk_d, &bk_e);
+    for (unsigned u = 0; u < 2; u++)
+        for (uint32_t p = 0; p < 65536; p++)
+            ref_ports[u][p] += ref_e[u][p];
+    check_ports_against_full_scan(&bk_d, ref_ports);
+    tel_bucket_reset(&bk_e, 0, 60000);
+    tel_bucket_merge(&bk_e, &bk_d); /* a dense bucket into an empty one */
+    check_ports_against_full_scan(&bk_e, ref_ports);
     /* a merge of an empty bucket changes nothing */
     memcpy(&bk_fresh, &bk_d, sizeof bk_d);
     tel_bucket_init(&bk_a, 0, 60000);
