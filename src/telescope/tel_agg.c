@@ -17,10 +17,11 @@ void tel_bucket_init(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms)
     b->len_ms = len_ms;
 }
 
-/* Marks a port that has packets but no slot. Only a bucket whose slots are all taken marks
- * ports (tel_bucket_add when no slot is free; tel_bucket_merge from a source whose 2048 slots
- * were full, after giving each of those ports a slot or filling the destination's), and slots
- * are freed only by a reset, so a marked port never gets a slot later. */
+/* Marks a port that has packets but no slot (tel_bucket_add does the same inline). Only a
+ * bucket whose slots are all taken marks ports (tel_bucket_add when no slot is free;
+ * tel_bucket_merge from a source whose 2048 slots were full, after giving each of those
+ * ports a slot or filling the destination's), and slots are freed only by a reset, so a
+ * marked port never gets a slot later. */
 static inline void mark_untracked(struct tel_bucket *b, unsigned udp, uint16_t port)
 {
     uint64_t *w = &b->port_untracked[udp][port >> 6], bit = 1ull << (port & 63);
@@ -153,14 +154,6 @@ static inline void uniq_put(struct tel_uniq *u, struct hll6 s, struct hll6 d)
     hll6_put(u->hll_dst, d);
 }
 
-/* The port of a packet that found no slot (cold: only once the slots are all taken). */
-__attribute__((cold, noinline)) static void port_untracked_packet(struct tel_bucket *b, unsigned udp,
-                                                                  uint16_t port)
-{
-    b->port_slots_full_packets++;
-    mark_untracked(b, udp, port);
-}
-
 void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
 {
     struct hll6 s6 = hll6_of(p->src_hash), d6 = hll6_of(p->dst_hash);
@@ -195,14 +188,16 @@ void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
     tel_hll_add(b->hll_dst, TEL_AGG_HLL_P, p->dst_hash);
     if (p->has_port) {
         unsigned udp = p->is_udp ? 1 : 0;
-        b->port_packets[udp][p->dst_port]++;
+        uint32_t before = b->port_packets[udp][p->dst_port]++;
         struct tel_port_slot *ps = port_slot(b, udp, p->dst_port);
         if (ps) {
             ps->bytes += bytes;
             hll6_put(ps->hll_src, s6);
             hll6_put(ps->hll_dst, d6);
-        } else {
-            port_untracked_packet(b, udp, p->dst_port);
+        } else { /* a port without a slot: marked when its first packet comes */
+            b->port_slots_full_packets++;
+            b->nuntracked += before == 0;
+            b->port_untracked[udp][p->dst_port >> 6] |= 1ull << (p->dst_port & 63);
         }
     }
     if (p->has_asn) {
