@@ -452,7 +452,7 @@ size_t tel_bucket_top_ports(const struct tel_bucket *b, int only_udp, bool by_so
 uint64_t tel_bucket_port_total(const struct tel_bucket *b)
 {
     uint64_t sum = 0;
-    if (ports_dense(b, TEL_AGG_DENSE_SCAN)) {
+    if (ports_dense(b, TEL_AGG_DENSE_MERGE)) { /* a vectorised sum, as in a merge */
         for (unsigned u = 0; u < 2; u++)
             for (size_t p = 0; p < 65536; p++)
                 sum += b->port_packets[u][p];

@@ -16,7 +16,8 @@
  * with packets are exactly the slots' ports plus the ports marked in port_untracked (ports
  * that found no free slot; a port is never in both), and a tag, protocol or ICMP type row's
  * sketches are non-zero only when its packet count is. Past TEL_AGG_DENSE_MERGE untracked
- * ports, a merge adds all 131072 counters (vectorised) instead of walking the marks, and past
+ * ports, a merge adds all 131072 counters (vectorised) instead of walking the marks (and
+ * tel_bucket_port_total() sums them all), and past
  * TEL_AGG_DENSE_SCAN the port lists scan all counters (each mark visited costs about as much
  * as 2.5 counters scanned in order, by instruction counts).
  */
