@@ -384,10 +384,7 @@ static int out_interval(void *state, const struct tel_engine *e, const struct te
         listed += rows[i].packets;
     buf_reset(&o->tmp);
     raw_from_tmp(o, &w, "udp_ports", port_rows(&o->tmp, rows, nudp, false));
-    uint64_t port_total = 0;
-    for (unsigned u = 0; u < 2 && b->packets; u++)
-        for (size_t p = 0; p < 65536; p++)
-            port_total += b->port_packets[u][p];
+    uint64_t port_total = b->packets ? tel_bucket_port_total(b) : 0;
     jw_u64(&w, "other_ports_packets", port_total - listed);
     size_t nsrc = tel_bucket_top_ports(b, -1, true, rows, top);
     buf_reset(&o->tmp);
