@@ -471,26 +471,29 @@ size_t tel_out_format_rate(char out[32], uint64_t packets, uint64_t first_ms, ui
      * boundary that the exact rational misses by at least 1 / (d * 10^s) (d < 2^40 here),
      * so only exact ties, exponent forms and huge inputs need printf. */
     if (packets && packets < (1ull << 40) && d < (1ull << 40)) {
-        /* 64 bits are exact here: n < 2^50, and a scale is tried only after the one below
-         * gave a quotient < 10^5, so n * p10 < 10^6 * d < 2^60 at every step. */
+        /* The scale s is the first with n * 10^s / d >= 10^5, i.e. n * 10^s >= 10^5 * d:
+         * found with multiplications (64-bit divisions cost ~40 cycles each), then one
+         * division. 64 bits are exact here: n < 2^50 and 10^5 * d < 2^57, and a scale is
+         * tried only after the one below fell short of 10^5 * d, so n * p10 < 2^61. */
         uint64_t n = packets * 1000u;
-        uint64_t m = 0;
+        uint64_t m = 0, want = 100000u * d;
         int sc = 0;
         uint64_t p10 = 1;
-        for (; sc <= 9; sc++, p10 *= 10) {
+        while (sc <= 9 && n * p10 < want) {
+            sc++;
+            p10 *= 10;
+        }
+        if (sc <= 9) {
             uint64_t q = n * p10 / d;
-            if (q >= 100000u) {
-                if (q >= 1000000u)
-                    sc = 99; /* >= 1e6 at s = 0: exponent form */
-                else {
-                    uint64_t r2 = n * p10 % d * 2;
-                    m = (uint64_t)q;
-                    if (r2 == d)
-                        sc = 99; /* exact tie: printf decides */
-                    else if (r2 > d)
-                        m++;
-                }
-                break;
+            if (q >= 1000000u)
+                sc = 99; /* >= 1e6 at s = 0: exponent form */
+            else {
+                uint64_t r2 = n * p10 % d * 2;
+                m = q;
+                if (r2 == d)
+                    sc = 99; /* exact tie: printf decides */
+                else if (r2 > d)
+                    m++;
             }
         }
         if (m == 1000000u) {
