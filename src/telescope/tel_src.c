@@ -49,8 +49,8 @@ int tel_src_init(struct tel_src_table *t, size_t max_sources, uint64_t seed)
 {
     memset(t, 0, sizeof *t);
     t->max = max_sources ? max_sources : 1;
-    if (t->max > UINT32_MAX - 1)
-        t->max = UINT32_MAX - 1;
+    if (t->max > (1u << 31) - 1) /* the index (2 slots a profile) is placed by 32 hash bits */
+        t->max = (1u << 31) - 1;
     t->seed = seed;
     t->ent_cap = t->max;
     t->index_cap = index_for(t->max < INITIAL_INDEXED ? t->max : INITIAL_INDEXED);
@@ -76,17 +76,6 @@ void tel_src_release(struct tel_src_table *t)
     memset(t, 0, sizeof *t);
 }
 
-static void reindex(struct tel_src_table *t)
-{
-    for (size_t i = 0; i < t->n; i++) {
-        uint64_t h = tel_addr_hash(&t->ent[i].addr);
-        size_t s = tel_src_slot(t, h);
-        while (t->index[s])
-            s = (s + 1) & (t->index_cap - 1);
-        t->index[s] = tel_src_tag(h) | (uint64_t)(i + 1);
-    }
-}
-
 /* Doubles the index when it would pass half full. Returns 0 or BS_ENOMEM. */
 static int grow_index(struct tel_src_table *t)
 {
@@ -94,11 +83,19 @@ static int grow_index(struct tel_src_table *t)
     uint64_t *ni = reserve(nc * sizeof *ni, &mapped);
     if (!ni)
         return BS_ENOMEM;
+    for (size_t i = 0; i < t->index_cap; i++) { /* a sequential read of the old index */
+        uint64_t e = t->index[i];
+        if (!e)
+            continue;
+        size_t s = (size_t)((e >> 32) & (nc - 1));
+        while (ni[s])
+            s = (s + 1) & (nc - 1);
+        ni[s] = e;
+    }
     munmap(t->index, t->index_mapped);
     t->index = ni;
     t->index_mapped = mapped;
     t->index_cap = nc;
-    reindex(t);
     return 0;
 }
 
@@ -118,8 +115,8 @@ struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, 
                             bool *created)
 {
     *created = false;
-    uint64_t tag = tel_src_tag(addr_hash);
-    size_t s = tel_src_slot(t, addr_hash);
+    uint64_t mixed = tel_src_mix(t, addr_hash), tag = mixed & ~0xffffffffull;
+    size_t s = tel_src_slot_of(t, mixed);
     for (;;) {
         uint64_t e = t->index[s];
         if (!e)
@@ -136,7 +133,7 @@ struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, 
     if ((t->n + 1) * 2 > t->index_cap) {
         if (grow_index(t))
             return NULL;
-        s = tel_src_slot(t, addr_hash);
+        s = tel_src_slot_of(t, mixed);
         while (t->index[s])
             s = (s + 1) & (t->index_cap - 1);
     }

@@ -2,7 +2,7 @@
  *
  * An open-addressing hash index (linear probing, load <= 1/2 at the cap) over a dense array of
  * profiles, both reserved for max_sources up front and committed as used (see tel_src.c);
- * each index slot holds the entry number and 32 bits of the address hash, so probing past
+ * each index slot holds the entry number and 32 bits of the seeded address hash, so probing past
  * other sources never touches their profiles. Once max_sources profiles exist, packets
  * from new sources are not profiled: tel_src_get() returns NULL and the engine counts the
  * source in dropped_sources (a first-come policy, so a flood of spoofed sources cannot evict
@@ -92,7 +92,7 @@ struct tel_src {
 };
 
 struct tel_src_table {
-    uint64_t *index;        /* (hash tag << 32) | (entry number + 1); 0 = empty */
+    uint64_t *index;        /* (tag << 32) | (entry number + 1); 0 = empty (tel_src_mix) */
     struct tel_src *ent;
     size_t n;               /* profiles in use */
     size_t ent_cap;         /* profiles reserved (== max) */
@@ -170,15 +170,22 @@ static inline struct tel_src *tel_src_get_hinted(struct tel_src_table *t, const 
     return tel_src_get(t, addr, addr_hash, created);
 }
 
-/* Prefetch helpers (no effect on the table's state). */
-static inline size_t tel_src_slot(const struct tel_src_table *t, uint64_t addr_hash)
+/* Prefetch helpers (no effect on the table's state). An index entry is the high 32 bits of
+ * the seeded hash (the tag) and the entry number; the slot is the tag's low bits, so growing
+ * the index re-places entries from the entries alone (no profile is read). */
+static inline uint64_t tel_src_mix(const struct tel_src_table *t, uint64_t addr_hash)
 {
-    return (size_t)(hash_mix64(addr_hash ^ t->seed) & (t->index_cap - 1));
+    return hash_mix64(addr_hash ^ t->seed);
 }
 
-static inline uint64_t tel_src_tag(uint64_t addr_hash)
+static inline size_t tel_src_slot_of(const struct tel_src_table *t, uint64_t mixed)
 {
-    return (addr_hash >> 32) << 32;
+    return (size_t)((mixed >> 32) & (t->index_cap - 1));
+}
+
+static inline size_t tel_src_slot(const struct tel_src_table *t, uint64_t addr_hash)
+{
+    return tel_src_slot_of(t, tel_src_mix(t, addr_hash));
 }
 
 static inline void tel_src_prefetch_slot(const struct tel_src_table *t, uint64_t addr_hash)
@@ -195,8 +202,8 @@ static inline const struct tel_src *tel_src_prefetch_entry(const struct tel_src_
 {
     /* Follow the probe sequence a few slots (mostly the same index line): at load 1/4 to
      * 1/2, a third of the sources are not in their first slot. */
-    size_t s = tel_src_slot(t, addr_hash);
-    uint64_t tag = tel_src_tag(addr_hash), e;
+    uint64_t mixed = tel_src_mix(t, addr_hash), tag = mixed & ~0xffffffffull, e;
+    size_t s = tel_src_slot_of(t, mixed);
     for (int i = 0;; i++) {
         e = t->index[s];
         if (!e || i == TEL_SRC_PREFETCH_PROBES)

@@ -1320,6 +1320,52 @@ static void test_src_destinations_exact_then_sketch_then_pool_limit(void **state
     tel_src_release(&t);
 }
 
+/* The index grows by doubling, re-placing entries from their stored hash bits alone: after
+ * many doublings (and on IPv6 sources too) every source is still found, with its profile,
+ * by lookup and by the pipeline's prefetch probe. */
+static void test_src_table_index_growth_keeps_every_source(void **state)
+{
+    (void)state;
+    struct tel_src_table t;
+    assert_int_equal(tel_src_init(&t, 300000, 7), 0);
+    size_t cap0 = t.index_cap;
+    bool created;
+    const uint32_t n = 200000;
+    for (uint32_t i = 0; i < n; i++) {
+        struct ipaddr a;
+        ipaddr_from_v4(&a, i * 2654435761u + 12345u);
+        if (i % 5 == 0) { /* some IPv6 sources */
+            memset(a.b, 0, sizeof a.b);
+            a.b[0] = 0x20;
+            a.b[1] = 0x01;
+            memcpy(a.b + 12, &i, sizeof i);
+        }
+        struct tel_src *s = tel_src_get(&t, &a, tel_addr_hash(&a), &created);
+        assert_non_null(s);
+        assert_true(created);
+        s->packets = i + 1;
+    }
+    assert_true(t.index_cap >= 16 * cap0);
+    for (uint32_t i = 0; i < n; i++) {
+        struct ipaddr a;
+        ipaddr_from_v4(&a, i * 2654435761u + 12345u);
+        if (i % 5 == 0) {
+            memset(a.b, 0, sizeof a.b);
+            a.b[0] = 0x20;
+            a.b[1] = 0x01;
+            memcpy(a.b + 12, &i, sizeof i);
+        }
+        uint64_t h = tel_addr_hash(&a);
+        struct tel_src *s = tel_src_get(&t, &a, h, &created);
+        if (!s || created || s->packets != i + 1)
+            fail_msg("source %u lost after the index grew", i);
+        const struct tel_src *pf = tel_src_prefetch_entry(&t, h, 0);
+        if (pf && pf != s && tel_src_same_addr(&pf->addr, &a))
+            fail_msg("source %u: the prefetch probe found another profile", i);
+    }
+    tel_src_release(&t);
+}
+
 /* The vector membership tests (port list, exact destination set) agree with a linear search,
  * including value 0, which the unused (zeroed) lanes also hold. */
 static void test_src_port_and_destination_sets_match_linear_search(void **state)
@@ -1470,6 +1516,7 @@ int main(void)
         cmocka_unit_test(test_engine_rejects_bad_options),
         cmocka_unit_test(test_engine_darknet_size_counts_nested_prefixes_once),
         cmocka_unit_test(test_src_table_cap_and_lookup),
+        cmocka_unit_test(test_src_table_index_growth_keeps_every_source),
         cmocka_unit_test(test_src_port_and_destination_sets_match_linear_search),
         cmocka_unit_test(test_bucket_merge_adds_counts_and_top_ports),
         cmocka_unit_test(test_bucket_unique_counts_per_tag_protocol_icmp_type),
