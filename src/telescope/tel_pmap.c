@@ -27,10 +27,35 @@ struct pitem {
 
 static u128 addr_to_u128(const struct ipaddr *a)
 {
-    u128 v = 0;
-    for (int i = 0; i < 16; i++)
-        v = v << 8 | a->b[i];
-    return v;
+    uint64_t hi, lo;
+    memcpy(&hi, a->b, 8);
+    memcpy(&lo, a->b + 8, 8);
+    return (u128)__builtin_bswap64(hi) << 64 | __builtin_bswap64(lo);
+}
+
+#define V4_BASE ((u128)0xffffu << 32) /* ::ffff:0.0.0.0, the first v4-mapped key */
+
+/* The IPv4 guide: guide[g] = number of ranges starting below the first address of the g-th
+ * block of 2^(32 - guide_bits) IPv4 addresses (g = 0 .. 2^guide_bits), so the ranges that
+ * can start at or below an address of block g, past those counted in guide[g], are
+ * guide[g] .. guide[g + 1] - 1: usually none or one for a short list. */
+static int build_guide(struct tel_pmap *m)
+{
+    if (!m->n || m->r[m->n - 1].hi < V4_BASE || m->r[0].lo > V4_BASE + 0xffffffffu)
+        return 0; /* no IPv4 range: lookups of IPv4 keys take the general search */
+    m->guide_bits = m->n <= 4096 ? 8 : 16;
+    size_t nb = (size_t)1 << m->guide_bits;
+    m->guide = malloc((nb + 1) * sizeof *m->guide);
+    if (!m->guide)
+        return BS_ENOMEM;
+    size_t k = 0;
+    for (size_t g = 0; g <= nb; g++) {
+        u128 start = V4_BASE + ((u128)g << (32 - m->guide_bits));
+        while (k < m->n && m->r[k].lo < start)
+            k++;
+        m->guide[g] = (uint32_t)k;
+    }
+    return 0;
 }
 
 static int pitem_cmp(const void *pa, const void *pb)
@@ -113,7 +138,10 @@ int tel_pmap_build(struct tel_pmap *m, const struct tel_pmap_entry *e, size_t n)
     free(it);
     free(stack);
     m->n_prefixes = n;
-    return 0;
+    int rc = build_guide(m);
+    if (rc)
+        tel_pmap_release(m);
+    return rc;
 }
 
 bool tel_pmap_lookup(const struct tel_pmap *m, const struct ipaddr *a, uint32_t *val)
@@ -123,9 +151,25 @@ bool tel_pmap_lookup(const struct tel_pmap *m, const struct ipaddr *a, uint32_t 
     u128 k = addr_to_u128(a);
     /* lo = the first range with r.lo > k, by a search without data-dependent branches (the
      * keys are random source addresses: a branching search mispredicts about half its steps).
-     * Invariant: that range lies in [b, b + len]. */
+     * Invariant: that range lies in [b, b + len]. An IPv4 key searches only the ranges that
+     * start in its guide block. */
     const struct tel_pmap_range *b = m->r;
     size_t len = m->n;
+    if (m->guide && ipaddr_is_v4(a)) {
+        uint32_t g = ipaddr_v4(a) >> (32 - m->guide_bits);
+        b = m->r + m->guide[g];
+        len = m->guide[g + 1] - m->guide[g];
+        if (!len) { /* nothing starts in the block: the range before it decides */
+            if (!m->guide[g])
+                return false;
+            const struct tel_pmap_range *r = b - 1;
+            if (k > r->hi)
+                return false;
+            if (val)
+                *val = r->val;
+            return true;
+        }
+    }
     while (len > 1) {
         size_t half = len / 2;
         b = b[half].lo <= k ? b + half : b;
@@ -145,6 +189,7 @@ bool tel_pmap_lookup(const struct tel_pmap *m, const struct ipaddr *a, uint32_t 
 void tel_pmap_release(struct tel_pmap *m)
 {
     free(m->r);
+    free(m->guide);
     memset(m, 0, sizeof *m);
 }
 

@@ -3,10 +3,12 @@
  * Built once from a list of prefixes (any order, nested allowed), then read-only: the prefixes
  * are flattened into sorted, disjoint address ranges, each carrying the value of the most
  * specific prefix covering it, so a lookup is one binary search over 128-bit keys (IPv4 is
- * the v4-mapped form, see ipaddr.h). Used for the darknet, bogon and research-scanner sets
- * (value 1), the pfx2as table (value = ASN) and the geo table (value = two-letter code).
- * Memory: 40 bytes per range, at most 2 ranges per prefix plus one; the builder rejects more
- * than TEL_PMAP_MAX_PREFIXES prefixes (BS_ELIMIT).
+ * the v4-mapped form, see ipaddr.h); an IPv4 key searches only the ranges starting in its
+ * /8, or its /16 past 4096 ranges (a guide table). Used for the darknet, bogon and
+ * research-scanner sets (value 1), the pfx2as table (value = ASN) and the geo table (value =
+ * two-letter code). Memory: 40 bytes per range, at most 2 ranges per prefix plus one, and a
+ * guide of 1 KB (256 KB past 4096 ranges); the builder rejects more than
+ * TEL_PMAP_MAX_PREFIXES prefixes (BS_ELIMIT).
  *
  * Ownership: a tel_pmap owns its ranges; tel_pmap_release() frees them. The loaders read a
  * text file and report the first bad line in errbuf.
@@ -28,6 +30,8 @@ struct tel_pmap {
     struct tel_pmap_range *r; /* sorted by lo, disjoint */
     size_t n;
     size_t n_prefixes;        /* prefixes given to the builder */
+    uint32_t *guide;          /* IPv4 keys: where to search by their top guide_bits bits */
+    unsigned guide_bits;      /* 8, or 16 past 4096 ranges; NULL guide without IPv4 ranges */
 };
 
 struct tel_pmap_entry {

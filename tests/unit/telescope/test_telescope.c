@@ -167,6 +167,54 @@ static void test_pmap_longest_prefix_wins_and_edges(void **state)
  * and disjoint IPv4 prefixes (1 to 40 of them, so every table size and search depth occurs),
  * probed at each prefix's first and last address, one past each end, and at random
  * addresses. */
+/* A large table (a 16-bit IPv4 guide) answers every IPv4 key as the plain search of all its
+ * ranges does: random nested prefixes /8../32, keys at every range edge and at random. */
+static void test_pmap_guided_lookup_matches_full_search(void **state)
+{
+    (void)state;
+    enum { N = 6000 };
+    struct tel_pmap_entry *e = calloc(N, sizeof *e);
+    assert_non_null(e);
+    uint64_t rng = 0x5eed;
+    for (size_t i = 0; i < N; i++) {
+        rng = hash_mix64(rng + i);
+        unsigned len = 8 + (unsigned)(rng % 25);
+        uint32_t mask = (uint32_t)(0xffffffffull << (32 - len));
+        uint32_t net = (uint32_t)(rng >> 32);
+        if (i && rng % 3 == 0) /* nest inside an earlier prefix */
+            net = ipaddr_v4(&e[rng % i].pfx.addr) | (net & ~mask >> 1);
+        ipaddr_from_v4(&e[i].pfx.addr, net & mask);
+        e[i].pfx.len = (uint8_t)(96 + len);
+        e[i].val = (uint32_t)i + 1;
+    }
+    struct tel_pmap m;
+    assert_int_equal(tel_pmap_build(&m, e, N), 0);
+    assert_non_null(m.guide);
+    assert_int_equal(m.guide_bits, 16);
+    struct tel_pmap plain = m;
+    plain.guide = NULL;
+    for (size_t k = 0; k < 4 * (size_t)N + 200000; k++) {
+        uint32_t v4;
+        rng = hash_mix64(rng + k);
+        if (k < 4 * (size_t)N) {
+            const struct ipprefix *p = &e[k / 4].pfx;
+            uint32_t lo = ipaddr_v4(&p->addr), span = (uint32_t)(0xffffffffull >> (p->len - 96));
+            uint32_t pick[4] = {lo, lo + span, lo - 1, lo + span + 1};
+            v4 = pick[k % 4];
+        } else {
+            v4 = (uint32_t)rng;
+        }
+        struct ipaddr a;
+        ipaddr_from_v4(&a, v4);
+        uint32_t v1 = 0, v2 = 0;
+        bool f1 = tel_pmap_lookup(&m, &a, &v1), f2 = tel_pmap_lookup(&plain, &a, &v2);
+        if (f1 != f2 || v1 != v2)
+            fail_msg("0x%08x: guided %d/%u, full %d/%u", v4, f1, v1, f2, v2);
+    }
+    tel_pmap_release(&m);
+    free(e);
+}
+
 static void test_pmap_lookup_matches_brute_force_longest_prefix(void **state)
 {
     (void)state;
@@ -1485,6 +1533,7 @@ int main(void)
         cmocka_unit_test(test_hll_duplicates_do_not_count_and_merge_is_union),
         cmocka_unit_test(test_pmap_longest_prefix_wins_and_edges),
         cmocka_unit_test(test_pmap_lookup_matches_brute_force_longest_prefix),
+        cmocka_unit_test(test_pmap_guided_lookup_matches_full_search),
         cmocka_unit_test(test_iot_port_set_is_exactly_the_listed_ports),
         cmocka_unit_test(test_pmap_default_route_and_duplicates),
         cmocka_unit_test(test_pmap_loaders_report_bad_line),
