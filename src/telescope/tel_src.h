@@ -2,8 +2,8 @@
  *
  * An open-addressing hash index (linear probing, load <= 1/2 at the cap) over a dense array of
  * profiles, both reserved for max_sources up front and committed as used (see tel_src.c);
- * each index slot holds the entry number and 32 bits of the seeded address hash, so probing past
- * other sources never touches their profiles. Once max_sources profiles exist, packets
+ * each index slot holds the entry number and 32 bits of the seeded address hash, so probing
+ * past other sources never touches their profiles. Once max_sources profiles exist, packets
  * from new sources are not profiled: tel_src_get() returns NULL and the engine counts the
  * source in dropped_sources (a first-come policy, so a flood of spoofed sources cannot evict
  * the sources already profiled that day). The table is cleared at each UTC day boundary after
@@ -194,9 +194,10 @@ static inline void tel_src_prefetch_slot(const struct tel_src_table *t, uint64_t
 }
 #define TEL_SRC_PREFETCH_PROBES 4 /* index slots looked at by tel_src_prefetch_entry() */
 
-/* Prefetches the profile the index's probe sequence points at (the first slot whose hash tag
- * matches, among the first TEL_SRC_PREFETCH_PROBES), its lines (dst_hash is reserved for finer prefetching). Returns that profile
- * (or NULL): the caller must use the result, or GCC may delete the call as pure. */
+/* Prefetches the lines of the profile the index's probe sequence points at (the first slot
+ * whose tag matches, among the first TEL_SRC_PREFETCH_PROBES; dst_hash is reserved for finer
+ * prefetching). Returns that profile (or NULL): the caller must use the result, or GCC may
+ * delete the call as pure. */
 static inline const struct tel_src *tel_src_prefetch_entry(const struct tel_src_table *t,
                                                            uint64_t addr_hash, uint64_t dst_hash)
 {
