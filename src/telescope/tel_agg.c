@@ -85,10 +85,13 @@ void tel_bucket_reset(struct tel_bucket *b, uint64_t start_ms, uint64_t len_ms)
         clear_groups(b->asn);
     if (b->ncc)
         clear_groups(b->cc);
+    bool sketched = b->packets != 0; /* the sketches only see darknet packets */
     memset(b, 0, offsetof(struct tel_bucket, tag_uniq));
     b->nslots = b->nuntracked = b->nasn = b->ncc = 0;
-    memset(b->hll_src, 0, sizeof b->hll_src);
-    memset(b->hll_dst, 0, sizeof b->hll_dst);
+    if (sketched) {
+        memset(b->hll_src, 0, sizeof b->hll_src);
+        memset(b->hll_dst, 0, sizeof b->hll_dst);
+    }
     b->start_ms = start_ms;
     b->len_ms = len_ms;
 }
@@ -335,8 +338,10 @@ void tel_bucket_merge(struct tel_bucket *dst, const struct tel_bucket *src)
     }
     merge_groups(dst->asn, &dst->nasn, src->asn, src->nasn, &dst->group_overflow_packets);
     merge_groups(dst->cc, &dst->ncc, src->cc, src->ncc, &dst->group_overflow_packets);
-    tel_hll_merge(dst->hll_src, src->hll_src, TEL_AGG_HLL_P);
-    tel_hll_merge(dst->hll_dst, src->hll_dst, TEL_AGG_HLL_P);
+    if (src->packets) { /* only darknet packets reach the sketches: an empty interval's are zero */
+        tel_hll_merge(dst->hll_src, src->hll_src, TEL_AGG_HLL_P);
+        tel_hll_merge(dst->hll_dst, src->hll_dst, TEL_AGG_HLL_P);
+    }
 }
 
 /* Row a ranks before row b. */
