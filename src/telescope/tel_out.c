@@ -607,6 +607,21 @@ static char *fmt_small(char *p, uint32_t v)
         *p = (char)('0' + v);
         return p + 1;
     }
+    if (v < 100) { /* most counts in a source line */
+        memcpy(p, digit_pairs + 2 * v, 2);
+        return p + 2;
+    }
+    if (v < 10000) { /* most ports */
+        uint32_t hi = (v * 5243) >> 19, lo = v - 100 * hi;
+        if (hi < 10)
+            *p++ = (char)('0' + hi);
+        else {
+            memcpy(p, digit_pairs + 2 * hi, 2);
+            p += 2;
+        }
+        memcpy(p, digit_pairs + 2 * lo, 2);
+        return p + 2;
+    }
     unsigned t = ((32u - (unsigned)__builtin_clz(v)) * 1233u) >> 12; /* <= 8 */
     size_t n = t + (v >= pow10[t]);
     char *q = p + n;
