@@ -167,6 +167,35 @@ static void test_pmap_longest_prefix_wins_and_edges(void **state)
  * and disjoint IPv4 prefixes (1 to 40 of them, so every table size and search depth occurs),
  * probed at each prefix's first and last address, one past each end, and at random
  * addresses. */
+/* n random IPv4 prefixes /minlen../32 (values 1..n), a third nested in an earlier one. */
+static void random_v4_prefixes(struct tel_pmap_entry *e, size_t n, unsigned minlen, uint64_t *rng)
+{
+    for (size_t i = 0; i < n; i++) {
+        *rng = hash_mix64(*rng + i);
+        unsigned len = minlen + (unsigned)(*rng % (33 - minlen));
+        uint32_t mask = (uint32_t)(0xffffffffull << (32 - len));
+        uint32_t net = (uint32_t)(*rng >> 32);
+        if (i && *rng % 3 == 0) /* nest inside an earlier prefix */
+            net = ipaddr_v4(&e[*rng % i].pfx.addr) | (net & ~mask >> 1);
+        ipaddr_from_v4(&e[i].pfx.addr, net & mask);
+        e[i].pfx.len = (uint8_t)(96 + len);
+        e[i].val = (uint32_t)i + 1;
+    }
+}
+
+/* Lookup key k: for k < 4n the edges of prefix k/4 (first, last, one before, one after),
+ * then random addresses. */
+static uint32_t probe_v4(const struct tel_pmap_entry *e, size_t n, size_t k, uint64_t *rng)
+{
+    *rng = hash_mix64(*rng + k);
+    if (k >= 4 * n)
+        return (uint32_t)*rng;
+    const struct ipprefix *p = &e[k / 4].pfx;
+    uint32_t lo = ipaddr_v4(&p->addr), span = (uint32_t)(0xffffffffull >> (p->len - 96));
+    uint32_t pick[4] = {lo, lo + span, lo - 1, lo + span + 1};
+    return pick[k % 4];
+}
+
 /* A large table (a 16-bit IPv4 guide) answers every IPv4 key as the plain search of all its
  * ranges does: random nested prefixes /8../32, keys at every range edge and at random. */
 static void test_pmap_guided_lookup_matches_full_search(void **state)
@@ -176,17 +205,7 @@ static void test_pmap_guided_lookup_matches_full_search(void **state)
     struct tel_pmap_entry *e = calloc(N, sizeof *e);
     assert_non_null(e);
     uint64_t rng = 0x5eed;
-    for (size_t i = 0; i < N; i++) {
-        rng = hash_mix64(rng + i);
-        unsigned len = 8 + (unsigned)(rng % 25);
-        uint32_t mask = (uint32_t)(0xffffffffull << (32 - len));
-        uint32_t net = (uint32_t)(rng >> 32);
-        if (i && rng % 3 == 0) /* nest inside an earlier prefix */
-            net = ipaddr_v4(&e[rng % i].pfx.addr) | (net & ~mask >> 1);
-        ipaddr_from_v4(&e[i].pfx.addr, net & mask);
-        e[i].pfx.len = (uint8_t)(96 + len);
-        e[i].val = (uint32_t)i + 1;
-    }
+    random_v4_prefixes(e, N, 8, &rng);
     struct tel_pmap m;
     assert_int_equal(tel_pmap_build(&m, e, N), 0);
     assert_non_null(m.guide);
@@ -194,16 +213,7 @@ static void test_pmap_guided_lookup_matches_full_search(void **state)
     struct tel_pmap plain = m;
     plain.guide = NULL;
     for (size_t k = 0; k < 4 * (size_t)N + 200000; k++) {
-        uint32_t v4;
-        rng = hash_mix64(rng + k);
-        if (k < 4 * (size_t)N) {
-            const struct ipprefix *p = &e[k / 4].pfx;
-            uint32_t lo = ipaddr_v4(&p->addr), span = (uint32_t)(0xffffffffull >> (p->len - 96));
-            uint32_t pick[4] = {lo, lo + span, lo - 1, lo + span + 1};
-            v4 = pick[k % 4];
-        } else {
-            v4 = (uint32_t)rng;
-        }
+        uint32_t v4 = probe_v4(e, N, k, &rng);
         struct ipaddr a;
         ipaddr_from_v4(&a, v4);
         uint32_t v1 = 0, v2 = 0;
@@ -221,29 +231,11 @@ static void test_pmap_lookup_matches_brute_force_longest_prefix(void **state)
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     for (size_t n = 1; n <= 40; n++) {
         struct tel_pmap_entry e[40];
-        for (size_t i = 0; i < n; i++) {
-            rng = hash_mix64(rng + i);
-            unsigned len = 4 + (unsigned)(rng % 29); /* /4 .. /32 */
-            uint32_t net = (uint32_t)(rng >> 32) & (uint32_t)(0xffffffffull << (32 - len));
-            if (i && rng % 3 == 0) /* nest inside an earlier prefix */
-                net = ipaddr_v4(&e[rng % i].pfx.addr) | (net & ~(uint32_t)(0xffffffffull << (32 - len)) >> 1);
-            ipaddr_from_v4(&e[i].pfx.addr, net & (uint32_t)(0xffffffffull << (32 - len)));
-            e[i].pfx.len = (uint8_t)(96 + len);
-            e[i].val = (uint32_t)i + 1;
-        }
+        random_v4_prefixes(e, n, 4, &rng); /* /4 .. /32 */
         struct tel_pmap m;
         assert_int_equal(tel_pmap_build(&m, e, n), 0);
         for (size_t k = 0; k < 6 * n + 2000; k++) {
-            uint32_t v4;
-            rng = hash_mix64(rng + k);
-            if (k < 4 * n) {
-                const struct ipprefix *p = &e[k / 4].pfx;
-                uint32_t lo = ipaddr_v4(&p->addr), span = (uint32_t)(0xffffffffull >> (p->len - 96));
-                uint32_t pick[4] = {lo, lo + span, lo - 1, lo + span + 1};
-                v4 = pick[k % 4];
-            } else {
-                v4 = (uint32_t)rng;
-            }
+            uint32_t v4 = probe_v4(e, n, k, &rng);
             struct ipaddr a;
             ipaddr_from_v4(&a, v4);
             int best = -1;
