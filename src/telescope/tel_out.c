@@ -536,12 +536,7 @@ size_t tel_out_format_rate(char out[32], uint64_t packets, uint64_t first_ms, ui
 static int put_u64(struct buf *b, uint64_t v)
 {
     char tmp[24];
-    char *p = tmp + sizeof tmp;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+    return buf_append(b, tmp, (size_t)(tel_out_format_u64(tmp, v) - tmp));
 }
 
 static int put_kv(struct buf *b, const char *key, uint64_t v)
