@@ -24,25 +24,9 @@
 #include "store/segment.h"
 #include "store/statedb.h"
 #include "store/store.h"
+#include "store_testutil.h"
 
 /* ---- helpers --------------------------------------------------------------------------- */
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
-
-static void rm_rf(const char *dir)
-{
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *make_tmpdir(void)
-{
-    char *t = strdup("/tmp/bs_store_test.XXXXXX");
-    assert_non_null(mkdtemp(t));
-    return t;
-}
 
 static uint64_t rng_state;
 static uint64_t rnd(void)
@@ -91,17 +75,8 @@ static void random_rec(struct flow_rec *r, uint64_t t0, int v6)
     r->dst_mask = 16;
 }
 
-static int cmp_rec(const void *a, const void *b)
-{
-    const struct flow_rec *x = a, *y = b;
-    if (x->start_ms != y->start_ms)
-        return x->start_ms < y->start_ms ? -1 : 1;
-    return memcmp(x, y, sizeof *x);
-}
-
 struct collect {
-    struct flow_rec *v;
-    size_t n, cap;
+    struct st_recs r;
     uint64_t corrupt;
     char corrupt_path[512];
     unsigned corrupt_block;
@@ -113,12 +88,7 @@ static int collect_block(void *ctx, unsigned thread, const struct store_block *b
     struct collect *c = ctx;
     pthread_mutex_lock(&c->lock);
     for (size_t i = 0; i < b->n; i++) {
-        if (c->n == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 1024;
-            c->v = realloc(c->v, c->cap * sizeof *c->v);
-            assert_non_null(c->v);
-        }
-        store_block_record(b, i, &c->v[c->n++]);
+        st_recs_push(&c->r, b, i);
     }
     pthread_mutex_unlock(&c->lock);
     return 0;
@@ -198,16 +168,6 @@ static void first_segment(const char *dir, char *out, size_t len)
     }
     closedir(top);
     assert_true(out[0] != '\0');
-}
-
-static struct config *test_config(const char *kv[][3], size_t n)
-{
-    static struct config cfg;
-    struct cfg_error e;
-    assert_int_equal(config_init(&cfg), 0);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(config_set(&cfg, kv[i][0], kv[i][1], kv[i][2], &e), 0);
-    return &cfg;
 }
 
 /* ---- colenc ---------------------------------------------------------------------------- */
@@ -318,7 +278,7 @@ static void test_colenc_unknown_kind_is_corrupt(void **state)
 
 static void test_store_roundtrip_all_columns_mixed_families(void **state)
 {
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_test");
     char err[256];
     struct store *s;
     assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
@@ -340,24 +300,24 @@ static void test_store_roundtrip_all_columns_mixed_families(void **state)
     assert_true(info.segments >= 12 * 2 - 1); /* 12 partitions of 5 min, two flushes */
     struct collect c = {.lock = PTHREAD_MUTEX_INITIALIZER};
     scan_all(s, &c, 2);
-    assert_int_equal(c.n, N);
+    assert_int_equal(c.r.n, N);
     assert_int_equal(c.corrupt, 0);
-    qsort(in, N, sizeof *in, cmp_rec);
-    qsort(c.v, c.n, sizeof *c.v, cmp_rec);
+    qsort(in, N, sizeof *in, st_cmp_rec);
+    qsort(c.r.v, c.r.n, sizeof *c.r.v, st_cmp_rec);
     for (size_t i = 0; i < N; i++)
-        assert_memory_equal(&c.v[i], &in[i], sizeof in[i]);
+        assert_memory_equal(&c.r.v[i], &in[i], sizeof in[i]);
     store_close(s);
-    free(c.v);
+    free(c.r.v);
     free(in);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
 static void test_store_lz4_and_block_split(void **state)
 {
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_test");
     const char *kv[][3] = {{"store", "compression", "lz4"}, {"store", "partition", "1h"}};
-    struct config *cfg = test_config(kv, 2);
+    struct config *cfg = st_test_config(kv, 2);
     char err[256];
     struct store *s;
     assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
@@ -376,20 +336,20 @@ static void test_store_lz4_and_block_split(void **state)
     assert_int_equal(info.blocks, 3);
     struct collect c = {.lock = PTHREAD_MUTEX_INITIALIZER};
     scan_all(s, &c, 1);
-    assert_int_equal(c.n, N);
+    assert_int_equal(c.r.n, N);
     store_close(s);
     config_release(cfg);
-    free(c.v);
+    free(c.r.v);
     free(in);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
 static void test_store_corrupt_block_is_reported_and_skipped(void **state)
 {
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_test");
     const char *kv[][3] = {{"store", "partition", "1h"}};
-    struct config *cfg = test_config(kv, 1);
+    struct config *cfg = st_test_config(kv, 1);
     char err[256];
     struct store *s;
     assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
@@ -419,7 +379,7 @@ static void test_store_corrupt_block_is_reported_and_skipped(void **state)
     assert_int_equal(c.corrupt, 1);
     assert_int_equal(c.corrupt_block, 0);
     assert_string_equal(c.corrupt_path, seg);
-    assert_int_equal(c.n, 1000); /* block 1 still read */
+    assert_int_equal(c.r.n, 1000); /* block 1 still read */
     store_close(s);
 
     /* A destroyed footer makes the whole segment unreadable, reported, not a crash. */
@@ -431,21 +391,21 @@ static void test_store_corrupt_block_is_reported_and_skipped(void **state)
     assert_int_equal(store_open(dir, cfg, STORE_RDONLY, &s, err), 0);
     struct collect c2 = {.lock = PTHREAD_MUTEX_INITIALIZER};
     scan_all(s, &c2, 1);
-    assert_int_equal(c2.n, 0);
+    assert_int_equal(c2.r.n, 0);
     assert_int_equal(c2.corrupt, 1);
     assert_int_equal(c2.corrupt_block, UINT32_MAX);
     store_close(s);
     config_release(cfg);
-    free(c.v);
-    free(c2.v);
+    free(c.r.v);
+    free(c2.r.v);
     free(in);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
 static void test_store_open_removes_leftover_temp_segments(void **state)
 {
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_test");
     char err[256], path[600];
     struct store *s;
     assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
@@ -465,36 +425,36 @@ static void test_store_open_removes_leftover_temp_segments(void **state)
     assert_int_equal(store_open(dir, NULL, STORE_RDONLY, &s, err), 0);
     struct collect c = {.lock = PTHREAD_MUTEX_INITIALIZER};
     scan_all(s, &c, 1);
-    assert_int_equal(c.n, 1);
+    assert_int_equal(c.r.n, 1);
     assert_int_equal(c.corrupt, 0);
     store_close(s);
     /* ...and the next writer removes it. */
     assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
     assert_int_equal(count_files(dir, ".tmp."), 0);
     store_close(s);
-    free(c.v);
-    rm_rf(dir);
+    free(c.r.v);
+    st_rm_rf(dir);
     free(dir);
 }
 
 static void test_store_second_writer_is_refused(void **state)
 {
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_test");
     char err[256];
     struct store *a, *b;
     assert_int_equal(store_open(dir, NULL, STORE_WRITE, &a, err), 0);
     assert_int_equal(store_open(dir, NULL, STORE_WRITE, &b, err), BS_EEXIST);
     assert_non_null(strstr(err, "another writer"));
     store_close(a);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
 static void test_store_retention_counts_back_from_newest_flow(void **state)
 {
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_test");
     const char *kv[][3] = {{"store", "retention", "90m"}, {"store", "partition", "10m"}};
-    struct config *cfg = test_config(kv, 2);
+    struct config *cfg = st_test_config(kv, 2);
     char err[256];
     struct store *s;
     assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
@@ -516,15 +476,15 @@ static void test_store_retention_counts_back_from_newest_flow(void **state)
     assert_int_equal(info.t_min, t0 + 2 * 3600000ull);
     store_close(s);
     config_release(cfg);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
 static void test_store_max_size_drops_oldest_segments(void **state)
 {
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_test");
     const char *kv[][3] = {{"store", "retention", "0"}, {"store", "max_size", "20k"}};
-    struct config *cfg = test_config(kv, 2);
+    struct config *cfg = st_test_config(kv, 2);
     char err[256];
     struct store *s;
     assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
@@ -546,15 +506,15 @@ static void test_store_max_size_drops_oldest_segments(void **state)
     assert_int_equal(info.t_max, t0 + 9 * 300000ull + 499); /* newest kept */
     store_close(s);
     config_release(cfg);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
 static void test_store_failed_flush_keeps_batch_then_drops_oldest_at_cap(void **state)
 {
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_test");
     const char *kv[][3] = {{"store", "batch_records", "100"}};
-    struct config *cfg = test_config(kv, 1);
+    struct config *cfg = st_test_config(kv, 1);
     char err[256], flows[700];
     struct store *s;
     assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
@@ -563,7 +523,7 @@ static void test_store_failed_flush_keeps_batch_then_drops_oldest_at_cap(void **
     assert_int_equal(chmod(flows, 0500), 0);
     if (access(flows, W_OK) == 0) { /* root ignores modes: use a file in its way instead */
         chmod(flows, 0755);
-        rm_rf(flows);
+        st_rm_rf(flows);
         FILE *f = fopen(flows, "w");
         assert_non_null(f);
         fclose(f);
@@ -589,13 +549,13 @@ static void test_store_failed_flush_keeps_batch_then_drops_oldest_at_cap(void **
     assert_int_equal(store_open(dir, cfg, STORE_RDONLY, &s, err), 0);
     struct collect c = {.lock = PTHREAD_MUTEX_INITIALIZER};
     scan_all(s, &c, 1);
-    assert_true(c.n >= 90 && c.n <= 100);
-    qsort(c.v, c.n, sizeof *c.v, cmp_rec);
-    assert_int_equal(c.v[c.n - 1].start_ms, 1700000000000ull + 149);
+    assert_true(c.r.n >= 90 && c.r.n <= 100);
+    qsort(c.r.v, c.r.n, sizeof *c.r.v, st_cmp_rec);
+    assert_int_equal(c.r.v[c.r.n - 1].start_ms, 1700000000000ull + 149);
     store_close(s);
-    free(c.v);
+    free(c.r.v);
     config_release(cfg);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
@@ -604,7 +564,7 @@ static void test_store_bad_config_and_clickhouse_url_are_reported(void **state)
     char err[256];
     struct store *s;
     const char *kv[][3] = {{"store", "compression", "brotli"}};
-    struct config *cfg = test_config(kv, 1);
+    struct config *cfg = st_test_config(kv, 1);
     assert_int_equal(store_open("/tmp/x", cfg, STORE_RDONLY, &s, err), BS_EUSAGE);
     assert_non_null(strstr(err, "compression"));
     config_release(cfg);
@@ -639,7 +599,7 @@ static int list_cb(void *ctx, const struct statedb_exporter *e)
  * the same backend for both; nothing falls through to being taken as a file name. */
 static void test_statedb_same_url_same_backend_as_store(void **state)
 {
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_test");
     char err[256], path[600];
     struct store *s;
     struct statedb *db;
@@ -667,14 +627,14 @@ static void test_statedb_same_url_same_backend_as_store(void **state)
     assert_non_null(strstr(err, "ClickHouse"));
     assert_int_equal(statedb_open("", &db, err), BS_EUSAGE);
     assert_int_equal(statedb_open(NULL, &db, err), BS_EUSAGE);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
 
 static void test_statedb_migrates_and_upserts_exporters(void **state)
 {
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_test");
     char path[600], err[256];
     snprintf(path, sizeof path, "%s/state.db", dir);
     struct statedb *db;
@@ -696,13 +656,13 @@ static void test_statedb_migrates_and_upserts_exporters(void **state)
     assert_int_equal(got[0].first_ms, 1000);
     assert_int_equal(got[0].last_ms, 3000);
     statedb_close(db);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
 static void test_statedb_refuses_newer_schema(void **state)
 {
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_test");
     char path[600], err[256];
     snprintf(path, sizeof path, "%s/state.db", dir);
     struct statedb *db;
@@ -713,13 +673,13 @@ static void test_statedb_refuses_newer_schema(void **state)
                               "2>/dev/null",
              path);
     if (system(cmd) != 0) {
-        rm_rf(dir);
+        st_rm_rf(dir);
         free(dir);
         skip();
     }
     assert_int_equal(statedb_open(path, &db, err), BS_EVERSION);
     assert_non_null(strstr(err, "newer"));
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 

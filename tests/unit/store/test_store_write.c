@@ -22,26 +22,9 @@
 #include "store/segment.h"
 #include "store/statedb.h"
 #include "store/store.h"
+#include "store_testutil.h"
 
 /* ---- helpers --------------------------------------------------------------------------- */
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *dir)
-{
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *make_tmpdir(void)
-{
-    char *t = strdup("/tmp/bs_store_write_test.XXXXXX");
-    assert_non_null(mkdtemp(t));
-    return t;
-}
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -70,17 +53,8 @@ static void make_rec(struct flow_rec *r, uint64_t t, uint32_t id)
     r->version = 9;
 }
 
-static int cmp_rec(const void *a, const void *b)
-{
-    const struct flow_rec *x = a, *y = b;
-    if (x->start_ms != y->start_ms)
-        return x->start_ms < y->start_ms ? -1 : 1;
-    return memcmp(x, y, sizeof *x);
-}
-
 struct collect {
-    struct flow_rec *v;
-    size_t n, cap;
+    struct st_recs r;
     uint64_t blocks, unsorted_blocks, mixed_partition_blocks, partition_ms;
     pthread_mutex_t lock;
 };
@@ -105,12 +79,7 @@ static int collect_block(void *ctx, unsigned thread, const struct store_block *b
     for (size_t i = 0; i < b->n; i++) {
         if (i && b->start_ms[i] < b->start_ms[i - 1])
             c->unsorted_blocks++;
-        if (c->n == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 1024;
-            c->v = realloc(c->v, c->cap * sizeof *c->v);
-            assert_non_null(c->v);
-        }
-        store_block_record(b, i, &c->v[c->n++]);
+        st_recs_push(&c->r, b, i);
     }
     pthread_mutex_unlock(&c->lock);
     return 0;
@@ -138,24 +107,14 @@ static void assert_store_holds(const char *dir, struct flow_rec *want, size_t n,
 {
     struct collect c = {.lock = PTHREAD_MUTEX_INITIALIZER, .partition_ms = partition_ms};
     scan_dir(dir, &c);
-    assert_int_equal(c.n, n);
+    assert_int_equal(c.r.n, n);
     assert_int_equal(c.unsorted_blocks, 0);
     assert_int_equal(c.mixed_partition_blocks, 0);
-    qsort(c.v, c.n, sizeof *c.v, cmp_rec);
-    qsort(want, n, sizeof *want, cmp_rec);
+    qsort(c.r.v, c.r.n, sizeof *c.r.v, st_cmp_rec);
+    qsort(want, n, sizeof *want, st_cmp_rec);
     for (size_t i = 0; i < n; i++)
-        assert_memory_equal(&c.v[i], &want[i], sizeof *want);
-    free(c.v);
-}
-
-static struct config *test_config(const char *kv[][3], size_t n)
-{
-    static struct config cfg;
-    struct cfg_error e;
-    assert_int_equal(config_init(&cfg), 0);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(config_set(&cfg, kv[i][0], kv[i][1], kv[i][2], &e), 0);
-    return &cfg;
+        assert_memory_equal(&c.r.v[i], &want[i], sizeof *want);
+    free(c.r.v);
 }
 
 /* Writes one segment of recs[0..n) to a temp file and parses it back (bytes in *mem). */
@@ -200,7 +159,7 @@ static void test_segment_write_ordered_gathers_through_order_and_keeps_input(voi
     struct flow_rec *sorted = malloc(N * sizeof *sorted);
     assert_non_null(sorted);
     memcpy(sorted, recs, N * sizeof *recs);
-    qsort(sorted, N, sizeof *sorted, cmp_rec);
+    qsort(sorted, N, sizeof *sorted, st_cmp_rec);
     for (uint32_t i = 0; i < N; i++)
         order[i] = sorted[i].src.b[15] | (uint32_t)sorted[i].src.b[14] << 8 |
                    (uint32_t)sorted[i].src.b[13] << 16; /* id, from the source address */
@@ -463,11 +422,11 @@ static void test_colenc_put_with_stats_equals_plain_put(void **state)
 static void test_store_batches_over_years_are_sorted_and_split_by_partition(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_write_test");
     const char *kv[][3] = {{"store", "batch_records", "1000"},
                            {"store", "retention", "0"},
                            {"store", "partition", "1h"}};
-    struct config *cfg = test_config(kv, 3);
+    struct config *cfg = st_test_config(kv, 3);
     char err[256];
     struct store *s;
     assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
@@ -496,7 +455,7 @@ static void test_store_batches_over_years_are_sorted_and_split_by_partition(void
     assert_store_holds(dir, recs, N, 3600000);
     free(recs);
     config_release(cfg);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
@@ -536,9 +495,9 @@ static int exp_list_cb(void *ctx, const struct statedb_exporter *e)
 static void test_store_exporter_summary_from_appends_matches_records(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_write_test");
     const char *kv[][3] = {{"store", "batch_records", "1000"}, {"store", "retention", "0"}};
-    struct config *cfg = test_config(kv, 2);
+    struct config *cfg = st_test_config(kv, 2);
     char err[256];
     struct store *s;
     assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
@@ -588,16 +547,16 @@ static void test_store_exporter_summary_from_appends_matches_records(void **stat
     assert_int_equal(got.v[2].sampling_rate, want[2].sampling_rate);
     free(recs);
     config_release(cfg);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
 static void test_store_appends_and_flushes_from_several_threads_lose_nothing(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_write_test");
     const char *kv[][3] = {{"store", "batch_records", "500"}, {"store", "retention", "0"}};
-    struct config *cfg = test_config(kv, 2);
+    struct config *cfg = st_test_config(kv, 2);
     char err[256];
     struct store *s;
     assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
@@ -622,14 +581,14 @@ static void test_store_appends_and_flushes_from_several_threads_lose_nothing(voi
     assert_store_holds(dir, recs, 2 * N, 300000);
     free(recs);
     config_release(cfg);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
 static void test_store_flush_with_nothing_appended_and_read_only_append(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir = st_make_tmpdir("bs_store_write_test");
     char err[256];
     struct store *s;
     assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
@@ -641,7 +600,7 @@ static void test_store_flush_with_nothing_appended_and_read_only_append(void **s
     make_rec(&r, 1700000000000ull, 1);
     assert_int_equal(store_append(s, &r, 1), BS_EUSAGE);
     store_close(s);
-    rm_rf(dir);
+    st_rm_rf(dir);
     free(dir);
 }
 
