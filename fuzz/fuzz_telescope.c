@@ -7,6 +7,7 @@
  * engine writes to a sink that computes every derived per-source value. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "telescope/tel_engine.h"
@@ -19,14 +20,16 @@ static int sink_interval(void *st, const struct tel_engine *e, const struct tel_
     return 0;
 }
 
-static int sink_source(void *st, const struct tel_engine *e, const struct tel_src *s, uint64_t day)
+/* A profile as written must be self-consistent whatever the input was. */
+static int sink_source(void *st, const struct tel_engine *e, const struct tel_src_rec *r)
 {
     char buf[64];
-    tel_engine_addr_text(e, &s->addr, buf, sizeof buf);
-    (void)tel_src_infected_iot(s);
-    (void)tel_src_scan_class(s);
-    (void)tel_src_destinations(s);
-    (void)tel_src_port_count(s);
+    tel_engine_addr_text(e, &r->addr, buf, sizeof buf);
+    if (r->first_ms > r->last_ms || !r->packets || r->nports > TEL_SRC_PORTS ||
+        r->nports > r->packets || r->port_count < r->nports || !r->scan_class ||
+        (r->nports < TEL_SRC_PORTS && r->port_count != r->nports) ||
+        r->syn_packets > r->packets || r->iot_packets > r->syn_packets)
+        abort();
     return 0;
 }
 

@@ -41,7 +41,7 @@ static const uint64_t rollup_len[TEL_LEVELS] = {0, 5ull * 60 * 1000, 60ull * 60 
 struct pending {
     struct pkt_info pi;
     const struct tel_src *hint; /* profile prefetched for it (kept so the prefetch stays) */
-    const uint8_t *hint2;       /* sketch register prefetched for it */
+    const void *hint2;          /* extension or sketch register prefetched for it */
     const struct tel_victim *vhint; /* attack prefetched for it */
     uint64_t ts;
     uint64_t victim_hash;       /* when c.victim_kind: the attack it updates */
@@ -354,10 +354,12 @@ static void flush_day(struct tel_engine *e)
             for (size_t off = 0; off < sizeof(struct tel_src); off += 64)
                 __builtin_prefetch(p + off);
         }
+        struct tel_src_rec r;
+        tel_src_read(&e->src, &e->src.ent[order[k]], e->day_ms, &r);
+        tel_src_derive(&r);
         for (size_t i = 0; i < e->o.n_sinks; i++)
             if (e->o.sinks[i].ops->source)
-                sink_result(e, e->o.sinks[i].ops->source(e->o.sinks[i].state, e,
-                                                          &e->src.ent[order[k]], e->day_ms));
+                sink_result(e, e->o.sinks[i].ops->source(e->o.sinks[i].state, e, &r));
         e->st.sources_written++;
     }
     free(order);
@@ -500,8 +502,7 @@ static void process_dark(struct tel_engine *e, const struct pending *p)
     if (s) {
         if (created) {
             src_lookup_flags(e, &pi->src, &s->flags, &s->asn, &s->cc);
-            s->first_ms = ts;
-            s->last_ms = ts;
+            s->first_off = s->last_off = tel_src_time_off(ts, e->day_ms);
             size_t mem = tel_src_memory(&e->src);
             if (mem > e->st.peak_source_memory)
                 e->st.peak_source_memory = mem;
@@ -537,21 +538,15 @@ static void process_dark(struct tel_engine *e, const struct pending *p)
         }
         s->packets++;
         s->bytes += bytes;
-        if (ts < s->first_ms)
-            s->first_ms = ts;
-        if (ts > s->last_ms)
-            s->last_ms = ts;
-        s->tag_union |= tags;
+        int32_t off = tel_src_time_off(ts, e->day_ms);
+        if (off < s->first_off)
+            s->first_off = off;
+        if (off > s->last_off)
+            s->last_off = off;
+        s->tag_union |= (uint16_t)tags;
         tel_src_add_dst(&e->src, s, dst_hash);
-        if (has_port) {
-            uint16_t port = pi->dst_port;
-            if (!tel_src_has_port(s, port)) {
-                if (s->nports < TEL_SRC_PORTS)
-                    s->ports[s->nports++] = port;
-                else /* past the list: the sketch counts the extra ports */
-                    tel_hll_add(s->hll_port, TEL_SRC_PORT_P, hash_mix64(port + 0x1234567ull));
-            }
-        }
+        if (has_port)
+            tel_src_add_port(&e->src, s, pi->dst_port);
         /* Added without branches: SYN scan or not alternates unpredictably in a mix. */
         s->syn_packets += syn_scan;
         s->iot_packets += syn_scan & tel_is_iot_port(pi->dst_port);
@@ -614,7 +609,7 @@ static void count_non_darknet(struct tel_engine *e, const struct pkt_info *pi, u
  * packet that bypasses the queue; the next packet then starts an empty pipeline. */
 static void stage_profile(struct tel_engine *e, struct pending *p)
 {
-    p->hint = tel_src_prefetch_entry(&e->src, p->src_hash, p->dst_hash);
+    p->hint = tel_src_prefetch_entry(&e->src, p->src_hash);
     if (p->c.victim_kind)
         p->vhint = tel_victim_prefetch_entry(&e->vic, p->victim_hash, p->ts, p->dst_hash);
     /* The interval's per-port counters (without a branch: for a packet without ports
@@ -631,7 +626,7 @@ static void pipeline_push(struct tel_engine *e)
         stage_profile(e, &e->batch[(n - 1 - PREFETCH_LAG) % TEL_BATCH]);
     if (n > SKETCH_LAG) {
         struct pending *p = &e->batch[(n - 1 - SKETCH_LAG) % TEL_BATCH];
-        p->hint2 = tel_src_prefetch_sketch(p->hint, p->dst_hash);
+        p->hint2 = tel_src_prefetch_more(&e->src, p->hint, p->dst_hash);
     }
     if (n > PROCESS_LAG)
         process_dark(e, &e->batch[(n - 1 - PROCESS_LAG) % TEL_BATCH]);
@@ -855,36 +850,36 @@ char *tel_engine_addr_text(const struct tel_engine *e, const struct ipaddr *a, c
 
 /* ---- derived per-source facts ---- */
 
-bool tel_src_fp_listed(const struct tel_src *s, enum tel_fp fp)
+bool tel_src_fp_listed(const struct tel_src_rec *r, enum tel_fp fp)
 {
-    uint64_t v = s->fp_votes[fp];
+    uint64_t v = r->fp_votes[fp];
     if (!v)
         return false;
     switch (fp) {
     case TEL_FP_MIRAI: return true;
-    case TEL_FP_UNICORNSCAN: return (v + 1) * 2 > s->syn_packets;
-    default: return v * 2 > s->syn_packets;
+    case TEL_FP_UNICORNSCAN: return (v + 1) * 2 > r->syn_packets;
+    default: return v * 2 > r->syn_packets;
     }
 }
 
-static bool infected_given(const struct tel_src *s, unsigned fps_listed, uint64_t destinations)
+static bool infected_given(const struct tel_src_rec *r)
 {
-    if (s->flags & (TEL_SRC_BOGON | TEL_SRC_RESEARCH))
+    if (r->flags & (TEL_SRC_BOGON | TEL_SRC_RESEARCH))
         return false;
-    if (fps_listed & (1u << TEL_FP_MIRAI))
+    if (r->fps_listed & (1u << TEL_FP_MIRAI))
         return true;
-    if (fps_listed & ~(1u << TEL_FP_MIRAI))
+    if (r->fps_listed & ~(1u << TEL_FP_MIRAI))
         return false; /* a tool scanner */
-    return s->iot_packets >= TEL_IOT_MIN_PACKETS && destinations >= TEL_IOT_MIN_DESTINATIONS &&
-           (uint64_t)s->iot_packets * 2 >= s->syn_packets;
+    return r->iot_packets >= TEL_IOT_MIN_PACKETS && r->destinations >= TEL_IOT_MIN_DESTINATIONS &&
+           (uint64_t)r->iot_packets * 2 >= r->syn_packets;
 }
 
-static const char *scan_class_given(const struct tel_src *s, uint64_t destinations, uint64_t ports)
+static const char *scan_class_given(const struct tel_src_rec *r)
 {
-    if (!(s->tag_union & (1u << TEL_TAG_TCP_SCAN | 1u << TEL_TAG_UDP_PROBE | 1u << TEL_TAG_ICMP_SCAN)))
+    if (!(r->tag_union & (1u << TEL_TAG_TCP_SCAN | 1u << TEL_TAG_UDP_PROBE | 1u << TEL_TAG_ICMP_SCAN)))
         return "none";
-    bool many_dst = destinations >= TEL_SCAN_MANY;
-    bool many_port = ports >= TEL_SCAN_MANY;
+    bool many_dst = r->destinations >= TEL_SCAN_MANY;
+    bool many_port = r->port_count >= TEL_SCAN_MANY;
     if (many_dst && many_port)
         return "strobe";
     if (many_dst)
@@ -894,42 +889,12 @@ static const char *scan_class_given(const struct tel_src *s, uint64_t destinatio
     return "light";
 }
 
-static unsigned fps_listed_of(const struct tel_src *s)
+void tel_src_derive(struct tel_src_rec *r)
 {
-    unsigned m = 0;
+    r->fps_listed = 0;
     for (int f = 0; f < TEL_FP_COUNT; f++)
-        if (tel_src_fp_listed(s, (enum tel_fp)f))
-            m |= 1u << f;
-    return m;
-}
-
-bool tel_src_infected_iot(const struct tel_src *s)
-{
-    return infected_given(s, fps_listed_of(s), tel_src_destinations(s));
-}
-
-uint64_t tel_src_destinations(const struct tel_src *s)
-{
-    return tel_src_dst_count(s);
-}
-
-uint64_t tel_src_port_count(const struct tel_src *s)
-{
-    if (s->nports < TEL_SRC_PORTS)
-        return s->nports;
-    return TEL_SRC_PORTS + tel_hll_estimate(s->hll_port, TEL_SRC_PORT_P);
-}
-
-const char *tel_src_scan_class(const struct tel_src *s)
-{
-    return scan_class_given(s, tel_src_destinations(s), tel_src_port_count(s));
-}
-
-void tel_src_get_facts(const struct tel_src *s, struct tel_src_facts *f)
-{
-    f->destinations = tel_src_destinations(s);
-    f->port_count = tel_src_port_count(s);
-    f->fps_listed = fps_listed_of(s);
-    f->scan_class = scan_class_given(s, f->destinations, f->port_count);
-    f->infected_iot = infected_given(s, f->fps_listed, f->destinations);
+        if (tel_src_fp_listed(r, (enum tel_fp)f))
+            r->fps_listed |= 1u << f;
+    r->scan_class = scan_class_given(r);
+    r->infected_iot = infected_given(r);
 }

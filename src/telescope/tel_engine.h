@@ -73,7 +73,7 @@ struct tel_sink_ops {
     const char *name;
     int (*interval)(void *state, const struct tel_engine *e, const struct tel_bucket *b,
                     uint32_t resolution_s);
-    int (*source)(void *state, const struct tel_engine *e, const struct tel_src *s, uint64_t day_ms);
+    int (*source)(void *state, const struct tel_engine *e, const struct tel_src_rec *r);
     int (*victim)(void *state, const struct tel_engine *e, const struct tel_victim *v);
 };
 
@@ -168,22 +168,11 @@ const char *tel_engine_bogon_source(const struct tel_engine *e);
 /* Address as exported: text, or its keyed pseudonym in privacy mode. */
 char *tel_engine_addr_text(const struct tel_engine *e, const struct ipaddr *a, char *buf, size_t len);
 
-/* Derived per-source facts (see the header comment). */
-bool tel_src_fp_listed(const struct tel_src *s, enum tel_fp fp);
-bool tel_src_infected_iot(const struct tel_src *s);
-const char *tel_src_scan_class(const struct tel_src *s);
-uint64_t tel_src_destinations(const struct tel_src *s);
-uint64_t tel_src_port_count(const struct tel_src *s);
-
-/* All derived facts of a profile at once (each estimate computed once). */
-struct tel_src_facts {
-    uint64_t destinations;
-    uint64_t port_count;
-    const char *scan_class;
-    unsigned fps_listed;    /* 1u << enum tel_fp */
-    bool infected_iot;
-};
-void tel_src_get_facts(const struct tel_src *s, struct tel_src_facts *f);
+/* The engine's rules for a profile (see the header comment): whether fingerprint fp is
+ * listed (a majority of its SYN scan packets voted for it; any Mirai vote), and all derived
+ * fields of r (fps_listed, scan_class, infected_iot) from its counts. */
+bool tel_src_fp_listed(const struct tel_src_rec *r, enum tel_fp fp);
+void tel_src_derive(struct tel_src_rec *r);
 
 /* The built-in special-purpose source prefixes (IPv4 and IPv6), NULL-terminated. */
 extern const char *const tel_builtin_bogons[];

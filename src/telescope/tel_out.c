@@ -680,13 +680,12 @@ static char *fmt_names(char *p, unsigned mask, const char *const *names, const u
     return p;
 }
 
-static int out_source(void *state, const struct tel_engine *e, const struct tel_src *s, uint64_t day_ms)
+static int out_source(void *state, const struct tel_engine *e, const struct tel_src_rec *s)
 {
     struct tel_out *o = state;
+    const uint64_t day_ms = s->day_ms;
     char addr[IPADDR_STRLEN];
     tel_engine_addr_text(e, &s->addr, addr, sizeof addr);
-    struct tel_src_facts f;
-    tel_src_get_facts(s, &f);
     char rate[32];
     size_t rate_len = tel_out_format_rate(rate, s->packets, s->first_ms, s->last_ms);
     char cc[3] = {(char)(s->cc >> 8), (char)(s->cc & 0xff), 0};
@@ -718,7 +717,7 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
     memcpy(p, rate, rate_len);
     p += rate_len;
     PUT_LIT(p, ",\"destinations\":");
-    p = fmt_u64(p, f.destinations);
+    p = fmt_u64(p, s->destinations);
     PUT_LIT(p, ",\"ports\":[");
     uint16_t sp[TEL_SRC_PORTS];
     sorted_ports(s->ports, s->nports, sp);
@@ -728,13 +727,13 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
         p = fmt_u64(p, sp[i]);
     }
     PUT_LIT(p, "],\"port_count\":");
-    p = fmt_u64(p, f.port_count);
+    p = fmt_u64(p, s->port_count);
     PUT_LIT(p, ",\"scan_class\":\"");
-    p = fmt_str(p, f.scan_class);
+    p = fmt_str(p, s->scan_class);
     PUT_LIT(p, "\",\"tags\":[");
     p = fmt_names(p, s->tag_union, tel_tag_names, o->tag_len, TEL_TAG_COUNT);
     PUT_LIT(p, "],\"fingerprints\":[");
-    p = fmt_names(p, f.fps_listed, tel_fp_names, o->fp_len, TEL_FP_COUNT);
+    p = fmt_names(p, s->fps_listed, tel_fp_names, o->fp_len, TEL_FP_COUNT);
     PUT_LIT(p, "],\"fingerprint_votes\":{");
     bool first = true;
     for (int i = 0; i < TEL_FP_COUNT; i++) {
@@ -771,7 +770,7 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
         PUT_LIT(p, ",\"research\":true");
     else
         PUT_LIT(p, ",\"research\":false");
-    if (f.infected_iot)
+    if (s->infected_iot)
         PUT_LIT(p, ",\"infected_iot\":true}\n");
     else
         PUT_LIT(p, ",\"infected_iot\":false}\n");
@@ -789,14 +788,14 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
     rc = rc ? rc : put_kv(b, ",", s->last_ms);
     rc = rc ? rc : buf_putc(b, ',');
     rc = rc ? rc : buf_append(b, rate, rate_len);
-    rc = rc ? rc : put_kv(b, ",", f.destinations);
-    rc = rc ? rc : put_kv(b, ",", f.port_count);
+    rc = rc ? rc : put_kv(b, ",", s->destinations);
+    rc = rc ? rc : put_kv(b, ",", s->port_count);
     rc = rc ? rc : buf_putc(b, ',');
     rc = rc ? rc : port_list(b, s->ports, s->nports, ';', false);
     rc = rc ? rc : buf_putc(b, ',');
-    rc = rc ? rc : buf_puts(b, f.scan_class);
+    rc = rc ? rc : buf_puts(b, s->scan_class);
     rc = rc ? rc : buf_putc(b, ',');
-    rc = rc ? rc : put_names(b, f.fps_listed, tel_fp_names, TEL_FP_COUNT, ';', false);
+    rc = rc ? rc : put_names(b, s->fps_listed, tel_fp_names, TEL_FP_COUNT, ';', false);
     rc = rc ? rc : buf_putc(b, ',');
     if (s->flags & TEL_SRC_HAS_ASN)
         rc = rc ? rc : put_u64(b, s->asn);
@@ -805,7 +804,7 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
         rc = rc ? rc : buf_puts(b, cc);
     rc = rc ? rc : buf_puts(b, (s->flags & TEL_SRC_BOGON) ? ",true" : ",false");
     rc = rc ? rc : buf_puts(b, (s->flags & TEL_SRC_RESEARCH) ? ",true" : ",false");
-    rc = rc ? rc : buf_puts(b, f.infected_iot ? ",true\n" : ",false\n");
+    rc = rc ? rc : buf_puts(b, s->infected_iot ? ",true\n" : ",false\n");
     return put_line(o, o->csv[F_SOURCES], rc);
 }
 

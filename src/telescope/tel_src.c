@@ -13,7 +13,10 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 #define SKETCH_BYTES ((size_t)1 << TEL_SRC_DST_P)
 
-_Static_assert(sizeof(struct tel_src) == 192, "a source profile is three cache lines");
+_Static_assert(sizeof(struct tel_src) == 128, "a source profile is two cache lines");
+_Static_assert(offsetof(struct tel_src, ports) == 64, "line 1 starts with the port list");
+_Static_assert(sizeof(struct tel_src_ext) == 64, "an extension is one cache line");
+_Static_assert(TEL_TAG_COUNT <= 16, "tag_union holds every tag");
 
 /* The table reserves address space for max_sources profiles and their index up front
  * (mmap with MAP_NORESERVE: nothing is committed until touched), so it never reallocates or
@@ -57,8 +60,9 @@ int tel_src_init(struct tel_src_table *t, size_t max_sources, uint64_t seed)
     t->max_sketch = t->max / 4 > 1024 ? t->max / 4 : 1024;
     t->ent = reserve(t->ent_cap * sizeof *t->ent, &t->ent_mapped);
     t->index = reserve(t->index_cap * sizeof *t->index, &t->index_mapped);
+    t->ext = reserve(t->max * sizeof *t->ext, &t->ext_mapped);
     t->sketch = reserve(t->max_sketch * SKETCH_BYTES, &t->sketch_mapped);
-    if (!t->ent || !t->index || !t->sketch) {
+    if (!t->ent || !t->index || !t->ext || !t->sketch) {
         tel_src_release(t);
         return BS_ENOMEM;
     }
@@ -71,6 +75,8 @@ void tel_src_release(struct tel_src_table *t)
         munmap(t->ent, t->ent_mapped);
     if (t->index)
         munmap(t->index, t->index_mapped);
+    if (t->ext)
+        munmap(t->ext, t->ext_mapped);
     if (t->sketch)
         munmap(t->sketch, t->sketch_mapped);
     memset(t, 0, sizeof *t);
@@ -106,8 +112,10 @@ void tel_src_clear(struct tel_src_table *t)
     if (madvise(t->index, t->index_mapped, MADV_DONTNEED))
         memset(t->index, 0, t->index_cap * sizeof *t->index);
     (void)madvise(t->ent, t->ent_mapped, MADV_DONTNEED);
+    (void)madvise(t->ext, t->ext_mapped, MADV_DONTNEED);
     (void)madvise(t->sketch, t->sketch_mapped, MADV_DONTNEED);
     t->n = 0;
+    t->next = 0;
     t->nsketch = 0;
 }
 
@@ -123,7 +131,7 @@ struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, 
             break;
         if ((e & ~0xffffffffull) == tag) {
             struct tel_src *p = &t->ent[(uint32_t)e - 1];
-            if (tel_src_same_addr(&p->addr, addr))
+            if (tel_src_holds(t, p, addr))
                 return p;
         }
         s = (s + 1) & (t->index_cap - 1);
@@ -139,16 +147,16 @@ struct tel_src *tel_src_get(struct tel_src_table *t, const struct ipaddr *addr, 
     }
     struct tel_src *p = &t->ent[t->n];
     memset(p, 0, sizeof *p);
-    p->addr = *addr;
+    p->addr4 = ipaddr_v4(addr);
+    if (!ipaddr_is_v4(addr)) { /* the extension holds the rest (one at most a profile) */
+        struct tel_src_ext *x = &t->ext[t->next++];
+        memset(x, 0, sizeof *x);
+        x->addr6 = *addr;
+        p->ext = (uint32_t)t->next;
+        p->v6 = 1;
+    }
     t->index[s] = tag | (uint64_t)(++t->n);
     *created = true;
-    return p;
-}
-
-static uint8_t *sketch_of(const struct tel_src *s)
-{
-    uint8_t *p;
-    memcpy(&p, s->dst_small, sizeof p);
     return p;
 }
 
@@ -167,8 +175,8 @@ static inline bool small_has(const struct tel_src *s, uint32_t h)
 {
     _Static_assert(TEL_SRC_DST_SMALL == 7, "two 4-lane vectors hold the exact set");
     static const i32x4 lane0 = {0, 1, 2, 3}, lane4 = {4, 5, 6, 7};
-    _Static_assert(offsetof(struct tel_src, asn) == offsetof(struct tel_src, dst_small) + 28,
-                   "the second vector's last lane (masked off) is asn");
+    _Static_assert(offsetof(struct tel_src, fp_votes) == offsetof(struct tel_src, dst_small) + 28,
+                   "the second vector's last lane (masked off) is fp_votes[0]");
     const char *base = (const char *)s + offsetof(struct tel_src, dst_small);
     i32x4 a, b, want = {0}, n = {0};
     memcpy(&a, base, sizeof a);
@@ -185,7 +193,7 @@ void tel_src_add_dst(struct tel_src_table *t, struct tel_src *s, uint64_t dst_ha
 {
     uint32_t h = (uint32_t)(dst_hash >> 32);
     if (s->ndst == TEL_SRC_DST_SKETCH) {
-        tel_hll_add(sketch_of(s), TEL_SRC_DST_P, sketch_hash(h));
+        tel_hll_add(tel_src_sketch_of(t, s), TEL_SRC_DST_P, sketch_hash(h));
         return;
     }
     if (s->ndst == TEL_SRC_DST_FULL)
@@ -201,22 +209,92 @@ void tel_src_add_dst(struct tel_src_table *t, struct tel_src *s, uint64_t dst_ha
         t->sketch_exhausted++;
         return;
     }
-    uint8_t *sk = t->sketch + t->nsketch++ * SKETCH_BYTES; /* fresh pages are zero */
+    uint8_t *sk = t->sketch + t->nsketch * SKETCH_BYTES;
     memset(sk, 0, SKETCH_BYTES);
     for (unsigned i = 0; i < TEL_SRC_DST_SMALL; i++)
         tel_hll_add(sk, TEL_SRC_DST_P, sketch_hash(s->dst_small[i]));
     tel_hll_add(sk, TEL_SRC_DST_P, sketch_hash(h));
-    memcpy(s->dst_small, &sk, sizeof sk);
+    s->dst_small[0] = (uint32_t)t->nsketch++; /* max_sketch <= max / 4 < 2^31 */
     s->ndst = TEL_SRC_DST_SKETCH;
 }
 
-uint64_t tel_src_dst_count(const struct tel_src *s)
+uint64_t tel_src_dst_count(const struct tel_src_table *t, const struct tel_src *s)
 {
     if (s->ndst == TEL_SRC_DST_SKETCH)
-        return tel_hll_estimate(sketch_of(s), TEL_SRC_DST_P);
+        return tel_hll_estimate(tel_src_sketch_of(t, s), TEL_SRC_DST_P);
     if (s->ndst == TEL_SRC_DST_FULL)
         return TEL_SRC_DST_SMALL + 1;
     return s->ndst;
+}
+
+static struct tel_src_ext *ext_of(struct tel_src_table *t, struct tel_src *s)
+{
+    if (!s->ext) { /* at most one a profile, so the pool (one a profile) never runs out */
+        struct tel_src_ext *x = &t->ext[t->next++];
+        memset(x, 0, sizeof *x);
+        s->ext = (uint32_t)t->next;
+    }
+    return &t->ext[s->ext - 1];
+}
+
+void tel_src_add_port_more(struct tel_src_table *t, struct tel_src *s, uint16_t port)
+{
+    struct tel_src_ext *x = ext_of(t, s);
+    unsigned more = s->nports - TEL_SRC_PORTS_INLINE;
+    if (tel_src_list_has(x->ports, more, port))
+        return;
+    if (s->nports < TEL_SRC_PORTS) {
+        x->ports[more] = port;
+        s->nports++;
+    } else { /* past the list: the sketch counts the extra ports */
+        tel_hll_add(x->hll_port, TEL_SRC_PORT_P, hash_mix64(port + 0x1234567ull));
+    }
+}
+
+bool tel_src_has_port(const struct tel_src_table *t, const struct tel_src *s, uint16_t port)
+{
+    if (tel_src_list_has(s->ports, s->nports, port))
+        return true;
+    return s->nports > TEL_SRC_PORTS_INLINE &&
+           tel_src_list_has(t->ext[s->ext - 1].ports, s->nports - TEL_SRC_PORTS_INLINE, port);
+}
+
+void tel_src_addr(const struct tel_src_table *t, const struct tel_src *s, struct ipaddr *out)
+{
+    if (s->v6)
+        *out = t->ext[s->ext - 1].addr6;
+    else
+        ipaddr_from_v4(out, s->addr4);
+}
+
+void tel_src_read(const struct tel_src_table *t, const struct tel_src *s, uint64_t day_ms,
+                  struct tel_src_rec *r)
+{
+    memset(r, 0, sizeof *r);
+    tel_src_addr(t, s, &r->addr);
+    r->day_ms = day_ms;
+    r->packets = s->packets;
+    r->bytes = s->bytes;
+    r->first_ms = day_ms + (uint64_t)(int64_t)s->first_off;
+    r->last_ms = day_ms + (uint64_t)(int64_t)s->last_off;
+    r->destinations = tel_src_dst_count(t, s);
+    r->tag_union = s->tag_union;
+    r->syn_packets = s->syn_packets;
+    r->iot_packets = s->iot_packets;
+    memcpy(r->fp_votes, s->fp_votes, sizeof r->fp_votes);
+    r->asn = s->asn;
+    r->cc = s->cc;
+    r->flags = s->flags;
+    r->nports = s->nports;
+    unsigned in = s->nports < TEL_SRC_PORTS_INLINE ? s->nports : TEL_SRC_PORTS_INLINE;
+    memcpy(r->ports, s->ports, in * sizeof *r->ports);
+    r->port_count = s->nports;
+    if (s->nports > TEL_SRC_PORTS_INLINE) {
+        const struct tel_src_ext *x = &t->ext[s->ext - 1];
+        memcpy(r->ports + in, x->ports, (s->nports - in) * sizeof *r->ports);
+        if (s->nports == TEL_SRC_PORTS)
+            r->port_count += tel_hll_estimate(x->hll_port, TEL_SRC_PORT_P);
+    }
 }
 
 size_t tel_src_memory(const struct tel_src_table *t)
@@ -226,7 +304,8 @@ size_t tel_src_memory(const struct tel_src_table *t)
     size_t ent = (t->n * sizeof *t->ent + 4095) / 4096 * 4096;
     size_t idx = t->index_cap * sizeof *t->index;
     size_t idx_touched = t->n * 4096;
-    return ent + (idx_touched < idx ? idx_touched : idx) + t->nsketch * SKETCH_BYTES;
+    return ent + (idx_touched < idx ? idx_touched : idx) + t->next * sizeof *t->ext +
+           t->nsketch * SKETCH_BYTES;
 }
 
 struct order_key {
@@ -262,10 +341,10 @@ static bool order_v4(const struct tel_src_table *t, uint32_t *o)
     uint32_t *cnt = calloc(65536, sizeof *cnt);
     bool ok = a && b && cnt;
     for (size_t i = 0; ok && i < n; i++) {
-        if (!ipaddr_is_v4(&t->ent[i].addr))
+        if (t->ent[i].v6)
             ok = false;
         else
-            a[i] = (uint64_t)ipaddr_v4(&t->ent[i].addr) << 32 | (uint32_t)i;
+            a[i] = (uint64_t)t->ent[i].addr4 << 32 | (uint32_t)i;
     }
     for (int pass = 0; ok && pass < 2; pass++) {
         unsigned shift = pass ? 48 : 32;
@@ -307,8 +386,10 @@ uint32_t *tel_src_order(const struct tel_src_table *t)
         return NULL;
     }
     for (size_t i = 0; i < t->n; i++) {
-        k[i].hi = be64(t->ent[i].addr.b);
-        k[i].lo = be64(t->ent[i].addr.b + 8);
+        struct ipaddr a;
+        tel_src_addr(t, &t->ent[i], &a);
+        k[i].hi = be64(a.b);
+        k[i].lo = be64(a.b + 8);
         k[i].idx = (uint32_t)i;
     }
     qsort(k, t->n, sizeof *k, order_cmp);

@@ -165,41 +165,38 @@ static int st_interval(void *state, const struct tel_engine *e, const struct tel
     return keep(s, rc);
 }
 
-static int st_source(void *state, const struct tel_engine *e, const struct tel_src *src,
-                     uint64_t day_ms)
+static int st_source(void *state, const struct tel_engine *e, const struct tel_src_rec *src)
 {
     struct tel_state *s = state;
-    struct tel_src_facts f;
-    tel_src_get_facts(src, &f);
-    if (s->which == TEL_STATE_INFECTED_SOURCES && !f.infected_iot)
+    if (s->which == TEL_STATE_INFECTED_SOURCES && !src->infected_iot)
         return 0;
     char addr[IPADDR_STRLEN], ports[TEL_SRC_PORTS * 6 + 4];
     char fps[TEL_FP_COUNT * 16 + 4], tags[TEL_TAG_COUNT * 20 + 4];
     char cc[3] = {(char)(src->cc >> 8), (char)(src->cc & 0xff), 0};
     tel_engine_addr_text(e, &src->addr, addr, sizeof addr);
     json_ports(ports, sizeof ports, src->ports, src->nports);
-    json_names(fps, sizeof fps, f.fps_listed, tel_fp_names, TEL_FP_COUNT);
+    json_names(fps, sizeof fps, src->fps_listed, tel_fp_names, TEL_FP_COUNT);
     json_names(tags, sizeof tags, src->tag_union, tel_tag_names, TEL_TAG_COUNT);
     struct statedb_tel_source r = {
         .src = addr,
-        .day_ms = day_ms,
+        .day_ms = src->day_ms,
         .first_ms = src->first_ms,
         .last_ms = src->last_ms,
         .packets = src->packets,
         .bytes = src->bytes,
-        .destinations = f.destinations,
-        .port_count = f.port_count,
+        .destinations = src->destinations,
+        .port_count = src->port_count,
         .syn_packets = src->syn_packets,
         .iot_packets = src->iot_packets,
         .ports = ports,
         .fingerprints = fps,
         .tags = tags,
-        .scan_class = f.scan_class,
+        .scan_class = src->scan_class,
         .asn = (src->flags & TEL_SRC_HAS_ASN) ? (int64_t)src->asn : -1,
         .cc = (src->flags & TEL_SRC_HAS_CC) ? cc : NULL,
         .bogon = (src->flags & TEL_SRC_BOGON) != 0,
         .research = (src->flags & TEL_SRC_RESEARCH) != 0,
-        .infected_iot = f.infected_iot,
+        .infected_iot = src->infected_iot,
     };
     int rc = statedb_tel_source_put(s->db, &r);
     if (!rc)

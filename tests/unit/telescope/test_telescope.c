@@ -738,18 +738,19 @@ static int cap_interval(void *st, const struct tel_engine *e, const struct tel_b
     return 0;
 }
 
-static int cap_source(void *st, const struct tel_engine *e, const struct tel_src *s, uint64_t day)
+static int cap_source(void *st, const struct tel_engine *e, const struct tel_src_rec *s)
 {
     struct capture *c = st;
     c->sources++;
-    c->infected += tel_src_infected_iot(s);
+    c->infected += s->infected_iot;
     tel_engine_addr_text(e, &s->addr, c->last_src, sizeof c->last_src);
     c->last_src_packets = s->packets;
-    c->last_src_infected = tel_src_infected_iot(s);
+    c->last_src_infected = s->infected_iot;
     c->fps_listed = 0;
     for (int f = 0; f < TEL_FP_COUNT; f++)
         if (tel_src_fp_listed(s, (enum tel_fp)f))
             c->fps_listed |= 1u << f;
+    assert_int_equal(c->fps_listed, s->fps_listed);
     return 0;
 }
 
@@ -1046,8 +1047,9 @@ static void test_flood_of_spoofed_sources_keeps_memory_bounded(void **state)
     long after = rss_pages();
     const struct tel_stats *st = tel_engine_stats_const(e);
     assert_true(st->dropped_source_packets > 1900000);
-    /* 50000 profiles of 192 bytes and an index of 131072 slots of 8 bytes: under 12 MB */
-    assert_true(st->peak_source_memory <= 12u * 1024 * 1024);
+    /* 50000 profiles of 128 bytes and an index of 131072 slots of 8 bytes (single-packet
+     * IPv4 sources need neither extensions nor sketches): under 8 MB */
+    assert_true(st->peak_source_memory <= 8u * 1024 * 1024);
     assert_true(st->peak_victim_memory <= 65536 * (sizeof(struct tel_victim) + 8 * sizeof(uint32_t)));
     assert_true(st->dropped_victim_packets > 0);
     /* After the tables filled (first 200k packets), RSS must not keep growing with input:
@@ -1086,8 +1088,12 @@ static void test_src_table_cap_and_lookup(void **state)
     }
     uint32_t *order = tel_src_order(&t);
     assert_non_null(order);
-    for (size_t i = 1; i < t.n; i++)
-        assert_true(ipaddr_cmp(&t.ent[order[i - 1]].addr, &t.ent[order[i]].addr) < 0);
+    for (size_t i = 1; i < t.n; i++) {
+        struct ipaddr x, y;
+        tel_src_addr(&t, &t.ent[order[i - 1]], &x);
+        tel_src_addr(&t, &t.ent[order[i]], &y);
+        assert_true(ipaddr_cmp(&x, &y) < 0);
+    }
     free(order);
     ipaddr_from_v4(&a, 7 * 2654435761u);
     struct tel_src *s = tel_src_get(&t, &a, tel_addr_hash(&a), &created);
@@ -1336,7 +1342,7 @@ static void test_src_destinations_exact_then_sketch_then_pool_limit(void **state
             ipaddr_from_v4(&d, DARK + i);
             tel_src_add_dst(&t, s, tel_addr_hash(&d));
         }
-    assert_int_equal(tel_src_dst_count(s), 7); /* exact, repeats ignored */
+    assert_int_equal(tel_src_dst_count(&t, s), 7); /* exact, repeats ignored */
     assert_int_equal(t.nsketch, 0);
     for (uint32_t i = 7; i < 100; i++) {
         struct ipaddr d;
@@ -1344,7 +1350,7 @@ static void test_src_destinations_exact_then_sketch_then_pool_limit(void **state
         tel_src_add_dst(&t, s, tel_addr_hash(&d));
     }
     assert_int_equal(t.nsketch, 1);
-    uint64_t est = tel_src_dst_count(s);
+    uint64_t est = tel_src_dst_count(&t, s);
     assert_true(est >= 90 && est <= 110);
     /* exhaust the pool: the next source stops at "more than 7" */
     t.nsketch = t.max_sketch;
@@ -1355,7 +1361,7 @@ static void test_src_destinations_exact_then_sketch_then_pool_limit(void **state
         ipaddr_from_v4(&d, DARK + i);
         tel_src_add_dst(&t, s, tel_addr_hash(&d));
     }
-    assert_int_equal(tel_src_dst_count(s), 8);
+    assert_int_equal(tel_src_dst_count(&t, s), 8);
     assert_int_equal(t.sketch_exhausted, 1);
     tel_src_release(&t);
 }
@@ -1399,35 +1405,134 @@ static void test_src_table_index_growth_keeps_every_source(void **state)
         struct tel_src *s = tel_src_get(&t, &a, h, &created);
         if (!s || created || s->packets != i + 1)
             fail_msg("source %u lost after the index grew", i);
-        const struct tel_src *pf = tel_src_prefetch_entry(&t, h, 0);
-        if (pf && pf != s && tel_src_same_addr(&pf->addr, &a))
+        const struct tel_src *pf = tel_src_prefetch_entry(&t, h);
+        if (pf && pf != s && tel_src_holds(&t, pf, &a))
             fail_msg("source %u: the prefetch probe found another profile", i);
     }
     tel_src_release(&t);
 }
 
+/* A profile keeps an address's last 32 bits and, for IPv6, the whole address in its
+ * extension: IPv4 and IPv6 sources that share those bits stay distinct, each found again
+ * (by lookup, hint and prefetch probe) and written with its own address. */
+static void test_src_v4_and_v6_sharing_low_bits_stay_distinct(void **state)
+{
+    (void)state;
+    struct tel_src_table t;
+    assert_int_equal(tel_src_init(&t, 100, 5), 0);
+    struct ipaddr a[4];
+    ipaddr_from_v4(&a[0], a4(192, 0, 2, 1));
+    uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [12] = 192, 0, 2, 1};
+    ipaddr_from_v6(&a[1], b);
+    b[3] = 0xb9;
+    ipaddr_from_v6(&a[2], b);
+    memset(b, 0, sizeof b); /* ::192.0.2.1 (IPv4-compatible, not IPv4-mapped) */
+    b[12] = 192, b[13] = 0, b[14] = 2, b[15] = 1;
+    ipaddr_from_v6(&a[3], b);
+    struct tel_src *s[4];
+    bool created;
+    for (int i = 0; i < 4; i++) {
+        s[i] = tel_src_get(&t, &a[i], tel_addr_hash(&a[i]), &created);
+        assert_non_null(s[i]);
+        assert_true(created);
+        s[i]->packets = (uint64_t)i + 10;
+    }
+    for (int i = 0; i < 4; i++) {
+        struct tel_src *again = tel_src_get(&t, &a[i], tel_addr_hash(&a[i]), &created);
+        assert_ptr_equal(again, s[i]);
+        assert_false(created);
+        for (int j = 0; j < 4; j++) {
+            assert_int_equal(tel_src_holds(&t, s[j], &a[i]), i == j);
+            bool c2;
+            assert_ptr_equal(tel_src_get_hinted(&t, &a[i], tel_addr_hash(&a[i]), s[j], &c2), s[i]);
+        }
+        struct tel_src_rec r;
+        tel_src_read(&t, s[i], 0, &r);
+        assert_int_equal(ipaddr_cmp(&r.addr, &a[i]), 0);
+        assert_int_equal(r.packets, (uint64_t)i + 10);
+    }
+    uint32_t *order = tel_src_order(&t); /* the general (not all-IPv4) sort */
+    assert_non_null(order);
+    for (size_t i = 1; i < t.n; i++) {
+        struct ipaddr x, y;
+        tel_src_addr(&t, &t.ent[order[i - 1]], &x);
+        tel_src_addr(&t, &t.ent[order[i]], &y);
+        assert_true(ipaddr_cmp(&x, &y) < 0);
+    }
+    free(order);
+    tel_src_release(&t);
+}
+
+/* Profile times are milliseconds from the day's start, signed (a late packet from the day
+ * before), saturated far outside the day; tel_src_read() gives them back absolute. */
+static void test_src_time_offsets(void **state)
+{
+    (void)state;
+    const uint64_t day = 1700006400000ull; /* a UTC midnight */
+    assert_int_equal(tel_src_time_off(day, day), 0);
+    assert_int_equal(tel_src_time_off(day + 86399999, day), 86399999);
+    assert_int_equal(tel_src_time_off(day - 1500, day), -1500);
+    assert_int_equal(tel_src_time_off(day + (1ull << 40), day), INT32_MAX);
+    assert_int_equal(tel_src_time_off(day - (1ull << 40), day), INT32_MIN);
+    struct tel_src_table t;
+    assert_int_equal(tel_src_init(&t, 10, 5), 0);
+    struct ipaddr a;
+    ipaddr_from_v4(&a, a4(45, 9, 9, 9));
+    bool created;
+    struct tel_src *s = tel_src_get(&t, &a, tel_addr_hash(&a), &created);
+    s->first_off = tel_src_time_off(day - 1500, day);
+    s->last_off = tel_src_time_off(day + 86399999, day);
+    struct tel_src_rec r;
+    tel_src_read(&t, s, day, &r);
+    assert_int_equal(r.first_ms, day - 1500);
+    assert_int_equal(r.last_ms, day + 86399999);
+    tel_src_release(&t);
+}
+
 /* The vector membership tests (port list, exact destination set) agree with a linear search,
- * including value 0, which the unused (zeroed) lanes also hold. */
+ * including value 0, which the unused (zeroed) lanes also hold; the port list runs from the
+ * profile's eight into its extension and stops at sixteen, in first-seen order. */
 static void test_src_port_and_destination_sets_match_linear_search(void **state)
 {
     (void)state;
     uint64_t r = 12345;
+    struct tel_src_table pt;
+    assert_int_equal(tel_src_init(&pt, 4000, 3), 0);
     for (int trial = 0; trial < 2000; trial++) {
-        struct tel_src s;
-        memset(&s, 0, sizeof s);
-        unsigned want_n = (unsigned)(trial % 17);
-        for (unsigned i = 0; i < want_n; i++) {
+        struct ipaddr a;
+        ipaddr_from_v4(&a, a4(45, 3, (uint8_t)(trial >> 8), (uint8_t)trial));
+        bool created;
+        struct tel_src *s = tel_src_get(&pt, &a, tel_addr_hash(&a), &created);
+        assert_non_null(s);
+        uint16_t want[TEL_SRC_PORTS];
+        unsigned want_n = 0, adds = (unsigned)(trial % 40);
+        for (unsigned i = 0; i < adds; i++) {
             r = r * 6364136223846793005ull + 1442695040888963407ull;
-            s.ports[s.nports++] = (uint16_t)(r >> 60); /* 0..15: many repeats and zeros */
+            uint16_t port = (uint16_t)((r >> 59) % 24); /* 0..23: many repeats and zeros */
+            tel_src_add_port(&pt, s, port);
+            bool listed = false;
+            for (unsigned k = 0; k < want_n; k++)
+                listed |= want[k] == port;
+            if (!listed && want_n < TEL_SRC_PORTS)
+                want[want_n++] = port;
+            for (uint16_t q = 0; q < 26; q++) {
+                bool linear = false;
+                for (unsigned k = 0; k < want_n; k++)
+                    linear |= want[k] == q;
+                if (tel_src_has_port(&pt, s, q) != linear)
+                    fail_msg("trial %d: port %u with %u listed", trial, q, want_n);
+            }
         }
-        for (uint32_t port = 0; port < 20; port++) {
-            bool linear = false;
-            for (unsigned i = 0; i < s.nports; i++)
-                linear |= s.ports[i] == port;
-            if (tel_src_has_port(&s, (uint16_t)port) != linear)
-                fail_msg("trial %d: port %u with %u listed", trial, port, s.nports);
-        }
+        struct tel_src_rec rec;
+        tel_src_read(&pt, s, 0, &rec);
+        assert_int_equal(rec.nports, want_n);
+        assert_memory_equal(rec.ports, want, want_n * sizeof *want);
+        if (want_n < TEL_SRC_PORTS)
+            assert_int_equal(rec.port_count, want_n);
+        else /* the 24 values less the 16 listed go to the sketch */
+            assert_true(rec.port_count >= TEL_SRC_PORTS && rec.port_count <= TEL_SRC_PORTS + 8 + 2);
     }
+    tel_src_release(&pt);
     struct tel_src_table t;
     assert_int_equal(tel_src_init(&t, 1000, 1), 0);
     for (int trial = 0; trial < 500; trial++) {
@@ -1447,7 +1552,7 @@ static void test_src_port_and_destination_sets_match_linear_search(void **state)
                 dup |= seen[i] == h;
             if (!dup)
                 seen[n++] = h;
-            assert_int_equal(tel_src_dst_count(s), n);
+            assert_int_equal(tel_src_dst_count(&t, s), n);
         }
     }
     tel_src_release(&t);
@@ -1559,6 +1664,8 @@ int main(void)
         cmocka_unit_test(test_src_table_cap_and_lookup),
         cmocka_unit_test(test_src_table_index_growth_keeps_every_source),
         cmocka_unit_test(test_src_port_and_destination_sets_match_linear_search),
+        cmocka_unit_test(test_src_v4_and_v6_sharing_low_bits_stay_distinct),
+        cmocka_unit_test(test_src_time_offsets),
         cmocka_unit_test(test_bucket_merge_adds_counts_and_top_ports),
         cmocka_unit_test(test_bucket_unique_counts_per_tag_protocol_icmp_type),
         cmocka_unit_test(test_pcapmm_reads_both_byte_orders_and_nanoseconds),
