@@ -339,6 +339,19 @@ static inline const void *tel_src_prefetch_more(const struct tel_src_table *t,
     return r;
 }
 
+/* For a reader of many profiles (tel_src_read() of a day's, in address order): once s's
+ * lines are in cache, prefetch the extension and sketch lines reading it will touch. */
+static inline void tel_src_prefetch_read(const struct tel_src_table *t, const struct tel_src *s)
+{
+    if (s->ext)
+        __builtin_prefetch(&t->ext[s->ext - 1]);
+    if (s->ndst == TEL_SRC_DST_SKETCH) {
+        const uint8_t *sk = tel_src_sketch_of(t, s);
+        for (size_t off = 0; off < ((size_t)1 << TEL_SRC_DST_P); off += 64)
+            __builtin_prefetch(sk + off);
+    }
+}
+
 /* Bytes committed by the table (profiles in use, index pages touched), for accounting. */
 size_t tel_src_memory(const struct tel_src_table *t);
 
