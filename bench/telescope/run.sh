@@ -5,7 +5,7 @@
 # alternating, best of RUNS (default 3) each. The captures are generated here by `botscope
 # telescope --synth --scenario bench` (never committed) for three source populations:
 #   uniform  PACKETS/8 sources, uniformly random (worst case for the source table: every
-#            packet touches a random profile among ~1.25 M, ~470 MB of profiles)
+#            packet touches a random profile among 1 M (the cap), 128 MB of profiles)
 #   zipf     a pool of 1 M sources with heavy-tailed popularity (darknet-like)
 #   hot      10 000 sources (everything in cache: the per-packet compute cost)
 # Each capture holds a scan/backscatter/UDP/ICMP mix over one hour into a /16 darknet, with
