@@ -783,6 +783,23 @@ int tel_engine_finish(struct tel_engine *e)
     return take_err(e);
 }
 
+void tel_engine_reset(struct tel_engine *e)
+{
+    tel_src_clear(&e->src);
+    e->src.sketch_exhausted = 0;
+    tel_victim_clear(&e->vic);
+    /* The buckets are reset by the first packet after this (begin), as after creation. */
+    e->started = e->finished = false;
+    e->day_ms = 0;
+    memset(e->dropped_hll, 0, sizeof e->dropped_hll);
+    e->dropped_any = false;
+    e->sink_err = 0;
+    memset(&e->st, 0, sizeof e->st);
+    e->capture_stats = false;
+    e->cap_recv0 = e->cap_drop0 = e->cap_ifdrop0 = 0;
+    e->q_in = 0;
+}
+
 struct tel_stats *tel_engine_stats(struct tel_engine *e)
 {
     return &e->st;

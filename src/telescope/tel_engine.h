@@ -145,6 +145,10 @@ int tel_engine_tick(struct tel_engine *e, uint64_t now_ms);
 /* End of input: closes the open interval and roll-ups, writes the day's sources and every
  * attack. The engine accepts no more packets afterwards. */
 int tel_engine_finish(struct tel_engine *e);
+/* Forgets everything seen (nothing is emitted) and returns e to its state after
+ * tel_engine_new(): same options, prefix tables and sinks, counters at zero; the tables keep
+ * their reserved memory. Lets a caller (the fuzz target) reuse an engine across inputs. */
+void tel_engine_reset(struct tel_engine *e);
 
 struct tel_stats *tel_engine_stats(struct tel_engine *e);
 

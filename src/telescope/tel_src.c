@@ -108,9 +108,11 @@ static int grow_index(struct tel_src_table *t)
 void tel_src_clear(struct tel_src_table *t)
 {
     /* Dropping the pages zeroes them (private anonymous memory) and returns them to the
-     * system; the next day commits only what it uses. */
+     * system; the next day commits only what it uses, its index starting small again (in
+     * the same mapping: growing moves it to a new one). */
     if (madvise(t->index, t->index_mapped, MADV_DONTNEED))
         memset(t->index, 0, t->index_cap * sizeof *t->index);
+    t->index_cap = index_for(t->max < INITIAL_INDEXED ? t->max : INITIAL_INDEXED);
     (void)madvise(t->ent, t->ent_mapped, MADV_DONTNEED);
     (void)madvise(t->ext, t->ext_mapped, MADV_DONTNEED);
     (void)madvise(t->sketch, t->sketch_mapped, MADV_DONTNEED);
@@ -371,12 +373,18 @@ static bool order_v4(const struct tel_src_table *t, uint32_t *o)
     return ok;
 }
 
+/* Below this many profiles the radix passes' two 65536-entry count tables cost more than
+ * sorting the keys. */
+#define RADIX_MIN 4096
+
 uint32_t *tel_src_order(const struct tel_src_table *t)
 {
-    uint32_t *v4 = malloc((t->n ? t->n : 1) * sizeof *v4);
-    if (v4 && order_v4(t, v4))
-        return v4;
-    free(v4);
+    if (t->n >= RADIX_MIN) {
+        uint32_t *v4 = malloc(t->n * sizeof *v4);
+        if (v4 && order_v4(t, v4))
+            return v4;
+        free(v4);
+    }
     /* Sort compact keys (one sequential pass over the profiles), not the profiles. */
     struct order_key *k = malloc((t->n ? t->n : 1) * sizeof *k);
     uint32_t *o = malloc((t->n ? t->n : 1) * sizeof *o);

@@ -42,6 +42,13 @@ void tel_victim_release(struct tel_victim_table *t)
     memset(t, 0, sizeof *t);
 }
 
+void tel_victim_clear(struct tel_victim_table *t)
+{
+    memset(t->index, 0, t->index_cap * sizeof *t->index);
+    t->n = 0;
+    t->dropped = 0;
+}
+
 static inline size_t slot_of(const struct tel_victim_table *t, uint64_t h)
 {
     return tel_victim_slot(t, h);

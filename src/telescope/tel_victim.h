@@ -68,6 +68,8 @@ struct tel_victim_table {
 
 int tel_victim_init(struct tel_victim_table *t, size_t max_victims, uint64_t seed);
 void tel_victim_release(struct tel_victim_table *t);
+/* Forgets every attack (nothing is emitted); the table keeps its memory. */
+void tel_victim_clear(struct tel_victim_table *t);
 
 /* Adds one backscatter packet. dark_hash is the hash of the darknet address it reached.
  * Returns the attack, or NULL when the table is full (counted in t->dropped). */

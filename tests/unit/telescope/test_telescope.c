@@ -1204,6 +1204,152 @@ static void write_pcap(const char *path, uint32_t magic, bool be, size_t cut)
     fclose(f);
 }
 
+/* ---- tel_engine_reset: a reused engine gives what a fresh one gives ---- */
+
+struct rec_sink {
+    FILE *f;
+};
+
+static int rec_interval(void *st, const struct tel_engine *e, const struct tel_bucket *b,
+                        uint32_t res)
+{
+    (void)e;
+    FILE *f = ((struct rec_sink *)st)->f;
+    fprintf(f, "I %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+               " %" PRIu64 " %" PRIu64 "\n",
+            res, b->start_ms, b->packets, b->bytes, b->non_darknet_packets, b->late_packets,
+            b->packets ? tel_hll_estimate(b->hll_src, TEL_AGG_HLL_P) : 0,
+            b->packets ? tel_hll_estimate(b->hll_dst, TEL_AGG_HLL_P) : 0, b->dropped_sources);
+    for (int i = 0; i < TEL_TAG_COUNT; i++)
+        fprintf(f, " t%" PRIu64, b->tag_packets[i]);
+    struct tel_port_row rows[8];
+    size_t n = tel_bucket_top_ports(b, -1, true, rows, 8);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, " p%u/%u:%" PRIu64 ",%" PRIu64 ",%" PRIu64, rows[i].port, rows[i].is_udp,
+                rows[i].packets, rows[i].sources, rows[i].destinations);
+    fputc('\n', f);
+    return 0;
+}
+
+static int rec_source(void *st, const struct tel_engine *e, const struct tel_src_rec *r)
+{
+    (void)e;
+    FILE *f = ((struct rec_sink *)st)->f;
+    char a[IPADDR_STRLEN];
+    ipaddr_format(&r->addr, a, sizeof a);
+    fprintf(f, "S %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+               " %" PRIu64 " %x %u %u %s %d %x",
+            a, r->day_ms, r->packets, r->bytes, r->first_ms, r->last_ms, r->destinations,
+            r->port_count, r->tag_union, r->syn_packets, r->iot_packets, r->scan_class,
+            r->infected_iot, r->fps_listed);
+    for (unsigned i = 0; i < r->nports; i++)
+        fprintf(f, " %u", r->ports[i]);
+    fputc('\n', f);
+    return 0;
+}
+
+static int rec_victim(void *st, const struct tel_engine *e, const struct tel_victim *v)
+{
+    (void)e;
+    char a[IPADDR_STRLEN];
+    ipaddr_format(&v->addr, a, sizeof a);
+    fprintf(((struct rec_sink *)st)->f, "V %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %u\n", a,
+            v->packets, v->first_ms, v->last_ms, v->peak_ppm);
+    return 0;
+}
+
+static const struct tel_sink_ops rec_ops = {"record", rec_interval, rec_source, rec_victim};
+
+/* Feeds the capture at path (up to max packets) to e. */
+static void feed_pcap(struct tel_engine *e, const char *path, size_t max)
+{
+    struct pcapmm *m;
+    assert_int_equal(pcapmm_open(path, &m), 0);
+    struct pcapin_pkt pk;
+    for (size_t i = 0; i < max && pcapmm_next(m, &pk) == 1; i++)
+        assert_int_equal(tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link), 0);
+    pcapmm_close(m);
+}
+
+static char *run_recorded(struct tel_engine *e, struct rec_sink *rs, const char *path,
+                          struct tel_stats *st)
+{
+    char *text = NULL;
+    size_t len = 0;
+    rs->f = open_memstream(&text, &len);
+    assert_non_null(rs->f);
+    feed_pcap(e, path, SIZE_MAX);
+    assert_int_equal(tel_engine_finish(e), 0);
+    *st = *tel_engine_stats_const(e);
+    fclose(rs->f);
+    rs->f = NULL;
+    return text;
+}
+
+static struct tel_engine *new_rec_engine(struct rec_sink *rs)
+{
+    static struct tel_pmap_entry dk[2];
+    assert_int_equal(tel_pmap_parse_list("198.18.0.0/16,2001:db8:dead::/48", dk, 2), 2);
+    struct tel_opts o;
+    tel_opts_defaults(&o);
+    o.darknet = dk;
+    o.n_darknet = 2;
+    o.max_sources = 1500; /* below the inputs' source counts: drops are counted too */
+    o.max_victims = 64;
+    o.sinks[0] = (struct tel_sink){&rec_ops, rs};
+    o.n_sinks = 1;
+    struct tel_engine *e;
+    char err[256];
+    assert_int_equal(tel_engine_new(&o, &e, err, sizeof err), 0);
+    return e;
+}
+
+static void test_engine_reset_gives_what_a_fresh_engine_gives(void **state)
+{
+    (void)state;
+    char a_path[] = "/tmp/tel_reset_a_XXXXXX", b_path[] = "/tmp/tel_reset_b_XXXXXX";
+    close(mkstemp(a_path));
+    close(mkstemp(b_path));
+    struct tel_synth_opts so = {.scenario = "bench", .packets = 30000, .sources = 4000,
+                                .zipf = true, .seed = 11};
+    assert_int_equal(ipprefix_parse("198.18.0.0/16", &so.dark4), 0);
+    so.start_ms = 1700006400000ull - 1800000; /* half an hour before a UTC midnight */
+    assert_int_equal(tel_synth_write(a_path, &so), 0);
+    struct tel_synth_opts sg = {.scenario = "golden", .seed = 3, .start_ms = 1700000040000ull};
+    sg.dark4 = so.dark4;
+    assert_int_equal(ipprefix_parse("2001:db8:dead::/48", &sg.dark6), 0);
+    assert_int_equal(tel_synth_write(b_path, &sg), 0);
+
+    struct rec_sink rs1 = {0}, rs2 = {0};
+    struct tel_stats st1, st2;
+    struct tel_engine *fresh = new_rec_engine(&rs1);
+    char *want = run_recorded(fresh, &rs1, b_path, &st1);
+    tel_engine_free(fresh);
+    assert_true(strstr(want, "\nS ") && strstr(want, "\nV ")); /* sources and victims */
+
+    struct tel_engine *e = new_rec_engine(&rs2);
+    char *first = run_recorded(e, &rs2, a_path, &st2); /* a whole other input, two days */
+    assert_true(st2.dropped_source_packets > 0);
+    free(first);
+    for (int round = 0; round < 2; round++) {
+        tel_engine_reset(e);
+        char *got = run_recorded(e, &rs2, b_path, &st2);
+        assert_string_equal(got, want);
+        assert_memory_equal(&st2, &st1, sizeof st1);
+        free(got);
+        /* second round: reset in the middle of an input, before finishing it */
+        tel_engine_reset(e);
+        rs2.f = fopen("/dev/null", "w");
+        feed_pcap(e, a_path, 20000);
+        fclose(rs2.f);
+        rs2.f = NULL;
+    }
+    tel_engine_free(e);
+    free(want);
+    unlink(a_path);
+    unlink(b_path);
+}
+
 static void test_pcapmm_reads_both_byte_orders_and_nanoseconds(void **state)
 {
     char path[] = "/tmp/tel_mm_XXXXXX";
@@ -1410,6 +1556,38 @@ static void test_src_table_index_growth_keeps_every_source(void **state)
             fail_msg("source %u: the prefetch probe found another profile", i);
     }
     tel_src_release(&t);
+}
+
+/* A day's profiles are written in address order: the radix sort of all-IPv4 days (4096
+ * sources and more) and the key sort (fewer, or any IPv6) agree with ipaddr_cmp. */
+static void test_src_order_radix_and_key_sort(void **state)
+{
+    (void)state;
+    const uint32_t sizes[] = {1, 100, 4095, 4096, 9000};
+    uint64_t r = 99;
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        struct tel_src_table t;
+        assert_int_equal(tel_src_init(&t, 10000, 9), 0);
+        for (uint32_t i = 0; i < sizes[k]; i++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            struct ipaddr a;
+            /* shared high halves, so the second radix pass decides many pairs */
+            ipaddr_from_v4(&a, (uint32_t)(r >> 32) & 0xff00ffffu);
+            bool created;
+            assert_non_null(tel_src_get(&t, &a, tel_addr_hash(&a), &created));
+        }
+        uint32_t *order = tel_src_order(&t);
+        assert_non_null(order);
+        for (size_t i = 1; i < t.n; i++) {
+            struct ipaddr x, y;
+            tel_src_addr(&t, &t.ent[order[i - 1]], &x);
+            tel_src_addr(&t, &t.ent[order[i]], &y);
+            if (ipaddr_cmp(&x, &y) >= 0)
+                fail_msg("%u sources: out of order at %zu", sizes[k], i);
+        }
+        free(order);
+        tel_src_release(&t);
+    }
 }
 
 /* A profile keeps an address's last 32 bits and, for IPv6, the whole address in its
@@ -1666,6 +1844,8 @@ int main(void)
         cmocka_unit_test(test_src_port_and_destination_sets_match_linear_search),
         cmocka_unit_test(test_src_v4_and_v6_sharing_low_bits_stay_distinct),
         cmocka_unit_test(test_src_time_offsets),
+        cmocka_unit_test(test_src_order_radix_and_key_sort),
+        cmocka_unit_test(test_engine_reset_gives_what_a_fresh_engine_gives),
         cmocka_unit_test(test_bucket_merge_adds_counts_and_top_ports),
         cmocka_unit_test(test_bucket_unique_counts_per_tag_protocol_icmp_type),
         cmocka_unit_test(test_pcapmm_reads_both_byte_orders_and_nanoseconds),
