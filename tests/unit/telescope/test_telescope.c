@@ -762,7 +762,9 @@ static int cap_victim(void *st, const struct tel_engine *e, const struct tel_vic
 
 static const struct tel_sink_ops cap_ops = {"capture", cap_interval, cap_source, cap_victim};
 
-static struct tel_engine *new_engine(struct capture *cap, size_t max_sources, const char *darknet)
+/* An engine with default options but these, writing to one sink. */
+static struct tel_engine *new_engine_to(const struct tel_sink_ops *ops, void *sink_state,
+                                        size_t max_sources, size_t max_victims, const char *darknet)
 {
     static struct tel_pmap_entry dk[4];
     int n = tel_pmap_parse_list(darknet, dk, 4);
@@ -772,12 +774,19 @@ static struct tel_engine *new_engine(struct capture *cap, size_t max_sources, co
     o.darknet = dk;
     o.n_darknet = (size_t)n;
     o.max_sources = max_sources;
-    o.sinks[0] = (struct tel_sink){&cap_ops, cap};
+    if (max_victims)
+        o.max_victims = max_victims;
+    o.sinks[0] = (struct tel_sink){ops, sink_state};
     o.n_sinks = 1;
     struct tel_engine *e;
     char err[256];
     assert_int_equal(tel_engine_new(&o, &e, err, sizeof err), 0);
     return e;
+}
+
+static struct tel_engine *new_engine(struct capture *cap, size_t max_sources, const char *darknet)
+{
+    return new_engine_to(&cap_ops, cap, max_sources, 0, darknet);
 }
 
 static void test_engine_capture_counters_per_interval(void **state)
@@ -1063,6 +1072,21 @@ static void test_flood_of_spoofed_sources_keeps_memory_bounded(void **state)
     tel_engine_free(e);
 }
 
+/* tel_src_order() lists every profile of t, strictly in address order. */
+static void check_address_order(const struct tel_src_table *t)
+{
+    uint32_t *order = tel_src_order(t);
+    assert_non_null(order);
+    for (size_t i = 1; i < t->n; i++) {
+        struct ipaddr x, y;
+        tel_src_addr(t, &t->ent[order[i - 1]], &x);
+        tel_src_addr(t, &t->ent[order[i]], &y);
+        if (ipaddr_cmp(&x, &y) >= 0)
+            fail_msg("%zu profiles: out of order at %zu", t->n, i);
+    }
+    free(order);
+}
+
 static void test_src_table_cap_and_lookup(void **state)
 {
     struct tel_src_table t;
@@ -1086,15 +1110,7 @@ static void test_src_table_cap_and_lookup(void **state)
         assert_false(created);
         assert_int_equal(s->packets, i);
     }
-    uint32_t *order = tel_src_order(&t);
-    assert_non_null(order);
-    for (size_t i = 1; i < t.n; i++) {
-        struct ipaddr x, y;
-        tel_src_addr(&t, &t.ent[order[i - 1]], &x);
-        tel_src_addr(&t, &t.ent[order[i]], &y);
-        assert_true(ipaddr_cmp(&x, &y) < 0);
-    }
-    free(order);
+    check_address_order(&t);
     ipaddr_from_v4(&a, 7 * 2654435761u);
     struct tel_src *s = tel_src_get(&t, &a, tel_addr_hash(&a), &created);
     assert_non_null(s);
@@ -1288,20 +1304,8 @@ static char *run_recorded(struct tel_engine *e, struct rec_sink *rs, const char 
 
 static struct tel_engine *new_rec_engine(struct rec_sink *rs)
 {
-    static struct tel_pmap_entry dk[2];
-    assert_int_equal(tel_pmap_parse_list("198.18.0.0/16,2001:db8:dead::/48", dk, 2), 2);
-    struct tel_opts o;
-    tel_opts_defaults(&o);
-    o.darknet = dk;
-    o.n_darknet = 2;
-    o.max_sources = 1500; /* below the inputs' source counts: drops are counted too */
-    o.max_victims = 64;
-    o.sinks[0] = (struct tel_sink){&rec_ops, rs};
-    o.n_sinks = 1;
-    struct tel_engine *e;
-    char err[256];
-    assert_int_equal(tel_engine_new(&o, &e, err, sizeof err), 0);
-    return e;
+    /* fewer sources than the inputs have: drops are counted too */
+    return new_engine_to(&rec_ops, rs, 1500, 64, "198.18.0.0/16,2001:db8:dead::/48");
 }
 
 static void test_engine_reset_gives_what_a_fresh_engine_gives(void **state)
@@ -1576,16 +1580,7 @@ static void test_src_order_radix_and_key_sort(void **state)
             bool created;
             assert_non_null(tel_src_get(&t, &a, tel_addr_hash(&a), &created));
         }
-        uint32_t *order = tel_src_order(&t);
-        assert_non_null(order);
-        for (size_t i = 1; i < t.n; i++) {
-            struct ipaddr x, y;
-            tel_src_addr(&t, &t.ent[order[i - 1]], &x);
-            tel_src_addr(&t, &t.ent[order[i]], &y);
-            if (ipaddr_cmp(&x, &y) >= 0)
-                fail_msg("%u sources: out of order at %zu", sizes[k], i);
-        }
-        free(order);
+        check_address_order(&t);
         tel_src_release(&t);
     }
 }
@@ -1629,15 +1624,7 @@ static void test_src_v4_and_v6_sharing_low_bits_stay_distinct(void **state)
         assert_int_equal(ipaddr_cmp(&r.addr, &a[i]), 0);
         assert_int_equal(r.packets, (uint64_t)i + 10);
     }
-    uint32_t *order = tel_src_order(&t); /* the general (not all-IPv4) sort */
-    assert_non_null(order);
-    for (size_t i = 1; i < t.n; i++) {
-        struct ipaddr x, y;
-        tel_src_addr(&t, &t.ent[order[i - 1]], &x);
-        tel_src_addr(&t, &t.ent[order[i]], &y);
-        assert_true(ipaddr_cmp(&x, &y) < 0);
-    }
-    free(order);
+    check_address_order(&t); /* the general (not all-IPv4) sort */
     tel_src_release(&t);
 }
 
