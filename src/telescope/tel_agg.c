@@ -157,6 +157,21 @@ static inline void uniq_put(struct tel_uniq *u, struct hll6 s, struct hll6 d)
     hll6_put(u->hll_dst, d);
 }
 
+/* One packet into an ASN or country row (counted as overflow when the table is full). */
+static inline void group_add(struct tel_bucket *b, struct tel_group *g, uint32_t *n, uint32_t key,
+                             uint64_t bytes, struct hll6 s6, struct hll6 d6)
+{
+    struct tel_group *r = group(g, n, key);
+    if (!r) {
+        b->group_overflow_packets++;
+        return;
+    }
+    r->packets++;
+    r->bytes += bytes;
+    hll6_put(r->hll_src, s6);
+    hll6_put(r->hll_dst, d6);
+}
+
 void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
 {
     struct hll6 s6 = hll6_of(p->src_hash), d6 = hll6_of(p->dst_hash);
@@ -203,28 +218,10 @@ void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
             b->port_untracked[udp][p->dst_port >> 6] |= 1ull << (p->dst_port & 63);
         }
     }
-    if (p->has_asn) {
-        struct tel_group *g = group(b->asn, &b->nasn, p->asn);
-        if (g) {
-            g->packets++;
-            g->bytes += bytes;
-            hll6_put(g->hll_src, s6);
-            hll6_put(g->hll_dst, d6);
-        } else {
-            b->group_overflow_packets++;
-        }
-    }
-    if (p->has_cc) {
-        struct tel_group *g = group(b->cc, &b->ncc, p->cc);
-        if (g) {
-            g->packets++;
-            g->bytes += bytes;
-            hll6_put(g->hll_src, s6);
-            hll6_put(g->hll_dst, d6);
-        } else {
-            b->group_overflow_packets++;
-        }
-    }
+    if (p->has_asn)
+        group_add(b, b->asn, &b->nasn, p->asn, bytes, s6, d6);
+    if (p->has_cc)
+        group_add(b, b->cc, &b->ncc, p->cc, bytes, s6, d6);
 }
 
 static void uniq_merge(struct tel_uniq *dst, const struct tel_uniq *src)
