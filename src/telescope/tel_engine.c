@@ -607,7 +607,7 @@ static void count_non_darknet(struct tel_engine *e, const struct pkt_info *pi, u
 /* Queued darknet packets go through a software pipeline so that the cache misses of a
  * large source table overlap instead of adding up: when packet k is queued its index slot is
  * prefetched; when packet k + PREFETCH_LAG is queued, k's profile lines (found through the now
- * cached slot); at k + SKETCH_LAG the destination-sketch register it will update (found
+ * cached slot); at k + SKETCH_LAG its extension and the sketch register it will update (found
  * through the now cached profile); at k + PROCESS_LAG it is processed. Each queued packet
  * advances every stage by exactly one packet (no loops, no per-stage counters). The ring is
  * drained (flush_batch) before time advances (an interval closes), on finish and before any
