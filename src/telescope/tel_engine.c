@@ -46,6 +46,7 @@ struct pending {
     uint64_t ts;
     uint64_t victim_hash;       /* when c.victim_kind: the attack it updates */
     uint64_t src_hash, dst_hash;
+    uint64_t src_key;           /* tel_src_mix() of src_hash, for the prefetch stages */
     uint32_t wirelen;
     struct tel_class c;
 };
@@ -614,7 +615,7 @@ static void count_non_darknet(struct tel_engine *e, const struct pkt_info *pi, u
  * packet that bypasses the queue; the next packet then starts an empty pipeline. */
 static void stage_profile(struct tel_engine *e, struct pending *p)
 {
-    p->hint = tel_src_prefetch_entry(&e->src, p->src_hash);
+    p->hint = tel_src_prefetch_entry(&e->src, p->src_key);
     if (p->c.victim_kind)
         p->vhint = tel_victim_prefetch_entry(&e->vic, p->victim_hash, p->ts, p->dst_hash);
     /* The interval's per-port counters (without a branch: for a packet without ports
@@ -742,7 +743,8 @@ int tel_engine_packet(struct tel_engine *e, uint64_t ts_us, const uint8_t *data,
     p->src_hash = tel_addr_hash(&p->pi.src);
     p->dst_hash = tel_addr_hash(&p->pi.dst);
     p->hint = NULL; /* until the profile stage runs */
-    tel_src_prefetch_slot(&e->src, p->src_hash);
+    p->src_key = tel_src_mix(&e->src, p->src_hash);
+    tel_src_prefetch_slot(&e->src, p->src_key);
     /* Backscatter: its attack is prefetched too. */
     if (p->c.victim_kind) {
         p->victim_hash = victim_hash_of(&p->pi, &p->c, p->src_hash);

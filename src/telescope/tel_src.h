@@ -259,9 +259,10 @@ static inline struct tel_src *tel_src_get_hinted(struct tel_src_table *t, const 
     return tel_src_get(t, addr, addr_hash, created);
 }
 
-/* Prefetch helpers (no effect on the table's state). An index entry is the high 32 bits of
- * the seeded hash (the tag) and the entry number; the slot is the tag's low bits, so growing
- * the index re-places entries from the entries alone (no profile is read). */
+/* Prefetch helpers (no effect on the table's state). They take the key tel_src_mix() gives
+ * for the address hash, computed once for both stages. An index entry is the key's high 32
+ * bits (the tag) and the entry number; the slot is the tag's low bits, so growing the index
+ * re-places entries from the entries alone (no profile is read). */
 static inline uint64_t tel_src_mix(const struct tel_src_table *t, uint64_t addr_hash)
 {
     return hash_mix64(addr_hash ^ t->seed);
@@ -272,14 +273,9 @@ static inline size_t tel_src_slot_of(const struct tel_src_table *t, uint64_t mix
     return (size_t)((mixed >> 32) & (t->index_cap - 1));
 }
 
-static inline size_t tel_src_slot(const struct tel_src_table *t, uint64_t addr_hash)
+static inline void tel_src_prefetch_slot(const struct tel_src_table *t, uint64_t mixed)
 {
-    return tel_src_slot_of(t, tel_src_mix(t, addr_hash));
-}
-
-static inline void tel_src_prefetch_slot(const struct tel_src_table *t, uint64_t addr_hash)
-{
-    __builtin_prefetch(&t->index[tel_src_slot(t, addr_hash)]);
+    __builtin_prefetch(&t->index[tel_src_slot_of(t, mixed)]);
 }
 #define TEL_SRC_PREFETCH_PROBES 4 /* index slots looked at by tel_src_prefetch_entry() */
 
@@ -287,11 +283,11 @@ static inline void tel_src_prefetch_slot(const struct tel_src_table *t, uint64_t
  * slot whose tag matches, among the first TEL_SRC_PREFETCH_PROBES). Returns that profile (or
  * NULL): the caller must use the result, or GCC may delete the call as pure. */
 static inline const struct tel_src *tel_src_prefetch_entry(const struct tel_src_table *t,
-                                                           uint64_t addr_hash)
+                                                           uint64_t mixed)
 {
     /* Follow the probe sequence a few slots (mostly the same index line): at load 1/4 to
      * 1/2, a third of the sources are not in their first slot. */
-    uint64_t mixed = tel_src_mix(t, addr_hash), tag = mixed & ~0xffffffffull, e;
+    uint64_t tag = mixed & ~0xffffffffull, e;
     size_t s = tel_src_slot_of(t, mixed);
     for (int i = 0;; i++) {
         e = t->index[s];
