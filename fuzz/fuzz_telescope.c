@@ -4,7 +4,8 @@
  * Input: a sequence of records [len:u16 BE][link:u8][dt:u8][len bytes]; link 0 = Ethernet,
  * 1 = raw IP; dt advances the capture clock by dt seconds (so intervals, roll-ups, days and
  * attack expiry are exercised). A short trailing record takes the rest of the input. The
- * engine writes to a sink that computes every derived per-source value. */
+ * engine writes to a sink that aborts on a source record that contradicts itself (first after
+ * last, more ports than packets, ...). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
