@@ -1657,6 +1657,18 @@ static void test_src_time_offsets(void **state)
 /* The vector membership tests (port list, exact destination set) agree with a linear search,
  * including value 0, which the unused (zeroed) lanes also hold; the port list runs from the
  * profile's eight into its extension and stops at sixteen, in first-seen order. */
+/* A new profile for 45.b.(trial >> 8).trial in t. */
+static struct tel_src *new_profile(struct tel_src_table *t, uint8_t b, int trial)
+{
+    struct ipaddr a;
+    ipaddr_from_v4(&a, a4(45, b, (uint8_t)(trial >> 8), (uint8_t)trial));
+    bool created;
+    struct tel_src *s = tel_src_get(t, &a, tel_addr_hash(&a), &created);
+    assert_non_null(s);
+    assert_true(created);
+    return s;
+}
+
 static void test_src_port_and_destination_sets_match_linear_search(void **state)
 {
     (void)state;
@@ -1664,11 +1676,7 @@ static void test_src_port_and_destination_sets_match_linear_search(void **state)
     struct tel_src_table pt;
     assert_int_equal(tel_src_init(&pt, 4000, 3), 0);
     for (int trial = 0; trial < 2000; trial++) {
-        struct ipaddr a;
-        ipaddr_from_v4(&a, a4(45, 3, (uint8_t)(trial >> 8), (uint8_t)trial));
-        bool created;
-        struct tel_src *s = tel_src_get(&pt, &a, tel_addr_hash(&a), &created);
-        assert_non_null(s);
+        struct tel_src *s = new_profile(&pt, 3, trial);
         uint16_t want[TEL_SRC_PORTS];
         unsigned want_n = 0, adds = (unsigned)(trial % 40);
         for (unsigned i = 0; i < adds; i++) {
@@ -1697,30 +1705,23 @@ static void test_src_port_and_destination_sets_match_linear_search(void **state)
         else /* the 24 values less the 16 listed go to the sketch */
             assert_true(rec.port_count >= TEL_SRC_PORTS && rec.port_count <= TEL_SRC_PORTS + 8 + 2);
     }
-    tel_src_release(&pt);
-    struct tel_src_table t;
-    assert_int_equal(tel_src_init(&t, 1000, 1), 0);
     for (int trial = 0; trial < 500; trial++) {
-        struct ipaddr a;
-        ipaddr_from_v4(&a, a4(45, 2, (uint8_t)(trial >> 8), (uint8_t)trial));
-        bool created;
-        struct tel_src *s = tel_src_get(&t, &a, tel_addr_hash(&a), &created);
-        assert_non_null(s);
+        struct tel_src *s = new_profile(&pt, 2, trial);
         uint32_t seen[8];
         unsigned n = 0;
         for (int k = 0; k < 12 && n < TEL_SRC_DST_SMALL; k++) {
             r = r * 6364136223846793005ull + 1442695040888963407ull;
             uint32_t h = (uint32_t)(r >> 61); /* 0..7 in the kept 32 bits */
-            tel_src_add_dst(&t, s, (uint64_t)h << 32 | (r & 0xffffffffu));
+            tel_src_add_dst(&pt, s, (uint64_t)h << 32 | (r & 0xffffffffu));
             bool dup = false;
             for (unsigned i = 0; i < n; i++)
                 dup |= seen[i] == h;
             if (!dup)
                 seen[n++] = h;
-            assert_int_equal(tel_src_dst_count(&t, s), n);
+            assert_int_equal(tel_src_dst_count(&pt, s), n);
         }
     }
-    tel_src_release(&t);
+    tel_src_release(&pt);
 }
 
 /* The decimal writer of every number in the source lines agrees with printf at every length
