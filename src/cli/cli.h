@@ -24,6 +24,8 @@ extern const struct cli_cmd cli_cmd_flows;
 extern const struct cli_cmd cli_cmd_import;
 extern const struct cli_cmd cli_cmd_store;
 extern const struct cli_cmd cli_cmd_telescope;
+extern const struct cli_cmd cli_cmd_detect;
+extern const struct cli_cmd cli_cmd_graph;
 extern const struct cli_cmd cli_cmd_simulate;
 extern const struct cli_cmd cli_cmd_config;
 

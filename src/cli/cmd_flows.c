@@ -63,36 +63,6 @@ static const char flows_usage[] =
     "\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage, configuration or filter error.\n";
 
-/* Parses "-t START[-END]": dates contain '-', so every '-' is tried as the split point. */
-static int parse_window(const char *s, uint64_t *lo, uint64_t *hi)
-{
-    char buf[128];
-    if (strlen(s) >= sizeof buf)
-        return BS_EPARSE;
-    if (!clock_parse_utc(s, lo)) {
-        *hi = UINT64_MAX;
-        return 0;
-    }
-    for (const char *d = strchr(s, '-'); d; d = strchr(d + 1, '-')) {
-        size_t l = (size_t)(d - s);
-        memcpy(buf, s, l);
-        buf[l] = '\0';
-        if (clock_parse_utc(buf, lo))
-            continue;
-        if (!d[1]) {
-            *hi = UINT64_MAX;
-            return 0;
-        }
-        if (!clock_parse_utc(d + 1, hi)) {
-            /* An END given to the second covers that whole second. */
-            if (*hi % 1000 == 0)
-                *hi += 999;
-            return *hi >= *lo ? 0 : BS_EPARSE;
-        }
-    }
-    return BS_EPARSE;
-}
-
 static char *read_file_text(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -144,7 +114,7 @@ static int flows_run(int argc, char **argv)
         case 'S': dir = optarg; break;
         case 'c': cfgpath = optarg; break;
         case 't':
-            if (parse_window(optarg, &q.t_lo, &q.t_hi)) {
+            if (clock_parse_window(optarg, &q.t_lo, &q.t_hi)) {
                 cli_error("flows", "-t '%s': expected START[-END] (e.g. "
                                    "2024/01/02.03:04:05-2024/01/02.04:00:00)",
                           optarg);

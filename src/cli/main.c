@@ -14,6 +14,8 @@ static const struct cli_cmd *const cli_cmds[] = {
     &cli_cmd_import,
     &cli_cmd_store,
     &cli_cmd_telescope,
+    &cli_cmd_detect,
+    &cli_cmd_graph,
     &cli_cmd_simulate,
     &cli_cmd_config,
 };
