@@ -93,7 +93,10 @@ printf 'StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotP
 # 2011 flows would be pruned from a store holding 2024 flows.)
 $BOTSCOPE import --format binetflow "$T/b.binetflow" --store "$T/s3" -q || fail "binetflow import"
 out=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson 'src host 94.44.127.113 and dst port 6881')
-echo "$out" | grep -q '"flows":1,"packets":4,"bytes":276' || fail "binetflow record: $out"
+# S_RA with SrcBytes: split into the SYN side and the RST+ACK side, each with its share.
+echo "$out" | grep -q '"flows":1,"packets":2,"bytes":156' || fail "binetflow record: $out"
+out=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson 'src host 147.32.84.59 and src port 6881 and flags R and flags A')
+echo "$out" | grep -q '"flows":1,"packets":2,"bytes":120' || fail "binetflow reverse record: $out"
 
 # Nothing importable: exit 1.
 echo "junk" > "$T/junk.csv"
