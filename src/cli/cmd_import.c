@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "store/import.h"
 #include "store/store.h"
@@ -55,7 +56,15 @@ static const char import_usage[] =
 
 struct import_totals {
     uint64_t lines, records, bad;
+    uint64_t old_before; /* records starting before this are older than retention */
+    uint64_t old;        /* how many */
 };
+
+static void count_old(struct import_totals *tot, const struct flow_rec *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        tot->old += r[i].start_ms < tot->old_before;
+}
 
 static int import_file(const char *path, enum import_format fmt, struct store *s,
                        struct import_totals *tot)
@@ -100,6 +109,7 @@ static int import_file(const char *path, enum import_format fmt, struct store *s
             if ((rc = store_append(s, chunk, n)))
                 goto out;
             tot->records += n;
+            count_old(tot, chunk, n);
             n = 0;
         }
     }
@@ -107,6 +117,7 @@ static int import_file(const char *path, enum import_format fmt, struct store *s
         if ((rc = store_append(s, chunk, n)))
             goto out;
         tot->records += n;
+        count_old(tot, chunk, n);
     }
     if (bad > IMPORT_REPORT_LINES)
         fprintf(stderr, "botscope import: %s: %" PRIu64 " bad lines in all\n", name, bad);
@@ -167,6 +178,10 @@ static int import_run(int argc, char **argv)
         return rc == BS_EUSAGE ? BS_EXIT_USAGE : BS_EXIT_FAIL;
     }
     struct import_totals tot = {0};
+    int64_t retention = config_duration_ms(&cfg, "store", "retention");
+    uint64_t now = clock_wall_ms();
+    if (retention > 0 && (uint64_t)retention < now)
+        tot.old_before = now - (uint64_t)retention;
     int exit_code = BS_EXIT_OK;
     for (int i = optind; i < argc && exit_code == BS_EXIT_OK; i++)
         exit_code = import_file(argv[i], fmt, s, &tot);
@@ -178,6 +193,14 @@ static int import_run(int argc, char **argv)
         fprintf(stderr, "botscope import: %" PRIu64 " records from %" PRIu64 " lines (%" PRIu64
                         " bad)\n",
                 tot.records, tot.lines, tot.bad);
+    if (!quiet && tot.old) {
+        char until[40];
+        fprintf(stderr,
+                "botscope import: note: %" PRIu64 " records are older than [store] retention; "
+                "they are kept until at least %s (retention counts from when data was "
+                "written too); set retention = 0 to keep them for good\n",
+                tot.old, clock_format_utc(now + (uint64_t)retention, until, sizeof until));
+    }
     if (exit_code == BS_EXIT_OK && tot.records == 0) {
         cli_error("import", "nothing imported");
         exit_code = BS_EXIT_FAIL;

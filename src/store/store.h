@@ -183,8 +183,10 @@ struct store_info {
 };
 int store_get_info(struct store *s, struct store_info *out);
 
-/* Applies retention (store.retention by age relative to now_ms, store.max_size by total size,
- * oldest partitions first). Counts what was deleted. Needs STORE_WRITE. */
+/* Applies retention (store.retention: segments whose partition ended and whose file was
+ * written more than retention before now_ms, the wall clock; store.max_size by total size,
+ * oldest partitions first). Counts what was deleted and logs it as a warning. Needs
+ * STORE_WRITE. */
 int store_prune(struct store *s, uint64_t now_ms, uint64_t *segments_deleted,
                 uint64_t *bytes_deleted);
 

@@ -30,11 +30,15 @@
  * memory stays bounded and the newest data wins. If store.max_size is set, a failed write
  * first prunes by size and retries once.
  *
- * Retention: after every successful flush and in store_prune, segments whose partition ended
- * more than store.retention before the reference time are deleted, where the reference is the
- * newest stored start time capped at the wall clock (so an imported archive of old flows keeps
- * its last retention window instead of vanishing); then, if store.max_size is set, the oldest
- * segments go until the total fits.
+ * Retention: after every successful flush and in store_prune, a segment is deleted when both
+ * its partition ended and its file was written more than store.retention before the wall
+ * clock. Age is wall-clock time, never "the newest stored flow" (one exporter with a clock
+ * ahead, or a replay next to live data, would otherwise age out everything else), and data is
+ * kept at least store.retention after it was written: what a run reports as stored (an
+ * imported 2011 archive, an old capture replayed) is never removed by that run, nor by any
+ * run within the retention period after it. Each pass that removes anything logs a warning
+ * with the segment, byte and time range counts. Then, if store.max_size is set, the oldest
+ * segments go until the total fits (also logged as a warning).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -149,6 +153,7 @@ struct emb {
 struct seg_file {
     char *path;
     uint64_t start_ms, len_ms, seq, size;
+    uint64_t mtime_ms; /* when the file was written (retention counts from it too) */
 };
 
 struct seg_list {
@@ -233,6 +238,8 @@ static int list_segments(const char *dir, struct seg_list *out, int clean_tmp)
             if (stat(fp, &st) || !S_ISREG(st.st_mode))
                 continue;
             sf.size = (uint64_t)st.st_size;
+            sf.mtime_ms =
+                (uint64_t)st.st_mtim.tv_sec * 1000u + (uint64_t)st.st_mtim.tv_nsec / 1000000u;
             if (out->n == out->cap) {
                 size_t nc = out->cap ? out->cap * 2 : 64;
                 struct seg_file *nv = realloc(out->v, nc * sizeof *nv);
@@ -1288,6 +1295,30 @@ static void remove_empty_day_dirs(const char *dir)
     closedir(top);
 }
 
+/* What one prune pass removed for one reason, for its warning. */
+struct prune_tally {
+    uint64_t segs, bytes, t_lo, t_hi;
+};
+
+static void tally(struct prune_tally *t, const struct seg_file *f)
+{
+    if (!t->segs || f->start_ms < t->t_lo)
+        t->t_lo = f->start_ms;
+    if (f->start_ms + f->len_ms > t->t_hi)
+        t->t_hi = f->start_ms + f->len_ms;
+    t->segs++;
+    t->bytes += f->size;
+}
+
+static void warn_tally(const struct emb *e, const struct prune_tally *t, const char *why)
+{
+    char a[40], b[40];
+    if (t->segs)
+        log_warn("store", "%s: %s removed %llu segments (%llu bytes) of flows from %s to %s",
+                 e->dir, why, (unsigned long long)t->segs, (unsigned long long)t->bytes,
+                 clock_format_utc(t->t_lo, a, sizeof a), clock_format_utc(t->t_hi, b, sizeof b));
+}
+
 static int emb_prune_impl(struct emb *e, uint64_t now_ms, int size_only, uint64_t *segs,
                           uint64_t *bytes)
 {
@@ -1296,31 +1327,31 @@ static int emb_prune_impl(struct emb *e, uint64_t now_ms, int size_only, uint64_
     int rc = list_segments(e->dir, &l, 0);
     if (rc)
         return rc;
-    uint64_t total = 0, newest = 0;
-    for (size_t i = 0; i < l.n; i++) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < l.n; i++)
         total += l.v[i].size;
-        uint64_t end = l.v[i].start_ms + l.v[i].len_ms;
-        if (end > newest)
-            newest = end;
-    }
-    uint64_t ref = newest < now_ms ? newest : now_ms;
+    /* Older than this by both partition end and write time: removed (see the file comment). */
+    uint64_t cut = e->retention_ms && now_ms > e->retention_ms ? now_ms - e->retention_ms : 0;
+    struct prune_tally by_age = {0}, by_size = {0};
     for (size_t i = 0; i < l.n; i++) {
         struct seg_file *f = &l.v[i];
-        int del = 0;
-        if (!size_only && e->retention_ms && ref > e->retention_ms &&
-            f->start_ms + f->len_ms <= ref - e->retention_ms)
-            del = 1;
-        if (e->max_size && total > e->max_size && i + 1 < l.n)
-            del = 1; /* oldest first; the newest segment is never removed by size */
-        if (!del)
+        int age = !size_only && cut && f->start_ms + f->len_ms <= cut && f->mtime_ms <= cut;
+        /* oldest first; the newest segment is never removed by size */
+        int size = !age && e->max_size && total > e->max_size && i + 1 < l.n;
+        if (!age && !size)
             continue;
         if (unlink(f->path) == 0) {
             (*segs)++;
             *bytes += f->size;
             total -= f->size;
+            tally(age ? &by_age : &by_size, f);
             log_info("store", "pruned %s", f->path);
         }
     }
+    char why[64];
+    snprintf(why, sizeof why, "retention (%llu s)", (unsigned long long)(e->retention_ms / 1000));
+    warn_tally(e, &by_age, why);
+    warn_tally(e, &by_size, "max_size");
     if (*segs)
         remove_empty_day_dirs(e->dir);
     seg_list_release(&l);

@@ -89,9 +89,12 @@ $BOTSCOPE import --format zeek "$T/conn.log" "$T/conn.json" --store "$S" -q || f
 out=$($BOTSCOPE flows --store "$S" --count -o ndjson 'net 10.0.0.0/8 or host 224.0.0.251')
 echo "$out" | grep -q '"flows":3,' || fail "zeek records: $out"
 printf 'StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label\n2011/08/10 09:46:59.607825,1.026539,tcp,94.44.127.113,1577,   ->,147.32.84.59,6881,S_RA,0,0,4,276,156,flow=Background\n' > "$T/b.binetflow"
-# (A separate store: with the default 30-day retention counted back from the newest flow,
-# 2011 flows would be pruned from a store holding 2024 flows.)
-$BOTSCOPE import --format binetflow "$T/b.binetflow" --store "$T/s3" -q || fail "binetflow import"
+# Retention counts age from the wall clock and never removes what a run has just stored: 2011
+# flows imported into a store that holds newer ones stay (issue 21).
+$BOTSCOPE import --format zeek "$T/conn.log" --store "$T/s3" -q || fail "zeek import into s3"
+$BOTSCOPE import --format binetflow "$T/b.binetflow" --store "$T/s3" 2>"$T/err" || fail "binetflow import"
+grep -q "older than \[store\] retention" "$T/err" || fail "no note about old records: $(cat "$T/err")"
+$BOTSCOPE store prune --store "$T/s3" >/dev/null || fail "prune s3"
 out=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson 'src host 94.44.127.113 and dst port 6881')
 # S_RA with SrcBytes: split into the SYN side and the RST+ACK side, each with its share.
 echo "$out" | grep -q '"flows":1,"packets":2,"bytes":156' || fail "binetflow record: $out"
@@ -111,7 +114,17 @@ echo "$out" | grep -q "^records: *54$" || fail "info records: $out"
 echo "$out" | grep -q "bytes per flow" || fail "info: $out"
 echo "$out" | grep -q "exporter 127.0.0.1 .*flows 51" || fail "info exporters: $out"
 printf '[store]\nretention = "3m"\n' > "$T/cfg"
+# Age is wall-clock time, and data stays at least retention after it was written: nothing
+# goes while the segments are fresh; once written an hour ago, every 2024 segment goes, with a
+# warning that counts them.
 $BOTSCOPE store prune --store "$S" --config "$T/cfg" >/dev/null || fail "prune"
 out=$($BOTSCOPE store info --store "$S")
-echo "$out" | grep -q "^records: *11$" || fail "prune by age (the 03:00 partition goes): $out"
+echo "$out" | grep -q "^records: *54$" || fail "prune removed fresh data: $out"
+find "$S/flows" -name '*.seg' -exec touch -d '1 hour ago' {} +
+nseg=$(find "$S/flows" -name '*.seg' | wc -l)
+$BOTSCOPE store prune --store "$S" --config "$T/cfg" >"$T/out" 2>"$T/err" || fail "prune"
+grep -q "pruned $nseg segments" "$T/out" || fail "prune by age: $(cat "$T/out")"
+grep -q "retention (180 s) removed $nseg segments" "$T/err" || fail "no warning: $(cat "$T/err")"
+out=$($BOTSCOPE store info --store "$S")
+echo "$out" | grep -q "^records: *0$" || fail "prune by age: $out"
 pass

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/flow.h"
@@ -450,7 +451,31 @@ static void test_store_second_writer_is_refused(void **state)
     free(dir);
 }
 
-static void test_store_retention_counts_back_from_newest_flow(void **state)
+/* Sets the modification time of every segment under dir/flows to now - age_ms. */
+static void age_segments(const char *dir, uint64_t age_ms)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "find '%s/flows' -name '*.seg' -exec touch -d '@%llu' {} +", dir,
+             (unsigned long long)((clock_wall_ms() - age_ms) / 1000));
+    assert_int_equal(system(cmd), 0);
+}
+
+static uint64_t stored_records(const char *dir, const struct config *cfg, uint64_t *t_min)
+{
+    char err[256];
+    struct store *s;
+    struct store_info info;
+    assert_int_equal(store_open(dir, cfg, STORE_RDONLY, &s, err), 0);
+    assert_int_equal(store_get_info(s, &info), 0);
+    store_close(s);
+    if (t_min)
+        *t_min = info.t_min;
+    return info.records;
+}
+
+/* Issue 21: flows older than retention, written by this run (an imported archive, a replay
+ * beside live data), were pruned by the same run that reported them stored. */
+static void test_store_retention_never_removes_what_this_run_wrote(void **state)
 {
     char *dir = st_make_tmpdir("bs_store_test");
     const char *kv[][3] = {{"store", "retention", "90m"}, {"store", "partition", "10m"}};
@@ -460,21 +485,68 @@ static void test_store_retention_counts_back_from_newest_flow(void **state)
     assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
     struct flow_rec r;
     rng_state = 1;
-    uint64_t t0 = 1600000000000ull / 600000 * 600000;
+    uint64_t t0 = 1312969619000ull / 600000 * 600000; /* 2011 */
     for (int h = 0; h < 4; h++) { /* one flow per hour, 4 hours, flushed separately */
         random_rec(&r, 0, 0);
         r.start_ms = r.end_ms = t0 + (uint64_t)h * 3600000;
         assert_int_equal(store_append(s, &r, 1), 0);
         assert_int_equal(store_flush(s), 0);
     }
+    /* One exporter on the wall clock beside the replay: the old ones stay all the same. */
+    random_rec(&r, 0, 0);
+    r.start_ms = r.end_ms = clock_wall_ms();
+    assert_int_equal(store_append(s, &r, 1), 0);
+    assert_int_equal(store_flush(s), 0);
+    uint64_t segs = 9, bytes = 9;
+    assert_int_equal(store_prune(s, clock_wall_ms(), &segs, &bytes), 0);
+    assert_int_equal(segs, 0);
     store_close(s);
-    assert_int_equal(store_open(dir, cfg, STORE_RDONLY, &s, err), 0);
-    struct store_info info;
-    assert_int_equal(store_get_info(s, &info), 0);
-    /* Newest partition ends at t0+3h10m: partitions ending by t0+1h40m go. */
-    assert_int_equal(info.records, 2);
-    assert_int_equal(info.t_min, t0 + 2 * 3600000ull);
+    uint64_t t_min;
+    assert_int_equal(stored_records(dir, cfg, &t_min), 5);
+    assert_int_equal(t_min, t0);
+
+    /* Written more than retention ago and holding data older than retention: removed by the
+     * next writer's pass, by wall-clock age (the live flow stays: its data is recent). */
+    age_segments(dir, 2 * 3600000ull);
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    assert_int_equal(store_prune(s, clock_wall_ms(), &segs, &bytes), 0);
+    assert_int_equal(segs, 4);
+    assert_true(bytes > 0);
     store_close(s);
+    assert_int_equal(stored_records(dir, cfg, &t_min), 1);
+    assert_true(t_min > t0 + 86400000ull);
+    config_release(cfg);
+    st_rm_rf(dir);
+    free(dir);
+}
+
+static void test_store_retention_counts_age_from_wall_clock(void **state)
+{
+    char *dir = st_make_tmpdir("bs_store_test");
+    const char *kv[][3] = {{"store", "retention", "90m"}, {"store", "partition", "10m"}};
+    struct config *cfg = st_test_config(kv, 2);
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    struct flow_rec r;
+    rng_state = 3;
+    uint64_t now = clock_wall_ms();
+    for (int h = 0; h < 4; h++) { /* flows 0, 1, 2 and 3 hours old */
+        random_rec(&r, 0, 0);
+        r.start_ms = r.end_ms = now - (uint64_t)h * 3600000;
+        assert_int_equal(store_append(s, &r, 1), 0);
+        assert_int_equal(store_flush(s), 0);
+    }
+    store_close(s);
+    age_segments(dir, 4 * 3600000ull);
+    /* A flow from a future clock does not move the reference: 0 and 1 hour old flows stay. */
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    random_rec(&r, 0, 0);
+    r.start_ms = r.end_ms = now + 30 * 86400000ull;
+    assert_int_equal(store_append(s, &r, 1), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+    assert_int_equal(stored_records(dir, cfg, NULL), 3);
     config_release(cfg);
     st_rm_rf(dir);
     free(dir);
@@ -697,7 +769,8 @@ int main(void)
         cmocka_unit_test(test_store_corrupt_block_is_reported_and_skipped),
         cmocka_unit_test(test_store_open_removes_leftover_temp_segments),
         cmocka_unit_test(test_store_second_writer_is_refused),
-        cmocka_unit_test(test_store_retention_counts_back_from_newest_flow),
+        cmocka_unit_test(test_store_retention_never_removes_what_this_run_wrote),
+        cmocka_unit_test(test_store_retention_counts_age_from_wall_clock),
         cmocka_unit_test(test_store_max_size_drops_oldest_segments),
         cmocka_unit_test(test_store_failed_flush_keeps_batch_then_drops_oldest_at_cap),
         cmocka_unit_test(test_store_bad_config_and_clickhouse_url_are_reported),
