@@ -101,6 +101,29 @@ echo "$out" | grep -q '"flows":1,"packets":2,"bytes":156' || fail "binetflow rec
 out=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson 'src host 147.32.84.59 and src port 6881 and flags R and flags A')
 echo "$out" | grep -q '"flows":1,"packets":2,"bytes":120' || fail "binetflow reverse record: $out"
 
+# -f FILE is read whole or refused (issue 21: it was cut at 64 KiB or at a NUL byte, and a
+# directory read as an empty filter that matched everything).
+all=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson) || fail "count all"
+want=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson 'dst port 6881') || fail "count 6881"
+[ "$all" != "$want" ] || fail "the filter test needs a filter that matches less than all"
+{ head -c 70000 /dev/zero | tr '\0' ' '; echo 'dst port 6881'; } > "$T/long.filter"
+got=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson -f "$T/long.filter") || fail "-f long"
+[ "$got" = "$want" ] || fail "-f with a filter after 64 KiB: $got, want $want"
+printf 'dst port 6881\0 or any\n' > "$T/nul.filter"
+$BOTSCOPE flows --store "$T/s3" --count -f "$T/nul.filter" >/dev/null 2>"$T/err"
+expect_rc 2 $? "-f with a NUL byte"
+grep -q "nul.filter: NUL byte at offset 13" "$T/err" || fail "NUL: $(cat "$T/err")"
+$BOTSCOPE flows --store "$T/s3" --count -f "$T" >/dev/null 2>"$T/err"
+expect_rc 2 $? "-f DIRECTORY"
+grep -q "$T: Is a directory" "$T/err" || fail "directory: $(cat "$T/err")"
+head -c 1048577 /dev/zero | tr '\0' ' ' > "$T/big.filter"
+$BOTSCOPE flows --store "$T/s3" --count -f "$T/big.filter" >/dev/null 2>"$T/err"
+expect_rc 2 $? "-f above 1 MiB"
+grep -q "longer than 1048576 bytes" "$T/err" || fail "big: $(cat "$T/err")"
+head -c 1048576 /dev/zero | tr '\0' ' ' > "$T/big.filter"
+got=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson -f "$T/big.filter") || fail "-f 1 MiB"
+[ "$got" = "$all" ] || fail "-f of 1 MiB of blanks: $got"
+
 # Nothing importable: exit 1.
 echo "junk" > "$T/junk.csv"
 $BOTSCOPE import --format binetflow "$T/junk.csv" --store "$S" >/dev/null 2>&1
