@@ -354,9 +354,16 @@ static int flows_run(int argc, char **argv)
             cli_error("flows", "%s", qe.msg[0] ? qe.msg : bs_strerror(rc));
             exit_code = rc == BS_EUSAGE ? BS_EXIT_USAGE : BS_EXIT_FAIL;
         }
-    } else if (st.scan.blocks_corrupt) {
-        cli_error("flows", "%llu corrupt blocks skipped (see the warnings above)",
-                  (unsigned long long)st.scan.blocks_corrupt);
+    } else {
+        if (st.scan.blocks_corrupt)
+            cli_error("flows", "%llu corrupt blocks skipped (see the warnings above)",
+                      (unsigned long long)st.scan.blocks_corrupt);
+        if (st.scan.segments_damaged)
+            cli_error("flows",
+                      "%llu damaged segments: %llu records missing from this answer (see the "
+                      "warnings above; `botscope store check` lists all damage)",
+                      (unsigned long long)st.scan.segments_damaged,
+                      (unsigned long long)st.scan.records_missing);
     }
 out:
     if (s)
