@@ -949,6 +949,126 @@ static void topn_offer(const struct qctx *c, struct topn *t, const struct qrow *
     topn_sift_down(c, t, 0);
 }
 
+<<<<<<< HEAD
+=======
+static void print_rows(struct qctx *c, const struct qrow *rows, size_t n)
+{
+    uint8_t kbuf[QUERY_MAX_KEYS * 16];
+    const struct query_spec *q = c->q;
+    FILE *o = q->out;
+    char txt[IPPREFIX_STRLEN + 16];
+    char dname[64] = "";
+    if (q->has_distinct)
+        snprintf(dname, sizeof dname, "distinct_%s", query_key_name(&q->distinct));
+    if (q->format == QF_CSV) {
+        for (size_t k = 0; k < q->nkeys; k++)
+            fprintf(o, "%s,", query_key_name(&q->keys[k]));
+        fprintf(o, "flows,packets,bytes%s%s\n", q->has_distinct ? "," : "", dname);
+    } else if (q->format == QF_TABLE) {
+        for (size_t k = 0; k < q->nkeys; k++)
+            fprintf(o, "%-*s ", key_is_addr(q->keys[k].id) ? 39 : 10,
+                    query_key_name(&q->keys[k]));
+        fprintf(o, "%12s %14s %16s", "flows", "packets", "bytes");
+        if (q->has_distinct)
+            fprintf(o, " %20s", dname);
+        fputc('\n', o);
+    }
+    for (size_t r = 0; r < n; r++) {
+        const uint64_t *e = rows[r].e;
+        const uint8_t *key = row_key(c, &rows[r], kbuf);
+        if (q->format == QF_NDJSON) {
+            struct jw w;
+            buf_reset(&c->line);
+            jw_open(&w, &c->line);
+            for (size_t k = 0; k < q->nkeys; k++) {
+                bool num;
+                key_text(&q->keys[k], key + c->koff[k], txt, sizeof txt, &num, false);
+                if (num)
+                    jw_raw(&w, query_key_name(&q->keys[k]), txt);
+                else
+                    jw_str(&w, query_key_name(&q->keys[k]), txt);
+            }
+            jw_u64(&w, "flows", e[1]);
+            jw_u64(&w, "packets", e[2]);
+            jw_u64(&w, "bytes", e[3]);
+            if (q->has_distinct)
+                jw_u64(&w, dname, e[4]);
+            if (!jw_close(&w))
+                fwrite(c->line.data, 1, c->line.len, o);
+            continue;
+        }
+        for (size_t k = 0; k < q->nkeys; k++) {
+            bool num;
+            key_text(&q->keys[k], key + c->koff[k], txt, sizeof txt, &num, q->format == QF_TABLE);
+            if (q->format == QF_CSV)
+                fprintf(o, "%s,", txt);
+            else
+                fprintf(o, "%-*s ", key_is_addr(q->keys[k].id) ? 39 : 10, txt);
+        }
+        if (q->format == QF_CSV) {
+            fprintf(o, "%" PRIu64 ",%" PRIu64 ",%" PRIu64, e[1], e[2], e[3]);
+            if (q->has_distinct)
+                fprintf(o, ",%" PRIu64, e[4]);
+        } else {
+            fprintf(o, "%12" PRIu64 " %14" PRIu64 " %16" PRIu64, e[1], e[2], e[3]);
+            if (q->has_distinct)
+                fprintf(o, " %20" PRIu64, e[4]);
+        }
+        fputc('\n', o);
+    }
+}
+
+static void print_summary(const struct query_spec *q, const struct query_stats *st)
+{
+    FILE *o = q->out;
+    if (q->format == QF_NDJSON) {
+        fprintf(o,
+                "{\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+                ",\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64 ",\"records_scanned\":%" PRIu64,
+                st->matched, st->packets, st->bytes, st->matched ? st->t_first : 0,
+                st->matched ? st->t_last : 0, st->scan.records_scanned);
+        if (st->scan.segments_damaged || st->scan.blocks_corrupt) /* issue 21: say it */
+            fprintf(o,
+                    ",\"blocks_corrupt\":%" PRIu64 ",\"segments_damaged\":%" PRIu64
+                    ",\"records_missing\":%" PRIu64,
+                    st->scan.blocks_corrupt, st->scan.segments_damaged, st->scan.records_missing);
+        fputs("}\n", o);
+        return;
+    }
+    if (q->format == QF_CSV) {
+        fprintf(o, "flows,packets,bytes,first_ms,last_ms\n%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                   ",%" PRIu64 ",%" PRIu64 "\n",
+                st->matched, st->packets, st->bytes, st->matched ? st->t_first : 0,
+                st->matched ? st->t_last : 0);
+        return;
+    }
+    double secs = st->matched && st->t_last > st->t_first
+                      ? (double)(st->t_last - st->t_first) / 1000.0
+                      : 0.0;
+    fprintf(o,
+            "Summary: total flows: %" PRIu64 ", total bytes: %" PRIu64 ", total packets: %" PRIu64
+            ", avg bps: %.0f, avg pps: %.0f, avg bpp: %.0f\n",
+            st->matched, st->bytes, st->packets, secs > 0 ? (double)st->bytes * 8 / secs : 0.0,
+            secs > 0 ? (double)st->packets / secs : 0.0,
+            st->packets ? (double)st->bytes / (double)st->packets : 0.0);
+    char a[40], b[40];
+    if (st->matched)
+        fprintf(o, "Time window: %s - %s\n", clock_format_utc(st->t_first, a, sizeof a),
+                clock_format_utc(st->t_last, b, sizeof b));
+    double wall = (double)st->wall_ns / 1e9;
+    fprintf(o,
+            "Total records scanned: %" PRIu64 ", blocks: %" PRIu64 " (%" PRIu64
+            " skipped, %" PRIu64 " corrupt), bytes read: %" PRIu64
+            ", time: %.3fs, %.0f records/s\n",
+            st->scan.records_scanned, st->scan.blocks_total, st->scan.blocks_skipped,
+            st->scan.blocks_corrupt, st->scan.bytes_read, wall,
+            wall > 0 ? (double)st->scan.records_scanned / wall : 0.0);
+    if (st->scan.segments_damaged)
+        fprintf(o, "Damaged segments: %" PRIu64 ", %" PRIu64 " records missing from this answer\n",
+                st->scan.segments_damaged, st->scan.records_missing);
+}
+
+>>>>>>> h-rels
 /* ---- run ------------------------------------------------------------------------------- */
 
 /* The owner entry of packed group key after merge() (threads 0..nth-1), or NULL. */
