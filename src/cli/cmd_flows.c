@@ -69,44 +69,10 @@ static const char flows_usage[] =
     "\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage, configuration or filter error.\n";
 
-<<<<<<< HEAD
-static char *read_file_text(const char *path)
-=======
-/* Parses "-t START[-END]": dates contain '-', so every '-' is tried as the split point. */
-static int parse_window(const char *s, uint64_t *lo, uint64_t *hi)
-{
-    char buf[128];
-    if (strlen(s) >= sizeof buf)
-        return BS_EPARSE;
-    if (!clock_parse_utc(s, lo)) {
-        *hi = UINT64_MAX;
-        return 0;
-    }
-    for (const char *d = strchr(s, '-'); d; d = strchr(d + 1, '-')) {
-        size_t l = (size_t)(d - s);
-        memcpy(buf, s, l);
-        buf[l] = '\0';
-        if (clock_parse_utc(buf, lo))
-            continue;
-        if (!d[1]) {
-            *hi = UINT64_MAX;
-            return 0;
-        }
-        if (!clock_parse_utc(d + 1, hi)) {
-            /* An END given to the second covers that whole second. */
-            if (*hi % 1000 == 0)
-                *hi += 999;
-            return *hi >= *lo ? 0 : BS_EPARSE;
-        }
-    }
-    return BS_EPARSE;
-}
-
 /* Reads the filter file whole into *out (NUL-terminated, line breaks and tabs as spaces).
  * Refused, with the reason in why: what cannot be opened or read (a directory), more than
  * FLOWS_MAX_FILTER_FILE bytes, a NUL byte (the text after it would be lost). */
 static int read_filter_file(const char *path, char **out, char *why, size_t whylen)
->>>>>>> h-rels
 {
     *out = NULL;
     FILE *f = fopen(path, "r");
