@@ -39,7 +39,7 @@ static const char detect_usage[] =
     "                    telescope's sources.ndjson (its infected_iot sources), or a telescope\n"
     "                    state database (state.db, or the directory holding it)\n"
     "  -t START[-END]    time window on flow start (as `botscope flows -t`)\n"
-    "  --output FMT      table (default on a terminal) or ndjson (default otherwise)\n"
+    "  -o, --output FMT  table (default on a terminal) or ndjson (default otherwise)\n"
     "  --threshold X     candidate score threshold (default [detect] threshold, 4.0)\n"
     "  --allow FILE      allow-list: PREFIX [PORT] a line; never reported\n"
     "  --no-state        do not write candidates, graph edges and seeds to the state database\n"
@@ -216,7 +216,7 @@ static int detect_main(int argc, char **argv)
     int c;
     optind = 1;
     ex = BS_EXIT_USAGE;
-    while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'S':
             store_url = optarg;

@@ -152,12 +152,12 @@ static int edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out)
     return 0;
 }
 
-static inline unsigned window_of(const struct dctx *d, uint64_t t)
+const uint64_t detect_scale_ms[DSCALES] = {60000, 600000, 3600000, 86400000};
+
+static inline void mark_slots(uint64_t win[DSCALES], uint64_t t)
 {
-    if (t <= d->t0)
-        return 0;
-    uint64_t w = (t - d->t0) / d->window_ms;
-    return w > 63 ? 63 : (unsigned)w;
+    for (int k = 0; k < DSCALES; k++)
+        win[k] |= UINT64_C(1) << ((t / detect_scale_ms[k]) & 63);
 }
 
 /* ---- the scan --------------------------------------------------------------------------- */
@@ -192,7 +192,6 @@ static int add_flow(struct dctx *d, const struct store_block *b, size_t i)
         return rc;
     uint64_t t = b->start_ms[i], pk = b->packets[i], by = b->bytes[i];
     uint32_t rate = b->sampling[i] ? b->sampling[i] : 1;
-    unsigned w = window_of(d, t);
     struct dsrv *s = &d->srv[sv];
     struct dcli *c = &d->cli[cl];
     struct dedge *e = &d->edge[ed];
@@ -206,9 +205,12 @@ static int add_flow(struct dctx *d, const struct store_block *b, size_t i)
         e->first_ms = t;
     if (t > e->last_ms)
         e->last_ms = t;
-    s->win_bits |= UINT64_C(1) << w;
-    c->win_bits |= UINT64_C(1) << w;
-    e->win_bits |= UINT64_C(1) << w;
+    mark_slots(c->win, t);
+    mark_slots(e->win, t);
+    if (!c->first_ms || t < c->first_ms)
+        c->first_ms = t;
+    if (t > c->last_ms)
+        c->last_ms = t;
     if (rate > 1)
         e->sampled++;
     if (!fwd) {
@@ -227,12 +229,13 @@ static int add_flow(struct dctx *d, const struct store_block *b, size_t i)
         e->syn_only++;
     if (proto == 6 && is_telnet(sport) && (flags & 0x17) == 0x02 && c->telnet_syn < UINT32_MAX)
         c->telnet_syn++;
-    /* A record that continues the client port of the pair's previous record in another
-     * window is part of one long session (a keep-alive connection split by the exporter). */
-    if (e->flows > 1 && cport == e->last_cport && w != e->last_win)
+    /* A record that continues the client port of the pair's previous record a minute or more
+     * later is part of one long session (a keep-alive connection split by the exporter). */
+    if (e->flows > 1 && cport == e->last_cport &&
+        (t > e->last_t ? t - e->last_t : e->last_t - t) >= 60000)
         e->port_runs++;
     e->last_cport = cport;
-    e->last_win = (uint8_t)w;
+    e->last_t = t;
     /* Connection times of seed pairs, unsampled only, for the beacon score. */
     if ((c->flags & DCLI_SEED) && rate == 1 && e->ntimes < d->cfg->max_pair_times &&
         d->ntimes < d->max_times) {
@@ -299,21 +302,7 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
     htab_init(&d.client_ix, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 1);
     htab_init(&d.edge_ix, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 2);
     d.max_times = (size_t)64 << 20;
-    /* The persistence windows: 64 of them over the part of the store the run covers, none
-     * shorter than a minute (the finest keep-alive period worth resolving). */
-    struct store_info info;
-    int rc = store_get_info(s, &info);
-    if (rc) {
-        snprintf(errbuf, 512, "cannot read the store's extent: %s", bs_strerror(rc));
-        goto out;
-    }
-    uint64_t lo = info.t_min > cfg->t_lo ? info.t_min : cfg->t_lo;
-    uint64_t hi = info.t_max < cfg->t_hi ? info.t_max : cfg->t_hi;
-    d.t0 = lo;
-    uint64_t span = hi > lo ? hi - lo + 1 : 1;
-    d.window_ms = (span + 63) / 64;
-    if (d.window_ms < 60000)
-        d.window_ms = 60000;
+    int rc;
     uint64_t t_start = clock_mono_ns();
     struct store_scan sc = {
         .t_lo = cfg->t_lo,

@@ -140,6 +140,7 @@ struct detect_candidate {
     bool has_previous; /* a moved C&C: the address its clients used before */
     struct ipaddr previous;
     double previous_overlap; /* Jaccard overlap of the two seed-client sets */
+    uint64_t window_ms;      /* persistence slot width used for this server */
     uint32_t server;         /* internal: server index */
 };
 
@@ -163,7 +164,6 @@ struct detect_result {
     bool timing_usable;    /* per-pair timing features used (unsampled) */
     bool seeds_from_flows; /* no seeds given: telnet scanners were the seeds */
     uint64_t t_first, t_last;
-    uint64_t window_ms; /* persistence window width */
     uint64_t scan_ns, score_ns;
 };
 

@@ -7,6 +7,13 @@
 
 enum { DCLI_SEED = 1, DCLI_EXPANDED = 2 };
 
+/* Persistence is counted in slots of four widths (1 min, 10 min, 1 h, 1 day), each a 64-bit
+ * set of slot numbers modulo 64: exact while the activity spans at most 64 slots, folded past
+ * that. The scorer picks, per server, the finest width in which its seed clients' activity
+ * fits, so a one-hour world and a month of flows are both measured in ~64 slots. */
+#define DSCALES 4
+extern const uint64_t detect_scale_ms[DSCALES];
+
 /* A server endpoint (address, port, protocol). */
 struct dsrv {
     struct ipaddr addr;
@@ -14,16 +21,16 @@ struct dsrv {
     uint8_t proto;
     uint64_t flows_fwd, flows_rev, packets, bytes;
     uint64_t first_ms, last_ms;
-    uint64_t win_bits; /* windows with a record */
-    uint32_t clients;  /* edges */
+    uint32_t clients; /* edges */
 };
 
 /* A client address. */
 struct dcli {
     struct ipaddr addr;
-    uint32_t flags;      /* DCLI_* */
-    uint32_t telnet_syn; /* SYN-only records to telnet ports: scanning like an IoT bot */
-    uint64_t win_bits;   /* windows in which it sent or received anything */
+    uint32_t flags;        /* DCLI_* */
+    uint32_t telnet_syn;   /* SYN-only records to telnet ports: scanning like an IoT bot */
+    uint64_t win[DSCALES]; /* slots in which it sent or received anything */
+    uint64_t first_ms, last_ms;
     uint32_t seed_round; /* expansion round that made it a seed */
 };
 
@@ -32,9 +39,9 @@ struct dedge {
     uint32_t client, server;
     uint32_t flows, rev_flows, syn_only, rst_rev, tiny, port_runs, sampled, ntimes;
     uint64_t packets;
-    uint64_t first_ms, last_ms, win_bits;
+    uint64_t first_ms, last_ms, last_t;
+    uint64_t win[DSCALES]; /* slots with a record */
     uint16_t last_cport;
-    uint8_t last_win;
 };
 
 /* One connection time of a seed pair (for the beacon score). */
@@ -53,7 +60,7 @@ struct dctx {
     struct dedge *edge;
     struct dtime *times;
     size_t nsrv, srv_cap, ncli, cli_cap, nedge, edge_cap, ntimes, times_cap, max_times;
-    uint64_t t0, window_ms, t_first, t_last, flows;
+    uint64_t t_first, t_last, flows;
     uint64_t sampling_hist[4]; /* flows at 1:1, < 1:100, < 1:1000, coarser */
     uint32_t sampling_max;
     int rc;

@@ -69,7 +69,7 @@ int detect_candidate_json(const struct detect_candidate *c, const struct detect_
                "},\"flows\":%llu,\"packets\":%llu,\"bytes\":%llu,\"sampling\":%u,"
                "\"window_ms\":%llu",
                (unsigned long long)c->flows, (unsigned long long)c->packets,
-               (unsigned long long)c->bytes, r->sampling, (unsigned long long)r->window_ms);
+               (unsigned long long)c->bytes, r->sampling, (unsigned long long)c->window_ms);
     if (c->has_previous) {
         buf_printf(&ev, ",\"previous_addr\":\"%s\",\"previous_overlap\":",
                    ipaddr_format(&c->previous, tmp, sizeof tmp));

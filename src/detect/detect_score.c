@@ -40,7 +40,7 @@ const char *detect_feature_name(enum detect_feature f)
 #define W_TINY       0.5
 #define W_IOT        1.0
 #define W_PORT_IOT   1.0
-#define W_PORT_INFRA (-3.0)
+#define W_PORT_INFRA (-5.0)
 #define W_POPULAR    (-1.0)
 #define W_BURST      (-2.0)
 #define W_BOT        (-4.0)
@@ -137,8 +137,8 @@ double detect_beacon_score(const uint64_t *t, size_t n)
 
 struct sacc {
     uint64_t seed_clients, seed_flows, seed_tcp, seed_syn, seed_tiny, seed_runs, iot_clients;
-    uint64_t seed_win, seed_active, seed_packets;
-    uint64_t seed_first;
+    uint64_t seed_win[DSCALES], seed_active[DSCALES], seed_packets;
+    uint64_t seed_first, seed_cfirst, seed_clast; /* first seed record; seeds' active span */
     double beacon;
     bool has_beacon;
 };
@@ -153,6 +153,8 @@ static int cmp_time(const void *a, const void *b)
 
 static void beacons(struct dctx *d, struct sacc *acc)
 {
+    if (!d->ntimes)
+        return;
     qsort(d->times, d->ntimes, sizeof *d->times, cmp_time);
     uint64_t *buf = malloc((d->cfg->max_pair_times + 1) * sizeof *buf);
     if (!buf)
@@ -194,10 +196,16 @@ static void accumulate(struct dctx *d, struct sacc *acc)
         a->seed_syn += e->syn_only;
         a->seed_tiny += e->tiny;
         a->seed_runs += e->port_runs;
-        a->seed_win |= e->win_bits;
-        a->seed_active |= c->win_bits;
+        for (int k = 0; k < DSCALES; k++) {
+            a->seed_win[k] |= e->win[k];
+            a->seed_active[k] |= c->win[k];
+        }
         if (!a->seed_first || e->first_ms < a->seed_first)
             a->seed_first = e->first_ms;
+        if (!a->seed_cfirst || c->first_ms < a->seed_cfirst)
+            a->seed_cfirst = c->first_ms;
+        if (c->last_ms > a->seed_clast)
+            a->seed_clast = c->last_ms;
     }
 }
 
@@ -228,8 +236,13 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     c->packets = s->packets;
     c->bytes = s->bytes;
     c->server = sv;
-    unsigned wins = (unsigned)__builtin_popcountll(a->seed_win);
-    unsigned active = (unsigned)__builtin_popcountll(a->seed_active);
+    /* The slot width: the finest in which the seeds' activity spans at most 64 slots. */
+    int k0 = 0;
+    while (k0 < DSCALES - 1 && a->seed_clast - a->seed_cfirst > 64 * detect_scale_ms[k0])
+        k0++;
+    c->window_ms = detect_scale_ms[k0];
+    unsigned wins = (unsigned)__builtin_popcountll(a->seed_win[k0]);
+    unsigned active = (unsigned)__builtin_popcountll(a->seed_active[k0]);
     bool repeated = a->seed_flows >= 3 && wins >= 2;
     uint64_t others = s->clients - a->seed_clients;
     double *v = c->value, *k = c->contrib;
@@ -240,7 +253,10 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     u[DF_SEED_FANIN] = true;
 
     v[DF_ENRICHMENT] = detect_binom_tail_log10(a->seed_clients, s->clients, p_seed);
-    k[DF_ENRICHMENT] = W_ENRICH * fmin(v[DF_ENRICHMENT], ENRICH_CAP);
+    /* One seed alone among a server's clients is what every seed's private destination looks
+     * like: enrichment counts from the second seed on, fully from the third. */
+    k[DF_ENRICHMENT] = W_ENRICH * fmin(v[DF_ENRICHMENT], ENRICH_CAP) *
+                       fmin(1.0, (double)(a->seed_clients - 1) / 2.0);
     u[DF_ENRICHMENT] = true;
 
     v[DF_PERSISTENCE] = active ? (double)wins / (double)active : 0.0;
@@ -257,7 +273,7 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
         k[DF_BEACON] = W_BEACON * a->beacon;
         u[DF_BEACON] = true;
     }
-    if (a->seed_flows >= 5) {
+    if (a->seed_flows >= 5 && s->proto == 6) { /* UDP clients keep one port anyway */
         v[DF_LONG_SESSION] = (double)a->seed_runs / (double)a->seed_flows;
         k[DF_LONG_SESSION] = W_LONG * v[DF_LONG_SESSION];
         u[DF_LONG_SESSION] = timing;
@@ -303,15 +319,9 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
         (double)a->seed_clients >= RULE_FANIN_SHARE * (double)s->clients &&
         v[DF_PERSISTENCE] >= RULE_FANIN_PERSIST && !v[DF_SERVER_IS_BOT])
         c->rule = "seed_fan_in";
-    /* Detection time: when the second window with seed contact closed (repetition is what
-     * the score needs), never before the first record nor after the last. */
-    uint64_t det = s->last_ms;
-    if (wins >= 2) {
-        uint64_t bits = a->seed_win;
-        bits &= bits - 1; /* drop the first window */
-        unsigned w2 = (unsigned)__builtin_ctzll(bits);
-        det = d->t0 + (uint64_t)(w2 + 1) * d->window_ms;
-    }
+    /* Detection time: repetition is what the score needs, so two slot widths after the first
+     * seed contact, never before the first record nor after the last. */
+    uint64_t det = wins >= 2 ? a->seed_first + 2 * c->window_ms : s->last_ms;
     if (det > s->last_ms)
         det = s->last_ms;
     if (det < s->first_ms)
@@ -375,7 +385,8 @@ static int score_all(struct dctx *d, struct sacc *acc, bool timing, uint32_t rou
         v[n++] = c;
     }
     free(old);
-    qsort(v, n, sizeof *v, cmp_cand);
+    if (n)
+        qsort(v, n, sizeof *v, cmp_cand);
     out->cand = v;
     out->ncand = n;
     return 0;
@@ -449,7 +460,7 @@ static int link_moves(struct dctx *d, struct detect_result *out)
         for (size_t a = 0; a < n; a++) {
             const struct detect_candidate *ca = &out->cand[a];
             if (a == b || ca->port != cb->port || ca->proto != cb->proto ||
-                !ipaddr_cmp(&ca->addr, &cb->addr) || ca->last_ms > cb->first_ms + d->window_ms ||
+                !ipaddr_cmp(&ca->addr, &cb->addr) || ca->last_ms > cb->first_ms + cb->window_ms ||
                 ca->first_ms >= cb->first_ms)
                 continue;
             size_t x = 0, y = 0, common = 0;
@@ -565,7 +576,6 @@ int detect_score(struct dctx *d, struct detect_result *out, char errbuf[512])
     out->edges_total = d->nedge;
     out->t_first = d->flows ? d->t_first : 0;
     out->t_last = d->t_last;
-    out->window_ms = d->window_ms;
     /* The effective sampling rate: 1 when most records are unsampled, else the coarsest rate
      * seen (per-pair timing is then meaningless and not used). */
     out->sampling = d->sampling_hist[0] * 2 >= d->flows ? 1 : d->sampling_max;
