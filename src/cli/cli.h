@@ -26,6 +26,7 @@ extern const struct cli_cmd cli_cmd_store;
 extern const struct cli_cmd cli_cmd_telescope;
 extern const struct cli_cmd cli_cmd_simulate;
 extern const struct cli_cmd cli_cmd_config;
+extern const struct cli_cmd cli_cmd_eval;
 
 /* Prints "botscope NAME: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -16,6 +16,7 @@ static const struct cli_cmd *const cli_cmds[] = {
     &cli_cmd_telescope,
     &cli_cmd_simulate,
     &cli_cmd_config,
+    &cli_cmd_eval,
 };
 
 #define N_CMDS (sizeof cli_cmds / sizeof cli_cmds[0])

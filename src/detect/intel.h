@@ -49,8 +49,8 @@ const char *intel_format_name(enum intel_format f);
 
 /* Caps: an indicator file larger than this many records is refused (BS_ELIMIT), as is a line
  * or a JSON file beyond the byte caps, so hostile input cannot exhaust memory. */
-#define INTEL_MAX_RECORDS 2000000u
-#define INTEL_MAX_LINE 65536u
+#define INTEL_MAX_RECORDS    2000000u
+#define INTEL_MAX_LINE       65536u
 #define INTEL_MAX_JSON_BYTES (512u * 1024u * 1024u)
 
 /* What went wrong in an import, for the CLI's message: the file's name, the line (1-based;
