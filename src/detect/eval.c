@@ -187,39 +187,68 @@ void eval_result_release(struct eval_result *r)
     memset(r, 0, sizeof *r);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Index of day d (a day number) in the sorted days, or r->ndays when it has no row. */
+static size_t day_index(const struct eval_result *r, uint64_t d)
+{
+    size_t lo = 0, hi = r->ndays;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->days[mid].day_ms / EVAL_DAY_MS < d)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->ndays && r->days[lo].day_ms / EVAL_DAY_MS == d ? lo : r->ndays;
+}
+
+/* Rows only for the days that have a candidate or an active endpoint (a stray timestamp must
+ * not make thousands of empty rows), at most EVAL_MAX_DAYS of them. */
 static int do_days(const struct truth *t, struct eval_result *r)
 {
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (size_t i = 0; i < r->nu; i++) {
-        if (r->cls[i] == EVAL_RELATED)
-            continue;
-        uint64_t d = r->u[i].detected_ms / EVAL_DAY_MS;
-        lo = d < lo ? d : lo;
-        hi = d > hi ? d : hi;
-    }
-    for (size_t i = 0; i < t->n; i++) {
+    const size_t max_gather = (size_t)EVAL_MAX_DAYS * 16;
+    uint64_t *d = malloc(max_gather * sizeof *d);
+    if (!d)
+        return BS_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < r->nu && n < max_gather; i++)
+        if (r->cls[i] != EVAL_RELATED)
+            d[n++] = r->u[i].detected_ms / EVAL_DAY_MS;
+    for (size_t i = 0; i < t->n && n < max_gather; i++) {
         uint64_t a = t->ep[i].first_ms / EVAL_DAY_MS, b = t->ep[i].last_ms / EVAL_DAY_MS;
-        lo = a < lo ? a : lo;
-        hi = (b > a ? b : a) > hi ? (b > a ? b : a) : hi;
+        for (uint64_t k = a; (k <= b || k == a) && n < max_gather; k++)
+            d[n++] = k;
     }
-    if (lo > hi)
-        return 0;
-    uint64_t n = hi - lo + 1;
-    if (n > EVAL_MAX_DAYS) {
-        n = EVAL_MAX_DAYS;
+    if (n == max_gather)
+        r->days_truncated = true;
+    if (n)
+        qsort(d, n, sizeof *d, cmp_u64);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!m || d[i] != d[m - 1])
+            d[m++] = d[i];
+    if (m > EVAL_MAX_DAYS) {
+        m = EVAL_MAX_DAYS;
         r->days_truncated = true;
     }
-    r->days = calloc((size_t)n, sizeof *r->days);
-    if (!r->days)
+    if (m && !(r->days = calloc(m, sizeof *r->days))) {
+        free(d);
         return BS_ENOMEM;
-    r->ndays = (size_t)n;
-    for (size_t k = 0; k < r->ndays; k++)
-        r->days[k].day_ms = (lo + k) * EVAL_DAY_MS;
+    }
+    r->ndays = m;
+    for (size_t k = 0; k < m; k++)
+        r->days[k].day_ms = d[k] * EVAL_DAY_MS;
+    free(d);
     for (size_t i = 0; i < r->nu; i++) {
         if (r->cls[i] == EVAL_RELATED)
             continue;
-        uint64_t k = r->u[i].detected_ms / EVAL_DAY_MS - lo;
-        if (k >= r->ndays)
+        size_t k = day_index(r, r->u[i].detected_ms / EVAL_DAY_MS);
+        if (k == r->ndays)
             continue;
         r->days[k].candidates++;
         if (r->cls[i] == EVAL_TP)
@@ -229,12 +258,13 @@ static int do_days(const struct truth *t, struct eval_result *r)
     }
     for (size_t i = 0; i < t->n; i++) {
         uint64_t a = t->ep[i].first_ms / EVAL_DAY_MS, b = t->ep[i].last_ms / EVAL_DAY_MS;
-        if (b < a)
-            b = a;
-        for (uint64_t d = a; d <= b && d - lo < r->ndays; d++) {
-            struct eval_day *dy = &r->days[d - lo];
+        for (size_t k = day_index(r, a); k < r->ndays; k++) {
+            uint64_t day = r->days[k].day_ms / EVAL_DAY_MS;
+            if (day > b && day > a)
+                break;
+            struct eval_day *dy = &r->days[k];
             dy->active++;
-            if (r->found[i] && r->detected_ms[i] < (d + 1) * EVAL_DAY_MS)
+            if (r->found[i] && r->detected_ms[i] < (day + 1) * EVAL_DAY_MS)
                 dy->found++;
         }
     }
