@@ -263,13 +263,16 @@ static int csv_row_feodo(struct irecs *rs, const struct csvmap *m, char **v, int
     return add_ind(rs, &in, line);
 }
 
-static int set_need(struct csvmap *m)
+/* A row must reach the columns the format cannot do without; the others may be missing. */
+static void set_need(struct csvmap *m, enum intel_format fmt)
 {
+    static const int tf[] = {F_FIRST, F_VALUE, F_TYPE}, feodo[] = {F_FIRST, F_IP};
+    const int *req = fmt == INTEL_FEODO_CSV ? feodo : tf;
+    size_t nreq = fmt == INTEL_FEODO_CSV ? 2 : 3;
     m->need = 0;
-    for (int f = 0; f < F_N; f++)
-        if (m->col[f] + 1 > m->need)
-            m->need = m->col[f] + 1;
-    return 0;
+    for (size_t i = 0; i < nreq; i++)
+        if (m->col[req[i]] + 1 > m->need)
+            m->need = m->col[req[i]] + 1;
 }
 
 static int parse_csv(struct irecs *rs, enum intel_format fmt, struct dtext_lines *l)
@@ -286,10 +289,7 @@ static int parse_csv(struct irecs *rs, enum intel_format fmt, struct dtext_lines
         map_columns(&m, tf_cols, (int)(sizeof tf_cols / sizeof tf_cols[0]));
     else
         map_columns(&m, feodo_cols, (int)(sizeof feodo_cols / sizeof feodo_cols[0]));
-    set_need(&m);
-    /* Feodo's last_online may be the last column and empty; only what precedes is needed. */
-    if (fmt == INTEL_FEODO_CSV)
-        m.need = m.col[F_IP] > m.col[F_FIRST] ? m.col[F_IP] + 1 : m.col[F_FIRST] + 1;
+    set_need(&m, fmt);
     int rc;
     char *v[MAX_FIELDS];
     while ((rc = dtext_lines_next(l)) == 1) {
@@ -317,11 +317,7 @@ static int parse_csv(struct irecs *rs, enum intel_format fmt, struct dtext_lines
         }
         if (header || !strcasecmp(v[0], "first_seen_utc")) {
             map_columns(&m, (const char *const *)v, n);
-            set_need(&m);
-            if (fmt == INTEL_FEODO_CSV)
-                m.need = (m.col[F_IP] > m.col[F_FIRST] ? m.col[F_IP] : m.col[F_FIRST]) + 1;
-            else
-                m.need = (m.col[F_VALUE] > m.col[F_TYPE] ? m.col[F_VALUE] : m.col[F_TYPE]) + 1;
+            set_need(&m, fmt);
             continue;
         }
         rc = fmt == INTEL_THREATFOX_CSV ? csv_row_threatfox(rs, &m, v, n, l->lineno)
