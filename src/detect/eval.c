@@ -163,6 +163,20 @@ static size_t lower_addr(const struct truth_endpoint *ep, size_t n, const struct
     return lo;
 }
 
+/* First index of u[0..n) (sorted by address) whose address is >= a. */
+static size_t lower_cand(const struct eval_cand *u, size_t n, const struct ipaddr *a)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ipaddr_cmp(&u[mid].addr, a) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static void prf(size_t tp, size_t claimed, size_t found, size_t total, double *p, double *r,
                 double *f)
 {
@@ -364,8 +378,10 @@ int eval_run(const struct truth *t, const struct eval_cands *cands, const struct
         for (size_t j = k; j < t->n && !ipaddr_cmp(&t->ep[j].addr, &t->ep[k].addr); j++)
             f = f || r->found[j];
         /* An address is also found when a candidate names another port of it. */
-        for (size_t i = 0; !f && i < m; i++)
-            f = !ipaddr_cmp(&r->u[i].addr, &t->ep[k].addr);
+        if (!f) {
+            size_t i = lower_cand(r->u, m, &t->ep[k].addr);
+            f = i < m && !ipaddr_cmp(&r->u[i].addr, &t->ep[k].addr);
+        }
         r->hosts_found += f;
     }
     for (size_t i = 0; i < m; i++) {

@@ -136,8 +136,10 @@ static void ep_key(uint8_t key[20], const struct ipaddr *a, uint16_t port, uint8
     key[19] = 0;
 }
 
-int truth_add_endpoint(struct truth *t, const struct ipaddr *addr, uint16_t port, uint8_t proto,
-                       uint64_t first_ms, uint64_t last_ms, uint64_t flows, uint32_t clients)
+/* truth_add_endpoint, also giving the endpoint's index in t->ep (valid until truth_finish). */
+static int add_endpoint(struct truth *t, const struct ipaddr *addr, uint16_t port, uint8_t proto,
+                        uint64_t first_ms, uint64_t last_ms, uint64_t flows, uint32_t clients,
+                        size_t *index)
 {
     int rc = ensure_index(t);
     if (rc)
@@ -172,7 +174,15 @@ int truth_add_endpoint(struct truth *t, const struct ipaddr *addr, uint16_t port
         e->last_ms = last_ms;
     e->flows += flows;
     e->clients += clients;
+    *index = i;
     return 0;
+}
+
+int truth_add_endpoint(struct truth *t, const struct ipaddr *addr, uint16_t port, uint8_t proto,
+                       uint64_t first_ms, uint64_t last_ms, uint64_t flows, uint32_t clients)
+{
+    size_t i;
+    return add_endpoint(t, addr, port, proto, first_ms, last_ms, flows, clients, &i);
 }
 
 /* Counts client as a bot of endpoint i once. */
@@ -645,12 +655,9 @@ static int log_row(struct logp *lp, char **v, int n, unsigned long line, struct 
     /* ICMP "ports" are type and code: the endpoint is the address. */
     if (proto == 1 || proto == 58)
         port = 0;
-    if ((rc = truth_add_endpoint(t, &resp, (uint16_t)port, proto, ts, ts, 1, 0)))
-        return rc;
-    uint8_t key[20];
-    ep_key(key, &resp, (uint16_t)port, proto);
     size_t idx;
-    keyset_add(&t->ix->ep, key, TRUTH_MAX_ENDPOINTS, &idx); /* present: just finds it */
+    if ((rc = add_endpoint(t, &resp, (uint16_t)port, proto, ts, ts, 1, 0, &idx)))
+        return rc;
     return add_client(t, idx, &orig);
 }
 
