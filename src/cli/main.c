@@ -18,6 +18,9 @@ static const struct cli_cmd *const cli_cmds[] = {
     &cli_cmd_graph,
     &cli_cmd_simulate,
     &cli_cmd_config,
+    &cli_cmd_eval,
+    &cli_cmd_intel,
+    &cli_cmd_export,
 };
 
 #define N_CMDS (sizeof cli_cmds / sizeof cli_cmds[0])
