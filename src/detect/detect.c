@@ -103,6 +103,16 @@ static int server_of(struct dctx *d, const struct ipaddr *a, uint16_t port, uint
         s->proto = proto;
         s->first_ms = UINT64_MAX;
         *ix = (uint32_t)d->nsrv++;
+        /* Its service: servers of one /24 (or /48) on one port and protocol are one service
+         * to the population baseline (a cloud's or CDN's servers share their clients). */
+        memcpy(key, a->b, 16);
+        ipaddr_mask((struct ipaddr *)key, ipaddr_is_v4(a) ? 120 : 48);
+        uint32_t *sx = htab_put(&d->svc_ix, key, &is_new, &rc);
+        if (!sx)
+            return rc;
+        if (is_new)
+            *sx = (uint32_t)d->nsvc++;
+        d->srv[*ix].svc = *sx;
     }
     *out = *ix;
     return 0;
@@ -129,7 +139,7 @@ static int client_of(struct dctx *d, const struct ipaddr *a, uint32_t *out)
     return 0;
 }
 
-static int edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out)
+static int edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out, bool *is_new_out)
 {
     uint64_t key = (uint64_t)cl << 32 | sv;
     bool is_new;
@@ -149,6 +159,7 @@ static int edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out)
         d->srv[sv].clients++;
     }
     *out = *ix;
+    *is_new_out = is_new;
     return 0;
 }
 
@@ -186,10 +197,19 @@ static int add_flow(struct dctx *d, const struct store_block *b, size_t i)
     if (proto != 6 && proto != 17 && proto != 132)
         sport = cport = 0;
     uint32_t sv, cl, ed;
+    bool new_edge = false;
     int rc;
     if ((rc = server_of(d, sa, sport, proto, &sv)) || (rc = client_of(d, ca, &cl)) ||
-        (rc = edge_of(d, cl, sv, &ed)))
+        (rc = edge_of(d, cl, sv, &ed, &new_edge)))
         return rc;
+    if (new_edge && proto == 17 && sport >= 1024 && cport >= 1024) {
+        /* Both ends of a high-port UDP exchange are peers of an overlay, whichever of them
+         * the orientation made the client. */
+        d->cli[cl].udp_peers++;
+        const uint32_t *sx = htab_find(&d->client_ix, sa->b);
+        if (sx)
+            d->cli[*sx].udp_peers++;
+    }
     uint64_t t = b->start_ms[i], pk = b->packets[i], by = b->bytes[i];
     uint32_t rate = b->sampling[i] ? b->sampling[i] : 1;
     struct dsrv *s = &d->srv[sv];
@@ -284,6 +304,7 @@ static void dctx_release(struct dctx *d)
     htab_release(&d->server_ix);
     htab_release(&d->client_ix);
     htab_release(&d->edge_ix);
+    htab_release(&d->svc_ix);
     free(d->srv);
     free(d->cli);
     free(d->edge);
@@ -301,6 +322,7 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
     htab_init(&d.server_ix, 19, sizeof(uint32_t), cfg->max_servers, seed);
     htab_init(&d.client_ix, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 1);
     htab_init(&d.edge_ix, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 2);
+    htab_init(&d.svc_ix, 19, sizeof(uint32_t), cfg->max_servers, seed ^ 3);
     d.max_times = (size_t)64 << 20;
     int rc;
     uint64_t t_start = clock_mono_ns();

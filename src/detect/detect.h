@@ -118,6 +118,7 @@ enum detect_feature {
     DF_POPULARITY,    /* non-seed clients: popular services are benign (-) */
     DF_BURST,         /* flows packed into few windows at high rate: a DDoS target (-) */
     DF_SERVER_IS_BOT, /* the server is itself a seed or scanner: a P2P peer, not a C&C (-) */
+    DF_P2P,           /* share of seed clients with many UDP high-port peers: an overlay (-) */
     DF_COUNT
 };
 

@@ -22,6 +22,7 @@ struct dsrv {
     uint64_t flows_fwd, flows_rev, packets, bytes;
     uint64_t first_ms, last_ms;
     uint32_t clients; /* edges */
+    uint32_t svc;     /* its service: the /24 (IPv4) or /48 (IPv6) with the same port */
 };
 
 /* A client address. */
@@ -29,6 +30,7 @@ struct dcli {
     struct ipaddr addr;
     uint32_t flags;        /* DCLI_* */
     uint32_t telnet_syn;   /* SYN-only records to telnet ports: scanning like an IoT bot */
+    uint32_t udp_peers;    /* UDP servers on high ports on both sides: a P2P overlay member */
     uint64_t win[DSCALES]; /* slots in which it sent or received anything */
     uint64_t first_ms, last_ms;
     uint32_t seed_round; /* expansion round that made it a seed */
@@ -55,11 +57,12 @@ struct dctx {
     const struct detect_seeds *seeds;
     const struct detect_allow *allow;
     struct htab server_ix, client_ix, edge_ix; /* key -> index into the vectors below */
+    struct htab svc_ix;                        /* service key -> service number */
     struct dsrv *srv;
     struct dcli *cli;
     struct dedge *edge;
     struct dtime *times;
-    size_t nsrv, srv_cap, ncli, cli_cap, nedge, edge_cap, ntimes, times_cap, max_times;
+    size_t nsvc, nsrv, srv_cap, ncli, cli_cap, nedge, edge_cap, ntimes, times_cap, max_times;
     uint64_t t_first, t_last, flows;
     uint64_t sampling_hist[4]; /* flows at 1:1, < 1:100, < 1:1000, coarser */
     uint32_t sampling_max;

@@ -22,6 +22,7 @@ static const char *const feature_names[DF_COUNT] = {
     [DF_POPULARITY] = "popularity",
     [DF_BURST] = "burst",
     [DF_SERVER_IS_BOT] = "server_is_bot",
+    [DF_P2P] = "p2p",
 };
 
 const char *detect_feature_name(enum detect_feature f)
@@ -40,10 +41,14 @@ const char *detect_feature_name(enum detect_feature f)
 #define W_TINY       0.5
 #define W_IOT        1.0
 #define W_PORT_IOT   1.0
-#define W_PORT_INFRA (-5.0)
+#define W_PORT_INFRA (-10.0)
 #define W_POPULAR    (-1.0)
 #define W_BURST      (-2.0)
 #define W_BOT        (-4.0)
+#define W_P2P        (-5.0)
+/* A client with this many UDP peers on high ports (both sides) is a member of a P2P overlay
+ * (Mozi-like DHT bots, BitTorrent): its peers are not C&C servers. */
+#define P2P_PEERS 16
 /* A client that sent this many SYN-only records to telnet ports scans like an IoT bot. */
 #define SCANNER_TELNET_SYN 10
 /* Strong-case rule: many seeds, few others, persistent. */
@@ -136,8 +141,12 @@ double detect_beacon_score(const uint64_t *t, size_t n)
 /* ---- per-server accumulation ------------------------------------------------------- */
 
 struct sacc {
+    uint64_t p2p_seeds, svc_others;
     uint64_t seed_clients, seed_flows, seed_tcp, seed_syn, seed_tiny, seed_runs, iot_clients;
     uint64_t seed_win[DSCALES], seed_active[DSCALES], seed_packets;
+    double pers_sum[DSCALES];        /* sum over seed pairs of pair slots / client slots */
+    unsigned max_pair_wins[DSCALES]; /* most slots of one seed pair */
+    uint64_t max_pair_flows;         /* most records of one seed pair */
     uint64_t seed_first, seed_cfirst, seed_clast; /* first seed record; seeds' active span */
     double beacon;
     bool has_beacon;
@@ -180,6 +189,16 @@ static void beacons(struct dctx *d, struct sacc *acc)
 static void accumulate(struct dctx *d, struct sacc *acc)
 {
     memset(acc, 0, d->nsrv * sizeof *acc);
+    /* Non-seed clients per service (summed over its servers), then per server. */
+    uint64_t *svc = calloc(d->nsvc ? d->nsvc : 1, sizeof *svc);
+    if (svc) {
+        for (size_t i = 0; i < d->nedge; i++)
+            if (!(d->cli[d->edge[i].client].flags & DCLI_SEED))
+                svc[d->srv[d->edge[i].server].svc]++;
+        for (size_t i = 0; i < d->nsrv; i++)
+            acc[i].svc_others = svc[d->srv[i].svc];
+        free(svc);
+    }
     for (size_t i = 0; i < d->nedge; i++) {
         const struct dedge *e = &d->edge[i];
         const struct dcli *c = &d->cli[e->client];
@@ -189,6 +208,10 @@ static void accumulate(struct dctx *d, struct sacc *acc)
         if (!(c->flags & DCLI_SEED))
             continue;
         a->seed_clients++;
+        if (e->flows > a->max_pair_flows)
+            a->max_pair_flows = e->flows;
+        if (c->udp_peers >= P2P_PEERS)
+            a->p2p_seeds++;
         a->seed_flows += e->flows;
         a->seed_packets += e->packets;
         if (d->srv[e->server].proto == 6)
@@ -199,6 +222,11 @@ static void accumulate(struct dctx *d, struct sacc *acc)
         for (int k = 0; k < DSCALES; k++) {
             a->seed_win[k] |= e->win[k];
             a->seed_active[k] |= c->win[k];
+            unsigned pw = (unsigned)__builtin_popcountll(e->win[k]);
+            unsigned cw = (unsigned)__builtin_popcountll(c->win[k]);
+            a->pers_sum[k] += cw ? (double)pw / (double)cw : 0.0;
+            if (pw > a->max_pair_wins[k])
+                a->max_pair_wins[k] = pw;
         }
         if (!a->seed_first || e->first_ms < a->seed_first)
             a->seed_first = e->first_ms;
@@ -242,45 +270,54 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
         k0++;
     c->window_ms = detect_scale_ms[k0];
     unsigned wins = (unsigned)__builtin_popcountll(a->seed_win[k0]);
-    unsigned active = (unsigned)__builtin_popcountll(a->seed_active[k0]);
-    bool repeated = a->seed_flows >= 3 && wins >= 2;
+    /* Repetition: one seed pair with three records or more in two slots or more (many bots
+     * touching a scan target once or twice each is not repetition). */
+    bool repeated = a->max_pair_flows >= 3 && a->max_pair_wins[k0] >= 2;
     uint64_t others = s->clients - a->seed_clients;
+    if (a->svc_others > others)
+        others = a->svc_others;
+    /* The seeds' share of the server's (or its service's) clients: a C&C serves bots only;
+     * a vendor cloud or CDN that infected devices also use serves many others. The evidence
+     * drawn from the seed pairs counts in proportion. */
+    double share = (double)a->seed_clients / (double)(a->seed_clients + others);
     double *v = c->value, *k = c->contrib;
     bool *u = c->used;
 
     v[DF_SEED_FANIN] = log2(1.0 + (double)a->seed_clients);
-    k[DF_SEED_FANIN] = W_FANIN * v[DF_SEED_FANIN];
+    k[DF_SEED_FANIN] = W_FANIN * v[DF_SEED_FANIN] * share;
     u[DF_SEED_FANIN] = true;
 
     v[DF_ENRICHMENT] = detect_binom_tail_log10(a->seed_clients, s->clients, p_seed);
     /* One seed alone among a server's clients is what every seed's private destination looks
      * like: enrichment counts from the second seed on, fully from the third. */
     k[DF_ENRICHMENT] = W_ENRICH * fmin(v[DF_ENRICHMENT], ENRICH_CAP) *
-                       fmin(1.0, (double)(a->seed_clients - 1) / 2.0);
+                       fmin(1.0, (double)(a->seed_clients - 1) / 2.0) * share;
     u[DF_ENRICHMENT] = true;
 
-    v[DF_PERSISTENCE] = active ? (double)wins / (double)active : 0.0;
-    k[DF_PERSISTENCE] = wins >= 2 ? W_PERSIST * v[DF_PERSISTENCE] : 0.0;
+    /* Persistence: the mean over seed pairs of the share of the client's active slots in
+     * which it talked to this server. */
+    v[DF_PERSISTENCE] = a->seed_clients ? a->pers_sum[k0] / (double)a->seed_clients : 0.0;
+    k[DF_PERSISTENCE] = repeated ? W_PERSIST * v[DF_PERSISTENCE] * share : 0.0;
     u[DF_PERSISTENCE] = true;
 
     if (a->seed_tcp >= 5) {
         v[DF_RETRIES] = (double)a->seed_syn / (double)a->seed_tcp;
-        k[DF_RETRIES] = W_RETRIES * v[DF_RETRIES];
+        k[DF_RETRIES] = W_RETRIES * v[DF_RETRIES] * share;
         u[DF_RETRIES] = timing;
     }
     if (timing && a->has_beacon) {
         v[DF_BEACON] = a->beacon;
-        k[DF_BEACON] = W_BEACON * a->beacon;
+        k[DF_BEACON] = W_BEACON * a->beacon * share;
         u[DF_BEACON] = true;
     }
     if (a->seed_flows >= 5 && s->proto == 6) { /* UDP clients keep one port anyway */
         v[DF_LONG_SESSION] = (double)a->seed_runs / (double)a->seed_flows;
-        k[DF_LONG_SESSION] = W_LONG * v[DF_LONG_SESSION];
+        k[DF_LONG_SESSION] = W_LONG * v[DF_LONG_SESSION] * share;
         u[DF_LONG_SESSION] = timing;
     }
     if (a->seed_flows) {
         v[DF_TINY_FLOWS] = (double)a->seed_tiny / (double)a->seed_flows;
-        k[DF_TINY_FLOWS] = repeated ? W_TINY * v[DF_TINY_FLOWS] : 0.0;
+        k[DF_TINY_FLOWS] = repeated ? W_TINY * v[DF_TINY_FLOWS] * share : 0.0;
         u[DF_TINY_FLOWS] = true;
     }
     v[DF_IOT_CLIENTS] = s->clients ? (double)a->iot_clients / (double)s->clients : 0.0;
@@ -298,6 +335,8 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     }
     u[DF_PORT_PRIOR] = true;
 
+    /* Popularity of the server or of its service (same /24 or /48 and port), whichever is
+     * larger (taken above): load-balanced clouds spread one population over servers. */
     v[DF_POPULARITY] = (double)others;
     k[DF_POPULARITY] = W_POPULAR * log2(1.0 + (double)others);
     u[DF_POPULARITY] = true;
@@ -310,6 +349,10 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     k[DF_SERVER_IS_BOT] = v[DF_SERVER_IS_BOT] ? W_BOT : 0.0;
     u[DF_SERVER_IS_BOT] = true;
 
+    v[DF_P2P] = a->seed_clients ? (double)a->p2p_seeds / (double)a->seed_clients : 0.0;
+    k[DF_P2P] = s->proto == 17 ? W_P2P * v[DF_P2P] : 0.0;
+    u[DF_P2P] = true;
+
     double sum = 0;
     for (int f = 0; f < DF_COUNT; f++)
         sum += k[f];
@@ -317,7 +360,8 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     c->rule = "score";
     if (a->seed_clients >= RULE_FANIN_SEEDS &&
         (double)a->seed_clients >= RULE_FANIN_SHARE * (double)s->clients &&
-        v[DF_PERSISTENCE] >= RULE_FANIN_PERSIST && !v[DF_SERVER_IS_BOT])
+        v[DF_PERSISTENCE] >= RULE_FANIN_PERSIST && !v[DF_SERVER_IS_BOT] && v[DF_PORT_PRIOR] >= 0 &&
+        k[DF_P2P] == 0 && k[DF_POPULARITY] > -2.0)
         c->rule = "seed_fan_in";
     /* Detection time: repetition is what the score needs, so two slot widths after the first
      * seed contact, never before the first record nor after the last. */
