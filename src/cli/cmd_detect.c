@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "detect/detect.h"
+#include "detect/intel.h"
 #include "store/statedb.h"
 #include "store/store.h"
 
@@ -84,15 +85,15 @@ static void print_table(const struct detect_result *r, FILE *o)
 }
 
 /* Candidates, score history, edges and the run's cursor into the state database. */
-static int save_state(struct statedb *db, const struct detect_result *r, struct buf *line,
-                      uint64_t now)
+static int save_state(struct statedb *db, const struct detect_result *r, char **intel,
+                      struct buf *line, uint64_t now)
 {
     int rc = 0;
     char key[128], addr[IPADDR_STRLEN], cl[IPADDR_STRLEN];
     for (size_t i = 0; i < r->ncand && !rc; i++) {
         const struct detect_candidate *c = &r->cand[i];
         buf_reset(line);
-        if ((rc = detect_candidate_json(c, r, line)))
+        if ((rc = detect_candidate_json(c, r, intel ? intel[i] : NULL, line)))
             break;
         if (line->len && line->data[line->len - 1] == '\n')
             line->data[--line->len] = '\0';
@@ -153,10 +154,18 @@ static int run_once(struct store *s, const struct detect_config *dc,
         return BS_EXIT_FAIL;
     }
     struct buf line = BUF_INIT(1 << 20);
+    /* Public listings (botscope intel import) of each candidate: whether, when, lead time. */
+    char **intel = db && r.ncand ? calloc(r.ncand, sizeof *intel) : NULL;
+    for (size_t i = 0; intel && i < r.ncand; i++) {
+        const struct detect_candidate *c = &r.cand[i];
+        buf_reset(&line);
+        if (!intel_annotate(db, &c->addr, c->port, c->proto, c->detected_ms, &line))
+            intel[i] = strdup(line.data ? line.data : "{}");
+    }
     if (ndjson) {
         for (size_t i = 0; i < r.ncand; i++) {
             buf_reset(&line);
-            if (!detect_candidate_json(&r.cand[i], &r, &line))
+            if (!detect_candidate_json(&r.cand[i], &r, intel ? intel[i] : NULL, &line))
                 fwrite(line.data, 1, line.len, stdout);
         }
     } else {
@@ -174,10 +183,13 @@ static int run_once(struct store *s, const struct detect_config *dc,
         fprintf(stderr, "detect: no seeds given: clients scanning telnet ports in the flows "
                         "were used as seeds (no beacon score)\n");
     int ex = BS_EXIT_OK;
-    if (db && (rc = save_state(db, &r, &line, clock_wall_ms()))) {
+    if (db && (rc = save_state(db, &r, intel, &line, clock_wall_ms()))) {
         cli_error(cmd, "cannot write the state database: %s", bs_strerror(rc));
         ex = BS_EXIT_FAIL;
     }
+    for (size_t i = 0; intel && i < r.ncand; i++)
+        free(intel[i]);
+    free(intel);
     buf_release(&line);
     detect_result_release(&r);
     return ex;

@@ -175,8 +175,9 @@ void detect_result_release(struct detect_result *r);
 int detect_run(struct store *s, const struct detect_config *cfg, const struct detect_seeds *seeds,
                const struct detect_allow *allow, struct detect_result *out, char errbuf[512]);
 
-/* Appends c as one NDJSON line (the CLI.md keys plus detected_ms, rule and evidence). */
+/* Appends c as one NDJSON line (the CLI.md keys plus detected_ms, evidence, and intel when
+ * intel_json, the candidate's public-listing object, is not NULL). */
 int detect_candidate_json(const struct detect_candidate *c, const struct detect_result *r,
-                          struct buf *b);
+                          const char *intel_json, struct buf *b);
 
 #endif

@@ -26,7 +26,7 @@ static void num(struct buf *b, double v)
 }
 
 int detect_candidate_json(const struct detect_candidate *c, const struct detect_result *r,
-                          struct buf *b)
+                          const char *intel_json, struct buf *b)
 {
     struct buf ev = BUF_INIT(1 << 16);
     char tmp[IPADDR_STRLEN];
@@ -95,6 +95,8 @@ int detect_candidate_json(const struct detect_candidate *c, const struct detect_
     jw_u64(&w, "clients", c->clients);
     jw_u64(&w, "seed_clients", c->seed_clients);
     jw_raw(&w, "evidence", ev.data);
+    if (intel_json)
+        jw_raw(&w, "intel", intel_json);
     rc = jw_close(&w);
     buf_release(&ev);
     return rc;

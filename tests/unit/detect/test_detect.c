@@ -198,7 +198,7 @@ static void test_detect_finds_cc_and_nothing_benign(void **state)
     assert_true(fabs(sum - c->score) < 0.002);
     assert_true(c->detected_ms >= c->first_ms && c->detected_ms <= c->last_ms);
     struct buf b = BUF_INIT(1 << 16);
-    assert_int_equal(detect_candidate_json(c, &r, &b), 0);
+    assert_int_equal(detect_candidate_json(c, &r, NULL, &b), 0);
     static const char *const keys[] = {"\"addr\":\"198.51.100.9\"",
                                        "\"port\":1791",
                                        "\"proto\":6",
