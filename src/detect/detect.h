@@ -116,7 +116,7 @@ enum detect_feature {
     DF_IOT_CLIENTS,   /* share of clients that scan telnet (IoT bot behaviour) */
     DF_PORT_PRIOR,    /* known IoT C&C port (+) or infrastructure service port (-) */
     DF_POPULARITY,    /* non-seed clients: popular services are benign (-) */
-    DF_BURST,         /* flows packed into few windows at high rate: a DDoS target (-) */
+    DF_BURST,         /* packets per seed record (a flood) or records crammed into few slots (-) */
     DF_SERVER_IS_BOT, /* the server is itself a seed or scanner: a P2P peer, not a C&C (-) */
     DF_P2P,           /* share of seed clients with many UDP high-port peers: an overlay (-) */
     DF_COUNT
@@ -130,6 +130,7 @@ struct detect_candidate {
     uint16_t port;
     uint8_t proto;
     double score;
+    bool repeated; /* a seed pair recurs (or, sampled, three seeds or more): required */
     uint64_t first_ms, last_ms, detected_ms;
     uint64_t clients, seed_clients, flows, packets, bytes;
     double value[DF_COUNT];   /* feature values */

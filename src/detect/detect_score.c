@@ -44,8 +44,12 @@ const char *detect_feature_name(enum detect_feature f)
 #define W_PORT_INFRA (-10.0)
 #define W_POPULAR    (-1.0)
 #define W_BURST      (-2.0)
-#define W_BOT        (-4.0)
-#define W_P2P        (-5.0)
+#define W_FLOOD      (-8.0)
+/* Mean packets per seed record from which the records are a flood (Mirai's udpplain sends
+ * 200-1500 packets/s per bot; the IoT-23 Mirai C&C averages 4.4 packets per record). */
+#define FLOOD_PACKETS_PER_FLOW 100.0
+#define W_BOT                  (-4.0)
+#define W_P2P                  (-5.0)
 /* A client with this many UDP peers on high ports (both sides) is a member of a P2P overlay
  * (Mozi-like DHT bots, BitTorrent): its peers are not C&C servers. */
 #define P2P_PEERS 16
@@ -341,8 +345,14 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     k[DF_POPULARITY] = W_POPULAR * log2(1.0 + (double)others);
     u[DF_POPULARITY] = true;
 
-    v[DF_BURST] = wins ? (double)a->seed_flows / (double)wins : 0.0;
-    k[DF_BURST] = v[DF_BURST] >= 30 && v[DF_PERSISTENCE] < 0.3 ? W_BURST : 0.0;
+    /* A DDoS target: the seeds' records are floods (many packets each), or many records
+     * crammed into few slots without persistence. C&C records are a few packets each. */
+    double ppf = a->seed_flows ? (double)a->seed_packets / (double)a->seed_flows : 0.0;
+    v[DF_BURST] = ppf;
+    if (ppf >= FLOOD_PACKETS_PER_FLOW)
+        k[DF_BURST] = W_FLOOD;
+    else if (wins && (double)a->seed_flows / (double)wins >= 30 && v[DF_PERSISTENCE] < 0.3)
+        k[DF_BURST] = W_BURST;
     u[DF_BURST] = true;
 
     v[DF_SERVER_IS_BOT] = is_bot_addr(d, &s->addr);
@@ -357,6 +367,9 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     for (int f = 0; f < DF_COUNT; f++)
         sum += k[f];
     c->score = round(sum * 1000.0) / 1000.0;
+    /* Without repetition there is nothing C&C-like to score: many bots touching one address
+     * once each is a scan target. Sampled flows hide repetition, so there fan-in stands in. */
+    c->repeated = repeated || (!timing && a->seed_clients >= 3);
     c->rule = "score";
     if (a->seed_clients >= RULE_FANIN_SEEDS &&
         (double)a->seed_clients >= RULE_FANIN_SHARE * (double)s->clients &&
@@ -379,7 +392,7 @@ static bool is_candidate(const struct dctx *d, const struct detect_candidate *c)
         return false;
     if (d->allow && detect_allow_match(d->allow, &c->addr, c->port))
         return false;
-    return c->score >= d->cfg->threshold || strcmp(c->rule, "score") != 0;
+    return c->repeated && (c->score >= d->cfg->threshold || strcmp(c->rule, "score") != 0);
 }
 
 static int cmp_cand(const void *a, const void *b)
