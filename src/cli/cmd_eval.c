@@ -102,6 +102,12 @@ static void print_table(const char *truth_path, const struct truth *t, const str
         fmt_dur(r->delay_max_ms, c, sizeof c);
         printf("\ndetection delay  median %s  max %s  (%zu found)\n", b, c, r->ndelay);
     }
+    if (r->tp_listed_after + r->tp_listed_before) {
+        fmt_dur(r->lead_median_ms, b, sizeof b);
+        printf("public listing   of %zu right candidates: %zu listed after detection, %zu "
+               "before, %zu never (median lead %s)\n",
+               r->tp, r->tp_listed_after, r->tp_listed_before, r->tp_unlisted, b);
+    }
     if (r->ndays) {
         printf("\n%-10s %10s %4s %4s %7s %6s %9s %9s %9s\n", "day (UTC)", "candidates", "tp", "fp",
                "active", "found", "precision", "recall", "f1");

@@ -251,6 +251,31 @@ static void test_eval_rules_by_hand(void **state)
     assert_int_equal(r.nfound, 0);
     assert_int_equal(r.nu, 1);
     eval_result_release(&r);
+    /* Public listing of the right candidates: one listed 1000 ms after the merged detection
+     * (given as first_listed_ms), one listed before it (given as lead_ms), a wrong one
+     * listed (not counted). */
+    const char *li =
+        "{\"addr\":\"192.0.2.1\",\"port\":6667,\"proto\":6,\"score\":5,\"last_ms\":9000,"
+        "\"detected_ms\":4000,\"intel\":{\"listed\":true,\"first_listed_ms\":5000}}\n"
+        "{\"addr\":\"192.0.2.1\",\"port\":6667,\"proto\":6,\"score\":5,\"last_ms\":9000,"
+        "\"detected_ms\":7000,\"intel\":{\"listed\":true,\"first_listed_ms\":8000}}\n"
+        "{\"addr\":\"192.0.2.1\",\"port\":23,\"proto\":6,\"score\":5,\"last_ms\":9000,"
+        "\"intel\":{\"listed\":true,\"lead_ms\":-2000}}\n"
+        "{\"addr\":\"192.0.2.2\",\"port\":443,\"proto\":6,\"score\":5,\"last_ms\":9000,"
+        "\"intel\":{\"listed\":false}}\n"
+        "{\"addr\":\"192.0.2.3\",\"port\":443,\"proto\":6,\"score\":5,\"last_ms\":9000,"
+        "\"intel\":{\"listed\":true,\"lead_ms\":100}}\n";
+    struct eval_cands lc = {0};
+    assert_int_equal(eval_cands_read_mem(li, strlen(li), &lc, &e), 0);
+    o.min_score = -INFINITY;
+    assert_int_equal(eval_run(&t, &lc, &o, &r), 0);
+    assert_int_equal(r.tp, 3);
+    assert_int_equal(r.tp_listed_after, 1);
+    assert_int_equal(r.tp_listed_before, 1);
+    assert_int_equal(r.tp_unlisted, 1);
+    assert_int_equal(r.lead_median_ms, (1000 + -2000) / 2);
+    eval_result_release(&r);
+    eval_cands_release(&lc);
     /* No candidates at all: precision 1 (nothing claimed), recall 0. */
     struct eval_cands none = {0};
     assert_int_equal(eval_run(&t, &none, &o, &r), 0);
@@ -281,6 +306,9 @@ static void test_eval_malformed_candidates(void **state)
         {"{\"addr\":\"192.0.2.1\",\"port\":1,\"proto\":6,\"score\":1}", 1, "detection time"},
         {"{\"addr\":\"192.0.2.1\",\"port\":1,\"proto\":6,\"score\":1,\"last_ms\":-5}", 1,
          "integers"},
+        {"{\"addr\":\"192.0.2.1\",\"port\":1,\"proto\":6,\"score\":1,\"last_ms\":5,"
+         "\"intel\":{\"listed\":true}}",
+         1, "listed without"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct eval_cands cs = {0};
