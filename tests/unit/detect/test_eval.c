@@ -152,6 +152,47 @@ static void check_one(const struct truth *t, const struct eval_cands *cs, double
         assert_true(llabs(r.delay_median_ms - med) <= 1);
         assert_int_equal(r.delay_max_ms, delays[nd - 1]);
     }
+    /* By address: a truth address is found when any candidate names it; a candidate address
+     * is right when the truth has it, and left out when all its candidates are related. */
+    size_t th = 0, thf = 0, ch = 0, chr = 0;
+    for (size_t k = 0; k < t->n; k++) {
+        int seen = 0, f = 0;
+        for (size_t j = 0; j < k; j++)
+            seen |= !memcmp(t->ep[j].addr.b, t->ep[k].addr.b, 16);
+        if (seen)
+            continue;
+        th++;
+        for (size_t j = 0; j < nu; j++)
+            f |= !memcmp(u[j].addr.b, t->ep[k].addr.b, 16);
+        thf += f;
+    }
+    for (size_t j = 0; j < nu; j++) {
+        int seen = 0, right = 0, all_related = 1;
+        for (size_t i = 0; i < j; i++)
+            seen |= !memcmp(u[i].addr.b, u[j].addr.b, 16);
+        if (seen)
+            continue;
+        for (size_t k = 0; k < t->n; k++)
+            right |= !memcmp(t->ep[k].addr.b, u[j].addr.b, 16);
+        for (size_t i = 0; i < nu; i++) {
+            if (memcmp(u[i].addr.b, u[j].addr.b, 16))
+                continue;
+            int hit = 0, related = 0;
+            for (size_t k = 0; k < t->n; k++)
+                hit |= bf_match(&u[i], &t->ep[k]);
+            for (size_t k = 0; k < t->nrelated && !strict; k++)
+                related |= bf_match(&u[i], &t->related[k]);
+            all_related &= !hit && related;
+        }
+        if (all_related && !right)
+            continue;
+        ch++;
+        chr += right;
+    }
+    assert_int_equal(r.hosts, th);
+    assert_int_equal(r.hosts_found, thf);
+    assert_int_equal(r.cand_hosts, ch);
+    assert_int_equal(r.cand_hosts_tp, chr);
     /* Per day: candidates reported that day; endpoints active that day, found by its end. */
     for (size_t d = 0; d < r.ndays; d++) {
         uint64_t day = r.days[d].day_ms;
