@@ -18,6 +18,7 @@
 static const char eval_usage[] =
     "usage: botscope eval --truth FILE [--candidates FILE|-] [--output table|json]\n"
     "                     [--min-score X] [--scenario NAME] [--strict] [--allow-empty]\n"
+    "       botscope eval --truth FILE --infected [--scenario NAME]\n"
     "\n"
     "Compares C&C candidates (NDJSON as `botscope detect --output ndjson` writes them; stdin\n"
     "when --candidates is not given or is -) with a ground truth and prints precision, recall\n"
@@ -48,6 +49,9 @@ static const char eval_usage[] =
     "  --strict              related infrastructure counts as a false positive\n"
     "  --allow-empty         accept an empty candidate input (a detector that found nothing);\n"
     "                        otherwise it is refused as a likely mistake\n"
+    "  --infected            print the truth's infected hosts instead, one address a line\n"
+    "                        after a '#' header: a seeds file for `botscope detect --seeds`,\n"
+    "                        as an operator would have them\n"
     "  --config FILE         configuration file\n"
     "\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage error or malformed truth or candidates\n"
@@ -102,6 +106,12 @@ static void print_table(const char *truth_path, const struct truth *t, const str
         fmt_dur(r->delay_max_ms, c, sizeof c);
         printf("\ndetection delay  median %s  max %s  (%zu found)\n", b, c, r->ndelay);
     }
+    if (r->tp_listed_after + r->tp_listed_before) {
+        fmt_dur(r->lead_median_ms, b, sizeof b);
+        printf("public listing   of %zu right candidates: %zu listed after detection, %zu "
+               "before, %zu never (median lead %s)\n",
+               r->tp, r->tp_listed_after, r->tp_listed_before, r->tp_unlisted, b);
+    }
     if (r->ndays) {
         printf("\n%-10s %10s %4s %4s %7s %6s %9s %9s %9s\n", "day (UTC)", "candidates", "tp", "fp",
                "active", "found", "precision", "recall", "f1");
@@ -147,20 +157,16 @@ static void print_table(const char *truth_path, const struct truth *t, const str
 static int eval_run_cmd(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"truth", required_argument, NULL, 't'},
-        {"candidates", required_argument, NULL, 'C'},
-        {"output", required_argument, NULL, 'o'},
-        {"min-score", required_argument, NULL, 'm'},
-        {"scenario", required_argument, NULL, 's'},
-        {"strict", no_argument, NULL, 'S'},
-        {"allow-empty", no_argument, NULL, 'E'},
-        {"config", required_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0},
+        {"truth", required_argument, NULL, 't'},    {"candidates", required_argument, NULL, 'C'},
+        {"output", required_argument, NULL, 'o'},   {"min-score", required_argument, NULL, 'm'},
+        {"scenario", required_argument, NULL, 's'}, {"strict", no_argument, NULL, 'S'},
+        {"allow-empty", no_argument, NULL, 'E'},    {"infected", no_argument, NULL, 'I'},
+        {"config", required_argument, NULL, 'c'},   {NULL, 0, NULL, 0},
     };
     const char *truth_path = NULL, *cand_path = "-", *output = "table", *scenario = NULL;
     const char *cfgpath = NULL;
     struct eval_opts eo = {.min_score = -INFINITY};
-    bool allow_empty = false;
+    bool allow_empty = false, infected = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -182,6 +188,9 @@ static int eval_run_cmd(int argc, char **argv)
             break;
         case 'E':
             allow_empty = true;
+            break;
+        case 'I':
+            infected = true;
             break;
         case 'c':
             cfgpath = optarg;
@@ -237,6 +246,19 @@ static int eval_run_cmd(int argc, char **argv)
             cli_error("eval", "%s: %s", truth_path, terr.msg);
         else
             cli_error("eval", "%s: %s", truth_path, bs_strerror(rc));
+        goto out;
+    }
+    if (infected) {
+        printf("# infected hosts of %s (%s truth): %zu\n", truth_path, truth_format_name(t.format),
+               t.ninfected);
+        for (size_t i = 0; i < t.ninfected; i++) {
+            char a[IPADDR_STRLEN];
+            printf("%s\n", ipaddr_format(&t.infected[i], a, sizeof a));
+        }
+        if (fflush(stdout)) {
+            cli_error("eval", "writing: %s", strerror(errno));
+            exit_code = BS_EXIT_FAIL;
+        }
         goto out;
     }
     int from_stdin = !strcmp(cand_path, "-");

@@ -73,6 +73,21 @@ static int cand_line(const char *line, size_t len, unsigned long lineno, struct 
         eerr(err, lineno, "more than %u candidates", EVAL_MAX_CANDIDATES);
         rc = BS_ELIMIT;
     }
+    json_t *in = json_object_get(o, "intel");
+    if (!rc && json_is_true(json_object_get(in, "listed"))) {
+        json_t *fl = json_object_get(in, "first_listed_ms"), *lead = json_object_get(in, "lead_ms");
+        uint64_t when = det && !json_is_null(det) ? c.detected_ms : c.last_ms;
+        if (json_is_integer(fl) && json_integer_value(fl) >= 0) {
+            c.listed = true;
+            c.first_listed_ms = (uint64_t)json_integer_value(fl);
+        } else if (json_is_integer(lead) &&
+                   (json_integer_value(lead) >= 0 || (uint64_t)-json_integer_value(lead) <= when)) {
+            c.listed = true;
+            c.first_listed_ms = (uint64_t)((int64_t)when + json_integer_value(lead));
+        } else {
+            rc = eerr(err, lineno, "\"intel\" says listed without first_listed_ms or lead_ms");
+        }
+    }
     if (!rc) {
         c.port = (uint16_t)port;
         c.proto = (uint8_t)proto;
@@ -318,6 +333,10 @@ int eval_run(const struct truth *t, const struct eval_cands *cands, const struct
                 prev->first_ms = c->first_ms;
             if (c->last_ms > prev->last_ms)
                 prev->last_ms = c->last_ms;
+            if (c->listed && (!prev->listed || c->first_listed_ms < prev->first_listed_ms)) {
+                prev->listed = true;
+                prev->first_listed_ms = c->first_listed_ms;
+            }
             continue;
         }
         r->u[m++] = *c;
@@ -369,6 +388,32 @@ int eval_run(const struct truth *t, const struct eval_cands *cands, const struct
             r->ndelay % 2 ? delays[h] : delays[h - 1] + (delays[h] - delays[h - 1]) / 2;
         r->delay_max_ms = delays[r->ndelay - 1];
     }
+    /* Lead over public listing, true positives only (a listed false positive says nothing
+     * about being early). The delay array is free again: reuse it. */
+    size_t nlead = 0;
+    int64_t *leads = m ? malloc(m * sizeof *leads) : NULL;
+    if (m && !leads)
+        goto fail;
+    for (size_t i = 0; i < m; i++) {
+        if (r->cls[i] != EVAL_TP)
+            continue;
+        if (!r->u[i].listed) {
+            r->tp_unlisted++;
+            continue;
+        }
+        int64_t lead = (int64_t)(r->u[i].first_listed_ms - r->u[i].detected_ms);
+        leads[nlead++] = lead;
+        if (lead > 0)
+            r->tp_listed_after++;
+        else
+            r->tp_listed_before++;
+    }
+    if (nlead) {
+        qsort(leads, nlead, sizeof *leads, cmp_i64);
+        size_t h = nlead / 2;
+        r->lead_median_ms = nlead % 2 ? leads[h] : leads[h - 1] + (leads[h] - leads[h - 1]) / 2;
+    }
+    free(leads);
     /* By address: distinct truth addresses found, distinct candidate addresses right. */
     for (size_t k = 0; k < t->n; k++) {
         if (k && !ipaddr_cmp(&t->ep[k].addr, &t->ep[k - 1].addr))
@@ -463,6 +508,15 @@ int eval_json(const struct truth *t, const struct eval_result *r, const struct e
                               (json_int_t)r->delay_median_ms, "max_ms", (json_int_t)r->delay_max_ms)
                   : json_pack("{s:i,s:n,s:n}", "count", 0, "median_ms", "max_ms");
     json_object_set_new(root, "delay", delay);
+    size_t nl = r->tp_listed_after + r->tp_listed_before;
+    json_t *lead =
+        json_pack("{s:I,s:I,s:I}", "listed_after_detection", (json_int_t)r->tp_listed_after,
+                  "listed_before_detection", (json_int_t)r->tp_listed_before, "not_listed",
+                  (json_int_t)r->tp_unlisted);
+    if (lead)
+        json_object_set_new(lead, "median_lead_ms",
+                            nl ? json_integer((json_int_t)r->lead_median_ms) : json_null());
+    json_object_set_new(root, "public_listing", lead);
     for (size_t i = 0; i < r->nu; i++)
         json_array_append_new(r->cls[i] == EVAL_TP   ? tp
                               : r->cls[i] == EVAL_FP ? fp

@@ -19,7 +19,9 @@
  *  - detection delay of a found endpoint = its earliest matching detected_ms minus its first
  *    C&C activity in the truth (negative if a candidate came earlier);
  *  - per UTC day D: the candidates detected on D (precision), and the endpoints active on D
- *    (first_ms..last_ms meets D) that were found by the end of D (recall).
+ *    (first_ms..last_ms meets D) that were found by the end of D (recall);
+ *  - lead over public intelligence, per true positive whose line carries an "intel" object
+ *    (as detect writes it): first_listed_ms minus the merged detected_ms.
  *
  * Ownership: eval_cands and eval_result own their arrays; release them with the _release
  * functions. eval_run borrows the truth and the candidates.
@@ -47,8 +49,10 @@ struct eval_cand {
     uint8_t proto;
     double score;
     uint64_t first_ms, last_ms;
-    uint64_t detected_ms; /* detected_ms, or last_ms when the line has none */
-    unsigned long line;   /* input line (of the first line merged into it) */
+    uint64_t detected_ms;     /* detected_ms, or last_ms when the line has none */
+    unsigned long line;       /* input line (of the first line merged into it) */
+    bool listed;              /* its "intel" object says it was listed publicly... */
+    uint64_t first_listed_ms; /* ...first at this time (from first_listed_ms, or lead_ms) */
 };
 
 struct eval_cands {
@@ -64,7 +68,8 @@ struct eval_error {
 /* Reads candidate NDJSON (as `botscope detect --output ndjson` writes it) from f, appending to
  * *cs (zero-initialised by the caller). Blank lines are skipped. Every line must be an object
  * with "addr" (text address), "port" (0..65535), "proto" (0..255), "score" (number) and
- * "last_ms" or "detected_ms" (integers). Returns 0, BS_EPARSE / BS_EMALFORMED (err: line and
+ * "last_ms" or "detected_ms" (integers); an optional "intel" object with "listed" and
+ * "first_listed_ms" (or "lead_ms") is kept. Returns 0, BS_EPARSE / BS_EMALFORMED (err: line and
  * reason), BS_ELIMIT, BS_ENOMEM or -errno. */
 int eval_cands_read(FILE *f, struct eval_cands *cs, struct eval_error *err);
 /* The same over a buffer. */
@@ -103,6 +108,10 @@ struct eval_result {
     /* detection delay over found endpoints */
     size_t ndelay;
     int64_t delay_median_ms, delay_max_ms;
+    /* public listing of the true positives (from the candidates' intel objects): listed after
+     * our detection (lead > 0), listed before it (lead <= 0), never listed; median lead */
+    size_t tp_listed_after, tp_listed_before, tp_unlisted;
+    int64_t lead_median_ms;
     struct eval_day *days;
     size_t ndays;
     bool days_truncated;

@@ -182,6 +182,9 @@ int truth_add_endpoint(struct truth *t, const struct ipaddr *addr, uint16_t port
                        uint64_t first_ms, uint64_t last_ms, uint64_t flows, uint32_t clients)
 {
     size_t i;
+    /* first_ms <= last_ms holds for every endpoint (eval's day rows rely on it). */
+    if (last_ms < first_ms)
+        last_ms = first_ms;
     return add_endpoint(t, addr, port, proto, first_ms, last_ms, flows, clients, &i);
 }
 
@@ -368,6 +371,10 @@ static int load_sim(json_t *root, struct truth *t, struct truth_error *err)
                           c, k);
                 goto out;
             }
+            if (first > last) {
+                rc = terr(err, 0, "c2_servers[%zu].addresses[%zu]: first_ms after last_ms", c, k);
+                goto out;
+            }
             /* An address no bot ever contacted left no flow: nothing to detect. */
             if (!json_array_size(bl))
                 continue;
@@ -385,8 +392,10 @@ static int load_sim(json_t *root, struct truth *t, struct truth_error *err)
                 if (hit && hit->first_ms < earliest_bot)
                     earliest_bot = hit->first_ms;
             }
+            /* A bot infected only after the address was abandoned cannot have used it: the
+             * address's own start stands then. */
             uint64_t start = first;
-            if (earliest_bot != UINT64_MAX && earliest_bot > start)
+            if (earliest_bot != UINT64_MAX && earliest_bot > start && earliest_bot <= last)
                 start = earliest_bot;
             if ((rc = truth_add_endpoint(t, &a, (uint16_t)port, proto, start, last, 0,
                                          (uint32_t)json_array_size(bl))))
@@ -455,6 +464,9 @@ static int load_c2dev(json_t *root, const char *scenario, struct truth *t, struc
                             s, i);
             uint64_t first = (uint64_t)(json_number_value(ft) * 1000.0);
             uint64_t last = lt ? (uint64_t)(json_number_value(lt) * 1000.0) : first;
+            if (first > last)
+                return terr(err, 0, "scenarios[%zu].cc_endpoints[%zu]: first_ts after last_ts", s,
+                            i);
             j_u64(json_object_get(e, "cc_flows"), &flows);
             json_t *cl = json_object_get(e, "client_ips");
             uint32_t clients = json_is_array(cl) ? (uint32_t)json_array_size(cl) : 0;

@@ -36,6 +36,10 @@ n=$((n + 1))
     --allow-empty --candidates /dev/null -o json >"$d/r.json" || fail "empty allowed exit $?"
 [ "$(jq -c '[.precision,.recall,.endpoints]' "$d/r.json")" = '[1,1,0]' ] || fail "empty scenario"
 n=$((n + 1))
+# The infected hosts as a seeds file.
+"$BOTSCOPE" eval --truth "$c2/truth.json" --infected >"$d/seeds" || fail "--infected exit $?"
+[ "$(grep -v '^#' "$d/seeds")" = 192.168.1.195 ] || fail "--infected: $(cat "$d/seeds")"
+n=$((n + 1))
 # The table names the endpoint and its delay.
 "$BOTSCOPE" eval --truth "$c2/CTU-Malware-Capture-34-1-labeled.csv" <"$d/c.ndjson" >"$d/t.txt" ||
     fail "table exit $?"

@@ -152,6 +152,47 @@ static void check_one(const struct truth *t, const struct eval_cands *cs, double
         assert_true(llabs(r.delay_median_ms - med) <= 1);
         assert_int_equal(r.delay_max_ms, delays[nd - 1]);
     }
+    /* By address: a truth address is found when any candidate names it; a candidate address
+     * is right when the truth has it, and left out when all its candidates are related. */
+    size_t th = 0, thf = 0, ch = 0, chr = 0;
+    for (size_t k = 0; k < t->n; k++) {
+        int seen = 0, f = 0;
+        for (size_t j = 0; j < k; j++)
+            seen |= !memcmp(t->ep[j].addr.b, t->ep[k].addr.b, 16);
+        if (seen)
+            continue;
+        th++;
+        for (size_t j = 0; j < nu; j++)
+            f |= !memcmp(u[j].addr.b, t->ep[k].addr.b, 16);
+        thf += f;
+    }
+    for (size_t j = 0; j < nu; j++) {
+        int seen = 0, right = 0, all_related = 1;
+        for (size_t i = 0; i < j; i++)
+            seen |= !memcmp(u[i].addr.b, u[j].addr.b, 16);
+        if (seen)
+            continue;
+        for (size_t k = 0; k < t->n; k++)
+            right |= !memcmp(t->ep[k].addr.b, u[j].addr.b, 16);
+        for (size_t i = 0; i < nu; i++) {
+            if (memcmp(u[i].addr.b, u[j].addr.b, 16))
+                continue;
+            int hit = 0, related = 0;
+            for (size_t k = 0; k < t->n; k++)
+                hit |= bf_match(&u[i], &t->ep[k]);
+            for (size_t k = 0; k < t->nrelated && !strict; k++)
+                related |= bf_match(&u[i], &t->related[k]);
+            all_related &= !hit && related;
+        }
+        if (all_related && !right)
+            continue;
+        ch++;
+        chr += right;
+    }
+    assert_int_equal(r.hosts, th);
+    assert_int_equal(r.hosts_found, thf);
+    assert_int_equal(r.cand_hosts, ch);
+    assert_int_equal(r.cand_hosts_tp, chr);
     /* Per day: candidates reported that day; endpoints active that day, found by its end. */
     for (size_t d = 0; d < r.ndays; d++) {
         uint64_t day = r.days[d].day_ms;
@@ -251,6 +292,31 @@ static void test_eval_rules_by_hand(void **state)
     assert_int_equal(r.nfound, 0);
     assert_int_equal(r.nu, 1);
     eval_result_release(&r);
+    /* Public listing of the right candidates: one listed 1000 ms after the merged detection
+     * (given as first_listed_ms), one listed before it (given as lead_ms), a wrong one
+     * listed (not counted). */
+    const char *li =
+        "{\"addr\":\"192.0.2.1\",\"port\":6667,\"proto\":6,\"score\":5,\"last_ms\":9000,"
+        "\"detected_ms\":4000,\"intel\":{\"listed\":true,\"first_listed_ms\":5000}}\n"
+        "{\"addr\":\"192.0.2.1\",\"port\":6667,\"proto\":6,\"score\":5,\"last_ms\":9000,"
+        "\"detected_ms\":7000,\"intel\":{\"listed\":true,\"first_listed_ms\":8000}}\n"
+        "{\"addr\":\"192.0.2.1\",\"port\":23,\"proto\":6,\"score\":5,\"last_ms\":9000,"
+        "\"intel\":{\"listed\":true,\"lead_ms\":-2000}}\n"
+        "{\"addr\":\"192.0.2.2\",\"port\":443,\"proto\":6,\"score\":5,\"last_ms\":9000,"
+        "\"intel\":{\"listed\":false}}\n"
+        "{\"addr\":\"192.0.2.3\",\"port\":443,\"proto\":6,\"score\":5,\"last_ms\":9000,"
+        "\"intel\":{\"listed\":true,\"lead_ms\":100}}\n";
+    struct eval_cands lc = {0};
+    assert_int_equal(eval_cands_read_mem(li, strlen(li), &lc, &e), 0);
+    o.min_score = -INFINITY;
+    assert_int_equal(eval_run(&t, &lc, &o, &r), 0);
+    assert_int_equal(r.tp, 3);
+    assert_int_equal(r.tp_listed_after, 1);
+    assert_int_equal(r.tp_listed_before, 1);
+    assert_int_equal(r.tp_unlisted, 1);
+    assert_int_equal(r.lead_median_ms, (1000 + -2000) / 2);
+    eval_result_release(&r);
+    eval_cands_release(&lc);
     /* No candidates at all: precision 1 (nothing claimed), recall 0. */
     struct eval_cands none = {0};
     assert_int_equal(eval_run(&t, &none, &o, &r), 0);
@@ -281,6 +347,9 @@ static void test_eval_malformed_candidates(void **state)
         {"{\"addr\":\"192.0.2.1\",\"port\":1,\"proto\":6,\"score\":1}", 1, "detection time"},
         {"{\"addr\":\"192.0.2.1\",\"port\":1,\"proto\":6,\"score\":1,\"last_ms\":-5}", 1,
          "integers"},
+        {"{\"addr\":\"192.0.2.1\",\"port\":1,\"proto\":6,\"score\":1,\"last_ms\":5,"
+         "\"intel\":{\"listed\":true}}",
+         1, "listed without"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct eval_cands cs = {0};

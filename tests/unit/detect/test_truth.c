@@ -148,6 +148,7 @@ static void test_truth_sim_addresses_and_first_activity(void **state)
     assert_int_equal(t.ep[0].clients, 2);
     assert_ep(&t.ep[1], "2.0.0.2", 23, 6);
     assert_int_equal(t.ep[1].first_ms, 5000);
+    assert_true(t.ep[0].first_ms <= t.ep[0].last_ms && t.ep[1].first_ms <= t.ep[1].last_ms);
     assert_int_equal(t.nrelated, 2);
     assert_int_equal(t.ninfected, 3);
     truth_release(&t);
@@ -196,6 +197,13 @@ static void test_truth_malformed_names_line(void **state)
         {"{\"c2_servers\":[", BS_EPARSE, 1, "not valid JSON"},
         {"{\"c2_servers\":[{\"port\":99999,\"proto\":\"tcp\",\"addresses\":[]}]}", BS_EMALFORMED, 0,
          "c2_servers[0]"},
+        /* Found by fuzz_truth: an address used from after its end (a first > last endpoint). */
+        {"{\"c2_servers\":[{\"port\":23,\"proto\":\"tcp\",\"addresses\":[{\"addr\":\"2.0.0.1\","
+         "\"first_ms\":6115,\"last_ms\":5000,\"bots\":[\"10.0.0.1\"]}]}]}",
+         BS_EMALFORMED, 0, "first_ms after last_ms"},
+        {"{\"scenarios\":[{\"cc_endpoints\":[{\"ip\":\"192.0.2.1\",\"port\":1,\"proto\":6,"
+         "\"first_ts\":20,\"last_ts\":10}]}]}",
+         BS_EMALFORMED, 0, "first_ts after last_ts"},
         {"ts,id.orig_h,id.resp_h,id.resp_p,proto,label,detailed-label\n"
          "1.0,10.0.0.1,192.0.2.1,80,tcp,Malicious,C&C\n"
          "2.0,10.0.0.1,192.0.2.1\n",
