@@ -1,6 +1,6 @@
 /* eval.h - scoring C&C candidates against a ground truth (struct truth).
  *
- * Matching rules (docs/DETECTION-eval.md):
+ * Matching rules (docs/DETECTION.md, "Evaluation"):
  *  - a candidate (addr, port, proto) matches a truth endpoint with the same address, port and
  *    protocol; a candidate with port 0 and proto 0 is address-level and matches every endpoint
  *    of its address (and an address-level truth endpoint matches every candidate of its
