@@ -108,7 +108,12 @@ struct emb_job {
     struct flow_rec *v;
     size_t n;
     bool keyed;
+    bool staged; /* written between store_begin and store_commit */
 };
+
+/* Cap on segments staged by one store_begin..store_commit (a year of 5-minute partitions is
+ * ~105,000; each entry is 32 bytes). Beyond it the staged input fails with BS_ELIMIT. */
+#define EMB_STAGE_MAX (1u << 22)
 
 struct emb {
     struct store base;
@@ -154,6 +159,14 @@ struct emb {
     uint64_t seq;
     uint64_t dropped;
     struct statedb *db;
+    /* Staging (store_begin..store_commit, all or nothing per input): the writer keeps the
+     * temp segments it wrote here instead of committing them, and sums their exporters; the
+     * committer reads them once every job is done. */
+    bool staging; /* under amu: jobs submitted now are staged */
+    struct emb_tmpseg *staged;
+    size_t nstaged, staged_cap;
+    int stage_err;             /* the first write error of the staged input */
+    struct exp_acc *stage_exp; /* exporter summary of what was staged */
 };
 
 /* The plain listing (no manifest check): the write path and retention. */
@@ -187,6 +200,8 @@ static void emb_free(struct emb *e)
     free(e->keys_tmp);
     free(e->order);
     free(e->tmps);
+    free(e->staged);
+    free(e->stage_exp);
     seg_wscratch_free(e->wscratch);
     pthread_mutex_destroy(&e->amu);
     pthread_mutex_destroy(&e->wmu);
@@ -608,7 +623,10 @@ static int reserve_keys(struct emb *e, size_t n)
  * together at the end. On failure the segments before the failed partition are still
  * committed, the records not written (those of the failed partition and later ones) are
  * moved to the front of v, in arrival order, and *n says how many. */
-static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed)
+static int stage_segments(struct emb *e, const struct flow_rec *v, size_t cnt, size_t k,
+                          const struct exp_acc *pre);
+
+static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed, bool staged)
 {
     size_t cnt = *n;
     if (!cnt)
@@ -651,6 +669,16 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed)
         k++;
         done = end;
     }
+    if (staged) {
+        /* Nothing becomes visible before store_commit; a failure fails the whole input. */
+        if (!rc)
+            rc = stage_segments(e, v, cnt, k, keyed ? buf_exporters(e, v) : NULL);
+        else
+            stage_segments(e, v, 0, k, NULL); /* so that the abort removes them */
+        if (!rc)
+            *n = 0;
+        return rc;
+    }
     size_t committed = commit_segments(e, e->tmps, k, &rc);
     if (committed < k)
         t_fail = e->tmps[committed].pstart;
@@ -669,6 +697,75 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed)
         }
     *n = left;
     return rc;
+}
+
+/* Adds one exporter's summary x to a. */
+static void exp_merge(struct exp_acc *a, const struct statedb_exporter *x)
+{
+    size_t i = 0;
+    while (i < a->n && ipaddr_cmp(&a->v[i].addr, &x->addr))
+        i++;
+    if (i == a->n) {
+        if (a->n == EMB_MAX_EXPORTERS_PER_FLUSH)
+            return;
+        a->v[a->n++] = *x;
+        return;
+    }
+    struct statedb_exporter *y = &a->v[i];
+    if (x->first_ms < y->first_ms)
+        y->first_ms = x->first_ms;
+    if (x->last_ms > y->last_ms)
+        y->last_ms = x->last_ms;
+    y->flows += x->flows;
+    y->packets += x->packets;
+    y->bytes += x->bytes;
+    y->sampling_rate = x->sampling_rate;
+    y->version = x->version;
+}
+
+/* Staging: keeps the temp segments e->tmps[0..k) for store_commit, and adds the exporters of
+ * v[0..cnt) (pre: their summary, when the appenders made one) to the staged summary. */
+static int stage_segments(struct emb *e, const struct flow_rec *v, size_t cnt, size_t k,
+                          const struct exp_acc *pre)
+{
+    if (e->nstaged + k > e->staged_cap) {
+        size_t nc = e->staged_cap ? e->staged_cap : 64;
+        while (nc < e->nstaged + k)
+            nc *= 2;
+        struct emb_tmpseg *ns = nc > EMB_STAGE_MAX ? NULL : realloc(e->staged, nc * sizeof *ns);
+        if (!ns) {
+            /* cannot keep track of them: remove them now */
+            for (size_t i = 0; i < k; i++) {
+                char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
+                if (!segment_paths(e, e->tmps[i].pstart, e->tmps[i].seq, day, tmp, fin))
+                    unlink(tmp);
+            }
+            return nc > EMB_STAGE_MAX ? BS_ELIMIT : BS_ENOMEM;
+        }
+        e->staged = ns;
+        e->staged_cap = nc;
+    }
+    memcpy(e->staged + e->nstaged, e->tmps, k * sizeof *e->tmps);
+    e->nstaged += k;
+    if (!cnt || !e->db)
+        return 0;
+    if (!e->stage_exp && !(e->stage_exp = calloc(1, sizeof *e->stage_exp)))
+        return BS_ENOMEM;
+    if (pre) {
+        for (size_t i = 0; i < pre->n; i++)
+            exp_merge(e->stage_exp, &pre->v[i]);
+        return 0;
+    }
+    struct exp_acc *a = malloc(sizeof *a);
+    if (!a)
+        return BS_ENOMEM;
+    a->n = a->last = 0;
+    for (size_t i = 0; i < cnt; i++)
+        exp_add(a, &v[i]);
+    for (size_t i = 0; i < a->n; i++)
+        exp_merge(e->stage_exp, &a->v[i]);
+    free(a);
+    return 0;
 }
 
 /* Takes a write buffer of cap_max records from the free list, waiting while the writer holds
@@ -705,8 +802,20 @@ static void give_buffer(struct emb *e, struct flow_rec *b)
 /* One job of the writer: the batch v[0..n) (v NULL: only a retry of the records a failed
  * write left), keyed as struct emb_job says. Returns 0 when nothing is left unwritten, else
  * the write's error. */
-static int run_job(struct emb *e, struct flow_rec *v, size_t n, bool keyed)
+static int run_job(struct emb *e, struct flow_rec *v, size_t n, bool keyed, bool staged)
 {
+    if (staged) {
+        /* All or nothing: after a failure the rest of the input is only discarded. */
+        int rc = e->stage_err;
+        if (v && !rc && (rc = write_batch(e, v, &n, keyed, true))) {
+            e->stage_err = rc;
+            log_err("store", "%s: write failed (%s): nothing of this input will be stored", e->dir,
+                    bs_strerror(rc));
+        }
+        if (v)
+            give_buffer(e, v);
+        return rc;
+    }
     if (e->carry) {
         keyed = false; /* carried records have no keys (a failed write moved them) */
         if (!v) {
@@ -733,12 +842,12 @@ static int run_job(struct emb *e, struct flow_rec *v, size_t n, bool keyed)
     }
     if (!v)
         return 0;
-    int rc = write_batch(e, v, &n, keyed);
+    int rc = write_batch(e, v, &n, keyed, false);
     if (rc && e->max_size) {
         uint64_t a, b;
         emb_prune_impl(e, clock_wall_ms(), 1, &a, &b);
         /* the keys were sorted, and a partial write moved the records left */
-        rc = write_batch(e, v, &n, false);
+        rc = write_batch(e, v, &n, false, false);
     }
     if (rc) {
         log_err("store", "%s: flush failed, %zu records kept for the next try: %s", e->dir, n,
@@ -768,7 +877,7 @@ static void *writer_main(void *arg)
         e->qhead = (e->qhead + 1) % EMB_WRITE_BUFFERS;
         e->qlen--;
         pthread_mutex_unlock(&e->wmu);
-        int rc = run_job(e, j.v, j.n, j.keyed);
+        int rc = run_job(e, j.v, j.n, j.keyed, j.staged);
         pthread_mutex_lock(&e->wmu);
         e->werr = rc;
         e->carry_pending = e->carry != NULL;
@@ -793,7 +902,7 @@ static int submit(struct emb *e, struct flow_rec *v, size_t n, bool keyed)
         }
     }
     if (e->wsync) { /* the appender writes, as if the writer had done it at once */
-        int rc = run_job(e, v, n, keyed);
+        int rc = run_job(e, v, n, keyed, e->staging);
         pthread_mutex_lock(&e->wmu);
         e->werr = rc;
         e->carry_pending = e->carry != NULL;
@@ -805,7 +914,7 @@ static int submit(struct emb *e, struct flow_rec *v, size_t n, bool keyed)
     pthread_mutex_lock(&e->wmu);
     /* Cannot overflow: at most EMB_WRITE_BUFFERS buffers exist, and a flush queues an empty
      * retry job (v NULL) only when the queue is empty (EMB_QUEUE counts one). */
-    e->queue[(e->qhead + e->qlen) % EMB_WRITE_BUFFERS] = (struct emb_job){v, n, keyed};
+    e->queue[(e->qhead + e->qlen) % EMB_WRITE_BUFFERS] = (struct emb_job){v, n, keyed, e->staging};
     e->qlen++;
     e->submitted++;
     pthread_cond_signal(&e->wcv);
@@ -846,6 +955,87 @@ static int emb_flush(struct store *s)
     rc = e->werr;
     pthread_mutex_unlock(&e->wmu);
     return rc;
+}
+
+/* Removes the staged temp segments and forgets the staged input. Writer idle. */
+static void drop_staged(struct emb *e)
+{
+    char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
+    for (size_t i = 0; i < e->nstaged; i++)
+        if (!segment_paths(e, e->staged[i].pstart, e->staged[i].seq, day, tmp, fin))
+            unlink(tmp);
+    e->nstaged = 0;
+    e->stage_err = 0;
+    if (e->stage_exp)
+        e->stage_exp->n = e->stage_exp->last = 0;
+}
+
+static int emb_begin(struct store *s)
+{
+    struct emb *e = (struct emb *)s;
+    if (!(s->flags & STORE_WRITE))
+        return BS_EUSAGE;
+    int rc = emb_flush(s); /* what came before is not part of this input */
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&e->amu);
+    e->staging = true;
+    e->nstaged = 0;
+    e->stage_err = 0;
+    if (e->stage_exp)
+        e->stage_exp->n = e->stage_exp->last = 0;
+    pthread_mutex_unlock(&e->amu);
+    return 0;
+}
+
+/* Ends staging: waits for every staged job, then commits the staged segments (ok) or removes
+ * them. Returns the input's first write error (nothing of it is visible then), or 0. */
+static int end_staging(struct emb *e, bool ok)
+{
+    int rc = emb_flush(&e->base);
+    pthread_mutex_lock(&e->amu);
+    pthread_mutex_lock(&e->wmu);
+    /* The writer is idle: every job submitted was completed by emb_flush. */
+    if (!rc)
+        rc = e->stage_err;
+    e->werr = 0;
+    pthread_mutex_unlock(&e->wmu);
+    e->staging = false;
+    if (!ok || rc) {
+        drop_staged(e);
+    } else {
+        size_t done = commit_segments(e, e->staged, e->nstaged, &rc);
+        if (done < e->nstaged)
+            log_err("store",
+                    "%s: commit of an input failed after %zu of %zu segments (%s): "
+                    "`botscope store info` shows what is stored",
+                    e->dir, done, e->nstaged, bs_strerror(rc));
+        if (e->db && e->stage_exp && e->stage_exp->n &&
+            statedb_exporter_upsert(e->db, e->stage_exp->v, e->stage_exp->n))
+            log_warn("store", "%s/state.db: could not update exporter statistics", e->dir);
+        e->nstaged = 0;
+        if (e->stage_exp)
+            e->stage_exp->n = e->stage_exp->last = 0;
+    }
+    pthread_mutex_unlock(&e->amu);
+    if (ok && !rc && (e->retention_ms || e->max_size)) {
+        uint64_t a, b;
+        emb_prune_impl(e, clock_wall_ms(), 0, &a, &b);
+    }
+    return rc;
+}
+
+static int emb_commit(struct store *s)
+{
+    if (!(s->flags & STORE_WRITE))
+        return BS_EUSAGE;
+    return end_staging((struct emb *)s, true);
+}
+
+static void emb_abort(struct store *s)
+{
+    if (s->flags & STORE_WRITE)
+        end_staging((struct emb *)s, false);
 }
 
 static int emb_append(struct store *s, const struct flow_rec *recs, size_t n)
@@ -893,6 +1083,8 @@ static int emb_close(struct store *s)
     struct emb *e = (struct emb *)s;
     int rc = 0;
     if (s->flags & STORE_WRITE) {
+        if (e->staging) /* closed without store_commit: the input is not stored */
+            end_staging(e, false);
         rc = emb_flush(s);
         if (e->wstarted) {
             pthread_mutex_lock(&e->wmu);
@@ -1435,4 +1627,7 @@ const struct store_backend store_backend_embedded = {
     .info = emb_info,
     .prune = emb_prune,
     .check = emb_check,
+    .begin = emb_begin,
+    .commit = emb_commit,
+    .abort = emb_abort,
 };
