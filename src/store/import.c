@@ -618,6 +618,9 @@ int import_line(struct import_ctx *c, char *line, struct flow_rec out[2])
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\r' || line[n - 1] == '\n'))
         line[--n] = '\0';
+    /* A UTF-8 byte order mark (editors on Windows write one) is not part of the first field. */
+    if (!strncmp(line, "\xef\xbb\xbf", 3))
+        line += 3;
     char *p = text_trim(line);
     if (!*p || c->done)
         return 0;

@@ -279,6 +279,15 @@ static void test_clock_parse_forms(void **state)
     assert_int_equal(clock_parse_utc("1704164645000", &ms), 0);
     assert_int_equal(ms, 1704164645000ull);
     assert_int_equal(clock_parse_utc("2024-13-02", &ms), BS_EPARSE);
+    /* issue 21: days a month does not have were moved to the next month */
+    assert_int_equal(clock_parse_utc("2026-02-30", &ms), BS_EPARSE);
+    assert_int_equal(clock_parse_utc("2026-02-29 10:00", &ms), BS_EPARSE);
+    assert_int_equal(clock_parse_utc("2024-02-29 10:00", &ms), 0);
+    assert_int_equal(clock_parse_utc("2026-04-31", &ms), BS_EPARSE);
+    assert_int_equal(clock_parse_utc("2026-04-30", &ms), 0);
+    assert_int_equal(clock_parse_utc("2016-12-31 23:59:60", &ms), 0);
+    assert_int_equal(ms, 1483228800000ull);
+    assert_int_equal(clock_parse_utc("2026-02-30 23:59:60", &ms), BS_EPARSE);
     assert_int_equal(clock_parse_utc("yesterday", &ms), BS_EPARSE);
     char s[32];
     assert_string_equal(clock_format_utc(1704164645123ull, s, sizeof s), "2024-01-02 03:04:05.123");
