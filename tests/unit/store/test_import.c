@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -552,6 +553,27 @@ static void test_import_header_after_utf8_bom(void **state)
                      BS_EPARSE);
 }
 
+/* Found by fuzz_import_zeek: a JSON line ending after a comma made the key scanner step past
+ * the end of the line and print from there. Exact-size heap copies so ASan sees it. */
+static void test_import_zeek_json_line_ending_after_a_comma(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "{\"ts\":159136799_x\t,", "{\"ts\":1,", "{\"ts\":1, ", "{", "{\"ts\"", "{\"ts\" 1}", "{,,"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        struct import_ctx c;
+        struct flow_rec r[2];
+        import_init(&c, IMPORT_ZEEK);
+        size_t n = strlen(lines[i]) + 1;
+        char *buf = malloc(n);
+        assert_non_null(buf);
+        memcpy(buf, lines[i], n);
+        assert_int_equal(import_line(&c, buf, r), BS_EPARSE);
+        assert_true(c.err[0] != '\0');
+        free(buf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_import_zeek_csv_rows_split_with_flags),
         cmocka_unit_test(test_import_binetflow_split_rules),
         cmocka_unit_test(test_import_header_after_utf8_bom),
+        cmocka_unit_test(test_import_zeek_json_line_ending_after_a_comma),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
