@@ -107,6 +107,11 @@ int htab_reserve(struct htab *t, size_t n)
 
 void *htab_put(struct htab *t, const void *key, bool *is_new, int *rc)
 {
+    return htab_put_h(t, key, hash_bytes(key, t->ksize, t->seed), is_new, rc);
+}
+
+void *htab_put_h(struct htab *t, const void *key, uint64_t h, bool *is_new, int *rc)
+{
     *is_new = false;
     if (!t->nslots || t->n + 1 > t->nslots / 2) {
         size_t want = t->n + 1 > t->max ? t->n : t->n + 1;
@@ -115,7 +120,6 @@ void *htab_put(struct htab *t, const void *key, bool *is_new, int *rc)
         if (!t->nslots && (*rc = resize(t, 16)))
             return NULL;
     }
-    uint64_t h = hash_bytes(key, t->ksize, t->seed);
     size_t i = slot_of(t, key, h);
     uint8_t *e = t->ent + i * t->esize;
     if (t->ctrl[i])

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/hash.h"
+
 struct htab {
     uint8_t *ctrl; /* nslots control bytes */
     uint8_t *ent;  /* nslots entries: key (ksize bytes) then value (vsize bytes, aligned) */
@@ -35,6 +37,24 @@ void htab_release(struct htab *t);
 /* Finds key, inserting it with a zeroed value when absent (*is_new tells which). Returns the
  * value (or, for vsize 0, the stored key), or NULL with *rc = BS_ELIMIT or BS_ENOMEM. */
 void *htab_put(struct htab *t, const void *key, bool *is_new, int *rc);
+/* The hash htab_put would compute for key, for htab_put_h and htab_prefetch: a caller that
+ * walks many keys hashes a few ahead and prefetches their slots, so the probes that follow
+ * find them in cache. */
+static inline uint64_t htab_hash(const struct htab *t, const void *key)
+{
+    return hash_bytes(key, t->ksize, t->seed);
+}
+static inline void htab_prefetch(const struct htab *t, uint64_t h)
+{
+    if (t->nslots) {
+        size_t i = (size_t)h & (t->nslots - 1);
+        __builtin_prefetch(t->ctrl + i);
+        __builtin_prefetch(t->ent + i * t->esize);
+    }
+}
+/* htab_put with the key's hash already computed (htab_hash). */
+void *htab_put_h(struct htab *t, const void *key, uint64_t h, bool *is_new, int *rc);
+
 /* The value of key, or NULL. */
 void *htab_find(const struct htab *t, const void *key);
 /* Makes room for n entries in total without further growth. Returns 0, BS_ELIMIT, BS_ENOMEM. */

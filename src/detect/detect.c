@@ -80,17 +80,27 @@ static int vec_grow(void **v, size_t *cap, size_t n, size_t size)
     return 0;
 }
 
-static int server_of(struct dctx *d, const struct ipaddr *a, uint16_t port, uint8_t proto,
-                     uint32_t *out)
+/* The server key (address, port, protocol) and its hash. */
+static void server_key(const struct dctx *d, const struct ipaddr *a, uint16_t port, uint8_t proto,
+                       uint8_t key[19], uint64_t *h)
 {
-    uint8_t key[19];
     memcpy(key, a->b, 16);
     key[16] = (uint8_t)(port >> 8);
     key[17] = (uint8_t)port;
     key[18] = proto;
+    *h = htab_hash(&d->server_ix, key);
+}
+
+static int server_of(struct dctx *d, const uint8_t skey[19], uint64_t h, uint32_t *out)
+{
+    uint8_t key[19];
+    memcpy(key, skey, 19);
+    const struct ipaddr *a = (const struct ipaddr *)skey;
+    uint16_t port = (uint16_t)(skey[16] << 8 | skey[17]);
+    uint8_t proto = skey[18];
     bool is_new;
     int rc = 0;
-    uint32_t *ix = htab_put(&d->server_ix, key, &is_new, &rc);
+    uint32_t *ix = htab_put_h(&d->server_ix, key, h, &is_new, &rc);
     if (!ix)
         return rc;
     if (is_new) {
@@ -118,11 +128,11 @@ static int server_of(struct dctx *d, const struct ipaddr *a, uint16_t port, uint
     return 0;
 }
 
-static int client_of(struct dctx *d, const struct ipaddr *a, uint32_t *out)
+static int client_of(struct dctx *d, const struct ipaddr *a, uint64_t h, uint32_t *out)
 {
     bool is_new;
     int rc = 0;
-    uint32_t *ix = htab_put(&d->client_ix, a->b, &is_new, &rc);
+    uint32_t *ix = htab_put_h(&d->client_ix, a->b, h, &is_new, &rc);
     if (!ix)
         return rc;
     if (is_new) {
@@ -189,9 +199,19 @@ static bool is_telnet(uint16_t p)
     return p == 23 || p == 2323;
 }
 
-static int add_flow(struct dctx *d, const struct store_block *b, size_t i)
+/* What a record's lookups need, computed a few records ahead so their slots can be fetched
+ * while earlier records are processed. */
+struct fkeys {
+    struct ipaddr ca, sa;
+    uint8_t skey[19];
+    uint16_t cport, sport;
+    bool fwd;
+    uint64_t hs, hc;
+};
+
+static void flow_keys(const struct dctx *d, const struct store_block *b, size_t i, struct fkeys *k)
 {
-    uint8_t proto = b->proto[i], flags = b->tcp_flags[i];
+    uint8_t proto = b->proto[i];
     uint16_t sp = b->src_port[i], dp = b->dst_port[i];
     struct ipaddr src, dst;
     if (b->src.v4)
@@ -202,15 +222,28 @@ static int add_flow(struct dctx *d, const struct store_block *b, size_t i)
         ipaddr_from_v4(&dst, b->dst.v4[i]);
     else
         dst = b->dst.full[i];
-    bool fwd = detect_forward(proto, sp, dp, flags);
-    const struct ipaddr *ca = fwd ? &src : &dst, *sa = fwd ? &dst : &src;
-    uint16_t cport = fwd ? sp : dp, sport = fwd ? dp : sp;
+    bool fwd = detect_forward(proto, sp, dp, b->tcp_flags[i]);
+    k->fwd = fwd;
+    k->ca = fwd ? src : dst;
+    k->sa = fwd ? dst : src;
+    k->cport = fwd ? sp : dp;
+    k->sport = fwd ? dp : sp;
     if (proto != 6 && proto != 17 && proto != 132)
-        sport = cport = 0;
+        k->sport = k->cport = 0;
+    server_key(d, &k->sa, k->sport, proto, k->skey, &k->hs);
+    k->hc = htab_hash(&d->client_ix, k->ca.b);
+}
+
+static int add_flow(struct dctx *d, const struct store_block *b, size_t i, const struct fkeys *k)
+{
+    uint8_t proto = b->proto[i], flags = b->tcp_flags[i];
+    bool fwd = k->fwd;
+    const struct ipaddr *sa = &k->sa;
+    uint16_t cport = k->cport, sport = k->sport;
     uint32_t sv, cl, ed;
     bool new_edge = false;
     int rc;
-    if ((rc = server_of(d, sa, sport, proto, &sv)) || (rc = client_of(d, ca, &cl)) ||
+    if ((rc = server_of(d, k->skey, k->hs, &sv)) || (rc = client_of(d, &k->ca, k->hc, &cl)) ||
         (rc = edge_of(d, cl, sv, &ed, &new_edge)))
         return rc;
     if (new_edge && proto == 17 && sport >= 1024 && cport >= 1024) {
@@ -286,10 +319,26 @@ static int add_flow(struct dctx *d, const struct store_block *b, size_t i)
     return 0;
 }
 
+#define DETECT_AHEAD 8 /* records whose slots are prefetched ahead of the one processed */
+
 static int on_block(void *ctx, unsigned thread, const struct store_block *b)
 {
     struct dctx *d = ctx;
-    for (size_t i = 0; i < b->n; i++) {
+    struct fkeys ring[DETECT_AHEAD];
+    size_t n = b->n;
+    for (size_t j = 0; j < n && j < DETECT_AHEAD; j++) {
+        flow_keys(d, b, j, &ring[j]);
+        htab_prefetch(&d->server_ix, ring[j].hs);
+        htab_prefetch(&d->client_ix, ring[j].hc);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct fkeys k = ring[i % DETECT_AHEAD];
+        if (i + DETECT_AHEAD < n) {
+            struct fkeys *f = &ring[(i + DETECT_AHEAD) % DETECT_AHEAD];
+            flow_keys(d, b, i + DETECT_AHEAD, f);
+            htab_prefetch(&d->server_ix, f->hs);
+            htab_prefetch(&d->client_ix, f->hc);
+        }
         uint64_t t = b->start_ms[i];
         if (t < d->cfg->t_lo || t > d->cfg->t_hi)
             continue;
@@ -302,7 +351,7 @@ static int on_block(void *ctx, unsigned thread, const struct store_block *b)
             d->t_first = t;
         if (t > d->t_last)
             d->t_last = t;
-        int rc = add_flow(d, b, i);
+        int rc = add_flow(d, b, i, &k);
         if (rc) {
             d->rc = rc;
             return 1;
