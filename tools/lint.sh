@@ -16,12 +16,13 @@ declare -A allowed=(
     [core]="core"
     [proto]="core proto"
     [capture]="core proto capture"
-    [collect]="core proto capture store collect"
+    [http]="core http"
+    [collect]="core proto capture store http collect"
     [store]="core store"
     [query]="core store query"
     [telescope]="core proto capture store telescope"
     [sim]="core sim"
-    [cli]="core proto capture collect store query telescope sim cli"
+    [cli]="core proto capture http collect store query telescope sim cli"
 )
 bad=0
 for dir in src/*/; do

@@ -2,3 +2,4 @@
 bs_script_test(collect_conformance collect_conformance.sh)
 bs_script_test(collect_live collect_live.sh)
 bs_script_test(collect_restart collect_restart.sh)
+bs_script_test(collect_http collect_http.sh)
