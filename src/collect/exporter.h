@@ -16,6 +16,7 @@
 #ifndef BS_COLLECT_EXPORTER_H
 #define BS_COLLECT_EXPORTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,13 +27,14 @@
 struct exporter {
     struct ipaddr addr;
     struct flowdec_exporter *dec;
-    uint64_t first_ms;   /* first datagram (receive time) */
-    uint64_t last_ms;    /* latest datagram */
+    uint64_t first_ms; /* first datagram (receive time) */
+    uint64_t last_ms;  /* latest datagram */
+    bool evict_logged; /* the first template eviction was logged */
 };
 
 struct exporter_table {
     struct exporter **slots;
-    size_t cap;          /* power of two */
+    size_t cap; /* power of two */
     size_t n;
     size_t max;
     uint64_t seed;

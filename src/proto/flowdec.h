@@ -17,8 +17,10 @@
  *
  * Caps (all per exporter; hostile input cannot grow memory past them):
  *  - max_templates data + options templates (collect.max_templates_per_exporter, 4096); a new
- *    template beyond the cap is refused (BS_ELIMIT, counted in FLOWDEC_ERR_LIMIT); a
- *    redefinition of a known ID always replaces the old one (RFC 7011 8.1).
+ *    template beyond the cap evicts the least recently used one (learnt, refreshed or used by
+ *    a data set longest ago; counted in templates_evicted), so a flood of template IDs cannot
+ *    lock an exporter's real templates out; a redefinition of a known ID always replaces the
+ *    old one (RFC 7011 8.1).
  *  - FLOWDEC_MAX_FIELDS fields per template (tshark keeps 60): larger templates are refused.
  *  - pending_bytes of parked data sets (collect.pending_bytes_per_exporter, 256 KiB); each
  *    parked set also costs FLOWDEC_PENDING_OVERHEAD bytes of that budget. A set that does not
@@ -62,6 +64,7 @@ struct buf;
 #define FLOWDEC_MAX_SAMPLERS     1024
 #define FLOWDEC_MAX_DOMAINS      1024
 #define FLOWDEC_PENDING_OVERHEAD 64
+#define FLOWDEC_STATE_UNUSED_MAX 64
 
 struct flowdec_config {
     uint32_t max_templates;      /* per exporter, >= 1 (default 4096) */
@@ -120,6 +123,7 @@ struct flowdec_stats {
     uint64_t options_records;
     uint64_t templates_learnt; /* template records accepted, refreshes included */
     uint64_t templates_withdrawn;
+    uint64_t templates_evicted;          /* least recently used templates dropped at the cap */
     uint64_t errors[FLOWDEC_ERR__COUNT]; /* [0] unused */
     uint64_t bad_datagrams;              /* datagrams with at least one error */
     uint64_t no_template_sets; /* data sets never decoded: template never came (dropped) */
@@ -171,6 +175,9 @@ void flowdec_exporter_expire(struct flowdec_exporter *ex, uint64_t now_ms);
 /* Appends ex's persistent state to out: exporter address, templates, options templates,
  * samplers and per-domain default rates (not statistics, sequence state or parked data), in a
  * versioned little format ending in a CRC-32C. Several saved states may be concatenated.
+ * Templates are saved most recently used first: every template that has decoded data, and of
+ * those that never did (a template flood leaves thousands) only the FLOWDEC_STATE_UNUSED_MAX
+ * most recent, so a restart does not bring a flood back.
  * Returns 0, BS_ELIMIT (out full) or BS_ENOMEM; out is unchanged on failure. */
 int flowdec_exporter_save(const struct flowdec_exporter *ex, struct buf *out);
 

@@ -7,6 +7,8 @@ refused), from --src (a loopback address, so allow-list tests can use several ex
   collect_send.py --to 127.0.0.1:2055 [--src 127.0.0.2] --kind v5 --datagrams N --flows 30
   collect_send.py --to [::1]:4739 --kind ipfix-template
   collect_send.py --to [::1]:4739 --kind ipfix-data --datagrams N --flows 10
+  collect_send.py --to 127.0.0.1:4739 --kind ipfix-flood --datagrams N
+      (a template flood: 100 one-field templates per message, IDs 1000, 1001, ...)
   collect_send.py --to 127.0.0.1:9 --kind port-free   (prints a free UDP port on the address)
 
 Every flow is distinct and recognisable: v5 flow i of datagram d has src_port 10000+i,
@@ -58,6 +60,13 @@ def ipfix_template():
     return struct.pack('>HH', 2, 4 + len(t)) + t
 
 
+def ipfix_flood(d):
+    recs = b''
+    for i in range(100):
+        recs += struct.pack('>HHHH', 1000 + d * 100 + i, 1, 8, 4)
+    return struct.pack('>HH', 2, 4 + len(recs)) + recs
+
+
 def ipfix_data(nflows):
     now_ms = int(time.time() * 1000)
     recs = b''
@@ -72,7 +81,8 @@ def main():
     ap.add_argument('--to', required=True)
     ap.add_argument('--src')
     ap.add_argument('--kind', required=True,
-                    choices=['v5', 'ipfix-template', 'ipfix-data', 'garbage', 'port-free'])
+                    choices=['v5', 'ipfix-template', 'ipfix-data', 'ipfix-flood', 'garbage',
+                             'port-free'])
     ap.add_argument('--datagrams', type=int, default=1)
     ap.add_argument('--flows', type=int, default=30)
     ap.add_argument('--seq', type=int, default=0)
@@ -101,6 +111,8 @@ def main():
             seq += a.flows
         elif a.kind == 'ipfix-template':
             msg = ipfix_message([ipfix_template()], seq)
+        elif a.kind == 'ipfix-flood':
+            msg = ipfix_message([ipfix_flood(d)], seq)
         elif a.kind == 'ipfix-data':
             msg = ipfix_message([ipfix_data(a.flows)], seq)
             seq += a.flows
