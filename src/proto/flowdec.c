@@ -17,6 +17,7 @@ void flowdec_config_default(struct flowdec_config *cfg)
     cfg->max_templates = 4096;
     cfg->pending_bytes = 256u * 1024u;
     cfg->pending_max_age_ms = 60000;
+    cfg->max_skew_ms = 0;
 }
 
 static uint32_t clamp_u32(int64_t v, uint32_t lo, uint32_t hi)
@@ -37,12 +38,15 @@ void flowdec_config_from(const struct config *conf, struct flowdec_config *cfg)
         clamp_u32(config_size(conf, "collect", "pending_bytes_per_exporter"), 0, 1u << 30);
     cfg->pending_max_age_ms =
         clamp_u32(config_duration_ms(conf, "collect", "pending_max_age"), 0, UINT32_MAX);
+    int64_t skew = config_duration_ms(conf, "collect", "max_time_skew");
+    cfg->max_skew_ms = skew > 0 ? (uint64_t)skew : 0;
 }
 
 const char *flowdec_err_name(unsigned kind)
 {
     static const char *const names[FLOWDEC_ERR__COUNT] = {
-        "none", "version", "header", "trunc", "set", "template", "record", "limit", "sflow",
+        "none",   "version", "header", "trunc", "set",  "template",
+        "record", "limit",   "sflow",  "value", "skew",
     };
     return kind < FLOWDEC_ERR__COUNT ? names[kind] : "unknown";
 }
@@ -125,6 +129,15 @@ void flowdec__error(struct flowdec_ctx *c, unsigned kind, int err)
         c->res->err_kind = (uint8_t)kind;
         c->res->err = err;
     }
+}
+
+void flowdec__error_n(struct flowdec_ctx *c, unsigned kind, int err, uint32_t n)
+{
+    if (!n)
+        return;
+    flowdec__error(c, kind, err);
+    c->ex->st.errors[kind < FLOWDEC_ERR__COUNT ? kind : FLOWDEC_ERR_HEADER] += n - 1;
+    c->res->errors += n - 1;
 }
 
 struct flowdec_domain *flowdec__domain(struct flowdec_exporter *ex, unsigned version,
@@ -594,9 +607,44 @@ static int decode_sflow(struct flowdec_ctx *c, const uint8_t *buf, size_t len)
     return rc;
 }
 
+/* ---- record checks common to every version ---- */
+
+struct check_sink {
+    const struct flow_sink *out;
+    uint64_t recv_ms, max_skew_ms;
+    uint32_t invalid, skewed;
+};
+
+static bool rec_possible(const struct flow_rec *r)
+{
+    if (r->has & FLOW_HAS_MASKS) {
+        unsigned max = ipaddr_is_v4(&r->src) ? 32 : 128;
+        if (r->src_mask > max || r->dst_mask > max)
+            return false;
+    }
+    return !(r->bytes && r->packets > r->bytes);
+}
+
+static void check_emit(void *arg, const struct flow_rec *r)
+{
+    struct check_sink *k = arg;
+    if (!rec_possible(r)) {
+        k->invalid++;
+        return;
+    }
+    if (k->max_skew_ms &&
+        (r->end_ms > k->recv_ms + k->max_skew_ms || r->start_ms + k->max_skew_ms < k->recv_ms)) {
+        k->skewed++;
+        return;
+    }
+    k->out->emit(k->out->arg, r);
+}
+
 int flowdec_decode(struct flowdec_exporter *ex, const uint8_t *buf, size_t len, uint64_t recv_ms,
                    const struct flow_sink *sink, struct flowdec_result *res)
 {
+    struct check_sink ck = {.out = sink, .recv_ms = recv_ms, .max_skew_ms = ex->cfg.max_skew_ms};
+    const struct flow_sink checked = {.emit = check_emit, .arg = &ck};
     struct flowdec_result local;
     if (!res)
         res = &local;
@@ -604,7 +652,7 @@ int flowdec_decode(struct flowdec_exporter *ex, const uint8_t *buf, size_t len, 
     struct flowdec_ctx c;
     memset(&c, 0, sizeof(c));
     c.ex = ex;
-    c.sink = sink;
+    c.sink = &checked;
     c.res = res;
     c.recv_ms = recv_ms;
     ex->st.datagrams++;
@@ -629,6 +677,12 @@ int flowdec_decode(struct flowdec_exporter *ex, const uint8_t *buf, size_t len, 
         rc = BS_EVERSION;
     }
     (void)rc;
+    /* Refused records were counted as decoded by the version decoders: take them back. */
+    uint32_t refused = ck.invalid + ck.skewed;
+    res->flows -= refused;
+    ex->st.flows -= refused;
+    flowdec__error_n(&c, FLOWDEC_ERR_VALUE, BS_EMALFORMED, ck.invalid);
+    flowdec__error_n(&c, FLOWDEC_ERR_SKEW, BS_ELIMIT, ck.skewed);
     if (res->errors)
         ex->st.bad_datagrams++;
     return res->err;

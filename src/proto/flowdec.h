@@ -31,6 +31,11 @@
  *  32 MiB at the defaults with 512-field templates; a typical 20-field template is ~400 bytes),
  *  plus pending_bytes, plus small tables.
  *
+ * Validation, every version: records with a prefix mask above 32 (IPv4) or 128 (IPv6), or
+ * with more packets than bytes (when bytes are known), are refused and counted per occurrence
+ * in errors[FLOWDEC_ERR_VALUE]; records outside the skew limit in errors[FLOWDEC_ERR_SKEW].
+ * Neither counts in flows nor reaches the sink. nf5.c checks more (see there).
+ *
  * Records: packets/bytes are IE 2/1 (v9 IN_PKTS/IN_BYTES), else the totals IE 86/85; OUT
  * counters (IE 23/24) and RFC 5103 reverse elements (PEN 29305) never count as forward, and a
  * biflow yields one record for its forward direction only (no separate reverse record). Times:
@@ -70,6 +75,11 @@ struct flowdec_config {
     uint32_t max_templates;      /* per exporter, >= 1 (default 4096) */
     uint32_t pending_bytes;      /* per exporter, 0 disables parking (default 256 KiB) */
     uint32_t pending_max_age_ms; /* parked sets older than this are dropped (default 60 s) */
+    /* Records whose start is more than this before, or whose end more than this after, the
+     * receive time (recv_ms of flowdec_decode: the capture's packet time offline) are refused
+     * and counted (FLOWDEC_ERR_SKEW). 0: no check. flowdec_config_default() leaves it off;
+     * collect.max_time_skew (default 1 day) sets it for the collector. */
+    uint64_t max_skew_ms;
 };
 
 /* Fills the defaults above. */
@@ -91,11 +101,13 @@ enum flowdec_err {
     FLOWDEC_ERR_RECORD,   /* data record that does not fit (variable length past the end) */
     FLOWDEC_ERR_LIMIT,    /* template cap or FLOWDEC_MAX_FIELDS reached */
     FLOWDEC_ERR_SFLOW,    /* sflow_decode() failed */
+    FLOWDEC_ERR_VALUE,    /* record with impossible values (mask, packets > bytes, v5 times) */
+    FLOWDEC_ERR_SKEW,     /* record whose times are beyond max_skew_ms of the receive time */
     FLOWDEC_ERR__COUNT
 };
 
 /* Static name of an error kind ("none", "version", "header", "trunc", "set", "template",
- * "record", "limit", "sflow"). */
+ * "record", "limit", "sflow", "value", "skew"). */
 const char *flowdec_err_name(unsigned kind);
 
 /* Per-datagram outcome of flowdec_decode(). */

@@ -87,6 +87,8 @@ static inline uint64_t flowdec__k1(unsigned version, uint32_t domain)
 
 /* Records an error of kind (enum flowdec_err) with code err in stats and result. */
 void flowdec__error(struct flowdec_ctx *c, unsigned kind, int err);
+/* The same for n occurrences at once (n records refused). */
+void flowdec__error_n(struct flowdec_ctx *c, unsigned kind, int err, uint32_t n);
 
 /* Domain state, created on first use; NULL beyond FLOWDEC_MAX_DOMAINS or out of memory. */
 struct flowdec_domain *flowdec__domain(struct flowdec_exporter *ex, unsigned version,

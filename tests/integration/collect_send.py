@@ -9,10 +9,12 @@ refused), from --src (a loopback address, so allow-list tests can use several ex
   collect_send.py --to [::1]:4739 --kind ipfix-data --datagrams N --flows 10
   collect_send.py --to 127.0.0.1:4739 --kind ipfix-flood --datagrams N
       (a template flood: 100 one-field templates per message, IDs 1000, 1001, ...)
+  collect_send.py --to 127.0.0.1:2055 --kind v5-garbage --datagrams N
+      (a valid v5 header for 30 records, now, followed by 30 x 48 seeded random bytes)
   collect_send.py --to 127.0.0.1:9 --kind port-free   (prints a free UDP port on the address)
 
 Every flow is distinct and recognisable: v5 flow i of datagram d has src_port 10000+i,
-dst_port d % 65536, packets d*1000+i+1, bytes 100*(i+1); IPFIX flows use src 10.0.0.1, dst
+dst_port d % 65536, packets d*1000+i+1, bytes 100 x packets; IPFIX flows use src 10.0.0.1, dst
 10.0.0.2, dst_port 443, packets 7, bytes 700+i. --rate N sends at most N datagrams a second.
 """
 import argparse
@@ -38,7 +40,7 @@ def v5_datagram(d, nflows, seq):
     for i in range(nflows):
         recs += struct.pack('>4s4s4sHHIIIIHHBBBBHHBBH',
                             bytes([192, 0, 2, 1 + i % 200]), bytes([198, 51, 100, 7]),
-                            bytes(4), 1, 2, d * 1000 + i + 1, 100 * (i + 1), 90000, 99000,
+                            bytes(4), 1, 2, d * 1000 + i + 1, 100 * (d * 1000 + i + 1), 90000, 99000,
                             10000 + i, d % 65536, 0, 0x12, 6, 0, 64500, 64501, 24, 24, 0)
     return hdr + recs
 
@@ -58,6 +60,14 @@ def ipfix_template():
     for ie, ln in IPFIX_FIELDS:
         t += struct.pack('>HH', ie, ln)
     return struct.pack('>HH', 2, 4 + len(t)) + t
+
+
+def v5_garbage(d, seq):
+    import random
+    rng = random.Random(d)
+    now = int(time.time())
+    hdr = struct.pack('>HHIIIIBBH', 5, 30, 100000, now, 0, seq, 0, 1, 0)
+    return hdr + bytes(rng.getrandbits(8) for _ in range(30 * 48))
 
 
 def ipfix_flood(d):
@@ -81,7 +91,7 @@ def main():
     ap.add_argument('--to', required=True)
     ap.add_argument('--src')
     ap.add_argument('--kind', required=True,
-                    choices=['v5', 'ipfix-template', 'ipfix-data', 'ipfix-flood', 'garbage',
+                    choices=['v5', 'v5-garbage', 'ipfix-template', 'ipfix-data', 'ipfix-flood', 'garbage',
                              'port-free'])
     ap.add_argument('--datagrams', type=int, default=1)
     ap.add_argument('--flows', type=int, default=30)
@@ -111,6 +121,9 @@ def main():
             seq += a.flows
         elif a.kind == 'ipfix-template':
             msg = ipfix_message([ipfix_template()], seq)
+        elif a.kind == 'v5-garbage':
+            msg = v5_garbage(d, seq)
+            seq += 30
         elif a.kind == 'ipfix-flood':
             msg = ipfix_message([ipfix_flood(d)], seq)
         elif a.kind == 'ipfix-data':
