@@ -382,10 +382,22 @@ static struct exporter_snap *all_snaps(const struct collector *c, size_t *n)
     return s;
 }
 
+/* Bound on the metrics outside the per-exporter families: a fixed part plus ten families with
+ * one sample per listen address (label text <= 64 bytes, names < 64). */
+#define METRICS_FIXED_MAX(nla) (16384u + (nla)*10u * 256u)
+
+/* The body is capped by what the exporters known now can need (stats_prometheus_exporters_max),
+ * so it grows with the exporter count, which collect.max_exporters caps, instead of failing
+ * past a fixed size (at ~46,000 exporters a 64 MiB cap lost every metric). */
 static int render_metrics(const struct collector *c, struct buf *b)
 {
     int rc = 0;
     char label[128];
+    size_t n;
+    struct exporter_snap *s = all_snaps(c, &n);
+    if (!s)
+        return BS_ENOMEM;
+    b->max = METRICS_FIXED_MAX(c->nla) + stats_prometheus_exporters_max(n);
     static const struct {
         const char *name, *type, *help;
         size_t off;
@@ -458,12 +470,9 @@ static int render_metrics(const struct collector *c, struct buf *b)
                                   "Seconds since the collector started.");
     rc |= stats_prometheus_sample(b, "botscope_collect_uptime_seconds", NULL,
                                   (clock_mono_ms() - c->start_ms) / 1000);
-    size_t n;
-    struct exporter_snap *s = all_snaps(c, &n);
     rc |= stats_prometheus_family(b, "botscope_collect_exporters", "gauge", "Exporters known.");
     rc |= stats_prometheus_sample(b, "botscope_collect_exporters", NULL, n);
-    if (s)
-        rc |= stats_prometheus_exporters(s, n, b);
+    rc |= stats_prometheus_exporters(s, n, b);
     free(s);
     return rc ? BS_ELIMIT : 0;
 }
@@ -475,15 +484,16 @@ static void metrics_get(void *ctx, const char *path, struct httpd_reply *rep)
     (void)path;
     rep->type = "text/plain; version=0.0.4";
     if (render_metrics(ctx, &rep->body)) {
+        /* Out of memory (the cap above cannot be reached): say so rather than send a part. */
         buf_reset(&rep->body);
         rep->status = 500;
         rep->type = "text/plain";
-        buf_puts(&rep->body, "metrics too large\n");
+        buf_puts(&rep->body, "metrics could not be rendered (out of memory)\n");
     }
 }
 
 static const struct httpd_route metrics_routes[] = {
-    {.path = "/metrics", .get = metrics_get, .body_max = METRICS_BODY_MAX},
+    {.path = "/metrics", .get = metrics_get, .body_max = 0 /* set by render_metrics */},
 };
 
 static void log_stats(const struct collector *c, const char *when)

@@ -43,8 +43,6 @@
 #define COLLECT_MAX_BATCH   1024u
 /* Bytes per ring slot: one typical export datagram (<= 1500 bytes) plus the entry header. */
 #define COLLECT_SLOT_SIZE 2048u
-/* Cap on one /metrics response body (see render_metrics in collector.c). */
-#define METRICS_BODY_MAX (64u << 20)
 
 struct collect_live_opts {
     const char *const *listen; /* "ADDR:PORT" strings */

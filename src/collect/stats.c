@@ -103,6 +103,18 @@ static const struct stat_field fields[] = {
     F32("pending_bytes", "Bytes of data sets parked now.", pending_now),
 };
 
+/* Longest sample line: the name and label buffers below, braces, space, 20 digits, '\n'. */
+#define SAMPLE_MAX (128 + 96 + 24)
+
+size_t stats_prometheus_exporters_max(size_t n)
+{
+    size_t nf = sizeof fields / sizeof fields[0], head = 0;
+    for (size_t f = 0; f < nf; f++)
+        head += 2 * 128 + strlen(fields[f].help) + 32;
+    head += 2 * 128 + 64; /* decode_errors_total */
+    return head + n * (nf + FLOWDEC_ERR__COUNT - 1) * SAMPLE_MAX;
+}
+
 int stats_prometheus_exporters(const struct exporter_snap *s, size_t n, struct buf *b)
 {
     int rc = 0;

@@ -11,6 +11,8 @@ refused), from --src (a loopback address, so allow-list tests can use several ex
       (a template flood: 100 one-field templates per message, IDs 1000, 1001, ...)
   collect_send.py --to 127.0.0.1:2055 --kind v5-garbage --datagrams N
       (a valid v5 header for 30 records, now, followed by 30 x 48 seeded random bytes)
+  collect_send.py --to 127.0.0.1:2055 --kind v5-many --datagrams N
+      (one 1-flow v5 datagram from each of N source addresses 127.1.0.0, 127.1.0.1, ...)
   collect_send.py --to 127.0.0.1:9 --kind port-free   (prints a free UDP port on the address)
 
 Every flow is distinct and recognisable: v5 flow i of datagram d has src_port 10000+i,
@@ -91,7 +93,7 @@ def main():
     ap.add_argument('--to', required=True)
     ap.add_argument('--src')
     ap.add_argument('--kind', required=True,
-                    choices=['v5', 'v5-garbage', 'ipfix-template', 'ipfix-data', 'ipfix-flood', 'garbage',
+                    choices=['v5', 'v5-garbage', 'v5-many', 'ipfix-template', 'ipfix-data', 'ipfix-flood', 'garbage',
                              'port-free'])
     ap.add_argument('--datagrams', type=int, default=1)
     ap.add_argument('--flows', type=int, default=30)
@@ -113,6 +115,20 @@ def main():
             sys.exit('collect_send.py: --src must be a loopback address')
         s.bind((a.src, 0))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    if a.kind == 'v5-many':
+        base = int(ipaddress.ip_address('127.1.0.0'))
+        msg = v5_datagram(0, 1, 0)
+        t0 = time.time()
+        for d in range(a.datagrams):
+            m = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            m.bind((str(ipaddress.ip_address(base + d)), 0))
+            m.sendto(msg, (host, port))
+            m.close()
+            if a.rate:
+                ahead = (d + 1) / a.rate - (time.time() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
+        return 0
     seq = a.seq
     t0 = time.time()
     for d in range(a.datagrams):
