@@ -773,7 +773,7 @@ static int telescope_run(int argc, char **argv)
     struct tel_state *state = NULL;
     if (a.data) {
         if (open_state(&a, &inputs, argc, argv, which, &state)) {
-            tel_out_close(out);
+            tel_out_abort(out);
             exit_code = BS_EXIT_FAIL;
             goto out;
         }
@@ -783,7 +783,7 @@ static int telescope_run(int argc, char **argv)
     rc = tel_engine_new(&o, &e, err, sizeof err);
     if (rc) {
         cli_error(CMD, "%s", err);
-        tel_out_close(out);
+        tel_out_abort(out);
         tel_state_close(state, NULL, false);
         exit_code = rc == BS_ENOMEM ? BS_EXIT_FAIL : BS_EXIT_USAGE;
         goto out;
@@ -792,7 +792,7 @@ static int telescope_run(int argc, char **argv)
     if (!info) {
         cli_error(CMD, "out of memory");
         tel_engine_free(e);
-        tel_out_close(out);
+        tel_out_abort(out);
         tel_state_close(state, NULL, false);
         exit_code = BS_EXIT_FAIL;
         goto out;
@@ -823,6 +823,12 @@ static int telescope_run(int argc, char **argv)
             if (failures < 0)
                 exit_code = BS_EXIT_FAIL;
             unreadable = failures > 0 ? failures : 0;
+            if (expanded.n && (size_t)unreadable == expanded.n) {
+                /* Nothing was read: no outputs, so a previous run's stay in place. */
+                report_unreadable(&expanded, info, unreadable);
+                unreadable = 0;
+                exit_code = BS_EXIT_FAIL;
+            }
         }
     } else if (exit_code == BS_EXIT_OK) {
         struct tel_live_opts lo = {
@@ -836,26 +842,36 @@ static int telescope_run(int argc, char **argv)
             exit_code = BS_EXIT_FAIL;
         }
     }
+    /* Outputs become final only when everything, provenance.json included, is written. */
     rc = tel_engine_finish(e);
-    if (rc) {
-        cli_error(CMD, "writing output: %s", bs_strerror(rc));
+    if (rc)
+        exit_code = BS_EXIT_FAIL;
+    if (!rc && (rc = tel_out_close(out)) != 0)
+        exit_code = BS_EXIT_FAIL;
+    if (rc)
+        cli_error(CMD, "writing the outputs in %s: %s", a.out, bs_strerror(rc));
+    int src = tel_state_close(state, e, exit_code == BS_EXIT_OK);
+    if (src) {
+        cli_error(CMD, "writing %s/state.db: %s", a.data, bs_strerror(src));
         exit_code = BS_EXIT_FAIL;
     }
-    rc = tel_out_close(out);
-    if (rc) {
-        cli_error(CMD, "writing output: %s", bs_strerror(rc));
-        exit_code = BS_EXIT_FAIL;
+    if (exit_code == BS_EXIT_OK) {
+        rc = tel_out_provenance(a.out, e, a.interface ? "live" : "offline", info, expanded.n,
+                                a.interface, argc, argv, csv);
+        if (rc) {
+            cli_error(CMD, "writing %s/provenance.json: %s", a.out, bs_strerror(rc));
+            exit_code = BS_EXIT_FAIL;
+        }
     }
-    rc = tel_state_close(state, e, exit_code == BS_EXIT_OK);
-    if (rc) {
-        cli_error(CMD, "writing %s/state.db: %s", a.data, bs_strerror(rc));
-        exit_code = BS_EXIT_FAIL;
-    }
-    rc = tel_out_provenance(a.out, e, a.interface ? "live" : "offline", info, expanded.n,
-                            a.interface, argc, argv, csv);
-    if (rc) {
-        cli_error(CMD, "writing provenance.json: %s", bs_strerror(rc));
-        exit_code = BS_EXIT_FAIL;
+    if (exit_code == BS_EXIT_OK) {
+        rc = tel_out_commit(out);
+        if (rc) {
+            cli_error(CMD, "renaming the outputs in %s into place: %s", a.out, bs_strerror(rc));
+            exit_code = BS_EXIT_FAIL;
+        }
+    } else {
+        tel_out_abort(out);
+        cli_error(CMD, "no output written to %s: its files are left as they were", a.out);
     }
     if (unreadable) {
         report_unreadable(&expanded, info, unreadable);
