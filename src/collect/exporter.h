@@ -27,14 +27,14 @@
 struct exporter {
     struct ipaddr addr;
     struct flowdec_exporter *dec;
-    uint64_t first_ms; /* first datagram (receive time) */
-    uint64_t last_ms;  /* latest datagram */
-    bool evict_logged; /* the first template eviction was logged */
+    uint64_t first_ms;   /* first datagram (receive time) */
+    uint64_t last_ms;    /* latest datagram */
+    bool evict_logged;   /* the first template eviction was logged */
 };
 
 struct exporter_table {
     struct exporter **slots;
-    size_t cap; /* power of two */
+    size_t cap;          /* power of two */
     size_t n;
     size_t max;
     uint64_t seed;
