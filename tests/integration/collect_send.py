@@ -8,7 +8,8 @@ refused), from --src (a loopback address, so allow-list tests can use several ex
   collect_send.py --to [::1]:4739 --kind ipfix-template
   collect_send.py --to [::1]:4739 --kind ipfix-data --datagrams N --flows 10
   collect_send.py --to 127.0.0.1:4739 --kind ipfix-flood --datagrams N
-      (a template flood: 100 one-field templates per message, IDs 1000, 1001, ...)
+      (a template flood: 100 one-field templates per message, IDs 1000, 1001, ...; --id-base N
+      starts at 1000 + N, wrapping within 1000..64999)
   collect_send.py --to 127.0.0.1:2055 --kind v5-garbage --datagrams N
       (a valid v5 header for 30 records, now, followed by 30 x 48 seeded random bytes)
   collect_send.py --to 127.0.0.1:2055 --kind v5-many --datagrams N
@@ -72,10 +73,10 @@ def v5_garbage(d, seq):
     return hdr + bytes(rng.getrandbits(8) for _ in range(30 * 48))
 
 
-def ipfix_flood(d):
+def ipfix_flood(d, base):
     recs = b''
     for i in range(100):
-        recs += struct.pack('>HHHH', 1000 + d * 100 + i, 1, 8, 4)
+        recs += struct.pack('>HHHH', 1000 + (base + d * 100 + i) % 64000, 1, 8, 4)
     return struct.pack('>HH', 2, 4 + len(recs)) + recs
 
 
@@ -99,6 +100,7 @@ def main():
     ap.add_argument('--flows', type=int, default=30)
     ap.add_argument('--seq', type=int, default=0)
     ap.add_argument('--rate', type=float, default=0)
+    ap.add_argument('--id-base', type=int, default=0)
     a = ap.parse_args()
     host, port = parse_addr(a.to)
     ip = ipaddress.ip_address(host)
@@ -141,7 +143,7 @@ def main():
             msg = v5_garbage(d, seq)
             seq += 30
         elif a.kind == 'ipfix-flood':
-            msg = ipfix_message([ipfix_flood(d)], seq)
+            msg = ipfix_message([ipfix_flood(d, a.id_base)], seq)
         elif a.kind == 'ipfix-data':
             msg = ipfix_message([ipfix_data(a.flows)], seq)
             seq += a.flows
