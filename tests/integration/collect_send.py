@@ -17,7 +17,7 @@ refused), from --src (a loopback address, so allow-list tests can use several ex
   collect_send.py --to 127.0.0.1:9 --kind port-free   (prints a free UDP port on the address)
 
 Every flow is distinct and recognisable: v5 flow i of datagram d has src_port 10000+i,
-dst_port d % 65536, packets d*1000+i+1, bytes 100 x packets; IPFIX flows use src 10.0.0.1, dst
+dst_port d % 65536, packets d*1000+i+1, bytes 100 x packets (at most 2^32-1); IPFIX flows use src 10.0.0.1, dst
 10.0.0.2, dst_port 443, packets 7, bytes 700+i. --rate N sends at most N datagrams a second.
 """
 import argparse
@@ -43,7 +43,8 @@ def v5_datagram(d, nflows, seq):
     for i in range(nflows):
         recs += struct.pack('>4s4s4sHHIIIIHHBBBBHHBBH',
                             bytes([192, 0, 2, 1 + i % 200]), bytes([198, 51, 100, 7]),
-                            bytes(4), 1, 2, d * 1000 + i + 1, 100 * (d * 1000 + i + 1), 90000, 99000,
+                            bytes(4), 1, 2, (d * 1000 + i + 1) & 0xffffffff,
+                            min(100 * (d * 1000 + i + 1), 0xffffffff), 90000, 99000,
                             10000 + i, d % 65536, 0, 0x12, 6, 0, 64500, 64501, 24, 24, 0)
     return hdr + recs
 
