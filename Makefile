@@ -3,7 +3,7 @@ PRESET ?= release
 DATA ?= $(CURDIR)/out/run
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test test-release bench fuzz format lint clean
+.PHONY: all deps build run test test-tsan test-release bench fuzz format lint clean
 
 all: build
 
@@ -20,12 +20,20 @@ build: deps
 run: build
 	@bash tools/run-demo.sh build/$(PRESET)/src/cli/botscope $(DATA)
 
-# The whole test suite under ASan+UBSan (what CI runs).
+# The whole test suite under ASan+UBSan (what CI runs), then the threaded collector under
+# ThreadSanitizer: only the targets its tests need are built, and only the tests labelled
+# "tsan" run (the live collector's integration tests and the ring/collector unit tests).
 test: deps
 	cmake --preset asan >/dev/null
 	cmake --build build/asan -j $(JOBS)
 	bash tools/lint.sh
 	ctest --preset asan -j $(JOBS)
+	$(MAKE) test-tsan
+
+test-tsan: deps
+	cmake --preset tsan >/dev/null
+	cmake --build build/tsan -j $(JOBS) --target botscope test_ring test_collect
+	ctest --preset tsan -j $(JOBS)
 
 test-release: build
 	ctest --preset release -j $(JOBS)

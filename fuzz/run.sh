@@ -3,6 +3,8 @@
 set -euo pipefail
 build=${1:-build/fuzz}; secs=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
+# Known leaks inside system libraries (see the file) are not failures of botscope.
+export LSAN_OPTIONS="suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 for bin in "$build"/fuzz/fuzz_*; do
     name=$(basename "$bin"); short=${name#fuzz_}
     work=$(mktemp -d); mkdir -p "$here/corpus/$short"

@@ -16,13 +16,14 @@ declare -A allowed=(
     [core]="core"
     [proto]="core proto"
     [capture]="core proto capture"
-    [collect]="core proto capture store collect"
+    [http]="core http"
+    [collect]="core proto capture store http collect"
     [store]="core store"
     [query]="core store query"
     [telescope]="core proto capture store telescope"
     [sim]="core sim"
     [detect]="core store query detect"
-    [cli]="core proto capture collect store query telescope sim detect cli"
+    [cli]="core proto capture http collect store query telescope sim detect cli"
 )
 bad=0
 for dir in src/*/; do

@@ -98,6 +98,11 @@ static const char collect_usage[] =
     "        --stats-interval D  Log statistics at info level every D, e.g. 10s\n"
     "                            (collect.stats_interval, default 60s; 0 off).\n"
     "        --flush-interval D  Flush the store every D (store.flush_interval, default 60s).\n"
+    "        --max-time-skew D   Refuse flows that start more than D before or end more than D\n"
+    "                            after their receive time (offline: the capture's packet\n"
+    "                            time), counted per exporter as decode errors of kind skew\n"
+    "                            (collect.max_time_skew, default 1d; 0 off, e.g. to replay\n"
+    "                            old captures live).\n"
     "    -q, --quiet             Offline: no per-exporter summary on stderr; only errors.\n"
     "    -v, --verbose           More log output (repeat for debug).\n"
     "        --config FILE       Configuration file (see botscope config --defaults).\n"
@@ -139,6 +144,7 @@ enum {
     OPT_METRICS,
     OPT_STATS_INTERVAL,
     OPT_FLUSH_INTERVAL,
+    OPT_MAX_SKEW,
     OPT_CONFIG,
 };
 
@@ -186,6 +192,7 @@ static int parse_args(int argc, char **argv, struct config *cfg, struct collect_
         {"metrics", required_argument, NULL, OPT_METRICS},
         {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
         {"flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL},
+        {"max-time-skew", required_argument, NULL, OPT_MAX_SKEW},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"config", required_argument, NULL, OPT_CONFIG},
@@ -230,6 +237,7 @@ static int parse_args(int argc, char **argv, struct config *cfg, struct collect_
         case OPT_METRICS: rc = set_opt(cfg, "collect", "metrics_listen", optarg); break;
         case OPT_STATS_INTERVAL: rc = set_opt(cfg, "collect", "stats_interval", optarg); break;
         case OPT_FLUSH_INTERVAL: rc = set_opt(cfg, "store", "flush_interval", optarg); break;
+        case OPT_MAX_SKEW: rc = set_opt(cfg, "collect", "max_time_skew", optarg); break;
         case 'q': a->quiet++; break;
         case 'v': a->verbose++; break;
         case OPT_CONFIG: break; /* loaded before parsing (cli_find_config) */

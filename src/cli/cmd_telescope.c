@@ -154,9 +154,20 @@ static const char telescope_usage[] =
     "at least telescope.backscatter_min_packets (25) packets, min_duration (60s) and a peak\n"
     "of min_peak_ppm (30) packets in a sliding 60 s window.\n"
     "\n"
+    "INPUTS\n"
+    "    A directory given to --read contributes its regular files named *.pcap, *.pcapng,\n"
+    "    *.cap (optionally .gz), in capture-time order; anything else under such a name (a\n"
+    "    FIFO, a socket, a device, a subdirectory) is skipped with a warning, so a FIFO never\n"
+    "    blocks the run. A FIFO named explicitly is read like any file.\n"
+    "\n"
     "EXIT STATUS\n"
-    "    0 success, 1 runtime failure (unreadable input, write error), 2 usage or\n"
-    "    configuration error.\n";
+    "    0 success. An input damaged after some packets is a warning (its packets before\n"
+    "    the damage are used, provenance.json records the error).\n"
+    "    1 runtime failure: an input could not be read at all (each is named on stderr;\n"
+    "    the other inputs are still read and the outputs written, then a summary line\n"
+    "    names the unreadable ones; the same rule as collect --read), or an output could\n"
+    "    not be written (nothing half-written is left under the final names).\n"
+    "    2 usage or configuration error.\n";
 
 enum {
     OPT_BOGONS = 256, OPT_INTERVAL, OPT_RESEARCH, OPT_PFX2AS, OPT_GEO, OPT_FPS, OPT_PRIVACY,
@@ -236,6 +247,13 @@ static int add_directory(struct input_list *l, const char *dir)
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.' || !capture_name(de->d_name))
             continue;
+        /* Only regular files (symlinks followed): opening a FIFO would block the run until
+         * some writer appears, and a device or socket is no capture either. */
+        struct stat fst;
+        if (fstatat(dirfd(d), de->d_name, &fst, 0) != 0 || !S_ISREG(fst.st_mode)) {
+            log_warn(CMD, "%s/%s: not a regular file, skipped", dir, de->d_name);
+            continue;
+        }
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;
             struct dir_entry *ne = realloc(ents, nc * sizeof *ne);
@@ -410,8 +428,13 @@ static int read_one(struct tel_engine *e, const char *path, struct tel_input_inf
         }
         pcapmm_close(mm);
         if (rc < 0) {
-            cli_error(CMD, "%s: %s (packets before the damage were used)", path, bs_strerror(rc));
             info->error = rc;
+            if (info->packets) {
+                log_warn(CMD, "%s: %s (packets before the damage were used)", path,
+                         bs_strerror(rc));
+                return 0;
+            }
+            cli_error(CMD, "%s: %s", path, bs_strerror(rc));
             return 1;
         }
         return 0;
@@ -441,8 +464,12 @@ static int read_one(struct tel_engine *e, const char *path, struct tel_input_inf
     }
     pcapin_close(in);
     if (rc < 0) {
-        cli_error(CMD, "%s: %s (packets before the damage were used)", path, eb);
         info->error = rc;
+        if (info->packets) {
+            log_warn(CMD, "%s: %s (packets before the damage were used)", path, eb);
+            return 0;
+        }
+        cli_error(CMD, "%s", eb);
         return 1;
     }
     return 0;
@@ -452,6 +479,8 @@ out_write:
     return -1;
 }
 
+/* Reads every input; one that cannot be read at all is named and skipped. Returns the number
+ * of such inputs, or -1 after an output error. */
 static int read_inputs(struct tel_engine *e, const struct input_list *inputs,
                        struct tel_input_info *info)
 {
@@ -464,6 +493,26 @@ static int read_inputs(struct tel_engine *e, const struct input_list *inputs,
         failures += rc;
     }
     return failures;
+}
+
+/* The summary of a partial failure: how many inputs could not be read, and the first names. */
+static void report_unreadable(const struct input_list *inputs, const struct tel_input_info *info,
+                              int failures)
+{
+    struct buf b = BUF_INIT(4096);
+    int named = 0;
+    for (size_t i = 0; i < inputs->n; i++) {
+        if (!info[i].error || info[i].packets)
+            continue;
+        if (named++ == 8) {
+            buf_printf(&b, ", ... (%d more)", failures - 8);
+            break;
+        }
+        buf_printf(&b, "%s%s", named > 1 ? ", " : "", inputs->path[i]);
+    }
+    cli_error(CMD, "%d of %zu inputs could not be read: %s (the others were used)", failures,
+              inputs->n, b.data ? b.data : "");
+    buf_release(&b);
 }
 
 /* Opens the state-database sink of --data, with the run's provenance (command line,
@@ -724,7 +773,7 @@ static int telescope_run(int argc, char **argv)
     struct tel_state *state = NULL;
     if (a.data) {
         if (open_state(&a, &inputs, argc, argv, which, &state)) {
-            tel_out_close(out);
+            tel_out_abort(out);
             exit_code = BS_EXIT_FAIL;
             goto out;
         }
@@ -734,7 +783,7 @@ static int telescope_run(int argc, char **argv)
     rc = tel_engine_new(&o, &e, err, sizeof err);
     if (rc) {
         cli_error(CMD, "%s", err);
-        tel_out_close(out);
+        tel_out_abort(out);
         tel_state_close(state, NULL, false);
         exit_code = rc == BS_ENOMEM ? BS_EXIT_FAIL : BS_EXIT_USAGE;
         goto out;
@@ -743,12 +792,13 @@ static int telescope_run(int argc, char **argv)
     if (!info) {
         cli_error(CMD, "out of memory");
         tel_engine_free(e);
-        tel_out_close(out);
+        tel_out_abort(out);
         tel_state_close(state, NULL, false);
         exit_code = BS_EXIT_FAIL;
         goto out;
     }
     exit_code = BS_EXIT_OK;
+    int unreadable = 0; /* inputs that gave nothing: exit 1 once the outputs are complete */
     /* Expand directories (in time order) before reading. */
     struct input_list expanded = {0};
     for (size_t i = 0; i < inputs.n && exit_code == BS_EXIT_OK; i++) {
@@ -767,9 +817,18 @@ static int telescope_run(int argc, char **argv)
         } else {
             info = ni;
             memset(info, 0, (expanded.n ? expanded.n : 1) * sizeof *info);
+            /* One rule with collect --read: an input that gives nothing is a failure of
+             * the run (exit 1) once the others have been read and the outputs written. */
             int failures = read_inputs(e, &expanded, info);
-            if (failures < 0 || (expanded.n && (size_t)failures == expanded.n))
+            if (failures < 0)
                 exit_code = BS_EXIT_FAIL;
+            unreadable = failures > 0 ? failures : 0;
+            if (expanded.n && (size_t)unreadable == expanded.n) {
+                /* Nothing was read: no outputs, so a previous run's stay in place. */
+                report_unreadable(&expanded, info, unreadable);
+                unreadable = 0;
+                exit_code = BS_EXIT_FAIL;
+            }
         }
     } else if (exit_code == BS_EXIT_OK) {
         struct tel_live_opts lo = {
@@ -783,25 +842,39 @@ static int telescope_run(int argc, char **argv)
             exit_code = BS_EXIT_FAIL;
         }
     }
+    /* Outputs become final only when everything, provenance.json included, is written. */
     rc = tel_engine_finish(e);
-    if (rc) {
-        cli_error(CMD, "writing output: %s", bs_strerror(rc));
+    if (rc)
+        exit_code = BS_EXIT_FAIL;
+    if (!rc && (rc = tel_out_close(out)) != 0)
+        exit_code = BS_EXIT_FAIL;
+    if (rc)
+        cli_error(CMD, "writing the outputs in %s: %s", a.out, bs_strerror(rc));
+    int src = tel_state_close(state, e, exit_code == BS_EXIT_OK);
+    if (src) {
+        cli_error(CMD, "writing %s/state.db: %s", a.data, bs_strerror(src));
         exit_code = BS_EXIT_FAIL;
     }
-    rc = tel_out_close(out);
-    if (rc) {
-        cli_error(CMD, "writing output: %s", bs_strerror(rc));
-        exit_code = BS_EXIT_FAIL;
+    if (exit_code == BS_EXIT_OK) {
+        rc = tel_out_provenance(a.out, e, a.interface ? "live" : "offline", info, expanded.n,
+                                a.interface, argc, argv, csv);
+        if (rc) {
+            cli_error(CMD, "writing %s/provenance.json: %s", a.out, bs_strerror(rc));
+            exit_code = BS_EXIT_FAIL;
+        }
     }
-    rc = tel_state_close(state, e, exit_code == BS_EXIT_OK);
-    if (rc) {
-        cli_error(CMD, "writing %s/state.db: %s", a.data, bs_strerror(rc));
-        exit_code = BS_EXIT_FAIL;
+    if (exit_code == BS_EXIT_OK) {
+        rc = tel_out_commit(out);
+        if (rc) {
+            cli_error(CMD, "renaming the outputs in %s into place: %s", a.out, bs_strerror(rc));
+            exit_code = BS_EXIT_FAIL;
+        }
+    } else {
+        tel_out_abort(out);
+        cli_error(CMD, "no output written to %s: its files are left as they were", a.out);
     }
-    rc = tel_out_provenance(a.out, e, a.interface ? "live" : "offline", info, expanded.n,
-                            a.interface, argc, argv, csv);
-    if (rc) {
-        cli_error(CMD, "writing provenance.json: %s", bs_strerror(rc));
+    if (unreadable) {
+        report_unreadable(&expanded, info, unreadable);
         exit_code = BS_EXIT_FAIL;
     }
     const struct tel_stats *st = tel_engine_stats_const(e);

@@ -19,13 +19,13 @@
 #include "collect/decoder.h"
 #include "collect/exporter.h"
 #include "collect/listen.h"
-#include "collect/metrics.h"
 #include "collect/ring.h"
 #include "collect/statefile.h"
 #include "collect/stats.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "http/httpd.h"
 
 #define COMP "collect"
 /* Receive buffer per datagram: the largest UDP payload, so nothing is cut (MSG_TRUNC). */
@@ -87,7 +87,7 @@ struct collector {
     size_t ndt;
     int stop_efd;
     int sig_fd;
-    int metrics_fd;
+    struct httpd *http; /* metrics endpoint, NULL when off */
     uint64_t seed;
     uint64_t start_ms;
 };
@@ -319,8 +319,8 @@ static void *decoder_main(void *arg)
 /* ---- statistics, metrics, state -------------------------------------------------------- */
 
 struct global_counts {
-    uint64_t datagrams, bytes, denied, truncated, kernel_drops, recv_errors, queue_drops,
-        too_big, queue_used, queue_cap, dec_datagrams, exporter_limit;
+    uint64_t datagrams, bytes, denied, truncated, kernel_drops, recv_errors, queue_drops, too_big,
+        queue_used, queue_cap, dec_datagrams, exporter_limit;
 };
 
 static void rx_counts(const struct collector *c, size_t i, struct global_counts *g)
@@ -382,17 +382,28 @@ static struct exporter_snap *all_snaps(const struct collector *c, size_t *n)
     return s;
 }
 
-static int render_metrics(void *ctx, struct buf *b)
+/* Bound on the metrics outside the per-exporter families: a fixed part plus ten families with
+ * one sample per listen address (label text <= 64 bytes, names < 64). */
+#define METRICS_FIXED_MAX(nla) (16384u + (nla)*10u * 256u)
+
+/* The body is capped by what the exporters known now can need (stats_prometheus_exporters_max),
+ * so it grows with the exporter count, which collect.max_exporters caps, instead of failing
+ * past a fixed size (at ~46,000 exporters a 64 MiB cap lost every metric). */
+static int render_metrics(const struct collector *c, struct buf *b)
 {
-    const struct collector *c = ctx;
     int rc = 0;
     char label[128];
+    size_t n;
+    struct exporter_snap *s = all_snaps(c, &n);
+    if (!s)
+        return BS_ENOMEM;
+    b->max = METRICS_FIXED_MAX(c->nla) + stats_prometheus_exporters_max(n);
     static const struct {
         const char *name, *type, *help;
         size_t off;
     } fams[] = {
-        {"botscope_collect_received_datagrams_total", "counter",
-         "Datagrams read from the sockets.", offsetof(struct global_counts, datagrams)},
+        {"botscope_collect_received_datagrams_total", "counter", "Datagrams read from the sockets.",
+         offsetof(struct global_counts, datagrams)},
         {"botscope_collect_received_bytes_total", "counter", "UDP payload bytes read.",
          offsetof(struct global_counts, bytes)},
         {"botscope_collect_kernel_drops_total", "counter",
@@ -459,15 +470,31 @@ static int render_metrics(void *ctx, struct buf *b)
                                   "Seconds since the collector started.");
     rc |= stats_prometheus_sample(b, "botscope_collect_uptime_seconds", NULL,
                                   (clock_mono_ms() - c->start_ms) / 1000);
-    size_t n;
-    struct exporter_snap *s = all_snaps(c, &n);
     rc |= stats_prometheus_family(b, "botscope_collect_exporters", "gauge", "Exporters known.");
     rc |= stats_prometheus_sample(b, "botscope_collect_exporters", NULL, n);
-    if (s)
-        rc |= stats_prometheus_exporters(s, n, b);
+    rc |= stats_prometheus_exporters(s, n, b);
     free(s);
     return rc ? BS_ELIMIT : 0;
 }
+
+/* GET /metrics, in the HTTP server's thread: reads only atomics and the decode threads'
+ * published copies (under their locks). */
+static void metrics_get(void *ctx, const char *path, struct httpd_reply *rep)
+{
+    (void)path;
+    rep->type = "text/plain; version=0.0.4";
+    if (render_metrics(ctx, &rep->body)) {
+        /* Out of memory (the cap above cannot be reached): say so rather than send a part. */
+        buf_reset(&rep->body);
+        rep->status = 500;
+        rep->type = "text/plain";
+        buf_puts(&rep->body, "metrics could not be rendered (out of memory)\n");
+    }
+}
+
+static const struct httpd_route metrics_routes[] = {
+    {.path = "/metrics", .get = metrics_get, .body_max = 0 /* set by render_metrics */},
+};
 
 static void log_stats(const struct collector *c, const char *when)
 {
@@ -535,8 +562,8 @@ static void load_state(struct collector *c)
     while (off < b.len) {
         struct flowdec_exporter *dec;
         size_t used = 0;
-        rc = flowdec_exporter_load((const uint8_t *)b.data + off, b.len - off,
-                                   &c->o->fcfg, &used, &dec);
+        rc = flowdec_exporter_load((const uint8_t *)b.data + off, b.len - off, &c->o->fcfg, &used,
+                                   &dec);
         if (rc || used == 0) {
             if (!rc)
                 flowdec_exporter_free(dec);
@@ -617,8 +644,8 @@ static int setup(struct collector *c, char *errbuf, size_t errlen)
         if (rc)
             return rc;
         if (i % o->threads == 0) {
-            log_info(COMP, "listening on udp %s (%u sockets, receive buffer %d bytes)",
-                     r->la->text, o->threads, r->rcvbuf_eff);
+            log_info(COMP, "listening on udp %s (%u sockets, receive buffer %d bytes)", r->la->text,
+                     o->threads, r->rcvbuf_eff);
             if (o->rcvbuf > 0 && r->rcvbuf_eff < o->rcvbuf)
                 log_warn(COMP,
                          "%s: receive buffer is %d bytes, not the %d asked for (raise "
@@ -633,9 +660,19 @@ static int setup(struct collector *c, char *errbuf, size_t errlen)
                      o->metrics_listen);
             return BS_EPARSE;
         }
-        int rc = listen_tcp(&ma, &c->metrics_fd, errbuf, errlen);
+        int fd, rc = listen_tcp(&ma, &fd, errbuf, errlen);
         if (rc)
             return rc;
+        /* Served from its own thread, so no client can hold up flushes, state saves or a
+         * stop (the main loop below never touches a connection). Limits: httpd.h defaults. */
+        const struct httpd_opts ho = {.routes = metrics_routes,
+                                      .nroutes = sizeof metrics_routes / sizeof metrics_routes[0],
+                                      .ctx = c};
+        rc = httpd_start(fd, &ho, &c->http, errbuf, errlen);
+        if (rc) {
+            close(fd);
+            return rc;
+        }
         log_info(COMP, "metrics on http://%s/metrics", o->metrics_listen);
     }
     return 0;
@@ -643,6 +680,8 @@ static int setup(struct collector *c, char *errbuf, size_t errlen)
 
 static void teardown(struct collector *c)
 {
+    httpd_stop(c->http); /* first: its handler reads the threads' state freed below */
+    c->http = NULL;
     for (size_t i = 0; c->rx && i < c->nrx; i++) {
         if (c->rx[i].fd >= 0)
             close(c->rx[i].fd);
@@ -665,8 +704,6 @@ static void teardown(struct collector *c)
     }
     free(c->rx);
     free(c->dt);
-    if (c->metrics_fd >= 0)
-        close(c->metrics_fd);
     if (c->stop_efd >= 0)
         close(c->stop_efd);
     if (c->sig_fd >= 0)
@@ -683,7 +720,7 @@ int collector_run(const struct collect_live_opts *o, char *errbuf, size_t errlen
     struct collector c;
     memset(&c, 0, sizeof c);
     c.o = o;
-    c.stop_efd = c.sig_fd = c.metrics_fd = -1;
+    c.stop_efd = c.sig_fd = -1;
     c.start_ms = clock_mono_ms();
     if (getrandom(&c.seed, sizeof c.seed, 0) != (ssize_t)sizeof c.seed)
         c.seed = clock_mono_ns() ^ (uint64_t)getpid() << 32;
@@ -736,9 +773,8 @@ int collector_run(const struct collect_live_opts *o, char *errbuf, size_t errlen
             timeout = (int)(due - now);
         else if (due <= now)
             timeout = 0;
-        struct pollfd p[2] = {{.fd = c.sig_fd, .events = POLLIN},
-                              {.fd = c.metrics_fd, .events = POLLIN}};
-        int n = poll(p, c.metrics_fd >= 0 ? 2 : 1, timeout);
+        struct pollfd p[1] = {{.fd = c.sig_fd, .events = POLLIN}};
+        int n = poll(p, 1, timeout);
         if (n < 0 && errno != EINTR) {
             log_err(COMP, "poll: %s", strerror(errno));
             break;
@@ -750,8 +786,6 @@ int collector_run(const struct collect_live_opts *o, char *errbuf, size_t errlen
                 break;
             }
         }
-        if (n > 0 && c.metrics_fd >= 0 && (p[1].revents & POLLIN))
-            metrics_serve_one(c.metrics_fd, render_metrics, &c);
         now = clock_mono_ms();
         if (now >= t_flush) {
             int frc = collect_out_flush(o->out);

@@ -15,7 +15,9 @@
  * publishes a copy of its exporters' statistics for the metrics endpoint and log lines, and
  * when the main thread asks, a serialised copy of its exporters' template/sampler state.
  *
- * The main thread waits on a signalfd (SIGTERM, SIGINT) and the metrics socket; on its timer it
+ * The metrics endpoint is served by the HTTP server's own thread (http/httpd.h), which reads
+ * the published copies and atomic counters only; a slow client there never delays the rest.
+ * The main thread waits on a signalfd (SIGTERM, SIGINT); on its timer it
  * flushes the store (store.flush_interval), logs statistics (collect.stats_interval) and saves
  * the state file (collect.state_interval). Stopping: the receive threads are told through an
  * eventfd, read what is still queued in their sockets, close their rings and exit; the decode

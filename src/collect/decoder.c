@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/log.h"
 
 static void emit(void *arg, const struct flow_rec *rec)
 {
@@ -40,7 +41,19 @@ int decoder_datagram(struct decoder *d, const struct ipaddr *src, const uint8_t 
         e->first_ms = recv_ms;
     e->last_ms = recv_ms;
     const struct flow_sink sink = {.emit = emit, .arg = d};
-    return flowdec_decode(e->dec, p, len, recv_ms, &sink, NULL);
+    rc = flowdec_decode(e->dec, p, len, recv_ms, &sink, NULL);
+    if (!e->evict_logged && flowdec_exporter_stats(e->dec)->templates_evicted) {
+        /* Once per exporter: a flood would otherwise log at its own rate. The count goes on
+         * in botscope_collect_exporter_templates_evicted_total. */
+        char a[IPADDR_STRLEN];
+        e->evict_logged = true;
+        log_warn("collect",
+                 "exporter %s: template cap (%u) reached, evicting the least recently used "
+                 "templates (a template flood, or raise collect.max_templates_per_exporter); "
+                 "further evictions are only counted",
+                 ipaddr_format(&e->addr, a, sizeof a), (unsigned)d->ex.fcfg.max_templates);
+    }
+    return rc;
 }
 
 int decoder_flush(struct decoder *d)

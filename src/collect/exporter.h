@@ -16,6 +16,7 @@
 #ifndef BS_COLLECT_EXPORTER_H
 #define BS_COLLECT_EXPORTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,7 @@ struct exporter {
     struct flowdec_exporter *dec;
     uint64_t first_ms;   /* first datagram (receive time) */
     uint64_t last_ms;    /* latest datagram */
+    bool evict_logged;   /* the first template eviction was logged */
 };
 
 struct exporter_table {

@@ -84,6 +84,9 @@ static const struct stat_field fields[] = {
         no_template_sets),
     F64("pending_sets_total", "counter", "Data sets parked until their template arrives.",
         pending_sets),
+    F64("templates_evicted_total", "counter",
+        "Least recently used templates dropped to make room at the template cap.",
+        templates_evicted),
     F64("seq_gaps_total", "counter", "Sequence-number gaps seen.", seq_gaps),
     F64("seq_resets_total", "counter", "Backwards sequence jumps (exporter restarts).", seq_resets),
     F64("lost_flows_total", "counter",
@@ -93,6 +96,18 @@ static const struct stat_field fields[] = {
     F32("samplers", "Samplers held now.", samplers_now),
     F32("pending_bytes", "Bytes of data sets parked now.", pending_now),
 };
+
+/* Longest sample line: the name and label buffers below, braces, space, 20 digits, '\n'. */
+#define SAMPLE_MAX (128 + 96 + 24)
+
+size_t stats_prometheus_exporters_max(size_t n)
+{
+    size_t nf = sizeof fields / sizeof fields[0], head = 0;
+    for (size_t f = 0; f < nf; f++)
+        head += 2 * 128 + strlen(fields[f].help) + 32;
+    head += 2 * 128 + 64; /* decode_errors_total */
+    return head + n * (nf + FLOWDEC_ERR__COUNT - 1) * SAMPLE_MAX;
+}
 
 int stats_prometheus_exporters(const struct exporter_snap *s, size_t n, struct buf *b)
 {

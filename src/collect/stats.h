@@ -31,6 +31,12 @@ int stats_exporter_line(const struct exporter_snap *s, struct buf *b);
  * Prometheus text format 0.0.4. Names start with botscope_collect_exporter_. */
 int stats_prometheus_exporters(const struct exporter_snap *s, size_t n, struct buf *b);
 
+/* An upper bound on the bytes stats_prometheus_exporters() appends for n exporters (every
+ * name, label and value at its longest), so a response buffer can be capped by the number of
+ * exporters, itself capped by collect.max_exporters, instead of by a fixed size that enough
+ * exporters exceed. */
+size_t stats_prometheus_exporters_max(size_t n);
+
 /* Appends one metric family with a single unlabelled sample (or labelled, when label is
  * non-NULL: label is the raw `key="value"` text). type is "counter" or "gauge". */
 int stats_prometheus_family(struct buf *b, const char *name, const char *type, const char *help);

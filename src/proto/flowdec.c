@@ -17,6 +17,7 @@ void flowdec_config_default(struct flowdec_config *cfg)
     cfg->max_templates = 4096;
     cfg->pending_bytes = 256u * 1024u;
     cfg->pending_max_age_ms = 60000;
+    cfg->max_skew_ms = 0;
 }
 
 static uint32_t clamp_u32(int64_t v, uint32_t lo, uint32_t hi)
@@ -37,12 +38,15 @@ void flowdec_config_from(const struct config *conf, struct flowdec_config *cfg)
         clamp_u32(config_size(conf, "collect", "pending_bytes_per_exporter"), 0, 1u << 30);
     cfg->pending_max_age_ms =
         clamp_u32(config_duration_ms(conf, "collect", "pending_max_age"), 0, UINT32_MAX);
+    int64_t skew = config_duration_ms(conf, "collect", "max_time_skew");
+    cfg->max_skew_ms = skew > 0 ? (uint64_t)skew : 0;
 }
 
 const char *flowdec_err_name(unsigned kind)
 {
     static const char *const names[FLOWDEC_ERR__COUNT] = {
-        "none", "version", "header", "trunc", "set", "template", "record", "limit", "sflow",
+        "none",   "version", "header", "trunc", "set",  "template",
+        "record", "limit",   "sflow",  "value", "skew",
     };
     return kind < FLOWDEC_ERR__COUNT ? names[kind] : "unknown";
 }
@@ -78,7 +82,7 @@ static void free_values(struct tmpl_map *m, bool templates)
         if (!m->e[i].v)
             continue;
         if (templates)
-            tmpl_release(m->e[i].v);
+            tmpl_release(&((struct flowdec_tmpl *)m->e[i].v)->t);
         free(m->e[i].v);
         m->e[i].v = NULL;
     }
@@ -125,6 +129,15 @@ void flowdec__error(struct flowdec_ctx *c, unsigned kind, int err)
         c->res->err_kind = (uint8_t)kind;
         c->res->err = err;
     }
+}
+
+void flowdec__error_n(struct flowdec_ctx *c, unsigned kind, int err, uint32_t n)
+{
+    if (!n)
+        return;
+    flowdec__error(c, kind, err);
+    c->ex->st.errors[kind < FLOWDEC_ERR__COUNT ? kind : FLOWDEC_ERR_HEADER] += n - 1;
+    c->res->errors += n - 1;
 }
 
 struct flowdec_domain *flowdec__domain(struct flowdec_exporter *ex, unsigned version,
@@ -375,36 +388,99 @@ static void unpark(struct flowdec_ctx *c, const struct tmpl *t)
     }
 }
 
-void flowdec__data_set(struct flowdec_ctx *c, uint16_t tid, const uint8_t *p, size_t len)
+/* ---- templates and their recency list ---- */
+
+static void lru_unlink(struct flowdec_exporter *ex, struct flowdec_tmpl *ft)
 {
-    const struct tmpl *t = tmpl_map_get(&c->ex->tmpls, flowdec__k1(c->version, c->domain), tid);
-    if (t)
-        decode_with(c, t, p, len);
+    if (ft->newer)
+        ft->newer->older = ft->older;
     else
-        park(c, tid, p, len);
+        ex->lru_newest = ft->older;
+    if (ft->older)
+        ft->older->newer = ft->newer;
+    else
+        ex->lru_oldest = ft->newer;
+    ft->newer = ft->older = NULL;
 }
 
-/* ---- templates ---- */
+static void lru_link_newest(struct flowdec_exporter *ex, struct flowdec_tmpl *ft)
+{
+    ft->newer = NULL;
+    ft->older = ex->lru_newest;
+    if (ex->lru_newest)
+        ex->lru_newest->newer = ft;
+    else
+        ex->lru_oldest = ft;
+    ex->lru_newest = ft;
+}
 
-int flowdec__template_store(struct flowdec_exporter *ex, struct tmpl *t)
+static void lru_link_oldest(struct flowdec_exporter *ex, struct flowdec_tmpl *ft)
+{
+    ft->older = NULL;
+    ft->newer = ex->lru_oldest;
+    if (ex->lru_oldest)
+        ex->lru_oldest->older = ft;
+    else
+        ex->lru_newest = ft;
+    ex->lru_oldest = ft;
+}
+
+/* Unlinks, unmaps and frees a stored template. */
+static void template_drop(struct flowdec_exporter *ex, struct flowdec_tmpl *ft)
+{
+    lru_unlink(ex, ft);
+    (void)tmpl_map_del(&ex->tmpls, flowdec__k1(ft->t.version, ft->t.domain), ft->t.id);
+    tmpl_release(&ft->t);
+    free(ft);
+    ex->st.templates_now = (uint32_t)ex->tmpls.n;
+}
+
+void flowdec__data_set(struct flowdec_ctx *c, uint16_t tid, const uint8_t *p, size_t len)
+{
+    struct flowdec_tmpl *ft = tmpl_map_get(&c->ex->tmpls, flowdec__k1(c->version, c->domain), tid);
+    if (ft) {
+        if (c->ex->lru_newest != ft) {
+            lru_unlink(c->ex, ft);
+            lru_link_newest(c->ex, ft);
+        }
+        ft->used = 1;
+        decode_with(c, &ft->t, p, len);
+    } else {
+        park(c, tid, p, len);
+    }
+}
+
+int flowdec__template_store(struct flowdec_exporter *ex, struct tmpl *t, bool from_state, bool used)
 {
     uint64_t k1 = flowdec__k1(t->version, t->domain);
-    struct tmpl *old = tmpl_map_get(&ex->tmpls, k1, t->id);
-    if (!old && ex->tmpls.n >= ex->cfg.max_templates)
-        return BS_ELIMIT;
-    struct tmpl *nt = malloc(sizeof(*nt));
+    struct flowdec_tmpl *old = tmpl_map_get(&ex->tmpls, k1, t->id);
+    if (!old && ex->tmpls.n >= ex->cfg.max_templates) {
+        if (from_state || !ex->lru_oldest)
+            return BS_ELIMIT;
+        template_drop(ex, ex->lru_oldest);
+        ex->st.templates_evicted++;
+    }
+    struct flowdec_tmpl *nt = calloc(1, sizeof(*nt));
     if (!nt)
         return BS_ENOMEM;
-    *nt = *t;
+    nt->t = *t;
+    /* A refreshed template keeps the knowledge that its ID carries data. */
+    nt->used = used || (old && old->used);
     void *replaced;
     if (tmpl_map_put(&ex->tmpls, k1, t->id, nt, &replaced) != 0) {
         free(nt);
         return BS_ENOMEM;
     }
     if (replaced) {
-        tmpl_release(replaced);
-        free(replaced);
+        struct flowdec_tmpl *r = replaced;
+        lru_unlink(ex, r);
+        tmpl_release(&r->t);
+        free(r);
     }
+    if (from_state)
+        lru_link_oldest(ex, nt);
+    else
+        lru_link_newest(ex, nt);
     ex->st.templates_now = (uint32_t)ex->tmpls.n;
     return 0;
 }
@@ -418,7 +494,7 @@ int flowdec__template_add(struct flowdec_ctx *c, uint16_t tid, const struct tmpl
         flowdec__error(c, rc == BS_ELIMIT ? FLOWDEC_ERR_LIMIT : FLOWDEC_ERR_TEMPLATE, rc);
         return rc;
     }
-    rc = flowdec__template_store(c->ex, &t);
+    rc = flowdec__template_store(c->ex, &t, false, false);
     if (rc) {
         tmpl_release(&t);
         flowdec__error(c, FLOWDEC_ERR_LIMIT, rc);
@@ -427,21 +503,21 @@ int flowdec__template_add(struct flowdec_ctx *c, uint16_t tid, const struct tmpl
     c->ex->st.templates_learnt++;
     c->res->templates++;
     if (c->ex->pend_head) {
-        const struct tmpl *st =
+        struct flowdec_tmpl *st =
             tmpl_map_get(&c->ex->tmpls, flowdec__k1(c->version, c->domain), tid);
-        if (st)
-            unpark(c, st);
+        if (st && tmpl_map_get(&c->ex->pend_keys, flowdec__k1(c->version, c->domain), tid)) {
+            st->used = 1;
+            unpark(c, &st->t);
+        }
     }
     return 0;
 }
 
 void flowdec__template_withdraw(struct flowdec_ctx *c, uint16_t tid)
 {
-    struct tmpl *t = tmpl_map_del(&c->ex->tmpls, flowdec__k1(c->version, c->domain), tid);
-    if (t) {
-        tmpl_release(t);
-        free(t);
-    }
+    struct flowdec_tmpl *ft = tmpl_map_get(&c->ex->tmpls, flowdec__k1(c->version, c->domain), tid);
+    if (ft)
+        template_drop(c->ex, ft);
     c->ex->st.templates_withdrawn++;
     c->res->withdrawals++;
     c->ex->st.templates_now = (uint32_t)c->ex->tmpls.n;
@@ -455,16 +531,14 @@ void flowdec__template_withdraw_all(struct flowdec_ctx *c, bool options)
     uint16_t *ids = m->n ? malloc(m->n * sizeof(*ids)) : NULL;
     size_t n = 0;
     for (size_t i = 0; ids && i < m->cap; i++) {
-        const struct tmpl *t = m->e[i].v;
-        if (t && m->e[i].k1 == k1 && (t->options != 0) == options)
-            ids[n++] = t->id;
+        const struct flowdec_tmpl *ft = m->e[i].v;
+        if (ft && m->e[i].k1 == k1 && (ft->t.options != 0) == options)
+            ids[n++] = ft->t.id;
     }
     for (size_t i = 0; i < n; i++) {
-        struct tmpl *t = tmpl_map_del(m, k1, ids[i]);
-        if (t) {
-            tmpl_release(t);
-            free(t);
-        }
+        struct flowdec_tmpl *ft = tmpl_map_get(m, k1, ids[i]);
+        if (ft)
+            template_drop(c->ex, ft);
     }
     free(ids);
     c->ex->st.templates_withdrawn++;
@@ -533,9 +607,44 @@ static int decode_sflow(struct flowdec_ctx *c, const uint8_t *buf, size_t len)
     return rc;
 }
 
+/* ---- record checks common to every version ---- */
+
+struct check_sink {
+    const struct flow_sink *out;
+    uint64_t recv_ms, max_skew_ms;
+    uint32_t invalid, skewed;
+};
+
+static bool rec_possible(const struct flow_rec *r)
+{
+    if (r->has & FLOW_HAS_MASKS) {
+        unsigned max = ipaddr_is_v4(&r->src) ? 32 : 128;
+        if (r->src_mask > max || r->dst_mask > max)
+            return false;
+    }
+    return !(r->bytes && r->packets > r->bytes);
+}
+
+static void check_emit(void *arg, const struct flow_rec *r)
+{
+    struct check_sink *k = arg;
+    if (!rec_possible(r)) {
+        k->invalid++;
+        return;
+    }
+    if (k->max_skew_ms &&
+        (r->end_ms > k->recv_ms + k->max_skew_ms || r->start_ms + k->max_skew_ms < k->recv_ms)) {
+        k->skewed++;
+        return;
+    }
+    k->out->emit(k->out->arg, r);
+}
+
 int flowdec_decode(struct flowdec_exporter *ex, const uint8_t *buf, size_t len, uint64_t recv_ms,
                    const struct flow_sink *sink, struct flowdec_result *res)
 {
+    struct check_sink ck = {.out = sink, .recv_ms = recv_ms, .max_skew_ms = ex->cfg.max_skew_ms};
+    const struct flow_sink checked = {.emit = check_emit, .arg = &ck};
     struct flowdec_result local;
     if (!res)
         res = &local;
@@ -543,7 +652,7 @@ int flowdec_decode(struct flowdec_exporter *ex, const uint8_t *buf, size_t len, 
     struct flowdec_ctx c;
     memset(&c, 0, sizeof(c));
     c.ex = ex;
-    c.sink = sink;
+    c.sink = &checked;
     c.res = res;
     c.recv_ms = recv_ms;
     ex->st.datagrams++;
@@ -568,6 +677,12 @@ int flowdec_decode(struct flowdec_exporter *ex, const uint8_t *buf, size_t len, 
         rc = BS_EVERSION;
     }
     (void)rc;
+    /* Refused records were counted as decoded by the version decoders: take them back. */
+    uint32_t refused = ck.invalid + ck.skewed;
+    res->flows -= refused;
+    ex->st.flows -= refused;
+    flowdec__error_n(&c, FLOWDEC_ERR_VALUE, BS_EMALFORMED, ck.invalid);
+    flowdec__error_n(&c, FLOWDEC_ERR_SKEW, BS_ELIMIT, ck.skewed);
     if (res->errors)
         ex->st.bad_datagrams++;
     return res->err;

@@ -17,8 +17,10 @@
  *
  * Caps (all per exporter; hostile input cannot grow memory past them):
  *  - max_templates data + options templates (collect.max_templates_per_exporter, 4096); a new
- *    template beyond the cap is refused (BS_ELIMIT, counted in FLOWDEC_ERR_LIMIT); a
- *    redefinition of a known ID always replaces the old one (RFC 7011 8.1).
+ *    template beyond the cap evicts the least recently used one (learnt, refreshed or used by
+ *    a data set longest ago; counted in templates_evicted), so a flood of template IDs cannot
+ *    lock an exporter's real templates out; a redefinition of a known ID always replaces the
+ *    old one (RFC 7011 8.1).
  *  - FLOWDEC_MAX_FIELDS fields per template (tshark keeps 60): larger templates are refused.
  *  - pending_bytes of parked data sets (collect.pending_bytes_per_exporter, 256 KiB); each
  *    parked set also costs FLOWDEC_PENDING_OVERHEAD bytes of that budget. A set that does not
@@ -28,6 +30,11 @@
  *  Worst case per exporter: max_templates x (16 bytes x fields + ~80) for templates (about
  *  32 MiB at the defaults with 512-field templates; a typical 20-field template is ~400 bytes),
  *  plus pending_bytes, plus small tables.
+ *
+ * Validation, every version: records with a prefix mask above 32 (IPv4) or 128 (IPv6), or
+ * with more packets than bytes (when bytes are known), are refused and counted per occurrence
+ * in errors[FLOWDEC_ERR_VALUE]; records outside the skew limit in errors[FLOWDEC_ERR_SKEW].
+ * Neither counts in flows nor reaches the sink. nf5.c checks more (see there).
  *
  * Records: packets/bytes are IE 2/1 (v9 IN_PKTS/IN_BYTES), else the totals IE 86/85; OUT
  * counters (IE 23/24) and RFC 5103 reverse elements (PEN 29305) never count as forward, and a
@@ -62,11 +69,17 @@ struct buf;
 #define FLOWDEC_MAX_SAMPLERS     1024
 #define FLOWDEC_MAX_DOMAINS      1024
 #define FLOWDEC_PENDING_OVERHEAD 64
+#define FLOWDEC_STATE_UNUSED_MAX 64
 
 struct flowdec_config {
     uint32_t max_templates;      /* per exporter, >= 1 (default 4096) */
     uint32_t pending_bytes;      /* per exporter, 0 disables parking (default 256 KiB) */
     uint32_t pending_max_age_ms; /* parked sets older than this are dropped (default 60 s) */
+    /* Records whose start is more than this before, or whose end more than this after, the
+     * receive time (recv_ms of flowdec_decode: the capture's packet time offline) are refused
+     * and counted (FLOWDEC_ERR_SKEW). 0: no check. flowdec_config_default() leaves it off;
+     * collect.max_time_skew (default 1 day) sets it for the collector. */
+    uint64_t max_skew_ms;
 };
 
 /* Fills the defaults above. */
@@ -88,11 +101,13 @@ enum flowdec_err {
     FLOWDEC_ERR_RECORD,   /* data record that does not fit (variable length past the end) */
     FLOWDEC_ERR_LIMIT,    /* template cap or FLOWDEC_MAX_FIELDS reached */
     FLOWDEC_ERR_SFLOW,    /* sflow_decode() failed */
+    FLOWDEC_ERR_VALUE,    /* record with impossible values (mask, packets > bytes, v5 times) */
+    FLOWDEC_ERR_SKEW,     /* record whose times are beyond max_skew_ms of the receive time */
     FLOWDEC_ERR__COUNT
 };
 
 /* Static name of an error kind ("none", "version", "header", "trunc", "set", "template",
- * "record", "limit", "sflow"). */
+ * "record", "limit", "sflow", "value", "skew"). */
 const char *flowdec_err_name(unsigned kind);
 
 /* Per-datagram outcome of flowdec_decode(). */
@@ -120,6 +135,7 @@ struct flowdec_stats {
     uint64_t options_records;
     uint64_t templates_learnt; /* template records accepted, refreshes included */
     uint64_t templates_withdrawn;
+    uint64_t templates_evicted;          /* least recently used templates dropped at the cap */
     uint64_t errors[FLOWDEC_ERR__COUNT]; /* [0] unused */
     uint64_t bad_datagrams;              /* datagrams with at least one error */
     uint64_t no_template_sets; /* data sets never decoded: template never came (dropped) */
@@ -171,6 +187,9 @@ void flowdec_exporter_expire(struct flowdec_exporter *ex, uint64_t now_ms);
 /* Appends ex's persistent state to out: exporter address, templates, options templates,
  * samplers and per-domain default rates (not statistics, sequence state or parked data), in a
  * versioned little format ending in a CRC-32C. Several saved states may be concatenated.
+ * Templates are saved most recently used first: every template that has decoded data, and of
+ * those that never did (a template flood leaves thousands) only the FLOWDEC_STATE_UNUSED_MAX
+ * most recent, so a restart does not bring a flood back.
  * Returns 0, BS_ELIMIT (out full) or BS_ENOMEM; out is unchanged on failure. */
 int flowdec_exporter_save(const struct flowdec_exporter *ex, struct buf *out);
 

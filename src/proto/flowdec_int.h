@@ -22,6 +22,14 @@ struct flowdec_domain {
     uint8_t seq_valid;
 };
 
+/* A stored template: the compiled template plus its place in the exporter's recency list
+ * (most recently used first), which picks the victim when the template cap is reached. */
+struct flowdec_tmpl {
+    struct tmpl t;
+    struct flowdec_tmpl *newer, *older;
+    uint8_t used; /* has decoded at least one data set (or was saved as such) */
+};
+
 struct flowdec_sampler {
     uint32_t rate;
 };
@@ -48,7 +56,8 @@ struct flowdec_exporter {
     struct ipaddr addr;
     struct flowdec_config cfg;
     struct flowdec_stats st;
-    struct tmpl_map tmpls;     /* (version<<32|domain, template id) -> struct tmpl * */
+    struct tmpl_map tmpls; /* (version<<32|domain, template id) -> struct flowdec_tmpl * */
+    struct flowdec_tmpl *lru_newest, *lru_oldest;
     struct tmpl_map samplers;  /* (version<<32|domain, sampler id) -> struct flowdec_sampler * */
     struct tmpl_map domains;   /* (version<<32|domain, 0) -> struct flowdec_domain * */
     struct tmpl_map pend_keys; /* (version<<32|domain, template id) -> first parked set */
@@ -78,6 +87,8 @@ static inline uint64_t flowdec__k1(unsigned version, uint32_t domain)
 
 /* Records an error of kind (enum flowdec_err) with code err in stats and result. */
 void flowdec__error(struct flowdec_ctx *c, unsigned kind, int err);
+/* The same for n occurrences at once (n records refused). */
+void flowdec__error_n(struct flowdec_ctx *c, unsigned kind, int err, uint32_t n);
 
 /* Domain state, created on first use; NULL beyond FLOWDEC_MAX_DOMAINS or out of memory. */
 struct flowdec_domain *flowdec__domain(struct flowdec_exporter *ex, unsigned version,
@@ -101,9 +112,13 @@ void flowdec__template_withdraw_all(struct flowdec_ctx *c, bool options);
  * carry; lost_is_packets selects the v9 rule (gap = lost datagrams). */
 void flowdec__seq(struct flowdec_ctx *c, uint32_t seq, uint32_t next, bool lost_is_packets);
 
-/* Stores a template object that was built elsewhere (state loader). Takes ownership of t on
- * success. Returns 0, BS_ELIMIT or BS_ENOMEM. */
-int flowdec__template_store(struct flowdec_exporter *ex, struct tmpl *t);
+/* Stores a compiled template (replacing one with the same key); takes ownership of t's
+ * allocations on success. A new key at the template cap evicts the least recently used
+ * template (counted in templates_evicted), except when from_state: the state loader appends
+ * its templates as the oldest ones, in the saved order (newest first), and gets BS_ELIMIT once
+ * the cap is reached. Returns 0, BS_ELIMIT or BS_ENOMEM. */
+int flowdec__template_store(struct flowdec_exporter *ex, struct tmpl *t, bool from_state,
+                            bool used);
 
 /* Sets the rate of sampler id. Returns 0, BS_ELIMIT or BS_ENOMEM. */
 int flowdec__sampler_set(struct flowdec_exporter *ex, unsigned version, uint32_t domain,

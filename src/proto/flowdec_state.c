@@ -1,17 +1,19 @@
 /* flowdec_state.c - flowdec_exporter_save()/flowdec_exporter_load(): the persistent part of an
  * exporter state (templates, samplers, per-domain defaults).
  *
- * Format (all integers big-endian), version 1:
- *   "BSFD" | u16 format version (1) | u16 flags (0) | u32 total length (header to CRC incl.)
+ * Format (all integers big-endian), version 2:
+ *   "BSFD" | u16 format version (2) | u16 flags (0) | u32 total length (header to CRC incl.)
  *   | 16-byte exporter address | u32 templates | u32 samplers | u32 domains
- *   | templates: u8 version, u8 options, u16 id, u32 domain, u16 nfields, u16 scope_n,
- *                nfields x (u16 id, u16 len, u32 pen)
+ *   | templates, most recently used first:
+ *                u8 version, u8 tflags (bit 0 options, bit 1 has decoded data), u16 id,
+ *                u32 domain, u16 nfields, u16 scope_n, nfields x (u16 id, u16 len, u32 pen)
  *   | samplers:  u8 version, 3 zero bytes, u32 domain, u64 sampler id, u32 rate
  *   | domains:   u8 version, 3 zero bytes, u32 domain, u32 default rate, u64 sysinit ms
  *   | u32 CRC-32C of every byte before it.
- * The loader checks the magic, version, length, CRC, every count against the bytes present and
- * the caps, and recompiles each template (so a blob can never install a template the wire
- * decoder would have refused).
+ * Version 1 is the same with u8 options (0 or 1) in place of tflags and no order; it still
+ * loads. The loader checks the magic, version, length, CRC, every count against the bytes
+ * present and the caps, and recompiles each template (so a blob can never install a template
+ * the wire decoder would have refused). Loaded templates keep the saved recency order.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,9 @@
 #include "proto/flowdec_int.h"
 
 #define STATE_MAGIC   "BSFD"
-#define STATE_VERSION 1
+#define STATE_VERSION 2
+#define TFLAG_OPTIONS 1u
+#define TFLAG_USED    2u
 #define STATE_HDR     40 /* magic, version, flags, length, address, three counts */
 
 /* CRC-32C (Castagnoli), bitwise: state blobs are small and rare. */
@@ -37,16 +41,24 @@ static uint32_t crc32c(const uint8_t *p, size_t n)
     return ~c;
 }
 
+/* Whether a template goes into the state: all that decoded data, and the first
+ * FLOWDEC_STATE_UNUSED_MAX of the others (walking newest first); *unused counts those. */
+static bool saved(const struct flowdec_tmpl *ft, uint32_t *unused)
+{
+    if (ft->used)
+        return true;
+    return (*unused)++ < FLOWDEC_STATE_UNUSED_MAX;
+}
+
 int flowdec_exporter_save(const struct flowdec_exporter *ex, struct buf *out)
 {
     size_t total = STATE_HDR + 4;
-    uint32_t nt = 0, ns = 0, nd = 0;
-    for (size_t i = 0; i < ex->tmpls.cap; i++) {
-        const struct tmpl *t = ex->tmpls.e[i].v;
-        if (t) {
-            total += 12 + (size_t)t->nfields * 8;
-            nt++;
-        }
+    uint32_t nt = 0, ns = 0, nd = 0, unused = 0;
+    for (const struct flowdec_tmpl *ft = ex->lru_newest; ft; ft = ft->older) {
+        if (!saved(ft, &unused))
+            continue;
+        total += 12 + (size_t)ft->t.nfields * 8;
+        nt++;
     }
     for (size_t i = 0; i < ex->samplers.cap; i++)
         if (ex->samplers.e[i].v) {
@@ -75,12 +87,13 @@ int flowdec_exporter_save(const struct flowdec_exporter *ex, struct buf *out)
     be32_put(p + 32, ns);
     be32_put(p + 36, nd);
     p += STATE_HDR;
-    for (size_t i = 0; i < ex->tmpls.cap; i++) {
-        const struct tmpl *t = ex->tmpls.e[i].v;
-        if (!t)
+    unused = 0;
+    for (const struct flowdec_tmpl *ft = ex->lru_newest; ft; ft = ft->older) {
+        if (!saved(ft, &unused))
             continue;
+        const struct tmpl *t = &ft->t;
         p[0] = t->version;
-        p[1] = t->options;
+        p[1] = (uint8_t)((t->options ? TFLAG_OPTIONS : 0) | (ft->used ? TFLAG_USED : 0));
         be16_put(p + 2, t->id);
         be32_put(p + 4, t->domain);
         be16_put(p + 8, t->nfields);
@@ -137,7 +150,8 @@ int flowdec_exporter_load(const uint8_t *blob, size_t len, const struct flowdec_
         return BS_ETRUNC;
     if (memcmp(blob, STATE_MAGIC, 4) != 0)
         return BS_ECORRUPT;
-    if (be16(blob + 4) != STATE_VERSION)
+    unsigned fmt = be16(blob + 4);
+    if (fmt != 1 && fmt != STATE_VERSION)
         return BS_EVERSION;
     size_t total = be32(blob + 8);
     if (total < STATE_HDR + 4)
@@ -162,7 +176,7 @@ int flowdec_exporter_load(const uint8_t *blob, size_t len, const struct flowdec_
     rd_init(&r, blob + STATE_HDR, total - STATE_HDR - 4);
     for (uint32_t i = 0; i < nt; i++) {
         unsigned version = rd_u8(&r);
-        unsigned options = rd_u8(&r);
+        unsigned tflags = rd_u8(&r);
         uint16_t id = rd_u16(&r);
         uint32_t domain = rd_u32(&r);
         unsigned n = rd_u16(&r);
@@ -171,7 +185,7 @@ int flowdec_exporter_load(const uint8_t *blob, size_t len, const struct flowdec_
             rc = BS_ECORRUPT;
             goto fail_free_fields;
         }
-        if (!known_version(version) || options > 1 || id < 256 || n == 0 ||
+        if (!known_version(version) || tflags > (fmt == 1 ? 1u : 3u) || id < 256 || n == 0 ||
             n > FLOWDEC_MAX_FIELDS || scope_n > n || (size_t)n * 8 > rd_left(&r)) {
             rc = BS_ECORRUPT;
             goto fail_free_fields;
@@ -182,12 +196,13 @@ int flowdec_exporter_load(const uint8_t *blob, size_t len, const struct flowdec_
             fields[k].pen = rd_u32(&r);
         }
         struct tmpl t;
-        rc = tmpl_compile(&t, version, domain, id, options != 0, fields, n, scope_n);
+        rc = tmpl_compile(&t, version, domain, id, (tflags & TFLAG_OPTIONS) != 0, fields, n,
+                          scope_n);
         if (rc) {
             rc = rc == BS_ENOMEM ? rc : BS_ECORRUPT;
             goto fail_free_fields;
         }
-        rc = flowdec__template_store(ex, &t);
+        rc = flowdec__template_store(ex, &t, true, (tflags & TFLAG_USED) != 0);
         if (rc == BS_ELIMIT) {
             tmpl_release(&t); /* a smaller cap than when saved: keep what fits */
             continue;

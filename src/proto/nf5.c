@@ -1,11 +1,18 @@
-/* nf5.c - NetFlow v5 datagrams: a 24-byte header and up to count 48-byte records.
+/* nf5.c - NetFlow v5 datagrams: a 24-byte header and count (1..30) 48-byte records.
  *
- * Records are decoded as far as the datagram holds them: a count larger than the datagram
- * (corrupt or hostile header) is a FLOWDEC_ERR_HEADER error after the records that fit are
- * emitted, which is what tshark does; bytes after the announced records are ignored.
- * Times: First/Last are sysUpTime values, converted with the header's sysUpTime and
- * unix_secs/unix_nsecs (tmpl_uptime_to_ms() handles the 32-bit uptime wrap).
+ * The format has no set framing and no checksum, so the header is checked against the
+ * datagram before any record is believed: count must be 1..NF5_MAX_COUNT and the datagram must
+ * hold all count records; otherwise nothing is emitted (FLOWDEC_ERR_HEADER), because a
+ * datagram that disagrees with its own header is damaged or not NetFlow v5 at all. Bytes after
+ * the records are ignored: real exporters leave some (vflow's test capture has 6, logstash's
+ * netflow5.dat a 1608-byte stale buffer), so an exact length would refuse real data. Each record is
+ * then checked for what v5 makes impossible: masks above 32, more packets than bytes, and
+ * First/Last after the header's sysUpTime or First after Last (modulo the 32-bit wrap: an age of
+ * 2^31 ms or more is a time in the future); such records are dropped and counted
+ * (FLOWDEC_ERR_VALUE). Times: First/Last are sysUpTime values, converted with the header's
+ * sysUpTime and unix_secs/unix_nsecs (tmpl_uptime_to_ms() handles the 32-bit uptime wrap).
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -14,6 +21,19 @@
 
 #define NF5_HDR 24
 #define NF5_REC 48
+/* Cisco's v5 export carries at most 30 records (24 + 30 x 48 = 1464 bytes). */
+#define NF5_MAX_COUNT 30
+
+/* Whether the record's fields are possible in v5 (see the top of the file). */
+static bool rec_possible(const uint8_t *p, uint32_t sysup)
+{
+    if (p[44] > 32 || p[45] > 32)
+        return false;
+    if (be32(p + 16) > be32(p + 20))
+        return false;
+    uint32_t age_first = sysup - be32(p + 24), age_last = sysup - be32(p + 28);
+    return age_first < 0x80000000u && age_last <= age_first;
+}
 
 int nf5_decode(struct flowdec_ctx *c, const uint8_t *buf, size_t len)
 {
@@ -38,8 +58,13 @@ int nf5_decode(struct flowdec_ctx *c, const uint8_t *buf, size_t len)
     res->obs_domain = domain;
     res->sequence = seq;
 
-    size_t fit = (len - NF5_HDR) / NF5_REC;
-    unsigned n = count <= fit ? count : (unsigned)fit;
+    if (count == 0 || count > NF5_MAX_COUNT || len < NF5_HDR + (size_t)count * NF5_REC) {
+        int err = count == 0 || count > NF5_MAX_COUNT ? BS_EMALFORMED : BS_ETRUNC;
+        flowdec__error(c, FLOWDEC_ERR_HEADER, err);
+        c->records = 0;
+        return err;
+    }
+    unsigned n = count, bad = 0;
     struct flow_rec r;
     memset(&r, 0, sizeof(r));
     r.exporter = ex->addr;
@@ -50,6 +75,10 @@ int nf5_decode(struct flowdec_ctx *c, const uint8_t *buf, size_t len)
             FLOW_HAS_IFACES | FLOW_HAS_MASKS | FLOW_HAS_TOS;
     const uint8_t *p = buf + NF5_HDR;
     for (unsigned i = 0; i < n; i++, p += NF5_REC) {
+        if (!rec_possible(p, sysup)) {
+            bad++;
+            continue;
+        }
         ipaddr_from_v4(&r.src, be32(p));
         ipaddr_from_v4(&r.dst, be32(p + 4));
         ipaddr_from_v4(&r.nexthop, be32(p + 8));
@@ -72,13 +101,14 @@ int nf5_decode(struct flowdec_ctx *c, const uint8_t *buf, size_t len)
         r.dst_mask = p[45];
         c->sink->emit(c->sink->arg, &r);
     }
-    res->flows = n;
-    ex->st.flows += n;
+    res->flows = n - bad;
+    ex->st.flows += n - bad;
     c->records = n;
     int rc = 0;
-    if (n < count) {
-        flowdec__error(c, FLOWDEC_ERR_HEADER, BS_ETRUNC);
-        rc = BS_ETRUNC;
+    if (bad) {
+        flowdec__error_n(c, FLOWDEC_ERR_VALUE, BS_EMALFORMED, bad);
+        rc = BS_EMALFORMED;
+        c->seq_unknown = 0; /* the records were counted by the exporter all the same */
     }
     flowdec__seq(c, seq, seq + n, false);
     return rc;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/fsutil.h"
 #include "core/buf.h"
@@ -27,8 +28,10 @@ enum out_file { F_SOURCES, F_VICTIMS, F_IVL0, F_COUNT = F_IVL0 + TEL_LEVELS };
 #define SRC_CHUNK ((size_t)1 << 20)
 
 struct tel_out {
+    char *dir;
     FILE *nd[F_COUNT];
     FILE *csv[F_COUNT];
+    bool has_nd[F_COUNT], has_csv[F_COUNT]; /* opened: a temporary file exists */
     struct buf line;
     struct buf tmp;
     char *sbuf;
@@ -65,11 +68,21 @@ static int interval_csv_header(struct buf *b)
     return rc;
 }
 
+/* Output files are written under a hidden temporary name beside the final one and renamed by
+ * tel_out_commit() once everything is complete, so a failed run (a full disk) never leaves a
+ * line cut in the middle or an empty file under a final name. */
+static void out_path(char *path, size_t len, const char *dir, const char *base, const char *suffix,
+                     const char *ext, bool tmp)
+{
+    snprintf(path, len, "%s/%s%s%s.%s%s", dir, tmp ? "." : "", base, suffix, ext,
+             tmp ? ".tmp" : "");
+}
+
 static FILE *open_file(const char *dir, const char *base, const char *suffix, const char *ext,
                        char *err, size_t errlen)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s%s.%s", dir, base, suffix, ext);
+    out_path(path, sizeof path, dir, base, suffix, ext, true);
     FILE *f = fopen(path, "w");
     if (!f)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -95,7 +108,10 @@ int tel_out_open(const char *dir, bool csv, const bool levels_on[TEL_LEVELS], st
     buf_init(&o->line, LINE_MAX_BYTES);
     buf_init(&o->tmp, LINE_MAX_BYTES);
     o->sbuf = malloc(SRC_CHUNK);
-    if (!o->sbuf) {
+    o->dir = strdup(dir);
+    if (!o->sbuf || !o->dir) {
+        free(o->sbuf);
+        free(o->dir);
         free(o);
         snprintf(err, errlen, "out of memory");
         return BS_ENOMEM;
@@ -111,6 +127,7 @@ int tel_out_open(const char *dir, bool csv, const bool levels_on[TEL_LEVELS], st
         o->nd[i] = open_file(dir, file_base[i], suffix, "ndjson", err, errlen);
         if (!o->nd[i])
             goto fail;
+        o->has_nd[i] = true;
         if (i == F_SOURCES)
             setvbuf(o->nd[i], NULL, _IONBF, 0); /* sbuf is its buffer */
         if (!csv)
@@ -118,6 +135,7 @@ int tel_out_open(const char *dir, bool csv, const bool levels_on[TEL_LEVELS], st
         o->csv[i] = open_file(dir, file_base[i], suffix, "csv", err, errlen);
         if (!o->csv[i])
             goto fail;
+        o->has_csv[i] = true;
         buf_reset(&o->tmp);
         if (i >= F_IVL0)
             interval_csv_header(&o->tmp);
@@ -128,7 +146,7 @@ int tel_out_open(const char *dir, bool csv, const bool levels_on[TEL_LEVELS], st
     *out = o;
     return 0;
 fail:
-    tel_out_close(o);
+    tel_out_abort(o);
     return -EIO;
 }
 
@@ -138,9 +156,10 @@ static int flush_sources(struct tel_out *o)
     size_t n = o->sused;
     o->sused = 0;
     if (n && o->nd[F_SOURCES] && fwrite(o->sbuf, 1, n, o->nd[F_SOURCES]) != n) {
+        int rc = errno ? -errno : -EIO;
         if (!o->err)
-            o->err = -EIO;
-        return -EIO;
+            o->err = rc;
+        return rc;
     }
     return 0;
 }
@@ -152,21 +171,101 @@ int tel_out_close(struct tel_out *o)
     flush_sources(o);
     int rc = o->err;
     for (int i = 0; i < F_COUNT; i++) {
-        FILE *fs[2] = {o->nd[i], o->csv[i]};
+        FILE **fs[2] = {&o->nd[i], &o->csv[i]};
         for (int k = 0; k < 2; k++) {
-            if (!fs[k])
+            FILE *f = *fs[k];
+            if (!f)
                 continue;
-            if (ferror(fs[k]) && !rc)
-                rc = -EIO;
-            if (fclose(fs[k]) && !rc)
+            /* Written through to the disk before the rename makes it final. */
+            if ((fflush(f) || fsync(fileno(f))) && !rc)
                 rc = -errno;
+            if (ferror(f) && !rc)
+                rc = -EIO;
+            if (fclose(f) && !rc)
+                rc = -errno;
+            *fs[k] = NULL;
         }
     }
+    if (rc && !o->err)
+        o->err = rc;
+    return rc;
+}
+
+/* Calls fn(o, tmp path, final path) for every output file and provenance.json. */
+static int each_file(struct tel_out *o, int (*fn)(const char *tmp, const char *fin))
+{
+    char tmp[4096], fin[4096];
+    int rc = 0;
+    for (int i = 0; i < F_COUNT; i++) {
+        const char *suffix = i >= F_IVL0 ? tel_level_suffix[i - F_IVL0] : "";
+        for (int k = 0; k < 2; k++) {
+            if (!(k ? o->has_csv[i] : o->has_nd[i]))
+                continue;
+            const char *ext = k ? "csv" : "ndjson";
+            out_path(tmp, sizeof tmp, o->dir, file_base[i], suffix, ext, true);
+            out_path(fin, sizeof fin, o->dir, file_base[i], suffix, ext, false);
+            int r = fn(tmp, fin);
+            if (r && !rc)
+                rc = r;
+        }
+    }
+    /* provenance.json last: when it is there, the outputs it describes are too */
+    out_path(tmp, sizeof tmp, o->dir, "provenance", "", "json", true);
+    out_path(fin, sizeof fin, o->dir, "provenance", "", "json", false);
+    if (access(tmp, F_OK) == 0) {
+        int r = fn(tmp, fin);
+        if (r && !rc)
+            rc = r;
+    }
+    return rc;
+}
+
+static int rename_one(const char *tmp, const char *fin)
+{
+    return rename(tmp, fin) ? -errno : 0;
+}
+
+static int unlink_one(const char *tmp, const char *fin)
+{
+    (void)fin;
+    return unlink(tmp) && errno != ENOENT ? -errno : 0;
+}
+
+static void out_free(struct tel_out *o)
+{
     buf_release(&o->line);
     buf_release(&o->tmp);
     free(o->sbuf);
+    free(o->dir);
     free(o);
+}
+
+int tel_out_commit(struct tel_out *o)
+{
+    if (!o)
+        return 0;
+    int rc = o->err ? o->err : tel_out_close(o);
+    if (!rc)
+        rc = each_file(o, rename_one);
+    if (rc)
+        each_file(o, unlink_one);
+    out_free(o);
     return rc;
+}
+
+void tel_out_abort(struct tel_out *o)
+{
+    if (!o)
+        return;
+    for (int i = 0; i < F_COUNT; i++) {
+        if (o->nd[i])
+            fclose(o->nd[i]);
+        if (o->csv[i])
+            fclose(o->csv[i]);
+        o->nd[i] = o->csv[i] = NULL;
+    }
+    each_file(o, unlink_one);
+    out_free(o);
 }
 
 static int put_line(struct tel_out *o, FILE *f, int rc)
@@ -177,9 +276,10 @@ static int put_line(struct tel_out *o, FILE *f, int rc)
         return rc;
     }
     if (f && fwrite(o->line.data, 1, o->line.len, f) != o->line.len) {
+        int err = errno ? -errno : -EIO;
         if (!o->err)
-            o->err = -EIO;
-        return -EIO;
+            o->err = err;
+        return err;
     }
     return 0;
 }
@@ -1012,15 +1112,19 @@ int tel_out_provenance(const char *dir, const struct tel_engine *e, const char *
         rc = jw_close(&w);
     if (!rc) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/provenance.json", dir);
+        out_path(path, sizeof path, dir, "provenance", "", "json", true);
         FILE *f = fopen(path, "w");
         if (!f) {
             rc = -errno;
         } else {
             if (fwrite(b.data, 1, b.len, f) != b.len)
-                rc = -EIO;
+                rc = errno ? -errno : -EIO;
+            if ((fflush(f) || fsync(fileno(f))) && !rc)
+                rc = -errno;
             if (fclose(f) && !rc)
                 rc = -errno;
+            if (rc)
+                unlink(path);
         }
     }
     buf_release(&b);

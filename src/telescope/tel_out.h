@@ -12,9 +12,15 @@
  * pseudonyms in privacy mode). The exact keys are listed in src/telescope/README.md and in
  * `botscope telescope --help`.
  *
- * Ownership: tel_out_open() creates the files and returns a handle the caller closes with
- * tel_out_close() (which reports the first write error). The handle is used as the state of
- * tel_out_sink_ops in tel_opts.sinks.
+ * Completeness: every file is written under a hidden temporary name in DIR (".NAME.tmp") and
+ * only tel_out_commit() renames them to their final names, provenance.json last; a run that
+ * fails (a full disk: the first write error is kept) calls tel_out_abort(), or commit sees the
+ * error, and the temporary files are removed: no NDJSON cut mid-line, no empty provenance.json
+ * under a final name; files of an earlier complete run stay as they were.
+ *
+ * Ownership: tel_out_open() creates the files and returns a handle the caller ends with
+ * tel_out_commit() or tel_out_abort() (tel_out_close() before them only flushes and closes).
+ * The handle is used as the state of tel_out_sink_ops in tel_opts.sinks.
  */
 #ifndef BS_TELESCOPE_TEL_OUT_H
 #define BS_TELESCOPE_TEL_OUT_H
@@ -33,8 +39,15 @@ extern const struct tel_sink_ops tel_out_sink_ops;
  * TEL_LEVELS interval files to create. */
 int tel_out_open(const char *dir, bool csv, const bool levels_on[TEL_LEVELS], struct tel_out **out,
                  char *err, size_t errlen);
-/* Flushes and closes every file; returns 0 or the first error seen. */
+/* Flushes, syncs and closes every file (still under the temporary names); returns 0 or the
+ * first error seen (-errno, e.g. -ENOSPC). The handle stays for commit or abort. */
 int tel_out_close(struct tel_out *o);
+/* Closes when not yet closed, then renames every file and a provenance.json written by
+ * tel_out_provenance() to the final names; on any error (an earlier write error included)
+ * removes the temporary files instead. Frees o; returns 0 or the first error. */
+int tel_out_commit(struct tel_out *o);
+/* Removes the temporary files and frees o (NULL is a no-op). */
+void tel_out_abort(struct tel_out *o);
 
 struct tel_input_info {
     const char *path;
@@ -43,7 +56,8 @@ struct tel_input_info {
     int error;          /* 0, or the code of a damaged file (packets before it were used) */
 };
 
-/* Writes DIR/provenance.json. mode is "offline" or "live"; argv is recorded as given. */
+/* Writes DIR/provenance.json under its temporary name (tel_out_commit() makes it final). mode
+ * is "offline" or "live"; argv is recorded as given. */
 int tel_out_provenance(const char *dir, const struct tel_engine *e, const char *mode,
                        const struct tel_input_info *in, size_t n_in, const char *interface,
                        int argc, char **argv, bool csv);

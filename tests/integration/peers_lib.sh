@@ -146,7 +146,9 @@ peers_botscope_ready() {
 }
 
 peers_botscope_offline() {
-    "$BOTSCOPE" collect --read "$T/export.pcap" --output ndjson >"$T/bs_offline.ndjson" \
+    # The peers export flows of a generated capture with its own fixed times, so their
+    # export times are not the capture's time: no skew limit in these comparisons.
+    "$BOTSCOPE" collect --read "$T/export.pcap" --output ndjson --max-time-skew 0 >"$T/bs_offline.ndjson" \
         2>"$T/bs_offline.err" || fail "botscope collect --read failed: $(tail -5 "$T/bs_offline.err")"
     BS_LISTINGS+=(--botscope "offline=$T/bs_offline.ndjson")
 }
@@ -158,7 +160,7 @@ peers_botscope_store() {
     case "$h" in
         *"not built yet"*) echo "note: botscope flows not built yet; store path not checked"; return 0 ;;
     esac
-    "$BOTSCOPE" collect --read "$T/export.pcap" --store "$T/store" >"$T/bs_store.out" 2>&1 ||
+    "$BOTSCOPE" collect --read "$T/export.pcap" --store "$T/store" --max-time-skew 0 >"$T/bs_store.out" 2>&1 ||
         fail "botscope collect --store failed: $(tail -5 "$T/bs_store.out")"
     "$BOTSCOPE" flows --store "$T/store" -o ndjson >"$T/bs_store.ndjson" 2>"$T/bs_flows.err" ||
         fail "botscope flows failed: $(tail -5 "$T/bs_flows.err")"
@@ -169,7 +171,7 @@ peers_botscope_store() {
 peers_botscope_live() {
     local port rc
     port=$(python3 "$PEERS_DIR/peers_udp.py" free-port)
-    "$BOTSCOPE" collect --listen "127.0.0.1:$port" --output ndjson >"$T/bs_live.ndjson" \
+    "$BOTSCOPE" collect --listen "127.0.0.1:$port" --output ndjson --max-time-skew 0 >"$T/bs_live.ndjson" \
         2>"$T/bs_live.err" &
     local bp=$!
     PEERS_PIDS+=("$bp")

@@ -8,7 +8,8 @@ d=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$d"' EXIT
 port=$(python3 -B -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BOTSCOPE" collect --listen "127.0.0.1:$port" --output ndjson >"$d/flows.ndjson" 2>"$d/collect.err" &
+# The simulated world starts on 2026-01-01, not now: no skew limit for this replay.
+"$BOTSCOPE" collect --listen "127.0.0.1:$port" --output ndjson --max-time-skew 0 >"$d/flows.ndjson" 2>"$d/collect.err" &
 pid=$!
 sleep 1
 kill -0 "$pid" 2>/dev/null || fail "collector did not start: $(cat "$d/collect.err")"

@@ -227,6 +227,29 @@ static void test_stats_prometheus_families_and_labels(void **state)
     buf_release(&b);
 }
 
+/* The bound holds for exporters at their longest (IPv6 text of 39 characters, every counter
+ * at UINT64_MAX), and is not wildly loose. */
+static void test_stats_prometheus_exporters_max_bounds_worst_case(void **state)
+{
+    (void)state;
+    size_t n = 3000;
+    struct exporter_snap *s = calloc(n, sizeof *s);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++) {
+        char a[64];
+        snprintf(a, sizeof a, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:%zx", 0xf000 + i);
+        assert_int_equal(ipaddr_parse(a, &s[i].addr), 0);
+        memset(&s[i].st, 0xff, sizeof s[i].st);
+    }
+    size_t max = stats_prometheus_exporters_max(n);
+    struct buf b = BUF_INIT(max);
+    assert_int_equal(stats_prometheus_exporters(s, n, &b), 0);
+    assert_true(b.len <= max);
+    assert_true(max < 3 * b.len);
+    buf_release(&b);
+    free(s);
+}
+
 static void test_listen_addr_parse_v4_v6_and_errors(void **state)
 {
     struct listen_addr a;
@@ -334,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_decoder_exporter_cap_counts_refusals),
         cmocka_unit_test(test_stats_exporter_line_lists_error_kinds),
         cmocka_unit_test(test_stats_prometheus_families_and_labels),
+        cmocka_unit_test(test_stats_prometheus_exporters_max_bounds_worst_case),
         cmocka_unit_test(test_listen_addr_parse_v4_v6_and_errors),
         cmocka_unit_test(test_statefile_round_trip_missing_and_bad_magic),
         cmocka_unit_test(test_offline_recognises_export_datagrams),

@@ -148,7 +148,8 @@ static void test_nf5_truncated_header(void **state)
     flowdec_exporter_free(ex);
 }
 
-static void test_nf5_absurd_count_emits_what_fits_and_errors(void **state)
+/* A header whose count the datagram cannot hold is not believed: nothing is emitted. */
+static void test_nf5_count_past_datagram_refused_whole(void **state)
 {
     (void)state;
     struct tb t;
@@ -156,21 +157,125 @@ static void test_nf5_absurd_count_emits_what_fits_and_errors(void **state)
     struct flow_sink k = tsink_sink(&s);
     struct flowdec_exporter *ex = test_exporter(NULL);
     struct flowdec_result res;
-    v5_hdr(&t, 1000, 100000, 0, 0, 0, 0);
+    v5_hdr(&t, 3, 100000, 0, 0, 0, 0);
     v5_rec(&t, 1, 2, 99000, 99000, 1, 1);
     v5_rec(&t, 1, 2, 99000, 99000, 1, 1);
-    tb_zero(&t, 20); /* a partial third record */
+    tb_zero(&t, 47); /* one byte short of the third record */
     assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), BS_ETRUNC);
     assert_int_equal(res.err_kind, FLOWDEC_ERR_HEADER);
-    assert_int_equal(res.flows, 2);
-    assert_int_equal(s.n, 2);
+    assert_int_equal(res.flows, 0);
+    assert_int_equal(s.n, 0);
     assert_int_equal(flowdec_exporter_stats(ex)->bad_datagrams, 1);
-    /* the next datagram decodes normally */
-    v5_hdr(&t, 1, 100000, 2, 0, 0, 0);
+    /* one more byte and all three decode */
+    tb_zero(&t, 1);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    assert_int_equal(res.flows, 3);
+    assert_int_equal(s.n, 3);
+    flowdec_exporter_free(ex);
+}
+
+/* count 0 and count 31 (above Cisco's 30) are refused, 30 is accepted. */
+static void test_nf5_count_bounds(void **state)
+{
+    (void)state;
+    struct tb t;
+    struct tsink s;
+    struct flow_sink k = tsink_sink(&s);
+    struct flowdec_exporter *ex = test_exporter(NULL);
+    struct flowdec_result res;
+    v5_hdr(&t, 0, 100000, 0, 0, 0, 0);
+    v5_rec(&t, 1, 2, 99000, 99000, 1, 1);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), BS_EMALFORMED);
+    assert_int_equal(res.err_kind, FLOWDEC_ERR_HEADER);
+    for (unsigned count = 30; count <= 31; count++) {
+        v5_hdr(&t, count, 100000, 0, 0, 0, 0);
+        for (unsigned i = 0; i < count; i++)
+            v5_rec(&t, 1, 2, 99000, 99000, 1, 1);
+        int rc = flowdec_decode(ex, t.b, t.n, 1, &k, &res);
+        assert_int_equal(rc, count == 30 ? 0 : BS_EMALFORMED);
+        assert_int_equal(res.flows, count == 30 ? 30 : 0);
+    }
+    assert_int_equal(s.n, 30);
+    flowdec_exporter_free(ex);
+}
+
+/* Random bytes after a valid header: every impossible record is refused and counted, the
+ * possible ones stand. Each check on both sides of its boundary. */
+static void test_nf5_impossible_records_refused(void **state)
+{
+    (void)state;
+    struct tb t;
+    struct tsink s;
+    struct flow_sink k = tsink_sink(&s);
+    struct flowdec_exporter *ex = test_exporter(NULL);
+    struct flowdec_result res;
+    v5_hdr(&t, 9, 100000, 0, 0, 0, 0);
+    v5_rec(&t, 1, 2, 99000, 99000, 5, 5);    /* ok: packets == bytes */
+    v5_rec(&t, 1, 2, 99000, 99000, 6, 5);    /* packets > bytes */
+    v5_rec(&t, 1, 2, 90000, 100000, 1, 40);  /* ok: Last == sysUpTime */
+    v5_rec(&t, 1, 2, 90000, 100001, 1, 40);  /* Last after sysUpTime */
+    v5_rec(&t, 1, 2, 99001, 99000, 1, 40);   /* First after Last */
+    v5_rec(&t, 1, 2, 100001, 100001, 1, 40); /* both in the future */
+    v5_rec(&t, 1, 2, 99000, 99000, 1, 40);   /* masks patched below: 32/32 ok */
+    v5_rec(&t, 1, 2, 99000, 99000, 1, 40);   /* src mask 33 */
+    v5_rec(&t, 1, 2, 99000, 99000, 1, 40);   /* dst mask 223 */
+    size_t rec7 = 24 + 6 * 48, rec8 = rec7 + 48, rec9 = rec8 + 48;
+    t.b[rec7 + 44] = 32, t.b[rec7 + 45] = 32;
+    t.b[rec8 + 44] = 33;
+    t.b[rec9 + 45] = 223;
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), BS_EMALFORMED);
+    assert_int_equal(res.err_kind, FLOWDEC_ERR_VALUE);
+    assert_int_equal(res.flows, 3);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.r[0].packets, 5);
+    assert_int_equal(s.r[2].src_mask, 32);
+    const struct flowdec_stats *st = flowdec_exporter_stats(ex);
+    assert_int_equal(st->flows, 3);
+    assert_int_equal(st->errors[FLOWDEC_ERR_VALUE], 6);
+    assert_int_equal(st->bad_datagrams, 1);
+    /* the refused records were still sent by the exporter: no sequence gap next time */
+    v5_hdr(&t, 1, 100000, 9, 0, 0, 0);
     v5_rec(&t, 1, 2, 99000, 99000, 1, 1);
     assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
-    assert_int_equal(res.errors, 0);
-    assert_int_equal(s.n, 3);
+    assert_int_equal(st->seq_gaps, 0);
+    /* the uptime wrap is not a time in the future */
+    v5_hdr(&t, 1, 1000, 10, 0, 0, 0);
+    v5_rec(&t, 1, 2, 0xffffffffu - 1999, 500, 1, 1);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    assert_int_equal(res.flows, 1);
+    flowdec_exporter_free(ex);
+}
+
+/* The export-time skew limit, against the receive time given to flowdec_decode(). */
+static void test_nf5_time_skew_limit(void **state)
+{
+    (void)state;
+    struct tb t;
+    struct tsink s;
+    struct flow_sink k = tsink_sink(&s);
+    struct flowdec_config cfg;
+    flowdec_config_default(&cfg);
+    cfg.max_skew_ms = 3600 * 1000;
+    struct flowdec_exporter *ex = test_exporter(&cfg);
+    struct flowdec_result res;
+    /* flow [export-10 s, export-1 s]; export time SECS.250 */
+    uint64_t export_ms = (uint64_t)SECS * 1000 + 250;
+    v5_hdr(&t, 1, 100000, 0, 0, 0, 0);
+    v5_rec(&t, 1, 2, 90000, 99000, 1, 1);
+    uint64_t start = export_ms - 10000, end = export_ms - 1000;
+    /* received exactly at the limit on either side: kept */
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, start + cfg.max_skew_ms, &k, &res), 0);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, end - cfg.max_skew_ms, &k, &res), 0);
+    assert_int_equal(s.n, 2);
+    /* one ms further: refused and counted */
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, start + cfg.max_skew_ms + 1, &k, &res),
+                     BS_ELIMIT);
+    assert_int_equal(res.err_kind, FLOWDEC_ERR_SKEW);
+    assert_int_equal(res.flows, 0);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, end - cfg.max_skew_ms - 1, &k, &res), BS_ELIMIT);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(flowdec_exporter_stats(ex)->errors[FLOWDEC_ERR_SKEW], 2);
+    assert_int_equal(flowdec_exporter_stats(ex)->flows, 2);
     flowdec_exporter_free(ex);
 }
 
@@ -244,7 +349,10 @@ int main(void)
         cmocka_unit_test(test_nf5_sampling_interval_from_header),
         cmocka_unit_test(test_nf5_uptime_wrap_keeps_start_before_export),
         cmocka_unit_test(test_nf5_truncated_header),
-        cmocka_unit_test(test_nf5_absurd_count_emits_what_fits_and_errors),
+        cmocka_unit_test(test_nf5_count_past_datagram_refused_whole),
+        cmocka_unit_test(test_nf5_count_bounds),
+        cmocka_unit_test(test_nf5_impossible_records_refused),
+        cmocka_unit_test(test_nf5_time_skew_limit),
         cmocka_unit_test(test_nf5_trailing_bytes_ignored),
         cmocka_unit_test(test_nf5_zero_filled_packet_is_version_error),
         cmocka_unit_test(test_nf5_sequence_gap_counts_lost_flows),

@@ -375,8 +375,7 @@ static void test_nf9_pending_interleaved_templates(void **state)
     assert_int_equal(res.pending_decoded, 1);
     assert_int_equal(s.n, 3);
     assert_int_equal(ipaddr_v4(&s.r[2].src), 3);
-    assert_int_equal(flowdec_exporter_stats(ex)->pending_now,
-                     BASIC_LEN + FLOWDEC_PENDING_OVERHEAD);
+    assert_int_equal(flowdec_exporter_stats(ex)->pending_now, BASIC_LEN + FLOWDEC_PENDING_OVERHEAD);
     flowdec_exporter_free(ex);
 }
 
@@ -425,7 +424,7 @@ static void test_nf9_template_redefinition_replaces(void **state)
     flowdec_exporter_free(ex);
 }
 
-static void test_nf9_template_cap_refuses_new_ids(void **state)
+static void test_nf9_template_cap_evicts_least_recently_used(void **state)
 {
     (void)state;
     struct tb t;
@@ -437,20 +436,54 @@ static void test_nf9_template_cap_refuses_new_ids(void **state)
     struct flowdec_exporter *ex = test_exporter(&cfg);
     struct flowdec_result res;
     static const uint16_t a[] = {8, 4};
-    tb_v9_hdr(&t, 1000, UP, SECS, 1, 0);
-    for (unsigned i = 0; i < 1000; i++)
-        v9_template(&t, 256 + i, a, 1);
-    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), BS_ELIMIT);
-    assert_int_equal(res.err_kind, FLOWDEC_ERR_LIMIT);
-    assert_int_equal(res.templates, 8);
     const struct flowdec_stats *st = flowdec_exporter_stats(ex);
-    assert_int_equal(st->templates_now, 8);
-    assert_int_equal(st->errors[FLOWDEC_ERR_LIMIT], 992);
-    /* refreshing a known template still works at the cap */
-    tb_v9_hdr(&t, 1, UP, SECS, 2, 0);
-    v9_template(&t, 256, a, 1);
+    /* the exporter's real template, used by data */
+    tb_v9_hdr(&t, 2, UP, SECS, 1, 0);
+    v9_template(&t, 300, basic_tl, BASIC_N);
+    basic_data(&t, 300, 1, 1);
     assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
-    assert_int_equal(res.templates, 1);
+    /* a flood of 1000 template IDs: the cap holds, the oldest go, nothing is refused */
+    tb_v9_hdr(&t, 1000, UP, SECS, 2, 0);
+    for (unsigned i = 0; i < 1000; i++)
+        v9_template(&t, 1000 + i, a, 1);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    assert_int_equal(res.templates, 1000);
+    assert_int_equal(st->templates_now, 8);
+    assert_int_equal(st->templates_evicted, 1000 + 1 - 8);
+    assert_int_equal(st->errors[FLOWDEC_ERR_LIMIT], 0);
+    /* the real template was evicted with the oldest: its data is parked, not decoded */
+    tb_v9_hdr(&t, 1, UP, SECS, 3, 0);
+    basic_data(&t, 300, 1, 2);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    assert_int_equal(res.pending_sets, 1);
+    /* its periodic refresh comes back and takes the place of the oldest flood template,
+     * decoding the parked set at once */
+    tb_v9_hdr(&t, 1, UP, SECS, 4, 0);
+    v9_template(&t, 300, basic_tl, BASIC_N);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    assert_int_equal(res.pending_decoded, 1);
+    assert_int_equal(st->templates_evicted, 1000 + 2 - 8);
+    /* recently used survives: 7 more flood templates evict the 7 other flood ones, not 300 */
+    tb_v9_hdr(&t, 1, UP, SECS, 5, 0);
+    basic_data(&t, 300, 1, 3);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    assert_int_equal(res.flows, 1);
+    tb_v9_hdr(&t, 7, UP, SECS, 6, 0);
+    for (unsigned i = 0; i < 7; i++)
+        v9_template(&t, 5000 + i, a, 1);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    tb_v9_hdr(&t, 1, UP, SECS, 7, 0);
+    basic_data(&t, 300, 1, 4);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    assert_int_equal(res.flows, 1);
+    assert_int_equal(res.pending_sets, 0);
+    /* refreshing a known template at the cap evicts nothing */
+    uint64_t ev = st->templates_evicted;
+    tb_v9_hdr(&t, 1, UP, SECS, 8, 0);
+    v9_template(&t, 5000, a, 1);
+    assert_int_equal(flowdec_decode(ex, t.b, t.n, 1, &k, &res), 0);
+    assert_int_equal(st->templates_evicted, ev);
+    assert_int_equal(st->templates_now, 8);
     flowdec_exporter_free(ex);
 }
 
@@ -731,7 +764,7 @@ int main(void)
         cmocka_unit_test(test_nf9_pending_interleaved_templates),
         cmocka_unit_test(test_nf9_pending_ages_out),
         cmocka_unit_test(test_nf9_template_redefinition_replaces),
-        cmocka_unit_test(test_nf9_template_cap_refuses_new_ids),
+        cmocka_unit_test(test_nf9_template_cap_evicts_least_recently_used),
         cmocka_unit_test(test_nf9_sequence_counts_packets),
         cmocka_unit_test(test_nf9_truncated_header),
         cmocka_unit_test(test_nf9_flowset_length_below_4),
