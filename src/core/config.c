@@ -51,6 +51,9 @@ int config_parse_duration_ms(const char *s, int64_t *out)
         mul = 86400e3;
     else
         return BS_EPARSE;
+    /* Past 2^62 ms (146 million years) the conversion to int64 would be undefined. */
+    if (!(v * mul < 4611686018427387904.0))
+        return BS_EPARSE;
     *out = (int64_t)(v * mul);
     return 0;
 }
@@ -72,6 +75,8 @@ int config_parse_size(const char *s, int64_t *out)
     default: return BS_EPARSE;
     }
     if (*end && end[1] && !(toupper((unsigned char)end[1]) == 'B' && !end[2]))
+        return BS_EPARSE;
+    if (!(v * mul < 4611686018427387904.0)) /* past 2^62 the int64 conversion is undefined */
         return BS_EPARSE;
     *out = (int64_t)(v * mul);
     return 0;

@@ -180,6 +180,16 @@ static void test_config_defaults_and_values(void **state)
     assert_int_equal(config_duration_ms(&c, "telescope", "interval"), 300000);
     unlink(p);
     config_release(&c);
+    /* Values whose milliseconds or bytes do not fit in 63 bits are refused, not converted
+     * (found by fuzz_config: 1e84 made the conversion undefined). */
+    int64_t v;
+    assert_int_equal(config_parse_duration_ms("1e84", &v), BS_EPARSE);
+    assert_int_equal(config_parse_duration_ms("1e20d", &v), BS_EPARSE);
+    assert_int_equal(config_parse_duration_ms("365d", &v), 0);
+    assert_int_equal(v, INT64_C(31536000000));
+    assert_int_equal(config_parse_size("1e30T", &v), BS_EPARSE);
+    assert_int_equal(config_parse_size("2G", &v), 0);
+    assert_int_equal(v, INT64_C(2147483648));
 }
 
 /* Every default satisfies its own declared range and words (config --defaults is valid). */
