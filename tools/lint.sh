@@ -21,7 +21,8 @@ declare -A allowed=(
     [query]="core store query"
     [telescope]="core proto capture store telescope"
     [sim]="core sim"
-    [cli]="core proto capture collect store query telescope sim cli"
+    [survey]="core store survey"
+    [cli]="core proto capture collect store query telescope sim survey cli"
 )
 bad=0
 for dir in src/*/; do
