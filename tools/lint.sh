@@ -21,6 +21,7 @@ declare -A allowed=(
     [query]="core store query"
     [telescope]="core proto capture store telescope"
     [sim]="core sim"
+    [survey]="core store survey"
     [cli]="core proto capture collect store query telescope sim cli"
 )
 bad=0
