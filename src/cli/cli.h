@@ -25,6 +25,7 @@ extern const struct cli_cmd cli_cmd_import;
 extern const struct cli_cmd cli_cmd_store;
 extern const struct cli_cmd cli_cmd_telescope;
 extern const struct cli_cmd cli_cmd_simulate;
+extern const struct cli_cmd cli_cmd_survey;
 extern const struct cli_cmd cli_cmd_config;
 
 /* Prints "botscope NAME: message" to stderr. */

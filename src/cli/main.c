@@ -15,6 +15,7 @@ static const struct cli_cmd *const cli_cmds[] = {
     &cli_cmd_store,
     &cli_cmd_telescope,
     &cli_cmd_simulate,
+    &cli_cmd_survey,
     &cli_cmd_config,
 };
 

@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "survey/module.h"
 #include "survey/survey.h"
 #include "survey/targets.h"
@@ -56,7 +57,10 @@ struct sv_host {
     size_t src_idx;
     size_t port_idx;
     uint64_t not_before_ms;
-    bool reconnect; /* the next connection is to the same service */
+    bool reconnect;      /* the next connection is to the same service */
+    struct ipaddr local; /* the source address the device sees (getsockname) */
+    uint16_t open_ports[SV_MAX_PORTS];
+    size_t n_open;
     struct sv_bucket bucket;
     struct sv_sess s;
 };
@@ -111,8 +115,7 @@ static void evidence(struct sv_sess *s, const char *tried, const char *outcome)
                              .port = s->port,
                              .service = s->mod ? s->mod->name : "tcp",
                              .time_ms = clock_wall_ms()};
-    if (e->r->n_sources)
-        ev.src = e->r->sources[s->host->src_idx];
+    ev.src = s->host->local;
     snprintf(ev.tried, sizeof ev.tried, "%s", tried);
     snprintf(ev.outcome, sizeof ev.outcome, "%s", outcome);
     e->st->evidence++;
@@ -457,6 +460,8 @@ static void connected(struct sv_sess *s)
     struct sv_engine *e = s->eng;
     if (s->conn_no == 1) {
         e->st->open_ports++;
+        if (s->host->n_open < SV_MAX_PORTS)
+            s->host->open_ports[s->host->n_open++] = s->port;
         s->st = calloc(1, s->mod->state_size ? s->mod->state_size : 1);
         if (!s->st) {
             sink_err(e, BS_ENOMEM);
@@ -466,6 +471,14 @@ static void connected(struct sv_sess *s)
         s->obs.addr = s->host->addr;
         s->obs.port = s->port;
         s->obs.service = s->mod->name;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (!getsockname(s->fd, (struct sockaddr *)&ss, &sl)) {
+        if (ss.ss_family == AF_INET)
+            ipaddr_from_v4(&s->host->local, ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr));
+        else if (ss.ss_family == AF_INET6)
+            ipaddr_from_v6(&s->host->local, ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr);
     }
     evidence(s, "connect", "open");
     s->deadline_ms = e->now + e->r->policy.io_timeout_ms;
@@ -657,8 +670,14 @@ static void on_event(struct sv_host *h, uint32_t ev)
 static void host_finish(struct sv_host *h)
 {
     struct sv_engine *e = h->s.eng;
+    if (log_get_level() >= LOG_INFO) {
+        char a[IPADDR_STRLEN];
+        log_info("survey", "device %s done (%zu open ports)", ipaddr_format(&h->addr, a, sizeof a),
+                 h->n_open);
+    }
     if (e->r->sink.host_done)
-        sink_err(e, e->r->sink.host_done(e->r->sink.ctx, h->pos, &h->addr));
+        sink_err(e,
+                 e->r->sink.host_done(e->r->sink.ctx, h->pos, &h->addr, h->open_ports, h->n_open));
     e->st->hosts_done++;
     h->used = false;
     e->active--;
@@ -735,12 +754,13 @@ static void fill(struct sv_engine *e)
         struct ipaddr a;
         sv_targets_at(&e->tg, pos, &a);
         enum sv_verdict v = sv_scope_check(e->r->scope, &a);
-        if (v == SV_BLOCKED) {
-            e->st->hosts_blocked++;
-            continue;
-        }
         if (v != SV_ALLOW) {
-            e->st->hosts_special++;
+            if (v == SV_BLOCKED)
+                e->st->hosts_blocked++;
+            else
+                e->st->hosts_special++;
+            if (e->r->sink.host_done)
+                sink_err(e, e->r->sink.host_done(e->r->sink.ctx, pos, NULL, NULL, 0));
             continue;
         }
         while (e->hosts[free_slot].used)

@@ -112,7 +112,10 @@ struct sv_evidence {
 struct sv_sink {
     int (*evidence)(void *ctx, const struct sv_evidence *e);
     int (*finding)(void *ctx, const struct sv_finding *f);
-    int (*host_done)(void *ctx, uint64_t pos, const struct ipaddr *a);
+    /* A position needs no more work: a finished device (a, with the ports that answered in
+     * this run), or a position passed over (a NULL: blocked or special-purpose). */
+    int (*host_done)(void *ctx, uint64_t pos, const struct ipaddr *a, const uint16_t *open,
+                     size_t n_open);
     void *ctx;
 };
 
