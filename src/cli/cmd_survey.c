@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/text.h"
 #include "store/statedb.h"
+#include "survey/module.h"
 #include "survey/out.h"
 #include "survey/scope.h"
 #include "survey/state.h"
@@ -47,7 +48,8 @@ static const char survey_usage[] =
     "  --credentials FILE  'user:password' a line, tried in this order after the device's\n"
     "                      own defaults; stops at the first success per service\n"
     "  --ports LIST        TCP ports (default 23,2323,22,80,8080,81,443,8443,554,21,7547,\n"
-    "                      37215,52869); the module follows the port\n"
+    "                      37215,52869); the module follows the port, or is named:\n"
+    "                      PORT/MODULE (tcp, telnet, ssh, http, https, ftp, rtsp)\n"
     "  --favicon           also fetch /favicon.ico from web servers (its hash identifies)\n"
     "  --kev FILE          CISA KEV catalogue JSON (vulnerability matching, local only)\n"
     "  --nvd DIR           NVD CVE JSON 2.0 records (one a file) or yearly feed files\n"
@@ -137,17 +139,23 @@ static bool out_is_done(void *ctx, uint64_t pos)
     return o->state && sv_state_is_done(o->state, pos);
 }
 
-static int parse_ports(const char *s, struct sv_run *r)
+/* "23,2223/telnet,8081/http": ports, each optionally with the module that speaks to it.
+ * The module names point into buf, which must outlive the run. */
+static int parse_ports(char *buf, struct sv_run *r)
 {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", s);
     r->n_ports = 0;
     char *save = NULL;
-    for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *slash = strchr(t, '/');
+        if (slash)
+            *slash = '\0';
         char *end;
         long v = strtol(text_trim(t), &end, 10);
         if (*end || v < 1 || v > 65535 || r->n_ports >= SV_MAX_PORTS)
             return BS_EUSAGE;
+        if (slash && !sv_module_by_name(slash + 1))
+            return BS_EUSAGE;
+        r->port_module[r->n_ports] = slash ? slash + 1 : NULL;
         r->ports[r->n_ports++] = (uint16_t)v;
     }
     return r->n_ports ? 0 : BS_EUSAGE;
@@ -279,6 +287,7 @@ struct args {
     const char *scope, *operator_name, *creds, *kev, *nvd, *infected, *data, *output;
     const char *blocklists[MAX_LISTS], *optouts[MAX_LISTS];
     size_t n_block, n_optout;
+    char ports_buf[1024];
     bool lab, resume, have_seed;
     uint64_t seed;
     int verbose, quiet;
@@ -316,9 +325,12 @@ static int parse_args(int argc, char **argv, struct args *a, struct sv_run *r)
             a->creds = optarg;
             break;
         case OPT_PORTS:
-            if (parse_ports(optarg, r)) {
-                cli_error(CMD, "--ports: '%s' is not a list of ports 1..65535 (at most %d)", optarg,
-                          SV_MAX_PORTS);
+            snprintf(a->ports_buf, sizeof a->ports_buf, "%s", optarg);
+            if (parse_ports(a->ports_buf, r)) {
+                cli_error(CMD,
+                          "--ports: '%s' is not a list of PORT[/MODULE] (ports 1..65535, at "
+                          "most %d; modules tcp, telnet, ssh, http, https, ftp, rtsp)",
+                          optarg, SV_MAX_PORTS);
                 return BS_EUSAGE;
             }
             break;

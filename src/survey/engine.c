@@ -543,7 +543,10 @@ static void conn_open(struct sv_host *h)
     }
     if (!h->reconnect) {
         s->port = e->r->ports[h->port_idx];
-        s->mod = sv_module_for_port(s->port);
+        const char *name = e->r->port_module[h->port_idx];
+        s->mod = name ? sv_module_by_name(name) : NULL;
+        if (!s->mod)
+            s->mod = sv_module_for_port(s->port);
         s->conn_no = 0;
         s->succeeded = s->identified = s->have_id = false;
         s->n_defaults = 0;

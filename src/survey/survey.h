@@ -132,6 +132,7 @@ struct sv_run {
     const char *operator_name;
     struct sv_policy policy;
     uint16_t ports[SV_MAX_PORTS];
+    const char *port_module[SV_MAX_PORTS]; /* module name for a port; NULL: by port number */
     size_t n_ports;
     struct ipaddr sources[SV_MAX_SOURCES]; /* bind() addresses, used round-robin per device */
     size_t n_sources;
