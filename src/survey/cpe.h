@@ -47,7 +47,9 @@ struct cpe {
 void cpe_init(struct cpe *c);
 
 /* Parses a CPE 2.3 formatted string of len bytes (need not be NUL-terminated). The prefix
- * "cpe:2.3:" is case-insensitive; part must be "a", "o", "h", ANY or NA. Returns 0,
+ * "cpe:2.3:" is case-insensitive; part must be "a", "o", "h", ANY or NA. A CPE 2.2 URI
+ * ("cpe:/o:tenda:ac15_firmware:15.03.05.19", percent-encoded, "~"-packed edition) is
+ * accepted too, because Recog's *.cpe23 params are written in that form. Returns 0,
  * BS_EPARSE (not a CPE 2.3 formatted string: wrong prefix, more than eleven attributes, a
  * trailing lone backslash, a control character, an embedded wildcard such as "a*b" or a
  * bad part) or BS_ELIMIT (a value too long). c is set to all-ANY on error. */
@@ -75,8 +77,9 @@ enum cpe_rel cpe_compare_attr(const struct cpe *source, const struct cpe *target
 
 /* True when the name target is covered by pattern: every attribute of pattern is EQUAL to or
  * a SUPERSET of target's (NISTIR 7696 "CPE name superset or equal"). An attribute the target
- * leaves ANY (unknown) matches only a pattern ANY there; the version attribute is compared
- * as text here (vuln.h applies vendor version ordering and ranges). */
+ * leaves ANY (unknown) matches only a pattern ANY there. The version is compared as text like
+ * every other attribute (vuln.c sets it to ANY on both sides and applies version ranges
+ * with vercmp() instead). */
 bool cpe_match(const struct cpe *pattern, const struct cpe *target);
 
 #endif

@@ -7,6 +7,8 @@
 #ifndef BS_SURVEY_IDENT_DIAG_H
 #define BS_SURVEY_IDENT_DIAG_H
 
+#include <stddef.h>
+
 struct ident_diag {
     char file[512]; /* the file that failed (truncated if longer) */
     int line;       /* 1-based line in file, 0 if unknown */
@@ -16,5 +18,14 @@ struct ident_diag {
 
 /* Clears d (empty file and message, line and col 0). d may be NULL (then nothing happens). */
 void ident_diag_clear(struct ident_diag *d);
+
+/* Sets d's file, line, column and a printf-style message. d may be NULL. */
+void ident_diag_set(struct ident_diag *d, const char *file, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Reads the whole file at path into a new NUL-terminated buffer (*out, owned by the caller,
+ * free()), its size in *len. Returns 0, -errno, BS_ELIMIT when the file is larger than max
+ * bytes, BS_ENOMEM. */
+int ident_read_file(const char *path, size_t max, char **out, size_t *len);
 
 #endif

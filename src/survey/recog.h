@@ -57,7 +57,8 @@ struct recog_result {
      * version: os.version (the firmware), service.version (hw.version is a hardware
      *          revision and is left in params)
      * cpe:     os.cpe23, hw.cpe23, service.cpe23 (the firmware's CPE first, as NVD's
-     *          firmware configurations name it) */
+     *          firmware configurations name it), as a CPE 2.3 formatted string (Recog's
+     *          params hold CPE 2.2 URIs; params keep them as written) */
     char vendor[RECOG_VALUE_MAX];
     char product[RECOG_VALUE_MAX];
     char device[RECOG_VALUE_MAX];

@@ -15,8 +15,10 @@
  * criteria's version (ANY: every version). An entry with "vulnerable": false names a
  * platform (typically the hardware model beside a firmware) and holds when a target CPE
  * matches it, or when the target names no CPE of that part at all (unknown hardware is not
- * held against a firmware that names its model). A node holds only if at least one
- * vulnerable entry of the configuration matched, so platforms alone never make a finding.
+ * held against a firmware that names its model; in a negated node that assumption is not
+ * made, so an unknown platform is taken as absent). A configuration holds only if at least
+ * one vulnerable entry in a non-negated node matched, so platforms alone never make a
+ * finding. A criteria version of NA ("-") covers every version, as ANY does.
  * A target whose version is unknown (ANY) matches only criteria that cover every version:
  * a patched build is never reported because its version could not be read.
  *
