@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/text.h"
 #include "store/statedb.h"
+#include "survey/assess.h"
 #include "survey/module.h"
 #include "survey/out.h"
 #include "survey/scope.h"
@@ -51,8 +52,13 @@ static const char survey_usage[] =
     "                      37215,52869); the module follows the port, or is named:\n"
     "                      PORT/MODULE (tcp, telnet, ssh, http, https, ftp, rtsp)\n"
     "  --favicon           also fetch /favicon.ico from web servers (its hash identifies)\n"
+    "  --fingerprints DIR  Recog XML fingerprints to identify devices (repeatable; the more\n"
+    "                      specific first, e.g. botscope's data/fingerprints, then Recog's)\n"
     "  --kev FILE          CISA KEV catalogue JSON (vulnerability matching, local only)\n"
     "  --nvd DIR           NVD CVE JSON 2.0 records (one a file) or yearly feed files\n"
+    "  --high-risk FILE    curated high-risk CVE list (botscope's data/high-risk.txt)\n"
+    "                      Firmware is a finding only when one of its CVEs is high risk:\n"
+    "                      in KEV, CVSS >= 9.0 network/no privileges, or curated\n"
     "  --infected FILE     the telescope's sources.ndjson: its infected_iot sources inside the\n"
     "                      scope are reported as infected\n"
     "\n"
@@ -245,6 +251,8 @@ enum {
     OPT_RESUME,
     OPT_OUTPUT,
     OPT_CONFIG,
+    OPT_FP,
+    OPT_HIGHRISK,
 };
 
 static const struct option survey_opts[] = {
@@ -257,6 +265,8 @@ static const struct option survey_opts[] = {
     {"ports", required_argument, NULL, OPT_PORTS},
     {"favicon", no_argument, NULL, OPT_FAVICON},
     {"kev", required_argument, NULL, OPT_KEV},
+    {"fingerprints", required_argument, NULL, OPT_FP},
+    {"high-risk", required_argument, NULL, OPT_HIGHRISK},
     {"nvd", required_argument, NULL, OPT_NVD},
     {"infected", required_argument, NULL, OPT_INFECTED},
     {"rate", required_argument, NULL, OPT_RATE},
@@ -285,8 +295,9 @@ static const struct option survey_opts[] = {
 
 struct args {
     const char *scope, *operator_name, *creds, *kev, *nvd, *infected, *data, *output;
-    const char *blocklists[MAX_LISTS], *optouts[MAX_LISTS];
-    size_t n_block, n_optout;
+    const char *blocklists[MAX_LISTS], *optouts[MAX_LISTS], *fingerprints[MAX_LISTS];
+    const char *high_risk;
+    size_t n_block, n_optout, n_fp;
     char ports_buf[1024];
     bool lab, resume, have_seed;
     uint64_t seed;
@@ -336,6 +347,16 @@ static int parse_args(int argc, char **argv, struct args *a, struct sv_run *r)
             break;
         case OPT_FAVICON:
             r->fetch_favicon = true;
+            break;
+        case OPT_FP:
+            if (a->n_fp >= MAX_LISTS) {
+                cli_error(CMD, "--fingerprints: at most %d directories", MAX_LISTS);
+                return BS_EUSAGE;
+            }
+            a->fingerprints[a->n_fp++] = optarg;
+            break;
+        case OPT_HIGHRISK:
+            a->high_risk = optarg;
             break;
         case OPT_KEV:
             a->kev = optarg;
@@ -459,6 +480,41 @@ static int parse_args(int argc, char **argv, struct args *a, struct sv_run *r)
     return 0;
 }
 
+/* Identification and vulnerability data, all local files. A file that does not load is a
+ * usage error naming file, line and column. */
+static int load_assess(const struct args *a, struct sv_assess **out)
+{
+    *out = NULL;
+    if (!a->n_fp && !a->kev && !a->nvd && !a->high_risk)
+        return 0;
+    if (!a->n_fp) {
+        cli_error(CMD, "--kev/--nvd/--high-risk need --fingerprints DIR to identify devices");
+        return BS_EUSAGE;
+    }
+    if (sv_assess_new(out))
+        return BS_ENOMEM;
+    struct ident_diag d;
+    int rc = 0;
+    const char *opt = "fingerprints";
+    for (size_t i = 0; !rc && i < a->n_fp; i++)
+        rc = sv_assess_load_fingerprints(*out, a->fingerprints[i], &d);
+    if (!rc && a->kev && (opt = "kev"))
+        rc = sv_assess_load_kev(*out, a->kev, &d);
+    if (!rc && a->nvd && (opt = "nvd"))
+        rc = sv_assess_load_nvd(*out, a->nvd, &d);
+    if (!rc && a->high_risk && (opt = "high-risk"))
+        rc = sv_assess_load_curated(*out, a->high_risk, &d);
+    if (rc) {
+        if (d.line)
+            cli_error(CMD, "--%s: %s:%d:%d: %s", opt, d.file, d.line, d.col, d.msg);
+        else
+            cli_error(CMD, "--%s: %s: %s", opt, d.file[0] ? d.file : "?",
+                      d.msg[0] ? d.msg : bs_strerror(rc));
+        return BS_EUSAGE;
+    }
+    return 0;
+}
+
 static int load_lists(const struct args *a, struct sv_scope *sc)
 {
     char err[512];
@@ -515,6 +571,7 @@ static int survey_run(int argc, char **argv)
     struct sv_creds creds = {0};
     struct statedb *db = NULL;
     struct out_ctx o = {.line = BUF_INIT(1u << 20)};
+    struct sv_assess *assess = NULL;
     if (parse_args(argc, argv, &a, &r))
         goto out_cfg;
     cli_set_log_level(&cfg, a.verbose, a.quiet);
@@ -531,9 +588,8 @@ static int survey_run(int argc, char **argv)
             goto out_scope;
         }
     }
-    if (a.kev || a.nvd)
-        fprintf(stderr, "botscope survey: --kev/--nvd: vulnerability matching is not built in "
-                        "yet; firmware is observed but not assessed\n");
+    if (load_assess(&a, &assess))
+        goto out_assess;
     ex = BS_EXIT_FAIL;
     uint64_t key = a.seed;
     if (!a.have_seed && getrandom(&key, sizeof key, 0) != sizeof key)
@@ -542,7 +598,7 @@ static int survey_run(int argc, char **argv)
         char err[256];
         if (statedb_open(a.data, &db, err)) {
             cli_error(CMD, "--data: %s", err);
-            goto out_creds;
+            goto out_assess;
         }
         int rc = sv_state_open(db, a.operator_name, a.resume, &key, &o.state);
         if (rc == BS_ENOTFOUND) {
@@ -562,6 +618,8 @@ static int survey_run(int argc, char **argv)
     }
     r.scope = &sc;
     r.operator_name = a.operator_name;
+    if (assess)
+        r.assessor = (struct sv_assessor){sv_assess_identify, sv_assess_default_creds, assess};
     r.creds = &creds;
     r.key = key;
     r.sink = (struct sv_sink){out_evidence, out_finding, out_host_done, &o};
@@ -604,7 +662,8 @@ out_state:
         sv_state_close(o.state, false);
 out_db:
     statedb_close(db);
-out_creds:
+out_assess:
+    sv_assess_free(assess);
     sv_creds_release(&creds);
 out_scope:
     sv_scope_release(&sc);

@@ -435,8 +435,13 @@ static void tls_step(struct sv_sess *s)
         s->cs = C_OPEN;
         X509 *cert = SSL_get1_peer_certificate(s->ssl);
         if (cert) {
-            X509_NAME_oneline(X509_get_subject_name(cert), s->obs.tls_subject,
-                              sizeof s->obs.tls_subject);
+            /* RFC 2253 form (CN first, "\," escapes), as Recog's x509.subject expects. */
+            BIO *b = BIO_new(BIO_s_mem());
+            if (b && X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+                int n = BIO_read(b, s->obs.tls_subject, sizeof s->obs.tls_subject - 1);
+                s->obs.tls_subject[n > 0 ? n : 0] = '\0';
+            }
+            BIO_free(b);
             X509_free(cert);
         }
         s->deadline_ms = s->eng->now + s->eng->r->policy.io_timeout_ms;

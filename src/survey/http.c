@@ -355,16 +355,21 @@ int sv_http_basic_header(const char *user, const char *pass, char *out, size_t o
     return n < 0 || (size_t)n >= outlen ? BS_ELIMIT : 0;
 }
 
-/* Lower-case hex MD5 of s. */
-static int md5_hex(const char *s, char out[33])
+int sv_md5_hex(const void *p, size_t n, char out[33])
 {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
-    if (!EVP_Digest(s, strlen(s), d, &dl, EVP_md5(), NULL) || dl != 16)
+    if (!EVP_Digest(p, n, d, &dl, EVP_md5(), NULL) || dl != 16)
         return BS_EIO;
     for (unsigned i = 0; i < 16; i++)
         snprintf(out + 2 * i, 3, "%02x", d[i]);
     return 0;
+}
+
+/* Lower-case hex MD5 of the string s. */
+static int md5_hex(const char *s, char out[33])
+{
+    return sv_md5_hex(s, strlen(s), out);
 }
 
 int sv_http_digest_header(const char *params, const char *method, const char *uri, const char *user,

@@ -81,6 +81,8 @@ int sv_http_digest_header(const char *params, const char *method, const char *ur
  * with a newline after every 76 characters and at the end (Python's base64.encodebytes), as a
  * signed 32-bit number. */
 int32_t sv_favicon_hash(const uint8_t *p, size_t n);
+/* Lower-case hex MD5 of p into out (33 bytes). Returns 0 or BS_EIO. */
+int sv_md5_hex(const void *p, size_t n, char out[33]);
 /* MurmurHash3 x86 32-bit. */
 uint32_t sv_mmh3_32(const void *p, size_t n, uint32_t seed);
 

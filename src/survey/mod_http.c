@@ -120,6 +120,9 @@ static enum sv_act response(struct sv_sess *s, struct hp_state *st)
                      : st->challenge[0] ? "basic"
                                         : "");
             sv_http_auth_param(st->challenge, "realm", o->http_realm, sizeof o->http_realm);
+            if (st->challenge[0])
+                snprintf(o->http_wwwauth, sizeof o->http_wwwauth, "%s %s",
+                         st->digest ? "Digest" : "Basic", st->challenge);
         }
         snprintf(outcome, sizeof outcome, "HTTP %d", st->h.code);
         sv_sess_evidence(s, "GET /", outcome);
@@ -128,6 +131,7 @@ static enum sv_act response(struct sv_sess *s, struct hp_state *st)
         if (st->h.code == 200 && st->h.body_len && !st->h.body_truncated) {
             o->has_favicon = true;
             o->favicon_hash = sv_favicon_hash(st->h.body, st->h.body_len);
+            sv_md5_hex(st->h.body, st->h.body_len, o->favicon_md5);
         }
         return after_probe(s, st);
     case HP_AUTH:

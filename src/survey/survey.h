@@ -62,16 +62,18 @@ struct sv_obs {
     char http_server[256];
     char http_title[256];
     char http_realm[256];
-    char http_auth[16]; /* "basic", "digest" or "" */
+    char http_auth[16];     /* "basic", "digest" or "" */
+    char http_wwwauth[600]; /* the challenge as sent ("Basic realm=...") */
     bool has_favicon;
-    int32_t favicon_hash;
+    int32_t favicon_hash; /* Shodan's mmh3 (http.h) */
+    char favicon_md5[33]; /* hex, what Recog's favicons.xml matches */
     char tls_subject[256];
 };
 
 /* The assessor's answer for one observation. */
 struct sv_ident {
-    char vendor[64], product[64], version[64], device_type[32];
-    char cpe[160];
+    char vendor[128], product[128], version[128], device_type[64];
+    char cpe[256];
     char cves[512]; /* JSON array text of high-risk CVE ids matched, "[]" when none */
     bool vulnerable;
 };

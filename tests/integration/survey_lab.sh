@@ -56,7 +56,7 @@ capture_stop() {
 
 SURVEY=(survey --lab --scope "$W/scope" --blocklist "$W/blocklist" --operator lab-test
         --credentials "$W/creds" --ports 23,22,80,443,554,21 --rate 200 --rate-net 200
-        --rate-host 20 --connect-timeout 1000 --cred-pause 200)
+        --rate-host 20 --connect-timeout 1000 --cred-pause 200 "${LAB_ASSESS[@]}")
 
 mkdir -p "$W/data"
 capture_start "$W/run.pcap"
@@ -72,13 +72,17 @@ cat >"$W/want" <<'WANT'
 198.18.1.4 22 ssh weak_credential
 198.18.1.6 443 https weak_credential
 198.18.1.6 80 http weak_credential
+198.18.1.8 80 http vulnerable_firmware
 WANT
 diff -u "$W/want" "$W/got" || fail "findings differ from the lab's weak devices"
 for k in addr port service finding vendor product version cves evidence; do
     jq -e "has(\"$k\")" "$W/findings.ndjson" >/dev/null || fail "finding lacks key $k"
 done
-jq -e 'select(.addr == "198.18.1.2") | .evidence.user == "root" and .evidence.pair == 3' \
+jq -e -s 'map(select(.addr == "198.18.1.2")) | .[0].evidence.user == "root" and .[0].evidence.pair == 3' \
     "$W/findings.ndjson" >/dev/null || fail "telnet finding does not name the pair"
+jq -e -s 'map(select(.finding == "vulnerable_firmware")) | .[0] | .version == "2.5.0" and
+       (.cves | any(. == "CVE-2017-17562")) and .product != ""' \
+    "$W/findings.ndjson" >/dev/null || { grep vulnerable "$W/findings.ndjson" >&2; fail "vulnerable firmware finding lacks version or CVE"; }
 
 # No packet to the blocklisted device or outside the scope; packets to the lab at all.
 for a in 198.18.1.9 198.18.1.16 198.18.1.17; do
@@ -98,8 +102,8 @@ attempts=$(sqlite3 "$W/data/state.db" "select count(*) from records where kind='
 grep -q "$attempts credential attempts" "$W/run.err" || fail "attempt evidence ($attempts) differs from the summary"
 [ "$(sqlite3 "$W/data/state.db" "select count(distinct json_extract(body,'\$.operator')) from records where kind='evidence'")" = 1 ] ||
     fail "evidence without the operator"
-[ "$(sqlite3 "$W/data/state.db" "select count(*) from records where kind='finding' and status='open'")" = 4 ] ||
-    fail "the state database does not hold the four open findings"
+[ "$(sqlite3 "$W/data/state.db" "select count(*) from records where kind='finding' and status='open'")" = 5 ] ||
+    fail "the state database does not hold the five open findings"
 sqlite3 "$W/data/state.db" "select body from records where kind='evidence'" | jq -e -s \
     'all(.[]; .src == "198.18.0.1" and (.dst | startswith("198.18.1.")) and .time_ms > 0)' >/dev/null ||
     fail "evidence records lack source, destination or time"

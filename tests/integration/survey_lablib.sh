@@ -11,12 +11,14 @@
 #   .4  dropbear, admin / admin (weak)
 #   .5  dropbear, admin / a strong password
 #   .6  lighttpd: HTTP Basic admin/admin on 80, HTTPS Digest admin/admin on 443 (weak)
-#   .7  lighttpd: HTTP Digest with a strong password, an NVR-like page
-#   .8  lighttpd: an open page, no authentication
+#   .7  lighttpd: HTTP Digest with a strong password, an NVR-like page, patched firmware
+#       (Server: GoAhead-Webs/3.6.5, the fixed release of CVE-2017-17562)
+#   .8  lighttpd: an open page, no authentication, vulnerable firmware (GoAhead-Webs/2.5.0)
 #   .9  busybox telnetd, root / xc3511: in the scope but blocklisted
 #   .16 busybox telnetd, root / xc3511: just outside the scope 198.18.1.0/28
 #   .17 lighttpd Basic admin/admin: just outside the scope
 # Credentials file $LAB_W/creds: root:root, admin:admin, root:xc3511.
+# LAB_ASSESS: the survey options that load identification and vulnerability data.
 
 LAB_S="bs_svs_$$"
 LAB_D="bs_svd_$$"
@@ -156,8 +158,8 @@ lab_up() {
     lab_dropbear 198.18.1.4 admin "NVR-7104 SSH"
     lab_dropbear 198.18.1.5 'Str0ng-and-unlisted!' "Router SSH"
     lab_lighttpd 198.18.1.6 IPCamera basic digest admin "IP Camera" "Boa/0.94.14rc21"
-    lab_lighttpd 198.18.1.7 NVR digest off 'Str0ng-and-unlisted!' "NVR Web Service" "lighttpd/1.4.69"
-    lab_lighttpd 198.18.1.8 Open none off x "Router Status" "httpd"
+    lab_lighttpd 198.18.1.7 NVR digest off 'Str0ng-and-unlisted!' "NVR Web Service" "GoAhead-Webs/3.6.5"
+    lab_lighttpd 198.18.1.8 Open none off x "Router Status" "GoAhead-Webs/2.5.0"
     lab_telnetd 198.18.1.9 xc3511 "blocklisted device"
     lab_telnetd 198.18.1.16 xc3511 "outside the scope"
     lab_lighttpd 198.18.1.17 Out basic off admin "outside" "httpd"
@@ -166,6 +168,11 @@ lab_up() {
               198.18.1.17:80; do
         lab_wait_port "${hp%:*}" "${hp#*:}"
     done
+    LAB_ASSESS=(--fingerprints "$BS_SOURCE_DIR/data/fingerprints"
+                --fingerprints "$BS_SOURCE_DIR/../shared/recog/xml"
+                --kev "$BS_SOURCE_DIR/../shared/vulndb/kev/known_exploited_vulnerabilities.json"
+                --nvd "$BS_SOURCE_DIR/../shared/vulndb/nvd"
+                --high-risk "$BS_SOURCE_DIR/data/high-risk.txt")
     echo "198.18.1.0/28" >"$LAB_W/scope"
     echo "198.18.1.9" >"$LAB_W/blocklist"
 }
