@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/jw.h"
 #include "core/text.h"
 #include "store/statedb.h"
 #include "survey/assess.h"
@@ -220,6 +221,32 @@ static int report_infected(const char *path, const struct sv_scope *sc, struct o
     }
     fclose(f);
     return rc;
+}
+
+/* Reports the state database's seeds (addresses believed infected, e.g. the telescope's
+ * infected sources or detection's bot list) that lie inside the scope. */
+struct seed_ctx {
+    const struct sv_scope *sc;
+    struct out_ctx *o;
+    uint64_t n;
+};
+
+static int seed_cb(void *ctx, const struct statedb_rec *r)
+{
+    struct seed_ctx *c = ctx;
+    struct ipaddr a;
+    if (!r->addr || ipaddr_parse(r->addr, &a) || sv_scope_check(c->sc, &a) != SV_ALLOW)
+        return 0;
+    struct sv_finding fd = {
+        .addr = a, .service = "telescope", .kind = SV_INFECTED, .time_ms = clock_wall_ms()};
+    struct buf b = BUF_INIT(sizeof fd.evidence - 1);
+    buf_puts(&b, "{\"source\":\"state database seed\",\"seed\":");
+    jw_escape(&b, r->key ? r->key : "", r->key ? strlen(r->key) : 0);
+    buf_puts(&b, "}");
+    snprintf(fd.evidence, sizeof fd.evidence, "%s", b.data ? b.data : "{}");
+    buf_release(&b);
+    c->n++;
+    return out_finding(c->o, &fd);
 }
 
 enum {
@@ -630,6 +657,14 @@ static int survey_run(int argc, char **argv)
     if (a.infected && report_infected(a.infected, &sc, &o, &n_inf)) {
         ex = BS_EXIT_USAGE;
         goto out_state;
+    }
+    if (db && !a.resume) {
+        struct seed_ctx sctx = {&sc, &o, 0};
+        struct statedb_rec_query q = {.kind = STATEDB_SEED};
+        if (statedb_rec_list(db, &q, seed_cb, &sctx) < 0) {
+            cli_error(CMD, "--data: cannot read the seeds");
+            goto out_state;
+        }
     }
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);

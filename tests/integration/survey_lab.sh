@@ -158,6 +158,18 @@ head -1 "$W/findings.csv" | grep -q '^addr,port,service,finding,vendor,product,v
 grep -q '^198.18.1.4,22,ssh,weak_credential,' "$W/findings.csv" || fail "CSV finding"
 [ "$(wc -l <"$W/findings.csv")" -eq 2 ] || fail "CSV holds other findings"
 
+# ---- infected: the telescope's list, inside the scope only ----
+cat >"$W/sources.ndjson" <<'SRC'
+{"src":"198.18.1.11","packets":40,"ports":[23],"fingerprints":["mirai"],"infected_iot":true}
+{"src":"198.18.1.12","packets":40,"ports":[23],"fingerprints":["zmap"],"infected_iot":false}
+{"src":"198.18.1.40","packets":40,"ports":[23],"fingerprints":["mirai"],"infected_iot":true}
+{"src":"198.18.1.9","packets":40,"ports":[23],"fingerprints":["mirai"],"infected_iot":true}
+SRC
+lab_s "$BOTSCOPE" "${SURVEY[@]}" --ports 21 --infected "$W/sources.ndjson" >"$W/inf.ndjson" 2>/dev/null ||
+    fail "run with --infected failed"
+[ "$(jq -r 'select(.finding == "infected") | .addr' "$W/inf.ndjson")" = "198.18.1.11" ] ||
+    fail "infected findings: $(cat "$W/inf.ndjson")"
+
 # ---- resume after SIGTERM: finished devices are not touched again ----
 mkdir -p "$W/data2"
 ip netns exec "$LAB_S" "$BOTSCOPE" "${SURVEY[@]}" --data "$W/data2" -v >"$W/r1.ndjson" 2>"$W/r1.err" &
