@@ -214,8 +214,13 @@ static int report_infected(const char *path, const struct sv_scope *sc, struct o
                                 .service = "telescope",
                                 .kind = SV_INFECTED,
                                 .time_ms = clock_wall_ms()};
-        snprintf(fd.evidence, sizeof fd.evidence, "{\"source\":\"telescope\",\"file\":\"%s\"}",
-                 strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        struct buf eb = BUF_INIT(sizeof fd.evidence - 1);
+        buf_puts(&eb, "{\"source\":\"telescope\",\"file\":");
+        jw_escape(&eb, base, strlen(base));
+        buf_puts(&eb, "}");
+        snprintf(fd.evidence, sizeof fd.evidence, "%s", eb.data ? eb.data : "{}");
+        buf_release(&eb);
         rc = out_finding(o, &fd);
         (*n)++;
     }

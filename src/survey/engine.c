@@ -20,7 +20,8 @@
 #include "survey/survey.h"
 #include "survey/targets.h"
 
-#define SV_OUT_BUF      8192
+/* Requests are short (the longest, a Digest GET, is under 1 KB). */
+#define SV_OUT_BUF      4096
 #define SV_MAX_DEFAULTS 16
 #define SV_EPOLL_BATCH  256
 
