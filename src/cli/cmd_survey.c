@@ -576,13 +576,14 @@ static void summary(const struct sv_stats *s, const struct out_ctx *o)
 {
     fprintf(stderr,
             "botscope survey: %" PRIu64 " devices done (%" PRIu64
-            " skipped as done before, %" PRIu64 " blocked, %" PRIu64 " special-purpose), %" PRIu64
-            " connections (%" PRIu64 " refused, %" PRIu64 " timed out, %" PRIu64
-            " local errors), %" PRIu64 " open ports, %" PRIu64 " credential attempts (%" PRIu64
-            " successes), %" PRIu64 " findings, %" PRIu64 " evidence records\n",
-            s->hosts_done, s->hosts_skipped_done, s->hosts_blocked, s->hosts_special, s->connects,
-            s->refused, s->timeouts, s->local_errors, s->open_ports, s->attempts, s->successes,
-            o->findings, s->evidence);
+            " skipped as done before, %" PRIu64 " blocked, %" PRIu64 " special-purpose, %" PRIu64
+            " left unfinished by local errors), %" PRIu64 " connections (%" PRIu64
+            " refused, %" PRIu64 " timed out, %" PRIu64 " local errors), %" PRIu64
+            " open ports, %" PRIu64 " credential attempts (%" PRIu64 " successes), %" PRIu64
+            " findings, %" PRIu64 " evidence records\n",
+            s->hosts_done, s->hosts_skipped_done, s->hosts_blocked, s->hosts_special,
+            s->hosts_unfinished, s->connects, s->refused, s->timeouts, s->local_errors,
+            s->open_ports, s->attempts, s->successes, o->findings, s->evidence);
     if (o->state && sv_state_remediated(o->state))
         fprintf(stderr, "botscope survey: %" PRIu64 " earlier findings remediated\n",
                 sv_state_remediated(o->state));
@@ -606,6 +607,10 @@ static int survey_run(int argc, char **argv)
     struct sv_assess *assess = NULL;
     if (parse_args(argc, argv, &a, &r))
         goto out_cfg;
+    /* From here on a signal stops the run cleanly (also while data files load). */
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     cli_set_log_level(&cfg, a.verbose, a.quiet);
     if (sv_scope_init(&sc, a.lab)) {
         ex = BS_EXIT_FAIL;
@@ -671,9 +676,6 @@ static int survey_run(int argc, char **argv)
             goto out_state;
         }
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     struct sv_stats st;
     int rc = sv_run(&r, &st);
     summary(&st, &o);

@@ -19,294 +19,7 @@
 #include "survey/module.h"
 #include "survey/survey.h"
 #include "survey/targets.h"
-
-/* Requests are short (the longest, a Digest GET, is under 1 KB). */
-#define SV_OUT_BUF      4096
-#define SV_MAX_DEFAULTS 16
-#define SV_EPOLL_BATCH  256
-
-enum conn_state { C_NONE = 0, C_CONNECTING, C_TLS, C_OPEN };
-
-struct sv_engine;
-struct sv_host;
-
-struct sv_sess {
-    struct sv_engine *eng;
-    struct sv_host *host;
-    const struct sv_module *mod;
-    uint16_t port;
-    int fd;
-    SSL *ssl;
-    enum conn_state cs;
-    size_t out_len;
-    uint32_t events; /* epoll interest now registered */
-    void *st;
-    uint32_t conn_no;
-    uint64_t deadline_ms, wake_ms, last_attempt_ms;
-    bool timed_out, succeeded, identified, have_id;
-    struct sv_obs obs;
-    struct sv_ident id;
-    struct sv_cred defaults[SV_MAX_DEFAULTS];
-    size_t n_defaults;
-    uint8_t out[SV_OUT_BUF]; /* last: a new session clears everything before it */
-};
-
-struct sv_host {
-    bool used;
-    uint64_t pos;
-    struct ipaddr addr;
-    size_t src_idx;
-    size_t port_idx;
-    uint64_t not_before_ms;
-    bool reconnect;      /* the next connection is to the same service */
-    struct ipaddr local; /* the source address the device sees (getsockname) */
-    uint16_t open_ports[SV_MAX_PORTS];
-    size_t n_open;
-    struct sv_bucket bucket;
-    struct sv_sess s;
-};
-
-struct sv_engine {
-    const struct sv_run *r;
-    struct sv_stats *st;
-    int ep;
-    struct sv_host *hosts;
-    size_t cap, active;
-    struct sv_targets tg;
-    uint64_t next_pos, now, start;
-    struct sv_bucket total;
-    struct sv_netrate net;
-    struct sv_health health;
-    SSL_CTX *ssl_ctx;
-    size_t src_rr;
-    int err; /* first sink error: stops the run */
-    bool stopping;
-};
-
-const uint16_t sv_default_ports[] = {23,   2323, 22, 80,   8080,  81,   443,
-                                     8443, 554,  21, 7547, 37215, 52869};
-const size_t sv_default_ports_n = sizeof sv_default_ports / sizeof sv_default_ports[0];
-
-const char *sv_finding_name(enum sv_finding_kind k)
-{
-    switch (k) {
-    case SV_WEAK_CREDENTIAL:
-        return "weak_credential";
-    case SV_VULNERABLE_FIRMWARE:
-        return "vulnerable_firmware";
-    case SV_INFECTED:
-        return "infected";
-    }
-    return "?";
-}
-
-/* ---- sink helpers ---- */
-
-static void sink_err(struct sv_engine *e, int rc)
-{
-    if (rc && !e->err)
-        e->err = rc;
-}
-
-static void evidence(struct sv_sess *s, const char *tried, const char *outcome)
-{
-    struct sv_engine *e = s->eng;
-    struct sv_evidence ev = {.operator_name = e->r->operator_name,
-                             .dst = s->host->addr,
-                             .port = s->port,
-                             .service = s->mod ? s->mod->name : "tcp",
-                             .time_ms = clock_wall_ms()};
-    ev.src = s->host->local;
-    snprintf(ev.tried, sizeof ev.tried, "%s", tried);
-    snprintf(ev.outcome, sizeof ev.outcome, "%s", outcome);
-    e->st->evidence++;
-    if (e->r->sink.evidence)
-        sink_err(e, e->r->sink.evidence(e->r->sink.ctx, &ev));
-}
-
-static void finding(struct sv_sess *s, enum sv_finding_kind k, const char *evidence_json)
-{
-    struct sv_engine *e = s->eng;
-    struct sv_finding f = {.addr = s->host->addr,
-                           .port = s->port,
-                           .service = s->mod ? s->mod->name : "tcp",
-                           .kind = k,
-                           .id = s->have_id ? &s->id : NULL,
-                           .time_ms = clock_wall_ms()};
-    snprintf(f.evidence, sizeof f.evidence, "%s", evidence_json);
-    e->st->findings++;
-    if (e->r->sink.finding)
-        sink_err(e, e->r->sink.finding(e->r->sink.ctx, &f));
-}
-
-/* Appends s to a JSON string literal in out (escaped, quoted, truncated to fit). */
-static void json_str(char *out, size_t cap, const char *s)
-{
-    size_t o = strlen(out);
-    if (o + 3 > cap)
-        return;
-    out[o++] = '"';
-    for (; *s && o + 8 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20 || c >= 0x7f) {
-            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o++] = '"';
-    out[o] = '\0';
-}
-
-/* ---- what modules use (module.h) ---- */
-
-void *sv_sess_state(struct sv_sess *s)
-{
-    return s->st;
-}
-int sv_sess_fd(struct sv_sess *s)
-{
-    return s->fd;
-}
-uint16_t sv_sess_port(struct sv_sess *s)
-{
-    return s->port;
-}
-const struct ipaddr *sv_sess_addr(struct sv_sess *s)
-{
-    return &s->host->addr;
-}
-const char *sv_sess_operator(struct sv_sess *s)
-{
-    return s->eng->r->operator_name;
-}
-uint64_t sv_sess_now(struct sv_sess *s)
-{
-    return s->eng->now;
-}
-uint32_t sv_sess_conn_no(struct sv_sess *s)
-{
-    return s->conn_no;
-}
-const struct sv_policy *sv_sess_policy(struct sv_sess *s)
-{
-    return &s->eng->r->policy;
-}
-bool sv_sess_fetch_favicon(struct sv_sess *s)
-{
-    return s->eng->r->fetch_favicon;
-}
-bool sv_sess_timed_out(struct sv_sess *s)
-{
-    return s->timed_out;
-}
-void sv_sess_wake(struct sv_sess *s, uint64_t ms)
-{
-    s->wake_ms = ms ? s->eng->now + ms : 0;
-}
-struct sv_obs *sv_sess_obs(struct sv_sess *s)
-{
-    return &s->obs;
-}
-
-void sv_sess_identify(struct sv_sess *s)
-{
-    if (s->identified)
-        return;
-    s->identified = true;
-    const struct sv_assessor *a = &s->eng->r->assessor;
-    if (!a->identify)
-        return;
-    memset(&s->id, 0, sizeof s->id);
-    snprintf(s->id.cves, sizeof s->id.cves, "[]");
-    if (a->identify(a->ctx, &s->obs, &s->id) != 0)
-        return;
-    s->have_id = true;
-    if (a->default_creds)
-        s->n_defaults = a->default_creds(a->ctx, &s->id, s->defaults, SV_MAX_DEFAULTS);
-    if (s->n_defaults > SV_MAX_DEFAULTS)
-        s->n_defaults = SV_MAX_DEFAULTS;
-}
-
-const struct sv_cred *sv_sess_cred(struct sv_sess *s, uint32_t i)
-{
-    if (s->succeeded || i >= s->eng->r->policy.max_attempts)
-        return NULL;
-    if (i < s->n_defaults)
-        return &s->defaults[i];
-    i -= (uint32_t)s->n_defaults;
-    const struct sv_creds *c = s->eng->r->creds;
-    /* Skip file pairs equal to a default already tried (device defaults came first). */
-    for (size_t k = 0; c && k < c->n; k++) {
-        bool dup = false;
-        for (size_t d = 0; d < s->n_defaults; d++)
-            dup |= !strcmp(s->defaults[d].user, c->v[k].user) &&
-                   !strcmp(s->defaults[d].pass, c->v[k].pass);
-        if (dup)
-            continue;
-        if (i-- == 0)
-            return &c->v[k];
-    }
-    return NULL;
-}
-
-uint64_t sv_sess_attempt_wait(struct sv_sess *s)
-{
-    uint64_t next = s->last_attempt_ms + s->eng->r->policy.cred_pause_ms;
-    return s->last_attempt_ms && next > s->eng->now ? next - s->eng->now : 0;
-}
-
-void sv_sess_attempt(struct sv_sess *s, const struct sv_cred *c, bool success, const char *outcome)
-{
-    s->last_attempt_ms = s->eng->now;
-    s->eng->st->attempts++;
-    char tried[160];
-    snprintf(tried, sizeof tried, "login user=%s pair=%u%s", c->user, c->index,
-             c->index ? "" : " (device default)");
-    evidence(s, tried, outcome);
-    if (!success)
-        return;
-    s->succeeded = true; /* sv_sess_cred() returns NULL from now on: no further attempt */
-    s->eng->st->successes++;
-    char ev[768] = "{\"user\":";
-    json_str(ev, sizeof ev, c->user);
-    size_t o = strlen(ev);
-    snprintf(ev + o, sizeof ev - o, ",\"pair\":%u,\"proof\":", c->index);
-    json_str(ev, sizeof ev, outcome);
-    o = strlen(ev);
-    snprintf(ev + o, sizeof ev - o, ",\"operator\":");
-    json_str(ev, sizeof ev, s->eng->r->operator_name);
-    o = strlen(ev);
-    snprintf(ev + o, sizeof ev - o, "}");
-    finding(s, SV_WEAK_CREDENTIAL, ev);
-}
-
-void sv_sess_evidence(struct sv_sess *s, const char *tried, const char *outcome)
-{
-    evidence(s, tried, outcome);
-}
-
-void sv_sess_infected(struct sv_sess *s, const char *sign)
-{
-    char ev[512] = "{\"sign\":";
-    json_str(ev, sizeof ev, sign);
-    size_t o = strlen(ev);
-    snprintf(ev + o, sizeof ev - o, "}");
-    evidence(s, "observe", sign);
-    finding(s, SV_INFECTED, ev);
-}
-
-int sv_sess_send(struct sv_sess *s, const void *p, size_t n)
-{
-    if (n > SV_OUT_BUF - s->out_len)
-        return BS_ELIMIT;
-    memcpy(s->out + s->out_len, p, n);
-    s->out_len += n;
-    return 0;
-}
+#include "survey/engine_int.h"
 
 /* ---- connections ---- */
 
@@ -373,18 +86,18 @@ static void service_end(struct sv_sess *s)
         sv_sess_identify(s);
         if (s->have_id && s->id.vulnerable) {
             char ev[768] = "{\"cpe\":";
-            json_str(ev, sizeof ev, s->id.cpe);
+            sv_json__str(ev, sizeof ev, s->id.cpe);
             size_t o = strlen(ev);
             snprintf(ev + o, sizeof ev - o, ",\"seen\":");
             const struct sv_obs *ob = &s->obs;
-            json_str(ev, sizeof ev,
-                     ob->banner[0]        ? ob->banner
-                     : ob->http_server[0] ? ob->http_server
-                     : ob->http_title[0]  ? ob->http_title
-                                          : ob->tls_subject);
+            sv_json__str(ev, sizeof ev,
+                         ob->banner[0]        ? ob->banner
+                         : ob->http_server[0] ? ob->http_server
+                         : ob->http_title[0]  ? ob->http_title
+                                              : ob->tls_subject);
             o = strlen(ev);
             snprintf(ev + o, sizeof ev - o, "}");
-            finding(s, SV_VULNERABLE_FIRMWARE, ev);
+            sv_sess__finding(s, SV_VULNERABLE_FIRMWARE, ev);
         }
         if (s->mod->finish)
             s->mod->finish(s);
@@ -456,7 +169,7 @@ static void tls_step(struct sv_sess *s)
         set_interest(s, EPOLLOUT);
     } else {
         ERR_clear_error();
-        evidence(s, "tls handshake", "failed");
+        sv_sess__evidence(s, "tls handshake", "failed");
         host_next_port(s->host);
     }
 }
@@ -470,7 +183,7 @@ static void connected(struct sv_sess *s)
             s->host->open_ports[s->host->n_open++] = s->port;
         s->st = calloc(1, s->mod->state_size ? s->mod->state_size : 1);
         if (!s->st) {
-            sink_err(e, BS_ENOMEM);
+            sv_engine__sink_err(e, BS_ENOMEM);
             host_next_port(s->host);
             return;
         }
@@ -486,7 +199,7 @@ static void connected(struct sv_sess *s)
         else if (ss.ss_family == AF_INET6)
             ipaddr_from_v6(&s->host->local, ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr);
     }
-    evidence(s, "connect", "open");
+    sv_sess__evidence(s, "connect", "open");
     s->deadline_ms = e->now + e->r->policy.io_timeout_ms;
     if (s->mod->tls) {
         s->ssl = e->ssl_ctx ? SSL_new(e->ssl_ctx) : NULL;
@@ -514,10 +227,11 @@ static void connect_failed(struct sv_sess *s, int err)
         sv_health_note(&e->health, SV_OUT_OK);
     } else {
         e->st->local_errors++;
+        s->host->local_fail = true;
         sv_health_note(&e->health, SV_OUT_LOCAL_ERR);
     }
     if (s->conn_no > 1)
-        evidence(s, "connect", err == ECONNREFUSED ? "refused" : strerror(err));
+        sv_sess__evidence(s, "connect", err == ECONNREFUSED ? "refused" : strerror(err));
     host_next_port(s->host);
 }
 
@@ -679,15 +393,20 @@ static void on_event(struct sv_host *h, uint32_t ev)
 static void host_finish(struct sv_host *h)
 {
     struct sv_engine *e = h->s.eng;
-    if (log_get_level() >= LOG_INFO) {
-        char a[IPADDR_STRLEN];
-        log_info("survey", "device %s done (%zu open ports)", ipaddr_format(&h->addr, a, sizeof a),
-                 h->n_open);
+    if (h->local_fail) {
+        /* Something on this side failed: the device was not really surveyed. */
+        e->st->hosts_unfinished++;
+    } else {
+        if (log_get_level() >= LOG_INFO) {
+            char a[IPADDR_STRLEN];
+            log_info("survey", "device %s done (%zu open ports)",
+                     ipaddr_format(&h->addr, a, sizeof a), h->n_open);
+        }
+        if (e->r->sink.host_done)
+            sv_engine__sink_err(e, e->r->sink.host_done(e->r->sink.ctx, h->pos, &h->addr,
+                                                        h->open_ports, h->n_open));
+        e->st->hosts_done++;
     }
-    if (e->r->sink.host_done)
-        sink_err(e,
-                 e->r->sink.host_done(e->r->sink.ctx, h->pos, &h->addr, h->open_ports, h->n_open));
-    e->st->hosts_done++;
     h->used = false;
     e->active--;
 }
@@ -733,7 +452,7 @@ static void timers(struct sv_host *h)
             return;
         }
         if (s->cs == C_TLS) {
-            evidence(s, "tls handshake", "timed out");
+            sv_sess__evidence(s, "tls handshake", "timed out");
             host_next_port(h);
             return;
         }
@@ -769,7 +488,7 @@ static void fill(struct sv_engine *e)
             else
                 e->st->hosts_special++;
             if (e->r->sink.host_done)
-                sink_err(e, e->r->sink.host_done(e->r->sink.ctx, pos, NULL, NULL, 0));
+                sv_engine__sink_err(e, e->r->sink.host_done(e->r->sink.ctx, pos, NULL, NULL, 0));
             continue;
         }
         while (e->hosts[free_slot].used)

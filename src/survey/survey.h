@@ -123,6 +123,7 @@ struct sv_sink {
 
 struct sv_stats {
     uint64_t hosts_done, hosts_skipped_done, hosts_blocked, hosts_special;
+    uint64_t hosts_unfinished; /* a local error stopped them: left for --resume */
     uint64_t connects, refused, timeouts, local_errors, open_ports, sessions, resets;
     uint64_t attempts, successes, findings, evidence;
     bool aborted, timed_out, interrupted;

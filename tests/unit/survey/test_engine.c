@@ -202,6 +202,34 @@ static void test_engine_stops_at_run_time_limit(void **st)
     sv_scope_release(&sc);
 }
 
+static void test_engine_aborts_when_connections_fail_locally(void **st)
+{
+    (void)st;
+    struct sv_scope sc;
+    struct sink_log log = {0};
+    struct sv_run r;
+    lab_run(&r, &sc, &log, "127.0.2.0/24", NULL);
+    /* A source address this host does not have: every bind() fails (EADDRNOTAVAIL), which
+     * is what a broken local network looks like to the health monitor. */
+    assert_int_equal(ipaddr_parse("192.0.2.77", &r.sources[0]), 0);
+    r.n_sources = 1;
+    r.ports[0] = 9;
+    r.n_ports = 1;
+    r.policy.rate_total = r.policy.rate_net = 1000;
+    r.policy.rate_host = 10;
+    r.policy.health_window = 20;
+    struct sv_stats s;
+    assert_int_equal(sv_run(&r, &s), 0);
+    assert_true(s.aborted);
+    assert_non_null(strstr(s.abort_why, "failed locally"));
+    assert_true(s.local_errors >= 20);
+    /* Stopped early, and devices that met a local error are not "done": resume retries them. */
+    assert_int_equal(s.hosts_done, 0);
+    assert_int_equal(log.done, 0);
+    assert_true(s.hosts_unfinished >= 10 && s.hosts_unfinished < 256);
+    sv_scope_release(&sc);
+}
+
 /* A Telnet device in the style of Dahua/ZTE firmware: "Username:" / "Password:" prompts,
  * "Login incorrect" on failure, a "ZXHN H108N>" shell prompt on success. It records what the
  * client sent, and whether anything came after the successful password. */
@@ -305,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_engine_keeps_per_host_rate),
         cmocka_unit_test(test_engine_never_connects_to_blocked),
         cmocka_unit_test(test_engine_stops_at_run_time_limit),
+        cmocka_unit_test(test_engine_aborts_when_connections_fail_locally),
         cmocka_unit_test(test_telnet_stops_at_first_success_and_sends_nothing_after),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
