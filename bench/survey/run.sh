@@ -74,7 +74,8 @@ t1=$(now)
 nm_sweep=$(secs "$t0" "$t1")
 mac=$(lab_d cat /sys/class/net/d0/address)
 t0=$(now)
-lab_s zmap -q -p 23 -i s0 -S 198.18.0.1 -G "$mac" --rate 20000 --cooldown-time 2 \
+: >"$W/empty.bl"
+lab_s zmap -q -p 23 -i s0 -S 198.18.0.1 -G "$mac" --rate 20000 --cooldown-time 2 -b "$W/empty.bl" \
     -B 1G -o "$OUT/zmap_sweep.csv" "$PFX" >/dev/null 2>"$OUT/zmap_sweep.err"
 t1=$(now)
 zm_sweep=$(secs "$t0" "$t1")

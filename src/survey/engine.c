@@ -39,7 +39,9 @@ static void conn_close(struct sv_sess *s)
         s->ssl = NULL;
     }
     if (s->fd >= 0) {
-        if (s->events)
+        /* close() drops the registration with the last reference to the socket; only a raw
+         * module (libssh holds a duplicate) needs it removed first. */
+        if (s->events && s->mod && s->mod->raw)
             epoll_ctl(s->eng->ep, EPOLL_CTL_DEL, s->fd, NULL);
         close(s->fd);
     }
@@ -422,13 +424,16 @@ static void host_step(struct sv_host *h)
         host_finish(h);
         return;
     }
-    uint64_t w = sv_bucket_wait(&h->bucket, e->now);
-    uint64_t wn = sv_netrate_wait(&e->net, &h->addr, e->now);
+    /* The run's bucket first: when it is empty no device may start a connection, and the
+     * per-network table is not consulted for each of thousands of waiting devices. */
     uint64_t wt = sv_bucket_wait(&e->total, e->now);
-    if (wn > w)
-        w = wn;
-    if (wt > w)
-        w = wt;
+    if (wt) {
+        h->not_before_ms = e->now + wt;
+        return;
+    }
+    uint64_t w = sv_bucket_wait(&h->bucket, e->now);
+    if (!w)
+        w = sv_netrate_wait(&e->net, &h->addr, e->now);
     if (w) {
         h->not_before_ms = e->now + w;
         return;
