@@ -21,8 +21,9 @@ declare -A allowed=(
     [query]="core store query"
     [telescope]="core proto capture store telescope"
     [sim]="core sim"
+    [detect]="core store query detect"
     [survey]="core store survey"
-    [cli]="core proto capture collect store query telescope sim survey cli"
+    [cli]="core proto capture collect store query telescope sim detect survey cli"
 )
 bad=0
 for dir in src/*/; do

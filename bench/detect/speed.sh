@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Detection speed: feature extraction (detect's one store scan into server, client and edge
+# tables) in flows/s, and a whole `botscope detect` beside `botscope flows -A dstip,dstport`
+# over the same store in the same run (issue floor: detect <= 3x the aggregation).
+# The store holds a simulated world's exports at SCALE (44: about 10 M flow records an hour)
+# collected through `botscope collect --read`, the seeds are the telescope's infected sources.
+#   bash bench/detect/speed.sh [BOTSCOPE] [WORKDIR]
+# Environment: SCALE (44), RUNS (best of, 3), KEEP=1 reuses WORKDIR's store.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+B=${1:-$src/build/release/src/cli/botscope}
+W=${2:-/tmp/bs_bench_detect}
+SCALE=${SCALE:-44}
+RUNS=${RUNS:-3}
+mkdir -p "$W"
+if [ "${KEEP:-0}" != 1 ] || [ ! -d "$W/store" ]; then
+    rm -rf "$W/world" "$W/store" "$W/tel"
+    "$B" simulate --seed 11 --scale "$SCALE" --out "$W/world" >&2
+    "$B" collect --read "$W/world/exports.pcap" --store "$W/store" >/dev/null 2>&1
+    "$B" telescope --read "$W/world/darknet.pcap" --darknet 25.240.0.0/20 --out "$W/tel" \
+        >/dev/null 2>&1
+    rm -f "$W/world/exports.pcap" "$W/world/darknet.pcap"
+fi
+flows=$("$B" flows --store "$W/store" --count -o csv 2>/dev/null | tail -1 | cut -d, -f1)
+best() { sort -n | head -1; }
+tq=(); td=(); ts=()
+for _ in $(seq "$RUNS"); do
+    s=$(date +%s.%N)
+    "$B" flows --store "$W/store" -A dstip,dstport -n 10 -q >/dev/null 2>&1
+    e=$(date +%s.%N)
+    tq+=("$(echo "$e - $s" | bc)")
+    s=$(date +%s.%N)
+    "$B" detect --store "$W/store" --seeds "$W/tel/sources.ndjson" --no-state -o ndjson \
+        >"$W/cand.ndjson" 2>"$W/detect.err"
+    e=$(date +%s.%N)
+    td+=("$(echo "$e - $s" | bc)")
+    ts+=("$(sed -n 's/.*scan \([0-9.]*\)s.*/\1/p' "$W/detect.err")")
+done
+q=$(printf '%s\n' "${tq[@]}" | best)
+dd=$(printf '%s\n' "${td[@]}" | best)
+sc=$(printf '%s\n' "${ts[@]}" | best)
+echo "| flows | flows -A dstip,dstport | detect (whole) | ratio | feature extraction | candidates |"
+echo "|---:|---:|---:|---:|---:|---:|"
+printf '| %s | %.2f s | %.2f s | %.2f | %.2f s, %.1f M flows/s | %s |\n' "$flows" "$q" "$dd" \
+    "$(echo "$dd / $q" | bc -l)" "$sc" "$(echo "$flows / $sc / 1000000" | bc -l)" \
+    "$(wc -l <"$W/cand.ndjson")"
+cat "$W/detect.err" >&2
