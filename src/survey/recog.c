@@ -410,9 +410,6 @@ int ident_db_load_file(struct ident_db *db, const char *path, struct ident_diag 
 {
     char *data = NULL;
     size_t len = 0;
-    size_t old_nfps = db->nfps, old_nfiles = db->nfiles;
-    xmlParserCtxtPtr ctxt = NULL;
-    xmlDocPtr doc = NULL;
     ident_diag_clear(diag);
     int rc = ident_read_file(path, RECOG_FILE_MAX, &data, &len);
     if (rc) {
@@ -420,6 +417,23 @@ int ident_db_load_file(struct ident_db *db, const char *path, struct ident_diag 
                        rc == BS_ELIMIT ? "file larger than the fingerprint file cap"
                                        : bs_strerror(rc));
         return rc;
+    }
+    rc = ident_db_load_buffer(db, path, data, len, diag);
+    free(data);
+    return rc;
+}
+
+int ident_db_load_buffer(struct ident_db *db, const char *path, const char *data, size_t len,
+                         struct ident_diag *diag)
+{
+    size_t old_nfps = db->nfps, old_nfiles = db->nfiles;
+    xmlParserCtxtPtr ctxt = NULL;
+    xmlDocPtr doc = NULL;
+    int rc = 0;
+    ident_diag_clear(diag);
+    if (len > RECOG_FILE_MAX) {
+        ident_diag_set(diag, path, 0, 0, "file larger than the fingerprint file cap");
+        return BS_ELIMIT;
     }
     ctxt = xmlNewParserCtxt();
     if (!ctxt) {
@@ -500,7 +514,6 @@ out:
     }
     xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);
-    free(data);
     return rc;
 }
 

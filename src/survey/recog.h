@@ -89,6 +89,11 @@ void ident_db_free(struct ident_db *db);
  * the problem, and the db keeps what it had before this call. diag may be NULL. */
 int ident_db_load_file(struct ident_db *db, const char *path, struct ident_diag *diag);
 
+/* As ident_db_load_file, from data[0..len) already in memory; path names it in diag and
+ * its base name is the file's source name (and key when there is no `matches`). */
+int ident_db_load_buffer(struct ident_db *db, const char *path, const char *data, size_t len,
+                         struct ident_diag *diag);
+
 /* Loads every *.xml file of dir, in name order (ident_db_load_file for each). Stops at the
  * first failing file. Returns 0 or as ident_db_load_file; -ENOENT etc. if dir cannot be read. */
 int ident_db_load_dir(struct ident_db *db, const char *dir, struct ident_diag *diag);

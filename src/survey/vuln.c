@@ -214,6 +214,24 @@ static bool vuln_id_valid(const char *s)
 
 /* ---- JSON files ------------------------------------------------------------------------ */
 
+static int vuln_parse_json(const char *path, const char *data, size_t len, json_t **out,
+                           struct ident_diag *diag)
+{
+    if (len > VULN_FILE_MAX) {
+        ident_diag_set(diag, path, 0, 0, "file larger than the vulnerability file cap");
+        return BS_ELIMIT;
+    }
+    json_error_t err;
+    /* Duplicate keys are refused: a record that says two things is not one to trust. */
+    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
+    if (!j) {
+        ident_diag_set(diag, path, err.line, err.column, "JSON: %s", err.text);
+        return BS_EPARSE;
+    }
+    *out = j;
+    return 0;
+}
+
 static int vuln_load_json(const char *path, json_t **out, struct ident_diag *diag)
 {
     char *data = NULL;
@@ -225,16 +243,9 @@ static int vuln_load_json(const char *path, json_t **out, struct ident_diag *dia
                                        : bs_strerror(rc));
         return rc;
     }
-    json_error_t err;
-    /* Duplicate keys are refused: a record that says two things is not one to trust. */
-    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
+    rc = vuln_parse_json(path, data, len, out, diag);
     free(data);
-    if (!j) {
-        ident_diag_set(diag, path, err.line, err.column, "JSON: %s", err.text);
-        return BS_EPARSE;
-    }
-    *out = j;
-    return 0;
+    return rc;
 }
 
 static const char *vuln_jstr(const json_t *o, const char *key)
@@ -262,13 +273,31 @@ static char *vuln_dup_trim(const char *s)
     return d;
 }
 
+static int vuln_kev_from_json(struct vuln_db *db, const char *path, json_t *root,
+                              struct ident_diag *diag);
+
 int vuln_db_load_kev(struct vuln_db *db, const char *path, struct ident_diag *diag)
 {
     ident_diag_clear(diag);
     json_t *root = NULL;
     int rc = vuln_load_json(path, &root, diag);
-    if (rc)
-        return rc;
+    return rc ? rc : vuln_kev_from_json(db, path, root, diag);
+}
+
+int vuln_db_load_kev_buffer(struct vuln_db *db, const char *path, const char *data, size_t len,
+                            struct ident_diag *diag)
+{
+    ident_diag_clear(diag);
+    json_t *root = NULL;
+    int rc = vuln_parse_json(path, data, len, &root, diag);
+    return rc ? rc : vuln_kev_from_json(db, path, root, diag);
+}
+
+/* Takes the reference to root. */
+static int vuln_kev_from_json(struct vuln_db *db, const char *path, json_t *root,
+                              struct ident_diag *diag)
+{
+    int rc = 0;
     const json_t *arr = json_object_get(root, "vulnerabilities");
     if (!json_is_array(arr)) {
         ident_diag_set(diag, path, 0, 0, "not a KEV catalogue: no \"vulnerabilities\" array");
@@ -584,14 +613,32 @@ static int vuln_commit(struct vuln_db *db, struct vuln_cve **recs, size_t n, con
     return 0;
 }
 
+static int vuln_nvd_from_json(struct vuln_db *db, const char *path, json_t *root,
+                              struct ident_diag *diag);
+
 static int vuln_load_nvd_file(struct vuln_db *db, const char *path, struct ident_diag *diag)
 {
     json_t *root = NULL;
+    int rc = vuln_load_json(path, &root, diag);
+    return rc ? rc : vuln_nvd_from_json(db, path, root, diag);
+}
+
+int vuln_db_load_nvd_buffer(struct vuln_db *db, const char *path, const char *data, size_t len,
+                            struct ident_diag *diag)
+{
+    ident_diag_clear(diag);
+    json_t *root = NULL;
+    int rc = vuln_parse_json(path, data, len, &root, diag);
+    return rc ? rc : vuln_nvd_from_json(db, path, root, diag);
+}
+
+/* Takes the reference to root. */
+static int vuln_nvd_from_json(struct vuln_db *db, const char *path, json_t *root,
+                              struct ident_diag *diag)
+{
     struct vuln_cve **recs = NULL;
     size_t n = 0;
-    int rc = vuln_load_json(path, &root, diag);
-    if (rc)
-        return rc;
+    int rc = 0;
     if (!json_is_object(root)) {
         ident_diag_set(diag, path, 1, 1, "neither an NVD CVE record nor a feed (not an object)");
         rc = BS_EPARSE;

@@ -100,6 +100,13 @@ int vuln_db_load_kev(struct vuln_db *db, const char *path, struct ident_diag *di
  * BS_ELIMIT; -errno; BS_ENOMEM. */
 int vuln_db_load_nvd(struct vuln_db *db, const char *path, struct ident_diag *diag);
 
+/* As vuln_db_load_kev and vuln_db_load_nvd (for one file), from data[0..len) in memory;
+ * path only names the data in diag. */
+int vuln_db_load_kev_buffer(struct vuln_db *db, const char *path, const char *data, size_t len,
+                            struct ident_diag *diag);
+int vuln_db_load_nvd_buffer(struct vuln_db *db, const char *path, const char *data, size_t len,
+                            struct ident_diag *diag);
+
 /* Loads the curated high-risk list: one CVE id a line, "#" starts a comment, blank lines
  * allowed. Returns 0, BS_EPARSE (diag: line of the bad entry), -errno, BS_ENOMEM. */
 int vuln_db_load_curated(struct vuln_db *db, const char *path, struct ident_diag *diag);
