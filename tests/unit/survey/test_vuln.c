@@ -13,12 +13,15 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "survey/ident_device.h"
 #include "survey/recog.h"
 #include "survey/vuln.h"
 
 #define NVD_DIR   BS_SHARED_DIR "/vulndb/nvd"
 #define KEV_FILE  BS_SHARED_DIR "/vulndb/kev/known_exploited_vulnerabilities.json"
 #define HIGH_RISK BS_SOURCE_DIR "/data/high-risk.txt"
+#define RECOG_DIR BS_SHARED_DIR "/recog/xml"
+#define CURATED   BS_SOURCE_DIR "/data/fingerprints"
 
 static struct vuln_db *shared_db;
 
@@ -488,6 +491,66 @@ static void test_vuln_target_from_recog_result(void **state)
     assert_true(find(f, n, "CVE-2018-14847")->why & VULN_WHY_KEV);
 }
 
+/* From banners to findings: a RouterOS device seen over SSH (no version), HTTP (no version)
+ * and Telnet (version) merges into one identity whose CPE carries the version. */
+static void test_vuln_banners_to_findings_through_ident_device(void **state)
+{
+    struct ident_db *idb;
+    struct ident_diag d;
+    assert_int_equal(ident_db_new(&idb), 0);
+    assert_int_equal(ident_db_load_dir(idb, CURATED, &d), 0);
+    assert_int_equal(ident_db_load_dir(idb, RECOG_DIR, &d), 0);
+    struct ident_device dev;
+    ident_device_init(&dev);
+    struct recog_result r;
+    static const struct {
+        const char *key, *text;
+    } seen[] = {
+        {"ssh.banner", "SSH-2.0-ROSSSH"},
+        {"html_title", "RouterOS router configuration page"},
+        {"telnet.banner", "MikroTik v6.41.2 (stable)\r\nLogin: "},
+    };
+    for (size_t i = 0; i < sizeof(seen) / sizeof(seen[0]); i++) {
+        assert_int_equal(recog_match(idb, seen[i].key, seen[i].text, strlen(seen[i].text), &r), 1);
+        ident_device_add(&dev, &r);
+    }
+    assert_int_equal(dev.nobs, 3);
+    assert_string_equal(dev.vendor, "MikroTik");
+    assert_string_equal(dev.version, "6.41.2");
+    assert_int_equal(dev.ncpe, 1); /* the versionless routeros CPE was replaced */
+    assert_string_equal(dev.cpe[0], "cpe:2.3:o:mikrotik:routeros:6.41.2:*:*:*:*:*:*:*");
+    struct vuln_target t;
+    ident_device_target(&dev, &t);
+    struct vuln_finding f[32];
+    size_t n = 0;
+    assert_int_equal(vuln_match(shared_db, &t, f, 32, &n), 0);
+    assert_non_null(find(f, n, "CVE-2018-14847"));
+    assert_non_null(find(f, n, "CVE-2018-7445"));
+    assert_true(f[0].high_risk);
+
+    /* A patched RouterOS: identified, no finding from these two CVEs. */
+    ident_device_init(&dev);
+    const char *patched = "MikroTik v6.49.10 (long-term)\r\nLogin: ";
+    assert_int_equal(recog_match(idb, "telnet.banner", patched, strlen(patched), &r), 1);
+    ident_device_add(&dev, &r);
+    ident_device_target(&dev, &t);
+    assert_int_equal(vuln_match(shared_db, &t, f, 32, &n), 0);
+    assert_null(find(f, n, "CVE-2018-14847"));
+    assert_null(find(f, n, "CVE-2018-7445"));
+
+    /* The more certain observation wins a field; a less certain one does not overwrite it. */
+    ident_device_init(&dev);
+    struct recog_result a = {.certainty = 40}, b = {.certainty = 90};
+    snprintf(a.vendor, sizeof(a.vendor), "Generic");
+    snprintf(b.vendor, sizeof(b.vendor), "Hikvision");
+    ident_device_add(&dev, &a);
+    ident_device_add(&dev, &b);
+    ident_device_add(&dev, &a);
+    assert_string_equal(dev.vendor, "Hikvision");
+    assert_int_equal(dev.certainty[0], 90);
+    ident_db_free(idb);
+}
+
 int main(void)
 {
     const struct CMUnitTest shared[] = {
@@ -501,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_vuln_na_version_and_cvss_fallback),
         cmocka_unit_test(test_vuln_results_sorted_and_capped),
         cmocka_unit_test(test_vuln_target_from_recog_result),
+        cmocka_unit_test(test_vuln_banners_to_findings_through_ident_device),
     };
     const struct CMUnitTest handmade[] = {
         cmocka_unit_test(test_vuln_feed_policy_and_nodes),
