@@ -538,6 +538,26 @@ static void test_vuln_banners_to_findings_through_ident_device(void **state)
     assert_null(find(f, n, "CVE-2018-14847"));
     assert_null(find(f, n, "CVE-2018-7445"));
 
+    /* A service CPE: GoAhead before 3.6.5 (CVE-2017-17562, in KEV); a GoAhead that does not
+     * say its version is not reported. */
+    static const struct {
+        const char *server;
+        bool want;
+    } ga[] = {{"GoAhead-Webs/2.5.0 PeerSec-MatrixSSL/3.4.2-OPEN", true},
+              {"GoAhead-Webs/3.6.4", true},
+              {"GoAhead-Webs/3.6.5", false},
+              {"GoAhead-http", false}};
+    for (size_t i = 0; i < sizeof(ga) / sizeof(ga[0]); i++) {
+        ident_device_init(&dev);
+        assert_int_equal(
+            recog_match(idb, "http_header.server", ga[i].server, strlen(ga[i].server), &r), 1);
+        ident_device_add(&dev, &r);
+        ident_device_target(&dev, &t);
+        assert_int_equal(vuln_match(shared_db, &t, f, 32, &n), 0);
+        if ((find(f, n, "CVE-2017-17562") != NULL) != ga[i].want)
+            fail_msg("%s: want CVE-2017-17562 %d", ga[i].server, ga[i].want);
+    }
+
     /* The more certain observation wins a field; a less certain one does not overwrite it. */
     ident_device_init(&dev);
     struct recog_result a = {.certainty = 40}, b = {.certainty = 90};
