@@ -453,6 +453,15 @@ int ident_db_load_buffer(struct ident_db *db, const char *path, const char *data
         rc = BS_EPARSE;
         goto out;
     }
+    /* A DTD could declare entities whose expansion grows exponentially (the "billion laughs");
+     * fingerprint files have no use for one. */
+    if (doc->intSubset || doc->extSubset) {
+        long dl = doc->intSubset ? xmlGetLineNo((xmlNode *)doc->intSubset) : 0;
+        ident_diag_set(diag, path, dl > 0 ? (int)dl : 1, 0,
+                       "a DOCTYPE is not allowed in a fingerprint file");
+        rc = BS_EPARSE;
+        goto out;
+    }
     xmlNode *root = xmlDocGetRootElement(doc);
     if (!root || strcmp((const char *)root->name, "fingerprints") != 0) {
         ident_diag_set(diag, path, root ? (int)xmlGetLineNo(root) : 1, 0,

@@ -266,6 +266,10 @@ static void test_recog_load_errors_name_file_line_column(void **state)
         "<fingerprints><fingerprint><description>no "
         "pattern</description></fingerprint></fingerprints>",
         "<other/>",
+        /* Entities could expand exponentially: no DTD at all. */
+        "<?xml version=\"1.0\"?><!DOCTYPE f [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]>"
+        "<fingerprints><fingerprint "
+        "pattern=\"a\"><example>&b;</example></fingerprint></fingerprints>",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         db = load_text(bad[i], BS_EPARSE, &d);
