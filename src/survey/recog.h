@@ -4,16 +4,19 @@
  * ../shared/recog/xml and botscope's own data/fingerprints). Each file has a key, its
  * `matches` attribute ("http_header.server", "ssh.banner", "ftp.banner", "html_title",
  * "rtsp_header.server", "x509.subject", "http_header.wwwauth", "snmp.sys_description", ...);
- * a file without one is keyed by its base name ("telnet_banners"), and "telnet.banner" is an
- * alias of "telnet_banners" so callers need one name per protocol.
+ * a file without one is keyed by its base name ("smtp_debug"), except telnet_banners.xml,
+ * which is keyed "telnet.banner" so callers need one name per protocol.
  *
  * Patterns are written for Ruby; they are compiled with PCRE2 using Ruby's meanings: `^` and
  * `$` match at every line boundary, REG_ICASE is caseless, REG_MULTILINE and REG_DOT_NEWLINE
- * let `.` match a newline, and Ruby's `\h` (a hex digit) is rewritten for PCRE2.
+ * let `.` match a newline, and Ruby's `\h` (a hex digit) is rewritten for PCRE2. Text that is
+ * valid UTF-8 is matched as characters, other text (binary banners) as bytes. Files with a
+ * DOCTYPE are refused (entity expansion).
  *
  * Lifetime and threads: the db is built once (ident_db_new, ident_db_load_*) and then only
- * read; recog_match() may run from several threads at once on one db. Results own their
- * strings (fixed buffers), so they outlive nothing and need no free.
+ * read; recog_match() may run from several threads at once on one db. A result holds its
+ * params and summary in fixed buffers (nothing to free); its description, source and key
+ * point into the db and are valid until ident_db_free().
  *
  * Caps: a file is at most RECOG_FILE_MAX bytes; a db holds at most RECOG_DB_MAX_FP
  * fingerprints; a fingerprint has at most RECOG_MAX_PARAMS params; matched text longer than
