@@ -202,6 +202,21 @@ static void test_vuln_netgear_underscore_versions(void **state)
         has(shared_db, "CVE-2016-6277", "cpe:2.3:o:netgear:r6250_firmware:1.0.4.8_10.1.10", hw));
 }
 
+/* TP-Link TL-WR940N (CVE-2023-33538): every firmware version, but only on hardware revisions
+ * 2.0 and 4.0. A device whose revision is not known (hardware "-" as fingerprints name it) is
+ * not reported; revision 4.0 is, 6.0 is not. */
+static void test_vuln_tplink_hardware_revision_alternatives(void **state)
+{
+    const char *fw = "cpe:2.3:o:tp-link:tl-wr940n_firmware:*";
+    assert_false(has(shared_db, "CVE-2023-33538", fw, "cpe:2.3:h:tp-link:tl-wr940n:-"));
+    assert_true(has(shared_db, "CVE-2023-33538", fw, "cpe:2.3:h:tp-link:tl-wr940n:4.0"));
+    assert_true(has(shared_db, "CVE-2023-33538", fw, "cpe:2.3:h:tp-link:tl-wr940n:2.0"));
+    assert_false(has(shared_db, "CVE-2023-33538", fw, "cpe:2.3:h:tp-link:tl-wr940n:6.0"));
+    /* Criteria quoting: the NVD name "tl-wr841n_\(9.0\)_firmware" for CVE-2015-3035. */
+    assert_true(has(shared_db, "CVE-2015-3035", "cpe:/o:tp-link:tl-wr841n_%289.0%29_firmware:3.16",
+                    "cpe:2.3:h:tp-link:tl-wr841n_\\(9.0\\):-"));
+}
+
 /* Criteria version "-" (Dasan GPON): every version, even unknown; v3.0 score fallback. */
 static void test_vuln_na_version_and_cvss_fallback(void **state)
 {
@@ -581,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_vuln_dlink_dir859_b_builds),
         cmocka_unit_test(test_vuln_fortios_start_including_ranges),
         cmocka_unit_test(test_vuln_netgear_underscore_versions),
+        cmocka_unit_test(test_vuln_tplink_hardware_revision_alternatives),
         cmocka_unit_test(test_vuln_na_version_and_cvss_fallback),
         cmocka_unit_test(test_vuln_results_sorted_and_capped),
         cmocka_unit_test(test_vuln_target_from_recog_result),
