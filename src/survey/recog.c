@@ -653,20 +653,25 @@ int recog_match(const struct ident_db *db, const char *key, const char *text, si
     /* One match block and one UTF-8 check for all the fingerprints tried. */
     pcre2_match_data *md = NULL;
     bool utf = recog_utf8_valid(text, len);
-    int rc = 0;
-    for (size_t f = 0; f < db->nfiles && rc == 0; f++) {
+    int rc = 0, failed = 0;
+    for (size_t f = 0; f < db->nfiles && rc != 1; f++) {
         const struct recog_file *rf = &db->files[f];
         if (strcmp(rf->key, key) != 0)
             continue;
         if (!md && !(md = pcre2_match_data_create(db->max_pairs, NULL)))
             return BS_ENOMEM;
-        for (size_t i = rf->first; i < rf->first + rf->count && rc == 0; i++)
+        for (size_t i = rf->first; i < rf->first + rf->count && rc != 1; i++) {
+            /* A pattern stopped by the match limit counts as not matching, so one slow
+             * pattern cannot hide the fingerprints after it; the error is kept for the end. */
             rc = recog_run(db, &db->fps[i], text, len, utf, md, res);
+            if (rc < 0) {
+                failed = rc;
+                recog_result_clear(res);
+            }
+        }
     }
-    if (rc < 0)
-        recog_result_clear(res);
     pcre2_match_data_free(md);
-    return rc;
+    return rc == 1 ? 1 : failed;
 }
 
 const char *recog_result_get(const struct recog_result *res, const char *name)

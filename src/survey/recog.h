@@ -106,9 +106,10 @@ size_t ident_db_count(const struct ident_db *db);
 
 /* Matches text[0..len) against the fingerprints under key (e.g. "http_header.server"), in
  * load order, and fills *res from the first that matches (Recog's rule: first match wins).
- * Returns 1 on a match, 0 when none matches or no file has that key (res then holds
- * nparams 0 and empty strings), BS_ENOMEM, BS_EIO for a PCRE2 run-time failure (e.g. its
- * match limit). text need not be NUL-terminated and may contain NULs. */
+ * A fingerprint whose pattern fails at run time (PCRE2's match limit) counts as not matching
+ * and the search goes on. Returns 1 on a match; 0 when none matches or no file has that key
+ * (res then holds nparams 0 and empty strings); BS_EIO when none matched and a pattern
+ * failed; BS_ENOMEM. text need not be NUL-terminated and may contain NULs. */
 int recog_match(const struct ident_db *db, const char *key, const char *text, size_t len,
                 struct recog_result *res);
 
