@@ -91,8 +91,9 @@ void vuln_db_free(struct vuln_db *db);
  * entry without "cveID" (diag names the entry index); BS_ELIMIT; -errno; BS_ENOMEM. */
 int vuln_db_load_kev(struct vuln_db *db, const char *path, struct ident_diag *diag);
 
-/* Loads NVD CVE JSON 2.0 data from path: a file, or a directory whose *.json files are
- * loaded in name order (files that are neither a record nor a feed, such as a LICENSES
+/* Loads NVD CVE JSON 2.0 data from path: a file, or a directory whose *.json and *.json.gz
+ * files (NVD ships its yearly feeds gzipped) are loaded in name order, subdirectories
+ * included (files that are neither a record nor a feed, such as a LICENSES
  * folder's, are not *.json). A file is one record (an object with "id") or a feed (an
  * object with a "vulnerabilities" array of {"cve": record}). A CVE loaded twice keeps the
  * later record. Returns 0; BS_EPARSE (diag: file, line, column for JSON; the record id and

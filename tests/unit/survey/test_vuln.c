@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/err.h"
 #include "survey/ident_device.h"
@@ -403,6 +404,38 @@ static void test_vuln_feed_policy_and_nodes(void **state)
     vuln_db_free(db);
 }
 
+/* NVD ships yearly feeds gzipped: a .json.gz in a subdirectory loads like its text, and a
+ * truncated one is refused with its name. */
+static void test_vuln_gzipped_feed_in_subdirectory(void **state)
+{
+    char sub[128], p[256];
+    snprintf(sub, sizeof(sub), "%s/feeds", tmpdir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(p, sizeof(p), "%s/nvdcve-2.0-2099.json.gz", sub);
+    gzFile gz = gzopen(p, "wb");
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, feed, (unsigned)strlen(feed)), (int)strlen(feed));
+    assert_int_equal(gzclose(gz), Z_OK);
+    struct vuln_db *db;
+    struct ident_diag d;
+    assert_int_equal(vuln_db_new(&db), 0);
+    if (vuln_db_load_nvd(db, sub, &d) != 0)
+        fail_msg("%s:%d:%d %s", d.file, d.line, d.col, d.msg);
+    assert_int_equal(vuln_db_count_nvd(db), 6);
+    struct vuln_finding f[8];
+    assert_int_equal(match(db, f, 8, "cpe:2.3:o:acme:cam_firmware:1.5", NULL, NULL), 5);
+    /* Cut the compressed file short. */
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(truncate(p, st.st_size / 2), 0);
+    assert_int_equal(vuln_db_load_nvd(db, p, &d), BS_EPARSE);
+    assert_string_equal(d.file, p);
+    assert_non_null(strstr(d.msg, "gzip"));
+    unlink(p);
+    rmdir(sub);
+    vuln_db_free(db);
+}
+
 static void test_vuln_later_record_replaces_earlier(void **state)
 {
     struct vuln_db *db;
@@ -604,6 +637,7 @@ int main(void)
     };
     const struct CMUnitTest handmade[] = {
         cmocka_unit_test(test_vuln_feed_policy_and_nodes),
+        cmocka_unit_test(test_vuln_gzipped_feed_in_subdirectory),
         cmocka_unit_test(test_vuln_later_record_replaces_earlier),
         cmocka_unit_test(test_vuln_bad_files_name_file_line_column),
     };
