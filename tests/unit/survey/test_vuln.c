@@ -606,6 +606,27 @@ static void test_vuln_banners_to_findings_through_ident_device(void **state)
             fail_msg("%s: want CVE-2017-17562 %d", ga[i].server, ga[i].want);
     }
 
+    /* D-Link's Server header names model and firmware: DIR-859 up to 1.05b03 (CVE-2019-17621,
+     * firmware AND hardware from one header). */
+    static const struct {
+        const char *server;
+        bool want;
+    } dl[] = {{"Linux, HTTP/1.1, DIR-859 Ver 1.05", true},
+              {"Linux, UPnP/1.0, DIR-859 Ver 1.04", true},
+              {"Linux, HTTP/1.1, DIR-859 Ver 1.06", false},
+              {"Linux, HTTP/1.1, DIR-860 Ver 1.05", false}};
+    for (size_t i = 0; i < sizeof(dl) / sizeof(dl[0]); i++) {
+        ident_device_init(&dev);
+        assert_int_equal(
+            recog_match(idb, "http_header.server", dl[i].server, strlen(dl[i].server), &r), 1);
+        ident_device_add(&dev, &r);
+        ident_device_target(&dev, &t);
+        assert_int_equal(t.ncpe, 2);
+        assert_int_equal(vuln_match(shared_db, &t, f, 32, &n), 0);
+        if ((find(f, n, "CVE-2019-17621") != NULL) != dl[i].want)
+            fail_msg("%s: want CVE-2019-17621 %d", dl[i].server, dl[i].want);
+    }
+
     /* The more certain observation wins a field; a less certain one does not overwrite it. */
     ident_device_init(&dev);
     struct recog_result a = {.certainty = 40}, b = {.certainty = 90};
