@@ -627,6 +627,15 @@ static void test_vuln_banners_to_findings_through_ident_device(void **state)
             fail_msg("%s: want CVE-2019-17621 %d", dl[i].server, dl[i].want);
     }
 
+    /* A Dasan GPON gateway by its page title: CVE-2018-10561/10562 name every firmware. */
+    ident_device_init(&dev);
+    assert_int_equal(recog_match(idb, "html_title", "GPON Home Gateway", 17, &r), 1);
+    ident_device_add(&dev, &r);
+    ident_device_target(&dev, &t);
+    assert_int_equal(vuln_match(shared_db, &t, f, 32, &n), 0);
+    assert_non_null(find(f, n, "CVE-2018-10561"));
+    assert_non_null(find(f, n, "CVE-2018-10562"));
+
     /* The more certain observation wins a field; a less certain one does not overwrite it. */
     ident_device_init(&dev);
     struct recog_result a = {.certainty = 40}, b = {.certainty = 90};
