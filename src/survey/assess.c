@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "survey/ident_device.h"
 #include "survey/recog.h"
 #include "survey/vuln.h"
 
@@ -137,27 +138,33 @@ int sv_assess_identify(void *ctx, const struct sv_obs *o, struct sv_ident *id)
     if (o->has_favicon)
         in[n++] = (struct keyed){"favicon.md5", o->favicon_md5};
     /* Large (params and summaries): kept off the stack. The engine is single-threaded. */
-    static _Thread_local struct recog_result best, cur;
+    static _Thread_local struct recog_result cur;
+    static _Thread_local struct ident_device dev;
+    ident_device_init(&dev);
     int best_score = -1;
     for (size_t i = 0; i < n; i++) {
         if (recog_match(a->ids, in[i].key, in[i].text, strlen(in[i].text), &cur) != 1)
             continue;
-        int s = informative(&cur);
-        if (s > best_score) {
-            best_score = s;
-            best = cur;
+        /* Every answer adds to the device's identity (the most certain value of each field,
+         * every distinct CPE); the most informative one names the CPE reported. */
+        ident_device_add(&dev, &cur);
+        int sc = informative(&cur);
+        if (sc > best_score) {
+            best_score = sc;
+            copy(id->cpe, sizeof id->cpe, cur.cpe);
         }
     }
     if (best_score < 0)
         return BS_ENOTFOUND;
-    copy(id->vendor, sizeof id->vendor, best.vendor);
-    copy(id->product, sizeof id->product, best.product);
-    copy(id->version, sizeof id->version, best.version);
-    copy(id->device_type, sizeof id->device_type, best.device);
-    copy(id->cpe, sizeof id->cpe, best.cpe);
+    copy(id->vendor, sizeof id->vendor, dev.vendor);
+    copy(id->product, sizeof id->product, dev.product);
+    copy(id->version, sizeof id->version, dev.version);
+    copy(id->device_type, sizeof id->device_type, dev.device);
+    if (dev.ncpe)
+        copy(id->cpe, sizeof id->cpe, dev.cpe[0]);
     snprintf(id->cves, sizeof id->cves, "[]");
     struct vuln_target t;
-    vuln_target_from_recog(&t, &best);
+    ident_device_target(&dev, &t);
     struct vuln_finding f[MAX_CVES];
     size_t nf = 0;
     if (!t.ncpe || vuln_match(a->vulns, &t, f, MAX_CVES, &nf))

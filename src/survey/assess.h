@@ -6,10 +6,12 @@
  * An observation gives one text per Recog key: telnet.banner (the text before and with the
  * login prompt), ssh.banner (the identification string after "SSH-x.x-"), ftp.banner (the
  * greeting after its reply code), http_header.server, html_title, http_header.wwwauth (the
- * challenge as sent), x509.subject (RFC 2253 order), favicon.md5, rtsp_header.server. The
- * match kept is the one that says the most (a CPE with a version, then a version, then a
- * vendor), the first of equals. Its CPEs go to vuln_match(); the device is "vulnerable" when
- * one of the CVEs that apply is high risk (vuln.h's policy), and only those CVEs are listed.
+ * challenge as sent), x509.subject (RFC 2253 order), favicon.md5, rtsp_header.server. Every
+ * match is merged into one identity (ident_device.h: the most certain value of each field,
+ * every distinct CPE); the CPE reported is the most informative match's (a CPE with a
+ * version, then a version, then a vendor). All the CPEs go to vuln_match(); the device is
+ * "vulnerable" when one of the CVEs that apply is high risk (vuln.h's policy), and only those
+ * CVEs are listed.
  *
  * Device defaults: when the vendor is known, its documented factory credentials are tried
  * before the operator's list (a short table in assess.c).

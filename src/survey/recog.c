@@ -68,6 +68,7 @@ struct ident_db {
     struct recog_fp *fps;
     size_t nfps, capfps;
     pcre2_match_context *mctx;
+    uint32_t max_pairs; /* capture groups + 1 of the largest pattern: one match block fits all */
 };
 
 /* Files without a `matches` attribute are keyed by base name; these get a protocol-style
@@ -376,6 +377,8 @@ static int recog_load_fp(struct ident_db *db, xmlNode *n, size_t file_idx, int f
     /* A capture param must name a group the pattern has. */
     uint32_t groups = 0;
     pcre2_pattern_info(fp->re, PCRE2_INFO_CAPTURECOUNT, &groups);
+    if (groups + 1 > db->max_pairs)
+        db->max_pairs = groups + 1;
     for (size_t i = 0; i < fp->nparams; i++) {
         if ((uint32_t)fp->params[i].pos > groups) {
             ident_diag_set(diag, file, fp->line, 0,
@@ -410,9 +413,6 @@ int ident_db_load_file(struct ident_db *db, const char *path, struct ident_diag 
 {
     char *data = NULL;
     size_t len = 0;
-    size_t old_nfps = db->nfps, old_nfiles = db->nfiles;
-    xmlParserCtxtPtr ctxt = NULL;
-    xmlDocPtr doc = NULL;
     ident_diag_clear(diag);
     int rc = ident_read_file(path, RECOG_FILE_MAX, &data, &len);
     if (rc) {
@@ -420,6 +420,23 @@ int ident_db_load_file(struct ident_db *db, const char *path, struct ident_diag 
                        rc == BS_ELIMIT ? "file larger than the fingerprint file cap"
                                        : bs_strerror(rc));
         return rc;
+    }
+    rc = ident_db_load_buffer(db, path, data, len, diag);
+    free(data);
+    return rc;
+}
+
+int ident_db_load_buffer(struct ident_db *db, const char *path, const char *data, size_t len,
+                         struct ident_diag *diag)
+{
+    size_t old_nfps = db->nfps, old_nfiles = db->nfiles;
+    xmlParserCtxtPtr ctxt = NULL;
+    xmlDocPtr doc = NULL;
+    int rc = 0;
+    ident_diag_clear(diag);
+    if (len > RECOG_FILE_MAX) {
+        ident_diag_set(diag, path, 0, 0, "file larger than the fingerprint file cap");
+        return BS_ELIMIT;
     }
     ctxt = xmlNewParserCtxt();
     if (!ctxt) {
@@ -436,6 +453,15 @@ int ident_db_load_file(struct ident_db *db, const char *path, struct ident_diag 
                        e && e->message ? e->message : "does not parse");
         if (diag)
             recog_trim(diag->msg);
+        rc = BS_EPARSE;
+        goto out;
+    }
+    /* A DTD could declare entities whose expansion grows exponentially (the "billion laughs");
+     * fingerprint files have no use for one. */
+    if (doc->intSubset || doc->extSubset) {
+        long dl = doc->intSubset ? xmlGetLineNo((xmlNode *)doc->intSubset) : 0;
+        ident_diag_set(diag, path, dl > 0 ? (int)dl : 1, 0,
+                       "a DOCTYPE is not allowed in a fingerprint file");
         rc = BS_EPARSE;
         goto out;
     }
@@ -500,7 +526,6 @@ out:
     }
     xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);
-    free(data);
     return rc;
 }
 
@@ -590,31 +615,25 @@ static void recog_fill(const struct ident_db *db, const struct recog_fp *fp, con
     res->key = db->files[fp->file].key;
 }
 
-/* Runs fp on text; 1 match, 0 none, <0 error. */
+/* Runs fp on text (utf: text is valid UTF-8) with match block md (at least db->max_pairs
+ * pairs); 1 match, 0 none, <0 error. */
 static int recog_run(const struct ident_db *db, const struct recog_fp *fp, const char *text,
-                     size_t len, struct recog_result *res)
+                     size_t len, bool utf, pcre2_match_data *md, struct recog_result *res)
 {
     const pcre2_code *re = fp->re;
     uint32_t mopt = 0;
-    if (fp->re_utf && recog_utf8_valid(text, len)) {
+    if (fp->re_utf && utf) {
         re = fp->re_utf;
-        mopt = PCRE2_NO_UTF_CHECK; /* checked just above */
+        mopt = PCRE2_NO_UTF_CHECK; /* the caller checked */
     }
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    if (!md)
-        return BS_ENOMEM;
     int r = pcre2_match(re, (PCRE2_SPTR)text, len, 0, mopt, md, db->mctx);
     if (r == PCRE2_ERROR_JIT_STACKLIMIT)
         r = pcre2_match(re, (PCRE2_SPTR)text, len, 0, mopt | PCRE2_NO_JIT, md, db->mctx);
-    int rc;
     if (r >= 0) {
         recog_fill(db, fp, text, pcre2_get_ovector_pointer(md), pcre2_get_ovector_count(md), res);
-        rc = 1;
-    } else {
-        rc = r == PCRE2_ERROR_NOMATCH ? 0 : BS_EIO;
+        return 1;
     }
-    pcre2_match_data_free(md);
-    return rc;
+    return r == PCRE2_ERROR_NOMATCH ? 0 : BS_EIO;
 }
 
 static void recog_result_clear(struct recog_result *res)
@@ -631,20 +650,28 @@ int recog_match(const struct ident_db *db, const char *key, const char *text, si
     recog_result_clear(res);
     if (len > RECOG_TEXT_MAX)
         len = RECOG_TEXT_MAX;
-    for (size_t f = 0; f < db->nfiles; f++) {
+    /* One match block and one UTF-8 check for all the fingerprints tried. */
+    pcre2_match_data *md = NULL;
+    bool utf = recog_utf8_valid(text, len);
+    int rc = 0, failed = 0;
+    for (size_t f = 0; f < db->nfiles && rc != 1; f++) {
         const struct recog_file *rf = &db->files[f];
         if (strcmp(rf->key, key) != 0)
             continue;
-        for (size_t i = rf->first; i < rf->first + rf->count; i++) {
-            int rc = recog_run(db, &db->fps[i], text, len, res);
-            if (rc != 0) {
-                if (rc < 0)
-                    recog_result_clear(res);
-                return rc;
+        if (!md && !(md = pcre2_match_data_create(db->max_pairs, NULL)))
+            return BS_ENOMEM;
+        for (size_t i = rf->first; i < rf->first + rf->count && rc != 1; i++) {
+            /* A pattern stopped by the match limit counts as not matching, so one slow
+             * pattern cannot hide the fingerprints after it; the error is kept for the end. */
+            rc = recog_run(db, &db->fps[i], text, len, utf, md, res);
+            if (rc < 0) {
+                failed = rc;
+                recog_result_clear(res);
             }
         }
     }
-    return 0;
+    pcre2_match_data_free(md);
+    return rc == 1 ? 1 : failed;
 }
 
 const char *recog_result_get(const struct recog_result *res, const char *name)
@@ -660,8 +687,12 @@ int ident_db_check_examples(const struct ident_db *db, const char *source, size_
 {
     *npass = *nfail = 0;
     struct recog_result *res = malloc(sizeof(*res));
-    if (!res)
+    pcre2_match_data *md = pcre2_match_data_create(db->max_pairs ? db->max_pairs : 1, NULL);
+    if (!res || !md) {
+        free(res);
+        pcre2_match_data_free(md);
         return BS_ENOMEM;
+    }
     for (size_t i = 0; i < db->nfps; i++) {
         const struct recog_fp *fp = &db->fps[i];
         const char *src = db->files[fp->file].name;
@@ -672,11 +703,8 @@ int ident_db_check_examples(const struct ident_db *db, const char *source, size_
             char why[512];
             why[0] = '\0';
             recog_result_clear(res);
-            int rc = recog_run(db, fp, ex->text, ex->len, res);
-            if (rc == BS_ENOMEM) {
-                free(res);
-                return rc;
-            }
+            int rc =
+                recog_run(db, fp, ex->text, ex->len, recog_utf8_valid(ex->text, ex->len), md, res);
             if (rc == 0) {
                 snprintf(why, sizeof(why), "the example does not match its pattern");
             } else if (rc < 0) {
@@ -699,5 +727,6 @@ int ident_db_check_examples(const struct ident_db *db, const char *source, size_
         }
     }
     free(res);
+    pcre2_match_data_free(md);
     return 0;
 }

@@ -4,16 +4,19 @@
  * ../shared/recog/xml and botscope's own data/fingerprints). Each file has a key, its
  * `matches` attribute ("http_header.server", "ssh.banner", "ftp.banner", "html_title",
  * "rtsp_header.server", "x509.subject", "http_header.wwwauth", "snmp.sys_description", ...);
- * a file without one is keyed by its base name ("telnet_banners"), and "telnet.banner" is an
- * alias of "telnet_banners" so callers need one name per protocol.
+ * a file without one is keyed by its base name ("smtp_debug"), except telnet_banners.xml,
+ * which is keyed "telnet.banner" so callers need one name per protocol.
  *
  * Patterns are written for Ruby; they are compiled with PCRE2 using Ruby's meanings: `^` and
  * `$` match at every line boundary, REG_ICASE is caseless, REG_MULTILINE and REG_DOT_NEWLINE
- * let `.` match a newline, and Ruby's `\h` (a hex digit) is rewritten for PCRE2.
+ * let `.` match a newline, and Ruby's `\h` (a hex digit) is rewritten for PCRE2. Text that is
+ * valid UTF-8 is matched as characters, other text (binary banners) as bytes. Files with a
+ * DOCTYPE are refused (entity expansion).
  *
  * Lifetime and threads: the db is built once (ident_db_new, ident_db_load_*) and then only
- * read; recog_match() may run from several threads at once on one db. Results own their
- * strings (fixed buffers), so they outlive nothing and need no free.
+ * read; recog_match() may run from several threads at once on one db. A result holds its
+ * params and summary in fixed buffers (nothing to free); its description, source and key
+ * point into the db and are valid until ident_db_free().
  *
  * Caps: a file is at most RECOG_FILE_MAX bytes; a db holds at most RECOG_DB_MAX_FP
  * fingerprints; a fingerprint has at most RECOG_MAX_PARAMS params; matched text longer than
@@ -89,6 +92,11 @@ void ident_db_free(struct ident_db *db);
  * the problem, and the db keeps what it had before this call. diag may be NULL. */
 int ident_db_load_file(struct ident_db *db, const char *path, struct ident_diag *diag);
 
+/* As ident_db_load_file, from data[0..len) already in memory; path names it in diag and
+ * its base name is the file's source name (and key when there is no `matches`). */
+int ident_db_load_buffer(struct ident_db *db, const char *path, const char *data, size_t len,
+                         struct ident_diag *diag);
+
 /* Loads every *.xml file of dir, in name order (ident_db_load_file for each). Stops at the
  * first failing file. Returns 0 or as ident_db_load_file; -ENOENT etc. if dir cannot be read. */
 int ident_db_load_dir(struct ident_db *db, const char *dir, struct ident_diag *diag);
@@ -98,9 +106,10 @@ size_t ident_db_count(const struct ident_db *db);
 
 /* Matches text[0..len) against the fingerprints under key (e.g. "http_header.server"), in
  * load order, and fills *res from the first that matches (Recog's rule: first match wins).
- * Returns 1 on a match, 0 when none matches or no file has that key (res then holds
- * nparams 0 and empty strings), BS_ENOMEM, BS_EIO for a PCRE2 run-time failure (e.g. its
- * match limit). text need not be NUL-terminated and may contain NULs. */
+ * A fingerprint whose pattern fails at run time (PCRE2's match limit) counts as not matching
+ * and the search goes on. Returns 1 on a match; 0 when none matches or no file has that key
+ * (res then holds nparams 0 and empty strings); BS_EIO when none matched and a pattern
+ * failed; BS_ENOMEM. text need not be NUL-terminated and may contain NULs. */
 int recog_match(const struct ident_db *db, const char *key, const char *text, size_t len,
                 struct recog_result *res);
 

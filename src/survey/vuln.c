@@ -5,11 +5,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "core/err.h"
 #include "core/hash.h"
@@ -214,27 +216,103 @@ static bool vuln_id_valid(const char *s)
 
 /* ---- JSON files ------------------------------------------------------------------------ */
 
-static int vuln_load_json(const char *path, json_t **out, struct ident_diag *diag)
+static int vuln_parse_json(const char *path, const char *data, size_t len, json_t **out,
+                           struct ident_diag *diag)
 {
-    char *data = NULL;
-    size_t len = 0;
-    int rc = ident_read_file(path, VULN_FILE_MAX, &data, &len);
-    if (rc) {
-        ident_diag_set(diag, path, 0, 0, "%s",
-                       rc == BS_ELIMIT ? "file larger than the vulnerability file cap"
-                                       : bs_strerror(rc));
-        return rc;
+    if (len > VULN_FILE_MAX) {
+        ident_diag_set(diag, path, 0, 0, "file larger than the vulnerability file cap");
+        return BS_ELIMIT;
     }
     json_error_t err;
     /* Duplicate keys are refused: a record that says two things is not one to trust. */
     json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
-    free(data);
     if (!j) {
         ident_diag_set(diag, path, err.line, err.column, "JSON: %s", err.text);
         return BS_EPARSE;
     }
     *out = j;
     return 0;
+}
+
+/* Reads a gzip file (NVD ships its feeds as .json.gz) into a new buffer, at most max bytes
+ * once decompressed (zlib reads a file that is not gzipped as it is). Returns 0, -errno,
+ * BS_ELIMIT, BS_EPARSE (corrupt compressed data), BS_ENOMEM. */
+static int vuln_read_gz(const char *path, size_t max, char **out, size_t *len)
+{
+    gzFile gz = gzopen(path, "rb");
+    if (!gz)
+        return errno ? -errno : BS_ENOMEM;
+    size_t cap = 1 << 16, n = 0;
+    char *data = malloc(cap + 1);
+    int rc = data ? 0 : BS_ENOMEM;
+    while (rc == 0) {
+        if (n == cap) {
+            if (cap > max) {
+                rc = BS_ELIMIT;
+                break;
+            }
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            char *nd = realloc(data, ncap + 1);
+            if (!nd) {
+                rc = BS_ENOMEM;
+                break;
+            }
+            data = nd;
+            cap = ncap;
+        }
+        unsigned want = cap - n > (1u << 30) ? (1u << 30) : (unsigned)(cap - n);
+        int got = gzread(gz, data + n, want);
+        if (got < 0) {
+            rc = BS_EPARSE;
+            break;
+        }
+        if (got == 0) {
+            int zerr = 0;
+            gzerror(gz, &zerr);
+            if (zerr != Z_OK) /* Z_BUF_ERROR: the file ends inside the stream */
+                rc = BS_EPARSE;
+            break;
+        }
+        n += (size_t)got;
+    }
+    gzclose(gz);
+    if (rc == 0 && n > max)
+        rc = BS_ELIMIT;
+    if (rc) {
+        free(data);
+        return rc;
+    }
+    data[n] = '\0';
+    *out = data;
+    *len = n;
+    return 0;
+}
+
+static bool vuln_has_suffix(const char *s, const char *suf)
+{
+    size_t l = strlen(s), k = strlen(suf);
+    return l > k && strcmp(s + l - k, suf) == 0;
+}
+
+static int vuln_load_json(const char *path, json_t **out, struct ident_diag *diag)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc = vuln_has_suffix(path, ".gz") ? vuln_read_gz(path, VULN_FILE_MAX, &data, &len)
+                                          : ident_read_file(path, VULN_FILE_MAX, &data, &len);
+    if (rc == BS_EPARSE) {
+        ident_diag_set(diag, path, 0, 0, "not a readable gzip file");
+        return rc;
+    }
+    if (rc) {
+        ident_diag_set(diag, path, 0, 0, "%s",
+                       rc == BS_ELIMIT ? "file larger than the vulnerability file cap"
+                                       : bs_strerror(rc));
+        return rc;
+    }
+    rc = vuln_parse_json(path, data, len, out, diag);
+    free(data);
+    return rc;
 }
 
 static const char *vuln_jstr(const json_t *o, const char *key)
@@ -262,13 +340,31 @@ static char *vuln_dup_trim(const char *s)
     return d;
 }
 
+static int vuln_kev_from_json(struct vuln_db *db, const char *path, json_t *root,
+                              struct ident_diag *diag);
+
 int vuln_db_load_kev(struct vuln_db *db, const char *path, struct ident_diag *diag)
 {
     ident_diag_clear(diag);
     json_t *root = NULL;
     int rc = vuln_load_json(path, &root, diag);
-    if (rc)
-        return rc;
+    return rc ? rc : vuln_kev_from_json(db, path, root, diag);
+}
+
+int vuln_db_load_kev_buffer(struct vuln_db *db, const char *path, const char *data, size_t len,
+                            struct ident_diag *diag)
+{
+    ident_diag_clear(diag);
+    json_t *root = NULL;
+    int rc = vuln_parse_json(path, data, len, &root, diag);
+    return rc ? rc : vuln_kev_from_json(db, path, root, diag);
+}
+
+/* Takes the reference to root. */
+static int vuln_kev_from_json(struct vuln_db *db, const char *path, json_t *root,
+                              struct ident_diag *diag)
+{
+    int rc = 0;
     const json_t *arr = json_object_get(root, "vulnerabilities");
     if (!json_is_array(arr)) {
         ident_diag_set(diag, path, 0, 0, "not a KEV catalogue: no \"vulnerabilities\" array");
@@ -584,14 +680,32 @@ static int vuln_commit(struct vuln_db *db, struct vuln_cve **recs, size_t n, con
     return 0;
 }
 
+static int vuln_nvd_from_json(struct vuln_db *db, const char *path, json_t *root,
+                              struct ident_diag *diag);
+
 static int vuln_load_nvd_file(struct vuln_db *db, const char *path, struct ident_diag *diag)
 {
     json_t *root = NULL;
+    int rc = vuln_load_json(path, &root, diag);
+    return rc ? rc : vuln_nvd_from_json(db, path, root, diag);
+}
+
+int vuln_db_load_nvd_buffer(struct vuln_db *db, const char *path, const char *data, size_t len,
+                            struct ident_diag *diag)
+{
+    ident_diag_clear(diag);
+    json_t *root = NULL;
+    int rc = vuln_parse_json(path, data, len, &root, diag);
+    return rc ? rc : vuln_nvd_from_json(db, path, root, diag);
+}
+
+/* Takes the reference to root. */
+static int vuln_nvd_from_json(struct vuln_db *db, const char *path, json_t *root,
+                              struct ident_diag *diag)
+{
     struct vuln_cve **recs = NULL;
     size_t n = 0;
-    int rc = vuln_load_json(path, &root, diag);
-    if (rc)
-        return rc;
+    int rc = 0;
     if (!json_is_object(root)) {
         ident_diag_set(diag, path, 1, 1, "neither an NVD CVE record nor a feed (not an object)");
         rc = BS_EPARSE;
@@ -694,7 +808,8 @@ static int vuln_load_nvd_dir(struct vuln_db *db, const char *dir, int depth,
         if (S_ISDIR(st.st_mode)) {
             if (depth < VULN_DIR_DEPTH)
                 rc = vuln_load_nvd_dir(db, path, depth + 1, diag);
-        } else if (l > 5 && strcmp(names[i] + l - 5, ".json") == 0) {
+        } else if ((l > 5 && strcmp(names[i] + l - 5, ".json") == 0) ||
+                   vuln_has_suffix(names[i], ".json.gz")) {
             rc = vuln_load_nvd_file(db, path, diag);
         }
     }

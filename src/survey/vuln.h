@@ -91,14 +91,22 @@ void vuln_db_free(struct vuln_db *db);
  * entry without "cveID" (diag names the entry index); BS_ELIMIT; -errno; BS_ENOMEM. */
 int vuln_db_load_kev(struct vuln_db *db, const char *path, struct ident_diag *diag);
 
-/* Loads NVD CVE JSON 2.0 data from path: a file, or a directory whose *.json files are
- * loaded in name order (files that are neither a record nor a feed, such as a LICENSES
+/* Loads NVD CVE JSON 2.0 data from path: a file, or a directory whose *.json and *.json.gz
+ * files (NVD ships its yearly feeds gzipped) are loaded in name order, subdirectories
+ * included (files that are neither a record nor a feed, such as a LICENSES
  * folder's, are not *.json). A file is one record (an object with "id") or a feed (an
  * object with a "vulnerabilities" array of {"cve": record}). A CVE loaded twice keeps the
  * later record. Returns 0; BS_EPARSE (diag: file, line, column for JSON; the record id and
  * what is missing otherwise); BS_EUNSUPPORTED for the retired 1.1 feeds ("CVE_Items");
  * BS_ELIMIT; -errno; BS_ENOMEM. */
 int vuln_db_load_nvd(struct vuln_db *db, const char *path, struct ident_diag *diag);
+
+/* As vuln_db_load_kev and vuln_db_load_nvd (for one file), from data[0..len) in memory;
+ * path only names the data in diag. */
+int vuln_db_load_kev_buffer(struct vuln_db *db, const char *path, const char *data, size_t len,
+                            struct ident_diag *diag);
+int vuln_db_load_nvd_buffer(struct vuln_db *db, const char *path, const char *data, size_t len,
+                            struct ident_diag *diag);
 
 /* Loads the curated high-risk list: one CVE id a line, "#" starts a comment, blank lines
  * allowed. Returns 0, BS_EPARSE (diag: line of the bad entry), -errno, BS_ENOMEM. */

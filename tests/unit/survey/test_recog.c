@@ -266,6 +266,10 @@ static void test_recog_load_errors_name_file_line_column(void **state)
         "<fingerprints><fingerprint><description>no "
         "pattern</description></fingerprint></fingerprints>",
         "<other/>",
+        /* Entities could expand exponentially: no DTD at all. */
+        "<?xml version=\"1.0\"?><!DOCTYPE f [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]>"
+        "<fingerprints><fingerprint "
+        "pattern=\"a\"><example>&b;</example></fingerprint></fingerprints>",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         db = load_text(bad[i], BS_EPARSE, &d);
@@ -328,6 +332,36 @@ static void test_recog_first_loaded_file_wins_and_telnet_alias(void **state)
     ident_db_free(db);
 }
 
+/* Caps: the match-step limit turns exponential backtracking into an error, and only the first
+ * RECOG_TEXT_MAX bytes of the text are matched. */
+static void test_recog_match_limit_and_text_cap(void **state)
+{
+    static const char xml[] = "<fingerprints matches=\"k\">"
+                              "<fingerprint pattern=\"^(.+)* http\"><description>slow</description>"
+                              "</fingerprint>"
+                              "<fingerprint pattern=\"b$\"><description>tail</description>"
+                              "</fingerprint></fingerprints>";
+    struct ident_diag d;
+    struct ident_db *db = load_text(xml, 0, &d);
+    struct recog_result r;
+    const char *slow = "foo.bar SMTP NAVIEG 2.0.1; Sun, 29 Jul 2001 22:02:16 -0500 "
+                       "http://www.symantec.com";
+    assert_int_equal(recog_match(db, "k", slow, strlen(slow), &r), BS_EIO);
+    assert_int_equal(r.nparams, 0);
+    /* The slow pattern fails on the long text too, but the one after it still runs. */
+    char *big = malloc(RECOG_TEXT_MAX + 2);
+    assert_non_null(big);
+    memset(big, 'a', RECOG_TEXT_MAX + 1);
+    big[RECOG_TEXT_MAX - 1] = 'b'; /* last byte inside the cap */
+    assert_int_equal(recog_match(db, "k", big, RECOG_TEXT_MAX + 1, &r), 1);
+    assert_string_equal(r.description, "tail");
+    big[RECOG_TEXT_MAX - 1] = 'a';
+    big[RECOG_TEXT_MAX] = 'b'; /* first byte past it */
+    assert_int_equal(recog_match(db, "k", big, RECOG_TEXT_MAX + 1, &r), 0);
+    free(big);
+    ident_db_free(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_recog_load_errors_name_file_line_column),
         cmocka_unit_test(test_recog_failed_load_leaves_db_unchanged),
         cmocka_unit_test(test_recog_first_loaded_file_wins_and_telnet_alias),
+        cmocka_unit_test(test_recog_match_limit_and_text_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

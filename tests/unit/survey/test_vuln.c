@@ -11,14 +11,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/err.h"
+#include "survey/ident_device.h"
 #include "survey/recog.h"
 #include "survey/vuln.h"
 
 #define NVD_DIR   BS_SHARED_DIR "/vulndb/nvd"
 #define KEV_FILE  BS_SHARED_DIR "/vulndb/kev/known_exploited_vulnerabilities.json"
 #define HIGH_RISK BS_SOURCE_DIR "/data/high-risk.txt"
+#define RECOG_DIR BS_SHARED_DIR "/recog/xml"
+#define CURATED   BS_SOURCE_DIR "/data/fingerprints"
 
 static struct vuln_db *shared_db;
 
@@ -197,6 +201,21 @@ static void test_vuln_netgear_underscore_versions(void **state)
         has(shared_db, "CVE-2016-6277", "cpe:2.3:o:netgear:r6250_firmware:1.0.4.6_10.1.13", hw));
     assert_false(
         has(shared_db, "CVE-2016-6277", "cpe:2.3:o:netgear:r6250_firmware:1.0.4.8_10.1.10", hw));
+}
+
+/* TP-Link TL-WR940N (CVE-2023-33538): every firmware version, but only on hardware revisions
+ * 2.0 and 4.0. A device whose revision is not known (hardware "-" as fingerprints name it) is
+ * not reported; revision 4.0 is, 6.0 is not. */
+static void test_vuln_tplink_hardware_revision_alternatives(void **state)
+{
+    const char *fw = "cpe:2.3:o:tp-link:tl-wr940n_firmware:*";
+    assert_false(has(shared_db, "CVE-2023-33538", fw, "cpe:2.3:h:tp-link:tl-wr940n:-"));
+    assert_true(has(shared_db, "CVE-2023-33538", fw, "cpe:2.3:h:tp-link:tl-wr940n:4.0"));
+    assert_true(has(shared_db, "CVE-2023-33538", fw, "cpe:2.3:h:tp-link:tl-wr940n:2.0"));
+    assert_false(has(shared_db, "CVE-2023-33538", fw, "cpe:2.3:h:tp-link:tl-wr940n:6.0"));
+    /* Criteria quoting: the NVD name "tl-wr841n_\(9.0\)_firmware" for CVE-2015-3035. */
+    assert_true(has(shared_db, "CVE-2015-3035", "cpe:/o:tp-link:tl-wr841n_%289.0%29_firmware:3.16",
+                    "cpe:2.3:h:tp-link:tl-wr841n_\\(9.0\\):-"));
 }
 
 /* Criteria version "-" (Dasan GPON): every version, even unknown; v3.0 score fallback. */
@@ -385,6 +404,38 @@ static void test_vuln_feed_policy_and_nodes(void **state)
     vuln_db_free(db);
 }
 
+/* NVD ships yearly feeds gzipped: a .json.gz in a subdirectory loads like its text, and a
+ * truncated one is refused with its name. */
+static void test_vuln_gzipped_feed_in_subdirectory(void **state)
+{
+    char sub[128], p[256];
+    snprintf(sub, sizeof(sub), "%s/feeds", tmpdir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    snprintf(p, sizeof(p), "%s/nvdcve-2.0-2099.json.gz", sub);
+    gzFile gz = gzopen(p, "wb");
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, feed, (unsigned)strlen(feed)), (int)strlen(feed));
+    assert_int_equal(gzclose(gz), Z_OK);
+    struct vuln_db *db;
+    struct ident_diag d;
+    assert_int_equal(vuln_db_new(&db), 0);
+    if (vuln_db_load_nvd(db, sub, &d) != 0)
+        fail_msg("%s:%d:%d %s", d.file, d.line, d.col, d.msg);
+    assert_int_equal(vuln_db_count_nvd(db), 6);
+    struct vuln_finding f[8];
+    assert_int_equal(match(db, f, 8, "cpe:2.3:o:acme:cam_firmware:1.5", NULL, NULL), 5);
+    /* Cut the compressed file short. */
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(truncate(p, st.st_size / 2), 0);
+    assert_int_equal(vuln_db_load_nvd(db, p, &d), BS_EPARSE);
+    assert_string_equal(d.file, p);
+    assert_non_null(strstr(d.msg, "gzip"));
+    unlink(p);
+    rmdir(sub);
+    vuln_db_free(db);
+}
+
 static void test_vuln_later_record_replaces_earlier(void **state)
 {
     struct vuln_db *db;
@@ -488,6 +539,116 @@ static void test_vuln_target_from_recog_result(void **state)
     assert_true(find(f, n, "CVE-2018-14847")->why & VULN_WHY_KEV);
 }
 
+/* From banners to findings: a RouterOS device seen over SSH (no version), HTTP (no version)
+ * and Telnet (version) merges into one identity whose CPE carries the version. */
+static void test_vuln_banners_to_findings_through_ident_device(void **state)
+{
+    struct ident_db *idb;
+    struct ident_diag d;
+    assert_int_equal(ident_db_new(&idb), 0);
+    assert_int_equal(ident_db_load_dir(idb, CURATED, &d), 0);
+    assert_int_equal(ident_db_load_dir(idb, RECOG_DIR, &d), 0);
+    struct ident_device dev;
+    ident_device_init(&dev);
+    struct recog_result r;
+    static const struct {
+        const char *key, *text;
+    } seen[] = {
+        {"ssh.banner", "SSH-2.0-ROSSSH"},
+        {"html_title", "RouterOS router configuration page"},
+        {"telnet.banner", "MikroTik v6.41.2 (stable)\r\nLogin: "},
+    };
+    for (size_t i = 0; i < sizeof(seen) / sizeof(seen[0]); i++) {
+        assert_int_equal(recog_match(idb, seen[i].key, seen[i].text, strlen(seen[i].text), &r), 1);
+        ident_device_add(&dev, &r);
+    }
+    assert_int_equal(dev.nobs, 3);
+    assert_string_equal(dev.vendor, "MikroTik");
+    assert_string_equal(dev.version, "6.41.2");
+    assert_int_equal(dev.ncpe, 1); /* the versionless routeros CPE was replaced */
+    assert_string_equal(dev.cpe[0], "cpe:2.3:o:mikrotik:routeros:6.41.2:*:*:*:*:*:*:*");
+    struct vuln_target t;
+    ident_device_target(&dev, &t);
+    struct vuln_finding f[32];
+    size_t n = 0;
+    assert_int_equal(vuln_match(shared_db, &t, f, 32, &n), 0);
+    assert_non_null(find(f, n, "CVE-2018-14847"));
+    assert_non_null(find(f, n, "CVE-2018-7445"));
+    assert_true(f[0].high_risk);
+
+    /* A patched RouterOS: identified, no finding from these two CVEs. */
+    ident_device_init(&dev);
+    const char *patched = "MikroTik v6.49.10 (long-term)\r\nLogin: ";
+    assert_int_equal(recog_match(idb, "telnet.banner", patched, strlen(patched), &r), 1);
+    ident_device_add(&dev, &r);
+    ident_device_target(&dev, &t);
+    assert_int_equal(vuln_match(shared_db, &t, f, 32, &n), 0);
+    assert_null(find(f, n, "CVE-2018-14847"));
+    assert_null(find(f, n, "CVE-2018-7445"));
+
+    /* A service CPE: GoAhead before 3.6.5 (CVE-2017-17562, in KEV); a GoAhead that does not
+     * say its version is not reported. */
+    static const struct {
+        const char *server;
+        bool want;
+    } ga[] = {{"GoAhead-Webs/2.5.0 PeerSec-MatrixSSL/3.4.2-OPEN", true},
+              {"GoAhead-Webs/3.6.4", true},
+              {"GoAhead-Webs/3.6.5", false},
+              {"GoAhead-http", false}};
+    for (size_t i = 0; i < sizeof(ga) / sizeof(ga[0]); i++) {
+        ident_device_init(&dev);
+        assert_int_equal(
+            recog_match(idb, "http_header.server", ga[i].server, strlen(ga[i].server), &r), 1);
+        ident_device_add(&dev, &r);
+        ident_device_target(&dev, &t);
+        assert_int_equal(vuln_match(shared_db, &t, f, 32, &n), 0);
+        if ((find(f, n, "CVE-2017-17562") != NULL) != ga[i].want)
+            fail_msg("%s: want CVE-2017-17562 %d", ga[i].server, ga[i].want);
+    }
+
+    /* D-Link's Server header names model and firmware: DIR-859 up to 1.05b03 (CVE-2019-17621,
+     * firmware AND hardware from one header). */
+    static const struct {
+        const char *server;
+        bool want;
+    } dl[] = {{"Linux, HTTP/1.1, DIR-859 Ver 1.05", true},
+              {"Linux, UPnP/1.0, DIR-859 Ver 1.04", true},
+              {"Linux, HTTP/1.1, DIR-859 Ver 1.06", false},
+              {"Linux, HTTP/1.1, DIR-860 Ver 1.05", false}};
+    for (size_t i = 0; i < sizeof(dl) / sizeof(dl[0]); i++) {
+        ident_device_init(&dev);
+        assert_int_equal(
+            recog_match(idb, "http_header.server", dl[i].server, strlen(dl[i].server), &r), 1);
+        ident_device_add(&dev, &r);
+        ident_device_target(&dev, &t);
+        assert_int_equal(t.ncpe, 2);
+        assert_int_equal(vuln_match(shared_db, &t, f, 32, &n), 0);
+        if ((find(f, n, "CVE-2019-17621") != NULL) != dl[i].want)
+            fail_msg("%s: want CVE-2019-17621 %d", dl[i].server, dl[i].want);
+    }
+
+    /* A Dasan GPON gateway by its page title: CVE-2018-10561/10562 name every firmware. */
+    ident_device_init(&dev);
+    assert_int_equal(recog_match(idb, "html_title", "GPON Home Gateway", 17, &r), 1);
+    ident_device_add(&dev, &r);
+    ident_device_target(&dev, &t);
+    assert_int_equal(vuln_match(shared_db, &t, f, 32, &n), 0);
+    assert_non_null(find(f, n, "CVE-2018-10561"));
+    assert_non_null(find(f, n, "CVE-2018-10562"));
+
+    /* The more certain observation wins a field; a less certain one does not overwrite it. */
+    ident_device_init(&dev);
+    struct recog_result a = {.certainty = 40}, b = {.certainty = 90};
+    snprintf(a.vendor, sizeof(a.vendor), "Generic");
+    snprintf(b.vendor, sizeof(b.vendor), "Hikvision");
+    ident_device_add(&dev, &a);
+    ident_device_add(&dev, &b);
+    ident_device_add(&dev, &a);
+    assert_string_equal(dev.vendor, "Hikvision");
+    assert_int_equal(dev.certainty[0], 90);
+    ident_db_free(idb);
+}
+
 int main(void)
 {
     const struct CMUnitTest shared[] = {
@@ -498,12 +659,15 @@ int main(void)
         cmocka_unit_test(test_vuln_dlink_dir859_b_builds),
         cmocka_unit_test(test_vuln_fortios_start_including_ranges),
         cmocka_unit_test(test_vuln_netgear_underscore_versions),
+        cmocka_unit_test(test_vuln_tplink_hardware_revision_alternatives),
         cmocka_unit_test(test_vuln_na_version_and_cvss_fallback),
         cmocka_unit_test(test_vuln_results_sorted_and_capped),
         cmocka_unit_test(test_vuln_target_from_recog_result),
+        cmocka_unit_test(test_vuln_banners_to_findings_through_ident_device),
     };
     const struct CMUnitTest handmade[] = {
         cmocka_unit_test(test_vuln_feed_policy_and_nodes),
+        cmocka_unit_test(test_vuln_gzipped_feed_in_subdirectory),
         cmocka_unit_test(test_vuln_later_record_replaces_earlier),
         cmocka_unit_test(test_vuln_bad_files_name_file_line_column),
     };
