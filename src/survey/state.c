@@ -234,7 +234,7 @@ int sv_state_open(struct statedb *db, const char *operator_name, bool resume, ui
         return BS_ENOMEM;
     }
     st->key = *key;
-    int rc;
+    int rc = 0;
     if (resume) {
         struct statedb_rec_query q = {.kind = STATEDB_STATE, .key = RESUME_KEY};
         rc = statedb_rec_list(db, &q, load_resume, st);
@@ -244,7 +244,10 @@ int sv_state_open(struct statedb *db, const char *operator_name, bool resume, ui
         } else if (rc >= 0) {
             rc = BS_ENOTFOUND;
         }
-    } else {
+    }
+    if (!rc) {
+        /* Findings still open, for remediation; devices finished before a resume are not
+         * visited again, so theirs are left as they are. */
         struct statedb_rec_query q = {.kind = STATEDB_FINDING, .status = "open"};
         rc = statedb_rec_list(db, &q, load_open, st);
     }

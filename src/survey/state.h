@@ -13,7 +13,7 @@
  * transaction, so after a crash a device is either finished with all its records or will be
  * surveyed again.
  *
- * Remediation: a new (not resumed) run loads the findings still open; when a device is
+ * Remediation: a run (new or resumed) loads the findings still open; when a device is
  * finished and a port that had a finding answered again without showing it, the finding is
  * marked remediated. A device that no longer answers on that port is left open (absent is not
  * fixed).
@@ -39,8 +39,8 @@
 struct sv_state;
 
 /* Opens the survey state in db. With resume, the stored run's key is returned in *key (and
- * BS_ENOTFOUND when there is no unfinished run to resume); otherwise *key is the new run's
- * and earlier open findings are loaded for remediation. */
+ * BS_ENOTFOUND when there is no unfinished run to resume); otherwise *key is the new run's.
+ * Open findings are loaded for remediation either way. */
 int sv_state_open(struct statedb *db, const char *operator_name, bool resume, uint64_t *key,
                   struct sv_state **out);
 /* Flushes what is pending, records whether the run completed, and frees st. Returns 0 or the

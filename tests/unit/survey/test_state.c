@@ -182,6 +182,35 @@ static void test_resurvey_marks_fixed_findings_remediated(void **st)
     statedb_close(db);
 }
 
+static void test_resumed_run_also_remediates(void **st)
+{
+    (void)st;
+    struct statedb *db = open_db();
+    struct sv_state *s;
+    uint64_t key = 3;
+    struct ipaddr a;
+    ipaddr_parse("198.18.0.30", &a);
+    uint16_t open[] = {23};
+    assert_int_equal(sv_state_open(db, "op", false, &key, &s), 0);
+    struct sv_finding f = weak("198.18.0.30", 23);
+    assert_int_equal(sv_state_finding(s, &f), 0);
+    assert_int_equal(sv_state_host_done(s, 0, &a, open, 1), 0);
+    assert_int_equal(sv_state_close(s, true), 0);
+    /* A second run is interrupted before the device, then resumed: the resumed part finds
+     * the device fixed. */
+    assert_int_equal(sv_state_open(db, "op", false, &key, &s), 0);
+    assert_int_equal(sv_state_close(s, false), 0);
+    uint64_t key2 = 0;
+    assert_int_equal(sv_state_open(db, "op", true, &key2, &s), 0);
+    assert_int_equal(key2, 3);
+    assert_int_equal(sv_state_host_done(s, 0, &a, open, 1), 0);
+    assert_int_equal(sv_state_remediated(s), 1);
+    assert_int_equal(sv_state_close(s, true), 0);
+    assert_string_equal(list(db, STATEDB_FINDING, "198.18.0.30|23|weak_credential").status,
+                        "remediated");
+    statedb_close(db);
+}
+
 static void test_output_lines(void **st)
 {
     (void)st;
@@ -243,6 +272,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_evidence_and_findings_are_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resurvey_marks_fixed_findings_remediated, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_resumed_run_also_remediates, setup, teardown),
         cmocka_unit_test(test_output_lines),
         cmocka_unit_test(test_credentials_file),
     };
