@@ -506,7 +506,8 @@ static int parse_args(int argc, char **argv, struct args *a, struct sv_run *r)
     }
     const char *field = NULL;
     if (sv_policy_check(&r->policy, &field)) {
-        cli_error(CMD, "--%s: out of range (see botscope survey --help)", field);
+        cli_error(CMD, "--%s: out of range (rates need rate-host <= rate-net <= rate; see --help)",
+                  field);
         return BS_EUSAGE;
     }
     return 0;
