@@ -444,10 +444,10 @@ uint32_t sv_mmh3_32(const void *data, size_t n, uint32_t seed)
     switch (n & 3) {
     case 3:
         k ^= (uint32_t)tail[2] << 16;
-        /* fall through */
+        __attribute__((fallthrough));
     case 2:
         k ^= (uint32_t)tail[1] << 8;
-        /* fall through */
+        __attribute__((fallthrough));
     case 1:
         k ^= tail[0];
         k *= c1;

@@ -97,7 +97,7 @@ static enum sv_act step(struct sv_sess *s)
             sv_sess_evidence(s, "ssh handshake", o->banner);
         }
         st->phase = SP_NONE_AUTH;
-        /* fall through */
+        __attribute__((fallthrough));
     case SP_NONE_AUTH:
         /* The "none" method asks for nothing and brings the server's pre-login banner. */
         rc = ssh_userauth_none(st->ss, NULL);

@@ -104,7 +104,7 @@ static enum sv_act decide(struct sv_sess *s, struct tn_state *st)
         if (p == SV_PROMPT_PASSWORD)
             return send_line(s, st, st->cur->pass, TP_SENT_PASS);
         /* A shell without a password, or a rejected user name: as after a password. */
-        /* fall through */
+        __attribute__((fallthrough));
     case TP_SENT_PASS:
         if (p == SV_PROMPT_SHELL) {
             if (!st->settling) {
