@@ -10,8 +10,11 @@ static const char config_usage[] =
     "usage: botscope config --defaults\n"
     "       botscope config --check --config FILE\n"
     "\n"
-    "Prints every configuration key with its type, default and meaning (--defaults), or\n"
-    "loads FILE and reports the first error with its file, line and key (--check).\n"
+    "Prints every configuration key with its type, range or allowed words, default and\n"
+    "meaning (--defaults), or loads FILE and reports the first error with its file, line\n"
+    "and key (--check): unknown sections and keys, malformed lines, values of the wrong\n"
+    "type, out of range or not among the allowed words, a key set twice, and a FILE that\n"
+    "is not a regular file are all errors.\n"
     "The file format is INI-like:\n"
     "\n"
     "    # comment\n"
@@ -59,7 +62,15 @@ static int config_run(int argc, char **argv)
                 printf("%s[%s]\n", *section ? "\n" : "", k->section);
                 section = k->section;
             }
-            printf("# %s (%s)\n%s = %s\n", k->doc, type_name(k->type), k->key, k->def);
+            printf("# %s (%s", k->doc, type_name(k->type));
+            if (k->ranged)
+                printf(", %lld..%lld%s", (long long)k->min, (long long)k->max,
+                       k->type == CFG_DURATION ? " ms"
+                       : k->type == CFG_SIZE   ? " bytes"
+                                               : "");
+            if (k->oneof)
+                printf(", one of %s", k->oneof);
+            printf(")\n%s = %s\n", k->key, k->def);
         }
         return BS_EXIT_OK;
     }

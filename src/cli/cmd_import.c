@@ -45,14 +45,18 @@ static const char import_usage[] =
     "Lines that do not parse are counted; the first few are named on stderr with their line\n"
     "number, and the import goes on.\n"
     "\n"
+    "Each FILE is stored all or nothing: its records become visible together once all of it\n"
+    "is written. When writing fails (disk full), nothing of that file is stored, the files\n"
+    "before it stay stored, the import stops, and the message says which file to rerun from.\n"
+    "\n"
     "Options:\n"
     "  -f, --format FMT  input format (required)\n"
     "  --store DIR       the flow store (default: [general] data_dir)\n"
     "  --config FILE     configuration file ([store] section)\n"
     "  -q, --quiet       no summary line\n"
     "\n"
-    "Exit status: 0 when records were imported (even with bad lines), 1 when nothing was\n"
-    "imported or the store failed, 2 usage or configuration error.\n";
+    "Exit status: 0 when every file was imported (even with bad lines), 1 when a file could\n"
+    "not be read or stored or nothing was imported, 2 usage or configuration error.\n";
 
 struct import_totals {
     uint64_t lines, records, bad;
@@ -80,11 +84,15 @@ static int import_file(const char *path, enum import_format fmt, struct store *s
     char *line = malloc(IMPORT_MAX_LINE);
     struct flow_rec *chunk = malloc(IMPORT_CHUNK * sizeof *chunk);
     int rc = 0;
+    /* This file's counts, added to tot only when the file is stored (all or nothing). */
+    struct import_totals mine = {.old_before = tot->old_before};
+    size_t n = 0;
     if (!line || !chunk) {
         rc = BS_ENOMEM;
         goto out;
     }
-    size_t n = 0;
+    if ((rc = store_begin(s)))
+        goto out;
     uint64_t lineno = 0, bad = 0;
     while (fgets(line, IMPORT_MAX_LINE, f)) {
         lineno++;
@@ -108,24 +116,39 @@ static int import_file(const char *path, enum import_format fmt, struct store *s
         if (n + 2 > IMPORT_CHUNK) {
             if ((rc = store_append(s, chunk, n)))
                 goto out;
-            tot->records += n;
-            count_old(tot, chunk, n);
+            mine.records += n;
+            count_old(&mine, chunk, n);
             n = 0;
         }
     }
     if (n) {
         if ((rc = store_append(s, chunk, n)))
             goto out;
-        tot->records += n;
-        count_old(tot, chunk, n);
+        mine.records += n;
+        count_old(&mine, chunk, n);
+        n = 0;
     }
+    if (ferror(f)) {
+        rc = BS_EIO;
+        goto out;
+    }
+    if ((rc = store_commit(s)))
+        goto out;
     if (bad > IMPORT_REPORT_LINES)
         fprintf(stderr, "botscope import: %s: %" PRIu64 " bad lines in all\n", name, bad);
     tot->lines += lineno;
     tot->bad += bad;
+    tot->records += mine.records;
+    tot->old += mine.old;
 out:
-    if (rc)
-        cli_error("import", "%s: %s", name, bs_strerror(rc));
+    if (rc) {
+        store_abort(s);
+        cli_error("import",
+                  "%s: %s: nothing of this file was stored (%" PRIu64 " records read); the "
+                  "files before it are stored, so rerun the import with this file and the "
+                  "ones after it",
+                  name, bs_strerror(rc), mine.records + n);
+    }
     free(line);
     free(chunk);
     if (f != stdin)

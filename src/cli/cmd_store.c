@@ -144,8 +144,15 @@ static int store_run(int argc, char **argv)
             struct statedb *db;
             if (!statedb_open(dir, &db, err)) {
                 printf("state schema:   %d\n", statedb_schema_version(db));
-                statedb_exporter_list(db, print_exporter, NULL);
+                if (statedb_exporter_list(db, print_exporter, NULL)) {
+                    cli_error("store", "%s: cannot list the exporters", path);
+                    exit_code = BS_EXIT_FAIL;
+                }
                 statedb_close(db);
+            } else {
+                /* issue 21: a state.db that is not a database dropped this section silently */
+                cli_error("store", "%s", err);
+                exit_code = BS_EXIT_FAIL;
             }
         }
     } else if (!strcmp(action, "check")) {

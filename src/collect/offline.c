@@ -1,13 +1,17 @@
 /* offline.c - collecting from capture files (see offline.h). */
 #include "collect/offline.h"
 
+#include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "capture/pcapin.h"
 #include "core/err.h"
 #include "core/rd.h"
+#include "collect/out.h"
 #include "proto/sflow.h"
+#include "store/store.h"
 
 void offline_init(struct offline *o, struct decoder *d)
 {
@@ -55,6 +59,38 @@ static void one_frame(struct offline *o, const struct pcapin_pkt *pk)
         o->st.undecodable++;
 }
 
+/* The store the decoder writes to, or NULL (NDJSON output). */
+static struct store *out_store(const struct offline *o)
+{
+    const struct collect_out *out = o->d->batch.out;
+    return out && out->kind == COLLECT_OUT_STORE ? out->store : NULL;
+}
+
+/* Ends the file's staged input: commits it, or counts and reports what was not stored. */
+static int store_file(struct offline *o, struct store *st, uint64_t rec0, const char *path,
+                      int read_rc, char *errbuf, size_t errlen)
+{
+    struct collect_out *out = o->d->batch.out;
+    int rc = decoder_flush(o->d);
+    if (!rc)
+        rc = store_commit(st);
+    else
+        store_abort(st);
+    if (!rc)
+        return read_rc;
+    uint64_t n = atomic_load(&out->records) - rec0;
+    o->st.files_not_stored++;
+    o->st.records_not_stored += n;
+    atomic_fetch_add(&out->lost, n);
+    int zero = 0;
+    atomic_compare_exchange_strong(&out->err, &zero, rc);
+    snprintf(errbuf, errlen,
+             "%s: %s: nothing of this capture was stored (%" PRIu64 " records); the captures "
+             "before it are stored, so rerun with this capture and the ones after it",
+             path, bs_strerror(rc), n);
+    return rc;
+}
+
 int offline_file(struct offline *o, const char *path, char *errbuf, size_t errlen)
 {
     char eb[PCAPIN_ERRLEN] = "";
@@ -65,15 +101,35 @@ int offline_file(struct offline *o, const char *path, char *errbuf, size_t errle
         o->st.files_failed++;
         return rc;
     }
+    struct store *st = out_store(o);
+    uint64_t rec0 = atomic_load(&o->d->batch.out->records);
+    /* Records of earlier files still batched in the decoder belong to those files. */
+    if (st && !(rc = decoder_flush(o->d))) {
+        rec0 = atomic_load(&o->d->batch.out->records);
+        rc = store_begin(st);
+    }
+    if (rc) {
+        pcapin_close(in);
+        snprintf(errbuf, errlen, "%s: cannot store: %s", path, bs_strerror(rc));
+        o->st.files_failed++;
+        return rc;
+    }
+    uint64_t frames0 = o->st.frames;
     struct pcapin_pkt pk;
     while ((rc = pcapin_next(in, &pk, eb)) == 1)
         one_frame(o, &pk);
     pcapin_close(in);
     if (rc < 0) {
         snprintf(errbuf, errlen, "%s: %s", path, *eb ? eb : bs_strerror(rc));
-        o->st.files_failed++;
-        return rc;
+        if (o->st.frames == frames0) {
+            o->st.files_failed++;
+        } else {
+            o->st.files++;
+            o->st.files_truncated++;
+        }
+    } else {
+        o->st.files++;
+        rc = 0;
     }
-    o->st.files++;
-    return 0;
+    return st ? store_file(o, st, rec0, path, rc, errbuf, errlen) : rc;
 }

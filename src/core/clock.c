@@ -70,9 +70,14 @@ int clock_parse_utc(const char *s, uint64_t *ms)
     tm.tm_hour = h;
     tm.tm_min = mi;
     tm.tm_sec = sec;
+    /* timegm normalises: 2026-02-30 would become March 2nd. A date it had to move is not a
+     * date. A leap second (:60) is checked as :59 and counted one second later. */
+    if (sec == 60)
+        tm.tm_sec = 59;
     time_t t = timegm(&tm);
-    if (t == (time_t)-1)
+    if (t == (time_t)-1 || tm.tm_mday != d || tm.tm_mon != mo - 1 || tm.tm_year != y - 1900)
         return BS_EPARSE;
+    t += sec == 60;
     *ms = (uint64_t)t * 1000u;
     return 0;
 }

@@ -5,14 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/err.h"
 #include "core/text.h"
 
-#define CFG_KEY(s, k, t, d, doc) {s, k, t, d, doc},
+/* CFG_KEY(section, key, type, default, doc[, CFG_RANGE(..)][, CFG_ONEOF(..)]) */
+#define CFG_KEY(s, k, t, d, ...) {.section = s, .key = k, .type = t, .def = d, .doc = __VA_ARGS__},
 const struct cfg_key cfg_schema[] = {
 #include "core/config_keys.def"
-    {NULL, NULL, CFG_STR, NULL, NULL},
+    {.section = NULL},
 };
 #undef CFG_KEY
 
@@ -87,6 +89,55 @@ static char *scalar(char *s)
         return s + 1;
     }
     return s;
+}
+
+/* Whether word is one of the '|'-separated words. */
+static int one_of(const char *words, const char *word)
+{
+    size_t wl = strlen(word);
+    for (const char *p = words; *p;) {
+        const char *e = strchr(p, '|');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == wl && !memcmp(p, word, l))
+            return 1;
+        p += l + (e != NULL);
+    }
+    return 0;
+}
+
+/* Checks a normalised value against its key's range or words; *why explains a refusal (in
+ * buf). */
+static int constrain(const struct cfg_key *k, const char *text, char *buf, size_t len,
+                     const char **why)
+{
+    int64_t v = 0;
+    if (k->oneof) {
+        const char *t = text;
+        do {
+            if ((k->type != CFG_LIST || *t) && !one_of(k->oneof, t)) {
+                snprintf(buf, len, "'%.40s' is not one of %s", t, k->oneof);
+                *why = buf;
+                return BS_EPARSE;
+            }
+            t += strlen(t) + 1;
+        } while (k->type == CFG_LIST && *t);
+    }
+    if (!k->ranged)
+        return 0;
+    if (k->type == CFG_INT)
+        config_parse_int(text, &v);
+    else if (k->type == CFG_DURATION)
+        config_parse_duration_ms(text, &v);
+    else if (k->type == CFG_SIZE)
+        config_parse_size(text, &v);
+    if (v < k->min || v > k->max) {
+        const char *unit = k->type == CFG_DURATION ? " ms" : k->type == CFG_SIZE ? " bytes" : "";
+        snprintf(buf, len, "%s is out of range (%lld..%lld%s)", text, (long long)k->min,
+                 (long long)k->max, unit);
+        *why = buf;
+        return BS_EPARSE;
+    }
+    return 0;
 }
 
 /* Normalises a value of the given type into text stored in *out (malloc'd). */
@@ -217,9 +268,17 @@ static int set_at(struct config *c, const char *file, unsigned line, const char 
                  known ? "unknown key" : "unknown section");
         return BS_EPARSE;
     }
+    if (line && v->line) {
+        snprintf(err->msg, sizeof err->msg, "%s:%u: [%s] %s: set twice (first on line %u)", file,
+                 line, section, key, v->line);
+        return BS_EPARSE;
+    }
     char *text;
     const char *why = "invalid value";
+    char whybuf[200];
     int rc = normalise(v->key, value, &text, &why);
+    if (!rc && (rc = constrain(v->key, text, whybuf, sizeof whybuf, &why)))
+        free(text);
     if (rc) {
         snprintf(err->msg, sizeof err->msg, "%s:%u: [%s] %s: %s", file, line, section, key,
                  rc == BS_ENOMEM ? "out of memory" : why);
@@ -249,6 +308,13 @@ int config_load(struct config *c, const char *path, struct cfg_error *err)
         int e = errno;
         snprintf(err->msg, sizeof err->msg, "%s: %s", path, strerror(e));
         return -e;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        snprintf(err->msg, sizeof err->msg, "%s: not a regular file%s", path,
+                 S_ISDIR(st.st_mode) ? " (a directory)" : "");
+        return BS_EPARSE;
     }
     char line[CFG_MAX_LINE + 2];
     char section[64] = "general";
@@ -306,6 +372,10 @@ int config_load(struct config *c, const char *path, struct cfg_error *err)
         char *key = text_trim(s);
         if ((rc = set_at(c, path, lineno, section, key, eq + 1, err)))
             break;
+    }
+    if (!rc && ferror(f)) {
+        snprintf(err->msg, sizeof err->msg, "%s:%u: read error", path, lineno);
+        rc = BS_EPARSE;
     }
     fclose(f);
     if (!rc) {

@@ -6,9 +6,11 @@
  *     key = value            ; value: integer, true/false, "quoted string", bare word,
  *     list = [a, "b c", 3]   ; or a list of those on one line
  * Every key any component reads is declared once in config_keys.def with its type, default and
- * documentation; an unknown section or key, a malformed line or a value of the wrong type is
- * an error naming the file, line and key (exit 2 in the CLI). `botscope config --defaults`
- * prints the whole documented table.
+ * documentation and, where it has them, its range or its allowed words; an unknown section
+ * or key, a malformed line, a value of the wrong type, out of range or not among the allowed
+ * words, and a key set twice in one file are errors naming the file, line and key (exit 2 in
+ * the CLI). A path that is not a regular file (a directory) is refused. `botscope config
+ * --defaults` prints the whole documented table.
  *
  * Ownership: struct config owns all its strings; config_release() frees them. Getters return
  * pointers into the config, valid until release. A config is read-only after load, so it may
@@ -29,7 +31,14 @@ struct cfg_key {
     enum cfg_type type;
     const char *def;  /* default, in file syntax ("" for none) */
     const char *doc;
+    /* Optional constraints, checked at load (config_keys.def: CFG_RANGE, CFG_ONEOF). */
+    bool ranged; /* INT, DURATION (ms), SIZE (bytes): min <= value <= max */
+    int64_t min, max;
+    const char *oneof; /* STR, or each LIST item: one of these '|'-separated words */
 };
+/* Constraint arguments for CFG_KEY lines in config_keys.def. */
+#define CFG_RANGE(lo, hi) .ranged = true, .min = (lo), .max = (hi)
+#define CFG_ONEOF(words)  .oneof = (words)
 
 /* The schema: every key of every component, NULL-terminated (config_keys.def). */
 extern const struct cfg_key cfg_schema[];

@@ -33,6 +33,28 @@ static inline uint8_t ctrl_of(uint64_t h)
     return (uint8_t)(0x80 | (h >> 57));
 }
 
+static inline bool key_eq(const uint8_t *a, const void *b, size_t n)
+{
+    /* The common key sizes compare as words (memcmp of a run-time size is a call). */
+    uint64_t x[2], y[2];
+    switch (n) {
+    case 8:
+        memcpy(x, a, 8);
+        memcpy(y, b, 8);
+        return x[0] == y[0];
+    case 16:
+        memcpy(x, a, 16);
+        memcpy(y, b, 16);
+        return x[0] == y[0] && x[1] == y[1];
+    default:
+        if (n < 16)
+            return !memcmp(a, b, n);
+        memcpy(x, a, 16);
+        memcpy(y, b, 16);
+        return x[0] == y[0] && x[1] == y[1] && !memcmp(a + 16, (const uint8_t *)b + 16, n - 16);
+    }
+}
+
 /* Slot of key: where it is, or the empty slot where it would go. */
 static size_t slot_of(const struct htab *t, const void *key, uint64_t h)
 {
@@ -40,7 +62,7 @@ static size_t slot_of(const struct htab *t, const void *key, uint64_t h)
     uint8_t c = ctrl_of(h);
     for (;;) {
         uint8_t s = t->ctrl[i];
-        if (!s || (s == c && !memcmp(t->ent + i * t->esize, key, t->ksize)))
+        if (!s || (s == c && key_eq(t->ent + i * t->esize, key, t->ksize)))
             return i;
         i = (i + 1) & mask;
     }
@@ -78,7 +100,7 @@ int htab_reserve(struct htab *t, size_t n)
     if (n > t->max)
         return BS_ELIMIT;
     size_t want = t->nslots ? t->nslots : 16;
-    while (n > want / 8 * 7)
+    while (n > want / 2)
         want *= 2;
     return want > t->nslots ? resize(t, want) : 0;
 }
@@ -86,7 +108,7 @@ int htab_reserve(struct htab *t, size_t n)
 void *htab_put(struct htab *t, const void *key, bool *is_new, int *rc)
 {
     *is_new = false;
-    if (!t->nslots || t->n + 1 > t->nslots / 8 * 7) {
+    if (!t->nslots || t->n + 1 > t->nslots / 2) {
         size_t want = t->n + 1 > t->max ? t->n : t->n + 1;
         if ((*rc = htab_reserve(t, want)))
             return NULL;

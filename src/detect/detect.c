@@ -165,10 +165,21 @@ static int edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out, bool
 
 const uint64_t detect_scale_ms[DSCALES] = {60000, 600000, 3600000, 86400000};
 
-static inline void mark_slots(uint64_t win[DSCALES], uint64_t t)
+/* The slot bits of time t at each width (constant divisors: multiplications, not divisions;
+ * this runs twice for every record). */
+static inline void slot_bits(uint64_t t, uint64_t bits[DSCALES])
+{
+    _Static_assert(DSCALES == 4, "one line per width");
+    bits[0] = UINT64_C(1) << ((t / 60000) & 63);
+    bits[1] = UINT64_C(1) << ((t / 600000) & 63);
+    bits[2] = UINT64_C(1) << ((t / 3600000) & 63);
+    bits[3] = UINT64_C(1) << ((t / 86400000) & 63);
+}
+
+static inline void mark_slots(uint64_t win[DSCALES], const uint64_t bits[DSCALES])
 {
     for (int k = 0; k < DSCALES; k++)
-        win[k] |= UINT64_C(1) << ((t / detect_scale_ms[k]) & 63);
+        win[k] |= bits[k];
 }
 
 /* ---- the scan --------------------------------------------------------------------------- */
@@ -225,8 +236,10 @@ static int add_flow(struct dctx *d, const struct store_block *b, size_t i)
         e->first_ms = t;
     if (t > e->last_ms)
         e->last_ms = t;
-    mark_slots(c->win, t);
-    mark_slots(e->win, t);
+    uint64_t bits[DSCALES];
+    slot_bits(t, bits);
+    mark_slots(c->win, bits);
+    mark_slots(e->win, bits);
     if (!c->first_ms || t < c->first_ms)
         c->first_ms = t;
     if (t > c->last_ms)
@@ -256,11 +269,17 @@ static int add_flow(struct dctx *d, const struct store_block *b, size_t i)
         e->port_runs++;
     e->last_cport = cport;
     e->last_t = t;
-    /* Connection times of seed pairs, unsampled only, for the beacon score. */
-    if ((c->flags & DCLI_SEED) && rate == 1 && e->ntimes < d->cfg->max_pair_times &&
-        d->ntimes < d->max_times) {
-        if ((rc = vec_grow((void **)&d->times, &d->times_cap, d->ntimes, sizeof *d->times)))
+    /* Connection times of seed pairs, unsampled only, for the beacon score. A pair's first
+     * time is its first_ms: times are stored from its second record on, when the first is
+     * stored too, so the millions of one-record pairs of a scanning seed cost nothing. */
+    if ((c->flags & DCLI_SEED) && rate == 1 && e->flows >= 2 &&
+        e->ntimes < d->cfg->max_pair_times && d->ntimes + 2 <= d->max_times) {
+        if ((rc = vec_grow((void **)&d->times, &d->times_cap, d->ntimes + 1, sizeof *d->times)))
             return rc;
+        if (e->flows == 2 && !e->sampled) {
+            d->times[d->ntimes++] = (struct dtime){.edge = ed, .t = e->first_ms};
+            e->ntimes++;
+        }
         d->times[d->ntimes++] = (struct dtime){.edge = ed, .t = t};
         e->ntimes++;
     }

@@ -179,12 +179,15 @@ int query_parse_key(const char *text, struct query_key *k, struct query_error *e
         k->v4len = (uint8_t)a;
         k->v6len = (uint8_t)b;
     } else {
-        if (parse_len(m1, fam == 4 ? 32 : 128, &a))
-            return kerr(err, "'%s': bad mask", text);
-        if (a <= 32) /* srcip/24: an IPv4 mask; IPv6 addresses stay whole */
-            k->v4len = (uint8_t)a;
-        else
-            k->v6len = (uint8_t)a;
+        /* srcip/24: an IPv4 mask, IPv6 addresses stay whole. Above 32 it cannot be an IPv4
+         * mask; it is refused (as nfdump refuses srcip4/33) rather than read as an IPv6 mask
+         * that leaves IPv4 unmasked. */
+        if (parse_len(m1, 32, &a))
+            return kerr(err,
+                        "'%s': an address mask is 0..32 (IPv4); use srcip/24/64 for both "
+                        "families or srcip6/64 for IPv6 only",
+                        text);
+        k->v4len = (uint8_t)a;
     }
     return 0;
 }

@@ -536,15 +536,17 @@ static int json_fields(struct import_ctx *c, char *p, char **v)
         v[i] = NULL;
     while (isspace((unsigned char)*p))
         p++;
-    if (*p++ != '{')
+    if (*p != '{')
         return bad(c, "not a JSON object", NULL);
+    p++;
     for (;;) {
         while (isspace((unsigned char)*p) || *p == ',')
             p++;
         if (*p == '}')
             return 0;
-        if (*p++ != '"')
-            return bad(c, "bad JSON key", p);
+        if (*p != '"') /* (not *p++: at the end, p would pass the terminator) */
+            return bad(c, *p ? "bad JSON key" : "unterminated JSON object", *p ? p : NULL);
+        p++;
         char *key = p;
         while (*p && *p != '"')
             p++;
@@ -553,8 +555,9 @@ static int json_fields(struct import_ctx *c, char *p, char **v)
         *p++ = '\0';
         while (isspace((unsigned char)*p))
             p++;
-        if (*p++ != ':')
+        if (*p != ':')
             return bad(c, "bad JSON", key);
+        p++;
         while (isspace((unsigned char)*p))
             p++;
         char *val = p;
@@ -618,6 +621,9 @@ int import_line(struct import_ctx *c, char *line, struct flow_rec out[2])
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\r' || line[n - 1] == '\n'))
         line[--n] = '\0';
+    /* A UTF-8 byte order mark (editors on Windows write one) is not part of the first field. */
+    if (!strncmp(line, "\xef\xbb\xbf", 3))
+        line += 3;
     char *p = text_trim(line);
     if (!*p || c->done)
         return 0;

@@ -94,6 +94,26 @@ int store_prune(struct store *s, uint64_t now_ms, uint64_t *segs, uint64_t *byte
     return rc;
 }
 
+int store_begin(struct store *s)
+{
+    if (!(s->flags & STORE_WRITE))
+        return BS_EUSAGE;
+    return s->be->begin ? s->be->begin(s) : 0;
+}
+
+int store_commit(struct store *s)
+{
+    if (!(s->flags & STORE_WRITE))
+        return BS_EUSAGE;
+    return s->be->commit ? s->be->commit(s) : store_flush(s);
+}
+
+void store_abort(struct store *s)
+{
+    if ((s->flags & STORE_WRITE) && s->be->abort)
+        s->be->abort(s);
+}
+
 int store_check(struct store *s, void (*report)(void *ctx, const char *path, const char *what),
                 void *ctx, struct store_check_stats *st)
 {

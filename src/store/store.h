@@ -60,8 +60,22 @@ int store_append(struct store *s, const struct flow_rec *recs, size_t n);
  * on failure (e.g. -ENOSPC) the records not written are kept in memory for the next flush, up
  * to the batch cap (see the disk-full policy in store_embedded.c), and the error returned. */
 int store_flush(struct store *s);
-/* Flushes (when writing) and frees s. Returns the flush result; s is freed regardless. */
+/* Flushes (when writing) and frees s. Returns the flush result; s is freed regardless. A
+ * staged input not committed is discarded. */
 int store_close(struct store *s);
+
+/* All or nothing per input (offline runs: import, collect --read). After store_begin (which
+ * first flushes what came before; its error is returned), what is appended is written as
+ * usual but stays invisible (temp files, removed by the next writer if the process dies) until
+ * store_commit makes all of it visible together (manifest lines, renames) and updates the
+ * state database. A write error during the input (e.g. -ENOSPC) is not retried: the rest of
+ * the input is discarded, and store_commit returns that error with nothing of the input
+ * stored (so a rerun of the input does not duplicate anything). store_abort discards the
+ * input. One staged input at a time; appends from one thread. Cap: EMB_STAGE_MAX segments per
+ * input (BS_ELIMIT). */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_abort(struct store *s);
 
 /* ---- columns ------------------------------------------------------------------------- */
 

@@ -58,6 +58,10 @@ struct store_backend {
     /* Optional (NULL: BS_EUNSUPPORTED). */
     int (*check)(struct store *s, void (*report)(void *ctx, const char *path, const char *what),
                  void *ctx, struct store_check_stats *st);
+    /* Optional staging (NULL: begin does nothing, commit flushes, abort does nothing). */
+    int (*begin)(struct store *s);
+    int (*commit)(struct store *s);
+    void (*abort)(struct store *s);
 };
 
 struct store {

@@ -72,89 +72,7 @@
 #include "store/statedb.h"
 #include "store/store_backend.h"
 
-#define EMB_PATH_MAX 4096
-/* Segments mapped at once during a scan: bounds open mappings for very large stores. */
-#define EMB_SCAN_BATCH 256
-/* Distinct exporters summarised per flush for the state database (the rest are counted in the
- * next flush, which has its own table). */
-#define EMB_MAX_EXPORTERS_PER_FLUSH 4096
-
-/* Write buffers: one filling, one being written, and one more so that a writer briefly starved
- * of CPU (other jobs on the machine) does not stop the appenders at once: at 3.5 M flows/s on
- * the 2-core benchmark machine, three alternating runs each lost 9/3/12 % with three buffers
- * against 35/12/18 % with two (bench/ingest/FINDINGS.md). Buffers are allocated when first
- * needed, so the third (152 bytes a record, ~160 MB at the default batch) exists only once the
- * writer has fallen two batches behind. */
-#define EMB_WRITE_BUFFERS 3
-/* Writer queue slots: every buffer, plus one retry job of a flush (run_job). */
-#define EMB_QUEUE (EMB_WRITE_BUFFERS + 1)
-
-/* Sort key of one buffered record: start time, and the record's index in its buffer. */
-struct emb_key {
-    uint64_t t;
-    uint32_t i;
-};
-
-/* A segment of the batch being written: written to its temp file, not yet renamed. */
-struct emb_tmpseg {
-    uint64_t pstart, seq;
-    uint64_t size, records; /* for the manifest */
-};
-
-/* A batch queued to the writer: v[0..n), or v NULL to retry what a failed write left.
- * keyed: the buffer's keys (buf_keys) hold (start_ms, i) for every i < n, in order, and its
- * exporter summary (buf_exporters) covers exactly v[0..n). */
-struct emb_job {
-    struct flow_rec *v;
-    size_t n;
-    bool keyed;
-};
-
-struct emb {
-    struct store base;
-    char *dir;
-    int lock_fd;
-    uint64_t partition_ms, retention_ms, max_size;
-    unsigned scan_threads;
-    struct seg_writer_opts wopts;
-    size_t cap_max; /* store.batch_records */
-    /* Write path (STORE_WRITE). Appenders fill one buffer of cap_max records (fill, n, under
-     * amu), its key array and exporter summary (buf_keys, buf_exporters: in the same
-     * allocation, 152 bytes a record plus 256 KB); a full one, or the one a flush closes,
-     * is queued to the writer thread, which
-     * sorts, encodes, compresses and fsyncs it while the next one fills (EMB_WRITE_BUFFERS
-     * buffers in all, so memory stays bounded and an appender that gets all of them ahead of
-     * the writer waits for it). */
-    pthread_mutex_t amu;
-    struct flow_rec *fill;
-    size_t n;
-    pthread_mutex_t wmu; /* guards the fields down to carry_pending */
-    pthread_cond_t wcv;  /* to the writer: a job was queued, or stop */
-    pthread_cond_t dcv;  /* from the writer: a buffer came free, a job was done */
-    struct flow_rec *freebuf[EMB_WRITE_BUFFERS]; /* NULL entries: not allocated yet */
-    size_t nfree;
-    struct emb_job queue[EMB_QUEUE];
-    size_t qhead, qlen;
-    uint64_t submitted, completed; /* jobs */
-    int werr;                      /* the last job's result: 0 when nothing is left unwritten */
-    bool carry_pending;            /* a failed write left records (carry) */
-    uint64_t waits, wait_ms;       /* appenders waiting for a free buffer (back-pressure) */
-    bool wstop, wstarted, wsync;   /* wsync: no thread could be started, jobs run inline */
-    pthread_t wthread;
-    /* Owned by the writer thread (or by whoever runs jobs once it is stopped). */
-    ZSTD_CCtx *cctx;
-    struct flow_rec *carry; /* a write buffer holding the records a failed write left */
-    size_t carry_n;
-    struct emb_key *keys_tmp; /* radix sort scratch */
-    uint32_t *order;
-    size_t keys_cap;
-    struct seg_wscratch *wscratch;
-    struct emb_tmpseg *tmps; /* segments of the batch being written */
-    size_t tmps_cap;
-    uint64_t seq;
-    uint64_t dropped;
-    struct statedb *db;
-};
+#include "store/store_embedded.h"
 
 /* The plain listing (no manifest check): the write path and retention. */
 static int list_segments(const char *dir, struct seg_list *out, int clean_tmp)
@@ -187,6 +105,8 @@ static void emb_free(struct emb *e)
     free(e->keys_tmp);
     free(e->order);
     free(e->tmps);
+    free(e->staged);
+    free(e->stage_exp);
     seg_wscratch_free(e->wscratch);
     pthread_mutex_destroy(&e->amu);
     pthread_mutex_destroy(&e->wmu);
@@ -320,9 +240,6 @@ out_free:
     emb_free(e);
     return rc;
 }
-
-static int emb_prune_impl(struct emb *e, uint64_t now_ms, int size_only, uint64_t *segs,
-                          uint64_t *bytes);
 
 /* ---- write path ------------------------------------------------------------------------ */
 
@@ -608,7 +525,10 @@ static int reserve_keys(struct emb *e, size_t n)
  * together at the end. On failure the segments before the failed partition are still
  * committed, the records not written (those of the failed partition and later ones) are
  * moved to the front of v, in arrival order, and *n says how many. */
-static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed)
+static int stage_segments(struct emb *e, const struct flow_rec *v, size_t cnt, size_t k,
+                          const struct exp_acc *pre);
+
+static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed, bool staged)
 {
     size_t cnt = *n;
     if (!cnt)
@@ -651,6 +571,16 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed)
         k++;
         done = end;
     }
+    if (staged) {
+        /* Nothing becomes visible before store_commit; a failure fails the whole input. */
+        if (!rc)
+            rc = stage_segments(e, v, cnt, k, keyed ? buf_exporters(e, v) : NULL);
+        else
+            stage_segments(e, v, 0, k, NULL); /* so that the abort removes them */
+        if (!rc)
+            *n = 0;
+        return rc;
+    }
     size_t committed = commit_segments(e, e->tmps, k, &rc);
     if (committed < k)
         t_fail = e->tmps[committed].pstart;
@@ -669,6 +599,75 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed)
         }
     *n = left;
     return rc;
+}
+
+/* Adds one exporter's summary x to a. */
+static void exp_merge(struct exp_acc *a, const struct statedb_exporter *x)
+{
+    size_t i = 0;
+    while (i < a->n && ipaddr_cmp(&a->v[i].addr, &x->addr))
+        i++;
+    if (i == a->n) {
+        if (a->n == EMB_MAX_EXPORTERS_PER_FLUSH)
+            return;
+        a->v[a->n++] = *x;
+        return;
+    }
+    struct statedb_exporter *y = &a->v[i];
+    if (x->first_ms < y->first_ms)
+        y->first_ms = x->first_ms;
+    if (x->last_ms > y->last_ms)
+        y->last_ms = x->last_ms;
+    y->flows += x->flows;
+    y->packets += x->packets;
+    y->bytes += x->bytes;
+    y->sampling_rate = x->sampling_rate;
+    y->version = x->version;
+}
+
+/* Staging: keeps the temp segments e->tmps[0..k) for store_commit, and adds the exporters of
+ * v[0..cnt) (pre: their summary, when the appenders made one) to the staged summary. */
+static int stage_segments(struct emb *e, const struct flow_rec *v, size_t cnt, size_t k,
+                          const struct exp_acc *pre)
+{
+    if (e->nstaged + k > e->staged_cap) {
+        size_t nc = e->staged_cap ? e->staged_cap : 64;
+        while (nc < e->nstaged + k)
+            nc *= 2;
+        struct emb_tmpseg *ns = nc > EMB_STAGE_MAX ? NULL : realloc(e->staged, nc * sizeof *ns);
+        if (!ns) {
+            /* cannot keep track of them: remove them now */
+            for (size_t i = 0; i < k; i++) {
+                char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
+                if (!segment_paths(e, e->tmps[i].pstart, e->tmps[i].seq, day, tmp, fin))
+                    unlink(tmp);
+            }
+            return nc > EMB_STAGE_MAX ? BS_ELIMIT : BS_ENOMEM;
+        }
+        e->staged = ns;
+        e->staged_cap = nc;
+    }
+    memcpy(e->staged + e->nstaged, e->tmps, k * sizeof *e->tmps);
+    e->nstaged += k;
+    if (!cnt || !e->db)
+        return 0;
+    if (!e->stage_exp && !(e->stage_exp = calloc(1, sizeof *e->stage_exp)))
+        return BS_ENOMEM;
+    if (pre) {
+        for (size_t i = 0; i < pre->n; i++)
+            exp_merge(e->stage_exp, &pre->v[i]);
+        return 0;
+    }
+    struct exp_acc *a = malloc(sizeof *a);
+    if (!a)
+        return BS_ENOMEM;
+    a->n = a->last = 0;
+    for (size_t i = 0; i < cnt; i++)
+        exp_add(a, &v[i]);
+    for (size_t i = 0; i < a->n; i++)
+        exp_merge(e->stage_exp, &a->v[i]);
+    free(a);
+    return 0;
 }
 
 /* Takes a write buffer of cap_max records from the free list, waiting while the writer holds
@@ -705,8 +704,20 @@ static void give_buffer(struct emb *e, struct flow_rec *b)
 /* One job of the writer: the batch v[0..n) (v NULL: only a retry of the records a failed
  * write left), keyed as struct emb_job says. Returns 0 when nothing is left unwritten, else
  * the write's error. */
-static int run_job(struct emb *e, struct flow_rec *v, size_t n, bool keyed)
+static int run_job(struct emb *e, struct flow_rec *v, size_t n, bool keyed, bool staged)
 {
+    if (staged) {
+        /* All or nothing: after a failure the rest of the input is only discarded. */
+        int rc = e->stage_err;
+        if (v && !rc && (rc = write_batch(e, v, &n, keyed, true))) {
+            e->stage_err = rc;
+            log_err("store", "%s: write failed (%s): nothing of this input will be stored", e->dir,
+                    bs_strerror(rc));
+        }
+        if (v)
+            give_buffer(e, v);
+        return rc;
+    }
     if (e->carry) {
         keyed = false; /* carried records have no keys (a failed write moved them) */
         if (!v) {
@@ -733,12 +744,12 @@ static int run_job(struct emb *e, struct flow_rec *v, size_t n, bool keyed)
     }
     if (!v)
         return 0;
-    int rc = write_batch(e, v, &n, keyed);
+    int rc = write_batch(e, v, &n, keyed, false);
     if (rc && e->max_size) {
         uint64_t a, b;
         emb_prune_impl(e, clock_wall_ms(), 1, &a, &b);
         /* the keys were sorted, and a partial write moved the records left */
-        rc = write_batch(e, v, &n, false);
+        rc = write_batch(e, v, &n, false, false);
     }
     if (rc) {
         log_err("store", "%s: flush failed, %zu records kept for the next try: %s", e->dir, n,
@@ -768,7 +779,7 @@ static void *writer_main(void *arg)
         e->qhead = (e->qhead + 1) % EMB_WRITE_BUFFERS;
         e->qlen--;
         pthread_mutex_unlock(&e->wmu);
-        int rc = run_job(e, j.v, j.n, j.keyed);
+        int rc = run_job(e, j.v, j.n, j.keyed, j.staged);
         pthread_mutex_lock(&e->wmu);
         e->werr = rc;
         e->carry_pending = e->carry != NULL;
@@ -793,7 +804,7 @@ static int submit(struct emb *e, struct flow_rec *v, size_t n, bool keyed)
         }
     }
     if (e->wsync) { /* the appender writes, as if the writer had done it at once */
-        int rc = run_job(e, v, n, keyed);
+        int rc = run_job(e, v, n, keyed, e->staging);
         pthread_mutex_lock(&e->wmu);
         e->werr = rc;
         e->carry_pending = e->carry != NULL;
@@ -805,7 +816,7 @@ static int submit(struct emb *e, struct flow_rec *v, size_t n, bool keyed)
     pthread_mutex_lock(&e->wmu);
     /* Cannot overflow: at most EMB_WRITE_BUFFERS buffers exist, and a flush queues an empty
      * retry job (v NULL) only when the queue is empty (EMB_QUEUE counts one). */
-    e->queue[(e->qhead + e->qlen) % EMB_WRITE_BUFFERS] = (struct emb_job){v, n, keyed};
+    e->queue[(e->qhead + e->qlen) % EMB_WRITE_BUFFERS] = (struct emb_job){v, n, keyed, e->staging};
     e->qlen++;
     e->submitted++;
     pthread_cond_signal(&e->wcv);
@@ -846,6 +857,87 @@ static int emb_flush(struct store *s)
     rc = e->werr;
     pthread_mutex_unlock(&e->wmu);
     return rc;
+}
+
+/* Removes the staged temp segments and forgets the staged input. Writer idle. */
+static void drop_staged(struct emb *e)
+{
+    char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
+    for (size_t i = 0; i < e->nstaged; i++)
+        if (!segment_paths(e, e->staged[i].pstart, e->staged[i].seq, day, tmp, fin))
+            unlink(tmp);
+    e->nstaged = 0;
+    e->stage_err = 0;
+    if (e->stage_exp)
+        e->stage_exp->n = e->stage_exp->last = 0;
+}
+
+static int emb_begin(struct store *s)
+{
+    struct emb *e = (struct emb *)s;
+    if (!(s->flags & STORE_WRITE))
+        return BS_EUSAGE;
+    int rc = emb_flush(s); /* what came before is not part of this input */
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&e->amu);
+    e->staging = true;
+    e->nstaged = 0;
+    e->stage_err = 0;
+    if (e->stage_exp)
+        e->stage_exp->n = e->stage_exp->last = 0;
+    pthread_mutex_unlock(&e->amu);
+    return 0;
+}
+
+/* Ends staging: waits for every staged job, then commits the staged segments (ok) or removes
+ * them. Returns the input's first write error (nothing of it is visible then), or 0. */
+static int end_staging(struct emb *e, bool ok)
+{
+    int rc = emb_flush(&e->base);
+    pthread_mutex_lock(&e->amu);
+    pthread_mutex_lock(&e->wmu);
+    /* The writer is idle: every job submitted was completed by emb_flush. */
+    if (!rc)
+        rc = e->stage_err;
+    e->werr = 0;
+    pthread_mutex_unlock(&e->wmu);
+    e->staging = false;
+    if (!ok || rc) {
+        drop_staged(e);
+    } else {
+        size_t done = commit_segments(e, e->staged, e->nstaged, &rc);
+        if (done < e->nstaged)
+            log_err("store",
+                    "%s: commit of an input failed after %zu of %zu segments (%s): "
+                    "`botscope store info` shows what is stored",
+                    e->dir, done, e->nstaged, bs_strerror(rc));
+        if (e->db && e->stage_exp && e->stage_exp->n &&
+            statedb_exporter_upsert(e->db, e->stage_exp->v, e->stage_exp->n))
+            log_warn("store", "%s/state.db: could not update exporter statistics", e->dir);
+        e->nstaged = 0;
+        if (e->stage_exp)
+            e->stage_exp->n = e->stage_exp->last = 0;
+    }
+    pthread_mutex_unlock(&e->amu);
+    if (ok && !rc && (e->retention_ms || e->max_size)) {
+        uint64_t a, b;
+        emb_prune_impl(e, clock_wall_ms(), 0, &a, &b);
+    }
+    return rc;
+}
+
+static int emb_commit(struct store *s)
+{
+    if (!(s->flags & STORE_WRITE))
+        return BS_EUSAGE;
+    return end_staging((struct emb *)s, true);
+}
+
+static void emb_abort(struct store *s)
+{
+    if (s->flags & STORE_WRITE)
+        end_staging((struct emb *)s, false);
 }
 
 static int emb_append(struct store *s, const struct flow_rec *recs, size_t n)
@@ -893,6 +985,8 @@ static int emb_close(struct store *s)
     struct emb *e = (struct emb *)s;
     int rc = 0;
     if (s->flags & STORE_WRITE) {
+        if (e->staging) /* closed without store_commit: the input is not stored */
+            end_staging(e, false);
         rc = emb_flush(s);
         if (e->wstarted) {
             pthread_mutex_lock(&e->wmu);
@@ -913,516 +1007,6 @@ static int emb_close(struct store *s)
     return rc;
 }
 
-/* ---- scan ------------------------------------------------------------------------------ */
-
-struct mapped_seg {
-    struct seg seg;
-    void *map;
-    size_t len;
-    char *path;
-};
-
-struct scan_job {
-    struct emb *e;
-    const struct store_scan *sc;
-    struct mapped_seg *segs;
-    size_t nsegs;
-    /* Flattened (segment, block) work list; threads take items with an atomic cursor. */
-    uint32_t (*items)[2];
-    size_t nitems;
-    atomic_size_t next;
-    atomic_int stop;
-    pthread_mutex_t stats_lock;
-    struct store_scan_stats *st;
-    struct seg_scratch *scratch[STORE_SCAN_MAX_THREADS];
-};
-
-static void report_corrupt(const struct store_scan *sc, const char *path, unsigned block, int err)
-{
-    if (sc->on_corrupt) {
-        sc->on_corrupt(sc->ctx, path, block, err);
-        return;
-    }
-    if (block == UINT32_MAX)
-        log_warn("store", "%s: corrupt segment footer, segment skipped: %s", path,
-                 bs_strerror(err));
-    else
-        log_warn("store", "%s: block %u is corrupt, skipped: %s", path, block, bs_strerror(err));
-}
-
-struct scan_thread_arg {
-    struct scan_job *job;
-    unsigned thread;
-    int rc;
-};
-
-static void *scan_worker(void *p)
-{
-    struct scan_thread_arg *a = p;
-    struct scan_job *j = a->job;
-    const struct store_scan *sc = j->sc;
-    struct seg_scratch *scr = j->scratch[a->thread];
-    struct store_scan_stats st = {0};
-    for (;;) {
-        if (atomic_load(&j->stop))
-            break;
-        size_t k = atomic_fetch_add(&j->next, 1);
-        if (k >= j->nitems)
-            break;
-        struct mapped_seg *ms = &j->segs[j->items[k][0]];
-        unsigned bi = j->items[k][1];
-        const struct store_block_meta *m = &ms->seg.blocks[bi].meta;
-        st.blocks_total++;
-        if (m->t_max < sc->t_lo || m->t_min > sc->t_hi ||
-            (sc->block_pred && !sc->block_pred(sc->ctx, a->thread, m))) {
-            st.blocks_skipped++;
-            continue;
-        }
-        struct store_block b;
-        int rc = seg_decode_block(&ms->seg, bi, sc->cols, scr, &b, &st.bytes_read);
-        if (rc == BS_ENOMEM) {
-            a->rc = rc;
-            atomic_store(&j->stop, 1);
-            break;
-        }
-        if (rc) {
-            st.blocks_corrupt++;
-            report_corrupt(sc, ms->path, bi, rc);
-            continue;
-        }
-        st.records_scanned += b.n;
-        rc = sc->on_block(sc->ctx, a->thread, &b);
-        if (rc) {
-            a->rc = rc;
-            atomic_store(&j->stop, 1);
-            break;
-        }
-    }
-    pthread_mutex_lock(&j->stats_lock);
-    j->st->blocks_total += st.blocks_total;
-    j->st->blocks_skipped += st.blocks_skipped;
-    j->st->blocks_corrupt += st.blocks_corrupt;
-    j->st->records_scanned += st.records_scanned;
-    j->st->bytes_read += st.bytes_read;
-    pthread_mutex_unlock(&j->stats_lock);
-    return NULL;
-}
-
-static void unmap_segs(struct mapped_seg *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        seg_release(&v[i].seg);
-        if (v[i].map)
-            munmap(v[i].map, v[i].len);
-        free(v[i].path);
-    }
-}
-
-/* Maps and parses segment files l[0..n) into job->segs; skips vanished or corrupt files. */
-static int map_segs(struct scan_job *j, const struct seg_file *l, size_t n)
-{
-    j->nsegs = 0;
-    j->nitems = 0;
-    size_t items_cap = 0;
-    for (size_t i = 0; i < n; i++) {
-        int fd = open(l[i].path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue; /* pruned since listing */
-        struct stat st;
-        if (fstat(fd, &st) || st.st_size <= 0) {
-            close(fd);
-            /* (with a manifest, a size change is caught when listing) */
-            j->st->segments_damaged++;
-            log_warn("store", "%s: empty segment file, skipped", l[i].path);
-            continue;
-        }
-        void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        close(fd);
-        if (map == MAP_FAILED)
-            continue;
-        struct mapped_seg *ms = &j->segs[j->nsegs];
-        memset(ms, 0, sizeof *ms);
-        ms->map = map;
-        ms->len = (size_t)st.st_size;
-        if (!(ms->path = strdup(l[i].path))) {
-            munmap(map, ms->len);
-            return BS_ENOMEM;
-        }
-        j->nsegs++;
-        int rc = seg_parse(&ms->seg, map, ms->len, ms->path);
-        if (rc == BS_ENOMEM)
-            return rc;
-        if (rc) {
-            j->st->blocks_corrupt++;
-            report_corrupt(j->sc, ms->path, UINT32_MAX, rc);
-            continue;
-        }
-        j->st->segments++;
-        for (uint32_t b = 0; b < ms->seg.nblocks; b++) {
-            if (j->nitems == items_cap) {
-                size_t nc = items_cap ? items_cap * 2 : 1024;
-                void *nv = realloc(j->items, nc * sizeof *j->items);
-                if (!nv)
-                    return BS_ENOMEM;
-                j->items = nv;
-                items_cap = nc;
-            }
-            j->items[j->nitems][0] = (uint32_t)(j->nsegs - 1);
-            j->items[j->nitems][1] = b;
-            j->nitems++;
-        }
-    }
-    return 0;
-}
-
-/* Damage found while listing: counted and logged (or told to the caller's report). */
-struct damage_acc {
-    uint64_t segments, records;
-    void (*report)(void *ctx, const char *path, const char *what);
-    void *ctx;
-};
-
-static void on_damage(void *ctx, const char *path, const char *what, uint64_t records)
-{
-    struct damage_acc *d = ctx;
-    char msg[320];
-    if (records)
-        snprintf(msg, sizeof msg, "%s (%llu records missing from every answer)", what,
-                 (unsigned long long)records);
-    else
-        snprintf(msg, sizeof msg, "%s", what);
-    d->segments++;
-    d->records += records;
-    if (d->report)
-        d->report(d->ctx, path, msg);
-    else
-        log_warn("store", "%s: %s", path, msg);
-}
-
-static int list_checked(const struct emb *e, struct seg_list *l, struct damage_acc *d)
-{
-    struct seg_damage_sink sink = {on_damage, d};
-    return seg_list_dir(e->dir, l, 0, &sink);
-}
-
-static int emb_scan(struct store *s, const struct store_scan *sc, struct store_scan_stats *st)
-{
-    struct emb *e = (struct emb *)s;
-    struct seg_list l;
-    struct damage_acc dmg = {0};
-    int rc = list_checked(e, &l, &dmg);
-    st->segments_damaged += dmg.segments;
-    st->records_missing += dmg.records;
-    if (rc)
-        return rc;
-    unsigned nth = sc->threads ? sc->threads : 1;
-    if (nth > STORE_SCAN_MAX_THREADS)
-        nth = STORE_SCAN_MAX_THREADS;
-    struct scan_job j = {.e = e, .sc = sc, .st = st};
-    pthread_mutex_init(&j.stats_lock, NULL);
-    j.segs = calloc(EMB_SCAN_BATCH, sizeof *j.segs);
-    if (!j.segs) {
-        rc = BS_ENOMEM;
-        goto out;
-    }
-    for (unsigned t = 0; t < nth; t++)
-        if (!(j.scratch[t] = seg_scratch_new())) {
-            rc = BS_ENOMEM;
-            goto out;
-        }
-    /* Keep the segments whose partition meets [t_lo, t_hi]. */
-    size_t keep = 0;
-    for (size_t i = 0; i < l.n; i++) {
-        struct seg_file *f = &l.v[i];
-        if (f->start_ms + f->len_ms <= sc->t_lo || f->start_ms > sc->t_hi) {
-            free(f->path);
-            continue;
-        }
-        l.v[keep++] = *f;
-    }
-    l.n = keep;
-    for (size_t i = 0; i < l.n && !rc; i += EMB_SCAN_BATCH) {
-        size_t m = l.n - i < EMB_SCAN_BATCH ? l.n - i : EMB_SCAN_BATCH;
-        rc = map_segs(&j, l.v + i, m);
-        if (!rc && j.nitems) {
-            atomic_store(&j.next, 0);
-            struct scan_thread_arg args[STORE_SCAN_MAX_THREADS];
-            pthread_t tid[STORE_SCAN_MAX_THREADS];
-            unsigned started = 0;
-            unsigned use = nth;
-            if (use > j.nitems)
-                use = (unsigned)j.nitems;
-            for (unsigned t = 0; t < use; t++)
-                args[t] = (struct scan_thread_arg){.job = &j, .thread = t};
-            for (unsigned t = 1; t < use; t++) {
-                if (pthread_create(&tid[t], NULL, scan_worker, &args[t]))
-                    break;
-                started = t;
-            }
-            scan_worker(&args[0]);
-            for (unsigned t = 1; t <= started; t++)
-                pthread_join(tid[t], NULL);
-            for (unsigned t = 0; t < use && !rc; t++)
-                rc = args[t].rc;
-        }
-        unmap_segs(j.segs, j.nsegs);
-        j.nsegs = 0;
-    }
-out:
-    for (unsigned t = 0; t < nth; t++)
-        seg_scratch_free(j.scratch[t]);
-    free(j.items);
-    free(j.segs);
-    pthread_mutex_destroy(&j.stats_lock);
-    seg_list_release(&l);
-    return rc;
-}
-
-/* ---- info / prune ---------------------------------------------------------------------- */
-
-static int emb_info(struct store *s, struct store_info *out)
-{
-    struct emb *e = (struct emb *)s;
-    struct seg_list l;
-    struct damage_acc dmg = {0};
-    int rc = list_checked(e, &l, &dmg);
-    if (rc)
-        return rc;
-    out->segments_damaged = dmg.segments;
-    out->records_missing = dmg.records;
-    for (size_t i = 0; i < l.n; i++) {
-        int fd = open(l.v[i].path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        size_t len = (size_t)l.v[i].size;
-        void *map = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-        close(fd);
-        if (map == MAP_FAILED) {
-            if (!len) {
-                log_warn("store", "%s: empty segment file", l.v[i].path);
-                out->segments_damaged++;
-            }
-            continue;
-        }
-        struct seg sg;
-        if (!seg_parse(&sg, map, len, l.v[i].path)) {
-            out->segments++;
-            out->bytes += len;
-            out->blocks += sg.nblocks;
-            for (uint32_t b = 0; b < sg.nblocks; b++) {
-                const struct store_block_meta *m = &sg.blocks[b].meta;
-                out->records += m->n;
-                if (!out->t_min || m->t_min < out->t_min)
-                    out->t_min = m->t_min;
-                if (m->t_max > out->t_max)
-                    out->t_max = m->t_max;
-            }
-            seg_release(&sg);
-        } else {
-            log_warn("store", "%s: corrupt segment footer", l.v[i].path);
-            out->segments_damaged++;
-            out->records_missing += l.v[i].records;
-        }
-        munmap(map, len);
-    }
-    seg_list_release(&l);
-    return 0;
-}
-
-static void check_report(void (*report)(void *, const char *, const char *), void *ctx,
-                         const char *path, const char *what)
-{
-    if (report)
-        report(ctx, path, what);
-    else
-        log_warn("store", "%s: %s", path, what);
-}
-
-static int emb_check(struct store *s, void (*report)(void *ctx, const char *path, const char *what),
-                     void *ctx, struct store_check_stats *st)
-{
-    struct emb *e = (struct emb *)s;
-    struct seg_list l;
-    struct damage_acc dmg = {.report = report, .ctx = ctx};
-    int rc = list_checked(e, &l, &dmg);
-    if (rc)
-        return rc;
-    st->segments_damaged = dmg.segments;
-    st->records_missing = dmg.records;
-    struct seg_scratch *sc = seg_scratch_new();
-    if (!sc) {
-        seg_list_release(&l);
-        return BS_ENOMEM;
-    }
-    char what[160];
-    for (size_t i = 0; i < l.n && !rc; i++) {
-        struct seg_file *f = &l.v[i];
-        int fd = open(f->path, O_RDONLY | O_CLOEXEC);
-        size_t len = (size_t)f->size;
-        void *map = fd >= 0 && len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-        if (fd >= 0)
-            close(fd);
-        struct seg sg;
-        int prc = map == MAP_FAILED ? BS_ETRUNC : seg_parse(&sg, map, len, f->path);
-        if (prc == BS_ENOMEM) {
-            rc = prc;
-        } else if (prc) {
-            st->segments_damaged++;
-            st->records_missing += f->records;
-            snprintf(what, sizeof what, "%s: no block can be read",
-                     map == MAP_FAILED ? "empty or unreadable segment" : "corrupt segment footer");
-            check_report(report, ctx, f->path, what);
-        } else {
-            st->segments++;
-            for (uint32_t b = 0; b < sg.nblocks && !rc; b++) {
-                struct store_block blk;
-                int brc = seg_decode_block(&sg, b, STORE_COLS_ALL, sc, &blk, NULL);
-                st->blocks++;
-                if (brc == BS_ENOMEM) {
-                    rc = brc;
-                } else if (brc) {
-                    st->blocks_corrupt++;
-                    st->records_missing += sg.blocks[b].meta.n;
-                    snprintf(what, sizeof what, "block %u is corrupt (%s): %u records", b,
-                             bs_strerror(brc), sg.blocks[b].meta.n);
-                    check_report(report, ctx, f->path, what);
-                } else {
-                    st->records += blk.n;
-                }
-            }
-            seg_release(&sg);
-        }
-        if (map != MAP_FAILED)
-            munmap(map, len);
-    }
-    seg_scratch_free(sc);
-    seg_list_release(&l);
-    return rc;
-}
-
-static void remove_empty_day_dirs(const char *dir)
-{
-    char path[EMB_PATH_MAX];
-    snprintf(path, sizeof path, "%s/flows", dir);
-    DIR *top = opendir(path);
-    if (!top)
-        return;
-    struct dirent *de;
-    while ((de = readdir(top))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char day[EMB_PATH_MAX];
-        snprintf(day, sizeof day, "%s/flows/%s", dir, de->d_name);
-        rmdir(day); /* fails (as wanted) unless empty */
-    }
-    closedir(top);
-}
-
-/* What one prune pass removed for one reason, for its warning. */
-struct prune_tally {
-    uint64_t segs, bytes, t_lo, t_hi;
-};
-
-static void tally(struct prune_tally *t, const struct seg_file *f)
-{
-    if (!t->segs || f->start_ms < t->t_lo)
-        t->t_lo = f->start_ms;
-    if (f->start_ms + f->len_ms > t->t_hi)
-        t->t_hi = f->start_ms + f->len_ms;
-    t->segs++;
-    t->bytes += f->size;
-}
-
-static void warn_tally(const struct emb *e, const struct prune_tally *t, const char *why)
-{
-    char a[40], b[40];
-    if (t->segs)
-        log_warn("store", "%s: %s removed %llu segments (%llu bytes) of flows from %s to %s",
-                 e->dir, why, (unsigned long long)t->segs, (unsigned long long)t->bytes,
-                 clock_format_utc(t->t_lo, a, sizeof a), clock_format_utc(t->t_hi, b, sizeof b));
-}
-
-static int emb_prune_impl(struct emb *e, uint64_t now_ms, int size_only, uint64_t *segs,
-                          uint64_t *bytes)
-{
-    struct seg_list l;
-    *segs = *bytes = 0;
-    int rc = list_segments(e->dir, &l, 0);
-    if (rc)
-        return rc;
-    uint64_t total = 0;
-    for (size_t i = 0; i < l.n; i++)
-        total += l.v[i].size;
-    /* Older than this by both partition end and write time: removed (see the file comment). */
-    uint64_t cut = e->retention_ms && now_ms > e->retention_ms ? now_ms - e->retention_ms : 0;
-    struct prune_tally by_age = {0}, by_size = {0};
-    /* Which go, and why: 1 age, 2 size. */
-    uint8_t *why_del = calloc(l.n ? l.n : 1, 1);
-    if (!why_del) {
-        seg_list_release(&l);
-        return BS_ENOMEM;
-    }
-    for (size_t i = 0; i < l.n; i++) {
-        struct seg_file *f = &l.v[i];
-        int age = !size_only && cut && f->start_ms + f->len_ms <= cut && f->mtime_ms <= cut;
-        /* oldest first; the newest segment is never removed by size */
-        int size = !age && e->max_size && total > e->max_size && i + 1 < l.n;
-        if (age || size) {
-            why_del[i] = age ? 1 : 2;
-            total -= f->size;
-        }
-    }
-    /* Each day's removals are written to its manifest first, then the files go. */
-    for (size_t i = 0; i < l.n;) {
-        if (!why_del[i]) {
-            i++;
-            continue;
-        }
-        const char *slash = strrchr(l.v[i].path, '/');
-        size_t dl = (size_t)(slash - l.v[i].path);
-        char day[EMB_PATH_MAX];
-        snprintf(day, sizeof day, "%.*s", (int)dl, l.v[i].path);
-        struct manifest_op ops[64];
-        size_t j = i, g = 0;
-        while (j < l.n && g < 64 && !strncmp(l.v[j].path, day, dl) && l.v[j].path[dl] == '/') {
-            if (why_del[j])
-                ops[g++] = (struct manifest_op){l.v[j].path + dl + 1, 0, 0, 1};
-            j++;
-        }
-        if ((rc = manifest_append(day, ops, g))) {
-            log_err("store",
-                    "%s: cannot record removals in its manifest (%s); nothing removed "
-                    "there",
-                    day, bs_strerror(rc));
-            i = j;
-            continue;
-        }
-        for (; i < j; i++) {
-            struct seg_file *f = &l.v[i];
-            if (!why_del[i] || unlink(f->path))
-                continue;
-            (*segs)++;
-            *bytes += f->size;
-            tally(why_del[i] == 1 ? &by_age : &by_size, f);
-            log_info("store", "pruned %s", f->path);
-        }
-    }
-    free(why_del);
-    char why[64];
-    snprintf(why, sizeof why, "retention (%llu s)", (unsigned long long)(e->retention_ms / 1000));
-    warn_tally(e, &by_age, why);
-    warn_tally(e, &by_size, "max_size");
-    if (*segs)
-        remove_empty_day_dirs(e->dir);
-    seg_list_release(&l);
-    return 0;
-}
-
-static int emb_prune(struct store *s, uint64_t now_ms, uint64_t *segs, uint64_t *bytes)
-{
-    return emb_prune_impl((struct emb *)s, now_ms, 0, segs, bytes);
-}
-
 const struct store_backend store_backend_embedded = {
     .name = "embedded",
     .state = &statedb_backend_sqlite,
@@ -1435,4 +1019,7 @@ const struct store_backend store_backend_embedded = {
     .info = emb_info,
     .prune = emb_prune,
     .check = emb_check,
+    .begin = emb_begin,
+    .commit = emb_commit,
+    .abort = emb_abort,
 };

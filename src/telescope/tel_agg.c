@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/hash.h"
-#include "telescope/tel_hll.h"
+#include "core/hll.h"
 
 #define GROUP_MASK (TEL_AGG_GROUPS - 1)
 #define GROUP_FILL (TEL_AGG_GROUPS * 3 / 4) /* keep probes short */
@@ -125,7 +125,7 @@ static struct tel_group *group(struct tel_group *g, uint32_t *n, uint32_t key)
     return &g[s];
 }
 
-/* A precision-TEL_AGG_PORT_P HyperLogLog update, split as tel_hll_add() computes it: the
+/* A precision-TEL_AGG_PORT_P HyperLogLog update, split as hll_add() computes it: the
  * register and rank of a hash are the same for every such sketch a packet updates (tags,
  * protocol, ICMP type, port, ASN, country), so they are computed once per packet. */
 struct hll6 {
@@ -202,8 +202,8 @@ void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
         }
         uniq_put(u, s6, d6);
     }
-    tel_hll_add(b->hll_src, TEL_AGG_HLL_P, p->src_hash);
-    tel_hll_add(b->hll_dst, TEL_AGG_HLL_P, p->dst_hash);
+    hll_add(b->hll_src, TEL_AGG_HLL_P, p->src_hash);
+    hll_add(b->hll_dst, TEL_AGG_HLL_P, p->dst_hash);
     if (p->has_port) {
         unsigned udp = p->is_udp ? 1 : 0;
         uint32_t before = b->port_packets[udp][p->dst_port]++;
@@ -226,8 +226,8 @@ void tel_bucket_add(struct tel_bucket *b, const struct tel_agg_pkt *p)
 
 static void uniq_merge(struct tel_uniq *dst, const struct tel_uniq *src)
 {
-    tel_hll_merge(dst->hll_src, src->hll_src, TEL_AGG_PORT_P);
-    tel_hll_merge(dst->hll_dst, src->hll_dst, TEL_AGG_PORT_P);
+    hll_merge(dst->hll_src, src->hll_src, TEL_AGG_PORT_P);
+    hll_merge(dst->hll_dst, src->hll_dst, TEL_AGG_PORT_P);
 }
 
 static void merge_groups(struct tel_group *dst, uint32_t *ndst, const struct tel_group *src,
@@ -245,8 +245,8 @@ static void merge_groups(struct tel_group *dst, uint32_t *ndst, const struct tel
         }
         g->packets += src[i].packets;
         g->bytes += src[i].bytes;
-        tel_hll_merge(g->hll_src, src[i].hll_src, TEL_AGG_PORT_P);
-        tel_hll_merge(g->hll_dst, src[i].hll_dst, TEL_AGG_PORT_P);
+        hll_merge(g->hll_src, src[i].hll_src, TEL_AGG_PORT_P);
+        hll_merge(g->hll_dst, src[i].hll_dst, TEL_AGG_PORT_P);
     }
 }
 
@@ -306,8 +306,8 @@ void tel_bucket_merge(struct tel_bucket *dst, const struct tel_bucket *src)
             continue;
         }
         d->bytes += s->bytes;
-        tel_hll_merge(d->hll_src, s->hll_src, TEL_AGG_PORT_P);
-        tel_hll_merge(d->hll_dst, s->hll_dst, TEL_AGG_PORT_P);
+        hll_merge(d->hll_src, s->hll_src, TEL_AGG_PORT_P);
+        hll_merge(d->hll_dst, s->hll_dst, TEL_AGG_PORT_P);
     }
     if (dense) {
         /* src's marks a word at a time, then the ports with a slot in dst unmarked (src had
@@ -336,8 +336,8 @@ void tel_bucket_merge(struct tel_bucket *dst, const struct tel_bucket *src)
     merge_groups(dst->asn, &dst->nasn, src->asn, src->nasn, &dst->group_overflow_packets);
     merge_groups(dst->cc, &dst->ncc, src->cc, src->ncc, &dst->group_overflow_packets);
     if (src->packets) { /* only darknet packets reach the sketches: an empty interval's are zero */
-        tel_hll_merge(dst->hll_src, src->hll_src, TEL_AGG_HLL_P);
-        tel_hll_merge(dst->hll_dst, src->hll_dst, TEL_AGG_HLL_P);
+        hll_merge(dst->hll_src, src->hll_src, TEL_AGG_HLL_P);
+        hll_merge(dst->hll_dst, src->hll_dst, TEL_AGG_HLL_P);
     }
 }
 
@@ -378,8 +378,8 @@ static void fill_row(const struct tel_bucket *b, unsigned udp, uint16_t port, st
     if (s) {
         const struct tel_port_slot *ps = &b->slots[s - 1];
         r->bytes = ps->bytes;
-        r->sources = tel_hll_estimate(ps->hll_src, TEL_AGG_PORT_P);
-        r->destinations = tel_hll_estimate(ps->hll_dst, TEL_AGG_PORT_P);
+        r->sources = hll_estimate(ps->hll_src, TEL_AGG_PORT_P);
+        r->destinations = hll_estimate(ps->hll_dst, TEL_AGG_PORT_P);
         r->tracked = true;
     }
 }
@@ -398,7 +398,7 @@ size_t tel_bucket_top_ports(const struct tel_bucket *b, int only_udp, bool by_so
                 continue;
             struct tel_port_row r = {.is_udp = ps->is_udp, .port = ps->port,
                                      .packets = b->port_packets[ps->is_udp][ps->port],
-                                     .sources = tel_hll_estimate(ps->hll_src, TEL_AGG_PORT_P)};
+                                     .sources = hll_estimate(ps->hll_src, TEL_AGG_PORT_P)};
             insert_row(out, &n, max, &r, true);
         }
         for (size_t i = 0; i < n; i++)

@@ -9,7 +9,7 @@
 
 #include "core/err.h"
 #include "core/hash.h"
-#include "telescope/tel_hll.h"
+#include "core/hll.h"
 #include "telescope/tel_keyhash.h"
 #include "telescope/tel_mmdb.h"
 
@@ -373,7 +373,7 @@ static void flush_day(struct tel_engine *e)
     e->src.sketch_exhausted = 0;
     tel_src_clear(&e->src);
     if (e->dropped_any) {
-        e->st.dropped_sources += tel_hll_estimate(e->dropped_hll, DROPPED_HLL_P);
+        e->st.dropped_sources += hll_estimate(e->dropped_hll, DROPPED_HLL_P);
         memset(e->dropped_hll, 0, sizeof e->dropped_hll);
         e->dropped_any = false;
     }
@@ -520,7 +520,7 @@ static void process_dark(struct tel_engine *e, const struct pending *p)
         src_lookup_flags(e, &pi->src, &flags, &asn, &cc);
         b->dropped_sources++;
         e->st.dropped_source_packets++;
-        tel_hll_add(e->dropped_hll, DROPPED_HLL_P, src_hash);
+        hll_add(e->dropped_hll, DROPPED_HLL_P, src_hash);
         e->dropped_any = true;
     }
     if (flags & TEL_SRC_BOGON)

@@ -13,7 +13,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/jw.h"
-#include "telescope/tel_hll.h"
+#include "core/hll.h"
 
 #define LINE_MAX_BYTES (4u << 20) /* cap on one output line */
 #define MAX_TOP 1000
@@ -227,8 +227,8 @@ static size_t top_groups(const struct tel_group *g, struct group_row *out, size_
         if (n == max && (r.packets < out[max - 1].packets ||
                          (r.packets == out[max - 1].packets && r.key > out[max - 1].key)))
             continue;
-        r.sources = tel_hll_estimate(g[i].hll_src, TEL_AGG_PORT_P);
-        r.destinations = tel_hll_estimate(g[i].hll_dst, TEL_AGG_PORT_P);
+        r.sources = hll_estimate(g[i].hll_src, TEL_AGG_PORT_P);
+        r.destinations = hll_estimate(g[i].hll_dst, TEL_AGG_PORT_P);
         size_t k = n < max ? n++ : max - 1;
         while (k > 0 && (out[k - 1].packets < r.packets ||
                          (out[k - 1].packets == r.packets && out[k - 1].key > r.key))) {
@@ -261,8 +261,8 @@ static int group_rows(struct buf *t, const struct group_row *r, size_t n, bool i
 static int uniq_keys(struct buf *t, const struct tel_uniq *u)
 {
     return buf_printf(t, ",\"sources\":%" PRIu64 ",\"destinations\":%" PRIu64,
-                      tel_hll_estimate(u->hll_src, TEL_AGG_PORT_P),
-                      tel_hll_estimate(u->hll_dst, TEL_AGG_PORT_P));
+                      hll_estimate(u->hll_src, TEL_AGG_PORT_P),
+                      hll_estimate(u->hll_dst, TEL_AGG_PORT_P));
 }
 
 static int counts_by_number(struct buf *t, const uint64_t *v, const uint64_t *bytes,
@@ -330,8 +330,8 @@ static int out_interval(void *state, const struct tel_engine *e, const struct te
         top = MAX_TOP;
     struct tel_port_row rows[MAX_TOP];
     struct group_row grows[MAX_TOP];
-    uint64_t usrc = b->packets ? tel_hll_estimate(b->hll_src, TEL_AGG_HLL_P) : 0;
-    uint64_t udst = b->packets ? tel_hll_estimate(b->hll_dst, TEL_AGG_HLL_P) : 0;
+    uint64_t usrc = b->packets ? hll_estimate(b->hll_src, TEL_AGG_HLL_P) : 0;
+    uint64_t udst = b->packets ? hll_estimate(b->hll_dst, TEL_AGG_HLL_P) : 0;
     double share = b->packets ? (double)b->research_packets / (double)b->packets : 0.0;
 
     buf_reset(&o->line);
@@ -820,7 +820,7 @@ static int out_victim(void *state, const struct tel_engine *e, const struct tel_
     uint64_t dsize = tel_engine_darknet_v4_size(e);
     bool v4 = ipaddr_is_v4(&v->addr);
     double scale = dsize && v4 ? 4294967296.0 / (double)dsize : 0.0;
-    uint64_t dark = tel_hll_estimate(v->hll_dark, TEL_VICTIM_HLL_P);
+    uint64_t dark = hll_estimate(v->hll_dark, TEL_VICTIM_HLL_P);
 
     buf_reset(&o->line);
     struct jw w;

@@ -8,7 +8,7 @@
 
 #include "core/err.h"
 #include "core/hash.h"
-#include "telescope/tel_hll.h"
+#include "core/hll.h"
 
 #define HUGE_PAGE ((size_t)2 << 20)
 #define SKETCH_BYTES ((size_t)1 << TEL_SRC_DST_P)
@@ -195,7 +195,7 @@ void tel_src_add_dst(struct tel_src_table *t, struct tel_src *s, uint64_t dst_ha
 {
     uint32_t h = (uint32_t)(dst_hash >> 32);
     if (s->ndst == TEL_SRC_DST_SKETCH) {
-        tel_hll_add(tel_src_sketch_of(t, s), TEL_SRC_DST_P, sketch_hash(h));
+        hll_add(tel_src_sketch_of(t, s), TEL_SRC_DST_P, sketch_hash(h));
         return;
     }
     if (s->ndst == TEL_SRC_DST_FULL)
@@ -214,8 +214,8 @@ void tel_src_add_dst(struct tel_src_table *t, struct tel_src *s, uint64_t dst_ha
     uint8_t *sk = t->sketch + t->nsketch * SKETCH_BYTES;
     memset(sk, 0, SKETCH_BYTES);
     for (unsigned i = 0; i < TEL_SRC_DST_SMALL; i++)
-        tel_hll_add(sk, TEL_SRC_DST_P, sketch_hash(s->dst_small[i]));
-    tel_hll_add(sk, TEL_SRC_DST_P, sketch_hash(h));
+        hll_add(sk, TEL_SRC_DST_P, sketch_hash(s->dst_small[i]));
+    hll_add(sk, TEL_SRC_DST_P, sketch_hash(h));
     s->dst_small[0] = (uint32_t)t->nsketch++; /* max_sketch <= max / 4 < 2^31 */
     s->ndst = TEL_SRC_DST_SKETCH;
 }
@@ -223,7 +223,7 @@ void tel_src_add_dst(struct tel_src_table *t, struct tel_src *s, uint64_t dst_ha
 uint64_t tel_src_dst_count(const struct tel_src_table *t, const struct tel_src *s)
 {
     if (s->ndst == TEL_SRC_DST_SKETCH)
-        return tel_hll_estimate(tel_src_sketch_of(t, s), TEL_SRC_DST_P);
+        return hll_estimate(tel_src_sketch_of(t, s), TEL_SRC_DST_P);
     if (s->ndst == TEL_SRC_DST_FULL)
         return TEL_SRC_DST_SMALL + 1;
     return s->ndst;
@@ -249,7 +249,7 @@ void tel_src_add_port_more(struct tel_src_table *t, struct tel_src *s, uint16_t 
         x->ports[more] = port;
         s->nports++;
     } else { /* past the list: the sketch counts the extra ports */
-        tel_hll_add(x->hll_port, TEL_SRC_PORT_P, hash_mix64(port + 0x1234567ull));
+        hll_add(x->hll_port, TEL_SRC_PORT_P, hash_mix64(port + 0x1234567ull));
     }
 }
 
@@ -295,7 +295,7 @@ void tel_src_read(const struct tel_src_table *t, const struct tel_src *s, uint64
         const struct tel_src_ext *x = &t->ext[s->ext - 1];
         memcpy(r->ports + in, x->ports, (s->nports - in) * sizeof *r->ports);
         if (s->nports == TEL_SRC_PORTS)
-            r->port_count += tel_hll_estimate(x->hll_port, TEL_SRC_PORT_P);
+            r->port_count += hll_estimate(x->hll_port, TEL_SRC_PORT_P);
     }
 }
 

@@ -10,7 +10,7 @@
 #include "core/fsutil.h"
 #include "core/clock.h"
 #include "core/err.h"
-#include "telescope/tel_hll.h"
+#include "core/hll.h"
 
 #define ROWS_PER_CLOCK_CHECK 4096u
 
@@ -148,8 +148,8 @@ static int st_interval(void *state, const struct tel_engine *e, const struct tel
         .end_ms = b->start_ms + b->len_ms,
         .packets = b->packets,
         .bytes = b->bytes,
-        .unique_sources = b->packets ? tel_hll_estimate(b->hll_src, TEL_AGG_HLL_P) : 0,
-        .unique_destinations = b->packets ? tel_hll_estimate(b->hll_dst, TEL_AGG_HLL_P) : 0,
+        .unique_sources = b->packets ? hll_estimate(b->hll_src, TEL_AGG_HLL_P) : 0,
+        .unique_destinations = b->packets ? hll_estimate(b->hll_dst, TEL_AGG_HLL_P) : 0,
         .non_darknet_packets = b->non_darknet_packets,
         .late_packets = b->late_packets,
         .dropped_source_packets = b->dropped_sources,
@@ -223,7 +223,7 @@ static int st_victim(void *state, const struct tel_engine *e, const struct tel_v
         .tcp_packets = v->tcp_packets,
         .icmp_packets = v->icmp_packets,
         .peak_ppm = v->peak_ppm,
-        .darknet_addresses = tel_hll_estimate(v->hll_dark, TEL_VICTIM_HLL_P),
+        .darknet_addresses = hll_estimate(v->hll_dark, TEL_VICTIM_HLL_P),
         .ports = ports,
         .observed_pps = observed,
         .scaled_pps = dsize && ipaddr_is_v4(&v->addr) ? observed * 4294967296.0 / (double)dsize : -1.0,

@@ -6,7 +6,7 @@
 
 #include "core/err.h"
 #include "core/hash.h"
-#include "telescope/tel_hll.h"
+#include "core/hll.h"
 #include "telescope/tel_src.h"
 
 #define INITIAL_VICTIMS 256u
@@ -201,7 +201,7 @@ struct tel_victim *tel_victim_add(struct tel_victim_table *t, const struct ipadd
         if (!seen && v->nports < TEL_VICTIM_PORTS)
             v->ports[v->nports++] = port;
     }
-    tel_hll_add(v->hll_dark, TEL_VICTIM_HLL_P, dark_hash);
+    hll_add(v->hll_dark, TEL_VICTIM_HLL_P, dark_hash);
     return v;
 }
 

@@ -22,4 +22,21 @@ grep -q "unknown key" <<<"$err" || fail "unknown key text: $err"
 printf '[collect]\nthreads = 4\nallow = ["192.0.2.0/24", "2001:db8::/32"]\n' >"$cfg"
 "$BOTSCOPE" config --check --config "$cfg" >/dev/null || fail "valid config rejected"
 "$BOTSCOPE" config --defaults | grep -q '^\[telescope\]' || fail "defaults lack [telescope]"
+# Ranges, words, duplicates and directories are refused at load, naming file, line and key;
+# a command given such a file stops with exit 2 before doing anything (issue 21).
+"$BOTSCOPE" config --defaults >"$cfg" && "$BOTSCOPE" config --check --config "$cfg" >/dev/null ||
+    fail "the defaults do not pass --check"
+err=$("$BOTSCOPE" config --check --config /tmp 2>&1); expect_rc 2 $? "directory as config"
+grep -q "/tmp: not a regular file" <<<"$err" || fail "directory text: $err"
+printf '[collect]\nthreads = -1\n' >"$cfg"
+err=$("$BOTSCOPE" config --check --config "$cfg" 2>&1); expect_rc 2 $? "threads = -1"
+grep -q "$cfg:2: \[collect\] threads: -1 is out of range" <<<"$err" || fail "range text: $err"
+printf '[store]\ncompression = "gzip"\n' >"$cfg"
+err=$("$BOTSCOPE" flows --store /nonexistent --config "$cfg" 2>&1); expect_rc 2 $? "flows with gzip"
+grep -q "$cfg:2: \[store\] compression: 'gzip' is not one of zstd|lz4|none" <<<"$err" || fail "words text: $err"
+printf 'log_level = "loud"\n' >"$cfg"
+"$BOTSCOPE" config --check --config "$cfg" >/dev/null 2>&1; expect_rc 2 $? "log_level = loud"
+printf '[store]\nretention = 1d\nretention = 2d\n' >"$cfg"
+err=$("$BOTSCOPE" config --check --config "$cfg" 2>&1); expect_rc 2 $? "duplicate key"
+grep -q "$cfg:3: \[store\] retention: set twice (first on line 2)" <<<"$err" || fail "dup text: $err"
 pass

@@ -53,6 +53,24 @@ jq -e -s 'length > 0 and all(.[]; has("client") and has("server") and .flows >= 
     fail "candidates duplicated"
 n=$((n + 1))
 
+# Follow mode: one round over the last window, then SIGTERM ends it cleanly; the round's range
+# is kept in the state database.
+"$BOTSCOPE" detect --store "$d/w/store" --seeds "$d/w/tel/sources.ndjson" --follow \
+    --interval 1h --window 30m -o ndjson >"$d/follow.ndjson" 2>"$d/follow.err" &
+fp=$!
+for _ in $(seq 100); do
+    [ -s "$d/follow.ndjson" ] && grep -q "candidates" "$d/follow.err" && break
+    sleep 0.2
+done
+sleep 0.5
+kill -TERM $fp
+wait $fp
+expect_rc 0 $? "follow mode after SIGTERM"
+[ -s "$d/follow.ndjson" ] || fail "follow mode wrote nothing: $(cat "$d/follow.err")"
+sqlite3 "$db" "SELECT body FROM records WHERE kind='state' AND key='detect.follow'" |
+    jq -e '.t_hi - .t_lo == 1800000' >/dev/null || fail "follow state record"
+n=$((n + 1))
+
 # Public listing an hour after the world's start: every candidate found before is early.
 top=$(jq -r -s 'sort_by(-.score)[0].addr' "$d/cand.ndjson")
 printf '%s\n' "$top" >"$d/list.txt"

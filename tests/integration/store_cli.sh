@@ -124,6 +124,21 @@ head -c 1048576 /dev/zero | tr '\0' ' ' > "$T/big.filter"
 got=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson -f "$T/big.filter") || fail "-f 1 MiB"
 [ "$got" = "$all" ] || fail "-f of 1 MiB of blanks: $got"
 
+# Smaller refusals (issue 21): dates a month does not have, IPv4 masks above 32, a BOM before
+# a header, a state.db that is not a database.
+$BOTSCOPE flows --store "$T/s3" -t 2026-02-30 --count >/dev/null 2>&1
+expect_rc 2 $? "-t 2026-02-30"
+$BOTSCOPE flows --store "$T/s3" -A srcip/33 >/dev/null 2>"$T/err"
+expect_rc 2 $? "-A srcip/33"
+grep -q "0..32" "$T/err" || fail "srcip/33 text: $(cat "$T/err")"
+printf '\xef\xbb\xbfStartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label\n2011/08/10 09:46:59,1,tcp,10.9.9.9,1577,->,10.8.8.8,6881,S_,0,0,1,60,60,x\n' > "$T/bom.binetflow"
+$BOTSCOPE import --format binetflow "$T/bom.binetflow" --store "$T/s4" 2>"$T/err" || fail "BOM import"
+grep -q "1 records from 2 lines (0 bad)" "$T/err" || fail "BOM header counted as bad: $(cat "$T/err")"
+echo "not a database" > "$T/s4/state.db"
+$BOTSCOPE store info --store "$T/s4" >/dev/null 2>"$T/err"
+expect_rc 1 $? "store info with a text state.db"
+grep -q "state.db: file is not a database" "$T/err" || fail "state.db text: $(cat "$T/err")"
+
 # Nothing importable: exit 1.
 echo "junk" > "$T/junk.csv"
 $BOTSCOPE import --format binetflow "$T/junk.csv" --store "$S" >/dev/null 2>&1

@@ -182,6 +182,21 @@ static void test_config_defaults_and_values(void **state)
     config_release(&c);
 }
 
+/* Every default satisfies its own declared range and words (config --defaults is valid). */
+static void test_config_defaults_meet_their_constraints(void **state)
+{
+    struct config c;
+    struct cfg_error e;
+    assert_int_equal(config_init(&c), 0);
+    for (const struct cfg_key *k = cfg_schema; k->key; k++) {
+        char def[512];
+        snprintf(def, sizeof def, "%s", k->def);
+        if (config_set(&c, k->section, k->key, def, &e))
+            fail_msg("default of [%s] %s: %s", k->section, k->key, e.msg);
+    }
+    config_release(&c);
+}
+
 static void test_config_errors_name_file_line_key(void **state)
 {
     struct config c;
@@ -195,8 +210,25 @@ static void test_config_errors_name_file_line_key(void **state)
         {"[nosuch]\n", ":1: [nosuch]: unknown section"},
         {"[collect]\njust words\n", ":2: expected 'key = value'"},
         {"[collect]\nallow = 1.2.3.4\n", ":2: [collect] allow: expected a list [a, b, ...]"},
-        {"[store]\nretention = 5 weeks\n", ":2: [store] retention: expected a duration such as 60s, 5m, 2h, 7d"},
+        {"[store]\nretention = 5 weeks\n",
+         ":2: [store] retention: expected a duration such as 60s, 5m, 2h, 7d"},
         {"[general]\ndata_dir = \"/x\n", ":2: [general] data_dir: unterminated quoted string"},
+        /* issue 21: ranges, words and duplicates are checked at load */
+        {"[collect]\nthreads = -1\n", ":2: [collect] threads: -1 is out of range (1..1024)"},
+        {"[collect]\nthreads = 0\n", ":2: [collect] threads: 0 is out of range (1..1024)"},
+        {"[collect]\nthreads = 1025\n", ":2: [collect] threads: 1025 is out of range (1..1024)"},
+        {"[store]\ncompression = \"gzip\"\n",
+         ":2: [store] compression: 'gzip' is not one of zstd|lz4|none"},
+        {"log_level = \"loud\"\n",
+         ":1: [general] log_level: 'loud' is not one of error|warning|info|debug"},
+        {"[store]\npartition = 500ms\n",
+         ":2: [store] partition: 500ms is out of range (1000..86400000 ms)"},
+        {"[store]\nmax_size = 2048P\n",
+         ":2: [store] max_size: expected a size such as 64k, 16M, 2G"},
+        {"[telescope]\nfingerprints = [mirai, \"Mirai\"]\n",
+         ":2: [telescope] fingerprints: 'Mirai' is not one of mirai|masscan|zmap|nmap|unicornscan"},
+        {"[store]\nretention = 1d\n[collect]\nthreads = 2\n[store]\nretention = 2d\n",
+         ":6: [store] retention: set twice (first on line 2)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(config_init(&c), 0);
@@ -207,6 +239,28 @@ static void test_config_errors_name_file_line_key(void **state)
         unlink(p);
         config_release(&c);
     }
+    /* Both ends of a range are accepted. */
+    assert_int_equal(config_init(&c), 0);
+    char *p = write_tmp("[collect]\nthreads = 1024\n[store]\nzstd_level = 1\npartition = 1s\n"
+                        "compression = none\n[general]\nlog_level = debug\n");
+    assert_int_equal(config_load(&c, p, &e), 0);
+    assert_int_equal(config_int(&c, "collect", "threads"), 1024);
+    unlink(p);
+    config_release(&c);
+    /* A directory is not a configuration file. */
+    assert_int_equal(config_init(&c), 0);
+    assert_int_equal(config_load(&c, "/tmp", &e), BS_EPARSE);
+    assert_string_equal(e.msg, "/tmp: not a regular file (a directory)");
+    config_release(&c);
+    /* The command line may override a file's value (not a duplicate). */
+    assert_int_equal(config_init(&c), 0);
+    p = write_tmp("[store]\nretention = 1d\n");
+    assert_int_equal(config_load(&c, p, &e), 0);
+    assert_int_equal(config_set(&c, "store", "retention", "2d", &e), 0);
+    assert_int_equal(config_duration_ms(&c, "store", "retention"), 2 * 86400000LL);
+    assert_int_equal(config_set(&c, "store", "scan_threads", "17", &e), BS_EPARSE);
+    unlink(p);
+    config_release(&c);
     assert_int_equal(config_init(&c), 0);
     assert_true(config_load(&c, "/nonexistent/botscope.conf", &e) < 0);
     assert_non_null(strstr(e.msg, "/nonexistent/botscope.conf"));
@@ -225,6 +279,15 @@ static void test_clock_parse_forms(void **state)
     assert_int_equal(clock_parse_utc("1704164645000", &ms), 0);
     assert_int_equal(ms, 1704164645000ull);
     assert_int_equal(clock_parse_utc("2024-13-02", &ms), BS_EPARSE);
+    /* issue 21: days a month does not have were moved to the next month */
+    assert_int_equal(clock_parse_utc("2026-02-30", &ms), BS_EPARSE);
+    assert_int_equal(clock_parse_utc("2026-02-29 10:00", &ms), BS_EPARSE);
+    assert_int_equal(clock_parse_utc("2024-02-29 10:00", &ms), 0);
+    assert_int_equal(clock_parse_utc("2026-04-31", &ms), BS_EPARSE);
+    assert_int_equal(clock_parse_utc("2026-04-30", &ms), 0);
+    assert_int_equal(clock_parse_utc("2016-12-31 23:59:60", &ms), 0);
+    assert_int_equal(ms, 1483228800000ull);
+    assert_int_equal(clock_parse_utc("2026-02-30 23:59:60", &ms), BS_EPARSE);
     assert_int_equal(clock_parse_utc("yesterday", &ms), BS_EPARSE);
     char s[32];
     assert_string_equal(clock_format_utc(1704164645123ull, s, sizeof s), "2024-01-02 03:04:05.123");
@@ -242,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_flow_ndjson_has_contract_keys),
         cmocka_unit_test(test_config_defaults_and_values),
         cmocka_unit_test(test_config_errors_name_file_line_key),
+        cmocka_unit_test(test_config_defaults_meet_their_constraints),
         cmocka_unit_test(test_clock_parse_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

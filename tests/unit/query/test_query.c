@@ -1027,6 +1027,16 @@ static void test_query_key_and_stat_parsing(void **state)
     assert_int_equal(k[0].v6len, 48);
     assert_int_equal(query_parse_keys("dstport/24", k, QUERY_MAX_KEYS, &n, &e), BS_EPARSE);
     assert_int_equal(query_parse_keys("srcip/33/200", k, QUERY_MAX_KEYS, &n, &e), BS_EPARSE);
+    /* issue 21: /33 and above masked IPv6 only and left IPv4 whole; now refused */
+    assert_int_equal(query_parse_keys("srcip/33", k, QUERY_MAX_KEYS, &n, &e), BS_EPARSE);
+    assert_non_null(strstr(e.msg, "0..32"));
+    assert_int_equal(query_parse_keys("dstip/64", k, QUERY_MAX_KEYS, &n, &e), BS_EPARSE);
+    assert_int_equal(query_parse_keys("srcip/32", k, QUERY_MAX_KEYS, &n, &e), 0);
+    assert_int_equal(k[0].v4len, 32);
+    assert_int_equal(query_parse_keys("srcip/0", k, QUERY_MAX_KEYS, &n, &e), 0);
+    assert_int_equal(k[0].v4len, 0);
+    assert_int_equal(k[0].v6len, 128);
+    assert_int_equal(query_parse_keys("srcip4/33", k, QUERY_MAX_KEYS, &n, &e), BS_EPARSE);
     assert_int_equal(query_parse_keys("bogus", k, QUERY_MAX_KEYS, &n, &e), BS_EPARSE);
     struct query_spec q;
     query_spec_init(&q);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -524,6 +525,55 @@ static void test_import_binetflow_split_rules(void **state)
     assert_int_equal(r[0].tcp_flags, SYN | RST | ACK);
 }
 
+/* issue 21: a UTF-8 BOM made the header line of every format a bad line. */
+static void test_import_header_after_utf8_bom(void **state)
+{
+    (void)state;
+    struct import_ctx c;
+    struct flow_rec r[2];
+    import_init(&c, IMPORT_BINETFLOW);
+    assert_int_equal(line(&c,
+                          "\xef\xbb\xbfStartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,"
+                          "State,TotPkts,TotBytes",
+                          r),
+                     0);
+    assert_int_equal(c.col[IF_PR], 2);
+    import_init(&c, IMPORT_ZEEK);
+    assert_int_equal(line(&c, "\xef\xbb\xbf" IOT23_HEADER, r), 0);
+    assert_int_equal(c.sep, ',');
+    import_init(&c, IMPORT_ZEEK);
+    assert_int_equal(line(&c, "\xef\xbb\xbf#fields\tts\tid.orig_h\tid.resp_h", r), 0);
+    assert_true(c.have_header);
+    import_init(&c, IMPORT_NFDUMP_CSV);
+    assert_int_equal(line(&c, "\xef\xbb\xbfts,te,td,sa,da,sp,dp,pr", r), 0);
+    assert_int_equal(c.col[IF_DA], 4);
+    /* Only a whole BOM: a lone 0xef is data, and bad. */
+    import_init(&c, IMPORT_BINETFLOW);
+    assert_int_equal(line(&c, "\xefStartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport", r),
+                     BS_EPARSE);
+}
+
+/* Found by fuzz_import_zeek: a JSON line ending after a comma made the key scanner step past
+ * the end of the line and print from there. Exact-size heap copies so ASan sees it. */
+static void test_import_zeek_json_line_ending_after_a_comma(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "{\"ts\":159136799_x\t,", "{\"ts\":1,", "{\"ts\":1, ", "{", "{\"ts\"", "{\"ts\" 1}", "{,,"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        struct import_ctx c;
+        struct flow_rec r[2];
+        import_init(&c, IMPORT_ZEEK);
+        size_t n = strlen(lines[i]) + 1;
+        char *buf = malloc(n);
+        assert_non_null(buf);
+        memcpy(buf, lines[i], n);
+        assert_int_equal(import_line(&c, buf, r), BS_EPARSE);
+        assert_true(c.err[0] != '\0');
+        free(buf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +585,8 @@ int main(void)
         cmocka_unit_test(test_import_argus_states_map_to_each_side),
         cmocka_unit_test(test_import_zeek_csv_rows_split_with_flags),
         cmocka_unit_test(test_import_binetflow_split_rules),
+        cmocka_unit_test(test_import_header_after_utf8_bom),
+        cmocka_unit_test(test_import_zeek_json_line_ending_after_a_comma),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

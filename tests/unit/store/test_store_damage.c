@@ -1,6 +1,7 @@
 /* Unit tests for the day manifests of the embedded store (src/store/manifest.c, seglist.c):
  * the manifest format with hand-made malformed lines, and damage found on every read of a
- * store whose segments were truncated, deleted, duplicated or left mid-commit (issue 21). */
+ * store whose segments were truncated, deleted, duplicated or left mid-commit, and staged
+ * inputs (store_begin/commit/abort: all or nothing per input) (issue 21). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -339,6 +340,62 @@ static void test_store_retention_removal_is_recorded_in_the_manifest(void **stat
     free(dir);
 }
 
+static uint64_t tmp_files(const char *dir)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "find '%s' -name '.tmp.*' | wc -l", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    unsigned long long n = 99;
+    assert_int_equal(fscanf(p, "%llu", &n), 1);
+    pclose(p);
+    return n;
+}
+
+static void test_store_staged_input_is_visible_only_when_committed(void **state)
+{
+    (void)state;
+    char *dir = make_store(10);
+    const char *kv[][3] = {{"store", "batch_records", "100"}};
+    struct config *cfg = st_test_config(kv, 1);
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    struct flow_rec r[250];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < 250; i++) {
+        r[i].start_ms = r[i].end_ms = T0 + 3600000 + (uint64_t)i * 10000;
+        r[i].packets = 1;
+        r[i].sampling_rate = 1;
+    }
+    /* Several batches and partitions, flushed: still invisible, as temp files. */
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_append(s, r, 250), 0);
+    assert_int_equal(store_flush(s), 0);
+    struct store_scan_stats st;
+    assert_int_equal(scan_all(dir, &st), 30);
+    assert_true(tmp_files(dir) > 0);
+    store_abort(s);
+    assert_int_equal(tmp_files(dir), 0);
+    assert_int_equal(scan_all(dir, &st), 30);
+    /* Committed: all of it at once. */
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_append(s, r, 250), 0);
+    assert_int_equal(scan_all(dir, &st), 30);
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(scan_all(dir, &st), 280);
+    assert_int_equal(st.segments_damaged, 0);
+    /* Closed without a commit: discarded. */
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_append(s, r, 250), 0);
+    assert_int_equal(store_close(s), 0);
+    assert_int_equal(scan_all(dir, &st), 280);
+    assert_int_equal(tmp_files(dir), 0);
+    config_release(cfg);
+    st_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_store_writer_rolls_forward_a_commit_cut_before_its_renames),
         cmocka_unit_test(test_store_day_without_manifest_is_reported_until_a_writer_writes_one),
         cmocka_unit_test(test_store_retention_removal_is_recorded_in_the_manifest),
+        cmocka_unit_test(test_store_staged_input_is_visible_only_when_committed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

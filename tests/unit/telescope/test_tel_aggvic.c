@@ -13,7 +13,7 @@
 #include "core/hash.h"
 #include "core/ipaddr.h"
 #include "telescope/tel_agg.h"
-#include "telescope/tel_hll.h"
+#include "core/hll.h"
 #include "telescope/tel_src.h"
 #include "telescope/tel_victim.h"
 
@@ -349,7 +349,7 @@ static void test_hll_estimate_every_zero_count_matches_formula(void **state)
     (void)state;
     static uint8_t reg[1u << 12];
     uint64_t s = 5;
-    for (unsigned p = TEL_HLL_MIN_P; p <= 12; p++) {
+    for (unsigned p = HLL_MIN_P; p <= 12; p++) {
         size_t m = (size_t)1 << p;
         size_t step = m > 512 ? 7 : 1;
         for (size_t z = 0; z <= m; z += step) {
@@ -362,7 +362,7 @@ static void test_hll_estimate_every_zero_count_matches_formula(void **state)
                     k++;
                 }
             }
-            assert_int_equal(tel_hll_estimate(reg, p), ref_estimate(reg, p));
+            assert_int_equal(hll_estimate(reg, p), ref_estimate(reg, p));
         }
     }
 }
@@ -372,7 +372,7 @@ static void test_hll_merge_is_registerwise_max(void **state)
     (void)state;
     static uint8_t a[(1u << 12) + 1], b[1u << 12], want[1u << 12];
     uint64_t s = 9;
-    for (unsigned p = TEL_HLL_MIN_P; p <= 12; p++) {
+    for (unsigned p = HLL_MIN_P; p <= 12; p++) {
         size_t m = (size_t)1 << p;
         for (size_t i = 0; i < m; i++) {
             a[i] = (uint8_t)rnd_below(&s, 62);
@@ -380,7 +380,7 @@ static void test_hll_merge_is_registerwise_max(void **state)
             want[i] = a[i] > b[i] ? a[i] : b[i];
         }
         a[m] = 0x55; /* past the sketch: untouched */
-        tel_hll_merge(a, b, p);
+        hll_merge(a, b, p);
         assert_memory_equal(a, want, m);
         assert_int_equal(a[m], 0x55);
     }
@@ -391,15 +391,15 @@ static void test_hll_merge_is_registerwise_max(void **state)
 static void test_hll_rank_of_zero_remainder_is_maximum(void **state)
 {
     (void)state;
-    static uint8_t reg[1u << TEL_HLL_MAX_P];
-    for (unsigned p = TEL_HLL_MIN_P; p <= TEL_HLL_MAX_P; p++) {
+    static uint8_t reg[1u << HLL_MAX_P];
+    for (unsigned p = HLL_MIN_P; p <= HLL_MAX_P; p++) {
         memset(reg, 0, (size_t)1 << p);
         uint64_t idx = 3;
-        tel_hll_add(reg, p, idx << (64 - p));
+        hll_add(reg, p, idx << (64 - p));
         assert_int_equal(reg[idx], 64 - p + 1);
         for (unsigned bit = 0; bit < 64 - p; bit++) { /* rank = 64 - p - bit */
             reg[idx] = 0;
-            tel_hll_add(reg, p, idx << (64 - p) | 1ull << bit);
+            hll_add(reg, p, idx << (64 - p) | 1ull << bit);
             assert_int_equal(reg[idx], 64 - p - bit);
         }
     }

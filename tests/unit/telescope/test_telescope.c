@@ -20,7 +20,7 @@
 #include "telescope/tel_agg.h"
 #include "telescope/tel_classify.h"
 #include "telescope/tel_engine.h"
-#include "telescope/tel_hll.h"
+#include "core/hll.h"
 #include "telescope/tel_keyhash.h"
 #include "telescope/tel_out.h"
 #include "telescope/tel_pmap.h"
@@ -88,8 +88,8 @@ static void test_hll_estimates_within_error_bounds(void **state)
     for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
         memset(reg, 0, sizeof reg);
         for (uint64_t i = 0; i < ns[k]; i++)
-            tel_hll_add(reg, 12, hash_mix64(i * 7919 + 17));
-        uint64_t e = tel_hll_estimate(reg, 12);
+            hll_add(reg, 12, hash_mix64(i * 7919 + 17));
+        uint64_t e = hll_estimate(reg, 12);
         double err = ns[k] ? ((double)e - (double)ns[k]) / (double)ns[k] : (double)e;
         /* p=12: standard error 1.6 %; allow 5 % (3 sigma), exact for small sets. */
         if (ns[k] <= 100)
@@ -104,23 +104,23 @@ static void test_hll_duplicates_do_not_count_and_merge_is_union(void **state)
     uint8_t a[64] = {0}, b[64] = {0}, u[64] = {0}, once[64] = {0};
     for (int r = 0; r < 10; r++)
         for (uint64_t i = 1; i <= 20; i++)
-            tel_hll_add(a, 6, hash_mix64(i));
+            hll_add(a, 6, hash_mix64(i));
     for (uint64_t i = 1; i <= 20; i++)
-        tel_hll_add(once, 6, hash_mix64(i));
+        hll_add(once, 6, hash_mix64(i));
     assert_memory_equal(a, once, sizeof a); /* repeats change nothing */
     for (uint64_t i = 11; i <= 40; i++)
-        tel_hll_add(b, 6, hash_mix64(i));
+        hll_add(b, 6, hash_mix64(i));
     for (uint64_t i = 1; i <= 40; i++)
-        tel_hll_add(u, 6, hash_mix64(i));
-    tel_hll_merge(a, b, 6);
+        hll_add(u, 6, hash_mix64(i));
+    hll_merge(a, b, 6);
     assert_memory_equal(a, u, sizeof a); /* merge == sketch of the union */
     /* p=6 (13 % standard error): the mean over 200 independent sets of 40 is within 5 %. */
     double sum = 0;
     for (uint64_t t = 0; t < 200; t++) {
         uint8_t r[64] = {0};
         for (uint64_t i = 0; i < 40; i++)
-            tel_hll_add(r, 6, hash_mix64(t << 32 | (i + 1)));
-        sum += (double)tel_hll_estimate(r, 6);
+            hll_add(r, 6, hash_mix64(t << 32 | (i + 1)));
+        sum += (double)hll_estimate(r, 6);
     }
     assert_true(sum / 200 > 38.0 && sum / 200 < 42.0);
 }
@@ -1163,11 +1163,11 @@ static void test_bucket_unique_counts_per_tag_protocol_icmp_type(void **state)
         tel_bucket_add(&a, &p);
     }
     assert_int_equal(a.tag_bytes[TEL_TAG_ICMP_SCAN], 6 * 28);
-    assert_int_equal(tel_hll_estimate(a.tag_uniq[TEL_TAG_ICMP_SCAN].hll_src, TEL_AGG_PORT_P), 3);
-    assert_int_equal(tel_hll_estimate(a.tag_uniq[TEL_TAG_BOGON].hll_dst, TEL_AGG_PORT_P), 6);
-    assert_int_equal(tel_hll_estimate(a.proto_uniq[1].hll_src, TEL_AGG_PORT_P), 3);
-    assert_int_equal(tel_hll_estimate(a.icmp_uniq[8].hll_dst, TEL_AGG_PORT_P), 6);
-    assert_int_equal(tel_hll_estimate(a.icmp6_uniq[8].hll_dst, TEL_AGG_PORT_P), 0);
+    assert_int_equal(hll_estimate(a.tag_uniq[TEL_TAG_ICMP_SCAN].hll_src, TEL_AGG_PORT_P), 3);
+    assert_int_equal(hll_estimate(a.tag_uniq[TEL_TAG_BOGON].hll_dst, TEL_AGG_PORT_P), 6);
+    assert_int_equal(hll_estimate(a.proto_uniq[1].hll_src, TEL_AGG_PORT_P), 3);
+    assert_int_equal(hll_estimate(a.icmp_uniq[8].hll_dst, TEL_AGG_PORT_P), 6);
+    assert_int_equal(hll_estimate(a.icmp6_uniq[8].hll_dst, TEL_AGG_PORT_P), 0);
     /* another source in the next bucket, merged: 4 sources, 7 destinations */
     p.src_hash = hash_mix64(99);
     p.dst_hash = hash_mix64(1000); /* seen before */
@@ -1176,15 +1176,15 @@ static void test_bucket_unique_counts_per_tag_protocol_icmp_type(void **state)
     tel_bucket_add(&b, &p);
     tel_bucket_merge(&a, &b);
     assert_int_equal(a.tag_packets[TEL_TAG_ICMP_SCAN], 8);
-    assert_int_equal(tel_hll_estimate(a.tag_uniq[TEL_TAG_ICMP_SCAN].hll_src, TEL_AGG_PORT_P), 4);
-    assert_int_equal(tel_hll_estimate(a.proto_uniq[1].hll_dst, TEL_AGG_PORT_P), 7);
-    assert_int_equal(tel_hll_estimate(a.icmp_uniq[8].hll_src, TEL_AGG_PORT_P), 4);
+    assert_int_equal(hll_estimate(a.tag_uniq[TEL_TAG_ICMP_SCAN].hll_src, TEL_AGG_PORT_P), 4);
+    assert_int_equal(hll_estimate(a.proto_uniq[1].hll_dst, TEL_AGG_PORT_P), 7);
+    assert_int_equal(hll_estimate(a.icmp_uniq[8].hll_src, TEL_AGG_PORT_P), 4);
     /* a reset forgets them */
     tel_bucket_reset(&a, 120000, 60000);
     assert_int_equal(a.tag_packets[TEL_TAG_ICMP_SCAN], 0);
-    assert_int_equal(tel_hll_estimate(a.tag_uniq[TEL_TAG_ICMP_SCAN].hll_src, TEL_AGG_PORT_P), 0);
-    assert_int_equal(tel_hll_estimate(a.proto_uniq[1].hll_src, TEL_AGG_PORT_P), 0);
-    assert_int_equal(tel_hll_estimate(a.icmp_uniq[8].hll_src, TEL_AGG_PORT_P), 0);
+    assert_int_equal(hll_estimate(a.tag_uniq[TEL_TAG_ICMP_SCAN].hll_src, TEL_AGG_PORT_P), 0);
+    assert_int_equal(hll_estimate(a.proto_uniq[1].hll_src, TEL_AGG_PORT_P), 0);
+    assert_int_equal(hll_estimate(a.icmp_uniq[8].hll_src, TEL_AGG_PORT_P), 0);
 }
 
 /* ---- mapped pcap reader ---- */
@@ -1234,8 +1234,8 @@ static int rec_interval(void *st, const struct tel_engine *e, const struct tel_b
     fprintf(f, "I %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
                " %" PRIu64 " %" PRIu64 "\n",
             res, b->start_ms, b->packets, b->bytes, b->non_darknet_packets, b->late_packets,
-            b->packets ? tel_hll_estimate(b->hll_src, TEL_AGG_HLL_P) : 0,
-            b->packets ? tel_hll_estimate(b->hll_dst, TEL_AGG_HLL_P) : 0, b->dropped_sources);
+            b->packets ? hll_estimate(b->hll_src, TEL_AGG_HLL_P) : 0,
+            b->packets ? hll_estimate(b->hll_dst, TEL_AGG_HLL_P) : 0, b->dropped_sources);
     for (int i = 0; i < TEL_TAG_COUNT; i++)
         fprintf(f, " t%" PRIu64, b->tag_packets[i]);
     struct tel_port_row rows[8];

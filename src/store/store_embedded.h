@@ -1,0 +1,123 @@
+/* store_embedded.h - the embedded store's handle, shared by store_embedded.c (open, write
+ * path, staging) and store_embedded_scan.c (scan, info, check, retention). Internal to
+ * bs_store; the contracts are in store.h and the layout in store_embedded.c. */
+#ifndef BS_STORE_STORE_EMBEDDED_H
+#define BS_STORE_STORE_EMBEDDED_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zstd.h>
+
+#include "core/flow.h"
+#include "store/segment.h"
+#include "store/store_backend.h"
+
+#define EMB_PATH_MAX 4096
+/* Segments mapped at once during a scan: bounds open mappings for very large stores. */
+#define EMB_SCAN_BATCH 256
+/* Distinct exporters summarised per flush for the state database (the rest are counted in the
+ * next flush, which has its own table). */
+#define EMB_MAX_EXPORTERS_PER_FLUSH 4096
+
+/* Write buffers: one filling, one being written, and one more so that a writer briefly starved
+ * of CPU (other jobs on the machine) does not stop the appenders at once: at 3.5 M flows/s on
+ * the 2-core benchmark machine, three alternating runs each lost 9/3/12 % with three buffers
+ * against 35/12/18 % with two (bench/ingest/FINDINGS.md). Buffers are allocated when first
+ * needed, so the third (152 bytes a record, ~160 MB at the default batch) exists only once the
+ * writer has fallen two batches behind. */
+#define EMB_WRITE_BUFFERS 3
+/* Writer queue slots: every buffer, plus one retry job of a flush (run_job). */
+#define EMB_QUEUE (EMB_WRITE_BUFFERS + 1)
+
+/* Sort key of one buffered record: start time, and the record's index in its buffer. */
+struct emb_key {
+    uint64_t t;
+    uint32_t i;
+};
+
+/* A segment of the batch being written: written to its temp file, not yet renamed. */
+struct emb_tmpseg {
+    uint64_t pstart, seq;
+    uint64_t size, records; /* for the manifest */
+};
+
+/* A batch queued to the writer: v[0..n), or v NULL to retry what a failed write left.
+ * keyed: the buffer's keys (buf_keys) hold (start_ms, i) for every i < n, in order, and its
+ * exporter summary (buf_exporters) covers exactly v[0..n). */
+struct emb_job {
+    struct flow_rec *v;
+    size_t n;
+    bool keyed;
+    bool staged; /* written between store_begin and store_commit */
+};
+
+/* Cap on segments staged by one store_begin..store_commit (a year of 5-minute partitions is
+ * ~105,000; each entry is 32 bytes). Beyond it the staged input fails with BS_ELIMIT. */
+#define EMB_STAGE_MAX (1u << 22)
+
+struct emb {
+    struct store base;
+    char *dir;
+    int lock_fd;
+    uint64_t partition_ms, retention_ms, max_size;
+    unsigned scan_threads;
+    struct seg_writer_opts wopts;
+    size_t cap_max; /* store.batch_records */
+    /* Write path (STORE_WRITE). Appenders fill one buffer of cap_max records (fill, n, under
+     * amu), its key array and exporter summary (buf_keys, buf_exporters: in the same
+     * allocation, 152 bytes a record plus 256 KB); a full one, or the one a flush closes,
+     * is queued to the writer thread, which
+     * sorts, encodes, compresses and fsyncs it while the next one fills (EMB_WRITE_BUFFERS
+     * buffers in all, so memory stays bounded and an appender that gets all of them ahead of
+     * the writer waits for it). */
+    pthread_mutex_t amu;
+    struct flow_rec *fill;
+    size_t n;
+    pthread_mutex_t wmu; /* guards the fields down to carry_pending */
+    pthread_cond_t wcv;  /* to the writer: a job was queued, or stop */
+    pthread_cond_t dcv;  /* from the writer: a buffer came free, a job was done */
+    struct flow_rec *freebuf[EMB_WRITE_BUFFERS]; /* NULL entries: not allocated yet */
+    size_t nfree;
+    struct emb_job queue[EMB_QUEUE];
+    size_t qhead, qlen;
+    uint64_t submitted, completed; /* jobs */
+    int werr;                      /* the last job's result: 0 when nothing is left unwritten */
+    bool carry_pending;            /* a failed write left records (carry) */
+    uint64_t waits, wait_ms;       /* appenders waiting for a free buffer (back-pressure) */
+    bool wstop, wstarted, wsync;   /* wsync: no thread could be started, jobs run inline */
+    pthread_t wthread;
+    /* Owned by the writer thread (or by whoever runs jobs once it is stopped). */
+    ZSTD_CCtx *cctx;
+    struct flow_rec *carry; /* a write buffer holding the records a failed write left */
+    size_t carry_n;
+    struct emb_key *keys_tmp; /* radix sort scratch */
+    uint32_t *order;
+    size_t keys_cap;
+    struct seg_wscratch *wscratch;
+    struct emb_tmpseg *tmps; /* segments of the batch being written */
+    size_t tmps_cap;
+    uint64_t seq;
+    uint64_t dropped;
+    struct statedb *db;
+    /* Staging (store_begin..store_commit, all or nothing per input): the writer keeps the
+     * temp segments it wrote here instead of committing them, and sums their exporters; the
+     * committer reads them once every job is done. */
+    bool staging; /* under amu: jobs submitted now are staged */
+    struct emb_tmpseg *staged;
+    size_t nstaged, staged_cap;
+    int stage_err;             /* the first write error of the staged input */
+    struct exp_acc *stage_exp; /* exporter summary of what was staged */
+};
+
+/* store_embedded_scan.c: the backend operations of the read side, and retention (also run by
+ * the writer after each write). size_only: only store.max_size (a failed write makes room). */
+int emb_scan(struct store *s, const struct store_scan *sc, struct store_scan_stats *st);
+int emb_info(struct store *s, struct store_info *out);
+int emb_check(struct store *s, void (*report)(void *ctx, const char *path, const char *what),
+              void *ctx, struct store_check_stats *st);
+int emb_prune(struct store *s, uint64_t now_ms, uint64_t *segs, uint64_t *bytes);
+int emb_prune_impl(struct emb *e, uint64_t now_ms, int size_only, uint64_t *segs, uint64_t *bytes);
+
+#endif
