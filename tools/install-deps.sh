@@ -5,7 +5,9 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev llvm
       libpcap-dev libzstd-dev liblz4-dev libsqlite3-dev zlib1g-dev libcmocka-dev
       tshark tcpdump softflowd nfdump pmacct iproute2 python3 jq sqlite3 zmap masscan nmap
-      libmaxminddb-dev libmaxmind-db-writer-perl libjansson-dev libmicrohttpd-dev)
+      libmaxminddb-dev libmaxmind-db-writer-perl libjansson-dev libmicrohttpd-dev libxml2-dev
+      libpcre2-dev libssl-dev openssl libssh-dev busybox-static dropbear-bin lighttpd
+      lighttpd-mod-openssl)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -23,7 +23,8 @@ declare -A allowed=(
     [telescope]="core proto capture store telescope"
     [sim]="core sim"
     [detect]="core store query detect"
-    [cli]="core proto capture http collect store query telescope sim detect cli"
+    [survey]="core store survey"
+    [cli]="core proto capture http collect store query telescope sim detect survey cli"
 )
 bad=0
 for dir in src/*/; do

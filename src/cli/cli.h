@@ -27,6 +27,7 @@ extern const struct cli_cmd cli_cmd_telescope;
 extern const struct cli_cmd cli_cmd_detect;
 extern const struct cli_cmd cli_cmd_graph;
 extern const struct cli_cmd cli_cmd_simulate;
+extern const struct cli_cmd cli_cmd_survey;
 extern const struct cli_cmd cli_cmd_config;
 extern const struct cli_cmd cli_cmd_eval;
 extern const struct cli_cmd cli_cmd_intel;

@@ -17,6 +17,7 @@ static const struct cli_cmd *const cli_cmds[] = {
     &cli_cmd_detect,
     &cli_cmd_graph,
     &cli_cmd_simulate,
+    &cli_cmd_survey,
     &cli_cmd_config,
     &cli_cmd_eval,
     &cli_cmd_intel,
