@@ -84,22 +84,22 @@ static int writer_cfg(struct ch_store *c, const struct config *cfg, struct ch_wr
     wc->queue_units = (size_t)q;
     wc->spool_max = (uint64_t)smax;
     wc->close_wait_ms = (uint64_t)cw;
+    /* One spool per server and database: a spool file names neither, so two targets must
+     * never share a directory. */
     const char *sd = cfg ? config_str(cfg, "clickhouse", "spool_dir") : "";
-    if (sd && *sd) {
-        snprintf(wc->spool_dir, sizeof wc->spool_dir, "%s", sd);
-    } else {
-        const char *dd = cfg ? config_str(cfg, "general", "data_dir") : "/var/lib/botscope";
-        char host[256];
-        snprintf(host, sizeof host, "%s", c->t.host);
-        for (char *p = host; *p; p++)
-            if (*p == ':' || *p == '/')
-                *p = '_';
-        int n = snprintf(wc->spool_dir, sizeof wc->spool_dir, "%s/clickhouse-spool/%s_%u_%s", dd,
-                         host, c->t.port, c->t.db);
-        if (n < 0 || (size_t)n >= sizeof wc->spool_dir) {
-            snprintf(errbuf, 256, "spool directory name too long");
-            return BS_EUSAGE;
-        }
+    const char *dd = cfg ? config_str(cfg, "general", "data_dir") : "/var/lib/botscope";
+    char host[256];
+    snprintf(host, sizeof host, "%s", c->t.host);
+    for (char *p = host; *p; p++)
+        if (*p == ':' || *p == '/')
+            *p = '_';
+    int n = sd && *sd ? snprintf(wc->spool_dir, sizeof wc->spool_dir, "%s/%s_%u_%s", sd, host,
+                                 c->t.port, c->t.db)
+                      : snprintf(wc->spool_dir, sizeof wc->spool_dir,
+                                 "%s/clickhouse-spool/%s_%u_%s", dd, host, c->t.port, c->t.db);
+    if (n < 0 || (size_t)n >= sizeof wc->spool_dir) {
+        snprintf(errbuf, 256, "spool directory name too long");
+        return BS_EUSAGE;
     }
     return 0;
 }

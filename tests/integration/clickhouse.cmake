@@ -3,3 +3,4 @@
 # is not installed; tools/install-deps.sh installs it.
 bs_script_test(ch_harness clickhouse/ch_harness.sh)
 bs_script_test(ch_store clickhouse/ch_store.sh)
+bs_script_test(ch_exactly_once clickhouse/ch_exactly_once.sh)
