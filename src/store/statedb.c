@@ -2,6 +2,7 @@
 #include "store/statedb.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "core/err.h"
 #include "store/store_backend.h"
@@ -87,4 +88,59 @@ int statedb_tel_commit(struct statedb *db)
 int statedb_tel_end(struct statedb *db, const struct statedb_tel_run_totals *t)
 {
     return db->be->state->tel_end(db, t);
+}
+
+/* ---- records by kind ---- */
+
+static const char *const statedb_kind_names[STATEDB_KIND_COUNT] = {
+    [STATEDB_SEED] = "seed",   [STATEDB_CANDIDATE] = "candidate", [STATEDB_EVIDENCE] = "evidence",
+    [STATEDB_EDGE] = "edge",   [STATEDB_FINDING] = "finding",     [STATEDB_INTEL] = "intel",
+    [STATEDB_STATE] = "state",
+};
+
+const char *statedb_kind_name(enum statedb_kind kind)
+{
+    return (unsigned)kind < STATEDB_KIND_COUNT ? statedb_kind_names[kind] : NULL;
+}
+
+int statedb_kind_parse(const char *name)
+{
+    for (int k = 0; k < STATEDB_KIND_COUNT; k++)
+        if (!strcmp(name, statedb_kind_names[k]))
+            return k;
+    return -1;
+}
+
+static int rec_unsupported(const struct statedb *db)
+{
+    return db->be->state->rec_put ? 0 : BS_EUNSUPPORTED;
+}
+
+int statedb_rec_put(struct statedb *db, const struct statedb_rec *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!statedb_kind_name(recs[i].kind))
+            return BS_EUSAGE;
+    int rc = rec_unsupported(db);
+    return rc ? rc : db->be->state->rec_put(db, recs, n);
+}
+
+int statedb_rec_list(struct statedb *db, const struct statedb_rec_query *q,
+                     int (*cb)(void *ctx, const struct statedb_rec *r), void *ctx)
+{
+    if (!statedb_kind_name(q->kind))
+        return BS_EUSAGE;
+    int rc = rec_unsupported(db);
+    return rc ? rc : db->be->state->rec_list(db, q, cb, ctx);
+}
+
+int statedb_rec_delete(struct statedb *db, enum statedb_kind kind, const char *key,
+                       uint64_t *deleted)
+{
+    if (deleted)
+        *deleted = 0;
+    if (!statedb_kind_name(kind))
+        return BS_EUSAGE;
+    int rc = rec_unsupported(db);
+    return rc ? rc : db->be->state->rec_delete(db, kind, key, deleted);
 }

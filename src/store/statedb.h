@@ -4,12 +4,15 @@
  * that names a flow store names its state database, and the same registry chooses the
  * backend, so the ClickHouse backend (a later issue) replaces both at once. Callers use only
  * the functions below. Today's backend for a data directory is SQLite in WAL mode, at
- * <data_dir>/state.db next to the embedded flow store (statedb_sqlite.c). Tables: exporters (address,
- * first/last seen, flow/packet/byte counts), the schema for later components: findings,
+ * <data_dir>/state.db next to the embedded flow store (statedb_sqlite.c). Tables: exporters
+ * (address, first/last seen, flow/packet/byte counts), the schema for later components: findings,
  * candidates, notifications; and (version 2) the telescope's results: telescope_runs,
- * telescope_sources, telescope_victims, telescope_intervals (see statedb_tel_begin). A schema_version table records the applied migration; opening
- * applies any missing migration in one transaction each, so an older file is upgraded in place
- * and a newer file (unknown version) is refused with BS_EVERSION.
+ * telescope_sources, telescope_victims, telescope_intervals (see statedb_tel_begin); and
+ * (version 3) one `records` table for every later kind of result (statedb_rec_put: seeds,
+ * candidates, evidence, graph edges, findings, intel, component state), which replaces the
+ * never-used findings and candidates tables of version 1. A schema_version table records the
+ * applied migration; opening applies any missing migration in one transaction each, so an older
+ * file is upgraded in place and a newer file (unknown version) is refused with BS_EVERSION.
  *
  * Ownership: statedb_open allocates the handle, statedb_close frees it. One handle per thread
  * (SQLite's own locking lets several processes share the file: WAL readers never block the
@@ -27,7 +30,7 @@
 struct statedb; /* opaque handle */
 
 /* The schema version this build creates and understands. */
-#define STATEDB_SCHEMA_VERSION 2
+#define STATEDB_SCHEMA_VERSION 3
 
 /* Opens (creating and migrating) the state database named by url: a data directory (its
  * state.db), the path of a database file, or a backend URL such as "clickhouse://HOST:PORT/DB"
@@ -51,8 +54,8 @@ struct statedb_exporter {
     struct ipaddr addr;
     uint64_t first_ms, last_ms; /* first and last flow time seen from it */
     uint64_t flows, packets, bytes;
-    uint32_t sampling_rate;     /* last seen */
-    uint8_t version;            /* last seen enum flow_version */
+    uint32_t sampling_rate; /* last seen */
+    uint8_t version;        /* last seen enum flow_version */
 };
 
 /* Adds e[0..n) in one transaction: counts are added, the time range widened, sampling rate and
@@ -78,11 +81,11 @@ int statedb_exporter_list(struct statedb *db,
  * for the call. Functions return 0 or BS_EIO (-EINVAL outside begin/end). */
 struct statedb_tel_run {
     uint64_t started_ms;
-    const char *mode;      /* "offline" or "live" */
-    const char *version;   /* botscope version */
-    const char *command;   /* command line */
-    const char *darknet;   /* prefix list */
-    const char *inputs;    /* JSON array of input names, or the interface */
+    const char *mode;    /* "offline" or "live" */
+    const char *version; /* botscope version */
+    const char *command; /* command line */
+    const char *darknet; /* prefix list */
+    const char *inputs;  /* JSON array of input names, or the interface */
 };
 
 struct statedb_tel_run_totals {
@@ -99,8 +102,8 @@ struct statedb_tel_source {
     const char *fingerprints; /* JSON array of names */
     const char *tags;         /* JSON array of names */
     const char *scan_class;
-    int64_t asn;              /* < 0: unknown (NULL) */
-    const char *cc;           /* NULL: unknown */
+    int64_t asn;    /* < 0: unknown (NULL) */
+    const char *cc; /* NULL: unknown */
     bool bogon, research, infected_iot;
 };
 
@@ -108,9 +111,9 @@ struct statedb_tel_victim {
     const char *victim;
     uint64_t first_ms, last_ms, packets, bytes, tcp_packets, icmp_packets;
     uint64_t peak_ppm, darknet_addresses;
-    const char *ports;        /* JSON array */
+    const char *ports; /* JSON array */
     double observed_pps;
-    double scaled_pps;        /* < 0: not scalable (NULL) */
+    double scaled_pps; /* < 0: not scalable (NULL) */
 };
 
 struct statedb_tel_interval {
@@ -129,5 +132,73 @@ int statedb_tel_commit(struct statedb *db);
 /* Records t (when not NULL) and commits; with t == NULL or !t->ok the run is marked
  * 'failed' but the rows put so far are kept. Always leaves no transaction open. */
 int statedb_tel_end(struct statedb *db, const struct statedb_tel_run_totals *t);
+
+/* ---- records by kind (schema version 3) ----
+ * Every result after the telescope (C&C detection, the survey, threat intelligence, and what
+ * notification and the dashboard will add) is a record of one kind. A record has the columns
+ * every consumer filters on (kind, key, tenant, addr, times, score, status) and a JSON object
+ * `body` with the kind's own fields, so a new feature adds a kind and a body layout, not a
+ * method per backend. The kinds and what their key and body hold are listed in
+ * statedb_kind_name()'s table (statedb.c) and docs/ARCHITECTURE.md.
+ *
+ * Identity: (kind, key) is unique. statedb_rec_put upserts by it: first_ms becomes the minimum
+ * of the stored and the new value, last_ms the maximum, and every other column is replaced
+ * (body replaced whole). A record with key NULL is appended (a log entry such as one survey
+ * access or one score in a candidate's history); the backend gives it a unique key "#<id>".
+ *
+ * Strings are borrowed for the call. Records passed to callbacks are borrowed for the call
+ * only. Functions return 0, a callback's non-zero value, or a negative error (BS_EIO,
+ * BS_EUSAGE for an unknown kind). */
+enum statedb_kind {
+    STATEDB_SEED,      /* an address believed infected; key "addr|source"; body: provenance */
+    STATEDB_CANDIDATE, /* a C&C candidate; key "addr|port|proto"; body: the detect line */
+    STATEDB_EVIDENCE,  /* one observation or access backing a candidate or finding (appended) */
+    STATEDB_EDGE,      /* bot-server graph edge; key "client|server|port|proto"; body: counts */
+    STATEDB_FINDING,   /* a survey finding; key "addr|port|finding"; status open/remediated */
+    STATEDB_INTEL,     /* a public indicator; key "source|indicator"; first_ms = first listed */
+    STATEDB_STATE,     /* a component's own state (follow cursor, survey resume); key = name */
+    STATEDB_KIND_COUNT
+};
+
+struct statedb_rec {
+    enum statedb_kind kind;
+    const char *key;    /* unique within the kind; NULL on put = append */
+    const char *tenant; /* owning ISP or other tenant; NULL = none */
+    const char *addr;   /* the address the record is about, as text; NULL = none */
+    uint64_t first_ms, last_ms;
+    double score;       /* kind-specific rank (candidate score, finding severity); 0 if none */
+    const char *status; /* kind-specific state ("open", "remediated", ...); NULL = none */
+    const char *body;   /* JSON object text; NULL = "{}" */
+};
+
+/* A selection for statedb_rec_list; zero fields select everything of the kind. */
+struct statedb_rec_query {
+    enum statedb_kind kind;
+    const char *key;    /* exact key */
+    const char *tenant; /* exact tenant */
+    const char *addr;   /* exact address text */
+    const char *status; /* exact status */
+    uint64_t t_lo,
+        t_hi;         /* records whose [first_ms, last_ms] meets [t_lo, t_hi]; t_hi 0 = no bound */
+    double min_score; /* score >= min_score when has_min_score */
+    bool has_min_score;
+    bool by_score;  /* order by score descending (then key), else by key */
+    uint64_t limit; /* 0 = all */
+};
+
+/* "seed", "candidate", ... for a kind; NULL when out of range. */
+const char *statedb_kind_name(enum statedb_kind kind);
+/* The kind named name, or -1. */
+int statedb_kind_parse(const char *name);
+
+/* Upserts (or appends, key NULL) recs[0..n) in one transaction: all or none. */
+int statedb_rec_put(struct statedb *db, const struct statedb_rec *recs, size_t n);
+/* Calls cb for each record that q selects, in the order q asks for. */
+int statedb_rec_list(struct statedb *db, const struct statedb_rec_query *q,
+                     int (*cb)(void *ctx, const struct statedb_rec *r), void *ctx);
+/* Deletes the records of kind whose key equals key (key NULL: every record of the kind).
+ * *deleted (may be NULL) gets the count. */
+int statedb_rec_delete(struct statedb *db, enum statedb_kind kind, const char *key,
+                       uint64_t *deleted);
 
 #endif

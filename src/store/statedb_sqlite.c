@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "store/store_backend.h"
 
@@ -88,6 +89,21 @@ static const char *const statedb_migrations[] = {
     "  tags TEXT NOT NULL, fingerprints TEXT NOT NULL,"
     "  run_id INTEGER NOT NULL,"
     "  PRIMARY KEY (resolution_s, start_ms));",
+    /* 2 -> 3: records by kind (statedb.h, statedb_rec_put). The version-1 findings and
+     * candidates tables were never written; views of the same names show the new records. */
+    "DROP TABLE findings;"
+    "DROP TABLE candidates;"
+    "CREATE TABLE records ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL, key TEXT NOT NULL, tenant TEXT, addr TEXT,"
+    "  first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,"
+    "  score REAL NOT NULL DEFAULT 0, status TEXT, body TEXT NOT NULL DEFAULT '{}',"
+    "  updated_ms INTEGER NOT NULL,"
+    "  UNIQUE (kind, key));"
+    "CREATE INDEX records_addr ON records(kind, addr);"
+    "CREATE INDEX records_time ON records(kind, last_ms);"
+    "CREATE VIEW findings AS SELECT * FROM records WHERE kind = 'finding';"
+    "CREATE VIEW candidates AS SELECT * FROM records WHERE kind = 'candidate';",
 };
 #define STATEDB_N_MIGRATIONS (sizeof statedb_migrations / sizeof statedb_migrations[0])
 _Static_assert(STATEDB_N_MIGRATIONS == STATEDB_SCHEMA_VERSION, "one migration per version");
@@ -137,11 +153,12 @@ static int sq_open(const char *url, struct statedb **out, char errbuf[256])
         goto out_close;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    if (sqlite3_exec(s->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL,"
-                     " applied_ms INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER)*1000));",
-                     NULL, NULL, NULL)) {
+    if (sqlite3_exec(
+            s->db,
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL,"
+            " applied_ms INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER)*1000));",
+            NULL, NULL, NULL)) {
         rc = fail(s->db, errbuf, path);
         goto out_close;
     }
@@ -150,8 +167,8 @@ static int sq_open(const char *url, struct statedb **out, char errbuf[256])
         goto out_close;
     }
     if (s->version > STATEDB_SCHEMA_VERSION) {
-        snprintf(errbuf, 256, "%.160s: schema version %d is newer than this botscope (%d)",
-                 path, s->version, STATEDB_SCHEMA_VERSION);
+        snprintf(errbuf, 256, "%.160s: schema version %d is newer than this botscope (%d)", path,
+                 s->version, STATEDB_SCHEMA_VERSION);
         rc = BS_EVERSION;
         goto out_close;
     }
@@ -233,7 +250,7 @@ out_rollback:
 }
 
 static int sq_exporter_list(struct statedb *base,
-                          int (*cb)(void *ctx, const struct statedb_exporter *e), void *ctx)
+                            int (*cb)(void *ctx, const struct statedb_exporter *e), void *ctx)
 {
     struct sqdb *db = (struct sqdb *)base;
     sqlite3_stmt *st;
@@ -263,7 +280,6 @@ static int sq_exporter_list(struct statedb *base,
     sqlite3_finalize(st);
     return rc;
 }
-
 
 /* ---- telescope results ---- */
 
@@ -473,6 +489,135 @@ static int sq_tel_end(struct statedb *base, const struct statedb_tel_run_totals 
     return rc;
 }
 
+/* ---- records by kind ---- */
+
+static int sq_rec_put(struct statedb *base, const struct statedb_rec *recs, size_t n)
+{
+    struct sqdb *db = (struct sqdb *)base;
+    /* An appended record (key NULL) gets "#<rowid>": inserted with a placeholder key that no
+     * caller can use (a NUL-free text with a newline), then renamed by rowid in the same
+     * transaction. */
+    static const char upsert[] =
+        "INSERT INTO records(kind, key, tenant, addr, first_ms, last_ms, score, status, body,"
+        " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        " ON CONFLICT(kind, key) DO UPDATE SET tenant = excluded.tenant,"
+        " addr = excluded.addr, first_ms = min(first_ms, excluded.first_ms),"
+        " last_ms = max(last_ms, excluded.last_ms), score = excluded.score,"
+        " status = excluded.status, body = excluded.body, updated_ms = excluded.updated_ms";
+    sqlite3_stmt *st = NULL, *rename = NULL;
+    bool own_tx = !db->tel_run && sqlite3_get_autocommit(db->db);
+    if (own_tx && sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
+        return BS_EIO;
+    if (sqlite3_prepare_v2(db->db, upsert, -1, &st, NULL) ||
+        sqlite3_prepare_v2(db->db, "UPDATE records SET key = '#' || id WHERE id = ?1", -1, &rename,
+                           NULL))
+        goto fail;
+    sqlite3_int64 now = i64(clock_wall_ms());
+    for (size_t i = 0; i < n; i++) {
+        const struct statedb_rec *r = &recs[i];
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        sqlite3_bind_text(st, 1, statedb_kind_name(r->kind), -1, SQLITE_STATIC);
+        bind_text_or_null(st, 2, r->key ? r->key : "\n#append");
+        bind_text_or_null(st, 3, r->tenant);
+        bind_text_or_null(st, 4, r->addr);
+        sqlite3_bind_int64(st, 5, i64(r->first_ms));
+        sqlite3_bind_int64(st, 6, i64(r->last_ms));
+        sqlite3_bind_double(st, 7, r->score);
+        bind_text_or_null(st, 8, r->status);
+        bind_text_or_null(st, 9, r->body ? r->body : "{}");
+        sqlite3_bind_int64(st, 10, now);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            goto fail;
+        if (!r->key) {
+            sqlite3_reset(rename);
+            sqlite3_bind_int64(rename, 1, sqlite3_last_insert_rowid(db->db));
+            if (sqlite3_step(rename) != SQLITE_DONE)
+                goto fail;
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(rename);
+    if (own_tx && sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL)) {
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        return BS_EIO;
+    }
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    sqlite3_finalize(rename);
+    if (own_tx)
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    return BS_EIO;
+}
+
+static int sq_rec_list(struct statedb *base, const struct statedb_rec_query *q,
+                       int (*cb)(void *ctx, const struct statedb_rec *r), void *ctx)
+{
+    struct sqdb *db = (struct sqdb *)base;
+    /* One statement for every selection: an unset condition compares a NULL parameter. */
+    char sql[768];
+    snprintf(sql, sizeof sql,
+             "SELECT key, tenant, addr, first_ms, last_ms, score, status, body FROM records"
+             " WHERE kind = ?1 AND (?2 IS NULL OR key = ?2) AND (?3 IS NULL OR tenant = ?3)"
+             " AND (?4 IS NULL OR addr = ?4) AND (?5 IS NULL OR status = ?5)"
+             " AND last_ms >= ?6 AND (?7 IS NULL OR first_ms <= ?7)"
+             " AND (?8 IS NULL OR score >= ?8) ORDER BY %s LIMIT ?9",
+             q->by_score ? "score DESC, key" : "key");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL))
+        return BS_EIO;
+    sqlite3_bind_text(st, 1, statedb_kind_name(q->kind), -1, SQLITE_STATIC);
+    bind_text_or_null(st, 2, q->key);
+    bind_text_or_null(st, 3, q->tenant);
+    bind_text_or_null(st, 4, q->addr);
+    bind_text_or_null(st, 5, q->status);
+    sqlite3_bind_int64(st, 6, i64(q->t_lo));
+    if (q->t_hi)
+        sqlite3_bind_int64(st, 7, i64(q->t_hi));
+    if (q->has_min_score)
+        sqlite3_bind_double(st, 8, q->min_score);
+    sqlite3_bind_int64(st, 9, q->limit ? i64(q->limit) : -1);
+    int rc = 0, s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        struct statedb_rec r = {
+            .kind = q->kind,
+            .key = (const char *)sqlite3_column_text(st, 0),
+            .tenant = (const char *)sqlite3_column_text(st, 1),
+            .addr = (const char *)sqlite3_column_text(st, 2),
+            .first_ms = (uint64_t)sqlite3_column_int64(st, 3),
+            .last_ms = (uint64_t)sqlite3_column_int64(st, 4),
+            .score = sqlite3_column_double(st, 5),
+            .status = (const char *)sqlite3_column_text(st, 6),
+            .body = (const char *)sqlite3_column_text(st, 7),
+        };
+        if ((rc = cb(ctx, &r)))
+            break;
+    }
+    if (!rc && s != SQLITE_DONE && s != SQLITE_ROW)
+        rc = BS_EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_rec_delete(struct statedb *base, enum statedb_kind kind, const char *key,
+                         uint64_t *deleted)
+{
+    struct sqdb *db = (struct sqdb *)base;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db,
+                           "DELETE FROM records WHERE kind = ?1 AND (?2 IS NULL OR key = ?2)", -1,
+                           &st, NULL))
+        return BS_EIO;
+    sqlite3_bind_text(st, 1, statedb_kind_name(kind), -1, SQLITE_STATIC);
+    bind_text_or_null(st, 2, key);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : BS_EIO;
+    sqlite3_finalize(st);
+    if (!rc && deleted)
+        *deleted = (uint64_t)sqlite3_changes(db->db);
+    return rc;
+}
+
 const struct statedb_backend statedb_backend_sqlite = {
     .open = sq_open,
     .close = sq_close,
@@ -485,4 +630,7 @@ const struct statedb_backend statedb_backend_sqlite = {
     .tel_interval_put = sq_tel_interval_put,
     .tel_commit = sq_tel_commit,
     .tel_end = sq_tel_end,
+    .rec_put = sq_rec_put,
+    .rec_list = sq_rec_list,
+    .rec_delete = sq_rec_delete,
 };

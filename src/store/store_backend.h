@@ -26,14 +26,20 @@ struct statedb_backend {
     void (*close)(struct statedb *db);
     int (*schema_version)(struct statedb *db);
     int (*exporter_upsert)(struct statedb *db, const struct statedb_exporter *e, size_t n);
-    int (*exporter_list)(struct statedb *db,
-                         int (*cb)(void *ctx, const struct statedb_exporter *e), void *ctx);
+    int (*exporter_list)(struct statedb *db, int (*cb)(void *ctx, const struct statedb_exporter *e),
+                         void *ctx);
     int (*tel_begin)(struct statedb *db, const struct statedb_tel_run *r, int64_t *run_id);
     int (*tel_source_put)(struct statedb *db, const struct statedb_tel_source *s);
     int (*tel_victim_put)(struct statedb *db, const struct statedb_tel_victim *v);
     int (*tel_interval_put)(struct statedb *db, const struct statedb_tel_interval *iv);
     int (*tel_commit)(struct statedb *db);
     int (*tel_end)(struct statedb *db, const struct statedb_tel_run_totals *t);
+    /* Records by kind (statedb.h): the one generic interface every later component uses. */
+    int (*rec_put)(struct statedb *db, const struct statedb_rec *recs, size_t n);
+    int (*rec_list)(struct statedb *db, const struct statedb_rec_query *q,
+                    int (*cb)(void *ctx, const struct statedb_rec *r), void *ctx);
+    int (*rec_delete)(struct statedb *db, enum statedb_kind kind, const char *key,
+                      uint64_t *deleted);
 };
 
 struct statedb {

@@ -25,7 +25,7 @@ eq() { # sql expected message
 
 run "$W/d" "$W/o1" || fail "telescope --data failed"
 [ -f "$W/d/state.db" ] || fail "no state.db in the --data directory"
-eq "SELECT max(version) FROM schema_version" 2 "schema version"
+eq "SELECT max(version) FROM schema_version" 3 "schema version"
 
 # Infected sources (default): exactly the infected_iot lines of sources.ndjson.
 want=$(jq -r 'select(.infected_iot) | .src' "$W/o1/sources.ndjson" | sort | paste -sd' ')
