@@ -241,6 +241,16 @@ int ch_stream(struct ch_conn *c, const char *sql, int (*cb)(void *ctx, const uin
     return request(c, "", sql, strlen(sql), false, &s);
 }
 
+int ch_stream_big(struct ch_conn *c, const char *sql,
+                  int (*cb)(void *ctx, const uint8_t *p, size_t n), void *ctx)
+{
+    char q[64];
+    size_t l = strlen(sql);
+    snprintf(q, sizeof q, "max_query_size=%zu", l + 1024);
+    struct sink s = {.cb = cb, .ctx = ctx};
+    return request(c, q, sql, l, false, &s);
+}
+
 bool ch_ping(struct ch_conn *c)
 {
     CURL *h = c->curl;

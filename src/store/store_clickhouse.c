@@ -352,6 +352,33 @@ static int ch_scan(struct store *s, const struct store_scan *sc, struct store_sc
     return rc;
 }
 
+/* ---- SQL pushdown (store_sql) -------------------------------------------------------- */
+
+static int ch_sql(struct store *s, const char *sql,
+                  int (*cb)(void *ctx, const uint8_t *p, size_t n), void *ctx, char errbuf[256])
+{
+    struct ch_store *c = (struct ch_store *)s;
+    struct buf q = BUF_INIT((size_t)1 << 27);
+    int rc = 0;
+    for (const char *p = sql; *p && !rc;) {
+        if (!strncmp(p, "{flows}", 7)) {
+            rc = buf_printf(&q, "%s.%s", c->t.db, c->flows_read);
+            p += 7;
+        } else {
+            const char *nx = strstr(p, "{flows}");
+            size_t l = nx ? (size_t)(nx - p) : strlen(p);
+            rc = buf_append(&q, p, l);
+            p += l;
+        }
+    }
+    if (!rc)
+        rc = ch_stream_big(&c->conn, q.data, cb, ctx);
+    if (rc < 0)
+        snprintf(errbuf, 256, "%.250s", *c->conn.err ? c->conn.err : bs_strerror(rc));
+    buf_release(&q);
+    return rc;
+}
+
 /* ---- info and prune ----------------------------------------------------------------- */
 
 /* Runs sql, expecting one TabSeparated row of n unsigned numbers. */
@@ -640,4 +667,5 @@ const struct store_backend store_backend_clickhouse = {
     .scan = ch_scan,
     .info = ch_info,
     .prune = ch_prune,
+    .sql = ch_sql,
 };
