@@ -1,4 +1,5 @@
-/* query.c - query engine: scan, filter, aggregate, rank, print (see query.h). */
+/* query.c - query engine: scan, filter, aggregate, rank into a query_result (see query.h).
+ * Keys are in query_keys.c, the result set in query_result.c, printing in query_print.c. */
 #include "query/query.h"
 
 #include <errno.h>
@@ -14,237 +15,9 @@
 #include "core/err.h"
 #include "core/flow.h"
 #include "core/hash.h"
-#include "core/jw.h"
 #include "query/filter.h"
+#include "query/query_sql.h"
 #include "store/segment.h"
-
-/* ---- keys ------------------------------------------------------------------------------ */
-
-static const struct {
-    const char *name;   /* as typed */
-    enum query_keyid id;
-} key_names[] = {
-    {"srcip", QK_SRCIP},     {"dstip", QK_DSTIP},       {"srcport", QK_SRCPORT},
-    {"dstport", QK_DSTPORT}, {"proto", QK_PROTO},       {"exporter", QK_EXPORTER},
-    {"nexthop", QK_NEXTHOP}, {"in_if", QK_IN_IF},       {"inif", QK_IN_IF},
-    {"out_if", QK_OUT_IF},   {"outif", QK_OUT_IF},      {"src_as", QK_SRC_AS},
-    {"srcas", QK_SRC_AS},    {"dst_as", QK_DST_AS},     {"dstas", QK_DST_AS},
-    {"tos", QK_TOS},         {"flags", QK_FLAGS},       {"sampling", QK_SAMPLING},
-    {"vlan", QK_VLAN},       {"version", QK_VERSION},   {"src_addr", QK_SRCIP},
-    {"dst_addr", QK_DSTIP},  {"src_port", QK_SRCPORT},  {"dst_port", QK_DSTPORT},
-};
-
-static const char *const key_record_names[] = {
-    [QK_SRCIP] = "src_addr",   [QK_DSTIP] = "dst_addr",   [QK_SRCPORT] = "src_port",
-    [QK_DSTPORT] = "dst_port", [QK_PROTO] = "proto",      [QK_EXPORTER] = "exporter",
-    [QK_NEXTHOP] = "nexthop",  [QK_IN_IF] = "in_if",      [QK_OUT_IF] = "out_if",
-    [QK_SRC_AS] = "src_as",    [QK_DST_AS] = "dst_as",    [QK_TOS] = "tos",
-    [QK_FLAGS] = "tcp_flags",  [QK_SAMPLING] = "sampling_rate", [QK_VLAN] = "vlan",
-    [QK_VERSION] = "version",
-};
-
-const char *query_key_name(const struct query_key *k)
-{
-    return key_record_names[k->id];
-}
-
-static bool key_is_addr(enum query_keyid id)
-{
-    return id == QK_SRCIP || id == QK_DSTIP || id == QK_EXPORTER || id == QK_NEXTHOP;
-}
-
-static size_t key_size(enum query_keyid id)
-{
-    switch (id) {
-    case QK_SRCIP:
-    case QK_DSTIP:
-    case QK_EXPORTER:
-    case QK_NEXTHOP: return 16;
-    case QK_SRCPORT:
-    case QK_DSTPORT:
-    case QK_VLAN: return 2;
-    case QK_PROTO:
-    case QK_TOS:
-    case QK_FLAGS:
-    case QK_VERSION: return 1;
-    default: return 4;
-    }
-}
-
-static uint64_t key_cols(enum query_keyid id)
-{
-    switch (id) {
-    case QK_SRCIP: return STORE_COLBIT(STORE_COL_SRC);
-    case QK_DSTIP: return STORE_COLBIT(STORE_COL_DST);
-    case QK_SRCPORT: return STORE_COLBIT(STORE_COL_SRC_PORT);
-    case QK_DSTPORT: return STORE_COLBIT(STORE_COL_DST_PORT);
-    case QK_PROTO: return STORE_COLBIT(STORE_COL_PROTO);
-    case QK_EXPORTER: return STORE_COLBIT(STORE_COL_EXPORTER);
-    case QK_NEXTHOP: return STORE_COLBIT(STORE_COL_NEXTHOP);
-    case QK_IN_IF: return STORE_COLBIT(STORE_COL_IN_IF);
-    case QK_OUT_IF: return STORE_COLBIT(STORE_COL_OUT_IF);
-    case QK_SRC_AS: return STORE_COLBIT(STORE_COL_SRC_AS);
-    case QK_DST_AS: return STORE_COLBIT(STORE_COL_DST_AS);
-    case QK_TOS: return STORE_COLBIT(STORE_COL_TOS);
-    case QK_FLAGS: return STORE_COLBIT(STORE_COL_TCP_FLAGS);
-    case QK_SAMPLING: return STORE_COLBIT(STORE_COL_SAMPLING);
-    case QK_VLAN: return STORE_COLBIT(STORE_COL_VLAN);
-    case QK_VERSION: return STORE_COLBIT(STORE_COL_VERSION);
-    }
-    return 0;
-}
-
-static int kerr(struct query_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int kerr(struct query_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return BS_EPARSE;
-}
-
-static int parse_len(const char *s, unsigned max, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 0 || (unsigned long)v > max)
-        return BS_EPARSE;
-    *out = (unsigned)v;
-    return 0;
-}
-
-int query_parse_key(const char *text, struct query_key *k, struct query_error *err)
-{
-    char name[64];
-    const char *slash = strchr(text, '/');
-    size_t nl = slash ? (size_t)(slash - text) : strlen(text);
-    if (nl == 0 || nl >= sizeof name)
-        return kerr(err, "'%s' is not an aggregation key", text);
-    memcpy(name, text, nl);
-    name[nl] = '\0';
-    int fam = 0; /* 4 or 6 for srcip4/srcip6 */
-    if ((!strcasecmp(name, "srcip4") || !strcasecmp(name, "dstip4") ||
-         !strcasecmp(name, "srcip6") || !strcasecmp(name, "dstip6"))) {
-        fam = name[5] - '0';
-        name[5] = '\0';
-    }
-    size_t i;
-    for (i = 0; i < sizeof key_names / sizeof key_names[0]; i++)
-        if (!strcasecmp(name, key_names[i].name))
-            break;
-    if (i == sizeof key_names / sizeof key_names[0])
-        return kerr(err, "'%s' is not an aggregation key (srcip, dstip, srcport, dstport, "
-                         "proto, exporter, in_if, out_if, src_as, dst_as, tos, flags, ...)",
-                    text);
-    k->id = key_names[i].id;
-    k->v4len = 32;
-    k->v6len = 128;
-    if (!slash)
-        return 0;
-    if (!key_is_addr(k->id))
-        return kerr(err, "'%s': only address keys take a /mask", text);
-    char m1[16] = "", m2[16] = "";
-    const char *s2 = strchr(slash + 1, '/');
-    size_t l1 = s2 ? (size_t)(s2 - slash - 1) : strlen(slash + 1);
-    if (l1 >= sizeof m1 || (s2 && strlen(s2 + 1) >= sizeof m2))
-        return kerr(err, "'%s': bad mask", text);
-    memcpy(m1, slash + 1, l1);
-    m1[l1] = '\0';
-    if (s2)
-        memcpy(m2, s2 + 1, strlen(s2 + 1) + 1);
-    unsigned a, b;
-    if (fam == 6) {
-        if (s2 || parse_len(m1, 128, &b))
-            return kerr(err, "'%s': IPv6 mask must be 0..128", text);
-        k->v6len = (uint8_t)b;
-    } else if (s2) {
-        if (parse_len(m1, 32, &a) || parse_len(m2, 128, &b))
-            return kerr(err, "'%s': masks must be IPv4 0..32 and IPv6 0..128", text);
-        k->v4len = (uint8_t)a;
-        k->v6len = (uint8_t)b;
-    } else {
-        if (parse_len(m1, fam == 4 ? 32 : 128, &a))
-            return kerr(err, "'%s': bad mask", text);
-        if (a <= 32) /* srcip/24: an IPv4 mask; IPv6 addresses stay whole */
-            k->v4len = (uint8_t)a;
-        else
-            k->v6len = (uint8_t)a;
-    }
-    return 0;
-}
-
-int query_parse_keys(const char *text, struct query_key *keys, size_t max, size_t *n,
-                     struct query_error *err)
-{
-    char buf[512];
-    if (strlen(text) >= sizeof buf)
-        return kerr(err, "%s", "aggregation key list too long");
-    memcpy(buf, text, strlen(text) + 1);
-    *n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (*n == max)
-            return kerr(err, "more than %s aggregation keys", "8");
-        int rc = query_parse_key(t, &keys[*n], err);
-        if (rc)
-            return rc;
-        (*n)++;
-    }
-    if (!*n)
-        return kerr(err, "'%s': no aggregation key", text);
-    return 0;
-}
-
-int query_parse_stat(const char *text, struct query_spec *q, struct query_error *err)
-{
-    char buf[512];
-    if (strlen(text) >= sizeof buf)
-        return kerr(err, "%s", "-s argument too long");
-    memcpy(buf, text, strlen(text) + 1);
-    /* The order is the last '/' part when it names a measure. */
-    q->order = QO_FLOWS;
-    char *last = strrchr(buf, '/');
-    if (last) {
-        const char *o = last + 1;
-        int found = 1;
-        if (!strcasecmp(o, "flows") || !strcasecmp(o, "records"))
-            q->order = QO_FLOWS;
-        else if (!strcasecmp(o, "packets"))
-            q->order = QO_PACKETS;
-        else if (!strcasecmp(o, "bytes"))
-            q->order = QO_BYTES;
-        else if (!strncasecmp(o, "distinct:", 9)) {
-            q->order = QO_DISTINCT;
-            q->has_distinct = true;
-            int rc = query_parse_key(o + 9, &q->distinct, err);
-            if (rc)
-                return rc;
-        } else if (!strcasecmp(o, "distinct")) {
-            q->order = QO_DISTINCT;
-        } else {
-            found = 0;
-        }
-        if (found)
-            *last = '\0';
-    }
-    return query_parse_keys(buf, q->keys, QUERY_MAX_KEYS, &q->nkeys, err);
-}
-
-void query_spec_init(struct query_spec *q)
-{
-    memset(q, 0, sizeof *q);
-    q->t_hi = UINT64_MAX;
-    q->order = QO_FLOWS;
-    q->format = QF_TABLE;
-    q->summary = true;
-    q->threads = 1;
-    q->max_groups = QUERY_DEFAULT_MAX_GROUPS;
-    q->max_distinct = QUERY_DEFAULT_MAX_DISTINCT;
-    q->out = stdout;
-}
 
 /* ---- hash table ------------------------------------------------------------------------ */
 
@@ -308,8 +81,7 @@ static int tab_rehash(struct agg_tab *t, size_t nslots)
 
 /* Finds or inserts key; returns the entry or NULL with *rc set (BS_ELIMIT / BS_ENOMEM).
  * *is_new tells whether it was inserted. */
-static uint64_t *tab_get(struct agg_tab *t, const uint8_t *key, uint64_t h, bool *is_new,
-                         int *rc)
+static uint64_t *tab_get(struct agg_tab *t, const uint8_t *key, uint64_t h, bool *is_new, int *rc)
 {
     if (t->nslots) {
         size_t s = h & (t->nslots - 1);
@@ -372,12 +144,12 @@ static inline void put_be(uint8_t *d, uint64_t v, size_t n)
 
 static unsigned key_bits(enum query_keyid id)
 {
-    return key_is_addr(id) ? 32u : 8u * (unsigned)key_size(id);
+    return query_key_is_addr(id) ? 32u : 8u * (unsigned)query_key_size(id);
 }
 
 #define PTAB_MIN_SLOTS 4096u
-#define QUERY_PREFETCH 12 /* rows ahead whose table slot is prefetched */
-#define TAB_HUGE (2u << 20) /* transparent huge page size (x86-64, arm64 with 4 KiB pages) */
+#define QUERY_PREFETCH 12         /* rows ahead whose table slot is prefetched */
+#define TAB_HUGE       (2u << 20) /* transparent huge page size (x86-64, arm64 with 4 KiB pages) */
 
 /* Zeroed memory for a packed table, freed with free(). Tables from 2 MiB up are aligned and
  * advised for transparent huge pages (random probes into tens of MB otherwise miss the TLB on
@@ -651,16 +423,25 @@ static void pack_column(const struct query_key *k, const struct store_block *b, 
 {
     const struct store_addr_col *ac = NULL;
     switch (k->id) {
-    case QK_SRCIP: ac = &b->src; break;
-    case QK_DSTIP: ac = &b->dst; break;
-    case QK_EXPORTER: ac = &b->exporter; break;
-    case QK_NEXTHOP: ac = &b->nexthop; break;
-    default: break;
+    case QK_SRCIP:
+        ac = &b->src;
+        break;
+    case QK_DSTIP:
+        ac = &b->dst;
+        break;
+    case QK_EXPORTER:
+        ac = &b->exporter;
+        break;
+    case QK_NEXTHOP:
+        ac = &b->nexthop;
+        break;
+    default:
+        break;
     }
     if (ac) {
         uint32_t m = k->v4len >= 32 ? 0xffffffffu
-                     : k->v4len ? (uint32_t)(0xffffffffu << (32 - k->v4len))
-                                : 0;
+                     : k->v4len     ? (uint32_t)(0xffffffffu << (32 - k->v4len))
+                                    : 0;
         if (ac->v4) {
             const uint32_t *v = ac->v4;
             for (size_t i = 0; i < n; i++)
@@ -678,38 +459,62 @@ static void pack_column(const struct query_key *k, const struct store_block *b, 
         }
         return;
     }
-#define PACK_LOOP(col, bits)                                                                   \
-    do {                                                                                       \
-        for (size_t i = 0; i < n; i++)                                                         \
-            kb[i] = kb[i] << (bits) | (col)[i];                                                \
+#define PACK_LOOP(col, bits)                                                                       \
+    do {                                                                                           \
+        for (size_t i = 0; i < n; i++)                                                             \
+            kb[i] = kb[i] << (bits) | (col)[i];                                                    \
     } while (0)
     switch (k->id) {
-    case QK_SRCPORT: PACK_LOOP(b->src_port, 16); return;
-    case QK_DSTPORT: PACK_LOOP(b->dst_port, 16); return;
-    case QK_VLAN: PACK_LOOP(b->vlan, 16); return;
-    case QK_PROTO: PACK_LOOP(b->proto, 8); return;
-    case QK_TOS: PACK_LOOP(b->tos, 8); return;
-    case QK_FLAGS: PACK_LOOP(b->tcp_flags, 8); return;
-    case QK_VERSION: PACK_LOOP(b->version, 8); return;
-    case QK_IN_IF: PACK_LOOP(b->in_if, 32); return;
-    case QK_OUT_IF: PACK_LOOP(b->out_if, 32); return;
-    case QK_SRC_AS: PACK_LOOP(b->src_as, 32); return;
-    case QK_DST_AS: PACK_LOOP(b->dst_as, 32); return;
-    case QK_SAMPLING: PACK_LOOP(b->sampling, 32); return;
-    default: return;
+    case QK_SRCPORT:
+        PACK_LOOP(b->src_port, 16);
+        return;
+    case QK_DSTPORT:
+        PACK_LOOP(b->dst_port, 16);
+        return;
+    case QK_VLAN:
+        PACK_LOOP(b->vlan, 16);
+        return;
+    case QK_PROTO:
+        PACK_LOOP(b->proto, 8);
+        return;
+    case QK_TOS:
+        PACK_LOOP(b->tos, 8);
+        return;
+    case QK_FLAGS:
+        PACK_LOOP(b->tcp_flags, 8);
+        return;
+    case QK_VERSION:
+        PACK_LOOP(b->version, 8);
+        return;
+    case QK_IN_IF:
+        PACK_LOOP(b->in_if, 32);
+        return;
+    case QK_OUT_IF:
+        PACK_LOOP(b->out_if, 32);
+        return;
+    case QK_SRC_AS:
+        PACK_LOOP(b->src_as, 32);
+        return;
+    case QK_DST_AS:
+        PACK_LOOP(b->dst_as, 32);
+        return;
+    case QK_SAMPLING:
+        PACK_LOOP(b->sampling, 32);
+        return;
+    default:
+        return;
     }
 #undef PACK_LOOP
 }
 
 /* Packed form of the byte key p (keys[0..nkeys) laid out as put_key writes them): false when
  * an address in it is IPv6. */
-static bool pack_bytes(const struct query_key *keys, size_t nkeys, const uint8_t *p,
-                       uint64_t *out)
+static bool pack_bytes(const struct query_key *keys, size_t nkeys, const uint8_t *p, uint64_t *out)
 {
     uint64_t v = 0;
     for (size_t k = 0; k < nkeys; k++) {
-        size_t sz = key_size(keys[k].id);
-        if (key_is_addr(keys[k].id)) {
+        size_t sz = query_key_size(keys[k].id);
+        if (query_key_is_addr(keys[k].id)) {
             struct ipaddr a;
             memcpy(a.b, p, 16);
             if (!ipaddr_is_v4(&a))
@@ -735,13 +540,13 @@ static void unpack_key(const struct query_key *keys, size_t nkeys, unsigned bits
         unsigned kb = key_bits(keys[k].id);
         bits -= kb;
         uint64_t x = (v >> bits) & ((UINT64_C(1) << kb) - 1);
-        if (key_is_addr(keys[k].id)) {
+        if (query_key_is_addr(keys[k].id)) {
             struct ipaddr a;
             ipaddr_from_v4(&a, (uint32_t)x);
             memcpy(p, a.b, 16);
             p += 16;
         } else {
-            size_t sz = key_size(keys[k].id);
+            size_t sz = query_key_size(keys[k].id);
             put_be(p, x, sz);
             p += sz;
         }
@@ -769,7 +574,7 @@ struct qctx {
     const struct query_spec *q;
     struct filter *filter;
     bool time_bounded;
-    bool need_times; /* start_ms is read: time window, summary or listing */
+    bool need_times;    /* start_ms is read: time window, summary or listing */
     size_t klen, dklen; /* group key bytes, distinct value bytes */
     size_t koff[QUERY_MAX_KEYS];
     /* Keys of at most 2 bytes without a distinct count are aggregated in a directly indexed
@@ -781,8 +586,7 @@ struct qctx {
     unsigned gbits, dbits;
     size_t pmerged; /* packed entries merged into a lower thread's table (merge()) */
     struct qthread th[STORE_SCAN_MAX_THREADS];
-    uint64_t printed;
-    struct buf line;
+    uint64_t listed;
 };
 
 static inline void put_addr_key(uint8_t *dst, const struct store_addr_col *c, size_t i,
@@ -809,30 +613,59 @@ static inline void put_addr_key(uint8_t *dst, const struct store_addr_col *c, si
 static void put_key(uint8_t *dst, const struct store_block *b, size_t i, const struct query_key *k)
 {
     switch (k->id) {
-    case QK_SRCIP: put_addr_key(dst, &b->src, i, k); return;
-    case QK_DSTIP: put_addr_key(dst, &b->dst, i, k); return;
-    case QK_EXPORTER: put_addr_key(dst, &b->exporter, i, k); return;
-    case QK_NEXTHOP: put_addr_key(dst, &b->nexthop, i, k); return;
-    case QK_SRCPORT: put_be(dst, b->src_port[i], 2); return;
-    case QK_DSTPORT: put_be(dst, b->dst_port[i], 2); return;
-    case QK_VLAN: put_be(dst, b->vlan[i], 2); return;
-    case QK_PROTO: dst[0] = b->proto[i]; return;
-    case QK_TOS: dst[0] = b->tos[i]; return;
-    case QK_FLAGS: dst[0] = b->tcp_flags[i]; return;
-    case QK_VERSION: dst[0] = b->version[i]; return;
-    case QK_IN_IF: put_be(dst, b->in_if[i], 4); return;
-    case QK_OUT_IF: put_be(dst, b->out_if[i], 4); return;
-    case QK_SRC_AS: put_be(dst, b->src_as[i], 4); return;
-    case QK_DST_AS: put_be(dst, b->dst_as[i], 4); return;
-    case QK_SAMPLING: put_be(dst, b->sampling[i], 4); return;
+    case QK_SRCIP:
+        put_addr_key(dst, &b->src, i, k);
+        return;
+    case QK_DSTIP:
+        put_addr_key(dst, &b->dst, i, k);
+        return;
+    case QK_EXPORTER:
+        put_addr_key(dst, &b->exporter, i, k);
+        return;
+    case QK_NEXTHOP:
+        put_addr_key(dst, &b->nexthop, i, k);
+        return;
+    case QK_SRCPORT:
+        put_be(dst, b->src_port[i], 2);
+        return;
+    case QK_DSTPORT:
+        put_be(dst, b->dst_port[i], 2);
+        return;
+    case QK_VLAN:
+        put_be(dst, b->vlan[i], 2);
+        return;
+    case QK_PROTO:
+        dst[0] = b->proto[i];
+        return;
+    case QK_TOS:
+        dst[0] = b->tos[i];
+        return;
+    case QK_FLAGS:
+        dst[0] = b->tcp_flags[i];
+        return;
+    case QK_VERSION:
+        dst[0] = b->version[i];
+        return;
+    case QK_IN_IF:
+        put_be(dst, b->in_if[i], 4);
+        return;
+    case QK_OUT_IF:
+        put_be(dst, b->out_if[i], 4);
+        return;
+    case QK_SRC_AS:
+        put_be(dst, b->src_as[i], 4);
+        return;
+    case QK_DST_AS:
+        put_be(dst, b->dst_as[i], 4);
+        return;
+    case QK_SAMPLING:
+        put_be(dst, b->sampling[i], 4);
+        return;
     }
 }
 
-static void print_record(struct qctx *c, const struct flow_rec *r);
-
 /* Aggregates row i through the generic byte-key tables. */
-static int agg_row_generic(struct qctx *c, struct qthread *t, const struct store_block *b,
-                           size_t i)
+static int agg_row_generic(struct qctx *c, struct qthread *t, const struct store_block *b, size_t i)
 {
     const struct query_spec *q = c->q;
     uint8_t *kb = t->keybuf;
@@ -958,7 +791,6 @@ static int q_on_block(void *ctx, unsigned thread, const struct store_block *b)
                 continue;
             struct flow_rec r;
             store_block_record(b, i, &r);
-            print_record(c, &r);
             t->matched++;
             t->packets += r.packets;
             t->bytes += r.bytes;
@@ -966,7 +798,9 @@ static int q_on_block(void *ctx, unsigned thread, const struct store_block *b)
                 t->t_first = r.start_ms;
             if (r.start_ms > t->t_last)
                 t->t_last = r.start_ms;
-            if (q->limit && ++c->printed >= q->limit)
+            if (q->on_record && q->on_record(q->record_ctx, &r))
+                return 1;
+            if (q->limit && ++c->listed >= q->limit)
                 return 1;
         }
         return 0;
@@ -1030,126 +864,6 @@ static int q_on_block(void *ctx, unsigned thread, const struct store_block *b)
             return t->rc = rc;
     }
     return 0;
-}
-
-/* ---- output ---------------------------------------------------------------------------- */
-
-static const char *proto_name(unsigned p, char *buf, size_t len)
-{
-    switch (p) {
-    case 1: return "ICMP";
-    case 2: return "IGMP";
-    case 6: return "TCP";
-    case 17: return "UDP";
-    case 47: return "GRE";
-    case 50: return "ESP";
-    case 58: return "ICMP6";
-    case 132: return "SCTP";
-    }
-    snprintf(buf, len, "%u", p);
-    return buf;
-}
-
-static void flags_str(uint8_t f, char out[9])
-{
-    const char *l = "CEUAPRSF";
-    for (int i = 0; i < 8; i++)
-        out[i] = (f & (0x80 >> i)) ? l[i] : '.';
-    out[8] = '\0';
-}
-
-static void addr_port(const struct ipaddr *a, unsigned port, char *out, size_t len)
-{
-    char s[IPADDR_STRLEN];
-    ipaddr_format(a, s, sizeof s);
-    snprintf(out, len, ipaddr_is_v4(a) ? "%s:%u" : "[%s]:%u", s, port);
-}
-
-static void print_record(struct qctx *c, const struct flow_rec *r)
-{
-    FILE *o = c->q->out;
-    char a[IPADDR_STRLEN + 10], b[IPADDR_STRLEN + 10], e[IPADDR_STRLEN], ts[40], pb[8], fl[9];
-    switch (c->q->format) {
-    case QF_NDJSON:
-        buf_reset(&c->line);
-        if (!flow_to_ndjson(r, &c->line))
-            fwrite(c->line.data, 1, c->line.len, o);
-        return;
-    case QF_CSV:
-        ipaddr_format(&r->exporter, e, sizeof e);
-        ipaddr_format(&r->src, a, sizeof a);
-        ipaddr_format(&r->dst, b, sizeof b);
-        fprintf(o,
-                "%s,%s,%" PRIu32 ",%s,%s,%u,%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu64
-                ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 "\n",
-                e, flow_version_name(r->version), r->obs_domain, a, b, r->src_port, r->dst_port,
-                r->proto, r->tcp_flags, r->packets, r->bytes, r->sampling_rate, r->start_ms,
-                r->end_ms, r->in_if, r->out_if, r->src_as, r->dst_as);
-        return;
-    case QF_TABLE:
-        clock_format_utc(r->start_ms, ts, sizeof ts);
-        addr_port(&r->src, r->src_port, a, sizeof a);
-        addr_port(&r->dst, r->dst_port, b, sizeof b);
-        flags_str(r->tcp_flags, fl);
-        fprintf(o, "%-23s %9.3f %-5s %30s -> %-30s %s %8" PRIu64 " %10" PRIu64 "\n", ts,
-                r->end_ms > r->start_ms ? (double)(r->end_ms - r->start_ms) / 1000.0 : 0.0,
-                proto_name(r->proto, pb, sizeof pb), a, b, fl, r->packets, r->bytes);
-        return;
-    }
-}
-
-static void print_record_header(const struct query_spec *q)
-{
-    if (q->format == QF_CSV)
-        fprintf(q->out, "exporter,version,obs_domain,src_addr,dst_addr,src_port,dst_port,proto,"
-                        "tcp_flags,packets,bytes,sampling_rate,start_ms,end_ms,in_if,out_if,"
-                        "src_as,dst_as\n");
-    else if (q->format == QF_TABLE)
-        fprintf(q->out, "%-23s %9s %-5s %30s    %-30s %-8s %8s %10s\n", "Date first seen",
-                "Duration", "Proto", "Src IP Addr:Port", "Dst IP Addr:Port", "Flags", "Packets",
-                "Bytes");
-}
-
-/* Formats key k found at p (its bytes in the group key) as text; *is_num tells whether the
- * text is a JSON number. */
-static void key_text(const struct query_key *k, const uint8_t *p, char *out, size_t len,
-                     bool *is_num, bool table)
-{
-    *is_num = false;
-    if (key_is_addr(k->id)) {
-        struct ipaddr a;
-        memcpy(a.b, p, 16);
-        bool v4 = ipaddr_is_v4(&a);
-        if ((v4 && k->v4len < 32) || (!v4 && k->v6len < 128)) {
-            struct ipprefix pf = {a, (uint8_t)(v4 ? 96 + k->v4len : k->v6len)};
-            ipprefix_format(&pf, out, len);
-        } else {
-            ipaddr_format(&a, out, len);
-        }
-        return;
-    }
-    uint64_t v = 0;
-    size_t n = key_size(k->id);
-    for (size_t j = 0; j < n; j++)
-        v = v << 8 | p[j];
-    if (table && k->id == QK_PROTO) {
-        char b[8];
-        snprintf(out, len, "%s", proto_name((unsigned)v, b, sizeof b));
-        return;
-    }
-    if (table && k->id == QK_FLAGS) {
-        char f[9];
-        flags_str((uint8_t)v, f);
-        snprintf(out, len, "%s", f);
-        return;
-    }
-    if (k->id == QK_VERSION) {
-        snprintf(out, len, "%s", flow_version_name((unsigned)v));
-        *is_num = v != FLOW_SFLOW5;
-        return;
-    }
-    snprintf(out, len, "%" PRIu64, v);
-    *is_num = true;
 }
 
 /* One result row: a group entry (counters at e[1..4]) of the packed table (key == NULL: the
@@ -1234,115 +948,6 @@ static void topn_offer(const struct qctx *c, struct topn *t, const struct qrow *
         return; /* not better than the worst kept */
     t->h[0] = *r;
     topn_sift_down(c, t, 0);
-}
-
-static void print_rows(struct qctx *c, const struct qrow *rows, size_t n)
-{
-    uint8_t kbuf[QUERY_MAX_KEYS * 16];
-    const struct query_spec *q = c->q;
-    FILE *o = q->out;
-    char txt[IPPREFIX_STRLEN + 16];
-    char dname[64] = "";
-    if (q->has_distinct)
-        snprintf(dname, sizeof dname, "distinct_%s", query_key_name(&q->distinct));
-    if (q->format == QF_CSV) {
-        for (size_t k = 0; k < q->nkeys; k++)
-            fprintf(o, "%s,", query_key_name(&q->keys[k]));
-        fprintf(o, "flows,packets,bytes%s%s\n", q->has_distinct ? "," : "", dname);
-    } else if (q->format == QF_TABLE) {
-        for (size_t k = 0; k < q->nkeys; k++)
-            fprintf(o, "%-*s ", key_is_addr(q->keys[k].id) ? 39 : 10,
-                    query_key_name(&q->keys[k]));
-        fprintf(o, "%12s %14s %16s", "flows", "packets", "bytes");
-        if (q->has_distinct)
-            fprintf(o, " %20s", dname);
-        fputc('\n', o);
-    }
-    for (size_t r = 0; r < n; r++) {
-        const uint64_t *e = rows[r].e;
-        const uint8_t *key = row_key(c, &rows[r], kbuf);
-        if (q->format == QF_NDJSON) {
-            struct jw w;
-            buf_reset(&c->line);
-            jw_open(&w, &c->line);
-            for (size_t k = 0; k < q->nkeys; k++) {
-                bool num;
-                key_text(&q->keys[k], key + c->koff[k], txt, sizeof txt, &num, false);
-                if (num)
-                    jw_raw(&w, query_key_name(&q->keys[k]), txt);
-                else
-                    jw_str(&w, query_key_name(&q->keys[k]), txt);
-            }
-            jw_u64(&w, "flows", e[1]);
-            jw_u64(&w, "packets", e[2]);
-            jw_u64(&w, "bytes", e[3]);
-            if (q->has_distinct)
-                jw_u64(&w, dname, e[4]);
-            if (!jw_close(&w))
-                fwrite(c->line.data, 1, c->line.len, o);
-            continue;
-        }
-        for (size_t k = 0; k < q->nkeys; k++) {
-            bool num;
-            key_text(&q->keys[k], key + c->koff[k], txt, sizeof txt, &num, q->format == QF_TABLE);
-            if (q->format == QF_CSV)
-                fprintf(o, "%s,", txt);
-            else
-                fprintf(o, "%-*s ", key_is_addr(q->keys[k].id) ? 39 : 10, txt);
-        }
-        if (q->format == QF_CSV) {
-            fprintf(o, "%" PRIu64 ",%" PRIu64 ",%" PRIu64, e[1], e[2], e[3]);
-            if (q->has_distinct)
-                fprintf(o, ",%" PRIu64, e[4]);
-        } else {
-            fprintf(o, "%12" PRIu64 " %14" PRIu64 " %16" PRIu64, e[1], e[2], e[3]);
-            if (q->has_distinct)
-                fprintf(o, " %20" PRIu64, e[4]);
-        }
-        fputc('\n', o);
-    }
-}
-
-static void print_summary(const struct query_spec *q, const struct query_stats *st)
-{
-    FILE *o = q->out;
-    if (q->format == QF_NDJSON) {
-        fprintf(o,
-                "{\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-                ",\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64 ",\"records_scanned\":%" PRIu64
-                "}\n",
-                st->matched, st->packets, st->bytes, st->matched ? st->t_first : 0,
-                st->matched ? st->t_last : 0, st->scan.records_scanned);
-        return;
-    }
-    if (q->format == QF_CSV) {
-        fprintf(o, "flows,packets,bytes,first_ms,last_ms\n%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                   ",%" PRIu64 ",%" PRIu64 "\n",
-                st->matched, st->packets, st->bytes, st->matched ? st->t_first : 0,
-                st->matched ? st->t_last : 0);
-        return;
-    }
-    double secs = st->matched && st->t_last > st->t_first
-                      ? (double)(st->t_last - st->t_first) / 1000.0
-                      : 0.0;
-    fprintf(o,
-            "Summary: total flows: %" PRIu64 ", total bytes: %" PRIu64 ", total packets: %" PRIu64
-            ", avg bps: %.0f, avg pps: %.0f, avg bpp: %.0f\n",
-            st->matched, st->bytes, st->packets, secs > 0 ? (double)st->bytes * 8 / secs : 0.0,
-            secs > 0 ? (double)st->packets / secs : 0.0,
-            st->packets ? (double)st->bytes / (double)st->packets : 0.0);
-    char a[40], b[40];
-    if (st->matched)
-        fprintf(o, "Time window: %s - %s\n", clock_format_utc(st->t_first, a, sizeof a),
-                clock_format_utc(st->t_last, b, sizeof b));
-    double wall = (double)st->wall_ns / 1e9;
-    fprintf(o,
-            "Total records scanned: %" PRIu64 ", blocks: %" PRIu64 " (%" PRIu64
-            " skipped, %" PRIu64 " corrupt), bytes read: %" PRIu64
-            ", time: %.3fs, %.0f records/s\n",
-            st->scan.records_scanned, st->scan.blocks_total, st->scan.blocks_skipped,
-            st->scan.blocks_corrupt, st->scan.bytes_read, wall,
-            wall > 0 ? (double)st->scan.records_scanned / wall : 0.0);
 }
 
 /* ---- run ------------------------------------------------------------------------------- */
@@ -1484,24 +1089,29 @@ static int merge(struct qctx *c, unsigned nth)
     return 0;
 }
 
-int query_run(struct store *s, const struct query_spec *q, struct query_stats *st,
-              struct query_error *err)
+int query_exec(struct store *s, const struct query_spec *q, struct query_result **result,
+               struct query_error *err)
 {
-    struct query_stats dummy;
     struct query_error edummy;
-    if (!st)
-        st = &dummy;
     if (!err)
         err = &edummy;
-    memset(st, 0, sizeof *st);
     memset(err, 0, sizeof *err);
+    *result = NULL;
+    /* A store that evaluates SQL (ClickHouse) answers the whole query itself. */
+    if (query_sql_wanted(s))
+        return query_sql_exec(s, q, result, err);
     uint64_t t0 = clock_mono_ns();
     int rc;
+    struct query_result *res = calloc(1, sizeof *res);
     struct qctx *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c || !res) {
+        free(c);
+        free(res);
         return BS_ENOMEM;
+    }
+    query_result_init(res, q);
+    struct query_stats *st = &res->stats;
     c->q = q;
-    buf_init(&c->line, 1 << 20);
     struct filter_error fe;
     if ((rc = filter_compile(q->filter, &c->filter, &fe))) {
         snprintf(err->msg, sizeof err->msg, "%s", fe.msg);
@@ -1524,9 +1134,9 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
     c->time_bounded = q->t_lo > 0 || q->t_hi != UINT64_MAX;
     for (size_t k = 0; k < q->nkeys; k++) {
         c->koff[k] = c->klen;
-        c->klen += key_size(q->keys[k].id);
+        c->klen += query_key_size(q->keys[k].id);
     }
-    c->dklen = q->has_distinct ? key_size(q->distinct.id) : 0;
+    c->dklen = q->has_distinct ? query_key_size(q->distinct.id) : 0;
     c->direct = q->nkeys && c->klen <= 2 && !q->has_distinct;
     for (size_t k = 0; k < q->nkeys; k++)
         c->gbits += key_bits(q->keys[k].id);
@@ -1536,16 +1146,16 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
 
     /* Columns: the filter's, the keys', packets and bytes; start_ms only when a time window,
      * the summary or the listing needs it. */
-    c->need_times = c->time_bounded || q->count_only || !q->nkeys ||
-                    (q->summary && q->format == QF_TABLE);
-    uint64_t cols = filter_columns(c->filter) | STORE_COLBIT(STORE_COL_PACKETS) |
-                    STORE_COLBIT(STORE_COL_BYTES);
+    c->need_times =
+        c->time_bounded || q->count_only || !q->nkeys || (q->summary && q->format == QF_TABLE);
+    uint64_t cols =
+        filter_columns(c->filter) | STORE_COLBIT(STORE_COL_PACKETS) | STORE_COLBIT(STORE_COL_BYTES);
     if (c->need_times)
         cols |= STORE_COLBIT(STORE_COL_START_MS);
     for (size_t k = 0; k < q->nkeys; k++)
-        cols |= key_cols(q->keys[k].id);
+        cols |= query_key_cols(q->keys[k].id);
     if (q->has_distinct)
-        cols |= key_cols(q->distinct.id);
+        cols |= query_key_cols(q->distinct.id);
     if (!q->nkeys && !q->count_only)
         cols = STORE_COLS_ALL;
     /* Unpredictable enough for a table seed: the clock and where the context lives. */
@@ -1585,8 +1195,6 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
             goto out_threads;
         }
     }
-    if (!q->nkeys && !q->count_only)
-        print_record_header(q);
     struct store_scan sc = {
         .t_lo = q->t_lo,
         .t_hi = q->t_hi,
@@ -1661,8 +1269,8 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
                     r.e = tab_entry(t, i);
                     r.key = tab_key(t, r.e);
                 }
-                if (having && !filter_match_row(having, r.e[1], r.e[2], r.e[3],
-                                                q->has_distinct ? r.e[4] : 0))
+                if (having &&
+                    !filter_match_row(having, r.e[1], r.e[2], r.e[3], q->has_distinct ? r.e[4] : 0))
                     continue;
                 if (top)
                     topn_offer(c, &sel, &r);
@@ -1674,15 +1282,20 @@ int query_run(struct store *s, const struct query_spec *q, struct query_stats *s
         size_t nr = sel.n;
         if (q->limit && nr > q->limit)
             nr = q->limit;
-        print_rows(c, sel.h, nr);
+        /* The rows are in result order already: pushed as they are, no second sort. */
+        uint8_t kbuf[QUERY_MAX_KEYS * 16];
+        for (size_t i = 0; i < nr && !rc; i++) {
+            const uint64_t *e = sel.h[i].e;
+            rc = query_result_push(res, row_key(c, &sel.h[i], kbuf), e[1], e[2], e[3],
+                                   q->has_distinct ? e[4] : 0);
+        }
         free(sel.h);
+        if (rc)
+            goto out_threads;
+        res->sorted = true; /* in result order: finish only resolves the key pointers */
+        query_result_finish(res);
     }
     st->wall_ns = clock_mono_ns() - t0;
-    if (q->count_only || (q->summary && q->format == QF_TABLE)) {
-        if (!q->count_only)
-            fputc('\n', q->out);
-        print_summary(q, st);
-    }
 out_threads:
     for (unsigned t = 0; t < STORE_SCAN_MAX_THREADS; t++) {
         filter_scratch_free(c->th[t].fs);
@@ -1704,7 +1317,65 @@ out_having:
     filter_free(having);
 out:
     filter_free(c->filter);
-    buf_release(&c->line);
     free(c);
+    if (rc)
+        query_result_free(res);
+    else
+        *result = res;
     return rc;
+}
+
+/* ---- query_run: execute and print ------------------------------------------------------- */
+
+struct printer {
+    const struct query_spec *q;
+    struct buf line;
+    bool header_done;
+};
+
+static void printer_header(struct printer *p)
+{
+    if (!p->header_done)
+        query_print_record_header(p->q->format, p->q->out);
+    p->header_done = true;
+}
+
+static int print_one(void *ctx, const struct flow_rec *r)
+{
+    struct printer *p = ctx;
+    printer_header(p);
+    query_print_record(r, p->q->format, &p->line, p->q->out);
+    return 0;
+}
+
+int query_run(struct store *s, const struct query_spec *q, struct query_stats *st,
+              struct query_error *err)
+{
+    struct printer p = {.q = q, .line = BUF_INIT(1 << 20)};
+    struct query_spec qq = *q;
+    bool listing = !q->nkeys && !q->count_only;
+    if (listing) {
+        qq.on_record = print_one;
+        qq.record_ctx = &p;
+    }
+    struct query_result *res;
+    int rc = query_exec(s, &qq, &res, err);
+    buf_release(&p.line);
+    if (st)
+        memset(st, 0, sizeof *st);
+    if (rc)
+        return rc;
+    if (listing)
+        printer_header(&p); /* the heading even when nothing matched */
+    else if (q->nkeys && !q->count_only)
+        query_print_rows(res, q->format, q->out);
+    if (q->count_only || (q->summary && q->format == QF_TABLE)) {
+        if (!q->count_only)
+            fputc('\n', q->out);
+        query_print_summary(&res->stats, q->format, q->out);
+    }
+    if (st)
+        *st = res->stats;
+    query_result_free(res);
+    return 0;
 }

@@ -13,10 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "store/store.h"
 
 static const char v4map_hex[] = "00000000000000000000FFFF";
+
+/* RowBinary bytes of one listed record (the flows table's columns without `unit`). */
+#define CH_LISTING_ROW (4 * 8 + 4 * 16 + 6 * 4 + 4 * 2 + 7)
 
 static const char *field_sql(enum filter_field f)
 {
@@ -354,15 +358,44 @@ int query_sql_totals(const struct query_spec *q, const char *table, struct buf *
     return rc;
 }
 
+int query_sql_listing(const struct query_spec *q, const char *table, struct buf *sql,
+                      struct query_error *err)
+{
+    struct filter *f, *h;
+    int rc = compile_filters(q, &f, &h, err);
+    if (rc)
+        return rc;
+    rc = buf_puts(sql, "SELECT start_ms, end_ms, packets, bytes, src, dst, exporter, nexthop, "
+                       "sampling, obs_domain, in_if, out_if, src_as, dst_as, src_port, "
+                       "dst_port, vlan, has, proto, tcp_flags, tos, version, direction, "
+                       "src_mask, dst_mask");
+    if (!rc)
+        rc = buf_printf(sql, " FROM %s", table);
+    if (!rc)
+        rc = put_where(sql, q, f);
+    if (!rc)
+        rc = buf_puts(sql, " ORDER BY start_ms");
+    if (!rc && q->limit)
+        rc = buf_printf(sql, " LIMIT %zu", q->limit);
+    if (!rc)
+        rc = buf_puts(sql, " FORMAT RowBinary");
+    filter_free(f);
+    filter_free(h);
+    return rc;
+}
+
 /* ---- running --------------------------------------------------------------------------- */
 
+/* Fixed-width RowBinary rows cut out of the answer's pieces. */
 struct rows_ctx {
-    const struct query_spec *q;
-    struct query_sql_result *r;
-    unsigned row_bytes, nmeas;
-    size_t cap, max;
-    uint8_t part[QUERY_MAX_KEYS * 16 + 64];
+    unsigned row_bytes;
+    uint8_t part[QUERY_MAX_KEYS * 16 + 160];
     unsigned part_len;
+    int (*row)(struct rows_ctx *x, const uint8_t *p);
+    const struct query_spec *q;
+    struct query_result *res;
+    uint8_t key[QUERY_MAX_KEYS * 16];
+    int stop; /* on_record's non-zero answer: ends the listing, not an error */
 };
 
 static uint64_t le64(const uint8_t *p, unsigned w)
@@ -371,51 +404,6 @@ static uint64_t le64(const uint8_t *p, unsigned w)
     for (unsigned i = w; i-- > 0;)
         v = v << 8 | p[i];
     return v;
-}
-
-static int take_row(struct rows_ctx *x, const uint8_t *p)
-{
-    struct query_sql_result *r = x->r;
-    if (r->n == x->max)
-        return BS_ELIMIT;
-    if (r->n == x->cap) {
-        size_t nc = x->cap ? x->cap * 2 : 1024;
-        uint8_t *nk = realloc(r->keys, nc * (r->klen ? r->klen : 1));
-        if (!nk)
-            return BS_ENOMEM;
-        r->keys = nk;
-        uint64_t *ncnt = realloc(r->counts, nc * 4 * sizeof *ncnt);
-        if (!ncnt)
-            return BS_ENOMEM;
-        r->counts = ncnt;
-        x->cap = nc;
-    }
-    uint8_t *key = r->keys + r->n * r->klen;
-    for (size_t k = 0; k < x->q->nkeys; k++) {
-        enum query_keyid id = x->q->keys[k].id;
-        unsigned w = key_width(id);
-        if (key_addr(id)) {
-            /* Two little-endian UInt64 halves, each the big-endian reading of 8 bytes. */
-            for (int half = 0; half < 2; half++) {
-                uint64_t v = le64(p, 8);
-                for (int b = 0; b < 8; b++)
-                    key[half * 8 + b] = (uint8_t)(v >> (56 - 8 * b));
-                p += 8;
-            }
-        } else {
-            uint64_t v = le64(p, w);
-            for (unsigned b = 0; b < w; b++)
-                key[b] = (uint8_t)(v >> (8 * (w - 1 - b)));
-            p += w;
-        }
-        key += w;
-    }
-    uint64_t *c = r->counts + r->n * 4;
-    c[3] = 0;
-    for (unsigned m = 0; m < x->nmeas; m++, p += 8)
-        c[m] = le64(p, 8);
-    r->n++;
-    return 0;
 }
 
 static int on_rows(void *ctx, const uint8_t *p, size_t n)
@@ -439,58 +427,85 @@ static int on_rows(void *ctx, const uint8_t *p, size_t n)
             p += x->row_bytes;
             n -= x->row_bytes;
         }
-        int rc = take_row(x, row);
+        int rc = x->row(x, row);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-void query_sql_result_release(struct query_sql_result *r)
+/* One aggregated row: keys (address halves or integers, little-endian), then the measures. */
+static int agg_row(struct rows_ctx *x, const uint8_t *p)
 {
-    free(r->keys);
-    free(r->counts);
-    memset(r, 0, sizeof *r);
-}
-
-static int run_sql(struct store *s, const char *sql, struct rows_ctx *x, struct query_error *err)
-{
-    char eb[256];
-    int rc = store_sql(s, sql, on_rows, x, eb);
-    if (!rc && x->part_len) {
-        snprintf(eb, sizeof eb, "the answer ends inside a row");
-        rc = BS_EIO;
-    }
-    if (rc == BS_ELIMIT)
-        snprintf(err->msg, sizeof err->msg, "more than %zu groups (max_groups)", x->max);
-    else if (rc)
-        snprintf(err->msg, sizeof err->msg, "%s", eb);
-    return rc;
-}
-
-int query_sql_run(struct store *s, const struct query_spec *q, struct query_sql_result *r,
-                  struct query_error *err)
-{
-    memset(r, 0, sizeof *r);
-    memset(err, 0, sizeof *err);
-    struct buf sql = BUF_INIT(QUERY_SQL_MAX);
-    int rc = query_sql_aggregate(q, "{flows}", &sql, err);
-    if (rc) {
-        buf_release(&sql);
-        return rc;
-    }
-    struct rows_ctx x = {.q = q, .r = r, .nmeas = q->has_distinct ? 4 : 3};
-    x.max = q->max_groups ? q->max_groups : SIZE_MAX;
+    const struct query_spec *q = x->q;
+    if (x->res->nrows >= q->max_groups)
+        return BS_ELIMIT;
+    uint8_t *key = x->key;
     for (size_t k = 0; k < q->nkeys; k++) {
-        r->klen += key_width(q->keys[k].id);
-        x.row_bytes += key_width(q->keys[k].id);
+        enum query_keyid id = q->keys[k].id;
+        unsigned w = key_width(id);
+        if (key_addr(id)) {
+            /* Each half is the big-endian reading of 8 address bytes. */
+            for (int half = 0; half < 2; half++, p += 8) {
+                uint64_t v = le64(p, 8);
+                for (int b = 0; b < 8; b++)
+                    key[half * 8 + b] = (uint8_t)(v >> (56 - 8 * b));
+            }
+        } else {
+            uint64_t v = le64(p, w);
+            for (unsigned b = 0; b < w; b++)
+                key[b] = (uint8_t)(v >> (8 * (w - 1 - b)));
+            p += w;
+        }
+        key += w;
     }
-    x.row_bytes += 8 * x.nmeas;
-    rc = run_sql(s, sql.data, &x, err);
-    buf_release(&sql);
-    if (rc)
-        query_sql_result_release(r);
-    return rc;
+    uint64_t fl = le64(p, 8), pk = le64(p + 8, 8), by = le64(p + 16, 8);
+    uint64_t d = q->has_distinct ? le64(p + 24, 8) : 0;
+    return query_result_push(x->res, x->key, fl, pk, by, d);
+}
+
+static void get_addr(struct ipaddr *a, const uint8_t **p)
+{
+    memcpy(a->b, *p, 16);
+    *p += 16;
+}
+
+/* One listed record: every column in store_col order. */
+static int rec_row(struct rows_ctx *x, const uint8_t *p)
+{
+    struct flow_rec r;
+    memset(&r, 0, sizeof r);
+    r.start_ms = le64(p, 8);
+    r.end_ms = le64(p + 8, 8);
+    r.packets = le64(p + 16, 8);
+    r.bytes = le64(p + 24, 8);
+    p += 32;
+    get_addr(&r.src, &p);
+    get_addr(&r.dst, &p);
+    get_addr(&r.exporter, &p);
+    get_addr(&r.nexthop, &p);
+    uint32_t *u32[] = {&r.sampling_rate, &r.obs_domain, &r.in_if, &r.out_if, &r.src_as, &r.dst_as};
+    for (size_t i = 0; i < 6; i++, p += 4)
+        *u32[i] = (uint32_t)le64(p, 4);
+    uint16_t *u16[] = {&r.src_port, &r.dst_port, &r.vlan, &r.has};
+    for (size_t i = 0; i < 4; i++, p += 2)
+        *u16[i] = (uint16_t)le64(p, 2);
+    uint8_t *u8[] = {&r.proto,     &r.tcp_flags, &r.tos,     &r.version,
+                     &r.direction, &r.src_mask,  &r.dst_mask};
+    for (size_t i = 0; i < 7; i++)
+        *u8[i] = *p++;
+    struct query_stats *st = &x->res->stats;
+    if (!st->matched || r.start_ms < st->t_first)
+        st->t_first = r.start_ms;
+    if (r.start_ms > st->t_last)
+        st->t_last = r.start_ms;
+    st->matched++;
+    st->packets += r.packets;
+    st->bytes += r.bytes;
+    st->scan.records_scanned++;
+    if (x->q->on_record && (x->stop = x->q->on_record(x->q->record_ctx, &r)))
+        return x->stop;
+    return 0;
 }
 
 struct tot_ctx {
@@ -508,28 +523,92 @@ static int on_totals(void *ctx, const uint8_t *p, size_t n)
     return 0;
 }
 
-int query_sql_run_totals(struct store *s, const struct query_spec *q, struct query_sql_result *r,
-                         struct query_error *err)
+bool query_sql_wanted(struct store *s)
 {
-    memset(r, 0, sizeof *r);
-    memset(err, 0, sizeof *err);
-    struct buf sql = BUF_INIT(QUERY_SQL_MAX);
-    int rc = query_sql_totals(q, "{flows}", &sql, err);
-    struct tot_ctx t = {.len = 0};
     char eb[256];
-    if (!rc && (rc = store_sql(s, sql.data, on_totals, &t, eb)))
-        snprintf(err->msg, sizeof err->msg, "%s", rc == BS_EMALFORMED ? "unexpected answer" : eb);
-    if (!rc && t.len != sizeof t.row) {
-        snprintf(err->msg, sizeof err->msg, "unexpected answer (%zu bytes)", t.len);
+    return store_sql(s, NULL, NULL, NULL, eb) != BS_EUNSUPPORTED;
+}
+
+static int run(struct store *s, const char *sql, int (*cb)(void *, const uint8_t *, size_t),
+               void *ctx, struct query_error *err)
+{
+    char eb[256];
+    int rc = store_sql(s, sql, cb, ctx, eb);
+    if (rc == BS_ELIMIT)
+        snprintf(err->msg, sizeof err->msg, "more groups than max_groups");
+    else if (rc < 0)
+        snprintf(err->msg, sizeof err->msg, "%s", eb);
+    return rc;
+}
+
+int query_sql_exec(struct store *s, const struct query_spec *q, struct query_result **result,
+                   struct query_error *err)
+{
+    struct query_error edummy;
+    if (!err)
+        err = &edummy;
+    memset(err, 0, sizeof *err);
+    *result = NULL;
+    if (q->order == QO_DISTINCT && !q->has_distinct) {
+        snprintf(err->msg, sizeof err->msg, "ordering by distinct needs a distinct key (-D KEY)");
+        return BS_EUSAGE;
+    }
+    uint64_t t0 = clock_mono_ns();
+    struct query_result *res = calloc(1, sizeof *res);
+    if (!res)
+        return BS_ENOMEM;
+    query_result_init(res, q);
+    struct buf sql = BUF_INIT(QUERY_SQL_MAX);
+    struct rows_ctx x = {.q = q, .res = res};
+    bool listing = !q->nkeys && !q->count_only;
+    bool aggregate = q->nkeys && !q->count_only;
+    int rc = 0;
+    if (listing) {
+        x.row = rec_row;
+        x.row_bytes = CH_LISTING_ROW;
+        if (!(rc = query_sql_listing(q, "{flows}", &sql, err)))
+            rc = run(s, sql.data, on_rows, &x, err);
+        if (rc && rc == x.stop)
+            rc = 0; /* the record callback ended the listing */
+    } else if (aggregate) {
+        x.row = agg_row;
+        x.row_bytes = 8 * (q->has_distinct ? 4 : 3);
+        for (size_t k = 0; k < q->nkeys; k++)
+            x.row_bytes += key_width(q->keys[k].id);
+        if (!(rc = query_sql_aggregate(q, "{flows}", &sql, err)))
+            rc = run(s, sql.data, on_rows, &x, err);
+        if (!rc)
+            res->stats.groups = res->nrows;
+    }
+    if (!rc && x.part_len) {
+        snprintf(err->msg, sizeof err->msg, "the store's answer ends inside a row");
         rc = BS_EIO;
     }
-    if (!rc) {
-        r->flows = le64(t.row, 8);
-        r->packets = le64(t.row + 8, 8);
-        r->bytes = le64(t.row + 16, 8);
-        r->t_first = r->flows ? le64(t.row + 24, 8) : 0;
-        r->t_last = r->flows ? le64(t.row + 32, 8) : 0;
+    if (!rc && !listing && (q->count_only || (q->summary && q->format == QF_TABLE))) {
+        struct tot_ctx t = {.len = 0};
+        buf_reset(&sql);
+        if (!(rc = query_sql_totals(q, "{flows}", &sql, err)))
+            rc = run(s, sql.data, on_totals, &t, err);
+        if (!rc && t.len != sizeof t.row) {
+            snprintf(err->msg, sizeof err->msg, "unexpected totals answer (%zu bytes)", t.len);
+            rc = BS_EIO;
+        }
+        if (!rc) {
+            struct query_stats *st = &res->stats;
+            st->matched = le64(t.row, 8);
+            st->packets = le64(t.row + 8, 8);
+            st->bytes = le64(t.row + 16, 8);
+            st->t_first = st->matched ? le64(t.row + 24, 8) : 0;
+            st->t_last = st->matched ? le64(t.row + 32, 8) : 0;
+        }
     }
     buf_release(&sql);
-    return rc;
+    if (rc) {
+        query_result_free(res);
+        return rc;
+    }
+    query_result_finish(res);
+    res->stats.wall_ns = clock_mono_ns() - t0;
+    *result = res;
+    return 0;
 }

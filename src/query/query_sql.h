@@ -10,15 +10,13 @@
  *   - rows are ordered by the measure (descending), then flows (descending), then the key
  *     bytes (ascending), which is query.c's row order, before the limit.
  *
- * Result rows (struct query_sql_result) use query.c's byte-key layout: the keys back to back,
- * addresses 16 bytes, integers big-endian in their key width, so the same printer can print
- * both stores' rows.
- *
- * Ownership: the caller owns the buffers and the result (query_sql_result_release).
+ * Ownership: the caller owns the buffers; query_sql_exec's result is freed with
+ * query_result_free.
  */
 #ifndef BS_QUERY_QUERY_SQL_H
 #define BS_QUERY_QUERY_SQL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,21 +43,20 @@ int query_sql_aggregate(const struct query_spec *q, const char *table, struct bu
 int query_sql_totals(const struct query_spec *q, const char *table, struct buf *sql,
                      struct query_error *err);
 
-struct query_sql_result {
-    size_t n;                                        /* rows */
-    size_t klen;                                     /* bytes of one row's key */
-    uint8_t *keys;                                   /* n * klen */
-    uint64_t *counts;                                /* n * 4: flows, packets, bytes, distinct */
-    uint64_t flows, packets, bytes, t_first, t_last; /* totals (query_sql_run_totals) */
-};
-void query_sql_result_release(struct query_sql_result *r);
+/* Appends the SELECT of a plain listing: every column of the flows table in store_col order
+ * (RowBinary), matches ordered by start_ms, at most q->limit (0: all). */
+int query_sql_listing(const struct query_spec *q, const char *table, struct buf *sql,
+                      struct query_error *err);
 
-/* Runs the aggregation of q on s (a store whose backend speaks SQL, else BS_EUNSUPPORTED)
- * into r; at most q->max_groups rows (BS_ELIMIT past them). */
-int query_sql_run(struct store *s, const struct query_spec *q, struct query_sql_result *r,
-                  struct query_error *err);
-/* Runs the totals of q on s into r's totals. */
-int query_sql_run_totals(struct store *s, const struct query_spec *q, struct query_sql_result *r,
-                         struct query_error *err);
+/* True when s evaluates SQL itself (store_sql): query_exec then hands the query to
+ * query_sql_exec instead of scanning. */
+bool query_sql_wanted(struct store *s);
+/* query_exec's contract (query.h) answered by the store's SQL: an aggregation's rows go into
+ * the same struct query_result through query_result_init/push/finish (so query_print prints
+ * them as it prints the embedded store's), a listing's records go to q->on_record, and the
+ * totals (one more SELECT, only when the count or the table summary needs them) into
+ * result->stats. stats.scan stays zero: the server does the scanning. */
+int query_sql_exec(struct store *s, const struct query_spec *q, struct query_result **result,
+                   struct query_error *err);
 
 #endif

@@ -194,7 +194,8 @@ int store_prune(struct store *s, uint64_t now_ms, uint64_t *segments_deleted,
  * format the SQL names, to cb in pieces as it arrives; "{flows}" in sql stands for the
  * backend's flow table (database.table; the Distributed table on a cluster). cb returns 0 to
  * go on or a non-zero value that stops and is returned. Returns BS_EUNSUPPORTED for a backend
- * without SQL (the embedded store), else 0 or a negative error with errbuf saying why. */
+ * without SQL (the embedded store), else 0 or a negative error with errbuf saying why. With sql
+ * NULL only tells whether the backend evaluates SQL (0) or not (BS_EUNSUPPORTED). */
 int store_sql(struct store *s, const char *sql, int (*cb)(void *ctx, const uint8_t *p, size_t n),
               void *ctx, char errbuf[256]);
 

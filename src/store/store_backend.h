@@ -59,7 +59,8 @@ struct store_backend {
     int (*scan)(struct store *s, const struct store_scan *sc, struct store_scan_stats *st);
     int (*info)(struct store *s, struct store_info *out);
     int (*prune)(struct store *s, uint64_t now_ms, uint64_t *segs, uint64_t *bytes);
-    /* Optional: SQL evaluated by the backend (store_sql); NULL = not supported. */
+    /* Optional: SQL evaluated by the backend (store_sql, including its sql == NULL probe);
+     * NULL = not supported. */
     int (*sql)(struct store *s, const char *sql,
                int (*cb)(void *ctx, const uint8_t *p, size_t n), void *ctx, char errbuf[256]);
 };

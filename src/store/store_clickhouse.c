@@ -36,6 +36,7 @@ struct ch_store {
     char cluster[CH_DB_MAX + 1];
     const char *flows_read; /* "flows" or "flows_all" */
     uint64_t retention_ms, max_size;
+    bool pushdown;
     struct ch_writer *w;
 };
 
@@ -123,6 +124,7 @@ static int ch_open(const char *url, const struct config *cfg, int flags, struct 
     c->flows_read = *c->cluster ? "flows_all" : "flows";
     int64_t ret = cfg ? config_duration_ms(cfg, "store", "retention") : 30ll * 86400000;
     int64_t msz = cfg ? config_size(cfg, "store", "max_size") : 0;
+    c->pushdown = cfg ? config_bool(cfg, "clickhouse", "pushdown") : true;
     c->retention_ms = ret > 0 ? (uint64_t)ret : 0;
     c->max_size = msz > 0 ? (uint64_t)msz : 0;
     if ((rc = ch_conn_init(&c->conn, &c->t, cfg)))
@@ -358,6 +360,12 @@ static int ch_sql(struct store *s, const char *sql,
                   int (*cb)(void *ctx, const uint8_t *p, size_t n), void *ctx, char errbuf[256])
 {
     struct ch_store *c = (struct ch_store *)s;
+    if (!c->pushdown) {
+        snprintf(errbuf, 256, "[clickhouse] pushdown is off");
+        return BS_EUNSUPPORTED;
+    }
+    if (!sql)
+        return 0;
     struct buf q = BUF_INIT((size_t)1 << 27);
     int rc = 0;
     for (const char *p = sql; *p && !rc;) {

@@ -4,7 +4,4 @@
 bs_script_test(ch_harness clickhouse/ch_harness.sh)
 bs_script_test(ch_store clickhouse/ch_store.sh)
 bs_script_test(ch_exactly_once clickhouse/ch_exactly_once.sh)
-# The pushdown's test driver (prints query_sql_run's rows as `flows -o csv` does).
-add_executable(ch_pushdown clickhouse/ch_pushdown.c)
-target_link_libraries(ch_pushdown PRIVATE bs_query bs_store bs_core)
 bs_script_test(ch_pushdown clickhouse/ch_pushdown.sh)

@@ -230,7 +230,8 @@ static void gen_rec(struct flow_rec *r, size_t i)
         b[15] = (uint8_t)(rnd() % 8);
         ipaddr_from_v6(&r->dst, b);
     } else {
-        ipaddr_from_v4(&r->src, 0x0a000000u | (uint32_t)(rnd() % 4096) << 4 | (uint32_t)(rnd() % 4));
+        ipaddr_from_v4(&r->src,
+                       0x0a000000u | (uint32_t)(rnd() % 4096) << 4 | (uint32_t)(rnd() % 4));
         ipaddr_from_v4(&r->dst, 0xc6336400u + (uint32_t)(rnd() % 300));
     }
     ipaddr_from_v4(&r->exporter, 0x7f000001u + (uint32_t)(rnd() % 3));
@@ -281,8 +282,25 @@ static int group_teardown(void **state)
 }
 
 /* Random filter: text and a reference predicate tree. */
-enum tk { TK_AND, TK_OR, TK_NOT, TK_PROTO, TK_PORT, TK_PORTIN, TK_HOST, TK_NET, TK_PKTS,
-          TK_BYTES, TK_DUR, TK_FLAGS, TK_SRCAS, TK_INIF, TK_EXP, TK_SAMP, TK_V4 };
+enum tk {
+    TK_AND,
+    TK_OR,
+    TK_NOT,
+    TK_PROTO,
+    TK_PORT,
+    TK_PORTIN,
+    TK_HOST,
+    TK_NET,
+    TK_PKTS,
+    TK_BYTES,
+    TK_DUR,
+    TK_FLAGS,
+    TK_SRCAS,
+    TK_INIF,
+    TK_EXP,
+    TK_SAMP,
+    TK_V4
+};
 enum tc { TC_EQ, TC_NE, TC_LT, TC_LE, TC_GT, TC_GE };
 
 struct tnode {
@@ -301,12 +319,18 @@ static const char *const dir_text[] = {"", "src ", "dst "};
 static bool cmpv(enum tc c, uint64_t x, uint64_t v)
 {
     switch (c) {
-    case TC_EQ: return x == v;
-    case TC_NE: return x != v;
-    case TC_LT: return x < v;
-    case TC_LE: return x <= v;
-    case TC_GT: return x > v;
-    default: return x >= v;
+    case TC_EQ:
+        return x == v;
+    case TC_NE:
+        return x != v;
+    case TC_LT:
+        return x < v;
+    case TC_LE:
+        return x <= v;
+    case TC_GT:
+        return x > v;
+    default:
+        return x >= v;
     }
 }
 
@@ -336,11 +360,16 @@ static struct tnode *gen_filter(int depth, struct buf *out)
     switch (n->k) {
     case TK_PROTO:
         n->v = rnd() % 3 ? r->proto : 47;
-        buf_printf(out, "proto %s", n->v == 6 ? "tcp" : n->v == 17 ? "udp" : n->v == 1 ? "icmp" : "47");
+        buf_printf(out, "proto %s",
+                   n->v == 6    ? "tcp"
+                   : n->v == 17 ? "udp"
+                   : n->v == 1  ? "icmp"
+                                : "47");
         break;
     case TK_PORT:
         n->v = rnd() % 2 ? r->dst_port : rnd() % 2 ? 1024 : r->src_port;
-        buf_printf(out, "%sport %s %llu", dir_text[n->dir], cmp_text[n->c], (unsigned long long)n->v);
+        buf_printf(out, "%sport %s %llu", dir_text[n->dir], cmp_text[n->c],
+                   (unsigned long long)n->v);
         break;
     case TK_PORTIN:
         n->list[0] = r->dst_port;
@@ -371,7 +400,10 @@ static struct tnode *gen_filter(int depth, struct buf *out)
     case TK_BYTES:
     case TK_DUR:
         n->v = n->k == TK_PKTS ? r->packets : n->k == TK_BYTES ? r->bytes : r->end_ms - r->start_ms;
-        buf_printf(out, "%s %s %llu", n->k == TK_PKTS ? "packets" : n->k == TK_BYTES ? "bytes" : "duration",
+        buf_printf(out, "%s %s %llu",
+                   n->k == TK_PKTS    ? "packets"
+                   : n->k == TK_BYTES ? "bytes"
+                                      : "duration",
                    cmp_text[n->c], (unsigned long long)n->v);
         break;
     case TK_FLAGS: {
@@ -389,7 +421,10 @@ static struct tnode *gen_filter(int depth, struct buf *out)
     case TK_INIF:
         n->v = r->in_if;
         n->dir = (int)(rnd() % 3);
-        buf_printf(out, "%s %llu", n->dir == 1 ? "in if" : n->dir == 2 ? "out if" : "if",
+        buf_printf(out, "%s %llu",
+                   n->dir == 1   ? "in if"
+                   : n->dir == 2 ? "out if"
+                                 : "if",
                    (unsigned long long)n->v);
         break;
     case TK_EXP: {
@@ -398,12 +433,15 @@ static struct tnode *gen_filter(int depth, struct buf *out)
         buf_printf(out, "exporter %s", ipaddr_format(&r->exporter, a, sizeof a));
         break;
     }
-    case TK_SAMP: buf_puts(out, "sampling > 1"); break;
+    case TK_SAMP:
+        buf_puts(out, "sampling > 1");
+        break;
     case TK_V4:
         n->v = rnd() % 2;
         buf_puts(out, n->v ? "ipv4" : "ipv6");
         break;
-    default: break;
+    default:
+        break;
     }
     return n;
 }
@@ -416,11 +454,16 @@ static bool either(int dir, bool s, bool d)
 static bool ref_eval(const struct tnode *n, const struct flow_rec *r)
 {
     switch (n->k) {
-    case TK_AND: return ref_eval(n->a, r) && ref_eval(n->b, r);
-    case TK_OR: return ref_eval(n->a, r) || ref_eval(n->b, r);
-    case TK_NOT: return !ref_eval(n->a, r);
-    case TK_PROTO: return r->proto == n->v;
-    case TK_PORT: return either(n->dir, cmpv(n->c, r->src_port, n->v), cmpv(n->c, r->dst_port, n->v));
+    case TK_AND:
+        return ref_eval(n->a, r) && ref_eval(n->b, r);
+    case TK_OR:
+        return ref_eval(n->a, r) || ref_eval(n->b, r);
+    case TK_NOT:
+        return !ref_eval(n->a, r);
+    case TK_PROTO:
+        return r->proto == n->v;
+    case TK_PORT:
+        return either(n->dir, cmpv(n->c, r->src_port, n->v), cmpv(n->c, r->dst_port, n->v));
     case TK_PORTIN: {
         bool s = false, d = false;
         for (int i = 0; i < 3; i++) {
@@ -432,16 +475,26 @@ static bool ref_eval(const struct tnode *n, const struct flow_rec *r)
     case TK_HOST:
         return either(n->dir, !ipaddr_cmp(&r->src, &n->pf.addr), !ipaddr_cmp(&r->dst, &n->pf.addr));
     case TK_NET:
-        return either(n->dir, ipprefix_contains(&n->pf, &r->src), ipprefix_contains(&n->pf, &r->dst));
-    case TK_PKTS: return cmpv(n->c, r->packets, n->v);
-    case TK_BYTES: return cmpv(n->c, r->bytes, n->v);
-    case TK_DUR: return cmpv(n->c, r->end_ms - r->start_ms, n->v);
-    case TK_FLAGS: return (r->tcp_flags & n->v) == n->v;
-    case TK_SRCAS: return cmpv(n->c, r->src_as, n->v);
-    case TK_INIF: return either(n->dir, r->in_if == n->v, r->out_if == n->v);
-    case TK_EXP: return !ipaddr_cmp(&r->exporter, &n->pf.addr);
-    case TK_SAMP: return r->sampling_rate > 1;
-    case TK_V4: return ipaddr_is_v4(&r->src) == (n->v != 0);
+        return either(n->dir, ipprefix_contains(&n->pf, &r->src),
+                      ipprefix_contains(&n->pf, &r->dst));
+    case TK_PKTS:
+        return cmpv(n->c, r->packets, n->v);
+    case TK_BYTES:
+        return cmpv(n->c, r->bytes, n->v);
+    case TK_DUR:
+        return cmpv(n->c, r->end_ms - r->start_ms, n->v);
+    case TK_FLAGS:
+        return (r->tcp_flags & n->v) == n->v;
+    case TK_SRCAS:
+        return cmpv(n->c, r->src_as, n->v);
+    case TK_INIF:
+        return either(n->dir, r->in_if == n->v, r->out_if == n->v);
+    case TK_EXP:
+        return !ipaddr_cmp(&r->exporter, &n->pf.addr);
+    case TK_SAMP:
+        return r->sampling_rate > 1;
+    case TK_V4:
+        return ipaddr_is_v4(&r->src) == (n->v != 0);
     }
     return false;
 }
@@ -543,22 +596,39 @@ static int cmp_line(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void key_json(struct jw *w, const struct query_key *k, const struct flow_rec *r,
-                     char *plain, size_t plen)
+static void key_json(struct jw *w, const struct query_key *k, const struct flow_rec *r, char *plain,
+                     size_t plen)
 {
     char t[IPPREFIX_STRLEN];
     const struct ipaddr *a = NULL;
     uint64_t v = 0;
     switch (k->id) {
-    case QK_SRCIP: a = &r->src; break;
-    case QK_DSTIP: a = &r->dst; break;
-    case QK_EXPORTER: a = &r->exporter; break;
-    case QK_SRCPORT: v = r->src_port; break;
-    case QK_DSTPORT: v = r->dst_port; break;
-    case QK_PROTO: v = r->proto; break;
-    case QK_IN_IF: v = r->in_if; break;
-    case QK_SRC_AS: v = r->src_as; break;
-    default: fail();
+    case QK_SRCIP:
+        a = &r->src;
+        break;
+    case QK_DSTIP:
+        a = &r->dst;
+        break;
+    case QK_EXPORTER:
+        a = &r->exporter;
+        break;
+    case QK_SRCPORT:
+        v = r->src_port;
+        break;
+    case QK_DSTPORT:
+        v = r->dst_port;
+        break;
+    case QK_PROTO:
+        v = r->proto;
+        break;
+    case QK_IN_IF:
+        v = r->in_if;
+        break;
+    case QK_SRC_AS:
+        v = r->src_as;
+        break;
+    default:
+        fail();
     }
     if (a) {
         bool v4 = ipaddr_is_v4(a);
@@ -669,8 +739,8 @@ static void check_aggregation(struct query_spec *q, const struct tnode *t, const
 static void test_engine_aggregations_match_reference(void **state)
 {
     static const char *const keysets[] = {
-        "srcip/24", "dstip,dstport", "proto,dstport", "srcip/20/64", "exporter,in_if",
-        "dstip/16/48,proto", "srcport", "src_as,dstport",
+        "srcip/24",       "dstip,dstport",     "proto,dstport", "srcip/20/64",
+        "exporter,in_if", "dstip/16/48,proto", "srcport",       "src_as,dstport",
     };
     static const char *const dkeys[] = {NULL, "srcip", "dstport", "srcip/24"};
     rng = 4242;
@@ -679,7 +749,8 @@ static void test_engine_aggregations_match_reference(void **state)
         struct query_spec q;
         query_spec_init(&q);
         struct query_error e;
-        assert_int_equal(query_parse_keys(keysets[iter % 8], q.keys, QUERY_MAX_KEYS, &q.nkeys, &e), 0);
+        assert_int_equal(query_parse_keys(keysets[iter % 8], q.keys, QUERY_MAX_KEYS, &q.nkeys, &e),
+                         0);
         const char *dk = dkeys[iter % 4];
         if (dk) {
             assert_int_equal(query_parse_key(dk, &q.distinct, &e), 0);
@@ -857,6 +928,89 @@ static void test_engine_plain_listing_ndjson_uses_collect_keys(void **state)
     free(out);
 }
 
+static int count_and_stop(void *ctx, const struct flow_rec *r)
+{
+    uint64_t *n = ctx;
+    assert_int_equal(r->dst_port, 9999);
+    return ++*n == 5; /* stop after the fifth record */
+}
+
+/* query_exec gives the rows as data in result order; rows pushed in any order into a fresh
+ * result (what a backend answering the query itself does) come out of query_result_finish in
+ * the same order; a listing goes through on_record and stops when it says so. */
+static void test_engine_exec_result_order_and_record_callback(void **state)
+{
+    static const char *const stats[] = {"srcip/24,dstport/bytes", "dstport/flows",
+                                        "proto,dstip/packets", "dstport/distinct:srcip"};
+    for (size_t si = 0; si < sizeof stats / sizeof stats[0]; si++) {
+        struct query_spec q;
+        query_spec_init(&q);
+        struct query_error e;
+        assert_int_equal(query_parse_stat(stats[si], &q, &e), 0);
+        q.threads = 2;
+        struct query_result *res;
+        assert_int_equal(query_exec(store, &q, &res, &e), 0);
+        assert_true(res->nrows > 1);
+        assert_int_equal(res->nrows, res->stats.groups);
+        uint64_t flows = 0;
+        for (size_t i = 0; i < res->nrows; i++) {
+            flows += res->rows[i].flows;
+            if (!i)
+                continue;
+            const struct query_row *a = &res->rows[i - 1], *b = &res->rows[i];
+            uint64_t ma = q.order == QO_BYTES      ? a->bytes
+                          : q.order == QO_PACKETS  ? a->packets
+                          : q.order == QO_DISTINCT ? a->distinct
+                                                   : a->flows;
+            uint64_t mb = q.order == QO_BYTES      ? b->bytes
+                          : q.order == QO_PACKETS  ? b->packets
+                          : q.order == QO_DISTINCT ? b->distinct
+                                                   : b->flows;
+            assert_true(ma > mb || (ma == mb && (a->flows > b->flows ||
+                                                 (a->flows == b->flows &&
+                                                  memcmp(a->key, b->key, res->klen) < 0))));
+        }
+        assert_int_equal(flows, res->stats.matched);
+        /* Push the rows reversed into a fresh result with a limit: same head. */
+        q.limit = 7;
+        struct query_result again;
+        query_result_init(&again, &q);
+        assert_int_equal(again.klen, res->klen);
+        for (size_t i = res->nrows; i-- > 0;) {
+            const struct query_row *r = &res->rows[i];
+            assert_int_equal(
+                query_result_push(&again, r->key, r->flows, r->packets, r->bytes, r->distinct), 0);
+        }
+        query_result_finish(&again);
+        assert_int_equal(again.nrows, 7);
+        for (size_t i = 0; i < again.nrows; i++) {
+            assert_memory_equal(again.rows[i].key, res->rows[i].key, res->klen);
+            assert_int_equal(again.rows[i].bytes, res->rows[i].bytes);
+        }
+        if (q.keys[0].id == QK_DSTPORT)
+            assert_true(query_row_num(res, &res->rows[0], 0) <= 65535);
+        query_result_release(&again);
+        query_result_free(res);
+    }
+    struct query_spec q;
+    query_spec_init(&q);
+    q.filter = "dst port 9999";
+    uint64_t n = 0;
+    q.on_record = count_and_stop;
+    q.record_ctx = &n;
+    struct query_result *res;
+    struct query_error e;
+    assert_int_equal(query_exec(store, &q, &res, &e), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(res->nrows, 0);
+    assert_int_equal(res->stats.matched, 5);
+    query_result_free(res);
+    q.filter = "dst port 9999 and";
+    assert_int_equal(query_exec(store, &q, &res, &e), BS_EPARSE);
+    assert_null(res);
+    assert_true(e.in_filter);
+}
+
 static void test_query_key_and_stat_parsing(void **state)
 {
     struct query_key k[QUERY_MAX_KEYS];
@@ -919,6 +1073,7 @@ int main(void)
         cmocka_unit_test(test_engine_top_n_by_bytes_matches_reference),
         cmocka_unit_test(test_engine_plain_listing_ndjson_uses_collect_keys),
         cmocka_unit_test(test_engine_group_cap_is_reported),
+        cmocka_unit_test(test_engine_exec_result_order_and_record_callback),
     };
     int rc = cmocka_run_group_tests(unit, NULL, NULL);
     return rc | cmocka_run_group_tests(engine, group_setup, group_teardown);

@@ -1,0 +1,134 @@
+/* htab.c - open-addressing hash table (see htab.h). */
+#include "core/htab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/hash.h"
+
+void htab_init(struct htab *t, size_t ksize, size_t vsize, size_t max, uint64_t seed)
+{
+    memset(t, 0, sizeof *t);
+    t->ksize = ksize;
+    t->vsize = vsize;
+    /* Values start 8-byte aligned so callers can store structs of integers in them. */
+    t->voff = (ksize + 7) & ~(size_t)7;
+    t->esize = (t->voff + vsize + 7) & ~(size_t)7;
+    t->max = max;
+    t->seed = seed;
+}
+
+void htab_release(struct htab *t)
+{
+    free(t->ctrl);
+    free(t->ent);
+    t->ctrl = NULL;
+    t->ent = NULL;
+    t->nslots = t->n = 0;
+}
+
+static inline uint8_t ctrl_of(uint64_t h)
+{
+    return (uint8_t)(0x80 | (h >> 57));
+}
+
+/* Slot of key: where it is, or the empty slot where it would go. */
+static size_t slot_of(const struct htab *t, const void *key, uint64_t h)
+{
+    size_t mask = t->nslots - 1, i = (size_t)h & mask;
+    uint8_t c = ctrl_of(h);
+    for (;;) {
+        uint8_t s = t->ctrl[i];
+        if (!s || (s == c && !memcmp(t->ent + i * t->esize, key, t->ksize)))
+            return i;
+        i = (i + 1) & mask;
+    }
+}
+
+static int resize(struct htab *t, size_t nslots)
+{
+    uint8_t *ctrl = calloc(nslots, 1);
+    uint8_t *ent = malloc(nslots * t->esize);
+    if (!ctrl || !ent) {
+        free(ctrl);
+        free(ent);
+        return BS_ENOMEM;
+    }
+    struct htab old = *t;
+    t->ctrl = ctrl;
+    t->ent = ent;
+    t->nslots = nslots;
+    for (size_t i = 0; i < old.nslots; i++) {
+        if (!old.ctrl[i])
+            continue;
+        const uint8_t *e = old.ent + i * old.esize;
+        uint64_t h = hash_bytes(e, t->ksize, t->seed);
+        size_t j = slot_of(t, e, h);
+        ctrl[j] = ctrl_of(h);
+        memcpy(ent + j * t->esize, e, t->esize);
+    }
+    free(old.ctrl);
+    free(old.ent);
+    return 0;
+}
+
+int htab_reserve(struct htab *t, size_t n)
+{
+    if (n > t->max)
+        return BS_ELIMIT;
+    size_t want = t->nslots ? t->nslots : 16;
+    while (n > want / 8 * 7)
+        want *= 2;
+    return want > t->nslots ? resize(t, want) : 0;
+}
+
+void *htab_put(struct htab *t, const void *key, bool *is_new, int *rc)
+{
+    *is_new = false;
+    if (!t->nslots || t->n + 1 > t->nslots / 8 * 7) {
+        size_t want = t->n + 1 > t->max ? t->n : t->n + 1;
+        if ((*rc = htab_reserve(t, want)))
+            return NULL;
+        if (!t->nslots && (*rc = resize(t, 16)))
+            return NULL;
+    }
+    uint64_t h = hash_bytes(key, t->ksize, t->seed);
+    size_t i = slot_of(t, key, h);
+    uint8_t *e = t->ent + i * t->esize;
+    if (t->ctrl[i])
+        return e + (t->vsize ? t->voff : 0);
+    if (t->n >= t->max) {
+        *rc = BS_ELIMIT;
+        return NULL;
+    }
+    t->ctrl[i] = ctrl_of(h);
+    memcpy(e, key, t->ksize);
+    memset(e + t->voff, 0, t->esize - t->voff);
+    t->n++;
+    *is_new = true;
+    return e + (t->vsize ? t->voff : 0);
+}
+
+void *htab_find(const struct htab *t, const void *key)
+{
+    if (!t->n)
+        return NULL;
+    size_t i = slot_of(t, key, hash_bytes(key, t->ksize, t->seed));
+    return t->ctrl[i] ? t->ent + i * t->esize + (t->vsize ? t->voff : 0) : NULL;
+}
+
+size_t htab_next(const struct htab *t, size_t i, const void **key, void **val)
+{
+    for (; i < t->nslots; i++) {
+        if (!t->ctrl[i])
+            continue;
+        uint8_t *e = t->ent + i * t->esize;
+        if (key)
+            *key = e;
+        if (val)
+            *val = e + t->voff;
+        return i + 1;
+    }
+    return 0;
+}

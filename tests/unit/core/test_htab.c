@@ -1,0 +1,109 @@
+/* test_htab.c - the core hash table against a sorted reference: inserts, finds, iteration,
+ * growth across many doublings, the cap, and keys that differ only in their last byte. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/err.h"
+#include "core/htab.h"
+
+struct key19 {
+    uint8_t b[19]; /* an odd size: an address, a port and a protocol */
+};
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void mkkey(struct key19 *k, uint64_t i)
+{
+    memset(k, 0, sizeof *k);
+    memcpy(k->b + 11, &i, 8); /* differ only at the end: the prefix is all zero */
+}
+
+static void test_htab_insert_find_iterate_through_growth(void **state)
+{
+    (void)state;
+    struct htab t;
+    htab_init(&t, sizeof(struct key19), sizeof(uint64_t), 1000000, 42);
+    const size_t n = 200000;
+    struct key19 k;
+    int rc = 0;
+    bool is_new;
+    for (uint64_t i = 0; i < n; i++) {
+        mkkey(&k, i * 7919);
+        uint64_t *v = htab_put(&t, &k, &is_new, &rc);
+        assert_non_null(v);
+        assert_true(is_new);
+        assert_int_equal(*v, 0); /* new values start zeroed */
+        *v = i + 1;
+    }
+    assert_int_equal(t.n, n);
+    for (uint64_t i = 0; i < n; i++) { /* a second put finds, does not insert */
+        mkkey(&k, i * 7919);
+        uint64_t *v = htab_put(&t, &k, &is_new, &rc);
+        assert_false(is_new);
+        assert_int_equal(*v, i + 1);
+    }
+    for (uint64_t i = 0; i < 1000; i++) { /* absent keys */
+        mkkey(&k, (rnd() % n) * 7919 + 1);
+        assert_null(htab_find(&t, &k));
+    }
+    uint8_t *seen = calloc(n, 1);
+    size_t it = 0, visits = 0;
+    const void *key;
+    void *val;
+    while ((it = htab_next(&t, it, &key, &val))) {
+        uint64_t v = *(uint64_t *)val;
+        assert_true(v >= 1 && v <= n);
+        assert_int_equal(seen[v - 1], 0);
+        seen[v - 1] = 1;
+        mkkey(&k, (v - 1) * 7919);
+        assert_memory_equal(key, &k, sizeof k);
+        visits++;
+    }
+    assert_int_equal(visits, n);
+    free(seen);
+    htab_release(&t);
+    assert_null(htab_find(&t, &k));
+}
+
+static void test_htab_cap_refuses_and_keeps_table(void **state)
+{
+    (void)state;
+    struct htab t;
+    htab_init(&t, 8, 0, 100, 7);
+    int rc = 0;
+    bool is_new;
+    for (uint64_t i = 1; i <= 100; i++)
+        assert_non_null(htab_put(&t, &i, &is_new, &rc));
+    uint64_t extra = 101;
+    assert_null(htab_put(&t, &extra, &is_new, &rc));
+    assert_int_equal(rc, BS_ELIMIT);
+    assert_int_equal(t.n, 100);
+    uint64_t old = 50; /* present keys are still found at the cap */
+    assert_non_null(htab_put(&t, &old, &is_new, &rc));
+    assert_false(is_new);
+    assert_null(htab_find(&t, &extra));
+    assert_int_equal(htab_reserve(&t, 101), BS_ELIMIT);
+    htab_release(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_htab_insert_find_iterate_through_growth),
+        cmocka_unit_test(test_htab_cap_refuses_and_keeps_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
