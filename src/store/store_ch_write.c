@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,7 +570,15 @@ int ch_writer_open(const struct ch_writer_cfg *wc, struct ch_writer **out, char 
                  w->spool_files, w->cfg.spool_dir);
     if ((rc = ch_conn_init(&w->conn, &wc->target, wc->cfg)))
         goto fail;
-    if ((rc = pthread_create(&w->thread, NULL, writer_main, w))) {
+    /* The writer thread takes no signals: a process that waits for SIGTERM in one thread
+     * (the collector blocks it and waits) must not have it delivered here, where the
+     * default action would end the process. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rc = pthread_create(&w->thread, NULL, writer_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
         rc = -rc;
         snprintf(errbuf, 256, "writer thread: %s", bs_strerror(rc));
         goto fail;
