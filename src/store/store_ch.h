@@ -23,6 +23,7 @@
 
 #include "core/buf.h"
 #include "core/flow.h"
+#include "store/statedb.h"
 
 struct config;
 
@@ -80,7 +81,7 @@ bool ch_ping(struct ch_conn *c);
 /* ---- schema (store_ch_schema.c) ------------------------------------------------------ */
 
 /* The schema version this build creates. */
-#define CH_SCHEMA_VERSION 2
+#define CH_SCHEMA_VERSION 3
 
 /* Creates the database and brings the schema to version `target` (1..CH_SCHEMA_VERSION),
  * applying each missing migration in order; a newer stored version is BS_EVERSION. When
@@ -97,6 +98,18 @@ int ch_server_version(struct ch_conn *c, uint32_t *v);
 #define CH_ROW_BYTES (4 * 8 + 4 * 16 + 6 * 4 + 4 * 2 + 7 * 1 + 8)
 /* Appends r as one RowBinary row of the flows table to out (CH_ROW_BYTES bytes). */
 void ch_row_encode(const struct flow_rec *r, uint64_t unit, uint8_t *out);
+
+/* ---- records by kind (store_ch_records.c; statedb.h's statedb_rec_*) ------------------ */
+
+struct statedb_rec;
+struct statedb_rec_query;
+/* *last_version: the handle's last row version (updated_ns), kept strictly increasing. */
+int ch_rec_put(struct ch_conn *c, const char *db, uint64_t *last_version,
+               const struct statedb_rec *recs, size_t n);
+int ch_rec_list(struct ch_conn *c, const char *db, const struct statedb_rec_query *q,
+                int (*cb)(void *ctx, const struct statedb_rec *r), void *ctx);
+int ch_rec_delete(struct ch_conn *c, const char *db, uint64_t *last_version, enum statedb_kind kind,
+                  const char *key, uint64_t *deleted);
 
 /* ---- writer (store_ch_write.c) ------------------------------------------------------- */
 

@@ -13,6 +13,8 @@
  *   (version 2)    flows_hourly: a SummingMergeTree roll-up fed by a materialised view
  *                  (exporter, proto, dst_port per hour: flows, packets, bytes), and exporters,
  *                  the state half's table (rows of deltas, summed when read).
+ *   (version 3)    records: the state database's records by kind, versions of a row in a
+ *                  ReplacingMergeTree (store_ch_records.c).
  * With a cluster name, flows_all and exporters_all are Distributed tables over the local
  * tables of every shard (each shard runs `store init` itself: ON CLUSTER DDL needs ZooKeeper).
  *
@@ -57,7 +59,17 @@ static const char *const mig_v2[] = {
     NULL,
 };
 
-static const char *const *const migrations[CH_SCHEMA_VERSION] = {mig_v1, mig_v2};
+/* 2 -> 3: the state database's records by kind (statedb.h; store_ch_records.c). */
+static const char *const mig_v3[] = {
+    "CREATE TABLE IF NOT EXISTS {db}.records ("
+    " kind String, key String, tenant Nullable(String), addr Nullable(String),"
+    " first_ms UInt64, last_ms UInt64, score Float64, status Nullable(String), body String,"
+    " updated_ns UInt64, deleted UInt8)"
+    " ENGINE = ReplacingMergeTree(updated_ns) ORDER BY (kind, key)",
+    NULL,
+};
+
+static const char *const *const migrations[CH_SCHEMA_VERSION] = {mig_v1, mig_v2, mig_v3};
 
 /* Runs tmpl with {db} and {cluster} replaced (both checked names: no quoting needed). */
 static int exec_tmpl(struct ch_conn *c, const char *tmpl, const char *db, const char *cluster)
@@ -155,6 +167,8 @@ int ch_schema_migrate(struct ch_conn *c, const char *db, const char *cluster, in
             "CREATE TABLE IF NOT EXISTS {db}.exporters_all AS {db}.exporters"
             " ENGINE = Distributed({cluster}, {db}, exporters, rand())",
         };
+        /* records stay per node: the state database of a deployment lives on one node (the
+         * one its URL names), like SQLite's file (docs/CLICKHOUSE.md). */
         for (int i = 0; i < (v >= 2 ? 2 : 1); i++)
             if ((rc = exec_tmpl(c, dist[i], db, cluster)))
                 goto fail;

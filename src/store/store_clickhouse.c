@@ -501,6 +501,7 @@ struct ch_state {
     struct ch_conn conn;
     int version;
     const char *flows_read, *exporters_read;
+    uint64_t last_version; /* of record rows written through this handle */
 };
 
 static int ch_state_open_cfg(const char *url, const struct config *cfg, struct statedb **out,
@@ -649,6 +650,26 @@ static int ch_tel_end(struct statedb *db, const struct statedb_tel_run_totals *t
     return BS_EUNSUPPORTED;
 }
 
+static int ch_rec_put_be(struct statedb *db, const struct statedb_rec *recs, size_t n)
+{
+    struct ch_state *d = (struct ch_state *)db;
+    return ch_rec_put(&d->conn, d->t.db, &d->last_version, recs, n);
+}
+
+static int ch_rec_list_be(struct statedb *db, const struct statedb_rec_query *q,
+                          int (*cb)(void *ctx, const struct statedb_rec *r), void *ctx)
+{
+    struct ch_state *d = (struct ch_state *)db;
+    return ch_rec_list(&d->conn, d->t.db, q, cb, ctx);
+}
+
+static int ch_rec_delete_be(struct statedb *db, enum statedb_kind kind, const char *key,
+                            uint64_t *deleted)
+{
+    struct ch_state *d = (struct ch_state *)db;
+    return ch_rec_delete(&d->conn, d->t.db, &d->last_version, kind, key, deleted);
+}
+
 static const struct statedb_backend ch_state = {
     .open = ch_state_open,
     .open_cfg = ch_state_open_cfg,
@@ -662,6 +683,9 @@ static const struct statedb_backend ch_state = {
     .tel_interval_put = ch_tel_interval,
     .tel_commit = ch_tel_commit,
     .tel_end = ch_tel_end,
+    .rec_put = ch_rec_put_be,
+    .rec_list = ch_rec_list_be,
+    .rec_delete = ch_rec_delete_be,
 };
 
 const struct store_backend store_backend_clickhouse = {
