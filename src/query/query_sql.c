@@ -118,24 +118,26 @@ static int set_member(void *ctx, const struct ipprefix *p)
     return rc ? rc : put_prefix(x->o, x->col, p);
 }
 
-static int node_sql(const struct filter *f, int i, struct buf *o)
+static int node_sql(const struct filter *f, int i, struct buf *o, bool has_distinct)
 {
     struct filter_node_view v;
     filter_node_get(f, i, &v);
-    const char *col = field_sql(v.field);
+    /* Without a distinct key a group's distinct count is 0 (as query.c's having sees it). */
+    const char *col =
+        v.field == FILTER_F_H_DISTINCT && !has_distinct ? "toUInt64(0)" : field_sql(v.field);
     int rc = 0;
     switch (v.kind) {
     case FILTER_N_ANY:
         return buf_puts(o, "1");
     case FILTER_N_AND:
     case FILTER_N_OR:
-        if ((rc = buf_putc(o, '(')) || (rc = node_sql(f, v.a, o)) ||
+        if ((rc = buf_putc(o, '(')) || (rc = node_sql(f, v.a, o, has_distinct)) ||
             (rc = buf_puts(o, v.kind == FILTER_N_AND ? " AND " : " OR ")) ||
-            (rc = node_sql(f, v.b, o)))
+            (rc = node_sql(f, v.b, o, has_distinct)))
             return rc;
         return buf_putc(o, ')');
     case FILTER_N_NOT:
-        if ((rc = buf_puts(o, "NOT (")) || (rc = node_sql(f, v.a, o)))
+        if ((rc = buf_puts(o, "NOT (")) || (rc = node_sql(f, v.a, o, has_distinct)))
             return rc;
         return buf_putc(o, ')');
     case FILTER_N_RANGE:
@@ -171,7 +173,7 @@ static int node_sql(const struct filter *f, int i, struct buf *o)
 
 int query_sql_filter(const struct filter *f, struct buf *out)
 {
-    return node_sql(f, filter_root(f), out);
+    return node_sql(f, filter_root(f), out, true);
 }
 
 /* ---- keys ------------------------------------------------------------------------------ */
@@ -317,7 +319,7 @@ int query_sql_aggregate(const struct query_spec *q, const char *table, struct bu
         rc = key_addr(q->keys[k].id) ? buf_printf(sql, "%sk%zu_h, k%zu_l", k ? ", " : "", k, k)
                                      : buf_printf(sql, "%sk%zu", k ? ", " : "", k);
     if (!rc && h && !(rc = buf_puts(sql, " HAVING ")))
-        rc = query_sql_filter(h, sql);
+        rc = node_sql(h, filter_root(h), sql, q->has_distinct);
     static const char *const order[] = {"m_flows", "m_packets", "m_bytes", "m_distinct"};
     if (!rc)
         rc = buf_printf(sql, " ORDER BY %s DESC", order[q->order]);

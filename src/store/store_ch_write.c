@@ -349,7 +349,7 @@ static int drain_one(struct ch_writer *w, const char *name)
 static void *writer_main(void *arg)
 {
     struct ch_writer *w = arg;
-    unsigned backoff = 100;
+    unsigned backoff = 100, retry = 100; /* ping backoff; pause after a refused retry */
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->qhead && !w->spool_files && !w->stopping)
@@ -391,8 +391,16 @@ static void *writer_main(void *arg)
             if (rc) {
                 log_warn("clickhouse", "sending the spool: %s", w->conn.err);
                 w->down = true;
-            } else if (!spool_oldest(w->cfg.spool_dir, name)) {
-                w->spool_files = 0; /* recount: files set aside are no longer counted */
+                /* A server that answers /ping but refuses the insert (a dropped table, a
+                 * full disk) is retried with the same backoff, not in a tight loop. */
+                pthread_mutex_unlock(&w->mu);
+                sleep_ms(retry);
+                retry = retry * 2 > 5000 ? 5000 : retry * 2;
+                pthread_mutex_lock(&w->mu);
+            } else {
+                retry = 100;
+                if (!spool_oldest(w->cfg.spool_dir, name))
+                    w->spool_files = 0; /* recount: files set aside are no longer counted */
             }
             pthread_cond_broadcast(&w->settled_cv);
             continue;

@@ -97,4 +97,17 @@ $B simulate --seed 5 --duration 1m --format v9 --out "$T/sim3" -q || fail "simul
 head -c 24 "$T/sim3/exports.pcap" >"$T/empty.pcap"
 $B collect --read "$T/empty.pcap" --store "${U%/*}/p3" --config "$C" -q 2>"$T/c4.log" || fail "spool sender: $(cat "$T/c4.log")"
 same_as_embedded "spool sent by the next writer" "$T/emb2" 1000 p3
+
+# --- 4. the server answers but refuses the inserts (table renamed away): the units wait in
+# the spool, retried with a backoff (not in a tight loop), and go in once the table is back
+$B store init --store "${U%/*}/p4" --config "$C" >/dev/null || fail "init p4"
+ch_query a "RENAME TABLE p4.flows TO p4.flows_away" >/dev/null
+sed -e 's/^close_wait = .*/close_wait = "4s"/' "$C" >"$T/refused.conf"
+$B collect --read "$T/sim2/exports.pcap" --store "${U%/*}/p4" --config "$T/refused.conf" 2>"$T/c5.log" &&
+    fail "collect into a missing table reported success"
+retries=$(grep -c "sending the spool" "$T/c5.log")
+[ "$retries" -ge 1 ] && [ "$retries" -le 12 ] || fail "$retries refused retries in 4 s (want a backoff)"
+ch_query a "RENAME TABLE p4.flows_away TO p4.flows" >/dev/null
+$B collect --read "$T/empty.pcap" --store "${U%/*}/p4" --config "$C" -q 2>"$T/c6.log" || fail "spool sender: $(cat "$T/c6.log")"
+same_as_embedded "refused inserts sent later" "$T/emb2" 1000 p4
 pass 1

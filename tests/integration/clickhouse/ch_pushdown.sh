@@ -74,6 +74,7 @@ done
 agg -A srcip --having 'flows > 10'
 agg -A dstport --having 'packets >= 100 and bytes < 1m or flows = 1'
 agg -A srcip/24 -D dstport --having 'distinct > 2 and not flows > 500'
+agg -A dstport --having 'distinct = 0 and flows > 3'
 agg -s dstport/bytes -n 5 -t '2026-01-01 00:01-2026-01-01 00:03' 'proto tcp'
 agg -A srcip/24/64 -t '2026-01-01 00:01:30-2026-01-01 00:02:10' 'not ipv4'
 # The table format with its summary, and listings (sorted: the stores' record orders differ).
