@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev llvm
       libpcap-dev libzstd-dev liblz4-dev libsqlite3-dev zlib1g-dev libcmocka-dev
       tshark tcpdump softflowd nfdump pmacct iproute2 python3 jq sqlite3 zmap masscan nmap
-      libmaxminddb-dev libmaxmind-db-writer-perl
+      libmaxminddb-dev libmaxmind-db-writer-perl libjansson-dev
       libcurl4-openssl-dev clickhouse-server clickhouse-client curl)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -21,7 +21,8 @@ declare -A allowed=(
     [query]="core store query"
     [telescope]="core proto capture store telescope"
     [sim]="core sim"
-    [cli]="core proto capture collect store query telescope sim cli"
+    [detect]="core store query detect"
+    [cli]="core proto capture collect store query telescope sim detect cli"
 )
 bad=0
 for dir in src/*/; do

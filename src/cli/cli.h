@@ -24,8 +24,13 @@ extern const struct cli_cmd cli_cmd_flows;
 extern const struct cli_cmd cli_cmd_import;
 extern const struct cli_cmd cli_cmd_store;
 extern const struct cli_cmd cli_cmd_telescope;
+extern const struct cli_cmd cli_cmd_detect;
+extern const struct cli_cmd cli_cmd_graph;
 extern const struct cli_cmd cli_cmd_simulate;
 extern const struct cli_cmd cli_cmd_config;
+extern const struct cli_cmd cli_cmd_eval;
+extern const struct cli_cmd cli_cmd_intel;
+extern const struct cli_cmd cli_cmd_export;
 
 /* Prints "botscope NAME: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,4 +1,5 @@
 /* cmd_flows.c - `botscope flows`: query the flow store with nfdump-style options. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +11,10 @@
 #include "query/query.h"
 #include "store/store.h"
 
-/* Longest filter text accepted (joined arguments or -f FILE). */
+/* Longest filter text accepted from the command line (joined arguments). */
 #define FLOWS_MAX_FILTER 65536
+/* Longest filter file accepted with -f (address lists make long filters; longer is refused). */
+#define FLOWS_MAX_FILTER_FILE (1 << 20)
 
 static const char flows_usage[] =
     "usage: botscope flows --store DIR [-t START[-END]] [FILTER] [-A KEYS] [-s STAT]\n"
@@ -22,10 +25,13 @@ static const char flows_usage[] =
     "\n"
     "Options:\n"
     "  --store DIR       the flow store (default: [general] data_dir)\n"
-    "  -t START[-END]    time window on flow start, inclusive: 2024/01/02.03:04:05-2024/01/02.04:00:00,\n"
-    "                    2024-01-02T03:04:05-2024-01-02T04:00:00, \"2024-01-02 03:04\", or ms since\n"
+    "  -t START[-END]    time window on flow start, inclusive: "
+    "2024/01/02.03:04:05-2024/01/02.04:00:00,\n"
+    "                    2024-01-02T03:04:05-2024-01-02T04:00:00, \"2024-01-02 03:04\", or ms "
+    "since\n"
     "                    the epoch; END defaults to open-ended\n"
-    "  -f FILE           read the filter from FILE\n"
+    "  -f FILE           read the filter from FILE (whole; at most 1 MiB of text, no NUL\n"
+    "                    bytes; anything else, or a directory, is refused with exit 2)\n"
     "  -A KEYS           aggregate by keys, e.g. -A srcip/24,dstport (rows sorted by flows)\n"
     "  -s STAT           top-N statistic: KEY[,KEY...][/ORDER], ORDER = flows (default), packets,\n"
     "                    bytes, or distinct:KEY; e.g. -s dstport/bytes, -s dstport/distinct:srcip\n"
@@ -63,51 +69,67 @@ static const char flows_usage[] =
     "\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage, configuration or filter error.\n";
 
-/* Parses "-t START[-END]": dates contain '-', so every '-' is tried as the split point. */
-static int parse_window(const char *s, uint64_t *lo, uint64_t *hi)
+/* Reads the filter file whole into *out (NUL-terminated, line breaks and tabs as spaces).
+ * Refused, with the reason in why: what cannot be opened or read (a directory), more than
+ * FLOWS_MAX_FILTER_FILE bytes, a NUL byte (the text after it would be lost). */
+static int read_filter_file(const char *path, char **out, char *why, size_t whylen)
 {
-    char buf[128];
-    if (strlen(s) >= sizeof buf)
-        return BS_EPARSE;
-    if (!clock_parse_utc(s, lo)) {
-        *hi = UINT64_MAX;
-        return 0;
-    }
-    for (const char *d = strchr(s, '-'); d; d = strchr(d + 1, '-')) {
-        size_t l = (size_t)(d - s);
-        memcpy(buf, s, l);
-        buf[l] = '\0';
-        if (clock_parse_utc(buf, lo))
-            continue;
-        if (!d[1]) {
-            *hi = UINT64_MAX;
-            return 0;
-        }
-        if (!clock_parse_utc(d + 1, hi)) {
-            /* An END given to the second covers that whole second. */
-            if (*hi % 1000 == 0)
-                *hi += 999;
-            return *hi >= *lo ? 0 : BS_EPARSE;
-        }
-    }
-    return BS_EPARSE;
-}
-
-static char *read_file_text(const char *path)
-{
+    *out = NULL;
     FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    char *b = malloc(FLOWS_MAX_FILTER + 1);
-    size_t n = b ? fread(b, 1, FLOWS_MAX_FILTER, f) : 0;
+    if (!f) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        return -1;
+    }
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap + 1);
+    int rc = 0;
+    while (b) {
+        if (n == cap) {
+            if (cap > FLOWS_MAX_FILTER_FILE) {
+                snprintf(why, whylen, "longer than %d bytes", FLOWS_MAX_FILTER_FILE);
+                rc = -1;
+                break;
+            }
+            char *nb = realloc(b, cap * 2 + 1);
+            if (!nb)
+                break;
+            b = nb;
+            cap *= 2;
+        }
+        size_t k = fread(b + n, 1, cap - n, f);
+        n += k;
+        if (k == 0) {
+            if (ferror(f)) {
+                snprintf(why, whylen, "%s", strerror(errno ? errno : EIO));
+                rc = -1;
+            }
+            break;
+        }
+    }
     fclose(f);
-    if (!b)
-        return NULL;
+    if (!b) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    if (!rc && n > FLOWS_MAX_FILTER_FILE) {
+        snprintf(why, whylen, "longer than %d bytes", FLOWS_MAX_FILTER_FILE);
+        rc = -1;
+    }
+    const char *nul = rc ? NULL : memchr(b, '\0', n);
+    if (nul) {
+        snprintf(why, whylen, "NUL byte at offset %zu (not a text file?)", (size_t)(nul - b));
+        rc = -1;
+    }
+    if (rc) {
+        free(b);
+        return rc;
+    }
     b[n] = '\0';
     for (size_t i = 0; i < n; i++)
         if (b[i] == '\n' || b[i] == '\r' || b[i] == '\t')
             b[i] = ' ';
-    return b;
+    *out = b;
+    return 0;
 }
 
 static void print_caret(const char *what, const char *text, unsigned column)
@@ -144,7 +166,7 @@ static int flows_run(int argc, char **argv)
         case 'S': dir = optarg; break;
         case 'c': cfgpath = optarg; break;
         case 't':
-            if (parse_window(optarg, &q.t_lo, &q.t_hi)) {
+            if (clock_parse_window(optarg, &q.t_lo, &q.t_hi)) {
                 cli_error("flows", "-t '%s': expected START[-END] (e.g. "
                                    "2024/01/02.03:04:05-2024/01/02.04:00:00)",
                           optarg);
@@ -239,8 +261,9 @@ static int flows_run(int argc, char **argv)
             cli_error("flows", "give the filter either as arguments or with -f, not both");
             return BS_EXIT_USAGE;
         }
-        if (!(ftext = read_file_text(filter_file))) {
-            cli_error("flows", "-f %s: cannot read", filter_file);
+        char why[128];
+        if (read_filter_file(filter_file, &ftext, why, sizeof why)) {
+            cli_error("flows", "-f %s: %s", filter_file, why);
             return BS_EXIT_USAGE;
         }
     } else {
@@ -301,9 +324,16 @@ static int flows_run(int argc, char **argv)
             cli_error("flows", "%s", qe.msg[0] ? qe.msg : bs_strerror(rc));
             exit_code = rc == BS_EUSAGE ? BS_EXIT_USAGE : BS_EXIT_FAIL;
         }
-    } else if (st.scan.blocks_corrupt) {
-        cli_error("flows", "%llu corrupt blocks skipped (see the warnings above)",
-                  (unsigned long long)st.scan.blocks_corrupt);
+    } else {
+        if (st.scan.blocks_corrupt)
+            cli_error("flows", "%llu corrupt blocks skipped (see the warnings above)",
+                      (unsigned long long)st.scan.blocks_corrupt);
+        if (st.scan.segments_damaged)
+            cli_error("flows",
+                      "%llu damaged segments: %llu records missing from this answer (see the "
+                      "warnings above; `botscope store check` lists all damage)",
+                      (unsigned long long)st.scan.segments_damaged,
+                      (unsigned long long)st.scan.records_missing);
     }
 out:
     if (s)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "store/import.h"
 #include "store/store.h"
@@ -30,12 +31,16 @@ static const char import_usage[] =
     "              Summary block at the end is skipped; without header the 1.7 order is\n"
     "              assumed). So: nfdump -R DIR -o csv | botscope import --format nfdump-csv -\n"
     "              --store DIR2 brings an nfdump archive over.\n"
-    "  zeek        Zeek conn.log, TSV with its #fields header or JSON lines; each connection\n"
+    "  zeek        Zeek conn.log: TSV with its #fields header, JSON lines, or the same\n"
+    "              columns as CSV with a 'ts,uid,...' header (IoT-23); each connection\n"
     "              becomes an orig->resp record and, if the responder sent packets, a\n"
     "              resp->orig record.\n"
     "  binetflow   Argus/CTU-13 CSV (StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,\n"
-    "              State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label); totals of both\n"
-    "              directions in one record, Label dropped.\n"
+    "              State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label); split the same way\n"
+    "              (SrcBytes vs the rest; packets shared by bytes unless SrcPkts/DstPkts\n"
+    "              are given), Label dropped.\n"
+    "TCP flags of each direction come from Zeek's history/conn_state and Argus's State\n"
+    "(table in src/store/import_tcp.h).\n"
     "\n"
     "Lines that do not parse are counted; the first few are named on stderr with their line\n"
     "number, and the import goes on.\n"
@@ -51,7 +56,15 @@ static const char import_usage[] =
 
 struct import_totals {
     uint64_t lines, records, bad;
+    uint64_t old_before; /* records starting before this are older than retention */
+    uint64_t old;        /* how many */
 };
+
+static void count_old(struct import_totals *tot, const struct flow_rec *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        tot->old += r[i].start_ms < tot->old_before;
+}
 
 static int import_file(const char *path, enum import_format fmt, struct store *s,
                        struct import_totals *tot)
@@ -96,6 +109,7 @@ static int import_file(const char *path, enum import_format fmt, struct store *s
             if ((rc = store_append(s, chunk, n)))
                 goto out;
             tot->records += n;
+            count_old(tot, chunk, n);
             n = 0;
         }
     }
@@ -103,6 +117,7 @@ static int import_file(const char *path, enum import_format fmt, struct store *s
         if ((rc = store_append(s, chunk, n)))
             goto out;
         tot->records += n;
+        count_old(tot, chunk, n);
     }
     if (bad > IMPORT_REPORT_LINES)
         fprintf(stderr, "botscope import: %s: %" PRIu64 " bad lines in all\n", name, bad);
@@ -163,6 +178,10 @@ static int import_run(int argc, char **argv)
         return rc == BS_EUSAGE ? BS_EXIT_USAGE : BS_EXIT_FAIL;
     }
     struct import_totals tot = {0};
+    int64_t retention = config_duration_ms(&cfg, "store", "retention");
+    uint64_t now = clock_wall_ms();
+    if (retention > 0 && (uint64_t)retention < now)
+        tot.old_before = now - (uint64_t)retention;
     int exit_code = BS_EXIT_OK;
     for (int i = optind; i < argc && exit_code == BS_EXIT_OK; i++)
         exit_code = import_file(argv[i], fmt, s, &tot);
@@ -174,6 +193,14 @@ static int import_run(int argc, char **argv)
         fprintf(stderr, "botscope import: %" PRIu64 " records from %" PRIu64 " lines (%" PRIu64
                         " bad)\n",
                 tot.records, tot.lines, tot.bad);
+    if (!quiet && tot.old) {
+        char until[40];
+        fprintf(stderr,
+                "botscope import: note: %" PRIu64 " records are older than [store] retention; "
+                "they are kept until at least %s (retention counts from when data was "
+                "written too); set retention = 0 to keep them for good\n",
+                tot.old, clock_format_utc(now + (uint64_t)retention, until, sizeof until));
+    }
     if (exit_code == BS_EXIT_OK && tot.records == 0) {
         cli_error("import", "nothing imported");
         exit_code = BS_EXIT_FAIL;

@@ -1,4 +1,5 @@
-/* cmd_store.c - `botscope store init|info|prune`: create, describe and trim a flow store. */
+/* cmd_store.c - `botscope store init|info|check|prune`: create, describe, verify and trim a
+ * flow store. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,23 +14,32 @@
 static const char store_usage[] =
     "usage: botscope store init  --store DIR|URL [--config FILE]\n"
     "       botscope store info  --store DIR|URL [--config FILE]\n"
+    "       botscope store check --store DIR [--config FILE]\n"
     "       botscope store prune --store DIR|URL [--config FILE]\n"
     "\n"
     "init   creates the store (DIR/flows, DIR/state.db) or migrates its state database to the\n"
     "       current schema; safe to run again. A ClickHouse URL (clickhouse://HOST:PORT/DB,\n"
     "       user and password in the [clickhouse] section of --config) gets its database,\n"
     "       tables and views created or migrated the same way (docs/CLICKHOUSE.md).\n"
-    "info   prints segments, blocks, records, bytes on disk, bytes per flow, the time range\n"
+    "info   prints segments, blocks, records, bytes on disk, bytes per flow, the time range,\n"
+    "       the damage found in the day manifests and segment footers (exit 1 when any)\n"
     "       and the exporters known to the state database.\n"
-    "prune  applies [store] retention (age, counted back from the newest stored flow or now,\n"
-    "       whichever is earlier) and max_size (oldest segments first) now.\n"
+    "check  reads and verifies everything: each day's MANIFEST against the segment files\n"
+    "       (missing, truncated or changed, unlisted or duplicated segments), each segment\n"
+    "       footer and each block's columns (CRC). Prints every problem on a 'damaged:'\n"
+    "       line and a summary; exit 1 when anything is damaged.\n"
+    "prune  applies [store] retention and max_size now: a segment goes when its partition\n"
+    "       ended and its file was written more than retention ago (wall clock), so data\n"
+    "       is kept at least retention after it was stored; then the oldest segments go\n"
+    "       while the store is above max_size. What is removed is logged as a warning.\n"
     "\n"
     "Options:\n"
     "  --store DIR|URL   the flow store (default: [general] data_dir)\n"
     "  --config FILE     configuration file ([store] section)\n"
     "\n"
     "Layout of DIR: flows/YYYY-MM-DD/*.seg immutable columnar segments (one per partition and\n"
-    "flush), state.db (SQLite, WAL), LOCK (held by the one writer).\n"
+    "flush), flows/YYYY-MM-DD/MANIFEST (the segments committed there), state.db (SQLite,\n"
+    "WAL), LOCK (held by the one writer).\n"
     "\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n";
 
@@ -42,6 +52,12 @@ static int print_exporter(void *ctx, const struct statedb_exporter *e)
            a, e->flows, e->packets, e->bytes, clock_format_utc(e->first_ms, f, sizeof f),
            clock_format_utc(e->last_ms, l, sizeof l));
     return 0;
+}
+
+static void check_report(void *ctx, const char *path, const char *what)
+{
+    (void)ctx;
+    printf("damaged: %s: %s\n", path, what);
 }
 
 static int store_run(int argc, char **argv)
@@ -62,13 +78,14 @@ static int store_run(int argc, char **argv)
         }
     }
     if (optind + 1 != argc) {
-        cli_error("store", "expected one action: init, info or prune");
+        cli_error("store", "expected one action: init, info, check or prune");
         cli_usage(&cli_cmd_store, stderr);
         return BS_EXIT_USAGE;
     }
     const char *action = argv[optind];
-    if (strcmp(action, "init") && strcmp(action, "info") && strcmp(action, "prune")) {
-        cli_error("store", "unknown action '%s' (init, info, prune)", action);
+    if (strcmp(action, "init") && strcmp(action, "info") && strcmp(action, "prune") &&
+        strcmp(action, "check")) {
+        cli_error("store", "unknown action '%s' (init, info, check, prune)", action);
         return BS_EXIT_USAGE;
     }
     struct config cfg;
@@ -81,7 +98,7 @@ static int store_run(int argc, char **argv)
     int exit_code = BS_EXIT_OK;
     char err[256];
     struct store *s = NULL;
-    int write = strcmp(action, "info") != 0;
+    int write = !strcmp(action, "init") || !strcmp(action, "prune");
     if ((rc = store_open(dir, &cfg, write ? STORE_WRITE : STORE_RDONLY, &s, err))) {
         cli_error("store", "%s", err);
         exit_code = rc == BS_EUSAGE ? BS_EXIT_USAGE : BS_EXIT_FAIL;
@@ -115,6 +132,11 @@ static int store_run(int argc, char **argv)
         if (in.records)
             printf("time range:     %s - %s\n", clock_format_utc(in.t_min, a, sizeof a),
                    clock_format_utc(in.t_max, b, sizeof b));
+        printf("damage:         %" PRIu64 " segments, %" PRIu64 " records missing%s\n",
+               in.segments_damaged, in.records_missing,
+               in.segments_damaged ? " (see the warnings; `botscope store check` for blocks)" : "");
+        if (in.segments_damaged)
+            exit_code = BS_EXIT_FAIL;
         char path[4200];
         snprintf(path, sizeof path, "%s/state.db", dir);
         FILE *probe = strcmp(store_backend_name(s), "embedded") ? NULL : fopen(path, "r");
@@ -128,6 +150,19 @@ static int store_run(int argc, char **argv)
                 statedb_close(db);
             }
         }
+    } else if (!strcmp(action, "check")) {
+        struct store_check_stats cs;
+        if ((rc = store_check(s, check_report, NULL, &cs))) {
+            cli_error("store", "%s: %s", dir, bs_strerror(rc));
+            exit_code = BS_EXIT_FAIL;
+            goto out;
+        }
+        printf("checked %" PRIu64 " segments, %" PRIu64 " blocks, %" PRIu64 " records: %" PRIu64
+               " damaged segments, %" PRIu64 " corrupt blocks, %" PRIu64 " records missing\n",
+               cs.segments, cs.blocks, cs.records, cs.segments_damaged, cs.blocks_corrupt,
+               cs.records_missing);
+        if (cs.segments_damaged || cs.blocks_corrupt)
+            exit_code = BS_EXIT_FAIL;
     } else {
         uint64_t segs = 0, bytes = 0;
         if ((rc = store_prune(s, clock_wall_ms(), &segs, &bytes))) {
@@ -146,7 +181,7 @@ out:
 
 const struct cli_cmd cli_cmd_store = {
     .name = "store",
-    .summary = "create, describe and prune a flow store",
+    .summary = "create, describe, check and prune a flow store",
     .usage = store_usage,
     .run = store_run,
 };

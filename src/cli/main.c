@@ -14,8 +14,13 @@ static const struct cli_cmd *const cli_cmds[] = {
     &cli_cmd_import,
     &cli_cmd_store,
     &cli_cmd_telescope,
+    &cli_cmd_detect,
+    &cli_cmd_graph,
     &cli_cmd_simulate,
     &cli_cmd_config,
+    &cli_cmd_eval,
+    &cli_cmd_intel,
+    &cli_cmd_export,
 };
 
 #define N_CMDS (sizeof cli_cmds / sizeof cli_cmds[0])

@@ -76,3 +76,33 @@ int clock_parse_utc(const char *s, uint64_t *ms)
     *ms = (uint64_t)t * 1000u;
     return 0;
 }
+
+/* Dates contain '-', so every '-' is tried as the split point. */
+int clock_parse_window(const char *s, uint64_t *lo, uint64_t *hi)
+{
+    char buf[128];
+    if (strlen(s) >= sizeof buf)
+        return BS_EPARSE;
+    if (!clock_parse_utc(s, lo)) {
+        *hi = UINT64_MAX;
+        return 0;
+    }
+    for (const char *d = strchr(s, '-'); d; d = strchr(d + 1, '-')) {
+        size_t l = (size_t)(d - s);
+        memcpy(buf, s, l);
+        buf[l] = '\0';
+        if (clock_parse_utc(buf, lo))
+            continue;
+        if (!d[1]) {
+            *hi = UINT64_MAX;
+            return 0;
+        }
+        if (!clock_parse_utc(d + 1, hi)) {
+            /* An END given to the second covers that whole second. */
+            if (*hi % 1000 == 0)
+                *hi += 999;
+            return *hi >= *lo ? 0 : BS_EPARSE;
+        }
+    }
+    return BS_EPARSE;
+}

@@ -207,10 +207,15 @@ void query_print_summary(const struct query_stats *st, enum query_format format,
     if (format == QF_NDJSON) {
         fprintf(o,
                 "{\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-                ",\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64 ",\"records_scanned\":%" PRIu64
-                "}\n",
+                ",\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64 ",\"records_scanned\":%" PRIu64,
                 st->matched, st->packets, st->bytes, st->matched ? st->t_first : 0,
                 st->matched ? st->t_last : 0, st->scan.records_scanned);
+        if (st->scan.segments_damaged || st->scan.blocks_corrupt) /* issue 21: say it */
+            fprintf(o,
+                    ",\"blocks_corrupt\":%" PRIu64 ",\"segments_damaged\":%" PRIu64
+                    ",\"records_missing\":%" PRIu64,
+                    st->scan.blocks_corrupt, st->scan.segments_damaged, st->scan.records_missing);
+        fputs("}\n", o);
         return;
     }
     if (format == QF_CSV) {
@@ -240,4 +245,7 @@ void query_print_summary(const struct query_stats *st, enum query_format format,
             st->scan.records_scanned, st->scan.blocks_total, st->scan.blocks_skipped,
             st->scan.blocks_corrupt, st->scan.bytes_read, wall,
             wall > 0 ? (double)st->scan.records_scanned / wall : 0.0);
+    if (st->scan.segments_damaged)
+        fprintf(o, "Damaged segments: %" PRIu64 ", %" PRIu64 " records missing from this answer\n",
+                st->scan.segments_damaged, st->scan.records_missing);
 }

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/text.h"
+#include "store/import_tcp.h"
 
 struct colname {
     const char *name;
@@ -36,7 +37,9 @@ static const char *const nfdump_default[] = {
 static const struct colname binetflow_cols[] = {
     {"StartTime", IF_TS}, {"Dur", IF_TD},      {"Proto", IF_PR},     {"SrcAddr", IF_SA},
     {"Sport", IF_SP},     {"Dir", IF_DIR},     {"DstAddr", IF_DA},   {"Dport", IF_DP},
-    {"sTos", IF_STOS},    {"TotPkts", IF_IPKT}, {"TotBytes", IF_IBYT}, {NULL, IF_COUNT},
+    {"sTos", IF_STOS},    {"TotPkts", IF_IPKT}, {"TotBytes", IF_IBYT}, {"State", IF_STATE},
+    {"SrcBytes", IF_ORIG_BYTES}, {"SrcPkts", IF_SPKT}, {"DstPkts", IF_OPKT},
+    {"DstBytes", IF_OBYT}, {NULL, IF_COUNT},
 };
 static const char *const binetflow_default[] = {
     "StartTime", "Dur", "Proto", "SrcAddr", "Sport", "Dir", "DstAddr", "Dport", "State", "sTos",
@@ -48,7 +51,8 @@ static const struct colname zeek_cols[] = {
     {"id.resp_h", IF_DA},  {"id.resp_p", IF_DP},        {"proto", IF_PR},
     {"duration", IF_TD},   {"orig_pkts", IF_IPKT},      {"orig_ip_bytes", IF_IBYT},
     {"resp_pkts", IF_OPKT}, {"resp_ip_bytes", IF_OBYT}, {"orig_bytes", IF_ORIG_BYTES},
-    {"resp_bytes", IF_RESP_BYTES}, {NULL, IF_COUNT},
+    {"resp_bytes", IF_RESP_BYTES}, {"conn_state", IF_STATE}, {"history", IF_HISTORY},
+    {NULL, IF_COUNT},
 };
 
 static const struct {
@@ -80,6 +84,7 @@ void import_init(struct import_ctx *c, enum import_format fmt)
 {
     memset(c, 0, sizeof *c);
     c->fmt = fmt;
+    c->sep = '\t';
     for (int i = 0; i < IF_COUNT; i++)
         c->col[i] = -1;
 }
@@ -290,6 +295,161 @@ static const char *fld(char **v, const struct import_ctx *c, enum import_field f
     return i >= 0 && i < c->ncols && v[i] ? v[i] : NULL;
 }
 
+/* Parses the optional numeric column f into *x; *have says whether it had a value. */
+static int opt_num(struct import_ctx *c, char **v, enum import_field f, uint64_t *x, int *have)
+{
+    const char *s = fld(v, c, f);
+    *x = 0;
+    *have = s && *s && strcmp(s, "-");
+    if (*have && parse_u64(s, x))
+        return bad(c, "bad number", s);
+    return 0;
+}
+
+/* The other direction of r: addresses and ports swapped (ICMP keeps its type/code). */
+static void reverse_of(const struct flow_rec *r, struct flow_rec *rev)
+{
+    *rev = *r;
+    rev->src = r->dst;
+    rev->dst = r->src;
+    if (r->proto == 1 || r->proto == 58) {
+        rev->src_port = 0;
+        rev->dst_port = r->dst_port;
+    } else {
+        rev->src_port = r->dst_port;
+        rev->dst_port = r->src_port;
+    }
+}
+
+/* One record per direction that sent packets, the originator's first; when neither sent any
+ * (Zeek's bad-checksum-only connections) the originator's record with zero counts, so the
+ * connection is still counted. */
+static int place(const struct flow_rec *orig, const struct flow_rec *resp, struct flow_rec *out0,
+                 struct flow_rec *out1, int *nrev)
+{
+    struct flow_rec o = *orig, r = *resp;
+    *nrev = 0;
+    if (!o.packets && r.packets) {
+        *out0 = r;
+        return 0;
+    }
+    *out0 = o;
+    if (r.packets) {
+        *out1 = r;
+        *nrev = 1;
+    }
+    return 0;
+}
+
+/* Zeek: r holds orig->resp with orig_pkts/orig_ip_bytes; adds resp->orig and the flags. */
+static int zeek_split(struct import_ctx *c, char **v, struct flow_rec *r, struct flow_rec *rev,
+                      int *nrev)
+{
+    uint64_t opay, rpay, rpk, rby;
+    int have, have_ipb, rc;
+    if ((rc = opt_num(c, v, IF_ORIG_BYTES, &opay, &have)) ||
+        (rc = opt_num(c, v, IF_RESP_BYTES, &rpay, &have)) ||
+        (rc = opt_num(c, v, IF_OPKT, &rpk, &have)) ||
+        (rc = opt_num(c, v, IF_OBYT, &rby, &have_ipb)))
+        return rc;
+    /* IP byte counts when the log has them, else the payload counts. */
+    if (!fld(v, c, IF_IBYT))
+        r->bytes = opay;
+    if (!fld(v, c, IF_OBYT))
+        rby = rpay;
+    uint8_t fo = 0, fr = 0;
+    const char *hist = fld(v, c, IF_HISTORY);
+    if (r->proto == 6 && import_zeek_flags(fld(v, c, IF_STATE), hist, opay, rpay, &fo, &fr))
+        return bad(c, "bad history", hist);
+    struct flow_rec b;
+    reverse_of(r, &b);
+    b.packets = rpk;
+    b.bytes = rby;
+    b.tcp_flags = fr;
+    r->tcp_flags = fo;
+    return place(r, &b, r, rev, nrev);
+}
+
+/* Argus: r holds SrcAddr->DstAddr with the totals. With SrcBytes (or the Src/Dst packet and
+ * byte columns) it becomes one record per side; packets per side, when the file does not
+ * have them, are TotPkts shared in proportion to the bytes, at least one for a side with
+ * bytes (an estimate: CTU-13 files carry no per-side packet counts). Counters stay with the
+ * Argus side they belong to; Dir "<-" (Argus thinks DstAddr began) only makes the DstAddr
+ * side's record the first. */
+static int argus_split(struct import_ctx *c, char **v, struct flow_rec *r, struct flow_rec *rev,
+                       int *nrev)
+{
+    uint8_t fs = 0, fd = 0;
+    const char *st = fld(v, c, IF_STATE), *s;
+    if (r->proto == 6 && import_argus_flags(st, &fs, &fd))
+        return bad(c, "bad TCP state", st);
+    int back = (s = fld(v, c, IF_DIR)) && strstr(s, "<-") && !strstr(s, "<->");
+    uint64_t tp = r->packets, tb = r->bytes, sb, db, sp, dp;
+    int hsb, hdb, hsp, hdp, rc;
+    if ((rc = opt_num(c, v, IF_ORIG_BYTES, &sb, &hsb)) ||
+        (rc = opt_num(c, v, IF_OBYT, &db, &hdb)) || (rc = opt_num(c, v, IF_SPKT, &sp, &hsp)) ||
+        (rc = opt_num(c, v, IF_OPKT, &dp, &hdp)))
+        return rc;
+    if (!hsb && !hdb) {
+        /* No way to split: one record with both sides' totals and flags. */
+        r->tcp_flags = fs | fd;
+        if (back) {
+            struct flow_rec t;
+            reverse_of(r, &t);
+            *r = t;
+        }
+        return 0;
+    }
+    if (!hdb) {
+        if (sb > tb)
+            return bad(c, "SrcBytes above TotBytes", fld(v, c, IF_ORIG_BYTES));
+        db = tb - sb;
+    } else if (!hsb) {
+        if (db > tb)
+            return bad(c, "DstBytes above TotBytes", fld(v, c, IF_OBYT));
+        sb = tb - db;
+    }
+    if (hsp && !hdp) {
+        if (sp > tp)
+            return bad(c, "SrcPkts above TotPkts", fld(v, c, IF_SPKT));
+        dp = tp - sp;
+    } else if (hdp && !hsp) {
+        if (dp > tp)
+            return bad(c, "DstPkts above TotPkts", fld(v, c, IF_OPKT));
+        sp = tp - dp;
+    } else if (!hsp && !hdp) {
+        if (!db) {
+            sp = tp;
+            dp = 0;
+        } else if (!sb) {
+            sp = 0;
+            dp = tp;
+        } else if (tp < 2) {
+            /* Bytes on both sides but one packet: cannot be split, keep it whole. */
+            sp = tp;
+            sb += db;
+            dp = db = 0;
+        } else {
+            dp = (uint64_t)llround((double)tp * (double)db / (double)(sb + db));
+            dp = dp < 1 ? 1 : dp > tp - 1 ? tp - 1 : dp;
+            sp = tp - dp;
+        }
+    }
+    struct flow_rec b;
+    reverse_of(r, &b);
+    r->packets = sp;
+    r->bytes = sb;
+    r->tcp_flags = fs;
+    b.packets = dp;
+    b.bytes = db;
+    b.tcp_flags = fd;
+    if (back) {
+        struct flow_rec a = *r;
+        return place(&b, &a, r, rev, nrev);
+    }
+    return place(r, &b, r, rev, nrev);
+}
+
 /* Fills r from the field values v (indexed by column). Returns 0 or BS_EPARSE. */
 static int build(struct import_ctx *c, char **v, struct flow_rec *r, struct flow_rec *rev,
                  int *nrev)
@@ -357,42 +517,14 @@ static int build(struct import_ctx *c, char **v, struct flow_rec *r, struct flow
         case 9: r->vlan = (uint16_t)x; if (x) r->has |= FLOW_HAS_VLAN; break;
         }
     }
-    if (c->fmt == IMPORT_ZEEK && !fld(v, c, IF_IBYT) && (s = fld(v, c, IF_ORIG_BYTES)) &&
-        !parse_u64(s, &x))
-        r->bytes = x;
     if ((s = fld(v, c, IF_NH)) && *s && ipaddr_parse(s, &r->nexthop))
         return bad(c, "bad next hop", s);
     if ((s = fld(v, c, IF_RA)) && *s && ipaddr_parse(s, &r->exporter))
         return bad(c, "bad exporter address", s);
-    if ((s = fld(v, c, IF_DIR)) && strstr(s, "<-") && !strstr(s, "<->")) {
-        struct ipaddr t = r->src;
-        r->src = r->dst;
-        r->dst = t;
-        if (r->proto != 1 && r->proto != 58) {
-            uint16_t tp = r->src_port;
-            r->src_port = r->dst_port;
-            r->dst_port = tp;
-        }
-    }
-    if (c->fmt == IMPORT_ZEEK) {
-        uint64_t opk = 0, oby = 0;
-        if ((s = fld(v, c, IF_OPKT)) && parse_u64(s, &opk))
-            return bad(c, "bad number", s);
-        if ((s = fld(v, c, IF_OBYT)) && parse_u64(s, &oby))
-            return bad(c, "bad number", s);
-        if (!fld(v, c, IF_OBYT) && (s = fld(v, c, IF_RESP_BYTES)) && parse_u64(s, &oby))
-            return bad(c, "bad number", s);
-        if (opk) {
-            *rev = *r;
-            rev->src = r->dst;
-            rev->dst = r->src;
-            rev->src_port = r->proto == 1 || r->proto == 58 ? 0 : r->dst_port;
-            rev->dst_port = r->proto == 1 || r->proto == 58 ? r->dst_port : r->src_port;
-            rev->packets = opk;
-            rev->bytes = oby;
-            *nrev = 1;
-        }
-    }
+    if (c->fmt == IMPORT_ZEEK)
+        return zeek_split(c, v, r, rev, nrev);
+    if (c->fmt == IMPORT_BINETFLOW)
+        return argus_split(c, v, r, rev, nrev);
     return 0;
 }
 
@@ -497,6 +629,7 @@ int import_line(struct import_ctx *c, char *line, struct flow_rec out[2])
                 int k = split(p, '\t', v, IMPORT_MAX_COLS);
                 if (k < 2 || set_header(c, v + 1, k - 1))
                     return bad(c, "bad #fields header", NULL);
+                c->sep = '\t';
             }
             return 0;
         }
@@ -514,9 +647,17 @@ int import_line(struct import_ctx *c, char *line, struct flow_rec out[2])
                 memcpy(c->err, jc.err, sizeof c->err);
             return rc ? rc : 1 + nrev;
         }
+        if (!strncmp(p, "ts,", 3)) {
+            /* The conn.log columns as CSV (IoT-23): a header line, then one row a line. */
+            int k = split(p, ',', v, IMPORT_MAX_COLS);
+            if (k < 0 || set_header(c, v, k))
+                return bad(c, "bad CSV header", NULL);
+            c->sep = ',';
+            return 0;
+        }
         if (!c->have_header)
-            return bad(c, "Zeek TSV line before the #fields header", p);
-        int k = split(p, '\t', v, IMPORT_MAX_COLS);
+            return bad(c, "Zeek line before the #fields or CSV header", p);
+        int k = split(p, c->sep, v, IMPORT_MAX_COLS);
         if (k != c->ncols)
             return bad(c, "wrong number of fields", NULL);
         rc = build(c, v, &out[0], &out[1], &nrev);

@@ -94,6 +94,15 @@ int store_prune(struct store *s, uint64_t now_ms, uint64_t *segs, uint64_t *byte
     return rc;
 }
 
+int store_check(struct store *s, void (*report)(void *ctx, const char *path, const char *what),
+                void *ctx, struct store_check_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!s->be->check)
+        return BS_EUNSUPPORTED;
+    return s->be->check(s, report, ctx, st);
+}
+
 int store_sql(struct store *s, const char *sql, int (*cb)(void *ctx, const uint8_t *p, size_t n),
               void *ctx, char errbuf[256])
 {

@@ -169,6 +169,10 @@ struct store_scan {
 struct store_scan_stats {
     uint64_t segments, blocks_total, blocks_skipped, blocks_corrupt, records_scanned;
     uint64_t bytes_read; /* compressed column bytes decompressed */
+    /* Segment-level damage found by checking the store's manifests (store_embedded.c): each
+     * case is logged as a warning naming the file. records_missing counts the records of
+     * damaged or missing segments (as committed), which no answer includes. */
+    uint64_t segments_damaged, records_missing;
 };
 
 /* Scans s as described above. Returns 0, the non-zero value of on_block, or a negative error
@@ -180,11 +184,28 @@ int store_scan(struct store *s, const struct store_scan *sc, struct store_scan_s
 struct store_info {
     uint64_t segments, blocks, records, bytes; /* bytes: segment files on disk */
     uint64_t t_min, t_max;                     /* start_ms range (0,0 when empty) */
+    /* Damage seen on the way (manifests and segment footers; blocks are not decompressed:
+     * store_check does that), each logged as a warning naming the file. */
+    uint64_t segments_damaged, records_missing;
 };
 int store_get_info(struct store *s, struct store_info *out);
 
-/* Applies retention (store.retention by age relative to now_ms, store.max_size by total size,
- * oldest partitions first). Counts what was deleted. Needs STORE_WRITE. */
+/* What store_check found. */
+struct store_check_stats {
+    uint64_t segments, blocks, records;        /* read and verified */
+    uint64_t segments_damaged, blocks_corrupt; /* found damaged */
+    uint64_t records_missing;                  /* in damaged segments and blocks */
+};
+/* Verifies the whole store: every manifest, every segment footer, every block's every column
+ * (CRC and structure). Each problem goes to report (path, what; may be NULL: logged as a
+ * warning). Returns 0 (damage is counted in st, not an error) or a negative error. */
+int store_check(struct store *s, void (*report)(void *ctx, const char *path, const char *what),
+                void *ctx, struct store_check_stats *st);
+
+/* Applies retention (store.retention: segments whose partition ended and whose file was
+ * written more than retention before now_ms, the wall clock; store.max_size by total size,
+ * oldest partitions first). Counts what was deleted and logs it as a warning. Needs
+ * STORE_WRITE. */
 int store_prune(struct store *s, uint64_t now_ms, uint64_t *segments_deleted,
                 uint64_t *bytes_deleted);
 

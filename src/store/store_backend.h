@@ -59,6 +59,9 @@ struct store_backend {
     int (*scan)(struct store *s, const struct store_scan *sc, struct store_scan_stats *st);
     int (*info)(struct store *s, struct store_info *out);
     int (*prune)(struct store *s, uint64_t now_ms, uint64_t *segs, uint64_t *bytes);
+    /* Optional (NULL: BS_EUNSUPPORTED). */
+    int (*check)(struct store *s, void (*report)(void *ctx, const char *path, const char *what),
+                 void *ctx, struct store_check_stats *st);
     /* Optional: SQL evaluated by the backend (store_sql, including its sql == NULL probe);
      * NULL = not supported. */
     int (*sql)(struct store *s, const char *sql,

@@ -434,48 +434,45 @@ static int ch_info(struct store *s, struct store_info *out)
     return 0;
 }
 
+/* store.h's retention rule on whole days: a day (partition) goes when it has ended and its
+ * newest part was written more than retention before now_ms (wall clock), so data stays at
+ * least retention after it was stored; then the oldest days while the table is above
+ * max_size (never the newest day). The roll-up's partitions of the same days go too. */
 static int ch_prune(struct store *s, uint64_t now_ms, uint64_t *segs, uint64_t *bytes)
 {
     struct ch_store *c = (struct ch_store *)s;
     char sql[512];
-    uint64_t newest[2];
-    snprintf(sql, sizeof sql, "SELECT count(), max(start_ms) FROM %s.flows FORMAT TabSeparated",
-             c->t.db);
-    int rc = query_nums(&c->conn, sql, newest, 2);
-    if (rc || newest[0] == 0)
-        return rc;
-    uint64_t ref = newest[1] < now_ms ? newest[1] : now_ms;
-    uint64_t cutoff = c->retention_ms && ref > c->retention_ms ? ref - c->retention_ms : 0;
-    /* Days (partitions) oldest first, with their parts and bytes. */
     snprintf(sql, sizeof sql,
-             "SELECT toUInt64(partition) AS p, count(), sum(bytes_on_disk) FROM system.parts "
-             "WHERE database = '%s' AND table = 'flows' AND active GROUP BY p ORDER BY p "
-             "FORMAT TabSeparated",
+             "SELECT toUInt64(partition) AS p, count(), sum(bytes_on_disk), "
+             "toUInt64(max(modification_time)) FROM system.parts WHERE database = '%s' AND "
+             "table = 'flows' AND active GROUP BY p ORDER BY p FORMAT TabSeparated",
              c->t.db);
     struct buf b = BUF_INIT(CH_RESP_MAX);
-    if ((rc = ch_exec(&c->conn, sql, &b)))
-        goto out;
-    uint64_t total = 0, nparts = 0;
-    for (const char *p = b.data ? b.data : ""; *p;) {
-        uint64_t day, parts, by;
+    int rc = ch_exec(&c->conn, sql, &b);
+    uint64_t total = 0, ndays = 0;
+    for (const char *p = b.data ? b.data : ""; !rc && *p;) {
+        uint64_t v[4];
         int used = 0;
-        if (sscanf(p, "%" SCNu64 "\t%" SCNu64 "\t%" SCNu64 "\n%n", &day, &parts, &by, &used) < 3 ||
+        if (sscanf(p, "%" SCNu64 "\t%" SCNu64 "\t%" SCNu64 "\t%" SCNu64 "\n%n", &v[0], &v[1], &v[2],
+                   &v[3], &used) < 4 ||
             !used)
             break;
-        total += by;
-        nparts++;
+        total += v[2];
+        ndays++;
         p += used;
     }
     const char *p = b.data ? b.data : "";
-    for (uint64_t i = 0; i < nparts && !rc; i++) {
-        uint64_t day, parts, by;
+    for (uint64_t i = 0; i < ndays && !rc; i++) {
+        uint64_t day, parts, by, written_s;
         int used = 0;
-        sscanf(p, "%" SCNu64 "\t%" SCNu64 "\t%" SCNu64 "\n%n", &day, &parts, &by, &used);
+        sscanf(p, "%" SCNu64 "\t%" SCNu64 "\t%" SCNu64 "\t%" SCNu64 "\n%n", &day, &parts, &by,
+               &written_s, &used);
         p += used;
-        bool old = (day + 1) * CH_DAY_MS <= cutoff;
-        bool big = c->max_size && total > c->max_size && i + 1 < nparts;
+        bool ended = (day + 1) * CH_DAY_MS <= now_ms;
+        bool old = c->retention_ms && ended && written_s * 1000 + c->retention_ms <= now_ms;
+        bool big = c->max_size && total > c->max_size && i + 1 < ndays;
         if (!old && !big)
-            break;
+            continue;
         static const char *const tables[] = {"flows", "flows_hourly"};
         for (int t = 0; t < 2 && !rc; t++) {
             snprintf(sql, sizeof sql, "ALTER TABLE %s.%s DROP PARTITION %" PRIu64, c->t.db,
@@ -483,12 +480,18 @@ static int ch_prune(struct store *s, uint64_t now_ms, uint64_t *segs, uint64_t *
             rc = ch_exec(&c->conn, sql, NULL);
         }
         if (!rc) {
+            char d[40];
+            log_warn("clickhouse",
+                     "pruned %s.flows day %s (%" PRIu64 " parts, %" PRIu64 " bytes): %s", c->t.db,
+                     clock_format_utc(day * CH_DAY_MS, d, sizeof d), parts, by,
+                     old ? "older than retention" : "above max_size");
             *segs += parts;
             *bytes += by;
             total -= by;
         }
     }
-out:
+    if (rc)
+        log_warn("clickhouse", "prune: %s", c->conn.err);
     buf_release(&b);
     return rc;
 }

@@ -6,11 +6,15 @@
  *   flows/YYYY-MM-DD/         one directory per UTC day of partition start
  *     YYYYMMDDTHHMMSSZ_P_SEQ.seg   a segment: partition start, partition length P in seconds,
  *                              writer sequence number (unique, increasing)
+ *     MANIFEST                 the segments committed in this day (manifest.h): readers check
+ *                              the files against it and report missing, truncated and
+ *                              unlisted (duplicated) segments on every read (seglist.h)
  *     .tmp.<name>              a segment being written (never read; removed on open)
  * A partition holds the records whose start_ms lies in [start, start + P); one flush writes
- * one segment per partition present in its batch (all written to temp files first, then
- * renamed one right after the other, so a crash shows a batch whole or not at all except in
- * the microseconds between two renames).
+ * one segment per partition present in its batch, all to temp files first; then, day by day,
+ * their manifest lines are appended (the commit point) and they are renamed one right after
+ * the other. A writer opening the store renames what was committed and not yet renamed, so a
+ * crash shows a batch whole or not at all.
  *
  * Write path: store_append copies records into a batch of store.batch_records, and writes each
  * record's sort key (start_ms, index) beside it and adds it to the batch's exporter summary
@@ -30,11 +34,15 @@
  * memory stays bounded and the newest data wins. If store.max_size is set, a failed write
  * first prunes by size and retries once.
  *
- * Retention: after every successful flush and in store_prune, segments whose partition ended
- * more than store.retention before the reference time are deleted, where the reference is the
- * newest stored start time capped at the wall clock (so an imported archive of old flows keeps
- * its last retention window instead of vanishing); then, if store.max_size is set, the oldest
- * segments go until the total fits.
+ * Retention: after every successful flush and in store_prune, a segment is deleted when both
+ * its partition ended and its file was written more than store.retention before the wall
+ * clock. Age is wall-clock time, never "the newest stored flow" (one exporter with a clock
+ * ahead, or a replay next to live data, would otherwise age out everything else), and data is
+ * kept at least store.retention after it was written: what a run reports as stored (an
+ * imported 2011 archive, an old capture replayed) is never removed by that run, nor by any
+ * run within the retention period after it. Each pass that removes anything logs a warning
+ * with the segment, byte and time range counts. Then, if store.max_size is set, the oldest
+ * segments go until the total fits (also logged as a warning).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -58,7 +66,9 @@
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "store/manifest.h"
 #include "store/segment.h"
+#include "store/seglist.h"
 #include "store/statedb.h"
 #include "store/store_backend.h"
 
@@ -88,6 +98,7 @@ struct emb_key {
 /* A segment of the batch being written: written to its temp file, not yet renamed. */
 struct emb_tmpseg {
     uint64_t pstart, seq;
+    uint64_t size, records; /* for the manifest */
 };
 
 /* A batch queued to the writer: v[0..n), or v NULL to retry what a failed write left.
@@ -145,130 +156,10 @@ struct emb {
     struct statedb *db;
 };
 
-/* One segment file found on disk. */
-struct seg_file {
-    char *path;
-    uint64_t start_ms, len_ms, seq, size;
-};
-
-struct seg_list {
-    struct seg_file *v;
-    size_t n, cap;
-};
-
-static void seg_list_release(struct seg_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i].path);
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
-
-/* Parses "YYYYMMDDTHHMMSSZ_P_SEQ.seg". */
-static int parse_seg_name(const char *name, uint64_t *start_ms, uint64_t *len_ms, uint64_t *seq)
-{
-    int y, mo, d, h, mi, s, n = 0;
-    unsigned long long p, q;
-    if (sscanf(name, "%4d%2d%2dT%2d%2d%2dZ_%llu_%llu.seg%n", &y, &mo, &d, &h, &mi, &s, &p, &q,
-               &n) != 8 ||
-        name[n] != '\0')
-        return BS_EPARSE;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = s};
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || p == 0)
-        return BS_EPARSE;
-    *start_ms = (uint64_t)t * 1000u;
-    *len_ms = (uint64_t)p * 1000u;
-    *seq = q;
-    return 0;
-}
-
-static int cmp_seg_file(const void *a, const void *b)
-{
-    const struct seg_file *x = a, *y = b;
-    if (x->start_ms != y->start_ms)
-        return x->start_ms < y->start_ms ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Lists the segments under dir/flows, sorted by time then sequence. When clean_tmp is set,
- * leftover temp files of an interrupted writer are removed (and logged). */
+/* The plain listing (no manifest check): the write path and retention. */
 static int list_segments(const char *dir, struct seg_list *out, int clean_tmp)
 {
-    char path[EMB_PATH_MAX];
-    memset(out, 0, sizeof *out);
-    snprintf(path, sizeof path, "%s/flows", dir);
-    DIR *top = opendir(path);
-    if (!top)
-        return errno == ENOENT ? 0 : -errno;
-    int rc = 0;
-    struct dirent *de;
-    while (!rc && (de = readdir(top))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char day[EMB_PATH_MAX];
-        snprintf(day, sizeof day, "%s/flows/%s", dir, de->d_name);
-        DIR *dd = opendir(day);
-        if (!dd)
-            continue;
-        struct dirent *fe;
-        while ((fe = readdir(dd))) {
-            char fp[EMB_PATH_MAX];
-            if (snprintf(fp, sizeof fp, "%s/%s", day, fe->d_name) >= (int)sizeof fp)
-                continue;
-            if (!strncmp(fe->d_name, ".tmp.", 5)) {
-                if (clean_tmp) {
-                    log_warn("store", "removing incomplete segment %s left by an interrupted "
-                                      "writer",
-                             fp);
-                    unlink(fp);
-                }
-                continue;
-            }
-            struct seg_file sf;
-            if (parse_seg_name(fe->d_name, &sf.start_ms, &sf.len_ms, &sf.seq))
-                continue;
-            struct stat st;
-            if (stat(fp, &st) || !S_ISREG(st.st_mode))
-                continue;
-            sf.size = (uint64_t)st.st_size;
-            if (out->n == out->cap) {
-                size_t nc = out->cap ? out->cap * 2 : 64;
-                struct seg_file *nv = realloc(out->v, nc * sizeof *nv);
-                if (!nv) {
-                    rc = BS_ENOMEM;
-                    break;
-                }
-                out->v = nv;
-                out->cap = nc;
-            }
-            if (!(sf.path = strdup(fp))) {
-                rc = BS_ENOMEM;
-                break;
-            }
-            out->v[out->n++] = sf;
-        }
-        closedir(dd);
-    }
-    closedir(top);
-    if (rc) {
-        seg_list_release(out);
-        return rc;
-    }
-    if (out->n)
-        qsort(out->v, out->n, sizeof *out->v, cmp_seg_file);
-    return 0;
-}
-
-static int fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) ? -errno : 0;
-    close(fd);
-    return rc;
+    return seg_list_dir(dir, out, clean_tmp, NULL);
 }
 
 /* ---- open / close ---------------------------------------------------------------------- */
@@ -386,6 +277,12 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
             rc = errno == EWOULDBLOCK ? BS_EEXIST : -errno;
             set_err(errbuf, "%s: %s", path,
                      rc == BS_EEXIST ? "another writer holds the store" : bs_strerror(rc));
+            goto out_free;
+        }
+        /* Finish what an interrupted writer committed or was removing, before its temp files
+         * are cleaned, and give days from before manifests one. */
+        if ((rc = seg_reconcile(e->dir))) {
+            set_err(errbuf, "%s: %s", e->dir, bs_strerror(rc));
             goto out_free;
         }
         struct seg_list l;
@@ -522,7 +419,8 @@ static int segment_paths(const struct emb *e, uint64_t pstart, uint64_t seq,
  * segment's temp file and fsyncs it; the caller renames it (commit_segments). On failure the
  * temp file is removed. */
 static int write_temp_segment(struct emb *e, uint64_t pstart, uint64_t seq,
-                              const struct flow_rec *recs, const uint32_t *order, size_t n)
+                              const struct flow_rec *recs, const uint32_t *order, size_t n,
+                              uint64_t *size)
 {
     char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
     int rc = segment_paths(e, pstart, seq, day, tmp, fin);
@@ -550,33 +448,48 @@ static int write_temp_segment(struct emb *e, uint64_t pstart, uint64_t seq,
         rc = errno ? -errno : BS_EIO;
     if (rc)
         unlink(tmp);
+    *size = bytes;
     return rc;
 }
 
-/* Renames the temp segments t[0..k) to their final names, in time order, one right after the
- * other, so that a crash while a batch is written leaves (almost always) all or none of its
- * segments visible; then fsyncs their directories. Returns how many were renamed (a rename
- * failure removes the temp files not renamed and sets *rc). */
+/* Commits the temp segments t[0..k) (time order), one day directory at a time: their lines
+ * are appended to the day's manifest (the commit point, manifest.h), then they are renamed to
+ * their final names one right after the other and the directory is fsynced. Returns how many
+ * were committed; on a failure the temp files not committed are removed and *rc set. */
 static size_t commit_segments(struct emb *e, const struct emb_tmpseg *t, size_t k, int *rc)
 {
-    char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX], synced[EMB_PATH_MAX] = "";
+    char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX], d2[EMB_PATH_MAX];
+    char names[64][MANIFEST_NAME_MAX];
+    struct manifest_op ops[64];
     size_t i = 0;
-    for (; i < k; i++) {
-        if (segment_paths(e, t[i].pstart, t[i].seq, day, tmp, fin) == 0 && rename(tmp, fin)) {
-            *rc = -errno;
+    while (i < k && !*rc) {
+        /* One group: the segments of one day, at most 64 (one manifest append each). */
+        if ((*rc = segment_paths(e, t[i].pstart, t[i].seq, day, tmp, fin)))
             break;
+        size_t j = i, g = 0;
+        while (j < k && g < 64) {
+            if (segment_paths(e, t[j].pstart, t[j].seq, d2, tmp, fin) || strcmp(d2, day))
+                break;
+            snprintf(names[g], sizeof names[g], "%s", strrchr(fin, '/') + 1);
+            ops[g] = (struct manifest_op){names[g], t[j].size, t[j].records, 0};
+            g++;
+            j++;
         }
+        if ((*rc = manifest_append(day, ops, g)))
+            break;
+        for (; i < j; i++) {
+            segment_paths(e, t[i].pstart, t[i].seq, d2, tmp, fin);
+            if (rename(tmp, fin)) {
+                /* Listed but not in place: the next writer renames it (seg_reconcile). */
+                *rc = -errno;
+                log_err("store", "%s: rename failed after commit: %s", fin, bs_strerror(*rc));
+            }
+        }
+        seg_fsync_dir(day);
     }
     for (size_t j = i; j < k; j++)
         if (segment_paths(e, t[j].pstart, t[j].seq, day, tmp, fin) == 0)
             unlink(tmp);
-    for (size_t j = 0; j < i; j++) {
-        segment_paths(e, t[j].pstart, t[j].seq, day, tmp, fin);
-        if (strcmp(day, synced)) {
-            fsync_dir(day);
-            memcpy(synced, day, sizeof day);
-        }
-    }
     return i;
 }
 
@@ -729,9 +642,9 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed)
             e->tmps = nt;
             e->tmps_cap = nc;
         }
-        e->tmps[k] = (struct emb_tmpseg){pstart, e->seq++};
-        if ((rc = write_temp_segment(e, pstart, e->tmps[k].seq, v, e->order + done,
-                                     end - done))) {
+        e->tmps[k] = (struct emb_tmpseg){pstart, e->seq++, 0, end - done};
+        if ((rc = write_temp_segment(e, pstart, e->tmps[k].seq, v, e->order + done, end - done,
+                                     &e->tmps[k].size))) {
             t_fail = pstart;
             break;
         }
@@ -1118,6 +1031,9 @@ static int map_segs(struct scan_job *j, const struct seg_file *l, size_t n)
         struct stat st;
         if (fstat(fd, &st) || st.st_size <= 0) {
             close(fd);
+            /* (with a manifest, a size change is caught when listing) */
+            j->st->segments_damaged++;
+            log_warn("store", "%s: empty segment file, skipped", l[i].path);
             continue;
         }
         void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -1159,11 +1075,44 @@ static int map_segs(struct scan_job *j, const struct seg_file *l, size_t n)
     return 0;
 }
 
+/* Damage found while listing: counted and logged (or told to the caller's report). */
+struct damage_acc {
+    uint64_t segments, records;
+    void (*report)(void *ctx, const char *path, const char *what);
+    void *ctx;
+};
+
+static void on_damage(void *ctx, const char *path, const char *what, uint64_t records)
+{
+    struct damage_acc *d = ctx;
+    char msg[320];
+    if (records)
+        snprintf(msg, sizeof msg, "%s (%llu records missing from every answer)", what,
+                 (unsigned long long)records);
+    else
+        snprintf(msg, sizeof msg, "%s", what);
+    d->segments++;
+    d->records += records;
+    if (d->report)
+        d->report(d->ctx, path, msg);
+    else
+        log_warn("store", "%s: %s", path, msg);
+}
+
+static int list_checked(const struct emb *e, struct seg_list *l, struct damage_acc *d)
+{
+    struct seg_damage_sink sink = {on_damage, d};
+    return seg_list_dir(e->dir, l, 0, &sink);
+}
+
 static int emb_scan(struct store *s, const struct store_scan *sc, struct store_scan_stats *st)
 {
     struct emb *e = (struct emb *)s;
     struct seg_list l;
-    int rc = list_segments(e->dir, &l, 0);
+    struct damage_acc dmg = {0};
+    int rc = list_checked(e, &l, &dmg);
+    st->segments_damaged += dmg.segments;
+    st->records_missing += dmg.records;
     if (rc)
         return rc;
     unsigned nth = sc->threads ? sc->threads : 1;
@@ -1235,9 +1184,12 @@ static int emb_info(struct store *s, struct store_info *out)
 {
     struct emb *e = (struct emb *)s;
     struct seg_list l;
-    int rc = list_segments(e->dir, &l, 0);
+    struct damage_acc dmg = {0};
+    int rc = list_checked(e, &l, &dmg);
     if (rc)
         return rc;
+    out->segments_damaged = dmg.segments;
+    out->records_missing = dmg.records;
     for (size_t i = 0; i < l.n; i++) {
         int fd = open(l.v[i].path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -1245,8 +1197,13 @@ static int emb_info(struct store *s, struct store_info *out)
         size_t len = (size_t)l.v[i].size;
         void *map = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
         close(fd);
-        if (map == MAP_FAILED)
+        if (map == MAP_FAILED) {
+            if (!len) {
+                log_warn("store", "%s: empty segment file", l.v[i].path);
+                out->segments_damaged++;
+            }
             continue;
+        }
         struct seg sg;
         if (!seg_parse(&sg, map, len, l.v[i].path)) {
             out->segments++;
@@ -1263,11 +1220,84 @@ static int emb_info(struct store *s, struct store_info *out)
             seg_release(&sg);
         } else {
             log_warn("store", "%s: corrupt segment footer", l.v[i].path);
+            out->segments_damaged++;
+            out->records_missing += l.v[i].records;
         }
         munmap(map, len);
     }
     seg_list_release(&l);
     return 0;
+}
+
+static void check_report(void (*report)(void *, const char *, const char *), void *ctx,
+                         const char *path, const char *what)
+{
+    if (report)
+        report(ctx, path, what);
+    else
+        log_warn("store", "%s: %s", path, what);
+}
+
+static int emb_check(struct store *s, void (*report)(void *ctx, const char *path, const char *what),
+                     void *ctx, struct store_check_stats *st)
+{
+    struct emb *e = (struct emb *)s;
+    struct seg_list l;
+    struct damage_acc dmg = {.report = report, .ctx = ctx};
+    int rc = list_checked(e, &l, &dmg);
+    if (rc)
+        return rc;
+    st->segments_damaged = dmg.segments;
+    st->records_missing = dmg.records;
+    struct seg_scratch *sc = seg_scratch_new();
+    if (!sc) {
+        seg_list_release(&l);
+        return BS_ENOMEM;
+    }
+    char what[160];
+    for (size_t i = 0; i < l.n && !rc; i++) {
+        struct seg_file *f = &l.v[i];
+        int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+        size_t len = (size_t)f->size;
+        void *map = fd >= 0 && len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+        if (fd >= 0)
+            close(fd);
+        struct seg sg;
+        int prc = map == MAP_FAILED ? BS_ETRUNC : seg_parse(&sg, map, len, f->path);
+        if (prc == BS_ENOMEM) {
+            rc = prc;
+        } else if (prc) {
+            st->segments_damaged++;
+            st->records_missing += f->records;
+            snprintf(what, sizeof what, "%s: no block can be read",
+                     map == MAP_FAILED ? "empty or unreadable segment" : "corrupt segment footer");
+            check_report(report, ctx, f->path, what);
+        } else {
+            st->segments++;
+            for (uint32_t b = 0; b < sg.nblocks && !rc; b++) {
+                struct store_block blk;
+                int brc = seg_decode_block(&sg, b, STORE_COLS_ALL, sc, &blk, NULL);
+                st->blocks++;
+                if (brc == BS_ENOMEM) {
+                    rc = brc;
+                } else if (brc) {
+                    st->blocks_corrupt++;
+                    st->records_missing += sg.blocks[b].meta.n;
+                    snprintf(what, sizeof what, "block %u is corrupt (%s): %u records", b,
+                             bs_strerror(brc), sg.blocks[b].meta.n);
+                    check_report(report, ctx, f->path, what);
+                } else {
+                    st->records += blk.n;
+                }
+            }
+            seg_release(&sg);
+        }
+        if (map != MAP_FAILED)
+            munmap(map, len);
+    }
+    seg_scratch_free(sc);
+    seg_list_release(&l);
+    return rc;
 }
 
 static void remove_empty_day_dirs(const char *dir)
@@ -1288,6 +1318,30 @@ static void remove_empty_day_dirs(const char *dir)
     closedir(top);
 }
 
+/* What one prune pass removed for one reason, for its warning. */
+struct prune_tally {
+    uint64_t segs, bytes, t_lo, t_hi;
+};
+
+static void tally(struct prune_tally *t, const struct seg_file *f)
+{
+    if (!t->segs || f->start_ms < t->t_lo)
+        t->t_lo = f->start_ms;
+    if (f->start_ms + f->len_ms > t->t_hi)
+        t->t_hi = f->start_ms + f->len_ms;
+    t->segs++;
+    t->bytes += f->size;
+}
+
+static void warn_tally(const struct emb *e, const struct prune_tally *t, const char *why)
+{
+    char a[40], b[40];
+    if (t->segs)
+        log_warn("store", "%s: %s removed %llu segments (%llu bytes) of flows from %s to %s",
+                 e->dir, why, (unsigned long long)t->segs, (unsigned long long)t->bytes,
+                 clock_format_utc(t->t_lo, a, sizeof a), clock_format_utc(t->t_hi, b, sizeof b));
+}
+
 static int emb_prune_impl(struct emb *e, uint64_t now_ms, int size_only, uint64_t *segs,
                           uint64_t *bytes)
 {
@@ -1296,31 +1350,68 @@ static int emb_prune_impl(struct emb *e, uint64_t now_ms, int size_only, uint64_
     int rc = list_segments(e->dir, &l, 0);
     if (rc)
         return rc;
-    uint64_t total = 0, newest = 0;
-    for (size_t i = 0; i < l.n; i++) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < l.n; i++)
         total += l.v[i].size;
-        uint64_t end = l.v[i].start_ms + l.v[i].len_ms;
-        if (end > newest)
-            newest = end;
+    /* Older than this by both partition end and write time: removed (see the file comment). */
+    uint64_t cut = e->retention_ms && now_ms > e->retention_ms ? now_ms - e->retention_ms : 0;
+    struct prune_tally by_age = {0}, by_size = {0};
+    /* Which go, and why: 1 age, 2 size. */
+    uint8_t *why_del = calloc(l.n ? l.n : 1, 1);
+    if (!why_del) {
+        seg_list_release(&l);
+        return BS_ENOMEM;
     }
-    uint64_t ref = newest < now_ms ? newest : now_ms;
     for (size_t i = 0; i < l.n; i++) {
         struct seg_file *f = &l.v[i];
-        int del = 0;
-        if (!size_only && e->retention_ms && ref > e->retention_ms &&
-            f->start_ms + f->len_ms <= ref - e->retention_ms)
-            del = 1;
-        if (e->max_size && total > e->max_size && i + 1 < l.n)
-            del = 1; /* oldest first; the newest segment is never removed by size */
-        if (!del)
+        int age = !size_only && cut && f->start_ms + f->len_ms <= cut && f->mtime_ms <= cut;
+        /* oldest first; the newest segment is never removed by size */
+        int size = !age && e->max_size && total > e->max_size && i + 1 < l.n;
+        if (age || size) {
+            why_del[i] = age ? 1 : 2;
+            total -= f->size;
+        }
+    }
+    /* Each day's removals are written to its manifest first, then the files go. */
+    for (size_t i = 0; i < l.n;) {
+        if (!why_del[i]) {
+            i++;
             continue;
-        if (unlink(f->path) == 0) {
+        }
+        const char *slash = strrchr(l.v[i].path, '/');
+        size_t dl = (size_t)(slash - l.v[i].path);
+        char day[EMB_PATH_MAX];
+        snprintf(day, sizeof day, "%.*s", (int)dl, l.v[i].path);
+        struct manifest_op ops[64];
+        size_t j = i, g = 0;
+        while (j < l.n && g < 64 && !strncmp(l.v[j].path, day, dl) && l.v[j].path[dl] == '/') {
+            if (why_del[j])
+                ops[g++] = (struct manifest_op){l.v[j].path + dl + 1, 0, 0, 1};
+            j++;
+        }
+        if ((rc = manifest_append(day, ops, g))) {
+            log_err("store",
+                    "%s: cannot record removals in its manifest (%s); nothing removed "
+                    "there",
+                    day, bs_strerror(rc));
+            i = j;
+            continue;
+        }
+        for (; i < j; i++) {
+            struct seg_file *f = &l.v[i];
+            if (!why_del[i] || unlink(f->path))
+                continue;
             (*segs)++;
             *bytes += f->size;
-            total -= f->size;
+            tally(why_del[i] == 1 ? &by_age : &by_size, f);
             log_info("store", "pruned %s", f->path);
         }
     }
+    free(why_del);
+    char why[64];
+    snprintf(why, sizeof why, "retention (%llu s)", (unsigned long long)(e->retention_ms / 1000));
+    warn_tally(e, &by_age, why);
+    warn_tally(e, &by_size, "max_size");
     if (*segs)
         remove_empty_day_dirs(e->dir);
     seg_list_release(&l);
@@ -1343,4 +1434,5 @@ const struct store_backend store_backend_embedded = {
     .scan = emb_scan,
     .info = emb_info,
     .prune = emb_prune,
+    .check = emb_check,
 };

@@ -94,11 +94,40 @@ $BOTSCOPE import --format zeek "$T/conn.log" "$T/conn.json" --store "$S" -q || f
 out=$($BOTSCOPE flows --store "$S" --count -o ndjson 'net 10.0.0.0/8 or host 224.0.0.251')
 echo "$out" | grep -q '"flows":3,' || fail "zeek records: $out"
 printf 'StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label\n2011/08/10 09:46:59.607825,1.026539,tcp,94.44.127.113,1577,   ->,147.32.84.59,6881,S_RA,0,0,4,276,156,flow=Background\n' > "$T/b.binetflow"
-# (A separate store: with the default 30-day retention counted back from the newest flow,
-# 2011 flows would be pruned from a store holding 2024 flows.)
-$BOTSCOPE import --format binetflow "$T/b.binetflow" --store "$T/s3" -q || fail "binetflow import"
+# Retention counts age from the wall clock and never removes what a run has just stored: 2011
+# flows imported into a store that holds newer ones stay (issue 21).
+$BOTSCOPE import --format zeek "$T/conn.log" --store "$T/s3" -q || fail "zeek import into s3"
+$BOTSCOPE import --format binetflow "$T/b.binetflow" --store "$T/s3" 2>"$T/err" || fail "binetflow import"
+grep -q "older than \[store\] retention" "$T/err" || fail "no note about old records: $(cat "$T/err")"
+$BOTSCOPE store prune --store "$T/s3" >/dev/null || fail "prune s3"
 out=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson 'src host 94.44.127.113 and dst port 6881')
-echo "$out" | grep -q '"flows":1,"packets":4,"bytes":276' || fail "binetflow record: $out"
+# S_RA with SrcBytes: split into the SYN side and the RST+ACK side, each with its share.
+echo "$out" | grep -q '"flows":1,"packets":2,"bytes":156' || fail "binetflow record: $out"
+out=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson 'src host 147.32.84.59 and src port 6881 and flags R and flags A')
+echo "$out" | grep -q '"flows":1,"packets":2,"bytes":120' || fail "binetflow reverse record: $out"
+
+# -f FILE is read whole or refused (issue 21: it was cut at 64 KiB or at a NUL byte, and a
+# directory read as an empty filter that matched everything).
+all=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson) || fail "count all"
+want=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson 'dst port 6881') || fail "count 6881"
+[ "$all" != "$want" ] || fail "the filter test needs a filter that matches less than all"
+{ head -c 70000 /dev/zero | tr '\0' ' '; echo 'dst port 6881'; } > "$T/long.filter"
+got=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson -f "$T/long.filter") || fail "-f long"
+[ "$got" = "$want" ] || fail "-f with a filter after 64 KiB: $got, want $want"
+printf 'dst port 6881\0 or any\n' > "$T/nul.filter"
+$BOTSCOPE flows --store "$T/s3" --count -f "$T/nul.filter" >/dev/null 2>"$T/err"
+expect_rc 2 $? "-f with a NUL byte"
+grep -q "nul.filter: NUL byte at offset 13" "$T/err" || fail "NUL: $(cat "$T/err")"
+$BOTSCOPE flows --store "$T/s3" --count -f "$T" >/dev/null 2>"$T/err"
+expect_rc 2 $? "-f DIRECTORY"
+grep -q "$T: Is a directory" "$T/err" || fail "directory: $(cat "$T/err")"
+head -c 1048577 /dev/zero | tr '\0' ' ' > "$T/big.filter"
+$BOTSCOPE flows --store "$T/s3" --count -f "$T/big.filter" >/dev/null 2>"$T/err"
+expect_rc 2 $? "-f above 1 MiB"
+grep -q "longer than 1048576 bytes" "$T/err" || fail "big: $(cat "$T/err")"
+head -c 1048576 /dev/zero | tr '\0' ' ' > "$T/big.filter"
+got=$($BOTSCOPE flows --store "$T/s3" --count -o ndjson -f "$T/big.filter") || fail "-f 1 MiB"
+[ "$got" = "$all" ] || fail "-f of 1 MiB of blanks: $got"
 
 # Nothing importable: exit 1.
 echo "junk" > "$T/junk.csv"
@@ -113,7 +142,17 @@ echo "$out" | grep -q "^records: *54$" || fail "info records: $out"
 echo "$out" | grep -q "bytes per flow" || fail "info: $out"
 echo "$out" | grep -q "exporter 127.0.0.1 .*flows 51" || fail "info exporters: $out"
 printf '[store]\nretention = "3m"\n' > "$T/cfg"
+# Age is wall-clock time, and data stays at least retention after it was written: nothing
+# goes while the segments are fresh; once written an hour ago, every 2024 segment goes, with a
+# warning that counts them.
 $BOTSCOPE store prune --store "$S" --config "$T/cfg" >/dev/null || fail "prune"
 out=$($BOTSCOPE store info --store "$S")
-echo "$out" | grep -q "^records: *11$" || fail "prune by age (the 03:00 partition goes): $out"
+echo "$out" | grep -q "^records: *54$" || fail "prune removed fresh data: $out"
+find "$S/flows" -name '*.seg' -exec touch -d '1 hour ago' {} +
+nseg=$(find "$S/flows" -name '*.seg' | wc -l)
+$BOTSCOPE store prune --store "$S" --config "$T/cfg" >"$T/out" 2>"$T/err" || fail "prune"
+grep -q "pruned $nseg segments" "$T/out" || fail "prune by age: $(cat "$T/out")"
+grep -q "retention (180 s) removed $nseg segments" "$T/err" || fail "no warning: $(cat "$T/err")"
+out=$($BOTSCOPE store info --store "$S")
+echo "$out" | grep -q "^records: *0$" || fail "prune by age: $out"
 pass

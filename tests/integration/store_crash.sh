@@ -9,13 +9,14 @@ trap 'kill -9 $pid 2>/dev/null; rm -rf "$T"' EXIT
 S=$T/store
 N=400000
 printf '[store]\nbatch_records = 20000\nretention = 0\n' > "$T/cfg"
-# A big binetflow file, generated (deterministic), in time order.
+# A big binetflow file, generated (deterministic), in time order; SYN-only (all bytes from the
+# source), so each line is one record.
 awk -v n=$N 'BEGIN {
     print "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label";
     for (i = 0; i < n; i++) {
         s = 1000 + i * 0.01; h = int(s / 3600); m = int((s % 3600) / 60); sec = s % 60;
-        printf "2024/01/02 %02d:%02d:%09.6f,0.5,tcp,10.%d.%d.%d,%d,   ->,192.0.2.%d,23,S_,0,0,%d,%d,60,x\n",
-            h, m, sec, int(i / 65536) % 256, int(i / 256) % 256, i % 256, 1024 + i % 60000, i % 200, 1 + i % 7, 60 * (1 + i % 7);
+        printf "2024/01/02 %02d:%02d:%09.6f,0.5,tcp,10.%d.%d.%d,%d,   ->,192.0.2.%d,23,S_,0,0,%d,%d,%d,x\n",
+            h, m, sec, int(i / 65536) % 256, int(i / 256) % 256, i % 256, 1024 + i % 60000, i % 200, 1 + i % 7, 60 * (1 + i % 7), 60 * (1 + i % 7);
     }
 }' > "$T/big.binetflow"
 

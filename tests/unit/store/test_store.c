@@ -1,5 +1,6 @@
 /* Unit tests for src/store: column encodings, segment files, the embedded store (write path,
- * scan, corruption, crash leftovers, retention, disk-full policy), the state DB, importers. */
+ * scan, corruption, crash leftovers, retention, disk-full policy), the state DB. The importers
+ * are tested in test_import.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,11 +17,11 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/flow.h"
 #include "store/colenc.h"
-#include "store/import.h"
 #include "store/segment.h"
 #include "store/statedb.h"
 #include "store/store.h"
@@ -450,7 +451,31 @@ static void test_store_second_writer_is_refused(void **state)
     free(dir);
 }
 
-static void test_store_retention_counts_back_from_newest_flow(void **state)
+/* Sets the modification time of every segment under dir/flows to now - age_ms. */
+static void age_segments(const char *dir, uint64_t age_ms)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "find '%s/flows' -name '*.seg' -exec touch -d '@%llu' {} +", dir,
+             (unsigned long long)((clock_wall_ms() - age_ms) / 1000));
+    assert_int_equal(system(cmd), 0);
+}
+
+static uint64_t stored_records(const char *dir, const struct config *cfg, uint64_t *t_min)
+{
+    char err[256];
+    struct store *s;
+    struct store_info info;
+    assert_int_equal(store_open(dir, cfg, STORE_RDONLY, &s, err), 0);
+    assert_int_equal(store_get_info(s, &info), 0);
+    store_close(s);
+    if (t_min)
+        *t_min = info.t_min;
+    return info.records;
+}
+
+/* Issue 21: flows older than retention, written by this run (an imported archive, a replay
+ * beside live data), were pruned by the same run that reported them stored. */
+static void test_store_retention_never_removes_what_this_run_wrote(void **state)
 {
     char *dir = st_make_tmpdir("bs_store_test");
     const char *kv[][3] = {{"store", "retention", "90m"}, {"store", "partition", "10m"}};
@@ -460,21 +485,68 @@ static void test_store_retention_counts_back_from_newest_flow(void **state)
     assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
     struct flow_rec r;
     rng_state = 1;
-    uint64_t t0 = 1600000000000ull / 600000 * 600000;
+    uint64_t t0 = 1312969619000ull / 600000 * 600000; /* 2011 */
     for (int h = 0; h < 4; h++) { /* one flow per hour, 4 hours, flushed separately */
         random_rec(&r, 0, 0);
         r.start_ms = r.end_ms = t0 + (uint64_t)h * 3600000;
         assert_int_equal(store_append(s, &r, 1), 0);
         assert_int_equal(store_flush(s), 0);
     }
+    /* One exporter on the wall clock beside the replay: the old ones stay all the same. */
+    random_rec(&r, 0, 0);
+    r.start_ms = r.end_ms = clock_wall_ms();
+    assert_int_equal(store_append(s, &r, 1), 0);
+    assert_int_equal(store_flush(s), 0);
+    uint64_t segs = 9, bytes = 9;
+    assert_int_equal(store_prune(s, clock_wall_ms(), &segs, &bytes), 0);
+    assert_int_equal(segs, 0);
     store_close(s);
-    assert_int_equal(store_open(dir, cfg, STORE_RDONLY, &s, err), 0);
-    struct store_info info;
-    assert_int_equal(store_get_info(s, &info), 0);
-    /* Newest partition ends at t0+3h10m: partitions ending by t0+1h40m go. */
-    assert_int_equal(info.records, 2);
-    assert_int_equal(info.t_min, t0 + 2 * 3600000ull);
+    uint64_t t_min;
+    assert_int_equal(stored_records(dir, cfg, &t_min), 5);
+    assert_int_equal(t_min, t0);
+
+    /* Written more than retention ago and holding data older than retention: removed by the
+     * next writer's pass, by wall-clock age (the live flow stays: its data is recent). */
+    age_segments(dir, 2 * 3600000ull);
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    assert_int_equal(store_prune(s, clock_wall_ms(), &segs, &bytes), 0);
+    assert_int_equal(segs, 4);
+    assert_true(bytes > 0);
     store_close(s);
+    assert_int_equal(stored_records(dir, cfg, &t_min), 1);
+    assert_true(t_min > t0 + 86400000ull);
+    config_release(cfg);
+    st_rm_rf(dir);
+    free(dir);
+}
+
+static void test_store_retention_counts_age_from_wall_clock(void **state)
+{
+    char *dir = st_make_tmpdir("bs_store_test");
+    const char *kv[][3] = {{"store", "retention", "90m"}, {"store", "partition", "10m"}};
+    struct config *cfg = st_test_config(kv, 2);
+    char err[256];
+    struct store *s;
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    struct flow_rec r;
+    rng_state = 3;
+    uint64_t now = clock_wall_ms();
+    for (int h = 0; h < 4; h++) { /* flows 0, 1, 2 and 3 hours old */
+        random_rec(&r, 0, 0);
+        r.start_ms = r.end_ms = now - (uint64_t)h * 3600000;
+        assert_int_equal(store_append(s, &r, 1), 0);
+        assert_int_equal(store_flush(s), 0);
+    }
+    store_close(s);
+    age_segments(dir, 4 * 3600000ull);
+    /* A flow from a future clock does not move the reference: 0 and 1 hour old flows stay. */
+    assert_int_equal(store_open(dir, cfg, STORE_WRITE, &s, err), 0);
+    random_rec(&r, 0, 0);
+    r.start_ms = r.end_ms = now + 30 * 86400000ull;
+    assert_int_equal(store_append(s, &r, 1), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+    assert_int_equal(stored_records(dir, cfg, NULL), 3);
     config_release(cfg);
     st_rm_rf(dir);
     free(dir);
@@ -691,134 +763,6 @@ static void test_statedb_refuses_newer_schema(void **state)
     free(dir);
 }
 
-/* ---- importers ------------------------------------------------------------------------- */
-
-static int line(struct import_ctx *c, const char *text, struct flow_rec out[2])
-{
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s", text);
-    return import_line(c, buf, out);
-}
-
-static void test_import_nfdump_csv_header_records_and_summary(void **state)
-{
-    struct import_ctx c;
-    struct flow_rec r[2];
-    import_init(&c, IMPORT_NFDUMP_CSV);
-    assert_int_equal(line(&c, "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,"
-                              "sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,"
-                              "mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,"
-                              "sl,al,ra,eng,exid,tr", r),
-                     0);
-    assert_int_equal(
-        line(&c, "2024-01-02 03:04:05.250,2024-01-02 03:04:07.000,1.750,192.0.2.1,198.51.100.7,"
-                 "40000,23,TCP,...A..S.,0,0,3,180,0,0,2,3,64500,64501,24,16,0,0,0.0.0.0,"
-                 "0.0.0.0,0,0,00:00:00:00:00:00,00:00:00:00:00:00,00:00:00:00:00:00,"
-                 "00:00:00:00:00:00,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,"
-                 "    0.000,    0.000,    0.000,10.0.0.1,0/0,1,2024-01-02 03:05:00.000",
-             r),
-        1);
-    assert_int_equal(r[0].start_ms, 1704164645250ull);
-    assert_int_equal(r[0].end_ms, 1704164647000ull);
-    assert_int_equal(r[0].dst_port, 23);
-    assert_int_equal(r[0].proto, 6);
-    assert_int_equal(r[0].tcp_flags, 0x12);
-    assert_int_equal(r[0].packets, 3);
-    assert_int_equal(r[0].bytes, 180);
-    assert_int_equal(r[0].src_as, 64500);
-    assert_int_equal(ipaddr_v4(&r[0].exporter), 0x0a000001);
-    /* ICMP type.code */
-    assert_int_equal(
-        line(&c, "2024-01-02 03:04:05,2024-01-02 03:04:05,0.000,192.0.2.1,198.51.100.7,0,8.0,"
-                 "ICMP,........,0,0,1,84,0,0,0,0,0,0,0,0,0,0,0.0.0.0,0.0.0.0,0,0,x,x,x,x,a,a,a,"
-                 "a,a,a,a,a,a,a,0,0,0,127.0.0.1,0/0,1,x",
-             r),
-        1);
-    assert_int_equal(r[0].dst_port, 0x0800);
-    /* Bad lines are rejected with a reason. */
-    assert_int_equal(line(&c, "2024-01-02 03:04:05,only,three", r), BS_EPARSE);
-    assert_non_null(strstr(c.err, "fields"));
-    /* The trailer is not data. */
-    assert_int_equal(line(&c, "Summary", r), 0);
-    assert_int_equal(line(&c, "flows,bytes,packets,avg_bps,avg_pps,avg_bpp", r), 0);
-    assert_int_equal(line(&c, "2,299,2,0,0,149", r), 0);
-}
-
-static void test_import_zeek_tsv_and_json_make_both_directions(void **state)
-{
-    struct import_ctx c;
-    struct flow_rec r[2];
-    import_init(&c, IMPORT_ZEEK);
-    assert_int_equal(line(&c, "#separator \\x09", r), 0);
-    assert_int_equal(line(&c, "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\t"
-                              "proto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\t"
-                              "orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes",
-                         r),
-                     0);
-    assert_int_equal(line(&c, "1300475167.096535\tCx\t141.142.220.202\t5353\t224.0.0.251\t5353\t"
-                              "udp\tdns\t-\t-\t-\tS0\t1\t73\t0\t0",
-                         r),
-                     1);
-    assert_int_equal(r[0].start_ms, 1300475167097ull);
-    assert_int_equal(r[0].proto, 17);
-    assert_int_equal(r[0].bytes, 73);
-    assert_int_equal(line(&c, "1300475168.5\tCy\t10.0.0.1\t40000\t10.0.0.2\t80\ttcp\thttp\t2.5\t"
-                              "100\t2000\tSF\t5\t300\t4\t2200",
-                         r),
-                     2);
-    assert_int_equal(r[0].end_ms - r[0].start_ms, 2500);
-    assert_int_equal(ipaddr_v4(&r[1].src), 0x0a000002);
-    assert_int_equal(r[1].src_port, 80);
-    assert_int_equal(r[1].dst_port, 40000);
-    assert_int_equal(r[1].packets, 4);
-    assert_int_equal(r[1].bytes, 2200);
-    assert_int_equal(line(&c, "1300475168.5\tCy\tnot-an-ip\t1\t10.0.0.2\t80\ttcp\t-\t-\t-\t-\t"
-                              "S0\t1\t40\t0\t0",
-                         r),
-                     BS_EPARSE);
-    import_init(&c, IMPORT_ZEEK);
-    assert_int_equal(
-        line(&c, "{\"ts\":1591367999.305988,\"uid\":\"C\",\"id.orig_h\":\"192.168.4.76\","
-                 "\"id.orig_p\":36844,\"id.resp_h\":\"192.168.4.1\",\"id.resp_p\":53,"
-                 "\"proto\":\"udp\",\"service\":\"dns\",\"tunnel_parents\":[\"a\",\"b\"],"
-                 "\"orig_pkts\":1,\"orig_ip_bytes\":76,\"resp_pkts\":1,\"resp_ip_bytes\":92}",
-             r),
-        2);
-    assert_int_equal(r[0].dst_port, 53);
-    assert_int_equal(r[1].bytes, 92);
-    assert_int_equal(line(&c, "{\"ts\":1591367999.3,\"id.orig_h\":", r), BS_EPARSE);
-}
-
-static void test_import_binetflow_icmp_hex_ports_and_reverse_dir(void **state)
-{
-    struct import_ctx c;
-    struct flow_rec r[2];
-    import_init(&c, IMPORT_BINETFLOW);
-    assert_int_equal(line(&c, "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,"
-                              "dTos,TotPkts,TotBytes,SrcBytes,Label",
-                         r),
-                     0);
-    assert_int_equal(line(&c, "2011/08/10 09:46:59.607825,1.026539,tcp,94.44.127.113,1577,   ->,"
-                              "147.32.84.59,6881,S_RA,0,0,4,276,156,flow=Background",
-                         r),
-                     1);
-    assert_int_equal(r[0].start_ms, 1312969619607ull);
-    assert_int_equal(r[0].end_ms - r[0].start_ms, 1027);
-    assert_int_equal(r[0].packets, 4);
-    assert_int_equal(r[0].bytes, 276);
-    assert_int_equal(line(&c, "2011/08/10 09:47:00.1,0,icmp,147.32.84.165,0x0008,  <-,"
-                              "147.32.80.9,0x0000,ECO,0,,1,98,98,flow=From-Botnet",
-                         r),
-                     1);
-    assert_int_equal(r[0].proto, 1);
-    assert_int_equal(r[0].dst_port, 0x0800);
-    assert_int_equal(ipaddr_v4(&r[0].src), 0x93205009); /* swapped by "<-" */
-    assert_int_equal(line(&c, "2011/08/10 09:47:00.1,0,tcp,1.2.3.4,99999,->,5.6.7.8,1,S,0,0,1,"
-                              "1,1,x",
-                         r),
-                     BS_EPARSE);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -833,7 +777,8 @@ int main(void)
         cmocka_unit_test(test_store_corrupt_block_is_reported_and_skipped),
         cmocka_unit_test(test_store_open_removes_leftover_temp_segments),
         cmocka_unit_test(test_store_second_writer_is_refused),
-        cmocka_unit_test(test_store_retention_counts_back_from_newest_flow),
+        cmocka_unit_test(test_store_retention_never_removes_what_this_run_wrote),
+        cmocka_unit_test(test_store_retention_counts_age_from_wall_clock),
         cmocka_unit_test(test_store_max_size_drops_oldest_segments),
         cmocka_unit_test(test_store_failed_flush_keeps_batch_then_drops_oldest_at_cap),
         cmocka_unit_test(test_store_bad_config_and_clickhouse_url_are_reported),
@@ -841,9 +786,6 @@ int main(void)
         cmocka_unit_test(test_statedb_same_url_same_backend_as_store),
         cmocka_unit_test(test_statedb_migrates_and_upserts_exporters),
         cmocka_unit_test(test_statedb_refuses_newer_schema),
-        cmocka_unit_test(test_import_nfdump_csv_header_records_and_summary),
-        cmocka_unit_test(test_import_zeek_tsv_and_json_make_both_directions),
-        cmocka_unit_test(test_import_binetflow_icmp_hex_ports_and_reverse_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

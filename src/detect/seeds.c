@@ -1,0 +1,400 @@
+/* seeds.c - seed sets and the operator allow-list for detection (see detect.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/text.h"
+#include "detect/detect.h"
+
+/* Seed files are read line by line; a line longer than this is refused as not a seed file. */
+#define SEED_LINE_MAX 65536
+
+void detect_seeds_init(struct detect_seeds *s)
+{
+    memset(s, 0, sizeof *s);
+    htab_init(&s->index, 16, sizeof(uint32_t), (size_t)1 << 30, 0x5eed5eed);
+}
+
+void detect_seeds_release(struct detect_seeds *s)
+{
+    htab_release(&s->index);
+    free(s->v);
+    for (size_t i = 0; i < s->nfiles; i++)
+        free(s->files[i]);
+    free(s->files);
+    memset(s, 0, sizeof *s);
+}
+
+int detect_seeds_add(struct detect_seeds *s, const struct ipaddr *a, uint64_t seen_ms,
+                     enum detect_seed_source src, uint32_t file)
+{
+    bool is_new;
+    int rc = 0;
+    uint32_t *ix = htab_put(&s->index, a->b, &is_new, &rc);
+    if (!ix)
+        return rc;
+    if (!is_new) {
+        struct detect_seed *d = &s->v[*ix];
+        if (seen_ms && (!d->seen_ms || seen_ms < d->seen_ms))
+            d->seen_ms = seen_ms; /* the earliest sighting, whoever reported it */
+        return 0;
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 256;
+        struct detect_seed *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return BS_ENOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n] =
+        (struct detect_seed){.addr = *a, .seen_ms = seen_ms, .source = (uint8_t)src, .file = file};
+    *ix = (uint32_t)s->n++;
+    return 0;
+}
+
+bool detect_seeds_has(const struct detect_seeds *s, const struct ipaddr *a)
+{
+    return htab_find(&s->index, a->b) != NULL;
+}
+
+/* ---- formats ------------------------------------------------------------------------ */
+
+/* The text of JSON key "key" in a flat object line: a string's contents or a scalar's text
+ * (enough for the telescope's own sources.ndjson lines, which it writes flat). */
+static bool json_field(const char *line, const char *key, char *out, size_t len)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(line, pat);
+    if (!p)
+        return false;
+    p += strlen(pat);
+    while (*p == ' ')
+        p++;
+    size_t n = 0;
+    if (*p == '"') {
+        p++;
+        while (*p && *p != '"' && n + 1 < len)
+            out[n++] = *p++;
+    } else {
+        while (*p && *p != ',' && *p != '}' && *p != ' ' && n + 1 < len)
+            out[n++] = *p++;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+static const char *const addr_columns[] = {"addr",       "address",  "ip",   "src",
+                                           "saddr",      "src_addr", "host", "id.orig_h",
+                                           "ip_address", "srcaddr"};
+
+/* Index of the address column of a CSV header, or -1. */
+static int csv_addr_column(char *hdr)
+{
+    int col = 0;
+    for (char *f = hdr;; col++) {
+        char *end = strchr(f, ',');
+        if (end)
+            *end = '\0';
+        char *name = text_trim(f);
+        if (*name == '"') {
+            name++;
+            size_t l = strlen(name);
+            if (l && name[l - 1] == '"')
+                name[l - 1] = '\0';
+        }
+        for (size_t i = 0; i < sizeof addr_columns / sizeof addr_columns[0]; i++)
+            if (!strcasecmp(name, addr_columns[i]))
+                return col;
+        if (!end)
+            return -1;
+        f = end + 1;
+    }
+}
+
+static char *csv_field(char *line, int col)
+{
+    char *f = line;
+    for (int i = 0; i < col; i++) {
+        f = strchr(f, ',');
+        if (!f)
+            return NULL;
+        f++;
+    }
+    char *end = strchr(f, ',');
+    if (end)
+        *end = '\0';
+    f = text_trim(f);
+    if (*f == '"') {
+        f++;
+        size_t l = strlen(f);
+        if (l && f[l - 1] == '"')
+            f[l - 1] = '\0';
+    }
+    return f;
+}
+
+static int add_file_name(struct detect_seeds *s, const char *path, uint32_t *ix)
+{
+    char **v = realloc(s->files, (s->nfiles + 1) * sizeof *v);
+    if (!v)
+        return BS_ENOMEM;
+    s->files = v;
+    if (!(v[s->nfiles] = strdup(path)))
+        return BS_ENOMEM;
+    *ix = (uint32_t)s->nfiles++;
+    return 0;
+}
+
+/* The telescope's state database: infected IoT sources of telescope_sources. */
+static int load_statedb(struct detect_seeds *s, const char *path, uint32_t file, char errbuf[512])
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ||
+        sqlite3_prepare_v2(db,
+                           "SELECT src, min(first_ms) FROM telescope_sources WHERE infected_iot"
+                           " GROUP BY src",
+                           -1, &st, NULL)) {
+        snprintf(errbuf, 512, "%s: not a telescope state database (%s)", path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+        rc = BS_EPARSE;
+        goto out;
+    }
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *a = (const char *)sqlite3_column_text(st, 0);
+        struct ipaddr ip;
+        if (!a || ipaddr_parse(a, &ip)) { /* pseudonymised sources cannot seed */
+            s->skipped++;
+            continue;
+        }
+        if ((rc = detect_seeds_add(s, &ip, (uint64_t)sqlite3_column_int64(st, 1), SEED_TELESCOPE,
+                                   file)))
+            goto out;
+    }
+    if (r != SQLITE_DONE) {
+        snprintf(errbuf, 512, "%s: %s", path, sqlite3_errmsg(db));
+        rc = BS_EIO;
+    }
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+int detect_seeds_load(struct detect_seeds *s, const char *path, char errbuf[512])
+{
+    errbuf[0] = '\0';
+    char dbpath[4096];
+    struct stat sb;
+    if (stat(path, &sb)) {
+        snprintf(errbuf, 512, "%s: %s", path, strerror(errno));
+        return -errno;
+    }
+    uint32_t file;
+    int rc = add_file_name(s, path, &file);
+    if (rc)
+        return rc;
+    if (S_ISDIR(sb.st_mode)) {
+        snprintf(dbpath, sizeof dbpath, "%s/state.db", path);
+        if (stat(dbpath, &sb)) {
+            snprintf(errbuf, 512, "%s: a directory without a state.db", path);
+            return BS_EPARSE;
+        }
+        return load_statedb(s, dbpath, file, errbuf);
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(errbuf, 512, "%s: %s", path, strerror(errno));
+        return -errno;
+    }
+    char magic[16] = {0};
+    size_t got = fread(magic, 1, sizeof magic, f);
+    if (got == 16 && !memcmp(magic, "SQLite format 3", 16)) {
+        fclose(f);
+        return load_statedb(s, path, file, errbuf);
+    }
+    rewind(f);
+    char *line = malloc(SEED_LINE_MAX);
+    if (!line) {
+        fclose(f);
+        return BS_ENOMEM;
+    }
+    enum { FMT_UNKNOWN, FMT_LIST, FMT_CSV, FMT_NDJSON } fmt = FMT_UNKNOWN;
+    int col = -1;
+    uint64_t lineno = 0, added = 0;
+    while (fgets(line, SEED_LINE_MAX, f)) {
+        lineno++;
+        size_t l = strlen(line);
+        if (l == SEED_LINE_MAX - 1 && line[l - 1] != '\n') {
+            snprintf(errbuf, 512, "%s:%" PRIu64 ": line longer than %d bytes", path, lineno,
+                     SEED_LINE_MAX - 1);
+            rc = BS_EPARSE;
+            break;
+        }
+        char *t = line;
+        if (lineno == 1 && !memcmp(t, "\xef\xbb\xbf", 3))
+            t += 3; /* a UTF-8 byte order mark */
+        t = text_trim(t);
+        if (!*t || *t == '#')
+            continue;
+        if (fmt == FMT_UNKNOWN) {
+            if (*t == '{') {
+                fmt = FMT_NDJSON;
+            } else if (strchr(t, ',')) {
+                char hdr[SEED_LINE_MAX];
+                snprintf(hdr, sizeof hdr, "%s", t);
+                if ((col = csv_addr_column(hdr)) < 0) {
+                    snprintf(errbuf, 512,
+                             "%s:%" PRIu64 ": a CSV seeds file needs a header with an address "
+                             "column (addr, ip, src, saddr, src_addr, id.orig_h, ...)",
+                             path, lineno);
+                    rc = BS_EPARSE;
+                    break;
+                }
+                fmt = FMT_CSV;
+                continue;
+            } else {
+                fmt = FMT_LIST;
+            }
+        }
+        struct ipaddr a;
+        uint64_t seen = 0;
+        if (fmt == FMT_NDJSON) {
+            char src[64], inf[16], first[32];
+            if (*t != '{' || !json_field(t, "src", src, sizeof src)) {
+                snprintf(errbuf, 512, "%s:%" PRIu64 ": not a telescope source line (no \"src\")",
+                         path, lineno);
+                rc = BS_EPARSE;
+                break;
+            }
+            if (!json_field(t, "infected_iot", inf, sizeof inf) || strcmp(inf, "true"))
+                continue; /* only the telescope's infected IoT sources seed */
+            if (ipaddr_parse(src, &a)) {
+                s->skipped++;
+                continue;
+            }
+            if (json_field(t, "first_ms", first, sizeof first))
+                seen = strtoull(first, NULL, 10);
+        } else if (fmt == FMT_CSV) {
+            char *v = csv_field(t, col);
+            if (!v || ipaddr_parse(v, &a)) {
+                s->skipped++;
+                continue;
+            }
+        } else {
+            char *sp = t + strcspn(t, " \t#");
+            *sp = '\0';
+            if (ipaddr_parse(t, &a)) {
+                snprintf(errbuf, 512, "%s:%" PRIu64 ": \"%.64s\" is not an address", path, lineno,
+                         t);
+                rc = BS_EPARSE;
+                break;
+            }
+        }
+        if ((rc = detect_seeds_add(s, &a, seen,
+                                   fmt == FMT_NDJSON ? SEED_TELESCOPE
+                                   : fmt == FMT_CSV  ? SEED_CSV
+                                                     : SEED_LIST,
+                                   file)))
+            break;
+        added++;
+    }
+    if (!rc && ferror(f)) {
+        snprintf(errbuf, 512, "%s: read error", path);
+        rc = BS_EIO;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+/* ---- allow-list --------------------------------------------------------------------- */
+
+int detect_allow_load(struct detect_allow *a, const char *path, char errbuf[512])
+{
+    memset(a, 0, sizeof *a);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(errbuf, 512, "%s: %s", path, strerror(errno));
+        return -errno;
+    }
+    char line[512];
+    size_t cap = 0;
+    unsigned lineno = 0;
+    int rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *h = strchr(line, '#');
+        if (h)
+            *h = '\0';
+        char *t = text_trim(line);
+        if (!*t)
+            continue;
+        char *port = t + strcspn(t, " \t");
+        if (*port) {
+            *port++ = '\0';
+            port = text_trim(port);
+        }
+        struct ipprefix p;
+        char *end = NULL;
+        unsigned long pv = *port ? strtoul(port, &end, 10) : 0;
+        if (ipprefix_parse(t, &p) || (*port && (*end || pv > 65535))) {
+            snprintf(errbuf, 512, "%s:%u: expected PREFIX [PORT]", path, lineno);
+            rc = BS_EPARSE;
+            break;
+        }
+        if (a->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            struct ipprefix *np = realloc(a->pfx, cap * sizeof *np);
+            if (!np) {
+                rc = BS_ENOMEM;
+                break;
+            }
+            a->pfx = np;
+            uint16_t *pp = realloc(a->port, cap * sizeof *pp);
+            if (!pp) {
+                rc = BS_ENOMEM;
+                break;
+            }
+            a->port = pp;
+        }
+        a->pfx[a->n] = p;
+        a->port[a->n++] = (uint16_t)pv;
+    }
+    fclose(f);
+    if (rc)
+        detect_allow_release(a);
+    return rc;
+}
+
+bool detect_allow_match(const struct detect_allow *a, const struct ipaddr *addr, uint16_t port)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->port[i] && a->port[i] != port)
+            continue;
+        struct ipaddr m = *addr;
+        ipaddr_mask(&m, a->pfx[i].len);
+        if (!ipaddr_cmp(&m, &a->pfx[i].addr))
+            return true;
+    }
+    return false;
+}
+
+void detect_allow_release(struct detect_allow *a)
+{
+    free(a->pfx);
+    free(a->port);
+    memset(a, 0, sizeof *a);
+}
