@@ -609,6 +609,8 @@ int query_sql_exec(struct store *s, const struct query_spec *q, struct query_res
         query_result_free(res);
         return rc;
     }
+    if (!res->nrows)
+        res->sorted = true; /* nothing to order (and no row array to hand to qsort_r) */
     query_result_finish(res);
     res->stats.wall_ns = clock_mono_ns() - t0;
     *result = res;
