@@ -361,6 +361,8 @@ static void *writer_main(void *arg)
             while (w->qhead) {
                 struct unit *u = w->qhead;
                 w->qhead = u->next;
+                if (!w->qhead)
+                    w->qtail = NULL; /* else the next close_unit links to a freed unit */
                 w->qlen--;
                 int rc = spool_unit(w, u);
                 if (rc && !w->err)
