@@ -7,7 +7,7 @@ pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev llvm
       tshark tcpdump softflowd nfdump pmacct iproute2 python3 jq sqlite3 zmap masscan nmap
       libmaxminddb-dev libmaxmind-db-writer-perl libjansson-dev libmicrohttpd-dev libxml2-dev
       libpcre2-dev libssl-dev openssl libssh-dev busybox-static dropbear-bin lighttpd
-      lighttpd-mod-openssl)
+      lighttpd-mod-openssl libcurl4-openssl-dev clickhouse-server clickhouse-client curl)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

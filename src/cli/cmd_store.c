@@ -13,13 +13,14 @@
 
 static const char store_usage[] =
     "usage: botscope store init  --store DIR|URL [--config FILE]\n"
-    "       botscope store info  --store DIR [--config FILE]\n"
+    "       botscope store info  --store DIR|URL [--config FILE]\n"
     "       botscope store check --store DIR [--config FILE]\n"
-    "       botscope store prune --store DIR [--config FILE]\n"
+    "       botscope store prune --store DIR|URL [--config FILE]\n"
     "\n"
     "init   creates the store (DIR/flows, DIR/state.db) or migrates its state database to the\n"
-    "       current schema; safe to run again. A ClickHouse URL (clickhouse://HOST:PORT/DB)\n"
-    "       is reserved for the ClickHouse backend.\n"
+    "       current schema; safe to run again. A ClickHouse URL (clickhouse://HOST:PORT/DB,\n"
+    "       user and password in the [clickhouse] section of --config) gets its database,\n"
+    "       tables and views created or migrated the same way (docs/CLICKHOUSE.md).\n"
     "info   prints segments, blocks, records, bytes on disk, bytes per flow, the time range,\n"
     "       the damage found in the day manifests and segment footers (exit 1 when any)\n"
     "       and the exporters known to the state database.\n"
@@ -106,7 +107,7 @@ static int store_run(int argc, char **argv)
     if (!strcmp(action, "init")) {
         /* The state database is the other half of the same backend: same URL. */
         struct statedb *db;
-        if ((rc = statedb_open(dir, &db, err))) {
+        if ((rc = statedb_open_cfg(dir, &cfg, &db, err))) {
             cli_error("store", "%s", err);
             exit_code = BS_EXIT_FAIL;
             goto out;
@@ -138,11 +139,12 @@ static int store_run(int argc, char **argv)
             exit_code = BS_EXIT_FAIL;
         char path[4200];
         snprintf(path, sizeof path, "%s/state.db", dir);
-        FILE *probe = fopen(path, "r");
-        if (probe) {
-            fclose(probe);
+        FILE *probe = strcmp(store_backend_name(s), "embedded") ? NULL : fopen(path, "r");
+        if (probe || strcmp(store_backend_name(s), "embedded")) {
+            if (probe)
+                fclose(probe);
             struct statedb *db;
-            if (!statedb_open(dir, &db, err)) {
+            if (!statedb_open_cfg(dir, &cfg, &db, err)) {
                 printf("state schema:   %d\n", statedb_schema_version(db));
                 if (statedb_exporter_list(db, print_exporter, NULL)) {
                     cli_error("store", "%s: cannot list the exporters", path);

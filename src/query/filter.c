@@ -1419,3 +1419,57 @@ bool filter_match_row(const struct filter *f, uint64_t flows, uint64_t packets, 
     uint64_t v[4] = {flows, packets, bytes, distinct};
     return row_match(f, f->root, v);
 }
+
+/* ---- the compiled tree, read-only (filter.h) -------------------------------------------- */
+
+_Static_assert((int)FILTER_N_FAMILY == (int)FK_FAMILY && (int)FILTER_N_RANGE == (int)FK_RANGE,
+               "filter_node_kind mirrors enum fkind");
+_Static_assert((int)FILTER_F_H_DISTINCT == (int)FF_H_DISTINCT &&
+                   (int)FILTER_F_EXPORTER == (int)FF_EXPORTER && (int)FILTER_F_BPP == (int)FF_BPP,
+               "filter_field mirrors enum ffield");
+
+int filter_root(const struct filter *f)
+{
+    return f->root;
+}
+
+void filter_node_get(const struct filter *f, int i, struct filter_node_view *v)
+{
+    const struct fnode *nd = &f->nodes[i];
+    memset(v, 0, sizeof *v);
+    v->kind = (enum filter_node_kind)nd->kind;
+    v->field = (enum filter_field)nd->field;
+    v->neg = nd->neg != 0;
+    v->a = nd->a;
+    v->b = nd->b;
+    v->lo = nd->lo;
+    v->hi = nd->hi;
+    v->flags = nd->flags;
+    v->pfx = nd->pfx;
+    if (nd->kind == FK_INSET) {
+        v->vals = f->vals + nd->set;
+        v->nvals = nd->nvals;
+    }
+}
+
+int filter_addrset_each(const struct filter *f, int i,
+                        int (*cb)(void *ctx, const struct ipprefix *p), void *ctx)
+{
+    const struct addrset *s = &f->sets[f->nodes[i].set];
+    static const struct ipaddr zero;
+    int rc;
+    struct ipprefix p = {.len = 128};
+    if (s->has_zero && (rc = cb(ctx, &p)))
+        return rc;
+    for (size_t k = 0; k < s->cap; k++) {
+        if (!memcmp(&s->keys[k], &zero, 16))
+            continue;
+        p.addr = s->keys[k];
+        if ((rc = cb(ctx, &p)))
+            return rc;
+    }
+    for (size_t k = 0; k < s->npfx; k++)
+        if ((rc = cb(ctx, &s->pfx[k])))
+            return rc;
+    return 0;
+}

@@ -88,4 +88,51 @@ bool filter_match_rec(const struct filter *f, const struct flow_rec *r);
 bool filter_match_row(const struct filter *f, uint64_t flows, uint64_t packets, uint64_t bytes,
                       uint64_t distinct);
 
+/* ---- the compiled tree, read-only ----
+ * For translating a compiled filter into another language (query_sql.c compiles it to SQL
+ * for stores that evaluate filters themselves). Node i of the tree is described by
+ * filter_node_get; children are node indexes. Semantics are those of filter_eval_block:
+ *   FILTER_N_RANGE   field value in [lo, hi] (empty when lo > hi), result xor neg; the
+ *                    derived fields: duration = end - start (0 when end <= start), pps =
+ *                    packets * 1000 / duration, bps = bytes * 8000 / duration (0 for a zero
+ *                    duration), bpp = bytes / packets (0 for no packets), all in unsigned
+ *                    64-bit arithmetic
+ *   FILTER_N_INSET   field value among vals[0..nvals)
+ *   FILTER_N_FLAGS   (tcp_flags & flags) == flags
+ *   FILTER_N_NET     address field inside pfx (on the 128-bit form)
+ *   FILTER_N_ADDRSET address field equal to a listed address or inside a listed prefix
+ *                    (filter_addrset_each lists them)
+ *   FILTER_N_FAMILY  the source address is IPv4-mapped (lo = 1) or not (lo = 0) */
+enum filter_node_kind {
+    FILTER_N_ANY, FILTER_N_AND, FILTER_N_OR, FILTER_N_NOT, FILTER_N_RANGE, FILTER_N_INSET,
+    FILTER_N_FLAGS, FILTER_N_NET, FILTER_N_ADDRSET, FILTER_N_FAMILY,
+};
+enum filter_field {
+    FILTER_F_SRC_PORT, FILTER_F_DST_PORT, FILTER_F_PROTO, FILTER_F_PACKETS, FILTER_F_BYTES,
+    FILTER_F_SRC_AS, FILTER_F_DST_AS, FILTER_F_IN_IF, FILTER_F_OUT_IF, FILTER_F_SAMPLING,
+    FILTER_F_TOS, FILTER_F_VLAN, FILTER_F_DURATION, FILTER_F_PPS, FILTER_F_BPS, FILTER_F_BPP,
+    FILTER_F_SRC, FILTER_F_DST, FILTER_F_EXPORTER,
+    /* having mode: the measures of an aggregated row */
+    FILTER_F_H_FLOWS, FILTER_F_H_PACKETS, FILTER_F_H_BYTES, FILTER_F_H_DISTINCT,
+};
+struct filter_node_view {
+    enum filter_node_kind kind;
+    enum filter_field field;
+    bool neg;
+    int a, b;                  /* AND/OR: both children; NOT: child a */
+    uint64_t lo, hi;           /* RANGE; FAMILY (lo) */
+    uint8_t flags;             /* FLAGS */
+    struct ipprefix pfx;       /* NET */
+    const uint64_t *vals;      /* INSET */
+    size_t nvals;
+};
+/* Index of the root node. */
+int filter_root(const struct filter *f);
+/* Describes node i (0 <= i < node count; indexes come from filter_root and children). */
+void filter_node_get(const struct filter *f, int i, struct filter_node_view *v);
+/* FILTER_N_ADDRSET node i: calls cb with each member, addresses as /128 prefixes; a non-zero
+ * return stops and is returned. */
+int filter_addrset_each(const struct filter *f, int i,
+                        int (*cb)(void *ctx, const struct ipprefix *p), void *ctx);
+
 #endif

@@ -9,6 +9,12 @@
 
 int statedb_open(const char *url, struct statedb **out, char errbuf[256])
 {
+    return statedb_open_cfg(url, NULL, out, errbuf);
+}
+
+int statedb_open_cfg(const char *url, const struct config *cfg, struct statedb **out,
+                     char errbuf[256])
+{
     errbuf[0] = '\0';
     *out = NULL;
     if (!url || !*url) {
@@ -20,7 +26,8 @@ int statedb_open(const char *url, struct statedb **out, char errbuf[256])
         snprintf(errbuf, 256, "%s: no state database backend for this URL", url);
         return BS_EUNSUPPORTED;
     }
-    int rc = be->state->open(url, out, errbuf);
+    int rc = be->state->open_cfg ? be->state->open_cfg(url, cfg, out, errbuf)
+                                 : be->state->open(url, out, errbuf);
     if (!rc)
         (*out)->be = be;
     return rc;

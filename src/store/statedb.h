@@ -38,6 +38,11 @@ struct statedb; /* opaque handle */
  * (BS_EUSAGE for an empty url, BS_EIO with errbuf naming the SQLite error, BS_EVERSION for a
  * newer schema); errbuf is always NUL-terminated. */
 int statedb_open(const char *url, struct statedb **out, char errbuf[256]);
+/* statedb_open with the configuration: a ClickHouse URL takes its user and password from
+ * the [clickhouse] section (cfg may be NULL: defaults). */
+struct config;
+int statedb_open_cfg(const char *url, const struct config *cfg, struct statedb **out,
+                     char errbuf[256]);
 /* Closes db (NULL is ignored); a telescope run left open is ended as failed. */
 void statedb_close(struct statedb *db);
 /* "embedded", "clickhouse": the backend that holds db. */

@@ -123,6 +123,17 @@ int store_check(struct store *s, void (*report)(void *ctx, const char *path, con
     return s->be->check(s, report, ctx, st);
 }
 
+int store_sql(struct store *s, const char *sql, int (*cb)(void *ctx, const uint8_t *p, size_t n),
+              void *ctx, char errbuf[256])
+{
+    errbuf[0] = '\0';
+    if (!s->be->sql) {
+        snprintf(errbuf, 256, "the %s store does not evaluate SQL", s->be->name);
+        return BS_EUNSUPPORTED;
+    }
+    return s->be->sql(s, sql, cb, ctx, errbuf);
+}
+
 const char *store_backend_name(const struct store *s)
 {
     return s->be->name;
@@ -131,7 +142,9 @@ const char *store_backend_name(const struct store *s)
 void store_block_record(const struct store_block *b, size_t i, struct flow_rec *r)
 {
     memset(r, 0, sizeof *r);
-#define GET(f, col) if (b->col) r->f = b->col[i]
+#define GET(f, col)                                                                                \
+    if (b->col)                                                                                    \
+    r->f = b->col[i]
     GET(start_ms, start_ms);
     GET(end_ms, end_ms);
     GET(packets, packets);
@@ -154,11 +167,11 @@ void store_block_record(const struct store_block *b, size_t i, struct flow_rec *
     GET(src_mask, src_mask);
     GET(dst_mask, dst_mask);
 #undef GET
-#define ADDR(f)                                                                                  \
-    if (b->f.v4)                                                                                 \
-        ipaddr_from_v4(&r->f, b->f.v4[i]);                                                       \
-    else if (b->f.full)                                                                          \
-        r->f = b->f.full[i]
+#define ADDR(f)                                                                                    \
+    if (b->f.v4)                                                                                   \
+        ipaddr_from_v4(&r->f, b->f.v4[i]);                                                         \
+    else if (b->f.full)                                                                            \
+    r->f = b->f.full[i]
     ADDR(src);
     ADDR(dst);
     ADDR(exporter);
@@ -169,11 +182,16 @@ void store_block_record(const struct store_block *b, size_t i, struct flow_rec *
 static int skip_index(enum store_col col)
 {
     switch (col) {
-    case STORE_COL_SRC: return 0;
-    case STORE_COL_DST: return 1;
-    case STORE_COL_SRC_PORT: return 2;
-    case STORE_COL_DST_PORT: return 3;
-    default: return -1;
+    case STORE_COL_SRC:
+        return 0;
+    case STORE_COL_DST:
+        return 1;
+    case STORE_COL_SRC_PORT:
+        return 2;
+    case STORE_COL_DST_PORT:
+        return 3;
+    default:
+        return -1;
     }
 }
 

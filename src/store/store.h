@@ -223,6 +223,17 @@ int store_check(struct store *s, void (*report)(void *ctx, const char *path, con
 int store_prune(struct store *s, uint64_t now_ms, uint64_t *segments_deleted,
                 uint64_t *bytes_deleted);
 
+/* ---- SQL pushdown ------------------------------------------------------------------- */
+
+/* Runs sql on a backend that evaluates SQL itself (ClickHouse) and streams the answer, in the
+ * format the SQL names, to cb in pieces as it arrives; "{flows}" in sql stands for the
+ * backend's flow table (database.table; the Distributed table on a cluster). cb returns 0 to
+ * go on or a non-zero value that stops and is returned. Returns BS_EUNSUPPORTED for a backend
+ * without SQL (the embedded store), else 0 or a negative error with errbuf saying why. With sql
+ * NULL only tells whether the backend evaluates SQL (0) or not (BS_EUNSUPPORTED). */
+int store_sql(struct store *s, const char *sql, int (*cb)(void *ctx, const uint8_t *p, size_t n),
+              void *ctx, char errbuf[256]);
+
 /* Human-readable backend name ("embedded", "clickhouse"). */
 const char *store_backend_name(const struct store *s);
 

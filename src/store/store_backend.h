@@ -19,6 +19,10 @@
 struct statedb_backend {
     /* url as given to statedb_open (already matched to this backend). */
     int (*open)(const char *url, struct statedb **out, char errbuf[256]);
+    /* Optional: open with the configuration (backends that need settings such as
+     * credentials, e.g. ClickHouse); statedb_open_cfg falls back to open without it. */
+    int (*open_cfg)(const char *url, const struct config *cfg, struct statedb **out,
+                    char errbuf[256]);
     void (*close)(struct statedb *db);
     int (*schema_version)(struct statedb *db);
     int (*exporter_upsert)(struct statedb *db, const struct statedb_exporter *e, size_t n);
@@ -62,6 +66,10 @@ struct store_backend {
     int (*begin)(struct store *s);
     int (*commit)(struct store *s);
     void (*abort)(struct store *s);
+    /* Optional: SQL evaluated by the backend (store_sql, including its sql == NULL probe);
+     * NULL = not supported. */
+    int (*sql)(struct store *s, const char *sql,
+               int (*cb)(void *ctx, const uint8_t *p, size_t n), void *ctx, char errbuf[256]);
 };
 
 struct store {

@@ -11,12 +11,17 @@ out=$($BOTSCOPE store init --store "$S") || fail "store init"
 [ -f "$S/state.db" ] || fail "init created no state.db"
 echo "$out" | grep -q "embedded store ready (state schema [0-9]" || fail "init output: $out"
 $BOTSCOPE store init --store "$S" >/dev/null || fail "store init twice"
-# A ClickHouse URL is claimed by its (not yet built) backend for flows and state alike: a
-# clear refusal, never a directory or file of that name.
-( cd "$T" && $BOTSCOPE store init --store clickhouse://127.0.0.1:9/bs ) 2>"$T/ch.err" &&
-    fail "ClickHouse URL accepted"
-grep -q "ClickHouse backend is not built" "$T/ch.err" || fail "ClickHouse refusal: $(cat "$T/ch.err")"
+# A ClickHouse URL is claimed by its backend for flows and state alike (tests/integration/
+# clickhouse has the real server): with nothing listening, init fails naming the server, and
+# the URL is never taken for a directory or file name.
+printf '[clickhouse]\nspool_dir = "%s"\n' "$T/chspool" > "$T/ch.conf"
+( cd "$T" && $BOTSCOPE store init --store clickhouse://127.0.0.1:9/bs --config "$T/ch.conf" ) \
+    2>"$T/ch.err" && fail "ClickHouse URL without a server accepted"
+grep -q "127.0.0.1:9" "$T/ch.err" || fail "ClickHouse refusal: $(cat "$T/ch.err")"
 [ ! -e "$T/clickhouse:" ] || fail "ClickHouse URL taken as a path"
+( cd "$T" && $BOTSCOPE store init --store clickhouse://127.0.0.1:9/no-such-db ) 2>"$T/ch.err" &&
+    fail "bad database name accepted"
+grep -q "expected clickhouse://HOST:PORT/DATABASE" "$T/ch.err" || fail "URL error: $(cat "$T/ch.err")"
 
 # nfdump -o csv output (1.7.1 layout, as nfdump prints it, with its summary trailer).
 H='ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr'

@@ -1,0 +1,134 @@
+/* store_ch.h - internals of the ClickHouse backend (store_clickhouse.c and store_ch_*.c).
+ *
+ * URL: clickhouse://HOST:PORT/DATABASE, the server's HTTP interface (PORT is its http_port).
+ * User and password come from the [clickhouse] section of the configuration file only.
+ *
+ * Pieces:
+ *   store_ch_http.c    one HTTP connection (libcurl easy handle): statements, gzip-compressed
+ *                      inserts, streamed RowBinary answers; ClickHouse's error text kept
+ *   store_ch_schema.c  the versioned schema and its migrations (ch_schema_migrate)
+ *   store_ch_write.c   the writer: per-day insert units, bounded queue, on-disk spool, writer
+ *                      thread with retries and the exactly-once check (see there)
+ *   store_clickhouse.c the registry entry: open/close, scan, info, prune, the state half
+ *
+ * Ownership: a struct ch_conn is owned by one thread at a time (a curl easy handle is not
+ * shared); the writer thread has its own.
+ */
+#ifndef BS_STORE_STORE_CH_H
+#define BS_STORE_STORE_CH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/flow.h"
+#include "store/statedb.h"
+
+struct config;
+
+/* Cap on an answer read into memory (statements, counts, lists); row streams are not capped
+ * here, their consumer handles them in blocks. */
+#define CH_RESP_MAX (16u << 20)
+/* Longest database name accepted in a URL (letters, digits, underscore only: it is put into
+ * SQL text unquoted). */
+#define CH_DB_MAX 64
+
+struct ch_target {
+    char host[256];
+    unsigned port;
+    char db[CH_DB_MAX + 1];
+};
+
+/* Parses "clickhouse://HOST:PORT/DB" (HOST may be [v6]). Returns 0 or BS_EUSAGE with errbuf. */
+int ch_url_parse(const char *url, struct ch_target *t, char errbuf[256]);
+
+struct ch_conn {
+    void *curl; /* CURL * */
+    char base[300];
+    char user[128], password[256];
+    long timeout_ms, connect_timeout_ms;
+    char err[512]; /* last error: curl's or the server's first line */
+};
+
+/* Sets up c for target t with [clickhouse] user/password/timeout from cfg (NULL: defaults).
+ * Returns 0 or BS_ENOMEM. */
+int ch_conn_init(struct ch_conn *c, const struct ch_target *t, const struct config *cfg);
+void ch_conn_release(struct ch_conn *c);
+
+/* Runs one statement (sent as the request body). When resp is given, the answer is appended
+ * to it (capped at CH_RESP_MAX). Returns 0, -ECONNREFUSED/-ETIMEDOUT (server unreachable or
+ * too slow: worth retrying) or BS_EIO (the server refused: c->err holds its message). */
+int ch_exec(struct ch_conn *c, const char *sql, struct buf *resp);
+/* Like ch_exec for a query whose answer is a single unsigned number. */
+int ch_exec_u64(struct ch_conn *c, const char *sql, uint64_t *out);
+/* INSERT: sql ("INSERT INTO t FORMAT RowBinary") goes in the URL, body (gzip-compressed
+ * RowBinary, Content-Encoding: gzip) in the request; query_id names the insert so that a
+ * later retry can tell whether it still runs. Same returns as ch_exec. */
+int ch_insert(struct ch_conn *c, const char *sql, const char *query_id, const void *body,
+              size_t len);
+/* Streams the answer of sql to cb in pieces as they arrive; cb returns 0 to go on or a
+ * non-zero value that stops the transfer and is returned. */
+int ch_stream(struct ch_conn *c, const char *sql, int (*cb)(void *ctx, const uint8_t *p, size_t n),
+              void *ctx);
+/* ch_stream for long statements (inlined address lists): the statement goes in the body
+ * with max_query_size raised to its length. */
+int ch_stream_big(struct ch_conn *c, const char *sql,
+                  int (*cb)(void *ctx, const uint8_t *p, size_t n), void *ctx);
+/* True when GET /ping answers "Ok." within the connect timeout. */
+bool ch_ping(struct ch_conn *c);
+
+/* ---- schema (store_ch_schema.c) ------------------------------------------------------ */
+
+/* The schema version this build creates. */
+#define CH_SCHEMA_VERSION 3
+
+/* Creates the database and brings the schema to version `target` (1..CH_SCHEMA_VERSION),
+ * applying each missing migration in order; a newer stored version is BS_EVERSION. When
+ * cluster is non-empty, also creates the Distributed tables over that cluster (names from the
+ * server's remote_servers). Idempotent. *version gets the version now stored. */
+int ch_schema_migrate(struct ch_conn *c, const char *db, const char *cluster, int target,
+                      int *version, char errbuf[256]);
+/* Reads the stored schema version (0: none). */
+int ch_schema_version(struct ch_conn *c, const char *db, int *version);
+/* The server's version as major*1000000 + minor*1000 + patch (18.16.1 -> 18016001). */
+int ch_server_version(struct ch_conn *c, uint32_t *v);
+
+/* RowBinary layout of the flows table, in store_col order plus the unit id: bytes per row. */
+#define CH_ROW_BYTES (4 * 8 + 4 * 16 + 6 * 4 + 4 * 2 + 7 * 1 + 8)
+/* Appends r as one RowBinary row of the flows table to out (CH_ROW_BYTES bytes). */
+void ch_row_encode(const struct flow_rec *r, uint64_t unit, uint8_t *out);
+
+/* ---- records by kind (store_ch_records.c; statedb.h's statedb_rec_*) ------------------ */
+
+struct statedb_rec;
+struct statedb_rec_query;
+/* *last_version: the handle's last row version (updated_ns), kept strictly increasing. */
+int ch_rec_put(struct ch_conn *c, const char *db, uint64_t *last_version,
+               const struct statedb_rec *recs, size_t n);
+int ch_rec_list(struct ch_conn *c, const char *db, const struct statedb_rec_query *q,
+                int (*cb)(void *ctx, const struct statedb_rec *r), void *ctx);
+int ch_rec_delete(struct ch_conn *c, const char *db, uint64_t *last_version, enum statedb_kind kind,
+                  const char *key, uint64_t *deleted);
+
+/* ---- writer (store_ch_write.c) ------------------------------------------------------- */
+
+struct ch_writer;
+struct ch_writer_cfg {
+    struct ch_target target;
+    const struct config *cfg;
+    char spool_dir[1024];
+    size_t unit_records;    /* records per insert unit (<= 1000000) */
+    size_t queue_units;     /* units waiting in memory before new ones go to the spool */
+    uint64_t spool_max;     /* bytes */
+    uint64_t close_wait_ms; /* how long close waits for the spool to drain */
+};
+int ch_writer_open(const struct ch_writer_cfg *wc, struct ch_writer **out, char errbuf[256]);
+int ch_writer_append(struct ch_writer *w, const struct flow_rec *recs, size_t n);
+int ch_writer_flush(struct ch_writer *w);
+/* Flushes, waits up to close_wait_ms for the spool to drain, stops the thread, frees w.
+ * Returns 0, or BS_EIO when batches were left in the spool (they are sent by the next
+ * writer that opens it). */
+int ch_writer_close(struct ch_writer *w);
+
+#endif

@@ -1,0 +1,181 @@
+/* store_ch_schema.c - the ClickHouse schema, versioned (see store_ch.h and docs/CLICKHOUSE.md).
+ *
+ * Written for ClickHouse 18.16 (Debian 12's server): no TTL, no data-skipping indexes, no
+ * IPv6 domain type, no non-replicated insert deduplication. So:
+ *   flows          MergeTree, one partition per UTC day (intDiv(start_ms, 86400000), which
+ *                  needs no time zone), retention by dropping whole partitions; ORDER BY
+ *                  (hour, src, dst, start_ms) so a time window prunes by hour and an address
+ *                  range within it; addresses as FixedString(16) in botscope's IPv4-mapped
+ *                  form (byte order = address order); `unit` is the insert unit's id (the
+ *                  exactly-once check of store_ch_write.c; constant within a part, so it costs
+ *                  almost nothing on disk).
+ *   schema_version Log table, one row per applied migration.
+ *   (version 2)    flows_hourly: a SummingMergeTree roll-up fed by a materialised view
+ *                  (exporter, proto, dst_port per hour: flows, packets, bytes), and exporters,
+ *                  the state half's table (rows of deltas, summed when read).
+ *   (version 3)    records: the state database's records by kind, versions of a row in a
+ *                  ReplacingMergeTree (store_ch_records.c).
+ * With a cluster name, flows_all and exporters_all are Distributed tables over the local
+ * tables of every shard (each shard runs `store init` itself: ON CLUSTER DDL needs ZooKeeper).
+ *
+ * Migration i brings the schema from version i to i+1: append only, never edit a released
+ * one. Every statement is idempotent (IF NOT EXISTS), so a migration cut short by a crash is
+ * simply applied again.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "store/store_ch.h"
+
+/* "{db}" stands for the database, "{cluster}" for the cluster name. */
+static const char *const mig_v1[] = {
+    "CREATE TABLE IF NOT EXISTS {db}.flows ("
+    " start_ms UInt64, end_ms UInt64, packets UInt64, bytes UInt64,"
+    " src FixedString(16), dst FixedString(16), exporter FixedString(16),"
+    " nexthop FixedString(16), sampling UInt32, obs_domain UInt32, in_if UInt32,"
+    " out_if UInt32, src_as UInt32, dst_as UInt32, src_port UInt16, dst_port UInt16,"
+    " vlan UInt16, has UInt16, proto UInt8, tcp_flags UInt8, tos UInt8, version UInt8,"
+    " direction UInt8, src_mask UInt8, dst_mask UInt8, unit UInt64)"
+    " ENGINE = MergeTree PARTITION BY intDiv(start_ms, 86400000)"
+    " ORDER BY (intDiv(start_ms, 3600000), src, dst, start_ms)",
+    NULL,
+};
+
+static const char *const mig_v2[] = {
+    "CREATE TABLE IF NOT EXISTS {db}.flows_hourly ("
+    " hour UInt64, exporter FixedString(16), proto UInt8, dst_port UInt16,"
+    " flows UInt64, packets UInt64, bytes UInt64)"
+    " ENGINE = SummingMergeTree((flows, packets, bytes)) PARTITION BY intDiv(hour, 24)"
+    " ORDER BY (hour, exporter, proto, dst_port)",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.flows_hourly_mv TO {db}.flows_hourly AS"
+    " SELECT intDiv(start_ms, 3600000) AS hour, exporter, proto, dst_port,"
+    " count() AS flows, sum(packets * sampling) AS packets, sum(bytes * sampling) AS bytes"
+    " FROM {db}.flows GROUP BY hour, exporter, proto, dst_port",
+    "CREATE TABLE IF NOT EXISTS {db}.exporters ("
+    " addr FixedString(16), first_ms UInt64, last_ms UInt64, flows UInt64, packets UInt64,"
+    " bytes UInt64, sampling_rate UInt32, version UInt8, written_ms UInt64)"
+    " ENGINE = MergeTree ORDER BY addr",
+    NULL,
+};
+
+/* 2 -> 3: the state database's records by kind (statedb.h; store_ch_records.c). */
+static const char *const mig_v3[] = {
+    "CREATE TABLE IF NOT EXISTS {db}.records ("
+    " kind String, key String, tenant Nullable(String), addr Nullable(String),"
+    " first_ms UInt64, last_ms UInt64, score Float64, status Nullable(String), body String,"
+    " updated_ns UInt64, deleted UInt8)"
+    " ENGINE = ReplacingMergeTree(updated_ns) ORDER BY (kind, key)",
+    NULL,
+};
+
+static const char *const *const migrations[CH_SCHEMA_VERSION] = {mig_v1, mig_v2, mig_v3};
+
+/* Runs tmpl with {db} and {cluster} replaced (both checked names: no quoting needed). */
+static int exec_tmpl(struct ch_conn *c, const char *tmpl, const char *db, const char *cluster)
+{
+    struct buf sql = BUF_INIT(8192);
+    int rc = 0;
+    for (const char *p = tmpl; *p && !rc;) {
+        if (!strncmp(p, "{db}", 4)) {
+            rc = buf_puts(&sql, db);
+            p += 4;
+        } else if (!strncmp(p, "{cluster}", 9)) {
+            rc = buf_puts(&sql, cluster ? cluster : "");
+            p += 9;
+        } else {
+            rc = buf_putc(&sql, *p++);
+        }
+    }
+    if (!rc)
+        rc = ch_exec(c, sql.data, NULL);
+    buf_release(&sql);
+    return rc;
+}
+
+int ch_server_version(struct ch_conn *c, uint32_t *v)
+{
+    struct buf b = BUF_INIT(256);
+    int rc = ch_exec(c, "SELECT version()", &b);
+    unsigned ma = 0, mi = 0, pa = 0;
+    if (!rc && (!b.data || sscanf(b.data, "%u.%u.%u", &ma, &mi, &pa) < 2))
+        rc = BS_EIO;
+    if (!rc)
+        *v = ma * 1000000u + mi * 1000u + pa;
+    buf_release(&b);
+    return rc;
+}
+
+int ch_schema_version(struct ch_conn *c, const char *db, int *version)
+{
+    char sql[512];
+    uint64_t n = 0;
+    *version = 0;
+    snprintf(sql, sizeof sql,
+             "SELECT count() FROM system.tables WHERE database = '%s' AND name = "
+             "'schema_version'",
+             db);
+    int rc = ch_exec_u64(c, sql, &n);
+    if (rc || n == 0)
+        return rc;
+    snprintf(sql, sizeof sql, "SELECT max(version) FROM %s.schema_version", db);
+    rc = ch_exec_u64(c, sql, &n);
+    if (!rc)
+        *version = (int)n;
+    return rc;
+}
+
+int ch_schema_migrate(struct ch_conn *c, const char *db, const char *cluster, int target,
+                      int *version, char errbuf[256])
+{
+    char sql[1024];
+    int rc, v = 0;
+    if (target < 1 || target > CH_SCHEMA_VERSION)
+        return BS_EUSAGE;
+    snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS %s", db);
+    if ((rc = ch_exec(c, sql, NULL)))
+        goto fail;
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE IF NOT EXISTS %s.schema_version (version UInt32, applied_ms UInt64)"
+             " ENGINE = Log",
+             db);
+    if ((rc = ch_exec(c, sql, NULL)) || (rc = ch_schema_version(c, db, &v)))
+        goto fail;
+    if (v > CH_SCHEMA_VERSION) {
+        snprintf(errbuf, 256,
+                 "database %s has schema version %d; this botscope knows up to %d (upgrade "
+                 "botscope)",
+                 db, v, CH_SCHEMA_VERSION);
+        return BS_EVERSION;
+    }
+    for (int i = v; i < target; i++) {
+        for (const char *const *st = migrations[i]; *st; st++)
+            if ((rc = exec_tmpl(c, *st, db, cluster)))
+                goto fail;
+        snprintf(sql, sizeof sql, "INSERT INTO %s.schema_version SELECT %d, toUInt64(now()) * 1000",
+                 db, i + 1);
+        if ((rc = ch_exec(c, sql, NULL)))
+            goto fail;
+        v = i + 1;
+    }
+    if (cluster && *cluster) {
+        /* The Distributed tables read every shard's local table; sharding key rand() only
+         * matters for writes through them (botscope writes to the local tables). */
+        static const char *const dist[] = {
+            "CREATE TABLE IF NOT EXISTS {db}.flows_all AS {db}.flows"
+            " ENGINE = Distributed({cluster}, {db}, flows, rand())",
+            "CREATE TABLE IF NOT EXISTS {db}.exporters_all AS {db}.exporters"
+            " ENGINE = Distributed({cluster}, {db}, exporters, rand())",
+        };
+        /* records stay per node: the state database of a deployment lives on one node (the
+         * one its URL names), like SQLite's file (docs/CLICKHOUSE.md). */
+        for (int i = 0; i < (v >= 2 ? 2 : 1); i++)
+            if ((rc = exec_tmpl(c, dist[i], db, cluster)))
+                goto fail;
+    }
+    *version = v;
+    return 0;
+fail:
+    snprintf(errbuf, 256, "schema of %s: %.200s", db, c->err);
+    return rc;
+}

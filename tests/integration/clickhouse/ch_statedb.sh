@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# ch_statedb.sh - the state database half on a real ClickHouse server: runs the unit test
+# test_ch_statedb (records by kind and exporters, SQLite and ClickHouse with the same
+# scenario and identical answers) against a server started here.
+set -u
+. "$BS_SOURCE_DIR/tests/integration/lib.sh"
+. "$BS_SOURCE_DIR/tests/integration/clickhouse/ch_lib.sh"
+ch_available || skip "clickhouse-server not installed (tools/install-deps.sh)"
+CH_WORK=$(mktemp -d)
+trap 'ch_stop_all; rm -rf "$CH_WORK"' EXIT
+ch_start a
+ch_botscope_config "$CH_WORK/bs.conf"
+BS_CH_URL=$CH_URL_a BS_CH_CONFIG=$CH_WORK/bs.conf "$BS_BUILD_DIR/tests/unit/store/test_ch_statedb" ||
+    fail "test_ch_statedb on ClickHouse"
+pass 1
