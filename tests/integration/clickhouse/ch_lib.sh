@@ -106,7 +106,12 @@ ch_launch() { # NAME: start the process from its written config and wait for /pi
         if [ "$(curl -s "http://127.0.0.1:${!hv}/ping" 2>/dev/null)" = "Ok." ]; then
             return 0
         fi
-        kill -0 "${!pv}" 2>/dev/null || { tail -20 "$dir/log/stdout" "$dir/log/error.log" >&2; fail "clickhouse-server $n died at start"; }
+        if ! kill -0 "${!pv}" 2>/dev/null; then
+            # Another test may have taken a port between ch_free_port and the bind.
+            grep -qs "Address already in use" "$dir/log/error.log" "$dir/log/stdout" && return 1
+            tail -20 "$dir/log/stdout" "$dir/log/error.log" >&2
+            fail "clickhouse-server $n died at start"
+        fi
         sleep 0.1
     done
     fail "clickhouse-server $n not answering /ping after 30 s"
@@ -118,10 +123,17 @@ ch_start() {
     ch_ports "$n"
     local m
     for m in "$@"; do ch_ports "$m"; done
-    local hv="CH_HTTP_$n" tv="CH_TCP_$n" iv="CH_INTER_$n"
-    ch_write_config "$CH_WORK/ch-$n" "${!hv}" "${!tv}" "${!iv}" "$@"
+    local hv="CH_HTTP_$n" tv="CH_TCP_$n" iv="CH_INTER_$n" try
     CH_NAMES+=("$n")
-    ch_launch "$n"
+    for try in 1 2 3; do
+        ch_write_config "$CH_WORK/ch-$n" "${!hv}" "${!tv}" "${!iv}" "$@"
+        ch_launch "$n" && return 0
+        [ $# -eq 0 ] || fail "clickhouse-server $n: a port of the cluster was taken"
+        rm -f "$CH_WORK/ch-$n/log/"*
+        unset "CH_HTTP_$n"
+        ch_ports "$n" # new ports, new URL
+    done
+    fail "clickhouse-server $n: no free ports after 3 tries"
 }
 
 ch_restart() { ch_launch "$1"; }
