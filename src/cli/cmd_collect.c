@@ -357,11 +357,15 @@ static int run_offline(const struct collect_args *a, const struct config *cfg)
     int failed = 0;
     for (size_t i = 0; i < a->nreads; i++) {
         char eb[600];
-        uint64_t before = off.st.frames;
+        uint64_t before = off.st.frames, not_stored = off.st.files_not_stored;
         if (offline_file(&off, a->reads[i], eb, sizeof eb)) {
             /* a file damaged after some frames still counts as read (a capture cut short by
-             * a killed tcpdump is common); one that gave nothing is a failure. */
-            if (off.st.frames == before) {
+             * a killed tcpdump is common); one that gave nothing is a failure, and so is one
+             * that was read but could not be stored (nothing of it was). */
+            if (off.st.files_not_stored > not_stored) {
+                cli_error(CMD, "%s", eb); /* says what was not stored and why */
+                failed = 1;
+            } else if (off.st.frames == before) {
                 cli_error(CMD, "cannot read %s", eb);
                 failed = 1;
             } else {
@@ -391,6 +395,11 @@ static int run_offline(const struct collect_args *a, const struct config *cfg)
                            off.st.kinds[k]);
         if (off.ft.st.completed)
             buf_printf(&b, ", reassembled %" PRIu64, off.ft.st.completed);
+        if (off.st.files_truncated)
+            buf_printf(&b, ", files_truncated %" PRIu64, off.st.files_truncated);
+        if (off.st.files_not_stored)
+            buf_printf(&b, ", files_not_stored %" PRIu64 ", records_not_stored %" PRIu64,
+                       off.st.files_not_stored, off.st.records_not_stored);
         if (d->exporter_limit)
             buf_printf(&b, ", exporter_limit %" PRIu64, d->exporter_limit);
         buf_putc(&b, '\n');

@@ -37,7 +37,9 @@ port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_
 for i in 1 2; do
     v="CH_URL_s$i"
     p=$(port)
-    $B collect --listen "127.0.0.1:$p" --store "${!v}" --config "$T/s$i.conf" --no-state -v 2>"$T/c$i.log" &
+    # The worlds are stamped 2026-01-01: no receive-time skew limit for this replay.
+    $B collect --listen "127.0.0.1:$p" --store "${!v}" --config "$T/s$i.conf" --no-state -v \
+        --max-time-skew 0 2>"$T/c$i.log" &
     pids+=($!)
     for _ in $(seq 100); do grep -q "collector running" "$T/c$i.log" && break; sleep 0.1; done
     grep -q "collector running" "$T/c$i.log" || fail "collector $i not running: $(cat "$T/c$i.log")"

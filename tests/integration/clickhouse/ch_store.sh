@@ -27,7 +27,7 @@ echo "spool_dir = \"$T/spool\"" >>"$C"
 out=$($B store init --store "$U" --config "$C") || fail "store init"
 echo "$out" | grep -q "clickhouse store ready (state schema 3)" || fail "init output: $out"
 $B store init --store "$U" --config "$C" >/dev/null || fail "init twice"
-[ "$(ch_query a 'SELECT groupArray(version) FROM botscope.schema_version')" = "[1,2,3]" ] ||
+[ "$(ch_query a 'SELECT arraySort(groupArray(version)) FROM botscope.schema_version')" = "[1,2,3]" ] ||
     fail "schema_version rows: $(ch_query a 'SELECT version FROM botscope.schema_version')"
 tables=$(ch_query a "SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database = 'botscope' ORDER BY name)")
 [ "$tables" = "['exporters','flows','flows_hourly','flows_hourly_mv','records','schema_version']" ] ||
@@ -46,7 +46,7 @@ ch_query a "CREATE TABLE old.flows (start_ms UInt64, end_ms UInt64, packets UInt
 ch_query a "INSERT INTO old.flows (start_ms, end_ms, packets, bytes, src, dst, proto, dst_port, sampling) SELECT 1767225600000, 1767225601000, 3, 180, unhex('00000000000000000000ffffc0000201'), unhex('00000000000000000000ffffc6336407'), 6, 23, 1" >/dev/null
 out=$($B store init --store "${U%/*}/old" --config "$C") || fail "migrate v1"
 echo "$out" | grep -q "state schema 3" || fail "migrated: $out"
-[ "$(ch_query a 'SELECT groupArray(version) FROM old.schema_version')" = "[1,2,3]" ] || fail "v1 -> v3 rows"
+[ "$(ch_query a 'SELECT arraySort(groupArray(version)) FROM old.schema_version')" = "[1,2,3]" ] || fail "v1 -> v3 rows"
 [ "$(ch_query a "SELECT count() FROM system.tables WHERE database = 'old' AND name IN ('flows_hourly', 'records')")" = 2 ] ||
     fail "v2 table missing after migration"
 out=$($B flows --store "${U%/*}/old" --config "$C" -o ndjson)
