@@ -7,7 +7,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "survey/recog.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <pcre2.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include <libxml/tree.h>
 
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "survey/recog_int.h"
 
 /* Backtracking cap per match: Recog patterns are simple; a pattern that needs more than
@@ -529,38 +529,16 @@ out:
     return rc;
 }
 
-static int recog_cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int ident_db_load_dir(struct ident_db *db, const char *dir, struct ident_diag *diag)
 {
     ident_diag_clear(diag);
-    DIR *d = opendir(dir);
-    if (!d) {
-        int rc = -errno;
+    char **names;
+    size_t n;
+    int rc = fsutil_list_dir(dir, ".xml", &names, &n);
+    if (rc) {
         ident_diag_set(diag, dir, 0, 0, "%s", bs_strerror(rc));
         return rc;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    int rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 4, ".xml") != 0 || e->d_name[0] == '.')
-            continue;
-        if ((rc = recog_grow((void **)&names, &cap, n + 1, sizeof(*names))) != 0)
-            goto out;
-        if (!(names[n] = recog_strdup(e->d_name))) {
-            rc = BS_ENOMEM;
-            goto out;
-        }
-        n++;
-    }
-    if (n > 1)
-        qsort(names, n, sizeof(*names), recog_cmp_names);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char path[4096];
         if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path)) {
@@ -570,11 +548,7 @@ int ident_db_load_dir(struct ident_db *db, const char *dir, struct ident_diag *d
         }
         rc = ident_db_load_file(db, path, diag);
     }
-out:
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    closedir(d);
+    fsutil_names_free(names, n);
     return rc;
 }
 

@@ -2,7 +2,6 @@
  * into a vuln_db (matching is in vuln_match.c). */
 #include "survey/vuln.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -14,6 +13,7 @@
 #include <zlib.h>
 
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/hash.h"
 #include "survey/vuln_int.h"
 
@@ -763,37 +763,16 @@ out:
     return rc;
 }
 
-static int vuln_cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int vuln_load_nvd_dir(struct vuln_db *db, const char *dir, int depth,
                              struct ident_diag *diag)
 {
-    DIR *d = opendir(dir);
-    if (!d) {
-        int rc = -errno;
+    char **names;
+    size_t n;
+    int rc = fsutil_list_dir(dir, NULL, &names, &n);
+    if (rc) {
         ident_diag_set(diag, dir, 0, 0, "%s", bs_strerror(rc));
         return rc;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    int rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        if ((rc = vuln_grow((void **)&names, &cap, n + 1, sizeof(*names))) != 0)
-            goto out;
-        if (!(names[n] = vuln_strdup(e->d_name))) {
-            rc = BS_ENOMEM;
-            goto out;
-        }
-        n++;
-    }
-    if (n > 1)
-        qsort(names, n, sizeof(*names), vuln_cmp_names);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char path[4096];
         if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path)) {
@@ -813,11 +792,7 @@ static int vuln_load_nvd_dir(struct vuln_db *db, const char *dir, int depth,
             rc = vuln_load_nvd_file(db, path, diag);
         }
     }
-out:
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    closedir(d);
+    fsutil_names_free(names, n);
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/flow.h"
+#include "core/fsutil.h"
 #include "core/ipaddr.h"
 #include "core/jw.h"
 #include "core/rd.h"
@@ -116,8 +117,8 @@ static void test_jw_escapes_and_formats(void **state)
     jw_ip(&w, "ip", &a);
     jw_bool(&w, "t", true);
     assert_int_equal(jw_close(&w), 0);
-    assert_string_equal(b.data,
-        "{\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"n\":18446744073709551615,\"ip\":\"2001:db8::1\",\"t\":true}\n");
+    assert_string_equal(b.data, "{\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"n\":18446744073709551615,"
+                                "\"ip\":\"2001:db8::1\",\"t\":true}\n");
     buf_release(&b);
 }
 
@@ -135,11 +136,22 @@ static void test_flow_ndjson_has_contract_keys(void **state)
     r.src_as = 64500;
     r.has = FLOW_HAS_SRC_AS;
     assert_int_equal(flow_to_ndjson(&r, &b), 0);
-    const char *keys[] = {"\"exporter\":\"192.0.2.1\"", "\"version\":\"sflow5\"", "\"obs_domain\":0",
-                          "\"src_addr\":\"198.51.100.7\"", "\"dst_addr\":\"203.0.113.9\"",
-                          "\"src_port\":", "\"dst_port\":", "\"proto\":", "\"tcp_flags\":",
-                          "\"packets\":3", "\"bytes\":180", "\"sampling_rate\":1",
-                          "\"start_ms\":", "\"end_ms\":", "\"in_if\":", "\"out_if\":",
+    const char *keys[] = {"\"exporter\":\"192.0.2.1\"",
+                          "\"version\":\"sflow5\"",
+                          "\"obs_domain\":0",
+                          "\"src_addr\":\"198.51.100.7\"",
+                          "\"dst_addr\":\"203.0.113.9\"",
+                          "\"src_port\":",
+                          "\"dst_port\":",
+                          "\"proto\":",
+                          "\"tcp_flags\":",
+                          "\"packets\":3",
+                          "\"bytes\":180",
+                          "\"sampling_rate\":1",
+                          "\"start_ms\":",
+                          "\"end_ms\":",
+                          "\"in_if\":",
+                          "\"out_if\":",
                           "\"src_as\":64500"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         assert_non_null(strstr(b.data, keys[i]));
@@ -169,8 +181,9 @@ static void test_config_defaults_and_values(void **state)
     const char *items[4];
     assert_int_equal(config_list(&c, "collect", "listen", items, 4), 3);
     assert_string_equal(items[1], "[::]:4739");
-    char *p = write_tmp("# test\n[collect]\nthreads = 4 # four\nallow = [\"192.0.2.0/24\", 2001:db8::/32]\n"
-                        "[telescope]\nprivacy = true\ninterval = 5m\n");
+    char *p = write_tmp(
+        "# test\n[collect]\nthreads = 4 # four\nallow = [\"192.0.2.0/24\", 2001:db8::/32]\n"
+        "[telescope]\nprivacy = true\ninterval = 5m\n");
     assert_int_equal(config_load(&c, p, &e), 0);
     assert_int_equal(config_int(&c, "collect", "threads"), 4);
     assert_int_equal(config_list(&c, "collect", "allow", items, 4), 2);
@@ -303,6 +316,43 @@ static void test_clock_parse_forms(void **state)
     assert_string_equal(clock_format_utc(1704164645123ull, s, sizeof s), "2024-01-02 03:04:05.123");
 }
 
+/* A directory's entries by suffix, hidden ones left out, in byte order; errors as -errno. */
+static void test_fsutil_list_dir_sorted_and_filtered(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/bs_listdir.XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    static const char *const files[] = {"c.xml", "a.xml", ".hidden.xml", "b.txt", "xml"};
+    char path[128];
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmpl, files[i]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fclose(f);
+    }
+    char **names;
+    size_t n;
+    assert_int_equal(fsutil_list_dir(tmpl, ".xml", &names, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "a.xml");
+    assert_string_equal(names[1], "c.xml");
+    fsutil_names_free(names, n);
+    assert_int_equal(fsutil_list_dir(tmpl, NULL, &names, &n), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(names[1], "b.txt");
+    assert_string_equal(names[3], "xml");
+    fsutil_names_free(names, n);
+    snprintf(path, sizeof path, "%s/none", tmpl);
+    assert_int_equal(fsutil_list_dir(path, NULL, &names, &n), -2 /* -ENOENT */);
+    assert_null(names);
+    assert_int_equal(n, 0);
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmpl, files[i]);
+        unlink(path);
+    }
+    rmdir(tmpl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_jw_escapes_and_formats),
         cmocka_unit_test(test_flow_ndjson_has_contract_keys),
         cmocka_unit_test(test_config_defaults_and_values),
+        cmocka_unit_test(test_fsutil_list_dir_sorted_and_filtered),
         cmocka_unit_test(test_config_errors_name_file_line_key),
         cmocka_unit_test(test_config_defaults_meet_their_constraints),
         cmocka_unit_test(test_clock_parse_forms),
