@@ -3,7 +3,9 @@
 #  1. simulate a labelled world (ISPs, subscribers, IoT bots, C&C servers, a darknet);
 #  2. start the live collector on 127.0.0.1 and replay the world's flow exports to it over UDP;
 #  3. stop the collector with SIGTERM (it drains, decodes and flushes everything received);
-#  4. query the store (top destination ports, busiest sources) and run the darknet telescope.
+#  4. query the store (top destination ports, busiest sources) and run the darknet telescope;
+#  5. find the C&C servers in the store, seeded by the telescope's infected hosts, and score
+#     them against the world's truth.
 # Usage: tools/run-demo.sh BOTSCOPE_BINARY DATA_DIR
 set -euo pipefail
 bin=$(realpath "$1"); data=${2:-out/run}
@@ -42,4 +44,12 @@ darknet=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); print(","
 infected=$(grep -c '"infected_iot":true' "$data/telescope/sources.ndjson" || true)
 victims=$(wc -l <"$data/telescope/victims.ndjson")
 echo "infected IoT sources: $infected; DDoS victims from backscatter: $victims"
+
+echo "== 6. C&C detection, seeded by the telescope's infected hosts"
+"$bin" detect --store "$data/store" --seeds "$data/telescope/sources.ndjson" -o table \
+    | tee "$data/candidates.txt"
+"$bin" detect --store "$data/store" --seeds "$data/telescope/sources.ndjson" --no-state \
+    -o ndjson >"$data/candidates.ndjson" 2>/dev/null
+"$bin" eval --truth "$data/world-replay/truth.json" --candidates "$data/candidates.ndjson" \
+    --allow-empty | sed -n 1,6p
 echo "outputs: $data"

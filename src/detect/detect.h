@@ -131,6 +131,7 @@ struct detect_candidate {
     uint8_t proto;
     double score;
     bool repeated; /* a seed pair recurs (or, sampled, three seeds or more): required */
+    bool flood;    /* seed records average >= 100 packets: a DDoS target, never reported */
     uint64_t first_ms, last_ms, detected_ms;
     uint64_t clients, seed_clients, flows, packets, bytes;
     double value[DF_COUNT];   /* feature values */

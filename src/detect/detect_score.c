@@ -349,7 +349,8 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
      * crammed into few slots without persistence. C&C records are a few packets each. */
     double ppf = a->seed_flows ? (double)a->seed_packets / (double)a->seed_flows : 0.0;
     v[DF_BURST] = ppf;
-    if (ppf >= FLOOD_PACKETS_PER_FLOW)
+    c->flood = ppf >= FLOOD_PACKETS_PER_FLOW;
+    if (c->flood)
         k[DF_BURST] = W_FLOOD;
     else if (wins && (double)a->seed_flows / (double)wins >= 30 && v[DF_PERSISTENCE] < 0.3)
         k[DF_BURST] = W_BURST;
@@ -374,7 +375,7 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     if (a->seed_clients >= RULE_FANIN_SEEDS &&
         (double)a->seed_clients >= RULE_FANIN_SHARE * (double)s->clients &&
         v[DF_PERSISTENCE] >= RULE_FANIN_PERSIST && !v[DF_SERVER_IS_BOT] && v[DF_PORT_PRIOR] >= 0 &&
-        k[DF_P2P] == 0 && k[DF_POPULARITY] > -2.0)
+        k[DF_P2P] == 0 && k[DF_POPULARITY] > -2.0 && k[DF_BURST] == 0)
         c->rule = "seed_fan_in";
     /* Detection time: repetition is what the score needs, so two slot widths after the first
      * seed contact, never before the first record nor after the last. */
@@ -392,7 +393,9 @@ static bool is_candidate(const struct dctx *d, const struct detect_candidate *c)
         return false;
     if (d->allow && detect_allow_match(d->allow, &c->addr, c->port))
         return false;
-    return c->repeated && (c->score >= d->cfg->threshold || strcmp(c->rule, "score") != 0);
+    /* A flood target is a victim, whatever else its seeds did: never a candidate. */
+    return c->repeated && !c->flood &&
+           (c->score >= d->cfg->threshold || strcmp(c->rule, "score") != 0);
 }
 
 static int cmp_cand(const void *a, const void *b)

@@ -111,6 +111,12 @@ static void world(struct flows *f, uint32_t sampling, const char *cc, uint64_t c
                         sampling);
             }
     }
+    for (int i = 0; i < 8; i++) { /* all 8 bots ACK-flood one victim for 30 minutes */
+        bot(a, i);
+        for (uint64_t m = 10; m < 40; m++)
+            add(f, a, 45000 + (uint16_t)i, "203.0.113.200", 27015, 6, 0x10,
+                T0 + m * MIN + (uint64_t)i, 30000, 15000000, sampling);
+    }
     for (int j = 0; j < 40; j++) { /* the cloud's other devices */
         snprintf(a, sizeof a, "10.1.%d.%d", j / 200, 1 + j % 200);
         for (uint64_t m = 0; m < 60; m++)
@@ -227,6 +233,8 @@ static void test_detect_finds_cc_and_nothing_benign(void **state)
     assert_non_null(dns);
     assert_non_null(p2p);
     assert_null(scan); /* one record per pair: no repetition, never a candidate */
+    /* Eight seeds, persistent: only the flood keeps it out, even at threshold -100. */
+    assert_null(find(&r, "203.0.113.200", 27015));
     assert_true(cloud->contrib[DF_POPULARITY] < 0); /* its /24 service has 40 other clients */
     assert_true(dns->contrib[DF_PORT_PRIOR] < 0);
     assert_true(p2p->contrib[DF_P2P] < 0);
