@@ -84,15 +84,33 @@ bool ch_ping(struct ch_conn *c);
 #define CH_SCHEMA_VERSION 3
 
 /* Creates the database and brings the schema to version `target` (1..CH_SCHEMA_VERSION),
- * applying each missing migration in order; a newer stored version is BS_EVERSION. When
- * cluster is non-empty, also creates the Distributed tables over that cluster (names from the
- * server's remote_servers). Idempotent. *version gets the version now stored. */
+ * applying each missing migration in order, rendered for server_version (ch_schema_render);
+ * a newer stored version is BS_EVERSION. When cluster is non-empty, also creates the
+ * Distributed tables over that cluster (names from the server's remote_servers). Idempotent.
+ * *version gets the version now stored. */
 int ch_schema_migrate(struct ch_conn *c, const char *db, const char *cluster, int target,
-                      int *version, char errbuf[256]);
+                      uint32_t server_version, int *version, char errbuf[256]);
 /* Reads the stored schema version (0: none). */
 int ch_schema_version(struct ch_conn *c, const char *db, int *version);
 /* The server's version as major*1000000 + minor*1000 + patch (18.16.1 -> 18016001). */
 int ch_server_version(struct ch_conn *c, uint32_t *v);
+/* "MAJOR.MINOR[.PATCH[.BUILD]]" in that form, or 0 when text is not a version. */
+uint32_t ch_version_parse(const char *text);
+
+/* Newer server features and the first version that has them (ClickHouse's changelog; see
+ * docs/CLICKHOUSE.md, "Version checks"). The version is the server's (SELECT version()), or
+ * [clickhouse] assume_version when set (for tests: the DDL of a newer server can be
+ * generated and sent to an older one). */
+#define CH_V_CODECS 19001006u /* 19.1.6: column CODEC(...) with Delta and ZSTD */
+
+/* Statements of migration i (version i -> i + 1; NULL-terminated), NULL past the last. They
+ * are templates: {db}, {cluster} and the feature placeholders of ch_schema_render. */
+const char *const *ch_schema_statements(int i);
+/* Appends tmpl to out with {db} and {cluster} replaced and each feature placeholder made
+ * what a server of server_version takes (empty below the feature's version). Returns 0 or
+ * BS_ENOMEM/BS_ELIMIT. */
+int ch_schema_render(const char *tmpl, const char *db, const char *cluster, uint32_t server_version,
+                     struct buf *out);
 
 /* RowBinary layout of the flows table, in store_col order plus the unit id: bytes per row. */
 #define CH_ROW_BYTES (4 * 8 + 4 * 16 + 6 * 4 + 4 * 2 + 7 * 1 + 8)

@@ -15,6 +15,9 @@
  *                  the state half's table (rows of deltas, summed when read).
  *   (version 3)    records: the state database's records by kind, versions of a row in a
  *                  ReplacingMergeTree (store_ch_records.c).
+ * Newer servers' features are used only behind a version check (the placeholders below,
+ * rendered by ch_schema_render for the server's version): column codecs from 19.1.6. A table
+ * keeps what it was created with; an upgraded server does not change it.
  * With a cluster name, flows_all and exporters_all are Distributed tables over the local
  * tables of every shard (each shard runs `store init` itself: ON CLUSTER DDL needs ZooKeeper).
  *
@@ -31,12 +34,13 @@
 /* "{db}" stands for the database, "{cluster}" for the cluster name. */
 static const char *const mig_v1[] = {
     "CREATE TABLE IF NOT EXISTS {db}.flows ("
-    " start_ms UInt64, end_ms UInt64, packets UInt64, bytes UInt64,"
-    " src FixedString(16), dst FixedString(16), exporter FixedString(16),"
-    " nexthop FixedString(16), sampling UInt32, obs_domain UInt32, in_if UInt32,"
-    " out_if UInt32, src_as UInt32, dst_as UInt32, src_port UInt16, dst_port UInt16,"
-    " vlan UInt16, has UInt16, proto UInt8, tcp_flags UInt8, tos UInt8, version UInt8,"
-    " direction UInt8, src_mask UInt8, dst_mask UInt8, unit UInt64)"
+    " start_ms UInt64{c_time}, end_ms UInt64{c_time}, packets UInt64{c}, bytes UInt64{c},"
+    " src FixedString(16){c}, dst FixedString(16){c}, exporter FixedString(16){c},"
+    " nexthop FixedString(16){c}, sampling UInt32{c}, obs_domain UInt32{c}, in_if UInt32{c},"
+    " out_if UInt32{c}, src_as UInt32{c}, dst_as UInt32{c}, src_port UInt16{c},"
+    " dst_port UInt16{c}, vlan UInt16{c}, has UInt16{c}, proto UInt8{c}, tcp_flags UInt8{c},"
+    " tos UInt8{c}, version UInt8{c}, direction UInt8{c}, src_mask UInt8{c}, dst_mask UInt8{c},"
+    " unit UInt64{c})"
     " ENGINE = MergeTree PARTITION BY intDiv(start_ms, 86400000)"
     " ORDER BY (intDiv(start_ms, 3600000), src, dst, start_ms)",
     NULL,
@@ -71,22 +75,78 @@ static const char *const mig_v3[] = {
 
 static const char *const *const migrations[CH_SCHEMA_VERSION] = {mig_v1, mig_v2, mig_v3};
 
-/* Runs tmpl with {db} and {cluster} replaced (both checked names: no quoting needed). */
-static int exec_tmpl(struct ch_conn *c, const char *tmpl, const char *db, const char *cluster)
+uint32_t ch_version_parse(const char *text)
 {
-    struct buf sql = BUF_INIT(8192);
-    int rc = 0;
-    for (const char *p = tmpl; *p && !rc;) {
-        if (!strncmp(p, "{db}", 4)) {
-            rc = buf_puts(&sql, db);
-            p += 4;
-        } else if (!strncmp(p, "{cluster}", 9)) {
-            rc = buf_puts(&sql, cluster ? cluster : "");
-            p += 9;
-        } else {
-            rc = buf_putc(&sql, *p++);
+    unsigned ma = 0, mi = 0, pa = 0;
+    int used = 0;
+    if (!text || sscanf(text, "%u.%u%n", &ma, &mi, &used) < 2)
+        return 0;
+    if (text[used] == '.' && sscanf(text + used + 1, "%u", &pa) != 1)
+        return 0;
+    if (ma == 0 || ma > 4000 || mi > 999 || pa > 999)
+        return 0;
+    return ma * 1000000u + mi * 1000u + pa;
+}
+
+const char *const *ch_schema_statements(int i)
+{
+    return i >= 0 && i < CH_SCHEMA_VERSION ? migrations[i] : NULL;
+}
+
+/* What a placeholder of the templates becomes on a server of version v. Codecs: Delta on the
+ * two times (rows are in (hour, src, dst, start_ms) order, so neighbouring times differ by
+ * less than an hour where the raw values are 41-bit numbers), ZSTD level 1 on every column
+ * (smaller than the default LZ4, slower to decode; bench/clickhouse measures what ZSTD gives
+ * on 18.16 through the server-wide <compression> section). */
+static const char *placeholder(const char *p, size_t *len, uint32_t v)
+{
+    static const struct {
+        const char *name;
+        uint32_t since;
+        const char *text;
+    } ph[] = {
+        {"{c_time}", CH_V_CODECS, " CODEC(Delta, ZSTD(1))"},
+        {"{c}", CH_V_CODECS, " CODEC(ZSTD(1))"},
+    };
+    for (size_t i = 0; i < sizeof ph / sizeof ph[0]; i++) {
+        size_t l = strlen(ph[i].name);
+        if (!strncmp(p, ph[i].name, l)) {
+            *len = l;
+            return v >= ph[i].since ? ph[i].text : "";
         }
     }
+    return NULL;
+}
+
+int ch_schema_render(const char *tmpl, const char *db, const char *cluster, uint32_t server_version,
+                     struct buf *out)
+{
+    int rc = 0;
+    for (const char *p = tmpl; *p && !rc;) {
+        size_t l;
+        const char *text;
+        if (!strncmp(p, "{db}", 4)) {
+            rc = buf_puts(out, db);
+            p += 4;
+        } else if (!strncmp(p, "{cluster}", 9)) {
+            rc = buf_puts(out, cluster ? cluster : "");
+            p += 9;
+        } else if ((text = placeholder(p, &l, server_version))) {
+            rc = buf_puts(out, text);
+            p += l;
+        } else {
+            rc = buf_putc(out, *p++);
+        }
+    }
+    return rc;
+}
+
+/* Runs tmpl rendered for the server (db and cluster are checked names: no quoting needed). */
+static int exec_tmpl(struct ch_conn *c, const char *tmpl, const char *db, const char *cluster,
+                     uint32_t server_version)
+{
+    struct buf sql = BUF_INIT(8192);
+    int rc = ch_schema_render(tmpl, db, cluster, server_version, &sql);
     if (!rc)
         rc = ch_exec(c, sql.data, NULL);
     buf_release(&sql);
@@ -97,11 +157,13 @@ int ch_server_version(struct ch_conn *c, uint32_t *v)
 {
     struct buf b = BUF_INIT(256);
     int rc = ch_exec(c, "SELECT version()", &b);
-    unsigned ma = 0, mi = 0, pa = 0;
-    if (!rc && (!b.data || sscanf(b.data, "%u.%u.%u", &ma, &mi, &pa) < 2))
+    uint32_t got = rc ? 0 : ch_version_parse(b.data);
+    if (!rc && !got) {
+        snprintf(c->err, sizeof c->err, "SELECT version() answered '%.40s'", b.data ? b.data : "");
         rc = BS_EIO;
+    }
     if (!rc)
-        *v = ma * 1000000u + mi * 1000u + pa;
+        *v = got;
     buf_release(&b);
     return rc;
 }
@@ -126,7 +188,7 @@ int ch_schema_version(struct ch_conn *c, const char *db, int *version)
 }
 
 int ch_schema_migrate(struct ch_conn *c, const char *db, const char *cluster, int target,
-                      int *version, char errbuf[256])
+                      uint32_t server_version, int *version, char errbuf[256])
 {
     char sql[1024];
     int rc, v = 0;
@@ -150,7 +212,7 @@ int ch_schema_migrate(struct ch_conn *c, const char *db, const char *cluster, in
     }
     for (int i = v; i < target; i++) {
         for (const char *const *st = migrations[i]; *st; st++)
-            if ((rc = exec_tmpl(c, *st, db, cluster)))
+            if ((rc = exec_tmpl(c, *st, db, cluster, server_version)))
                 goto fail;
         snprintf(sql, sizeof sql, "INSERT INTO %s.schema_version SELECT %d, toUInt64(now()) * 1000",
                  db, i + 1);
@@ -170,7 +232,7 @@ int ch_schema_migrate(struct ch_conn *c, const char *db, const char *cluster, in
         /* records stay per node: the state database of a deployment lives on one node (the
          * one its URL names), like SQLite's file (docs/CLICKHOUSE.md). */
         for (int i = 0; i < (v >= 2 ? 2 : 1); i++)
-            if ((rc = exec_tmpl(c, dist[i], db, cluster)))
+            if ((rc = exec_tmpl(c, dist[i], db, cluster, server_version)))
                 goto fail;
     }
     *version = v;

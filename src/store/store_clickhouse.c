@@ -65,6 +65,28 @@ static int ch_close(struct store *s)
     return rc;
 }
 
+/* The server version the schema is written for: [clickhouse] assume_version when set (tests
+ * generate a newer server's DDL with it), else the server's own. */
+static int schema_server_version(struct ch_conn *conn, const struct config *cfg, uint32_t *v,
+                                 char errbuf[256])
+{
+    const char *av = cfg ? config_str(cfg, "clickhouse", "assume_version") : "";
+    if (av && *av) {
+        if (!(*v = ch_version_parse(av))) {
+            snprintf(errbuf, 256,
+                     "[clickhouse] assume_version: '%.60s' is not a version "
+                     "(MAJOR.MINOR.PATCH)",
+                     av);
+            return BS_EUSAGE;
+        }
+        return 0;
+    }
+    int rc = ch_server_version(conn, v);
+    if (rc)
+        snprintf(errbuf, 256, "version of the server: %.200s", conn->err);
+    return rc;
+}
+
 static int writer_cfg(struct ch_store *c, const struct config *cfg, struct ch_writer_cfg *wc,
                       char errbuf[256])
 {
@@ -134,7 +156,11 @@ static int ch_open(const char *url, const struct config *cfg, int flags, struct 
         int version = 0;
         if ((rc = writer_cfg(c, cfg, &wc, errbuf)))
             goto fail;
-        rc = ch_schema_migrate(&c->conn, c->t.db, c->cluster, CH_SCHEMA_VERSION, &version, errbuf);
+        uint32_t sv = 0;
+        rc = schema_server_version(&c->conn, cfg, &sv, errbuf);
+        if (!rc)
+            rc = ch_schema_migrate(&c->conn, c->t.db, c->cluster, CH_SCHEMA_VERSION, sv, &version,
+                                   errbuf);
         if (rc == -ECONNREFUSED || rc == -ETIMEDOUT) {
             log_warn("clickhouse", "%s: %s; flows wait in %s until it answers", url, errbuf,
                      wc.spool_dir);
@@ -518,9 +544,11 @@ static int ch_state_open_cfg(const char *url, const struct config *cfg, struct s
         snprintf(errbuf, 256, "out of memory");
     if (!rc) {
         const char *cl = cfg ? config_str(cfg, "clickhouse", "cluster") : "";
-        rc = ident_ok(cl ? cl : "")
-                 ? ch_schema_migrate(&d->conn, d->t.db, cl, CH_SCHEMA_VERSION, &d->version, errbuf)
-                 : BS_EUSAGE;
+        uint32_t sv = 0;
+        rc = ident_ok(cl ? cl : "") ? schema_server_version(&d->conn, cfg, &sv, errbuf) : BS_EUSAGE;
+        if (!rc)
+            rc = ch_schema_migrate(&d->conn, d->t.db, cl, CH_SCHEMA_VERSION, sv, &d->version,
+                                   errbuf);
         d->flows_read = cl && *cl ? "flows_all" : "flows";
         d->exporters_read = cl && *cl ? "exporters_all" : "exporters";
     }
