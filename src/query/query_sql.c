@@ -504,7 +504,6 @@ static int rec_row(struct rows_ctx *x, const uint8_t *p)
     st->matched++;
     st->packets += r.packets;
     st->bytes += r.bytes;
-    st->scan.records_scanned++;
     if (x->q->on_record && (x->stop = x->q->on_record(x->q->record_ctx, &r)))
         return x->stop;
     return 0;
@@ -531,11 +530,20 @@ bool query_sql_wanted(struct store *s)
     return store_sql(s, NULL, NULL, NULL, eb) != BS_EUNSUPPORTED;
 }
 
+/* Runs one SELECT and adds what the server read for it to st (records_scanned, bytes_read:
+ * the server's rows and uncompressed bytes; *known stays false when the store cannot tell). A
+ * stopped listing (rc = the record callback's value) was answered too: its reads count. */
 static int run(struct store *s, const char *sql, int (*cb)(void *, const uint8_t *, size_t),
-               void *ctx, struct query_error *err)
+               void *ctx, struct query_error *err, struct store_scan_stats *st, bool *known)
 {
     char eb[256];
     int rc = store_sql(s, sql, cb, ctx, eb);
+    uint64_t rows, bytes;
+    if (rc >= 0 && !store_sql_stats(s, &rows, &bytes)) {
+        st->records_scanned += rows;
+        st->bytes_read += bytes;
+        *known = true;
+    }
     if (rc == BS_ELIMIT)
         snprintf(err->msg, sizeof err->msg, "more groups than max_groups");
     else if (rc < 0)
@@ -564,12 +572,13 @@ int query_sql_exec(struct store *s, const struct query_spec *q, struct query_res
     struct rows_ctx x = {.q = q, .res = res};
     bool listing = !q->nkeys && !q->count_only;
     bool aggregate = q->nkeys && !q->count_only;
+    bool known = false; /* the server told what it read */
     int rc = 0;
     if (listing) {
         x.row = rec_row;
         x.row_bytes = CH_LISTING_ROW;
         if (!(rc = query_sql_listing(q, "{flows}", &sql, err)))
-            rc = run(s, sql.data, on_rows, &x, err);
+            rc = run(s, sql.data, on_rows, &x, err, &res->stats.scan, &known);
         if (rc && rc == x.stop)
             rc = 0; /* the record callback ended the listing */
     } else if (aggregate) {
@@ -578,7 +587,7 @@ int query_sql_exec(struct store *s, const struct query_spec *q, struct query_res
         for (size_t k = 0; k < q->nkeys; k++)
             x.row_bytes += key_width(q->keys[k].id);
         if (!(rc = query_sql_aggregate(q, "{flows}", &sql, err)))
-            rc = run(s, sql.data, on_rows, &x, err);
+            rc = run(s, sql.data, on_rows, &x, err, &res->stats.scan, &known);
         if (!rc)
             res->stats.groups = res->nrows;
     }
@@ -590,7 +599,7 @@ int query_sql_exec(struct store *s, const struct query_spec *q, struct query_res
         struct tot_ctx t = {.len = 0};
         buf_reset(&sql);
         if (!(rc = query_sql_totals(q, "{flows}", &sql, err)))
-            rc = run(s, sql.data, on_totals, &t, err);
+            rc = run(s, sql.data, on_totals, &t, err, &res->stats.scan, &known);
         if (!rc && t.len != sizeof t.row) {
             snprintf(err->msg, sizeof err->msg, "unexpected totals answer (%zu bytes)", t.len);
             rc = BS_EIO;
@@ -609,6 +618,8 @@ int query_sql_exec(struct store *s, const struct query_spec *q, struct query_res
         query_result_free(res);
         return rc;
     }
+    if (!known && listing)
+        res->stats.scan.records_scanned = res->stats.matched; /* at least what came back */
     if (!res->nrows)
         res->sorted = true; /* nothing to order (and no row array to hand to qsort_r) */
     query_result_finish(res);

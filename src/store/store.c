@@ -134,6 +134,12 @@ int store_sql(struct store *s, const char *sql, int (*cb)(void *ctx, const uint8
     return s->be->sql(s, sql, cb, ctx, errbuf);
 }
 
+int store_sql_stats(struct store *s, uint64_t *rows_read, uint64_t *bytes_read)
+{
+    *rows_read = *bytes_read = 0;
+    return s->be->sql_stats ? s->be->sql_stats(s, rows_read, bytes_read) : BS_EUNSUPPORTED;
+}
+
 const char *store_backend_name(const struct store *s)
 {
     return s->be->name;

@@ -233,6 +233,10 @@ int store_prune(struct store *s, uint64_t now_ms, uint64_t *segments_deleted,
  * NULL only tells whether the backend evaluates SQL (0) or not (BS_EUNSUPPORTED). */
 int store_sql(struct store *s, const char *sql, int (*cb)(void *ctx, const uint8_t *p, size_t n),
               void *ctx, char errbuf[256]);
+/* What the server read to answer the last successful store_sql: rows and uncompressed bytes
+ * (ClickHouse: its query log's read_rows and read_bytes). Returns 0, or BS_EUNSUPPORTED when
+ * the backend cannot tell (no SQL, or a server without a query log). */
+int store_sql_stats(struct store *s, uint64_t *rows_read, uint64_t *bytes_read);
 
 /* Human-readable backend name ("embedded", "clickhouse"). */
 const char *store_backend_name(const struct store *s);

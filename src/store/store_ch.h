@@ -72,8 +72,10 @@ int ch_insert(struct ch_conn *c, const char *sql, const char *query_id, const vo
 int ch_stream(struct ch_conn *c, const char *sql, int (*cb)(void *ctx, const uint8_t *p, size_t n),
               void *ctx);
 /* ch_stream for long statements (inlined address lists): the statement goes in the body
- * with max_query_size raised to its length. */
-int ch_stream_big(struct ch_conn *c, const char *sql,
+ * with max_query_size raised to its length. With query_id (may be NULL) the query is named
+ * and logged in the server's query log whatever the user's profile says (log_queries=1), so
+ * that what it read can be looked up afterwards (store_clickhouse.c's sql_stats). */
+int ch_stream_big(struct ch_conn *c, const char *sql, const char *query_id,
                   int (*cb)(void *ctx, const uint8_t *p, size_t n), void *ctx);
 /* True when GET /ping answers "Ok." within the connect timeout. */
 bool ch_ping(struct ch_conn *c);

@@ -241,12 +241,20 @@ int ch_stream(struct ch_conn *c, const char *sql, int (*cb)(void *ctx, const uin
     return request(c, "", sql, strlen(sql), false, &s);
 }
 
-int ch_stream_big(struct ch_conn *c, const char *sql,
+int ch_stream_big(struct ch_conn *c, const char *sql, const char *query_id,
                   int (*cb)(void *ctx, const uint8_t *p, size_t n), void *ctx)
 {
-    char q[64];
+    char q[400], id[300];
     size_t l = strlen(sql);
-    snprintf(q, sizeof q, "max_query_size=%zu", l + 1024);
+    int n = snprintf(q, sizeof q, "max_query_size=%zu", l + 1024);
+    if (query_id) {
+        int rc = escape_param(c, "query_id", query_id, id, sizeof id);
+        if (rc)
+            return rc;
+        n = snprintf(q + n, sizeof q - (size_t)n, "&log_queries=1&%s", id);
+        if (n < 0)
+            return BS_ELIMIT;
+    }
     struct sink s = {.cb = cb, .ctx = ctx};
     return request(c, q, sql, l, false, &s);
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -38,6 +39,7 @@ struct ch_store {
     uint64_t retention_ms, max_size;
     bool pushdown;
     struct ch_writer *w;
+    char last_qid[40]; /* query_id of the last successful ch_sql ("" when none) */
 };
 
 static bool ch_match(const char *url)
@@ -382,6 +384,8 @@ static int ch_scan(struct store *s, const struct store_scan *sc, struct store_sc
 
 /* ---- SQL pushdown (store_sql) -------------------------------------------------------- */
 
+static int query_nums(struct ch_conn *conn, const char *sql, uint64_t *v, int n);
+
 static int ch_sql(struct store *s, const char *sql,
                   int (*cb)(void *ctx, const uint8_t *p, size_t n), void *ctx, char errbuf[256])
 {
@@ -405,12 +409,52 @@ static int ch_sql(struct store *s, const char *sql,
             p += l;
         }
     }
+    /* A query id of our own, to find the query in the server's log (ch_sql_stats). */
+    char qid[40];
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+        r = clock_mono_ns() ^ (uint64_t)(uintptr_t)&r;
+    snprintf(qid, sizeof qid, "bs-q-%016" PRIx64, r);
+    c->last_qid[0] = '\0';
     if (!rc)
-        rc = ch_stream_big(&c->conn, q.data, cb, ctx);
+        rc = ch_stream_big(&c->conn, q.data, qid, cb, ctx);
+    if (!rc)
+        memcpy(c->last_qid, qid, sizeof qid);
     if (rc < 0)
         snprintf(errbuf, 256, "%.250s", *c->conn.err ? c->conn.err : bs_strerror(rc));
     buf_release(&q);
     return rc;
+}
+
+/* What the last ch_sql read, from the server's query log (the only place 18.16 gives it: its
+ * HTTP interface sends no progress headers for these queries, and RowBinary carries no
+ * statistics). The log is flushed first (SYSTEM FLUSH LOGS): the query's row is written
+ * when it ends, before the answer's last byte, but reaches the table only at a flush. On a
+ * cluster the initiating node's row counts every shard's reads. A server without a
+ * <query_log> section has no such table: BS_EUNSUPPORTED. */
+static int ch_sql_stats(struct store *s, uint64_t *rows, uint64_t *bytes)
+{
+    struct ch_store *c = (struct ch_store *)s;
+    if (!c->last_qid[0])
+        return BS_EUNSUPPORTED;
+    char sql[512];
+    uint64_t v[3];
+    snprintf(sql, sizeof sql,
+             "SELECT count(), sum(read_rows), sum(read_bytes) FROM system.query_log WHERE "
+             "query_id = '%s' AND type = 2 FORMAT TabSeparated", /* 2: QueryFinish (UInt8 in 18.16,
+                                                                    an Enum8 later) */
+             c->last_qid);
+    int rc = ch_exec(&c->conn, "SYSTEM FLUSH LOGS", NULL);
+    if (!rc)
+        rc = query_nums(&c->conn, sql, v, 3);
+    if (rc || v[0] == 0) {
+        log_debug("clickhouse", "rows read by %s unknown: %s", c->last_qid,
+                  rc ? c->conn.err : "not in system.query_log");
+        return BS_EUNSUPPORTED;
+    }
+    *rows = v[1];
+    *bytes = v[2];
+    return 0;
 }
 
 /* ---- info and prune ----------------------------------------------------------------- */
@@ -731,4 +775,5 @@ const struct store_backend store_backend_clickhouse = {
     .info = ch_info,
     .prune = ch_prune,
     .sql = ch_sql,
+    .sql_stats = ch_sql_stats,
 };

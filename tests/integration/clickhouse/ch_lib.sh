@@ -1,7 +1,8 @@
 # ch_lib.sh - start and stop real clickhouse-server processes for the ClickHouse tests.
 #
 # Each server is a plain process (no init system, no /etc config) with its own directory
-# under $CH_WORK: config.xml, users.xml, data, logs. It listens on 127.0.0.1 only, on ports
+# under $CH_WORK: config.xml, users.xml, data, logs. Its query log is on (as in the Debian
+# package's config; botscope reads what a pushed-down query read from it). It listens on 127.0.0.1 only, on ports
 # picked free at start, and runs as the invoking user (CI runs as root; the server accepts
 # that). Sourced by the ch_*.sh tests after lib.sh.
 #
@@ -51,6 +52,14 @@ ch_write_config() { # DIR HTTP TCP INTERSERVER CLUSTER_NODES...
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <timezone>UTC</timezone>
+  <query_log><database>system</database><table>query_log</table>
+    <flush_interval_milliseconds>7500</flush_interval_milliseconds></query_log>
+XML
+        # CH_COMPRESSION=zstd: the server's MergeTree parts compressed with ZSTD instead of
+        # LZ4 (a case without conditions applies to every part written or merged).
+        [ -z "${CH_COMPRESSION:-}" ] ||
+            echo "  <compression><case><method>$CH_COMPRESSION</method></case></compression>"
+        cat <<XML
   <mark_cache_size>268435456</mark_cache_size>
   <uncompressed_cache_size>268435456</uncompressed_cache_size>
   <max_concurrent_queries>64</max_concurrent_queries>
