@@ -7,6 +7,7 @@
  *   store_ch_http.c    one HTTP connection (libcurl easy handle): statements, gzip-compressed
  *                      inserts, streamed RowBinary answers; ClickHouse's error text kept
  *   store_ch_schema.c  the versioned schema and its migrations (ch_schema_migrate)
+ *   store_ch_check.c   store check: schema, insert units in two parts, the spool's set-asides
  *   store_ch_write.c   the writer: per-day insert units, bounded queue, on-disk spool, writer
  *                      thread with retries and the exactly-once check (see there)
  *   store_clickhouse.c the registry entry: open/close, scan, info, prune, the state half
@@ -118,6 +119,17 @@ int ch_schema_render(const char *tmpl, const char *db, const char *cluster, uint
 #define CH_ROW_BYTES (4 * 8 + 4 * 16 + 6 * 4 + 4 * 2 + 7 * 1 + 8)
 /* Appends r as one RowBinary row of the flows table to out (CH_ROW_BYTES bytes). */
 void ch_row_encode(const struct flow_rec *r, uint64_t unit, uint8_t *out);
+
+/* ---- check (store_ch_check.c) ------------------------------------------------------- */
+
+struct store_check_stats;
+/* store_check on database db of the server c talks to: schema version and objects, insert
+ * units in more than one part (inserted twice), and spool_dir's units set aside (may be
+ * empty: not checked). Damage goes to report (NULL: logged) and st; returns 0 or the
+ * connection's error. */
+int ch_check_db(struct ch_conn *c, const char *db, const char *cluster, const char *spool_dir,
+                void (*report)(void *ctx, const char *path, const char *what), void *ctx,
+                struct store_check_stats *st);
 
 /* ---- records by kind (store_ch_records.c; statedb.h's statedb_rec_*) ------------------ */
 

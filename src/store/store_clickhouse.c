@@ -39,7 +39,8 @@ struct ch_store {
     uint64_t retention_ms, max_size;
     bool pushdown;
     struct ch_writer *w;
-    char last_qid[40]; /* query_id of the last successful ch_sql ("" when none) */
+    char last_qid[40];    /* query_id of the last successful ch_sql ("" when none) */
+    char spool_dir[1024]; /* this host's spool for the target ("" when not configured) */
 };
 
 static bool ch_match(const char *url)
@@ -153,11 +154,12 @@ static int ch_open(const char *url, const struct config *cfg, int flags, struct 
     c->max_size = msz > 0 ? (uint64_t)msz : 0;
     if ((rc = ch_conn_init(&c->conn, &c->t, cfg)))
         goto fail;
+    struct ch_writer_cfg wc;
     if (flags & STORE_WRITE) {
-        struct ch_writer_cfg wc;
         int version = 0;
         if ((rc = writer_cfg(c, cfg, &wc, errbuf)))
             goto fail;
+        memcpy(c->spool_dir, wc.spool_dir, sizeof c->spool_dir);
         uint32_t sv = 0;
         rc = schema_server_version(&c->conn, cfg, &sv, errbuf);
         if (!rc)
@@ -171,6 +173,13 @@ static int ch_open(const char *url, const struct config *cfg, int flags, struct 
         }
         if ((rc = ch_writer_open(&wc, &c->w, errbuf)))
             goto fail;
+    }
+    if (!(flags & STORE_WRITE)) {
+        /* Readers only look at the spool (store check); a bad [clickhouse] value is the
+         * writers' error to report. */
+        char eb[256];
+        if (!writer_cfg(c, cfg, &wc, eb))
+            memcpy(c->spool_dir, wc.spool_dir, sizeof c->spool_dir);
     }
     *out = &c->base;
     return 0;
@@ -566,6 +575,13 @@ static int ch_prune(struct store *s, uint64_t now_ms, uint64_t *segs, uint64_t *
     return rc;
 }
 
+static int ch_check(struct store *s, void (*report)(void *ctx, const char *path, const char *what),
+                    void *ctx, struct store_check_stats *st)
+{
+    struct ch_store *c = (struct ch_store *)s;
+    return ch_check_db(&c->conn, c->t.db, c->cluster, c->spool_dir, report, ctx, st);
+}
+
 /* ---- the state half ----------------------------------------------------------------- */
 
 struct ch_state {
@@ -776,4 +792,5 @@ const struct store_backend store_backend_clickhouse = {
     .prune = ch_prune,
     .sql = ch_sql,
     .sql_stats = ch_sql_stats,
+    .check = ch_check,
 };

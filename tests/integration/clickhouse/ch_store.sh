@@ -7,6 +7,8 @@
 #    IPv6 records through `import`) written to ClickHouse and to the embedded store read back
 #    identical through `flows` with [clickhouse] pushdown off, i.e. through store_scan (every
 #    record, aggregations, top-N; ch_pushdown.sh tests the SQL path), and `store info` agrees;
+#  - store check: a sound store passes with the parts and rows counted; a unit inserted
+#    twice, a unit the spool set aside and a schema behind the build's are each damage;
 #  - prune drops whole days (partitions) once ended and written more than retention ago.
 set -u
 . "$BS_SOURCE_DIR/tests/integration/lib.sh"
@@ -108,6 +110,46 @@ for k in records "time range"; do
         fail "info $k: $(grep "^$k:" "$T/info.ch") vs $(grep "^$k:" "$T/info.emb")"
 done
 grep -q "exporter 25.16.0.1 " "$T/info.ch" || fail "info lists no exporters: $(cat "$T/info.ch")"
+
+# --- check: schema, insert units in two parts, the spool's set-asides
+out=$($B store check --store "$U" --config "$C" 2>"$T/chk.err") || fail "check of a sound store: $out $(cat "$T/chk.err")"
+rows=$(ch_query a "SELECT count() FROM botscope.flows")
+parts=$(ch_query a "SELECT count() FROM system.parts WHERE database = 'botscope' AND table = 'flows' AND active")
+echo "$out" | grep -q "^checked $parts segments, [1-9][0-9]* blocks, $rows records: 0 damaged segments" ||
+    fail "check output: $out (parts $parts, rows $rows)"
+# a unit inserted twice (merges stopped, so its two parts stay apart)
+ch_query a "CREATE DATABASE dup" >/dev/null
+$B store init --store "${U%/*}/dup" --config "$C" >/dev/null || fail "init dup"
+ch_query a "SYSTEM STOP MERGES dup.flows" >/dev/null
+ch_query a "INSERT INTO dup.flows SELECT * FROM botscope.flows" >/dev/null
+unit=$(ch_query a "SELECT min(unit) FROM dup.flows")
+n_unit=$(ch_query a "SELECT count() FROM dup.flows WHERE unit = $unit")
+$B store check --store "${U%/*}/dup" --config "$C" >"$T/chk" 2>&1 || fail "check before the duplicate: $(cat "$T/chk")"
+ch_query a "INSERT INTO dup.flows SELECT * FROM dup.flows WHERE unit = $unit" >/dev/null
+$B store check --store "${U%/*}/dup" --config "$C" >"$T/chk" 2>&1
+expect_rc 1 $? "check of a unit inserted twice"
+grep -q "^damaged: dup.flows: insert unit $(printf %016x "$unit") is in 2 parts ($((2 * n_unit)) flows)" "$T/chk" ||
+    fail "duplicate unit not reported: $(cat "$T/chk")"
+grep -q "1 damaged segments" "$T/chk" || fail "check summary: $(cat "$T/chk")"
+# a unit the writer set aside
+sp=$T/spool/127.0.0.1_${CH_HTTP_a}_botscope
+[ -d "$sp" ] || fail "no spool directory $sp"
+touch "$sp/00000000000000000007-00000000000000aa.spool.bad"
+$B store check --store "$U" --config "$C" >"$T/chk" 2>&1
+expect_rc 1 $? "check with a unit set aside"
+grep -q "^damaged: $sp/00000000000000000007-00000000000000aa.spool.bad: insert unit set aside" "$T/chk" ||
+    fail "set-aside unit not reported: $(cat "$T/chk")"
+rm "$sp/00000000000000000007-00000000000000aa.spool.bad"
+# a database two versions behind, missing what version 2 added
+ch_query a "CREATE DATABASE v1" >/dev/null
+ch_query a "CREATE TABLE v1.schema_version (version UInt32, applied_ms UInt64) ENGINE = Log" >/dev/null
+ch_query a "INSERT INTO v1.schema_version VALUES (1, 0), (2, 0)" >/dev/null
+ch_query a "CREATE TABLE v1.flows AS botscope.flows" >/dev/null
+$B store check --store "${U%/*}/v1" --config "$C" >"$T/chk" 2>&1
+expect_rc 1 $? "check of an old schema"
+grep -q "^damaged: v1.schema_version: schema version 2, this botscope writes 3 (run botscope store init)" "$T/chk" &&
+    grep -q "^damaged: v1.exporters: missing (schema version 2 has it)" "$T/chk" &&
+    ! grep -q "v1.records" "$T/chk" || fail "old schema: $(cat "$T/chk")"
 
 # --- prune (store.h's rule, on whole days): a day goes once it has ended and its newest part
 # was written more than retention ago. Written within the last hour: nothing goes with an
