@@ -27,6 +27,11 @@ int tel_state_open(const char *dir, const struct statedb_tel_run *run, enum tel_
                    struct tel_state **out, char *err, size_t errlen)
 {
     char path[4096], dberr[256];
+    if (strstr(dir, "://")) { /* a store URL: the run tables are SQLite only (state.db) */
+        snprintf(err, errlen, "%s: not a directory (the telescope's tables are not on ClickHouse)",
+                 dir);
+        return BS_EUSAGE;
+    }
     int rc = fsutil_mkdir_p(dir);
     if (rc) {
         snprintf(err, errlen, "%s: %s", dir, bs_strerror(rc));
