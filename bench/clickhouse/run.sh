@@ -115,12 +115,12 @@ live_step() {
             --exporters 2 --records 30 >"$W/sent$i.json" 2>/dev/null &
         spids+=($!)
     done
-    for p in "${spids[@]}"; do wait "$p"; done
+    for p in "${spids[@]}"; do wait "$p" || fail "sender exited with $?"; done
     t_end=$(secs)
     for p in "${pids[@]}"; do kill -TERM "$p"; done
-    for p in "${pids[@]}"; do wait "$p"; done
+    for p in "${pids[@]}"; do wait "$p" || echo "collector exited with $? (see $W/live*.log)" >&2; done
     t_exit=$(secs)
-    kill "$wpid"; wait "$wpid" 2>/dev/null
+    kill "$wpid"; wait "$wpid" 2>/dev/null || true
     L_SENT=0; L_KEPT=0; L_ACH=0
     for i in "${!ports[@]}"; do
         local j; j=$(cat "$W/sent$i.json")
