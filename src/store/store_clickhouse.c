@@ -448,10 +448,11 @@ static int ch_sql_stats(struct store *s, uint64_t *rows, uint64_t *bytes)
         return BS_EUNSUPPORTED;
     char sql[512];
     uint64_t v[3];
+    /* type 2 is QueryFinish in 18.16's UInt8 column; later servers made it an Enum8 with the
+     * same value (not tried here: only 18.16 is installed). */
     snprintf(sql, sizeof sql,
              "SELECT count(), sum(read_rows), sum(read_bytes) FROM system.query_log WHERE "
-             "query_id = '%s' AND type = 2 FORMAT TabSeparated", /* 2: QueryFinish (UInt8 in 18.16,
-                                                                    an Enum8 later) */
+             "query_id = '%s' AND type = 2 FORMAT TabSeparated",
              c->last_qid);
     int rc = ch_exec(&c->conn, "SYSTEM FLUSH LOGS", NULL);
     if (!rc)
