@@ -643,7 +643,7 @@ static int telescope_run(int argc, char **argv)
                           "--data %s: the telescope writes its results to a local SQLite state "
                           "database (--data DIR); its tables are not on ClickHouse yet",
                           optarg);
-                return BS_EXIT_USAGE;
+                goto out; /* exit_code is still BS_EXIT_USAGE */
             }
             a.data = optarg;
             break;
