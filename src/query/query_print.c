@@ -249,3 +249,58 @@ void query_print_summary(const struct query_stats *st, enum query_format format,
         fprintf(o, "Damaged segments: %" PRIu64 ", %" PRIu64 " records missing from this answer\n",
                 st->scan.segments_damaged, st->scan.records_missing);
 }
+
+/* ---- query_run: execute and print ------------------------------------------------------------- */
+
+struct printer {
+    const struct query_spec *q;
+    struct buf line;
+    bool header_done;
+};
+
+static void printer_header(struct printer *p)
+{
+    if (!p->header_done)
+        query_print_record_header(p->q->format, p->q->out);
+    p->header_done = true;
+}
+
+static int print_one(void *ctx, const struct flow_rec *r)
+{
+    struct printer *p = ctx;
+    printer_header(p);
+    query_print_record(r, p->q->format, &p->line, p->q->out);
+    return 0;
+}
+
+int query_run(struct store *s, const struct query_spec *q, struct query_stats *st,
+              struct query_error *err)
+{
+    struct printer p = {.q = q, .line = BUF_INIT(1 << 20)};
+    struct query_spec qq = *q;
+    bool listing = !q->nkeys && !q->count_only;
+    if (listing) {
+        qq.on_record = print_one;
+        qq.record_ctx = &p;
+    }
+    struct query_result *res;
+    int rc = query_exec(s, &qq, &res, err);
+    buf_release(&p.line);
+    if (st)
+        memset(st, 0, sizeof *st);
+    if (rc)
+        return rc;
+    if (listing)
+        printer_header(&p); /* the heading even when nothing matched */
+    else if (q->nkeys && !q->count_only)
+        query_print_rows(res, q->format, q->out);
+    if (q->count_only || (q->summary && q->format == QF_TABLE)) {
+        if (!q->count_only)
+            fputc('\n', q->out);
+        query_print_summary(&res->stats, q->format, q->out);
+    }
+    if (st)
+        *st = res->stats;
+    query_result_free(res);
+    return 0;
+}
