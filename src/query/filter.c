@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/flow_field.h"
 #include "core/hash.h"
 #include "store/segment.h"
 
@@ -304,21 +305,43 @@ static int binary(struct parser *p, enum fkind k, int a, int b)
     return n;
 }
 
+/* The evaluator's fields that are flow fields (core/flow_field.h): their widths and columns
+ * come from the field table, and `NAME [CMP] N` accepts the number ones by any of their names. */
+static const struct {
+    enum flow_field_id fid;
+    enum ffield ff;
+} field_terms[] = {
+    {FLOW_F_SRC_PORT, FF_SRC_PORT},   {FLOW_F_DST_PORT, FF_DST_PORT}, {FLOW_F_PROTO, FF_PROTO},
+    {FLOW_F_PACKETS, FF_PACKETS},     {FLOW_F_BYTES, FF_BYTES},       {FLOW_F_SRC_AS, FF_SRC_AS},
+    {FLOW_F_DST_AS, FF_DST_AS},       {FLOW_F_IN_IF, FF_IN_IF},       {FLOW_F_OUT_IF, FF_OUT_IF},
+    {FLOW_F_SAMPLING_RATE, FF_SAMPLING}, {FLOW_F_TOS, FF_TOS},        {FLOW_F_VLAN, FF_VLAN},
+    {FLOW_F_SRC_ADDR, FF_SRC},        {FLOW_F_DST_ADDR, FF_DST},      {FLOW_F_EXPORTER, FF_EXPORTER},
+};
+
+/* The evaluator's field of flow field fid, or -1 when the filter cannot test it. */
+static int term_of_field(enum flow_field_id fid)
+{
+    for (size_t i = 0; i < sizeof field_terms / sizeof field_terms[0]; i++)
+        if (field_terms[i].fid == fid)
+            return (int)field_terms[i].ff;
+    return -1;
+}
+
+/* The flow field of evaluator field fld, or NULL for a derived one (duration, rates). */
+static const struct flow_field *field_of_term(enum ffield fld)
+{
+    for (size_t i = 0; i < sizeof field_terms / sizeof field_terms[0]; i++)
+        if (field_terms[i].ff == fld)
+            return &flow_fields[field_terms[i].fid];
+    return NULL;
+}
+
 static uint64_t field_max(enum ffield fld)
 {
-    switch (fld) {
-    case FF_SRC_PORT:
-    case FF_DST_PORT:
-    case FF_VLAN: return 0xffff;
-    case FF_PROTO:
-    case FF_TOS: return 0xff;
-    case FF_SRC_AS:
-    case FF_DST_AS:
-    case FF_IN_IF:
-    case FF_OUT_IF:
-    case FF_SAMPLING: return 0xffffffffu;
-    default: return UINT64_MAX;
-    }
+    const struct flow_field *f = field_of_term(fld);
+    if (!f || f->type == FLOW_FT_ADDR || f->size >= 8)
+        return UINT64_MAX;
+    return (UINT64_C(1) << (8 * f->size)) - 1;
 }
 
 /* A comparison "field CMP v" as a range node (or a constant when out of the field's range). */
@@ -848,15 +871,22 @@ static int parse_prim(struct parser *p)
             p->f->nodes[n].flags = mask;
         return n;
     }
+    /* Derived measures, then any number field of the flow field table by its names. */
     static const struct {
         const char *w;
         enum ffield f;
-    } rel[] = {{"packets", FF_PACKETS}, {"bytes", FF_BYTES},   {"duration", FF_DURATION},
-               {"pps", FF_PPS},         {"bps", FF_BPS},       {"bpp", FF_BPP},
-               {"tos", FF_TOS},         {"sampling", FF_SAMPLING}, {"vlan", FF_VLAN}};
-    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        if (!is_kw(p, rel[i].w))
-            continue;
+    } rel[] = {{"duration", FF_DURATION}, {"pps", FF_PPS}, {"bps", FF_BPS}, {"bpp", FF_BPP}};
+    int fld = -1;
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0] && fld < 0; i++)
+        if (is_kw(p, rel[i].w))
+            fld = (int)rel[i].f;
+    if (fld < 0 && p->tok == T_WORD && p->tlen < sizeof buf) {
+        memcpy(buf, p->s + p->tstart, p->tlen);
+        buf[p->tlen] = '\0';
+        const struct flow_field *ff = flow_field_by_name(buf);
+        fld = ff && ff->type != FLOW_FT_ADDR ? term_of_field(flow_field_id(ff)) : -1;
+    }
+    if (fld >= 0) {
         next(p);
         struct cmp_arg a = {C_EQ, 0};
         if (tok_cmp(p, &a.c))
@@ -864,7 +894,7 @@ static int parse_prim(struct parser *p)
         if (number(p, &a.v))
             return -1;
         next(p);
-        return mk_range(p, rel[i].f, &a);
+        return mk_range(p, (enum ffield)fld, &a);
     }
     return unexpected(p), -1;
 }
@@ -1012,19 +1042,10 @@ int filter_compile_having(const char *text, struct filter **out, struct filter_e
 
 static uint64_t field_cols(enum ffield fld)
 {
+    const struct flow_field *f = field_of_term(fld);
+    if (f)
+        return STORE_COLBIT(f->store_col);
     switch (fld) {
-    case FF_SRC_PORT: return STORE_COLBIT(STORE_COL_SRC_PORT);
-    case FF_DST_PORT: return STORE_COLBIT(STORE_COL_DST_PORT);
-    case FF_PROTO: return STORE_COLBIT(STORE_COL_PROTO);
-    case FF_PACKETS: return STORE_COLBIT(STORE_COL_PACKETS);
-    case FF_BYTES: return STORE_COLBIT(STORE_COL_BYTES);
-    case FF_SRC_AS: return STORE_COLBIT(STORE_COL_SRC_AS);
-    case FF_DST_AS: return STORE_COLBIT(STORE_COL_DST_AS);
-    case FF_IN_IF: return STORE_COLBIT(STORE_COL_IN_IF);
-    case FF_OUT_IF: return STORE_COLBIT(STORE_COL_OUT_IF);
-    case FF_SAMPLING: return STORE_COLBIT(STORE_COL_SAMPLING);
-    case FF_TOS: return STORE_COLBIT(STORE_COL_TOS);
-    case FF_VLAN: return STORE_COLBIT(STORE_COL_VLAN);
     case FF_DURATION:
         return STORE_COLBIT(STORE_COL_START_MS) | STORE_COLBIT(STORE_COL_END_MS);
     case FF_PPS:
@@ -1034,9 +1055,6 @@ static uint64_t field_cols(enum ffield fld)
         return STORE_COLBIT(STORE_COL_START_MS) | STORE_COLBIT(STORE_COL_END_MS) |
                STORE_COLBIT(STORE_COL_BYTES);
     case FF_BPP: return STORE_COLBIT(STORE_COL_PACKETS) | STORE_COLBIT(STORE_COL_BYTES);
-    case FF_SRC: return STORE_COLBIT(STORE_COL_SRC);
-    case FF_DST: return STORE_COLBIT(STORE_COL_DST);
-    case FF_EXPORTER: return STORE_COLBIT(STORE_COL_EXPORTER);
     default: return 0;
     }
 }

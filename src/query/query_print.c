@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/flow.h"
+#include "core/flow_field.h"
 #include "core/jw.h"
 
 static const char *proto_name(unsigned p, char *buf, size_t len)
@@ -53,24 +54,34 @@ static void addr_port(const struct ipaddr *a, unsigned port, char *out, size_t l
 void query_print_record(const struct flow_rec *r, enum query_format format, struct buf *line,
                         FILE *o)
 {
-    char a[IPADDR_STRLEN + 10], b[IPADDR_STRLEN + 10], e[IPADDR_STRLEN], ts[40], pb[8], fl[9];
+    char a[IPADDR_STRLEN + 10], b[IPADDR_STRLEN + 10], ts[40], pb[8], fl[9];
     switch (format) {
     case QF_NDJSON:
         buf_reset(line);
         if (!flow_to_ndjson(r, line))
             fwrite(line->data, 1, line->len, o);
         return;
-    case QF_CSV:
-        ipaddr_format(&r->exporter, e, sizeof e);
-        ipaddr_format(&r->src, a, sizeof a);
-        ipaddr_format(&r->dst, b, sizeof b);
-        fprintf(o,
-                "%s,%s,%" PRIu32 ",%s,%s,%u,%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu64
-                ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 "\n",
-                e, flow_version_name(r->version), r->obs_domain, a, b, r->src_port, r->dst_port,
-                r->proto, r->tcp_flags, r->packets, r->bytes, r->sampling_rate, r->start_ms,
-                r->end_ms, r->in_if, r->out_if, r->src_as, r->dst_as);
+    case QF_CSV: {
+        /* the FLOW_FU_CSV fields in table order, as flow_field_csv_header names them */
+        buf_reset(line);
+        int rc = 0;
+        bool first = true;
+        for (size_t i = 0; i < FLOW_F_COUNT && !rc; i++) {
+            const struct flow_field *f = &flow_fields[i];
+            if (!(f->use & FLOW_FU_CSV))
+                continue;
+            if (!first)
+                rc = buf_putc(line, ',');
+            if (!rc)
+                rc = flow_field_put_csv(f, r, line);
+            first = false;
+        }
+        if (!rc)
+            rc = buf_putc(line, '\n');
+        if (!rc)
+            fwrite(line->data, 1, line->len, o);
         return;
+    }
     case QF_TABLE:
         clock_format_utc(r->start_ms, ts, sizeof ts);
         addr_port(&r->src, r->src_port, a, sizeof a);
@@ -85,11 +96,12 @@ void query_print_record(const struct flow_rec *r, enum query_format format, stru
 
 void query_print_record_header(enum query_format format, FILE *out)
 {
-    if (format == QF_CSV)
-        fprintf(out, "exporter,version,obs_domain,src_addr,dst_addr,src_port,dst_port,proto,"
-                     "tcp_flags,packets,bytes,sampling_rate,start_ms,end_ms,in_if,out_if,"
-                     "src_as,dst_as\n");
-    else if (format == QF_TABLE)
+    if (format == QF_CSV) {
+        struct buf b = BUF_INIT(4096);
+        if (!flow_field_csv_header(&b))
+            fwrite(b.data, 1, b.len, out);
+        buf_release(&b);
+    } else if (format == QF_TABLE)
         fprintf(out, "%-23s %9s %-5s %30s    %-30s %-8s %8s %10s\n", "Date first seen", "Duration",
                 "Proto", "Src IP Addr:Port", "Dst IP Addr:Port", "Flags", "Packets", "Bytes");
 }
