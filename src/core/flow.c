@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 #include "core/flow_field.h"
+#include "core/jw.h"
 
 const char *flow_version_name(unsigned version)
 {
@@ -24,16 +25,10 @@ const char *flow_version_name(unsigned version)
 
 int flow_to_ndjson(const struct flow_rec *r, struct buf *b)
 {
-    int rc = buf_putc(b, '{');
-    bool first = true;
-    for (size_t i = 0; i < FLOW_F_COUNT && !rc; i++) {
-        const struct flow_field *f = &flow_fields[i];
-        if (!flow_field_present(f, r))
-            continue;
-        rc = buf_printf(b, first ? "\"%s\":" : ",\"%s\":", f->name);
-        if (!rc)
-            rc = flow_field_put_json(f, r, b);
-        first = false;
-    }
-    return rc ? rc : buf_puts(b, "}\n");
+    struct jw w;
+    jw_open(&w, b);
+    for (size_t i = 0; i < FLOW_F_COUNT; i++)
+        if (flow_field_present(&flow_fields[i], r))
+            flow_field_json(&flow_fields[i], r, &w, flow_fields[i].name);
+    return jw_close(&w);
 }

@@ -160,26 +160,24 @@ bool flow_field_present(const struct flow_field *f, const struct flow_rec *r)
     return true;
 }
 
-int flow_field_put_json(const struct flow_field *f, const struct flow_rec *r, struct buf *b)
+void flow_field_json(const struct flow_field *f, const struct flow_rec *r, struct jw *w,
+                     const char *key)
 {
-    char s[IPADDR_STRLEN];
     uint64_t v = flow_field_get_uint(f, r);
     switch (f->type) {
-    case FLOW_FT_ADDR:
-        ipaddr_format(field_addr(f, r), s, sizeof s);
-        return jw_escape(b, s, strlen(s));
+    case FLOW_FT_ADDR: jw_ip(w, key, field_addr(f, r)); return;
     case FLOW_FT_VERSION:
-        if (v == FLOW_SFLOW5)
-            return buf_puts(b, "\"sflow5\"");
+        if (v == FLOW_SFLOW5) {
+            jw_str(w, key, "sflow5");
+            return;
+        }
         break;
-    case FLOW_FT_DIRECTION:
-        return buf_puts(b, v == FLOW_DIR_INGRESS ? "\"ingress\"" : "\"egress\"");
-    default:
-        break;
+    case FLOW_FT_DIRECTION: jw_str(w, key, v == FLOW_DIR_INGRESS ? "ingress" : "egress"); return;
+    default: break;
     }
     if ((f->use & FLOW_FU_ZERO_IS_ONE) && !v)
         v = 1;
-    return buf_printf(b, "%" PRIu64, v);
+    jw_u64(w, key, v);
 }
 
 int flow_field_put_csv(const struct flow_field *f, const struct flow_rec *r, struct buf *b)

@@ -99,9 +99,11 @@ void flow_field_set_uint(const struct flow_field *f, struct flow_rec *r, uint64_
 /* Is the field part of r's NDJSON record (its FLOW_HAS_* bit set; a direction known)? */
 bool flow_field_present(const struct flow_field *f, const struct flow_rec *r);
 
-/* Appends the field's NDJSON value (quoted text for addresses, "sflow5" and directions; a
- * number otherwise) to b. Returns 0 or BS_ELIMIT. */
-int flow_field_put_json(const struct flow_field *f, const struct flow_rec *r, struct buf *b);
+struct jw;
+/* Writes the field's NDJSON value under key (NULL inside an array or at the top level): a
+ * string for addresses, "sflow5" and directions, a number otherwise. */
+void flow_field_json(const struct flow_field *f, const struct flow_rec *r, struct jw *w,
+                     const char *key);
 /* Appends the field's CSV cell (addresses as text, the version as flow_version_name, the
  * sampling rate as stored). Returns 0 or BS_ELIMIT. */
 int flow_field_put_csv(const struct flow_field *f, const struct flow_rec *r, struct buf *b);
