@@ -217,17 +217,23 @@ void query_print_rows(const struct query_result *q, enum query_format format, FI
 void query_print_summary(const struct query_stats *st, enum query_format format, FILE *o)
 {
     if (format == QF_NDJSON) {
-        fprintf(o,
-                "{\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-                ",\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64 ",\"records_scanned\":%" PRIu64,
-                st->matched, st->packets, st->bytes, st->matched ? st->t_first : 0,
-                st->matched ? st->t_last : 0, st->scan.records_scanned);
-        if (st->scan.segments_damaged || st->scan.blocks_corrupt) /* issue 21: say it */
-            fprintf(o,
-                    ",\"blocks_corrupt\":%" PRIu64 ",\"segments_damaged\":%" PRIu64
-                    ",\"records_missing\":%" PRIu64,
-                    st->scan.blocks_corrupt, st->scan.segments_damaged, st->scan.records_missing);
-        fputs("}\n", o);
+        struct buf line = BUF_INIT(4096);
+        struct jw w;
+        jw_open(&w, &line);
+        jw_u64(&w, "flows", st->matched);
+        jw_u64(&w, "packets", st->packets);
+        jw_u64(&w, "bytes", st->bytes);
+        jw_u64(&w, "first_ms", st->matched ? st->t_first : 0);
+        jw_u64(&w, "last_ms", st->matched ? st->t_last : 0);
+        jw_u64(&w, "records_scanned", st->scan.records_scanned);
+        if (st->scan.segments_damaged || st->scan.blocks_corrupt) { /* issue 21: say it */
+            jw_u64(&w, "blocks_corrupt", st->scan.blocks_corrupt);
+            jw_u64(&w, "segments_damaged", st->scan.segments_damaged);
+            jw_u64(&w, "records_missing", st->scan.records_missing);
+        }
+        if (!jw_close(&w))
+            fwrite(line.data, 1, line.len, o);
+        buf_release(&line);
         return;
     }
     if (format == QF_CSV) {
