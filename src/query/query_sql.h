@@ -56,8 +56,10 @@ bool query_sql_wanted(struct store *s);
  * them as it prints the embedded store's), a listing's records go to q->on_record, and the
  * totals (one more SELECT, only when the count or the table summary needs them) into
  * result->stats. stats.scan.records_scanned and bytes_read are what the server read for the
- * query's SELECTs (store_sql_stats, summed); the other scan counters stay zero. When the
- * store cannot tell, they are 0 (a listing: the records that came back). */
+ * query's SELECTs (store_sql_stats, summed) when the output prints them (NDJSON totals, the
+ * table's summary: asking costs the server a log flush); the other scan counters stay zero.
+ * When not asked or the store cannot tell, they are 0 (a listing: the records that came
+ * back). */
 int query_sql_exec(struct store *s, const struct query_spec *q, struct query_result **result,
                    struct query_error *err);
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -437,10 +438,11 @@ static int ch_sql(struct store *s, const char *sql,
 
 /* What the last ch_sql read, from the server's query log (the only place 18.16 gives it: its
  * HTTP interface sends no progress headers for these queries, and RowBinary carries no
- * statistics). The log is flushed first (SYSTEM FLUSH LOGS): the query's row is written
- * when it ends, before the answer's last byte, but reaches the table only at a flush. On a
- * cluster the initiating node's row counts every shard's reads. A server without a
- * <query_log> section has no such table: BS_EUNSUPPORTED. */
+ * statistics). The server queues the query's log row when the query ends, which can be just
+ * after the answer's last byte reached us, and writes the queue to the table at a flush: so
+ * flush (SYSTEM FLUSH LOGS) and look, and when the row is not there yet, wait and try again
+ * (20 ms doubling, 2.5 s at most). On a cluster the initiating node's row counts every
+ * shard's reads. A server without a <query_log> section has no such table: BS_EUNSUPPORTED. */
 static int ch_sql_stats(struct store *s, uint64_t *rows, uint64_t *bytes)
 {
     struct ch_store *c = (struct ch_store *)s;
@@ -454,9 +456,18 @@ static int ch_sql_stats(struct store *s, uint64_t *rows, uint64_t *bytes)
              "SELECT count(), sum(read_rows), sum(read_bytes) FROM system.query_log WHERE "
              "query_id = '%s' AND type = 2 FORMAT TabSeparated",
              c->last_qid);
-    int rc = ch_exec(&c->conn, "SYSTEM FLUSH LOGS", NULL);
-    if (!rc)
-        rc = query_nums(&c->conn, sql, v, 3);
+    int rc = 0;
+    v[0] = 0;
+    for (unsigned i = 0, wait_ms = 10; !rc && v[0] == 0 && i < 8; i++, wait_ms *= 2) {
+        if (i) {
+            struct timespec ts = {0, (long)wait_ms * 1000000L};
+            while (nanosleep(&ts, &ts) && errno == EINTR)
+                ;
+        }
+        rc = ch_exec(&c->conn, "SYSTEM FLUSH LOGS", NULL);
+        if (!rc)
+            rc = query_nums(&c->conn, sql, v, 3);
+    }
     if (rc || v[0] == 0) {
         log_debug("clickhouse", "rows read by %s unknown: %s", c->last_qid,
                   rc ? c->conn.err : "not in system.query_log");
