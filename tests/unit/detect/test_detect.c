@@ -64,6 +64,23 @@ static char *mkstore(struct flows *f)
     return dir;
 }
 
+/* A store of f written in `parts` flushes: several segments, so scans have several blocks. */
+static char *mkstore_parts(struct flows *f, size_t parts)
+{
+    char tmpl[] = "/tmp/bs_detect_test.XXXXXX";
+    char *dir = strdup(mkdtemp(tmpl));
+    struct store *s;
+    char err[256];
+    assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
+    for (size_t i = 0; i < parts; i++) {
+        size_t a = f->n * i / parts, b = f->n * (i + 1) / parts;
+        assert_int_equal(store_append(s, f->v + a, b - a), 0);
+        assert_int_equal(store_flush(s), 0);
+    }
+    assert_int_equal(store_close(s), 0);
+    return dir;
+}
+
 static void rmstore(char *dir)
 {
     char cmd[600];
@@ -482,8 +499,9 @@ static void test_detect_allow_list_removes_candidate(void **state)
     rmstore(dir);
 }
 
-/* Later passes read the records pass 1 kept (the stash) or, past detect.stash, the store again:
- * both give the same candidates, scores and expansion, also when the stash fills mid-pass. */
+/* Later passes read the records the client pass kept (the stash) or, past detect.stash, the
+ * store again: both give the same candidates, scores and expansion, also when the stash fills
+ * mid-pass, with one client-pass thread or two. */
 static void same_result(const struct detect_result *a, const struct detect_result *b)
 {
     assert_int_equal(a->ncand, b->ncand);
@@ -511,24 +529,30 @@ static void test_detect_stash_and_store_passes_agree(void **state)
         struct flows f = {0};
         world(&f, w ? 100 : 1, "198.51.100.9", 0, 30);
         world(&f, w ? 100 : 1, "198.51.100.77", 31, 60);
-        char *dir = mkstore(&f);
+        char *dir = mkstore_parts(&f, 7);
         struct detect_seeds seeds;
         seeds8(&seeds);
         struct detect_config cfg;
         detect_config_init(&cfg, NULL);
         cfg.strong_threshold = 5.0;
-        struct detect_result r0, r1, r2;
+        struct detect_result r0, r1, r2, r3;
+        cfg.threads = 2;
         assert_int_equal(run(dir, &cfg, &seeds, &r0), 0);
         assert_true(r0.ncand >= 1);
         cfg.stash_bytes = 0; /* every pass reads the store */
         assert_int_equal(run(dir, &cfg, &seeds, &r1), 0);
         cfg.stash_bytes = 72 * 1000; /* full after the first block or so */
         assert_int_equal(run(dir, &cfg, &seeds, &r2), 0);
+        cfg.threads = 1; /* one client-pass thread: the same records in the same order */
+        cfg.stash_bytes = (uint64_t)1 << 30;
+        assert_int_equal(run(dir, &cfg, &seeds, &r3), 0);
         same_result(&r0, &r1);
         same_result(&r0, &r2);
+        same_result(&r0, &r3);
         detect_result_release(&r0);
         detect_result_release(&r1);
         detect_result_release(&r2);
+        detect_result_release(&r3);
         detect_seeds_release(&seeds);
         free(f.v);
         rmstore(dir);
