@@ -169,7 +169,7 @@ enum sv_syn_answer sv_syn_parse(const struct sv_syn_key *k, const struct sv_scop
     enum sv_syn_answer a;
     if ((flags & 0x16) == 0x12) /* SYN and ACK, no RST */
         a = SV_SYN_OPEN;
-    else if ((flags & 0x14) == 0x14) /* RST with ACK: a refusal of our SYN */
+    else if ((flags & 0x16) == 0x14) /* RST with ACK, no SYN: a refusal of our SYN */
         a = SV_SYN_CLOSED;
     else
         return SV_SYN_IGNORE;

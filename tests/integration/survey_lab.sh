@@ -10,7 +10,9 @@
 #     per credential attempt, in the state database;
 #   - sends nothing but user names and passwords to Telnet devices, nothing after a success,
 #     and only "GET /" requests to web servers (the capture's payloads);
-#   - resumes after SIGTERM without touching devices it had finished.
+#   - resumes after SIGTERM without touching devices it had finished;
+#   - with --sweep syn (raw SYN probes first) finds the same open ports and findings, sends one
+#     probe per device and port and nothing to blocklisted or out-of-scope addresses.
 # Needs root, ip netns, tcpdump, tshark, sqlite3, jq and the lab's servers; else SKIP (77).
 . "$BS_SOURCE_DIR/tests/integration/lib.sh"
 . "$BS_SOURCE_DIR/tests/integration/survey_lablib.sh"
@@ -149,6 +151,43 @@ if not any(bytes(d).endswith(b"root\r\nxc3511\r\n") for d in last):
     print("no telnet stream to 198.18.1.2 ends with the successful login"); ok = False
 sys.exit(0 if ok else 1)
 PY
+
+# ---- the raw SYN sweep: the same open ports, findings and safety as the connect() sweep ----
+mkdir -p "$W/data_syn"
+capture_start "$W/syn.pcap"
+lab_s "$BOTSCOPE" "${SURVEY[@]}" --sweep syn --data "$W/data_syn" >"$W/syn.ndjson" 2>"$W/syn.err"
+rc=$?
+capture_stop
+[ $rc -eq 0 ] || { cat "$W/syn.err" >&2; fail "SYN survey exited $rc"; }
+# 15 devices allowed (the /28 less the blocklisted one), 6 ports each: one probe per port.
+grep -q "SYN sweep: 90 probes, 8 ports open, 82 closed" "$W/syn.err" ||
+    { cat "$W/syn.err" >&2; fail "SYN sweep summary"; }
+open_ports() { # DB: the ports the survey found open, from its evidence
+    sqlite3 "$1" "select json_extract(body,'\$.dst') || ' ' || json_extract(body,'\$.port')
+                  from records where kind='evidence' and json_extract(body,'\$.tried')='connect'
+                  and json_extract(body,'\$.outcome')='open'" | sort -u
+}
+open_ports "$W/data/state.db" >"$W/open_connect"
+open_ports "$W/data_syn/state.db" >"$W/open_syn"
+[ "$(wc -l <"$W/open_connect")" -eq 8 ] || fail "connect sweep: $(cat "$W/open_connect")"
+diff -u "$W/open_connect" "$W/open_syn" || fail "SYN and connect sweeps found different open ports"
+jq -r '[.addr, .port, .service, .finding] | join(" ")' "$W/syn.ndjson" | sort >"$W/got_syn"
+diff -u "$W/want" "$W/got_syn" || fail "SYN sweep: findings differ from the lab's weak devices"
+for a in 198.18.1.9 198.18.1.16 198.18.1.17; do
+    n=$(tcpdump -r "$W/syn.pcap" -n "dst host $a" 2>/dev/null | wc -l)
+    [ "$n" -eq 0 ] || fail "SYN sweep: $n packets sent to $a (blocklisted or out of scope)"
+done
+n=$(tcpdump -r "$W/syn.pcap" -n "not dst net 198.18.1.0/28 and src host 198.18.0.1" 2>/dev/null | wc -l)
+[ "$n" -eq 0 ] || fail "SYN sweep: $n packets from the scanner left the scope"
+# The raw probes are on the wire (source ports 61000-62023), one per device and port, and
+# every SYN-ACK they drew was answered by a reset from the scanner's kernel (no half-open
+# connection is left on the device).
+RAW='tcp[0:2] >= 61000 and tcp[0:2] < 62024'
+n=$(tcpdump -r "$W/syn.pcap" -n "src host 198.18.0.1 and $RAW and tcp[13] == 2" 2>/dev/null | wc -l)
+[ "$n" -eq 90 ] || fail "SYN sweep: $n raw SYNs on the wire, want 90"
+sa=$(tcpdump -r "$W/syn.pcap" -n "dst host 198.18.0.1 and tcp[2:2] >= 61000 and tcp[2:2] < 62024 and tcp[13] & 0x12 == 0x12" 2>/dev/null | wc -l)
+rst=$(tcpdump -r "$W/syn.pcap" -n "src host 198.18.0.1 and $RAW and tcp[13] & 4 != 0" 2>/dev/null | wc -l)
+[ "$sa" -eq 8 ] && [ "$rst" -eq 8 ] || fail "SYN sweep: $sa SYN-ACKs to the probes, $rst resets"
 
 # CSV output carries the same findings.
 lab_s "$BOTSCOPE" "${SURVEY[@]}" --ports 22 --output csv >"$W/findings.csv" 2>/dev/null ||
