@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "survey/module.h"
+#include "survey/signs.h"
 #include "survey/survey.h"
 #include "survey/targets.h"
 #include "survey/engine_int.h"
@@ -101,6 +102,10 @@ static void service_end(struct sv_sess *s)
             snprintf(ev + o, sizeof ev - o, "}");
             sv_sess__finding(s, SV_VULNERABLE_FIRMWARE, ev);
         }
+        /* What the service showed (or did not show) may be a known bot's mark. */
+        const struct sv_sign *g = sv_sign_match(&s->obs, s->silent);
+        if (g)
+            sv_sess__sign(s, g);
         if (s->mod->finish)
             s->mod->finish(s);
     }
@@ -270,7 +275,8 @@ static void conn_open(struct sv_host *h)
         if (!s->mod)
             s->mod = sv_module_for_port(s->port);
         s->conn_no = 0;
-        s->succeeded = s->identified = s->have_id = false;
+        s->succeeded = s->identified = s->have_id = s->silent = false;
+        s->rx = 0;
         s->n_defaults = 0;
         s->last_attempt_ms = 0;
         memset(&s->obs, 0, sizeof s->obs);
@@ -379,6 +385,7 @@ static void on_event(struct sv_host *h, uint32_t ev)
             apply(s, s->mod->closed ? s->mod->closed(s) : SV_ACT_DONE);
             return;
         }
+        s->rx += (uint64_t)n;
         enum sv_act act = s->mod->input(s, buf, (size_t)n);
         if (act != SV_ACT_WAIT || s->cs != C_OPEN) {
             apply(s, act);
@@ -480,6 +487,10 @@ static void timers(struct sv_host *h)
         }
         s->timed_out = true;
         s->deadline_ms = 0;
+        /* Nothing at all from the device on its first connection (for a raw module: no
+         * identification either). */
+        if (s->conn_no == 1 && !s->rx && !(s->mod->raw && s->obs.banner[0]))
+            s->silent = true;
         apply(s, s->mod->tick ? s->mod->tick(s) : SV_ACT_DONE);
         return;
     }

@@ -38,6 +38,10 @@ struct sv_sess {
     uint32_t conn_no;
     uint64_t deadline_ms, wake_ms, last_attempt_ms;
     bool timed_out, succeeded, identified, have_id;
+    /* The service's first connection was accepted and the device sent nothing before the
+     * I/O timeout (signs.h: a port a bot holds). rx counts the bytes the engine read. */
+    bool silent;
+    uint64_t rx;
     struct sv_obs obs;
     struct sv_ident id;
     struct sv_cred defaults[SV_MAX_DEFAULTS];
@@ -134,6 +138,9 @@ void sv_engine__sink_err(struct sv_engine *e, int rc);
 void sv_sess__evidence(struct sv_sess *s, const char *tried, const char *outcome);
 /* One finding about s's service with evidence_json (a JSON object text). */
 void sv_sess__finding(struct sv_sess *s, enum sv_finding_kind k, const char *evidence_json);
+/* One infection-sign finding about s's service (signs.h), with its evidence record. */
+struct sv_sign;
+void sv_sess__sign(struct sv_sess *s, const struct sv_sign *g);
 /* Appends s to out as a JSON string literal (escaped, quoted, truncated to fit cap). */
 void sv_json__str(char *out, size_t cap, const char *s);
 

@@ -70,6 +70,8 @@ capture_stop
 # Exactly the weak devices, nothing else.
 jq -r '[.addr, .port, .service, .finding] | join(" ")' "$W/findings.ndjson" | sort >"$W/got"
 cat >"$W/want" <<'WANT'
+198.18.1.10 23 telnet infected
+198.18.1.13 23 telnet infected
 198.18.1.2 23 telnet weak_credential
 198.18.1.4 22 ssh weak_credential
 198.18.1.6 443 https weak_credential
@@ -85,6 +87,13 @@ jq -e -s 'map(select(.addr == "198.18.1.2")) | .[0].evidence.user == "root" and 
 jq -e -s 'map(select(.finding == "vulnerable_firmware")) | .[0] | .version == "2.5.0" and
        (.cves | any(. == "CVE-2017-17562")) and .product != ""' \
     "$W/findings.ndjson" >/dev/null || { grep vulnerable "$W/findings.ndjson" >&2; fail "vulnerable firmware finding lacks version or CVE"; }
+
+# The infected devices are reported by their sign, with its family and reference.
+jq -e -s 'map(select(.finding == "infected")) | map({(.addr): .evidence.sign}) | add ==
+          {"198.18.1.10": "wifatch-telnet-notice", "198.18.1.13": "mirai-killer-telnet"}' \
+    "$W/findings.ndjson" >/dev/null || fail "infection signs: $(grep infected "$W/findings.ndjson")"
+jq -e -s 'map(select(.finding == "infected")) | all(.evidence.family != "" and .evidence.reference != "")' \
+    "$W/findings.ndjson" >/dev/null || fail "infection evidence lacks family or reference"
 
 # No packet to the blocklisted device or outside the scope; packets to the lab at all.
 for a in 198.18.1.9 198.18.1.16 198.18.1.17; do
@@ -104,8 +113,8 @@ attempts=$(sqlite3 "$W/data/state.db" "select count(*) from records where kind='
 grep -q "$attempts credential attempts" "$W/run.err" || fail "attempt evidence ($attempts) differs from the summary"
 [ "$(sqlite3 "$W/data/state.db" "select count(distinct json_extract(body,'\$.operator')) from records where kind='evidence'")" = 1 ] ||
     fail "evidence without the operator"
-[ "$(sqlite3 "$W/data/state.db" "select count(*) from records where kind='finding' and status='open'")" = 5 ] ||
-    fail "the state database does not hold the five open findings"
+[ "$(sqlite3 "$W/data/state.db" "select count(*) from records where kind='finding' and status='open'")" = 7 ] ||
+    fail "the state database does not hold the seven open findings"
 sqlite3 "$W/data/state.db" "select body from records where kind='evidence'" | jq -e -s \
     'all(.[]; .src == "198.18.0.1" and (.dst | startswith("198.18.1.")) and .time_ms > 0)' >/dev/null ||
     fail "evidence records lack source, destination or time"
@@ -160,7 +169,7 @@ rc=$?
 capture_stop
 [ $rc -eq 0 ] || { cat "$W/syn.err" >&2; fail "SYN survey exited $rc"; }
 # 15 devices allowed (the /28 less the blocklisted one), 6 ports each: one probe per port.
-grep -q "SYN sweep: 90 probes, 8 ports open, 82 closed" "$W/syn.err" ||
+grep -q "SYN sweep: 90 probes, 10 ports open, 80 closed" "$W/syn.err" ||
     { cat "$W/syn.err" >&2; fail "SYN sweep summary"; }
 open_ports() { # DB: the ports the survey found open, from its evidence
     sqlite3 "$1" "select json_extract(body,'\$.dst') || ' ' || json_extract(body,'\$.port')
@@ -169,7 +178,7 @@ open_ports() { # DB: the ports the survey found open, from its evidence
 }
 open_ports "$W/data/state.db" >"$W/open_connect"
 open_ports "$W/data_syn/state.db" >"$W/open_syn"
-[ "$(wc -l <"$W/open_connect")" -eq 8 ] || fail "connect sweep: $(cat "$W/open_connect")"
+[ "$(wc -l <"$W/open_connect")" -eq 10 ] || fail "connect sweep: $(cat "$W/open_connect")"
 diff -u "$W/open_connect" "$W/open_syn" || fail "SYN and connect sweeps found different open ports"
 jq -r '[.addr, .port, .service, .finding] | join(" ")' "$W/syn.ndjson" | sort >"$W/got_syn"
 diff -u "$W/want" "$W/got_syn" || fail "SYN sweep: findings differ from the lab's weak devices"
@@ -187,7 +196,7 @@ n=$(tcpdump -r "$W/syn.pcap" -n "src host 198.18.0.1 and $RAW and tcp[13] == 2" 
 [ "$n" -eq 90 ] || fail "SYN sweep: $n raw SYNs on the wire, want 90"
 sa=$(tcpdump -r "$W/syn.pcap" -n "dst host 198.18.0.1 and tcp[2:2] >= 61000 and tcp[2:2] < 62024 and tcp[13] & 0x12 == 0x12" 2>/dev/null | wc -l)
 rst=$(tcpdump -r "$W/syn.pcap" -n "src host 198.18.0.1 and $RAW and tcp[13] & 4 != 0" 2>/dev/null | wc -l)
-[ "$sa" -eq 8 ] && [ "$rst" -eq 8 ] || fail "SYN sweep: $sa SYN-ACKs to the probes, $rst resets"
+[ "$sa" -eq 10 ] && [ "$rst" -eq 10 ] || fail "SYN sweep: $sa SYN-ACKs to the probes, $rst resets"
 
 # CSV output carries the same findings.
 lab_s "$BOTSCOPE" "${SURVEY[@]}" --ports 22 --output csv >"$W/findings.csv" 2>/dev/null ||
