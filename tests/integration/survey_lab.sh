@@ -88,6 +88,10 @@ jq -e -s 'map(select(.finding == "vulnerable_firmware")) | .[0] | .version == "2
        (.cves | any(. == "CVE-2017-17562")) and .product != ""' \
     "$W/findings.ndjson" >/dev/null || { grep vulnerable "$W/findings.ndjson" >&2; fail "vulnerable firmware finding lacks version or CVE"; }
 
+# The SSH pre-login banner (dropbear -b) identifies the device behind the SSH server.
+jq -e -s 'map(select(.addr == "198.18.1.4")) | .[0] | .vendor == "Ubiquiti" and .product == "EdgeOS"' \
+    "$W/findings.ndjson" >/dev/null || fail "SSH pre-login banner not used: $(grep 198.18.1.4 "$W/findings.ndjson")"
+
 # The infected devices are reported by their sign, with its family and reference.
 jq -e -s 'map(select(.finding == "infected")) | map({(.addr): .evidence.sign}) | add ==
           {"198.18.1.10": "wifatch-telnet-notice", "198.18.1.13": "mirai-killer-telnet"}' \

@@ -8,7 +8,7 @@
 # 198.18.1.0/24 is local (closed ports answer with a reset at once); the devices:
 #   .2  busybox telnetd, root / xc3511 (weak: in the credentials list)
 #   .3  busybox telnetd, root / a strong password
-#   .4  dropbear, admin / admin (weak)
+#   .4  dropbear, admin / admin (weak), the pre-login banner of a Ubiquiti EdgeRouter (-b)
 #   .5  dropbear, admin / a strong password
 #   .6  lighttpd: HTTP Basic admin/admin on 80, HTTPS Digest admin/admin on 443 (weak)
 #   .7  lighttpd: HTTP Digest with a strong password, an NVR-like page, patched firmware
@@ -179,7 +179,7 @@ lab_up() {
     printf 'root:root\nadmin:admin\nroot:xc3511\n' >"$LAB_W/creds"
     lab_telnetd 198.18.1.2 xc3511 "Welcome to HiLinux (BusyBox v1.35.0) camera IPC-HFW1320S"
     lab_telnetd 198.18.1.3 'Str0ng-and-unlisted!' "BusyBox v1.35.0 router"
-    lab_dropbear 198.18.1.4 admin "NVR-7104 SSH"
+    lab_dropbear 198.18.1.4 admin "Welcome to EdgeOS"
     lab_dropbear 198.18.1.5 'Str0ng-and-unlisted!' "Router SSH"
     lab_lighttpd 198.18.1.6 IPCamera basic digest admin "IP Camera" "Boa/0.94.14rc21"
     lab_lighttpd 198.18.1.7 NVR digest off 'Str0ng-and-unlisted!' "NVR Web Service" "GoAhead-Webs/3.6.5"
