@@ -715,6 +715,9 @@ static int survey_run(int argc, char **argv)
                   "--sweep syn: a raw socket needs CAP_NET_RAW (%s); use --sweep connect "
                   "or auto",
                   bs_strerror(rc));
+    } else if (rc == -EADDRNOTAVAIL && r.sweep != SV_SWEEP_CONNECT) {
+        cli_error(CMD, "--source: not an address of this machine (the SYN sweep's packets would "
+                       "carry it)");
     } else if (rc) {
         cli_error(CMD, "%s", bs_strerror(rc));
     } else if (st.aborted) {

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/hash.h"
@@ -113,6 +115,23 @@ int sv_sweep_init(struct sv_engine *e)
         return 0;
     }
     e->sw = w;
+    /* Raw packets carry whatever source they are given: every --source must be an address
+     * of this machine, or answers would go to someone else. */
+    for (size_t i = 0; !rc && i < e->r->n_sources; i++) {
+        if (!ipaddr_is_v4(&e->r->sources[i]))
+            continue;
+        struct sockaddr_in me = {.sin_family = AF_INET};
+        me.sin_addr.s_addr = htonl(ipaddr_v4(&e->r->sources[i]));
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof me) < 0)
+            rc = -errno;
+        if (fd >= 0)
+            close(fd);
+    }
+    if (rc) {
+        sv_sweep_release(e);
+        return rc;
+    }
     const struct sv_policy *pol = &e->r->policy;
     uint64_t want = (uint64_t)pol->rate_total * (pol->connect_timeout_ms + 1000) / 1000;
     w->cap = want < SV_PROBES_MIN ? SV_PROBES_MIN : want > SV_PROBES_MAX ? SV_PROBES_MAX : want;

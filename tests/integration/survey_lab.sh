@@ -41,6 +41,14 @@ printf '198.18.1.9,abuse@example.net\n' >"$W/bad_optout"
 expect_rc 2 $? "opt-out without a date"
 grep -q "bad_optout:1:" "$W/err" || fail "opt-out error does not name file and line"
 
+# The SYN sweep refuses a source address that is not the scanner's (exit 1 before a probe).
+lab_s "$BOTSCOPE" survey --lab --scope "$W/scope" --operator x --sweep syn --source 198.18.0.77 \
+    >/dev/null 2>"$W/err"
+expect_rc 1 $? "SYN sweep from a foreign source address"
+grep -q -- "--source" "$W/err" || fail "foreign source refusal does not name --source"
+"$BOTSCOPE" survey --lab --scope "$W/scope" --operator x --sweep sideways >/dev/null 2>"$W/err"
+expect_rc 2 $? "unknown --sweep mode"
+
 # ---- capture on the scanner's interface ----
 capture_start() { # FILE
     rm -f "$W/tcpdump.pid" "$W/tcpdump.err"
