@@ -49,6 +49,7 @@ timed botscope_lab lab_s "$BOTSCOPE" survey --lab --scope "$W/scope" --blocklist
 bs_wall=$(wall botscope_lab)
 bs_weak=$(grep -c '"weak_credential"' "$OUT/botscope_lab.ndjson")
 bs_vuln=$(grep -c '"vulnerable_firmware"' "$OUT/botscope_lab.ndjson")
+bs_inf=$(grep -c '"infected"' "$OUT/botscope_lab.ndjson")
 timed nmap_lab lab_s nmap -sT -sV -Pn -n -p 23,22,80,443 --exclude 198.18.1.9 \
     --script telnet-brute,ssh-brute,http-brute \
     --script-args "brute.credfile=$W/nmapcreds,brute.firstonly=true" \
@@ -60,6 +61,7 @@ timed botscope_lab_syn lab_s "$BOTSCOPE" survey --lab --scope "$W/scope" --block
     --rate-host 20 --rate-net 200 --rate 200 "${LAB_ASSESS[@]}" >"$OUT/botscope_lab_syn.ndjson"
 bs_syn_weak=$(grep -c '"weak_credential"' "$OUT/botscope_lab_syn.ndjson")
 bs_syn_vuln=$(grep -c '"vulnerable_firmware"' "$OUT/botscope_lab_syn.ndjson")
+bs_syn_inf=$(grep -c '"infected"' "$OUT/botscope_lab_syn.ndjson")
 nm_weak=$(awk '/^Nmap scan report for/ {h=$NF} /^[0-9]+\/tcp/ {p=$1}
                /Valid credentials/ {print h" "p}' "$OUT/nmap_lab.txt" | sort -u | wc -l)
 nm_vuln=$(grep -c 'CVE-' "$OUT/nmap_lab.txt")
@@ -105,13 +107,13 @@ zm_found=$(grep -c . "$OUT/zmap_sweep.csv")
 rate() { div "$n_hosts" "$1" '%.0f'; }
 
 {
-    echo "### Survey: the lab (11 devices, 4 weak, 1 vulnerable, 1 blocklisted, 2 outside the scope)"
+    echo "### Survey: the lab (13 devices: 4 weak, 1 vulnerable, 2 infected, 1 blocklisted, 2 outside the scope)"
     echo
-    echo "| tool | weak credentials found | vulnerable firmware found | wall s | CPU s |"
-    echo "|---|---|---|---|---|"
-    echo "| botscope survey | $bs_weak of 4 | $bs_vuln of 1 | $bs_wall | $(cpu botscope_lab) |"
-    echo "| botscope survey --syn | $bs_syn_weak of 4 | $bs_syn_vuln of 1 | $(wall botscope_lab_syn) | $(cpu botscope_lab_syn) |"
-    echo "| nmap 7.93 -sT -sV + brute scripts | $nm_weak of 4 | $nm_vuln CVEs named | $nm_wall | $(cpu nmap_lab) |"
+    echo "| tool | weak credentials found | vulnerable firmware found | infected found | wall s | CPU s |"
+    echo "|---|---|---|---|---|---|"
+    echo "| botscope survey | $bs_weak of 4 | $bs_vuln of 1 | $bs_inf of 2 | $bs_wall | $(cpu botscope_lab) |"
+    echo "| botscope survey --syn | $bs_syn_weak of 4 | $bs_syn_vuln of 1 | $bs_syn_inf of 2 | $(wall botscope_lab_syn) | $(cpu botscope_lab_syn) |"
+    echo "| nmap 7.93 -sT -sV + brute scripts | $nm_weak of 4 | $nm_vuln CVEs named | (no such check) | $nm_wall | $(cpu nmap_lab) |"
     echo
     echo "botscope/nmap wall time: $(div "$bs_wall" "$nm_wall" '%.2f')"
     echo
