@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -179,6 +180,64 @@ static void test_engine_never_connects_to_blocked(void **st)
     sv_scope_release(&sc);
 }
 
+/* The raw SYN sweep on loopback (needs CAP_NET_RAW; skipped without): the same open port as
+ * a connect() sweep, one probe per device and port, nothing to the blocked address, and the
+ * open port handed to the connect() module exactly once. */
+static void test_syn_sweep_finds_what_connect_finds(void **st)
+{
+    (void)st;
+    uint16_t port = 0;
+    struct acceptor ok = {.fd = listen_on("127.0.0.1", &port)};
+    struct acceptor blocked = {.fd = listen_on("127.0.0.2", &port)};
+    uint16_t closed = 0;
+    int cfd = listen_on("127.0.0.1", &closed);
+    close(cfd); /* a port just freed: refuses */
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, accept_loop, &ok);
+    pthread_create(&t2, NULL, accept_loop, &blocked);
+    struct sv_stats s[2];
+    for (int k = 0; k < 2; k++) {
+        struct sv_scope sc;
+        struct sink_log log = {0};
+        struct sv_run r;
+        lab_run(&r, &sc, &log, "127.0.0.0/30", "127.0.0.2");
+        r.ports[0] = port;
+        r.ports[1] = closed;
+        r.n_ports = 2;
+        r.policy.rate_total = r.policy.rate_net = r.policy.rate_host = 100;
+        r.policy.connect_timeout_ms = 500;
+        r.sweep = k ? SV_SWEEP_SYN : SV_SWEEP_CONNECT;
+        int rc = sv_run(&r, &s[k]);
+        sv_scope_release(&sc);
+        if (k && (rc == -EPERM || rc == -EACCES)) {
+            ok.stop = blocked.stop = true;
+            pthread_join(t1, NULL);
+            pthread_join(t2, NULL);
+            close(ok.fd);
+            close(blocked.fd);
+            skip();
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(log.done, 3);
+        assert_int_equal(log.passed_over, 1);
+        assert_int_equal(ok.n, (unsigned)k + 1); /* one connection per run */
+        assert_int_equal(blocked.n, 0);
+    }
+    ok.stop = blocked.stop = true;
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    close(ok.fd);
+    close(blocked.fd);
+    assert_true(s[1].syn_used && !s[0].syn_used);
+    assert_int_equal(s[0].open_ports, 1);
+    assert_int_equal(s[1].open_ports, 1);
+    assert_int_equal(s[1].syn_probes, 6); /* 3 devices x 2 ports, once each */
+    assert_int_equal(s[1].syn_open, 1);
+    assert_int_equal(s[1].syn_open + s[1].syn_closed + s[1].timeouts, 6);
+    assert_int_equal(s[1].connects, 1); /* only to the open port */
+    assert_int_equal(s[0].connects, 6);
+}
+
 static void test_engine_stops_at_run_time_limit(void **st)
 {
     (void)st;
@@ -332,6 +391,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engine_keeps_per_host_rate),
         cmocka_unit_test(test_engine_never_connects_to_blocked),
+        cmocka_unit_test(test_syn_sweep_finds_what_connect_finds),
         cmocka_unit_test(test_engine_stops_at_run_time_limit),
         cmocka_unit_test(test_engine_aborts_when_connections_fail_locally),
         cmocka_unit_test(test_telnet_stops_at_first_success_and_sends_nothing_after),
