@@ -241,24 +241,32 @@ static void test_syn_sweep_finds_what_connect_finds(void **st)
 static void test_engine_stops_at_run_time_limit(void **st)
 {
     (void)st;
-    struct sv_scope sc;
-    struct sink_log log = {0};
-    struct sv_run r;
-    lab_run(&r, &sc, &log, "127.0.1.0/24", NULL);
-    r.ports[0] = 9; /* closed: each connection is refused at once */
-    r.n_ports = 1;
-    r.policy.rate_total = r.policy.rate_net = 20;
-    r.policy.rate_host = 1;
-    r.policy.max_run_ms = 1000;
-    struct sv_stats s;
-    uint64_t t0 = clock_mono_ms();
-    assert_int_equal(sv_run(&r, &s), 0);
-    uint64_t took = clock_mono_ms() - t0;
-    assert_true(s.timed_out);
-    assert_true(took < 1500);
-    assert_true(s.hosts_done < 256 && s.hosts_done >= 10);
-    assert_true(s.connects <= 20 + 2 + 20); /* burst + one second at the rate */
-    sv_scope_release(&sc);
+    /* Both sweeps: the connect() one, and the raw SYN one where root may open raw sockets. */
+    for (int k = 0; k < 2; k++) {
+        struct sv_scope sc;
+        struct sink_log log = {0};
+        struct sv_run r;
+        lab_run(&r, &sc, &log, "127.0.1.0/24", NULL);
+        r.ports[0] = 9; /* closed: each connection is refused at once */
+        r.n_ports = 1;
+        r.policy.rate_total = r.policy.rate_net = 20;
+        r.policy.rate_host = 1;
+        r.policy.max_run_ms = 1000;
+        r.sweep = k ? SV_SWEEP_AUTO : SV_SWEEP_CONNECT;
+        struct sv_stats s;
+        uint64_t t0 = clock_mono_ms();
+        assert_int_equal(sv_run(&r, &s), 0);
+        uint64_t took = clock_mono_ms() - t0;
+        assert_true(s.timed_out);
+        assert_true(took < 1500);
+        assert_true(s.hosts_done < 256 && s.hosts_done >= 10);
+        /* burst + one second at the rate, whichever way the packets went */
+        assert_true(s.connects + s.syn_probes <= 20 + 2 + 20);
+        assert_int_equal(log.done, s.hosts_done); /* nothing in flight reported done */
+        if (k && s.syn_used)
+            assert_true(s.syn_probes >= 10 && s.connects == 0); /* port 9 never answers SYN-ACK */
+        sv_scope_release(&sc);
+    }
 }
 
 static void test_engine_aborts_when_connections_fail_locally(void **st)
