@@ -81,7 +81,7 @@ static const char survey_usage[] =
     "                      per device)\n"
     "  --sweep MODE        how open ports are found: connect (default: a connect() per port),\n"
     "                      syn (raw SYN probes first, ZMap's way, then connect() only to\n"
-    "                      ports that answered; IPv4; needs CAP_NET_RAW, exit 1 without it),\n"
+    "                      ports that answered; needs CAP_NET_RAW, exit 1 without it),\n"
     "                      auto (syn when the process may, else connect)\n"
     "  --syn               same as --sweep syn\n"
     "  --seed N            permutation key (default: random; stored for --resume)\n"

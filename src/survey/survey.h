@@ -129,13 +129,13 @@ struct sv_stats {
     /* The SYN sweep (syn.h): probes sent, ports that answered SYN-ACK or a reset, and
      * received packets that were not a valid answer (wrong cookie, ports or source). */
     uint64_t syn_probes, syn_open, syn_closed, syn_ignored;
-    bool syn_used; /* the run swept IPv4 devices with raw SYNs */
+    bool syn_used; /* the run probed devices with raw SYNs */
     bool aborted, timed_out, interrupted;
     char abort_why[128];
 };
 
 /* How open ports are found before the modules connect. CONNECT: a connect() per port
- * (no privileges). SYN: raw SYN probes first (syn.h; IPv4, needs CAP_NET_RAW: sv_run fails
+ * (no privileges). SYN: raw SYN probes first (syn.h; needs CAP_NET_RAW: sv_run fails
  * with -EPERM without it), then connect() only to ports that answered SYN-ACK. AUTO: SYN when
  * the process may open a raw socket, else CONNECT. */
 enum sv_sweep_mode { SV_SWEEP_CONNECT = 0, SV_SWEEP_SYN, SV_SWEEP_AUTO };

@@ -6,7 +6,8 @@
  * through an address table. When every port has answered or the last probe has timed out, a
  * device without open ports is done; one with open ports waits in a queue for a session slot
  * and is surveyed by the connect() modules on those ports only, keeping its own rate bucket.
- * IPv6 devices skip the probes and go to the queue with every port (connect() sweep).
+ * IPv6 devices are probed through the raw IPv6 socket; without one, or with --source, they
+ * skip the probes and go to the queue with every port (connect() sweep).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -148,7 +149,8 @@ int sv_sweep_init(struct sv_engine *e)
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
     if (!w->p || !w->due || !w->tok || !w->free_slots || !w->ready || !w->amap)
         rc = BS_ENOMEM;
-    else if (epoll_ctl(e->ep, EPOLL_CTL_ADD, w->syn.fd, &ev) < 0)
+    else if (epoll_ctl(e->ep, EPOLL_CTL_ADD, w->syn.fd, &ev) < 0 ||
+             (w->syn.fd6 >= 0 && epoll_ctl(e->ep, EPOLL_CTL_ADD, w->syn.fd6, &ev) < 0))
         rc = -errno;
     if (rc) {
         sv_sweep_release(e);
@@ -242,14 +244,18 @@ static void probe_step(struct sv_engine *e, uint32_t slot)
         }
         if (!sv_engine__take_tokens(e, &p->bucket, &p->addr, &p->not_before_ms, &w->tok[slot]))
             return;
-        uint32_t daddr = ipaddr_v4(&p->addr), saddr = 0;
         int rc = 0;
-        if (r->n_sources && ipaddr_is_v4(&r->sources[p->src_idx]))
-            saddr = ipaddr_v4(&r->sources[p->src_idx]);
-        else
-            rc = sv_syn_source(&w->syn, daddr, &saddr);
-        if (!rc)
-            rc = sv_syn_send(&w->syn, saddr, daddr, r->ports[p->idx]);
+        if (ipaddr_is_v4(&p->addr)) {
+            uint32_t daddr = ipaddr_v4(&p->addr), saddr = 0;
+            if (r->n_sources && ipaddr_is_v4(&r->sources[p->src_idx]))
+                saddr = ipaddr_v4(&r->sources[p->src_idx]);
+            else
+                rc = sv_syn_source(&w->syn, daddr, &saddr);
+            if (!rc)
+                rc = sv_syn_send(&w->syn, saddr, daddr, r->ports[p->idx]);
+        } else {
+            rc = sv_syn_send6(&w->syn, p->addr.b, r->ports[p->idx]);
+        }
         if (rc == -EAGAIN || rc == -ENOBUFS) {
             /* The interface queue is full: nothing was sent; try again shortly. */
             p->not_before_ms = e->now + 1;
@@ -297,11 +303,12 @@ void sv_sweep_turn(struct sv_engine *e)
         p->local_fail = false;
         p->src_idx = e->r->n_sources ? (uint32_t)(e->src_rr++ % e->r->n_sources) : 0;
         sv_bucket_init(&p->bucket, e->r->policy.rate_host, 1, e->now);
-        p->direct = !ipaddr_is_v4(&p->addr);
+        /* IPv6 without a raw IPv6 socket, or with --source (the kernel would pick the
+         * probe's source): the connect() modules sweep every port. */
+        p->direct = !ipaddr_is_v4(&p->addr) && (w->syn.fd6 < 0 || e->r->n_sources);
         if (slot >= w->hwm)
             w->hwm = slot + 1;
         if (p->direct) {
-            /* IPv6: no raw probes; the connect() modules sweep every port. */
             p->open = all_ports(e);
             w->due[slot] = UINT64_MAX;
             w->ready[(w->ready_head + w->ready_n++) % w->cap] = slot;
@@ -355,41 +362,64 @@ bool sv_sweep_next(struct sv_engine *e, struct sv_host *h)
     return true;
 }
 
+/* One parsed answer: marks the port of the probe at that address. */
+static void answer(struct sv_engine *e, enum sv_syn_answer ans, const struct ipaddr *a,
+                   uint16_t port)
+{
+    struct sv_sweep *w = e->sw;
+    size_t m = ans ? amap_find(w, a) : SIZE_MAX;
+    if (m == SIZE_MAX) {
+        e->st->syn_ignored++;
+        return;
+    }
+    uint32_t slot = w->amap[m] - 1;
+    struct sv_probe *p = &w->p[slot];
+    size_t k = 0;
+    while (k < p->idx && (e->r->ports[k] != port || (p->answered >> k & 1)))
+        k++;
+    if (k == p->idx) {
+        e->st->syn_ignored++; /* a duplicate, or a port not probed yet */
+        return;
+    }
+    p->answered |= 1ull << k;
+    w->due[slot] = 0;
+    sv_health_note(&e->health, SV_OUT_OK);
+    if (ans == SV_SYN_OPEN) {
+        p->open |= 1ull << k;
+        e->st->syn_open++;
+    } else {
+        e->st->syn_closed++;
+        e->st->refused++;
+    }
+}
+
 void sv_sweep_recv(struct sv_engine *e)
 {
     struct sv_sweep *w = e->sw;
     uint8_t buf[2048];
+    struct ipaddr a;
+    uint16_t port;
     /* Bounded per turn so that a flood of answers cannot starve the sessions. */
     for (int i = 0; i < 8192; i++) {
         ssize_t n = recv(w->syn.fd, buf, sizeof buf, 0);
         if (n < 0)
-            return;
-        struct ipaddr a;
-        uint16_t port;
+            break;
+        /* Parsed first: port is an argument of answer() by value. */
         enum sv_syn_answer ans = sv_syn_parse(&w->syn.key, e->r->scope, buf, (size_t)n, &a, &port);
-        size_t m = ans ? amap_find(w, &a) : SIZE_MAX;
-        if (m == SIZE_MAX) {
+        answer(e, ans, &a, port);
+    }
+    for (int i = 0; w->syn.fd6 >= 0 && i < 8192; i++) {
+        struct sockaddr_in6 from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(w->syn.fd6, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        if (n < 0)
+            break;
+        if (fl < sizeof from || from.sin6_family != AF_INET6) {
             e->st->syn_ignored++;
             continue;
         }
-        uint32_t slot = w->amap[m] - 1;
-        struct sv_probe *p = &w->p[slot];
-        size_t k = 0;
-        while (k < p->idx && (e->r->ports[k] != port || (p->answered >> k & 1)))
-            k++;
-        if (k == p->idx) {
-            e->st->syn_ignored++; /* a duplicate, or a port not probed yet */
-            continue;
-        }
-        p->answered |= 1ull << k;
-        w->due[slot] = 0;
-        sv_health_note(&e->health, SV_OUT_OK);
-        if (ans == SV_SYN_OPEN) {
-            p->open |= 1ull << k;
-            e->st->syn_open++;
-        } else {
-            e->st->syn_closed++;
-            e->st->refused++;
-        }
+        enum sv_syn_answer ans = sv_syn_parse6(&w->syn.key, e->r->scope, from.sin6_addr.s6_addr,
+                                               buf, (size_t)n, &a, &port);
+        answer(e, ans, &a, port);
     }
 }

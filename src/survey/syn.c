@@ -93,6 +93,46 @@ uint32_t sv_syn_cookie(const struct sv_syn_key *k, uint32_t saddr, uint32_t dadd
     return (uint32_t)sv_siphash(k, m, sizeof m);
 }
 
+uint16_t sv_syn_sport6(const struct sv_syn_key *k, const uint8_t daddr[16], uint16_t dport)
+{
+    uint8_t m[19] = {'p'};
+    memcpy(m + 1, daddr, 16);
+    put16(m + 17, dport);
+    return (uint16_t)(SV_SYN_SPORT_BASE + sv_siphash(k, m, sizeof m) % SV_SYN_SPORT_RANGE);
+}
+
+uint32_t sv_syn_cookie6(const struct sv_syn_key *k, const uint8_t daddr[16], uint16_t sport,
+                        uint16_t dport)
+{
+    uint8_t m[21] = {'c'};
+    memcpy(m + 1, daddr, 16);
+    put16(m + 17, sport);
+    put16(m + 19, dport);
+    return (uint32_t)sv_siphash(k, m, sizeof m);
+}
+
+/* The TCP header of a probe (checksum 0), shared by both families. */
+static void tcp_syn(uint8_t *t, uint16_t sport, uint16_t dport, uint32_t seq)
+{
+    memset(t, 0, SV_SYN_TCP_LEN);
+    put16(t, sport);
+    put16(t + 2, dport);
+    put32(t + 4, seq);
+    t[12] = 6 << 4; /* 24-byte header */
+    t[13] = 0x02;   /* SYN */
+    put16(t + 14, 65535);
+    t[20] = 2; /* MSS 1460: what a normal stack offers; some devices drop SYNs without it */
+    t[21] = 4;
+    put16(t + 22, 1460);
+}
+
+void sv_syn_build6(const struct sv_syn_key *k, const uint8_t daddr[16], uint16_t dport,
+                   uint8_t out[SV_SYN_TCP_LEN])
+{
+    uint16_t sport = sv_syn_sport6(k, daddr, dport);
+    tcp_syn(out, sport, dport, sv_syn_cookie6(k, daddr, sport, dport));
+}
+
 /* The Internet checksum's running sum over big-endian 16-bit words. */
 static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
 {
@@ -123,15 +163,7 @@ void sv_syn_build(const struct sv_syn_key *k, uint32_t saddr, uint32_t daddr, ui
     put32(out + 12, saddr);
     put32(out + 16, daddr);
     uint8_t *t = out + 20;
-    put16(t, sport);
-    put16(t + 2, dport);
-    put32(t + 4, sv_syn_cookie(k, saddr, daddr, sport, dport));
-    t[12] = 6 << 4; /* 24-byte header */
-    t[13] = 0x02;   /* SYN */
-    put16(t + 14, 65535);
-    t[20] = 2; /* MSS 1460: what a normal stack offers; some devices drop SYNs without it */
-    t[21] = 4;
-    put16(t + 22, 1460);
+    tcp_syn(t, sport, dport, sv_syn_cookie(k, saddr, daddr, sport, dport));
     uint8_t pseudo[12];
     put32(pseudo, saddr);
     put32(pseudo + 4, daddr);
@@ -139,6 +171,31 @@ void sv_syn_build(const struct sv_syn_key *k, uint32_t saddr, uint32_t daddr, ui
     pseudo[9] = IPPROTO_TCP;
     put16(pseudo + 10, 24);
     put16(t + 16, csum_fold(csum_add(csum_add(0, pseudo, sizeof pseudo), t, 24)));
+}
+
+struct tcp_answer {
+    uint16_t sport, dport;
+    uint32_t ack;
+};
+
+/* The TCP segment of an answer (n bytes: the segment as the IP header bounds it): SYN-ACK or
+ * RST-ACK with a sane header, or SV_SYN_IGNORE. */
+static enum sv_syn_answer tcp_answer(const uint8_t *seg, size_t n, struct tcp_answer *t)
+{
+    struct rd r;
+    rd_init(&r, seg, n);
+    t->sport = rd_u16(&r);
+    t->dport = rd_u16(&r);
+    rd_u32(&r); /* the device's sequence number */
+    t->ack = rd_u32(&r);
+    uint8_t off = rd_u8(&r), flags = rd_u8(&r);
+    if (rd_err(&r) || (off >> 4) < 5 || (size_t)(off >> 4) * 4 > n)
+        return SV_SYN_IGNORE;
+    if ((flags & 0x16) == 0x12) /* SYN and ACK, no RST */
+        return SV_SYN_OPEN;
+    if ((flags & 0x16) == 0x14) /* RST with ACK, no SYN: a refusal of our SYN */
+        return SV_SYN_CLOSED;
+    return SV_SYN_IGNORE;
 }
 
 enum sv_syn_answer sv_syn_parse(const struct sv_syn_key *k, const struct sv_scope *sc,
@@ -159,30 +216,36 @@ enum sv_syn_answer sv_syn_parse(const struct sv_syn_key *k, const struct sv_scop
     if (rd_err(&r) || vihl >> 4 != 4 || ihl < 20 || ihl > n || tot < ihl + 20 || tot > n ||
         proto != IPPROTO_TCP || (frag & 0x3fff))
         return SV_SYN_IGNORE; /* malformed, not TCP, or a fragment (MF or an offset) */
-    rd_init(&r, pkt + ihl, tot - ihl);
-    uint16_t sport = rd_u16(&r), dport = rd_u16(&r);
-    rd_u32(&r); /* the device's sequence number */
-    uint32_t ack = rd_u32(&r);
-    uint8_t off = rd_u8(&r), flags = rd_u8(&r);
-    if (rd_err(&r) || (off >> 4) < 5 || (size_t)(off >> 4) * 4 > tot - ihl)
-        return SV_SYN_IGNORE;
-    enum sv_syn_answer a;
-    if ((flags & 0x16) == 0x12) /* SYN and ACK, no RST */
-        a = SV_SYN_OPEN;
-    else if ((flags & 0x16) == 0x14) /* RST with ACK, no SYN: a refusal of our SYN */
-        a = SV_SYN_CLOSED;
-    else
-        return SV_SYN_IGNORE;
+    struct tcp_answer t;
+    enum sv_syn_answer a = tcp_answer(pkt + ihl, tot - ihl, &t);
     /* Ours: the source port we would use for this device and port, and the cookie. */
-    if (dport != sv_syn_sport(k, src, sport) ||
-        ack != sv_syn_cookie(k, dst, src, dport, sport) + 1u)
+    if (!a || t.dport != sv_syn_sport(k, src, t.sport) ||
+        t.ack != sv_syn_cookie(k, dst, src, t.dport, t.sport) + 1u)
         return SV_SYN_IGNORE;
     struct ipaddr a4;
     ipaddr_from_v4(&a4, src);
     if (sc && sv_scope_check(sc, &a4) != SV_ALLOW)
         return SV_SYN_IGNORE;
     *addr = a4;
-    *port = sport;
+    *port = t.sport;
+    return a;
+}
+
+enum sv_syn_answer sv_syn_parse6(const struct sv_syn_key *k, const struct sv_scope *sc,
+                                 const uint8_t src[16], const uint8_t *seg, size_t n,
+                                 struct ipaddr *addr, uint16_t *port)
+{
+    struct tcp_answer t;
+    enum sv_syn_answer a = tcp_answer(seg, n, &t);
+    if (!a || t.dport != sv_syn_sport6(k, src, t.sport) ||
+        t.ack != sv_syn_cookie6(k, src, t.dport, t.sport) + 1u)
+        return SV_SYN_IGNORE;
+    struct ipaddr a6;
+    ipaddr_from_v6(&a6, src);
+    if (sc && sv_scope_check(sc, &a6) != SV_ALLOW)
+        return SV_SYN_IGNORE;
+    *addr = a6;
+    *port = t.sport;
     return a;
 }
 
@@ -212,10 +275,46 @@ static int attach_filter(int fd)
     return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
 }
 
+/* The same filter for an IPv6 raw socket, which sees the TCP segment without the IPv6 header
+ * (extension headers are parsed by the kernel before delivery). */
+static int attach_filter6(int fd)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2), /* TCP destination port */
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SV_SYN_SPORT_BASE, 0, 6),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SV_SYN_SPORT_BASE + SV_SYN_SPORT_RANGE, 5, 0),
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13), /* TCP flags */
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x04, 2, 0),
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x12, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xffff),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+}
+
+/* The IPv6 socket, best effort: -1 when the system has no IPv6 or it cannot be set up. */
+static int open6(void)
+{
+    int fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0)
+        return -1;
+    int csum = 16, rcv = 8 << 20; /* the kernel fills the TCP checksum at offset 16 */
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &csum, sizeof csum) < 0 ||
+        attach_filter6(fd) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    return fd;
+}
+
 int sv_syn_open(struct sv_syn *y)
 {
     memset(y, 0, sizeof *y);
-    y->udp = -1;
+    y->udp = y->fd6 = -1;
     if (getrandom(&y->key, sizeof y->key, 0) != sizeof y->key)
         return -EIO;
     y->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -234,6 +333,8 @@ int sv_syn_open(struct sv_syn *y)
         if (y->udp < 0)
             rc = -errno;
     }
+    if (!rc)
+        y->fd6 = open6();
     if (rc) {
         sv_syn_close(y);
         return rc;
@@ -247,7 +348,9 @@ void sv_syn_close(struct sv_syn *y)
         close(y->fd);
     if (y->udp >= 0)
         close(y->udp);
-    y->fd = y->udp = -1;
+    if (y->fd6 >= 0)
+        close(y->fd6);
+    y->fd = y->udp = y->fd6 = -1;
 }
 
 int sv_syn_source(struct sv_syn *y, uint32_t daddr, uint32_t *saddr)
@@ -278,6 +381,17 @@ int sv_syn_send(struct sv_syn *y, uint32_t saddr, uint32_t daddr, uint16_t dport
     struct sockaddr_in to = {.sin_family = AF_INET};
     to.sin_addr.s_addr = htonl(daddr);
     if (sendto(y->fd, pkt, sizeof pkt, 0, (struct sockaddr *)&to, sizeof to) < 0)
+        return -errno;
+    return 0;
+}
+
+int sv_syn_send6(struct sv_syn *y, const uint8_t daddr[16], uint16_t dport)
+{
+    uint8_t seg[SV_SYN_TCP_LEN];
+    sv_syn_build6(&y->key, daddr, dport, seg);
+    struct sockaddr_in6 to = {.sin6_family = AF_INET6};
+    memcpy(&to.sin6_addr, daddr, 16);
+    if (sendto(y->fd6, seg, sizeof seg, 0, (struct sockaddr *)&to, sizeof to) < 0)
         return -errno;
     return 0;
 }

@@ -238,6 +238,50 @@ static void test_syn_sweep_finds_what_connect_finds(void **st)
     assert_int_equal(s[0].connects, 6);
 }
 
+/* The same over IPv6 loopback: probes from the raw IPv6 socket, answers matched without an
+ * IPv6 header. */
+static void test_syn_sweep_ipv6(void **st)
+{
+    (void)st;
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 8) < 0) {
+        if (fd >= 0)
+            close(fd);
+        skip(); /* no IPv6 here */
+    }
+    socklen_t sl = sizeof sa;
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    struct acceptor ok = {.fd = fd};
+    pthread_t t1;
+    pthread_create(&t1, NULL, accept_loop, &ok);
+    struct sv_scope sc;
+    struct sink_log log = {0};
+    struct sv_run r;
+    lab_run(&r, &sc, &log, "::1", NULL);
+    r.ports[0] = ntohs(sa.sin6_port);
+    r.ports[1] = 9; /* closed */
+    r.n_ports = 2;
+    r.policy.rate_total = r.policy.rate_net = r.policy.rate_host = 100;
+    r.policy.connect_timeout_ms = 500;
+    r.sweep = SV_SWEEP_SYN;
+    struct sv_stats s;
+    int rc = sv_run(&r, &s);
+    ok.stop = true;
+    pthread_join(t1, NULL);
+    close(fd);
+    sv_scope_release(&sc);
+    if (rc == -EPERM || rc == -EACCES)
+        skip();
+    assert_int_equal(rc, 0);
+    assert_int_equal(s.syn_probes, 2);
+    assert_int_equal(s.syn_open, 1);
+    assert_int_equal(s.syn_closed, 1);
+    assert_int_equal(s.connects, 1);
+    assert_int_equal(ok.n, 1);
+    assert_int_equal(log.done, 1);
+}
+
 static void test_engine_stops_at_run_time_limit(void **st)
 {
     (void)st;
@@ -400,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_engine_keeps_per_host_rate),
         cmocka_unit_test(test_engine_never_connects_to_blocked),
         cmocka_unit_test(test_syn_sweep_finds_what_connect_finds),
+        cmocka_unit_test(test_syn_sweep_ipv6),
         cmocka_unit_test(test_engine_stops_at_run_time_limit),
         cmocka_unit_test(test_engine_aborts_when_connections_fail_locally),
         cmocka_unit_test(test_telnet_stops_at_first_success_and_sends_nothing_after),

@@ -296,11 +296,96 @@ static void test_parse_malformed(void **st)
     assert_int_equal(parse(&l->sc, b, n, &a, &port), SV_SYN_OPEN);
 }
 
+/* ---- IPv6: the segment the kernel completes, and answers read without an IPv6 header ---- */
+
+static const uint8_t DEV6[16] = {0xfd, 0, 0, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+
+static void test_build6(void **st)
+{
+    (void)st;
+    uint8_t t[SV_SYN_TCP_LEN];
+    sv_syn_build6(&KEY, DEV6, 22, t);
+    uint16_t sport = be16(t);
+    assert_int_equal(sport, sv_syn_sport6(&KEY, DEV6, 22));
+    assert_true(sport >= SV_SYN_SPORT_BASE && sport < SV_SYN_SPORT_BASE + SV_SYN_SPORT_RANGE);
+    assert_int_equal(be16(t + 2), 22);
+    assert_true(be32(t + 4) == sv_syn_cookie6(&KEY, DEV6, sport, 22));
+    assert_int_equal(t[13], 0x02);
+    assert_int_equal(be16(t + 16), 0); /* the kernel's (IPV6_CHECKSUM) */
+    uint8_t other[16];
+    memcpy(other, DEV6, 16);
+    other[15] ^= 1;
+    assert_true(sv_syn_cookie6(&KEY, DEV6, sport, 22) != sv_syn_cookie6(&KEY, other, sport, 22));
+}
+
+/* The device's answer to our SYN to DEV6:dport: a bare TCP header. */
+static size_t answer6(uint8_t *t, uint16_t dport, uint8_t flags)
+{
+    memset(t, 0, 64);
+    uint8_t probe[SV_SYN_TCP_LEN];
+    sv_syn_build6(&KEY, DEV6, dport, probe);
+    put16(t, dport);
+    put16(t + 2, be16(probe));
+    put32(t + 4, 0x9abcdef0);
+    put32(t + 8, be32(probe + 4) + 1);
+    t[12] = 5 << 4;
+    t[13] = flags;
+    return 20;
+}
+
+static void test_parse6(void **st)
+{
+    (void)st;
+    struct sv_scope sc;
+    assert_int_equal(sv_scope_init(&sc, true), 0);
+    assert_int_equal(sv_scope_add(&sc, false, "fd00:18::/64"), 0);
+    assert_int_equal(sv_scope_add(&sc, true, "fd00:18::9"), 0);
+    assert_int_equal(sv_scope_finish(&sc), 0);
+    uint8_t t[64];
+    struct ipaddr a;
+    uint16_t port;
+    size_t n = answer6(t, 22, 0x12);
+    assert_int_equal(sv_syn_parse6(&KEY, &sc, DEV6, t, n, &a, &port), SV_SYN_OPEN);
+    assert_false(ipaddr_is_v4(&a));
+    assert_memory_equal(a.b, DEV6, 16);
+    assert_int_equal(port, 22);
+    n = answer6(t, 23, 0x14);
+    assert_int_equal(sv_syn_parse6(&KEY, &sc, DEV6, t, n, &a, &port), SV_SYN_CLOSED);
+    /* Every truncation, a wrong cookie, a wrong port, another source. */
+    n = answer6(t, 22, 0x12);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(sv_syn_parse6(&KEY, &sc, DEV6, t, k, &a, &port), SV_SYN_IGNORE);
+    put32(t + 8, be32(t + 8) + 1);
+    assert_int_equal(sv_syn_parse6(&KEY, &sc, DEV6, t, n, &a, &port), SV_SYN_IGNORE);
+    n = answer6(t, 22, 0x12);
+    put16(t, 2222);
+    assert_int_equal(sv_syn_parse6(&KEY, &sc, DEV6, t, n, &a, &port), SV_SYN_IGNORE);
+    n = answer6(t, 22, 0x12);
+    uint8_t other[16];
+    memcpy(other, DEV6, 16);
+    other[15] = 3;
+    assert_int_equal(sv_syn_parse6(&KEY, &sc, other, t, n, &a, &port), SV_SYN_IGNORE);
+    /* A valid cookie from the blocklisted address or from outside the scope. */
+    static const uint8_t bad[2][16] = {{0xfd, 0, 0, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9},
+                                       {0xfd, 0, 0, 0x19, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};
+    for (int i = 0; i < 2; i++) {
+        uint8_t probe[SV_SYN_TCP_LEN];
+        sv_syn_build6(&KEY, bad[i], 22, probe);
+        put16(t + 2, be16(probe));
+        put32(t + 8, be32(probe + 4) + 1);
+        assert_int_equal(sv_syn_parse6(&KEY, NULL, bad[i], t, n, &a, &port), SV_SYN_OPEN);
+        assert_int_equal(sv_syn_parse6(&KEY, &sc, bad[i], t, n, &a, &port), SV_SYN_IGNORE);
+    }
+    sv_scope_release(&sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_siphash_vector),
         cmocka_unit_test(test_build),
+        cmocka_unit_test(test_build6),
+        cmocka_unit_test(test_parse6),
         cmocka_unit_test_setup_teardown(test_parse_valid, lab_setup, lab_teardown),
         cmocka_unit_test_setup_teardown(test_parse_forged, lab_setup, lab_teardown),
         cmocka_unit_test_setup_teardown(test_parse_scope, lab_setup, lab_teardown),
