@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "detect/detect.h"
 #include "detect/detect_int.h"
+#include "store/statedb.h"
 #include "store/store.h"
 
 #define T0  UINT64_C(1767225600000) /* 2026-01-01 00:00 UTC */
@@ -422,6 +423,15 @@ static void test_detect_seed_files_and_errors(void **state)
         {"{\"src\":\"192.0.2.9\",\"first_ms\":5,\"infected_iot\":true}\n"
          "{\"src\":\"192.0.2.10\",\"first_ms\":6,\"infected_iot\":false}\n",
          0, 1, NULL},
+        /* The survey's NDJSON and CSV: infected and weak-credential devices seed. */
+        {"{\"addr\":\"192.0.2.20\",\"port\":23,\"finding\":\"weak_credentials\","
+         "\"time_ms\":7}\n"
+         "{\"addr\":\"192.0.2.21\",\"port\":80,\"finding\":\"vulnerable_firmware\"}\n"
+         "{\"addr\":\"192.0.2.22\",\"port\":23,\"finding\":\"infected\"}\n",
+         0, 2, NULL},
+        {"addr,port,service,finding,vendor\n192.0.2.20,23,telnet,weak_credentials,x\n"
+         "192.0.2.21,80,http,vulnerable_firmware,y\n192.0.2.22,23,telnet,infected,\n",
+         0, 2, NULL},
         {"192.0.2.1\nhello\n", BS_EPARSE, 1, ":2:"},
         {"a,b\n1,2\n", BS_EPARSE, 0, "address column"},
         {"{\"dst\":\"192.0.2.9\"}\n", BS_EPARSE, 0, ":1:"},
@@ -439,13 +449,48 @@ static void test_detect_seed_files_and_errors(void **state)
             assert_non_null(strstr(err, cases[i].err));
         if (i == 2)
             assert_int_equal(s.v[0].seen_ms, 5);
+        if (i == 3 || i == 4) {
+            assert_int_equal(s.v[0].source, SEED_SURVEY);
+            assert_int_equal(s.v[1].source, SEED_SURVEY);
+            struct ipaddr want;
+            ipaddr_parse("192.0.2.22", &want);
+            assert_int_equal(ipaddr_cmp(&s.v[1].addr, &want), 0);
+        }
+        if (i == 3)
+            assert_int_equal(s.v[0].seen_ms, 7);
         detect_seeds_release(&s);
         unlink(p);
         free(p);
     }
+    /* A state database: the survey's open findings of infected or weak devices. */
+    char dbdir[] = "/tmp/bs_detect_seeddb.XXXXXX";
+    assert_non_null(mkdtemp(dbdir));
+    char dbpath[64];
+    snprintf(dbpath, sizeof dbpath, "%s/state.db", dbdir);
+    struct statedb *db;
+    char dberr[256];
+    assert_int_equal(statedb_open(dbpath, &db, dberr), 0);
+    struct statedb_rec recs[] = {
+        {.kind = STATEDB_FINDING, .key = "192.0.2.30|23|weak_credentials", .addr = "192.0.2.30",
+         .first_ms = 11, .last_ms = 11, .status = "open", .body = "{}"},
+        {.kind = STATEDB_FINDING, .key = "192.0.2.31|80|vulnerable_firmware",
+         .addr = "192.0.2.31", .first_ms = 12, .last_ms = 12, .status = "open", .body = "{}"},
+        {.kind = STATEDB_FINDING, .key = "192.0.2.32|23|infected", .addr = "192.0.2.32",
+         .first_ms = 13, .last_ms = 13, .status = "remediated", .body = "{}"},
+    };
+    assert_int_equal(statedb_rec_put(db, recs, 3), 0);
+    statedb_close(db);
     struct detect_seeds s;
     detect_seeds_init(&s);
     char err[512];
+    assert_int_equal(detect_seeds_load(&s, dbdir, err), 0);
+    assert_int_equal(s.n, 1); /* not the firmware finding, not the remediated one */
+    assert_int_equal(s.v[0].source, SEED_SURVEY);
+    assert_int_equal(s.v[0].seen_ms, 11);
+    detect_seeds_release(&s);
+    unlink(dbpath);
+    rmdir(dbdir);
+    detect_seeds_init(&s);
     assert_true(detect_seeds_load(&s, "/nonexistent/seeds", err) < 0);
     assert_non_null(strstr(err, "/nonexistent/seeds"));
     detect_seeds_release(&s);
