@@ -271,6 +271,15 @@ static void test_detect_sampled_flows_drop_timing_features(void **state)
     (void)state;
     struct flows f = {0};
     world(&f, 1000, "198.51.100.9", 0, 60);
+    /* A UDP flood seen through 1:1000 sampling: four sampled packets a record (about 4,000
+     * sent), where a sampled C&C record shows one. */
+    for (int i = 0; i < 8; i++) {
+        char a[32];
+        bot(a, i);
+        for (uint64_t m = 20; m < 50; m++)
+            add(&f, a, 46000 + (uint16_t)i, "203.0.113.201", 27016, 17, 0,
+                T0 + m * MIN + (uint64_t)i * 31, 4, 2200, 1000);
+    }
     char *dir = mkstore(&f);
     struct detect_seeds seeds;
     seeds8(&seeds);
@@ -283,6 +292,7 @@ static void test_detect_sampled_flows_drop_timing_features(void **state)
     assert_false(r.timing_usable);
     const struct detect_candidate *c = find(&r, "198.51.100.9", 1791);
     assert_non_null(c);
+    assert_null(find(&r, "203.0.113.201", 27016)); /* a flood victim, sampled */
     assert_false(c->used[DF_BEACON]);
     assert_false(c->used[DF_LONG_SESSION]);
     assert_true(c->used[DF_SEED_FANIN]);
