@@ -11,8 +11,8 @@
 #include "core/err.h"
 #include "core/hash.h"
 #include "sim/sim_export.h"
-#include "sim/sim_pcap.h"
-#include "sim/sim_pkt.h"
+#include "core/pcapw.h"
+#include "core/pktbuild.h"
 #include "sim/sim_rng.h"
 #include "sim/sim_truth.h"
 #include "sim/sim_world.h"
@@ -111,9 +111,9 @@ struct sim {
     struct sim_rng tr;   /* traffic */
     struct sim_rng dr;   /* darknet background */
     struct sim_rng sr;   /* sampling decisions */
-    struct sim_pcap exp_pcap;
+    struct pcapw exp_pcap;
     uint64_t exp_last_ns;  /* timestamp of the last export frame written */
-    struct sim_pcap dk_pcap;
+    struct pcapw dk_pcap;
     /* active flows */
     struct flow_ent *pool;
     uint32_t *free_list;
@@ -302,7 +302,7 @@ static void on_datagram(void *arg, const struct sim_exporter *ex, uint64_t t_ms,
         }
     if (!rt)
         return;
-    struct sim_pkt pk;
+    struct pktbuild pk;
     memset(&pk, 0, sizeof pk);
     mac_of(pk.src_mac, rt->addr);
     mac_of(pk.dst_mac, s->w.isp[rt->isp].collector);
@@ -316,7 +316,7 @@ static void on_datagram(void *arg, const struct sim_exporter *ex, uint64_t t_ms,
     pk.dport = rt->dport;
     pk.payload = dg;
     pk.payload_len = len;
-    size_t n = sim_pkt_build_frame(s->frame, sizeof s->frame, &pk);
+    size_t n = pktbuild_frame(s->frame, sizeof s->frame, &pk);
     if (!n) {
         s->err = BS_EMALFORMED;
         return;
@@ -327,7 +327,7 @@ static void on_datagram(void *arg, const struct sim_exporter *ex, uint64_t t_ms,
     if (s->exp_last_ns && ts <= s->exp_last_ns)
         ts = s->exp_last_ns + 1000;
     s->exp_last_ns = ts;
-    int rc = sim_pcap_write(&s->exp_pcap, ts, s->frame, n);
+    int rc = pcapw_write(&s->exp_pcap, ts, s->frame, n);
     if (rc && !s->err)
         s->err = rc;
     s->st->export_datagrams++;
@@ -410,7 +410,7 @@ static uint64_t pkt_time(const struct flow_ent *f, uint64_t j)
 static void sflow_emit(struct sim *s, struct flow_ent *f, struct sim_router *rt, uint64_t now,
                        uint64_t j)
 {
-    struct sim_pkt pk;
+    struct pktbuild pk;
     memset(&pk, 0, sizeof pk);
     pk.src = f->src;
     pk.dst = f->dst;
@@ -464,7 +464,7 @@ static void sflow_emit(struct sim *s, struct flow_ent *f, struct sim_router *rt,
     if (plen > 1500 - iph - l4h)
         plen = 1500 - iph - l4h;
     pk.payload_len = plen;
-    size_t n = sim_pkt_build_frame(s->frame, sizeof s->frame, &pk);
+    size_t n = pktbuild_frame(s->frame, sizeof s->frame, &pk);
     if (!n)
         return;
     struct sim_sflow_sample sm;
@@ -1101,7 +1101,7 @@ static int dk_write(struct sim *s)
     static const uint8_t gw_mac[6] = {0x02, 0x42, 0xdd, 0x00, 0x00, 0xfe};
     for (size_t i = 0; i < s->ndk; i++) {
         const struct dpkt *d = &s->dk[i];
-        struct sim_pkt pk;
+        struct pktbuild pk;
         uint8_t quote[64];
         memset(&pk, 0, sizeof pk);
         memcpy(pk.src_mac, gw_mac, 6);
@@ -1140,7 +1140,7 @@ static int dk_write(struct sim *s)
             pk.payload = NULL;
         } else if (d->proto == 1) {
             /* ICMP error: quote the IP header and first 8 bytes of the packet that caused it */
-            struct sim_pkt in;
+            struct pktbuild in;
             memset(&in, 0, sizeof in);
             v4(&in.src, d->in_src);
             v4(&in.dst, d->in_dst);
@@ -1151,7 +1151,7 @@ static int dk_write(struct sim *s)
             in.dport = d->in_dport;
             in.payload_len = 512;
             uint8_t full[600];
-            size_t n = sim_pkt_build_ip(full, sizeof full, &in);
+            size_t n = pktbuild_ip(full, sizeof full, &in);
             if (n < 28)
                 return BS_EMALFORMED;
             memcpy(quote, full, 28);
@@ -1160,10 +1160,10 @@ static int dk_write(struct sim *s)
             pk.payload = quote;
             pk.payload_len = 28;
         }
-        size_t n = sim_pkt_build_frame(s->frame, sizeof s->frame, &pk);
+        size_t n = pktbuild_frame(s->frame, sizeof s->frame, &pk);
         if (!n)
             return BS_EMALFORMED;
-        int rc = sim_pcap_write(&s->dk_pcap, d->t_ns, s->frame, n);
+        int rc = pcapw_write(&s->dk_pcap, d->t_ns, s->frame, n);
         if (rc)
             return rc;
     }
@@ -1746,12 +1746,15 @@ int sim_run(const struct sim_params *p, const struct sim_output *out, struct sim
         sim_export_start(&rt->ex, p->start_ms);
         update_deadline(s, &rt->ex);
     }
+    /* Both captures are written under temporary names and renamed only when the whole
+     * world was generated: a failed run leaves no cut capture behind. */
+    static const struct pcapw_opts popts = {.linktype = PCAPW_LINKTYPE_ETHERNET, .atomic = true};
     if ((rc = join(path, sizeof path, p->out_dir, "exports.pcap")) ||
-        (rc = sim_pcap_open(&s->exp_pcap, path, SIM_PCAP_LINKTYPE_ETHERNET)))
-        goto out_world;
-    if ((rc = join(path, sizeof path, p->out_dir, "darknet.pcap")) ||
-        (rc = sim_pcap_open(&s->dk_pcap, path, SIM_PCAP_LINKTYPE_ETHERNET)))
+        (rc = pcapw_open(&s->exp_pcap, path, &popts)))
         goto out_exp;
+    if ((rc = join(path, sizeof path, p->out_dir, "darknet.pcap")) ||
+        (rc = pcapw_open(&s->dk_pcap, path, &popts)))
+        goto out_dk;
 
     uint64_t end = s->w.end_ms;
     for (uint64_t t0 = p->start_ms; t0 < end; t0 += SIM_SLICE_MS) {
@@ -1778,18 +1781,18 @@ int sim_run(const struct sim_params *p, const struct sim_output *out, struct sim
     st->infections = s->w.ninf;
     st->c2_servers = s->w.nc2;
     st->attacks = s->w.natk;
-out_dk: {
-    int rc2 = sim_pcap_close(&s->dk_pcap);
-    if (!rc)
-        rc = rc2;
+out_dk:
+    if (rc)
+        pcapw_abort(&s->dk_pcap);
+    else
+        rc = pcapw_close(&s->dk_pcap);
     st->darknet_bytes = s->dk_pcap.bytes;
-}
-out_exp: {
-    int rc2 = sim_pcap_close(&s->exp_pcap);
-    if (!rc)
-        rc = rc2;
+out_exp:
+    if (rc)
+        pcapw_abort(&s->exp_pcap);
+    else
+        rc = pcapw_close(&s->exp_pcap);
     st->export_bytes = s->exp_pcap.bytes;
-}
     if (!rc) {
         for (unsigned i = 0; i < s->w.ndevices; i++) {
             const struct sim_device *dv = &s->w.devices[i];
