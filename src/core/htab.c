@@ -144,6 +144,34 @@ void *htab_find(const struct htab *t, const void *key)
     return t->ctrl[i] ? t->ent + i * t->esize + (t->vsize ? t->voff : 0) : NULL;
 }
 
+bool htab_del(struct htab *t, const void *key, void *val)
+{
+    if (!t->n)
+        return false;
+    size_t mask = t->nslots - 1;
+    size_t i = slot_of(t, key, hash_bytes(key, t->ksize, t->seed));
+    if (!t->ctrl[i])
+        return false;
+    if (val)
+        memcpy(val, t->ent + i * t->esize + t->voff, t->vsize);
+    /* Backward shift: an entry later in the run moves into the hole unless its home slot lies
+     * cyclically in (hole, j], where moving it would put it before its home. */
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; t->ctrl[j]; j = (j + 1) & mask) {
+        const uint8_t *e = t->ent + j * t->esize;
+        size_t home = (size_t)hash_bytes(e, t->ksize, t->seed) & mask;
+        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (stays)
+            continue;
+        memcpy(t->ent + hole * t->esize, e, t->esize);
+        t->ctrl[hole] = t->ctrl[j];
+        hole = j;
+    }
+    t->ctrl[hole] = 0;
+    t->n--;
+    return true;
+}
+
 size_t htab_next(const struct htab *t, size_t i, const void **key, void **val)
 {
     for (; i < t->nslots; i++) {
