@@ -35,9 +35,15 @@ static inline uint8_t ctrl_of(uint64_t h)
 
 static inline bool key_eq(const uint8_t *a, const void *b, size_t n)
 {
-    /* The common key sizes compare as words (memcmp of a run-time size is a call). */
+    /* The common key sizes (an IPv4 address, 8 and 16 bytes) compare as words (memcmp of a
+     * run-time size is a call). */
     uint64_t x[2], y[2];
+    uint32_t x4, y4;
     switch (n) {
+    case 4:
+        memcpy(&x4, a, 4);
+        memcpy(&y4, b, 4);
+        return x4 == y4;
     case 8:
         memcpy(x, a, 8);
         memcpy(y, b, 8);

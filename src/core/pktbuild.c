@@ -5,7 +5,8 @@
 
 #include "core/rd.h"
 
-uint32_t pktbuild_sum(const uint8_t *buf, size_t len, uint32_t sum)
+/* Inlined into the builders below; the exported pktbuild_sum is the same loop. */
+static inline uint32_t sum16(const uint8_t *buf, size_t len, uint32_t sum)
 {
     size_t i = 0;
     for (; i + 1 < len; i += 2)
@@ -13,6 +14,11 @@ uint32_t pktbuild_sum(const uint8_t *buf, size_t len, uint32_t sum)
     if (i < len)
         sum += (uint32_t)buf[i] << 8;
     return sum;
+}
+
+uint32_t pktbuild_sum(const uint8_t *buf, size_t len, uint32_t sum)
+{
+    return sum16(buf, len, sum);
 }
 
 static uint16_t fold(uint32_t sum)
@@ -24,7 +30,7 @@ static uint16_t fold(uint32_t sum)
 
 uint16_t pktbuild_csum(const uint8_t *buf, size_t len, uint32_t sum)
 {
-    return fold(pktbuild_sum(buf, len, sum));
+    return fold(sum16(buf, len, sum));
 }
 
 uint32_t pktbuild_pseudo_sum(const struct ipaddr *src, const struct ipaddr *dst, uint8_t proto,
@@ -33,8 +39,8 @@ uint32_t pktbuild_pseudo_sum(const struct ipaddr *src, const struct ipaddr *dst,
     bool v4 = ipaddr_is_v4(src) && ipaddr_is_v4(dst);
     /* IPv4: addresses, zero, protocol, 16-bit length; IPv6: addresses, 32-bit length, three
      * zero bytes, next header. Both sum to the same words as below. */
-    uint32_t sum = v4 ? pktbuild_sum(src->b + 12, 4, pktbuild_sum(dst->b + 12, 4, 0))
-                      : pktbuild_sum(src->b, 16, pktbuild_sum(dst->b, 16, 0));
+    uint32_t sum = v4 ? sum16(src->b + 12, 4, sum16(dst->b + 12, 4, 0))
+                      : sum16(src->b, 16, sum16(dst->b, 16, 0));
     return sum + (l4len >> 16) + (l4len & 0xffff) + proto;
 }
 
@@ -107,7 +113,7 @@ static void put_ip_header(uint8_t *out, bool v6, size_t total, size_t l4len,
     out[9] = p->proto;
     memcpy(out + 12, p->src.b + 12, 4);
     memcpy(out + 16, p->dst.b + 12, 4);
-    be16_put(out + 10, pktbuild_csum(out, 20, 0));
+    be16_put(out + 10, fold(sum16(out, 20, 0)));
 }
 
 size_t pktbuild_ip(uint8_t *out, size_t cap, const struct pktbuild *p)
@@ -137,7 +143,7 @@ size_t pktbuild_ip(uint8_t *out, size_t cap, const struct pktbuild *p)
     /* Transport checksum: ICMPv4 has no pseudo-header; the others do. */
     uint32_t start =
         p->proto == 1 ? 0 : pktbuild_pseudo_sum(&p->src, &p->dst, p->proto, (uint32_t)l4len);
-    uint16_t c = pktbuild_csum(l4, l4len, start);
+    uint16_t c = fold(sum16(l4, l4len, start));
     size_t coff = p->proto == 6 ? 16 : p->proto == 17 ? 6 : 2;
     if (p->proto == 17 && c == 0)
         c = 0xffff; /* RFC 768: a computed zero is sent as all ones */

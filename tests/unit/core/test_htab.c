@@ -154,12 +154,37 @@ static void test_htab_delete_keeps_every_other_key_findable(void **state)
     htab_release(&t);
 }
 
+/* 4-byte keys (IPv4 addresses) compare as one word: keys differing in any one byte are
+ * distinct. */
+static void test_htab_four_byte_keys(void **state)
+{
+    (void)state;
+    struct htab t;
+    htab_init(&t, 4, 4, 1000, 5);
+    int rc = 0;
+    bool is_new;
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t k = 0x0a000001u ^ (0x80u << (8 * i)), *v = htab_put(&t, &k, &is_new, &rc);
+        assert_true(is_new);
+        *v = i + 1;
+    }
+    uint32_t base = 0x0a000001u;
+    assert_null(htab_find(&t, &base));
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t k = 0x0a000001u ^ (0x80u << (8 * i)), *v = htab_find(&t, &k);
+        assert_non_null(v);
+        assert_int_equal(*v, i + 1);
+    }
+    htab_release(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_htab_insert_find_iterate_through_growth),
         cmocka_unit_test(test_htab_cap_refuses_and_keeps_table),
         cmocka_unit_test(test_htab_delete_keeps_every_other_key_findable),
+        cmocka_unit_test(test_htab_four_byte_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
