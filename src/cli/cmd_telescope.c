@@ -19,13 +19,14 @@
 #include "core/err.h"
 #include "core/jw.h"
 #include "core/log.h"
+#include "core/vec.h"
 #include "telescope/tel_engine.h"
 #include "telescope/tel_live.h"
 #include "telescope/tel_out.h"
 #include "telescope/tel_state.h"
 #include "telescope/tel_synth.h"
 
-#define CMD "telescope"
+#define CMD        "telescope"
 #define MAX_INPUTS 65536
 
 static const char telescope_usage[] =
@@ -170,46 +171,71 @@ static const char telescope_usage[] =
     "    2 usage or configuration error.\n";
 
 enum {
-    OPT_BOGONS = 256, OPT_INTERVAL, OPT_RESEARCH, OPT_PFX2AS, OPT_GEO, OPT_FPS, OPT_PRIVACY,
-    OPT_PRIVACY_KEY, OPT_MAX_SOURCES, OPT_TOP, OPT_FORMAT, OPT_SYNTH, OPT_SCENARIO, OPT_PACKETS,
-    OPT_SEED, OPT_START, OPT_CONFIG, OPT_DURATION, OPT_FILTER, OPT_SOURCES, OPT_ZIPF, OPT_DATA,
+    OPT_BOGONS = 256,
+    OPT_INTERVAL,
+    OPT_RESEARCH,
+    OPT_PFX2AS,
+    OPT_GEO,
+    OPT_FPS,
+    OPT_PRIVACY,
+    OPT_PRIVACY_KEY,
+    OPT_MAX_SOURCES,
+    OPT_TOP,
+    OPT_FORMAT,
+    OPT_SYNTH,
+    OPT_SCENARIO,
+    OPT_PACKETS,
+    OPT_SEED,
+    OPT_START,
+    OPT_CONFIG,
+    OPT_DURATION,
+    OPT_FILTER,
+    OPT_SOURCES,
+    OPT_ZIPF,
+    OPT_DATA,
     OPT_STATE_SOURCES,
 };
 
 struct input_list {
-    char **path;
-    size_t n, cap;
+    struct vec v; /* char *, owned; at most MAX_INPUTS */
 };
+
+static void input_init(struct input_list *l)
+{
+    vec_init(&l->v, sizeof(char *), 16, MAX_INPUTS);
+}
+
+static const char *input_at(const struct input_list *l, size_t i)
+{
+    return *VEC_AT(&l->v, char *, i);
+}
 
 static int input_add(struct input_list *l, const char *p)
 {
-    if (l->n >= MAX_INPUTS)
-        return BS_ELIMIT;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        char **np = realloc(l->path, nc * sizeof *np);
-        if (!np)
-            return BS_ENOMEM;
-        l->path = np;
-        l->cap = nc;
-    }
-    l->path[l->n] = strdup(p);
-    if (!l->path[l->n])
+    char *copy = strdup(p);
+    if (!copy)
         return BS_ENOMEM;
-    l->n++;
+    int rc;
+    char **slot = VEC_PUSH(&l->v, char *, &rc);
+    if (!slot) {
+        free(copy);
+        return rc;
+    }
+    *slot = copy;
     return 0;
 }
 
 static void input_free(struct input_list *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        free(l->path[i]);
-    free(l->path);
+    for (size_t i = 0; i < l->v.n; i++)
+        free(*VEC_AT(&l->v, char *, i));
+    vec_release(&l->v);
 }
 
 static bool capture_name(const char *n)
 {
-    static const char *const ext[] = {".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"};
+    static const char *const ext[] = {".pcap",    ".pcapng",    ".cap",
+                                      ".pcap.gz", ".pcapng.gz", ".cap.gz"};
     size_t len = strlen(n);
     for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
         size_t el = strlen(ext[i]);
@@ -240,8 +266,9 @@ static int add_directory(struct input_list *l, const char *dir)
         cli_error(CMD, "%s: cannot open directory", dir);
         return BS_EXIT_FAIL;
     }
-    struct dir_entry *ents = NULL;
-    size_t n = 0, cap = 0;
+    /* a directory holds at most MAX_INPUTS captures (the input list's cap) */
+    struct vec ents;
+    vec_init(&ents, sizeof(struct dir_entry), 16, MAX_INPUTS);
     int rc = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
@@ -254,15 +281,9 @@ static int add_directory(struct input_list *l, const char *dir)
             log_warn(CMD, "%s/%s: not a regular file, skipped", dir, de->d_name);
             continue;
         }
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            struct dir_entry *ne = realloc(ents, nc * sizeof *ne);
-            if (!ne) {
-                rc = BS_EXIT_FAIL;
-                break;
-            }
-            ents = ne;
-            cap = nc;
+        if (vec_reserve(&ents, ents.n + 1)) {
+            rc = BS_EXIT_FAIL;
+            break;
         }
         size_t len = strlen(dir) + strlen(de->d_name) + 2;
         char *p = malloc(len);
@@ -280,22 +301,25 @@ static int add_directory(struct input_list *l, const char *dir)
                 first = pk.ts_us;
             pcapin_close(in);
         }
-        ents[n].path = p;
-        ents[n].first_us = first;
-        n++;
+        int prc;
+        struct dir_entry *ent = VEC_PUSH(&ents, struct dir_entry, &prc); /* reserved above */
+        ent->path = p;
+        ent->first_us = first;
     }
     closedir(d);
+    struct dir_entry *all = ents.data;
     if (!rc) {
-        qsort(ents, n, sizeof *ents, dir_entry_cmp);
-        for (size_t i = 0; i < n && !rc; i++)
-            if (input_add(l, ents[i].path))
+        qsort(all, ents.n, sizeof *all, dir_entry_cmp);
+        for (size_t i = 0; i < ents.n && !rc; i++)
+            if (input_add(l, all[i].path))
                 rc = BS_EXIT_FAIL;
     }
-    for (size_t i = 0; i < n; i++)
-        free(ents[i].path);
-    free(ents);
+    for (size_t i = 0; i < ents.n; i++)
+        free(all[i].path);
+    vec_release(&ents);
     if (rc)
-        cli_error(CMD, "%s: out of memory listing the directory", dir);
+        cli_error(CMD, "%s: out of memory or more than %u captures listing the directory", dir,
+                  (unsigned)MAX_INPUTS);
     return rc;
 }
 
@@ -485,9 +509,9 @@ static int read_inputs(struct tel_engine *e, const struct input_list *inputs,
                        struct tel_input_info *info)
 {
     int failures = 0;
-    for (size_t i = 0; i < inputs->n; i++) {
-        info[i].path = inputs->path[i];
-        int rc = read_one(e, inputs->path[i], &info[i]);
+    for (size_t i = 0; i < inputs->v.n; i++) {
+        info[i].path = input_at(inputs, i);
+        int rc = read_one(e, input_at(inputs, i), &info[i]);
         if (rc < 0)
             return -1;
         failures += rc;
@@ -501,17 +525,17 @@ static void report_unreadable(const struct input_list *inputs, const struct tel_
 {
     struct buf b = BUF_INIT(4096);
     int named = 0;
-    for (size_t i = 0; i < inputs->n; i++) {
+    for (size_t i = 0; i < inputs->v.n; i++) {
         if (!info[i].error || info[i].packets)
             continue;
         if (named++ == 8) {
             buf_printf(&b, ", ... (%d more)", failures - 8);
             break;
         }
-        buf_printf(&b, "%s%s", named > 1 ? ", " : "", inputs->path[i]);
+        buf_printf(&b, "%s%s", named > 1 ? ", " : "", input_at(inputs, i));
     }
     cli_error(CMD, "%d of %zu inputs could not be read: %s (the others were used)", failures,
-              inputs->n, b.data ? b.data : "");
+              inputs->v.n, b.data ? b.data : "");
     buf_release(&b);
 }
 
@@ -527,10 +551,10 @@ static int open_state(const struct run_args *a, const struct input_list *inputs,
     rc = rc ? rc : buf_putc(&in, '[');
     if (a->interface)
         rc = rc ? rc : jw_escape(&in, a->interface, strlen(a->interface));
-    for (size_t i = 0; i < inputs->n && !rc; i++) {
+    for (size_t i = 0; i < inputs->v.n && !rc; i++) {
         if (i)
             rc = buf_putc(&in, ',');
-        rc = rc ? rc : jw_escape(&in, inputs->path[i], strlen(inputs->path[i]));
+        rc = rc ? rc : jw_escape(&in, input_at(inputs, i), strlen(input_at(inputs, i)));
     }
     rc = rc ? rc : buf_putc(&in, ']');
     if (rc) {
@@ -592,7 +616,8 @@ static int telescope_run(int argc, char **argv)
     a.interval_ms = a.max_sources = a.top = a.packets = a.seed = a.start_ms = a.sources = -1;
     a.duration_ms = 0;
     a.privacy = -1;
-    struct input_list inputs = {0};
+    struct input_list inputs;
+    input_init(&inputs);
     struct config cfg;
     int exit_code = BS_EXIT_USAGE;
     int rc = cli_load_config(CMD, cli_find_config(argc, argv), &cfg);
@@ -609,14 +634,23 @@ static int telescope_run(int argc, char **argv)
                 goto out;
             }
             break;
-        case 'd': a.darknet = optarg; break;
-        case 'o': a.out = optarg; break;
-        case 'i': a.interface = optarg; break;
-        case OPT_FILTER: a.filter = optarg; break;
+        case 'd':
+            a.darknet = optarg;
+            break;
+        case 'o':
+            a.out = optarg;
+            break;
+        case 'i':
+            a.interface = optarg;
+            break;
+        case OPT_FILTER:
+            a.filter = optarg;
+            break;
         case OPT_DURATION:
         case OPT_INTERVAL:
             if (config_parse_duration_ms(optarg, &v) || v <= 0) {
-                cli_error(CMD, "--%s: bad duration '%s'", c == OPT_INTERVAL ? "interval" : "duration", optarg);
+                cli_error(CMD, "--%s: bad duration '%s'",
+                          c == OPT_INTERVAL ? "interval" : "duration", optarg);
                 goto out;
             }
             if (c == OPT_INTERVAL)
@@ -624,20 +658,47 @@ static int telescope_run(int argc, char **argv)
             else
                 a.duration_ms = v;
             break;
-        case OPT_BOGONS: a.bogons = optarg; break;
-        case OPT_RESEARCH: a.research = optarg; break;
-        case OPT_PFX2AS: a.pfx2as = optarg; break;
-        case OPT_GEO: a.geo = optarg; break;
-        case OPT_FPS: a.fps = optarg; break;
-        case OPT_PRIVACY: a.privacy = 1; break;
-        case OPT_ZIPF: a.zipf = 1; break;
-        case OPT_PRIVACY_KEY: a.privacy_key = optarg; break;
-        case OPT_FORMAT: a.format = optarg; break;
-        case OPT_SYNTH: a.synth = optarg; break;
-        case OPT_SCENARIO: a.scenario = optarg; break;
-        case OPT_DATA: a.data = optarg; break;
-        case OPT_STATE_SOURCES: a.state_sources = optarg; break;
-        case OPT_CONFIG: break;
+        case OPT_BOGONS:
+            a.bogons = optarg;
+            break;
+        case OPT_RESEARCH:
+            a.research = optarg;
+            break;
+        case OPT_PFX2AS:
+            a.pfx2as = optarg;
+            break;
+        case OPT_GEO:
+            a.geo = optarg;
+            break;
+        case OPT_FPS:
+            a.fps = optarg;
+            break;
+        case OPT_PRIVACY:
+            a.privacy = 1;
+            break;
+        case OPT_ZIPF:
+            a.zipf = 1;
+            break;
+        case OPT_PRIVACY_KEY:
+            a.privacy_key = optarg;
+            break;
+        case OPT_FORMAT:
+            a.format = optarg;
+            break;
+        case OPT_SYNTH:
+            a.synth = optarg;
+            break;
+        case OPT_SCENARIO:
+            a.scenario = optarg;
+            break;
+        case OPT_DATA:
+            a.data = optarg;
+            break;
+        case OPT_STATE_SOURCES:
+            a.state_sources = optarg;
+            break;
+        case OPT_CONFIG:
+            break;
         case OPT_MAX_SOURCES:
         case OPT_TOP:
         case OPT_PACKETS:
@@ -661,8 +722,12 @@ static int telescope_run(int argc, char **argv)
             else
                 a.start_ms = v;
             break;
-        case 'q': a.quiet = 1; break;
-        case 'v': a.verbose++; break;
+        case 'q':
+            a.quiet = 1;
+            break;
+        case 'v':
+            a.verbose++;
+            break;
         case 'h':
             cli_usage(&cli_cmd_telescope, stdout);
             exit_code = BS_EXIT_OK;
@@ -693,11 +758,11 @@ static int telescope_run(int argc, char **argv)
         cli_error(CMD, "--out DIR is required");
         goto out;
     }
-    if (!inputs.n && !a.interface) {
+    if (!inputs.v.n && !a.interface) {
         cli_error(CMD, "give --read FILE... or --interface IF");
         goto out;
     }
-    if (inputs.n && a.interface) {
+    if (inputs.v.n && a.interface) {
         cli_error(CMD, "--read and --interface exclude each other");
         goto out;
     }
@@ -736,7 +801,8 @@ static int telescope_run(int argc, char **argv)
     o.privacy = a.privacy > 0;
     o.privacy_key = a.privacy_key;
     o.victim.min_packets = (uint64_t)config_int(&cfg, "telescope", "backscatter_min_packets");
-    o.victim.min_duration_ms = (uint64_t)config_duration_ms(&cfg, "telescope", "backscatter_min_duration");
+    o.victim.min_duration_ms =
+        (uint64_t)config_duration_ms(&cfg, "telescope", "backscatter_min_duration");
     o.victim.min_peak_ppm = (uint32_t)config_int(&cfg, "telescope", "backscatter_min_peak_ppm");
     if (a.fps) {
         if (parse_fingerprints(a.fps, &o.fp_mask)) {
@@ -788,7 +854,7 @@ static int telescope_run(int argc, char **argv)
         exit_code = rc == BS_ENOMEM ? BS_EXIT_FAIL : BS_EXIT_USAGE;
         goto out;
     }
-    struct tel_input_info *info = calloc(inputs.n ? inputs.n : 1, sizeof *info);
+    struct tel_input_info *info = calloc(inputs.v.n ? inputs.v.n : 1, sizeof *info);
     if (!info) {
         cli_error(CMD, "out of memory");
         tel_engine_free(e);
@@ -800,30 +866,32 @@ static int telescope_run(int argc, char **argv)
     exit_code = BS_EXIT_OK;
     int unreadable = 0; /* inputs that gave nothing: exit 1 once the outputs are complete */
     /* Expand directories (in time order) before reading. */
-    struct input_list expanded = {0};
-    for (size_t i = 0; i < inputs.n && exit_code == BS_EXIT_OK; i++) {
+    struct input_list expanded;
+    input_init(&expanded);
+    for (size_t i = 0; i < inputs.v.n && exit_code == BS_EXIT_OK; i++) {
         struct stat st;
-        if (strcmp(inputs.path[i], "-") && stat(inputs.path[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (add_directory(&expanded, inputs.path[i]))
+        if (strcmp(input_at(&inputs, i), "-") && stat(input_at(&inputs, i), &st) == 0 &&
+            S_ISDIR(st.st_mode)) {
+            if (add_directory(&expanded, input_at(&inputs, i)))
                 exit_code = BS_EXIT_FAIL;
-        } else if (input_add(&expanded, inputs.path[i])) {
+        } else if (input_add(&expanded, input_at(&inputs, i))) {
             exit_code = BS_EXIT_FAIL;
         }
     }
-    if (exit_code == BS_EXIT_OK && inputs.n) {
-        struct tel_input_info *ni = realloc(info, (expanded.n ? expanded.n : 1) * sizeof *ni);
+    if (exit_code == BS_EXIT_OK && inputs.v.n) {
+        struct tel_input_info *ni = realloc(info, (expanded.v.n ? expanded.v.n : 1) * sizeof *ni);
         if (!ni) {
             exit_code = BS_EXIT_FAIL;
         } else {
             info = ni;
-            memset(info, 0, (expanded.n ? expanded.n : 1) * sizeof *info);
+            memset(info, 0, (expanded.v.n ? expanded.v.n : 1) * sizeof *info);
             /* One rule with collect --read: an input that gives nothing is a failure of
              * the run (exit 1) once the others have been read and the outputs written. */
             int failures = read_inputs(e, &expanded, info);
             if (failures < 0)
                 exit_code = BS_EXIT_FAIL;
             unreadable = failures > 0 ? failures : 0;
-            if (expanded.n && (size_t)unreadable == expanded.n) {
+            if (expanded.v.n && (size_t)unreadable == expanded.v.n) {
                 /* Nothing was read: no outputs, so a previous run's stay in place. */
                 report_unreadable(&expanded, info, unreadable);
                 unreadable = 0;
@@ -856,7 +924,7 @@ static int telescope_run(int argc, char **argv)
         exit_code = BS_EXIT_FAIL;
     }
     if (exit_code == BS_EXIT_OK) {
-        rc = tel_out_provenance(a.out, e, a.interface ? "live" : "offline", info, expanded.n,
+        rc = tel_out_provenance(a.out, e, a.interface ? "live" : "offline", info, expanded.v.n,
                                 a.interface, argc, argv, csv);
         if (rc) {
             cli_error(CMD, "writing %s/provenance.json: %s", a.out, bs_strerror(rc));
@@ -878,8 +946,10 @@ static int telescope_run(int argc, char **argv)
         exit_code = BS_EXIT_FAIL;
     }
     const struct tel_stats *st = tel_engine_stats_const(e);
-    log_info(CMD, "%" PRIu64 " packets, %" PRIu64 " to the darknet, %" PRIu64 " sources, %" PRIu64
-                  " victims", st->packets_read, st->darknet_packets, st->sources_written, st->victims_written);
+    log_info(CMD,
+             "%" PRIu64 " packets, %" PRIu64 " to the darknet, %" PRIu64 " sources, %" PRIu64
+             " victims",
+             st->packets_read, st->darknet_packets, st->sources_written, st->victims_written);
     free(info);
     input_free(&expanded);
     tel_engine_free(e);

@@ -13,6 +13,7 @@
 #include "sim/sim_export.h"
 #include "core/pcapw.h"
 #include "core/pktbuild.h"
+#include "core/vec.h"
 #include "sim/sim_rng.h"
 #include "sim/sim_truth.h"
 #include "sim/sim_world.h"
@@ -40,8 +41,8 @@ struct flow_ent {
     };
     uint64_t start_ms;
     uint64_t end_ms;
-    uint64_t pkts;      /* v9/IPFIX: packets left; sFlow: total packets */
-    uint64_t bytes;     /* v9/IPFIX: bytes left; sFlow: total bytes */
+    uint64_t pkts;  /* v9/IPFIX: packets left; sFlow: total packets */
+    uint64_t bytes; /* v9/IPFIX: bytes left; sFlow: total bytes */
     struct ipaddr src;
     struct ipaddr dst;
     uint32_t seq;
@@ -56,13 +57,19 @@ struct flow_ent {
     uint8_t tos;
     uint8_t ttl;
     uint8_t style;
-    uint8_t parts;      /* records exported so far */
-    uint8_t egress;     /* leaving the subscriber (next hop: the ISP's upstream) */
-    uint8_t sparse;     /* v9/IPFIX: packets further apart than the inactive timeout */
+    uint8_t parts;  /* records exported so far */
+    uint8_t egress; /* leaving the subscriber (next hop: the ISP's upstream) */
+    uint8_t sparse; /* v9/IPFIX: packets further apart than the inactive timeout */
 };
 /* AS numbers, prefix lengths and next hop are derived from the addresses when a record is
  * written, which keeps an active flow at 96 bytes. */
 _Static_assert(sizeof(struct flow_ent) <= 96, "flow_ent grew: update the memory bound");
+
+/* Caps on what grows with the world's size: active flows (96 bytes each, about 6 GB at the
+ * cap) and darknet packets of one slice, far above what any --scale reaches (a run that hits
+ * one fails with BS_ELIMIT rather than exhausting memory). */
+#define SIM_MAX_ACTIVE_FLOWS  (1u << 26)
+#define SIM_MAX_SLICE_DARKNET (1u << 26)
 
 struct heap_item {
     uint64_t key;
@@ -82,7 +89,7 @@ struct dpkt {
     uint16_t dport;
     uint16_t ip_id;
     uint16_t window;
-    uint16_t plen;      /* transport payload bytes */
+    uint16_t plen; /* transport payload bytes */
     uint8_t proto;
     uint8_t flags;
     uint8_t ttl;
@@ -98,37 +105,39 @@ struct dpkt {
     uint8_t in_ttl;
 };
 
-enum dk_kind { DK_ISP_BOT, DK_EXT_MIRAI, DK_EXT_OTHER_BOT, DK_ZMAP, DK_MASSCAN, DK_SCANNER,
-               DK_MISCONF, DK_BACKSCATTER, DK_N = SIM_DK_KINDS };
+enum dk_kind {
+    DK_ISP_BOT,
+    DK_EXT_MIRAI,
+    DK_EXT_OTHER_BOT,
+    DK_ZMAP,
+    DK_MASSCAN,
+    DK_SCANNER,
+    DK_MISCONF,
+    DK_BACKSCATTER,
+    DK_N = SIM_DK_KINDS
+};
 const char *const sim_dk_kind_name[SIM_DK_KINDS] = {
-    "isp_bots", "external_mirai", "external_gafgyt", "zmap", "masscan", "other_scanners",
-    "misconfiguration", "backscatter"};
+    "isp_bots", "external_mirai", "external_gafgyt",  "zmap",
+    "masscan",  "other_scanners", "misconfiguration", "backscatter"};
 
 struct sim {
     struct sim_world w;
     const struct sim_params *p;
     const struct sim_output *out;
-    struct sim_rng tr;   /* traffic */
-    struct sim_rng dr;   /* darknet background */
-    struct sim_rng sr;   /* sampling decisions */
+    struct sim_rng tr; /* traffic */
+    struct sim_rng dr; /* darknet background */
+    struct sim_rng sr; /* sampling decisions */
     struct pcapw exp_pcap;
-    uint64_t exp_last_ns;  /* timestamp of the last export frame written */
+    uint64_t exp_last_ns; /* timestamp of the last export frame written */
     struct pcapw dk_pcap;
     /* active flows */
-    struct flow_ent *pool;
-    uint32_t *free_list;
-    uint32_t nfree;
-    uint32_t pool_cap;
-    uint32_t pool_used;
-    struct heap_item *heap;
-    size_t nheap;
-    size_t heap_cap;
+    struct vec pool;      /* struct flow_ent, by flow number */
+    struct vec free_list; /* uint32_t: free flow numbers (room for every flow: never fails) */
+    struct vec heap;      /* struct heap_item */
     uint64_t ord;
     uint64_t next_deadline;
     /* darknet packets of the current slice */
-    struct dpkt *dk;
-    size_t ndk;
-    size_t dk_cap;
+    struct vec dk; /* struct dpkt */
     uint32_t *mozi_active;
     unsigned nmozi_active;
     struct sim_stats *st;
@@ -146,78 +155,77 @@ static int heap_less(const struct heap_item *a, const struct heap_item *b)
 
 static int heap_push(struct sim *s, uint64_t key, uint32_t idx)
 {
-    if (s->nheap == s->heap_cap) {
-        size_t nc = s->heap_cap ? s->heap_cap * 2 : 4096;
-        struct heap_item *nh = realloc(s->heap, nc * sizeof *nh);
-        if (!nh)
-            return BS_ENOMEM;
-        s->heap = nh;
-        s->heap_cap = nc;
-    }
-    size_t i = s->nheap++;
+    int rc;
+    if (!VEC_PUSH(&s->heap, struct heap_item, &rc))
+        return rc;
+    struct heap_item *h = s->heap.data;
+    size_t i = s->heap.n - 1;
     struct heap_item it = {key, s->ord++, idx};
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!heap_less(&it, &s->heap[parent]))
+        if (!heap_less(&it, &h[parent]))
             break;
-        s->heap[i] = s->heap[parent];
+        h[i] = h[parent];
         i = parent;
     }
-    s->heap[i] = it;
-    if (s->nheap > s->st->peak_active_flows)
-        s->st->peak_active_flows = s->nheap;
+    h[i] = it;
+    if (s->heap.n > s->st->peak_active_flows)
+        s->st->peak_active_flows = s->heap.n;
     return 0;
 }
 
 static struct heap_item heap_pop(struct sim *s)
 {
-    struct heap_item top = s->heap[0];
-    struct heap_item last = s->heap[--s->nheap];
-    size_t i = 0, n = s->nheap;
+    struct heap_item *h = s->heap.data;
+    struct heap_item top = h[0];
+    struct heap_item last = h[--s->heap.n];
+    size_t i = 0, n = s->heap.n;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
         const struct heap_item *best = &last;
-        if (l < n && heap_less(&s->heap[l], best)) {
+        if (l < n && heap_less(&h[l], best)) {
             m = l;
-            best = &s->heap[l];
+            best = &h[l];
         }
-        if (r < n && heap_less(&s->heap[r], best))
+        if (r < n && heap_less(&h[r], best))
             m = r;
         if (m == i)
             break;
-        s->heap[i] = s->heap[m];
+        h[i] = h[m];
         i = m;
     }
     if (n)
-        s->heap[i] = last;
+        h[i] = last;
     return top;
+}
+
+static inline struct flow_ent *flow_at(struct sim *s, uint32_t idx)
+{
+    return VEC_AT(&s->pool, struct flow_ent, idx);
 }
 
 static int pool_alloc(struct sim *s, uint32_t *idx)
 {
-    if (s->nfree) {
-        *idx = s->free_list[--s->nfree];
+    if (s->free_list.n) {
+        *idx = *VEC_AT(&s->free_list, uint32_t, --s->free_list.n);
         return 0;
     }
-    if (s->pool_used == s->pool_cap) {
-        uint32_t nc = s->pool_cap ? s->pool_cap * 2 : 4096;
-        struct flow_ent *np = realloc(s->pool, (size_t)nc * sizeof *np);
-        if (!np)
-            return BS_ENOMEM;
-        s->pool = np;
-        uint32_t *nf = realloc(s->free_list, (size_t)nc * sizeof *nf);
-        if (!nf)
-            return BS_ENOMEM;
-        s->free_list = nf;
-        s->pool_cap = nc;
+    int rc;
+    if (!VEC_PUSH(&s->pool, struct flow_ent, &rc))
+        return rc;
+    /* Every flow number may be free at once: the free list keeps room for all of them, so
+     * pool_free never allocates. */
+    if ((rc = vec_reserve(&s->free_list, s->pool.cap))) {
+        s->pool.n--;
+        return rc;
     }
-    *idx = s->pool_used++;
+    *idx = (uint32_t)(s->pool.n - 1);
     return 0;
 }
 
 static void pool_free(struct sim *s, uint32_t idx)
 {
-    s->free_list[s->nfree++] = idx;
+    *VEC_AT(&s->free_list, uint32_t, s->free_list.n++) = idx;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -289,8 +297,8 @@ static void mac_of(uint8_t mac[6], uint32_t tag)
 /* ---------------------------------------------------------------------------------------- */
 /* Export side.                                                                              */
 
-static void on_datagram(void *arg, const struct sim_exporter *ex, uint64_t t_ms,
-                        const uint8_t *dg, size_t len)
+static void on_datagram(void *arg, const struct sim_exporter *ex, uint64_t t_ms, const uint8_t *dg,
+                        size_t len)
 {
     struct sim *s = arg;
     const struct sim_router *rt = NULL;
@@ -385,7 +393,7 @@ static uint8_t part_flags(const struct flow_ent *f, int first, int last)
     if (!first)
         fl &= (uint8_t)~F_SYN;
     if (!last)
-        fl &= (uint8_t)~(F_FIN | F_RST);
+        fl &= (uint8_t) ~(F_FIN | F_RST);
     return fl;
 }
 
@@ -402,8 +410,8 @@ static uint64_t pkt_time(const struct flow_ent *f, uint64_t j)
 {
     if (f->pkts <= 1)
         return f->start_ms;
-    return f->start_ms + (uint64_t)((double)(f->end_ms - f->start_ms) * (double)j /
-                                    (double)(f->pkts - 1));
+    return f->start_ms +
+           (uint64_t)((double)(f->end_ms - f->start_ms) * (double)j / (double)(f->pkts - 1));
 }
 
 /* Builds the sampled packet j of f and hands it to the sFlow agent. */
@@ -414,8 +422,10 @@ static void sflow_emit(struct sim *s, struct flow_ent *f, struct sim_router *rt,
     memset(&pk, 0, sizeof pk);
     pk.src = f->src;
     pk.dst = f->dst;
-    uint32_t srctag = ipaddr_is_v4(&f->src) ? ipaddr_v4(&f->src) : (uint32_t)hash_bytes(f->src.b, 16, 1);
-    uint32_t dsttag = ipaddr_is_v4(&f->dst) ? ipaddr_v4(&f->dst) : (uint32_t)hash_bytes(f->dst.b, 16, 1);
+    uint32_t srctag =
+        ipaddr_is_v4(&f->src) ? ipaddr_v4(&f->src) : (uint32_t)hash_bytes(f->src.b, 16, 1);
+    uint32_t dsttag =
+        ipaddr_is_v4(&f->dst) ? ipaddr_v4(&f->dst) : (uint32_t)hash_bytes(f->dst.b, 16, 1);
     /* Upstream frames go from the subscriber's CPE to the router, downstream the reverse. */
     if (f->in_if < 1000) {
         mac_of(pk.src_mac, srctag);
@@ -434,8 +444,8 @@ static void sflow_emit(struct sim *s, struct flow_ent *f, struct sim_router *rt,
     int v6 = !ipaddr_is_v4(&f->src);
     size_t iph = v6 ? 40 : 20;
     size_t avg = f->pkts ? (size_t)(f->bytes / f->pkts) : 64;
-    static const uint8_t syn_opts[20] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0,
-                                         1, 3, 3, 7};
+    static const uint8_t syn_opts[20] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0,
+                                         0, 1, 0,    0,    0, 0, 1, 3,  3, 7};
     size_t l4h = 8;
     if (f->proto == 6) {
         uint8_t fl = part_flags(f, j == 0, j + 1 == f->pkts);
@@ -535,7 +545,7 @@ static uint64_t sparse_key(const struct sim *s, const struct flow_ent *f)
  * record of its own, exported an inactive timeout later. */
 static int process_sparse(struct sim *s, uint64_t now, uint32_t idx)
 {
-    struct flow_ent *f = &s->pool[idx];
+    struct flow_ent *f = flow_at(s, idx);
     uint64_t j = f->next_pkt;
     uint64_t t = pkt_time(f, j);
     int last = j + 1 >= f->pkts;
@@ -555,7 +565,7 @@ static int process_sparse(struct sim *s, uint64_t now, uint32_t idx)
 /* Handles the due flow at heap top. */
 static int process_flow(struct sim *s, uint64_t now, uint32_t idx)
 {
-    struct flow_ent *f = &s->pool[idx];
+    struct flow_ent *f = flow_at(s, idx);
     struct sim_router *rt = &s->w.routers[f->router];
     run_deadlines(s, now);
     if (f->sparse)
@@ -564,7 +574,7 @@ static int process_flow(struct sim *s, uint64_t now, uint32_t idx)
         sflow_emit(s, f, rt, now, f->next_pkt);
         update_deadline(s, &rt->ex);
         uint64_t g = sim_rng_geometric(&s->sr, 1.0 / rt->ex.sampling);
-        f = &s->pool[idx];
+        f = flow_at(s, idx);
         f->next_pkt += g;
         if (f->next_pkt >= f->pkts) {
             pool_free(s, idx);
@@ -601,7 +611,7 @@ static int process_flow(struct sim *s, uint64_t now, uint32_t idx)
 /* Pops and processes every flow due before limit, and the exporters' deadlines. */
 static int drain(struct sim *s, uint64_t limit)
 {
-    while (s->nheap && s->heap[0].key < limit) {
+    while (s->heap.n && VEC_AT(&s->heap, struct heap_item, 0)->key < limit) {
         struct heap_item it = heap_pop(s);
         int rc = process_flow(s, it.key, it.idx);
         if (rc)
@@ -619,14 +629,14 @@ static int drain(struct sim *s, uint64_t limit)
 struct conv {
     uint64_t start_ms;
     uint64_t dur_ms;
-    struct ipaddr a;         /* initiator */
+    struct ipaddr a; /* initiator */
     struct ipaddr b;
-    int64_t ha;              /* host index or -1 */
+    int64_t ha; /* host index or -1 */
     int64_t hb;
     uint16_t aport;
     uint16_t bport;
     uint8_t proto;
-    uint8_t style;           /* of the a->b direction */
+    uint8_t style; /* of the a->b direction */
     uint8_t ttl_a;
     uint8_t ttl_b;
     uint64_t pkts_ab;
@@ -649,7 +659,7 @@ static int push_dir(struct sim *s, const struct conv *c, int reverse, int64_t ho
     int rc = pool_alloc(s, &idx);
     if (rc)
         return rc;
-    struct flow_ent *f = &s->pool[idx];
+    struct flow_ent *f = flow_at(s, idx);
     memset(f, 0, sizeof *f);
     f->start_ms = f->cur_ms = c->start_ms;
     f->end_ms = c->start_ms + c->dur_ms;
@@ -708,8 +718,7 @@ static int push_dir(struct sim *s, const struct conv *c, int reverse, int64_t ho
 static int conv_emit(struct sim *s, const struct conv *c)
 {
     int rc = 0;
-    int same = c->ha >= 0 && c->hb >= 0 &&
-               s->w.hosts[c->ha].router == s->w.hosts[c->hb].router;
+    int same = c->ha >= 0 && c->hb >= 0 && s->w.hosts[c->ha].router == s->w.hosts[c->hb].router;
     for (int rev = 0; rev < 2 && !rc; rev++) {
         /* the sender's router sees the flow leave its subscriber, the receiver's router sees it
          * arrive (one record when both are behind the same router) */
@@ -723,8 +732,8 @@ static int conv_emit(struct sim *s, const struct conv *c)
 }
 
 static void conv_init(struct conv *c, uint64_t start, uint64_t dur, const struct ipaddr *a,
-                      int64_t ha, const struct ipaddr *b, int64_t hb, uint8_t proto,
-                      uint16_t aport, uint16_t bport)
+                      int64_t ha, const struct ipaddr *b, int64_t hb, uint8_t proto, uint16_t aport,
+                      uint16_t bport)
 {
     memset(c, 0, sizeof *c);
     c->start_ms = start;
@@ -800,8 +809,19 @@ static double diurnal(const struct sim *s, uint64_t t)
     return f[i % 24] * (1 - fr) + f[(i + 1) % 24] * fr;
 }
 
-enum hh_kind { HH_DNS, HH_HTTPS, HH_HTTP, HH_QUIC, HH_VIDEO, HH_NTP, HH_MAIL, HH_UPDATE,
-               HH_GAME, HH_PING, HH_N };
+enum hh_kind {
+    HH_DNS,
+    HH_HTTPS,
+    HH_HTTP,
+    HH_QUIC,
+    HH_VIDEO,
+    HH_NTP,
+    HH_MAIL,
+    HH_UPDATE,
+    HH_GAME,
+    HH_PING,
+    HH_N
+};
 static const double hh_weight[HH_N] = {36, 32, 4, 9, 0.6, 3, 3, 0.3, 0.3, 0.5};
 
 #define HH_SESSIONS_PER_HOUR 150.0
@@ -825,7 +845,10 @@ static int household_session(struct sim *s, uint64_t t)
         if (v6) {
             /* the ISP's resolver on IPv6: 2001:db8:ii00::53 */
             memset(b.b, 0, 16);
-            b.b[0] = 0x20; b.b[1] = 0x01; b.b[2] = 0x0d; b.b[3] = 0xb8;
+            b.b[0] = 0x20;
+            b.b[1] = 0x01;
+            b.b[2] = 0x0d;
+            b.b[3] = 0xb8;
             b.b[4] = (uint8_t)(h->isp + 1);
             b.b[15] = 0x53;
         } else {
@@ -880,8 +903,8 @@ static int household_session(struct sim *s, uint64_t t)
         return conv_emit(s, &c);
     case HH_MAIL:
         v4(&b, SIM_V4(1, 2, 1 + sim_rng_below(r, 20)));
-        conv_init(&c, t, (uint64_t)sim_rng_lognormal(r, 3000, 1.0), &a, hi, &b, -1, 6,
-                  ephemeral(s), sim_rng_chance(r, 0.7) ? 993 : 587);
+        conv_init(&c, t, (uint64_t)sim_rng_lognormal(r, 3000, 1.0), &a, hi, &b, -1, 6, ephemeral(s),
+                  sim_rng_chance(r, 0.7) ? 993 : 587);
         c.pkts_ab = 8 + sim_rng_below(r, 20);
         c.pkts_ba = 8 + sim_rng_below(r, 60);
         c.bytes_ab = c.pkts_ab * 120;
@@ -918,8 +941,8 @@ static int household_session(struct sim *s, uint64_t t)
 
 static int gen_households(struct sim *s, uint64_t t0, uint64_t t1)
 {
-    double mean = (double)s->w.nhouseholds * HH_SESSIONS_PER_HOUR *
-                  diurnal(s, (t0 + t1) / 2) * (double)(t1 - t0) / 3600000.0;
+    double mean = (double)s->w.nhouseholds * HH_SESSIONS_PER_HOUR * diurnal(s, (t0 + t1) / 2) *
+                  (double)(t1 - t0) / 3600000.0;
     uint64_t n = sim_rng_poisson(&s->tr, mean);
     for (uint64_t i = 0; i < n; i++) {
         int rc = household_session(s, t0 + sim_rng_below(&s->tr, t1 - t0));
@@ -952,8 +975,7 @@ static int gen_devices(struct sim *s, uint64_t t0, uint64_t t1)
                 return rc;
             v4(&b, SIM_V4(1, 5, 1 + (dv->model * 16 + sim_rng_below(r, 4)) % 254));
             struct conv c;
-            conv_init(&c, st + 30, (uint64_t)dur, &a, hi, &b, -1, 6, ephemeral(s),
-                      m->cloud_port);
+            conv_init(&c, st + 30, (uint64_t)dur, &a, hi, &b, -1, 6, ephemeral(s), m->cloud_port);
             uint64_t beats = (uint64_t)(dur / 1000.0 / m->heartbeat_s);
             c.pkts_ab = 1 + beats;
             c.pkts_ba = 1 + beats;
@@ -984,17 +1006,12 @@ static int gen_devices(struct sim *s, uint64_t t0, uint64_t t1)
 
 static struct dpkt *dk_add(struct sim *s, uint64_t t_ns, enum dk_kind kind)
 {
-    if (s->ndk == s->dk_cap) {
-        size_t nc = s->dk_cap ? s->dk_cap * 2 : 8192;
-        struct dpkt *nd = realloc(s->dk, nc * sizeof *nd);
-        if (!nd) {
-            s->err = BS_ENOMEM;
-            return NULL;
-        }
-        s->dk = nd;
-        s->dk_cap = nc;
+    int rc;
+    struct dpkt *d = VEC_PUSH(&s->dk, struct dpkt, &rc);
+    if (!d) {
+        s->err = rc;
+        return NULL;
     }
-    struct dpkt *d = &s->dk[s->ndk++];
     memset(d, 0, sizeof *d);
     d->t_ns = t_ns;
     d->ord = s->ord++;
@@ -1010,8 +1027,8 @@ static int cmp_dpkt(const void *a, const void *b)
     return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
-static const uint8_t linux_syn_opts[20] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0x12, 0x34, 0x56, 0x78,
-                                           0, 0, 0, 0, 1, 3, 3, 7};
+static const uint8_t linux_syn_opts[20] = {2,    4,    0x05, 0xb4, 4, 2, 8, 10, 0x12, 0x34,
+                                           0x56, 0x78, 0,    0,    0, 0, 1, 3,  3,    7};
 static const uint8_t mss_opt[4] = {2, 4, 0x05, 0xb4};
 
 /* A well-formed request of the protocol on dport (what misconfigured clients send): DNS query,
@@ -1022,9 +1039,9 @@ static size_t misconf_payload(uint8_t *b, size_t cap, uint16_t dport, uint32_t s
     static const char ssdp[] = "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
                                "MAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n";
     static const char dht[] = "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe";
-    static const uint8_t snmp[] = {0x30, 0x29, 0x02, 0x01, 0x00, 0x04, 0x06, 'p', 'u', 'b', 'l',
-                                   'i', 'c', 0xa0, 0x1c, 0x02, 0x04, 0, 0, 0, 0, 0x02, 0x01,
-                                   0x00, 0x02, 0x01, 0x00, 0x30, 0x0e, 0x30, 0x0c, 0x06, 0x08,
+    static const uint8_t snmp[] = {0x30, 0x29, 0x02, 0x01, 0x00, 0x04, 0x06, 'p',  'u',  'b',  'l',
+                                   'i',  'c',  0xa0, 0x1c, 0x02, 0x04, 0,    0,    0,    0,    0x02,
+                                   0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x0e, 0x30, 0x0c, 0x06, 0x08,
                                    0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x05, 0x00};
     static const char *const names[] = {"\3www\7example\3com", "\4time\7example\3net",
                                         "\6update\7example\3org"};
@@ -1040,7 +1057,7 @@ static size_t misconf_payload(uint8_t *b, size_t cap, uint16_t dport, uint32_t s
         b[2] = 0x01; /* RD */
         b[3] = 0;
         b[4] = 0;
-        b[5] = 1;   /* one question */
+        b[5] = 1; /* one question */
         memset(b + 6, 0, 6);
         memcpy(b + 12, q, ql);
         n = 12 + ql;
@@ -1094,13 +1111,13 @@ static size_t misconf_payload(uint8_t *b, size_t cap, uint16_t dport, uint32_t s
 
 static int dk_write(struct sim *s)
 {
-    if (!s->ndk)
+    if (!s->dk.n)
         return 0;
-    qsort(s->dk, s->ndk, sizeof *s->dk, cmp_dpkt);
+    qsort(s->dk.data, s->dk.n, sizeof(struct dpkt), cmp_dpkt);
     static const uint8_t sensor_mac[6] = {0x02, 0x42, 0xdd, 0x00, 0x00, 0x01};
     static const uint8_t gw_mac[6] = {0x02, 0x42, 0xdd, 0x00, 0x00, 0xfe};
-    for (size_t i = 0; i < s->ndk; i++) {
-        const struct dpkt *d = &s->dk[i];
+    for (size_t i = 0; i < s->dk.n; i++) {
+        const struct dpkt *d = VEC_AT(&s->dk, struct dpkt, i);
         struct pktbuild pk;
         uint8_t quote[64];
         memset(&pk, 0, sizeof pk);
@@ -1167,8 +1184,8 @@ static int dk_write(struct sim *s)
         if (rc)
             return rc;
     }
-    s->st->darknet_packets += s->ndk;
-    s->ndk = 0;
+    s->st->darknet_packets += s->dk.n;
+    s->dk.n = 0;
     return 0;
 }
 
@@ -1237,8 +1254,8 @@ static int tcp_exchange(struct sim *s, uint64_t t, uint64_t dur, uint32_t src, u
     struct ipaddr a, b;
     v4(&a, src);
     v4(&b, dst);
-    conv_init(&c, t, dur, &a, sim_world_host_of(&s->w, src), &b, sim_world_host_of(&s->w, dst),
-              6, ephemeral(s), dport);
+    conv_init(&c, t, dur, &a, sim_world_host_of(&s->w, src), &b, sim_world_host_of(&s->w, dst), 6,
+              ephemeral(s), dport);
     c.pkts_ab = pab;
     c.bytes_ab = bab;
     c.pkts_ba = pba;
@@ -1294,7 +1311,8 @@ static int bot_c2_sessions(struct sim *s, struct sim_infection *in, uint64_t t1)
         if (rc)
             return rc;
         in->c2_mask |= (uint8_t)(1u << ai);
-        in->next_c2_ms = end + (moved ? sim_rng_range(r, 10000, 300000) : sim_rng_range(r, 1000, 60000));
+        in->next_c2_ms =
+            end + (moved ? sim_rng_range(r, 10000, 300000) : sim_rng_range(r, 1000, 60000));
     }
     return 0;
 }
@@ -1322,16 +1340,16 @@ static int gen_bots(struct sim *s, uint64_t t0, uint64_t t1)
             uint64_t n = sim_rng_poisson(r, s->p->scan_pps * secs);
             for (uint64_t k = 0; k < n && !rc; k++)
                 /* scanner.c: port 23 nine times in ten, 2323 otherwise */
-                rc = bot_probe(s, in, a + sim_rng_below(r, b - a), sim_rng_chance(r, 0.9) ? 23 : 2323,
-                               1, 0);
+                rc = bot_probe(s, in, a + sim_rng_below(r, b - a),
+                               sim_rng_chance(r, 0.9) ? 23 : 2323, 1, 0);
             uint64_t rep = sim_rng_poisson(r, secs / 600.0);
             const struct sim_c2 *cc = &s->w.c2[in->c2];
             for (uint64_t k = 0; k < rep && !rc; k++) {
                 uint64_t t = a + sim_rng_below(r, b - a);
                 rc = dns_query(s, t, hi, SIM_V4(1, 8, 8));
                 if (!rc)
-                    rc = tcp_exchange(s, t + 30, 400, s->w.hosts[hi].v4, cc->report_addr, 48101,
-                                      5, 5 * 40 + 24, 3, 120);
+                    rc = tcp_exchange(s, t + 30, 400, s->w.hosts[hi].v4, cc->report_addr, 48101, 5,
+                                      5 * 40 + 24, 3, 120);
             }
         } else if (in->family == FAM_GAFGYT) {
             uint64_t n = sim_rng_poisson(r, 0.3 * s->p->scan_pps * secs);
@@ -1403,16 +1421,16 @@ static int gen_chains(struct sim *s, uint64_t t0, uint64_t t1)
         if (in->infected_by >= 0)
             spreader = s->w.hosts[s->w.devices[s->w.inf[in->infected_by].device].host].v4;
         else
-            spreader = s->w.nextbots ? s->w.extbots[hash_mix64(i) % s->w.nextbots].addr
-                                     : SIM_V4(4, 0, 1);
+            spreader =
+                s->w.nextbots ? s->w.extbots[hash_mix64(i) % s->w.nextbots].addr : SIM_V4(4, 0, 1);
         int rc;
         if (in->family == FAM_MOZI || in->vector == VEC_EXPLOIT) {
             uint16_t port = mozi_scan_ports[2 + hash_mix64(i) % 7];
             rc = tcp_exchange(s, c0, 800, spreader, dev, port, 5, 5 * 40 + 400, 4, 4 * 40 + 200);
             if (!rc)
                 rc = tcp_exchange(s, in->start_ms - 20000, 15000, dev, spreader,
-                                  (uint16_t)(1024 + hash_mix64(spreader) % 60000), 60, 60 * 52,
-                                  110, 110 * 1400);
+                                  (uint16_t)(1024 + hash_mix64(spreader) % 60000), 60, 60 * 52, 110,
+                                  110 * 1400);
             if (rc)
                 return rc;
             continue;
@@ -1477,8 +1495,8 @@ static int gen_attacks(struct sim *s, uint64_t t0, uint64_t t1)
         uint64_t n = sim_rng_poisson(r, at->backscatter_pps * (double)(b - a) / 1000.0);
         uint8_t ttl = (uint8_t)(at->ttl - hops_of(at->victim));
         for (uint64_t i = 0; i < n; i++) {
-            struct dpkt *d = dk_add(s, a * 1000000ull + sim_rng_below(r, (b - a) * 1000000ull),
-                                    DK_BACKSCATTER);
+            struct dpkt *d =
+                dk_add(s, a * 1000000ull + sim_rng_below(r, (b - a) * 1000000ull), DK_BACKSCATTER);
             if (!d)
                 return s->err;
             d->src = at->victim;
@@ -1727,6 +1745,10 @@ int sim_run(const struct sim_params *p, const struct sim_output *out, struct sim
     s->out = out;
     s->st = st;
     s->next_deadline = UINT64_MAX;
+    vec_init(&s->pool, sizeof(struct flow_ent), 4096, SIM_MAX_ACTIVE_FLOWS);
+    vec_init(&s->free_list, sizeof(uint32_t), 4096, SIM_MAX_ACTIVE_FLOWS);
+    vec_init(&s->heap, sizeof(struct heap_item), 4096, SIM_MAX_ACTIVE_FLOWS);
+    vec_init(&s->dk, sizeof(struct dpkt), 8192, SIM_MAX_SLICE_DARKNET);
     char path[4096];
     int rc = sim_world_build(&s->w, p);
     if (rc)
@@ -1761,8 +1783,7 @@ int sim_run(const struct sim_params *p, const struct sim_output *out, struct sim
         uint64_t t1 = t0 + SIM_SLICE_MS < end ? t0 + SIM_SLICE_MS : end;
         if ((rc = gen_households(s, t0, t1)) || (rc = gen_devices(s, t0, t1)) ||
             (rc = gen_chains(s, t0, t1)) || (rc = gen_bots(s, t0, t1)) ||
-            (rc = gen_attacks(s, t0, t1)) || (rc = gen_darknet_bg(s, t0, t1)) ||
-            (rc = s->err))
+            (rc = gen_attacks(s, t0, t1)) || (rc = gen_darknet_bg(s, t0, t1)) || (rc = s->err))
             goto out_dk;
         if ((rc = drain(s, t1)) || (rc = dk_write(s)))
             goto out_dk;
@@ -1810,10 +1831,10 @@ out_world:
     free(s->mozi_active);
     sim_world_release(&s->w);
 out_free:
-    free(s->pool);
-    free(s->free_list);
-    free(s->heap);
-    free(s->dk);
+    vec_release(&s->pool);
+    vec_release(&s->free_list);
+    vec_release(&s->heap);
+    vec_release(&s->dk);
     free(s);
     return rc;
 }

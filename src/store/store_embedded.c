@@ -102,10 +102,10 @@ static void emb_free(struct emb *e)
         free(e->freebuf[i]);
     free(e->fill);
     free(e->carry);
-    free(e->keys_tmp);
-    free(e->order);
-    free(e->tmps);
-    free(e->staged);
+    vec_release(&e->keys_tmp);
+    vec_release(&e->order);
+    vec_release(&e->tmps);
+    vec_release(&e->staged);
     free(e->stage_exp);
     seg_wscratch_free(e->wscratch);
     pthread_mutex_destroy(&e->amu);
@@ -168,9 +168,9 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
     if (level < 1 || level > 19 || batch < 1 || batch > 100000000 || threads < 1 ||
         threads > STORE_SCAN_MAX_THREADS || retention < 0 || max_size < 0) {
         set_err(errbuf,
-                 "[store] zstd_level (1..19), batch_records (1..1e8), scan_threads (1..%d), "
-                 "retention and max_size (>= 0): value out of range",
-                 STORE_SCAN_MAX_THREADS);
+                "[store] zstd_level (1..19), batch_records (1..1e8), scan_threads (1..%d), "
+                "retention and max_size (>= 0): value out of range",
+                STORE_SCAN_MAX_THREADS);
         rc = BS_EUSAGE;
         goto out_free;
     }
@@ -179,7 +179,12 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
     e->max_size = (uint64_t)max_size;
     e->scan_threads = (unsigned)threads;
     e->cap_max = (size_t)batch;
-    e->wopts.codec = !strcmp(comp, "zstd") ? SEG_CODEC_ZSTD
+    /* (the vecs are zero until here: emb_free releases them either way) */
+    vec_init(&e->keys_tmp, sizeof(struct emb_key), 4096, 2 * e->cap_max);
+    vec_init(&e->order, sizeof(uint32_t), 4096, 2 * e->cap_max);
+    vec_init(&e->tmps, sizeof(struct emb_tmpseg), 16, e->cap_max);
+    vec_init(&e->staged, sizeof(struct emb_tmpseg), 64, EMB_STAGE_MAX);
+    e->wopts.codec = !strcmp(comp, "zstd")  ? SEG_CODEC_ZSTD
                      : !strcmp(comp, "lz4") ? SEG_CODEC_LZ4
                                             : SEG_CODEC_NONE;
     e->wopts.zstd_level = (int)level;
@@ -196,7 +201,7 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
         if (e->lock_fd < 0 || flock(e->lock_fd, LOCK_EX | LOCK_NB)) {
             rc = errno == EWOULDBLOCK ? BS_EEXIST : -errno;
             set_err(errbuf, "%s: %s", path,
-                     rc == BS_EEXIST ? "another writer holds the store" : bs_strerror(rc));
+                    rc == BS_EEXIST ? "another writer holds the store" : bs_strerror(rc));
             goto out_free;
         }
         /* Finish what an interrupted writer committed or was removing, before its temp files
@@ -229,8 +234,8 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
         if (stat(e->dir, &st) || !S_ISDIR(st.st_mode)) {
             rc = errno ? -errno : -ENOTDIR;
             set_err(errbuf, "%s: %s", e->dir,
-                     rc == -ENOENT ? "no such store (create it with `botscope store init`)"
-                                   : bs_strerror(rc));
+                    rc == -ENOENT ? "no such store (create it with `botscope store init`)"
+                                  : bs_strerror(rc));
             goto out_free;
         }
     }
@@ -254,7 +259,7 @@ static int cmp_key(const void *a, const void *b)
 /* Sorts keys[0..n) by t, stably (LSD radix sort on t - min, EMB_RADIX_BITS per pass, only
  * over the digits that vary), using tmp[0..n) as scratch. Records of one batch span seconds to
  * minutes, so two passes usually do; an import spanning years takes four or five. */
-#define EMB_RADIX_BITS 11
+#define EMB_RADIX_BITS   11
 #define EMB_RADIX_PASSES 6 /* 6 x 11 bits >= 64 */
 static void sort_keys(struct emb_key *keys, struct emb_key *tmp, size_t n)
 {
@@ -314,15 +319,15 @@ static void sort_keys(struct emb_key *keys, struct emb_key *tmp, size_t n)
 
 /* Paths of the segment of partition pstart with sequence number seq: its day directory, its
  * temp name while written, its final name. */
-static int segment_paths(const struct emb *e, uint64_t pstart, uint64_t seq,
-                         char day[EMB_PATH_MAX], char tmp[EMB_PATH_MAX], char fin[EMB_PATH_MAX])
+static int segment_paths(const struct emb *e, uint64_t pstart, uint64_t seq, char day[EMB_PATH_MAX],
+                         char tmp[EMB_PATH_MAX], char fin[EMB_PATH_MAX])
 {
     char name[128];
     time_t t = (time_t)(pstart / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(day, EMB_PATH_MAX, "%s/flows/%04d-%02d-%02d", e->dir, tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday);
+    snprintf(day, EMB_PATH_MAX, "%s/flows/%04d-%02d-%02d", e->dir, tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday);
     snprintf(name, sizeof name, "%04d%02d%02dT%02d%02d%02dZ_%llu_%08llu.seg", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (unsigned long long)(e->partition_ms / 1000), (unsigned long long)seq);
@@ -483,8 +488,7 @@ static void update_exporters(struct emb *e, const struct flow_rec *r, size_t n, 
  * cache, so the writer needs no pass over the whole batch for either). */
 static size_t buf_bytes(const struct emb *e)
 {
-    return e->cap_max * (sizeof(struct flow_rec) + sizeof(struct emb_key)) +
-           sizeof(struct exp_acc);
+    return e->cap_max * (sizeof(struct flow_rec) + sizeof(struct emb_key)) + sizeof(struct exp_acc);
 }
 
 static struct emb_key *buf_keys(const struct emb *e, struct flow_rec *v)
@@ -500,31 +504,17 @@ static struct exp_acc *buf_exporters(const struct emb *e, struct flow_rec *v)
 /* Makes sure the writer's sort scratch holds n keys. */
 static int reserve_keys(struct emb *e, size_t n)
 {
-    if (n <= e->keys_cap)
-        return 0;
-    size_t nc = e->keys_cap ? e->keys_cap : 4096;
-    while (nc < n)
-        nc *= 2;
-    if (nc > e->cap_max * 2)
-        nc = n;
-    struct emb_key *t = realloc(e->keys_tmp, nc * sizeof *t);
-    if (!t)
-        return BS_ENOMEM;
-    e->keys_tmp = t;
-    uint32_t *o = realloc(e->order, nc * sizeof *o);
-    if (!o)
-        return BS_ENOMEM;
-    e->order = o;
-    e->keys_cap = nc;
-    return 0;
+    int rc = vec_reserve(&e->keys_tmp, n);
+    return rc ? rc : vec_reserve(&e->order, n);
 }
 
 /* Writes the batch v[0..*n) as one segment per partition (writer thread). The records are
  * never moved to be sorted: their (start_ms, index) key array (buf_keys; filled by the
- * appenders when keyed, else here) is sorted and each segment gathers its records through it. Every segment is written to a temp file first; they are renamed
- * together at the end. On failure the segments before the failed partition are still
- * committed, the records not written (those of the failed partition and later ones) are
- * moved to the front of v, in arrival order, and *n says how many. */
+ * appenders when keyed, else here) is sorted and each segment gathers its records through it. Every
+ * segment is written to a temp file first; they are renamed together at the end. On failure the
+ * segments before the failed partition are still committed, the records not written (those of the
+ * failed partition and later ones) are moved to the front of v, in arrival order, and *n says how
+ * many. */
 static int stage_segments(struct emb *e, const struct flow_rec *v, size_t cnt, size_t k,
                           const struct exp_acc *pre);
 
@@ -540,9 +530,10 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed,
     if (!keyed)
         for (size_t i = 0; i < cnt; i++)
             keys[i] = (struct emb_key){v[i].start_ms, (uint32_t)i};
-    sort_keys(keys, e->keys_tmp, cnt);
+    sort_keys(keys, e->keys_tmp.data, cnt);
+    uint32_t *order = e->order.data;
     for (size_t i = 0; i < cnt; i++)
-        e->order[i] = keys[i].i;
+        order[i] = keys[i].i;
     /* One temp segment per partition, then all renamed together (commit_segments). */
     size_t done = 0, k = 0;
     uint64_t t_fail = UINT64_MAX; /* records from this start time on are not written */
@@ -551,20 +542,14 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed,
         size_t end = done + 1;
         while (end < cnt && keys[end].t < pstart + e->partition_ms)
             end++;
-        if (k == e->tmps_cap) {
-            size_t nc = e->tmps_cap ? 2 * e->tmps_cap : 16;
-            struct emb_tmpseg *nt = realloc(e->tmps, nc * sizeof *nt);
-            if (!nt) {
-                rc = BS_ENOMEM;
-                t_fail = pstart;
-                break;
-            }
-            e->tmps = nt;
-            e->tmps_cap = nc;
+        if ((rc = vec_reserve(&e->tmps, k + 1))) {
+            t_fail = pstart;
+            break;
         }
-        e->tmps[k] = (struct emb_tmpseg){pstart, e->seq++, 0, end - done};
-        if ((rc = write_temp_segment(e, pstart, e->tmps[k].seq, v, e->order + done, end - done,
-                                     &e->tmps[k].size))) {
+        e->tmps.n = k + 1;
+        struct emb_tmpseg *ts = VEC_AT(&e->tmps, struct emb_tmpseg, k);
+        *ts = (struct emb_tmpseg){pstart, e->seq++, 0, end - done};
+        if ((rc = write_temp_segment(e, pstart, ts->seq, v, order + done, end - done, &ts->size))) {
             t_fail = pstart;
             break;
         }
@@ -581,9 +566,9 @@ static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed,
             *n = 0;
         return rc;
     }
-    size_t committed = commit_segments(e, e->tmps, k, &rc);
+    size_t committed = commit_segments(e, e->tmps.data, k, &rc);
     if (committed < k)
-        t_fail = e->tmps[committed].pstart;
+        t_fail = VEC_AT(&e->tmps, struct emb_tmpseg, committed)->pstart;
     update_exporters(e, v, cnt, t_fail, keyed ? buf_exporters(e, v) : NULL);
     if (t_fail == UINT64_MAX) {
         *n = 0;
@@ -630,25 +615,19 @@ static void exp_merge(struct exp_acc *a, const struct statedb_exporter *x)
 static int stage_segments(struct emb *e, const struct flow_rec *v, size_t cnt, size_t k,
                           const struct exp_acc *pre)
 {
-    if (e->nstaged + k > e->staged_cap) {
-        size_t nc = e->staged_cap ? e->staged_cap : 64;
-        while (nc < e->nstaged + k)
-            nc *= 2;
-        struct emb_tmpseg *ns = nc > EMB_STAGE_MAX ? NULL : realloc(e->staged, nc * sizeof *ns);
-        if (!ns) {
-            /* cannot keep track of them: remove them now */
-            for (size_t i = 0; i < k; i++) {
-                char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
-                if (!segment_paths(e, e->tmps[i].pstart, e->tmps[i].seq, day, tmp, fin))
-                    unlink(tmp);
-            }
-            return nc > EMB_STAGE_MAX ? BS_ELIMIT : BS_ENOMEM;
+    const struct emb_tmpseg *tmps = e->tmps.data;
+    int rc = vec_reserve(&e->staged, e->staged.n + k);
+    if (rc) {
+        /* cannot keep track of them: remove them now */
+        for (size_t i = 0; i < k; i++) {
+            char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
+            if (!segment_paths(e, tmps[i].pstart, tmps[i].seq, day, tmp, fin))
+                unlink(tmp);
         }
-        e->staged = ns;
-        e->staged_cap = nc;
+        return rc;
     }
-    memcpy(e->staged + e->nstaged, e->tmps, k * sizeof *e->tmps);
-    e->nstaged += k;
+    memcpy(VEC_AT(&e->staged, struct emb_tmpseg, e->staged.n), tmps, k * sizeof *tmps);
+    e->staged.n += k;
     if (!cnt || !e->db)
         return 0;
     if (!e->stage_exp && !(e->stage_exp = calloc(1, sizeof *e->stage_exp)))
@@ -671,8 +650,8 @@ static int stage_segments(struct emb *e, const struct flow_rec *v, size_t cnt, s
 }
 
 /* Takes a write buffer of cap_max records from the free list, waiting while the writer holds
- * all the others (back-pressure: the appender blocks until a batch is written; upstream queues, such
- * as the collector's rings, are the buffer). Called with amu held. */
+ * all the others (back-pressure: the appender blocks until a batch is written; upstream queues,
+ * such as the collector's rings, are the buffer). Called with amu held. */
 static struct flow_rec *take_buffer(struct emb *e)
 {
     pthread_mutex_lock(&e->wmu);
@@ -731,8 +710,9 @@ static int run_job(struct emb *e, struct flow_rec *v, size_t n, bool keyed, bool
                 size_t drop = n + keep - e->cap_max;
                 keep -= drop;
                 e->dropped += drop;
-                log_err("store", "%s: batch full and flush failing: dropped %zu oldest records "
-                                 "(%llu in total)",
+                log_err("store",
+                        "%s: batch full and flush failing: dropped %zu oldest records "
+                        "(%llu in total)",
                         e->dir, drop, (unsigned long long)e->dropped);
             }
             memcpy(v + n, e->carry + (e->carry_n - keep), keep * sizeof *v);
@@ -863,10 +843,11 @@ static int emb_flush(struct store *s)
 static void drop_staged(struct emb *e)
 {
     char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
-    for (size_t i = 0; i < e->nstaged; i++)
-        if (!segment_paths(e, e->staged[i].pstart, e->staged[i].seq, day, tmp, fin))
+    const struct emb_tmpseg *st = e->staged.data;
+    for (size_t i = 0; i < e->staged.n; i++)
+        if (!segment_paths(e, st[i].pstart, st[i].seq, day, tmp, fin))
             unlink(tmp);
-    e->nstaged = 0;
+    e->staged.n = 0;
     e->stage_err = 0;
     if (e->stage_exp)
         e->stage_exp->n = e->stage_exp->last = 0;
@@ -882,7 +863,7 @@ static int emb_begin(struct store *s)
         return rc;
     pthread_mutex_lock(&e->amu);
     e->staging = true;
-    e->nstaged = 0;
+    e->staged.n = 0;
     e->stage_err = 0;
     if (e->stage_exp)
         e->stage_exp->n = e->stage_exp->last = 0;
@@ -906,16 +887,16 @@ static int end_staging(struct emb *e, bool ok)
     if (!ok || rc) {
         drop_staged(e);
     } else {
-        size_t done = commit_segments(e, e->staged, e->nstaged, &rc);
-        if (done < e->nstaged)
+        size_t done = commit_segments(e, e->staged.data, e->staged.n, &rc);
+        if (done < e->staged.n)
             log_err("store",
                     "%s: commit of an input failed after %zu of %zu segments (%s): "
                     "`botscope store info` shows what is stored",
-                    e->dir, done, e->nstaged, bs_strerror(rc));
+                    e->dir, done, e->staged.n, bs_strerror(rc));
         if (e->db && e->stage_exp && e->stage_exp->n &&
             statedb_exporter_upsert(e->db, e->stage_exp->v, e->stage_exp->n))
             log_warn("store", "%s/state.db: could not update exporter statistics", e->dir);
-        e->nstaged = 0;
+        e->staged.n = 0;
         if (e->stage_exp)
             e->stage_exp->n = e->stage_exp->last = 0;
     }
@@ -998,8 +979,9 @@ static int emb_close(struct store *s)
         if (e->n || e->carry_n)
             log_err("store", "%s: %zu records could not be written", e->dir, e->n + e->carry_n);
         if (e->completed)
-            log_info("store", "%s: %llu batches written; appenders waited for the writer %llu "
-                              "times, %llu ms in all",
+            log_info("store",
+                     "%s: %llu batches written; appenders waited for the writer %llu "
+                     "times, %llu ms in all",
                      e->dir, (unsigned long long)e->completed, (unsigned long long)e->waits,
                      (unsigned long long)e->wait_ms);
     }

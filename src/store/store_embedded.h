@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #include "core/flow.h"
+#include "core/vec.h"
 #include "store/segment.h"
 #include "store/store_backend.h"
 
@@ -92,21 +93,18 @@ struct emb {
     ZSTD_CCtx *cctx;
     struct flow_rec *carry; /* a write buffer holding the records a failed write left */
     size_t carry_n;
-    struct emb_key *keys_tmp; /* radix sort scratch */
-    uint32_t *order;
-    size_t keys_cap;
+    struct vec keys_tmp; /* struct emb_key: radix sort scratch (up to 2 * cap_max) */
+    struct vec order;    /* uint32_t: the batch's record indexes in time order (as keys_tmp) */
     struct seg_wscratch *wscratch;
-    struct emb_tmpseg *tmps; /* segments of the batch being written */
-    size_t tmps_cap;
+    struct vec tmps; /* struct emb_tmpseg: segments of the batch being written (<= cap_max) */
     uint64_t seq;
     uint64_t dropped;
     struct statedb *db;
     /* Staging (store_begin..store_commit, all or nothing per input): the writer keeps the
      * temp segments it wrote here instead of committing them, and sums their exporters; the
      * committer reads them once every job is done. */
-    bool staging; /* under amu: jobs submitted now are staged */
-    struct emb_tmpseg *staged;
-    size_t nstaged, staged_cap;
+    bool staging;              /* under amu: jobs submitted now are staged */
+    struct vec staged;         /* struct emb_tmpseg, at most EMB_STAGE_MAX */
     int stage_err;             /* the first write error of the staged input */
     struct exp_acc *stage_exp; /* exporter summary of what was staged */
 };

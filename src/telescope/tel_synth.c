@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/pcapw.h"
 #include "core/pktbuild.h"
+#include "core/vec.h"
 
 struct rng {
     uint64_t s;
@@ -149,10 +150,13 @@ struct frame {
 struct golden {
     struct rng r;
     const struct tel_synth_opts *o;
-    struct frame *fr;
-    size_t n, cap;
+    struct vec fr; /* struct frame, sorted by time before writing */
     uint32_t dnet, dsize;
 };
+
+/* The scenario writes about 530 frames; the cap only guards against a scenario edit gone
+ * wrong. */
+#define GOLDEN_MAX_FRAMES 4096
 
 #define GOLDEN_SPAN_S     600
 #define GOLDEN_QUIET_FROM 360 /* no packets in [360 s, 420 s): an empty interval */
@@ -160,15 +164,10 @@ struct golden {
 
 static struct frame *gnew(struct golden *g, uint64_t t_ms)
 {
-    if (g->n == g->cap) {
-        size_t nc = g->cap ? g->cap * 2 : 1024;
-        struct frame *nf = realloc(g->fr, nc * sizeof *nf);
-        if (!nf)
-            return NULL;
-        g->fr = nf;
-        g->cap = nc;
-    }
-    struct frame *f = &g->fr[g->n++];
+    int rc;
+    struct frame *f = VEC_PUSH(&g->fr, struct frame, &rc);
+    if (!f)
+        return NULL;
     f->ts_us = (g->o->start_ms + t_ms) * 1000;
     return f;
 }
@@ -476,13 +475,16 @@ static int write_golden(struct pcapw *f, const struct tel_synth_opts *o)
     g.dnet = ipaddr_v4(&o->dark4.addr);
     unsigned len = o->dark4.len - 96u;
     g.dsize = len == 0 ? 0xffffffffu : (uint32_t)(1ull << (32 - len));
+    vec_init(&g.fr, sizeof(struct frame), 1024, GOLDEN_MAX_FRAMES);
     int rc = golden_build(&g);
     if (!rc) {
-        qsort(g.fr, g.n, sizeof *g.fr, frame_cmp);
-        for (size_t i = 0; i < g.n && !rc; i++)
-            rc = pcapw_write(f, g.fr[i].ts_us * 1000, g.fr[i].data, g.fr[i].len);
+        qsort(g.fr.data, g.fr.n, sizeof(struct frame), frame_cmp);
+        for (size_t i = 0; i < g.fr.n && !rc; i++) {
+            const struct frame *fr = VEC_AT(&g.fr, struct frame, i);
+            rc = pcapw_write(f, fr->ts_us * 1000, fr->data, fr->len);
+        }
     }
-    free(g.fr);
+    vec_release(&g.fr);
     return rc;
 }
 
