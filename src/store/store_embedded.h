@@ -13,6 +13,7 @@
 #include "core/flow.h"
 #include "core/vec.h"
 #include "store/segment.h"
+#include "store/statedb.h"
 #include "store/store_backend.h"
 
 #define EMB_PATH_MAX 4096
@@ -108,6 +109,38 @@ struct emb {
     int stage_err;             /* the first write error of the staged input */
     struct exp_acc *stage_exp; /* exporter summary of what was staged */
 };
+
+/* store_embedded_write.c: batch writing, run by the writer thread (or inline once it is
+ * stopped). */
+
+/* The exporters of a batch, summed for the state database (at most
+ * EMB_MAX_EXPORTERS_PER_FLUSH; the rest are counted in the next flush). */
+struct exp_acc {
+    struct statedb_exporter v[EMB_MAX_EXPORTERS_PER_FLUSH];
+    size_t n, last;
+};
+/* Adds record r to the summary a. */
+void emb__exp_add(struct exp_acc *a, const struct flow_rec *r);
+/* A write buffer is one allocation: cap_max records, their cap_max sort keys, and the
+ * exporter summary of the records appended (filled by store_append while each record is in
+ * cache, so the writer needs no pass over the whole batch for either). buf_bytes is its size,
+ * buf_keys and buf_exporters the parts after the records of buffer v. */
+size_t emb__buf_bytes(const struct emb *e);
+struct emb_key *emb__buf_keys(const struct emb *e, struct flow_rec *v);
+struct exp_acc *emb__buf_exporters(const struct emb *e, struct flow_rec *v);
+/* Paths of the segment of partition pstart with sequence number seq: its day directory, its
+ * temp name while written, its final name. Returns 0 or -ENAMETOOLONG. */
+int emb__segment_paths(const struct emb *e, uint64_t pstart, uint64_t seq, char day[EMB_PATH_MAX],
+                       char tmp[EMB_PATH_MAX], char fin[EMB_PATH_MAX]);
+/* Commits the temp segments t[0..k) (time order), one day directory at a time: their lines
+ * are appended to the day's manifest (the commit point, manifest.h), then they are renamed to
+ * their final names one right after the other and the directory is fsynced. Returns how many
+ * were committed; on a failure the temp files not committed are removed and *rc set. */
+size_t emb__commit_segments(struct emb *e, const struct emb_tmpseg *t, size_t k, int *rc);
+/* Writes the batch v[0..*n) as one segment per partition (see the comment at its definition
+ * for the failure contract: *n is left as the count of records not written, moved to the
+ * front of v). staged: keep the segments for store_commit instead of committing them. */
+int emb__write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed, bool staged);
 
 /* store_embedded_scan.c: the backend operations of the read side, and retention (also run by
  * the writer after each write). size_only: only store.max_size (a failed write makes room). */
