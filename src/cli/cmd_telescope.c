@@ -1,33 +1,28 @@
 /* cmd_telescope.c - `botscope telescope`: the darknet telescope, offline (--read) or live
  * (--interface), writing intervals, source profiles, DDoS victims and provenance into a
  * directory; also writes synthetic darknet captures (--synth) for tests and benchmarks. */
-#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
-#include "capture/pcapin.h"
-#include "capture/pcapmm.h"
 #include "cli/cli.h"
+#include "cli/tel_inputs.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/jw.h"
 #include "core/log.h"
-#include "core/vec.h"
 #include "telescope/tel_engine.h"
 #include "telescope/tel_live.h"
 #include "telescope/tel_out.h"
 #include "telescope/tel_state.h"
 #include "telescope/tel_synth.h"
 
-#define CMD        "telescope"
-#define MAX_INPUTS 65536
+#define CMD "telescope"
 
 static const char telescope_usage[] =
     "NAME\n"
@@ -196,133 +191,6 @@ enum {
     OPT_STATE_SOURCES,
 };
 
-struct input_list {
-    struct vec v; /* char *, owned; at most MAX_INPUTS */
-};
-
-static void input_init(struct input_list *l)
-{
-    vec_init(&l->v, sizeof(char *), 16, MAX_INPUTS);
-}
-
-static const char *input_at(const struct input_list *l, size_t i)
-{
-    return *VEC_AT(&l->v, char *, i);
-}
-
-static int input_add(struct input_list *l, const char *p)
-{
-    char *copy = strdup(p);
-    if (!copy)
-        return BS_ENOMEM;
-    int rc;
-    char **slot = VEC_PUSH(&l->v, char *, &rc);
-    if (!slot) {
-        free(copy);
-        return rc;
-    }
-    *slot = copy;
-    return 0;
-}
-
-static void input_free(struct input_list *l)
-{
-    for (size_t i = 0; i < l->v.n; i++)
-        free(*VEC_AT(&l->v, char *, i));
-    vec_release(&l->v);
-}
-
-static bool capture_name(const char *n)
-{
-    static const char *const ext[] = {".pcap",    ".pcapng",    ".cap",
-                                      ".pcap.gz", ".pcapng.gz", ".cap.gz"};
-    size_t len = strlen(n);
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
-        size_t el = strlen(ext[i]);
-        if (len > el && !strcasecmp(n + len - el, ext[i]))
-            return true;
-    }
-    return false;
-}
-
-struct dir_entry {
-    char *path;
-    uint64_t first_us;
-};
-
-static int dir_entry_cmp(const void *a, const void *b)
-{
-    const struct dir_entry *x = a, *y = b;
-    if (x->first_us != y->first_us)
-        return x->first_us < y->first_us ? -1 : 1;
-    return strcmp(x->path, y->path);
-}
-
-/* Adds the captures of directory dir, ordered by first packet time, then name. */
-static int add_directory(struct input_list *l, const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        cli_error(CMD, "%s: cannot open directory", dir);
-        return BS_EXIT_FAIL;
-    }
-    /* a directory holds at most MAX_INPUTS captures (the input list's cap) */
-    struct vec ents;
-    vec_init(&ents, sizeof(struct dir_entry), 16, MAX_INPUTS);
-    int rc = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || !capture_name(de->d_name))
-            continue;
-        /* Only regular files (symlinks followed): opening a FIFO would block the run until
-         * some writer appears, and a device or socket is no capture either. */
-        struct stat fst;
-        if (fstatat(dirfd(d), de->d_name, &fst, 0) != 0 || !S_ISREG(fst.st_mode)) {
-            log_warn(CMD, "%s/%s: not a regular file, skipped", dir, de->d_name);
-            continue;
-        }
-        if (vec_reserve(&ents, ents.n + 1)) {
-            rc = BS_EXIT_FAIL;
-            break;
-        }
-        size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        char *p = malloc(len);
-        if (!p) {
-            rc = BS_EXIT_FAIL;
-            break;
-        }
-        snprintf(p, len, "%s/%s", dir, de->d_name);
-        uint64_t first = UINT64_MAX;
-        struct pcapin *in;
-        char eb[PCAPIN_ERRLEN];
-        if (pcapin_open(p, &in, eb) == 0) {
-            struct pcapin_pkt pk;
-            if (pcapin_next(in, &pk, eb) == 1)
-                first = pk.ts_us;
-            pcapin_close(in);
-        }
-        int prc;
-        struct dir_entry *ent = VEC_PUSH(&ents, struct dir_entry, &prc); /* reserved above */
-        ent->path = p;
-        ent->first_us = first;
-    }
-    closedir(d);
-    struct dir_entry *all = ents.data;
-    if (!rc) {
-        qsort(all, ents.n, sizeof *all, dir_entry_cmp);
-        for (size_t i = 0; i < ents.n && !rc; i++)
-            if (input_add(l, all[i].path))
-                rc = BS_EXIT_FAIL;
-    }
-    for (size_t i = 0; i < ents.n; i++)
-        free(all[i].path);
-    vec_release(&ents);
-    if (rc)
-        cli_error(CMD, "%s: out of memory or more than %u captures listing the directory", dir,
-                  (unsigned)MAX_INPUTS);
-    return rc;
-}
-
 static int parse_fingerprints(const char *s, unsigned *mask)
 {
     *mask = 0;
@@ -433,115 +301,9 @@ static int run_synth(const struct run_args *a)
     return BS_EXIT_OK;
 }
 
-/* Feeds one input to the engine: plain classic pcap files through the mapped fast path,
- * everything else (pcapng, gzip, stdin) through pcapin. Returns 0, -1 for an output error
- * (stop everything), or 1 when this input failed (reported; the run goes on). */
-static int read_one(struct tel_engine *e, const char *path, struct tel_input_info *info)
-{
-    struct pcapin_pkt pk;
-    int er;
-    struct pcapmm *mm;
-    int rc = pcapmm_open(path, &mm);
-    if (rc == 0) {
-        while ((rc = pcapmm_next(mm, &pk)) == 1) {
-            if (!info->packets)
-                info->first_ms = pk.ts_us / 1000;
-            info->packets++;
-            if ((er = tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link)))
-                goto out_write;
-        }
-        pcapmm_close(mm);
-        if (rc < 0) {
-            info->error = rc;
-            if (info->packets) {
-                log_warn(CMD, "%s: %s (packets before the damage were used)", path,
-                         bs_strerror(rc));
-                return 0;
-            }
-            cli_error(CMD, "%s: %s", path, bs_strerror(rc));
-            return 1;
-        }
-        return 0;
-    }
-    if (rc != BS_EUNSUPPORTED && rc != BS_EMALFORMED) {
-        cli_error(CMD, "%s: %s", path, bs_strerror(rc));
-        info->error = rc;
-        return 1;
-    }
-    struct pcapin *in;
-    char eb[PCAPIN_ERRLEN];
-    rc = pcapin_open(path, &in, eb);
-    if (rc) {
-        cli_error(CMD, "%s", eb);
-        info->error = rc;
-        return 1;
-    }
-    while ((rc = pcapin_next(in, &pk, eb)) == 1) {
-        if (!info->packets)
-            info->first_ms = pk.ts_us / 1000;
-        info->packets++;
-        if ((er = tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link))) {
-            pcapin_close(in);
-            cli_error(CMD, "writing output: %s", bs_strerror(er));
-            return -1;
-        }
-    }
-    pcapin_close(in);
-    if (rc < 0) {
-        info->error = rc;
-        if (info->packets) {
-            log_warn(CMD, "%s: %s (packets before the damage were used)", path, eb);
-            return 0;
-        }
-        cli_error(CMD, "%s", eb);
-        return 1;
-    }
-    return 0;
-out_write:
-    pcapmm_close(mm);
-    cli_error(CMD, "writing output: %s", bs_strerror(er));
-    return -1;
-}
-
-/* Reads every input; one that cannot be read at all is named and skipped. Returns the number
- * of such inputs, or -1 after an output error. */
-static int read_inputs(struct tel_engine *e, const struct input_list *inputs,
-                       struct tel_input_info *info)
-{
-    int failures = 0;
-    for (size_t i = 0; i < inputs->v.n; i++) {
-        info[i].path = input_at(inputs, i);
-        int rc = read_one(e, input_at(inputs, i), &info[i]);
-        if (rc < 0)
-            return -1;
-        failures += rc;
-    }
-    return failures;
-}
-
-/* The summary of a partial failure: how many inputs could not be read, and the first names. */
-static void report_unreadable(const struct input_list *inputs, const struct tel_input_info *info,
-                              int failures)
-{
-    struct buf b = BUF_INIT(4096);
-    int named = 0;
-    for (size_t i = 0; i < inputs->v.n; i++) {
-        if (!info[i].error || info[i].packets)
-            continue;
-        if (named++ == 8) {
-            buf_printf(&b, ", ... (%d more)", failures - 8);
-            break;
-        }
-        buf_printf(&b, "%s%s", named > 1 ? ", " : "", input_at(inputs, i));
-    }
-    cli_error(CMD, "%d of %zu inputs could not be read: %s (the others were used)", failures,
-              inputs->v.n, b.data ? b.data : "");
-    buf_release(&b);
-}
-
 /* Opens the state-database sink of --data, with the run's provenance (command line,
  * darknet, inputs as given). Returns 0, or 1 after reporting the error. */
-static int open_state(const struct run_args *a, const struct input_list *inputs, int argc,
+static int open_state(const struct run_args *a, const struct tel_inputs *inputs, int argc,
                       char **argv, enum tel_state_which which, struct tel_state **state)
 {
     struct buf cmd = BUF_INIT(1u << 20), in = BUF_INIT(16u << 20);
@@ -554,7 +316,7 @@ static int open_state(const struct run_args *a, const struct input_list *inputs,
     for (size_t i = 0; i < inputs->v.n && !rc; i++) {
         if (i)
             rc = buf_putc(&in, ',');
-        rc = rc ? rc : jw_escape(&in, input_at(inputs, i), strlen(input_at(inputs, i)));
+        rc = rc ? rc : jw_escape(&in, tel_inputs_at(inputs, i), strlen(tel_inputs_at(inputs, i)));
     }
     rc = rc ? rc : buf_putc(&in, ']');
     if (rc) {
@@ -616,8 +378,8 @@ static int telescope_run(int argc, char **argv)
     a.interval_ms = a.max_sources = a.top = a.packets = a.seed = a.start_ms = a.sources = -1;
     a.duration_ms = 0;
     a.privacy = -1;
-    struct input_list inputs;
-    input_init(&inputs);
+    struct tel_inputs inputs;
+    tel_inputs_init(&inputs);
     struct config cfg;
     int exit_code = BS_EXIT_USAGE;
     int rc = cli_load_config(CMD, cli_find_config(argc, argv), &cfg);
@@ -629,7 +391,7 @@ static int telescope_run(int argc, char **argv)
         int64_t v;
         switch (c) {
         case 'r':
-            if (input_add(&inputs, optarg)) {
+            if (tel_inputs_add(&inputs, optarg)) {
                 cli_error(CMD, "too many inputs");
                 goto out;
             }
@@ -738,7 +500,7 @@ static int telescope_run(int argc, char **argv)
         }
     }
     for (int i = optind; i < argc; i++)
-        if (input_add(&inputs, argv[i])) {
+        if (tel_inputs_add(&inputs, argv[i])) {
             cli_error(CMD, "too many inputs");
             goto out;
         }
@@ -866,15 +628,15 @@ static int telescope_run(int argc, char **argv)
     exit_code = BS_EXIT_OK;
     int unreadable = 0; /* inputs that gave nothing: exit 1 once the outputs are complete */
     /* Expand directories (in time order) before reading. */
-    struct input_list expanded;
-    input_init(&expanded);
+    struct tel_inputs expanded;
+    tel_inputs_init(&expanded);
     for (size_t i = 0; i < inputs.v.n && exit_code == BS_EXIT_OK; i++) {
         struct stat st;
-        if (strcmp(input_at(&inputs, i), "-") && stat(input_at(&inputs, i), &st) == 0 &&
+        if (strcmp(tel_inputs_at(&inputs, i), "-") && stat(tel_inputs_at(&inputs, i), &st) == 0 &&
             S_ISDIR(st.st_mode)) {
-            if (add_directory(&expanded, input_at(&inputs, i)))
+            if (tel_inputs_add_directory(&expanded, tel_inputs_at(&inputs, i)))
                 exit_code = BS_EXIT_FAIL;
-        } else if (input_add(&expanded, input_at(&inputs, i))) {
+        } else if (tel_inputs_add(&expanded, tel_inputs_at(&inputs, i))) {
             exit_code = BS_EXIT_FAIL;
         }
     }
@@ -887,13 +649,13 @@ static int telescope_run(int argc, char **argv)
             memset(info, 0, (expanded.v.n ? expanded.v.n : 1) * sizeof *info);
             /* One rule with collect --read: an input that gives nothing is a failure of
              * the run (exit 1) once the others have been read and the outputs written. */
-            int failures = read_inputs(e, &expanded, info);
+            int failures = tel_inputs_read(e, &expanded, info);
             if (failures < 0)
                 exit_code = BS_EXIT_FAIL;
             unreadable = failures > 0 ? failures : 0;
             if (expanded.v.n && (size_t)unreadable == expanded.v.n) {
                 /* Nothing was read: no outputs, so a previous run's stay in place. */
-                report_unreadable(&expanded, info, unreadable);
+                tel_inputs_report_unreadable(&expanded, info, unreadable);
                 unreadable = 0;
                 exit_code = BS_EXIT_FAIL;
             }
@@ -942,7 +704,7 @@ static int telescope_run(int argc, char **argv)
         cli_error(CMD, "no output written to %s: its files are left as they were", a.out);
     }
     if (unreadable) {
-        report_unreadable(&expanded, info, unreadable);
+        tel_inputs_report_unreadable(&expanded, info, unreadable);
         exit_code = BS_EXIT_FAIL;
     }
     const struct tel_stats *st = tel_engine_stats_const(e);
@@ -951,10 +713,10 @@ static int telescope_run(int argc, char **argv)
              " victims",
              st->packets_read, st->darknet_packets, st->sources_written, st->victims_written);
     free(info);
-    input_free(&expanded);
+    tel_inputs_free(&expanded);
     tel_engine_free(e);
 out:
-    input_free(&inputs);
+    tel_inputs_free(&inputs);
     config_release(&cfg);
     return exit_code;
 }
