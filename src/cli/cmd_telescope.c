@@ -310,15 +310,15 @@ static int open_state(const struct run_args *a, const struct tel_inputs *inputs,
     int rc = 0;
     for (int i = 0; i < argc && !rc; i++)
         rc = buf_printf(&cmd, "%s%s", i ? " " : "", argv[i]);
-    rc = rc ? rc : buf_putc(&in, '[');
+    struct jw w;
+    jw_init(&w, &in);
+    jw_arr(&w, NULL);
     if (a->interface)
-        rc = rc ? rc : jw_escape(&in, a->interface, strlen(a->interface));
-    for (size_t i = 0; i < inputs->v.n && !rc; i++) {
-        if (i)
-            rc = buf_putc(&in, ',');
-        rc = rc ? rc : jw_escape(&in, tel_inputs_at(inputs, i), strlen(tel_inputs_at(inputs, i)));
-    }
-    rc = rc ? rc : buf_putc(&in, ']');
+        jw_str(&w, NULL, a->interface);
+    for (size_t i = 0; i < inputs->v.n; i++)
+        jw_str(&w, NULL, tel_inputs_at(inputs, i));
+    int jrc = jw_finish(&w);
+    rc = rc ? rc : jrc;
     if (rc) {
         cli_error(CMD, "command line too long for the state database");
     } else {

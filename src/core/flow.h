@@ -87,7 +87,8 @@ const char *flow_version_name(unsigned version);
 
 
 struct buf;
-/* Appends r as one NDJSON line with the keys of CLI.md (collect output). Returns 0 or
+/* Appends r as one NDJSON line with the keys of CLI.md (collect output), the fields of
+ * core/flow_field.h in their order. Returns 0 or
  * BS_ELIMIT when b is full. */
 int flow_to_ndjson(const struct flow_rec *r, struct buf *b);
 #endif

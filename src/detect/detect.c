@@ -1,5 +1,6 @@
-/* detect.c - C&C detection: one scan of the store into server, client and edge tables (see
- * detect.h for the model). Scoring is in detect_score.c, output in detect_out.c. */
+/* detect.c - C&C detection: the passes over the store that fill the client, server and edge
+ * tables (detect.h gives the model, detect_int.h the passes). Scoring is in detect_score.c,
+ * output in detect_out.c. */
 #include "detect/detect_int.h"
 
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/hash.h"
+#include "core/hll.h"
 #include "store/store.h"
 
 void detect_config_init(struct detect_config *c, const struct config *cfg)
@@ -26,6 +28,7 @@ void detect_config_init(struct detect_config *c, const struct config *cfg)
     c->max_servers = 50000000;
     c->max_clients = 50000000;
     c->max_edges = 100000000;
+    c->stash_bytes = (uint64_t)4 << 30;
     c->threads = 1;
     if (!cfg)
         return;
@@ -42,6 +45,7 @@ void detect_config_init(struct detect_config *c, const struct config *cfg)
     c->max_servers = (size_t)config_int(cfg, "detect", "max_servers");
     c->max_clients = c->max_servers;
     c->max_edges = (size_t)config_int(cfg, "detect", "max_edges");
+    c->stash_bytes = (uint64_t)config_size(cfg, "detect", "stash");
 }
 
 /* ---- orientation ------------------------------------------------------------------------ */
@@ -80,76 +84,81 @@ static int vec_grow(void **v, size_t *cap, size_t n, size_t size)
     return 0;
 }
 
-/* The server key (address, port, protocol) and its hash. */
-static void server_key(const struct dctx *d, const struct ipaddr *a, uint16_t port, uint8_t proto,
-                       uint8_t key[19], uint64_t *h)
+#define HLL_P 14
+
+/* Hash of a server key (address, port, protocol; 19 bytes): one multiply-mix for IPv4, the
+ * byte hash for IPv6. Servers are known by it in the tables (a 64-bit hash: the chance of two
+ * servers of one run sharing it is negligible, and pass 2 compares the key anyway). */
+static inline uint64_t skey_hash(const struct dctx *d, const uint8_t skey[19])
 {
-    memcpy(key, a->b, 16);
-    key[16] = (uint8_t)(port >> 8);
-    key[17] = (uint8_t)port;
-    key[18] = proto;
-    *h = htab_hash(&d->server_ix, key);
+    static const uint8_t v4map[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (!memcmp(skey, v4map, 12)) {
+        uint64_t x = (uint64_t)skey[12] << 56 | (uint64_t)skey[13] << 48 |
+                     (uint64_t)skey[14] << 40 | (uint64_t)skey[15] << 32 |
+                     (uint64_t)skey[16] << 16 | (uint64_t)skey[17] << 8 | skey[18];
+        return hash_mix64(x ^ d->hseed);
+    }
+    return hash_bytes(skey, 19, d->hseed);
 }
 
-static int server_of(struct dctx *d, const uint8_t skey[19], uint64_t h, uint32_t *out)
+/* Hash of a server key's service: its /24 (IPv4) or /48 (IPv6), port and protocol. */
+static inline uint64_t svc_hash(const struct dctx *d, const uint8_t skey[19])
 {
     uint8_t key[19];
     memcpy(key, skey, 19);
-    const struct ipaddr *a = (const struct ipaddr *)skey;
-    uint16_t port = (uint16_t)(skey[16] << 8 | skey[17]);
-    uint8_t proto = skey[18];
-    bool is_new;
-    int rc = 0;
-    uint32_t *ix = htab_put_h(&d->server_ix, key, h, &is_new, &rc);
-    if (!ix)
-        return rc;
-    if (is_new) {
-        if ((rc = vec_grow((void **)&d->srv, &d->srv_cap, d->nsrv, sizeof *d->srv)))
-            return rc;
-        struct dsrv *s = &d->srv[d->nsrv];
-        memset(s, 0, sizeof *s);
-        s->addr = *a;
-        s->port = port;
-        s->proto = proto;
-        s->first_ms = UINT64_MAX;
-        *ix = (uint32_t)d->nsrv++;
-        /* Its service: servers of one /24 (or /48) on one port and protocol are one service
-         * to the population baseline (a cloud's or CDN's servers share their clients). */
-        memcpy(key, a->b, 16);
-        ipaddr_mask((struct ipaddr *)key, ipaddr_is_v4(a) ? 120 : 48);
-        uint32_t *sx = htab_put(&d->svc_ix, key, &is_new, &rc);
-        if (!sx)
-            return rc;
-        if (is_new)
-            *sx = (uint32_t)d->nsvc++;
-        d->srv[*ix].svc = *sx;
-    }
-    *out = *ix;
-    return 0;
+    struct ipaddr a;
+    memcpy(a.b, key, 16);
+    ipaddr_mask(&a, ipaddr_is_v4(&a) ? 120 : 48);
+    memcpy(key, a.b, 16);
+    return hash_mix64(skey_hash(d, key) ^ 0x9e3779b97f4a7c15ull);
 }
 
-static int client_of(struct dctx *d, const struct ipaddr *a, uint64_t h, uint32_t *out)
+/* The services filter: one bit per service hash's top 16 bits. */
+static inline bool svc_maybe(const struct dctx *d, uint64_t hsvc)
+{
+    uint32_t bit = (uint32_t)(hsvc >> 48);
+    return d->svc_filter[bit >> 3] & (1u << (bit & 7));
+}
+
+/* Selects the server of key skey for collection in `round` (no-op when already selected). */
+static int select_server(struct dctx *d, const uint8_t skey[19], uint32_t round)
 {
     bool is_new;
     int rc = 0;
-    uint32_t *ix = htab_put_h(&d->client_ix, a->b, h, &is_new, &rc);
+    uint64_t hs = skey_hash(d, skey);
+    uint32_t *ix = htab_put(&d->server_ix, &hs, &is_new, &rc);
     if (!ix)
         return rc;
+    if (!is_new)
+        return 0;
+    if ((rc = vec_grow((void **)&d->srv, &d->srv_cap, d->nsrv, sizeof *d->srv)))
+        return rc;
+    struct dsrv *s = &d->srv[d->nsrv];
+    memset(s, 0, sizeof *s);
+    memcpy(s->addr.b, skey, 16);
+    s->port = (uint16_t)(skey[16] << 8 | skey[17]);
+    s->proto = skey[18];
+    s->first_ms = UINT64_MAX;
+    s->round = round;
+    *ix = (uint32_t)d->nsrv++;
+    /* Its service: servers of one /24 (or /48) on one port and protocol are one service to the
+     * population baseline (a cloud's or CDN's servers share their clients). A service first
+     * tracked now has its pairs collected in this round's pass 2. */
+    uint64_t hsvc = svc_hash(d, skey);
+    struct dsvc *sv = htab_put(&d->svc_ix, &hsvc, &is_new, &rc);
+    if (!sv)
+        return rc;
     if (is_new) {
-        if ((rc = vec_grow((void **)&d->cli, &d->cli_cap, d->ncli, sizeof *d->cli)))
-            return rc;
-        struct dcli *c = &d->cli[d->ncli];
-        memset(c, 0, sizeof *c);
-        c->addr = *a;
-        if (d->seeds && detect_seeds_has(d->seeds, a))
-            c->flags |= DCLI_SEED;
-        *ix = (uint32_t)d->ncli++;
+        sv->no = (uint32_t)d->nsvc++;
+        sv->round = round;
+        uint32_t bit = (uint32_t)(hsvc >> 48);
+        d->svc_filter[bit >> 3] |= (uint8_t)(1u << (bit & 7));
     }
-    *out = *ix;
+    s->svc = sv->no;
     return 0;
 }
 
-static int edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out, bool *is_new_out)
+static int edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out)
 {
     uint64_t key = (uint64_t)cl << 32 | sv;
     bool is_new;
@@ -169,14 +178,12 @@ static int edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out, bool
         d->srv[sv].clients++;
     }
     *out = *ix;
-    *is_new_out = is_new;
     return 0;
 }
 
 const uint64_t detect_scale_ms[DSCALES] = {60000, 600000, 3600000, 86400000};
 
-/* The slot bits of time t at each width (constant divisors: multiplications, not divisions;
- * this runs twice for every record). */
+/* The slot bits of time t at each width (constant divisors: multiplications, not divisions). */
 static inline void slot_bits(uint64_t t, uint64_t bits[DSCALES])
 {
     _Static_assert(DSCALES == 4, "one line per width");
@@ -192,72 +199,285 @@ static inline void mark_slots(uint64_t win[DSCALES], const uint64_t bits[DSCALES
         win[k] |= bits[k];
 }
 
-/* ---- the scan --------------------------------------------------------------------------- */
-
 static bool is_telnet(uint16_t p)
 {
     return p == 23 || p == 2323;
 }
 
-/* What a record's lookups need, computed a few records ahead so their slots can be fetched
- * while earlier records are processed. */
+/* ---- records from the store --------------------------------------------------------------- */
+
+/* What building a record needs ahead of time: its orientation and addresses, and the client
+ * table slot, which is prefetched RING_A records ahead of the lookup. */
 struct fkeys {
-    struct ipaddr ca, sa;
-    uint8_t skey[19];
-    uint16_t cport, sport;
-    bool fwd;
-    uint64_t hs, hc;
+    struct ipaddr ca;
+    uint64_t hc;
+    bool fwd, skip;
 };
 
-static void flow_keys(const struct dctx *d, const struct store_block *b, size_t i, struct fkeys *k)
+#define RING   16
+#define RING_A 8
+#define AHEAD  8 /* records whose table slots the passes prefetch */
+
+static void flow_orient(const struct dctx *d, const struct store_block *b, size_t i,
+                        struct fkeys *k, struct drec *r)
 {
+    uint64_t t = b->start_ms[i];
+    k->skip = t < d->cfg->t_lo || t > d->cfg->t_hi;
+    if (k->skip)
+        return;
     uint8_t proto = b->proto[i];
     uint16_t sp = b->src_port[i], dp = b->dst_port[i];
-    struct ipaddr src, dst;
-    if (b->src.v4)
-        ipaddr_from_v4(&src, b->src.v4[i]);
-    else
-        src = b->src.full[i];
-    if (b->dst.v4)
-        ipaddr_from_v4(&dst, b->dst.v4[i]);
-    else
-        dst = b->dst.full[i];
     bool fwd = detect_forward(proto, sp, dp, b->tcp_flags[i]);
-    k->fwd = fwd;
-    k->ca = fwd ? src : dst;
-    k->sa = fwd ? dst : src;
-    k->cport = fwd ? sp : dp;
-    k->sport = fwd ? dp : sp;
+    const struct store_addr_col *cc = fwd ? &b->src : &b->dst, *sc = fwd ? &b->dst : &b->src;
+    if (cc->v4)
+        ipaddr_from_v4(&k->ca, cc->v4[i]);
+    else
+        k->ca = cc->full[i];
+    if (sc->v4)
+        ipaddr_from_v4(&r->sa, sc->v4[i]);
+    else
+        r->sa = sc->full[i];
+    k->fwd = r->fwd = fwd;
+    r->t = t;
+    r->packets = b->packets[i];
+    r->bytes = b->bytes[i];
+    r->rate = b->sampling[i] ? b->sampling[i] : 1;
+    r->proto = proto;
+    r->flags = b->tcp_flags[i];
+    r->cport = fwd ? sp : dp;
+    r->sport = fwd ? dp : sp;
     if (proto != 6 && proto != 17 && proto != 132)
-        k->sport = k->cport = 0;
-    server_key(d, &k->sa, k->sport, proto, k->skey, &k->hs);
+        r->sport = r->cport = 0;
+    uint8_t skey[19];
+    memcpy(skey, r->sa.b, 16);
+    skey[16] = (uint8_t)(r->sport >> 8);
+    skey[17] = (uint8_t)r->sport;
+    skey[18] = proto;
+    r->hs = skey_hash(d, skey);
+    r->hsvc = svc_hash(d, skey);
     k->hc = htab_hash(&d->client_ix, k->ca.b);
 }
 
-static int add_flow(struct dctx *d, const struct store_block *b, size_t i, const struct fkeys *k)
+/* The block's records into out[] (skipping those outside the time range): with `clients`, new
+ * clients enter the table; otherwise a client the first pass did not see is skipped. */
+static int block_records(struct dctx *d, const struct store_block *b, bool clients,
+                         struct drec *out, size_t *nout)
 {
-    uint8_t proto = b->proto[i], flags = b->tcp_flags[i];
-    bool fwd = k->fwd;
-    const struct ipaddr *sa = &k->sa;
-    uint16_t cport = k->cport, sport = k->sport;
-    uint32_t sv, cl, ed;
-    bool new_edge = false;
-    int rc;
-    if ((rc = server_of(d, k->skey, k->hs, &sv)) || (rc = client_of(d, &k->ca, k->hc, &cl)) ||
-        (rc = edge_of(d, cl, sv, &ed, &new_edge)))
-        return rc;
-    if (new_edge && proto == 17 && sport >= 1024 && cport >= 1024) {
-        /* Both ends of a high-port UDP exchange are peers of an overlay, whichever of them
-         * the orientation made the client. */
-        d->cli[cl].udp_peers++;
-        const uint32_t *sx = htab_find(&d->client_ix, sa->b);
-        if (sx)
-            d->cli[*sx].udp_peers++;
+    struct fkeys ring[RING];
+    size_t n = b->n, m = 0;
+    for (size_t j = 0; j < n + RING_A; j++) {
+        if (j < n) {
+            struct fkeys *k = &ring[j % RING];
+            flow_orient(d, b, j, k, &out[j]);
+            if (!k->skip)
+                htab_prefetch(&d->client_ix, k->hc);
+        }
+        if (j < RING_A)
+            continue;
+        size_t i = j - RING_A;
+        const struct fkeys *k = &ring[i % RING];
+        if (k->skip)
+            continue;
+        struct drec *r = &out[m];
+        if (m != i)
+            *r = out[i];
+        bool is_new;
+        int rc = 0;
+        uint32_t *ix;
+        if (clients) {
+            if (!(ix = htab_put_h(&d->client_ix, k->ca.b, k->hc, &is_new, &rc)))
+                return rc;
+            if (is_new) {
+                if (d->ncli >= DCLI_IX_PAIR)
+                    return BS_ELIMIT;
+                if ((rc = vec_grow((void **)&d->cli, &d->cli_cap, d->ncli, sizeof *d->cli)))
+                    return rc;
+                struct dcli *c = &d->cli[d->ncli];
+                memset(c, 0, sizeof *c);
+                c->addr = k->ca;
+                *ix = (uint32_t)d->ncli++;
+                if (d->seeds && detect_seeds_has(d->seeds, &k->ca)) {
+                    c->flags |= DCLI_SEED;
+                    *ix |= DCLI_IX_PAIR;
+                }
+            }
+        } else if (!(ix = htab_find(&d->client_ix, k->ca.b))) {
+            continue; /* not seen by the first pass: the store changed under us */
+        }
+        r->cl = *ix & ~DCLI_IX_PAIR;
+        r->seed = (*ix & DCLI_IX_PAIR) != 0;
+        m++;
     }
-    uint64_t t = b->start_ms[i], pk = b->packets[i], by = b->bytes[i];
-    uint32_t rate = b->sampling[i] ? b->sampling[i] : 1;
+    *nout = m;
+    return 0;
+}
+
+/* ---- pass 1: clients and seed pairs -------------------------------------------------------- */
+
+/* Pair state (a uint32_t): records from the client (saturating at 3), whether a record fell
+ * in another minute than the first, whether the pair selected its server, the first minute. */
+#define PS_COUNT     3u
+#define PS_OTHER     4u
+#define PS_SELECTED  8u
+#define PS_MINUTE(m) ((uint32_t)((m)&0x0fffffff) << 4)
+
+struct pass {
+    struct dctx *d;
+    uint32_t round; /* seeds and servers of this round */
+    bool clients;   /* pass 1 of round 0: fill the client table and keep the records */
+    bool pairs;     /* pass 1: track seed pairs; else pass 2: collect selected servers */
+};
+
+static bool pair_client(const struct dctx *d, const struct pass *p, const struct drec *r)
+{
+    if (p->clients)
+        return r->seed;
+    return d->pair_bits[r->cl >> 3] & (1u << (r->cl & 7));
+}
+
+/* Is the server address a seed of the round being paired? (The server side of UDP records.) */
+static bool is_seed_addr(const struct dctx *d, const struct pass *p, const struct ipaddr *a)
+{
+    const uint32_t *ix = htab_find(&d->client_ix, a->b);
+    if (ix && p->clients)
+        return (*ix & DCLI_IX_PAIR) != 0;
+    if (ix)
+        return d->pair_bits[(*ix & ~DCLI_IX_PAIR) >> 3] & (1u << (*ix & 7));
+    return p->clients && d->seeds && detect_seeds_has(d->seeds, a);
+}
+
+/* Counts the distinct high-port UDP peers of seeds (both sides: whichever end the orientation
+ * made the client, both are peers of an overlay). */
+static int udp_peer(struct dctx *d, const struct pass *p, const struct drec *r, bool pair)
+{
+    int rc = 0;
+    bool is_new;
+    uint64_t hcl = hash_mix64((uint64_t)r->cl + 0x9e3779b97f4a7c15ull);
+    if (pair) {
+        uint64_t h = hash_mix64(hcl ^ hash_mix64(r->hs ^ 0x75));
+        if (!htab_put(&d->udp_seen, &h, &is_new, &rc))
+            return rc;
+        if (is_new)
+            d->cli[r->cl].udp_peers++;
+    }
+    if (is_seed_addr(d, p, &r->sa)) {
+        uint64_t h = hash_mix64(r->hs ^ hash_mix64(hcl ^ 0x5a));
+        if (!htab_put(&d->udp_seen, &h, &is_new, &rc))
+            return rc;
+        if (is_new) {
+            uint32_t *n = htab_put(&d->udp_srv, r->sa.b, &is_new, &rc);
+            if (!n)
+                return rc;
+            (*n)++;
+        }
+    }
+    return 0;
+}
+
+static inline uint64_t pair_hash(const struct drec *r)
+{
+    return hash_mix64(r->hs ^ hash_mix64((uint64_t)r->cl + 0x9e3779b97f4a7c15ull));
+}
+
+static int pass1_record(const struct pass *p, const struct drec *r, uint64_t hp, uint64_t hq)
+{
+    struct dctx *d = p->d;
+    int rc;
+    if (p->clients) {
+        d->flows++;
+        d->sampling_hist[r->rate == 1 ? 0 : r->rate < 100 ? 1 : r->rate < 1000 ? 2 : 3]++;
+        if (r->rate > d->sampling_max)
+            d->sampling_max = r->rate;
+        if (r->t < d->t_first)
+            d->t_first = r->t;
+        if (r->t > d->t_last)
+            d->t_last = r->t;
+        hll_add(d->hll_srv, HLL_P, r->hs);
+        hll_add(d->hll_edge, HLL_P, hash_mix64(r->hs ^ r->cl));
+        struct dcli *c = &d->cli[r->cl];
+        uint64_t bits[DSCALES];
+        slot_bits(r->t, bits);
+        mark_slots(c->win, bits);
+        if (!c->first_ms || r->t < c->first_ms)
+            c->first_ms = r->t;
+        if (r->t > c->last_ms)
+            c->last_ms = r->t;
+        if (r->fwd && r->proto == 6 && is_telnet(r->sport) && (r->flags & 0x17) == 0x02 &&
+            c->telnet_syn < UINT32_MAX)
+            c->telnet_syn++;
+    }
+    bool pair = pair_client(d, p, r);
+    if (r->proto == 17 && r->sport >= 1024 && r->cport >= 1024 && (rc = udp_peer(d, p, r, pair)))
+        return rc;
+    if (!pair)
+        return 0;
+    bool is_new;
+    rc = 0;
+    uint32_t *st = htab_put_h(&d->pairs, &hp, hq, &is_new, &rc);
+    if (!st)
+        return rc;
+    uint64_t minute = r->t / 60000;
+    uint8_t skey[19];
+    memcpy(skey, r->sa.b, 16);
+    skey[16] = (uint8_t)(r->sport >> 8);
+    skey[17] = (uint8_t)r->sport;
+    skey[18] = r->proto;
+    if (is_new) {
+        *st = PS_MINUTE(minute);
+        /* The sampled rule counts seed clients per server: list the server of each new pair. */
+        if ((rc = vec_grow((void **)&d->newpair, &d->new_cap, d->nnew, sizeof *d->newpair)))
+            return rc;
+        memset(d->newpair[d->nnew], 0, sizeof *d->newpair);
+        memcpy(d->newpair[d->nnew++], skey, 19);
+    } else if ((*st & ~0xfu) != PS_MINUTE(minute)) {
+        *st |= PS_OTHER;
+    }
+    if (r->fwd && (*st & PS_COUNT) < 3)
+        (*st)++;
+    if ((*st & (PS_COUNT | PS_OTHER | PS_SELECTED)) == (3 | PS_OTHER)) {
+        *st |= PS_SELECTED;
+        return select_server(d, skey, p->round);
+    }
+    return 0;
+}
+
+static int pass1_records(const struct pass *p, const struct drec *v, size_t n)
+{
+    struct dctx *d = p->d;
+    uint64_t hp[2 * AHEAD], hq[2 * AHEAD]; /* record j's at j % (2 * AHEAD) */
+    for (size_t j = 0; j < n + AHEAD; j++) {
+        if (j < n) { /* the client's record and the pair's slot, AHEAD records early */
+            const struct drec *r = &v[j];
+            if (p->clients)
+                __builtin_prefetch(&d->cli[r->cl]);
+            if (pair_client(d, p, r)) {
+                size_t x = j % (2 * AHEAD);
+                hp[x] = pair_hash(r);
+                hq[x] = htab_hash(&d->pairs, &hp[x]);
+                htab_prefetch(&d->pairs, hq[x]);
+            }
+        }
+        if (j >= AHEAD) {
+            size_t i = j - AHEAD;
+            int rc = pass1_record(p, &v[i], hp[i % (2 * AHEAD)], hq[i % (2 * AHEAD)]);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- pass 2: the selected servers' records ------------------------------------------------- */
+
+static int collect_record(struct dctx *d, uint32_t round, const struct drec *r, uint32_t sv)
+{
+    uint32_t ed, cl = r->cl;
+    int rc;
+    if ((rc = edge_of(d, cl, sv, &ed)))
+        return rc;
+    uint64_t t = r->t, pk = r->packets, by = r->bytes;
     struct dsrv *s = &d->srv[sv];
-    struct dcli *c = &d->cli[cl];
+    const struct dcli *c = &d->cli[cl];
     struct dedge *e = &d->edge[ed];
     s->packets += pk;
     s->bytes += by;
@@ -271,18 +491,13 @@ static int add_flow(struct dctx *d, const struct store_block *b, size_t i, const
         e->last_ms = t;
     uint64_t bits[DSCALES];
     slot_bits(t, bits);
-    mark_slots(c->win, bits);
     mark_slots(e->win, bits);
-    if (!c->first_ms || t < c->first_ms)
-        c->first_ms = t;
-    if (t > c->last_ms)
-        c->last_ms = t;
-    if (rate > 1)
+    if (r->rate > 1)
         e->sampled++;
-    if (!fwd) {
+    if (!r->fwd) {
         s->flows_rev++;
         e->rev_flows++;
-        if (proto == 6 && (flags & 0x04))
+        if (r->proto == 6 && (r->flags & 0x04))
             e->rst_rev++;
         return 0;
     }
@@ -291,21 +506,19 @@ static int add_flow(struct dctx *d, const struct store_block *b, size_t i, const
     e->packets += pk;
     if (pk <= 3 && by <= 120 * pk)
         e->tiny++;
-    if (proto == 6 && (flags & 0x17) == 0x02)
+    if (r->proto == 6 && (r->flags & 0x17) == 0x02)
         e->syn_only++;
-    if (proto == 6 && is_telnet(sport) && (flags & 0x17) == 0x02 && c->telnet_syn < UINT32_MAX)
-        c->telnet_syn++;
     /* A record that continues the client port of the pair's previous record a minute or more
      * later is part of one long session (a keep-alive connection split by the exporter). */
-    if (e->flows > 1 && cport == e->last_cport &&
+    if (e->flows > 1 && r->cport == e->last_cport &&
         (t > e->last_t ? t - e->last_t : e->last_t - t) >= 60000)
         e->port_runs++;
-    e->last_cport = cport;
+    e->last_cport = r->cport;
     e->last_t = t;
-    /* Connection times of seed pairs, unsampled only, for the beacon score. A pair's first
-     * time is its first_ms: times are stored from its second record on, when the first is
-     * stored too, so the millions of one-record pairs of a scanning seed cost nothing. */
-    if ((c->flags & DCLI_SEED) && rate == 1 && e->flows >= 2 &&
+    /* Connection times of the initial seeds' pairs, unsampled only, for the beacon score. A
+     * pair's first time is its first_ms: times are stored from its second record on, when
+     * the first is stored too. */
+    if (round == 0 && (c->flags & DCLI_SEED) && r->rate == 1 && e->flows >= 2 &&
         e->ntimes < d->cfg->max_pair_times && d->ntimes + 2 <= d->max_times) {
         if ((rc = vec_grow((void **)&d->times, &d->times_cap, d->ntimes + 1, sizeof *d->times)))
             return rc;
@@ -319,46 +532,70 @@ static int add_flow(struct dctx *d, const struct store_block *b, size_t i, const
     return 0;
 }
 
-#define DETECT_AHEAD 8 /* records whose slots are prefetched ahead of the one processed */
-
-static int on_block(void *ctx, unsigned thread, const struct store_block *b)
+/* The selected server of r in this round, or UINT32_MAX. */
+static uint32_t selected(const struct dctx *d, uint32_t round, const struct drec *r)
 {
-    struct dctx *d = ctx;
-    struct fkeys ring[DETECT_AHEAD];
-    size_t n = b->n;
-    for (size_t j = 0; j < n && j < DETECT_AHEAD; j++) {
-        flow_keys(d, b, j, &ring[j]);
-        htab_prefetch(&d->server_ix, ring[j].hs);
-        htab_prefetch(&d->client_ix, ring[j].hc);
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct fkeys k = ring[i % DETECT_AHEAD];
-        if (i + DETECT_AHEAD < n) {
-            struct fkeys *f = &ring[(i + DETECT_AHEAD) % DETECT_AHEAD];
-            flow_keys(d, b, i + DETECT_AHEAD, f);
-            htab_prefetch(&d->server_ix, f->hs);
-            htab_prefetch(&d->client_ix, f->hc);
+    const uint32_t *ix = htab_find(&d->server_ix, &r->hs);
+    if (!ix)
+        return UINT32_MAX;
+    const struct dsrv *s = &d->srv[*ix];
+    if (s->round != round || s->port != r->sport || s->proto != r->proto ||
+        ipaddr_cmp(&s->addr, &r->sa))
+        return UINT32_MAX;
+    return *ix;
+}
+
+/* A distinct client-server pair of a service tracked in this round (popularity). */
+static int service_pair(struct dctx *d, uint32_t round, const struct drec *r)
+{
+    const struct dsvc *s = htab_find(&d->svc_ix, &r->hsvc);
+    if (!s || s->round != round)
+        return 0;
+    struct dsvc_pair pr = {.client = r->cl, .svc = s->no, .server_hash = r->hs};
+    bool is_new;
+    int rc = 0;
+    return htab_put(&d->svc_pairs, &pr, &is_new, &rc) ? 0 : rc;
+}
+
+static int pass2_records(const struct pass *p, const struct drec *v, size_t n)
+{
+    struct dctx *d = p->d;
+    uint32_t sv[2 * AHEAD]; /* record j's at j % (2 * AHEAD) */
+    for (size_t j = 0; j < n + AHEAD; j++) {
+        if (j < n) { /* selected? then the edge's slot, AHEAD records early */
+            const struct drec *r = &v[j];
+            size_t x = j % (2 * AHEAD);
+            sv[x] = UINT32_MAX;
+            if (svc_maybe(d, r->hsvc)) {
+                sv[x] = selected(d, p->round, r);
+                if (sv[x] != UINT32_MAX) {
+                    uint64_t key = (uint64_t)r->cl << 32 | sv[x];
+                    htab_prefetch(&d->edge_ix, htab_hash(&d->edge_ix, &key));
+                }
+            }
         }
-        uint64_t t = b->start_ms[i];
-        if (t < d->cfg->t_lo || t > d->cfg->t_hi)
+        if (j < AHEAD)
             continue;
-        d->flows++;
-        uint32_t r = b->sampling[i] ? b->sampling[i] : 1;
-        d->sampling_hist[r == 1 ? 0 : r < 100 ? 1 : r < 1000 ? 2 : 3]++;
-        if (r > d->sampling_max)
-            d->sampling_max = r;
-        if (t < d->t_first)
-            d->t_first = t;
-        if (t > d->t_last)
-            d->t_last = t;
-        int rc = add_flow(d, b, i, &k);
-        if (rc) {
-            d->rc = rc;
-            return 1;
-        }
+        size_t i = j - AHEAD;
+        const struct drec *r = &v[i];
+        if (!svc_maybe(d, r->hsvc))
+            continue;
+        int rc;
+        uint32_t s = sv[i % (2 * AHEAD)];
+        if (s != UINT32_MAX && (rc = collect_record(d, p->round, r, s)))
+            return rc;
+        if ((rc = service_pair(d, p->round, r)))
+            return rc;
     }
     return 0;
 }
+
+static int pass_records(const struct pass *p, const struct drec *v, size_t n)
+{
+    return p->pairs ? pass1_records(p, v, n) : pass2_records(p, v, n);
+}
+
+/* ---- running the passes ------------------------------------------------------------------- */
 
 static const uint64_t detect_cols =
     STORE_COLBIT(STORE_COL_START_MS) | STORE_COLBIT(STORE_COL_PACKETS) |
@@ -367,16 +604,184 @@ static const uint64_t detect_cols =
     STORE_COLBIT(STORE_COL_PROTO) | STORE_COLBIT(STORE_COL_TCP_FLAGS) |
     STORE_COLBIT(STORE_COL_SAMPLING);
 
+/* Makes room for n more records in the stash (or gives up the stash past its budget). */
+static struct drec *stash_room(struct dctx *d, size_t n)
+{
+    if (d->stash_full)
+        return NULL;
+    if (d->nstash + n > d->stash_cap) {
+        size_t cap = d->stash_cap ? d->stash_cap : (size_t)1 << 16;
+        while (cap < d->nstash + n)
+            cap *= 2;
+        if (cap > d->stash_max)
+            cap = d->stash_max;
+        struct drec *v = cap >= d->nstash + n ? realloc(d->stash, cap * sizeof *v) : NULL;
+        if (!v) { /* over budget or out of memory: later passes read the store */
+            free(d->stash);
+            d->stash = NULL;
+            d->nstash = d->stash_cap = 0;
+            d->stash_full = true;
+            return NULL;
+        }
+        d->stash = v;
+        d->stash_cap = cap;
+    }
+    return d->stash + d->nstash;
+}
+
+static int on_block(void *ctx, unsigned thread, const struct store_block *b)
+{
+    (void)thread;
+    struct pass *p = ctx;
+    struct dctx *d = p->d;
+    struct drec *v = p->clients ? stash_room(d, b->n) : NULL;
+    if (!v) {
+        if (b->n > d->buf_cap) {
+            struct drec *nb = realloc(d->buf, b->n * sizeof *nb);
+            if (!nb) {
+                d->rc = BS_ENOMEM;
+                return 1;
+            }
+            d->buf = nb;
+            d->buf_cap = b->n;
+        }
+        v = d->buf;
+    }
+    size_t n;
+    int rc = block_records(d, b, p->clients, v, &n);
+    if (!rc && v != d->buf)
+        d->nstash += n;
+    if (!rc)
+        rc = pass_records(p, v, n);
+    if (rc) {
+        d->rc = rc;
+        return 1;
+    }
+    return 0;
+}
+
+static int run_pass(struct dctx *d, struct pass *p, char errbuf[512])
+{
+    uint64_t t0 = clock_mono_ns();
+    int rc;
+    if (!p->clients && !d->stash_full) {
+        rc = pass_records(p, d->stash, d->nstash);
+    } else {
+        struct store_scan sc = {
+            .t_lo = d->cfg->t_lo,
+            .t_hi = d->cfg->t_hi,
+            .cols = detect_cols,
+            .threads = 1, /* store order: per-pair sessions follow time */
+            .on_block = on_block,
+            .ctx = p,
+        };
+        d->rc = 0;
+        rc = store_scan(d->store, &sc, NULL);
+        if (rc == 1)
+            rc = d->rc;
+    }
+    d->scan_ns += clock_mono_ns() - t0;
+    if (rc == BS_ELIMIT)
+        snprintf(errbuf, 512,
+                 "a detection table reached its cap (%zu clients, %zu servers, %zu edges: "
+                 "detect.max_servers, detect.max_edges); narrow the time range",
+                 d->ncli, d->nsrv, d->nedge);
+    else if (rc && !errbuf[0])
+        snprintf(errbuf, 512, "store scan failed: %s", bs_strerror(rc));
+    return rc;
+}
+
+static int cmp_newpair(const void *a, const void *b)
+{
+    return memcmp(a, b, 19);
+}
+
+/* The sampled rule (three seed clients or more, see detect_score.c): selects the servers that
+ * have as many new seed pairs. Only when per-pair timing is unusable. */
+static int select_by_fanin(struct dctx *d, uint32_t round)
+{
+    if (d->timing || d->nnew < 3)
+        return 0;
+    qsort(d->newpair, d->nnew, sizeof *d->newpair, cmp_newpair);
+    for (size_t i = 0; i < d->nnew;) {
+        size_t j = i + 1;
+        while (j < d->nnew && !memcmp(d->newpair[j], d->newpair[i], 19))
+            j++;
+        int rc;
+        if (j - i >= 3 && (rc = select_server(d, d->newpair[i], round)))
+            return rc;
+        i = j;
+    }
+    return 0;
+}
+
+/* Prepares pass 1 of round: an empty pair table and the round's seeds in pair_bits. */
+static int reset_pairs(struct dctx *d, uint32_t round)
+{
+    htab_release(&d->pairs);
+    memset(d->svc_filter, 0, sizeof d->svc_filter);
+    free(d->pair_bits);
+    if (!(d->pair_bits = calloc(d->ncli / 8 + 1, 1)))
+        return BS_ENOMEM;
+    for (size_t i = 0; i < d->ncli; i++) {
+        const struct dcli *c = &d->cli[i];
+        if ((c->flags & DCLI_SEED) && c->seed_round == round)
+            d->pair_bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+    }
+    return 0;
+}
+
+/* Passes 1 (pairs of the round's seeds; with `clients`, also the client table and the stash)
+ * and 2 (the servers they select). */
+static int scan_round(struct dctx *d, uint32_t round, bool clients, char errbuf[512])
+{
+    int rc = reset_pairs(d, round);
+    if (rc)
+        return rc;
+    struct pass p1 = {.d = d, .round = round, .clients = clients, .pairs = true};
+    if ((rc = run_pass(d, &p1, errbuf)))
+        return rc;
+    if (clients)
+        d->timing = d->sampling_hist[0] * 2 >= d->flows;
+    if ((rc = select_by_fanin(d, round)))
+        return rc;
+    /* The seeds' peer counts as the server side join their client entries. */
+    const void *key;
+    void *val;
+    size_t it = 0;
+    while ((it = htab_next(&d->udp_srv, it, &key, &val))) {
+        const uint32_t *ix = htab_find(&d->client_ix, key);
+        if (ix)
+            d->cli[*ix & ~DCLI_IX_PAIR].udp_peers += *(uint32_t *)val;
+    }
+    htab_release(&d->udp_srv);
+    struct pass p2 = {.d = d, .round = round, .clients = false, .pairs = false};
+    return run_pass(d, &p2, errbuf);
+}
+
+int detect_scan_round(struct dctx *d, uint32_t round, char errbuf[512])
+{
+    return scan_round(d, round, false, errbuf);
+}
+
 static void dctx_release(struct dctx *d)
 {
     htab_release(&d->server_ix);
     htab_release(&d->client_ix);
     htab_release(&d->edge_ix);
     htab_release(&d->svc_ix);
+    htab_release(&d->svc_pairs);
+    htab_release(&d->pairs);
+    free(d->pair_bits);
+    free(d->stash);
+    free(d->buf);
+    htab_release(&d->udp_seen);
+    htab_release(&d->udp_srv);
     free(d->srv);
     free(d->cli);
     free(d->edge);
     free(d->times);
+    free(d->newpair);
 }
 
 int detect_run(struct store *s, const struct detect_config *cfg, const struct detect_seeds *seeds,
@@ -384,43 +789,56 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
 {
     memset(out, 0, sizeof *out);
     errbuf[0] = '\0';
-    struct dctx d = {.cfg = cfg, .seeds = seeds, .allow = allow, .t_first = UINT64_MAX};
+    struct dctx *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(errbuf, 512, "out of memory");
+        return BS_ENOMEM;
+    }
+    *d = (struct dctx){
+        .cfg = cfg, .seeds = seeds, .allow = allow, .store = s, .t_first = UINT64_MAX};
     /* Seeded with the clock: the tables are keyed by addresses strangers choose. */
-    uint64_t seed = hash_mix64(clock_mono_ns() ^ (uint64_t)(uintptr_t)&d);
-    htab_init(&d.server_ix, 19, sizeof(uint32_t), cfg->max_servers, seed);
-    htab_init(&d.client_ix, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 1);
-    htab_init(&d.edge_ix, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 2);
-    htab_init(&d.svc_ix, 19, sizeof(uint32_t), cfg->max_servers, seed ^ 3);
-    d.max_times = (size_t)64 << 20;
+    uint64_t seed = hash_mix64(clock_mono_ns() ^ (uint64_t)(uintptr_t)d);
+    d->hseed = seed ^ 5;
+    htab_init(&d->server_ix, 8, sizeof(uint32_t), cfg->max_servers, seed);
+    htab_init(&d->client_ix, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 1);
+    htab_init(&d->edge_ix, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 2);
+    htab_init(&d->svc_ix, 8, sizeof(struct dsvc), cfg->max_servers, seed ^ 3);
+    htab_init(&d->svc_pairs, sizeof(struct dsvc_pair), 0, cfg->max_edges, seed ^ 4);
+    /* Pair hashes are already uniform: the table rehashes them with its own seed anyway. */
+    htab_init(&d->pairs, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 6);
+    htab_init(&d->udp_seen, 8, 0, cfg->max_edges, seed ^ 7);
+    htab_init(&d->udp_srv, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 8);
+    d->max_times = (size_t)64 << 20;
+    d->stash_max = cfg->stash_bytes / sizeof(struct drec);
     int rc;
     uint64_t t_start = clock_mono_ns();
-    struct store_scan sc = {
-        .t_lo = cfg->t_lo,
-        .t_hi = cfg->t_hi,
-        .cols = detect_cols,
-        .threads = 1, /* one pass in store order: per-pair sessions follow time */
-        .on_block = on_block,
-        .ctx = &d,
-    };
-    rc = store_scan(s, &sc, NULL);
-    if (rc == 1)
-        rc = d.rc;
-    if (rc) {
-        if (rc == BS_ELIMIT)
-            snprintf(errbuf, 512,
-                     "a detection table reached its cap (%zu servers, %zu edges: "
-                     "detect.max_servers, detect.max_edges); narrow the time range",
-                     d.nsrv, d.nedge);
-        else if (!errbuf[0])
-            snprintf(errbuf, 512, "store scan failed: %s", bs_strerror(rc));
-        goto out;
+    if (!seeds || !seeds->n) {
+        /* Without seeds, the flows supply them: clients scanning telnet as IoT bots do. So
+         * the client table comes first. */
+        struct pass p0 = {.d = d, .round = 0, .clients = true, .pairs = true};
+        if ((rc = reset_pairs(d, 0)) || (rc = run_pass(d, &p0, errbuf)))
+            goto out;
+        out->seeds_from_flows = true;
+        for (size_t i = 0; i < d->ncli; i++)
+            if (d->cli[i].telnet_syn >= DETECT_SCANNER_TELNET_SYN)
+                d->cli[i].flags |= DCLI_SEED;
+        d->timing = d->sampling_hist[0] * 2 >= d->flows;
+        rc = scan_round(d, 0, false, errbuf);
+    } else {
+        rc = scan_round(d, 0, true, errbuf);
     }
-    out->scan_ns = clock_mono_ns() - t_start;
-    t_start = clock_mono_ns();
-    rc = detect_score(&d, out, errbuf);
-    out->score_ns = clock_mono_ns() - t_start;
+    if (rc)
+        goto out;
+    out->servers = hll_estimate(d->hll_srv, HLL_P);
+    out->edges_total = hll_estimate(d->hll_edge, HLL_P);
+    rc = detect_score(d, out, errbuf);
+    /* Feature extraction is every pass (expansion rounds scan too); scoring the rest. */
+    out->scan_ns = d->scan_ns;
+    uint64_t total = clock_mono_ns() - t_start;
+    out->score_ns = total > d->scan_ns ? total - d->scan_ns : 0;
 out:
-    dctx_release(&d);
+    dctx_release(d);
+    free(d);
     if (rc)
         detect_result_release(out);
     return rc;

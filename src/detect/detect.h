@@ -4,10 +4,11 @@
  * and a server endpoint (address, port, protocol): a TCP record with only SYN set comes from
  * the client; otherwise the service port is the one below 1024, else the one outside the
  * ephemeral range (32768-65535), else the lower one. Seeds are clients believed infected (the
- * telescope's infected IoT sources, the survey's findings, operator lists). One scan of the
- * store (through store_scan, so any backend) builds three tables: servers (per endpoint),
- * clients (per address) and edges (per client and server: the bot-server graph). Features are
- * computed per server from its edges; the score is a sum of named contributions (evidence),
+ * telescope's infected IoT sources, the survey's findings, operator lists). The store is read
+ * once (through store_scan, so any backend) into a client table and per-pair states of the
+ * seeds, which select the servers that can be candidates (a recurring seed pair); a second
+ * pass, over the records the first one kept in memory, builds their servers and edges (per
+ * client and server: the bot-server graph). Features are computed per server from its edges; the score is a sum of named contributions (evidence),
  * and a server becomes a candidate when seeds are among its clients and its score reaches the
  * threshold, or when a strong-case rule holds. Seed expansion then makes the clients of
  * confirmed servers seeds and scores again, bounded in depth and size. docs/DETECTION.md
@@ -96,6 +97,7 @@ struct detect_config {
     uint32_t max_pair_times;   /* connection times kept per seed pair (beacon) */
     uint32_t graph_edges_max;  /* edges per candidate kept for the graph */
     size_t max_servers, max_clients, max_edges; /* table caps (BS_ELIMIT past them) */
+    uint64_t stash_bytes;                       /* memory for the records kept between passes */
     unsigned threads; /* store scan threads (1 = deterministic scan order) */
 };
 

@@ -7,6 +7,12 @@
 
 enum { DCLI_SEED = 1, DCLI_EXPANDED = 2 };
 
+/* client_ix values: the index into cli, with this bit set for seeds of round 0. */
+#define DCLI_IX_PAIR 0x80000000u
+
+/* A client that sent this many SYN-only records to telnet ports scans like an IoT bot. */
+#define DETECT_SCANNER_TELNET_SYN 10
+
 /* Persistence is counted in slots of four widths (1 min, 10 min, 1 h, 1 day), each a 64-bit
  * set of slot numbers modulo 64: exact while the activity spans at most 64 slots, folded past
  * that. The scorer picks, per server, the finest width in which its seed clients' activity
@@ -14,7 +20,7 @@ enum { DCLI_SEED = 1, DCLI_EXPANDED = 2 };
 #define DSCALES 4
 extern const uint64_t detect_scale_ms[DSCALES];
 
-/* A server endpoint (address, port, protocol). */
+/* A server endpoint (address, port, protocol) selected for scoring (see "passes" below). */
 struct dsrv {
     struct ipaddr addr;
     uint16_t port;
@@ -23,6 +29,7 @@ struct dsrv {
     uint64_t first_ms, last_ms;
     uint32_t clients; /* edges */
     uint32_t svc;     /* its service: the /24 (IPv4) or /48 (IPv6) with the same port */
+    uint32_t round;   /* expansion round that selected it (its records are collected then) */
 };
 
 /* A client address. */
@@ -30,13 +37,13 @@ struct dcli {
     struct ipaddr addr;
     uint32_t flags;        /* DCLI_* */
     uint32_t telnet_syn;   /* SYN-only records to telnet ports: scanning like an IoT bot */
-    uint32_t udp_peers;    /* UDP servers on high ports on both sides: a P2P overlay member */
+    uint32_t udp_peers;    /* UDP peers on high ports on both sides (seeds only): P2P overlay */
     uint64_t win[DSCALES]; /* slots in which it sent or received anything */
     uint64_t first_ms, last_ms;
     uint32_t seed_round; /* expansion round that made it a seed */
 };
 
-/* A client-server edge of the graph. */
+/* A client-server edge of the graph (servers selected for scoring only). */
 struct dedge {
     uint32_t client, server;
     uint32_t flows, rev_flows, syn_only, rst_rev, tiny, port_runs, sampled, ntimes;
@@ -52,22 +59,78 @@ struct dtime {
     uint64_t t;
 };
 
+/* A service (/24 or /48, port, protocol) of a selected server. */
+struct dsvc {
+    uint32_t no, round;
+};
+
+/* A record as the passes see it: oriented, its client resolved, its server key and service
+ * hashed. Pass 1 builds these from the store's blocks and keeps them (the stash) while they fit
+ * detect.stash, so later passes read memory instead of decompressing the store again. */
+struct drec {
+    struct ipaddr sa; /* server address */
+    uint64_t t, packets, bytes;
+    uint64_t hs, hsvc; /* server key and service hashes */
+    uint32_t cl, rate; /* client index, sampling rate (>= 1) */
+    uint16_t cport, sport;
+    uint8_t proto, flags;
+    bool fwd;  /* the record goes from the client to the server */
+    bool seed; /* the client is an initial seed (pass 1 with the client table) */
+};
+
+/* One distinct client-server pair of a tracked service (key of svc_pairs). */
+struct dsvc_pair {
+    uint32_t client, svc;
+    uint64_t server_hash;
+};
+
+/* Passes. Most servers can never be candidates: a candidate needs a seed pair that recurs
+ * (three records or more in two slots or more), or, sampled, three seed clients. So the scan
+ * does not keep every server and edge:
+ *   pass 1 (every record): the client table (all clients) and, for records of seed clients,
+ *     a compact per-pair state (records, first minute) that selects the servers with a
+ *     recurring seed pair; the server of every new seed pair is listed for the sampled rule;
+ *   pass 2 (every record, tables small): full server and edge features of the selected
+ *     servers, and the distinct client-server pairs of their services (popularity);
+ *   after scoring, each expansion round repeats passes 1 and 2 for the new seeds only.
+ * Without seeds, a pass 0 fills the client table first (the seeds are its telnet scanners). */
 struct dctx {
     const struct detect_config *cfg;
     const struct detect_seeds *seeds;
     const struct detect_allow *allow;
-    struct htab server_ix, client_ix, edge_ix; /* key -> index into the vectors below */
-    struct htab svc_ix;                        /* service key -> service number */
+    struct store *store;
+    uint64_t hseed;                 /* seed of server-key and pair hashes */
+    struct htab server_ix;          /* selected servers: key hash -> index into srv */
+    struct htab client_ix, edge_ix; /* key -> index into the vectors below */
+    struct htab svc_ix;             /* service hash -> struct dsvc */
+    struct htab svc_pairs;          /* struct dsvc_pair (a set) */
+    struct htab pairs;              /* pass 1: seed-pair hash -> packed state */
+    uint8_t *pair_bits;             /* pass 1 without the client table: the round's seeds */
+    struct htab udp_seen;           /* pass 1: seed-peer hashes (high-port UDP) */
+    struct htab udp_srv;            /* pass 1: seed address as the server side -> peers */
+    uint8_t svc_filter[8192];       /* services tracked in the current round (svc_bit) */
+    uint8_t hll_srv[1 << 14], hll_edge[1 << 14]; /* population estimates */
     struct dsrv *srv;
     struct dcli *cli;
     struct dedge *edge;
     struct dtime *times;
+    uint8_t (*newpair)[24];   /* server key (19 bytes) of each new seed pair (sampled rule) */
+    struct drec *stash, *buf; /* records kept by pass 1; one block's records */
+    size_t nstash, stash_cap, stash_max, buf_cap;
+    bool stash_full; /* the stash overflowed: later passes read the store */
     size_t nsvc, nsrv, srv_cap, ncli, cli_cap, nedge, edge_cap, ntimes, times_cap, max_times;
+    size_t nnew, new_cap;
     uint64_t t_first, t_last, flows;
     uint64_t sampling_hist[4]; /* flows at 1:1, < 1:100, < 1:1000, coarser */
     uint32_t sampling_max;
+    bool timing;      /* most records unsampled: per-pair timing is meaningful */
+    uint64_t scan_ns; /* time in store passes */
     int rc;
 };
+
+/* Runs passes 1 and 2 for the clients that expansion round `round` made seeds. Returns 0, a
+ * store error or BS_ENOMEM/BS_ELIMIT with errbuf set. */
+int detect_scan_round(struct dctx *d, uint32_t round, char errbuf[512]);
 
 /* Orientation of a record (detect.h): true when src is the client. */
 bool detect_forward(uint8_t proto, uint16_t sp, uint16_t dp, uint8_t flags);

@@ -53,8 +53,6 @@ const char *detect_feature_name(enum detect_feature f)
 /* A client with this many UDP peers on high ports (both sides) is a member of a P2P overlay
  * (Mozi-like DHT bots, BitTorrent): its peers are not C&C servers. */
 #define P2P_PEERS 16
-/* A client that sent this many SYN-only records to telnet ports scans like an IoT bot. */
-#define SCANNER_TELNET_SYN 10
 /* Strong-case rule: many seeds, few others, persistent. */
 #define RULE_FANIN_SEEDS   5
 #define RULE_FANIN_SHARE   0.5
@@ -193,12 +191,17 @@ static void beacons(struct dctx *d, struct sacc *acc)
 static void accumulate(struct dctx *d, struct sacc *acc)
 {
     memset(acc, 0, d->nsrv * sizeof *acc);
-    /* Non-seed clients per service (summed over its servers), then per server. */
+    /* Non-seed clients per service (distinct client-server pairs over its servers), then per
+     * server. */
     uint64_t *svc = calloc(d->nsvc ? d->nsvc : 1, sizeof *svc);
     if (svc) {
-        for (size_t i = 0; i < d->nedge; i++)
-            if (!(d->cli[d->edge[i].client].flags & DCLI_SEED))
-                svc[d->srv[d->edge[i].server].svc]++;
+        const void *key;
+        size_t it = 0;
+        while ((it = htab_next(&d->svc_pairs, it, &key, NULL))) {
+            const struct dsvc_pair *pr = key;
+            if (!(d->cli[pr->client].flags & DCLI_SEED))
+                svc[pr->svc]++;
+        }
         for (size_t i = 0; i < d->nsrv; i++)
             acc[i].svc_others = svc[d->srv[i].svc];
         free(svc);
@@ -207,7 +210,7 @@ static void accumulate(struct dctx *d, struct sacc *acc)
         const struct dedge *e = &d->edge[i];
         const struct dcli *c = &d->cli[e->client];
         struct sacc *a = &acc[e->server];
-        if (c->telnet_syn >= SCANNER_TELNET_SYN)
+        if (c->telnet_syn >= DETECT_SCANNER_TELNET_SYN)
             a->iot_clients++;
         if (!(c->flags & DCLI_SEED))
             continue;
@@ -248,8 +251,8 @@ static bool is_bot_addr(const struct dctx *d, const struct ipaddr *a)
     const uint32_t *ix = htab_find(&d->client_ix, a->b);
     if (!ix)
         return false;
-    const struct dcli *c = &d->cli[*ix];
-    return (c->flags & DCLI_SEED) || c->telnet_syn >= SCANNER_TELNET_SYN;
+    const struct dcli *c = &d->cli[*ix & ~DCLI_IX_PAIR];
+    return (c->flags & DCLI_SEED) || c->telnet_syn >= DETECT_SCANNER_TELNET_SYN;
 }
 
 static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a, double p_seed,
@@ -631,30 +634,22 @@ static void count_seed_sources(const struct dctx *d, struct detect_result *out)
 int detect_score(struct dctx *d, struct detect_result *out, char errbuf[512])
 {
     out->flows = d->flows;
-    out->servers = d->nsrv;
     out->clients = d->ncli;
-    out->edges_total = d->nedge;
     out->t_first = d->flows ? d->t_first : 0;
     out->t_last = d->t_last;
     /* The effective sampling rate: 1 when most records are unsampled, else the coarsest rate
      * seen (per-pair timing is then meaningless and not used). */
-    out->sampling = d->sampling_hist[0] * 2 >= d->flows ? 1 : d->sampling_max;
-    out->timing_usable = out->sampling == 1;
-    /* Without seeds, the flows supply them: clients scanning telnet as IoT bots do. */
-    if (!d->seeds || !d->seeds->n) {
-        out->seeds_from_flows = true;
-        for (size_t i = 0; i < d->ncli; i++)
-            if (d->cli[i].telnet_syn >= SCANNER_TELNET_SYN)
-                d->cli[i].flags |= DCLI_SEED;
-    }
+    out->sampling = d->timing ? 1 : d->sampling_max;
+    out->timing_usable = d->timing;
     struct sacc *acc = malloc((d->nsrv ? d->nsrv : 1) * sizeof *acc);
-    if (!acc) {
-        snprintf(errbuf, 512, "out of memory for %zu servers", d->nsrv);
-        return BS_ENOMEM;
-    }
+    double *bk = NULL;
+    bool *hb = NULL;
+    int rc = BS_ENOMEM;
+    if (!acc)
+        goto out;
     accumulate(d, acc);
     beacons(d, acc);
-    int rc = score_all(d, acc, out->timing_usable, 0, out);
+    rc = score_all(d, acc, out->timing_usable, 0, out);
     uint64_t budget = d->cfg->expand_max;
     for (uint32_t round = 1; !rc && round <= d->cfg->expand_depth && budget; round++) {
         uint64_t added = expand(d, out, round, budget);
@@ -663,35 +658,45 @@ int detect_score(struct dctx *d, struct detect_result *out, char errbuf[512])
         budget -= added;
         out->seeds_expanded += added;
         /* Beacon scores stay those of the initial seeds: times were kept for them only. */
-        double *bk = malloc(d->nsrv * sizeof *bk);
-        bool *hb = malloc(d->nsrv * sizeof *hb);
-        if (!bk || !hb) {
-            free(bk);
-            free(hb);
-            rc = BS_ENOMEM;
-            break;
-        }
-        for (size_t i = 0; i < d->nsrv; i++) {
+        size_t nold = d->nsrv;
+        rc = BS_ENOMEM;
+        if (!(bk = malloc((nold ? nold : 1) * sizeof *bk)) ||
+            !(hb = malloc((nold ? nold : 1) * sizeof *hb)))
+            goto out;
+        for (size_t i = 0; i < nold; i++) {
             bk[i] = acc[i].beacon;
             hb[i] = acc[i].has_beacon;
         }
+        /* The new seeds' own servers: passes 1 and 2 for them. */
+        if ((rc = detect_scan_round(d, round, errbuf)))
+            goto out;
+        rc = BS_ENOMEM;
+        struct sacc *na = realloc(acc, (d->nsrv ? d->nsrv : 1) * sizeof *acc);
+        if (!na)
+            goto out;
+        acc = na;
         accumulate(d, acc);
-        for (size_t i = 0; i < d->nsrv; i++) {
+        for (size_t i = 0; i < nold; i++) {
             acc[i].beacon = bk[i];
             acc[i].has_beacon = hb[i];
         }
         free(bk);
         free(hb);
+        bk = NULL;
+        hb = NULL;
         rc = score_all(d, acc, out->timing_usable, round, out);
     }
-    free(acc);
     if (!rc)
         rc = link_moves(d, out);
     if (!rc)
         rc = collect_edges(d, out);
     if (!rc)
         count_seed_sources(d, out);
-    if (rc)
-        snprintf(errbuf, 512, "out of memory while scoring");
+out:
+    free(acc);
+    free(bk);
+    free(hb);
+    if (rc && !errbuf[0])
+        snprintf(errbuf, 512, "out of memory while scoring (%zu servers)", d->nsrv);
     return rc;
 }

@@ -7,6 +7,7 @@
  * side leaves something to decide.
  */
 #include "query/filter.h"
+#include "query/filter_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,61 +18,9 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/flow_field.h"
 #include "core/hash.h"
 #include "store/segment.h"
-
-enum fkind {
-    FK_ANY,
-    FK_AND,
-    FK_OR,
-    FK_NOT,
-    FK_RANGE,  /* field in [lo, hi], xor neg */
-    FK_INSET,  /* field in values[] */
-    FK_FLAGS,  /* (tcp_flags & mask) == mask */
-    FK_NET,    /* address field in prefix */
-    FK_ADDRSET,/* address field in set */
-    FK_FAMILY, /* src is IPv4 (lo = 1) or IPv6 (lo = 0) */
-};
-
-enum ffield {
-    FF_SRC_PORT, FF_DST_PORT, FF_PROTO, FF_PACKETS, FF_BYTES, FF_SRC_AS, FF_DST_AS, FF_IN_IF,
-    FF_OUT_IF, FF_SAMPLING, FF_TOS, FF_VLAN, FF_DURATION, FF_PPS, FF_BPS, FF_BPP,
-    FF_SRC, FF_DST, FF_EXPORTER,
-    /* having mode */
-    FF_H_FLOWS, FF_H_PACKETS, FF_H_BYTES, FF_H_DISTINCT,
-};
-
-struct addrset {
-    struct ipaddr *keys; /* open addressing, zero key marks empty (::/128 kept in has_zero) */
-    uint32_t *keys4;     /* IPv4 members (host order), open addressing; 0 in has_zero4 */
-    size_t cap, cap4, n;
-    bool has_zero, has_zero4;
-    struct ipprefix *pfx; /* non-host prefixes, checked linearly */
-    size_t npfx;
-};
-
-struct fnode {
-    uint8_t kind, field, neg;
-    uint8_t flags;
-    int a, b;
-    uint64_t lo, hi;
-    struct ipprefix pfx;
-    int set;            /* index into f->sets, or into f->vals for FK_INSET */
-    size_t nvals;
-};
-
-struct filter {
-    struct fnode *nodes;
-    size_t n;
-    int root;
-    bool having;
-    struct addrset *sets;
-    size_t nsets;
-    uint64_t *vals; /* FK_INSET value lists, back to back */
-    size_t nv;
-    uint8_t *bitmaps; /* one 8 KiB bitmap per FK_INSET on a 16-bit field */
-    size_t nbitmaps;
-};
 
 /* ---- lexer ----------------------------------------------------------------------------- */
 
@@ -306,19 +255,10 @@ static int binary(struct parser *p, enum fkind k, int a, int b)
 
 static uint64_t field_max(enum ffield fld)
 {
-    switch (fld) {
-    case FF_SRC_PORT:
-    case FF_DST_PORT:
-    case FF_VLAN: return 0xffff;
-    case FF_PROTO:
-    case FF_TOS: return 0xff;
-    case FF_SRC_AS:
-    case FF_DST_AS:
-    case FF_IN_IF:
-    case FF_OUT_IF:
-    case FF_SAMPLING: return 0xffffffffu;
-    default: return UINT64_MAX;
-    }
+    const struct flow_field *f = filter_field_of_term(fld);
+    if (!f || f->type == FLOW_FT_ADDR || f->size >= 8)
+        return UINT64_MAX;
+    return (UINT64_C(1) << (8 * f->size)) - 1;
 }
 
 /* A comparison "field CMP v" as a range node (or a constant when out of the field's range). */
@@ -415,131 +355,6 @@ static int mk_inset(struct parser *p, enum ffield fld, void *arg)
     return n;
 }
 
-/* ---- address sets ---------------------------------------------------------------------- */
-
-static int set_grow(struct addrset *s)
-{
-    size_t ncap = s->cap ? s->cap * 2 : 64;
-    struct ipaddr *nk = calloc(ncap, sizeof *nk);
-    if (!nk)
-        return BS_ENOMEM;
-    static const struct ipaddr zero;
-    for (size_t i = 0; i < s->cap; i++) {
-        if (!memcmp(&s->keys[i], &zero, 16))
-            continue;
-        size_t h = hash_bytes(&s->keys[i], 16, 0) & (ncap - 1);
-        while (memcmp(&nk[h], &zero, 16))
-            h = (h + 1) & (ncap - 1);
-        nk[h] = s->keys[i];
-    }
-    free(s->keys);
-    s->keys = nk;
-    s->cap = ncap;
-    return 0;
-}
-
-static int set_grow4(struct addrset *s)
-{
-    size_t ncap = s->cap4 ? s->cap4 * 2 : 64;
-    uint32_t *nk = calloc(ncap, sizeof *nk);
-    if (!nk)
-        return BS_ENOMEM;
-    for (size_t i = 0; i < s->cap4; i++) {
-        if (!s->keys4[i])
-            continue;
-        size_t h = hash_mix64(s->keys4[i]) & (ncap - 1);
-        while (nk[h])
-            h = (h + 1) & (ncap - 1);
-        nk[h] = s->keys4[i];
-    }
-    free(s->keys4);
-    s->keys4 = nk;
-    s->cap4 = ncap;
-    return 0;
-}
-
-static bool set_has(const struct addrset *s, const struct ipaddr *a)
-{
-    if (ipaddr_is_zero(a))
-        return s->has_zero;
-    if (s->cap) {
-        static const struct ipaddr zero;
-        size_t h = hash_bytes(a, 16, 0) & (s->cap - 1);
-        while (memcmp(&s->keys[h], &zero, 16)) {
-            if (!memcmp(&s->keys[h], a, 16))
-                return true;
-            h = (h + 1) & (s->cap - 1);
-        }
-    }
-    for (size_t i = 0; i < s->npfx; i++)
-        if (ipprefix_contains(&s->pfx[i], a))
-            return true;
-    return false;
-}
-
-static bool set_has4(const struct addrset *s, uint32_t v)
-{
-    if (s->npfx) {
-        struct ipaddr a;
-        ipaddr_from_v4(&a, v);
-        return set_has(s, &a);
-    }
-    if (!v)
-        return s->has_zero4;
-    if (!s->cap4)
-        return false;
-    size_t h = hash_mix64(v) & (s->cap4 - 1);
-    while (s->keys4[h]) {
-        if (s->keys4[h] == v)
-            return true;
-        h = (h + 1) & (s->cap4 - 1);
-    }
-    return false;
-}
-
-static int set_add(struct addrset *s, const struct ipprefix *pf)
-{
-    if (pf->len < 128) {
-        if (s->npfx % 16 == 0) {
-            struct ipprefix *np = realloc(s->pfx, (s->npfx + 16) * sizeof *np);
-            if (!np)
-                return BS_ENOMEM;
-            s->pfx = np;
-        }
-        s->pfx[s->npfx++] = *pf;
-        return 0;
-    }
-    const struct ipaddr *a = &pf->addr;
-    if (set_has(s, a))
-        return 0;
-    if (ipaddr_is_zero(a)) {
-        s->has_zero = true;
-    } else {
-        if ((s->n + 1) * 2 > s->cap && set_grow(s))
-            return BS_ENOMEM;
-        size_t h = hash_bytes(a, 16, 0) & (s->cap - 1);
-        static const struct ipaddr zero;
-        while (memcmp(&s->keys[h], &zero, 16))
-            h = (h + 1) & (s->cap - 1);
-        s->keys[h] = *a;
-    }
-    s->n++;
-    if (ipaddr_is_v4(a)) {
-        uint32_t v = ipaddr_v4(a);
-        if (!v) {
-            s->has_zero4 = true;
-        } else {
-            if ((s->n + 1) * 2 > s->cap4 && set_grow4(s))
-                return BS_ENOMEM;
-            size_t h = hash_mix64(v) & (s->cap4 - 1);
-            while (s->keys4[h])
-                h = (h + 1) & (s->cap4 - 1);
-            s->keys4[h] = v;
-        }
-    }
-    return 0;
-}
-
 static int new_set(struct parser *p)
 {
     struct filter *f = p->f;
@@ -588,7 +403,7 @@ static int load_set_file(struct parser *p, struct addrset *s, const char *path, 
             p->rc = rc = BS_ELIMIT;
             break;
         }
-        if ((rc = set_add(s, &pf))) {
+        if ((rc = filter_set_add(s, &pf))) {
             p->rc = rc;
             break;
         }
@@ -686,7 +501,7 @@ static int parse_addr_in(struct parser *p, int dir)
                 return -1;
             if (ipprefix_parse(buf, &pf))
                 return perr(p, p->tstart, "'%s' is not an address or prefix", buf), -1;
-            if (set_add(&p->f->sets[si], &pf))
+            if (filter_set_add(&p->f->sets[si], &pf))
                 return p->rc = BS_ENOMEM, -1;
             next(p);
         }
@@ -848,15 +663,22 @@ static int parse_prim(struct parser *p)
             p->f->nodes[n].flags = mask;
         return n;
     }
+    /* Derived measures, then any number field of the flow field table by its names. */
     static const struct {
         const char *w;
         enum ffield f;
-    } rel[] = {{"packets", FF_PACKETS}, {"bytes", FF_BYTES},   {"duration", FF_DURATION},
-               {"pps", FF_PPS},         {"bps", FF_BPS},       {"bpp", FF_BPP},
-               {"tos", FF_TOS},         {"sampling", FF_SAMPLING}, {"vlan", FF_VLAN}};
-    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        if (!is_kw(p, rel[i].w))
-            continue;
+    } rel[] = {{"duration", FF_DURATION}, {"pps", FF_PPS}, {"bps", FF_BPS}, {"bpp", FF_BPP}};
+    int fld = -1;
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0] && fld < 0; i++)
+        if (is_kw(p, rel[i].w))
+            fld = (int)rel[i].f;
+    if (fld < 0 && p->tok == T_WORD && p->tlen < sizeof buf) {
+        memcpy(buf, p->s + p->tstart, p->tlen);
+        buf[p->tlen] = '\0';
+        const struct flow_field *ff = flow_field_by_name(buf);
+        fld = ff && ff->type != FLOW_FT_ADDR ? filter_term_of_field(flow_field_id(ff)) : -1;
+    }
+    if (fld >= 0) {
         next(p);
         struct cmp_arg a = {C_EQ, 0};
         if (tok_cmp(p, &a.c))
@@ -864,7 +686,7 @@ static int parse_prim(struct parser *p)
         if (number(p, &a.v))
             return -1;
         next(p);
-        return mk_range(p, rel[i].f, &a);
+        return mk_range(p, (enum ffield)fld, &a);
     }
     return unexpected(p), -1;
 }
@@ -914,22 +736,12 @@ static int parse_expr(struct parser *p)
     return a;
 }
 
-static void free_sets(struct filter *f)
-{
-    for (size_t i = 0; i < f->nsets; i++) {
-        free(f->sets[i].keys);
-        free(f->sets[i].keys4);
-        free(f->sets[i].pfx);
-    }
-    free(f->sets);
-}
-
 void filter_free(struct filter *f)
 {
     if (!f)
         return;
     free(f->nodes);
-    free_sets(f);
+    filter_sets_free(f);
     free(f->vals);
     free(f->bitmaps);
     free(f);
@@ -1008,468 +820,3 @@ int filter_compile_having(const char *text, struct filter **out, struct filter_e
     return compile(text, out, err, true);
 }
 
-/* ---- metadata -------------------------------------------------------------------------- */
-
-static uint64_t field_cols(enum ffield fld)
-{
-    switch (fld) {
-    case FF_SRC_PORT: return STORE_COLBIT(STORE_COL_SRC_PORT);
-    case FF_DST_PORT: return STORE_COLBIT(STORE_COL_DST_PORT);
-    case FF_PROTO: return STORE_COLBIT(STORE_COL_PROTO);
-    case FF_PACKETS: return STORE_COLBIT(STORE_COL_PACKETS);
-    case FF_BYTES: return STORE_COLBIT(STORE_COL_BYTES);
-    case FF_SRC_AS: return STORE_COLBIT(STORE_COL_SRC_AS);
-    case FF_DST_AS: return STORE_COLBIT(STORE_COL_DST_AS);
-    case FF_IN_IF: return STORE_COLBIT(STORE_COL_IN_IF);
-    case FF_OUT_IF: return STORE_COLBIT(STORE_COL_OUT_IF);
-    case FF_SAMPLING: return STORE_COLBIT(STORE_COL_SAMPLING);
-    case FF_TOS: return STORE_COLBIT(STORE_COL_TOS);
-    case FF_VLAN: return STORE_COLBIT(STORE_COL_VLAN);
-    case FF_DURATION:
-        return STORE_COLBIT(STORE_COL_START_MS) | STORE_COLBIT(STORE_COL_END_MS);
-    case FF_PPS:
-        return STORE_COLBIT(STORE_COL_START_MS) | STORE_COLBIT(STORE_COL_END_MS) |
-               STORE_COLBIT(STORE_COL_PACKETS);
-    case FF_BPS:
-        return STORE_COLBIT(STORE_COL_START_MS) | STORE_COLBIT(STORE_COL_END_MS) |
-               STORE_COLBIT(STORE_COL_BYTES);
-    case FF_BPP: return STORE_COLBIT(STORE_COL_PACKETS) | STORE_COLBIT(STORE_COL_BYTES);
-    case FF_SRC: return STORE_COLBIT(STORE_COL_SRC);
-    case FF_DST: return STORE_COLBIT(STORE_COL_DST);
-    case FF_EXPORTER: return STORE_COLBIT(STORE_COL_EXPORTER);
-    default: return 0;
-    }
-}
-
-uint64_t filter_columns(const struct filter *f)
-{
-    uint64_t m = 0;
-    for (size_t i = 0; i < f->n; i++) {
-        const struct fnode *nd = &f->nodes[i];
-        switch (nd->kind) {
-        case FK_RANGE:
-        case FK_INSET:
-        case FK_NET:
-        case FK_ADDRSET: m |= field_cols((enum ffield)nd->field); break;
-        case FK_FLAGS: m |= STORE_COLBIT(STORE_COL_TCP_FLAGS); break;
-        case FK_FAMILY: m |= STORE_COLBIT(STORE_COL_SRC); break;
-        default: break;
-        }
-    }
-    return m;
-}
-
-bool filter_is_any(const struct filter *f)
-{
-    return f->nodes[f->root].kind == FK_ANY;
-}
-
-/* Last address of prefix p (all host bits set). */
-static void prefix_last(const struct ipprefix *p, struct ipaddr *out)
-{
-    *out = p->addr;
-    for (unsigned bit = p->len; bit < 128; bit++)
-        out->b[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
-}
-
-static bool may_match(const struct filter *f, int ni, const struct store_block_meta *m)
-{
-    const struct fnode *nd = &f->nodes[ni];
-    switch (nd->kind) {
-    case FK_AND: return may_match(f, nd->a, m) && may_match(f, nd->b, m);
-    case FK_OR: return may_match(f, nd->a, m) || may_match(f, nd->b, m);
-    case FK_RANGE:
-        if (nd->field == FF_SRC_PORT || nd->field == FF_DST_PORT) {
-            bool src = nd->field == FF_SRC_PORT;
-            uint64_t mn = src ? m->src_port_min : m->dst_port_min;
-            uint64_t mx = src ? m->src_port_max : m->dst_port_max;
-            if (nd->neg)
-                return !(nd->lo <= mn && mx <= nd->hi); /* all inside the excluded range */
-            if (nd->hi < mn || nd->lo > mx)
-                return false;
-            if (nd->lo == nd->hi)
-                return store_block_may_contain_port(
-                    m, src ? STORE_COL_SRC_PORT : STORE_COL_DST_PORT, (uint16_t)nd->lo);
-        }
-        return true;
-    case FK_INSET:
-        if (nd->field == FF_SRC_PORT || nd->field == FF_DST_PORT) {
-            enum store_col c = nd->field == FF_SRC_PORT ? STORE_COL_SRC_PORT : STORE_COL_DST_PORT;
-            for (size_t k = 0; k < nd->nvals; k++)
-                if (store_block_may_contain_port(m, c, (uint16_t)f->vals[nd->set + (int)k]))
-                    return true;
-            return false;
-        }
-        return true;
-    case FK_NET:
-        if (nd->field == FF_SRC || nd->field == FF_DST) {
-            bool src = nd->field == FF_SRC;
-            const struct ipaddr *mn = src ? &m->src_min : &m->dst_min;
-            const struct ipaddr *mx = src ? &m->src_max : &m->dst_max;
-            struct ipaddr last;
-            prefix_last(&nd->pfx, &last);
-            if (ipaddr_cmp(&last, mn) < 0 || ipaddr_cmp(&nd->pfx.addr, mx) > 0)
-                return false;
-            if (nd->pfx.len == 128)
-                return store_block_may_contain_addr(m, src ? STORE_COL_SRC : STORE_COL_DST,
-                                                    &nd->pfx.addr);
-        }
-        return true;
-    case FK_ADDRSET:
-        if (nd->field == FF_SRC || nd->field == FF_DST) {
-            const struct addrset *s = &f->sets[nd->set];
-            if (s->npfx || s->has_zero || s->n > 256)
-                return true;
-            enum store_col c = nd->field == FF_SRC ? STORE_COL_SRC : STORE_COL_DST;
-            static const struct ipaddr zero;
-            for (size_t k = 0; k < s->cap; k++)
-                if (memcmp(&s->keys[k], &zero, 16) &&
-                    store_block_may_contain_addr(m, c, &s->keys[k]))
-                    return true;
-            return false;
-        }
-        return true;
-    default: return true;
-    }
-}
-
-bool filter_block_may_match(const struct filter *f, const struct store_block_meta *m)
-{
-    return may_match(f, f->root, m);
-}
-
-/* ---- evaluation ------------------------------------------------------------------------ */
-
-struct filter_scratch {
-    uint8_t *masks[2 * FILTER_MAX_DEPTH + 4]; /* two eval levels per nesting level */
-    uint64_t *tmp;
-};
-
-struct filter_scratch *filter_scratch_new(void)
-{
-    return calloc(1, sizeof(struct filter_scratch));
-}
-
-void filter_scratch_free(struct filter_scratch *s)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < sizeof s->masks / sizeof s->masks[0]; i++)
-        free(s->masks[i]);
-    free(s->tmp);
-    free(s);
-}
-
-static uint8_t *mask_at(struct filter_scratch *s, unsigned depth)
-{
-    if (depth >= sizeof s->masks / sizeof s->masks[0])
-        return NULL;
-    if (!s->masks[depth])
-        s->masks[depth] = malloc(SEGMENT_BLOCK_MAX);
-    return s->masks[depth];
-}
-
-#define RANGE_LOOP(T, col)                                                                       \
-    do {                                                                                         \
-        const T *v_ = (col);                                                                     \
-        uint64_t lo_ = nd->lo, w_ = nd->hi - nd->lo;                                             \
-        uint8_t ng_ = nd->neg;                                                                   \
-        if (nd->lo > nd->hi) {                                                                   \
-            memset(out, ng_, n);                                                                 \
-            break;                                                                               \
-        }                                                                                        \
-        for (size_t i = 0; i < n; i++)                                                           \
-            out[i] = (uint8_t)(((uint64_t)v_[i] - lo_ <= w_) ^ ng_);                             \
-    } while (0)
-
-static uint64_t rate(uint64_t num, uint64_t start, uint64_t end, uint64_t scale)
-{
-    uint64_t d = end > start ? end - start : 0;
-    return d ? num * scale / d : 0;
-}
-
-static int eval_range(const struct fnode *nd, const struct store_block *b, uint8_t *out,
-                      struct filter_scratch *s)
-{
-    size_t n = b->n;
-    switch (nd->field) {
-    case FF_SRC_PORT: RANGE_LOOP(uint16_t, b->src_port); return 0;
-    case FF_DST_PORT: RANGE_LOOP(uint16_t, b->dst_port); return 0;
-    case FF_VLAN: RANGE_LOOP(uint16_t, b->vlan); return 0;
-    case FF_PROTO: RANGE_LOOP(uint8_t, b->proto); return 0;
-    case FF_TOS: RANGE_LOOP(uint8_t, b->tos); return 0;
-    case FF_PACKETS: RANGE_LOOP(uint64_t, b->packets); return 0;
-    case FF_BYTES: RANGE_LOOP(uint64_t, b->bytes); return 0;
-    case FF_SRC_AS: RANGE_LOOP(uint32_t, b->src_as); return 0;
-    case FF_DST_AS: RANGE_LOOP(uint32_t, b->dst_as); return 0;
-    case FF_IN_IF: RANGE_LOOP(uint32_t, b->in_if); return 0;
-    case FF_OUT_IF: RANGE_LOOP(uint32_t, b->out_if); return 0;
-    case FF_SAMPLING: RANGE_LOOP(uint32_t, b->sampling); return 0;
-    default: break;
-    }
-    if (!s->tmp && !(s->tmp = malloc(SEGMENT_BLOCK_MAX * sizeof *s->tmp)))
-        return BS_ENOMEM;
-    uint64_t *t = s->tmp;
-    for (size_t i = 0; i < n; i++) {
-        switch (nd->field) {
-        case FF_DURATION:
-            t[i] = b->end_ms[i] > b->start_ms[i] ? b->end_ms[i] - b->start_ms[i] : 0;
-            break;
-        case FF_PPS: t[i] = rate(b->packets[i], b->start_ms[i], b->end_ms[i], 1000); break;
-        case FF_BPS: t[i] = rate(b->bytes[i], b->start_ms[i], b->end_ms[i], 8000); break;
-        case FF_BPP: t[i] = b->packets[i] ? b->bytes[i] / b->packets[i] : 0; break;
-        default: t[i] = 0; break;
-        }
-    }
-    RANGE_LOOP(uint64_t, t);
-    return 0;
-}
-
-static const struct store_addr_col *addr_col(const struct store_block *b, unsigned field)
-{
-    switch (field) {
-    case FF_SRC: return &b->src;
-    case FF_DST: return &b->dst;
-    default: return &b->exporter;
-    }
-}
-
-static void eval_net(const struct fnode *nd, const struct store_block *b, uint8_t *out)
-{
-    size_t n = b->n;
-    const struct store_addr_col *c = addr_col(b, nd->field);
-    const struct ipprefix *pf = &nd->pfx;
-    if (c->v4) {
-        if (pf->len >= 96 && ipaddr_is_v4(&pf->addr)) {
-            unsigned l4 = pf->len - 96u;
-            uint32_t mask = l4 ? (uint32_t)(0xffffffffu << (32 - l4)) : 0;
-            uint32_t net = ipaddr_v4(&pf->addr) & mask;
-            for (size_t i = 0; i < n; i++)
-                out[i] = (c->v4[i] & mask) == net;
-        } else {
-            struct ipaddr probe;
-            ipaddr_from_v4(&probe, 0);
-            /* A shorter prefix either covers all of ::ffff:0:0/96 or none of it. */
-            memset(out, pf->len < 96 && ipprefix_contains(pf, &probe), n);
-        }
-        return;
-    }
-    unsigned full = pf->len / 8, bits = pf->len % 8;
-    uint8_t pm = (uint8_t)(0xff00u >> bits);
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *a = c->full[i].b;
-        out[i] = !memcmp(a, pf->addr.b, full) && (!bits || (a[full] & pm) == pf->addr.b[full]);
-    }
-}
-
-static int eval_node(const struct filter *f, int ni, const struct store_block *b, uint8_t *out,
-                     struct filter_scratch *s, unsigned depth)
-{
-    const struct fnode *nd = &f->nodes[ni];
-    size_t n = b->n;
-    int rc;
-    switch (nd->kind) {
-    case FK_ANY: memset(out, 1, n); return 0;
-    case FK_NOT:
-        if ((rc = eval_node(f, nd->a, b, out, s, depth)))
-            return rc;
-        for (size_t i = 0; i < n; i++)
-            out[i] ^= 1;
-        return 0;
-    case FK_AND:
-    case FK_OR: {
-        if ((rc = eval_node(f, nd->a, b, out, s, depth)))
-            return rc;
-        size_t cnt = 0;
-        for (size_t i = 0; i < n; i++)
-            cnt += out[i];
-        if (nd->kind == FK_AND ? cnt == 0 : cnt == n)
-            return 0;
-        uint8_t *t = mask_at(s, depth + 1);
-        if (!t)
-            return BS_ENOMEM;
-        if ((rc = eval_node(f, nd->b, b, t, s, depth + 1)))
-            return rc;
-        if (nd->kind == FK_AND)
-            for (size_t i = 0; i < n; i++)
-                out[i] &= t[i];
-        else
-            for (size_t i = 0; i < n; i++)
-                out[i] |= t[i];
-        return 0;
-    }
-    case FK_RANGE: return eval_range(nd, b, out, s);
-    case FK_INSET: {
-        const uint8_t *bm = f->bitmaps + nd->lo * 8192;
-        const uint16_t *v16 = nd->field == FF_SRC_PORT ? b->src_port
-                              : nd->field == FF_DST_PORT ? b->dst_port
-                                                         : NULL;
-        if (v16) {
-            for (size_t i = 0; i < n; i++)
-                out[i] = (bm[v16[i] >> 3] >> (v16[i] & 7)) & 1;
-            return 0;
-        }
-        const uint32_t *v32 = nd->field == FF_SRC_AS ? b->src_as : b->dst_as;
-        for (size_t i = 0; i < n; i++) {
-            out[i] = 0;
-            for (size_t k = 0; k < nd->nvals; k++)
-                if (f->vals[nd->set + (int)k] == v32[i]) {
-                    out[i] = 1;
-                    break;
-                }
-        }
-        return 0;
-    }
-    case FK_FLAGS:
-        for (size_t i = 0; i < n; i++)
-            out[i] = (b->tcp_flags[i] & nd->flags) == nd->flags;
-        return 0;
-    case FK_NET: eval_net(nd, b, out); return 0;
-    case FK_ADDRSET: {
-        const struct addrset *set = &f->sets[nd->set];
-        const struct store_addr_col *c = addr_col(b, nd->field);
-        if (c->v4)
-            for (size_t i = 0; i < n; i++)
-                out[i] = set_has4(set, c->v4[i]);
-        else
-            for (size_t i = 0; i < n; i++)
-                out[i] = set_has(set, &c->full[i]);
-        return 0;
-    }
-    case FK_FAMILY:
-        if (b->src.v4)
-            memset(out, (int)nd->lo, n);
-        else
-            for (size_t i = 0; i < n; i++)
-                out[i] = ipaddr_is_v4(&b->src.full[i]) == (nd->lo != 0);
-        return 0;
-    }
-    return BS_EMALFORMED;
-}
-
-long filter_eval_block(const struct filter *f, const struct store_block *b, uint8_t *sel,
-                       struct filter_scratch *s)
-{
-    size_t n = b->n;
-    long cnt = 0;
-    if (filter_is_any(f)) {
-        for (size_t i = 0; i < n; i++)
-            cnt += sel[i];
-        return cnt;
-    }
-    uint8_t *m = mask_at(s, 0);
-    if (!m)
-        return BS_ENOMEM;
-    int rc = eval_node(f, f->root, b, m, s, 0);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        sel[i] &= m[i];
-        cnt += sel[i];
-    }
-    return cnt;
-}
-
-bool filter_match_rec(const struct filter *f, const struct flow_rec *r)
-{
-    /* One-record block: full-address columns, so every node type is exercised on the slow
-     * path the same way as on a mixed-family block. */
-    uint64_t end = r->end_ms, pk = r->packets, by = r->bytes, st = r->start_ms;
-    uint32_t sa = r->src_as, da = r->dst_as, ii = r->in_if, oi = r->out_if, sr = r->sampling_rate;
-    uint16_t sp = r->src_port, dp = r->dst_port, vl = r->vlan;
-    uint8_t pr = r->proto, fl = r->tcp_flags, tos = r->tos;
-    struct store_block b = {
-        .n = 1, .start_ms = &st, .end_ms = &end, .packets = &pk, .bytes = &by,
-        .src = {NULL, &r->src}, .dst = {NULL, &r->dst}, .exporter = {NULL, &r->exporter},
-        .nexthop = {NULL, &r->nexthop}, .sampling = &sr, .in_if = &ii, .out_if = &oi,
-        .src_as = &sa, .dst_as = &da, .src_port = &sp, .dst_port = &dp, .vlan = &vl,
-        .proto = &pr, .tcp_flags = &fl, .tos = &tos,
-    };
-    struct filter_scratch *s = filter_scratch_new();
-    if (!s)
-        return false;
-    uint8_t sel = 1;
-    long rc = filter_eval_block(f, &b, &sel, s);
-    filter_scratch_free(s);
-    return rc == 1;
-}
-
-static bool row_match(const struct filter *f, int ni, const uint64_t v[4])
-{
-    const struct fnode *nd = &f->nodes[ni];
-    switch (nd->kind) {
-    case FK_ANY: return true;
-    case FK_NOT: return !row_match(f, nd->a, v);
-    case FK_AND: return row_match(f, nd->a, v) && row_match(f, nd->b, v);
-    case FK_OR: return row_match(f, nd->a, v) || row_match(f, nd->b, v);
-    case FK_RANGE: {
-        if (nd->field < FF_H_FLOWS || nd->field > FF_H_DISTINCT)
-            return false;
-        uint64_t x = v[nd->field - FF_H_FLOWS];
-        bool in = nd->lo <= nd->hi && x >= nd->lo && x <= nd->hi;
-        return in != (nd->neg != 0);
-    }
-    default: return false;
-    }
-}
-
-bool filter_match_row(const struct filter *f, uint64_t flows, uint64_t packets, uint64_t bytes,
-                      uint64_t distinct)
-{
-    uint64_t v[4] = {flows, packets, bytes, distinct};
-    return row_match(f, f->root, v);
-}
-
-/* ---- the compiled tree, read-only (filter.h) -------------------------------------------- */
-
-_Static_assert((int)FILTER_N_FAMILY == (int)FK_FAMILY && (int)FILTER_N_RANGE == (int)FK_RANGE,
-               "filter_node_kind mirrors enum fkind");
-_Static_assert((int)FILTER_F_H_DISTINCT == (int)FF_H_DISTINCT &&
-                   (int)FILTER_F_EXPORTER == (int)FF_EXPORTER && (int)FILTER_F_BPP == (int)FF_BPP,
-               "filter_field mirrors enum ffield");
-
-int filter_root(const struct filter *f)
-{
-    return f->root;
-}
-
-void filter_node_get(const struct filter *f, int i, struct filter_node_view *v)
-{
-    const struct fnode *nd = &f->nodes[i];
-    memset(v, 0, sizeof *v);
-    v->kind = (enum filter_node_kind)nd->kind;
-    v->field = (enum filter_field)nd->field;
-    v->neg = nd->neg != 0;
-    v->a = nd->a;
-    v->b = nd->b;
-    v->lo = nd->lo;
-    v->hi = nd->hi;
-    v->flags = nd->flags;
-    v->pfx = nd->pfx;
-    if (nd->kind == FK_INSET) {
-        v->vals = f->vals + nd->set;
-        v->nvals = nd->nvals;
-    }
-}
-
-int filter_addrset_each(const struct filter *f, int i,
-                        int (*cb)(void *ctx, const struct ipprefix *p), void *ctx)
-{
-    const struct addrset *s = &f->sets[f->nodes[i].set];
-    static const struct ipaddr zero;
-    int rc;
-    struct ipprefix p = {.len = 128};
-    if (s->has_zero && (rc = cb(ctx, &p)))
-        return rc;
-    for (size_t k = 0; k < s->cap; k++) {
-        if (!memcmp(&s->keys[k], &zero, 16))
-            continue;
-        p.addr = s->keys[k];
-        if ((rc = cb(ctx, &p)))
-            return rc;
-    }
-    for (size_t k = 0; k < s->npfx; k++)
-        if ((rc = cb(ctx, &s->pfx[k])))
-            return rc;
-    return 0;
-}

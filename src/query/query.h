@@ -15,11 +15,12 @@
  * table, rows with an IPv6 key address falling back to the generic 16-byte-per-address table;
  * (group, distinct value) pairs likewise when both fit in 64 bits together.
  *
- * Keys (-A / -s / -D): srcip, dstip (with /N masks: "srcip/24" masks IPv4 to /24,
+ * Keys (-A / -s / -D): the fields of core/flow_field.h marked FLOW_FU_KEY, by their canonical
+ * names or aliases: srcip, dstip (with /N masks: "srcip/24" masks IPv4 to /24,
  * "srcip/24/64" also masks IPv6 to /64, "srcip6/64" only IPv6; srcip4/N = srcip/N), srcport,
  * dstport, proto, exporter, nexthop, in_if (alias inif), out_if (outif), src_as (srcas),
  * dst_as (dstas), tos, flags, sampling, vlan, version. Output names are the record names of
- * the collect NDJSON (src_addr, dst_port, ...).
+ * the collect NDJSON (src_addr, dst_port, next_hop, ...).
  *
  * Caps: QUERY_MAX_KEYS keys per aggregation; spec->max_groups groups and spec->max_distinct
  * (group, value) pairs in total (BS_ELIMIT with a message past them).
@@ -120,8 +121,14 @@ int query_parse_stat(const char *text, struct query_spec *q, struct query_error 
 /* Parses one key name (for -D). */
 int query_parse_key(const char *text, struct query_key *k, struct query_error *err);
 
-/* Record name of a key ("dst_port"); static string. */
+/* Record name of a key ("dst_port", its field's canonical name); static string. */
 const char *query_key_name(const struct query_key *k);
+
+struct flow_field;
+/* The flow field (core/flow_field.h) a key reads. */
+const struct flow_field *query_key_field(enum query_keyid id);
+/* The key reading field f: 0, or BS_ENOTFOUND when f is not an aggregation key. */
+int query_key_from_field(const struct flow_field *f, enum query_keyid *id);
 
 /* Initialises spec with defaults (all time, table, summary, 1 thread, caps). */
 void query_spec_init(struct query_spec *q);

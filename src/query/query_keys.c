@@ -9,101 +9,54 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/flow_field.h"
 
-static const struct {
-    const char *name; /* as typed */
-    enum query_keyid id;
-} key_names[] = {
-    {"srcip", QK_SRCIP},     {"dstip", QK_DSTIP},      {"srcport", QK_SRCPORT},
-    {"dstport", QK_DSTPORT}, {"proto", QK_PROTO},      {"exporter", QK_EXPORTER},
-    {"nexthop", QK_NEXTHOP}, {"in_if", QK_IN_IF},      {"inif", QK_IN_IF},
-    {"out_if", QK_OUT_IF},   {"outif", QK_OUT_IF},     {"src_as", QK_SRC_AS},
-    {"srcas", QK_SRC_AS},    {"dst_as", QK_DST_AS},    {"dstas", QK_DST_AS},
-    {"tos", QK_TOS},         {"flags", QK_FLAGS},      {"sampling", QK_SAMPLING},
-    {"vlan", QK_VLAN},       {"version", QK_VERSION},  {"src_addr", QK_SRCIP},
-    {"dst_addr", QK_DSTIP},  {"src_port", QK_SRCPORT}, {"dst_port", QK_DSTPORT},
+/* The flow field of each key: names, aliases, sizes and columns come from the field table. */
+static const enum flow_field_id key_field[] = {
+    [QK_SRCIP] = FLOW_F_SRC_ADDR,   [QK_DSTIP] = FLOW_F_DST_ADDR,
+    [QK_SRCPORT] = FLOW_F_SRC_PORT, [QK_DSTPORT] = FLOW_F_DST_PORT,
+    [QK_PROTO] = FLOW_F_PROTO,      [QK_EXPORTER] = FLOW_F_EXPORTER,
+    [QK_NEXTHOP] = FLOW_F_NEXT_HOP, [QK_IN_IF] = FLOW_F_IN_IF,
+    [QK_OUT_IF] = FLOW_F_OUT_IF,    [QK_SRC_AS] = FLOW_F_SRC_AS,
+    [QK_DST_AS] = FLOW_F_DST_AS,    [QK_TOS] = FLOW_F_TOS,
+    [QK_FLAGS] = FLOW_F_TCP_FLAGS,  [QK_SAMPLING] = FLOW_F_SAMPLING_RATE,
+    [QK_VLAN] = FLOW_F_VLAN,        [QK_VERSION] = FLOW_F_VERSION,
 };
+#define QK_COUNT (sizeof key_field / sizeof key_field[0])
 
-static const char *const key_record_names[] = {
-    [QK_SRCIP] = "src_addr",   [QK_DSTIP] = "dst_addr",
-    [QK_SRCPORT] = "src_port", [QK_DSTPORT] = "dst_port",
-    [QK_PROTO] = "proto",      [QK_EXPORTER] = "exporter",
-    [QK_NEXTHOP] = "nexthop",  [QK_IN_IF] = "in_if",
-    [QK_OUT_IF] = "out_if",    [QK_SRC_AS] = "src_as",
-    [QK_DST_AS] = "dst_as",    [QK_TOS] = "tos",
-    [QK_FLAGS] = "tcp_flags",  [QK_SAMPLING] = "sampling_rate",
-    [QK_VLAN] = "vlan",        [QK_VERSION] = "version",
-};
+const struct flow_field *query_key_field(enum query_keyid id)
+{
+    return &flow_fields[key_field[id]];
+}
+
+int query_key_from_field(const struct flow_field *f, enum query_keyid *id)
+{
+    for (size_t i = 0; i < QK_COUNT; i++)
+        if (key_field[i] == flow_field_id(f)) {
+            *id = (enum query_keyid)i;
+            return 0;
+        }
+    return BS_ENOTFOUND;
+}
 
 const char *query_key_name(const struct query_key *k)
 {
-    return key_record_names[k->id];
+    return query_key_field(k->id)->name;
 }
 
 bool query_key_is_addr(enum query_keyid id)
 {
-    return id == QK_SRCIP || id == QK_DSTIP || id == QK_EXPORTER || id == QK_NEXTHOP;
+    return query_key_field(id)->type == FLOW_FT_ADDR;
 }
 
 size_t query_key_size(enum query_keyid id)
 {
-    switch (id) {
-    case QK_SRCIP:
-    case QK_DSTIP:
-    case QK_EXPORTER:
-    case QK_NEXTHOP:
-        return 16;
-    case QK_SRCPORT:
-    case QK_DSTPORT:
-    case QK_VLAN:
-        return 2;
-    case QK_PROTO:
-    case QK_TOS:
-    case QK_FLAGS:
-    case QK_VERSION:
-        return 1;
-    default:
-        return 4;
-    }
+    return query_key_is_addr(id) ? 16 : query_key_field(id)->size;
 }
 
 uint64_t query_key_cols(enum query_keyid id)
 {
-    switch (id) {
-    case QK_SRCIP:
-        return STORE_COLBIT(STORE_COL_SRC);
-    case QK_DSTIP:
-        return STORE_COLBIT(STORE_COL_DST);
-    case QK_SRCPORT:
-        return STORE_COLBIT(STORE_COL_SRC_PORT);
-    case QK_DSTPORT:
-        return STORE_COLBIT(STORE_COL_DST_PORT);
-    case QK_PROTO:
-        return STORE_COLBIT(STORE_COL_PROTO);
-    case QK_EXPORTER:
-        return STORE_COLBIT(STORE_COL_EXPORTER);
-    case QK_NEXTHOP:
-        return STORE_COLBIT(STORE_COL_NEXTHOP);
-    case QK_IN_IF:
-        return STORE_COLBIT(STORE_COL_IN_IF);
-    case QK_OUT_IF:
-        return STORE_COLBIT(STORE_COL_OUT_IF);
-    case QK_SRC_AS:
-        return STORE_COLBIT(STORE_COL_SRC_AS);
-    case QK_DST_AS:
-        return STORE_COLBIT(STORE_COL_DST_AS);
-    case QK_TOS:
-        return STORE_COLBIT(STORE_COL_TOS);
-    case QK_FLAGS:
-        return STORE_COLBIT(STORE_COL_TCP_FLAGS);
-    case QK_SAMPLING:
-        return STORE_COLBIT(STORE_COL_SAMPLING);
-    case QK_VLAN:
-        return STORE_COLBIT(STORE_COL_VLAN);
-    case QK_VERSION:
-        return STORE_COLBIT(STORE_COL_VERSION);
-    }
-    return 0;
+    return STORE_COLBIT(query_key_field(id)->store_col);
 }
 
 static int kerr(struct query_error *err, const char *fmt, ...)
@@ -143,16 +96,14 @@ int query_parse_key(const char *text, struct query_key *k, struct query_error *e
         fam = name[5] - '0';
         name[5] = '\0';
     }
-    size_t i;
-    for (i = 0; i < sizeof key_names / sizeof key_names[0]; i++)
-        if (!strcasecmp(name, key_names[i].name))
-            break;
-    if (i == sizeof key_names / sizeof key_names[0])
+    const struct flow_field *f = flow_field_by_name(name);
+    enum query_keyid id;
+    if (!f || !(f->use & FLOW_FU_KEY) || query_key_from_field(f, &id))
         return kerr(err,
                     "'%s' is not an aggregation key (srcip, dstip, srcport, dstport, "
                     "proto, exporter, in_if, out_if, src_as, dst_as, tos, flags, ...)",
                     text);
-    k->id = key_names[i].id;
+    k->id = id;
     k->v4len = 32;
     k->v6len = 128;
     if (!slash)

@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/flow.h"
+#include "core/flow_field.h"
 #include "core/jw.h"
 
 static const char *proto_name(unsigned p, char *buf, size_t len)
@@ -53,24 +54,34 @@ static void addr_port(const struct ipaddr *a, unsigned port, char *out, size_t l
 void query_print_record(const struct flow_rec *r, enum query_format format, struct buf *line,
                         FILE *o)
 {
-    char a[IPADDR_STRLEN + 10], b[IPADDR_STRLEN + 10], e[IPADDR_STRLEN], ts[40], pb[8], fl[9];
+    char a[IPADDR_STRLEN + 10], b[IPADDR_STRLEN + 10], ts[40], pb[8], fl[9];
     switch (format) {
     case QF_NDJSON:
         buf_reset(line);
         if (!flow_to_ndjson(r, line))
             fwrite(line->data, 1, line->len, o);
         return;
-    case QF_CSV:
-        ipaddr_format(&r->exporter, e, sizeof e);
-        ipaddr_format(&r->src, a, sizeof a);
-        ipaddr_format(&r->dst, b, sizeof b);
-        fprintf(o,
-                "%s,%s,%" PRIu32 ",%s,%s,%u,%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu64
-                ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 "\n",
-                e, flow_version_name(r->version), r->obs_domain, a, b, r->src_port, r->dst_port,
-                r->proto, r->tcp_flags, r->packets, r->bytes, r->sampling_rate, r->start_ms,
-                r->end_ms, r->in_if, r->out_if, r->src_as, r->dst_as);
+    case QF_CSV: {
+        /* the FLOW_FU_CSV fields in table order, as flow_field_csv_header names them */
+        buf_reset(line);
+        int rc = 0;
+        bool first = true;
+        for (size_t i = 0; i < FLOW_F_COUNT && !rc; i++) {
+            const struct flow_field *f = &flow_fields[i];
+            if (!(f->use & FLOW_FU_CSV))
+                continue;
+            if (!first)
+                rc = buf_putc(line, ',');
+            if (!rc)
+                rc = flow_field_put_csv(f, r, line);
+            first = false;
+        }
+        if (!rc)
+            rc = buf_putc(line, '\n');
+        if (!rc)
+            fwrite(line->data, 1, line->len, o);
         return;
+    }
     case QF_TABLE:
         clock_format_utc(r->start_ms, ts, sizeof ts);
         addr_port(&r->src, r->src_port, a, sizeof a);
@@ -85,11 +96,12 @@ void query_print_record(const struct flow_rec *r, enum query_format format, stru
 
 void query_print_record_header(enum query_format format, FILE *out)
 {
-    if (format == QF_CSV)
-        fprintf(out, "exporter,version,obs_domain,src_addr,dst_addr,src_port,dst_port,proto,"
-                     "tcp_flags,packets,bytes,sampling_rate,start_ms,end_ms,in_if,out_if,"
-                     "src_as,dst_as\n");
-    else if (format == QF_TABLE)
+    if (format == QF_CSV) {
+        struct buf b = BUF_INIT(4096);
+        if (!flow_field_csv_header(&b))
+            fwrite(b.data, 1, b.len, out);
+        buf_release(&b);
+    } else if (format == QF_TABLE)
         fprintf(out, "%-23s %9s %-5s %30s    %-30s %-8s %8s %10s\n", "Date first seen", "Duration",
                 "Proto", "Src IP Addr:Port", "Dst IP Addr:Port", "Flags", "Packets", "Bytes");
 }
@@ -205,17 +217,23 @@ void query_print_rows(const struct query_result *q, enum query_format format, FI
 void query_print_summary(const struct query_stats *st, enum query_format format, FILE *o)
 {
     if (format == QF_NDJSON) {
-        fprintf(o,
-                "{\"flows\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-                ",\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64 ",\"records_scanned\":%" PRIu64,
-                st->matched, st->packets, st->bytes, st->matched ? st->t_first : 0,
-                st->matched ? st->t_last : 0, st->scan.records_scanned);
-        if (st->scan.segments_damaged || st->scan.blocks_corrupt) /* issue 21: say it */
-            fprintf(o,
-                    ",\"blocks_corrupt\":%" PRIu64 ",\"segments_damaged\":%" PRIu64
-                    ",\"records_missing\":%" PRIu64,
-                    st->scan.blocks_corrupt, st->scan.segments_damaged, st->scan.records_missing);
-        fputs("}\n", o);
+        struct buf line = BUF_INIT(4096);
+        struct jw w;
+        jw_open(&w, &line);
+        jw_u64(&w, "flows", st->matched);
+        jw_u64(&w, "packets", st->packets);
+        jw_u64(&w, "bytes", st->bytes);
+        jw_u64(&w, "first_ms", st->matched ? st->t_first : 0);
+        jw_u64(&w, "last_ms", st->matched ? st->t_last : 0);
+        jw_u64(&w, "records_scanned", st->scan.records_scanned);
+        if (st->scan.segments_damaged || st->scan.blocks_corrupt) { /* issue 21: say it */
+            jw_u64(&w, "blocks_corrupt", st->scan.blocks_corrupt);
+            jw_u64(&w, "segments_damaged", st->scan.segments_damaged);
+            jw_u64(&w, "records_missing", st->scan.records_missing);
+        }
+        if (!jw_close(&w))
+            fwrite(line.data, 1, line.len, o);
+        buf_release(&line);
         return;
     }
     if (format == QF_CSV) {
@@ -248,4 +266,59 @@ void query_print_summary(const struct query_stats *st, enum query_format format,
     if (st->scan.segments_damaged)
         fprintf(o, "Damaged segments: %" PRIu64 ", %" PRIu64 " records missing from this answer\n",
                 st->scan.segments_damaged, st->scan.records_missing);
+}
+
+/* ---- query_run: execute and print ------------------------------------------------------------- */
+
+struct printer {
+    const struct query_spec *q;
+    struct buf line;
+    bool header_done;
+};
+
+static void printer_header(struct printer *p)
+{
+    if (!p->header_done)
+        query_print_record_header(p->q->format, p->q->out);
+    p->header_done = true;
+}
+
+static int print_one(void *ctx, const struct flow_rec *r)
+{
+    struct printer *p = ctx;
+    printer_header(p);
+    query_print_record(r, p->q->format, &p->line, p->q->out);
+    return 0;
+}
+
+int query_run(struct store *s, const struct query_spec *q, struct query_stats *st,
+              struct query_error *err)
+{
+    struct printer p = {.q = q, .line = BUF_INIT(1 << 20)};
+    struct query_spec qq = *q;
+    bool listing = !q->nkeys && !q->count_only;
+    if (listing) {
+        qq.on_record = print_one;
+        qq.record_ctx = &p;
+    }
+    struct query_result *res;
+    int rc = query_exec(s, &qq, &res, err);
+    buf_release(&p.line);
+    if (st)
+        memset(st, 0, sizeof *st);
+    if (rc)
+        return rc;
+    if (listing)
+        printer_header(&p); /* the heading even when nothing matched */
+    else if (q->nkeys && !q->count_only)
+        query_print_rows(res, q->format, q->out);
+    if (q->count_only || (q->summary && q->format == QF_TABLE)) {
+        if (!q->count_only)
+            fputc('\n', q->out);
+        query_print_summary(&res->stats, q->format, q->out);
+    }
+    if (st)
+        *st = res->stats;
+    query_result_free(res);
+    return 0;
 }

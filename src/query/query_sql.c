@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/flow_field.h"
 #include "store/store.h"
 
 static const char v4map_hex[] = "00000000000000000000FFFF";
@@ -178,44 +179,21 @@ int query_sql_filter(const struct filter *f, struct buf *out)
 
 /* ---- keys ------------------------------------------------------------------------------ */
 
+/* Kinds, widths and column names of the keys come from the flow field table
+ * (core/flow_field.h: col_name is the flows table's column). */
 static bool key_addr(enum query_keyid id)
 {
-    return id == QK_SRCIP || id == QK_DSTIP || id == QK_EXPORTER || id == QK_NEXTHOP;
+    return query_key_is_addr(id);
 }
 
 static unsigned key_width(enum query_keyid id)
 {
-    switch (id) {
-    case QK_SRCIP:
-    case QK_DSTIP:
-    case QK_EXPORTER:
-    case QK_NEXTHOP:
-        return 16;
-    case QK_SRCPORT:
-    case QK_DSTPORT:
-    case QK_VLAN:
-        return 2;
-    case QK_PROTO:
-    case QK_TOS:
-    case QK_FLAGS:
-    case QK_VERSION:
-        return 1;
-    default:
-        return 4;
-    }
+    return (unsigned)query_key_size(id);
 }
 
 static const char *key_col(enum query_keyid id)
 {
-    static const char *const cols[] = {
-        [QK_SRCIP] = "src",        [QK_DSTIP] = "dst",         [QK_SRCPORT] = "src_port",
-        [QK_DSTPORT] = "dst_port", [QK_PROTO] = "proto",       [QK_EXPORTER] = "exporter",
-        [QK_NEXTHOP] = "nexthop",  [QK_IN_IF] = "in_if",       [QK_OUT_IF] = "out_if",
-        [QK_SRC_AS] = "src_as",    [QK_DST_AS] = "dst_as",     [QK_TOS] = "tos",
-        [QK_FLAGS] = "tcp_flags",  [QK_SAMPLING] = "sampling", [QK_VLAN] = "vlan",
-        [QK_VERSION] = "version",
-    };
-    return cols[id];
+    return query_key_field(id)->col_name;
 }
 
 /* Mask of the first len bits of a 64-bit half starting at bit `from` of the address. */

@@ -37,28 +37,31 @@ static int put_u64(struct buf *b, uint64_t v);
 
 /* ---- intervals ---- */
 
-static int tag_object(struct buf *t, const uint64_t *v, const char *const *names, int n)
+static void tag_object(struct jw *w, const char *key, const uint64_t *v,
+                       const char *const *names, int n)
 {
-    int rc = buf_putc(t, '{');
-    for (int i = 0; i < n && !rc; i++)
-        rc = buf_printf(t, "%s\"%s\":%" PRIu64, i ? "," : "", names[i], v[i]);
-    return rc ? rc : buf_putc(t, '}');
+    jw_obj(w, key);
+    for (int i = 0; i < n; i++)
+        jw_u64(w, names[i], v[i]);
+    jw_end(w);
 }
 
-static int port_rows(struct buf *t, const struct tel_port_row *r, size_t n, bool with_proto)
+static void port_rows(struct jw *w, const char *key, const struct tel_port_row *r, size_t n,
+                      bool with_proto)
 {
-    int rc = buf_putc(t, '[');
-    for (size_t i = 0; i < n && !rc; i++) {
-        rc = buf_printf(t, "%s{", i ? "," : "");
-        if (!rc && with_proto)
-            rc = buf_printf(t, "\"proto\":\"%s\",", r[i].is_udp ? "udp" : "tcp");
-        if (!rc)
-            rc = buf_printf(t,
-                            "\"port\":%u,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-                            ",\"sources\":%" PRIu64 ",\"destinations\":%" PRIu64 "}",
-                            r[i].port, r[i].packets, r[i].bytes, r[i].sources, r[i].destinations);
+    jw_arr(w, key);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj(w, NULL);
+        if (with_proto)
+            jw_str(w, "proto", r[i].is_udp ? "udp" : "tcp");
+        jw_u64(w, "port", r[i].port);
+        jw_u64(w, "packets", r[i].packets);
+        jw_u64(w, "bytes", r[i].bytes);
+        jw_u64(w, "sources", r[i].sources);
+        jw_u64(w, "destinations", r[i].destinations);
+        jw_end(w);
     }
-    return rc ? rc : buf_putc(t, ']');
+    jw_end(w);
 }
 
 struct group_row {
@@ -89,78 +92,66 @@ static size_t top_groups(const struct tel_group *g, struct group_row *out, size_
     return n;
 }
 
-static int group_rows(struct buf *t, const struct group_row *r, size_t n, bool is_cc)
+static void group_rows(struct jw *w, const char *key, const struct group_row *r, size_t n,
+                       bool is_cc)
 {
-    int rc = buf_putc(t, '[');
-    for (size_t i = 0; i < n && !rc; i++) {
-        if (is_cc)
-            rc = buf_printf(t, "%s{\"cc\":\"%c%c\"", i ? "," : "", (char)(r[i].key >> 8),
-                            (char)(r[i].key & 0xff));
-        else
-            rc = buf_printf(t, "%s{\"asn\":%" PRIu32, i ? "," : "", r[i].key);
-        if (!rc)
-            rc = buf_printf(t,
-                            ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"sources\":%" PRIu64
-                            ",\"destinations\":%" PRIu64 "}",
-                            r[i].packets, r[i].bytes, r[i].sources, r[i].destinations);
+    jw_arr(w, key);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj(w, NULL);
+        if (is_cc) {
+            char cc[3] = {(char)(r[i].key >> 8), (char)(r[i].key & 0xff), 0};
+            jw_strn(w, "cc", cc, 2);
+        } else {
+            jw_u64(w, "asn", r[i].key);
+        }
+        jw_u64(w, "packets", r[i].packets);
+        jw_u64(w, "bytes", r[i].bytes);
+        jw_u64(w, "sources", r[i].sources);
+        jw_u64(w, "destinations", r[i].destinations);
+        jw_end(w);
     }
-    return rc ? rc : buf_putc(t, ']');
+    jw_end(w);
 }
 
-static int uniq_keys(struct buf *t, const struct tel_uniq *u)
+static void uniq_keys(struct jw *w, const struct tel_uniq *u)
 {
-    return buf_printf(t, ",\"sources\":%" PRIu64 ",\"destinations\":%" PRIu64,
-                      hll_estimate(u->hll_src, TEL_AGG_PORT_P),
-                      hll_estimate(u->hll_dst, TEL_AGG_PORT_P));
+    jw_u64(w, "sources", hll_estimate(u->hll_src, TEL_AGG_PORT_P));
+    jw_u64(w, "destinations", hll_estimate(u->hll_dst, TEL_AGG_PORT_P));
 }
 
-static int counts_by_number(struct buf *t, const uint64_t *v, const uint64_t *bytes,
-                            const struct tel_uniq *u, const char *key)
+static void counts_by_number(struct jw *w, const char *name, const uint64_t *v,
+                             const uint64_t *bytes, const struct tel_uniq *u, const char *key)
 {
-    int rc = buf_putc(t, '[');
-    bool first = true;
-    for (int i = 0; i < 256 && !rc; i++) {
+    jw_arr(w, name);
+    for (int i = 0; i < 256; i++) {
         if (!v[i])
             continue;
-        rc = buf_printf(t, "%s{\"%s\":%d,\"packets\":%" PRIu64, first ? "" : ",", key, i, v[i]);
-        if (!rc && bytes)
-            rc = buf_printf(t, ",\"bytes\":%" PRIu64, bytes[i]);
-        if (!rc)
-            rc = uniq_keys(t, &u[i]);
-        if (!rc)
-            rc = buf_putc(t, '}');
-        first = false;
+        jw_obj(w, NULL);
+        jw_u64(w, key, (uint64_t)i);
+        jw_u64(w, "packets", v[i]);
+        if (bytes)
+            jw_u64(w, "bytes", bytes[i]);
+        uniq_keys(w, &u[i]);
+        jw_end(w);
     }
-    return rc ? rc : buf_putc(t, ']');
+    jw_end(w);
 }
 
 /* Tags with packets: packets, bytes, unique sources and destinations. */
-static int tag_rows(struct buf *t, const struct tel_bucket *b)
+static void tag_rows(struct jw *w, const char *key, const struct tel_bucket *b)
 {
-    int rc = buf_putc(t, '[');
-    bool first = true;
-    for (int i = 0; i < TEL_TAG_COUNT && !rc; i++) {
+    jw_arr(w, key);
+    for (int i = 0; i < TEL_TAG_COUNT; i++) {
         if (!b->tag_packets[i])
             continue;
-        rc = buf_printf(t, "%s{\"tag\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64,
-                        first ? "" : ",", tel_tag_names[i], b->tag_packets[i], b->tag_bytes[i]);
-        if (!rc)
-            rc = uniq_keys(t, &b->tag_uniq[i]);
-        if (!rc)
-            rc = buf_putc(t, '}');
-        first = false;
+        jw_obj(w, NULL);
+        jw_str(w, "tag", tel_tag_names[i]);
+        jw_u64(w, "packets", b->tag_packets[i]);
+        jw_u64(w, "bytes", b->tag_bytes[i]);
+        uniq_keys(w, &b->tag_uniq[i]);
+        jw_end(w);
     }
-    return rc ? rc : buf_putc(t, ']');
-}
-
-static void raw_from_tmp(struct tel_out *o, struct jw *w, const char *key, int rc)
-{
-    if (rc) {
-        if (!w->err)
-            w->err = rc;
-        return;
-    }
-    jw_raw(w, key, o->tmp.data ? o->tmp.data : "null");
+    jw_end(w);
 }
 
 static int out_interval(void *state, const struct tel_engine *e, const struct tel_bucket *b,
@@ -205,46 +196,32 @@ static int out_interval(void *state, const struct tel_engine *e, const struct te
     jw_u64(&w, "dropped_source_packets", b->dropped_sources);
     jw_u64(&w, "research_packets", b->research_packets);
     jw_dbl(&w, "research_share", share);
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "tags", tag_object(&o->tmp, b->tag_packets, tel_tag_names, TEL_TAG_COUNT));
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "fingerprints", tag_object(&o->tmp, b->fp_packets, tel_fp_names, TEL_FP_COUNT));
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "tag_details", tag_rows(&o->tmp, b));
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "protocols",
-                 counts_by_number(&o->tmp, b->proto_packets, b->proto_bytes, b->proto_uniq, "proto"));
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "icmp_types",
-                 counts_by_number(&o->tmp, b->icmp_types, NULL, b->icmp_uniq, "type"));
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "icmp6_types",
-                 counts_by_number(&o->tmp, b->icmp6_types, NULL, b->icmp6_uniq, "type"));
+    tag_object(&w, "tags", b->tag_packets, tel_tag_names, TEL_TAG_COUNT);
+    tag_object(&w, "fingerprints", b->fp_packets, tel_fp_names, TEL_FP_COUNT);
+    tag_rows(&w, "tag_details", b);
+    counts_by_number(&w, "protocols", b->proto_packets, b->proto_bytes, b->proto_uniq, "proto");
+    counts_by_number(&w, "icmp_types", b->icmp_types, NULL, b->icmp_uniq, "type");
+    counts_by_number(&w, "icmp6_types", b->icmp6_types, NULL, b->icmp6_uniq, "type");
     size_t ntcp = tel_bucket_top_ports(b, 0, false, rows, top);
     uint64_t top_tcp = ntcp ? rows[0].port : 0, top_tcp_p = ntcp ? rows[0].packets : 0;
     uint64_t listed = 0;
     for (size_t i = 0; i < ntcp; i++)
         listed += rows[i].packets;
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "tcp_ports", port_rows(&o->tmp, rows, ntcp, false));
+    port_rows(&w, "tcp_ports", rows, ntcp, false);
     size_t nudp = tel_bucket_top_ports(b, 1, false, rows, top);
     uint64_t top_udp = nudp ? rows[0].port : 0, top_udp_p = nudp ? rows[0].packets : 0;
     for (size_t i = 0; i < nudp; i++)
         listed += rows[i].packets;
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "udp_ports", port_rows(&o->tmp, rows, nudp, false));
+    port_rows(&w, "udp_ports", rows, nudp, false);
     uint64_t port_total = b->packets ? tel_bucket_port_total(b) : 0;
     jw_u64(&w, "other_ports_packets", port_total - listed);
     size_t nsrc = tel_bucket_top_ports(b, -1, true, rows, top);
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "top_ports_by_sources", port_rows(&o->tmp, rows, nsrc, true));
+    port_rows(&w, "top_ports_by_sources", rows, nsrc, true);
     jw_u64(&w, "port_slots_full_packets", b->port_slots_full_packets);
     size_t nasn = top_groups(b->asn, grows, top);
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "asns", group_rows(&o->tmp, grows, nasn, false));
+    group_rows(&w, "asns", grows, nasn, false);
     size_t ncc = top_groups(b->cc, grows, top);
-    buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "countries", group_rows(&o->tmp, grows, ncc, true));
+    group_rows(&w, "countries", grows, ncc, true);
     jw_u64(&w, "group_overflow_packets", b->group_overflow_packets);
     int rc = put_line(o, nd, jw_close(&w));
     if (rc || !csv)
@@ -284,22 +261,32 @@ static int sorted_ports(const uint16_t *ports, unsigned n, uint16_t *out)
     return (int)n;
 }
 
-static int port_list(struct buf *t, const uint16_t *ports, unsigned n, char sep, bool brackets)
+/* The ports sorted, sep-separated (a CSV cell). */
+static int port_list(struct buf *t, const uint16_t *ports, unsigned n, char sep)
 {
     uint16_t sp[TEL_SRC_PORTS > TEL_VICTIM_PORTS ? TEL_SRC_PORTS : TEL_VICTIM_PORTS];
     sorted_ports(ports, n, sp);
-    int rc = brackets ? buf_putc(t, '[') : 0;
+    int rc = 0;
     for (unsigned i = 0; i < n && !rc; i++) {
         if (i)
             rc = buf_putc(t, sep);
         if (!rc)
             rc = put_u64(t, sp[i]);
     }
-    if (!rc && brackets)
-        rc = buf_putc(t, ']');
     if (!rc && !t->data)
         rc = buf_puts(t, "");
     return rc;
+}
+
+/* The ports sorted, as a JSON array. */
+static void port_array(struct jw *w, const char *key, const uint16_t *ports, unsigned n)
+{
+    uint16_t sp[TEL_SRC_PORTS > TEL_VICTIM_PORTS ? TEL_SRC_PORTS : TEL_VICTIM_PORTS];
+    sorted_ports(ports, n, sp);
+    jw_arr(w, key);
+    for (unsigned i = 0; i < n; i++)
+        jw_u64(w, NULL, sp[i]);
+    jw_end(w);
 }
 
 static double rate_pps(uint64_t packets, uint64_t first_ms, uint64_t last_ms)
@@ -416,7 +403,9 @@ static int put_names(struct buf *b, unsigned mask, const char *const *names, int
 }
 
 /* The NDJSON source line is formatted into a stack array with a cursor (no buffer calls, no
- * strlen per key): a day can have a million sources and this line is most of the output.
+ * strlen per key): a day can have a million sources and this line is most of the output. It
+ * is the one JSON text not written by core/jw; test_tel_out checks that every line equals
+ * what jw writes for the same values (keys, escaping, number format, layout).
  * SRC_LINE_MAX bounds every line: keys and punctuation ~400 bytes, an address (<= 46) or
  * pseudonym, 10 numbers of <= 20 digits, 16 ports, 10 tags, 5 fingerprints and their votes. */
 #define SRC_LINE_MAX 2048
@@ -640,7 +629,7 @@ static int out_source(void *state, const struct tel_engine *e, const struct tel_
     rc = rc ? rc : put_kv(b, ",", s->destinations);
     rc = rc ? rc : put_kv(b, ",", s->port_count);
     rc = rc ? rc : buf_putc(b, ',');
-    rc = rc ? rc : port_list(b, s->ports, s->nports, ';', false);
+    rc = rc ? rc : port_list(b, s->ports, s->nports, ';');
     rc = rc ? rc : buf_putc(b, ',');
     rc = rc ? rc : buf_puts(b, s->scan_class);
     rc = rc ? rc : buf_putc(b, ',');
@@ -681,7 +670,7 @@ static int out_victim(void *state, const struct tel_engine *e, const struct tel_
     jw_u64(&w, "last_ms", v->last_ms);
     jw_u64(&w, "duration_ms", dur);
     buf_reset(&o->tmp);
-    raw_from_tmp(o, &w, "ports", port_list(&o->tmp, v->ports, v->nports, ',', true));
+    port_array(&w, "ports", v->ports, v->nports);
     jw_u64(&w, "tcp_packets", v->tcp_packets);
     jw_u64(&w, "icmp_packets", v->icmp_packets);
     jw_u64(&w, "peak_ppm", v->peak_ppm);
@@ -691,8 +680,8 @@ static int out_victim(void *state, const struct tel_engine *e, const struct tel_
         jw_dbl(&w, "scaled_pps", observed * scale);
         jw_dbl(&w, "scaled_peak_pps", (double)v->peak_ppm / 60.0 * scale);
     } else {
-        jw_raw(&w, "scaled_pps", "null");
-        jw_raw(&w, "scaled_peak_pps", "null");
+        jw_null(&w, "scaled_pps");
+        jw_null(&w, "scaled_peak_pps");
     }
     int rc = put_line(o, o->nd[F_VICTIMS], jw_close(&w));
     if (rc || !o->csv[F_VICTIMS])
@@ -701,7 +690,7 @@ static int out_victim(void *state, const struct tel_engine *e, const struct tel_
     rc = buf_printf(&o->line, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", addr,
                     v->packets, v->bytes, v->first_ms, v->last_ms, dur);
     if (!rc)
-        rc = port_list(&o->line, v->ports, v->nports, ';', false);
+        rc = port_list(&o->line, v->ports, v->nports, ';');
     if (!rc)
         rc = buf_printf(&o->line, ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu64 ",%.6g,", v->tcp_packets,
                         v->icmp_packets, v->peak_ppm, dark, observed);
@@ -726,139 +715,118 @@ int tel_out_provenance(const char *dir, const struct tel_engine *e, const char *
                        int argc, char **argv, bool csv)
 {
     struct buf b = BUF_INIT(16u << 20);
-    struct buf t = BUF_INIT(16u << 20);
     const struct tel_opts *o = tel_engine_opts(e);
     const struct tel_stats *st = tel_engine_stats_const(e);
     struct jw w;
-    int rc = 0;
     jw_open(&w, &b);
     jw_str(&w, "tool", "botscope telescope");
     jw_str(&w, "botscope_version", BS_VERSION);
     jw_u64(&w, "generated_ms", clock_wall_ms());
     jw_str(&w, "mode", mode);
-    /* command line */
-    rc = buf_putc(&t, '[');
-    for (int i = 0; i < argc && !rc; i++) {
-        if (i)
-            rc = buf_putc(&t, ',');
+    jw_arr(&w, "command_line");
+    for (int i = 0; i < argc; i++) {
         /* The privacy key never goes into an output file. */
         const char *arg = argv[i];
         if (i > 0 && !strcmp(argv[i - 1], "--privacy-key"))
             arg = "(redacted)";
         else if (!strncmp(arg, "--privacy-key=", 14))
             arg = "--privacy-key=(redacted)";
-        if (!rc)
-            rc = jw_escape(&t, arg, strlen(arg));
+        jw_str(&w, NULL, arg);
     }
-    if (!rc)
-        rc = buf_putc(&t, ']');
-    if (!rc)
-        jw_raw(&w, "command_line", t.data);
-    /* configuration */
-    buf_reset(&t);
-    rc = rc ? rc : buf_puts(&t, "{\"darknet\":[");
-    for (size_t i = 0; i < tel_engine_darknet_count(e) && !rc; i++) {
+    jw_end(&w);
+    jw_obj(&w, "config");
+    jw_arr(&w, "darknet");
+    for (size_t i = 0; i < tel_engine_darknet_count(e); i++) {
         char p[IPPREFIX_STRLEN];
-        rc = buf_printf(&t, "%s\"%s\"", i ? "," : "", ipprefix_format(tel_engine_darknet(e, i), p, sizeof p));
+        jw_str(&w, NULL, ipprefix_format(tel_engine_darknet(e, i), p, sizeof p));
     }
-    if (!rc)
-        rc = buf_printf(&t, "],\"darknet_ipv4_addresses\":%" PRIu64 ",\"interval_ms\":%" PRIu64
-                            ",\"rollups\":[",
-                        tel_engine_darknet_v4_size(e), o->interval_ms);
-    bool first = true;
+    jw_end(&w);
+    jw_u64(&w, "darknet_ipv4_addresses", tel_engine_darknet_v4_size(e));
+    jw_u64(&w, "interval_ms", o->interval_ms);
+    jw_arr(&w, "rollups");
     static const char *const names[TEL_LEVELS] = {"", "5m", "1h", "1d"};
-    for (int i = 1; i < TEL_LEVELS && !rc; i++) {
+    for (int i = 1; i < TEL_LEVELS; i++) {
         uint64_t len = i == 1 ? 300000ull : i == 2 ? 3600000ull : 86400000ull;
-        if (len > o->interval_ms && len % o->interval_ms == 0) {
-            rc = buf_printf(&t, "%s\"%s\"", first ? "" : ",", names[i]);
-            first = false;
-        }
+        if (len > o->interval_ms && len % o->interval_ms == 0)
+            jw_str(&w, NULL, names[i]);
     }
-    if (!rc)
-        rc = buf_puts(&t, "],\"bogons\":");
-    if (!rc)
-        rc = jw_escape(&t, tel_engine_bogon_source(e), strlen(tel_engine_bogon_source(e)));
+    jw_end(&w);
+    jw_str(&w, "bogons", tel_engine_bogon_source(e));
     const char *paths[3] = {o->research_path, o->pfx2as_path, o->geo_path};
     const char *pkeys[3] = {"research_scanners", "pfx2as", "geo"};
-    for (int i = 0; i < 3 && !rc; i++) {
-        rc = buf_printf(&t, ",\"%s\":", pkeys[i]);
-        if (!rc)
-            rc = paths[i] ? jw_escape(&t, paths[i], strlen(paths[i])) : buf_puts(&t, "null");
+    for (int i = 0; i < 3; i++) {
+        if (paths[i])
+            jw_str(&w, pkeys[i], paths[i]);
+        else
+            jw_null(&w, pkeys[i]);
     }
-    if (!rc)
-        rc = buf_puts(&t, ",\"fingerprints\":[");
-    first = true;
-    for (int f = 0; f < TEL_FP_COUNT && !rc; f++)
-        if (o->fp_mask & (1u << f)) {
-            rc = buf_printf(&t, "%s\"%s\"", first ? "" : ",", tel_fp_names[f]);
-            first = false;
-        }
-    if (!rc)
-        rc = buf_printf(&t,
-                        "],\"max_sources\":%zu,\"max_victims\":%zu,\"backscatter_min_packets\":%" PRIu64
-                        ",\"backscatter_min_duration_ms\":%" PRIu64 ",\"backscatter_min_peak_ppm\":%" PRIu32
-                        ",\"victim_timeout_ms\":%u,\"privacy\":%s,\"top_n\":%u,\"csv\":%s}",
-                        o->max_sources, o->max_victims, o->victim.min_packets,
-                        o->victim.min_duration_ms, o->victim.min_peak_ppm, TEL_VICTIM_TIMEOUT_MS,
-                        o->privacy ? "true" : "false", o->top_n, csv ? "true" : "false");
-    if (!rc)
-        jw_raw(&w, "config", t.data);
-    /* inputs */
-    buf_reset(&t);
-    rc = rc ? rc : buf_putc(&t, '[');
-    for (size_t i = 0; i < n_in && !rc; i++) {
-        rc = buf_puts(&t, i ? ",{\"path\":" : "{\"path\":");
-        if (!rc)
-            rc = jw_escape(&t, in[i].path, strlen(in[i].path));
-        if (!rc)
-            rc = buf_printf(&t, ",\"packets\":%" PRIu64 ",\"first_ms\":%" PRIu64 ",\"error\":", in[i].packets,
-                            in[i].first_ms);
-        if (!rc)
-            rc = in[i].error ? jw_escape(&t, bs_strerror(in[i].error), strlen(bs_strerror(in[i].error)))
-                             : buf_puts(&t, "null");
-        if (!rc)
-            rc = buf_putc(&t, '}');
+    jw_arr(&w, "fingerprints");
+    for (int f = 0; f < TEL_FP_COUNT; f++)
+        if (o->fp_mask & (1u << f))
+            jw_str(&w, NULL, tel_fp_names[f]);
+    jw_end(&w);
+    jw_u64(&w, "max_sources", o->max_sources);
+    jw_u64(&w, "max_victims", o->max_victims);
+    jw_u64(&w, "backscatter_min_packets", o->victim.min_packets);
+    jw_u64(&w, "backscatter_min_duration_ms", o->victim.min_duration_ms);
+    jw_u64(&w, "backscatter_min_peak_ppm", o->victim.min_peak_ppm);
+    jw_u64(&w, "victim_timeout_ms", TEL_VICTIM_TIMEOUT_MS);
+    jw_bool(&w, "privacy", o->privacy);
+    jw_u64(&w, "top_n", o->top_n);
+    jw_bool(&w, "csv", csv);
+    jw_end(&w);
+    jw_arr(&w, "inputs");
+    for (size_t i = 0; i < n_in; i++) {
+        jw_obj(&w, NULL);
+        jw_str(&w, "path", in[i].path);
+        jw_u64(&w, "packets", in[i].packets);
+        jw_u64(&w, "first_ms", in[i].first_ms);
+        if (in[i].error)
+            jw_str(&w, "error", bs_strerror(in[i].error));
+        else
+            jw_null(&w, "error");
+        jw_end(&w);
     }
-    if (!rc)
-        rc = buf_putc(&t, ']');
-    if (!rc)
-        jw_raw(&w, "inputs", t.data);
+    jw_end(&w);
     if (interface)
         jw_str(&w, "interface", interface);
-    /* counters */
-    buf_reset(&t);
-    if (!rc)
-        rc = buf_printf(
-            &t,
-            "{\"packets_read\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"darknet_packets\":%" PRIu64
-            ",\"darknet_bytes\":%" PRIu64 ",\"non_darknet_packets\":%" PRIu64 ",\"non_darknet_bytes\":%" PRIu64
-            ",\"undecoded_packets\":%" PRIu64 ",\"late_packets\":%" PRIu64 ",\"time_jumps\":%" PRIu64
-            ",\"dropped_source_packets\":%" PRIu64 ",\"dropped_sources\":%" PRIu64
-            ",\"dropped_victim_packets\":%" PRIu64 ",\"dst_sketches_exhausted\":%" PRIu64
-            ",\"intervals_written\":%" PRIu64
-            ",\"rollups_written\":%" PRIu64 ",\"sources_written\":%" PRIu64 ",\"victims_written\":%" PRIu64
-            ",\"attacks_below_threshold\":%" PRIu64 ",\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64
-            ",\"peak_source_table_bytes\":%zu,\"peak_victim_table_bytes\":%zu"
-            ",\"pcap_received\":%" PRIu64 ",\"pcap_dropped\":%" PRIu64 ",\"pcap_if_dropped\":%" PRIu64 "}",
-            st->packets_read, st->bytes_read, st->darknet_packets, st->darknet_bytes,
-            st->non_darknet_packets, st->non_darknet_bytes, st->undecoded_packets, st->late_packets,
-            st->time_jumps, st->dropped_source_packets, st->dropped_sources, st->dropped_victim_packets,
-            st->dst_sketches_exhausted, st->intervals_written[0],
-            st->intervals_written[1] + st->intervals_written[2] + st->intervals_written[3],
-            st->sources_written, st->victims_written, st->attacks_below_threshold, st->first_ms,
-            st->last_ms, st->peak_source_memory, st->peak_victim_memory, st->pcap_received,
-            st->pcap_dropped, st->pcap_if_dropped);
-    if (!rc)
-        jw_raw(&w, "counters", t.data);
-    buf_reset(&t);
-    if (!rc)
-        rc = buf_puts(&t, "{\"intervals.ndjson\":\"base interval\",\"intervals_5m.ndjson\":\"5 min roll-up\","
-                          "\"intervals_1h.ndjson\":\"1 h roll-up\",\"intervals_1d.ndjson\":\"1 day roll-up\","
-                          "\"sources.ndjson\":\"source per UTC day\",\"victims.ndjson\":\"backscatter attack\"}");
-    if (!rc)
-        jw_raw(&w, "files", t.data);
-    if (!rc)
-        rc = jw_close(&w);
+    jw_obj(&w, "counters");
+    jw_u64(&w, "packets_read", st->packets_read);
+    jw_u64(&w, "bytes_read", st->bytes_read);
+    jw_u64(&w, "darknet_packets", st->darknet_packets);
+    jw_u64(&w, "darknet_bytes", st->darknet_bytes);
+    jw_u64(&w, "non_darknet_packets", st->non_darknet_packets);
+    jw_u64(&w, "non_darknet_bytes", st->non_darknet_bytes);
+    jw_u64(&w, "undecoded_packets", st->undecoded_packets);
+    jw_u64(&w, "late_packets", st->late_packets);
+    jw_u64(&w, "time_jumps", st->time_jumps);
+    jw_u64(&w, "dropped_source_packets", st->dropped_source_packets);
+    jw_u64(&w, "dropped_sources", st->dropped_sources);
+    jw_u64(&w, "dropped_victim_packets", st->dropped_victim_packets);
+    jw_u64(&w, "dst_sketches_exhausted", st->dst_sketches_exhausted);
+    jw_u64(&w, "intervals_written", st->intervals_written[0]);
+    jw_u64(&w, "rollups_written",
+           st->intervals_written[1] + st->intervals_written[2] + st->intervals_written[3]);
+    jw_u64(&w, "sources_written", st->sources_written);
+    jw_u64(&w, "victims_written", st->victims_written);
+    jw_u64(&w, "attacks_below_threshold", st->attacks_below_threshold);
+    jw_u64(&w, "first_ms", st->first_ms);
+    jw_u64(&w, "last_ms", st->last_ms);
+    jw_u64(&w, "peak_source_table_bytes", st->peak_source_memory);
+    jw_u64(&w, "peak_victim_table_bytes", st->peak_victim_memory);
+    jw_u64(&w, "pcap_received", st->pcap_received);
+    jw_u64(&w, "pcap_dropped", st->pcap_dropped);
+    jw_u64(&w, "pcap_if_dropped", st->pcap_if_dropped);
+    jw_end(&w);
+    jw_obj(&w, "files");
+    jw_str(&w, "intervals.ndjson", "base interval");
+    jw_str(&w, "intervals_5m.ndjson", "5 min roll-up");
+    jw_str(&w, "intervals_1h.ndjson", "1 h roll-up");
+    jw_str(&w, "intervals_1d.ndjson", "1 day roll-up");
+    jw_str(&w, "sources.ndjson", "source per UTC day");
+    jw_str(&w, "victims.ndjson", "backscatter attack");
+    jw_end(&w);
+    int rc = jw_close(&w);
     if (!rc) {
         char path[4096];
         tel_out__path(path, sizeof path, dir, "provenance", "", "json", true);
@@ -877,6 +845,5 @@ int tel_out_provenance(const char *dir, const struct tel_engine *e, const char *
         }
     }
     buf_release(&b);
-    buf_release(&t);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/hll.h"
+#include "core/jw.h"
 
 #define ROWS_PER_CLOCK_CHECK 4096u
 
@@ -20,8 +21,13 @@ struct tel_state {
     uint64_t last_commit_ms;
     unsigned rows_since_check;
     uint64_t sources, victims, intervals;
+    /* JSON texts of one row's list columns, reused from row to row */
+    struct buf json[3];
     int err;
 };
+
+/* Cap of one list column's JSON text: 16 ports, a few dozen short names and counts. */
+#define JSON_COL_MAX 4096
 
 int tel_state_open(const char *dir, const struct statedb_tel_run *run, enum tel_state_which which,
                    struct tel_state **out, char *err, size_t errlen)
@@ -42,6 +48,8 @@ int tel_state_open(const char *dir, const struct statedb_tel_run *run, enum tel_
         return BS_ENOMEM;
     }
     s->which = which;
+    for (int i = 0; i < 3; i++)
+        buf_init(&s->json[i], JSON_COL_MAX);
     if ((rc = statedb_open(path, &s->db, dberr))) {
         snprintf(err, errlen, "%s", dberr);
         free(s);
@@ -79,9 +87,8 @@ static int keep(struct tel_state *s, int rc)
     return rc;
 }
 
-/* Text builders into fixed buffers (their sizes bound the lists: 16 ports of <= 5 digits,
- * a few short names). */
-static size_t json_ports(char *out, size_t cap, const uint16_t *ports, unsigned n)
+/* The list columns' JSON texts, written into b (reset first) by the JSON writer. */
+static int json_ports(struct buf *b, const uint16_t *ports, unsigned n)
 {
     uint16_t sp[TEL_SRC_PORTS > TEL_VICTIM_PORTS ? TEL_SRC_PORTS : TEL_VICTIM_PORTS];
     if (n > sizeof sp / sizeof sp[0])
@@ -94,36 +101,36 @@ static size_t json_ports(char *out, size_t cap, const uint16_t *ports, unsigned 
             sp[k] = sp[k - 1];
         sp[k] = v;
     }
-    size_t off = (size_t)snprintf(out, cap, "[");
-    for (unsigned i = 0; i < n && off < cap; i++)
-        off += (size_t)snprintf(out + off, cap - off, "%s%u", i ? "," : "", sp[i]);
-    if (off < cap)
-        off += (size_t)snprintf(out + off, cap - off, "]");
-    return off;
+    struct jw w;
+    buf_reset(b);
+    jw_init(&w, b);
+    jw_arr(&w, NULL);
+    for (unsigned i = 0; i < n; i++)
+        jw_u64(&w, NULL, sp[i]);
+    return jw_finish(&w);
 }
 
-static void json_names(char *out, size_t cap, unsigned mask, const char *const *names, int n)
+static int json_names(struct buf *b, unsigned mask, const char *const *names, int n)
 {
-    size_t off = (size_t)snprintf(out, cap, "[");
-    bool first = true;
-    for (int i = 0; i < n && off < cap; i++) {
-        if (!(mask & (1u << i)))
-            continue;
-        off += (size_t)snprintf(out + off, cap - off, "%s\"%s\"", first ? "" : ",", names[i]);
-        first = false;
-    }
-    if (off < cap)
-        snprintf(out + off, cap - off, "]");
+    struct jw w;
+    buf_reset(b);
+    jw_init(&w, b);
+    jw_arr(&w, NULL);
+    for (int i = 0; i < n; i++)
+        if (mask & (1u << i))
+            jw_str(&w, NULL, names[i]);
+    return jw_finish(&w);
 }
 
-static void json_counts(char *out, size_t cap, const uint64_t *v, const char *const *names, int n)
+static int json_counts(struct buf *b, const uint64_t *v, const char *const *names, int n)
 {
-    size_t off = (size_t)snprintf(out, cap, "{");
-    for (int i = 0; i < n && off < cap; i++)
-        off += (size_t)snprintf(out + off, cap - off, "%s\"%s\":%llu", i ? "," : "", names[i],
-                                (unsigned long long)v[i]);
-    if (off < cap)
-        snprintf(out + off, cap - off, "}");
+    struct jw w;
+    buf_reset(b);
+    jw_init(&w, b);
+    jw_obj(&w, NULL);
+    for (int i = 0; i < n; i++)
+        jw_u64(&w, names[i], v[i]);
+    return jw_finish(&w);
 }
 
 static double rate_pps(uint64_t packets, uint64_t first_ms, uint64_t last_ms)
@@ -139,9 +146,11 @@ static int st_interval(void *state, const struct tel_engine *e, const struct tel
 {
     (void)e;
     struct tel_state *s = state;
-    char tags[TEL_TAG_COUNT * 40 + 4], fps[TEL_FP_COUNT * 40 + 4];
-    json_counts(tags, sizeof tags, b->tag_packets, tel_tag_names, TEL_TAG_COUNT);
-    json_counts(fps, sizeof fps, b->fp_packets, tel_fp_names, TEL_FP_COUNT);
+    int rc = json_counts(&s->json[0], b->tag_packets, tel_tag_names, TEL_TAG_COUNT);
+    if (!rc)
+        rc = json_counts(&s->json[1], b->fp_packets, tel_fp_names, TEL_FP_COUNT);
+    if (rc)
+        return keep(s, rc);
     struct statedb_tel_interval iv = {
         .resolution_s = resolution_s,
         .start_ms = b->start_ms,
@@ -154,10 +163,10 @@ static int st_interval(void *state, const struct tel_engine *e, const struct tel
         .late_packets = b->late_packets,
         .dropped_source_packets = b->dropped_sources,
         .research_packets = b->research_packets,
-        .tags = tags,
-        .fingerprints = fps,
+        .tags = s->json[0].data,
+        .fingerprints = s->json[1].data,
     };
-    int rc = statedb_tel_interval_put(s->db, &iv);
+    rc = statedb_tel_interval_put(s->db, &iv);
     if (!rc)
         s->intervals++;
     if (!rc)
@@ -170,13 +179,16 @@ static int st_source(void *state, const struct tel_engine *e, const struct tel_s
     struct tel_state *s = state;
     if (s->which == TEL_STATE_INFECTED_SOURCES && !src->infected_iot)
         return 0;
-    char addr[IPADDR_STRLEN], ports[TEL_SRC_PORTS * 6 + 4];
-    char fps[TEL_FP_COUNT * 16 + 4], tags[TEL_TAG_COUNT * 20 + 4];
+    char addr[IPADDR_STRLEN];
     char cc[3] = {(char)(src->cc >> 8), (char)(src->cc & 0xff), 0};
     tel_engine_addr_text(e, &src->addr, addr, sizeof addr);
-    json_ports(ports, sizeof ports, src->ports, src->nports);
-    json_names(fps, sizeof fps, src->fps_listed, tel_fp_names, TEL_FP_COUNT);
-    json_names(tags, sizeof tags, src->tag_union, tel_tag_names, TEL_TAG_COUNT);
+    int rc = json_ports(&s->json[0], src->ports, src->nports);
+    if (!rc)
+        rc = json_names(&s->json[1], src->fps_listed, tel_fp_names, TEL_FP_COUNT);
+    if (!rc)
+        rc = json_names(&s->json[2], src->tag_union, tel_tag_names, TEL_TAG_COUNT);
+    if (rc)
+        return keep(s, rc);
     struct statedb_tel_source r = {
         .src = addr,
         .day_ms = src->day_ms,
@@ -188,9 +200,9 @@ static int st_source(void *state, const struct tel_engine *e, const struct tel_s
         .port_count = src->port_count,
         .syn_packets = src->syn_packets,
         .iot_packets = src->iot_packets,
-        .ports = ports,
-        .fingerprints = fps,
-        .tags = tags,
+        .ports = s->json[0].data,
+        .fingerprints = s->json[1].data,
+        .tags = s->json[2].data,
         .scan_class = src->scan_class,
         .asn = (src->flags & TEL_SRC_HAS_ASN) ? (int64_t)src->asn : -1,
         .cc = (src->flags & TEL_SRC_HAS_CC) ? cc : NULL,
@@ -198,7 +210,7 @@ static int st_source(void *state, const struct tel_engine *e, const struct tel_s
         .research = (src->flags & TEL_SRC_RESEARCH) != 0,
         .infected_iot = src->infected_iot,
     };
-    int rc = statedb_tel_source_put(s->db, &r);
+    rc = statedb_tel_source_put(s->db, &r);
     if (!rc)
         s->sources++;
     if (!rc)
@@ -209,9 +221,11 @@ static int st_source(void *state, const struct tel_engine *e, const struct tel_s
 static int st_victim(void *state, const struct tel_engine *e, const struct tel_victim *v)
 {
     struct tel_state *s = state;
-    char addr[IPADDR_STRLEN], ports[TEL_VICTIM_PORTS * 6 + 4];
+    char addr[IPADDR_STRLEN];
     tel_engine_addr_text(e, &v->addr, addr, sizeof addr);
-    json_ports(ports, sizeof ports, v->ports, v->nports);
+    int rc = json_ports(&s->json[0], v->ports, v->nports);
+    if (rc)
+        return keep(s, rc);
     uint64_t dsize = tel_engine_darknet_v4_size(e);
     double observed = rate_pps(v->packets, v->first_ms, v->last_ms);
     struct statedb_tel_victim r = {
@@ -224,11 +238,12 @@ static int st_victim(void *state, const struct tel_engine *e, const struct tel_v
         .icmp_packets = v->icmp_packets,
         .peak_ppm = v->peak_ppm,
         .darknet_addresses = hll_estimate(v->hll_dark, TEL_VICTIM_HLL_P),
-        .ports = ports,
+        .ports = s->json[0].data,
         .observed_pps = observed,
-        .scaled_pps = dsize && ipaddr_is_v4(&v->addr) ? observed * 4294967296.0 / (double)dsize : -1.0,
+        .scaled_pps =
+            dsize && ipaddr_is_v4(&v->addr) ? observed * 4294967296.0 / (double)dsize : -1.0,
     };
-    int rc = statedb_tel_victim_put(s->db, &r);
+    rc = statedb_tel_victim_put(s->db, &r);
     if (!rc)
         s->victims++;
     if (!rc)
@@ -247,8 +262,10 @@ int tel_state_close(struct tel_state *s, const struct tel_engine *e, bool ok)
 {
     if (!s)
         return 0;
-    struct statedb_tel_run_totals t = {.sources = s->sources, .victims = s->victims,
-                                       .intervals = s->intervals, .ok = ok && e && !s->err};
+    struct statedb_tel_run_totals t = {.sources = s->sources,
+                                       .victims = s->victims,
+                                       .intervals = s->intervals,
+                                       .ok = ok && e && !s->err};
     if (e) {
         const struct tel_stats *st = tel_engine_stats_const(e);
         t.packets_read = st->packets_read;
@@ -259,6 +276,8 @@ int tel_state_close(struct tel_state *s, const struct tel_engine *e, bool ok)
     int rc = statedb_tel_end(s->db, &t);
     statedb_close(s->db);
     int first = s->err ? s->err : rc;
+    for (int i = 0; i < 3; i++)
+        buf_release(&s->json[i]);
     free(s);
     return first;
 }

@@ -482,6 +482,59 @@ static void test_detect_allow_list_removes_candidate(void **state)
     rmstore(dir);
 }
 
+/* Later passes read the records pass 1 kept (the stash) or, past detect.stash, the store again:
+ * both give the same candidates, scores and expansion, also when the stash fills mid-pass. */
+static void same_result(const struct detect_result *a, const struct detect_result *b)
+{
+    assert_int_equal(a->ncand, b->ncand);
+    assert_int_equal(a->seeds_expanded, b->seeds_expanded);
+    assert_int_equal(a->nedges, b->nedges);
+    for (size_t i = 0; i < a->ncand; i++) {
+        const struct detect_candidate *x = &a->cand[i], *y = &b->cand[i];
+        assert_int_equal(ipaddr_cmp(&x->addr, &y->addr), 0);
+        assert_int_equal(x->port, y->port);
+        assert_true(x->score == y->score);
+        assert_int_equal(x->clients, y->clients);
+        assert_int_equal(x->seed_clients, y->seed_clients);
+        assert_int_equal(x->flows, y->flows);
+        assert_int_equal(x->bytes, y->bytes);
+        assert_int_equal(x->round, y->round);
+        for (int f = 0; f < DF_COUNT; f++)
+            assert_true(x->value[f] == y->value[f]);
+    }
+}
+
+static void test_detect_stash_and_store_passes_agree(void **state)
+{
+    (void)state;
+    for (int w = 0; w < 2; w++) {
+        struct flows f = {0};
+        world(&f, w ? 100 : 1, "198.51.100.9", 0, 30);
+        world(&f, w ? 100 : 1, "198.51.100.77", 31, 60);
+        char *dir = mkstore(&f);
+        struct detect_seeds seeds;
+        seeds8(&seeds);
+        struct detect_config cfg;
+        detect_config_init(&cfg, NULL);
+        cfg.strong_threshold = 5.0;
+        struct detect_result r0, r1, r2;
+        assert_int_equal(run(dir, &cfg, &seeds, &r0), 0);
+        assert_true(r0.ncand >= 1);
+        cfg.stash_bytes = 0; /* every pass reads the store */
+        assert_int_equal(run(dir, &cfg, &seeds, &r1), 0);
+        cfg.stash_bytes = 72 * 1000; /* full after the first block or so */
+        assert_int_equal(run(dir, &cfg, &seeds, &r2), 0);
+        same_result(&r0, &r1);
+        same_result(&r0, &r2);
+        detect_result_release(&r0);
+        detect_result_release(&r1);
+        detect_result_release(&r2);
+        detect_seeds_release(&seeds);
+        free(f.v);
+        rmstore(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_detect_beacon_and_binomial),
         cmocka_unit_test(test_detect_seed_files_and_errors),
         cmocka_unit_test(test_detect_allow_list_removes_candidate),
+        cmocka_unit_test(test_detect_stash_and_store_passes_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

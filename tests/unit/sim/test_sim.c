@@ -1,4 +1,4 @@
-/* Unit tests for src/sim: the PRNG, the nested JSON writer, and the v9/IPFIX/sFlow encoders
+/* Unit tests for src/sim: the PRNG and the v9/IPFIX/sFlow encoders
  * round-tripped through the real decoders in src/proto (flowdec.h). The frame builder and the
  * pcap writer are core primitives now (tests/unit/core/test_pktbuild.c). */
 #include <setjmp.h>
@@ -19,7 +19,6 @@
 #include "proto/pkt.h"
 #include "sim/sim.h"
 #include "sim/sim_export.h"
-#include "sim/sim_json.h"
 #include "sim/sim_rng.h"
 
 /* ---- PRNG ---------------------------------------------------------------------------- */
@@ -95,73 +94,6 @@ static void test_rng_distribution_means(void **state)
     assert_true(sim_rng_binomial(&r, 17, 1.0) == 17);
     assert_true(sim_rng_binomial(&r, 17, 0.0) == 0);
     assert_true(sim_rng_poisson(&r, 0.0) == 0);
-}
-
-/* ---- JSON writer ------------------------------------------------------------------------ */
-
-static void test_json_nested_and_escaped(void **state)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    struct sim_json j;
-    sim_json_init(&j, f);
-    sim_json_obj(&j, NULL);
-    sim_json_str(&j, "name", "a\"b\\c\n");
-    sim_json_arr(&j, "list");
-    sim_json_u64(&j, NULL, 1);
-    sim_json_obj(&j, NULL);
-    sim_json_bool(&j, "ok", true);
-    sim_json_end(&j);
-    sim_json_end(&j);
-    sim_json_arr(&j, "empty");
-    sim_json_end(&j);
-    sim_json_end(&j);
-    assert_int_equal(sim_json_finish(&j), 0);
-    fclose(f);
-    /* strip the layout whitespace and compare */
-    char compact[256];
-    size_t k = 0;
-    int in_str = 0;
-    for (size_t i = 0; i < len && k + 1 < sizeof compact; i++) {
-        char c = text[i];
-        if (c == '"' && (i == 0 || text[i - 1] != '\\'))
-            in_str = !in_str;
-        if (!in_str && (c == ' ' || c == '\n'))
-            continue;
-        compact[k++] = c;
-    }
-    compact[k] = 0;
-    assert_string_equal(compact,
-                        "{\"name\":\"a\\\"b\\\\c\\n\",\"list\":[1,{\"ok\":true}],\"empty\":[]}");
-    free(text);
-}
-
-static void test_json_streams_arrays_larger_than_its_buffer(void **state)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    struct sim_json j;
-    sim_json_init(&j, f);
-    sim_json_obj(&j, NULL);
-    sim_json_arr(&j, "items");
-    const unsigned n = 100000; /* about 3.5 MB, more than the 1 MB buffer cap */
-    for (unsigned i = 0; i < n; i++) {
-        sim_json_obj(&j, NULL);
-        sim_json_u64(&j, "i", i);
-        sim_json_str(&j, "s", "xxxxxxxxxx");
-        sim_json_end(&j);
-    }
-    sim_json_end(&j);
-    sim_json_end(&j);
-    assert_int_equal(sim_json_finish(&j), 0);
-    fclose(f);
-    assert_true(len > 4 * SIM_JSON_CHUNK);
-    assert_non_null(strstr(text, "{\"i\":99999,\"s\":\"xxxxxxxxxx\"}"));
-    assert_int_equal(text[len - 2], '}');
-    free(text);
 }
 
 /* ---- encoders through the real decoders -------------------------------------------------- */
@@ -507,8 +439,6 @@ int main(void)
         cmocka_unit_test(test_rng_known_first_output),
         cmocka_unit_test(test_rng_below_stays_in_range_and_covers_it),
         cmocka_unit_test(test_rng_distribution_means),
-        cmocka_unit_test(test_json_nested_and_escaped),
-        cmocka_unit_test(test_json_streams_arrays_larger_than_its_buffer),
         cmocka_unit_test(test_v9_roundtrip_through_flowdec),
         cmocka_unit_test(test_v9_sampled_options_announce_interval),
         cmocka_unit_test(test_ipfix_roundtrip_through_flowdec),
