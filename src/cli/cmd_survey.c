@@ -2,6 +2,7 @@
  * checks every option (exit 2 names the option, file or line), loads scope, blocklists,
  * opt-outs and credentials, wires the engine's sink to the output and the state database, and
  * prints a summary on stderr. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -78,6 +79,11 @@ static const char survey_usage[] =
     "Run and output:\n"
     "  --source ADDR       bind connections to this local address (repeatable: round-robin\n"
     "                      per device)\n"
+    "  --sweep MODE        how open ports are found: connect (default: a connect() per port),\n"
+    "                      syn (raw SYN probes first, ZMap's way, then connect() only to\n"
+    "                      ports that answered; needs CAP_NET_RAW, exit 1 without it),\n"
+    "                      auto (syn when the process may, else connect)\n"
+    "  --syn               same as --sweep syn\n"
     "  --seed N            permutation key (default: random; stored for --resume)\n"
     "  --data DIR          state database (DIR/state.db): evidence, findings (open or\n"
     "                      remediated), resume state\n"
@@ -285,6 +291,8 @@ enum {
     OPT_CONFIG,
     OPT_FP,
     OPT_HIGHRISK,
+    OPT_SWEEP,
+    OPT_SYN,
 };
 
 static const struct option survey_opts[] = {
@@ -313,6 +321,8 @@ static const struct option survey_opts[] = {
     {"max-error-pct", required_argument, NULL, OPT_MAXERR},
     {"max-reset-pct", required_argument, NULL, OPT_MAXRESET},
     {"source", required_argument, NULL, OPT_SOURCE},
+    {"sweep", required_argument, NULL, OPT_SWEEP},
+    {"syn", no_argument, NULL, OPT_SYN},
     {"seed", required_argument, NULL, OPT_SEED},
     {"data", required_argument, NULL, OPT_DATA},
     {"resume", no_argument, NULL, OPT_RESUME},
@@ -452,6 +462,21 @@ static int parse_args(int argc, char **argv, struct args *a, struct sv_run *r)
             }
             r->n_sources++;
             break;
+        case OPT_SWEEP:
+            if (!strcmp(optarg, "connect")) {
+                r->sweep = SV_SWEEP_CONNECT;
+            } else if (!strcmp(optarg, "syn")) {
+                r->sweep = SV_SWEEP_SYN;
+            } else if (!strcmp(optarg, "auto")) {
+                r->sweep = SV_SWEEP_AUTO;
+            } else {
+                cli_error(CMD, "--sweep: '%s' is not connect, syn or auto", optarg);
+                return BS_EUSAGE;
+            }
+            break;
+        case OPT_SYN:
+            r->sweep = SV_SWEEP_SYN;
+            break;
         case OPT_SEED: {
             char *end;
             a->seed = strtoull(optarg, &end, 0);
@@ -585,6 +610,11 @@ static void summary(const struct sv_stats *s, const struct out_ctx *o)
             s->hosts_done, s->hosts_skipped_done, s->hosts_blocked, s->hosts_special,
             s->hosts_unfinished, s->connects, s->refused, s->timeouts, s->local_errors,
             s->open_ports, s->attempts, s->successes, o->findings, s->evidence);
+    if (s->syn_used)
+        fprintf(stderr,
+                "botscope survey: SYN sweep: %" PRIu64 " probes, %" PRIu64 " ports open, %" PRIu64
+                " closed, %" PRIu64 " other packets ignored\n",
+                s->syn_probes, s->syn_open, s->syn_closed, s->syn_ignored);
     if (o->state && sv_state_remediated(o->state))
         fprintf(stderr, "botscope survey: %" PRIu64 " earlier findings remediated\n",
                 sv_state_remediated(o->state));
@@ -680,7 +710,15 @@ static int survey_run(int argc, char **argv)
     struct sv_stats st;
     int rc = sv_run(&r, &st);
     summary(&st, &o);
-    if (rc) {
+    if (rc == -EPERM || rc == -EACCES) {
+        cli_error(CMD,
+                  "--sweep syn: a raw socket needs CAP_NET_RAW (%s); use --sweep connect "
+                  "or auto",
+                  bs_strerror(rc));
+    } else if (rc == -EADDRNOTAVAIL && r.sweep != SV_SWEEP_CONNECT) {
+        cli_error(CMD, "--source: not an address of this machine (the SYN sweep's packets would "
+                       "carry it)");
+    } else if (rc) {
         cli_error(CMD, "%s", bs_strerror(rc));
     } else if (st.aborted) {
         cli_error(CMD, "aborted: %s (resume with --resume once the cause is understood)",

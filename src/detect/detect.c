@@ -29,7 +29,7 @@ void detect_config_init(struct detect_config *c, const struct config *cfg)
     c->max_clients = 50000000;
     c->max_edges = 100000000;
     c->stash_bytes = (uint64_t)4 << 30;
-    c->threads = 1;
+    c->threads = 2;
     if (!cfg)
         return;
     const char *s;
@@ -46,6 +46,7 @@ void detect_config_init(struct detect_config *c, const struct config *cfg)
     c->max_clients = c->max_servers;
     c->max_edges = (size_t)config_int(cfg, "detect", "max_edges");
     c->stash_bytes = (uint64_t)config_size(cfg, "detect", "stash");
+    c->threads = (unsigned)config_int(cfg, "store", "scan_threads");
 }
 
 /* ---- orientation ------------------------------------------------------------------------ */
@@ -306,6 +307,10 @@ static int block_records(struct dctx *d, const struct store_block *b, bool clien
         }
         r->cl = *ix & ~DCLI_IX_PAIR;
         r->seed = (*ix & DCLI_IX_PAIR) != 0;
+        if (clients) { /* population estimates (client addresses: parts number them apart) */
+            hll_add(d->hll_srv, HLL_P, r->hs);
+            hll_add(d->hll_edge, HLL_P, hash_mix64(r->hs ^ k->hc));
+        }
         m++;
     }
     *nout = m;
@@ -328,27 +333,25 @@ struct pass {
     bool pairs;     /* pass 1: track seed pairs; else pass 2: collect selected servers */
 };
 
+/* Does the record's client pair in this pass (a seed of the round; never in the client pass)? */
 static bool pair_client(const struct dctx *d, const struct pass *p, const struct drec *r)
 {
-    if (p->clients)
-        return r->seed;
-    return d->pair_bits[r->cl >> 3] & (1u << (r->cl & 7));
+    return !p->clients && (d->pair_bits[r->cl >> 3] & (1u << (r->cl & 7)));
 }
 
 /* Is the server address a seed of the round being paired? (The server side of UDP records.) */
-static bool is_seed_addr(const struct dctx *d, const struct pass *p, const struct ipaddr *a)
+static bool is_seed_addr(const struct dctx *d, const struct ipaddr *a)
 {
     const uint32_t *ix = htab_find(&d->client_ix, a->b);
-    if (ix && p->clients)
-        return (*ix & DCLI_IX_PAIR) != 0;
-    if (ix)
-        return d->pair_bits[(*ix & ~DCLI_IX_PAIR) >> 3] & (1u << (*ix & 7));
-    return p->clients && d->seeds && detect_seeds_has(d->seeds, a);
+    if (!ix)
+        return false;
+    uint32_t i = *ix & ~DCLI_IX_PAIR;
+    return d->pair_bits[i >> 3] & (1u << (i & 7));
 }
 
 /* Counts the distinct high-port UDP peers of seeds (both sides: whichever end the orientation
  * made the client, both are peers of an overlay). */
-static int udp_peer(struct dctx *d, const struct pass *p, const struct drec *r, bool pair)
+static int udp_peer(struct dctx *d, const struct drec *r, bool pair)
 {
     int rc = 0;
     bool is_new;
@@ -360,7 +363,7 @@ static int udp_peer(struct dctx *d, const struct pass *p, const struct drec *r, 
         if (is_new)
             d->cli[r->cl].udp_peers++;
     }
-    if (is_seed_addr(d, p, &r->sa)) {
+    if (is_seed_addr(d, &r->sa)) {
         uint64_t h = hash_mix64(r->hs ^ hash_mix64(hcl ^ 0x5a));
         if (!htab_put(&d->udp_seen, &h, &is_new, &rc))
             return rc;
@@ -392,8 +395,6 @@ static int pass1_record(const struct pass *p, const struct drec *r, uint64_t hp,
             d->t_first = r->t;
         if (r->t > d->t_last)
             d->t_last = r->t;
-        hll_add(d->hll_srv, HLL_P, r->hs);
-        hll_add(d->hll_edge, HLL_P, hash_mix64(r->hs ^ r->cl));
         struct dcli *c = &d->cli[r->cl];
         uint64_t bits[DSCALES];
         slot_bits(r->t, bits);
@@ -406,8 +407,10 @@ static int pass1_record(const struct pass *p, const struct drec *r, uint64_t hp,
             c->telnet_syn < UINT32_MAX)
             c->telnet_syn++;
     }
+    if (p->clients)
+        return 0;
     bool pair = pair_client(d, p, r);
-    if (r->proto == 17 && r->sport >= 1024 && r->cport >= 1024 && (rc = udp_peer(d, p, r, pair)))
+    if (r->proto == 17 && r->sport >= 1024 && r->cport >= 1024 && (rc = udp_peer(d, r, pair)))
         return rc;
     if (!pair)
         return 0;
@@ -604,37 +607,51 @@ static const uint64_t detect_cols =
     STORE_COLBIT(STORE_COL_PROTO) | STORE_COLBIT(STORE_COL_TCP_FLAGS) |
     STORE_COLBIT(STORE_COL_SAMPLING);
 
-/* Makes room for n more records in the stash (or gives up the stash past its budget). */
-static struct drec *stash_room(struct dctx *d, size_t n)
+static void free_chunks(struct dctx *d)
 {
-    if (d->stash_full)
-        return NULL;
-    if (d->nstash + n > d->stash_cap) {
-        size_t cap = d->stash_cap ? d->stash_cap : (size_t)1 << 16;
-        while (cap < d->nstash + n)
-            cap *= 2;
-        if (cap > d->stash_max)
-            cap = d->stash_max;
-        struct drec *v = cap >= d->nstash + n ? realloc(d->stash, cap * sizeof *v) : NULL;
-        if (!v) { /* over budget or out of memory: later passes read the store */
-            free(d->stash);
-            d->stash = NULL;
-            d->nstash = d->stash_cap = 0;
-            d->stash_full = true;
-            return NULL;
-        }
-        d->stash = v;
-        d->stash_cap = cap;
-    }
-    return d->stash + d->nstash;
+    for (size_t i = 0; i < d->nchunks; i++)
+        free(d->chunks[i].v);
+    free(d->chunks);
+    d->chunks = NULL;
+    d->nchunks = d->chunks_cap = 0;
 }
+
+/* A chunk for n records of block seq in part d's stash, or NULL when the stash is over its
+ * budget (every part then stops keeping records; later passes read the store). */
+static struct drec *stash_chunk(struct dctx *d, uint64_t seq, size_t n)
+{
+    struct dctx *o = d->owner ? d->owner : d;
+    if (o->stash_full || d->stash_full)
+        return NULL;
+    if (atomic_fetch_add(&o->stashed, n) + n > o->stash_max ||
+        vec_grow((void **)&d->chunks, &d->chunks_cap, d->nchunks, sizeof *d->chunks)) {
+        d->stash_full = true;
+        return NULL;
+    }
+    struct drec *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) {
+        d->stash_full = true;
+        return NULL;
+    }
+    d->chunks[d->nchunks++] =
+        (struct dchunk){.seq = seq, .arrival = atomic_fetch_add(&o->arrival, 1), .v = v, .n = 0};
+    return v;
+}
+
+/* The scan callbacks' context: the parts (one per scan thread) of the client pass, or the one
+ * context of a later pass that reads the store. */
+struct scan_ctx {
+    struct dctx **parts;
+    const struct pass *pass;
+};
 
 static int on_block(void *ctx, unsigned thread, const struct store_block *b)
 {
-    (void)thread;
-    struct pass *p = ctx;
-    struct dctx *d = p->d;
-    struct drec *v = p->clients ? stash_room(d, b->n) : NULL;
+    struct scan_ctx *x = ctx;
+    struct dctx *d = x->parts[thread];
+    struct pass p = *x->pass;
+    p.d = d;
+    struct drec *v = p.clients ? stash_chunk(d, b->seq, b->n) : NULL;
     if (!v) {
         if (b->n > d->buf_cap) {
             struct drec *nb = realloc(d->buf, b->n * sizeof *nb);
@@ -648,11 +665,11 @@ static int on_block(void *ctx, unsigned thread, const struct store_block *b)
         v = d->buf;
     }
     size_t n;
-    int rc = block_records(d, b, p->clients, v, &n);
+    int rc = block_records(d, b, p.clients, v, &n);
     if (!rc && v != d->buf)
-        d->nstash += n;
+        d->chunks[d->nchunks - 1].n = n;
     if (!rc)
-        rc = pass_records(p, v, n);
+        rc = pass_records(&p, v, n);
     if (rc) {
         d->rc = rc;
         return 1;
@@ -660,20 +677,163 @@ static int on_block(void *ctx, unsigned thread, const struct store_block *b)
     return 0;
 }
 
-static int run_pass(struct dctx *d, struct pass *p, char errbuf[512])
+static int cmp_chunk(const void *a, const void *b)
+{
+    const struct dchunk *x = a, *y = b;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return (x->arrival > y->arrival) - (x->arrival < y->arrival);
+}
+
+/* Merges the client-pass part q into d: its clients (remapping the records it kept), its
+ * chunks and its counters. */
+static int merge_part(struct dctx *d, struct dctx *q)
+{
+    uint32_t *map = malloc((q->ncli ? q->ncli : 1) * sizeof *map);
+    if (!map)
+        return BS_ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < q->ncli && !rc; i++) {
+        const struct dcli *c = &q->cli[i];
+        bool is_new;
+        uint32_t *ix = htab_put(&d->client_ix, c->addr.b, &is_new, &rc);
+        if (!ix)
+            break;
+        if (is_new) {
+            if (d->ncli >= DCLI_IX_PAIR) {
+                rc = BS_ELIMIT;
+                break;
+            }
+            if ((rc = vec_grow((void **)&d->cli, &d->cli_cap, d->ncli, sizeof *d->cli)))
+                break;
+            d->cli[d->ncli] = *c;
+            *ix = (uint32_t)d->ncli++ | ((c->flags & DCLI_SEED) ? DCLI_IX_PAIR : 0);
+        } else {
+            struct dcli *g = &d->cli[*ix & ~DCLI_IX_PAIR];
+            for (int k = 0; k < DSCALES; k++)
+                g->win[k] |= c->win[k];
+            if (c->first_ms && (!g->first_ms || c->first_ms < g->first_ms))
+                g->first_ms = c->first_ms;
+            if (c->last_ms > g->last_ms)
+                g->last_ms = c->last_ms;
+            g->telnet_syn = g->telnet_syn > UINT32_MAX - c->telnet_syn
+                                ? UINT32_MAX
+                                : g->telnet_syn + c->telnet_syn;
+        }
+        map[i] = *ix & ~DCLI_IX_PAIR;
+    }
+    for (size_t i = 0; i < q->nchunks && !rc; i++) {
+        struct dchunk *ch = &q->chunks[i];
+        for (size_t j = 0; j < ch->n; j++)
+            ch->v[j].cl = map[ch->v[j].cl];
+        if ((rc = vec_grow((void **)&d->chunks, &d->chunks_cap, d->nchunks, sizeof *d->chunks)))
+            break;
+        d->chunks[d->nchunks++] = *ch;
+        ch->v = NULL;
+    }
+    free(map);
+    if (rc)
+        return rc;
+    d->flows += q->flows;
+    for (int k = 0; k < 4; k++)
+        d->sampling_hist[k] += q->sampling_hist[k];
+    if (q->sampling_max > d->sampling_max)
+        d->sampling_max = q->sampling_max;
+    if (q->t_first < d->t_first)
+        d->t_first = q->t_first;
+    if (q->t_last > d->t_last)
+        d->t_last = q->t_last;
+    hll_merge(d->hll_srv, q->hll_srv, HLL_P);
+    hll_merge(d->hll_edge, q->hll_edge, HLL_P);
+    d->stash_full |= q->stash_full;
+    return 0;
+}
+
+static void part_release(struct dctx *q)
+{
+    htab_release(&q->client_ix);
+    free(q->cli);
+    free_chunks(q);
+    free(q->buf);
+}
+
+/* The client pass (pass 1 of round 0 without the pairs): several scan threads, each with its
+ * own client table and chunks (a part), merged into d in store order afterwards. The pairs and
+ * everything after read the merged records, so the result does not depend on the threads. */
+static int client_pass(struct dctx *d, char errbuf[512])
+{
+    unsigned nth = d->cfg->threads ? d->cfg->threads : 1;
+    if (nth > STORE_SCAN_MAX_THREADS)
+        nth = STORE_SCAN_MAX_THREADS;
+    struct dctx *parts[STORE_SCAN_MAX_THREADS] = {d};
+    int rc = 0;
+    for (unsigned t = 1; t < nth; t++) {
+        if (!(parts[t] = calloc(1, sizeof *parts[t]))) {
+            nth = t;
+            rc = BS_ENOMEM;
+            goto out;
+        }
+        *parts[t] = (struct dctx){
+            .cfg = d->cfg, .seeds = d->seeds, .hseed = d->hseed, .owner = d, .t_first = UINT64_MAX};
+        parts[t]->client_ix = d->client_ix; /* same sizes and seed: the hashes agree */
+        parts[t]->client_ix.ctrl = NULL;
+        parts[t]->client_ix.ent = NULL;
+        parts[t]->client_ix.nslots = parts[t]->client_ix.n = 0;
+    }
+    struct pass p = {.d = d, .round = 0, .clients = true, .pairs = true};
+    struct scan_ctx x = {.parts = parts, .pass = &p};
+    struct store_scan sc = {
+        .t_lo = d->cfg->t_lo,
+        .t_hi = d->cfg->t_hi,
+        .cols = detect_cols,
+        .threads = nth,
+        .on_block = on_block,
+        .ctx = &x,
+    };
+    uint64_t t0 = clock_mono_ns();
+    rc = store_scan(d->store, &sc, NULL);
+    if (rc == 1)
+        for (unsigned t = 0; t < nth && rc == 1; t++)
+            rc = parts[t]->rc ? parts[t]->rc : 1;
+    for (unsigned t = 1; t < nth && !rc; t++)
+        rc = merge_part(d, parts[t]);
+    if (!rc && d->stash_full)
+        free_chunks(d);
+    else if (!rc)
+        qsort(d->chunks, d->nchunks, sizeof *d->chunks, cmp_chunk);
+    d->scan_ns += clock_mono_ns() - t0;
+out:
+    for (unsigned t = 1; t < nth; t++)
+        if (parts[t]) {
+            part_release(parts[t]);
+            free(parts[t]);
+        }
+    if (rc == BS_ELIMIT)
+        snprintf(errbuf, 512, "the client table reached its cap (%zu clients: detect.max_servers)",
+                 d->ncli);
+    else if (rc && !errbuf[0])
+        snprintf(errbuf, 512, "store scan failed: %s", bs_strerror(rc));
+    return rc;
+}
+
+/* A pass after the client pass: over the kept records, or the store when they did not fit. */
+static int run_pass(struct dctx *d, const struct pass *p, char errbuf[512])
 {
     uint64_t t0 = clock_mono_ns();
-    int rc;
-    if (!p->clients && !d->stash_full) {
-        rc = pass_records(p, d->stash, d->nstash);
+    int rc = 0;
+    if (!d->stash_full) {
+        for (size_t i = 0; i < d->nchunks && !rc; i++)
+            rc = pass_records(p, d->chunks[i].v, d->chunks[i].n);
     } else {
+        struct dctx *parts[1] = {d};
+        struct scan_ctx x = {.parts = parts, .pass = p};
         struct store_scan sc = {
             .t_lo = d->cfg->t_lo,
             .t_hi = d->cfg->t_hi,
             .cols = detect_cols,
             .threads = 1, /* store order: per-pair sessions follow time */
             .on_block = on_block,
-            .ctx = p,
+            .ctx = &x,
         };
         d->rc = 0;
         rc = store_scan(d->store, &sc, NULL);
@@ -731,19 +891,14 @@ static int reset_pairs(struct dctx *d, uint32_t round)
     return 0;
 }
 
-/* Passes 1 (pairs of the round's seeds; with `clients`, also the client table and the stash)
- * and 2 (the servers they select). */
-static int scan_round(struct dctx *d, uint32_t round, bool clients, char errbuf[512])
+/* Passes 1 (pairs of the round's seeds) and 2 (the servers they select). */
+static int scan_round(struct dctx *d, uint32_t round, char errbuf[512])
 {
     int rc = reset_pairs(d, round);
     if (rc)
         return rc;
-    struct pass p1 = {.d = d, .round = round, .clients = clients, .pairs = true};
-    if ((rc = run_pass(d, &p1, errbuf)))
-        return rc;
-    if (clients)
-        d->timing = d->sampling_hist[0] * 2 >= d->flows;
-    if ((rc = select_by_fanin(d, round)))
+    struct pass p1 = {.d = d, .round = round, .clients = false, .pairs = true};
+    if ((rc = run_pass(d, &p1, errbuf)) || (rc = select_by_fanin(d, round)))
         return rc;
     /* The seeds' peer counts as the server side join their client entries. */
     const void *key;
@@ -761,7 +916,7 @@ static int scan_round(struct dctx *d, uint32_t round, bool clients, char errbuf[
 
 int detect_scan_round(struct dctx *d, uint32_t round, char errbuf[512])
 {
-    return scan_round(d, round, false, errbuf);
+    return scan_round(d, round, errbuf);
 }
 
 static void dctx_release(struct dctx *d)
@@ -773,7 +928,7 @@ static void dctx_release(struct dctx *d)
     htab_release(&d->svc_pairs);
     htab_release(&d->pairs);
     free(d->pair_bits);
-    free(d->stash);
+    free_chunks(d);
     free(d->buf);
     htab_release(&d->udp_seen);
     htab_release(&d->udp_srv);
@@ -812,21 +967,17 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
     d->stash_max = cfg->stash_bytes / sizeof(struct drec);
     int rc;
     uint64_t t_start = clock_mono_ns();
+    if ((rc = client_pass(d, errbuf)))
+        goto out;
+    d->timing = d->sampling_hist[0] * 2 >= d->flows;
     if (!seeds || !seeds->n) {
-        /* Without seeds, the flows supply them: clients scanning telnet as IoT bots do. So
-         * the client table comes first. */
-        struct pass p0 = {.d = d, .round = 0, .clients = true, .pairs = true};
-        if ((rc = reset_pairs(d, 0)) || (rc = run_pass(d, &p0, errbuf)))
-            goto out;
+        /* Without seeds, the flows supply them: clients scanning telnet as IoT bots do. */
         out->seeds_from_flows = true;
         for (size_t i = 0; i < d->ncli; i++)
             if (d->cli[i].telnet_syn >= DETECT_SCANNER_TELNET_SYN)
                 d->cli[i].flags |= DCLI_SEED;
-        d->timing = d->sampling_hist[0] * 2 >= d->flows;
-        rc = scan_round(d, 0, false, errbuf);
-    } else {
-        rc = scan_round(d, 0, true, errbuf);
     }
+    rc = scan_round(d, 0, errbuf);
     if (rc)
         goto out;
     out->servers = hll_estimate(d->hll_srv, HLL_P);

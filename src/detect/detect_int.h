@@ -5,6 +5,8 @@
 
 #include "detect/detect.h"
 
+#include <stdatomic.h>
+
 enum { DCLI_SEED = 1, DCLI_EXPANDED = 2 };
 
 /* client_ix values: the index into cli, with this bit set for seeds of round 0. */
@@ -78,6 +80,13 @@ struct drec {
     bool seed; /* the client is an initial seed (pass 1 with the client table) */
 };
 
+/* One store block's kept records. */
+struct dchunk {
+    uint64_t seq, arrival; /* the block's position in the scan, then arrival order */
+    struct drec *v;
+    size_t n;
+};
+
 /* One distinct client-server pair of a tracked service (key of svc_pairs). */
 struct dsvc_pair {
     uint32_t client, svc;
@@ -114,10 +123,17 @@ struct dctx {
     struct dcli *cli;
     struct dedge *edge;
     struct dtime *times;
-    uint8_t (*newpair)[24];   /* server key (19 bytes) of each new seed pair (sampled rule) */
-    struct drec *stash, *buf; /* records kept by pass 1; one block's records */
-    size_t nstash, stash_cap, stash_max, buf_cap;
-    bool stash_full; /* the stash overflowed: later passes read the store */
+    uint8_t (*newpair)[24]; /* server key (19 bytes) of each new seed pair (sampled rule) */
+    /* The stash: the records the client pass kept, as chunks (one per store block) in store
+     * order; the passes after it read them instead of the store while they fit stash_max. */
+    struct dchunk *chunks;
+    size_t nchunks, chunks_cap, stash_max;
+    bool stash_full;  /* the stash overflowed: later passes read the store */
+    struct drec *buf; /* one block's records when they are not kept */
+    size_t buf_cap;
+    struct dctx *owner;       /* a client-pass thread's part: the context it merges into */
+    _Atomic size_t stashed;   /* owner: records kept by every part */
+    _Atomic uint64_t arrival; /* owner: chunk arrival order (ties of seq) */
     size_t nsvc, nsrv, srv_cap, ncli, cli_cap, nedge, edge_cap, ntimes, times_cap, max_times;
     size_t nnew, new_cap;
     uint64_t t_first, t_last, flows;

@@ -48,8 +48,12 @@ const char *detect_feature_name(enum detect_feature f)
 /* Mean packets per seed record from which the records are a flood (Mirai's udpplain sends
  * 200-1500 packets/s per bot; the IoT-23 Mirai C&C averages 4.4 packets per record). */
 #define FLOOD_PACKETS_PER_FLOW 100.0
-#define W_BOT                  (-4.0)
-#define W_P2P                  (-5.0)
+/* Sampled, a record's packets are the sampled ones: a stored record shows one at least, so a
+ * mean of one says nothing, and the estimate (mean x rate) counts only from this mean on (a
+ * C&C keep-alive session rarely gives two sampled packets in one record at 1:100 or coarser). */
+#define FLOOD_SAMPLED_PACKETS 1.5
+#define W_BOT                 (-4.0)
+#define W_P2P                 (-5.0)
 /* A client with this many UDP peers on high ports (both sides) is a member of a P2P overlay
  * (Mozi-like DHT bots, BitTorrent): its peers are not C&C servers. */
 #define P2P_PEERS 16
@@ -258,6 +262,7 @@ static bool is_bot_addr(const struct dctx *d, const struct ipaddr *a)
 static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a, double p_seed,
                          bool timing, struct detect_candidate *c)
 {
+    double rate = timing ? 1.0 : (double)d->sampling_max; /* the effective sampling rate */
     const struct dsrv *s = &d->srv[sv];
     memset(c, 0, sizeof *c);
     c->addr = s->addr;
@@ -352,7 +357,7 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
      * crammed into few slots without persistence. C&C records are a few packets each. */
     double ppf = a->seed_flows ? (double)a->seed_packets / (double)a->seed_flows : 0.0;
     v[DF_BURST] = ppf;
-    c->flood = ppf >= FLOOD_PACKETS_PER_FLOW;
+    c->flood = ppf * rate >= FLOOD_PACKETS_PER_FLOW && (rate == 1 || ppf >= FLOOD_SAMPLED_PACKETS);
     if (c->flood)
         k[DF_BURST] = W_FLOOD;
     else if (wins && (double)a->seed_flows / (double)wins >= 30 && v[DF_PERSISTENCE] < 0.3)

@@ -121,6 +121,38 @@ static int csv_addr_column(char *hdr)
     }
 }
 
+/* Survey findings that make a device a seed: it is infected, or it logs in with a guessable
+ * password (what IoT bots spread by). Vulnerable firmware alone says nothing about infection. */
+static bool survey_seed_finding(const char *f)
+{
+    return !strcmp(f, "infected") || !strcmp(f, "weak_credentials");
+}
+
+/* Column number of `name` in a CSV header line (case-insensitive), or -1. */
+static int csv_column(const char *line, const char *name)
+{
+    char hdr[SEED_LINE_MAX];
+    snprintf(hdr, sizeof hdr, "%s", line);
+    int col = 0;
+    for (char *f = hdr;; col++) {
+        char *end = strchr(f, ',');
+        if (end)
+            *end = '\0';
+        char *n = text_trim(f);
+        if (*n == '"') {
+            n++;
+            size_t l = strlen(n);
+            if (l && n[l - 1] == '"')
+                n[l - 1] = '\0';
+        }
+        if (!strcasecmp(n, name))
+            return col;
+        if (!end)
+            return -1;
+        f = end + 1;
+    }
+}
+
 static char *csv_field(char *line, int col)
 {
     char *f = line;
@@ -156,36 +188,59 @@ static int add_file_name(struct detect_seeds *s, const char *path, uint32_t *ix)
 }
 
 /* The telescope's state database: infected IoT sources of telescope_sources. */
+/* Seeds from a botscope state database: the telescope's infected IoT sources and the survey's
+ * open findings of infected or weak-credential devices (whichever the database holds). */
 static int load_statedb(struct detect_seeds *s, const char *path, uint32_t file, char errbuf[512])
 {
+    static const struct {
+        const char *sql;
+        enum detect_seed_source src;
+    } queries[] = {
+        {"SELECT src, min(first_ms) FROM telescope_sources WHERE infected_iot GROUP BY src",
+         SEED_TELESCOPE},
+        {"SELECT addr, min(first_ms) FROM records WHERE kind = 'finding' AND status = 'open'"
+         " AND (key LIKE '%|infected' OR key LIKE '%|weak_credentials') GROUP BY addr",
+         SEED_SURVEY},
+    };
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int rc = 0;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ||
-        sqlite3_prepare_v2(db,
-                           "SELECT src, min(first_ms) FROM telescope_sources WHERE infected_iot"
-                           " GROUP BY src",
-                           -1, &st, NULL)) {
-        snprintf(errbuf, 512, "%s: not a telescope state database (%s)", path,
+    size_t tables = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)) {
+        snprintf(errbuf, 512, "%s: not a state database (%s)", path,
                  db ? sqlite3_errmsg(db) : "out of memory");
         rc = BS_EPARSE;
         goto out;
     }
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *a = (const char *)sqlite3_column_text(st, 0);
-        struct ipaddr ip;
-        if (!a || ipaddr_parse(a, &ip)) { /* pseudonymised sources cannot seed */
-            s->skipped++;
-            continue;
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0] && !rc; q++) {
+        if (sqlite3_prepare_v2(db, queries[q].sql, -1, &st, NULL))
+            continue; /* a database without that table (an older schema) */
+        tables++;
+        int r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *a = (const char *)sqlite3_column_text(st, 0);
+            struct ipaddr ip;
+            if (!a || ipaddr_parse(a, &ip)) { /* pseudonymised sources cannot seed */
+                s->skipped++;
+                continue;
+            }
+            if ((rc = detect_seeds_add(s, &ip, (uint64_t)sqlite3_column_int64(st, 1),
+                                       queries[q].src, file)))
+                break;
         }
-        if ((rc = detect_seeds_add(s, &ip, (uint64_t)sqlite3_column_int64(st, 1), SEED_TELESCOPE,
-                                   file)))
-            goto out;
+        if (!rc && r != SQLITE_DONE) {
+            snprintf(errbuf, 512, "%s: %s", path, sqlite3_errmsg(db));
+            rc = BS_EIO;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
     }
-    if (r != SQLITE_DONE) {
-        snprintf(errbuf, 512, "%s: %s", path, sqlite3_errmsg(db));
-        rc = BS_EIO;
+    if (!rc && !tables) {
+        snprintf(errbuf, 512,
+                 "%s: not a botscope state database (no telescope sources, no "
+                 "findings: %s)",
+                 path, sqlite3_errmsg(db));
+        rc = BS_EPARSE;
     }
 out:
     sqlite3_finalize(st);
@@ -232,7 +287,7 @@ int detect_seeds_load(struct detect_seeds *s, const char *path, char errbuf[512]
         return BS_ENOMEM;
     }
     enum { FMT_UNKNOWN, FMT_LIST, FMT_CSV, FMT_NDJSON } fmt = FMT_UNKNOWN;
-    int col = -1;
+    int col = -1, fcol = -1; /* address column; a survey CSV's finding column */
     uint64_t lineno = 0, added = 0;
     while (fgets(line, SEED_LINE_MAX, f)) {
         lineno++;
@@ -264,6 +319,7 @@ int detect_seeds_load(struct detect_seeds *s, const char *path, char errbuf[512]
                     break;
                 }
                 fmt = FMT_CSV;
+                fcol = csv_column(t, "finding");
                 continue;
             } else {
                 fmt = FMT_LIST;
@@ -272,9 +328,27 @@ int detect_seeds_load(struct detect_seeds *s, const char *path, char errbuf[512]
         struct ipaddr a;
         uint64_t seen = 0;
         if (fmt == FMT_NDJSON) {
-            char src[64], inf[16], first[32];
+            char src[64], inf[16], first[32], finding[32];
+            if (*t == '{' && json_field(t, "finding", finding, sizeof finding) &&
+                json_field(t, "addr", src, sizeof src)) {
+                /* A survey finding line (botscope survey -o ndjson). */
+                if (!survey_seed_finding(finding))
+                    continue;
+                if (ipaddr_parse(src, &a)) {
+                    s->skipped++;
+                    continue;
+                }
+                if (json_field(t, "time_ms", first, sizeof first))
+                    seen = strtoull(first, NULL, 10);
+                if ((rc = detect_seeds_add(s, &a, seen, SEED_SURVEY, file)))
+                    break;
+                added++;
+                continue;
+            }
             if (*t != '{' || !json_field(t, "src", src, sizeof src)) {
-                snprintf(errbuf, 512, "%s:%" PRIu64 ": not a telescope source line (no \"src\")",
+                snprintf(errbuf, 512,
+                         "%s:%" PRIu64 ": not a telescope source or survey finding line (no "
+                         "\"src\", no \"finding\")",
                          path, lineno);
                 rc = BS_EPARSE;
                 break;
@@ -288,6 +362,13 @@ int detect_seeds_load(struct detect_seeds *s, const char *path, char errbuf[512]
             if (json_field(t, "first_ms", first, sizeof first))
                 seen = strtoull(first, NULL, 10);
         } else if (fmt == FMT_CSV) {
+            if (fcol >= 0) { /* the survey's CSV: its seed findings only */
+                char copy[SEED_LINE_MAX];
+                snprintf(copy, sizeof copy, "%s", t);
+                char *v = csv_field(copy, fcol);
+                if (!v || !survey_seed_finding(text_trim(v)))
+                    continue;
+            }
             char *v = csv_field(t, col);
             if (!v || ipaddr_parse(v, &a)) {
                 s->skipped++;
@@ -305,6 +386,7 @@ int detect_seeds_load(struct detect_seeds *s, const char *path, char errbuf[512]
         }
         if ((rc = detect_seeds_add(s, &a, seen,
                                    fmt == FMT_NDJSON ? SEED_TELESCOPE
+                                   : fcol >= 0       ? SEED_SURVEY
                                    : fmt == FMT_CSV  ? SEED_CSV
                                                      : SEED_LIST,
                                    file)))

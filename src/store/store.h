@@ -109,7 +109,7 @@ enum store_col {
     STORE_COL_COUNT
 };
 #define STORE_COLBIT(c) (UINT64_C(1) << (c))
-#define STORE_COLS_ALL (STORE_COLBIT(STORE_COL_COUNT) - 1)
+#define STORE_COLS_ALL  (STORE_COLBIT(STORE_COL_COUNT) - 1)
 
 /* An address column of a decoded block: exactly one of v4 (host-order IPv4 addresses, used
  * when every address of the block is IPv4) and full (16-byte form) is non-NULL. */
@@ -122,6 +122,10 @@ struct store_addr_col {
  * ascending start_ms order within a block. */
 struct store_block {
     size_t n;
+    /* The block's position in the scan: increasing in store order, so a caller scanning with
+     * several threads can restore that order (0 from a backend that delivers its blocks in
+     * order from one thread). */
+    uint64_t seq;
     const uint64_t *start_ms, *end_ms, *packets, *bytes;
     struct store_addr_col src, dst, exporter, nexthop;
     const uint32_t *sampling, *obs_domain, *in_if, *out_if, *src_as, *dst_as;
@@ -141,13 +145,13 @@ enum store_skip_kind {
 
 /* Metadata of one block, available before decompression. */
 struct store_block_meta {
-    const char *path;     /* segment file */
-    unsigned index;       /* block number in the segment */
-    uint32_t n;           /* records */
-    uint64_t t_min, t_max;/* start_ms range */
+    const char *path;      /* segment file */
+    unsigned index;        /* block number in the segment */
+    uint32_t n;            /* records */
+    uint64_t t_min, t_max; /* start_ms range */
     uint16_t src_port_min, src_port_max, dst_port_min, dst_port_max;
     struct ipaddr src_min, src_max, dst_min, dst_max;
-    const void *skip;     /* opaque skip index, queried through the functions below */
+    const void *skip; /* opaque skip index, queried through the functions below */
 };
 
 /* Can the block contain a record whose column col (STORE_COL_SRC/DST/SRC_PORT/DST_PORT) equals
@@ -161,10 +165,10 @@ bool store_block_may_contain_port(const struct store_block_meta *m, enum store_c
 /* ---- scanning ------------------------------------------------------------------------ */
 
 struct store_scan {
-    uint64_t t_lo, t_hi;  /* blocks whose start_ms range meets [t_lo, t_hi]; records inside
-                           * a block are NOT filtered by time (the caller does that) */
-    uint64_t cols;        /* STORE_COLBIT mask of the columns to decode */
-    unsigned threads;     /* 0 or 1: the caller's thread; up to STORE_SCAN_MAX_THREADS */
+    uint64_t t_lo, t_hi; /* blocks whose start_ms range meets [t_lo, t_hi]; records inside
+                          * a block are NOT filtered by time (the caller does that) */
+    uint64_t cols;       /* STORE_COLBIT mask of the columns to decode */
+    unsigned threads;    /* 0 or 1: the caller's thread; up to STORE_SCAN_MAX_THREADS */
     /* Optional: return false to skip the block without decompressing it. May be called from
      * several threads at once (thread = 0..threads-1). */
     bool (*block_pred)(void *ctx, unsigned thread, const struct store_block_meta *m);

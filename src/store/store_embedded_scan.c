@@ -38,6 +38,7 @@ struct scan_job {
     /* Flattened (segment, block) work list; threads take items with an atomic cursor. */
     uint32_t (*items)[2];
     size_t nitems;
+    uint64_t base; /* items of the batches before this one: block seq = base + item */
     atomic_size_t next;
     atomic_int stop;
     pthread_mutex_t stats_lock;
@@ -99,6 +100,7 @@ static void *scan_worker(void *p)
             continue;
         }
         st.records_scanned += b.n;
+        b.seq = j->base + k;
         rc = sc->on_block(sc->ctx, a->thread, &b);
         if (rc) {
             a->rc = rc;
@@ -273,6 +275,7 @@ int emb_scan(struct store *s, const struct store_scan *sc, struct store_scan_sta
             for (unsigned t = 0; t < use && !rc; t++)
                 rc = args[t].rc;
         }
+        j.base += j.nitems;
         unmap_segs(j.segs, j.nsegs);
         j.nsegs = 0;
     }

@@ -117,6 +117,10 @@ int sv_assess_identify(void *ctx, const struct sv_obs *o, struct sv_ident *id)
         in[n++] = (struct keyed){"telnet.banner", o->banner};
     /* SSH and FTP: Recog's files match the text after "SSH-2.0-" or the reply code, some
      * curated ones the whole line: both are tried. */
+    /* The SSH pre-login banner names the device (botscope's key, data/fingerprints); it goes
+     * before the identification string, which names only the SSH server. */
+    if (!strcmp(svc, "ssh") && o->ssh_banner[0])
+        in[n++] = (struct keyed){"ssh.prelogin", o->ssh_banner};
     if (!strcmp(svc, "ssh") && o->banner[0]) {
         in[n++] = (struct keyed){"ssh.banner", o->banner};
         in[n++] = (struct keyed){"ssh.banner", after_prefix(o->banner, svc)};

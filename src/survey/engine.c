@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "survey/module.h"
+#include "survey/signs.h"
 #include "survey/survey.h"
 #include "survey/targets.h"
 #include "survey/engine_int.h"
@@ -101,6 +102,10 @@ static void service_end(struct sv_sess *s)
             snprintf(ev + o, sizeof ev - o, "}");
             sv_sess__finding(s, SV_VULNERABLE_FIRMWARE, ev);
         }
+        /* What the service showed (or did not show) may be a known bot's mark. */
+        const struct sv_sign *g = sv_sign_match(&s->obs, s->silent);
+        if (g)
+            sv_sess__sign(s, g);
         if (s->mod->finish)
             s->mod->finish(s);
     }
@@ -270,7 +275,8 @@ static void conn_open(struct sv_host *h)
         if (!s->mod)
             s->mod = sv_module_for_port(s->port);
         s->conn_no = 0;
-        s->succeeded = s->identified = s->have_id = false;
+        s->succeeded = s->identified = s->have_id = s->silent = false;
+        s->rx = 0;
         s->n_defaults = 0;
         s->last_attempt_ms = 0;
         memset(&s->obs, 0, sizeof s->obs);
@@ -379,6 +385,7 @@ static void on_event(struct sv_host *h, uint32_t ev)
             apply(s, s->mod->closed ? s->mod->closed(s) : SV_ACT_DONE);
             return;
         }
+        s->rx += (uint64_t)n;
         enum sv_act act = s->mod->input(s, buf, (size_t)n);
         if (act != SV_ACT_WAIT || s->cs != C_OPEN) {
             apply(s, act);
@@ -392,56 +399,73 @@ static void on_event(struct sv_host *h, uint32_t ev)
 
 /* ---- hosts ---- */
 
+void sv_engine__device_done(struct sv_engine *e, uint64_t pos, const struct ipaddr *a,
+                            const uint16_t *open, size_t n_open, bool local_fail)
+{
+    if (local_fail) {
+        /* Something on this side failed: the device was not really surveyed. */
+        e->st->hosts_unfinished++;
+        return;
+    }
+    if (log_get_level() >= LOG_INFO) {
+        char t[IPADDR_STRLEN];
+        log_info("survey", "device %s done (%zu open ports)", ipaddr_format(a, t, sizeof t),
+                 n_open);
+    }
+    if (e->r->sink.host_done)
+        sv_engine__sink_err(e, e->r->sink.host_done(e->r->sink.ctx, pos, a, open, n_open));
+    e->st->hosts_done++;
+}
+
 static void host_finish(struct sv_host *h)
 {
     struct sv_engine *e = h->s.eng;
-    if (h->local_fail) {
-        /* Something on this side failed: the device was not really surveyed. */
-        e->st->hosts_unfinished++;
-    } else {
-        if (log_get_level() >= LOG_INFO) {
-            char a[IPADDR_STRLEN];
-            log_info("survey", "device %s done (%zu open ports)",
-                     ipaddr_format(&h->addr, a, sizeof a), h->n_open);
-        }
-        if (e->r->sink.host_done)
-            sv_engine__sink_err(e, e->r->sink.host_done(e->r->sink.ctx, h->pos, &h->addr,
-                                                        h->open_ports, h->n_open));
-        e->st->hosts_done++;
-    }
+    sv_engine__device_done(e, h->pos, &h->addr, h->open_ports, h->n_open, h->local_fail);
     h->used = false;
     e->active--;
+    e->free_slots[e->n_free++] = (uint32_t)(h - e->hosts);
 }
 
-/* An idle host whose pause is over: finish it, or start its next connection when every rate
- * allows one now. */
+bool sv_engine__take_tokens(struct sv_engine *e, struct sv_bucket *hb, const struct ipaddr *a,
+                            uint64_t *not_before, uint8_t *tok)
+{
+    /* The run's bucket first: when it is empty no device may start a connection, and the
+     * per-network table is not consulted for each of thousands of waiting devices. */
+    uint64_t wt = sv_bucket_wait(&e->total, e->now);
+    if (wt) {
+        *not_before = e->now + wt;
+        *tok = 1;
+        return false;
+    }
+    uint64_t w = sv_bucket_wait(hb, e->now);
+    if (!w)
+        w = sv_netrate_wait(&e->net, a, e->now);
+    if (w) {
+        *not_before = e->now + w;
+        return false;
+    }
+    sv_bucket_take(hb);
+    sv_netrate_take(&e->net, a, e->now);
+    sv_bucket_take(&e->total);
+    return true;
+}
+
+/* An idle host whose pause is over: probe it (SYN sweep), finish it, or start its next
+ * connection when every rate allows one now. */
 static void host_step(struct sv_host *h)
 {
     struct sv_engine *e = h->s.eng;
     if (h->s.cs != C_NONE || e->now < h->not_before_ms)
         return;
+    if (h->swept) /* only the ports that answered SYN-ACK */
+        while (h->port_idx < e->r->n_ports && !(h->syn_open >> h->port_idx & 1))
+            h->port_idx++;
     if (h->port_idx >= e->r->n_ports) {
         host_finish(h);
         return;
     }
-    /* The run's bucket first: when it is empty no device may start a connection, and the
-     * per-network table is not consulted for each of thousands of waiting devices. */
-    uint64_t wt = sv_bucket_wait(&e->total, e->now);
-    if (wt) {
-        h->not_before_ms = e->now + wt;
-        return;
-    }
-    uint64_t w = sv_bucket_wait(&h->bucket, e->now);
-    if (!w)
-        w = sv_netrate_wait(&e->net, &h->addr, e->now);
-    if (w) {
-        h->not_before_ms = e->now + w;
-        return;
-    }
-    sv_bucket_take(&h->bucket);
-    sv_netrate_take(&e->net, &h->addr, e->now);
-    sv_bucket_take(&e->total);
-    conn_open(h);
+    if (sv_engine__take_tokens(e, &h->bucket, &h->addr, &h->not_before_ms, &e->tok[h - e->hosts]))
+        conn_open(h);
 }
 
 static void timers(struct sv_host *h)
@@ -463,6 +487,10 @@ static void timers(struct sv_host *h)
         }
         s->timed_out = true;
         s->deadline_ms = 0;
+        /* Nothing at all from the device on its first connection (for a raw module: no
+         * identification either). */
+        if (s->conn_no == 1 && !s->rx && !(s->mod->raw && s->obs.banner[0]))
+            s->silent = true;
         apply(s, s->mod->tick ? s->mod->tick(s) : SV_ACT_DONE);
         return;
     }
@@ -472,39 +500,69 @@ static void timers(struct sv_host *h)
     }
 }
 
-/* Draws devices from the permutation into free slots. */
-static void fill(struct sv_engine *e)
+/* When the device in h's slot next needs the loop, judged from its timers: a connection's
+ * deadline and module timer, an idle device's pause, a probe's wait for answers. */
+static uint64_t host_due(const struct sv_engine *e, const struct sv_host *h)
 {
-    size_t free_slot = 0;
-    unsigned drawn = 0;
-    while (!e->stopping && e->active < e->cap && e->next_pos < e->tg.total && drawn < 4096) {
-        uint64_t pos = e->next_pos++;
-        drawn++;
-        if (e->r->done && e->r->done(e->r->done_ctx, pos)) {
+    if (!h->used)
+        return UINT64_MAX;
+    const struct sv_sess *s = &h->s;
+    if (s->cs == C_NONE)
+        return h->not_before_ms;
+    uint64_t t = s->deadline_ms ? s->deadline_ms : UINT64_MAX;
+    if (s->cs == C_OPEN && s->wake_ms && s->wake_ms < t)
+        t = s->wake_ms;
+    return t;
+}
+
+bool sv_engine__draw(struct sv_engine *e, unsigned *budget, uint64_t *pos, struct ipaddr *a)
+{
+    while (!e->stopping && e->next_pos < e->tg.total && *budget) {
+        uint64_t p = e->next_pos++;
+        (*budget)--;
+        if (e->r->done && e->r->done(e->r->done_ctx, p)) {
             e->st->hosts_skipped_done++;
             continue;
         }
-        struct ipaddr a;
-        sv_targets_at(&e->tg, pos, &a);
-        enum sv_verdict v = sv_scope_check(e->r->scope, &a);
+        sv_targets_at(&e->tg, p, a);
+        enum sv_verdict v = sv_scope_check(e->r->scope, a);
         if (v != SV_ALLOW) {
             if (v == SV_BLOCKED)
                 e->st->hosts_blocked++;
             else
                 e->st->hosts_special++;
             if (e->r->sink.host_done)
-                sv_engine__sink_err(e, e->r->sink.host_done(e->r->sink.ctx, pos, NULL, NULL, 0));
+                sv_engine__sink_err(e, e->r->sink.host_done(e->r->sink.ctx, p, NULL, NULL, 0));
             continue;
         }
-        while (e->hosts[free_slot].used)
-            free_slot++;
-        struct sv_host *h = &e->hosts[free_slot];
+        *pos = p;
+        return true;
+    }
+    return false;
+}
+
+/* Fills free session slots: from the permutation, or with the SYN sweep from the devices
+ * whose probes found open ports. */
+static void fill(struct sv_engine *e)
+{
+    unsigned budget = 4096;
+    while (!e->stopping && e->active < e->cap) {
+        uint32_t slot = e->free_slots[e->n_free - 1];
+        struct sv_host *h = &e->hosts[slot];
         memset(h, 0, offsetof(struct sv_host, s));
+        if (e->sw) {
+            if (!sv_sweep_next(e, h))
+                return;
+        } else {
+            if (!sv_engine__draw(e, &budget, &h->pos, &h->addr))
+                return;
+            h->src_idx = e->r->n_sources ? e->src_rr++ % e->r->n_sources : 0;
+            sv_bucket_init(&h->bucket, e->r->policy.rate_host, 1, e->now);
+        }
+        e->n_free--;
+        e->due[slot] = 0;
+        e->tok[slot] = 0;
         h->used = true;
-        h->pos = pos;
-        h->addr = a;
-        h->src_idx = e->r->n_sources ? e->src_rr++ % e->r->n_sources : 0;
-        sv_bucket_init(&h->bucket, e->r->policy.rate_host, 1, e->now);
         memset(&h->s, 0, offsetof(struct sv_sess, out));
         h->s.eng = e;
         h->s.host = h;
@@ -537,8 +595,16 @@ int sv_run(const struct sv_run *r, struct sv_stats *st)
     rc = BS_ENOMEM;
     e.cap = r->policy.max_sessions;
     e.hosts = calloc(e.cap, sizeof *e.hosts);
-    if (!e.hosts)
-        goto out_targets;
+    e.due = malloc(e.cap * sizeof *e.due);
+    e.tok = calloc(e.cap, 1);
+    e.free_slots = malloc(e.cap * sizeof *e.free_slots);
+    if (!e.hosts || !e.due || !e.tok || !e.free_slots)
+        goto out_hosts;
+    for (size_t i = 0; i < e.cap; i++) {
+        e.due[i] = UINT64_MAX;
+        e.free_slots[i] = (uint32_t)(e.cap - 1 - i); /* slot 0 first */
+    }
+    e.n_free = e.cap;
     e.now = e.start = clock_mono_ms();
     if (sv_netrate_init(&e.net, r->policy.rate_net, 1, r->key))
         goto out_hosts;
@@ -551,7 +617,11 @@ int sv_run(const struct sv_run *r, struct sv_stats *st)
         rc = -errno;
         goto out_ssl;
     }
+    rc = sv_sweep_init(&e);
+    if (rc)
+        goto out_ep;
     struct epoll_event evs[SV_EPOLL_BATCH];
+    uint64_t last_walk = UINT64_MAX;
     for (;;) {
         e.now = clock_mono_ms();
         if (!e.stopping) {
@@ -577,16 +647,29 @@ int sv_run(const struct sv_run *r, struct sv_stats *st)
             e.active = 0;
             break;
         }
+        if (e.sw)
+            sv_sweep_turn(&e);
         fill(&e);
-        if (!e.active && e.next_pos >= e.tg.total)
+        if (!e.active && e.next_pos >= e.tg.total && (!e.sw || sv_sweep_idle(&e)))
             break;
-        for (size_t i = 0; i < e.cap; i++)
-            if (e.hosts[i].used) {
-                timers(&e.hosts[i]);
-                if (e.hosts[i].used)
-                    host_step(&e.hosts[i]);
+        /* Timers and buckets count whole milliseconds: one walk over the devices per
+         * millisecond is enough, however many events arrive in it (tens of thousands of
+         * slots walked on every one of a sweep's answers cost more than the answers). */
+        if (e.now != last_walk) {
+            last_walk = e.now;
+            for (size_t i = 0; i < e.cap; i++) {
+                if (e.due[i] > e.now || (e.tok[i] && sv_bucket_wait(&e.total, e.now)))
+                    continue;
+                struct sv_host *h = &e.hosts[i];
+                e.tok[i] = 0;
+                timers(h);
+                if (h->used)
+                    host_step(h);
+                e.due[i] = host_due(&e, h);
             }
-        int n = epoll_wait(e.ep, evs, SV_EPOLL_BATCH, e.active ? 5 : 0);
+        }
+        bool busy = e.active || (e.sw && !sv_sweep_idle(&e));
+        int n = epoll_wait(e.ep, evs, SV_EPOLL_BATCH, busy ? 1 : 0);
         if (n < 0 && errno != EINTR) {
             rc = -errno;
             goto out_ep;
@@ -594,8 +677,14 @@ int sv_run(const struct sv_run *r, struct sv_stats *st)
         e.now = clock_mono_ms();
         for (int i = 0; i < n; i++) {
             struct sv_host *h = evs[i].data.ptr;
-            if (h->used && h->s.fd >= 0)
+            if (!h) {
+                sv_sweep_recv(&e);
+                continue;
+            }
+            if (h->used && h->s.fd >= 0) {
                 on_event(h, evs[i].events);
+                sv_engine__touch(&e, h);
+            }
         }
     }
     rc = e.err;
@@ -603,14 +692,17 @@ out_ep:
     for (size_t i = 0; i < e.cap; i++)
         if (e.hosts[i].used)
             service_end(&e.hosts[i].s);
+    sv_sweep_release(&e);
     close(e.ep);
 out_ssl:
     if (e.ssl_ctx)
         SSL_CTX_free(e.ssl_ctx);
     sv_netrate_release(&e.net);
 out_hosts:
+    free(e.free_slots);
+    free(e.tok);
+    free(e.due);
     free(e.hosts);
-out_targets:
     sv_targets_release(&e.tg);
     return rc;
 }

@@ -22,6 +22,7 @@ enum conn_state { C_NONE = 0, C_CONNECTING, C_TLS, C_OPEN };
 
 struct sv_engine;
 struct sv_host;
+struct sv_sweep;
 
 struct sv_sess {
     struct sv_engine *eng;
@@ -37,6 +38,10 @@ struct sv_sess {
     uint32_t conn_no;
     uint64_t deadline_ms, wake_ms, last_attempt_ms;
     bool timed_out, succeeded, identified, have_id;
+    /* The service's first connection was accepted and the device sent nothing before the
+     * I/O timeout (signs.h: a port a bot holds). rx counts the bytes the engine read. */
+    bool silent;
+    uint64_t rx;
     struct sv_obs obs;
     struct sv_ident id;
     struct sv_cred defaults[SV_MAX_DEFAULTS];
@@ -56,6 +61,10 @@ struct sv_host {
     struct ipaddr local; /* the source address the device sees (getsockname) */
     uint16_t open_ports[SV_MAX_PORTS];
     size_t n_open;
+    /* Swept by SYN probes (sweep.c): only the ports in syn_open (bit i: ports[i]) answered
+     * SYN-ACK and are connected to. */
+    bool swept;
+    uint64_t syn_open;
     struct sv_bucket bucket;
     struct sv_sess s;
 };
@@ -73,9 +82,55 @@ struct sv_engine {
     struct sv_health health;
     SSL_CTX *ssl_ctx;
     size_t src_rr;
-    int err; /* first sink error: stops the run */
+    /* Per slot, compact so that the walk over thousands of slots stays in cache: when the
+     * device next needs the loop (UINT64_MAX: free slot or waiting for an event only), and
+     * whether it waits for a token of the run's bucket. Free slots are a stack. */
+    uint64_t *due;
+    uint8_t *tok;
+    uint32_t *free_slots;
+    size_t n_free;
+    struct sv_sweep *sw; /* NULL: connect() sweep only (sweep.c) */
+    int err;             /* first sink error: stops the run */
     bool stopping;
 };
+
+/* ---- shared by engine.c and sweep.c ---- */
+/* Takes a token from every rate bucket (the run's, the network's, the device's bucket hb) for
+ * a packet or connection to a, or sets *not_before (and *tok when the run's bucket was
+ * empty) and returns false. */
+bool sv_engine__take_tokens(struct sv_engine *e, struct sv_bucket *hb, const struct ipaddr *a,
+                            uint64_t *not_before, uint8_t *tok);
+/* The next target of the permutation that may be surveyed (not done before, not blocked, not
+ * special-purpose: those are counted and reported done here); false when the permutation is
+ * exhausted or *budget positions were looked at. */
+bool sv_engine__draw(struct sv_engine *e, unsigned *budget, uint64_t *pos, struct ipaddr *a);
+/* A device needs no more work: reports it done (with its open ports), or counts it
+ * unfinished after a local failure. */
+void sv_engine__device_done(struct sv_engine *e, uint64_t pos, const struct ipaddr *a,
+                            const uint16_t *open, size_t n_open, bool local_fail);
+
+/* ---- the SYN sweep (sweep.c) ---- */
+/* Opens the raw socket and the probe table when r->sweep asks for them and registers the
+ * socket with the epoll set (as a NULL data pointer). 0 (also when AUTO falls back), or a
+ * negative error (-EPERM without CAP_NET_RAW). */
+int sv_sweep_init(struct sv_engine *e);
+void sv_sweep_release(struct sv_engine *e);
+/* Draws devices into free probe slots and walks the probes (once per millisecond): sends the
+ * SYNs the buckets allow, ends the probes whose ports all answered or timed out. */
+void sv_sweep_turn(struct sv_engine *e);
+/* Hands the next device with open ports (or an IPv6 device, swept by connect()) to the
+ * session slot h (its address, position, source, bucket, open ports); false when none. */
+bool sv_sweep_next(struct sv_engine *e, struct sv_host *h);
+/* True when no device is being probed or waits for a session slot. */
+bool sv_sweep_idle(const struct sv_engine *e);
+/* Reads the answers waiting on the raw socket. */
+void sv_sweep_recv(struct sv_engine *e);
+
+/* The device in slot h needs the loop at its next walk (an event or an answer came). */
+static inline void sv_engine__touch(struct sv_engine *e, const struct sv_host *h)
+{
+    e->due[h - e->hosts] = 0;
+}
 
 /* Records the first sink error (it stops the run). */
 void sv_engine__sink_err(struct sv_engine *e, int rc);
@@ -83,6 +138,9 @@ void sv_engine__sink_err(struct sv_engine *e, int rc);
 void sv_sess__evidence(struct sv_sess *s, const char *tried, const char *outcome);
 /* One finding about s's service with evidence_json (a JSON object text). */
 void sv_sess__finding(struct sv_sess *s, enum sv_finding_kind k, const char *evidence_json);
+/* One infection-sign finding about s's service (signs.h), with its evidence record. */
+struct sv_sign;
+void sv_sess__sign(struct sv_sess *s, const struct sv_sign *g);
 /* Appends s to out as a JSON string literal (escaped, quoted, truncated to fit cap). */
 void sv_json__str(char *out, size_t cap, const char *s);
 

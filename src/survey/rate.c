@@ -57,6 +57,12 @@ uint64_t sv_bucket_wait(struct sv_bucket *b, uint64_t now_ms)
     return (1000 - b->milli + b->rate - 1) / b->rate;
 }
 
+uint64_t sv_bucket_avail(struct sv_bucket *b, uint64_t now_ms)
+{
+    refill(b, now_ms);
+    return b->milli / 1000;
+}
+
 void sv_bucket_take(struct sv_bucket *b)
 {
     b->milli = b->milli >= 1000 ? b->milli - 1000 : 0;

@@ -58,6 +58,8 @@ struct sv_bucket {
 void sv_bucket_init(struct sv_bucket *b, uint32_t rate, uint32_t burst, uint64_t now_ms);
 /* Milliseconds until one token is available (0: available now). Does not take it. */
 uint64_t sv_bucket_wait(struct sv_bucket *b, uint64_t now_ms);
+/* Whole tokens available now. */
+uint64_t sv_bucket_avail(struct sv_bucket *b, uint64_t now_ms);
 /* Takes one token; the caller checked sv_bucket_wait() == 0. */
 void sv_bucket_take(struct sv_bucket *b);
 

@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "survey/engine_int.h"
+#include "survey/signs.h"
 
 const uint16_t sv_default_ports[] = {23,   2323, 22, 80,   8080,  81,   443,
                                      8443, 554,  21, 7547, 37215, 52869};
@@ -61,6 +62,25 @@ void sv_sess__finding(struct sv_sess *s, enum sv_finding_kind k, const char *evi
     e->st->findings++;
     if (e->r->sink.finding)
         sv_engine__sink_err(e, e->r->sink.finding(e->r->sink.ctx, &f));
+}
+
+void sv_sess__sign(struct sv_sess *s, const struct sv_sign *g)
+{
+    char ev[768] = "{\"sign\":";
+    sv_json__str(ev, sizeof ev, g->id);
+    size_t o = strlen(ev);
+    snprintf(ev + o, sizeof ev - o, ",\"family\":");
+    sv_json__str(ev, sizeof ev, g->family);
+    o = strlen(ev);
+    snprintf(ev + o, sizeof ev - o, ",\"seen\":");
+    sv_json__str(ev, sizeof ev, g->what);
+    o = strlen(ev);
+    snprintf(ev + o, sizeof ev - o, ",\"reference\":");
+    sv_json__str(ev, sizeof ev, g->ref);
+    o = strlen(ev);
+    snprintf(ev + o, sizeof ev - o, "}");
+    sv_sess__evidence(s, "observe", g->id);
+    sv_sess__finding(s, SV_INFECTED, ev);
 }
 
 /* Appends s to a JSON string literal in out (escaped, quoted, truncated to fit). */

@@ -126,12 +126,23 @@ struct sv_stats {
     uint64_t hosts_unfinished; /* a local error stopped them: left for --resume */
     uint64_t connects, refused, timeouts, local_errors, open_ports, sessions, resets;
     uint64_t attempts, successes, findings, evidence;
+    /* The SYN sweep (syn.h): probes sent, ports that answered SYN-ACK or a reset, and
+     * received packets that were not a valid answer (wrong cookie, ports or source). */
+    uint64_t syn_probes, syn_open, syn_closed, syn_ignored;
+    bool syn_used; /* the run probed devices with raw SYNs */
     bool aborted, timed_out, interrupted;
     char abort_why[128];
 };
 
+/* How open ports are found before the modules connect. CONNECT: a connect() per port
+ * (no privileges). SYN: raw SYN probes first (syn.h; needs CAP_NET_RAW: sv_run fails
+ * with -EPERM without it), then connect() only to ports that answered SYN-ACK. AUTO: SYN when
+ * the process may open a raw socket, else CONNECT. */
+enum sv_sweep_mode { SV_SWEEP_CONNECT = 0, SV_SWEEP_SYN, SV_SWEEP_AUTO };
+
 struct sv_run {
     const struct sv_scope *scope;
+    enum sv_sweep_mode sweep;
     const char *operator_name;
     struct sv_policy policy;
     uint16_t ports[SV_MAX_PORTS];

@@ -10,7 +10,9 @@
 #     per credential attempt, in the state database;
 #   - sends nothing but user names and passwords to Telnet devices, nothing after a success,
 #     and only "GET /" requests to web servers (the capture's payloads);
-#   - resumes after SIGTERM without touching devices it had finished.
+#   - resumes after SIGTERM without touching devices it had finished;
+#   - with --sweep syn (raw SYN probes first) finds the same open ports and findings, sends one
+#     probe per device and port and nothing to blocklisted or out-of-scope addresses.
 # Needs root, ip netns, tcpdump, tshark, sqlite3, jq and the lab's servers; else SKIP (77).
 . "$BS_SOURCE_DIR/tests/integration/lib.sh"
 . "$BS_SOURCE_DIR/tests/integration/survey_lablib.sh"
@@ -38,6 +40,14 @@ printf '198.18.1.9,abuse@example.net\n' >"$W/bad_optout"
 "$BOTSCOPE" survey --lab --scope "$W/scope" --operator x --opt-out "$W/bad_optout" >/dev/null 2>"$W/err"
 expect_rc 2 $? "opt-out without a date"
 grep -q "bad_optout:1:" "$W/err" || fail "opt-out error does not name file and line"
+
+# The SYN sweep refuses a source address that is not the scanner's (exit 1 before a probe).
+lab_s "$BOTSCOPE" survey --lab --scope "$W/scope" --operator x --sweep syn --source 198.18.0.77 \
+    >/dev/null 2>"$W/err"
+expect_rc 1 $? "SYN sweep from a foreign source address"
+grep -q -- "--source" "$W/err" || fail "foreign source refusal does not name --source"
+"$BOTSCOPE" survey --lab --scope "$W/scope" --operator x --sweep sideways >/dev/null 2>"$W/err"
+expect_rc 2 $? "unknown --sweep mode"
 
 # ---- capture on the scanner's interface ----
 capture_start() { # FILE
@@ -68,6 +78,8 @@ capture_stop
 # Exactly the weak devices, nothing else.
 jq -r '[.addr, .port, .service, .finding] | join(" ")' "$W/findings.ndjson" | sort >"$W/got"
 cat >"$W/want" <<'WANT'
+198.18.1.10 23 telnet infected
+198.18.1.13 23 telnet infected
 198.18.1.2 23 telnet weak_credential
 198.18.1.4 22 ssh weak_credential
 198.18.1.6 443 https weak_credential
@@ -83,6 +95,17 @@ jq -e -s 'map(select(.addr == "198.18.1.2")) | .[0].evidence.user == "root" and 
 jq -e -s 'map(select(.finding == "vulnerable_firmware")) | .[0] | .version == "2.5.0" and
        (.cves | any(. == "CVE-2017-17562")) and .product != ""' \
     "$W/findings.ndjson" >/dev/null || { grep vulnerable "$W/findings.ndjson" >&2; fail "vulnerable firmware finding lacks version or CVE"; }
+
+# The SSH pre-login banner (dropbear -b) identifies the device behind the SSH server.
+jq -e -s 'map(select(.addr == "198.18.1.4")) | .[0] | .vendor == "Ubiquiti" and .product == "EdgeOS"' \
+    "$W/findings.ndjson" >/dev/null || fail "SSH pre-login banner not used: $(grep 198.18.1.4 "$W/findings.ndjson")"
+
+# The infected devices are reported by their sign, with its family and reference.
+jq -e -s 'map(select(.finding == "infected")) | map({(.addr): .evidence.sign}) | add ==
+          {"198.18.1.10": "wifatch-telnet-notice", "198.18.1.13": "mirai-killer-telnet"}' \
+    "$W/findings.ndjson" >/dev/null || fail "infection signs: $(grep infected "$W/findings.ndjson")"
+jq -e -s 'map(select(.finding == "infected")) | all(.evidence.family != "" and .evidence.reference != "")' \
+    "$W/findings.ndjson" >/dev/null || fail "infection evidence lacks family or reference"
 
 # No packet to the blocklisted device or outside the scope; packets to the lab at all.
 for a in 198.18.1.9 198.18.1.16 198.18.1.17; do
@@ -102,8 +125,8 @@ attempts=$(sqlite3 "$W/data/state.db" "select count(*) from records where kind='
 grep -q "$attempts credential attempts" "$W/run.err" || fail "attempt evidence ($attempts) differs from the summary"
 [ "$(sqlite3 "$W/data/state.db" "select count(distinct json_extract(body,'\$.operator')) from records where kind='evidence'")" = 1 ] ||
     fail "evidence without the operator"
-[ "$(sqlite3 "$W/data/state.db" "select count(*) from records where kind='finding' and status='open'")" = 5 ] ||
-    fail "the state database does not hold the five open findings"
+[ "$(sqlite3 "$W/data/state.db" "select count(*) from records where kind='finding' and status='open'")" = 7 ] ||
+    fail "the state database does not hold the seven open findings"
 sqlite3 "$W/data/state.db" "select body from records where kind='evidence'" | jq -e -s \
     'all(.[]; .src == "198.18.0.1" and (.dst | startswith("198.18.1.")) and .time_ms > 0)' >/dev/null ||
     fail "evidence records lack source, destination or time"
@@ -149,6 +172,43 @@ if not any(bytes(d).endswith(b"root\r\nxc3511\r\n") for d in last):
     print("no telnet stream to 198.18.1.2 ends with the successful login"); ok = False
 sys.exit(0 if ok else 1)
 PY
+
+# ---- the raw SYN sweep: the same open ports, findings and safety as the connect() sweep ----
+mkdir -p "$W/data_syn"
+capture_start "$W/syn.pcap"
+lab_s "$BOTSCOPE" "${SURVEY[@]}" --sweep syn --data "$W/data_syn" >"$W/syn.ndjson" 2>"$W/syn.err"
+rc=$?
+capture_stop
+[ $rc -eq 0 ] || { cat "$W/syn.err" >&2; fail "SYN survey exited $rc"; }
+# 15 devices allowed (the /28 less the blocklisted one), 6 ports each: one probe per port.
+grep -q "SYN sweep: 90 probes, 10 ports open, 80 closed" "$W/syn.err" ||
+    { cat "$W/syn.err" >&2; fail "SYN sweep summary"; }
+open_ports() { # DB: the ports the survey found open, from its evidence
+    sqlite3 "$1" "select json_extract(body,'\$.dst') || ' ' || json_extract(body,'\$.port')
+                  from records where kind='evidence' and json_extract(body,'\$.tried')='connect'
+                  and json_extract(body,'\$.outcome')='open'" | sort -u
+}
+open_ports "$W/data/state.db" >"$W/open_connect"
+open_ports "$W/data_syn/state.db" >"$W/open_syn"
+[ "$(wc -l <"$W/open_connect")" -eq 10 ] || fail "connect sweep: $(cat "$W/open_connect")"
+diff -u "$W/open_connect" "$W/open_syn" || fail "SYN and connect sweeps found different open ports"
+jq -r '[.addr, .port, .service, .finding] | join(" ")' "$W/syn.ndjson" | sort >"$W/got_syn"
+diff -u "$W/want" "$W/got_syn" || fail "SYN sweep: findings differ from the lab's weak devices"
+for a in 198.18.1.9 198.18.1.16 198.18.1.17; do
+    n=$(tcpdump -r "$W/syn.pcap" -n "dst host $a" 2>/dev/null | wc -l)
+    [ "$n" -eq 0 ] || fail "SYN sweep: $n packets sent to $a (blocklisted or out of scope)"
+done
+n=$(tcpdump -r "$W/syn.pcap" -n "not dst net 198.18.1.0/28 and src host 198.18.0.1" 2>/dev/null | wc -l)
+[ "$n" -eq 0 ] || fail "SYN sweep: $n packets from the scanner left the scope"
+# The raw probes are on the wire (source ports 61000-62023), one per device and port, and
+# every SYN-ACK they drew was answered by a reset from the scanner's kernel (no half-open
+# connection is left on the device).
+RAW='tcp[0:2] >= 61000 and tcp[0:2] < 62024'
+n=$(tcpdump -r "$W/syn.pcap" -n "src host 198.18.0.1 and $RAW and tcp[13] == 2" 2>/dev/null | wc -l)
+[ "$n" -eq 90 ] || fail "SYN sweep: $n raw SYNs on the wire, want 90"
+sa=$(tcpdump -r "$W/syn.pcap" -n "dst host 198.18.0.1 and tcp[2:2] >= 61000 and tcp[2:2] < 62024 and tcp[13] & 0x12 == 0x12" 2>/dev/null | wc -l)
+rst=$(tcpdump -r "$W/syn.pcap" -n "src host 198.18.0.1 and $RAW and tcp[13] & 4 != 0" 2>/dev/null | wc -l)
+[ "$sa" -eq 10 ] && [ "$rst" -eq 10 ] || fail "SYN sweep: $sa SYN-ACKs to the probes, $rst resets"
 
 # CSV output carries the same findings.
 lab_s "$BOTSCOPE" "${SURVEY[@]}" --ports 22 --output csv >"$W/findings.csv" 2>/dev/null ||

@@ -8,13 +8,17 @@
 # 198.18.1.0/24 is local (closed ports answer with a reset at once); the devices:
 #   .2  busybox telnetd, root / xc3511 (weak: in the credentials list)
 #   .3  busybox telnetd, root / a strong password
-#   .4  dropbear, admin / admin (weak)
+#   .4  dropbear, admin / admin (weak), the pre-login banner of a Ubiquiti EdgeRouter (-b)
 #   .5  dropbear, admin / a strong password
 #   .6  lighttpd: HTTP Basic admin/admin on 80, HTTPS Digest admin/admin on 443 (weak)
 #   .7  lighttpd: HTTP Digest with a strong password, an NVR-like page, patched firmware
 #       (Server: GoAhead-Webs/3.6.5, the fixed release of CVE-2017-17562)
 #   .8  lighttpd: an open page, no authentication, vulnerable firmware (GoAhead-Webs/2.5.0)
 #   .9  busybox telnetd, root / xc3511: in the scope but blocklisted
+#   .10 infected: Telnet shows the notice Linux.Wifatch leaves when it closes Telnet, then
+#       hangs up (signs.c)
+#   .13 infected: port 23 held the way Mirai's killer holds it: connections are accepted by
+#       the kernel and nothing ever answers (a listening socket that never accepts)
 #   .16 busybox telnetd, root / xc3511: just outside the scope 198.18.1.0/28
 #   .17 lighttpd Basic admin/admin: just outside the scope
 # Credentials file $LAB_W/creds: root:root, admin:admin, root:xc3511.
@@ -126,6 +130,26 @@ lab_lighttpd() {
     lab_spawn "" lighttpd -D -f "$d/lighttpd.conf"
 }
 
+# lab_botport ADDR PORT MODE: a port as a bot leaves it. notice: sends Wifatch's notice and
+# hangs up; silent: listens and never accepts (the backlog is large so that every test run's
+# connection is still taken, where Mirai's backlog of 1 would soon drop SYNs).
+lab_botport() {
+    lab_spawn "" python3 -c '
+import socket, sys
+addr, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port)); s.listen(128)
+while mode == "silent":
+    # never accept(): the kernel completes handshakes into the backlog
+    __import__("time").sleep(3600)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"\r\nTelnet has been closed to avoid further infection of this device. "
+              b"Please disable telnet, change telnet passwords, and/or update the firmware.\r\n")
+    c.close()
+' "$1" "$2" "$3"
+}
+
 lab_wait_port() { # ADDR PORT
     for _ in $(seq 100); do
         lab_d bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0
@@ -155,17 +179,19 @@ lab_up() {
     printf 'root:root\nadmin:admin\nroot:xc3511\n' >"$LAB_W/creds"
     lab_telnetd 198.18.1.2 xc3511 "Welcome to HiLinux (BusyBox v1.35.0) camera IPC-HFW1320S"
     lab_telnetd 198.18.1.3 'Str0ng-and-unlisted!' "BusyBox v1.35.0 router"
-    lab_dropbear 198.18.1.4 admin "NVR-7104 SSH"
+    lab_dropbear 198.18.1.4 admin "Welcome to EdgeOS"
     lab_dropbear 198.18.1.5 'Str0ng-and-unlisted!' "Router SSH"
     lab_lighttpd 198.18.1.6 IPCamera basic digest admin "IP Camera" "Boa/0.94.14rc21"
     lab_lighttpd 198.18.1.7 NVR digest off 'Str0ng-and-unlisted!' "NVR Web Service" "GoAhead-Webs/3.6.5"
     lab_lighttpd 198.18.1.8 Open none off x "Router Status" "GoAhead-Webs/2.5.0"
     lab_telnetd 198.18.1.9 xc3511 "blocklisted device"
+    lab_botport 198.18.1.10 23 notice
+    lab_botport 198.18.1.13 23 silent
     lab_telnetd 198.18.1.16 xc3511 "outside the scope"
     lab_lighttpd 198.18.1.17 Out basic off admin "outside" "httpd"
     for hp in 198.18.1.2:23 198.18.1.3:23 198.18.1.4:22 198.18.1.5:22 198.18.1.6:80 \
-              198.18.1.6:443 198.18.1.7:80 198.18.1.8:80 198.18.1.9:23 198.18.1.16:23 \
-              198.18.1.17:80; do
+              198.18.1.6:443 198.18.1.7:80 198.18.1.8:80 198.18.1.9:23 198.18.1.10:23 \
+              198.18.1.13:23 198.18.1.16:23 198.18.1.17:80; do
         lab_wait_port "${hp%:*}" "${hp#*:}"
     done
     LAB_ASSESS=(--fingerprints "$BS_SOURCE_DIR/data/fingerprints"

@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "detect/detect.h"
 #include "detect/detect_int.h"
+#include "store/statedb.h"
 #include "store/store.h"
 
 #define T0  UINT64_C(1767225600000) /* 2026-01-01 00:00 UTC */
@@ -60,6 +61,23 @@ static char *mkstore(struct flows *f)
     char err[256];
     assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
     assert_int_equal(store_append(s, f->v, f->n), 0);
+    assert_int_equal(store_close(s), 0);
+    return dir;
+}
+
+/* A store of f written in `parts` flushes: several segments, so scans have several blocks. */
+static char *mkstore_parts(struct flows *f, size_t parts)
+{
+    char tmpl[] = "/tmp/bs_detect_test.XXXXXX";
+    char *dir = strdup(mkdtemp(tmpl));
+    struct store *s;
+    char err[256];
+    assert_int_equal(store_open(dir, NULL, STORE_WRITE, &s, err), 0);
+    for (size_t i = 0; i < parts; i++) {
+        size_t a = f->n * i / parts, b = f->n * (i + 1) / parts;
+        assert_int_equal(store_append(s, f->v + a, b - a), 0);
+        assert_int_equal(store_flush(s), 0);
+    }
     assert_int_equal(store_close(s), 0);
     return dir;
 }
@@ -253,6 +271,15 @@ static void test_detect_sampled_flows_drop_timing_features(void **state)
     (void)state;
     struct flows f = {0};
     world(&f, 1000, "198.51.100.9", 0, 60);
+    /* A UDP flood seen through 1:1000 sampling: four sampled packets a record (about 4,000
+     * sent), where a sampled C&C record shows one. */
+    for (int i = 0; i < 8; i++) {
+        char a[32];
+        bot(a, i);
+        for (uint64_t m = 20; m < 50; m++)
+            add(&f, a, 46000 + (uint16_t)i, "203.0.113.201", 27016, 17, 0,
+                T0 + m * MIN + (uint64_t)i * 31, 4, 2200, 1000);
+    }
     char *dir = mkstore(&f);
     struct detect_seeds seeds;
     seeds8(&seeds);
@@ -265,6 +292,7 @@ static void test_detect_sampled_flows_drop_timing_features(void **state)
     assert_false(r.timing_usable);
     const struct detect_candidate *c = find(&r, "198.51.100.9", 1791);
     assert_non_null(c);
+    assert_null(find(&r, "203.0.113.201", 27016)); /* a flood victim, sampled */
     assert_false(c->used[DF_BEACON]);
     assert_false(c->used[DF_LONG_SESSION]);
     assert_true(c->used[DF_SEED_FANIN]);
@@ -405,6 +433,15 @@ static void test_detect_seed_files_and_errors(void **state)
         {"{\"src\":\"192.0.2.9\",\"first_ms\":5,\"infected_iot\":true}\n"
          "{\"src\":\"192.0.2.10\",\"first_ms\":6,\"infected_iot\":false}\n",
          0, 1, NULL},
+        /* The survey's NDJSON and CSV: infected and weak-credential devices seed. */
+        {"{\"addr\":\"192.0.2.20\",\"port\":23,\"finding\":\"weak_credentials\","
+         "\"time_ms\":7}\n"
+         "{\"addr\":\"192.0.2.21\",\"port\":80,\"finding\":\"vulnerable_firmware\"}\n"
+         "{\"addr\":\"192.0.2.22\",\"port\":23,\"finding\":\"infected\"}\n",
+         0, 2, NULL},
+        {"addr,port,service,finding,vendor\n192.0.2.20,23,telnet,weak_credentials,x\n"
+         "192.0.2.21,80,http,vulnerable_firmware,y\n192.0.2.22,23,telnet,infected,\n",
+         0, 2, NULL},
         {"192.0.2.1\nhello\n", BS_EPARSE, 1, ":2:"},
         {"a,b\n1,2\n", BS_EPARSE, 0, "address column"},
         {"{\"dst\":\"192.0.2.9\"}\n", BS_EPARSE, 0, ":1:"},
@@ -422,13 +459,48 @@ static void test_detect_seed_files_and_errors(void **state)
             assert_non_null(strstr(err, cases[i].err));
         if (i == 2)
             assert_int_equal(s.v[0].seen_ms, 5);
+        if (i == 3 || i == 4) {
+            assert_int_equal(s.v[0].source, SEED_SURVEY);
+            assert_int_equal(s.v[1].source, SEED_SURVEY);
+            struct ipaddr want;
+            ipaddr_parse("192.0.2.22", &want);
+            assert_int_equal(ipaddr_cmp(&s.v[1].addr, &want), 0);
+        }
+        if (i == 3)
+            assert_int_equal(s.v[0].seen_ms, 7);
         detect_seeds_release(&s);
         unlink(p);
         free(p);
     }
+    /* A state database: the survey's open findings of infected or weak devices. */
+    char dbdir[] = "/tmp/bs_detect_seeddb.XXXXXX";
+    assert_non_null(mkdtemp(dbdir));
+    char dbpath[64];
+    snprintf(dbpath, sizeof dbpath, "%s/state.db", dbdir);
+    struct statedb *db;
+    char dberr[256];
+    assert_int_equal(statedb_open(dbpath, &db, dberr), 0);
+    struct statedb_rec recs[] = {
+        {.kind = STATEDB_FINDING, .key = "192.0.2.30|23|weak_credentials", .addr = "192.0.2.30",
+         .first_ms = 11, .last_ms = 11, .status = "open", .body = "{}"},
+        {.kind = STATEDB_FINDING, .key = "192.0.2.31|80|vulnerable_firmware",
+         .addr = "192.0.2.31", .first_ms = 12, .last_ms = 12, .status = "open", .body = "{}"},
+        {.kind = STATEDB_FINDING, .key = "192.0.2.32|23|infected", .addr = "192.0.2.32",
+         .first_ms = 13, .last_ms = 13, .status = "remediated", .body = "{}"},
+    };
+    assert_int_equal(statedb_rec_put(db, recs, 3), 0);
+    statedb_close(db);
     struct detect_seeds s;
     detect_seeds_init(&s);
     char err[512];
+    assert_int_equal(detect_seeds_load(&s, dbdir, err), 0);
+    assert_int_equal(s.n, 1); /* not the firmware finding, not the remediated one */
+    assert_int_equal(s.v[0].source, SEED_SURVEY);
+    assert_int_equal(s.v[0].seen_ms, 11);
+    detect_seeds_release(&s);
+    unlink(dbpath);
+    rmdir(dbdir);
+    detect_seeds_init(&s);
     assert_true(detect_seeds_load(&s, "/nonexistent/seeds", err) < 0);
     assert_non_null(strstr(err, "/nonexistent/seeds"));
     detect_seeds_release(&s);
@@ -482,8 +554,9 @@ static void test_detect_allow_list_removes_candidate(void **state)
     rmstore(dir);
 }
 
-/* Later passes read the records pass 1 kept (the stash) or, past detect.stash, the store again:
- * both give the same candidates, scores and expansion, also when the stash fills mid-pass. */
+/* Later passes read the records the client pass kept (the stash) or, past detect.stash, the
+ * store again: both give the same candidates, scores and expansion, also when the stash fills
+ * mid-pass, with one client-pass thread or two. */
 static void same_result(const struct detect_result *a, const struct detect_result *b)
 {
     assert_int_equal(a->ncand, b->ncand);
@@ -511,24 +584,30 @@ static void test_detect_stash_and_store_passes_agree(void **state)
         struct flows f = {0};
         world(&f, w ? 100 : 1, "198.51.100.9", 0, 30);
         world(&f, w ? 100 : 1, "198.51.100.77", 31, 60);
-        char *dir = mkstore(&f);
+        char *dir = mkstore_parts(&f, 7);
         struct detect_seeds seeds;
         seeds8(&seeds);
         struct detect_config cfg;
         detect_config_init(&cfg, NULL);
         cfg.strong_threshold = 5.0;
-        struct detect_result r0, r1, r2;
+        struct detect_result r0, r1, r2, r3;
+        cfg.threads = 2;
         assert_int_equal(run(dir, &cfg, &seeds, &r0), 0);
         assert_true(r0.ncand >= 1);
         cfg.stash_bytes = 0; /* every pass reads the store */
         assert_int_equal(run(dir, &cfg, &seeds, &r1), 0);
         cfg.stash_bytes = 72 * 1000; /* full after the first block or so */
         assert_int_equal(run(dir, &cfg, &seeds, &r2), 0);
+        cfg.threads = 1; /* one client-pass thread: the same records in the same order */
+        cfg.stash_bytes = (uint64_t)1 << 30;
+        assert_int_equal(run(dir, &cfg, &seeds, &r3), 0);
         same_result(&r0, &r1);
         same_result(&r0, &r2);
+        same_result(&r0, &r3);
         detect_result_release(&r0);
         detect_result_release(&r1);
         detect_result_release(&r2);
+        detect_result_release(&r3);
         detect_seeds_release(&seeds);
         free(f.v);
         rmstore(dir);

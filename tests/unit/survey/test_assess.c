@@ -72,6 +72,31 @@ static void test_patched_build_is_not_a_finding(void **st)
     assert_false(id.vulnerable);
 }
 
+/* The SSH pre-login banner names the device; the identification string only the server. */
+static void test_ssh_prelogin_banner_identifies_the_device(void **st)
+{
+    (void)st;
+    struct sv_obs o = {.port = 22, .service = "ssh"};
+    snprintf(o.banner, sizeof o.banner, "SSH-2.0-dropbear_2022.83");
+    struct sv_ident id = {0};
+    assert_int_equal(sv_assess_identify(A, &o, &id), 0);
+    assert_string_equal(id.product, "Dropbear SSH");
+    snprintf(o.ssh_banner, sizeof o.ssh_banner, "Welcome to EdgeOS\n");
+    memset(&id, 0, sizeof id);
+    assert_int_equal(sv_assess_identify(A, &o, &id), 0);
+    assert_string_equal(id.vendor, "Ubiquiti");
+    assert_string_equal(id.product, "EdgeOS");
+    assert_string_equal(id.device_type, "Router");
+    /* The banner alone is enough; a banner nobody fingerprinted adds nothing. */
+    o.banner[0] = '\0';
+    memset(&id, 0, sizeof id);
+    assert_int_equal(sv_assess_identify(A, &o, &id), 0);
+    assert_string_equal(id.product, "EdgeOS");
+    snprintf(o.ssh_banner, sizeof o.ssh_banner, "Authorised users only");
+    memset(&id, 0, sizeof id);
+    assert_int_equal(sv_assess_identify(A, &o, &id), BS_ENOTFOUND);
+}
+
 static void test_unknown_device_is_not_identified(void **st)
 {
     (void)st;
@@ -114,6 +139,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vulnerable_build_is_found_with_its_kev_cve),
         cmocka_unit_test(test_patched_build_is_not_a_finding),
+        cmocka_unit_test(test_ssh_prelogin_banner_identifies_the_device),
         cmocka_unit_test(test_unknown_device_is_not_identified),
         cmocka_unit_test(test_telnet_banner_and_vendor_defaults),
         cmocka_unit_test(test_ssh_and_ftp_prefixes_are_stripped),

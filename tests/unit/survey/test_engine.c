@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -179,27 +180,137 @@ static void test_engine_never_connects_to_blocked(void **st)
     sv_scope_release(&sc);
 }
 
-static void test_engine_stops_at_run_time_limit(void **st)
+/* The raw SYN sweep on loopback (needs CAP_NET_RAW; skipped without): the same open port as
+ * a connect() sweep, one probe per device and port, nothing to the blocked address, and the
+ * open port handed to the connect() module exactly once. */
+static void test_syn_sweep_finds_what_connect_finds(void **st)
 {
     (void)st;
+    uint16_t port = 0;
+    struct acceptor ok = {.fd = listen_on("127.0.0.1", &port)};
+    struct acceptor blocked = {.fd = listen_on("127.0.0.2", &port)};
+    uint16_t closed = 0;
+    int cfd = listen_on("127.0.0.1", &closed);
+    close(cfd); /* a port just freed: refuses */
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, accept_loop, &ok);
+    pthread_create(&t2, NULL, accept_loop, &blocked);
+    struct sv_stats s[2];
+    for (int k = 0; k < 2; k++) {
+        struct sv_scope sc;
+        struct sink_log log = {0};
+        struct sv_run r;
+        lab_run(&r, &sc, &log, "127.0.0.0/30", "127.0.0.2");
+        r.ports[0] = port;
+        r.ports[1] = closed;
+        r.n_ports = 2;
+        r.policy.rate_total = r.policy.rate_net = r.policy.rate_host = 100;
+        r.policy.connect_timeout_ms = 500;
+        r.sweep = k ? SV_SWEEP_SYN : SV_SWEEP_CONNECT;
+        int rc = sv_run(&r, &s[k]);
+        sv_scope_release(&sc);
+        if (k && (rc == -EPERM || rc == -EACCES)) {
+            ok.stop = blocked.stop = true;
+            pthread_join(t1, NULL);
+            pthread_join(t2, NULL);
+            close(ok.fd);
+            close(blocked.fd);
+            skip();
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(log.done, 3);
+        assert_int_equal(log.passed_over, 1);
+        assert_int_equal(ok.n, (unsigned)k + 1); /* one connection per run */
+        assert_int_equal(blocked.n, 0);
+    }
+    ok.stop = blocked.stop = true;
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    close(ok.fd);
+    close(blocked.fd);
+    assert_true(s[1].syn_used && !s[0].syn_used);
+    assert_int_equal(s[0].open_ports, 1);
+    assert_int_equal(s[1].open_ports, 1);
+    assert_int_equal(s[1].syn_probes, 6); /* 3 devices x 2 ports, once each */
+    assert_int_equal(s[1].syn_open, 1);
+    assert_int_equal(s[1].syn_open + s[1].syn_closed + s[1].timeouts, 6);
+    assert_int_equal(s[1].connects, 1); /* only to the open port */
+    assert_int_equal(s[0].connects, 6);
+}
+
+/* The same over IPv6 loopback: probes from the raw IPv6 socket, answers matched without an
+ * IPv6 header. */
+static void test_syn_sweep_ipv6(void **st)
+{
+    (void)st;
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 8) < 0) {
+        if (fd >= 0)
+            close(fd);
+        skip(); /* no IPv6 here */
+    }
+    socklen_t sl = sizeof sa;
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    struct acceptor ok = {.fd = fd};
+    pthread_t t1;
+    pthread_create(&t1, NULL, accept_loop, &ok);
     struct sv_scope sc;
     struct sink_log log = {0};
     struct sv_run r;
-    lab_run(&r, &sc, &log, "127.0.1.0/24", NULL);
-    r.ports[0] = 9; /* closed: each connection is refused at once */
-    r.n_ports = 1;
-    r.policy.rate_total = r.policy.rate_net = 20;
-    r.policy.rate_host = 1;
-    r.policy.max_run_ms = 1000;
+    lab_run(&r, &sc, &log, "::1", NULL);
+    r.ports[0] = ntohs(sa.sin6_port);
+    r.ports[1] = 9; /* closed */
+    r.n_ports = 2;
+    r.policy.rate_total = r.policy.rate_net = r.policy.rate_host = 100;
+    r.policy.connect_timeout_ms = 500;
+    r.sweep = SV_SWEEP_SYN;
     struct sv_stats s;
-    uint64_t t0 = clock_mono_ms();
-    assert_int_equal(sv_run(&r, &s), 0);
-    uint64_t took = clock_mono_ms() - t0;
-    assert_true(s.timed_out);
-    assert_true(took < 1500);
-    assert_true(s.hosts_done < 256 && s.hosts_done >= 10);
-    assert_true(s.connects <= 20 + 2 + 20); /* burst + one second at the rate */
+    int rc = sv_run(&r, &s);
+    ok.stop = true;
+    pthread_join(t1, NULL);
+    close(fd);
     sv_scope_release(&sc);
+    if (rc == -EPERM || rc == -EACCES)
+        skip();
+    assert_int_equal(rc, 0);
+    assert_int_equal(s.syn_probes, 2);
+    assert_int_equal(s.syn_open, 1);
+    assert_int_equal(s.syn_closed, 1);
+    assert_int_equal(s.connects, 1);
+    assert_int_equal(ok.n, 1);
+    assert_int_equal(log.done, 1);
+}
+
+static void test_engine_stops_at_run_time_limit(void **st)
+{
+    (void)st;
+    /* Both sweeps: the connect() one, and the raw SYN one where root may open raw sockets. */
+    for (int k = 0; k < 2; k++) {
+        struct sv_scope sc;
+        struct sink_log log = {0};
+        struct sv_run r;
+        lab_run(&r, &sc, &log, "127.0.1.0/24", NULL);
+        r.ports[0] = 9; /* closed: each connection is refused at once */
+        r.n_ports = 1;
+        r.policy.rate_total = r.policy.rate_net = 20;
+        r.policy.rate_host = 1;
+        r.policy.max_run_ms = 1000;
+        r.sweep = k ? SV_SWEEP_AUTO : SV_SWEEP_CONNECT;
+        struct sv_stats s;
+        uint64_t t0 = clock_mono_ms();
+        assert_int_equal(sv_run(&r, &s), 0);
+        uint64_t took = clock_mono_ms() - t0;
+        assert_true(s.timed_out);
+        assert_true(took < 1500);
+        assert_true(s.hosts_done < 256 && s.hosts_done >= 10);
+        /* burst + one second at the rate, whichever way the packets went */
+        assert_true(s.connects + s.syn_probes <= 20 + 2 + 20);
+        assert_int_equal(log.done, s.hosts_done); /* nothing in flight reported done */
+        if (k && s.syn_used)
+            assert_true(s.syn_probes >= 10 && s.connects == 0); /* port 9 never answers SYN-ACK */
+        sv_scope_release(&sc);
+    }
 }
 
 static void test_engine_aborts_when_connections_fail_locally(void **st)
@@ -332,6 +443,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engine_keeps_per_host_rate),
         cmocka_unit_test(test_engine_never_connects_to_blocked),
+        cmocka_unit_test(test_syn_sweep_finds_what_connect_finds),
+        cmocka_unit_test(test_syn_sweep_ipv6),
         cmocka_unit_test(test_engine_stops_at_run_time_limit),
         cmocka_unit_test(test_engine_aborts_when_connections_fail_locally),
         cmocka_unit_test(test_telnet_stops_at_first_success_and_sends_nothing_after),
