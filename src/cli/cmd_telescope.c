@@ -1,18 +1,15 @@
 /* cmd_telescope.c - `botscope telescope`: the darknet telescope, offline (--read) or live
  * (--interface), writing intervals, source profiles, DDoS victims and provenance into a
  * directory; also writes synthetic darknet captures (--synth) for tests and benchmarks. */
-#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
-#include "capture/pcapin.h"
-#include "capture/pcapmm.h"
 #include "cli/cli.h"
+#include "cli/tel_inputs.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -26,7 +23,6 @@
 #include "telescope/tel_synth.h"
 
 #define CMD "telescope"
-#define MAX_INPUTS 65536
 
 static const char telescope_usage[] =
     "NAME\n"
@@ -170,134 +166,30 @@ static const char telescope_usage[] =
     "    2 usage or configuration error.\n";
 
 enum {
-    OPT_BOGONS = 256, OPT_INTERVAL, OPT_RESEARCH, OPT_PFX2AS, OPT_GEO, OPT_FPS, OPT_PRIVACY,
-    OPT_PRIVACY_KEY, OPT_MAX_SOURCES, OPT_TOP, OPT_FORMAT, OPT_SYNTH, OPT_SCENARIO, OPT_PACKETS,
-    OPT_SEED, OPT_START, OPT_CONFIG, OPT_DURATION, OPT_FILTER, OPT_SOURCES, OPT_ZIPF, OPT_DATA,
+    OPT_BOGONS = 256,
+    OPT_INTERVAL,
+    OPT_RESEARCH,
+    OPT_PFX2AS,
+    OPT_GEO,
+    OPT_FPS,
+    OPT_PRIVACY,
+    OPT_PRIVACY_KEY,
+    OPT_MAX_SOURCES,
+    OPT_TOP,
+    OPT_FORMAT,
+    OPT_SYNTH,
+    OPT_SCENARIO,
+    OPT_PACKETS,
+    OPT_SEED,
+    OPT_START,
+    OPT_CONFIG,
+    OPT_DURATION,
+    OPT_FILTER,
+    OPT_SOURCES,
+    OPT_ZIPF,
+    OPT_DATA,
     OPT_STATE_SOURCES,
 };
-
-struct input_list {
-    char **path;
-    size_t n, cap;
-};
-
-static int input_add(struct input_list *l, const char *p)
-{
-    if (l->n >= MAX_INPUTS)
-        return BS_ELIMIT;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        char **np = realloc(l->path, nc * sizeof *np);
-        if (!np)
-            return BS_ENOMEM;
-        l->path = np;
-        l->cap = nc;
-    }
-    l->path[l->n] = strdup(p);
-    if (!l->path[l->n])
-        return BS_ENOMEM;
-    l->n++;
-    return 0;
-}
-
-static void input_free(struct input_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->path[i]);
-    free(l->path);
-}
-
-static bool capture_name(const char *n)
-{
-    static const char *const ext[] = {".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"};
-    size_t len = strlen(n);
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
-        size_t el = strlen(ext[i]);
-        if (len > el && !strcasecmp(n + len - el, ext[i]))
-            return true;
-    }
-    return false;
-}
-
-struct dir_entry {
-    char *path;
-    uint64_t first_us;
-};
-
-static int dir_entry_cmp(const void *a, const void *b)
-{
-    const struct dir_entry *x = a, *y = b;
-    if (x->first_us != y->first_us)
-        return x->first_us < y->first_us ? -1 : 1;
-    return strcmp(x->path, y->path);
-}
-
-/* Adds the captures of directory dir, ordered by first packet time, then name. */
-static int add_directory(struct input_list *l, const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        cli_error(CMD, "%s: cannot open directory", dir);
-        return BS_EXIT_FAIL;
-    }
-    struct dir_entry *ents = NULL;
-    size_t n = 0, cap = 0;
-    int rc = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || !capture_name(de->d_name))
-            continue;
-        /* Only regular files (symlinks followed): opening a FIFO would block the run until
-         * some writer appears, and a device or socket is no capture either. */
-        struct stat fst;
-        if (fstatat(dirfd(d), de->d_name, &fst, 0) != 0 || !S_ISREG(fst.st_mode)) {
-            log_warn(CMD, "%s/%s: not a regular file, skipped", dir, de->d_name);
-            continue;
-        }
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            struct dir_entry *ne = realloc(ents, nc * sizeof *ne);
-            if (!ne) {
-                rc = BS_EXIT_FAIL;
-                break;
-            }
-            ents = ne;
-            cap = nc;
-        }
-        size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        char *p = malloc(len);
-        if (!p) {
-            rc = BS_EXIT_FAIL;
-            break;
-        }
-        snprintf(p, len, "%s/%s", dir, de->d_name);
-        uint64_t first = UINT64_MAX;
-        struct pcapin *in;
-        char eb[PCAPIN_ERRLEN];
-        if (pcapin_open(p, &in, eb) == 0) {
-            struct pcapin_pkt pk;
-            if (pcapin_next(in, &pk, eb) == 1)
-                first = pk.ts_us;
-            pcapin_close(in);
-        }
-        ents[n].path = p;
-        ents[n].first_us = first;
-        n++;
-    }
-    closedir(d);
-    if (!rc) {
-        qsort(ents, n, sizeof *ents, dir_entry_cmp);
-        for (size_t i = 0; i < n && !rc; i++)
-            if (input_add(l, ents[i].path))
-                rc = BS_EXIT_FAIL;
-    }
-    for (size_t i = 0; i < n; i++)
-        free(ents[i].path);
-    free(ents);
-    if (rc)
-        cli_error(CMD, "%s: out of memory listing the directory", dir);
-    return rc;
-}
 
 static int parse_fingerprints(const char *s, unsigned *mask)
 {
@@ -409,115 +301,9 @@ static int run_synth(const struct run_args *a)
     return BS_EXIT_OK;
 }
 
-/* Feeds one input to the engine: plain classic pcap files through the mapped fast path,
- * everything else (pcapng, gzip, stdin) through pcapin. Returns 0, -1 for an output error
- * (stop everything), or 1 when this input failed (reported; the run goes on). */
-static int read_one(struct tel_engine *e, const char *path, struct tel_input_info *info)
-{
-    struct pcapin_pkt pk;
-    int er;
-    struct pcapmm *mm;
-    int rc = pcapmm_open(path, &mm);
-    if (rc == 0) {
-        while ((rc = pcapmm_next(mm, &pk)) == 1) {
-            if (!info->packets)
-                info->first_ms = pk.ts_us / 1000;
-            info->packets++;
-            if ((er = tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link)))
-                goto out_write;
-        }
-        pcapmm_close(mm);
-        if (rc < 0) {
-            info->error = rc;
-            if (info->packets) {
-                log_warn(CMD, "%s: %s (packets before the damage were used)", path,
-                         bs_strerror(rc));
-                return 0;
-            }
-            cli_error(CMD, "%s: %s", path, bs_strerror(rc));
-            return 1;
-        }
-        return 0;
-    }
-    if (rc != BS_EUNSUPPORTED && rc != BS_EMALFORMED) {
-        cli_error(CMD, "%s: %s", path, bs_strerror(rc));
-        info->error = rc;
-        return 1;
-    }
-    struct pcapin *in;
-    char eb[PCAPIN_ERRLEN];
-    rc = pcapin_open(path, &in, eb);
-    if (rc) {
-        cli_error(CMD, "%s", eb);
-        info->error = rc;
-        return 1;
-    }
-    while ((rc = pcapin_next(in, &pk, eb)) == 1) {
-        if (!info->packets)
-            info->first_ms = pk.ts_us / 1000;
-        info->packets++;
-        if ((er = tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link))) {
-            pcapin_close(in);
-            cli_error(CMD, "writing output: %s", bs_strerror(er));
-            return -1;
-        }
-    }
-    pcapin_close(in);
-    if (rc < 0) {
-        info->error = rc;
-        if (info->packets) {
-            log_warn(CMD, "%s: %s (packets before the damage were used)", path, eb);
-            return 0;
-        }
-        cli_error(CMD, "%s", eb);
-        return 1;
-    }
-    return 0;
-out_write:
-    pcapmm_close(mm);
-    cli_error(CMD, "writing output: %s", bs_strerror(er));
-    return -1;
-}
-
-/* Reads every input; one that cannot be read at all is named and skipped. Returns the number
- * of such inputs, or -1 after an output error. */
-static int read_inputs(struct tel_engine *e, const struct input_list *inputs,
-                       struct tel_input_info *info)
-{
-    int failures = 0;
-    for (size_t i = 0; i < inputs->n; i++) {
-        info[i].path = inputs->path[i];
-        int rc = read_one(e, inputs->path[i], &info[i]);
-        if (rc < 0)
-            return -1;
-        failures += rc;
-    }
-    return failures;
-}
-
-/* The summary of a partial failure: how many inputs could not be read, and the first names. */
-static void report_unreadable(const struct input_list *inputs, const struct tel_input_info *info,
-                              int failures)
-{
-    struct buf b = BUF_INIT(4096);
-    int named = 0;
-    for (size_t i = 0; i < inputs->n; i++) {
-        if (!info[i].error || info[i].packets)
-            continue;
-        if (named++ == 8) {
-            buf_printf(&b, ", ... (%d more)", failures - 8);
-            break;
-        }
-        buf_printf(&b, "%s%s", named > 1 ? ", " : "", inputs->path[i]);
-    }
-    cli_error(CMD, "%d of %zu inputs could not be read: %s (the others were used)", failures,
-              inputs->n, b.data ? b.data : "");
-    buf_release(&b);
-}
-
 /* Opens the state-database sink of --data, with the run's provenance (command line,
  * darknet, inputs as given). Returns 0, or 1 after reporting the error. */
-static int open_state(const struct run_args *a, const struct input_list *inputs, int argc,
+static int open_state(const struct run_args *a, const struct tel_inputs *inputs, int argc,
                       char **argv, enum tel_state_which which, struct tel_state **state)
 {
     struct buf cmd = BUF_INIT(1u << 20), in = BUF_INIT(16u << 20);
@@ -529,8 +315,8 @@ static int open_state(const struct run_args *a, const struct input_list *inputs,
     jw_arr(&w, NULL);
     if (a->interface)
         jw_str(&w, NULL, a->interface);
-    for (size_t i = 0; i < inputs->n; i++)
-        jw_str(&w, NULL, inputs->path[i]);
+    for (size_t i = 0; i < inputs->v.n; i++)
+        jw_str(&w, NULL, tel_inputs_at(inputs, i));
     int jrc = jw_finish(&w);
     rc = rc ? rc : jrc;
     if (rc) {
@@ -592,7 +378,8 @@ static int telescope_run(int argc, char **argv)
     a.interval_ms = a.max_sources = a.top = a.packets = a.seed = a.start_ms = a.sources = -1;
     a.duration_ms = 0;
     a.privacy = -1;
-    struct input_list inputs = {0};
+    struct tel_inputs inputs;
+    tel_inputs_init(&inputs);
     struct config cfg;
     int exit_code = BS_EXIT_USAGE;
     int rc = cli_load_config(CMD, cli_find_config(argc, argv), &cfg);
@@ -604,19 +391,28 @@ static int telescope_run(int argc, char **argv)
         int64_t v;
         switch (c) {
         case 'r':
-            if (input_add(&inputs, optarg)) {
+            if (tel_inputs_add(&inputs, optarg)) {
                 cli_error(CMD, "too many inputs");
                 goto out;
             }
             break;
-        case 'd': a.darknet = optarg; break;
-        case 'o': a.out = optarg; break;
-        case 'i': a.interface = optarg; break;
-        case OPT_FILTER: a.filter = optarg; break;
+        case 'd':
+            a.darknet = optarg;
+            break;
+        case 'o':
+            a.out = optarg;
+            break;
+        case 'i':
+            a.interface = optarg;
+            break;
+        case OPT_FILTER:
+            a.filter = optarg;
+            break;
         case OPT_DURATION:
         case OPT_INTERVAL:
             if (config_parse_duration_ms(optarg, &v) || v <= 0) {
-                cli_error(CMD, "--%s: bad duration '%s'", c == OPT_INTERVAL ? "interval" : "duration", optarg);
+                cli_error(CMD, "--%s: bad duration '%s'",
+                          c == OPT_INTERVAL ? "interval" : "duration", optarg);
                 goto out;
             }
             if (c == OPT_INTERVAL)
@@ -624,17 +420,39 @@ static int telescope_run(int argc, char **argv)
             else
                 a.duration_ms = v;
             break;
-        case OPT_BOGONS: a.bogons = optarg; break;
-        case OPT_RESEARCH: a.research = optarg; break;
-        case OPT_PFX2AS: a.pfx2as = optarg; break;
-        case OPT_GEO: a.geo = optarg; break;
-        case OPT_FPS: a.fps = optarg; break;
-        case OPT_PRIVACY: a.privacy = 1; break;
-        case OPT_ZIPF: a.zipf = 1; break;
-        case OPT_PRIVACY_KEY: a.privacy_key = optarg; break;
-        case OPT_FORMAT: a.format = optarg; break;
-        case OPT_SYNTH: a.synth = optarg; break;
-        case OPT_SCENARIO: a.scenario = optarg; break;
+        case OPT_BOGONS:
+            a.bogons = optarg;
+            break;
+        case OPT_RESEARCH:
+            a.research = optarg;
+            break;
+        case OPT_PFX2AS:
+            a.pfx2as = optarg;
+            break;
+        case OPT_GEO:
+            a.geo = optarg;
+            break;
+        case OPT_FPS:
+            a.fps = optarg;
+            break;
+        case OPT_PRIVACY:
+            a.privacy = 1;
+            break;
+        case OPT_ZIPF:
+            a.zipf = 1;
+            break;
+        case OPT_PRIVACY_KEY:
+            a.privacy_key = optarg;
+            break;
+        case OPT_FORMAT:
+            a.format = optarg;
+            break;
+        case OPT_SYNTH:
+            a.synth = optarg;
+            break;
+        case OPT_SCENARIO:
+            a.scenario = optarg;
+            break;
         case OPT_DATA:
             /* A store URL is not a directory: the run tables exist only in SQLite so far
              * (docs/CLICKHOUSE.md), and making DIR would create a local "clickhouse:" tree. */
@@ -647,8 +465,11 @@ static int telescope_run(int argc, char **argv)
             }
             a.data = optarg;
             break;
-        case OPT_STATE_SOURCES: a.state_sources = optarg; break;
-        case OPT_CONFIG: break;
+        case OPT_STATE_SOURCES:
+            a.state_sources = optarg;
+            break;
+        case OPT_CONFIG:
+            break;
         case OPT_MAX_SOURCES:
         case OPT_TOP:
         case OPT_PACKETS:
@@ -672,8 +493,12 @@ static int telescope_run(int argc, char **argv)
             else
                 a.start_ms = v;
             break;
-        case 'q': a.quiet = 1; break;
-        case 'v': a.verbose++; break;
+        case 'q':
+            a.quiet = 1;
+            break;
+        case 'v':
+            a.verbose++;
+            break;
         case 'h':
             cli_usage(&cli_cmd_telescope, stdout);
             exit_code = BS_EXIT_OK;
@@ -684,7 +509,7 @@ static int telescope_run(int argc, char **argv)
         }
     }
     for (int i = optind; i < argc; i++)
-        if (input_add(&inputs, argv[i])) {
+        if (tel_inputs_add(&inputs, argv[i])) {
             cli_error(CMD, "too many inputs");
             goto out;
         }
@@ -704,11 +529,11 @@ static int telescope_run(int argc, char **argv)
         cli_error(CMD, "--out DIR is required");
         goto out;
     }
-    if (!inputs.n && !a.interface) {
+    if (!inputs.v.n && !a.interface) {
         cli_error(CMD, "give --read FILE... or --interface IF");
         goto out;
     }
-    if (inputs.n && a.interface) {
+    if (inputs.v.n && a.interface) {
         cli_error(CMD, "--read and --interface exclude each other");
         goto out;
     }
@@ -747,7 +572,8 @@ static int telescope_run(int argc, char **argv)
     o.privacy = a.privacy > 0;
     o.privacy_key = a.privacy_key;
     o.victim.min_packets = (uint64_t)config_int(&cfg, "telescope", "backscatter_min_packets");
-    o.victim.min_duration_ms = (uint64_t)config_duration_ms(&cfg, "telescope", "backscatter_min_duration");
+    o.victim.min_duration_ms =
+        (uint64_t)config_duration_ms(&cfg, "telescope", "backscatter_min_duration");
     o.victim.min_peak_ppm = (uint32_t)config_int(&cfg, "telescope", "backscatter_min_peak_ppm");
     if (a.fps) {
         if (parse_fingerprints(a.fps, &o.fp_mask)) {
@@ -799,7 +625,7 @@ static int telescope_run(int argc, char **argv)
         exit_code = rc == BS_ENOMEM ? BS_EXIT_FAIL : BS_EXIT_USAGE;
         goto out;
     }
-    struct tel_input_info *info = calloc(inputs.n ? inputs.n : 1, sizeof *info);
+    struct tel_input_info *info = calloc(inputs.v.n ? inputs.v.n : 1, sizeof *info);
     if (!info) {
         cli_error(CMD, "out of memory");
         tel_engine_free(e);
@@ -811,32 +637,34 @@ static int telescope_run(int argc, char **argv)
     exit_code = BS_EXIT_OK;
     int unreadable = 0; /* inputs that gave nothing: exit 1 once the outputs are complete */
     /* Expand directories (in time order) before reading. */
-    struct input_list expanded = {0};
-    for (size_t i = 0; i < inputs.n && exit_code == BS_EXIT_OK; i++) {
+    struct tel_inputs expanded;
+    tel_inputs_init(&expanded);
+    for (size_t i = 0; i < inputs.v.n && exit_code == BS_EXIT_OK; i++) {
         struct stat st;
-        if (strcmp(inputs.path[i], "-") && stat(inputs.path[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (add_directory(&expanded, inputs.path[i]))
+        if (strcmp(tel_inputs_at(&inputs, i), "-") && stat(tel_inputs_at(&inputs, i), &st) == 0 &&
+            S_ISDIR(st.st_mode)) {
+            if (tel_inputs_add_directory(&expanded, tel_inputs_at(&inputs, i)))
                 exit_code = BS_EXIT_FAIL;
-        } else if (input_add(&expanded, inputs.path[i])) {
+        } else if (tel_inputs_add(&expanded, tel_inputs_at(&inputs, i))) {
             exit_code = BS_EXIT_FAIL;
         }
     }
-    if (exit_code == BS_EXIT_OK && inputs.n) {
-        struct tel_input_info *ni = realloc(info, (expanded.n ? expanded.n : 1) * sizeof *ni);
+    if (exit_code == BS_EXIT_OK && inputs.v.n) {
+        struct tel_input_info *ni = realloc(info, (expanded.v.n ? expanded.v.n : 1) * sizeof *ni);
         if (!ni) {
             exit_code = BS_EXIT_FAIL;
         } else {
             info = ni;
-            memset(info, 0, (expanded.n ? expanded.n : 1) * sizeof *info);
+            memset(info, 0, (expanded.v.n ? expanded.v.n : 1) * sizeof *info);
             /* One rule with collect --read: an input that gives nothing is a failure of
              * the run (exit 1) once the others have been read and the outputs written. */
-            int failures = read_inputs(e, &expanded, info);
+            int failures = tel_inputs_read(e, &expanded, info);
             if (failures < 0)
                 exit_code = BS_EXIT_FAIL;
             unreadable = failures > 0 ? failures : 0;
-            if (expanded.n && (size_t)unreadable == expanded.n) {
+            if (expanded.v.n && (size_t)unreadable == expanded.v.n) {
                 /* Nothing was read: no outputs, so a previous run's stay in place. */
-                report_unreadable(&expanded, info, unreadable);
+                tel_inputs_report_unreadable(&expanded, info, unreadable);
                 unreadable = 0;
                 exit_code = BS_EXIT_FAIL;
             }
@@ -867,7 +695,7 @@ static int telescope_run(int argc, char **argv)
         exit_code = BS_EXIT_FAIL;
     }
     if (exit_code == BS_EXIT_OK) {
-        rc = tel_out_provenance(a.out, e, a.interface ? "live" : "offline", info, expanded.n,
+        rc = tel_out_provenance(a.out, e, a.interface ? "live" : "offline", info, expanded.v.n,
                                 a.interface, argc, argv, csv);
         if (rc) {
             cli_error(CMD, "writing %s/provenance.json: %s", a.out, bs_strerror(rc));
@@ -885,17 +713,19 @@ static int telescope_run(int argc, char **argv)
         cli_error(CMD, "no output written to %s: its files are left as they were", a.out);
     }
     if (unreadable) {
-        report_unreadable(&expanded, info, unreadable);
+        tel_inputs_report_unreadable(&expanded, info, unreadable);
         exit_code = BS_EXIT_FAIL;
     }
     const struct tel_stats *st = tel_engine_stats_const(e);
-    log_info(CMD, "%" PRIu64 " packets, %" PRIu64 " to the darknet, %" PRIu64 " sources, %" PRIu64
-                  " victims", st->packets_read, st->darknet_packets, st->sources_written, st->victims_written);
+    log_info(CMD,
+             "%" PRIu64 " packets, %" PRIu64 " to the darknet, %" PRIu64 " sources, %" PRIu64
+             " victims",
+             st->packets_read, st->darknet_packets, st->sources_written, st->victims_written);
     free(info);
-    input_free(&expanded);
+    tel_inputs_free(&expanded);
     tel_engine_free(e);
 out:
-    input_free(&inputs);
+    tel_inputs_free(&inputs);
     config_release(&cfg);
     return exit_code;
 }

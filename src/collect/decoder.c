@@ -63,17 +63,16 @@ int decoder_flush(struct decoder *d)
 
 void decoder_expire(struct decoder *d, uint64_t now_ms)
 {
-    for (size_t i = 0; i < d->ex.cap; i++)
-        if (d->ex.slots[i])
-            flowdec_exporter_expire(d->ex.slots[i]->dec, now_ms);
+    struct exporter *e;
+    for (size_t i = 0; (i = exporter_table_next(&d->ex, i, &e));)
+        flowdec_exporter_expire(e->dec, now_ms);
 }
 
 int decoder_save(const struct decoder *d, struct buf *out)
 {
-    for (size_t i = 0; i < d->ex.cap; i++) {
-        if (!d->ex.slots[i])
-            continue;
-        int rc = flowdec_exporter_save(d->ex.slots[i]->dec, out);
+    struct exporter *e;
+    for (size_t i = 0; (i = exporter_table_next(&d->ex, i, &e));) {
+        int rc = flowdec_exporter_save(e->dec, out);
         if (rc)
             return rc;
     }
@@ -104,10 +103,8 @@ int decoder_load(struct decoder *d, const uint8_t *p, size_t len)
 size_t decoder_snapshot(const struct decoder *d, struct exporter_snap *snaps, size_t max)
 {
     size_t k = 0;
-    for (size_t i = 0; i < d->ex.cap; i++) {
-        const struct exporter *e = d->ex.slots[i];
-        if (!e)
-            continue;
+    struct exporter *e;
+    for (size_t i = 0; (i = exporter_table_next(&d->ex, i, &e));) {
         if (k < max) {
             snaps[k].addr = e->addr;
             snaps[k].last_ms = e->last_ms;

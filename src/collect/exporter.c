@@ -5,93 +5,78 @@
 
 #include "core/err.h"
 
+/* The first allocation holds 32 exporters (64 slots at half load): most collectors never
+ * grow past it. */
+#define INITIAL_EXPORTERS 32
+
 int exporter_table_init(struct exporter_table *t, size_t max, const struct flowdec_config *fcfg,
                         uint64_t seed)
 {
-    t->cap = 64;
-    t->n = 0;
-    t->max = max;
-    t->seed = seed;
+    htab_init(&t->h, sizeof(struct ipaddr), sizeof(struct exporter *), max ? max : SIZE_MAX, seed);
     if (fcfg)
         t->fcfg = *fcfg;
     else
         flowdec_config_default(&t->fcfg);
-    t->slots = calloc(t->cap, sizeof *t->slots);
-    return t->slots ? 0 : BS_ENOMEM;
+    size_t first = max && max < INITIAL_EXPORTERS ? max : INITIAL_EXPORTERS;
+    return htab_reserve(&t->h, first);
 }
 
 void exporter_table_release(struct exporter_table *t)
 {
-    for (size_t i = 0; i < t->cap && t->slots; i++) {
-        if (t->slots[i]) {
-            flowdec_exporter_free(t->slots[i]->dec);
-            free(t->slots[i]);
-        }
+    struct exporter *e;
+    for (size_t i = 0; (i = exporter_table_next(t, i, &e));) {
+        flowdec_exporter_free(e->dec);
+        free(e);
     }
-    free(t->slots);
-    t->slots = NULL;
-    t->cap = t->n = 0;
+    htab_release(&t->h);
 }
 
-static size_t probe(const struct exporter_table *t, const struct ipaddr *a)
+size_t exporter_table_next(const struct exporter_table *t, size_t i, struct exporter **e)
 {
-    size_t mask = t->cap - 1, i = (size_t)exporter_hash(a, t->seed) & mask;
-    while (t->slots[i] && ipaddr_cmp(&t->slots[i]->addr, a))
-        i = (i + 1) & mask;
+    void *v;
+    i = htab_next(&t->h, i, NULL, &v);
+    if (i)
+        *e = *(struct exporter **)v;
     return i;
 }
 
 struct exporter *exporter_table_find(struct exporter_table *t, const struct ipaddr *addr)
 {
-    return t->slots[probe(t, addr)];
+    struct exporter **slot = htab_find(&t->h, addr);
+    return slot ? *slot : NULL;
 }
 
-/* Keeps the load factor at most 1/2. */
-static int grow(struct exporter_table *t)
+/* Adds an exporter for dec (absent from the table). On failure dec stays the caller's. */
+static int insert(struct exporter_table *t, const struct ipaddr *addr, struct flowdec_exporter *dec,
+                  struct exporter **out)
 {
-    if ((t->n + 1) * 2 <= t->cap)
-        return 0;
-    struct exporter **old = t->slots;
-    size_t old_cap = t->cap;
-    struct exporter **slots = calloc(old_cap * 2, sizeof *slots);
-    if (!slots)
-        return BS_ENOMEM;
-    t->slots = slots;
-    t->cap = old_cap * 2;
-    for (size_t i = 0; i < old_cap; i++)
-        if (old[i])
-            t->slots[probe(t, &old[i]->addr)] = old[i];
-    free(old);
-    return 0;
-}
-
-static int insert(struct exporter_table *t, const struct ipaddr *addr,
-                  struct flowdec_exporter *dec, struct exporter **out)
-{
-    if (t->max && t->n >= t->max)
+    if (t->h.n >= t->h.max)
         return BS_ELIMIT;
-    int rc = grow(t);
-    if (rc)
-        return rc;
     struct exporter *e = calloc(1, sizeof *e);
     if (!e)
         return BS_ENOMEM;
+    bool is_new;
+    int rc = 0;
+    struct exporter **slot = htab_put(&t->h, addr, &is_new, &rc);
+    if (!slot) {
+        free(e);
+        return rc;
+    }
     e->addr = *addr;
     e->dec = dec;
-    t->slots[probe(t, addr)] = e;
-    t->n++;
+    *slot = e;
     *out = e;
     return 0;
 }
 
 int exporter_table_get(struct exporter_table *t, const struct ipaddr *addr, struct exporter **out)
 {
-    size_t i = probe(t, addr);
-    if (t->slots[i]) {
-        *out = t->slots[i];
+    struct exporter *e = exporter_table_find(t, addr);
+    if (e) {
+        *out = e;
         return 0;
     }
-    if (t->max && t->n >= t->max)
+    if (t->h.n >= t->h.max)
         return BS_ELIMIT;
     struct flowdec_exporter *dec;
     int rc = flowdec_exporter_new(addr, &t->fcfg, &dec);

@@ -5,9 +5,11 @@
  * thread (the offline run, or one decode thread of the live collector: exporters are sticky to
  * a decode thread by exporter_hash()), so it has no lock.
  *
- * Open addressing with linear probing over a power-of-two array, keyed by a seeded hash of the
- * 16-byte address (the seed is per process, so remote senders cannot aim collisions). Entries
- * are never removed before exporter_table_release(). Cap: max exporters (collect.max_exporters);
+ * The core table (core/htab.h) from the 16-byte address to the exporter, with a seeded hash
+ * of the address (the seed is per process, so remote senders cannot aim collisions). Entries
+ * are never removed before exporter_table_release(); an exporter stays at one address in
+ * memory for the table's life (the table holds pointers to them). Cap: max exporters
+ * (collect.max_exporters);
  * beyond it, datagrams of new addresses are refused (counted by the caller), because every
  * spoofed source address would otherwise cost a state.
  *
@@ -21,27 +23,26 @@
 #include <stdint.h>
 
 #include "core/hash.h"
+#include "core/htab.h"
 #include "core/ipaddr.h"
 #include "proto/flowdec.h"
 
 struct exporter {
     struct ipaddr addr;
     struct flowdec_exporter *dec;
-    uint64_t first_ms;   /* first datagram (receive time) */
-    uint64_t last_ms;    /* latest datagram */
-    bool evict_logged;   /* the first template eviction was logged */
+    uint64_t first_ms; /* first datagram (receive time) */
+    uint64_t last_ms;  /* latest datagram */
+    bool evict_logged; /* the first template eviction was logged */
 };
 
 struct exporter_table {
-    struct exporter **slots;
-    size_t cap;          /* power of two */
-    size_t n;
-    size_t max;
-    uint64_t seed;
+    struct htab h; /* key: struct ipaddr; value: struct exporter * (owned) */
     struct flowdec_config fcfg;
 };
 
-/* The hash that places an address in a table and on a decode thread. */
+/* The hash that places an address on a decode thread. (With the same seed it is also the
+ * hash that places the address in the thread's table: htab hashes the 16 address bytes with
+ * hash_bytes too.) */
 static inline uint64_t exporter_hash(const struct ipaddr *a, uint64_t seed)
 {
     return hash_bytes(a->b, sizeof a->b, seed);
@@ -61,6 +62,13 @@ int exporter_table_get(struct exporter_table *t, const struct ipaddr *addr, stru
  * live state wins), BS_ELIMIT or BS_ENOMEM. */
 int exporter_table_adopt(struct exporter_table *t, struct flowdec_exporter *dec);
 
-/* Iteration: for (size_t i = 0; i < t->cap; i++) if (t->slots[i]) ... */
+/* Exporters in the table. */
+static inline size_t exporter_table_count(const struct exporter_table *t)
+{
+    return t->h.n;
+}
+/* Iteration: i = 0; while ((i = exporter_table_next(t, i, &e))) { ... } visits every exporter
+ * once (no insertion while iterating). */
+size_t exporter_table_next(const struct exporter_table *t, size_t i, struct exporter **e);
 
 #endif

@@ -35,9 +35,15 @@ static inline uint8_t ctrl_of(uint64_t h)
 
 static inline bool key_eq(const uint8_t *a, const void *b, size_t n)
 {
-    /* The common key sizes compare as words (memcmp of a run-time size is a call). */
+    /* The common key sizes (an IPv4 address, 8 and 16 bytes) compare as words (memcmp of a
+     * run-time size is a call). */
     uint64_t x[2], y[2];
+    uint32_t x4, y4;
     switch (n) {
+    case 4:
+        memcpy(&x4, a, 4);
+        memcpy(&y4, b, 4);
+        return x4 == y4;
     case 8:
         memcpy(x, a, 8);
         memcpy(y, b, 8);
@@ -142,6 +148,34 @@ void *htab_find(const struct htab *t, const void *key)
         return NULL;
     size_t i = slot_of(t, key, hash_bytes(key, t->ksize, t->seed));
     return t->ctrl[i] ? t->ent + i * t->esize + (t->vsize ? t->voff : 0) : NULL;
+}
+
+bool htab_del(struct htab *t, const void *key, void *val)
+{
+    if (!t->n)
+        return false;
+    size_t mask = t->nslots - 1;
+    size_t i = slot_of(t, key, hash_bytes(key, t->ksize, t->seed));
+    if (!t->ctrl[i])
+        return false;
+    if (val)
+        memcpy(val, t->ent + i * t->esize + t->voff, t->vsize);
+    /* Backward shift: an entry later in the run moves into the hole unless its home slot lies
+     * cyclically in (hole, j], where moving it would put it before its home. */
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; t->ctrl[j]; j = (j + 1) & mask) {
+        const uint8_t *e = t->ent + j * t->esize;
+        size_t home = (size_t)hash_bytes(e, t->ksize, t->seed) & mask;
+        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (stays)
+            continue;
+        memcpy(t->ent + hole * t->esize, e, t->esize);
+        t->ctrl[hole] = t->ctrl[j];
+        hole = j;
+    }
+    t->ctrl[hole] = 0;
+    t->n--;
+    return true;
 }
 
 size_t htab_next(const struct htab *t, size_t i, const void **key, void **val)

@@ -8,10 +8,12 @@
  * Invariants: n <= 1/2 of nslots (nslots a power of two: linear probing stays short, about
  * 2.5 probes for a miss, where 7/8 would take about 32); n <= max: an insert past max fails
  * with BS_ELIMIT and leaves the table unchanged, so hostile input cannot grow it without bound.
- * There is no removal (the tables this serves only grow, then are dropped whole).
+ * Removal (htab_del) shifts the later members of the probe run back into the hole (no
+ * tombstones), so lookups stay as short after deletions as before; it never shrinks the arrays.
  *
  * Ownership: the table owns its arrays (htab_release frees them). Pointers returned by
- * htab_put/htab_find stay valid until the next htab_put (which may move every entry).
+ * htab_put/htab_find stay valid until the next htab_put (which may move every entry) or
+ * htab_del (which may move the entries after the removed one).
  */
 #ifndef BS_CORE_HTAB_H
 #define BS_CORE_HTAB_H
@@ -59,8 +61,11 @@ void *htab_put_h(struct htab *t, const void *key, uint64_t h, bool *is_new, int 
 void *htab_find(const struct htab *t, const void *key);
 /* Makes room for n entries in total without further growth. Returns 0, BS_ELIMIT, BS_ENOMEM. */
 int htab_reserve(struct htab *t, size_t n);
+/* Removes key. Returns true when it was there, its value copied to val first (val may be
+ * NULL; vsize bytes). Never allocates, so it cannot fail. */
+bool htab_del(struct htab *t, const void *key, void *val);
 /* Iteration: i = 0; while ((i = htab_next(t, i, &key, &val))) { ... } visits every entry once
- * (in no particular order). key and val may be NULL. */
+ * (in no particular order). key and val may be NULL. No htab_put or htab_del while iterating. */
 size_t htab_next(const struct htab *t, size_t i, const void **key, void **val);
 
 #endif

@@ -128,6 +128,8 @@ struct dctx {
      * order; the passes after it read them instead of the store while they fit stash_max. */
     struct dchunk *chunks;
     size_t nchunks, chunks_cap, stash_max;
+    void **slabs; /* the chunks' memory */
+    size_t nslabs, slabs_cap, slab_used, slab_size;
     bool stash_full;  /* the stash overflowed: later passes read the store */
     struct drec *buf; /* one block's records when they are not kept */
     size_t buf_cap;

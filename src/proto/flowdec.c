@@ -76,17 +76,15 @@ int flowdec_exporter_new(const struct ipaddr *addr, const struct flowdec_config 
     return 0;
 }
 
+/* Frees every value of m; the map itself is released by the caller. */
 static void free_values(struct tmpl_map *m, bool templates)
 {
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->e[i].v)
-            continue;
+    void *v;
+    for (size_t i = 0; (i = tmpl_map_next(m, i, NULL, NULL, &v));) {
         if (templates)
-            tmpl_release(&((struct flowdec_tmpl *)m->e[i].v)->t);
-        free(m->e[i].v);
-        m->e[i].v = NULL;
+            tmpl_release(&((struct flowdec_tmpl *)v)->t);
+        free(v);
     }
-    m->n = 0;
 }
 
 void flowdec_exporter_free(struct flowdec_exporter *ex)
@@ -147,7 +145,7 @@ struct flowdec_domain *flowdec__domain(struct flowdec_exporter *ex, unsigned ver
     struct flowdec_domain *d = tmpl_map_get(&ex->domains, k1, 0);
     if (d)
         return d;
-    if (ex->domains.n >= FLOWDEC_MAX_DOMAINS) {
+    if (tmpl_map_count(&ex->domains) >= FLOWDEC_MAX_DOMAINS) {
         ex->st.domains_untracked++;
         return NULL;
     }
@@ -171,7 +169,7 @@ int flowdec__sampler_set(struct flowdec_exporter *ex, unsigned version, uint32_t
         s->rate = rate;
         return 0;
     }
-    if (ex->samplers.n >= FLOWDEC_MAX_SAMPLERS) {
+    if (tmpl_map_count(&ex->samplers) >= FLOWDEC_MAX_SAMPLERS) {
         ex->st.samplers_refused++;
         return BS_ELIMIT;
     }
@@ -184,7 +182,7 @@ int flowdec__sampler_set(struct flowdec_exporter *ex, unsigned version, uint32_t
         free(s);
         return BS_ENOMEM;
     }
-    ex->st.samplers_now = (uint32_t)ex->samplers.n;
+    ex->st.samplers_now = (uint32_t)tmpl_map_count(&ex->samplers);
     return 0;
 }
 
@@ -432,7 +430,7 @@ static void template_drop(struct flowdec_exporter *ex, struct flowdec_tmpl *ft)
     (void)tmpl_map_del(&ex->tmpls, flowdec__k1(ft->t.version, ft->t.domain), ft->t.id);
     tmpl_release(&ft->t);
     free(ft);
-    ex->st.templates_now = (uint32_t)ex->tmpls.n;
+    ex->st.templates_now = (uint32_t)tmpl_map_count(&ex->tmpls);
 }
 
 void flowdec__data_set(struct flowdec_ctx *c, uint16_t tid, const uint8_t *p, size_t len)
@@ -454,7 +452,7 @@ int flowdec__template_store(struct flowdec_exporter *ex, struct tmpl *t, bool fr
 {
     uint64_t k1 = flowdec__k1(t->version, t->domain);
     struct flowdec_tmpl *old = tmpl_map_get(&ex->tmpls, k1, t->id);
-    if (!old && ex->tmpls.n >= ex->cfg.max_templates) {
+    if (!old && tmpl_map_count(&ex->tmpls) >= ex->cfg.max_templates) {
         if (from_state || !ex->lru_oldest)
             return BS_ELIMIT;
         template_drop(ex, ex->lru_oldest);
@@ -481,7 +479,7 @@ int flowdec__template_store(struct flowdec_exporter *ex, struct tmpl *t, bool fr
         lru_link_oldest(ex, nt);
     else
         lru_link_newest(ex, nt);
-    ex->st.templates_now = (uint32_t)ex->tmpls.n;
+    ex->st.templates_now = (uint32_t)tmpl_map_count(&ex->tmpls);
     return 0;
 }
 
@@ -520,7 +518,7 @@ void flowdec__template_withdraw(struct flowdec_ctx *c, uint16_t tid)
         template_drop(c->ex, ft);
     c->ex->st.templates_withdrawn++;
     c->res->withdrawals++;
-    c->ex->st.templates_now = (uint32_t)c->ex->tmpls.n;
+    c->ex->st.templates_now = (uint32_t)tmpl_map_count(&c->ex->tmpls);
 }
 
 void flowdec__template_withdraw_all(struct flowdec_ctx *c, bool options)
@@ -528,11 +526,13 @@ void flowdec__template_withdraw_all(struct flowdec_ctx *c, bool options)
     struct tmpl_map *m = &c->ex->tmpls;
     uint64_t k1 = flowdec__k1(c->version, c->domain);
     /* Collect the IDs first (deletion moves entries), then delete: O(cap + n). */
-    uint16_t *ids = m->n ? malloc(m->n * sizeof(*ids)) : NULL;
+    uint16_t *ids = tmpl_map_count(m) ? malloc(tmpl_map_count(m) * sizeof(*ids)) : NULL;
     size_t n = 0;
-    for (size_t i = 0; ids && i < m->cap; i++) {
-        const struct flowdec_tmpl *ft = m->e[i].v;
-        if (ft && m->e[i].k1 == k1 && (ft->t.options != 0) == options)
+    uint64_t ik1;
+    void *v;
+    for (size_t i = 0; ids && (i = tmpl_map_next(m, i, &ik1, NULL, &v));) {
+        const struct flowdec_tmpl *ft = v;
+        if (ik1 == k1 && (ft->t.options != 0) == options)
             ids[n++] = ft->t.id;
     }
     for (size_t i = 0; i < n; i++) {
@@ -543,7 +543,7 @@ void flowdec__template_withdraw_all(struct flowdec_ctx *c, bool options)
     free(ids);
     c->ex->st.templates_withdrawn++;
     c->res->withdrawals++;
-    c->ex->st.templates_now = (uint32_t)m->n;
+    c->ex->st.templates_now = (uint32_t)tmpl_map_count(m);
 }
 
 /* ---- sequence numbers ---- */

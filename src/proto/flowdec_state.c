@@ -60,14 +60,13 @@ int flowdec_exporter_save(const struct flowdec_exporter *ex, struct buf *out)
         total += 12 + (size_t)ft->t.nfields * 8;
         nt++;
     }
-    for (size_t i = 0; i < ex->samplers.cap; i++)
-        if (ex->samplers.e[i].v) {
-            total += 20;
-            ns++;
-        }
-    for (size_t i = 0; i < ex->domains.cap; i++) {
-        const struct flowdec_domain *d = ex->domains.e[i].v;
-        if (d && (d->default_rate || d->sysinit_ms)) {
+    void *v;
+    uint64_t k1, k2;
+    ns = (uint32_t)tmpl_map_count(&ex->samplers);
+    total += 20 * (size_t)ns;
+    for (size_t i = 0; (i = tmpl_map_next(&ex->domains, i, NULL, NULL, &v));) {
+        const struct flowdec_domain *d = v;
+        if (d->default_rate || d->sysinit_ms) {
             total += 20;
             nd++;
         }
@@ -105,23 +104,19 @@ int flowdec_exporter_save(const struct flowdec_exporter *ex, struct buf *out)
             be32_put(p + 4, t->fields[k].pen);
         }
     }
-    for (size_t i = 0; i < ex->samplers.cap; i++) {
-        const struct flowdec_sampler *s = ex->samplers.e[i].v;
-        if (!s)
-            continue;
-        uint64_t k1 = ex->samplers.e[i].k1;
+    for (size_t i = 0; (i = tmpl_map_next(&ex->samplers, i, &k1, &k2, &v));) {
+        const struct flowdec_sampler *s = v;
         memset(p, 0, 4);
         p[0] = (uint8_t)(k1 >> 32);
         be32_put(p + 4, (uint32_t)k1);
-        be64_put(p + 8, ex->samplers.e[i].k2);
+        be64_put(p + 8, k2);
         be32_put(p + 16, s->rate);
         p += 20;
     }
-    for (size_t i = 0; i < ex->domains.cap; i++) {
-        const struct flowdec_domain *d = ex->domains.e[i].v;
-        if (!d || !(d->default_rate || d->sysinit_ms))
+    for (size_t i = 0; (i = tmpl_map_next(&ex->domains, i, &k1, NULL, &v));) {
+        const struct flowdec_domain *d = v;
+        if (!(d->default_rate || d->sysinit_ms))
             continue;
-        uint64_t k1 = ex->domains.e[i].k1;
         memset(p, 0, 4);
         p[0] = (uint8_t)(k1 >> 32);
         be32_put(p + 4, (uint32_t)k1);

@@ -16,57 +16,144 @@ const char *const sim_world_devtype_name[DEV_N] = {"router", "camera", "dvr", "n
  * against firmware-to-CVE matching; firmware strings are illustrative. The CVEs are public
  * advisories for those product lines (docs/SIMULATOR.md). */
 const struct sim_model sim_world_models[] = {
-    {DEV_ROUTER, "Huawei", "HG532", {"V100R001C01B030", "V100R001C01B025", "V100R001C01B016"},
-     "CVE-2017-17215", 0x6, 443, 120},
-    {DEV_ROUTER, "Realtek SDK", "RTL819x CPE (miniigd)", {"3.4.14", "3.4.11", "3.2.1"},
-     "CVE-2014-8361", 0x6, 443, 300},
-    {DEV_ROUTER, "Dasan", "GPON ONT H640GR", {"3.0.5", "2.1.8", "2.1.3"},
-     "CVE-2018-10561,CVE-2018-10562", 0x6, 443, 180},
+    {DEV_ROUTER,
+     "Huawei",
+     "HG532",
+     {"V100R001C01B030", "V100R001C01B025", "V100R001C01B016"},
+     "CVE-2017-17215",
+     0x6,
+     443,
+     120},
+    {DEV_ROUTER,
+     "Realtek SDK",
+     "RTL819x CPE (miniigd)",
+     {"3.4.14", "3.4.11", "3.2.1"},
+     "CVE-2014-8361",
+     0x6,
+     443,
+     300},
+    {DEV_ROUTER,
+     "Dasan",
+     "GPON ONT H640GR",
+     {"3.0.5", "2.1.8", "2.1.3"},
+     "CVE-2018-10561,CVE-2018-10562",
+     0x6,
+     443,
+     180},
     {DEV_ROUTER, "TP-Link", "Archer C7", {"1.0.15", "1.0.12", "1.0.9"}, "", 0x0, 443, 240},
-    {DEV_CAMERA, "Hikvision", "DS-2CD2032-I", {"V5.5.0", "V5.4.0", "V5.2.0"}, "CVE-2017-7921",
-     0x6, 8000, 30},
-    {DEV_CAMERA, "Hikvision", "DS-2CD2143G0-I", {"V5.7.3", "V5.5.800", "V5.5.0"},
-     "CVE-2021-36260", 0x6, 8000, 30},
-    {DEV_CAMERA, "Dahua", "IPC-HDW1230S", {"2.820.0000000.48", "2.800.0000000.16", "2.622.0000000.7"},
-     "CVE-2021-33044", 0x6, 37777, 60},
+    {DEV_CAMERA,
+     "Hikvision",
+     "DS-2CD2032-I",
+     {"V5.5.0", "V5.4.0", "V5.2.0"},
+     "CVE-2017-7921",
+     0x6,
+     8000,
+     30},
+    {DEV_CAMERA,
+     "Hikvision",
+     "DS-2CD2143G0-I",
+     {"V5.7.3", "V5.5.800", "V5.5.0"},
+     "CVE-2021-36260",
+     0x6,
+     8000,
+     30},
+    {DEV_CAMERA,
+     "Dahua",
+     "IPC-HDW1230S",
+     {"2.820.0000000.48", "2.800.0000000.16", "2.622.0000000.7"},
+     "CVE-2021-33044",
+     0x6,
+     37777,
+     60},
     {DEV_CAMERA, "Axis", "M3045-V", {"9.80.3.8", "9.80.1", "8.40.1"}, "", 0x0, 443, 90},
-    {DEV_DVR, "XiongMai", "AHB7008T-MH", {"V4.02.R11.34500140", "V4.02.R11.7", "V4.01.R12"}, "",
-     0x0, 34567, 45},
-    {DEV_DVR, "MVPower", "TV-7104HE", {"1.8.4 115215B9", "1.8.4", "1.8.2"}, "CVE-2016-20016",
-     0x7, 80, 60},
-    {DEV_NVR, "Dahua", "NVR4104HS-P-4KS2", {"4.001.0000000.6", "4.000.0000000.3", "3.216.0000000.1"},
-     "CVE-2021-33044", 0x6, 37777, 60},
-    {DEV_NVR, "Hikvision", "DS-7608NI-K2", {"V4.30.085", "V4.22.005", "V4.1.50"},
-     "CVE-2021-36260", 0x6, 8000, 30},
+    {DEV_DVR,
+     "XiongMai",
+     "AHB7008T-MH",
+     {"V4.02.R11.34500140", "V4.02.R11.7", "V4.01.R12"},
+     "",
+     0x0,
+     34567,
+     45},
+    {DEV_DVR,
+     "MVPower",
+     "TV-7104HE",
+     {"1.8.4 115215B9", "1.8.4", "1.8.2"},
+     "CVE-2016-20016",
+     0x7,
+     80,
+     60},
+    {DEV_NVR,
+     "Dahua",
+     "NVR4104HS-P-4KS2",
+     {"4.001.0000000.6", "4.000.0000000.3", "3.216.0000000.1"},
+     "CVE-2021-33044",
+     0x6,
+     37777,
+     60},
+    {DEV_NVR,
+     "Hikvision",
+     "DS-7608NI-K2",
+     {"V4.30.085", "V4.22.005", "V4.1.50"},
+     "CVE-2021-36260",
+     0x6,
+     8000,
+     30},
 };
 const unsigned sim_world_nmodels = sizeof(sim_world_models) / sizeof(sim_world_models[0]);
 
 /* Entries of the credential list in the published Mirai source (scanner.c), index 0 unused. */
 const char *const sim_world_weak_creds[][2] = {
     {"", ""},
-    {"root", "xc3511"}, {"root", "vizxv"}, {"root", "admin"}, {"admin", "admin"},
-    {"root", "888888"}, {"root", "xmhdipc"}, {"root", "default"}, {"root", "juantech"},
-    {"root", "123456"}, {"root", "54321"}, {"support", "support"}, {"root", ""},
-    {"admin", "password"}, {"root", "root"}, {"root", "12345"}, {"user", "user"},
-    {"admin", ""}, {"root", "pass"}, {"admin", "admin1234"}, {"root", "1111"},
-    {"admin", "smcadmin"}, {"admin", "1111"}, {"root", "666666"}, {"root", "password"},
-    {"root", "1234"}, {"root", "klv123"}, {"Administrator", "admin"}, {"service", "service"},
-    {"supervisor", "supervisor"}, {"guest", "guest"}, {"guest", "12345"}, {"ubnt", "ubnt"},
-    {"root", "hi3518"}, {"root", "Zte521"}, {"admin", "12345"},
+    {"root", "xc3511"},
+    {"root", "vizxv"},
+    {"root", "admin"},
+    {"admin", "admin"},
+    {"root", "888888"},
+    {"root", "xmhdipc"},
+    {"root", "default"},
+    {"root", "juantech"},
+    {"root", "123456"},
+    {"root", "54321"},
+    {"support", "support"},
+    {"root", ""},
+    {"admin", "password"},
+    {"root", "root"},
+    {"root", "12345"},
+    {"user", "user"},
+    {"admin", ""},
+    {"root", "pass"},
+    {"admin", "admin1234"},
+    {"root", "1111"},
+    {"admin", "smcadmin"},
+    {"admin", "1111"},
+    {"root", "666666"},
+    {"root", "password"},
+    {"root", "1234"},
+    {"root", "klv123"},
+    {"Administrator", "admin"},
+    {"service", "service"},
+    {"supervisor", "supervisor"},
+    {"guest", "guest"},
+    {"guest", "12345"},
+    {"ubnt", "ubnt"},
+    {"root", "hi3518"},
+    {"root", "Zte521"},
+    {"admin", "12345"},
 };
-const unsigned sim_world_nweak_creds = sizeof(sim_world_weak_creds) / sizeof(sim_world_weak_creds[0]);
+const unsigned sim_world_nweak_creds =
+    sizeof(sim_world_weak_creds) / sizeof(sim_world_weak_creds[0]);
 
 /* Vendor default credentials that Mirai's list targets (index into sim_world_weak_creds). */
 static unsigned model_default_cred(const struct sim_model *m)
 {
     if (!strcmp(m->vendor, "XiongMai"))
-        return 1;  /* root:xc3511 */
+        return 1; /* root:xc3511 */
     if (!strcmp(m->vendor, "Dahua"))
-        return 2;  /* root:vizxv */
+        return 2; /* root:vizxv */
     if (!strcmp(m->vendor, "Hikvision"))
         return 35; /* admin:12345 */
     if (!strcmp(m->vendor, "Huawei") || !strcmp(m->vendor, "TP-Link"))
-        return 4;  /* admin:admin */
+        return 4; /* admin:admin */
     return 0;
 }
 
@@ -84,29 +171,25 @@ static unsigned ilog2u(unsigned v)
     return r;
 }
 
+/* Records host index val for address key. The map was reserved for every host, so this
+ * cannot fail. */
 static void map_put(struct sim_world *w, uint32_t key, uint32_t val)
 {
-    uint32_t i = (uint32_t)hash_mix64(key) & w->map_mask;
-    while (w->map_key[i] && w->map_key[i] != key)
-        i = (i + 1) & w->map_mask;
-    w->map_key[i] = key;
-    w->map_val[i] = val;
+    bool is_new;
+    int rc;
+    uint32_t *v = htab_put(&w->host_map, &key, &is_new, &rc);
+    if (v)
+        *v = val;
 }
 
 int64_t sim_world_host_of(const struct sim_world *w, uint32_t v4)
 {
-    if (!v4)
-        return -1;
-    uint32_t i = (uint32_t)hash_mix64(v4) & w->map_mask;
-    while (w->map_key[i]) {
-        if (w->map_key[i] == v4)
-            return w->map_val[i];
-        i = (i + 1) & w->map_mask;
-    }
-    return -1;
+    const uint32_t *v = v4 ? htab_find(&w->host_map, &v4) : NULL;
+    return v ? (int64_t)*v : -1;
 }
 
-void sim_world_host_addr(const struct sim_world *w, const struct sim_host *h, int v6, struct ipaddr *a)
+void sim_world_host_addr(const struct sim_world *w, const struct sim_host *h, int v6,
+                         struct ipaddr *a)
 {
     (void)w;
     if (!v6 || !h->v6) {
@@ -249,8 +332,8 @@ int sim_world_build(struct sim_world *w, const struct sim_params *p)
             rt->ex.fmt = fmt;
             ipaddr_from_v4(&rt->ex.addr, rt->addr);
             rt->ex.source_id = (i + 1) << 8 | (k + 1);
-            rt->ex.sampling = fmt == SIM_FMT_SFLOW && p->sampling <= 1 ? p->sflow_sampling
-                                                                      : p->sampling;
+            rt->ex.sampling =
+                fmt == SIM_FMT_SFLOW && p->sampling <= 1 ? p->sflow_sampling : p->sampling;
             /* booted 1 to 40 days before the start: sysUptime stays below its 49.7-day wrap
              * for runs shorter than 9 days */
             rt->ex.boot_ms = p->start_ms - sim_rng_range(&r, 86400000ull, 40 * 86400000ull);
@@ -268,14 +351,9 @@ int sim_world_build(struct sim_world *w, const struct sim_params *p)
     w->ndevices = devices_per_isp * w->nisp;
     w->hosts = calloc(w->nhosts, sizeof *w->hosts);
     w->devices = calloc(w->ndevices, sizeof *w->devices);
-    uint32_t mapsize = 1;
-    while (mapsize < 2 * w->nhosts + 16)
-        mapsize <<= 1;
-    w->map_key = calloc(mapsize, sizeof *w->map_key);
-    w->map_val = calloc(mapsize, sizeof *w->map_val);
-    if (!w->hosts || !w->devices || !w->map_key || !w->map_val)
+    htab_init(&w->host_map, sizeof(uint32_t), sizeof(uint32_t), w->nhosts, 0);
+    if (!w->hosts || !w->devices || htab_reserve(&w->host_map, w->nhosts))
         goto fail;
-    w->map_mask = mapsize - 1;
     const uint32_t usable = (1u << 20) - 256; /* the /12 minus its infrastructure /24 */
     const uint32_t mult = 700001u;            /* coprime with usable = 2^8*3^2*5*7*13 */
     for (unsigned h = 0; h < w->nhosts; h++) {
@@ -344,8 +422,8 @@ int sim_world_build(struct sim_world *w, const struct sim_params *p)
             moves = SIM_MAX_C2_ADDRS - 1;
         uint64_t t[SIM_MAX_C2_ADDRS];
         for (unsigned k = 0; k < moves; k++)
-            t[k] = p->start_ms + p->duration_ms / 10 +
-                   sim_rng_below(&r, p->duration_ms * 8 / 10 + 1);
+            t[k] =
+                p->start_ms + p->duration_ms / 10 + sim_rng_below(&r, p->duration_ms * 8 / 10 + 1);
         qsort(t, moves, sizeof t[0], cmp_u64);
         cc->naddr = moves + 1;
         cc->from[0] = p->start_ms;
@@ -463,7 +541,8 @@ int sim_world_build(struct sim_world *w, const struct sim_params *p)
         if (dur > (double)p->duration_ms / 2)
             dur = (double)p->duration_ms / 2;
         /* the whole attack falls inside the run when the run is long enough */
-        uint64_t room = p->duration_ms > (uint64_t)dur + 30000 ? p->duration_ms - (uint64_t)dur - 30000 : 1;
+        uint64_t room =
+            p->duration_ms > (uint64_t)dur + 30000 ? p->duration_ms - (uint64_t)dur - 30000 : 1;
         at->start_ms = p->start_ms + 30000 + sim_rng_below(&r, room);
         at->end_ms = at->start_ms + (uint64_t)dur;
         if (at->end_ms > w->end_ms)
@@ -477,8 +556,8 @@ int sim_world_build(struct sim_world *w, const struct sim_params *p)
     w->scanners = calloc(w->nscanners, sizeof *w->scanners);
     if (!w->scanners)
         goto fail;
-    static const uint16_t scan_ports[] = {80, 443, 22, 23, 7547, 8080, 3389, 445, 5555, 8443,
-                                          2323, 37215, 52869, 6379, 1883, 161};
+    static const uint16_t scan_ports[] = {80,   443,  22,   23,    7547,  8080, 3389, 445,
+                                          5555, 8443, 2323, 37215, 52869, 6379, 1883, 161};
     for (unsigned s = 0; s < w->nscanners; s++) {
         struct sim_scanner *sc = &w->scanners[s];
         sc->tool = s % 5 < 3 ? 0 : 1;
@@ -523,7 +602,7 @@ fail:
 }
 
 bool sim_world_attack_bot(const struct sim_world *w, const struct sim_attack *at,
-                    const struct sim_infection *in, uint64_t *start, uint64_t *end)
+                          const struct sim_infection *in, uint64_t *start, uint64_t *end)
 {
     if (at->type != ATK_UDP_PLAIN || in->family == FAM_MOZI || in->c2 != at->c2 ||
         !sim_world_inf_active(in, at->start_ms))
@@ -545,7 +624,6 @@ void sim_world_release(struct sim_world *w)
     free(w->scanners);
     free(w->extbots);
     free(w->mozi_nodes);
-    free(w->map_key);
-    free(w->map_val);
+    htab_release(&w->host_map);
     memset(w, 0, sizeof *w);
 }

@@ -209,7 +209,10 @@ struct seg_wscratch {
 };
 
 /* Collects the distinct source (d = 0) or destination (d = 1) addresses of r[0..n) into
- * w->dv/w->dh with one hash per record. Returns their count, or SEG_BLOOM_MAX_DISTINCT + 1 as
+ * w->dv/w->dh with one hash per record. (The set is not core/htab on purpose: its 2-byte
+ * slots point into dv, which keeps first-seen order for the skip index; one 16 KB scratch
+ * serves every column of every block, cleared by one memset; and each address's hash is the
+ * Bloom filter's (SEG_BLOOM_SEED, part of the file format), kept in dh for it.) Returns their count, or SEG_BLOOM_MAX_DISTINCT + 1 as
  * soon as there are more (the skip index is then NONE: no need to go on). */
 static size_t distinct_addrs(const struct flow_rec *r, size_t n, int d, struct seg_wscratch *w)
 {

@@ -44,19 +44,16 @@
  * with the segment, byte and time range counts. Then, if store.max_size is set, the oldest
  * segments go until the total fits (also logged as a warning).
  */
-#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -64,13 +61,8 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
-#include "core/hash.h"
 #include "core/log.h"
-#include "store/manifest.h"
-#include "store/segment.h"
 #include "store/seglist.h"
-#include "store/statedb.h"
-#include "store/store_backend.h"
 
 #include "store/store_embedded.h"
 
@@ -102,10 +94,10 @@ static void emb_free(struct emb *e)
         free(e->freebuf[i]);
     free(e->fill);
     free(e->carry);
-    free(e->keys_tmp);
-    free(e->order);
-    free(e->tmps);
-    free(e->staged);
+    vec_release(&e->keys_tmp);
+    vec_release(&e->order);
+    vec_release(&e->tmps);
+    vec_release(&e->staged);
     free(e->stage_exp);
     seg_wscratch_free(e->wscratch);
     pthread_mutex_destroy(&e->amu);
@@ -168,9 +160,9 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
     if (level < 1 || level > 19 || batch < 1 || batch > 100000000 || threads < 1 ||
         threads > STORE_SCAN_MAX_THREADS || retention < 0 || max_size < 0) {
         set_err(errbuf,
-                 "[store] zstd_level (1..19), batch_records (1..1e8), scan_threads (1..%d), "
-                 "retention and max_size (>= 0): value out of range",
-                 STORE_SCAN_MAX_THREADS);
+                "[store] zstd_level (1..19), batch_records (1..1e8), scan_threads (1..%d), "
+                "retention and max_size (>= 0): value out of range",
+                STORE_SCAN_MAX_THREADS);
         rc = BS_EUSAGE;
         goto out_free;
     }
@@ -179,7 +171,12 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
     e->max_size = (uint64_t)max_size;
     e->scan_threads = (unsigned)threads;
     e->cap_max = (size_t)batch;
-    e->wopts.codec = !strcmp(comp, "zstd") ? SEG_CODEC_ZSTD
+    /* (the vecs are zero until here: emb_free releases them either way) */
+    vec_init(&e->keys_tmp, sizeof(struct emb_key), 4096, 2 * e->cap_max);
+    vec_init(&e->order, sizeof(uint32_t), 4096, 2 * e->cap_max);
+    vec_init(&e->tmps, sizeof(struct emb_tmpseg), 16, e->cap_max);
+    vec_init(&e->staged, sizeof(struct emb_tmpseg), 64, EMB_STAGE_MAX);
+    e->wopts.codec = !strcmp(comp, "zstd")  ? SEG_CODEC_ZSTD
                      : !strcmp(comp, "lz4") ? SEG_CODEC_LZ4
                                             : SEG_CODEC_NONE;
     e->wopts.zstd_level = (int)level;
@@ -196,7 +193,7 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
         if (e->lock_fd < 0 || flock(e->lock_fd, LOCK_EX | LOCK_NB)) {
             rc = errno == EWOULDBLOCK ? BS_EEXIST : -errno;
             set_err(errbuf, "%s: %s", path,
-                     rc == BS_EEXIST ? "another writer holds the store" : bs_strerror(rc));
+                    rc == BS_EEXIST ? "another writer holds the store" : bs_strerror(rc));
             goto out_free;
         }
         /* Finish what an interrupted writer committed or was removing, before its temp files
@@ -229,8 +226,8 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
         if (stat(e->dir, &st) || !S_ISDIR(st.st_mode)) {
             rc = errno ? -errno : -ENOTDIR;
             set_err(errbuf, "%s: %s", e->dir,
-                     rc == -ENOENT ? "no such store (create it with `botscope store init`)"
-                                   : bs_strerror(rc));
+                    rc == -ENOENT ? "no such store (create it with `botscope store init`)"
+                                  : bs_strerror(rc));
             goto out_free;
         }
     }
@@ -241,438 +238,9 @@ out_free:
     return rc;
 }
 
-/* ---- write path ------------------------------------------------------------------------ */
-
-static int cmp_key(const void *a, const void *b)
-{
-    const struct emb_key *x = a, *y = b;
-    if (x->t != y->t)
-        return x->t < y->t ? -1 : 1;
-    return x->i < y->i ? -1 : x->i > y->i;
-}
-
-/* Sorts keys[0..n) by t, stably (LSD radix sort on t - min, EMB_RADIX_BITS per pass, only
- * over the digits that vary), using tmp[0..n) as scratch. Records of one batch span seconds to
- * minutes, so two passes usually do; an import spanning years takes four or five. */
-#define EMB_RADIX_BITS 11
-#define EMB_RADIX_PASSES 6 /* 6 x 11 bits >= 64 */
-static void sort_keys(struct emb_key *keys, struct emb_key *tmp, size_t n)
-{
-    if (n < 2)
-        return;
-    uint64_t lo = keys[0].t, hi = keys[0].t;
-    bool sorted = true;
-    for (size_t i = 1; i < n; i++) {
-        if (keys[i].t < lo)
-            lo = keys[i].t;
-        if (keys[i].t > hi)
-            hi = keys[i].t;
-        if (keys[i].t < keys[i - 1].t)
-            sorted = false;
-    }
-    if (sorted)
-        return;
-    enum { B = 1u << EMB_RADIX_BITS };
-    _Static_assert(EMB_RADIX_BITS * EMB_RADIX_PASSES >= 64, "radix passes cover 64 bits");
-    unsigned passes = 0;
-    for (uint64_t r = hi - lo; r; r >>= EMB_RADIX_BITS)
-        passes++;
-    size_t *cnt = calloc((size_t)passes * B, sizeof *cnt);
-    if (!cnt) { /* no memory for the counts: a comparison sort in place, slower */
-        qsort(keys, n, sizeof *keys, cmp_key);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint64_t d = keys[i].t - lo;
-        for (unsigned p = 0; p < passes; p++)
-            cnt[(size_t)p * B + ((d >> (p * EMB_RADIX_BITS)) & (B - 1))]++;
-    }
-    struct emb_key *src = keys, *dst = tmp;
-    for (unsigned p = 0; p < passes; p++) {
-        size_t *c = cnt + (size_t)p * B, sum = 0;
-        bool one = false;
-        for (unsigned b = 0; b < B; b++) {
-            if (c[b] == n)
-                one = true; /* every key has this digit: the pass would change nothing */
-            size_t k = c[b];
-            c[b] = sum;
-            sum += k;
-        }
-        if (one)
-            continue;
-        unsigned sh = p * EMB_RADIX_BITS;
-        for (size_t i = 0; i < n; i++)
-            dst[c[((src[i].t - lo) >> sh) & (B - 1)]++] = src[i];
-        struct emb_key *x = src;
-        src = dst;
-        dst = x;
-    }
-    if (src != keys)
-        memcpy(keys, src, n * sizeof *keys);
-    free(cnt);
-}
-
-/* Paths of the segment of partition pstart with sequence number seq: its day directory, its
- * temp name while written, its final name. */
-static int segment_paths(const struct emb *e, uint64_t pstart, uint64_t seq,
-                         char day[EMB_PATH_MAX], char tmp[EMB_PATH_MAX], char fin[EMB_PATH_MAX])
-{
-    char name[128];
-    time_t t = (time_t)(pstart / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(day, EMB_PATH_MAX, "%s/flows/%04d-%02d-%02d", e->dir, tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday);
-    snprintf(name, sizeof name, "%04d%02d%02dT%02d%02d%02dZ_%llu_%08llu.seg", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (unsigned long long)(e->partition_ms / 1000), (unsigned long long)seq);
-    if (snprintf(tmp, EMB_PATH_MAX, "%s/.tmp.%s", day, name) >= EMB_PATH_MAX ||
-        snprintf(fin, EMB_PATH_MAX, "%s/%s", day, name) >= EMB_PATH_MAX)
-        return -ENAMETOOLONG;
-    return 0;
-}
-
-/* Writes recs[order[0..n)] (one partition starting at pstart, ascending start_ms) to the
- * segment's temp file and fsyncs it; the caller renames it (commit_segments). On failure the
- * temp file is removed. */
-static int write_temp_segment(struct emb *e, uint64_t pstart, uint64_t seq,
-                              const struct flow_rec *recs, const uint32_t *order, size_t n,
-                              uint64_t *size)
-{
-    char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
-    int rc = segment_paths(e, pstart, seq, day, tmp, fin);
-    if (rc || (rc = fsutil_mkdir_p(day)))
-        return rc;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        rc = -errno;
-        close(fd);
-        unlink(tmp);
-        return rc;
-    }
-    setvbuf(f, NULL, _IOFBF, 1 << 20);
-    uint64_t bytes = 0;
-    if (!e->wscratch && !(e->wscratch = seg_wscratch_new()))
-        rc = BS_ENOMEM;
-    else
-        rc = seg_write_ordered(f, recs, order, n, &e->wopts, e->cctx, e->wscratch, &bytes);
-    if (!rc && fsync(fd))
-        rc = -errno;
-    if (fclose(f) && !rc)
-        rc = errno ? -errno : BS_EIO;
-    if (rc)
-        unlink(tmp);
-    *size = bytes;
-    return rc;
-}
-
-/* Commits the temp segments t[0..k) (time order), one day directory at a time: their lines
- * are appended to the day's manifest (the commit point, manifest.h), then they are renamed to
- * their final names one right after the other and the directory is fsynced. Returns how many
- * were committed; on a failure the temp files not committed are removed and *rc set. */
-static size_t commit_segments(struct emb *e, const struct emb_tmpseg *t, size_t k, int *rc)
-{
-    char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX], d2[EMB_PATH_MAX];
-    char names[64][MANIFEST_NAME_MAX];
-    struct manifest_op ops[64];
-    size_t i = 0;
-    while (i < k && !*rc) {
-        /* One group: the segments of one day, at most 64 (one manifest append each). */
-        if ((*rc = segment_paths(e, t[i].pstart, t[i].seq, day, tmp, fin)))
-            break;
-        size_t j = i, g = 0;
-        while (j < k && g < 64) {
-            if (segment_paths(e, t[j].pstart, t[j].seq, d2, tmp, fin) || strcmp(d2, day))
-                break;
-            snprintf(names[g], sizeof names[g], "%s", strrchr(fin, '/') + 1);
-            ops[g] = (struct manifest_op){names[g], t[j].size, t[j].records, 0};
-            g++;
-            j++;
-        }
-        if ((*rc = manifest_append(day, ops, g)))
-            break;
-        for (; i < j; i++) {
-            segment_paths(e, t[i].pstart, t[i].seq, d2, tmp, fin);
-            if (rename(tmp, fin)) {
-                /* Listed but not in place: the next writer renames it (seg_reconcile). */
-                *rc = -errno;
-                log_err("store", "%s: rename failed after commit: %s", fin, bs_strerror(*rc));
-            }
-        }
-        seg_fsync_dir(day);
-    }
-    for (size_t j = i; j < k; j++)
-        if (segment_paths(e, t[j].pstart, t[j].seq, day, tmp, fin) == 0)
-            unlink(tmp);
-    return i;
-}
-
-struct exp_acc {
-    struct statedb_exporter v[EMB_MAX_EXPORTERS_PER_FLUSH];
-    size_t n, last;
-};
-
-static void exp_add(struct exp_acc *a, const struct flow_rec *r)
-{
-    /* Records of one exporter tend to come in runs: try the last one used first. */
-    size_t i = a->last;
-    if (i >= a->n || ipaddr_cmp(&a->v[i].addr, &r->exporter))
-        for (i = 0; i < a->n; i++)
-            if (!ipaddr_cmp(&a->v[i].addr, &r->exporter))
-                break;
-    a->last = i;
-    if (i == a->n) {
-        if (a->n == EMB_MAX_EXPORTERS_PER_FLUSH)
-            return;
-        memset(&a->v[i], 0, sizeof a->v[i]);
-        a->v[i].addr = r->exporter;
-        a->v[i].first_ms = r->start_ms;
-        a->v[i].last_ms = r->end_ms > r->start_ms ? r->end_ms : r->start_ms;
-        a->n++;
-    }
-    struct statedb_exporter *x = &a->v[i];
-    if (r->start_ms < x->first_ms)
-        x->first_ms = r->start_ms;
-    if (r->end_ms > x->last_ms)
-        x->last_ms = r->end_ms;
-    if (r->start_ms > x->last_ms)
-        x->last_ms = r->start_ms;
-    x->flows++;
-    x->packets += r->packets;
-    x->bytes += r->bytes;
-    x->sampling_rate = r->sampling_rate;
-    x->version = r->version;
-}
-
-/* Exporter statistics of the records of r[0..n) that start before t_end (the ones written)
- * into the state database. When the whole batch was written and the appenders summarised it
- * (pre: the buffer's exp_acc, built in arrival order as the records came), that summary is
- * used as it is; otherwise one sequential pass in arrival order, where runs of one exporter
- * are long, rather than per segment in time order. Both give the same summary. */
-static void update_exporters(struct emb *e, const struct flow_rec *r, size_t n, uint64_t t_end,
-                             const struct exp_acc *pre)
-{
-    if (!e->db || !n)
-        return;
-    if (pre && t_end == UINT64_MAX) {
-        if (pre->n && statedb_exporter_upsert(e->db, pre->v, pre->n))
-            log_warn("store", "%s/state.db: could not update exporter statistics", e->dir);
-        return;
-    }
-    struct exp_acc *a = malloc(sizeof *a);
-    if (!a)
-        return;
-    a->n = a->last = 0;
-    for (size_t i = 0; i < n; i++)
-        if (r[i].start_ms < t_end)
-            exp_add(a, &r[i]);
-    if (!a->n) {
-        free(a);
-        return;
-    }
-    if (statedb_exporter_upsert(e->db, a->v, a->n))
-        log_warn("store", "%s/state.db: could not update exporter statistics", e->dir);
-    free(a);
-}
-
-/* A write buffer is one allocation: cap_max records, their cap_max sort keys, and the
- * exporter summary of the records appended (filled by store_append while each record is in
- * cache, so the writer needs no pass over the whole batch for either). */
-static size_t buf_bytes(const struct emb *e)
-{
-    return e->cap_max * (sizeof(struct flow_rec) + sizeof(struct emb_key)) +
-           sizeof(struct exp_acc);
-}
-
-static struct emb_key *buf_keys(const struct emb *e, struct flow_rec *v)
-{
-    return (struct emb_key *)(void *)(v + e->cap_max);
-}
-
-static struct exp_acc *buf_exporters(const struct emb *e, struct flow_rec *v)
-{
-    return (struct exp_acc *)(void *)(buf_keys(e, v) + e->cap_max);
-}
-
-/* Makes sure the writer's sort scratch holds n keys. */
-static int reserve_keys(struct emb *e, size_t n)
-{
-    if (n <= e->keys_cap)
-        return 0;
-    size_t nc = e->keys_cap ? e->keys_cap : 4096;
-    while (nc < n)
-        nc *= 2;
-    if (nc > e->cap_max * 2)
-        nc = n;
-    struct emb_key *t = realloc(e->keys_tmp, nc * sizeof *t);
-    if (!t)
-        return BS_ENOMEM;
-    e->keys_tmp = t;
-    uint32_t *o = realloc(e->order, nc * sizeof *o);
-    if (!o)
-        return BS_ENOMEM;
-    e->order = o;
-    e->keys_cap = nc;
-    return 0;
-}
-
-/* Writes the batch v[0..*n) as one segment per partition (writer thread). The records are
- * never moved to be sorted: their (start_ms, index) key array (buf_keys; filled by the
- * appenders when keyed, else here) is sorted and each segment gathers its records through it. Every segment is written to a temp file first; they are renamed
- * together at the end. On failure the segments before the failed partition are still
- * committed, the records not written (those of the failed partition and later ones) are
- * moved to the front of v, in arrival order, and *n says how many. */
-static int stage_segments(struct emb *e, const struct flow_rec *v, size_t cnt, size_t k,
-                          const struct exp_acc *pre);
-
-static int write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed, bool staged)
-{
-    size_t cnt = *n;
-    if (!cnt)
-        return 0;
-    int rc = reserve_keys(e, cnt);
-    if (rc)
-        return rc;
-    struct emb_key *keys = buf_keys(e, v);
-    if (!keyed)
-        for (size_t i = 0; i < cnt; i++)
-            keys[i] = (struct emb_key){v[i].start_ms, (uint32_t)i};
-    sort_keys(keys, e->keys_tmp, cnt);
-    for (size_t i = 0; i < cnt; i++)
-        e->order[i] = keys[i].i;
-    /* One temp segment per partition, then all renamed together (commit_segments). */
-    size_t done = 0, k = 0;
-    uint64_t t_fail = UINT64_MAX; /* records from this start time on are not written */
-    while (done < cnt) {
-        uint64_t pstart = keys[done].t / e->partition_ms * e->partition_ms;
-        size_t end = done + 1;
-        while (end < cnt && keys[end].t < pstart + e->partition_ms)
-            end++;
-        if (k == e->tmps_cap) {
-            size_t nc = e->tmps_cap ? 2 * e->tmps_cap : 16;
-            struct emb_tmpseg *nt = realloc(e->tmps, nc * sizeof *nt);
-            if (!nt) {
-                rc = BS_ENOMEM;
-                t_fail = pstart;
-                break;
-            }
-            e->tmps = nt;
-            e->tmps_cap = nc;
-        }
-        e->tmps[k] = (struct emb_tmpseg){pstart, e->seq++, 0, end - done};
-        if ((rc = write_temp_segment(e, pstart, e->tmps[k].seq, v, e->order + done, end - done,
-                                     &e->tmps[k].size))) {
-            t_fail = pstart;
-            break;
-        }
-        k++;
-        done = end;
-    }
-    if (staged) {
-        /* Nothing becomes visible before store_commit; a failure fails the whole input. */
-        if (!rc)
-            rc = stage_segments(e, v, cnt, k, keyed ? buf_exporters(e, v) : NULL);
-        else
-            stage_segments(e, v, 0, k, NULL); /* so that the abort removes them */
-        if (!rc)
-            *n = 0;
-        return rc;
-    }
-    size_t committed = commit_segments(e, e->tmps, k, &rc);
-    if (committed < k)
-        t_fail = e->tmps[committed].pstart;
-    update_exporters(e, v, cnt, t_fail, keyed ? buf_exporters(e, v) : NULL);
-    if (t_fail == UINT64_MAX) {
-        *n = 0;
-        return 0;
-    }
-    /* Partitions are committed in time order: exactly the records from t_fail on are left. */
-    size_t left = 0;
-    for (size_t i = 0; i < cnt; i++)
-        if (v[i].start_ms >= t_fail) {
-            if (left != i)
-                v[left] = v[i];
-            left++;
-        }
-    *n = left;
-    return rc;
-}
-
-/* Adds one exporter's summary x to a. */
-static void exp_merge(struct exp_acc *a, const struct statedb_exporter *x)
-{
-    size_t i = 0;
-    while (i < a->n && ipaddr_cmp(&a->v[i].addr, &x->addr))
-        i++;
-    if (i == a->n) {
-        if (a->n == EMB_MAX_EXPORTERS_PER_FLUSH)
-            return;
-        a->v[a->n++] = *x;
-        return;
-    }
-    struct statedb_exporter *y = &a->v[i];
-    if (x->first_ms < y->first_ms)
-        y->first_ms = x->first_ms;
-    if (x->last_ms > y->last_ms)
-        y->last_ms = x->last_ms;
-    y->flows += x->flows;
-    y->packets += x->packets;
-    y->bytes += x->bytes;
-    y->sampling_rate = x->sampling_rate;
-    y->version = x->version;
-}
-
-/* Staging: keeps the temp segments e->tmps[0..k) for store_commit, and adds the exporters of
- * v[0..cnt) (pre: their summary, when the appenders made one) to the staged summary. */
-static int stage_segments(struct emb *e, const struct flow_rec *v, size_t cnt, size_t k,
-                          const struct exp_acc *pre)
-{
-    if (e->nstaged + k > e->staged_cap) {
-        size_t nc = e->staged_cap ? e->staged_cap : 64;
-        while (nc < e->nstaged + k)
-            nc *= 2;
-        struct emb_tmpseg *ns = nc > EMB_STAGE_MAX ? NULL : realloc(e->staged, nc * sizeof *ns);
-        if (!ns) {
-            /* cannot keep track of them: remove them now */
-            for (size_t i = 0; i < k; i++) {
-                char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
-                if (!segment_paths(e, e->tmps[i].pstart, e->tmps[i].seq, day, tmp, fin))
-                    unlink(tmp);
-            }
-            return nc > EMB_STAGE_MAX ? BS_ELIMIT : BS_ENOMEM;
-        }
-        e->staged = ns;
-        e->staged_cap = nc;
-    }
-    memcpy(e->staged + e->nstaged, e->tmps, k * sizeof *e->tmps);
-    e->nstaged += k;
-    if (!cnt || !e->db)
-        return 0;
-    if (!e->stage_exp && !(e->stage_exp = calloc(1, sizeof *e->stage_exp)))
-        return BS_ENOMEM;
-    if (pre) {
-        for (size_t i = 0; i < pre->n; i++)
-            exp_merge(e->stage_exp, &pre->v[i]);
-        return 0;
-    }
-    struct exp_acc *a = malloc(sizeof *a);
-    if (!a)
-        return BS_ENOMEM;
-    a->n = a->last = 0;
-    for (size_t i = 0; i < cnt; i++)
-        exp_add(a, &v[i]);
-    for (size_t i = 0; i < a->n; i++)
-        exp_merge(e->stage_exp, &a->v[i]);
-    free(a);
-    return 0;
-}
-
 /* Takes a write buffer of cap_max records from the free list, waiting while the writer holds
- * all the others (back-pressure: the appender blocks until a batch is written; upstream queues, such
- * as the collector's rings, are the buffer). Called with amu held. */
+ * all the others (back-pressure: the appender blocks until a batch is written; upstream queues,
+ * such as the collector's rings, are the buffer). Called with amu held. */
 static struct flow_rec *take_buffer(struct emb *e)
 {
     pthread_mutex_lock(&e->wmu);
@@ -685,7 +253,7 @@ static struct flow_rec *take_buffer(struct emb *e)
     }
     struct flow_rec *b = e->freebuf[--e->nfree];
     pthread_mutex_unlock(&e->wmu);
-    if (!b && !(b = malloc(buf_bytes(e)))) {
+    if (!b && !(b = malloc(emb__buf_bytes(e)))) {
         pthread_mutex_lock(&e->wmu);
         e->freebuf[e->nfree++] = NULL; /* the slot stays, allocation is retried later */
         pthread_mutex_unlock(&e->wmu);
@@ -709,7 +277,7 @@ static int run_job(struct emb *e, struct flow_rec *v, size_t n, bool keyed, bool
     if (staged) {
         /* All or nothing: after a failure the rest of the input is only discarded. */
         int rc = e->stage_err;
-        if (v && !rc && (rc = write_batch(e, v, &n, keyed, true))) {
+        if (v && !rc && (rc = emb__write_batch(e, v, &n, keyed, true))) {
             e->stage_err = rc;
             log_err("store", "%s: write failed (%s): nothing of this input will be stored", e->dir,
                     bs_strerror(rc));
@@ -731,8 +299,9 @@ static int run_job(struct emb *e, struct flow_rec *v, size_t n, bool keyed, bool
                 size_t drop = n + keep - e->cap_max;
                 keep -= drop;
                 e->dropped += drop;
-                log_err("store", "%s: batch full and flush failing: dropped %zu oldest records "
-                                 "(%llu in total)",
+                log_err("store",
+                        "%s: batch full and flush failing: dropped %zu oldest records "
+                        "(%llu in total)",
                         e->dir, drop, (unsigned long long)e->dropped);
             }
             memcpy(v + n, e->carry + (e->carry_n - keep), keep * sizeof *v);
@@ -744,12 +313,12 @@ static int run_job(struct emb *e, struct flow_rec *v, size_t n, bool keyed, bool
     }
     if (!v)
         return 0;
-    int rc = write_batch(e, v, &n, keyed, false);
+    int rc = emb__write_batch(e, v, &n, keyed, false);
     if (rc && e->max_size) {
         uint64_t a, b;
         emb_prune_impl(e, clock_wall_ms(), 1, &a, &b);
         /* the keys were sorted, and a partial write moved the records left */
-        rc = write_batch(e, v, &n, false, false);
+        rc = emb__write_batch(e, v, &n, false, false);
     }
     if (rc) {
         log_err("store", "%s: flush failed, %zu records kept for the next try: %s", e->dir, n,
@@ -863,10 +432,11 @@ static int emb_flush(struct store *s)
 static void drop_staged(struct emb *e)
 {
     char day[EMB_PATH_MAX], tmp[EMB_PATH_MAX], fin[EMB_PATH_MAX];
-    for (size_t i = 0; i < e->nstaged; i++)
-        if (!segment_paths(e, e->staged[i].pstart, e->staged[i].seq, day, tmp, fin))
+    const struct emb_tmpseg *st = e->staged.data;
+    for (size_t i = 0; i < e->staged.n; i++)
+        if (!emb__segment_paths(e, st[i].pstart, st[i].seq, day, tmp, fin))
             unlink(tmp);
-    e->nstaged = 0;
+    e->staged.n = 0;
     e->stage_err = 0;
     if (e->stage_exp)
         e->stage_exp->n = e->stage_exp->last = 0;
@@ -882,7 +452,7 @@ static int emb_begin(struct store *s)
         return rc;
     pthread_mutex_lock(&e->amu);
     e->staging = true;
-    e->nstaged = 0;
+    e->staged.n = 0;
     e->stage_err = 0;
     if (e->stage_exp)
         e->stage_exp->n = e->stage_exp->last = 0;
@@ -906,16 +476,16 @@ static int end_staging(struct emb *e, bool ok)
     if (!ok || rc) {
         drop_staged(e);
     } else {
-        size_t done = commit_segments(e, e->staged, e->nstaged, &rc);
-        if (done < e->nstaged)
+        size_t done = emb__commit_segments(e, e->staged.data, e->staged.n, &rc);
+        if (done < e->staged.n)
             log_err("store",
                     "%s: commit of an input failed after %zu of %zu segments (%s): "
                     "`botscope store info` shows what is stored",
-                    e->dir, done, e->nstaged, bs_strerror(rc));
+                    e->dir, done, e->staged.n, bs_strerror(rc));
         if (e->db && e->stage_exp && e->stage_exp->n &&
             statedb_exporter_upsert(e->db, e->stage_exp->v, e->stage_exp->n))
             log_warn("store", "%s/state.db: could not update exporter statistics", e->dir);
-        e->nstaged = 0;
+        e->staged.n = 0;
         if (e->stage_exp)
             e->stage_exp->n = e->stage_exp->last = 0;
     }
@@ -953,18 +523,18 @@ static int emb_append(struct store *s, const struct flow_rec *recs, size_t n)
                 rc = BS_ENOMEM;
                 break;
             }
-            struct exp_acc *x = buf_exporters(e, e->fill);
+            struct exp_acc *x = emb__buf_exporters(e, e->fill);
             x->n = x->last = 0;
         }
         size_t take = e->cap_max - e->n < n ? e->cap_max - e->n : n;
         memcpy(e->fill + e->n, recs, take * sizeof *recs);
         /* the sort keys, from the caller's records (in cache): saves the writer a pass over
          * the whole batch */
-        struct emb_key *k = buf_keys(e, e->fill) + e->n;
-        struct exp_acc *x = buf_exporters(e, e->fill);
+        struct emb_key *k = emb__buf_keys(e, e->fill) + e->n;
+        struct exp_acc *x = emb__buf_exporters(e, e->fill);
         for (size_t i = 0; i < take; i++) {
             k[i] = (struct emb_key){recs[i].start_ms, (uint32_t)(e->n + i)};
-            exp_add(x, &recs[i]);
+            emb__exp_add(x, &recs[i]);
         }
         e->n += take;
         recs += take;
@@ -998,8 +568,9 @@ static int emb_close(struct store *s)
         if (e->n || e->carry_n)
             log_err("store", "%s: %zu records could not be written", e->dir, e->n + e->carry_n);
         if (e->completed)
-            log_info("store", "%s: %llu batches written; appenders waited for the writer %llu "
-                              "times, %llu ms in all",
+            log_info("store",
+                     "%s: %llu batches written; appenders waited for the writer %llu "
+                     "times, %llu ms in all",
                      e->dir, (unsigned long long)e->completed, (unsigned long long)e->waits,
                      (unsigned long long)e->wait_ms);
     }

@@ -11,7 +11,9 @@
 #include <zstd.h>
 
 #include "core/flow.h"
+#include "core/vec.h"
 #include "store/segment.h"
+#include "store/statedb.h"
 #include "store/store_backend.h"
 
 #define EMB_PATH_MAX 4096
@@ -92,24 +94,53 @@ struct emb {
     ZSTD_CCtx *cctx;
     struct flow_rec *carry; /* a write buffer holding the records a failed write left */
     size_t carry_n;
-    struct emb_key *keys_tmp; /* radix sort scratch */
-    uint32_t *order;
-    size_t keys_cap;
+    struct vec keys_tmp; /* struct emb_key: radix sort scratch (up to 2 * cap_max) */
+    struct vec order;    /* uint32_t: the batch's record indexes in time order (as keys_tmp) */
     struct seg_wscratch *wscratch;
-    struct emb_tmpseg *tmps; /* segments of the batch being written */
-    size_t tmps_cap;
+    struct vec tmps; /* struct emb_tmpseg: segments of the batch being written (<= cap_max) */
     uint64_t seq;
     uint64_t dropped;
     struct statedb *db;
     /* Staging (store_begin..store_commit, all or nothing per input): the writer keeps the
      * temp segments it wrote here instead of committing them, and sums their exporters; the
      * committer reads them once every job is done. */
-    bool staging; /* under amu: jobs submitted now are staged */
-    struct emb_tmpseg *staged;
-    size_t nstaged, staged_cap;
+    bool staging;              /* under amu: jobs submitted now are staged */
+    struct vec staged;         /* struct emb_tmpseg, at most EMB_STAGE_MAX */
     int stage_err;             /* the first write error of the staged input */
     struct exp_acc *stage_exp; /* exporter summary of what was staged */
 };
+
+/* store_embedded_write.c: batch writing, run by the writer thread (or inline once it is
+ * stopped). */
+
+/* The exporters of a batch, summed for the state database (at most
+ * EMB_MAX_EXPORTERS_PER_FLUSH; the rest are counted in the next flush). */
+struct exp_acc {
+    struct statedb_exporter v[EMB_MAX_EXPORTERS_PER_FLUSH];
+    size_t n, last;
+};
+/* Adds record r to the summary a. */
+void emb__exp_add(struct exp_acc *a, const struct flow_rec *r);
+/* A write buffer is one allocation: cap_max records, their cap_max sort keys, and the
+ * exporter summary of the records appended (filled by store_append while each record is in
+ * cache, so the writer needs no pass over the whole batch for either). buf_bytes is its size,
+ * buf_keys and buf_exporters the parts after the records of buffer v. */
+size_t emb__buf_bytes(const struct emb *e);
+struct emb_key *emb__buf_keys(const struct emb *e, struct flow_rec *v);
+struct exp_acc *emb__buf_exporters(const struct emb *e, struct flow_rec *v);
+/* Paths of the segment of partition pstart with sequence number seq: its day directory, its
+ * temp name while written, its final name. Returns 0 or -ENAMETOOLONG. */
+int emb__segment_paths(const struct emb *e, uint64_t pstart, uint64_t seq, char day[EMB_PATH_MAX],
+                       char tmp[EMB_PATH_MAX], char fin[EMB_PATH_MAX]);
+/* Commits the temp segments t[0..k) (time order), one day directory at a time: their lines
+ * are appended to the day's manifest (the commit point, manifest.h), then they are renamed to
+ * their final names one right after the other and the directory is fsynced. Returns how many
+ * were committed; on a failure the temp files not committed are removed and *rc set. */
+size_t emb__commit_segments(struct emb *e, const struct emb_tmpseg *t, size_t k, int *rc);
+/* Writes the batch v[0..*n) as one segment per partition (see the comment at its definition
+ * for the failure contract: *n is left as the count of records not written, moved to the
+ * front of v). staged: keep the segments for store_commit instead of committing them. */
+int emb__write_batch(struct emb *e, struct flow_rec *v, size_t *n, bool keyed, bool staged);
 
 /* store_embedded_scan.c: the backend operations of the read side, and retention (also run by
  * the writer after each write). size_only: only store.max_size (a failed write makes room). */

@@ -110,6 +110,10 @@ static struct tel_port_slot *port_slot(struct tel_bucket *b, unsigned udp, uint1
     return ps;
 }
 
+/* The ASN and country groups are not core/htab on purpose: each is a fixed array of
+ * TEL_AGG_GROUPS inline in the bucket (allocated once for the run, never on the packet path),
+ * filled to at most 3/4 (overflow counted, not grown), cleared in place at each interval and
+ * merged array to array into the roll-ups; htab allocates and grows. */
 static struct tel_group *group(struct tel_group *g, uint32_t *n, uint32_t key)
 {
     size_t s = (size_t)hash_mix64(key) & GROUP_MASK;

@@ -1,307 +1,19 @@
-/* tel_engine.c - the telescope pipeline (see tel_engine.h). */
-#include "telescope/tel_engine.h"
+/* tel_engine.c - the telescope pipeline: time and intervals, the per-packet path, output
+ * dispatch, accessors, derived per-source facts (construction: tel_engine_setup.c; see
+ * tel_engine.h). */
+#include "telescope/tel_engine_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/random.h>
 
 #include "core/err.h"
-#include "core/hash.h"
 #include "core/hll.h"
-#include "telescope/tel_keyhash.h"
-#include "telescope/tel_mmdb.h"
-
-#define DAY_MS 86400000ull
-#define FAST_V4_MAX 16
-#define DROPPED_HLL_P 12
-
-const char *const tel_builtin_bogons[] = {
-    "0.0.0.0/8",       "10.0.0.0/8",      "100.64.0.0/10",   "127.0.0.0/8",
-    "169.254.0.0/16",  "172.16.0.0/12",   "192.0.0.0/24",    "192.0.2.0/24",
-    "192.168.0.0/16",  "198.18.0.0/15",   "198.51.100.0/24", "203.0.113.0/24",
-    "224.0.0.0/4",     "240.0.0.0/4",     /* 255.255.255.255 lies in 240/4 */
-    "::/128",          "::1/128",         "100::/64",        "2001:db8::/32",
-    "3fff::/20",       "fc00::/7",        "fe80::/10",       "ff00::/8",
-    NULL,
-};
-
-static const uint64_t rollup_len[TEL_LEVELS] = {0, 5ull * 60 * 1000, 60ull * 60 * 1000, DAY_MS};
-
-/* A darknet packet waiting in the batch: decoded and classified when it is queued (the
- * classification reads only the packet, so the bytes pkt_info borrows - TCP options, the
- * start of the payload - are not copied: tcp_opts is cleared in the queued copy), with its
- * address hashes and, for backscatter, its attack's hash. */
-#define TEL_BATCH 16         /* ring of queued darknet packets (power of two) */
-#define PREFETCH_LAG 4       /* prefetch a profile 4 packets after its index slot */
-#define SKETCH_LAG 7         /* prefetch its destination sketch 3 packets after the profile */
-#define PROCESS_LAG 10       /* process a packet 10 packets after it was queued */
-
-struct pending {
-    struct pkt_info pi;
-    const struct tel_src *hint; /* profile prefetched for it (kept so the prefetch stays) */
-    const void *hint2;          /* extension or sketch register prefetched for it */
-    const struct tel_victim *vhint; /* attack prefetched for it */
-    uint64_t ts;
-    uint64_t victim_hash;       /* when c.victim_kind: the attack it updates */
-    uint64_t src_hash, dst_hash;
-    uint64_t src_key;           /* tel_src_mix() of src_hash, for the prefetch stages */
-    uint32_t wirelen;
-    struct tel_class c;
-};
-
-struct tel_engine {
-    struct tel_opts o;
-    char *bogons_path, *research_path, *pfx2as_path, *geo_path, *privacy_key;
-    struct ipprefix darknet_list[TEL_MAX_DARKNET];
-    size_t n_darknet;
-    struct tel_pmap darknet, bogons, research, asn, geo;
-    uint32_t fast_net[FAST_V4_MAX], fast_mask[FAST_V4_MAX];
-    size_t n_fast;
-    bool fast_only_v4;    /* darknet is IPv4 only and short: test with the fast list */
-    uint64_t darknet_v4_size;
-    struct tel_keyhash kh;
-    char octet[256][4];   /* "0".."255", for writing IPv4 addresses (a million a day) */
-    uint8_t octet_len[256];
-    struct tel_src_table src;
-    struct tel_victim_table vic;
-    struct tel_bucket *lvl[TEL_LEVELS];
-    bool lvl_on[TEL_LEVELS];
-    bool started, finished;
-    uint64_t day_ms;
-    uint8_t dropped_hll[1u << DROPPED_HLL_P];
-    bool dropped_any;
-    int sink_err;
-    struct tel_stats st;
-    bool capture_stats;  /* live: capture counters are set (tel_engine_set_capture_stats) */
-    uint64_t cap_recv0, cap_drop0, cap_ifdrop0; /* their values when the open interval began */
-    struct pending batch[TEL_BATCH];
-    uint64_t q_in;       /* packets queued since the ring was last drained */
-};
-
-void tel_opts_defaults(struct tel_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->interval_ms = 60000;
-    o->fp_mask = TEL_FP_ALL;
-    o->max_sources = 1000000;
-    o->max_victims = 65536;
-    o->victim.min_packets = 25;
-    o->victim.min_duration_ms = 60000;
-    o->victim.min_peak_ppm = 30;
-    o->top_n = 20;
-}
-
-static char *dup_opt(const char *s)
-{
-    return s && *s ? strdup(s) : NULL;
-}
 
 static void sink_result(struct tel_engine *e, int rc)
 {
     if (rc && !e->sink_err)
         e->sink_err = rc;
-}
-
-static uint32_t v4_mask(unsigned len)
-{
-    return len == 0 ? 0 : 0xffffffffu << (32 - len);
-}
-
-struct v4blk {
-    uint64_t start, size;
-};
-
-static int v4blk_cmp(const void *pa, const void *pb)
-{
-    const struct v4blk *a = pa, *b = pb;
-    if (a->start != b->start)
-        return a->start < b->start ? -1 : 1;
-    return a->size > b->size ? -1 : a->size < b->size; /* enclosing block first */
-}
-
-/* IPv4 addresses covered by the darknet, nested or repeated prefixes counted once (prefixes
- * are nested or disjoint, so after sorting a block either lies in the last counted one or
- * starts past its end). */
-static uint64_t darknet_v4_size(const struct tel_pmap_entry *d, size_t n)
-{
-    struct v4blk blk[TEL_MAX_DARKNET];
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct ipprefix *p = &d[i].pfx;
-        if (!ipaddr_is_v4(&p->addr) || p->len < 96)
-            continue;
-        unsigned len = p->len - 96u;
-        blk[k].start = ipaddr_v4(&p->addr) & v4_mask(len);
-        blk[k].size = 1ull << (32 - len);
-        k++;
-    }
-    qsort(blk, k, sizeof *blk, v4blk_cmp);
-    uint64_t total = 0, end = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (blk[i].start + blk[i].size <= end)
-            continue;
-        total += blk[i].size;
-        end = blk[i].start + blk[i].size;
-    }
-    return total;
-}
-
-static int load_bogons(struct tel_engine *e, char *err, size_t errlen)
-{
-    if (e->bogons_path)
-        return tel_pmap_load_prefixes(&e->bogons, e->bogons_path, err, errlen);
-    struct tel_pmap_entry ent[32];
-    size_t n = 0;
-    for (const char *const *p = tel_builtin_bogons; *p && n < 32; p++, n++) {
-        if (ipprefix_parse(*p, &ent[n].pfx))
-            return BS_EPARSE;
-        ent[n].val = 1;
-    }
-    return tel_pmap_build(&e->bogons, ent, n);
-}
-
-/* A bucket (~1.5 MB) on its own 2 MB-aligned block, marked for a transparent huge page: the
- * per-packet updates land at random ports in its 768 KB of port arrays, which on 4 KB pages
- * cost a TLB miss on most packets. The advice may be refused (it is only advice). Free with
- * free(). */
-#define BUCKET_ALIGN ((size_t)2 << 20)
-static struct tel_bucket *bucket_alloc(void)
-{
-    void *p = NULL;
-    size_t size = (sizeof(struct tel_bucket) + BUCKET_ALIGN - 1) & ~(BUCKET_ALIGN - 1);
-    if (posix_memalign(&p, BUCKET_ALIGN, size))
-        return NULL;
-    (void)madvise(p, size, MADV_HUGEPAGE);
-    return p;
-}
-
-int tel_engine_new(const struct tel_opts *o, struct tel_engine **out, char *err, size_t errlen)
-{
-    *out = NULL;
-    snprintf(err, errlen, "out of memory");
-    if (!o->n_darknet || o->n_darknet > TEL_MAX_DARKNET) {
-        snprintf(err, errlen, "the darknet needs 1 to %d prefixes", TEL_MAX_DARKNET);
-        return BS_EUSAGE;
-    }
-    if (o->interval_ms < 1000 || o->interval_ms > DAY_MS || DAY_MS % o->interval_ms) {
-        snprintf(err, errlen, "interval must be between 1 s and 1 day and divide a day");
-        return BS_EUSAGE;
-    }
-    if (o->privacy && (!o->privacy_key || !*o->privacy_key)) {
-        snprintf(err, errlen, "privacy mode needs a key (--privacy-key or telescope.privacy_key)");
-        return BS_EUSAGE;
-    }
-    struct tel_engine *e = calloc(1, sizeof *e);
-    if (!e)
-        return BS_ENOMEM;
-    int rc = BS_ENOMEM;
-    e->o = *o;
-    e->bogons_path = dup_opt(o->bogons_path);
-    e->research_path = dup_opt(o->research_path);
-    e->pfx2as_path = dup_opt(o->pfx2as_path);
-    e->geo_path = dup_opt(o->geo_path);
-    e->privacy_key = dup_opt(o->privacy_key);
-    if ((o->bogons_path && *o->bogons_path && !e->bogons_path) ||
-        (o->research_path && *o->research_path && !e->research_path) ||
-        (o->pfx2as_path && *o->pfx2as_path && !e->pfx2as_path) ||
-        (o->geo_path && *o->geo_path && !e->geo_path) ||
-        (o->privacy_key && *o->privacy_key && !e->privacy_key))
-        goto fail;
-    e->o.bogons_path = e->bogons_path;
-    e->o.research_path = e->research_path;
-    e->o.pfx2as_path = e->pfx2as_path;
-    e->o.geo_path = e->geo_path;
-    e->o.privacy_key = e->privacy_key;
-    e->o.darknet = NULL;
-    e->n_darknet = o->n_darknet;
-    for (size_t i = 0; i < o->n_darknet; i++)
-        e->darknet_list[i] = o->darknet[i].pfx;
-    if ((rc = tel_pmap_build(&e->darknet, o->darknet, o->n_darknet)))
-        goto fail;
-    /* Fast path: a short IPv4-only darknet is tested with masks, no search. */
-    e->fast_only_v4 = o->n_darknet <= FAST_V4_MAX;
-    for (size_t i = 0; i < o->n_darknet && e->fast_only_v4; i++) {
-        const struct ipprefix *p = &o->darknet[i].pfx;
-        if (!ipaddr_is_v4(&p->addr) || p->len < 96) {
-            e->fast_only_v4 = false;
-            break;
-        }
-        unsigned len = p->len - 96;
-        e->fast_mask[e->n_fast] = v4_mask(len);
-        e->fast_net[e->n_fast] = ipaddr_v4(&p->addr) & v4_mask(len);
-        e->n_fast++;
-    }
-    e->darknet_v4_size = darknet_v4_size(o->darknet, o->n_darknet);
-    if ((rc = load_bogons(e, err, errlen)))
-        goto fail;
-    if (e->research_path && (rc = tel_pmap_load_prefixes(&e->research, e->research_path, err, errlen)))
-        goto fail;
-    if (e->pfx2as_path &&
-        (rc = tel_mmdb_is_mmdb(e->pfx2as_path)
-                  ? tel_mmdb_load(&e->asn, e->pfx2as_path, TEL_MMDB_ASN, err, errlen)
-                  : tel_pmap_load_pfx2as(&e->asn, e->pfx2as_path, err, errlen)))
-        goto fail;
-    if (e->geo_path &&
-        (rc = tel_mmdb_is_mmdb(e->geo_path)
-                  ? tel_mmdb_load(&e->geo, e->geo_path, TEL_MMDB_COUNTRY, err, errlen)
-                  : tel_pmap_load_geo_csv(&e->geo, e->geo_path, err, errlen)))
-        goto fail;
-    snprintf(err, errlen, "out of memory");
-    uint64_t seed;
-    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-        seed = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)e;
-    if ((rc = tel_src_init(&e->src, o->max_sources, seed)))
-        goto fail;
-    if ((rc = tel_victim_init(&e->vic, o->max_victims, hash_mix64(seed))))
-        goto fail;
-    rc = BS_ENOMEM;
-    for (int i = 0; i < TEL_LEVELS; i++) {
-        uint64_t len = i == 0 ? o->interval_ms : rollup_len[i];
-        e->lvl_on[i] = i == 0 || (len > o->interval_ms && len % o->interval_ms == 0);
-        if (!e->lvl_on[i])
-            continue;
-        e->lvl[i] = bucket_alloc();
-        if (!e->lvl[i])
-            goto fail;
-        tel_bucket_init(e->lvl[i], 0, len);
-    }
-    if (o->privacy)
-        tel_keyhash_init(&e->kh, e->privacy_key);
-    for (unsigned v = 0; v < 256; v++) {
-        char t[8] = {0};
-        int n = snprintf(t, sizeof t, "%u", v);
-        memcpy(e->octet[v], t, 4); /* the digits, then the terminator */
-        e->octet_len[v] = (uint8_t)n;
-    }
-    *err = '\0';
-    *out = e;
-    return 0;
-fail:
-    tel_engine_free(e);
-    return rc;
-}
-
-void tel_engine_free(struct tel_engine *e)
-{
-    if (!e)
-        return;
-    for (int i = 0; i < TEL_LEVELS; i++)
-        free(e->lvl[i]);
-    tel_src_release(&e->src);
-    tel_victim_release(&e->vic);
-    tel_pmap_release(&e->darknet);
-    tel_pmap_release(&e->bogons);
-    tel_pmap_release(&e->research);
-    tel_pmap_release(&e->asn);
-    tel_pmap_release(&e->geo);
-    free(e->bogons_path);
-    free(e->research_path);
-    free(e->pfx2as_path);
-    free(e->geo_path);
-    free(e->privacy_key);
-    free(e);
 }
 
 /* ---- output dispatch ---- */
@@ -326,7 +38,7 @@ static void emit_bucket(struct tel_engine *e, int level)
     for (size_t i = 0; i < e->o.n_sinks; i++)
         if (e->o.sinks[i].ops->interval)
             sink_result(e, e->o.sinks[i].ops->interval(e->o.sinks[i].state, e, b,
-                                                        (uint32_t)(b->len_ms / 1000)));
+                                                       (uint32_t)(b->len_ms / 1000)));
     e->st.intervals_written[level]++;
 }
 
@@ -528,8 +240,8 @@ static void process_dark(struct tel_engine *e, const struct pending *p)
     if (flags & TEL_SRC_RESEARCH)
         tags |= 1u << TEL_TAG_RESEARCH;
 
-    bool has_port = pi->l4_ok && !(pi->anomalies & PKT_NONFIRST_FRAG) &&
-                    (pi->proto == 6 || pi->proto == 17);
+    bool has_port =
+        pi->l4_ok && !(pi->anomalies & PKT_NONFIRST_FRAG) && (pi->proto == 6 || pi->proto == 17);
     bool syn_scan = tags & (1u << TEL_TAG_TCP_SCAN);
     if (s) {
         if (c->uni_ok) {
@@ -851,7 +563,8 @@ const char *tel_engine_bogon_source(const struct tel_engine *e)
     return e->bogons_path ? e->bogons_path : "builtin";
 }
 
-char *tel_engine_addr_text(const struct tel_engine *e, const struct ipaddr *a, char *buf, size_t len)
+char *tel_engine_addr_text(const struct tel_engine *e, const struct ipaddr *a, char *buf,
+                           size_t len)
 {
     if (e->o.privacy) {
         char tmp[TEL_KEYHASH_STRLEN];
@@ -880,9 +593,12 @@ bool tel_src_fp_listed(const struct tel_src_rec *r, enum tel_fp fp)
     if (!v)
         return false;
     switch (fp) {
-    case TEL_FP_MIRAI: return true;
-    case TEL_FP_UNICORNSCAN: return (v + 1) * 2 > r->syn_packets;
-    default: return v * 2 > r->syn_packets;
+    case TEL_FP_MIRAI:
+        return true;
+    case TEL_FP_UNICORNSCAN:
+        return (v + 1) * 2 > r->syn_packets;
+    default:
+        return v * 2 > r->syn_packets;
     }
 }
 
@@ -900,7 +616,8 @@ static bool infected_given(const struct tel_src_rec *r)
 
 static const char *scan_class_given(const struct tel_src_rec *r)
 {
-    if (!(r->tag_union & (1u << TEL_TAG_TCP_SCAN | 1u << TEL_TAG_UDP_PROBE | 1u << TEL_TAG_ICMP_SCAN)))
+    if (!(r->tag_union &
+          (1u << TEL_TAG_TCP_SCAN | 1u << TEL_TAG_UDP_PROBE | 1u << TEL_TAG_ICMP_SCAN)))
         return "none";
     bool many_dst = r->destinations >= TEL_SCAN_MANY;
     bool many_port = r->port_count >= TEL_SCAN_MANY;

@@ -14,9 +14,9 @@
 
 #include "core/err.h"
 
-#define MARKER "\xab\xcd\xefMaxMind.com"
+#define MARKER        "\xab\xcd\xefMaxMind.com"
 #define MARKER_WINDOW (128u * 1024) /* the metadata section sits in the file's last 128 KiB */
-#define MAX_DEPTH 128
+#define MAX_DEPTH     128
 
 bool tel_mmdb_is_mmdb(const char *path)
 {
@@ -65,8 +65,12 @@ static int record_value(MMDB_entry_s *entry, enum tel_mmdb_field f, uint32_t *va
         if (st != MMDB_SUCCESS || !d.has_data)
             return get_status(st);
         switch (d.type) {
-        case MMDB_DATA_TYPE_UINT32: *val = d.uint32; return 1;
-        case MMDB_DATA_TYPE_UINT16: *val = d.uint16; return 1;
+        case MMDB_DATA_TYPE_UINT32:
+            *val = d.uint32;
+            return 1;
+        case MMDB_DATA_TYPE_UINT16:
+            *val = d.uint16;
+            return 1;
         case MMDB_DATA_TYPE_UINT64:
             if (d.uint64 > UINT32_MAX)
                 return 0;
@@ -77,7 +81,8 @@ static int record_value(MMDB_entry_s *entry, enum tel_mmdb_field f, uint32_t *va
                 return 0;
             *val = (uint32_t)d.int32;
             return 1;
-        default: return 0;
+        default:
+            return 0;
         }
     }
     static const char *const keys[] = {"country", "registered_country"};
@@ -146,7 +151,8 @@ int tel_mmdb_load(struct tel_pmap *m, const char *path, enum tel_mmdb_field f, c
     }
     bool v4_tree = db.metadata.ip_version == 4;
     unsigned max_depth = v4_tree ? 32 : MAX_DEPTH;
-    struct tel_pmap_list l = {0};
+    struct tel_pmap_list l;
+    tel_pmap_list_init(&l);
     struct walk stack[MAX_DEPTH + 2];
     size_t sp = 0;
     int rc = 0;
@@ -190,8 +196,11 @@ int tel_mmdb_load(struct tel_pmap *m, const char *path, enum tel_mmdb_field f, c
                 }
                 break;
             }
-            case MMDB_RECORD_TYPE_EMPTY: break;
-            default: rc = BS_EPARSE; break;
+            case MMDB_RECORD_TYPE_EMPTY:
+                break;
+            default:
+                rc = BS_EPARSE;
+                break;
             }
         }
     }
@@ -199,9 +208,9 @@ int tel_mmdb_load(struct tel_pmap *m, const char *path, enum tel_mmdb_field f, c
         snprintf(errbuf, errlen, "%s: damaged MaxMind DB (search tree or data section)", path);
     else if (rc)
         snprintf(errbuf, errlen, "%s: %s", path, bs_strerror(rc));
-    else if ((rc = tel_pmap_build(m, l.e, l.n)))
+    else if ((rc = tel_pmap_build(m, l.v.data, l.v.n)))
         snprintf(errbuf, errlen, "%s: %s", path, bs_strerror(rc));
-    free(l.e);
+    tel_pmap_list_release(&l);
     MMDB_close(&db);
     return rc;
 }

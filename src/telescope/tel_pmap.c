@@ -193,21 +193,24 @@ void tel_pmap_release(struct tel_pmap *m)
     memset(m, 0, sizeof *m);
 }
 
+void tel_pmap_list_init(struct tel_pmap_list *l)
+{
+    vec_init(&l->v, sizeof(struct tel_pmap_entry), 256, TEL_PMAP_MAX_PREFIXES);
+}
+
+void tel_pmap_list_release(struct tel_pmap_list *l)
+{
+    vec_release(&l->v);
+}
+
 int tel_pmap_list_push(struct tel_pmap_list *l, const struct ipprefix *p, uint32_t val)
 {
-    if (l->n == l->cap) {
-        if (l->cap >= TEL_PMAP_MAX_PREFIXES)
-            return BS_ELIMIT;
-        size_t nc = l->cap ? l->cap * 2 : 256;
-        struct tel_pmap_entry *ne = realloc(l->e, nc * sizeof *ne);
-        if (!ne)
-            return BS_ENOMEM;
-        l->e = ne;
-        l->cap = nc;
-    }
-    l->e[l->n].pfx = *p;
-    l->e[l->n].val = val;
-    l->n++;
+    int rc = 0;
+    struct tel_pmap_entry *e = VEC_PUSH(&l->v, struct tel_pmap_entry, &rc);
+    if (!e)
+        return rc;
+    e->pfx = *p;
+    e->val = val;
     return 0;
 }
 
@@ -252,7 +255,8 @@ static int parse_line(enum load_kind kind, char *line, unsigned lineno, struct i
             return lineno == 1 ? 1 : BS_EPARSE;
         if (strlen(cc) != 2 || !isalpha((unsigned char)cc[0]) || !isalpha((unsigned char)cc[1]))
             return BS_EPARSE;
-        *val = (uint32_t)toupper((unsigned char)cc[0]) << 8 | (uint32_t)toupper((unsigned char)cc[1]);
+        *val =
+            (uint32_t)toupper((unsigned char)cc[0]) << 8 | (uint32_t)toupper((unsigned char)cc[1]);
         return 0;
     }
     }
@@ -269,7 +273,8 @@ static int load_file(struct tel_pmap *m, const char *path, enum load_kind kind, 
         snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
         return rc;
     }
-    struct tel_pmap_list l = {0};
+    struct tel_pmap_list l;
+    tel_pmap_list_init(&l);
     char line[1024];
     unsigned lineno = 0;
     int rc = 0;
@@ -302,11 +307,11 @@ static int load_file(struct tel_pmap *m, const char *path, enum load_kind kind, 
         rc = BS_EIO;
         goto out_free;
     }
-    rc = tel_pmap_build(m, l.e, l.n);
+    rc = tel_pmap_build(m, l.v.data, l.v.n);
     if (rc)
         snprintf(errbuf, errlen, "%s: %s", path, bs_strerror(rc));
 out_free:
-    free(l.e);
+    tel_pmap_list_release(&l);
     fclose(f);
     return rc;
 }

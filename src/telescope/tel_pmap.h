@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/ipaddr.h"
+#include "core/vec.h"
 
 #define TEL_PMAP_MAX_PREFIXES (16u * 1024 * 1024)
 
@@ -29,9 +30,9 @@ struct tel_pmap_range;
 struct tel_pmap {
     struct tel_pmap_range *r; /* sorted by lo, disjoint */
     size_t n;
-    size_t n_prefixes;        /* prefixes given to the builder */
-    uint32_t *guide;          /* IPv4 keys: where to search by their top guide_bits bits */
-    unsigned guide_bits;      /* 8, or 16 past 4096 ranges; NULL guide without IPv4 ranges */
+    size_t n_prefixes;   /* prefixes given to the builder */
+    uint32_t *guide;     /* IPv4 keys: where to search by their top guide_bits bits */
+    unsigned guide_bits; /* 8, or 16 past 4096 ranges; NULL guide without IPv4 ranges */
 };
 
 struct tel_pmap_entry {
@@ -39,12 +40,15 @@ struct tel_pmap_entry {
     uint32_t val;
 };
 
-/* A growable entry list for loaders, capped at TEL_PMAP_MAX_PREFIXES entries. Zero-initialise;
- * the owner frees e. tel_pmap_list_push copies p and returns 0, BS_ENOMEM or BS_ELIMIT. */
+/* A growable entry list for loaders: a core vec (core/vec.h) of struct tel_pmap_entry, capped
+ * at TEL_PMAP_MAX_PREFIXES entries (l.v.data, l.v.n). tel_pmap_list_init first, then
+ * tel_pmap_list_release frees the entries. tel_pmap_list_push copies p and returns 0,
+ * BS_ENOMEM or BS_ELIMIT. */
 struct tel_pmap_list {
-    struct tel_pmap_entry *e;
-    size_t n, cap;
+    struct vec v;
 };
+void tel_pmap_list_init(struct tel_pmap_list *l);
+void tel_pmap_list_release(struct tel_pmap_list *l);
 int tel_pmap_list_push(struct tel_pmap_list *l, const struct ipprefix *p, uint32_t val);
 
 /* Builds m from n entries (m is overwritten; call release first to reuse). Returns 0,

@@ -110,6 +110,12 @@ struct tel_src_ext {
     uint8_t hll_port[1u << TEL_SRC_PORT_P];
 };
 
+/* Not core/htab on purpose: profiles live in one reserved mapping (mmap, MAP_NORESERVE) that
+ * never moves, so the pointers the engine's prefetch pipeline holds across packets stay valid
+ * while the table grows; only the 8-byte index (32 bits of hash as a tag, the entry number)
+ * doubles, without reading a profile. htab stores entries inline and moves them all when it
+ * grows, and would store the 16-byte address a second time. Day boundaries return the pages
+ * to the system (MADV_DONTNEED) instead of freeing and reallocating. */
 struct tel_src_table {
     uint64_t *index;        /* (tag << 32) | (entry number + 1); 0 = empty (tel_src_mix) */
     struct tel_src *ent;

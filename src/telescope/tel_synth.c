@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/pcapw.h"
+#include "core/pktbuild.h"
+#include "core/vec.h"
 
 struct rng {
     uint64_t s;
@@ -28,78 +31,35 @@ static uint32_t rnd_below(struct rng *r, uint32_t n)
     return n ? (uint32_t)(rnd(r) % n) : 0;
 }
 
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t acc)
+/* Every frame goes from 02:00:00:00:00:01 to 02:00:00:00:00:02 (locally administered). */
+static void frame_base(struct pktbuild *p, uint32_t src, uint32_t dst, uint8_t proto, uint16_t id,
+                       uint8_t ttl)
 {
-    for (size_t i = 0; i + 1 < n; i += 2)
-        acc += (uint32_t)p[i] << 8 | p[i + 1];
-    if (n & 1)
-        acc += (uint32_t)p[n - 1] << 8;
-    return acc;
-}
-
-static uint16_t fold(uint32_t acc)
-{
-    while (acc >> 16)
-        acc = (acc & 0xffff) + (acc >> 16);
-    return (uint16_t)~acc;
-}
-
-static size_t eth(uint8_t *out, uint16_t type)
-{
-    static const uint8_t macs[12] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
-    memcpy(out, macs, 12);
-    be16_put(out + 12, type);
-    return 14;
-}
-
-/* IPv4 header at p (20 bytes) for a payload of plen bytes. */
-static void ip4(uint8_t *p, uint32_t src, uint32_t dst, uint8_t proto, size_t plen, uint16_t id,
-                uint8_t ttl, uint16_t frag)
-{
-    p[0] = 0x45;
-    p[1] = 0;
-    be16_put(p + 2, (uint16_t)(20 + plen));
-    be16_put(p + 4, id);
-    be16_put(p + 6, frag);
-    p[8] = ttl;
-    p[9] = proto;
-    be16_put(p + 10, 0);
-    be32_put(p + 12, src);
-    be32_put(p + 16, dst);
-    be16_put(p + 10, fold(sum16(p, 20, 0)));
-}
-
-static uint32_t pseudo4(uint32_t src, uint32_t dst, uint8_t proto, size_t len)
-{
-    uint8_t ph[12];
-    be32_put(ph, src);
-    be32_put(ph + 4, dst);
-    ph[8] = 0;
-    ph[9] = proto;
-    be16_put(ph + 10, (uint16_t)len);
-    return sum16(ph, 12, 0);
+    static const uint8_t dst_mac[6] = {0x02, 0, 0, 0, 0, 0x02},
+                         src_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
+    memset(p, 0, sizeof *p);
+    memcpy(p->dst_mac, dst_mac, 6);
+    memcpy(p->src_mac, src_mac, 6);
+    ipaddr_from_v4(&p->src, src);
+    ipaddr_from_v4(&p->dst, dst);
+    p->proto = proto;
+    p->ip_id = id;
+    p->ttl = ttl;
 }
 
 size_t tel_synth_tcp4(uint8_t *out, const struct tel_synth_tcp *t)
 {
-    size_t off = eth(out, 0x0800);
-    size_t ol = t->opts_len > 40 ? 40 : t->opts_len & ~3u;
-    size_t tl = 20 + ol;
-    uint8_t *ip = out + off, *tcp = ip + 20;
-    ip4(ip, t->src, t->dst, 6, tl, t->ip_id, t->ttl, 0);
-    be16_put(tcp, t->sport);
-    be16_put(tcp + 2, t->dport);
-    be32_put(tcp + 4, t->seq);
-    be32_put(tcp + 8, t->ack);
-    tcp[12] = (uint8_t)((tl / 4) << 4);
-    tcp[13] = t->flags;
-    be16_put(tcp + 14, t->window);
-    be16_put(tcp + 16, 0);
-    be16_put(tcp + 18, 0);
-    if (ol)
-        memcpy(tcp + 20, t->opts, ol);
-    be16_put(tcp + 16, fold(sum16(tcp, tl, pseudo4(t->src, t->dst, 6, tl))));
-    return off + 20 + tl;
+    struct pktbuild p;
+    frame_base(&p, t->src, t->dst, 6, t->ip_id, t->ttl);
+    p.sport = t->sport;
+    p.dport = t->dport;
+    p.seq = t->seq;
+    p.ack = t->ack;
+    p.tcp_flags = t->flags;
+    p.window = t->window;
+    p.tcp_opts = t->opts;
+    p.tcp_opts_len = (uint8_t)(t->opts_len > 40 ? 40 : t->opts_len & ~3u);
+    return pktbuild_frame(out, TEL_SYNTH_MAX_FRAME, &p);
 }
 
 size_t tel_synth_udp4(uint8_t *out, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
@@ -107,41 +67,41 @@ size_t tel_synth_udp4(uint8_t *out, uint32_t src, uint32_t dst, uint16_t sport, 
 {
     if (plen > TEL_SYNTH_MAX_FRAME - 14 - 28)
         plen = TEL_SYNTH_MAX_FRAME - 14 - 28;
-    size_t off = eth(out, 0x0800);
-    uint8_t *ip = out + off, *udp = ip + 20;
-    ip4(ip, src, dst, 17, 8 + plen, ip_id, 57, 0);
-    be16_put(udp, sport);
-    be16_put(udp + 2, dport);
-    be16_put(udp + 4, (uint16_t)(8 + plen));
-    be16_put(udp + 6, 0);
-    if (plen)
-        memcpy(udp + 8, payload, plen);
-    uint16_t c = fold(sum16(udp, 8 + plen, pseudo4(src, dst, 17, 8 + plen)));
-    be16_put(udp + 6, c ? c : 0xffff);
-    return off + 28 + plen;
+    struct pktbuild p;
+    frame_base(&p, src, dst, 17, ip_id, 57);
+    p.sport = sport;
+    p.dport = dport;
+    p.payload = payload;
+    p.payload_len = plen;
+    return pktbuild_frame(out, TEL_SYNTH_MAX_FRAME, &p);
 }
 
 size_t tel_synth_icmp4(uint8_t *out, uint32_t src, uint32_t dst, uint8_t type, uint8_t code,
                        uint32_t inner_src, uint32_t inner_dst, uint8_t inner_proto,
                        uint16_t inner_sport, uint16_t inner_dport)
 {
-    size_t off = eth(out, 0x0800);
-    uint8_t *ip = out + off, *ic = ip + 20;
+    struct pktbuild p;
+    frame_base(&p, src, dst, 1, 0x4321, 60);
+    p.icmp_type = type;
+    p.icmp_code = code;
     bool error = type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
-    size_t il = error ? 8 + 20 + 8 : 8;
-    memset(ic, 0, il);
-    ic[0] = type;
-    ic[1] = code;
+    uint8_t quoted[28];
     if (error) {
-        uint8_t *in = ic + 8;
-        ip4(in, inner_src, inner_dst, inner_proto, 8, 0x1234, 50, 0);
-        be16_put(in + 20, inner_sport);
-        be16_put(in + 22, inner_dport);
-        be16_put(in + 24, 8);
+        /* the quoted packet: its IPv4 header and the first 8 bytes of its transport header
+         * (ports, length 8, no checksum), as a router quotes it */
+        uint8_t l4[8] = {0};
+        be16_put(l4, inner_sport);
+        be16_put(l4 + 2, inner_dport);
+        be16_put(l4 + 4, 8);
+        struct pktbuild in;
+        frame_base(&in, inner_src, inner_dst, inner_proto, 0x1234, 50);
+        in.raw = true;
+        in.payload = l4;
+        in.payload_len = sizeof l4;
+        p.payload = quoted;
+        p.payload_len = pktbuild_ip(quoted, sizeof quoted, &in);
     }
-    be16_put(ic + 2, fold(sum16(ic, il, 0)));
-    ip4(ip, src, dst, 1, il, 0x4321, 60, 0);
-    return off + 20 + il;
+    return pktbuild_frame(out, TEL_SYNTH_MAX_FRAME, &p);
 }
 
 size_t tel_synth_frag4(uint8_t *out, uint32_t src, uint32_t dst, uint16_t ip_id, int more,
@@ -149,44 +109,35 @@ size_t tel_synth_frag4(uint8_t *out, uint32_t src, uint32_t dst, uint16_t ip_id,
 {
     if (plen > 64)
         plen = 64;
-    size_t off = eth(out, 0x0800);
-    uint8_t *ip = out + off;
-    memset(ip + 20, 0, plen);
+    uint8_t body[64] = {0};
     if (offset == 0 && plen >= 8) { /* first fragment carries the UDP header */
-        be16_put(ip + 20, 5353 + 1);
-        be16_put(ip + 22, 9999);
-        be16_put(ip + 24, (uint16_t)(plen + 100));
+        be16_put(body, 5353 + 1);
+        be16_put(body + 2, 9999);
+        be16_put(body + 4, (uint16_t)(plen + 100));
     }
-    ip4(ip, src, dst, 17, plen, ip_id, 60, (uint16_t)((more ? 0x2000 : 0) | (offset & 0x1fff)));
-    return off + 20 + plen;
+    struct pktbuild p;
+    frame_base(&p, src, dst, 17, ip_id, 60);
+    p.raw = true;
+    p.mf = more != 0;
+    p.frag_off = offset & 0x1fff;
+    p.payload = body;
+    p.payload_len = plen;
+    return pktbuild_frame(out, TEL_SYNTH_MAX_FRAME, &p);
 }
 
 size_t tel_synth_icmp6_echo(uint8_t *out, const struct ipaddr *src, const struct ipaddr *dst)
 {
-    size_t off = eth(out, 0x86dd);
-    uint8_t *ip = out + off, *ic = ip + 40;
-    ip[0] = 0x60;
-    ip[1] = ip[2] = ip[3] = 0;
-    be16_put(ip + 4, 16);
-    ip[6] = 58;
-    ip[7] = 64;
-    memcpy(ip + 8, src->b, 16);
-    memcpy(ip + 24, dst->b, 16);
-    memset(ic, 0, 16);
-    ic[0] = 128;
-    be16_put(ic + 4, 0x77);
-    be16_put(ic + 6, 1);
-    uint8_t ph[40];
-    memcpy(ph, src->b, 16);
-    memcpy(ph + 16, dst->b, 16);
-    be32_put(ph + 32, 16);
-    memset(ph + 36, 0, 3);
-    ph[39] = 58;
-    be16_put(ic + 2, fold(sum16(ic, 16, sum16(ph, 40, 0))));
-    return off + 40 + 16;
+    struct pktbuild p;
+    frame_base(&p, 0, 0, 58, 0, 64);
+    p.src = *src;
+    p.dst = *dst;
+    p.icmp_type = 128;
+    p.icmp_rest = 0x00770001; /* identifier 0x77, sequence 1 */
+    p.payload_len = 8;        /* eight zero bytes of data */
+    return pktbuild_frame(out, TEL_SYNTH_MAX_FRAME, &p);
 }
 
-/* ---- pcap file ---- */
+/* ---- frames kept for sorting (the golden scenario is written in time order) ---- */
 
 struct frame {
     uint64_t ts_us;
@@ -194,51 +145,29 @@ struct frame {
     uint8_t data[TEL_SYNTH_MAX_FRAME];
 };
 
-static int write_header(FILE *f)
-{
-    uint8_t h[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                     0xff, 0xff, 0, 0, 1, 0, 0, 0}; /* LE, v2.4, snaplen 65535, ethernet */
-    return fwrite(h, 1, sizeof h, f) == sizeof h ? 0 : -EIO;
-}
-
-static int write_frame(FILE *f, uint64_t ts_us, const uint8_t *d, size_t len)
-{
-    uint32_t rec[4] = {(uint32_t)(ts_us / 1000000), (uint32_t)(ts_us % 1000000), (uint32_t)len,
-                       (uint32_t)len};
-    uint8_t h[16];
-    for (int i = 0; i < 4; i++)
-        for (int k = 0; k < 4; k++)
-            h[i * 4 + k] = (uint8_t)(rec[i] >> (8 * k));
-    if (fwrite(h, 1, 16, f) != 16 || fwrite(d, 1, len, f) != len)
-        return -EIO;
-    return 0;
-}
-
 /* ---- golden scenario ---- */
 
 struct golden {
     struct rng r;
     const struct tel_synth_opts *o;
-    struct frame *fr;
-    size_t n, cap;
+    struct vec fr; /* struct frame, sorted by time before writing */
     uint32_t dnet, dsize;
 };
 
-#define GOLDEN_SPAN_S 600
+/* The scenario writes about 530 frames; the cap only guards against a scenario edit gone
+ * wrong. */
+#define GOLDEN_MAX_FRAMES 4096
+
+#define GOLDEN_SPAN_S     600
 #define GOLDEN_QUIET_FROM 360 /* no packets in [360 s, 420 s): an empty interval */
-#define GOLDEN_QUIET_TO 420
+#define GOLDEN_QUIET_TO   420
 
 static struct frame *gnew(struct golden *g, uint64_t t_ms)
 {
-    if (g->n == g->cap) {
-        size_t nc = g->cap ? g->cap * 2 : 1024;
-        struct frame *nf = realloc(g->fr, nc * sizeof *nf);
-        if (!nf)
-            return NULL;
-        g->fr = nf;
-        g->cap = nc;
-    }
-    struct frame *f = &g->fr[g->n++];
+    int rc;
+    struct frame *f = VEC_PUSH(&g->fr, struct frame, &rc);
+    if (!f)
+        return NULL;
     f->ts_us = (g->o->start_ms + t_ms) * 1000;
     return f;
 }
@@ -286,9 +215,18 @@ static int golden_build(struct golden *g)
     for (unsigned bot = 1; bot <= 3 && !rc; bot++)
         for (int i = 0; i < 40 && !rc; i++) {
             uint32_t d = gdark(g);
-            struct tel_synth_tcp t = {a4(45, 1, 1, bot), d, (uint16_t)(1024 + rnd_below(&g->r, 60000)),
-                                      rnd_below(&g->r, 10) ? 23 : 2323, d, 0, 0x02,
-                                      (uint16_t)rnd(&g->r), (uint16_t)rnd(&g->r), 64, NULL, 0};
+            struct tel_synth_tcp t = {a4(45, 1, 1, bot),
+                                      d,
+                                      (uint16_t)(1024 + rnd_below(&g->r, 60000)),
+                                      rnd_below(&g->r, 10) ? 23 : 2323,
+                                      d,
+                                      0,
+                                      0x02,
+                                      (uint16_t)rnd(&g->r),
+                                      (uint16_t)rnd(&g->r),
+                                      64,
+                                      NULL,
+                                      0};
             rc = gsyn(g, gtime(g), &t);
         }
     /* 2. masscan-like: IP ID = dst ^ dport ^ seq, window 1024, fixed source port. */
@@ -296,22 +234,51 @@ static int golden_build(struct golden *g)
         static const uint16_t ports[3] = {80, 443, 8080};
         uint32_t d = gdark(g), seq = (uint32_t)rnd(&g->r);
         uint16_t dp = ports[rnd_below(&g->r, 3)];
-        struct tel_synth_tcp t = {a4(60, 1, 1, 1), d, 61000, dp, seq, 0, 0x02, 1024,
-                                  (uint16_t)((d ^ dp ^ seq) & 0xffff), 255, NULL, 0};
+        struct tel_synth_tcp t = {a4(60, 1, 1, 1),
+                                  d,
+                                  61000,
+                                  dp,
+                                  seq,
+                                  0,
+                                  0x02,
+                                  1024,
+                                  (uint16_t)((d ^ dp ^ seq) & 0xffff),
+                                  255,
+                                  NULL,
+                                  0};
         rc = gsyn(g, gtime(g), &t);
     }
     /* 3. zmap-like: IP ID 54321, window 65535. */
     for (int i = 0; i < 50 && !rc; i++) {
-        struct tel_synth_tcp t = {a4(60, 1, 1, 2), gdark(g), (uint16_t)(32768 + rnd_below(&g->r, 28000)),
-                                  443, (uint32_t)rnd(&g->r), 0, 0x02, 65535, 54321, 255, NULL, 0};
+        struct tel_synth_tcp t = {a4(60, 1, 1, 2),
+                                  gdark(g),
+                                  (uint16_t)(32768 + rnd_below(&g->r, 28000)),
+                                  443,
+                                  (uint32_t)rnd(&g->r),
+                                  0,
+                                  0x02,
+                                  65535,
+                                  54321,
+                                  255,
+                                  NULL,
+                                  0};
         rc = gsyn(g, gtime(g), &t);
     }
     /* 4. nmap-like: one target, many ports, window 1024, MSS 1460, one seq. */
     uint32_t nmap_dst = gdark(g), nmap_seq = (uint32_t)rnd(&g->r);
     for (int i = 0; i < 50 && !rc; i++) {
-        struct tel_synth_tcp t = {a4(60, 1, 1, 3), nmap_dst, 44013, (uint16_t)(1 + i * 7), nmap_seq, 0,
-                                  0x02, 1024, (uint16_t)rnd(&g->r), (uint8_t)(37 + rnd_below(&g->r, 20)),
-                                  mss1460, 4};
+        struct tel_synth_tcp t = {a4(60, 1, 1, 3),
+                                  nmap_dst,
+                                  44013,
+                                  (uint16_t)(1 + i * 7),
+                                  nmap_seq,
+                                  0,
+                                  0x02,
+                                  1024,
+                                  (uint16_t)rnd(&g->r),
+                                  (uint8_t)(37 + rnd_below(&g->r, 20)),
+                                  mss1460,
+                                  4};
         rc = gsyn(g, gtime(g), &t);
     }
     /* 5. unicornscan-like: seq = key ^ bswap(dst) ^ ((dport << 16) + sport). */
@@ -320,39 +287,76 @@ static int golden_build(struct golden *g)
         uint32_t d = gdark(g);
         uint16_t dp = (uint16_t)(20 + rnd_below(&g->r, 100)), sp = 40000;
         uint32_t seq = key ^ __builtin_bswap32(d) ^ (((uint32_t)dp << 16) + sp);
-        struct tel_synth_tcp t = {a4(60, 1, 1, 4), d, sp, dp, seq, 0, 0x02, 4096 + 1,
+        struct tel_synth_tcp t = {a4(60, 1, 1, 4),      d,  sp,   dp, seq, 0, 0x02, 4096 + 1,
                                   (uint16_t)rnd(&g->r), 64, NULL, 0};
         rc = gsyn(g, gtime(g), &t);
     }
     /* 6. IoT-port scanner without a tool fingerprint. */
     for (int i = 0; i < 20 && !rc; i++) {
         static const uint16_t ports[3] = {37215, 52869, 7547};
-        struct tel_synth_tcp t = {a4(60, 1, 1, 5), gdark(g), (uint16_t)(1024 + rnd_below(&g->r, 60000)),
-                                  ports[rnd_below(&g->r, 3)], (uint32_t)rnd(&g->r), 0, 0x02, 5840,
-                                  (uint16_t)rnd(&g->r), 50, NULL, 0};
+        struct tel_synth_tcp t = {a4(60, 1, 1, 5),
+                                  gdark(g),
+                                  (uint16_t)(1024 + rnd_below(&g->r, 60000)),
+                                  ports[rnd_below(&g->r, 3)],
+                                  (uint32_t)rnd(&g->r),
+                                  0,
+                                  0x02,
+                                  5840,
+                                  (uint16_t)rnd(&g->r),
+                                  50,
+                                  NULL,
+                                  0};
         rc = gsyn(g, gtime(g), &t);
     }
     /* 7. research scanner (listed in the test's research file): telnet SYNs. */
     for (int i = 0; i < 40 && !rc; i++) {
-        struct tel_synth_tcp t = {a4(71, 6, 0, 1), gdark(g), (uint16_t)(1024 + rnd_below(&g->r, 60000)),
-                                  23, (uint32_t)rnd(&g->r), 0, 0x02, 29200, (uint16_t)rnd(&g->r), 54,
-                                  NULL, 0};
+        struct tel_synth_tcp t = {a4(71, 6, 0, 1),
+                                  gdark(g),
+                                  (uint16_t)(1024 + rnd_below(&g->r, 60000)),
+                                  23,
+                                  (uint32_t)rnd(&g->r),
+                                  0,
+                                  0x02,
+                                  29200,
+                                  (uint16_t)rnd(&g->r),
+                                  54,
+                                  NULL,
+                                  0};
         rc = gsyn(g, gtime(g), &t);
     }
     /* 8. victim 93.184.0.10 answering spoofed SYNs on port 80: 40 SYN-ACKs, 32 within the
      * first 30 s (peak >= 30/min), the rest until 100 s (duration >= 60 s). */
     for (int i = 0; i < 40 && !rc; i++) {
         uint64_t t = 30000 + (i < 32 ? (uint64_t)i * 900 : 30000 + (uint64_t)(i - 32) * 10000);
-        struct tel_synth_tcp s = {a4(93, 184, 0, 10), gdark(g), 80, (uint16_t)(1024 + rnd_below(&g->r, 60000)),
-                                  (uint32_t)rnd(&g->r), (uint32_t)rnd(&g->r), 0x12, 65535,
-                                  (uint16_t)rnd(&g->r), 52, NULL, 0};
+        struct tel_synth_tcp s = {a4(93, 184, 0, 10),
+                                  gdark(g),
+                                  80,
+                                  (uint16_t)(1024 + rnd_below(&g->r, 60000)),
+                                  (uint32_t)rnd(&g->r),
+                                  (uint32_t)rnd(&g->r),
+                                  0x12,
+                                  65535,
+                                  (uint16_t)rnd(&g->r),
+                                  52,
+                                  NULL,
+                                  0};
         rc = gsyn(g, t, &s);
     }
     /* 9. 93.184.0.20: 24 RST-ACKs over 70 s, one packet short of the threshold. */
     for (int i = 0; i < 24 && !rc; i++) {
         uint64_t t = 150000 + (uint64_t)i * 3000;
-        struct tel_synth_tcp s = {a4(93, 184, 0, 20), gdark(g), 443, (uint16_t)(1024 + rnd_below(&g->r, 60000)),
-                                  0, (uint32_t)rnd(&g->r), 0x14, 0, (uint16_t)rnd(&g->r), 52, NULL, 0};
+        struct tel_synth_tcp s = {a4(93, 184, 0, 20),
+                                  gdark(g),
+                                  443,
+                                  (uint16_t)(1024 + rnd_below(&g->r, 60000)),
+                                  0,
+                                  (uint32_t)rnd(&g->r),
+                                  0x14,
+                                  0,
+                                  (uint16_t)rnd(&g->r),
+                                  52,
+                                  NULL,
+                                  0};
         rc = gsyn(g, t, &s);
     }
     /* 10. ICMP port unreachable from a router near 93.184.0.30 quoting spoofed UDP to 53. */
@@ -362,8 +366,9 @@ static int golden_build(struct golden *g)
         struct frame *f = gnew(g, t);
         if (!f)
             return BS_ENOMEM;
-        f->len = (uint16_t)tel_synth_icmp4(f->data, a4(93, 184, 0, 1), d, 3, 3, d, a4(93, 184, 0, 30),
-                                           17, (uint16_t)(1024 + rnd_below(&g->r, 60000)), 53);
+        f->len =
+            (uint16_t)tel_synth_icmp4(f->data, a4(93, 184, 0, 1), d, 3, 3, d, a4(93, 184, 0, 30),
+                                      17, (uint16_t)(1024 + rnd_below(&g->r, 60000)), 53);
     }
     /* 11. misconfiguration noise and UDP probes. */
     static const uint8_t dns[12] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0};
@@ -372,16 +377,16 @@ static int golden_build(struct golden *g)
         struct frame *f = gnew(g, gtime(g));
         if (!f)
             return BS_ENOMEM;
-        f->len = (uint16_t)tel_synth_udp4(f->data, a4(8, 8, 4, 4), gdark(g), 53, 33000, dns, sizeof dns,
-                                          (uint16_t)i);
+        f->len = (uint16_t)tel_synth_udp4(f->data, a4(8, 8, 4, 4), gdark(g), 53, 33000, dns,
+                                          sizeof dns, (uint16_t)i);
     }
     for (int i = 0; i < 3 && !rc; i++) {
         struct frame *f = gnew(g, gtime(g));
         if (!f)
             return BS_ENOMEM;
         uint8_t ntp[48] = {0x24};
-        f->len = (uint16_t)tel_synth_udp4(f->data, a4(5, 5, 5, 5), gdark(g), 123, 123, ntp, sizeof ntp,
-                                          (uint16_t)i);
+        f->len = (uint16_t)tel_synth_udp4(f->data, a4(5, 5, 5, 5), gdark(g), 123, 123, ntp,
+                                          sizeof ntp, (uint16_t)i);
     }
     for (int i = 0; i < 3 && !rc; i++) {
         struct frame *f = gnew(g, gtime(g));
@@ -401,8 +406,9 @@ static int golden_build(struct golden *g)
     /* 12. abnormal flag combinations: null, Xmas, FIN, SYN+FIN (2 each). */
     static const uint8_t abn[4] = {0x00, 0x29, 0x01, 0x03};
     for (int i = 0; i < 8 && !rc; i++) {
-        struct tel_synth_tcp t = {a4(61, 1, 1, 1), gdark(g), 50000, (uint16_t)(21 + i), (uint32_t)rnd(&g->r),
-                                  0, abn[i / 2], 1024, (uint16_t)rnd(&g->r), 48, NULL, 0};
+        struct tel_synth_tcp t = {a4(61, 1, 1, 1),      gdark(g), 50000,      (uint16_t)(21 + i),
+                                  (uint32_t)rnd(&g->r), 0,        abn[i / 2], 1024,
+                                  (uint16_t)rnd(&g->r), 48,       NULL,       0};
         rc = gsyn(g, gtime(g), &t);
     }
     /* 13. a fragmented UDP datagram: first and second fragment. */
@@ -421,8 +427,8 @@ static int golden_build(struct golden *g)
     /* 14. bogon (RFC 1918) source with a Mirai-looking SYN: spoofed, never infected. */
     for (int i = 0; i < 5 && !rc; i++) {
         uint32_t d = gdark(g);
-        struct tel_synth_tcp t = {a4(10, 1, 2, 3), d, 5555, 23, d, 0, 0x02, 14600, (uint16_t)rnd(&g->r),
-                                  64, NULL, 0};
+        struct tel_synth_tcp t = {a4(10, 1, 2, 3),      d,  5555, 23, d, 0, 0x02, 14600,
+                                  (uint16_t)rnd(&g->r), 64, NULL, 0};
         rc = gsyn(g, gtime(g), &t);
     }
     /* 15. ICMP echo scans, IPv4 and (when a v6 darknet is given) IPv6. */
@@ -446,27 +452,39 @@ static int golden_build(struct golden *g)
     }
     /* 16. traffic outside the darknet: counted, not analysed. */
     for (int i = 0; i < 20 && !rc; i++) {
-        struct tel_synth_tcp t = {a4(1, 1, 1, 1), a4(8, 8, 8, 8), 40000, 443, (uint32_t)rnd(&g->r), 1,
-                                  0x10, 500, (uint16_t)i, 60, NULL, 0};
+        struct tel_synth_tcp t = {a4(1, 1, 1, 1),
+                                  a4(8, 8, 8, 8),
+                                  40000,
+                                  443,
+                                  (uint32_t)rnd(&g->r),
+                                  1,
+                                  0x10,
+                                  500,
+                                  (uint16_t)i,
+                                  60,
+                                  NULL,
+                                  0};
         rc = gsyn(g, gtime(g), &t);
     }
     return rc;
 }
 
-static int write_golden(FILE *f, const struct tel_synth_opts *o)
+static int write_golden(struct pcapw *f, const struct tel_synth_opts *o)
 {
     struct golden g = {.r = {o->seed}, .o = o};
     g.dnet = ipaddr_v4(&o->dark4.addr);
     unsigned len = o->dark4.len - 96u;
     g.dsize = len == 0 ? 0xffffffffu : (uint32_t)(1ull << (32 - len));
+    vec_init(&g.fr, sizeof(struct frame), 1024, GOLDEN_MAX_FRAMES);
     int rc = golden_build(&g);
     if (!rc) {
-        qsort(g.fr, g.n, sizeof *g.fr, frame_cmp);
-        rc = write_header(f);
-        for (size_t i = 0; i < g.n && !rc; i++)
-            rc = write_frame(f, g.fr[i].ts_us, g.fr[i].data, g.fr[i].len);
+        qsort(g.fr.data, g.fr.n, sizeof(struct frame), frame_cmp);
+        for (size_t i = 0; i < g.fr.n && !rc; i++) {
+            const struct frame *fr = VEC_AT(&g.fr, struct frame, i);
+            rc = pcapw_write(f, fr->ts_us * 1000, fr->data, fr->len);
+        }
     }
-    free(g.fr);
+    vec_release(&g.fr);
     return rc;
 }
 
@@ -490,7 +508,7 @@ static uint32_t pick_src(struct rng *r, uint64_t nsrc, bool zipf)
     return (uint32_t)(z * 0xbf58476d1ce4e5b9ull >> 32);
 }
 
-static int write_bench(FILE *f, const struct tel_synth_opts *o)
+static int write_bench(struct pcapw *f, const struct tel_synth_opts *o)
 {
     struct rng r = {o->seed};
     uint32_t dnet = ipaddr_v4(&o->dark4.addr);
@@ -500,7 +518,7 @@ static int write_bench(FILE *f, const struct tel_synth_opts *o)
     uint64_t nsrc = o->sources ? o->sources : n / 8 + 1;
     uint64_t span_us = 3600ull * 1000000;
     uint8_t fr[TEL_SYNTH_MAX_FRAME];
-    int rc = write_header(f);
+    int rc = 0;
     static const uint16_t ports[8] = {23, 2323, 80, 8080, 22, 445, 37215, 5555};
     for (uint64_t i = 0; i < n && !rc; i++) {
         uint64_t ts = o->start_ms * 1000 + i * span_us / n;
@@ -509,31 +527,53 @@ static int write_bench(FILE *f, const struct tel_synth_opts *o)
         uint32_t k = rnd_below(&r, 100);
         size_t flen;
         if (k < 40) { /* Mirai-style */
-            struct tel_synth_tcp t = {src, d, (uint16_t)rnd(&r), ports[k & 7], d, 0, 0x02, 14600,
-                                      (uint16_t)rnd(&r), 64, NULL, 0};
+            struct tel_synth_tcp t = {src,  d,     (uint16_t)rnd(&r), ports[k & 7], d,    0,
+                                      0x02, 14600, (uint16_t)rnd(&r), 64,           NULL, 0};
             flen = tel_synth_tcp4(fr, &t);
         } else if (k < 60) { /* other SYN scans */
             uint32_t seq = (uint32_t)rnd(&r);
-            struct tel_synth_tcp t = {src, d, 61000, ports[k & 7], seq, 0, 0x02, 1024,
-                                      (uint16_t)(d ^ ports[k & 7] ^ seq), 255, NULL, 0};
+            struct tel_synth_tcp t = {src,          d,    61000,
+                                      ports[k & 7], seq,  0,
+                                      0x02,         1024, (uint16_t)(d ^ ports[k & 7] ^ seq),
+                                      255,          NULL, 0};
             flen = tel_synth_tcp4(fr, &t);
         } else if (k < 75) { /* backscatter from a few victims */
-            struct tel_synth_tcp t = {a4(93, 184, (uint8_t)(k & 3), (uint8_t)rnd_below(&r, 200)), d, 80,
-                                      (uint16_t)rnd(&r), (uint32_t)rnd(&r), (uint32_t)rnd(&r), 0x12,
-                                      65535, (uint16_t)rnd(&r), 52, NULL, 0};
+            struct tel_synth_tcp t = {a4(93, 184, (uint8_t)(k & 3), (uint8_t)rnd_below(&r, 200)),
+                                      d,
+                                      80,
+                                      (uint16_t)rnd(&r),
+                                      (uint32_t)rnd(&r),
+                                      (uint32_t)rnd(&r),
+                                      0x12,
+                                      65535,
+                                      (uint16_t)rnd(&r),
+                                      52,
+                                      NULL,
+                                      0};
             flen = tel_synth_tcp4(fr, &t);
         } else if (k < 85) {
             static const uint8_t p[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-            flen = tel_synth_udp4(fr, src, d, (uint16_t)rnd(&r), (uint16_t)(1024 + rnd_below(&r, 60000)), p,
-                                  sizeof p, (uint16_t)rnd(&r));
+            flen = tel_synth_udp4(fr, src, d, (uint16_t)rnd(&r),
+                                  (uint16_t)(1024 + rnd_below(&r, 60000)), p, sizeof p,
+                                  (uint16_t)rnd(&r));
         } else if (k < 90) {
             flen = tel_synth_icmp4(fr, src, d, 8, 0, 0, 0, 0, 0, 0);
         } else { /* not to the darknet */
-            struct tel_synth_tcp t = {src, a4(8, 8, 8, 8), (uint16_t)rnd(&r), 443, (uint32_t)rnd(&r), 1,
-                                      0x10, 500, (uint16_t)rnd(&r), 60, NULL, 0};
+            struct tel_synth_tcp t = {src,
+                                      a4(8, 8, 8, 8),
+                                      (uint16_t)rnd(&r),
+                                      443,
+                                      (uint32_t)rnd(&r),
+                                      1,
+                                      0x10,
+                                      500,
+                                      (uint16_t)rnd(&r),
+                                      60,
+                                      NULL,
+                                      0};
             flen = tel_synth_tcp4(fr, &t);
         }
-        rc = write_frame(f, ts, fr, flen);
+        rc = pcapw_write(f, ts * 1000, fr, flen);
     }
     return rc;
 }
@@ -545,16 +585,15 @@ int tel_synth_write(const char *path, const struct tel_synth_opts *o)
     bool golden = !strcmp(o->scenario, "golden");
     if (!golden && strcmp(o->scenario, "bench"))
         return BS_EUSAGE;
-    FILE *f = strcmp(path, "-") ? fopen(path, "wb") : stdout;
-    if (!f)
-        return -errno;
-    setvbuf(f, NULL, _IOFBF, 1 << 20);
-    int rc = golden ? write_golden(f, o) : write_bench(f, o);
-    if (f != stdout) {
-        if (fclose(f) && !rc)
-            rc = -errno;
-    } else if (fflush(f) && !rc) {
-        rc = -errno;
+    /* a file is written under a temporary name and renamed when complete */
+    struct pcapw f;
+    struct pcapw_opts po = {.linktype = PCAPW_LINKTYPE_ETHERNET, .atomic = true};
+    int rc = pcapw_open(&f, path, &po);
+    if (!rc)
+        rc = golden ? write_golden(&f, o) : write_bench(&f, o);
+    if (rc) {
+        pcapw_abort(&f);
+        return rc;
     }
-    return rc;
+    return pcapw_close(&f);
 }

@@ -58,6 +58,13 @@ struct tel_victim_thresholds {
     uint32_t min_peak_ppm;
 };
 
+/* Not core/htab on purpose: a 4-byte index of entry numbers over a dense array of attacks
+ * (about 400 bytes each), placed by the address hash the engine computes once per packet
+ * (tel_addr_hash) and shares between its two prefetch stages and the update. htab would keep
+ * the 16-byte address inline a second time (24-byte slots: 3 MB instead of 512 KB of index at
+ * the 65 536-attack default, six times the cache footprint on every backscatter packet) and
+ * hash it again with hash_bytes; and tel_victim_expire compacts the array and rebuilds the
+ * index in one pass, which a keyed table would do entry by entry. */
 struct tel_victim_table {
     uint32_t *index;
     struct tel_victim *ent;

@@ -99,11 +99,92 @@ static void test_htab_cap_refuses_and_keeps_table(void **state)
     htab_release(&t);
 }
 
+/* Random puts and deletes against a reference array, in a small key space so that runs wrap
+ * around the end of the slot array and deletions meet long runs. */
+static void test_htab_delete_keeps_every_other_key_findable(void **state)
+{
+    (void)state;
+    enum { SPACE = 3000, OPS = 200000 };
+    struct htab t;
+    htab_init(&t, sizeof(struct key19), sizeof(uint64_t), SPACE, 99);
+    uint64_t *ref = calloc(SPACE, sizeof *ref); /* 0: absent, else the value */
+    size_t n = 0;
+    struct key19 k;
+    int rc = 0;
+    bool is_new;
+    for (int op = 0; op < OPS; op++) {
+        uint64_t i = rnd() % SPACE;
+        mkkey(&k, i);
+        if (rnd() % 3) {
+            uint64_t *v = htab_put(&t, &k, &is_new, &rc);
+            assert_non_null(v);
+            assert_int_equal(is_new, ref[i] == 0);
+            if (is_new)
+                n++;
+            *v = ref[i] = (uint64_t)op + 1;
+        } else {
+            uint64_t got = 0;
+            assert_int_equal(htab_del(&t, &k, &got), ref[i] != 0);
+            assert_int_equal(got, ref[i]);
+            if (ref[i])
+                n--;
+            ref[i] = 0;
+        }
+        assert_int_equal(t.n, n);
+        if (op % 997 == 0) /* every key where the reference says */
+            for (uint64_t x = 0; x < SPACE; x++) {
+                mkkey(&k, x);
+                uint64_t *v = htab_find(&t, &k);
+                if (ref[x]) {
+                    assert_non_null(v);
+                    assert_int_equal(*v, ref[x]);
+                } else {
+                    assert_null(v);
+                }
+            }
+    }
+    for (uint64_t x = 0; x < SPACE; x++) { /* delete all: the table is empty again */
+        mkkey(&k, x);
+        assert_int_equal(htab_del(&t, &k, NULL), ref[x] != 0);
+    }
+    assert_int_equal(t.n, 0);
+    assert_int_equal(htab_next(&t, 0, NULL, NULL), 0);
+    assert_false(htab_del(&t, &k, NULL));
+    free(ref);
+    htab_release(&t);
+}
+
+/* 4-byte keys (IPv4 addresses) compare as one word: keys differing in any one byte are
+ * distinct. */
+static void test_htab_four_byte_keys(void **state)
+{
+    (void)state;
+    struct htab t;
+    htab_init(&t, 4, 4, 1000, 5);
+    int rc = 0;
+    bool is_new;
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t k = 0x0a000001u ^ (0x80u << (8 * i)), *v = htab_put(&t, &k, &is_new, &rc);
+        assert_true(is_new);
+        *v = i + 1;
+    }
+    uint32_t base = 0x0a000001u;
+    assert_null(htab_find(&t, &base));
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t k = 0x0a000001u ^ (0x80u << (8 * i)), *v = htab_find(&t, &k);
+        assert_non_null(v);
+        assert_int_equal(*v, i + 1);
+    }
+    htab_release(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_htab_insert_find_iterate_through_growth),
         cmocka_unit_test(test_htab_cap_refuses_and_keeps_table),
+        cmocka_unit_test(test_htab_delete_keeps_every_other_key_findable),
+        cmocka_unit_test(test_htab_four_byte_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
-/* Unit tests for src/sim: the PRNG, the frame builder and its checksums, the pcap writer, the
- * nested JSON writer, and the v9/IPFIX/sFlow encoders round-tripped through the real decoders
- * in src/proto (flowdec.h). */
+/* Unit tests for src/sim: the PRNG and the v9/IPFIX/sFlow encoders
+ * round-tripped through the real decoders in src/proto (flowdec.h). The frame builder and the
+ * pcap writer are core primitives now (tests/unit/core/test_pktbuild.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,15 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capture/pcapin.h"
 #include "core/err.h"
 #include "core/flow.h"
+#include "core/pktbuild.h"
 #include "proto/flowdec.h"
 #include "proto/pkt.h"
 #include "sim/sim.h"
 #include "sim/sim_export.h"
-#include "sim/sim_pcap.h"
-#include "sim/sim_pkt.h"
 #include "sim/sim_rng.h"
 
 /* ---- PRNG ---------------------------------------------------------------------------- */
@@ -96,184 +94,6 @@ static void test_rng_distribution_means(void **state)
     assert_true(sim_rng_binomial(&r, 17, 1.0) == 17);
     assert_true(sim_rng_binomial(&r, 17, 0.0) == 0);
     assert_true(sim_rng_poisson(&r, 0.0) == 0);
-}
-
-/* ---- frames ---------------------------------------------------------------------------- */
-
-static void fill_tcp(struct sim_pkt *p)
-{
-    memset(p, 0, sizeof *p);
-    ipaddr_parse("25.16.1.2", &p->src);
-    ipaddr_parse("25.240.3.4", &p->dst);
-    p->proto = 6;
-    p->ttl = 52;
-    p->ip_id = 0x1234;
-    p->sport = 40000;
-    p->dport = 23;
-    p->seq = ipaddr_v4(&p->dst);
-    p->tcp_flags = 0x02;
-    p->window = 5840;
-}
-
-static void test_frame_tcp_decodes_with_valid_checksums(void **state)
-{
-    struct sim_pkt p;
-    fill_tcp(&p);
-    uint8_t f[128];
-    size_t n = sim_pkt_build_frame(f, sizeof f, &p);
-    assert_int_equal(n, 14 + 20 + 20);
-    /* a header whose checksum is right sums to zero (RFC 1071) */
-    assert_int_equal(sim_pkt_csum(f + 14, 20, 0), 0);
-    uint32_t ph = 0;
-    ph += (uint32_t)f[26] << 8 | f[27];
-    ph += (uint32_t)f[28] << 8 | f[29];
-    ph += (uint32_t)f[30] << 8 | f[31];
-    ph += (uint32_t)f[32] << 8 | f[33];
-    ph += 6 + 20;
-    assert_int_equal(sim_pkt_csum(f + 34, 20, ph), 0);
-    struct pkt_info pi;
-    assert_int_equal(pkt_decode(f, n, PKT_LINK_ETHERNET, &pi), 0);
-    assert_int_equal(pi.anomalies, 0);
-    assert_int_equal(pi.proto, 6);
-    assert_int_equal(pi.dst_port, 23);
-    assert_int_equal(pi.tcp_seq, ipaddr_v4(&p.dst));
-    assert_int_equal(pi.tcp_flags, 0x02);
-    assert_int_equal(pi.ip_id, 0x1234);
-    assert_int_equal(pi.ttl, 52);
-}
-
-static void test_frame_udp_v6_checksum_and_decode(void **state)
-{
-    struct sim_pkt p;
-    memset(&p, 0, sizeof p);
-    ipaddr_parse("2001:db8:100::1", &p.src);
-    ipaddr_parse("2001:db8:f001::2", &p.dst);
-    p.proto = 17;
-    p.ttl = 64;
-    p.sport = 5353;
-    p.dport = 53;
-    p.payload_len = 33;
-    uint8_t f[256];
-    size_t n = sim_pkt_build_frame(f, sizeof f, &p);
-    assert_int_equal(n, 14 + 40 + 8 + 33);
-    assert_int_equal(f[12], 0x86);
-    assert_int_equal(f[13], 0xdd);
-    /* verify the UDP checksum over the IPv6 pseudo-header */
-    uint32_t sum = 0;
-    for (int i = 0; i < 32; i += 2)
-        sum += (uint32_t)f[22 + i] << 8 | f[23 + i];
-    sum += 8 + 33;
-    sum += 17;
-    assert_int_equal(sim_pkt_csum(f + 54, 8 + 33, sum), 0);
-    struct pkt_info pi;
-    assert_int_equal(pkt_decode(f, n, PKT_LINK_ETHERNET, &pi), 0);
-    assert_int_equal(pi.ip_version, 6);
-    assert_int_equal(pi.src_port, 5353);
-    assert_int_equal(pi.dst_port, 53);
-}
-
-static void test_frame_icmp_error_quotes_the_cause(void **state)
-{
-    struct sim_pkt in;
-    memset(&in, 0, sizeof in);
-    ipaddr_parse("25.240.0.9", &in.src);
-    ipaddr_parse("25.2.3.4", &in.dst);
-    in.proto = 17;
-    in.ttl = 50;
-    in.sport = 4444;
-    in.dport = 27015;
-    in.payload_len = 512;
-    uint8_t inner[600];
-    size_t ni = sim_pkt_build_ip(inner, sizeof inner, &in);
-    assert_int_equal(ni, 540);
-    struct sim_pkt p;
-    memset(&p, 0, sizeof p);
-    p.src = in.dst;
-    p.dst = in.src;
-    p.proto = 1;
-    p.ttl = 60;
-    p.icmp_type = 3;
-    p.icmp_code = 3;
-    p.payload = inner;
-    p.payload_len = 28;
-    uint8_t f[128];
-    size_t n = sim_pkt_build_frame(f, sizeof f, &p);
-    assert_int_equal(n, 14 + 20 + 8 + 28);
-    assert_int_equal(sim_pkt_csum(f + 34, 36, 0), 0);
-    struct pkt_info pi;
-    assert_int_equal(pkt_decode(f, n, PKT_LINK_ETHERNET, &pi), 0);
-    assert_int_equal(pi.icmp_type, 3);
-    assert_true(pi.has_inner);
-    assert_int_equal(pi.inner_proto, 17);
-    assert_int_equal(pi.inner_dst_port, 27015);
-    assert_int_equal(ipaddr_cmp(&pi.inner_src, &in.src), 0);
-}
-
-static void test_frame_rejects_small_buffer_and_bad_options(void **state)
-{
-    struct sim_pkt p;
-    fill_tcp(&p);
-    uint8_t f[64];
-    assert_int_equal(sim_pkt_build_frame(f, 53, &p), 0);
-    assert_int_equal(sim_pkt_build_frame(f, 13, &p), 0);
-    static const uint8_t opts[3] = {1, 1, 1};
-    p.tcp_opts = opts;
-    p.tcp_opts_len = 3; /* not a multiple of 4 */
-    assert_int_equal(sim_pkt_build_frame(f, sizeof f, &p), 0);
-    fill_tcp(&p);
-    p.proto = 47; /* GRE is not built */
-    assert_int_equal(sim_pkt_build_frame(f, sizeof f, &p), 0);
-}
-
-/* ---- pcap writer ------------------------------------------------------------------------ */
-
-static void test_pcap_writer_output_reads_back(void **state)
-{
-    char path[] = "/tmp/bs_sim_pcap_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    struct sim_pcap pc;
-    assert_int_equal(sim_pcap_open(&pc, path, SIM_PCAP_LINKTYPE_ETHERNET), 0);
-    struct sim_pkt p;
-    fill_tcp(&p);
-    uint8_t f[128];
-    size_t n = sim_pkt_build_frame(f, sizeof f, &p);
-    assert_int_equal(sim_pcap_write(&pc, 1767225600123456789ull, f, n), 0);
-    assert_int_equal(sim_pcap_write(&pc, 1767225601000000000ull, f, n), 0);
-    assert_int_equal(pc.frames, 2);
-    assert_int_equal(pc.bytes, 24 + 2 * (16 + n));
-    assert_int_equal(sim_pcap_close(&pc), 0);
-
-    struct pcapin *in;
-    char err[PCAPIN_ERRLEN];
-    assert_int_equal(pcapin_open(path, &in, err), 0);
-    assert_int_equal(pcapin_datalink(in), 1);
-    struct pcapin_pkt pk;
-    assert_int_equal(pcapin_next(in, &pk, err), 1);
-    assert_true(pk.ts_us == 1767225600123456ull);
-    assert_int_equal(pk.caplen, n);
-    assert_memory_equal(pk.data, f, n);
-    assert_int_equal(pcapin_next(in, &pk, err), 1);
-    assert_int_equal(pcapin_next(in, &pk, err), 0);
-    pcapin_close(in);
-    unlink(path);
-}
-
-static void test_pcap_writer_refuses_oversized_frame_and_bad_path(void **state)
-{
-    struct sim_pcap pc;
-    assert_true(sim_pcap_open(&pc, "/nonexistent-dir/x.pcap", 1) < 0);
-    sim_pcap_close(&pc);
-    char path[] = "/tmp/bs_sim_pcap_XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
-    assert_int_equal(sim_pcap_open(&pc, path, 1), 0);
-    static uint8_t big[SIM_PCAP_SNAPLEN + 1];
-    assert_int_equal(sim_pcap_write(&pc, 0, big, sizeof big), BS_EMALFORMED);
-    assert_int_equal(pc.frames, 0);
-    assert_int_equal(sim_pcap_close(&pc), 0);
-    unlink(path);
 }
 
 /* ---- encoders through the real decoders -------------------------------------------------- */
@@ -539,11 +359,18 @@ static void test_sflow_sample_roundtrip_through_flowdec(void **state)
     struct got *g = calloc(1, sizeof *g);
     struct sim_exporter *ex = calloc(1, sizeof *ex);
     make_exporter(ex, SIM_FMT_SFLOW, 1024, cap);
-    struct sim_pkt p;
-    fill_tcp(&p);
+    struct pktbuild p;
+    memset(&p, 0, sizeof p);
+    ipaddr_parse("25.16.1.2", &p.src);
+    ipaddr_parse("25.240.3.4", &p.dst);
+    p.proto = 6;
+    p.ttl = 52;
+    p.sport = 40000;
+    p.dport = 23;
+    p.tcp_flags = 0x02;
     p.payload_len = 300; /* frame longer than the 128 header bytes kept */
     uint8_t f[512];
-    size_t n = sim_pkt_build_frame(f, sizeof f, &p);
+    size_t n = pktbuild_frame(f, sizeof f, &p);
     struct sim_sflow_sample s;
     memset(&s, 0, sizeof s);
     memcpy(s.header, f, SIM_SFLOW_HEADER_BYTES);
@@ -612,12 +439,6 @@ int main(void)
         cmocka_unit_test(test_rng_known_first_output),
         cmocka_unit_test(test_rng_below_stays_in_range_and_covers_it),
         cmocka_unit_test(test_rng_distribution_means),
-        cmocka_unit_test(test_frame_tcp_decodes_with_valid_checksums),
-        cmocka_unit_test(test_frame_udp_v6_checksum_and_decode),
-        cmocka_unit_test(test_frame_icmp_error_quotes_the_cause),
-        cmocka_unit_test(test_frame_rejects_small_buffer_and_bad_options),
-        cmocka_unit_test(test_pcap_writer_output_reads_back),
-        cmocka_unit_test(test_pcap_writer_refuses_oversized_frame_and_bad_path),
         cmocka_unit_test(test_v9_roundtrip_through_flowdec),
         cmocka_unit_test(test_v9_sampled_options_announce_interval),
         cmocka_unit_test(test_ipfix_roundtrip_through_flowdec),

@@ -1,0 +1,57 @@
+/* vec.c - growable array with a cap (see vec.h). */
+#include "core/vec.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "core/err.h"
+
+void vec_init(struct vec *v, size_t esize, size_t first, size_t max)
+{
+    v->data = NULL;
+    v->n = v->cap = 0;
+    v->esize = esize;
+    v->first = first ? first : 16;
+    v->max = max;
+}
+
+void vec_release(struct vec *v)
+{
+    free(v->data);
+    v->data = NULL;
+    v->n = v->cap = 0;
+}
+
+int vec_reserve(struct vec *v, size_t n)
+{
+    if (n <= v->cap)
+        return 0;
+    if (n > v->max)
+        return BS_ELIMIT;
+    size_t want = v->cap ? v->cap : v->first;
+    while (want < n)
+        want = want > SIZE_MAX / 2 ? SIZE_MAX : want * 2;
+    if (want > v->max)
+        want = v->max;
+    size_t bytes;
+    if (__builtin_mul_overflow(want, v->esize, &bytes))
+        return BS_ENOMEM;
+    void *d = realloc(v->data, bytes);
+    if (!d)
+        return BS_ENOMEM;
+    v->data = d;
+    v->cap = want;
+    return 0;
+}
+
+void *vec_push(struct vec *v, size_t esize, int *rc)
+{
+    if (esize != v->esize) {
+        *rc = -EINVAL;
+        return NULL;
+    }
+    if (v->n == v->cap && (*rc = vec_reserve(v, v->n + 1)))
+        return NULL;
+    return (char *)v->data + v->n++ * v->esize;
+}

@@ -1,0 +1,1 @@
+bs_script_test(pcapw_tshark pcapw_tshark.sh)
