@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Detection speed: feature extraction (detect's one store scan into server, client and edge
-# tables) in flows/s, and a whole `botscope detect` beside `botscope flows -A dstip,dstport`
-# over the same store in the same run (issue floor: detect <= 3x the aggregation).
+# Detection speed: feature extraction (detect's passes: the client pass on the scan threads,
+# the pair and server passes over the kept records) in flows/s of wall time and per CPU second,
+# and a whole `botscope detect` beside `botscope flows -A dstip,dstport` over the same store in
+# the same run (issue floor: detect <= 3x the aggregation).
 # The store holds a simulated world's exports at SCALE (44: about 10 M flow records an hour)
 # collected through `botscope collect --read`, the seeds are the telescope's infected sources.
 #   bash bench/detect/speed.sh [BOTSCOPE] [WORKDIR]
@@ -23,25 +24,29 @@ if [ "${KEEP:-0}" != 1 ] || [ ! -d "$W/store" ]; then
 fi
 flows=$("$B" flows --store "$W/store" --count -o csv 2>/dev/null | tail -1 | cut -d, -f1)
 best() { sort -n | head -1; }
-tq=(); td=(); ts=()
+tq=(); td=(); ts=(); tc=()
 for _ in $(seq "$RUNS"); do
     s=$(date +%s.%N)
     "$B" flows --store "$W/store" -A dstip,dstport -n 10 -q >/dev/null 2>&1
     e=$(date +%s.%N)
     tq+=("$(echo "$e - $s" | bc)")
     s=$(date +%s.%N)
-    "$B" detect --store "$W/store" --seeds "$W/tel/sources.ndjson" --no-state -o ndjson \
-        >"$W/cand.ndjson" 2>"$W/detect.err"
+    /usr/bin/time -f "%U %S" -o "$W/detect.cpu" "$B" detect --store "$W/store" \
+        --seeds "$W/tel/sources.ndjson" --no-state -o ndjson >"$W/cand.ndjson" 2>"$W/detect.err"
     e=$(date +%s.%N)
     td+=("$(echo "$e - $s" | bc)")
+    tc+=("$(awk '{print $1 + $2}' "$W/detect.cpu")")
     ts+=("$(sed -n 's/.*scan \([0-9.]*\)s.*/\1/p' "$W/detect.err")")
 done
 q=$(printf '%s\n' "${tq[@]}" | best)
 dd=$(printf '%s\n' "${td[@]}" | best)
 sc=$(printf '%s\n' "${ts[@]}" | best)
-echo "| flows | flows -A dstip,dstport | detect (whole) | ratio | feature extraction | candidates |"
-echo "|---:|---:|---:|---:|---:|---:|"
-printf '| %s | %.2f s | %.2f s | %.2f | %.2f s, %.1f M flows/s | %s |\n' "$flows" "$q" "$dd" \
-    "$(echo "$dd / $q" | bc -l)" "$sc" "$(echo "$flows / $sc / 1000000" | bc -l)" \
+cpu=$(printf '%s\n' "${tc[@]}" | best)
+echo "| flows | flows -A dstip,dstport | detect (whole) | ratio | feature extraction (wall) | detect CPU (user+sys) | flows per CPU second | candidates |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+printf '| %s | %.2f s | %.2f s | %.2f | %.2f s, %.1f M flows/s | %.2f s | %.1f M | %s |\n' \
+    "$flows" "$q" "$dd" "$(echo "$dd / $q" | bc -l)" "$sc" \
+    "$(echo "$flows / $sc / 1000000" | bc -l)" "$cpu" "$(echo "$flows / $cpu / 1000000" | bc -l)" \
     "$(wc -l <"$W/cand.ndjson")"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$W/detect.err" >&2

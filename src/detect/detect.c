@@ -935,6 +935,7 @@ static int scan_round(struct dctx *d, uint32_t round, char errbuf[512])
     if (rc)
         return rc;
     struct pass p1 = {.d = d, .round = round, .clients = false, .pairs = true};
+    size_t selected_before = d->nsrv;
     if ((rc = run_pass(d, &p1, errbuf)) || (rc = select_by_fanin(d, round)))
         return rc;
     /* The seeds' peer counts as the server side join their client entries. */
@@ -947,6 +948,8 @@ static int scan_round(struct dctx *d, uint32_t round, char errbuf[512])
             d->cli[*ix & ~DCLI_IX_PAIR].udp_peers += *(uint32_t *)val;
     }
     htab_release(&d->udp_srv);
+    if (d->nsrv == selected_before)
+        return 0; /* no server (and so no service) to collect in this round */
     struct pass p2 = {.d = d, .round = round, .clients = false, .pairs = false};
     return run_pass(d, &p2, errbuf);
 }
