@@ -94,15 +94,17 @@ struct dsvc_pair {
 };
 
 /* Passes. Most servers can never be candidates: a candidate needs a seed pair that recurs
- * (three records or more in two slots or more), or, sampled, three seed clients. So the scan
+ * (three records or more in two slots or more), or, sampled, three seed clients. So detection
  * does not keep every server and edge:
- *   pass 1 (every record): the client table (all clients) and, for records of seed clients,
- *     a compact per-pair state (records, first minute) that selects the servers with a
- *     recurring seed pair; the server of every new seed pair is listed for the sampled rule;
- *   pass 2 (every record, tables small): full server and edge features of the selected
- *     servers, and the distinct client-server pairs of their services (popularity);
- *   after scoring, each expansion round repeats passes 1 and 2 for the new seeds only.
- * Without seeds, a pass 0 fills the client table first (the seeds are its telnet scanners). */
+ *   client pass (the store's scan threads, each with its own part merged afterwards in store
+ *     order): the client table (all clients) and the oriented records, kept (the stash);
+ *   pair pass (the kept records): for records of seed clients, a compact per-pair state
+ *     (records, first minute) that selects the servers with a recurring seed pair; the server
+ *     of every new seed pair is listed for the sampled rule; the seeds' UDP peers;
+ *   server pass (the kept records, tables small): full server and edge features of the
+ *     selected servers, and the distinct client-server pairs of their services (popularity);
+ *   after scoring, each expansion round repeats the pair and server passes for its new seeds.
+ * Without seeds, the seeds are the client pass's telnet scanners. */
 struct dctx {
     const struct detect_config *cfg;
     const struct detect_seeds *seeds;
