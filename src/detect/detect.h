@@ -8,11 +8,11 @@
  * once (through store_scan, so any backend) into a client table and per-pair states of the
  * seeds, which select the servers that can be candidates (a recurring seed pair); a second
  * pass, over the records the first one kept in memory, builds their servers and edges (per
- * client and server: the bot-server graph). Features are computed per server from its edges; the score is a sum of named contributions (evidence),
- * and a server becomes a candidate when seeds are among its clients and its score reaches the
- * threshold, or when a strong-case rule holds. Seed expansion then makes the clients of
- * confirmed servers seeds and scores again, bounded in depth and size. docs/DETECTION.md
- * gives every feature, weight and threshold with its reason.
+ * client and server: the bot-server graph). Features are computed per server from its edges; the
+ * score is a sum of named contributions (evidence), and a server becomes a candidate when seeds are
+ * among its clients and its score reaches the threshold, or when a strong-case rule holds. Seed
+ * expansion then makes the clients of confirmed servers seeds and scores again, bounded in depth
+ * and size. docs/DETECTION.md gives every feature, weight and threshold with its reason.
  *
  * Ownership: detect_run borrows the store, seeds and allow-list and fills a detect_result the
  * caller frees with detect_result_release. Strings in results are owned by the result.
@@ -146,6 +146,7 @@ struct detect_candidate {
     struct ipaddr previous;
     double previous_overlap; /* Jaccard overlap of the two seed-client sets */
     uint64_t window_ms;      /* persistence slot width used for this server */
+    uint32_t endpoints;      /* address level (port 0, proto 0): the endpoints it merges */
     uint32_t server;         /* internal: server index */
 };
 

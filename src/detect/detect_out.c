@@ -68,6 +68,8 @@ int detect_candidate_json(const struct detect_candidate *c, const struct detect_
     jw_u64(&w, "bytes", c->bytes);
     jw_u64(&w, "sampling", r->sampling);
     jw_u64(&w, "window_ms", c->window_ms);
+    if (c->endpoints)
+        jw_u64(&w, "endpoints", c->endpoints);
     if (c->has_previous) {
         jw_ip(&w, "previous_addr", &c->previous);
         num(&w, "previous_overlap", c->previous_overlap);

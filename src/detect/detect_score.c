@@ -192,26 +192,13 @@ static void beacons(struct dctx *d, struct sacc *acc)
     free(buf);
 }
 
-static void accumulate(struct dctx *d, struct sacc *acc)
+/* The seed-pair figures of the servers from index `from` on, from their edges. */
+static void accumulate_edges(struct dctx *d, struct sacc *acc, size_t from)
 {
-    memset(acc, 0, d->nsrv * sizeof *acc);
-    /* Non-seed clients per service (distinct client-server pairs over its servers), then per
-     * server. */
-    uint64_t *svc = calloc(d->nsvc ? d->nsvc : 1, sizeof *svc);
-    if (svc) {
-        const void *key;
-        size_t it = 0;
-        while ((it = htab_next(&d->svc_pairs, it, &key, NULL))) {
-            const struct dsvc_pair *pr = key;
-            if (!(d->cli[pr->client].flags & DCLI_SEED))
-                svc[pr->svc]++;
-        }
-        for (size_t i = 0; i < d->nsrv; i++)
-            acc[i].svc_others = svc[d->srv[i].svc];
-        free(svc);
-    }
     for (size_t i = 0; i < d->nedge; i++) {
         const struct dedge *e = &d->edge[i];
+        if (e->server < from)
+            continue;
         const struct dcli *c = &d->cli[e->client];
         struct sacc *a = &acc[e->server];
         if (c->telnet_syn >= DETECT_SCANNER_TELNET_SYN)
@@ -246,6 +233,27 @@ static void accumulate(struct dctx *d, struct sacc *acc)
         if (c->last_ms > a->seed_clast)
             a->seed_clast = c->last_ms;
     }
+}
+
+static void accumulate(struct dctx *d, struct sacc *acc)
+{
+    memset(acc, 0, d->nsrv * sizeof *acc);
+    /* Non-seed clients per service (distinct client-server pairs over its servers), then per
+     * server. */
+    uint64_t *svc = calloc(d->nsvc ? d->nsvc : 1, sizeof *svc);
+    if (svc) {
+        const void *key;
+        size_t it = 0;
+        while ((it = htab_next(&d->svc_pairs, it, &key, NULL))) {
+            const struct dsvc_pair *pr = key;
+            if (!(d->cli[pr->client].flags & DCLI_SEED))
+                svc[pr->svc]++;
+        }
+        for (size_t i = 0; i < d->nsrv; i++)
+            acc[i].svc_others = svc[d->srv[i].svc];
+        free(svc);
+    }
+    accumulate_edges(d, acc, 0);
 }
 
 /* ---- scoring ----------------------------------------------------------------------- */
@@ -484,6 +492,180 @@ static uint64_t expand(struct dctx *d, const struct detect_result *out, uint32_t
     return added;
 }
 
+/* ---- address-level candidates ------------------------------------------------------------ */
+
+/* A C&C that serves its bots on several ports (a list they rotate through) spreads its
+ * evidence over them: each endpoint alone may score below the threshold while the address as
+ * a whole does not. After the rounds, each address with two scored endpoints or more (servers
+ * with a seed client) gets an address-level server (port 0, protocol 0) whose edges merge each
+ * client's edges to those endpoints. It is scored like any server and reported when none of
+ * its endpoints is. Endpoints are selected per port, so a C&C that hops over many ports, none
+ * of them recurring for a client, is not found this way (docs/DETECTION.md). */
+
+struct amember {
+    struct ipaddr addr;
+    uint32_t sv;
+};
+
+static int cmp_amember(const void *a, const void *b)
+{
+    const struct amember *x = a, *y = b;
+    int r = ipaddr_cmp(&x->addr, &y->addr);
+    return r ? r : (x->sv > y->sv) - (x->sv < y->sv);
+}
+
+/* Makes the address-level servers and their edges (appended after the real ones, from index
+ * nreal). vmap[sv] gets the address-level server of endpoint sv, or UINT32_MAX. */
+static int make_addresses(struct dctx *d, const struct sacc *acc, uint32_t *vmap)
+{
+    size_t nreal = d->nsrv, n = 0;
+    struct amember *m = malloc((nreal ? nreal : 1) * sizeof *m);
+    if (!m)
+        return BS_ENOMEM;
+    for (size_t sv = 0; sv < nreal; sv++) {
+        vmap[sv] = UINT32_MAX;
+        if (acc[sv].seed_clients)
+            m[n++] = (struct amember){.addr = d->srv[sv].addr, .sv = (uint32_t)sv};
+    }
+    qsort(m, n, sizeof *m, cmp_amember);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc;) {
+        size_t j = i + 1;
+        while (j < n && !ipaddr_cmp(&m[j].addr, &m[i].addr))
+            j++;
+        if (j - i >= 2) {
+            if ((rc = dgrow((void **)&d->srv, &d->srv_cap, d->nsrv, sizeof *d->srv)))
+                break;
+            uint32_t vs = (uint32_t)d->nsrv++;
+            struct dsrv *v = &d->srv[vs];
+            *v = (struct dsrv){.addr = m[i].addr, .first_ms = UINT64_MAX};
+            for (size_t k = i; k < j; k++) {
+                const struct dsrv *s = &d->srv[m[k].sv];
+                v->flows_fwd += s->flows_fwd;
+                v->flows_rev += s->flows_rev;
+                v->packets += s->packets;
+                v->bytes += s->bytes;
+                v->first_ms = s->first_ms < v->first_ms ? s->first_ms : v->first_ms;
+                v->last_ms = s->last_ms > v->last_ms ? s->last_ms : v->last_ms;
+                v->round = s->round > v->round ? s->round : v->round;
+                v->svc = s->svc;
+                vmap[m[k].sv] = vs;
+            }
+        }
+        i = j;
+    }
+    free(m);
+    if (rc || d->nsrv == nreal)
+        return rc;
+    /* Each client's edges to the endpoints of one address become one edge. */
+    struct htab vix;
+    htab_init(&vix, 8, sizeof(uint32_t), d->cfg->max_edges, d->hseed ^ 11);
+    size_t nedge = d->nedge;
+    for (size_t i = 0; i < nedge && !rc; i++) {
+        uint32_t vs = vmap[d->edge[i].server];
+        if (vs == UINT32_MAX)
+            continue;
+        uint64_t key = (uint64_t)d->edge[i].client << 32 | vs;
+        bool is_new;
+        uint32_t *ix = htab_put(&vix, &key, &is_new, &rc);
+        if (!ix)
+            break;
+        if (is_new) {
+            if ((rc = dgrow((void **)&d->edge, &d->edge_cap, d->nedge, sizeof *d->edge)))
+                break;
+            d->edge[d->nedge] =
+                (struct dedge){.client = d->edge[i].client, .server = vs, .first_ms = UINT64_MAX};
+            *ix = (uint32_t)d->nedge++;
+            d->srv[vs].clients++;
+        }
+        const struct dedge *e = &d->edge[i];
+        struct dedge *a = &d->edge[*ix];
+        a->flows += e->flows;
+        a->rev_flows += e->rev_flows;
+        a->syn_only += e->syn_only;
+        a->rst_rev += e->rst_rev;
+        a->tiny += e->tiny;
+        a->port_runs += e->port_runs;
+        a->sampled += e->sampled;
+        a->packets += e->packets;
+        a->first_ms = e->first_ms < a->first_ms ? e->first_ms : a->first_ms;
+        a->last_ms = e->last_ms > a->last_ms ? e->last_ms : a->last_ms;
+        for (int k = 0; k < DSCALES; k++)
+            a->win[k] |= e->win[k];
+    }
+    htab_release(&vix);
+    return rc;
+}
+
+/* Scores the address-level servers; those that are candidates while none of their endpoints
+ * is join out->cand. *acc is grown to the new server count. */
+static int score_addresses(struct dctx *d, struct sacc **accp, struct detect_result *out)
+{
+    size_t nreal = d->nsrv;
+    uint32_t *vmap = malloc((nreal ? nreal : 1) * sizeof *vmap);
+    if (!vmap)
+        return BS_ENOMEM;
+    int rc = make_addresses(d, *accp, vmap);
+    if (rc || d->nsrv == nreal)
+        goto out;
+    rc = BS_ENOMEM;
+    struct sacc *acc = realloc(*accp, d->nsrv * sizeof *acc);
+    if (!acc)
+        goto out;
+    *accp = acc;
+    memset(acc + nreal, 0, (d->nsrv - nreal) * sizeof *acc);
+    accumulate_edges(d, acc, nreal);
+    uint8_t *reported = calloc(d->nsrv, 1);
+    if (!reported)
+        goto out;
+    for (size_t i = 0; i < out->ncand; i++)
+        reported[out->cand[i].server] = 1;
+    for (size_t sv = 0; sv < nreal; sv++) { /* popularity and beacon: the endpoints' highest */
+        uint32_t vs = vmap[sv];
+        if (vs == UINT32_MAX)
+            continue;
+        struct sacc *a = &acc[vs];
+        if (acc[sv].svc_others > a->svc_others)
+            a->svc_others = acc[sv].svc_others;
+        if (acc[sv].has_beacon && (!a->has_beacon || acc[sv].beacon > a->beacon)) {
+            a->beacon = acc[sv].beacon;
+            a->has_beacon = true;
+        }
+        reported[vs] |= reported[sv];
+    }
+    double p_seed = d->ncli ? (double)out->seed_clients_seen / (double)d->ncli : 0.0;
+    size_t cap = out->ncand;
+    rc = 0;
+    for (size_t vs = nreal; vs < d->nsrv && !rc; vs++) {
+        if (reported[vs] || acc[vs].seed_clients < d->cfg->min_seed_clients ||
+            !acc[vs].seed_clients)
+            continue;
+        struct detect_candidate c;
+        score_server(d, (uint32_t)vs, &acc[vs], p_seed, out->timing_usable, &c);
+        if (!is_candidate(d, &c))
+            continue;
+        c.round = d->srv[vs].round;
+        for (size_t sv = 0; sv < nreal; sv++)
+            c.endpoints += vmap[sv] == vs;
+        if (out->ncand == cap) {
+            cap = cap ? 2 * cap : 16;
+            struct detect_candidate *nv = realloc(out->cand, cap * sizeof *nv);
+            if (!nv) {
+                rc = BS_ENOMEM;
+                break;
+            }
+            out->cand = nv;
+        }
+        out->cand[out->ncand++] = c;
+    }
+    free(reported);
+    if (!rc && out->ncand)
+        qsort(out->cand, out->ncand, sizeof *out->cand, cmp_cand);
+out:
+    free(vmap);
+    return rc;
+}
+
 /* ---- moved servers and the graph ---------------------------------------------------- */
 
 static int cmp_u32(const void *a, const void *b)
@@ -691,6 +873,8 @@ int detect_score(struct dctx *d, struct detect_result *out, char errbuf[512])
         hb = NULL;
         rc = score_all(d, acc, out->timing_usable, round, out);
     }
+    if (!rc)
+        rc = score_addresses(d, &acc, out);
     if (!rc)
         rc = link_moves(d, out);
     if (!rc)

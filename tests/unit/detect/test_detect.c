@@ -605,6 +605,74 @@ static void same_result(const struct detect_result *a, const struct detect_resul
     }
 }
 
+/* A C&C that two bots reach on one of eight ports at random each minute: each endpoint alone
+ * stays under the threshold, the address (port 0, protocol 0) merging them does not. */
+static void test_detect_address_level(void **state)
+{
+    (void)state;
+    struct flows f = {0};
+    world(&f, 1, "198.51.100.9", 0, 60);
+    char a[32];
+    uint32_t x = 12345;
+    for (int i = 0; i < 2; i++) { /* two more seeds, not telnet scanners themselves */
+        snprintf(a, sizeof a, "10.0.9.%d", 1 + i);
+        for (uint64_t m = 0; m < 60; m++) {
+            x = x * 1103515245u + 12345u; /* the port of each connection, at random */
+            uint16_t port = (uint16_t)(7000 + (x >> 16) % 8);
+            uint64_t t = T0 + m * MIN + 30000 + (uint64_t)i * 101;
+            add(&f, a, (uint16_t)(43000 + m), "198.51.100.50", port, 6, 0x1b, t, 4, 240, 1);
+            add(&f, "198.51.100.50", port, a, (uint16_t)(43000 + m), 6, 0x1b, t + 15, 3, 180, 1);
+        }
+    }
+    char *dir = mkstore(&f);
+    struct detect_seeds seeds;
+    seeds8(&seeds);
+    for (int i = 0; i < 2; i++) {
+        struct ipaddr ip;
+        snprintf(a, sizeof a, "10.0.9.%d", 1 + i);
+        assert_int_equal(ipaddr_parse(a, &ip), 0);
+        assert_int_equal(detect_seeds_add(&seeds, &ip, T0, SEED_LIST, 0), 0);
+    }
+    struct detect_config cfg;
+    detect_config_init(&cfg, NULL);
+    cfg.expand_depth = 0;
+    struct detect_result r;
+    assert_int_equal(run(dir, &cfg, &seeds, &r), 0);
+    for (uint16_t p = 7000; p < 7008; p++)
+        assert_null(find(&r, "198.51.100.50", p));
+    const struct detect_candidate *c = find(&r, "198.51.100.50", 0);
+    assert_non_null(c);
+    assert_int_equal(c->proto, 0);
+    assert_int_equal(c->endpoints, 8);
+    assert_int_equal(c->seed_clients, 2);
+    assert_int_equal(c->flows, 2 * 60 * 2);
+    assert_true(c->score >= cfg.threshold);
+    assert_true(c->value[DF_PERSISTENCE] > 0.9); /* every active minute, on one port or another */
+    assert_non_null(find(&r, "198.51.100.9", 1791)); /* the one-port C&C as before */
+    assert_null(find(&r, "198.51.100.9", 0));        /* one endpoint: no address level */
+    struct buf b = BUF_INIT(1 << 16);
+    assert_int_equal(detect_candidate_json(c, &r, NULL, &b), 0);
+    assert_non_null(strstr(b.data, "\"port\":0,\"proto\":0"));
+    assert_non_null(strstr(b.data, "\"endpoints\":8"));
+    buf_release(&b);
+    /* Its graph edges are the merged ones, on port 0. */
+    size_t edges = 0;
+    for (size_t i = 0; i < r.nedges; i++)
+        if (r.edges[i].port == 0 && r.edges[i].proto == 0)
+            edges++;
+    assert_int_equal(edges, 2);
+    detect_result_release(&r);
+    /* An endpoint that is a candidate on its own keeps the address level out. */
+    cfg.threshold = 0.5;
+    assert_int_equal(run(dir, &cfg, &seeds, &r), 0);
+    assert_non_null(find(&r, "198.51.100.50", 7000));
+    assert_null(find(&r, "198.51.100.50", 0));
+    detect_result_release(&r);
+    detect_seeds_release(&seeds);
+    free(f.v);
+    rmstore(dir);
+}
+
 /* Two parts' views of one seed pair combine into the state one part seeing every record
  * would have reached. */
 static void test_detect_pair_state_merge(void **state)
@@ -697,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_detect_beacon_and_binomial),
         cmocka_unit_test(test_detect_seed_files_and_errors),
         cmocka_unit_test(test_detect_allow_list_removes_candidate),
+        cmocka_unit_test(test_detect_address_level),
         cmocka_unit_test(test_detect_pair_state_merge),
         cmocka_unit_test(test_detect_stash_and_store_passes_agree),
     };
