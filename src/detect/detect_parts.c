@@ -220,7 +220,7 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
         rc = merge_part(d, parts[t]);
     if (!rc && d->stash_full)
         detect_free_chunks(d);
-    else if (!rc)
+    else if (!rc && d->nchunks)
         qsort(d->chunks, d->nchunks, sizeof *d->chunks, cmp_chunk);
     uint64_t dt = clock_mono_ns() - t0;
     d->scan_ns += dt;

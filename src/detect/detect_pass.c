@@ -196,7 +196,8 @@ int detect_select_pairs(struct dctx *d, uint32_t round)
             goto out;
         memcpy(sel[n++], d->newpair[st->np], sizeof *sel);
     }
-    qsort(sel, n, sizeof *sel, detect_cmp_skey);
+    if (n) /* (sel is NULL when no pair recurs) */
+        qsort(sel, n, sizeof *sel, detect_cmp_skey);
     for (size_t i = 0; i < n && !rc; i++)
         if (!i || memcmp(sel[i], sel[i - 1], 19))
             rc = detect_select_server(d, sel[i], round);

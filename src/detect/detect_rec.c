@@ -26,6 +26,13 @@ struct fkeys {
 /* The record's server key and service hashes. */
 static inline void rec_hashes(const struct dctx *d, struct drec *r)
 {
+    if (ipaddr_is_v4(&r->sa)) { /* skey_hash's and svc_hash's IPv4 paths, without the copies */
+        uint64_t a = ipaddr_v4(&r->sa), k = (uint64_t)r->sport << 8 | r->proto;
+        r->hs = hash_mix64((a << 32 | k) ^ d->hseed);
+        r->hsvc = hash_mix64(hash_mix64(((a & 0xffffff00u) << 32 | k) ^ d->hseed) ^
+                             0x9e3779b97f4a7c15ull);
+        return;
+    }
     uint8_t skey[19];
     memcpy(skey, r->sa.b, 16);
     skey[16] = (uint8_t)(r->sport >> 8);

@@ -673,6 +673,38 @@ static void test_detect_address_level(void **state)
     rmstore(dir);
 }
 
+/* Seeds whose pairs never recur (one scan probe each) and a store of one block: no server is
+ * selected, nothing is kept but one chunk, and the run ends cleanly with no candidate. */
+static void test_detect_nothing_recurs(void **state)
+{
+    (void)state;
+    struct flows f = {0};
+    char a[32];
+    for (int i = 0; i < 8; i++) {
+        bot(a, i);
+        add(&f, a, 33000, "100.64.9.9", 23, 6, 0x02, T0 + (uint64_t)i, 1, 40, 1);
+    }
+    char *dir = mkstore(&f);
+    struct detect_seeds seeds;
+    seeds8(&seeds);
+    struct detect_config cfg;
+    detect_config_init(&cfg, NULL);
+    for (unsigned th = 1; th <= 2; th++) {
+        cfg.threads = th;
+        struct detect_result r;
+        assert_int_equal(run(dir, &cfg, &seeds, &r), 0);
+        assert_int_equal(r.ncand, 0);
+        assert_int_equal(r.flows, 8);
+        detect_result_release(&r);
+        assert_int_equal(run(dir, &cfg, NULL, &r), 0); /* seeds from the flows: none scans 10x */
+        assert_int_equal(r.ncand, 0);
+        detect_result_release(&r);
+    }
+    detect_seeds_release(&seeds);
+    free(f.v);
+    rmstore(dir);
+}
+
 /* Two parts' views of one seed pair combine into the state one part seeing every record
  * would have reached. */
 static void test_detect_pair_state_merge(void **state)
@@ -766,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_detect_seed_files_and_errors),
         cmocka_unit_test(test_detect_allow_list_removes_candidate),
         cmocka_unit_test(test_detect_address_level),
+        cmocka_unit_test(test_detect_nothing_recurs),
         cmocka_unit_test(test_detect_pair_state_merge),
         cmocka_unit_test(test_detect_stash_and_store_passes_agree),
     };
