@@ -6,7 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/jw.h"
 #include "detect/dtext.h"
 #include "detect/intel.h"
 #include "store/statedb.h"
@@ -28,6 +30,11 @@ const char *intel_format_name(enum intel_format f)
 {
     return (unsigned)f < INTEL_FORMAT_COUNT ? format_names[f] : NULL;
 }
+
+/* Cap on one indicator's stored body: a CSV line is at most INTEL_MAX_LINE bytes, but a JSON
+ * feed's strings are not bounded by lines; an indicator whose fields need more (escaped) is
+ * refused as malformed. */
+#define INTEL_BODY_MAX (1u << 20)
 
 /* The records of one file, built before anything is written. */
 struct irecs {
@@ -98,22 +105,29 @@ static int add_ind(struct irecs *rs, const struct ind *in, unsigned long line)
     else
         snprintf(ind, sizeof ind, "[%s]:%u", a, in->port);
     snprintf(key, sizeof key, "%s|%s", rs->source, ind);
-    json_t *b = json_pack("{s:s,s:s,s:I}", "source", rs->source, "indicator", ind, "port",
-                          (json_int_t)in->port);
-    if (!b)
-        return BS_ENOMEM;
+    /* The body: fixed members first, then what the feed gave (empty strings left out). */
+    struct buf bb = BUF_INIT(INTEL_BODY_MAX);
+    struct jw w;
+    jw_init(&w, &bb);
+    jw_obj(&w, NULL);
+    jw_str(&w, "source", rs->source);
+    jw_str(&w, "indicator", ind);
+    jw_u64(&w, "port", in->port);
     if (in->malware && *in->malware)
-        json_object_set_new(b, "malware", json_string(in->malware));
+        jw_str(&w, "malware", in->malware);
     if (in->threat_type && *in->threat_type)
-        json_object_set_new(b, "threat_type", json_string(in->threat_type));
+        jw_str(&w, "threat_type", in->threat_type);
     if (in->confidence >= 0)
-        json_object_set_new(b, "confidence", json_integer(in->confidence));
+        jw_i64(&w, "confidence", in->confidence);
     if (in->reference && *in->reference)
-        json_object_set_new(b, "reference", json_string(in->reference));
+        jw_str(&w, "reference", in->reference);
     if (in->status && *in->status)
-        json_object_set_new(b, "c2_status", json_string(in->status));
-    char *body = json_dumps(b, JSON_COMPACT);
-    json_decref(b);
+        jw_str(&w, "c2_status", in->status);
+    int rc = jw_finish(&w);
+    char *body = rc ? NULL : strdup(bb.data);
+    buf_release(&bb);
+    if (rc == BS_ELIMIT)
+        return ierr(rs->err, line, "an indicator's fields take more than %u bytes", INTEL_BODY_MAX);
     char *k = strdup(key), *ad = strdup(a);
     if (!k || !ad || !body) {
         free(k);
@@ -538,23 +552,25 @@ int intel_lookup(struct statedb *db, const struct ipaddr *addr, uint16_t port, u
 
 int intel_json(const struct intel_hit *hit, uint64_t detected_ms, struct buf *b)
 {
-    if (!hit->listed)
-        return buf_puts(b, "{\"listed\":false}");
-    json_t *o = json_pack("{s:b,s:s,s:I,s:I,s:b,s:s}", "listed", 1, "source", hit->source,
-                          "first_listed_ms", (json_int_t)hit->first_listed_ms, "lead_ms",
-                          (json_int_t)((int64_t)hit->first_listed_ms - (int64_t)detected_ms),
-                          "endpoint", hit->endpoint, "indicator", hit->indicator);
-    if (!o)
-        return BS_ENOMEM;
+    if (!hit->listed) {
+        struct jw w;
+        jw_init(&w, b);
+        jw_obj(&w, NULL);
+        jw_bool(&w, "listed", false);
+        return jw_finish(&w);
+    }
+    struct jw w;
+    jw_init(&w, b);
+    jw_obj(&w, NULL);
+    jw_bool(&w, "listed", true);
+    jw_str(&w, "source", hit->source);
+    jw_u64(&w, "first_listed_ms", hit->first_listed_ms);
+    jw_i64(&w, "lead_ms", (int64_t)hit->first_listed_ms - (int64_t)detected_ms);
+    jw_bool(&w, "endpoint", hit->endpoint);
+    jw_str(&w, "indicator", hit->indicator);
     if (hit->malware[0])
-        json_object_set_new(o, "malware", json_string(hit->malware));
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!s)
-        return BS_ENOMEM;
-    int rc = buf_puts(b, s);
-    free(s);
-    return rc;
+        jw_str(&w, "malware", hit->malware);
+    return jw_finish(&w);
 }
 
 int intel_annotate(struct statedb *db, const struct ipaddr *addr, uint16_t port, uint8_t proto,

@@ -109,15 +109,17 @@ static int flush(struct sv_state *st)
 /* The resume record's body. */
 static int resume_body(struct sv_state *st, bool complete, struct buf *b)
 {
-    if (buf_printf(b, "{\"key\":%" PRIu64 ",\"operator\":", st->key) ||
-        jw_escape(b, st->operator_name, strlen(st->operator_name)) ||
-        buf_printf(b, ",\"complete\":%s,\"low\":%" PRIu64 ",\"done\":[",
-                   complete ? "true" : "false", st->low))
-        return BS_ENOMEM;
+    struct jw w;
+    jw_init(&w, b);
+    jw_obj(&w, NULL);
+    jw_u64(&w, "key", st->key);
+    jw_str(&w, "operator", st->operator_name);
+    jw_bool(&w, "complete", complete);
+    jw_u64(&w, "low", st->low);
+    jw_arr(&w, "done");
     for (size_t i = 0; i < st->n_done; i++)
-        if (buf_printf(b, "%s%" PRIu64, i ? "," : "", st->done[i]))
-            return BS_ENOMEM;
-    return buf_puts(b, "]}");
+        jw_u64(&w, NULL, st->done[i]);
+    return jw_finish(&w);
 }
 
 static int queue_resume(struct sv_state *st, bool complete)
