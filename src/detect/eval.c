@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "core/jw.h"
+#include "core/vec.h"
 #include "detect/dtext.h"
 #include "detect/eval.h"
 
@@ -22,9 +23,23 @@ __attribute__((format(printf, 3, 4))) static int eerr(struct eval_error *err, un
     return BS_EMALFORMED;
 }
 
+int eval_cands_add(struct eval_cands *cs, const struct eval_cand *c)
+{
+    if (!cs->v.esize)
+        vec_init(&cs->v, sizeof(struct eval_cand), 64, EVAL_MAX_CANDIDATES);
+    int rc;
+    struct eval_cand *e = VEC_PUSH(&cs->v, struct eval_cand, &rc);
+    if (!e)
+        return rc;
+    *e = *c;
+    cs->c = cs->v.data;
+    cs->n = cs->v.n;
+    return 0;
+}
+
 void eval_cands_release(struct eval_cands *cs)
 {
-    free(cs->c);
+    vec_release(&cs->v);
     memset(cs, 0, sizeof *cs);
 }
 
@@ -95,19 +110,8 @@ static int cand_line(const char *line, size_t len, unsigned long lineno, struct 
         c.score = json_number_value(score);
         if (!det || json_is_null(det))
             c.detected_ms = c.last_ms;
-        if (cs->n == cs->cap) {
-            size_t nc = cs->cap ? cs->cap * 2 : 64;
-            struct eval_cand *n = realloc(cs->c, nc * sizeof *n);
-            if (!n) {
-                rc = BS_ENOMEM;
-                goto out;
-            }
-            cs->c = n;
-            cs->cap = nc;
-        }
-        cs->c[cs->n++] = c;
+        rc = eval_cands_add(cs, &c);
     }
-out:
     json_decref(o);
     return rc;
 }

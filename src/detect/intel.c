@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/jw.h"
+#include "core/vec.h"
 #include "detect/dtext.h"
 #include "detect/intel.h"
 #include "store/statedb.h"
@@ -37,10 +38,13 @@ const char *intel_format_name(enum intel_format f)
 #define INTEL_BODY_MAX (1u << 20)
 
 /* The records of one file, built before anything is written. */
+struct owned {
+    char *key, *addr, *body; /* what the record of the same index points to */
+};
+
 struct irecs {
-    struct statedb_rec *r;
-    char **own; /* 3 per record: key, addr, body (what r[] points into) */
-    size_t n, cap;
+    struct vec r;   /* struct statedb_rec, at most INTEL_MAX_RECORDS */
+    struct vec own; /* struct owned, one per record */
     const char *source;
     struct intel_import_stats *st;
     struct intel_error *err;
@@ -57,15 +61,22 @@ __attribute__((format(printf, 3, 4))) static int ierr(struct intel_error *err, u
     return BS_EMALFORMED;
 }
 
+static void irecs_init(struct irecs *rs)
+{
+    vec_init(&rs->r, sizeof(struct statedb_rec), 64, INTEL_MAX_RECORDS);
+    vec_init(&rs->own, sizeof(struct owned), 64, INTEL_MAX_RECORDS);
+}
+
 static void irecs_release(struct irecs *rs)
 {
-    for (size_t i = 0; i < rs->n * 3; i++)
-        free(rs->own[i]);
-    free(rs->r);
-    free(rs->own);
-    rs->r = NULL;
-    rs->own = NULL;
-    rs->n = rs->cap = 0;
+    for (size_t i = 0; i < rs->own.n; i++) {
+        struct owned *o = VEC_AT(&rs->own, struct owned, i);
+        free(o->key);
+        free(o->addr);
+        free(o->body);
+    }
+    vec_release(&rs->r);
+    vec_release(&rs->own);
 }
 
 /* One indicator: address (and port, 0 = any) listed from first_ms to last_ms. Strings may be
@@ -80,22 +91,16 @@ struct ind {
 
 static int add_ind(struct irecs *rs, const struct ind *in, unsigned long line)
 {
-    if (rs->n >= INTEL_MAX_RECORDS) {
+    if (rs->r.n >= INTEL_MAX_RECORDS) {
         ierr(rs->err, line, "more than %u indicators in one file", INTEL_MAX_RECORDS);
         return BS_ELIMIT;
     }
-    if (rs->n == rs->cap) {
-        size_t nc = rs->cap ? rs->cap * 2 : 64;
-        struct statedb_rec *n = realloc(rs->r, nc * sizeof *n);
-        if (!n)
-            return BS_ENOMEM;
-        rs->r = n;
-        char **o = realloc(rs->own, nc * 3 * sizeof *o);
-        if (!o)
-            return BS_ENOMEM;
-        rs->own = o;
-        rs->cap = nc;
-    }
+    /* Room in both first, so the pushes below cannot fail half way. */
+    int rc = vec_reserve(&rs->r, rs->r.n + 1);
+    if (!rc)
+        rc = vec_reserve(&rs->own, rs->own.n + 1);
+    if (rc)
+        return rc;
     char a[IPADDR_STRLEN], ind[IPADDR_STRLEN + 10], key[IPADDR_STRLEN + 80];
     ipaddr_format(&in->addr, a, sizeof a);
     if (!in->port)
@@ -123,7 +128,7 @@ static int add_ind(struct irecs *rs, const struct ind *in, unsigned long line)
         jw_str(&w, "reference", in->reference);
     if (in->status && *in->status)
         jw_str(&w, "c2_status", in->status);
-    int rc = jw_finish(&w);
+    rc = jw_finish(&w);
     char *body = rc ? NULL : strdup(bb.data);
     buf_release(&bb);
     if (rc == BS_ELIMIT)
@@ -135,10 +140,8 @@ static int add_ind(struct irecs *rs, const struct ind *in, unsigned long line)
         free(body);
         return BS_ENOMEM;
     }
-    rs->own[rs->n * 3] = k;
-    rs->own[rs->n * 3 + 1] = ad;
-    rs->own[rs->n * 3 + 2] = body;
-    struct statedb_rec *r = &rs->r[rs->n];
+    *VEC_PUSH(&rs->own, struct owned, &rc) = (struct owned){k, ad, body};
+    struct statedb_rec *r = VEC_PUSH(&rs->r, struct statedb_rec, &rc);
     memset(r, 0, sizeof *r);
     r->kind = STATEDB_INTEL;
     r->key = k;
@@ -148,7 +151,6 @@ static int add_ind(struct irecs *rs, const struct ind *in, unsigned long line)
     r->last_ms = in->last_ms > in->first_ms ? in->last_ms : in->first_ms;
     r->score = in->confidence > 0 ? in->confidence : 0;
     r->status = "listed";
-    rs->n++;
     rs->st->indicators++;
     return 0;
 }
@@ -471,6 +473,7 @@ int intel_parse_only(enum intel_format f, const char *data, size_t len,
     struct irecs rs = {.source = (unsigned)f < INTEL_FORMAT_COUNT ? default_source[f] : "",
                        .st = stats,
                        .err = err};
+    irecs_init(&rs);
     int rc = parse(&rs, f, data, len, 0);
     irecs_release(&rs);
     return rc;
@@ -489,10 +492,11 @@ int intel_import(struct statedb *db, enum intel_format f, const char *data, size
         return BS_EUSAGE;
     }
     struct irecs rs = {.source = source ? source : default_source[f], .st = stats, .err = err};
+    irecs_init(&rs);
     int rc = parse(&rs, f, data, len, now_ms);
     /* All or nothing: one transaction for the whole file, only once every line parsed. */
-    if (!rc && rs.n)
-        rc = statedb_rec_put(db, rs.r, rs.n);
+    if (!rc && rs.r.n)
+        rc = statedb_rec_put(db, rs.r.data, rs.r.n);
     irecs_release(&rs);
     return rc;
 }
