@@ -207,7 +207,7 @@ static void *receiver_main(void *arg)
                 add_relaxed(&r->denied, 1);
                 continue;
             }
-            unsigned d = ndec == 1 ? 0 : (unsigned)(exporter_hash(&m.src, c->seed) % ndec);
+            unsigned d = exporter_thread(&m.src, c->seed, ndec);
             const uint8_t *p = b.data + (size_t)i * RECV_BUF;
             if (stopping) {
                 /* draining at stop: wait for room rather than drop what was received */
@@ -569,7 +569,7 @@ static void load_state(struct collector *c)
         }
         off += used;
         const struct ipaddr *a = flowdec_exporter_addr(dec);
-        size_t d = c->ndt == 1 ? 0 : (size_t)(exporter_hash(a, c->seed) % c->ndt);
+        size_t d = exporter_thread(a, c->seed, (unsigned)c->ndt);
         if (exporter_table_adopt(&c->dt[d].dec->ex, dec) == 0)
             restored++;
     }
