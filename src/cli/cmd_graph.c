@@ -37,54 +37,16 @@ struct gctx {
     struct buf line;
 };
 
-/* Copies a value of a stored body into the writer: members in their stored order, integers
- * exact (the bodies detect writes hold strings, integers and booleans). Nesting is bounded by
- * the writer's depth cap. */
-static void copy_value(struct jw *w, const char *key, json_t *v)
-{
-    const char *k;
-    json_t *x;
-    size_t i;
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        jw_obj(w, key);
-        json_object_foreach((json_t *)v, k, x) copy_value(w, k, x);
-        jw_end(w);
-        break;
-    case JSON_ARRAY:
-        jw_arr(w, key);
-        json_array_foreach(v, i, x) copy_value(w, NULL, x);
-        jw_end(w);
-        break;
-    case JSON_STRING:
-        jw_strn(w, key, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER:
-        jw_i64(w, key, (int64_t)json_integer_value(v));
-        break;
-    case JSON_REAL:
-        jw_dbl(w, key, json_real_value(v));
-        break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        jw_bool(w, key, json_is_true(v));
-        break;
-    case JSON_NULL:
-        jw_null(w, key);
-        break;
-    }
-}
-
 /* One edge as an NDJSON line: the stored body's members, then its first and last times. */
 static int edge_ndjson(struct gctx *g, json_t *body, const struct statedb_rec *r)
 {
-    const char *k;
-    json_t *x;
     struct jw w;
     buf_reset(&g->line);
     jw_open(&w, &g->line);
-    json_object_foreach((json_t *)body, k, x) if (strcmp(k, "first_ms") && strcmp(k, "last_ms"))
-        copy_value(&w, k, x);
+    /* The stored members (times kept apart by the record, not in the body). */
+    json_object_del(body, "first_ms");
+    json_object_del(body, "last_ms");
+    cli_json_members(&w, body, false);
     jw_u64(&w, "first_ms", r->first_ms);
     jw_u64(&w, "last_ms", r->last_ms);
     int rc = jw_close(&w);
