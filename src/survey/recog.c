@@ -66,7 +66,7 @@ struct recog_file {
 };
 
 struct ident_db {
-    struct vec files; /* struct recog_file */
+    struct vec files; /* struct recog_file, at most RECOG_DB_MAX_FP */
     struct vec fps;   /* struct recog_fp, at most RECOG_DB_MAX_FP */
     pcre2_match_context *mctx;
     uint32_t max_pairs; /* capture groups + 1 of the largest pattern: one match block fits all */
@@ -106,7 +106,8 @@ int ident_db_new(struct ident_db **out)
         return BS_ENOMEM;
     }
     pcre2_set_match_limit(db->mctx, RECOG_MATCH_LIMIT);
-    vec_init(&db->files, sizeof(struct recog_file), 16, SIZE_MAX);
+    /* Files: as many as fingerprints at most (Recog ships a few dozen). */
+    vec_init(&db->files, sizeof(struct recog_file), 16, RECOG_DB_MAX_FP);
     vec_init(&db->fps, sizeof(struct recog_fp), 256, RECOG_DB_MAX_FP);
     *out = db;
     return 0;
