@@ -8,8 +8,8 @@
  * reads the kernel's drop counter from SO_RXQ_OVFL control data, and copies each datagram
  * into the ring of the decode thread that owns its exporter (exporter_thread(), a hash
  * independent of the tables' own), so each exporter's flowdec state is used by one thread
- * only. A full ring
- * is a counted drop (queue_drops); the receive thread never waits on decoding.
+ * only. A full ring is a counted drop (queue_drops); the receive thread never waits on
+ * decoding.
  *
  * A decode thread owns a struct decoder (its exporter table). It drains its rings, decodes,
  * and batches records into the shared collect_out (NDJSON or store). About once a second it
@@ -40,27 +40,27 @@
 
 /* Caps on thread counts (per listen address and decode threads) and listen addresses. */
 #define COLLECT_MAX_THREADS 64u
-#define COLLECT_MAX_LISTEN  64u
-#define COLLECT_MAX_BATCH   1024u
+#define COLLECT_MAX_LISTEN 64u
+#define COLLECT_MAX_BATCH 1024u
 /* Bytes per ring slot: one typical export datagram (<= 1500 bytes) plus the entry header. */
 #define COLLECT_SLOT_SIZE 2048u
 
 struct collect_live_opts {
-    const char *const *listen; /* "ADDR:PORT" strings */
+    const char *const *listen;     /* "ADDR:PORT" strings */
     size_t nlisten;
-    unsigned threads; /* receive threads (sockets) per listen address */
+    unsigned threads;              /* receive threads (sockets) per listen address */
     unsigned decode_threads;
-    int rcvbuf;             /* requested socket receive buffer, bytes */
-    unsigned batch;         /* datagrams per recvmmsg() */
-    size_t queue_datagrams; /* total ring capacity, in COLLECT_SLOT_SIZE slots */
+    int rcvbuf;                    /* requested socket receive buffer, bytes */
+    unsigned batch;                /* datagrams per recvmmsg() */
+    size_t queue_datagrams;        /* total ring capacity, in COLLECT_SLOT_SIZE slots */
     const struct allow_list *allow;
-    size_t max_exporters; /* per decode thread; 0 = no cap */
+    size_t max_exporters;          /* per decode thread; 0 = no cap */
     struct flowdec_config fcfg;
-    const char *state_file;     /* NULL: no persistence */
-    const char *metrics_listen; /* NULL: no metrics endpoint */
-    uint64_t stats_interval_ms; /* 0: no periodic statistics lines */
-    uint64_t flush_interval_ms; /* store flush period */
-    uint64_t state_interval_ms; /* state file save period */
+    const char *state_file;        /* NULL: no persistence */
+    const char *metrics_listen;    /* NULL: no metrics endpoint */
+    uint64_t stats_interval_ms;    /* 0: no periodic statistics lines */
+    uint64_t flush_interval_ms;    /* store flush period */
+    uint64_t state_interval_ms;    /* state file save period */
     struct collect_out *out;
 };
 
