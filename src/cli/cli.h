@@ -8,6 +8,7 @@
 #ifndef BS_CLI_CLI_H
 #define BS_CLI_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "core/config.h"
@@ -49,5 +50,15 @@ void cli_usage(const struct cli_cmd *cmd, FILE *f);
 
 /* Sets the log level from -v counts / --quiet and the config's general.log_level. */
 void cli_set_log_level(const struct config *cfg, int verbose, int quiet);
+
+/* Stored JSON (a state-database body read with jansson) written back through core/jw
+ * (cli_json.c): cli_json_copy writes v as the member key (NULL in an array or at the top);
+ * cli_json_members writes the members of object o into the object open on w. Members keep
+ * their stored order, or go sorted by key (strcmp) when sorted; integers stay exact.
+ * Nesting is bounded by the writer's depth cap. */
+struct jw;
+struct json_t;
+void cli_json_copy(struct jw *w, const char *key, struct json_t *v, bool sorted);
+void cli_json_members(struct jw *w, struct json_t *o, bool sorted);
 
 #endif

@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/jw.h"
 #include "core/log.h"
 #include "detect/detect.h"
 #include "detect/intel.h"
@@ -125,18 +126,25 @@ static int save_state(struct statedb *db, const struct detect_result *r, char **
         ipaddr_format(&e->server, addr, sizeof addr);
         ipaddr_format(&e->client, cl, sizeof cl);
         snprintf(key, sizeof key, "%s|%s|%u|%u", cl, addr, e->port, e->proto);
-        char body[256];
-        snprintf(body, sizeof body,
-                 "{\"client\":\"%s\",\"server\":\"%s\",\"port\":%u,\"proto\":%u,\"flows\":%" PRIu64
-                 ",\"seed\":%s}",
-                 cl, addr, e->port, e->proto, e->flows, e->seed ? "true" : "false");
+        struct jw w;
+        buf_reset(line);
+        jw_init(&w, line);
+        jw_obj(&w, NULL);
+        jw_str(&w, "client", cl);
+        jw_str(&w, "server", addr);
+        jw_u64(&w, "port", e->port);
+        jw_u64(&w, "proto", e->proto);
+        jw_u64(&w, "flows", e->flows);
+        jw_bool(&w, "seed", e->seed);
+        if ((rc = jw_finish(&w)))
+            break;
         struct statedb_rec rec = {.kind = STATEDB_EDGE,
                                   .key = key,
                                   .addr = addr,
                                   .first_ms = e->first_ms,
                                   .last_ms = e->last_ms,
                                   .score = (double)e->flows,
-                                  .body = body};
+                                  .body = line->data};
         rc = statedb_rec_put(db, &rec, 1);
     }
     return rc;
@@ -363,15 +371,22 @@ static int detect_main(int argc, char **argv)
             if ((ex = run_once(s, &round, &seeds, &allow, db, fmt == 1, cmd)))
                 break;
             if (db) {
-                char body[96];
-                snprintf(body, sizeof body, "{\"t_lo\":%" PRIu64 ",\"t_hi\":%" PRIu64 "}",
-                         round.t_lo, round.t_hi);
-                struct statedb_rec cur = {.kind = STATEDB_STATE,
-                                          .key = "detect.follow",
-                                          .first_ms = round.t_lo,
-                                          .last_ms = round.t_hi,
-                                          .body = body};
-                statedb_rec_put(db, &cur, 1);
+                struct buf body = BUF_INIT(256);
+                struct jw w;
+                jw_init(&w, &body);
+                jw_obj(&w, NULL);
+                jw_u64(&w, "t_lo", round.t_lo);
+                jw_u64(&w, "t_hi", round.t_hi);
+                /* As before, the rounds go on when the cursor cannot be kept. */
+                if (!jw_finish(&w)) {
+                    struct statedb_rec cur = {.kind = STATEDB_STATE,
+                                              .key = "detect.follow",
+                                              .first_ms = round.t_lo,
+                                              .last_ms = round.t_hi,
+                                              .body = body.data};
+                    statedb_rec_put(db, &cur, 1);
+                }
+                buf_release(&body);
             }
         }
         for (int64_t slept = 0; slept < interval && !detect_stop; slept += 100)

@@ -1,12 +1,17 @@
 /* cmd_graph.c - `botscope graph`: the bot-server graph that detection keeps in the state
  * database, as NDJSON edges or Graphviz DOT. */
+#include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/ipaddr.h"
+#include "core/jw.h"
 #include "store/statedb.h"
 
 static const char graph_usage[] =
@@ -29,23 +34,46 @@ static const char graph_usage[] =
 struct gctx {
     bool dot;
     uint64_t min_flows, n;
+    struct buf line;
 };
 
-/* The value of a string field of the flat edge body the detector writes. */
-static void field(const char *body, const char *key, char *out, size_t len)
+/* One edge as an NDJSON line: the stored body's members, then its first and last times. */
+static int edge_ndjson(struct gctx *g, json_t *body, const struct statedb_rec *r)
 {
-    char pat[32];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(body, pat);
-    size_t n = 0;
-    if (p) {
-        p += strlen(pat);
-        if (*p == '"')
-            p++;
-        while (*p && *p != '"' && *p != ',' && *p != '}' && n + 1 < len)
-            out[n++] = *p++;
-    }
-    out[n] = '\0';
+    struct jw w;
+    buf_reset(&g->line);
+    jw_open(&w, &g->line);
+    /* The stored members (times kept apart by the record, not in the body). */
+    json_object_del(body, "first_ms");
+    json_object_del(body, "last_ms");
+    cli_json_members(&w, body, false);
+    jw_u64(&w, "first_ms", r->first_ms);
+    jw_u64(&w, "last_ms", r->last_ms);
+    int rc = jw_close(&w);
+    if (!rc && fwrite(g->line.data, 1, g->line.len, stdout) != g->line.len)
+        rc = -EIO;
+    return rc;
+}
+
+/* One edge in DOT: the client (red when a seed), the server key as a box, the flow count. The
+ * names are addresses checked by parsing, so no DOT quoting is needed. */
+static int edge_dot(const json_t *body, uint64_t flows)
+{
+    const char *cl = json_string_value(json_object_get(body, "client"));
+    const char *sv = json_string_value(json_object_get(body, "server"));
+    const json_t *port = json_object_get(body, "port"), *proto = json_object_get(body, "proto");
+    struct ipaddr a;
+    if (!cl || !sv || ipaddr_parse(cl, &a) || ipaddr_parse(sv, &a) || !json_is_integer(port) ||
+        !json_is_integer(proto))
+        return BS_ECORRUPT;
+    json_int_t p = json_integer_value(port), pr = json_integer_value(proto);
+    printf("  \"%s\" [shape=ellipse%s];\n", cl,
+           json_is_true(json_object_get(body, "seed")) ? ",color=red" : "");
+    printf("  \"%s:%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "\" [shape=box];\n", sv, p, pr);
+    printf("  \"%s\" -> \"%s:%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "\" [label=\"%" PRIu64
+           "\"];\n",
+           cl, sv, p, pr, flows);
+    return 0;
 }
 
 static int edge_cb(void *ctx, const struct statedb_rec *r)
@@ -54,23 +82,12 @@ static int edge_cb(void *ctx, const struct statedb_rec *r)
     if ((uint64_t)r->score < g->min_flows)
         return 0;
     g->n++;
-    if (!g->dot) {
-        size_t l = strlen(r->body);
-        printf("%.*s,\"first_ms\":%" PRIu64 ",\"last_ms\":%" PRIu64 "}\n",
-               (int)(l && r->body[l - 1] == '}' ? l - 1 : l), r->body, r->first_ms, r->last_ms);
-        return 0;
-    }
-    char cl[64], sv[64], port[8], proto[8], seed[8];
-    field(r->body, "client", cl, sizeof cl);
-    field(r->body, "server", sv, sizeof sv);
-    field(r->body, "port", port, sizeof port);
-    field(r->body, "proto", proto, sizeof proto);
-    field(r->body, "seed", seed, sizeof seed);
-    printf("  \"%s\" [shape=ellipse%s];\n", cl, !strcmp(seed, "true") ? ",color=red" : "");
-    printf("  \"%s:%s/%s\" [shape=box];\n", sv, port, proto);
-    printf("  \"%s\" -> \"%s:%s/%s\" [label=\"%" PRIu64 "\"];\n", cl, sv, port, proto,
-           (uint64_t)r->score);
-    return 0;
+    json_t *body = json_loads(r->body ? r->body : "", 0, NULL);
+    int rc = !json_is_object(body) ? BS_ECORRUPT
+             : g->dot              ? edge_dot(body, (uint64_t)r->score)
+                                   : edge_ndjson(g, body, r);
+    json_decref(body);
+    return rc;
 }
 
 static int graph_main(int argc, char **argv)
@@ -89,7 +106,7 @@ static int graph_main(int argc, char **argv)
     if (ex)
         return ex;
     const char *url = config_str(&cfg, "general", "data_dir");
-    struct gctx g = {0};
+    struct gctx g = {.line = BUF_INIT(1 << 20)};
     int c;
     optind = 1;
     ex = BS_EXIT_USAGE;
@@ -152,6 +169,7 @@ static int graph_main(int argc, char **argv)
     fprintf(stderr, "graph: %" PRIu64 " edges\n", g.n);
     ex = BS_EXIT_OK;
 out:
+    buf_release(&g.line);
     config_release(&cfg);
     return ex;
 }

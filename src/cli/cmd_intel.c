@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/fsutil.h"
+#include "core/jw.h"
 #include "detect/dtext.h"
 #include "detect/intel.h"
 #include "store/statedb.h"
@@ -179,13 +181,22 @@ static int list_cb(void *vctx, const struct statedb_rec *r)
     }
     c->n++;
     if (c->ndjson) {
+        /* The record's address and times join the stored body; members sorted by key. */
         json_object_set_new(b, "addr", json_string(r->addr ? r->addr : ""));
         json_object_set_new(b, "first_ms", json_integer((json_int_t)r->first_ms));
         json_object_set_new(b, "last_ms", json_integer((json_int_t)r->last_ms));
-        char *s = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-        if (s)
-            printf("%s\n", s);
-        free(s);
+        struct buf line = BUF_INIT(1 << 20);
+        struct jw w;
+        jw_open(&w, &line);
+        cli_json_members(&w, b, true);
+        int rc = jw_close(&w);
+        if (!rc)
+            fwrite(line.data, 1, line.len, stdout);
+        buf_release(&line);
+        if (rc) {
+            json_decref(b);
+            return rc;
+        }
     } else {
         char f[40], l[40];
         json_t *m = json_object_get(b, "malware"), *ind = json_object_get(b, "indicator");

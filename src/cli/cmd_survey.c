@@ -222,10 +222,12 @@ static int report_infected(const char *path, const struct sv_scope *sc, struct o
                                 .time_ms = clock_wall_ms()};
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         struct buf eb = BUF_INIT(sizeof fd.evidence - 1);
-        buf_puts(&eb, "{\"source\":\"telescope\",\"file\":");
-        jw_escape(&eb, base, strlen(base));
-        buf_puts(&eb, "}");
-        snprintf(fd.evidence, sizeof fd.evidence, "%s", eb.data ? eb.data : "{}");
+        struct jw w;
+        jw_init(&w, &eb);
+        jw_obj(&w, NULL);
+        jw_str(&w, "source", "telescope");
+        jw_strn(&w, "file", base, jw_fit(base, strlen(base), sizeof fd.evidence - 40));
+        snprintf(fd.evidence, sizeof fd.evidence, "%s", jw_finish(&w) ? "{}" : eb.data);
         buf_release(&eb);
         rc = out_finding(o, &fd);
         (*n)++;
@@ -250,11 +252,14 @@ static int seed_cb(void *ctx, const struct statedb_rec *r)
         return 0;
     struct sv_finding fd = {
         .addr = a, .service = "telescope", .kind = SV_INFECTED, .time_ms = clock_wall_ms()};
+    const char *seed = r->key ? r->key : "";
     struct buf b = BUF_INIT(sizeof fd.evidence - 1);
-    buf_puts(&b, "{\"source\":\"state database seed\",\"seed\":");
-    jw_escape(&b, r->key ? r->key : "", r->key ? strlen(r->key) : 0);
-    buf_puts(&b, "}");
-    snprintf(fd.evidence, sizeof fd.evidence, "%s", b.data ? b.data : "{}");
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj(&w, NULL);
+    jw_str(&w, "source", "state database seed");
+    jw_strn(&w, "seed", seed, jw_fit(seed, strlen(seed), sizeof fd.evidence - 50));
+    snprintf(fd.evidence, sizeof fd.evidence, "%s", jw_finish(&w) ? "{}" : b.data);
     buf_release(&b);
     c->n++;
     return out_finding(c->o, &fd);

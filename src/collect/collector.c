@@ -24,6 +24,7 @@
 #include "collect/stats.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/vec.h"
 #include "core/log.h"
 #include "http/httpd.h"
 
@@ -69,8 +70,7 @@ struct dec_thread {
     _Atomic int save_req;
     /* published copies, under mu */
     pthread_mutex_t mu;
-    struct exporter_snap *snaps;
-    size_t nsnaps, snaps_cap;
+    struct vec snaps; /* struct exporter_snap: the last published table (n of them) */
     uint64_t datagrams, exporter_limit;
     struct buf state;
     int state_rc;
@@ -207,7 +207,7 @@ static void *receiver_main(void *arg)
                 add_relaxed(&r->denied, 1);
                 continue;
             }
-            unsigned d = ndec == 1 ? 0 : (unsigned)(exporter_hash(&m.src, c->seed) % ndec);
+            unsigned d = exporter_thread(&m.src, c->seed, ndec);
             const uint8_t *p = b.data + (size_t)i * RECV_BUF;
             if (stopping) {
                 /* draining at stop: wait for room rather than drop what was received */
@@ -247,16 +247,11 @@ static void publish(struct dec_thread *t, bool with_state)
 {
     size_t n = decoder_snapshot(t->dec, NULL, 0);
     pthread_mutex_lock(&t->mu);
-    if (n > t->snaps_cap) {
-        struct exporter_snap *s = realloc(t->snaps, n * sizeof *s);
-        if (s) {
-            t->snaps = s;
-            t->snaps_cap = n;
-        }
-    }
-    t->nsnaps = decoder_snapshot(t->dec, t->snaps, t->snaps_cap);
-    if (t->nsnaps > t->snaps_cap)
-        t->nsnaps = t->snaps_cap;
+    /* Out of memory: the table published is cut to the room there is (statistics only). */
+    (void)vec_reserve(&t->snaps, n);
+    t->snaps.n = decoder_snapshot(t->dec, t->snaps.data, t->snaps.cap);
+    if (t->snaps.n > t->snaps.cap)
+        t->snaps.n = t->snaps.cap;
     t->datagrams = t->dec->datagrams;
     t->exporter_limit = t->dec->exporter_limit;
     if (with_state) {
@@ -360,7 +355,7 @@ static struct exporter_snap *all_snaps(const struct collector *c, size_t *n)
     size_t total = 0, k = 0;
     for (size_t d = 0; d < c->ndt; d++) {
         pthread_mutex_lock(&c->dt[d].mu);
-        total += c->dt[d].nsnaps;
+        total += c->dt[d].snaps.n;
         pthread_mutex_unlock(&c->dt[d].mu);
     }
     struct exporter_snap *s = calloc(total ? total : 1, sizeof *s);
@@ -370,11 +365,11 @@ static struct exporter_snap *all_snaps(const struct collector *c, size_t *n)
     }
     for (size_t d = 0; d < c->ndt; d++) {
         pthread_mutex_lock(&c->dt[d].mu);
-        size_t m = c->dt[d].nsnaps;
+        size_t m = c->dt[d].snaps.n;
         if (m > total - k)
             m = total - k;
         if (m)
-            memcpy(s + k, c->dt[d].snaps, m * sizeof *s);
+            memcpy(s + k, c->dt[d].snaps.data, m * sizeof *s);
         k += m;
         pthread_mutex_unlock(&c->dt[d].mu);
     }
@@ -574,7 +569,7 @@ static void load_state(struct collector *c)
         }
         off += used;
         const struct ipaddr *a = flowdec_exporter_addr(dec);
-        size_t d = c->ndt == 1 ? 0 : (size_t)(exporter_hash(a, c->seed) % c->ndt);
+        size_t d = exporter_thread(a, c->seed, (unsigned)c->ndt);
         if (exporter_table_adopt(&c->dt[d].dec->ex, dec) == 0)
             restored++;
     }
@@ -618,6 +613,8 @@ static int setup(struct collector *c, char *errbuf, size_t errlen)
         t->idx = (unsigned)d;
         atomic_init(&t->save_req, 0);
         buf_init(&t->state, STATEFILE_MAX);
+        /* As many as the decoder's table holds: max_exporters caps it (0: no cap). */
+        vec_init(&t->snaps, sizeof(struct exporter_snap), 64, max_ex ? max_ex : SIZE_MAX);
         pthread_mutex_init(&t->mu, NULL);
         if (ring_bell_init(&t->bell))
             return BS_ENOMEM;
@@ -700,7 +697,7 @@ static void teardown(struct collector *c)
             pthread_mutex_destroy(&t->mu);
             buf_release(&t->state);
         }
-        free(t->snaps);
+        vec_release(&t->snaps);
     }
     free(c->rx);
     free(c->dt);

@@ -6,9 +6,10 @@
  * A receive thread owns one socket and one SPSC ring per decode thread (ring.h). It reads
  * batches with recvmmsg(), drops datagrams from exporters outside the allow-list (counted),
  * reads the kernel's drop counter from SO_RXQ_OVFL control data, and copies each datagram
- * into the ring of the decode thread that owns its exporter (exporter_hash() modulo the
- * decode threads), so each exporter's flowdec state is used by one thread only. A full ring
- * is a counted drop (queue_drops); the receive thread never waits on decoding.
+ * into the ring of the decode thread that owns its exporter (exporter_thread(), a hash
+ * independent of the tables' own), so each exporter's flowdec state is used by one thread
+ * only. A full ring is a counted drop (queue_drops); the receive thread never waits on
+ * decoding.
  *
  * A decode thread owns a struct decoder (its exporter table). It drains its rings, decodes,
  * and batches records into the shared collect_out (NDJSON or store). About once a second it

@@ -3,7 +3,7 @@
  * Each exporter address gets one struct exporter holding its flowdec state (templates,
  * samplers, sequence tracking and per-exporter counters, flowdec.h). The table belongs to one
  * thread (the offline run, or one decode thread of the live collector: exporters are sticky to
- * a decode thread by exporter_hash()), so it has no lock.
+ * a decode thread by exporter_thread()), so it has no lock.
  *
  * The core table (core/htab.h) from the 16-byte address to the exporter, with a seeded hash
  * of the address (the seed is per process, so remote senders cannot aim collisions). Entries
@@ -40,12 +40,16 @@ struct exporter_table {
     struct flowdec_config fcfg;
 };
 
-/* The hash that places an address on a decode thread. (With the same seed it is also the
- * hash that places the address in the thread's table: htab hashes the 16 address bytes with
- * hash_bytes too.) */
-static inline uint64_t exporter_hash(const struct ipaddr *a, uint64_t seed)
+/* The decode thread (0 .. n-1) that owns the exporter at a, for tables seeded with seed. The
+ * pick hashes with a seed derived from the tables' one: with the tables' own hash, every
+ * address of thread k would hash to k modulo n, and since a table's home slot is its hash's
+ * low bits, each table would use only one home slot in n (half of them with 2 threads). */
+static inline unsigned exporter_thread(const struct ipaddr *a, uint64_t seed, unsigned n)
 {
-    return hash_bytes(a->b, sizeof a->b, seed);
+    if (n <= 1)
+        return 0;
+    uint64_t pick_seed = hash_mix64(seed ^ 0x7069636b2d746872ull); /* "pick-thr" */
+    return (unsigned)(hash_bytes(a->b, sizeof a->b, pick_seed) % n);
 }
 
 /* fcfg NULL: flowdec defaults. max 0: no cap. Returns 0 or BS_ENOMEM. */

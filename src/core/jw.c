@@ -199,6 +199,32 @@ int jw_escape(struct buf *b, const char *s, size_t n)
     return rc;
 }
 
+size_t jw_fit(const char *s, size_t n, size_t room)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (room < 2)
+        return 0;
+    size_t used = 2, i = 0; /* the quotes */
+    while (i < n) {
+        unsigned c = u[i];
+        size_t in = 1, out = 1; /* bytes read, bytes jw_escape writes for them */
+        if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+            out = 2;
+        } else if (c < 0x20) {
+            out = 6; /* \u00XX */
+        } else if (c >= 0x80) {
+            size_t l = utf8_len(u + i, n - i);
+            in = l ? l : 1;
+            out = l ? l : 3; /* kept as it is, or one U+FFFD */
+        }
+        if (used + out > room)
+            break;
+        used += out;
+        i += in;
+    }
+    return i;
+}
+
 void jw_strn(struct jw *w, const char *key, const char *val, size_t n)
 {
     pre(w, key);

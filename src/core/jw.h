@@ -106,5 +106,10 @@ int jw_finish(struct jw *w);
 /* Appends s[0..n) as a quoted JSON string (the escaping described above). Returns 0 or
  * BS_ELIMIT (b unchanged beyond what fitted: callers treat it as the document's error). */
 int jw_escape(struct buf *b, const char *s, size_t n);
+/* The length of the longest prefix of s[0..n) that ends on a character boundary (never inside
+ * a well-formed UTF-8 sequence) and whose jw_escape form, quotes included, takes at most room
+ * bytes: how much of an untrusted string fits a fixed-size field without breaking the JSON
+ * around it. 0 when room is under 2 (not even "" fits; the caller's write then fails). */
+size_t jw_fit(const char *s, size_t n, size_t room);
 
 #endif

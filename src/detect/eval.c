@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/jw.h"
+#include "core/vec.h"
 #include "detect/dtext.h"
 #include "detect/eval.h"
 
@@ -21,9 +23,23 @@ __attribute__((format(printf, 3, 4))) static int eerr(struct eval_error *err, un
     return BS_EMALFORMED;
 }
 
+int eval_cands_add(struct eval_cands *cs, const struct eval_cand *c)
+{
+    if (!cs->v.esize)
+        vec_init(&cs->v, sizeof(struct eval_cand), 64, EVAL_MAX_CANDIDATES);
+    int rc;
+    struct eval_cand *e = VEC_PUSH(&cs->v, struct eval_cand, &rc);
+    if (!e)
+        return rc;
+    *e = *c;
+    cs->c = cs->v.data;
+    cs->n = cs->v.n;
+    return 0;
+}
+
 void eval_cands_release(struct eval_cands *cs)
 {
-    free(cs->c);
+    vec_release(&cs->v);
     memset(cs, 0, sizeof *cs);
 }
 
@@ -94,19 +110,8 @@ static int cand_line(const char *line, size_t len, unsigned long lineno, struct 
         c.score = json_number_value(score);
         if (!det || json_is_null(det))
             c.detected_ms = c.last_ms;
-        if (cs->n == cs->cap) {
-            size_t nc = cs->cap ? cs->cap * 2 : 64;
-            struct eval_cand *n = realloc(cs->c, nc * sizeof *n);
-            if (!n) {
-                rc = BS_ENOMEM;
-                goto out;
-            }
-            cs->c = n;
-            cs->cap = nc;
-        }
-        cs->c[cs->n++] = c;
+        rc = eval_cands_add(cs, &c);
     }
-out:
     json_decref(o);
     return rc;
 }
@@ -456,118 +461,120 @@ fail:
 
 /* ---- JSON ---- */
 
-static json_t *j_ep(const struct ipaddr *a, uint16_t port, uint8_t proto)
+static void j_ep(struct jw *w, const struct ipaddr *a, uint16_t port, uint8_t proto)
 {
-    char s[IPADDR_STRLEN];
-    ipaddr_format(a, s, sizeof s);
-    return json_pack("{s:s,s:I,s:I}", "addr", s, "port", (json_int_t)port, "proto",
-                     (json_int_t)proto);
+    jw_obj(w, NULL);
+    jw_ip(w, "addr", a);
+    jw_u64(w, "port", port);
+    jw_u64(w, "proto", proto);
 }
 
-static json_t *j_cand(const struct eval_cand *c)
+/* The candidates of one class, each with its score and detection time. */
+static void j_cands(struct jw *w, const char *key, const struct eval_result *r, enum eval_class cls)
 {
-    json_t *o = j_ep(&c->addr, c->port, c->proto);
-    if (o) {
-        json_object_set_new(o, "score", json_real(c->score));
-        json_object_set_new(o, "detected_ms", json_integer((json_int_t)c->detected_ms));
+    jw_arr(w, key);
+    for (size_t i = 0; i < r->nu; i++) {
+        if (r->cls[i] != cls)
+            continue;
+        const struct eval_cand *c = &r->u[i];
+        j_ep(w, &c->addr, c->port, c->proto);
+        jw_dbl(w, "score", c->score);
+        jw_i64(w, "detected_ms", (int64_t)c->detected_ms);
+        jw_end(w);
     }
-    return o;
+    jw_end(w);
+}
+
+/* The truth's endpoints found (with detection time and delay) or missed. */
+static void j_endpoints(struct jw *w, const char *key, const struct truth *t,
+                        const struct eval_result *r, bool found)
+{
+    jw_arr(w, key);
+    for (size_t k = 0; k < t->n; k++) {
+        const struct truth_endpoint *e = &t->ep[k];
+        if (r->found[k] != found)
+            continue;
+        j_ep(w, &e->addr, e->port, e->proto);
+        jw_i64(w, "first_ms", (int64_t)e->first_ms);
+        jw_i64(w, "last_ms", (int64_t)e->last_ms);
+        if (found) {
+            jw_i64(w, "detected_ms", (int64_t)r->detected_ms[k]);
+            jw_i64(w, "delay_ms", (int64_t)(r->detected_ms[k] - e->first_ms));
+        }
+        jw_end(w);
+    }
+    jw_end(w);
 }
 
 int eval_json(const struct truth *t, const struct eval_result *r, const struct eval_opts *o,
               struct buf *b)
 {
-    json_t *root = json_object(), *tp = json_array(), *fp = json_array(), *rel = json_array();
-    json_t *miss = json_array(), *found = json_array(), *days = json_array();
-    int rc = BS_ENOMEM;
-    if (!root || !tp || !fp || !rel || !miss || !found || !days)
-        goto out;
-    json_object_set_new(root, "truth_format", json_string(truth_format_name(t->format)));
-    json_object_set_new(root, "min_score",
-                        isfinite(o->min_score) ? json_real(o->min_score) : json_null());
-    json_object_set_new(root, "strict", json_boolean(o->strict));
-    json_object_set_new(root, "precision", json_real(r->precision));
-    json_object_set_new(root, "recall", json_real(r->recall));
-    json_object_set_new(root, "f1", json_real(r->f1));
-    json_object_set_new(root, "candidates", json_integer((json_int_t)r->nu));
-    json_object_set_new(root, "tp", json_integer((json_int_t)r->tp));
-    json_object_set_new(root, "fp", json_integer((json_int_t)r->fp));
-    json_object_set_new(root, "related_count", json_integer((json_int_t)r->related));
-    json_object_set_new(root, "endpoints", json_integer((json_int_t)r->endpoints));
-    json_object_set_new(root, "found", json_integer((json_int_t)r->nfound));
-    json_object_set_new(root, "missed_count", json_integer((json_int_t)(r->endpoints - r->nfound)));
-    json_object_set_new(root, "infected_hosts", json_integer((json_int_t)t->ninfected));
-    json_object_set_new(root, "hosts",
-                        json_pack("{s:f,s:f,s:f,s:I,s:I,s:I,s:I}", "precision", r->host_precision,
-                                  "recall", r->host_recall, "f1", r->host_f1, "truth",
-                                  (json_int_t)r->hosts, "found", (json_int_t)r->hosts_found,
-                                  "candidates", (json_int_t)r->cand_hosts, "right",
-                                  (json_int_t)r->cand_hosts_tp));
-    json_t *delay =
-        r->ndelay ? json_pack("{s:I,s:I,s:I}", "count", (json_int_t)r->ndelay, "median_ms",
-                              (json_int_t)r->delay_median_ms, "max_ms", (json_int_t)r->delay_max_ms)
-                  : json_pack("{s:i,s:n,s:n}", "count", 0, "median_ms", "max_ms");
-    json_object_set_new(root, "delay", delay);
-    size_t nl = r->tp_listed_after + r->tp_listed_before;
-    json_t *lead =
-        json_pack("{s:I,s:I,s:I}", "listed_after_detection", (json_int_t)r->tp_listed_after,
-                  "listed_before_detection", (json_int_t)r->tp_listed_before, "not_listed",
-                  (json_int_t)r->tp_unlisted);
-    if (lead)
-        json_object_set_new(lead, "median_lead_ms",
-                            nl ? json_integer((json_int_t)r->lead_median_ms) : json_null());
-    json_object_set_new(root, "public_listing", lead);
-    for (size_t i = 0; i < r->nu; i++)
-        json_array_append_new(r->cls[i] == EVAL_TP   ? tp
-                              : r->cls[i] == EVAL_FP ? fp
-                                                     : rel,
-                              j_cand(&r->u[i]));
-    for (size_t k = 0; k < t->n; k++) {
-        const struct truth_endpoint *e = &t->ep[k];
-        json_t *x = j_ep(&e->addr, e->port, e->proto);
-        if (!x)
-            goto out;
-        json_object_set_new(x, "first_ms", json_integer((json_int_t)e->first_ms));
-        json_object_set_new(x, "last_ms", json_integer((json_int_t)e->last_ms));
-        if (r->found[k]) {
-            json_object_set_new(x, "detected_ms", json_integer((json_int_t)r->detected_ms[k]));
-            json_object_set_new(x, "delay_ms",
-                                json_integer((json_int_t)(r->detected_ms[k] - e->first_ms)));
-            json_array_append_new(found, x);
-        } else {
-            json_array_append_new(miss, x);
-        }
+    struct jw w;
+    jw_init(&w, b);
+    jw_obj(&w, NULL);
+    jw_str(&w, "truth_format", truth_format_name(t->format));
+    jw_dbl(&w, "min_score", o->min_score); /* null when not set (not finite) */
+    jw_bool(&w, "strict", o->strict);
+    jw_dbl(&w, "precision", r->precision);
+    jw_dbl(&w, "recall", r->recall);
+    jw_dbl(&w, "f1", r->f1);
+    jw_i64(&w, "candidates", (int64_t)r->nu);
+    jw_i64(&w, "tp", (int64_t)r->tp);
+    jw_i64(&w, "fp", (int64_t)r->fp);
+    jw_i64(&w, "related_count", (int64_t)r->related);
+    jw_i64(&w, "endpoints", (int64_t)r->endpoints);
+    jw_i64(&w, "found", (int64_t)r->nfound);
+    jw_i64(&w, "missed_count", (int64_t)(r->endpoints - r->nfound));
+    jw_i64(&w, "infected_hosts", (int64_t)t->ninfected);
+    jw_obj(&w, "hosts");
+    jw_dbl(&w, "precision", r->host_precision);
+    jw_dbl(&w, "recall", r->host_recall);
+    jw_dbl(&w, "f1", r->host_f1);
+    jw_i64(&w, "truth", (int64_t)r->hosts);
+    jw_i64(&w, "found", (int64_t)r->hosts_found);
+    jw_i64(&w, "candidates", (int64_t)r->cand_hosts);
+    jw_i64(&w, "right", (int64_t)r->cand_hosts_tp);
+    jw_end(&w);
+    jw_obj(&w, "delay");
+    jw_i64(&w, "count", (int64_t)r->ndelay);
+    if (r->ndelay) {
+        jw_i64(&w, "median_ms", (int64_t)r->delay_median_ms);
+        jw_i64(&w, "max_ms", (int64_t)r->delay_max_ms);
+    } else {
+        jw_null(&w, "median_ms");
+        jw_null(&w, "max_ms");
     }
+    jw_end(&w);
+    jw_obj(&w, "public_listing");
+    jw_i64(&w, "listed_after_detection", (int64_t)r->tp_listed_after);
+    jw_i64(&w, "listed_before_detection", (int64_t)r->tp_listed_before);
+    jw_i64(&w, "not_listed", (int64_t)r->tp_unlisted);
+    if (r->tp_listed_after + r->tp_listed_before)
+        jw_i64(&w, "median_lead_ms", (int64_t)r->lead_median_ms);
+    else
+        jw_null(&w, "median_lead_ms");
+    jw_end(&w);
+    jw_bool(&w, "days_truncated", r->days_truncated);
+    jw_arr(&w, "days");
     for (size_t k = 0; k < r->ndays; k++) {
         const struct eval_day *d = &r->days[k];
-        json_array_append_new(
-            days,
-            json_pack("{s:I,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:I}", "day_ms", (json_int_t)d->day_ms,
-                      "precision", d->precision, "recall", d->recall, "f1", d->f1, "candidates",
-                      (json_int_t)d->candidates, "tp", (json_int_t)d->tp, "fp", (json_int_t)d->fp,
-                      "active", (json_int_t)d->active, "found", (json_int_t)d->found));
+        jw_obj(&w, NULL);
+        jw_i64(&w, "day_ms", (int64_t)d->day_ms);
+        jw_dbl(&w, "precision", d->precision);
+        jw_dbl(&w, "recall", d->recall);
+        jw_dbl(&w, "f1", d->f1);
+        jw_i64(&w, "candidates", (int64_t)d->candidates);
+        jw_i64(&w, "tp", (int64_t)d->tp);
+        jw_i64(&w, "fp", (int64_t)d->fp);
+        jw_i64(&w, "active", (int64_t)d->active);
+        jw_i64(&w, "found", (int64_t)d->found);
+        jw_end(&w);
     }
-    json_object_set_new(root, "days_truncated", json_boolean(r->days_truncated));
-    json_object_set(root, "days", days);
-    json_object_set(root, "found_endpoints", found);
-    json_object_set(root, "true_positives", tp);
-    json_object_set(root, "false_positives", fp);
-    json_object_set(root, "related", rel);
-    json_object_set(root, "missed", miss);
-    char *s = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    if (!s)
-        goto out;
-    rc = buf_puts(b, s);
-    if (!rc)
-        rc = buf_putc(b, '\n');
-    free(s);
-out:
-    json_decref(days);
-    json_decref(found);
-    json_decref(miss);
-    json_decref(rel);
-    json_decref(fp);
-    json_decref(tp);
-    json_decref(root);
-    return rc;
+    jw_end(&w);
+    j_endpoints(&w, "found_endpoints", t, r, true);
+    j_cands(&w, "true_positives", r, EVAL_TP);
+    j_cands(&w, "false_positives", r, EVAL_FP);
+    j_cands(&w, "related", r, EVAL_RELATED);
+    j_endpoints(&w, "missed", t, r, false);
+    return jw_close(&w);
 }

@@ -36,6 +36,7 @@
 
 #include "core/buf.h"
 #include "core/ipaddr.h"
+#include "core/vec.h"
 #include "detect/truth.h"
 
 #define EVAL_MAX_CANDIDATES 1000000u
@@ -56,8 +57,9 @@ struct eval_cand {
 };
 
 struct eval_cands {
-    struct eval_cand *c;
-    size_t n, cap;
+    struct eval_cand *c; /* c == v.data and n == v.n after every call */
+    size_t n;
+    struct vec v; /* private: the storage, at most EVAL_MAX_CANDIDATES */
 };
 
 struct eval_error {
@@ -75,6 +77,9 @@ int eval_cands_read(FILE *f, struct eval_cands *cs, struct eval_error *err);
 /* The same over a buffer. */
 int eval_cands_read_mem(const char *data, size_t len, struct eval_cands *cs,
                         struct eval_error *err);
+/* Appends one candidate (a zeroed struct eval_cands is an empty list). Returns 0, BS_ELIMIT or
+ * BS_ENOMEM. */
+int eval_cands_add(struct eval_cands *cs, const struct eval_cand *c);
 void eval_cands_release(struct eval_cands *cs);
 
 struct eval_opts {

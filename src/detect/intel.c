@@ -6,7 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/jw.h"
+#include "core/vec.h"
 #include "detect/dtext.h"
 #include "detect/intel.h"
 #include "store/statedb.h"
@@ -29,11 +32,19 @@ const char *intel_format_name(enum intel_format f)
     return (unsigned)f < INTEL_FORMAT_COUNT ? format_names[f] : NULL;
 }
 
+/* Cap on one indicator's stored body: a CSV line is at most INTEL_MAX_LINE bytes, but a JSON
+ * feed's strings are not bounded by lines; an indicator whose fields need more (escaped) is
+ * refused as malformed. */
+#define INTEL_BODY_MAX (1u << 20)
+
 /* The records of one file, built before anything is written. */
+struct owned {
+    char *key, *addr, *body; /* what the record of the same index points to */
+};
+
 struct irecs {
-    struct statedb_rec *r;
-    char **own; /* 3 per record: key, addr, body (what r[] points into) */
-    size_t n, cap;
+    struct vec r;   /* struct statedb_rec, at most INTEL_MAX_RECORDS */
+    struct vec own; /* struct owned, one per record */
     const char *source;
     struct intel_import_stats *st;
     struct intel_error *err;
@@ -50,15 +61,22 @@ __attribute__((format(printf, 3, 4))) static int ierr(struct intel_error *err, u
     return BS_EMALFORMED;
 }
 
+static void irecs_init(struct irecs *rs)
+{
+    vec_init(&rs->r, sizeof(struct statedb_rec), 64, INTEL_MAX_RECORDS);
+    vec_init(&rs->own, sizeof(struct owned), 64, INTEL_MAX_RECORDS);
+}
+
 static void irecs_release(struct irecs *rs)
 {
-    for (size_t i = 0; i < rs->n * 3; i++)
-        free(rs->own[i]);
-    free(rs->r);
-    free(rs->own);
-    rs->r = NULL;
-    rs->own = NULL;
-    rs->n = rs->cap = 0;
+    for (size_t i = 0; i < rs->own.n; i++) {
+        struct owned *o = VEC_AT(&rs->own, struct owned, i);
+        free(o->key);
+        free(o->addr);
+        free(o->body);
+    }
+    vec_release(&rs->r);
+    vec_release(&rs->own);
 }
 
 /* One indicator: address (and port, 0 = any) listed from first_ms to last_ms. Strings may be
@@ -73,22 +91,16 @@ struct ind {
 
 static int add_ind(struct irecs *rs, const struct ind *in, unsigned long line)
 {
-    if (rs->n >= INTEL_MAX_RECORDS) {
+    if (rs->r.n >= INTEL_MAX_RECORDS) {
         ierr(rs->err, line, "more than %u indicators in one file", INTEL_MAX_RECORDS);
         return BS_ELIMIT;
     }
-    if (rs->n == rs->cap) {
-        size_t nc = rs->cap ? rs->cap * 2 : 64;
-        struct statedb_rec *n = realloc(rs->r, nc * sizeof *n);
-        if (!n)
-            return BS_ENOMEM;
-        rs->r = n;
-        char **o = realloc(rs->own, nc * 3 * sizeof *o);
-        if (!o)
-            return BS_ENOMEM;
-        rs->own = o;
-        rs->cap = nc;
-    }
+    /* Room in both first, so the pushes below cannot fail half way. */
+    int rc = vec_reserve(&rs->r, rs->r.n + 1);
+    if (!rc)
+        rc = vec_reserve(&rs->own, rs->own.n + 1);
+    if (rc)
+        return rc;
     char a[IPADDR_STRLEN], ind[IPADDR_STRLEN + 10], key[IPADDR_STRLEN + 80];
     ipaddr_format(&in->addr, a, sizeof a);
     if (!in->port)
@@ -98,22 +110,29 @@ static int add_ind(struct irecs *rs, const struct ind *in, unsigned long line)
     else
         snprintf(ind, sizeof ind, "[%s]:%u", a, in->port);
     snprintf(key, sizeof key, "%s|%s", rs->source, ind);
-    json_t *b = json_pack("{s:s,s:s,s:I}", "source", rs->source, "indicator", ind, "port",
-                          (json_int_t)in->port);
-    if (!b)
-        return BS_ENOMEM;
+    /* The body: fixed members first, then what the feed gave (empty strings left out). */
+    struct buf bb = BUF_INIT(INTEL_BODY_MAX);
+    struct jw w;
+    jw_init(&w, &bb);
+    jw_obj(&w, NULL);
+    jw_str(&w, "source", rs->source);
+    jw_str(&w, "indicator", ind);
+    jw_u64(&w, "port", in->port);
     if (in->malware && *in->malware)
-        json_object_set_new(b, "malware", json_string(in->malware));
+        jw_str(&w, "malware", in->malware);
     if (in->threat_type && *in->threat_type)
-        json_object_set_new(b, "threat_type", json_string(in->threat_type));
+        jw_str(&w, "threat_type", in->threat_type);
     if (in->confidence >= 0)
-        json_object_set_new(b, "confidence", json_integer(in->confidence));
+        jw_i64(&w, "confidence", in->confidence);
     if (in->reference && *in->reference)
-        json_object_set_new(b, "reference", json_string(in->reference));
+        jw_str(&w, "reference", in->reference);
     if (in->status && *in->status)
-        json_object_set_new(b, "c2_status", json_string(in->status));
-    char *body = json_dumps(b, JSON_COMPACT);
-    json_decref(b);
+        jw_str(&w, "c2_status", in->status);
+    rc = jw_finish(&w);
+    char *body = rc ? NULL : strdup(bb.data);
+    buf_release(&bb);
+    if (rc == BS_ELIMIT)
+        return ierr(rs->err, line, "an indicator's fields take more than %u bytes", INTEL_BODY_MAX);
     char *k = strdup(key), *ad = strdup(a);
     if (!k || !ad || !body) {
         free(k);
@@ -121,10 +140,8 @@ static int add_ind(struct irecs *rs, const struct ind *in, unsigned long line)
         free(body);
         return BS_ENOMEM;
     }
-    rs->own[rs->n * 3] = k;
-    rs->own[rs->n * 3 + 1] = ad;
-    rs->own[rs->n * 3 + 2] = body;
-    struct statedb_rec *r = &rs->r[rs->n];
+    *VEC_PUSH(&rs->own, struct owned, &rc) = (struct owned){k, ad, body};
+    struct statedb_rec *r = VEC_PUSH(&rs->r, struct statedb_rec, &rc);
     memset(r, 0, sizeof *r);
     r->kind = STATEDB_INTEL;
     r->key = k;
@@ -134,7 +151,6 @@ static int add_ind(struct irecs *rs, const struct ind *in, unsigned long line)
     r->last_ms = in->last_ms > in->first_ms ? in->last_ms : in->first_ms;
     r->score = in->confidence > 0 ? in->confidence : 0;
     r->status = "listed";
-    rs->n++;
     rs->st->indicators++;
     return 0;
 }
@@ -457,6 +473,7 @@ int intel_parse_only(enum intel_format f, const char *data, size_t len,
     struct irecs rs = {.source = (unsigned)f < INTEL_FORMAT_COUNT ? default_source[f] : "",
                        .st = stats,
                        .err = err};
+    irecs_init(&rs);
     int rc = parse(&rs, f, data, len, 0);
     irecs_release(&rs);
     return rc;
@@ -475,10 +492,11 @@ int intel_import(struct statedb *db, enum intel_format f, const char *data, size
         return BS_EUSAGE;
     }
     struct irecs rs = {.source = source ? source : default_source[f], .st = stats, .err = err};
+    irecs_init(&rs);
     int rc = parse(&rs, f, data, len, now_ms);
     /* All or nothing: one transaction for the whole file, only once every line parsed. */
-    if (!rc && rs.n)
-        rc = statedb_rec_put(db, rs.r, rs.n);
+    if (!rc && rs.r.n)
+        rc = statedb_rec_put(db, rs.r.data, rs.r.n);
     irecs_release(&rs);
     return rc;
 }
@@ -538,23 +556,25 @@ int intel_lookup(struct statedb *db, const struct ipaddr *addr, uint16_t port, u
 
 int intel_json(const struct intel_hit *hit, uint64_t detected_ms, struct buf *b)
 {
-    if (!hit->listed)
-        return buf_puts(b, "{\"listed\":false}");
-    json_t *o = json_pack("{s:b,s:s,s:I,s:I,s:b,s:s}", "listed", 1, "source", hit->source,
-                          "first_listed_ms", (json_int_t)hit->first_listed_ms, "lead_ms",
-                          (json_int_t)((int64_t)hit->first_listed_ms - (int64_t)detected_ms),
-                          "endpoint", hit->endpoint, "indicator", hit->indicator);
-    if (!o)
-        return BS_ENOMEM;
+    if (!hit->listed) {
+        struct jw w;
+        jw_init(&w, b);
+        jw_obj(&w, NULL);
+        jw_bool(&w, "listed", false);
+        return jw_finish(&w);
+    }
+    struct jw w;
+    jw_init(&w, b);
+    jw_obj(&w, NULL);
+    jw_bool(&w, "listed", true);
+    jw_str(&w, "source", hit->source);
+    jw_u64(&w, "first_listed_ms", hit->first_listed_ms);
+    jw_i64(&w, "lead_ms", (int64_t)hit->first_listed_ms - (int64_t)detected_ms);
+    jw_bool(&w, "endpoint", hit->endpoint);
+    jw_str(&w, "indicator", hit->indicator);
     if (hit->malware[0])
-        json_object_set_new(o, "malware", json_string(hit->malware));
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!s)
-        return BS_ENOMEM;
-    int rc = buf_puts(b, s);
-    free(s);
-    return rc;
+        jw_str(&w, "malware", hit->malware);
+    return jw_finish(&w);
 }
 
 int intel_annotate(struct statedb *db, const struct ipaddr *addr, uint16_t port, uint8_t proto,

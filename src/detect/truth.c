@@ -8,92 +8,40 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/buf.h"
 #include "core/err.h"
-#include "core/hash.h"
+#include "core/htab.h"
+#include "core/vec.h"
 #include "detect/dtext.h"
 #include "detect/truth.h"
 
-/* ---- uniqueness: one open-addressing index of fixed-size keys ---- */
+/* ---- uniqueness while loading: core/htab tables of fixed-size keys ---- */
 
-struct keyset {
-    uint8_t *keys; /* n keys of ksize bytes, in insertion order */
-    size_t ksize, n, cap;
-    uint32_t *slot; /* nslot entries: 0 empty, else key index + 1 */
-    size_t nslot;
-};
+/* The files are the operator's own labelled data, so a fixed seed (runs stay comparable). */
+#define TRUTH_SEED 0x7275746875ull
 
 struct truth_index {
-    struct keyset ep, host, pair;
+    struct htab ep;   /* endpoint key (20 bytes) -> its index in t->ep */
+    struct htab host; /* infected address (16 bytes) */
+    struct htab pair; /* endpoint index and client (20 bytes): a bot counted once */
 };
 
-static void keyset_release(struct keyset *k)
-{
-    free(k->keys);
-    free(k->slot);
-    memset(k, 0, sizeof *k);
-}
-
-static int keyset_grow(struct keyset *k)
-{
-    size_t ns = k->nslot ? k->nslot * 2 : 64;
-    uint32_t *s = calloc(ns, sizeof *s);
-    if (!s)
-        return BS_ENOMEM;
-    for (size_t i = 0; i < k->n; i++) {
-        size_t h = hash_bytes(k->keys + i * k->ksize, k->ksize, 0x7275746875ull) & (ns - 1);
-        while (s[h])
-            h = (h + 1) & (ns - 1);
-        s[h] = (uint32_t)(i + 1);
-    }
-    free(k->slot);
-    k->slot = s;
-    k->nslot = ns;
-    return 0;
-}
-
-/* Finds key or adds it. Returns 1 when added, 0 when present (*idx its index), or an error. */
-static int keyset_add(struct keyset *k, const void *key, size_t max, size_t *idx)
-{
-    if ((k->n + 1) * 2 > k->nslot) {
-        int rc = keyset_grow(k);
-        if (rc)
-            return rc;
-    }
-    size_t h = hash_bytes(key, k->ksize, 0x7275746875ull) & (k->nslot - 1);
-    while (k->slot[h]) {
-        size_t i = k->slot[h] - 1;
-        if (!memcmp(k->keys + i * k->ksize, key, k->ksize)) {
-            *idx = i;
-            return 0;
-        }
-        h = (h + 1) & (k->nslot - 1);
-    }
-    if (k->n >= max)
-        return BS_ELIMIT;
-    if (k->n == k->cap) {
-        size_t nc = k->cap ? k->cap * 2 : 64;
-        uint8_t *nk = realloc(k->keys, nc * k->ksize);
-        if (!nk)
-            return BS_ENOMEM;
-        k->keys = nk;
-        k->cap = nc;
-    }
-    memcpy(k->keys + k->n * k->ksize, key, k->ksize);
-    *idx = k->n++;
-    k->slot[h] = (uint32_t)*idx + 1;
-    return 1;
-}
-
+/* The storage vecs are made on first use: a zeroed struct truth is a valid empty one. */
 static int ensure_index(struct truth *t)
 {
+    if (!t->ep_v.esize) {
+        vec_init(&t->ep_v, sizeof(struct truth_endpoint), 16, TRUTH_MAX_ENDPOINTS);
+        vec_init(&t->related_v, sizeof(struct truth_endpoint), 16, TRUTH_MAX_ENDPOINTS);
+        vec_init(&t->infected_v, sizeof(struct ipaddr), 16, TRUTH_MAX_HOSTS);
+    }
     if (t->ix)
         return 0;
     t->ix = calloc(1, sizeof *t->ix);
     if (!t->ix)
         return BS_ENOMEM;
-    t->ix->ep.ksize = 20;
-    t->ix->host.ksize = 16;
-    t->ix->pair.ksize = 20;
+    htab_init(&t->ix->ep, 20, sizeof(size_t), TRUTH_MAX_ENDPOINTS, TRUTH_SEED);
+    htab_init(&t->ix->host, 16, 0, TRUTH_MAX_HOSTS, TRUTH_SEED);
+    htab_init(&t->ix->pair, 20, 0, TRUTH_MAX_HOSTS, TRUTH_SEED);
     return 0;
 }
 
@@ -101,11 +49,20 @@ static void index_free(struct truth *t)
 {
     if (!t->ix)
         return;
-    keyset_release(&t->ix->ep);
-    keyset_release(&t->ix->host);
-    keyset_release(&t->ix->pair);
+    htab_release(&t->ix->ep);
+    htab_release(&t->ix->host);
+    htab_release(&t->ix->pair);
     free(t->ix);
     t->ix = NULL;
+}
+
+/* Appends a zeroed element to one of the storage vecs (the caller updates its view). */
+static void *push(struct vec *v, int *rc)
+{
+    void *e = vec_push(v, v->esize, rc);
+    if (e)
+        memset(e, 0, v->esize);
+    return e;
 }
 
 /* ---- the truth itself ---- */
@@ -121,9 +78,9 @@ const char *truth_format_name(enum truth_format f)
 void truth_release(struct truth *t)
 {
     index_free(t);
-    free(t->ep);
-    free(t->related);
-    free(t->infected);
+    vec_release(&t->ep_v);
+    vec_release(&t->related_v);
+    vec_release(&t->infected_v);
     memset(t, 0, sizeof *t);
 }
 
@@ -147,26 +104,26 @@ static int add_endpoint(struct truth *t, const struct ipaddr *addr, uint16_t por
     uint8_t key[20];
     ep_key(key, addr, port, proto);
     size_t i;
-    rc = keyset_add(&t->ix->ep, key, TRUTH_MAX_ENDPOINTS, &i);
-    if (rc < 0)
+    bool is_new;
+    size_t *at = htab_put(&t->ix->ep, key, &is_new, &rc);
+    if (!at)
         return rc;
-    if (rc == 1) {
-        if (t->n == t->cap) {
-            size_t nc = t->cap ? t->cap * 2 : 16;
-            struct truth_endpoint *ne = realloc(t->ep, nc * sizeof *ne);
-            if (!ne)
-                return BS_ENOMEM;
-            t->ep = ne;
-            t->cap = nc;
+    if (is_new) {
+        struct truth_endpoint *e = push(&t->ep_v, &rc);
+        if (!e) {
+            htab_del(&t->ix->ep, key, NULL); /* no index without its endpoint */
+            return rc;
         }
-        struct truth_endpoint *e = &t->ep[t->n++];
-        memset(e, 0, sizeof *e);
+        t->ep = t->ep_v.data;
+        t->n = t->ep_v.n;
+        *at = t->n - 1;
         e->addr = *addr;
         e->port = port;
         e->proto = proto;
         e->first_ms = first_ms;
         e->last_ms = last_ms;
     }
+    i = *at;
     struct truth_endpoint *e = &t->ep[i];
     if (first_ms < e->first_ms)
         e->first_ms = first_ms;
@@ -195,11 +152,13 @@ static int add_client(struct truth *t, size_t i, const struct ipaddr *client)
     uint32_t i32 = (uint32_t)i;
     memcpy(key, &i32, 4);
     memcpy(key + 4, client->b, 16);
-    size_t j;
-    int rc = keyset_add(&t->ix->pair, key, TRUTH_MAX_HOSTS, &j);
-    if (rc == 1)
+    bool is_new;
+    int rc = 0;
+    if (!htab_put(&t->ix->pair, key, &is_new, &rc))
+        return rc;
+    if (is_new)
         t->ep[i].clients++;
-    return rc < 0 ? rc : 0;
+    return 0;
 }
 
 int truth_add_infected(struct truth *t, const struct ipaddr *addr)
@@ -207,41 +166,37 @@ int truth_add_infected(struct truth *t, const struct ipaddr *addr)
     int rc = ensure_index(t);
     if (rc)
         return rc;
-    size_t i;
-    rc = keyset_add(&t->ix->host, addr->b, TRUTH_MAX_HOSTS, &i);
-    if (rc <= 0)
+    bool is_new;
+    if (!htab_put(&t->ix->host, addr->b, &is_new, &rc))
         return rc;
-    if (t->ninfected == t->capinfected) {
-        size_t nc = t->capinfected ? t->capinfected * 2 : 16;
-        struct ipaddr *n = realloc(t->infected, nc * sizeof *n);
-        if (!n)
-            return BS_ENOMEM;
-        t->infected = n;
-        t->capinfected = nc;
+    if (!is_new)
+        return 0;
+    struct ipaddr *a = push(&t->infected_v, &rc);
+    if (!a) {
+        htab_del(&t->ix->host, addr->b, NULL);
+        return rc;
     }
-    t->infected[t->ninfected++] = *addr;
+    t->infected = t->infected_v.data;
+    t->ninfected = t->infected_v.n;
+    *a = *addr;
     return 0;
 }
 
-static int add_related(struct truth *t, const struct ipaddr *addr, uint16_t port, uint8_t proto,
-                       uint64_t first_ms, uint64_t last_ms)
+int truth_add_related(struct truth *t, const struct ipaddr *addr, uint16_t port, uint8_t proto,
+                      uint64_t first_ms, uint64_t last_ms)
 {
+    int rc = ensure_index(t);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < t->nrelated; i++)
         if (!ipaddr_cmp(&t->related[i].addr, addr) && t->related[i].port == port &&
             t->related[i].proto == proto)
             return 0;
-    if (t->nrelated >= TRUTH_MAX_ENDPOINTS)
-        return BS_ELIMIT;
-    if (t->nrelated == t->caprelated) {
-        size_t nc = t->caprelated ? t->caprelated * 2 : 16;
-        struct truth_endpoint *n = realloc(t->related, nc * sizeof *n);
-        if (!n)
-            return BS_ENOMEM;
-        t->related = n;
-        t->caprelated = nc;
-    }
-    struct truth_endpoint *e = &t->related[t->nrelated++];
-    memset(e, 0, sizeof *e);
+    struct truth_endpoint *e = push(&t->related_v, &rc);
+    if (!e)
+        return rc;
+    t->related = t->related_v.data;
+    t->nrelated = t->related_v.n;
     e->addr = *addr;
     e->port = port;
     e->proto = proto;
@@ -414,7 +369,7 @@ static int load_sim(json_t *root, struct truth *t, struct truth_error *err)
                 rc = terr(err, 0, "c2_servers[%zu].%s: addr or port invalid", c, rel[r]);
                 goto out;
             }
-            if ((rc = add_related(t, &a, (uint16_t)p, 6, 0, 0)))
+            if ((rc = truth_add_related(t, &a, (uint16_t)p, 6, 0, 0)))
                 goto out;
         }
         t->lines++;
@@ -799,7 +754,6 @@ int truth_load(const char *path, FILE *f, const char *scenario, struct truth *t,
     memset(t, 0, sizeof *t);
     memset(err, 0, sizeof *err);
     FILE *own = NULL;
-    char *data = NULL;
     int rc;
     if (!f) {
         if (!(own = fopen(path, "rb")))
@@ -813,45 +767,24 @@ int truth_load(const char *path, FILE *f, const char *scenario, struct truth *t,
         goto out;
     }
     if (truth_detect_format(head, hlen) == TRUTH_SIM) {
-        /* JSON is parsed whole: read the rest, up to the cap. */
-        size_t cap = hlen + 65536, len = hlen;
-        if (!(data = malloc(cap))) {
-            rc = BS_ENOMEM;
-            goto out;
-        }
-        memcpy(data, head, hlen);
-        for (;;) {
-            if (len == cap) {
-                if (cap >= TRUTH_MAX_JSON_BYTES) {
-                    rc = terr(err, 0, "JSON truth larger than %u bytes", TRUTH_MAX_JSON_BYTES);
-                    rc = BS_ELIMIT;
-                    goto out;
-                }
-                size_t nc = cap * 2 > TRUTH_MAX_JSON_BYTES ? TRUTH_MAX_JSON_BYTES : cap * 2;
-                char *nd = realloc(data, nc);
-                if (!nd) {
-                    rc = BS_ENOMEM;
-                    goto out;
-                }
-                data = nd;
-                cap = nc;
-            }
-            size_t got = fread(data + len, 1, cap - len, f);
-            len += got;
-            if (!got) {
-                if (ferror(f)) {
-                    rc = errno ? -errno : BS_EIO;
-                    goto out;
-                }
-                break;
-            }
-        }
-        rc = load_json(data, len, scenario, t, err);
+        /* JSON is parsed whole: read the rest, up to the buffer's cap. */
+        struct buf b = BUF_INIT(TRUTH_MAX_JSON_BYTES);
+        char chunk[16384];
+        size_t got;
+        rc = buf_append(&b, head, hlen);
+        while (!rc && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+            rc = buf_append(&b, chunk, got);
+        if (rc == BS_ELIMIT)
+            terr(err, 0, "JSON truth larger than %u bytes", TRUTH_MAX_JSON_BYTES);
+        else if (!rc && ferror(f))
+            rc = errno ? -errno : BS_EIO;
+        if (!rc)
+            rc = load_json(b.data, b.len, scenario, t, err);
+        buf_release(&b);
     } else {
         rc = load_any(head, hlen, f, scenario, t, err);
     }
 out:
-    free(data);
     if (own)
         fclose(own);
     if (rc) {

@@ -30,6 +30,7 @@
 #include <stdio.h>
 
 #include "core/ipaddr.h"
+#include "core/vec.h"
 
 enum truth_format {
     TRUTH_SIM,
@@ -57,13 +58,16 @@ struct truth_endpoint {
 struct truth {
     enum truth_format format;
     struct truth_endpoint *ep; /* C&C endpoints, unique by (addr, port, proto) */
-    size_t n, cap;
+    size_t n;
     struct truth_endpoint *related; /* malicious, not C&C: neither a hit nor a false alarm */
-    size_t nrelated, caprelated;
+    size_t nrelated;
     struct ipaddr *infected; /* sorted, unique */
-    size_t ninfected, capinfected;
+    size_t ninfected;
     uint64_t lines;         /* lines (or JSON entries) read */
     struct truth_index *ix; /* private: uniqueness while loading (freed by truth_finish) */
+    /* Private: the growable storage the three arrays above are views of (ep == ep_v.data and
+     * n == ep_v.n after every call, the same for related and infected). */
+    struct vec ep_v, related_v, infected_v;
 };
 
 /* What went wrong, for the CLI: the line (1-based, 0 when not tied to one) and a sentence. */
@@ -96,6 +100,9 @@ void truth_release(struct truth *t);
  * and clients are added as given). Keeps the arrays unique. Returns 0, BS_ELIMIT, BS_ENOMEM. */
 int truth_add_endpoint(struct truth *t, const struct ipaddr *addr, uint16_t port, uint8_t proto,
                        uint64_t first_ms, uint64_t last_ms, uint64_t flows, uint32_t clients);
+/* Adds a related endpoint (malicious, not C&C; kept unique). Returns 0, BS_ELIMIT, BS_ENOMEM. */
+int truth_add_related(struct truth *t, const struct ipaddr *addr, uint16_t port, uint8_t proto,
+                      uint64_t first_ms, uint64_t last_ms);
 /* Adds an infected host (kept unique; sorted by truth_finish). */
 int truth_add_infected(struct truth *t, const struct ipaddr *addr);
 /* Sorts endpoints (by addr, port, proto) and infected hosts, dropping duplicate hosts. */

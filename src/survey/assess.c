@@ -6,7 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/jw.h"
 #include "survey/ident_device.h"
 #include "survey/recog.h"
 #include "survey/vuln.h"
@@ -175,20 +177,24 @@ int sv_assess_identify(void *ctx, const struct sv_obs *o, struct sv_ident *id)
         return 0;
     if (nf > MAX_CVES)
         nf = MAX_CVES;
-    size_t o2 = 0;
-    id->cves[o2++] = '[';
+    /* The high-risk ids as a JSON array, as many as fit the field whole (ids are checked
+     * CVE-YYYY-NNNN text when the databases load: no escapes, so the room is exact). */
+    struct buf b = BUF_INIT(sizeof id->cves - 1);
+    struct jw w;
+    jw_init(&w, &b);
+    jw_arr(&w, NULL);
     for (size_t i = 0; i < nf; i++) {
         if (!f[i].high_risk)
             continue;
-        size_t need = strlen(f[i].cve) + 4;
-        if (o2 + need + 2 > sizeof id->cves)
+        if (b.len + strlen(f[i].cve) + 4 > sizeof id->cves - 1) /* ,"id" and the ] */
             break;
-        o2 += (size_t)snprintf(id->cves + o2, sizeof id->cves - o2, "%s\"%s\"",
-                               id->vulnerable ? "," : "", f[i].cve);
+        jw_str(&w, NULL, f[i].cve);
         id->vulnerable = true;
     }
-    id->cves[o2++] = ']';
-    id->cves[o2] = '\0';
+    int rc = jw_finish(&w);
+    snprintf(id->cves, sizeof id->cves, "%s", rc ? "[]" : b.data);
+    id->vulnerable &= !rc;
+    buf_release(&b);
     return 0;
 }
 

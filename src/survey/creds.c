@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/vec.h"
 #include "survey/survey.h"
 
 int sv_creds_load(struct sv_creds *c, const char *path, char *errbuf, size_t errlen)
@@ -19,7 +20,8 @@ int sv_creds_load(struct sv_creds *c, const char *path, char *errbuf, size_t err
     char line[512];
     unsigned lineno = 0;
     int rc = 0;
-    size_t cap = 0;
+    struct vec v; /* handed over as c->v, the plain array sv_creds publishes */
+    vec_init(&v, sizeof(struct sv_cred), 32, SV_CREDS_MAX);
     while (fgets(line, sizeof line, f)) {
         lineno++;
         size_t n = strlen(line);
@@ -37,22 +39,14 @@ int sv_creds_load(struct sv_creds *c, const char *path, char *errbuf, size_t err
             rc = BS_EPARSE;
             break;
         }
-        if (c->n >= SV_CREDS_MAX) {
+        if (v.n >= SV_CREDS_MAX) {
             snprintf(errbuf, errlen, "%s:%u: more than %d pairs", path, lineno, SV_CREDS_MAX);
             rc = BS_ELIMIT;
             break;
         }
-        if (c->n == cap) {
-            size_t nc = cap ? cap * 2 : 32;
-            struct sv_cred *v = realloc(c->v, nc * sizeof *v);
-            if (!v) {
-                rc = BS_ENOMEM;
-                break;
-            }
-            c->v = v;
-            cap = nc;
-        }
-        struct sv_cred *cr = &c->v[c->n++];
+        struct sv_cred *cr = VEC_PUSH(&v, struct sv_cred, &rc);
+        if (!cr)
+            break;
         *colon = '\0';
         /* Both lengths were checked against SV_CRED_FIELD above. */
         memcpy(cr->user, line, strlen(line) + 1);
@@ -60,9 +54,13 @@ int sv_creds_load(struct sv_creds *c, const char *path, char *errbuf, size_t err
         cr->index = lineno;
     }
     fclose(f);
-    if (rc)
-        sv_creds_release(c);
-    return rc;
+    if (rc) {
+        vec_release(&v);
+        return rc;
+    }
+    c->v = v.data; /* malloc'd: sv_creds_release frees it */
+    c->n = v.n;
+    return 0;
 }
 
 void sv_creds_release(struct sv_creds *c)

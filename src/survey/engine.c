@@ -88,19 +88,21 @@ static void service_end(struct sv_sess *s)
          * known to be vulnerable. */
         sv_sess_identify(s);
         if (s->have_id && s->id.vulnerable) {
-            char ev[768] = "{\"cpe\":";
-            sv_json__str(ev, sizeof ev, s->id.cpe);
-            size_t o = strlen(ev);
-            snprintf(ev + o, sizeof ev - o, ",\"seen\":");
+            /* What the device showed is its own text: keys (17 bytes) and rooms add up
+             * to 747, under SV_EVIDENCE_LEN - 1. */
             const struct sv_obs *ob = &s->obs;
-            sv_json__str(ev, sizeof ev,
-                         ob->banner[0]        ? ob->banner
-                         : ob->http_server[0] ? ob->http_server
-                         : ob->http_title[0]  ? ob->http_title
-                                              : ob->tls_subject);
-            o = strlen(ev);
-            snprintf(ev + o, sizeof ev - o, "}");
-            sv_sess__finding(s, SV_VULNERABLE_FIRMWARE, ev);
+            struct buf b = BUF_INIT(SV_EVIDENCE_LEN - 1);
+            struct jw w;
+            sv_ev__open(&w, &b);
+            sv_ev__str(&w, "cpe", s->id.cpe, 250);
+            sv_ev__str(&w, "seen",
+                       ob->banner[0]        ? ob->banner
+                       : ob->http_server[0] ? ob->http_server
+                       : ob->http_title[0]  ? ob->http_title
+                                            : ob->tls_subject,
+                       480);
+            sv_sess__finding(s, SV_VULNERABLE_FIRMWARE, &w);
+            buf_release(&b);
         }
         /* What the service showed (or did not show) may be a known bot's mark. */
         const struct sv_sign *g = sv_sign_match(&s->obs, s->silent);

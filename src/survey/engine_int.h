@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
+#include "core/jw.h"
 #include "survey/module.h"
 #include "survey/survey.h"
 #include "survey/targets.h"
@@ -136,12 +138,18 @@ static inline void sv_engine__touch(struct sv_engine *e, const struct sv_host *h
 void sv_engine__sink_err(struct sv_engine *e, int rc);
 /* One evidence record about s's service. */
 void sv_sess__evidence(struct sv_sess *s, const char *tried, const char *outcome);
-/* One finding about s's service with evidence_json (a JSON object text). */
-void sv_sess__finding(struct sv_sess *s, enum sv_finding_kind k, const char *evidence_json);
+/* Starts a finding's evidence object: a writer on b, which the caller made with
+ * BUF_INIT(SV_EVIDENCE_LEN - 1) and releases after sv_sess__finding. */
+void sv_ev__open(struct jw *w, struct buf *b);
+/* Writes s as a string member of the evidence clipped to at most room bytes, quotes included
+ * (jw_fit): banners and prompts are the device's text, of any length and any bytes, and each
+ * writer gives its strings rooms that add up to less than the field, so the object fits
+ * whole. */
+void sv_ev__str(struct jw *w, const char *key, const char *s, size_t room);
+/* One finding about s's service with the evidence object written on ev (finished here). */
+void sv_sess__finding(struct sv_sess *s, enum sv_finding_kind k, struct jw *ev);
 /* One infection-sign finding about s's service (signs.h), with its evidence record. */
 struct sv_sign;
 void sv_sess__sign(struct sv_sess *s, const struct sv_sign *g);
-/* Appends s to out as a JSON string literal (escaped, quoted, truncated to fit cap). */
-void sv_json__str(char *out, size_t cap, const char *s);
 
 #endif

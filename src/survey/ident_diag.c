@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 
 void ident_diag_clear(struct ident_diag *d)
@@ -36,8 +37,6 @@ void ident_diag_set(struct ident_diag *d, const char *file, int line, int col, c
 int ident_read_file(const char *path, size_t max, char **out, size_t *len)
 {
     int rc = 0;
-    char *data = NULL;
-    size_t n = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return -errno;
@@ -54,43 +53,25 @@ int ident_read_file(const char *path, size_t max, char **out, size_t *len)
         rc = BS_ELIMIT;
         goto close;
     }
-    /* Read to the end rather than trusting st_size (pipes and growing files). */
-    size_t cap = (size_t)st.st_size + 1;
-    data = malloc(cap + 1);
-    if (!data) {
-        rc = BS_ENOMEM;
+    /* Read to the end rather than trusting st_size (pipes and growing files); the buffer's
+     * cap refuses what passes max. */
+    struct buf b = BUF_INIT(max);
+    if ((rc = buf_reserve(&b, (size_t)st.st_size)))
+        goto close;
+    char chunk[16384];
+    size_t got;
+    while (!rc && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rc = buf_append(&b, chunk, got);
+    if (!rc && ferror(f))
+        rc = -EIO;
+    if (rc) {
+        buf_release(&b);
         goto close;
     }
-    for (;;) {
-        size_t got = fread(data + n, 1, cap - n, f);
-        n += got;
-        if (n < cap) {
-            if (ferror(f)) {
-                rc = -EIO;
-                goto free_data;
-            }
-            break;
-        }
-        if (cap > max) {
-            rc = BS_ELIMIT;
-            goto free_data;
-        }
-        size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-        char *nd = realloc(data, ncap + 1);
-        if (!nd) {
-            rc = BS_ENOMEM;
-            goto free_data;
-        }
-        data = nd;
-        cap = ncap;
-    }
-    data[n] = '\0';
-    *out = data;
-    *len = n;
+    *out = b.data; /* handed over: malloc'd and NUL-terminated (buf_reserve made it) */
+    *len = b.len;
     fclose(f);
     return 0;
-free_data:
-    free(data);
 close:
     fclose(f);
     return rc;

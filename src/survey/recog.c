@@ -18,11 +18,17 @@
 
 #include "core/err.h"
 #include "core/fsutil.h"
+#include "core/vec.h"
 #include "survey/recog_int.h"
 
 /* Backtracking cap per match: Recog patterns are simple; a pattern that needs more than
  * this on hostile input is stopped (BS_EIO) rather than left to burn the engine's time. */
 #define RECOG_MATCH_LIMIT 1000000u
+
+/* Caps on what one fingerprint may carry (Recog's own files have a few of each): examples,
+ * and asserted params per example. A file is refused past them. */
+#define RECOG_MAX_EXAMPLES 1024u
+#define RECOG_MAX_ASSERTS  256u
 
 struct recog_nv {
     char *name;
@@ -39,8 +45,7 @@ struct recog_example {
     char *text;
     size_t len;
     int line;
-    size_t nassert;
-    struct recog_nv *asserts;
+    struct vec asserts; /* struct recog_nv, at most RECOG_MAX_ASSERTS */
 };
 
 struct recog_fp {
@@ -50,10 +55,8 @@ struct recog_fp {
     int line;
     size_t file; /* index in db->files */
     char *description;
-    size_t nparams;
-    struct recog_fparam *params;
-    size_t nexamples;
-    struct recog_example *examples;
+    struct vec params;   /* struct recog_fparam, at most RECOG_MAX_PARAMS */
+    struct vec examples; /* struct recog_example, at most RECOG_MAX_EXAMPLES */
 };
 
 struct recog_file {
@@ -63,13 +66,17 @@ struct recog_file {
 };
 
 struct ident_db {
-    struct recog_file *files;
-    size_t nfiles, capfiles;
-    struct recog_fp *fps;
-    size_t nfps, capfps;
+    struct vec files; /* struct recog_file, at most RECOG_DB_MAX_FP */
+    struct vec fps;   /* struct recog_fp, at most RECOG_DB_MAX_FP */
     pcre2_match_context *mctx;
     uint32_t max_pairs; /* capture groups + 1 of the largest pattern: one match block fits all */
 };
+
+#define DB_FP(db, i)      VEC_AT(&(db)->fps, struct recog_fp, i)
+#define DB_FILE(db, i)    VEC_AT(&(db)->files, struct recog_file, i)
+#define FP_PARAM(fp, i)   VEC_AT(&(fp)->params, struct recog_fparam, i)
+#define FP_EXAMPLE(fp, i) VEC_AT(&(fp)->examples, struct recog_example, i)
+#define EX_ASSERT(ex, i)  VEC_AT(&(ex)->asserts, struct recog_nv, i)
 
 /* Files without a `matches` attribute are keyed by base name; these get a protocol-style
  * key instead so a caller uses one name per protocol. */
@@ -99,6 +106,9 @@ int ident_db_new(struct ident_db **out)
         return BS_ENOMEM;
     }
     pcre2_set_match_limit(db->mctx, RECOG_MATCH_LIMIT);
+    /* Files: as many as fingerprints at most (Recog ships a few dozen). */
+    vec_init(&db->files, sizeof(struct recog_file), 16, RECOG_DB_MAX_FP);
+    vec_init(&db->fps, sizeof(struct recog_fp), 256, RECOG_DB_MAX_FP);
     *out = db;
     return 0;
 }
@@ -108,21 +118,21 @@ static void recog_fp_release(struct recog_fp *fp)
     pcre2_code_free(fp->re);
     pcre2_code_free(fp->re_utf);
     free(fp->description);
-    for (size_t i = 0; i < fp->nparams; i++) {
-        free(fp->params[i].name);
-        free(fp->params[i].value);
+    for (size_t i = 0; i < fp->params.n; i++) {
+        free(FP_PARAM(fp, i)->name);
+        free(FP_PARAM(fp, i)->value);
     }
-    free(fp->params);
-    for (size_t i = 0; i < fp->nexamples; i++) {
-        struct recog_example *ex = &fp->examples[i];
+    vec_release(&fp->params);
+    for (size_t i = 0; i < fp->examples.n; i++) {
+        struct recog_example *ex = FP_EXAMPLE(fp, i);
         free(ex->text);
-        for (size_t j = 0; j < ex->nassert; j++) {
-            free(ex->asserts[j].name);
-            free(ex->asserts[j].value);
+        for (size_t j = 0; j < ex->asserts.n; j++) {
+            free(EX_ASSERT(ex, j)->name);
+            free(EX_ASSERT(ex, j)->value);
         }
-        free(ex->asserts);
+        vec_release(&ex->asserts);
     }
-    free(fp->examples);
+    vec_release(&fp->examples);
     memset(fp, 0, sizeof(*fp));
 }
 
@@ -130,38 +140,21 @@ void ident_db_free(struct ident_db *db)
 {
     if (!db)
         return;
-    for (size_t i = 0; i < db->nfps; i++)
-        recog_fp_release(&db->fps[i]);
-    free(db->fps);
-    for (size_t i = 0; i < db->nfiles; i++) {
-        free(db->files[i].name);
-        free(db->files[i].key);
+    for (size_t i = 0; i < db->fps.n; i++)
+        recog_fp_release(DB_FP(db, i));
+    vec_release(&db->fps);
+    for (size_t i = 0; i < db->files.n; i++) {
+        free(DB_FILE(db, i)->name);
+        free(DB_FILE(db, i)->key);
     }
-    free(db->files);
+    vec_release(&db->files);
     pcre2_match_context_free(db->mctx);
     free(db);
 }
 
 size_t ident_db_count(const struct ident_db *db)
 {
-    return db->nfps;
-}
-
-/* Grows an array of elements of size esz so it can hold need elements. */
-static int recog_grow(void **arr, size_t *cap, size_t need, size_t esz)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *n = realloc(*arr, ncap * esz);
-    if (!n)
-        return BS_ENOMEM;
-    memset((char *)n + *cap * esz, 0, (ncap - *cap) * esz);
-    *arr = n;
-    *cap = ncap;
-    return 0;
+    return db->fps.n;
 }
 
 /* Certainty from a "0.0".."1.0" attribute; -1 when absent or unreadable. */
@@ -191,20 +184,20 @@ static bool recog_flag(const char *flags, const char *name)
     return false;
 }
 
-static int recog_add_nv(struct recog_nv **arr, size_t *n, const char *name, const char *value)
+static int recog_add_nv(struct vec *v, const char *name, const char *value)
 {
-    struct recog_nv *a = realloc(*arr, (*n + 1) * sizeof(**arr));
+    int rc;
+    struct recog_nv *a = VEC_PUSH(v, struct recog_nv, &rc);
     if (!a)
-        return BS_ENOMEM;
-    *arr = a;
-    a[*n].name = recog_strdup(name);
-    a[*n].value = recog_strdup(value);
-    if (!a[*n].name || !a[*n].value) {
-        free(a[*n].name);
-        free(a[*n].value);
+        return rc;
+    a->name = recog_strdup(name);
+    a->value = recog_strdup(value);
+    if (!a->name || !a->value) {
+        free(a->name);
+        free(a->value);
+        v->n--;
         return BS_ENOMEM;
     }
-    (*n)++;
     return 0;
 }
 
@@ -212,18 +205,20 @@ static int recog_add_nv(struct recog_nv **arr, size_t *n, const char *name, cons
 static int recog_load_example(struct recog_fp *fp, xmlNode *n, const char *file,
                               struct ident_diag *diag)
 {
-    struct recog_example *exs = realloc(fp->examples, (fp->nexamples + 1) * sizeof(*exs));
-    if (!exs)
-        return BS_ENOMEM;
-    fp->examples = exs;
-    struct recog_example *ex = &exs[fp->nexamples];
+    int rc = 0;
+    struct recog_example *ex = VEC_PUSH(&fp->examples, struct recog_example, &rc);
+    if (!ex) {
+        if (rc == BS_ELIMIT)
+            ident_diag_set(diag, file, (int)xmlGetLineNo(n), 0, "more than %u examples",
+                           RECOG_MAX_EXAMPLES);
+        return rc;
+    }
     memset(ex, 0, sizeof(*ex));
-    fp->nexamples++;
+    vec_init(&ex->asserts, sizeof(struct recog_nv), 4, RECOG_MAX_ASSERTS);
     ex->line = (int)xmlGetLineNo(n);
     xmlChar *content = xmlNodeGetContent(n);
     const char *txt = content ? (const char *)content : "";
     bool b64 = false;
-    int rc = 0;
     for (xmlAttr *a = n->properties; a; a = a->next) {
         xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
         const char *name = (const char *)a->name;
@@ -236,7 +231,10 @@ static int recog_load_example(struct recog_fp *fp, xmlNode *n, const char *file,
             }
             b64 = true;
         } else if (name[0] != '_') {
-            rc = recog_add_nv(&ex->asserts, &ex->nassert, name, val);
+            rc = recog_add_nv(&ex->asserts, name, val);
+            if (rc == BS_ELIMIT)
+                ident_diag_set(diag, file, ex->line, 0, "more than %u asserted params",
+                               RECOG_MAX_ASSERTS);
         }
         xmlFree(v);
         if (rc)
@@ -263,7 +261,7 @@ static int recog_load_param(struct recog_fp *fp, xmlNode *n, const char *file,
                             struct ident_diag *diag)
 {
     int line = (int)xmlGetLineNo(n);
-    if (fp->nparams >= RECOG_MAX_PARAMS) {
+    if (fp->params.n >= RECOG_MAX_PARAMS) {
         ident_diag_set(diag, file, line, 0, "more than %u params in one fingerprint",
                        RECOG_MAX_PARAMS);
         return BS_ELIMIT;
@@ -289,23 +287,19 @@ static int recog_load_param(struct recog_fp *fp, xmlNode *n, const char *file,
         rc = BS_EPARSE;
         goto out;
     }
-    struct recog_fparam *fpp = realloc(fp->params, (fp->nparams + 1) * sizeof(*fpp));
-    if (!fpp) {
-        rc = BS_ENOMEM;
+    struct recog_fparam *np = VEC_PUSH(&fp->params, struct recog_fparam, &rc);
+    if (!np)
         goto out;
-    }
-    fp->params = fpp;
-    struct recog_fparam *np = &fpp[fp->nparams];
     np->pos = (int)p;
     np->name = recog_strdup((const char *)name);
     np->value = p == 0 ? recog_strdup((const char *)value) : NULL;
     if (!np->name || (p == 0 && !np->value)) {
         free(np->name);
         free(np->value);
+        fp->params.n--;
         rc = BS_ENOMEM;
         goto out;
     }
-    fp->nparams++;
 out:
     xmlFree(pos);
     xmlFree(name);
@@ -316,16 +310,19 @@ out:
 static int recog_load_fp(struct ident_db *db, xmlNode *n, size_t file_idx, int file_cert,
                          const char *file, struct ident_diag *diag)
 {
-    if (db->nfps >= RECOG_DB_MAX_FP) {
+    if (db->fps.n >= RECOG_DB_MAX_FP) {
         ident_diag_set(diag, file, (int)xmlGetLineNo(n), 0, "more than %u fingerprints",
                        RECOG_DB_MAX_FP);
         return BS_ELIMIT;
     }
-    int rc = recog_grow((void **)&db->fps, &db->capfps, db->nfps + 1, sizeof(*db->fps));
+    /* Counted once it is complete: a failure below releases it and leaves n as it was. */
+    int rc = vec_reserve(&db->fps, db->fps.n + 1);
     if (rc)
         return rc;
-    struct recog_fp *fp = &db->fps[db->nfps];
+    struct recog_fp *fp = DB_FP(db, db->fps.n);
     memset(fp, 0, sizeof(*fp));
+    vec_init(&fp->params, sizeof(struct recog_fparam), 4, RECOG_MAX_PARAMS);
+    vec_init(&fp->examples, sizeof(struct recog_example), 2, RECOG_MAX_EXAMPLES);
     fp->line = (int)xmlGetLineNo(n);
     fp->file = file_idx;
     int c = recog_certainty(n);
@@ -379,11 +376,12 @@ static int recog_load_fp(struct ident_db *db, xmlNode *n, size_t file_idx, int f
     pcre2_pattern_info(fp->re, PCRE2_INFO_CAPTURECOUNT, &groups);
     if (groups + 1 > db->max_pairs)
         db->max_pairs = groups + 1;
-    for (size_t i = 0; i < fp->nparams; i++) {
-        if ((uint32_t)fp->params[i].pos > groups) {
+    for (size_t i = 0; i < fp->params.n; i++) {
+        const struct recog_fparam *pa = FP_PARAM(fp, i);
+        if ((uint32_t)pa->pos > groups) {
             ident_diag_set(diag, file, fp->line, 0,
-                           "param %s takes group %d but the pattern has %u", fp->params[i].name,
-                           fp->params[i].pos, groups);
+                           "param %s takes group %d but the pattern has %u", pa->name, pa->pos,
+                           groups);
             rc = BS_EPARSE;
             goto fail;
         }
@@ -394,7 +392,7 @@ static int recog_load_fp(struct ident_db *db, xmlNode *n, size_t file_idx, int f
     }
     xmlFree(pattern);
     xmlFree(flags);
-    db->nfps++;
+    db->fps.n++;
     return 0;
 fail:
     xmlFree(pattern);
@@ -429,7 +427,7 @@ int ident_db_load_file(struct ident_db *db, const char *path, struct ident_diag 
 int ident_db_load_buffer(struct ident_db *db, const char *path, const char *data, size_t len,
                          struct ident_diag *diag)
 {
-    size_t old_nfps = db->nfps, old_nfiles = db->nfiles;
+    size_t old_nfps = db->fps.n, old_nfiles = db->files.n;
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
     int rc = 0;
@@ -472,10 +470,9 @@ int ident_db_load_buffer(struct ident_db *db, const char *path, const char *data
         rc = BS_EPARSE;
         goto out;
     }
-    if ((rc = recog_grow((void **)&db->files, &db->capfiles, db->nfiles + 1, sizeof(*db->files))) !=
-        0)
+    if ((rc = vec_reserve(&db->files, db->files.n + 1)) != 0)
         goto out;
-    struct recog_file *rf = &db->files[db->nfiles];
+    struct recog_file *rf = DB_FILE(db, db->files.n);
     memset(rf, 0, sizeof(*rf));
     rf->name = recog_strdup(recog_base(path));
     xmlChar *matches = xmlGetProp(root, (const xmlChar *)"matches");
@@ -498,31 +495,31 @@ int ident_db_load_buffer(struct ident_db *db, const char *path, const char *data
         rf->key = k;
     }
     xmlFree(matches);
-    db->nfiles++; /* counted now so a failure below frees its strings */
+    db->files.n++; /* counted now so a failure below frees its strings */
     if (!rf->name || !rf->key) {
         rc = BS_ENOMEM;
         goto out;
     }
-    rf->first = db->nfps;
+    rf->first = db->fps.n;
     int file_cert = recog_certainty(root);
     for (xmlNode *n = root->children; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "fingerprint") != 0)
             continue;
-        if ((rc = recog_load_fp(db, n, db->nfiles - 1, file_cert, path, diag)) != 0)
+        if ((rc = recog_load_fp(db, n, db->files.n - 1, file_cert, path, diag)) != 0)
             goto out;
     }
-    rf->count = db->nfps - rf->first;
+    rf->count = db->fps.n - rf->first;
 out:
     if (rc) {
         /* Leave the db as it was before this file. */
-        for (size_t i = old_nfps; i < db->nfps; i++)
-            recog_fp_release(&db->fps[i]);
-        db->nfps = old_nfps;
-        for (size_t i = old_nfiles; i < db->nfiles; i++) {
-            free(db->files[i].name);
-            free(db->files[i].key);
+        for (size_t i = old_nfps; i < db->fps.n; i++)
+            recog_fp_release(DB_FP(db, i));
+        db->fps.n = old_nfps;
+        for (size_t i = old_nfiles; i < db->files.n; i++) {
+            free(DB_FILE(db, i)->name);
+            free(DB_FILE(db, i)->key);
         }
-        db->nfiles = old_nfiles;
+        db->files.n = old_nfiles;
     }
     xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);
@@ -558,8 +555,8 @@ static void recog_fill(const struct ident_db *db, const struct recog_fp *fp, con
 {
     struct recog_param raw[RECOG_MAX_PARAMS];
     size_t nraw = 0;
-    for (size_t i = 0; i < fp->nparams && nraw < RECOG_MAX_PARAMS; i++) {
-        const struct recog_fparam *p = &fp->params[i];
+    for (size_t i = 0; i < fp->params.n && nraw < RECOG_MAX_PARAMS; i++) {
+        const struct recog_fparam *p = FP_PARAM(fp, i);
         struct recog_param *o = &raw[nraw];
         snprintf(o->name, sizeof(o->name), "%s", p->name);
         if (p->pos == 0) {
@@ -585,8 +582,8 @@ static void recog_fill(const struct ident_db *db, const struct recog_fp *fp, con
     recog_summarise(res);
     res->certainty = fp->certainty;
     res->description = fp->description;
-    res->source = db->files[fp->file].name;
-    res->key = db->files[fp->file].key;
+    res->source = DB_FILE(db, fp->file)->name;
+    res->key = DB_FILE(db, fp->file)->key;
 }
 
 /* Runs fp on text (utf: text is valid UTF-8) with match block md (at least db->max_pairs
@@ -628,8 +625,8 @@ int recog_match(const struct ident_db *db, const char *key, const char *text, si
     pcre2_match_data *md = NULL;
     bool utf = recog_utf8_valid(text, len);
     int rc = 0, failed = 0;
-    for (size_t f = 0; f < db->nfiles && rc != 1; f++) {
-        const struct recog_file *rf = &db->files[f];
+    for (size_t f = 0; f < db->files.n && rc != 1; f++) {
+        const struct recog_file *rf = DB_FILE(db, f);
         if (strcmp(rf->key, key) != 0)
             continue;
         if (!md && !(md = pcre2_match_data_create(db->max_pairs, NULL)))
@@ -637,7 +634,7 @@ int recog_match(const struct ident_db *db, const char *key, const char *text, si
         for (size_t i = rf->first; i < rf->first + rf->count && rc != 1; i++) {
             /* A pattern stopped by the match limit counts as not matching, so one slow
              * pattern cannot hide the fingerprints after it; the error is kept for the end. */
-            rc = recog_run(db, &db->fps[i], text, len, utf, md, res);
+            rc = recog_run(db, DB_FP(db, i), text, len, utf, md, res);
             if (rc < 0) {
                 failed = rc;
                 recog_result_clear(res);
@@ -667,13 +664,13 @@ int ident_db_check_examples(const struct ident_db *db, const char *source, size_
         pcre2_match_data_free(md);
         return BS_ENOMEM;
     }
-    for (size_t i = 0; i < db->nfps; i++) {
-        const struct recog_fp *fp = &db->fps[i];
-        const char *src = db->files[fp->file].name;
+    for (size_t i = 0; i < db->fps.n; i++) {
+        const struct recog_fp *fp = DB_FP(db, i);
+        const char *src = DB_FILE(db, fp->file)->name;
         if (source && strcmp(source, src) != 0)
             continue;
-        for (size_t e = 0; e < fp->nexamples; e++) {
-            const struct recog_example *ex = &fp->examples[e];
+        for (size_t e = 0; e < fp->examples.n; e++) {
+            const struct recog_example *ex = FP_EXAMPLE(fp, e);
             char why[512];
             why[0] = '\0';
             recog_result_clear(res);
@@ -684,11 +681,12 @@ int ident_db_check_examples(const struct ident_db *db, const char *source, size_
             } else if (rc < 0) {
                 snprintf(why, sizeof(why), "PCRE2 failed on the example");
             } else {
-                for (size_t a = 0; a < ex->nassert && !why[0]; a++) {
-                    const char *got = recog_result_get(res, ex->asserts[a].name);
-                    if (!got || strcmp(got, ex->asserts[a].value) != 0)
+                for (size_t a = 0; a < ex->asserts.n && !why[0]; a++) {
+                    const struct recog_nv *as = EX_ASSERT(ex, a);
+                    const char *got = recog_result_get(res, as->name);
+                    if (!got || strcmp(got, as->value) != 0)
                         snprintf(why, sizeof(why), "%s is \"%.200s\", expected \"%.200s\"",
-                                 ex->asserts[a].name, got ? got : "(absent)", ex->asserts[a].value);
+                                 as->name, got ? got : "(absent)", as->value);
                 }
             }
             if (why[0]) {

@@ -23,14 +23,17 @@ static const char *const special_ranges[] = {
     "ff00::/8",
 };
 
+#define RANGES(s) ((struct sv_range *)(s)->v.data)
+
 void sv_rangeset_init(struct sv_rangeset *s)
 {
-    memset(s, 0, sizeof *s);
+    vec_init(&s->v, sizeof(struct sv_range), 64, SV_SCOPE_MAX_LINES);
+    s->sorted = false;
 }
 
 void sv_rangeset_release(struct sv_rangeset *s)
 {
-    free(s->r);
+    vec_release(&s->v);
     sv_rangeset_init(s);
 }
 
@@ -44,17 +47,11 @@ static void prefix_range(const struct ipprefix *p, struct sv_range *r)
 
 int sv_rangeset_add(struct sv_rangeset *s, const struct ipprefix *p)
 {
-    if (s->n >= SV_SCOPE_MAX_LINES)
-        return BS_ELIMIT;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        struct sv_range *r = realloc(s->r, cap * sizeof *r);
-        if (!r)
-            return BS_ENOMEM;
-        s->r = r;
-        s->cap = cap;
-    }
-    prefix_range(p, &s->r[s->n++]);
+    int rc;
+    struct sv_range *r = VEC_PUSH(&s->v, struct sv_range, &rc);
+    if (!r)
+        return rc;
+    prefix_range(p, r);
     s->sorted = false;
     return 0;
 }
@@ -75,34 +72,35 @@ static bool addr_inc(struct ipaddr *a)
 
 void sv_rangeset_finish(struct sv_rangeset *s)
 {
-    if (s->n > 1)
-        qsort(s->r, s->n, sizeof *s->r, range_cmp);
+    struct sv_range *r = RANGES(s);
+    if (s->v.n > 1)
+        qsort(r, s->v.n, sizeof *r, range_cmp);
     size_t out = 0;
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; i < s->v.n; i++) {
         if (out > 0) {
-            struct sv_range *last = &s->r[out - 1];
+            struct sv_range *last = &r[out - 1];
             struct ipaddr next = last->hi;
             bool more = addr_inc(&next);
             /* Overlapping or adjacent: extend the last range. */
-            if (!more || ipaddr_cmp(&s->r[i].lo, &next) <= 0) {
-                if (ipaddr_cmp(&s->r[i].hi, &last->hi) > 0)
-                    last->hi = s->r[i].hi;
+            if (!more || ipaddr_cmp(&r[i].lo, &next) <= 0) {
+                if (ipaddr_cmp(&r[i].hi, &last->hi) > 0)
+                    last->hi = r[i].hi;
                 continue;
             }
         }
-        s->r[out++] = s->r[i];
+        r[out++] = r[i];
     }
-    s->n = out;
+    s->v.n = out;
     s->sorted = true;
 }
 
 /* Index of the last range whose lo <= a, or -1. */
 static long find_floor(const struct sv_rangeset *s, const struct ipaddr *a)
 {
-    long lo = 0, hi = (long)s->n - 1, ans = -1;
+    long lo = 0, hi = (long)s->v.n - 1, ans = -1;
     while (lo <= hi) {
         long mid = lo + (hi - lo) / 2;
-        if (ipaddr_cmp(&s->r[mid].lo, a) <= 0) {
+        if (ipaddr_cmp(&RANGES(s)[mid].lo, a) <= 0) {
             ans = mid;
             lo = mid + 1;
         } else {
@@ -115,14 +113,14 @@ static long find_floor(const struct sv_rangeset *s, const struct ipaddr *a)
 bool sv_rangeset_contains(const struct sv_rangeset *s, const struct ipaddr *a)
 {
     long i = find_floor(s, a);
-    return i >= 0 && ipaddr_cmp(a, &s->r[i].hi) <= 0;
+    return i >= 0 && ipaddr_cmp(a, &RANGES(s)[i].hi) <= 0;
 }
 
 bool sv_rangeset_covers(const struct sv_rangeset *s, const struct ipaddr *lo,
                         const struct ipaddr *hi)
 {
     long i = find_floor(s, lo);
-    return i >= 0 && ipaddr_cmp(hi, &s->r[i].hi) <= 0;
+    return i >= 0 && ipaddr_cmp(hi, &RANGES(s)[i].hi) <= 0;
 }
 
 int sv_scope_init(struct sv_scope *sc, bool lab)
@@ -131,6 +129,7 @@ int sv_scope_init(struct sv_scope *sc, bool lab)
     sv_rangeset_init(&sc->allow);
     sv_rangeset_init(&sc->deny);
     sv_rangeset_init(&sc->special);
+    vec_init(&sc->optouts, sizeof(struct sv_optout), 16, SV_SCOPE_MAX_LINES);
     sc->lab = lab;
     for (size_t i = 0; i < sizeof special_ranges / sizeof special_ranges[0]; i++) {
         struct ipprefix p;
@@ -148,9 +147,7 @@ void sv_scope_release(struct sv_scope *sc)
     sv_rangeset_release(&sc->allow);
     sv_rangeset_release(&sc->deny);
     sv_rangeset_release(&sc->special);
-    free(sc->optouts);
-    sc->optouts = NULL;
-    sc->n_optouts = 0;
+    vec_release(&sc->optouts);
 }
 
 enum load_kind { LOAD_SCOPE, LOAD_BLOCK, LOAD_OPTOUT };
@@ -182,13 +179,10 @@ static int add_optout(struct sv_scope *sc, char *line, char *errbuf, size_t errl
         snprintf(errbuf, errlen, "'%s' is not an address or prefix", f[0]);
         return BS_EPARSE;
     }
-    if (sc->n_optouts >= SV_SCOPE_MAX_LINES)
-        return BS_ELIMIT;
-    struct sv_optout *o = realloc(sc->optouts, (sc->n_optouts + 1) * sizeof *o);
+    int rc;
+    struct sv_optout *o = VEC_PUSH(&sc->optouts, struct sv_optout, &rc);
     if (!o)
-        return BS_ENOMEM;
-    sc->optouts = o;
-    o = &sc->optouts[sc->n_optouts++];
+        return rc;
     o->prefix = p;
     snprintf(o->requested_by, sizeof o->requested_by, "%s", f[1]);
     snprintf(o->requested_at, sizeof o->requested_at, "%s", f[2]);
@@ -271,7 +265,7 @@ int sv_scope_finish(struct sv_scope *sc)
 {
     sv_rangeset_finish(&sc->allow);
     sv_rangeset_finish(&sc->deny);
-    return sc->allow.n ? 0 : BS_EUSAGE;
+    return sv_rangeset_count(&sc->allow) ? 0 : BS_EUSAGE;
 }
 
 enum sv_verdict sv_scope_check(const struct sv_scope *sc, const struct ipaddr *a)

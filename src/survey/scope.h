@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "core/ipaddr.h"
+#include "core/vec.h"
 
 #define SV_SCOPE_MAX_LINES 1000000u
 
@@ -38,10 +39,19 @@ struct sv_range {
 
 /* A sorted set of disjoint, non-adjacent ranges. */
 struct sv_rangeset {
-    struct sv_range *r;
-    size_t n, cap;
+    struct vec v; /* struct sv_range, at most SV_SCOPE_MAX_LINES */
     bool sorted;
 };
+
+/* The set's ranges: sv_rangeset_at(s, 0 .. sv_rangeset_count(s) - 1). */
+static inline size_t sv_rangeset_count(const struct sv_rangeset *s)
+{
+    return s->v.n;
+}
+static inline const struct sv_range *sv_rangeset_at(const struct sv_rangeset *s, size_t i)
+{
+    return VEC_AT(&s->v, struct sv_range, i);
+}
 
 /* One opt-out: who asked that a prefix never be surveyed, and when. */
 struct sv_optout {
@@ -54,9 +64,8 @@ struct sv_scope {
     struct sv_rangeset allow;   /* the scope */
     struct sv_rangeset deny;    /* blocklist + opt-outs */
     struct sv_rangeset special; /* IANA special-purpose ranges (built in) */
-    struct sv_optout *optouts;  /* as read, for the evidence record */
-    size_t n_optouts;
-    bool lab; /* special-purpose ranges allowed */
+    struct vec optouts;         /* struct sv_optout as read, for the evidence record */
+    bool lab;                   /* special-purpose ranges allowed */
 };
 
 enum sv_verdict {

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/jw.h"
+#include "core/vec.h"
 #include "survey/out.h"
 
 #define RESUME_KEY "survey.resume"
@@ -32,17 +33,18 @@ struct sv_state {
     struct statedb *db;
     char *operator_name;
     uint64_t key;
-    uint64_t low;   /* every position below is finished */
-    uint64_t *done; /* sorted finished positions above low */
-    size_t n_done, cap_done;
-    struct pending *pend;
-    size_t n_pend, cap_pend;
+    uint64_t low;    /* every position below is finished */
+    struct vec done; /* uint64_t: sorted finished positions above low */
+    struct vec pend; /* struct pending: records waiting for the next flush */
     uint64_t oldest_ms;
-    struct open_finding *open;
-    size_t n_open, cap_open;
+    struct vec open; /* struct open_finding, at most SV_STATE_MAX_OPEN */
     uint64_t remediated;
     int err;
 };
+
+#define DONE(st) ((uint64_t *)(st)->done.data)
+#define PEND(st) ((struct pending *)(st)->pend.data)
+#define OPEN(st) ((struct open_finding *)(st)->open.data)
 
 static char *dup_str(const char *s)
 {
@@ -51,26 +53,22 @@ static char *dup_str(const char *s)
 
 static void pend_free(struct sv_state *st)
 {
-    for (size_t i = 0; i < st->n_pend; i++) {
-        free(st->pend[i].key);
-        free(st->pend[i].addr);
-        free(st->pend[i].body);
+    for (size_t i = 0; i < st->pend.n; i++) {
+        free(PEND(st)[i].key);
+        free(PEND(st)[i].addr);
+        free(PEND(st)[i].body);
     }
-    st->n_pend = 0;
+    st->pend.n = 0;
 }
 
 /* Queues a record; its strings are copied. */
 static int pend_add(struct sv_state *st, const struct statedb_rec *r)
 {
-    if (st->n_pend == st->cap_pend) {
-        size_t nc = st->cap_pend ? st->cap_pend * 2 : 64;
-        struct pending *p = realloc(st->pend, nc * sizeof *p);
-        if (!p)
-            return BS_ENOMEM;
-        st->pend = p;
-        st->cap_pend = nc;
-    }
-    struct pending *p = &st->pend[st->n_pend];
+    /* Room first, counted at the end once the strings are copied. */
+    int rc = vec_reserve(&st->pend, st->pend.n + 1);
+    if (rc)
+        return rc;
+    struct pending *p = PEND(st) + st->pend.n;
     p->rec = *r;
     p->key = dup_str(r->key);
     p->addr = dup_str(r->addr);
@@ -85,22 +83,22 @@ static int pend_add(struct sv_state *st, const struct statedb_rec *r)
     p->rec.addr = p->addr;
     p->rec.body = p->body;
     p->rec.tenant = NULL;
-    if (!st->n_pend)
+    if (!st->pend.n)
         st->oldest_ms = clock_mono_ms();
-    st->n_pend++;
+    st->pend.n++;
     return 0;
 }
 
 static int flush(struct sv_state *st)
 {
-    if (!st->n_pend)
+    if (!st->pend.n)
         return 0;
-    struct statedb_rec *recs = malloc(st->n_pend * sizeof *recs);
+    struct statedb_rec *recs = malloc(st->pend.n * sizeof *recs);
     if (!recs)
         return BS_ENOMEM;
-    for (size_t i = 0; i < st->n_pend; i++)
-        recs[i] = st->pend[i].rec;
-    int rc = statedb_rec_put(st->db, recs, st->n_pend);
+    for (size_t i = 0; i < st->pend.n; i++)
+        recs[i] = PEND(st)[i].rec;
+    int rc = statedb_rec_put(st->db, recs, st->pend.n);
     free(recs);
     pend_free(st);
     return rc;
@@ -109,15 +107,17 @@ static int flush(struct sv_state *st)
 /* The resume record's body. */
 static int resume_body(struct sv_state *st, bool complete, struct buf *b)
 {
-    if (buf_printf(b, "{\"key\":%" PRIu64 ",\"operator\":", st->key) ||
-        jw_escape(b, st->operator_name, strlen(st->operator_name)) ||
-        buf_printf(b, ",\"complete\":%s,\"low\":%" PRIu64 ",\"done\":[",
-                   complete ? "true" : "false", st->low))
-        return BS_ENOMEM;
-    for (size_t i = 0; i < st->n_done; i++)
-        if (buf_printf(b, "%s%" PRIu64, i ? "," : "", st->done[i]))
-            return BS_ENOMEM;
-    return buf_puts(b, "]}");
+    struct jw w;
+    jw_init(&w, b);
+    jw_obj(&w, NULL);
+    jw_u64(&w, "key", st->key);
+    jw_str(&w, "operator", st->operator_name);
+    jw_bool(&w, "complete", complete);
+    jw_u64(&w, "low", st->low);
+    jw_arr(&w, "done");
+    for (size_t i = 0; i < st->done.n; i++)
+        jw_u64(&w, NULL, DONE(st)[i]);
+    return jw_finish(&w);
 }
 
 static int queue_resume(struct sv_state *st, bool complete)
@@ -172,17 +172,11 @@ static int load_resume(void *ctx, const struct statedb_rec *r)
         uint64_t v = strtoull(d, &end, 10);
         if (end == d)
             return BS_ECORRUPT;
-        if (st->n_done == st->cap_done) {
-            size_t nc = st->cap_done ? st->cap_done * 2 : 256;
-            if (nc > SV_STATE_MAX_DONE)
-                return BS_ELIMIT;
-            uint64_t *x = realloc(st->done, nc * sizeof *x);
-            if (!x)
-                return BS_ENOMEM;
-            st->done = x;
-            st->cap_done = nc;
-        }
-        st->done[st->n_done++] = v;
+        int rc;
+        uint64_t *x = VEC_PUSH(&st->done, uint64_t, &rc);
+        if (!x)
+            return rc;
+        *x = v;
         d = *end == ',' ? end + 1 : end;
     }
     return 2; /* found */
@@ -193,17 +187,10 @@ static int load_open(void *ctx, const struct statedb_rec *r)
     struct sv_state *st = ctx;
     if (!r->key || !r->addr)
         return 0;
-    if (st->n_open >= SV_STATE_MAX_OPEN)
-        return BS_ELIMIT;
-    if (st->n_open == st->cap_open) {
-        size_t nc = st->cap_open ? st->cap_open * 2 : 64;
-        struct open_finding *o = realloc(st->open, nc * sizeof *o);
-        if (!o)
-            return BS_ENOMEM;
-        st->open = o;
-        st->cap_open = nc;
-    }
-    struct open_finding *o = &st->open[st->n_open];
+    int rc = vec_reserve(&st->open, st->open.n + 1); /* counted once its strings are copied */
+    if (rc)
+        return rc;
+    struct open_finding *o = OPEN(st) + st->open.n;
     const char *bar = strchr(r->key, '|');
     o->port = bar ? (uint16_t)strtoul(bar + 1, NULL, 10) : 0;
     o->key = strdup(r->key);
@@ -217,7 +204,7 @@ static int load_open(void *ctx, const struct statedb_rec *r)
         free(o->body);
         return BS_ENOMEM;
     }
-    st->n_open++;
+    st->open.n++;
     return 0;
 }
 
@@ -228,6 +215,10 @@ int sv_state_open(struct statedb *db, const char *operator_name, bool resume, ui
     if (!st)
         return BS_ENOMEM;
     st->db = db;
+    vec_init(&st->done, sizeof(uint64_t), 256, SV_STATE_MAX_DONE);
+    vec_init(&st->open, sizeof(struct open_finding), 64, SV_STATE_MAX_OPEN);
+    /* Between flushes: a batch of evidence, a remediation per open finding, the resume. */
+    vec_init(&st->pend, sizeof(struct pending), 64, SV_STATE_BATCH + SV_STATE_MAX_OPEN + 2);
     st->operator_name = strdup(operator_name);
     if (!st->operator_name) {
         free(st);
@@ -269,14 +260,14 @@ int sv_state_close(struct sv_state *st, bool complete)
     if (!rc)
         rc = flush(st);
     pend_free(st);
-    free(st->pend);
-    for (size_t i = 0; i < st->n_open; i++) {
-        free(st->open[i].key);
-        free(st->open[i].addr);
-        free(st->open[i].body);
+    vec_release(&st->pend);
+    for (size_t i = 0; i < st->open.n; i++) {
+        free(OPEN(st)[i].key);
+        free(OPEN(st)[i].addr);
+        free(OPEN(st)[i].body);
     }
-    free(st->open);
-    free(st->done);
+    vec_release(&st->open);
+    vec_release(&st->done);
     free(st->operator_name);
     free(st);
     return rc;
@@ -316,7 +307,7 @@ int sv_state_evidence(void *ctx, const struct sv_evidence *e)
     }
     buf_release(&b);
     if (!rc &&
-        (st->n_pend >= SV_STATE_BATCH || clock_mono_ms() - st->oldest_ms >= SV_STATE_FLUSH_MS))
+        (st->pend.n >= SV_STATE_BATCH || clock_mono_ms() - st->oldest_ms >= SV_STATE_FLUSH_MS))
         rc = flush(st);
     if (rc && !st->err)
         st->err = rc;
@@ -337,9 +328,9 @@ int sv_state_finding(void *ctx, const struct sv_finding *f)
     char key[IPADDR_STRLEN + 40], addr[IPADDR_STRLEN];
     finding_key(&f->addr, f->port, sv_finding_name(f->kind), key, sizeof key);
     ipaddr_format(&f->addr, addr, sizeof addr);
-    for (size_t i = 0; i < st->n_open; i++)
-        if (!strcmp(st->open[i].key, key))
-            st->open[i].seen = true;
+    for (size_t i = 0; i < st->open.n; i++)
+        if (!strcmp(OPEN(st)[i].key, key))
+            OPEN(st)[i].seen = true;
     struct buf b = BUF_INIT(8192);
     int rc = sv_out_ndjson(&b, f);
     if (!rc) {
@@ -366,8 +357,8 @@ static void remediate(struct sv_state *st, const struct ipaddr *a, const uint16_
     char addr[IPADDR_STRLEN];
     ipaddr_format(a, addr, sizeof addr);
     uint64_t now = clock_wall_ms();
-    for (size_t i = 0; i < st->n_open; i++) {
-        struct open_finding *o = &st->open[i];
+    for (size_t i = 0; i < st->open.n; i++) {
+        struct open_finding *o = &OPEN(st)[i];
         if (o->seen || strcmp(o->addr, addr))
             continue;
         bool answered = false;
@@ -397,39 +388,32 @@ static int add_done(struct sv_state *st, uint64_t pos)
     if (pos == st->low) {
         st->low++;
     } else {
-        size_t lo = 0, hi = st->n_done;
+        size_t lo = 0, hi = st->done.n;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (st->done[mid] < pos)
+            if (DONE(st)[mid] < pos)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        if (lo < st->n_done && st->done[lo] == pos)
+        if (lo < st->done.n && DONE(st)[lo] == pos)
             return 0;
-        if (st->n_done == st->cap_done) {
-            size_t nc = st->cap_done ? st->cap_done * 2 : 256;
-            if (nc > SV_STATE_MAX_DONE)
-                return BS_ELIMIT;
-            uint64_t *x = realloc(st->done, nc * sizeof *x);
-            if (!x)
-                return BS_ENOMEM;
-            st->done = x;
-            st->cap_done = nc;
-        }
-        memmove(st->done + lo + 1, st->done + lo, (st->n_done - lo) * sizeof *st->done);
-        st->done[lo] = pos;
-        st->n_done++;
+        int rc = vec_reserve(&st->done, st->done.n + 1);
+        if (rc)
+            return rc;
+        memmove(DONE(st) + lo + 1, DONE(st) + lo, (st->done.n - lo) * sizeof(uint64_t));
+        DONE(st)[lo] = pos;
+        st->done.n++;
     }
     /* Advance the low-water mark over the finished positions it now meets. */
     size_t k = 0;
-    while (k < st->n_done && st->done[k] == st->low) {
+    while (k < st->done.n && DONE(st)[k] == st->low) {
         st->low++;
         k++;
     }
     if (k) {
-        memmove(st->done, st->done + k, (st->n_done - k) * sizeof *st->done);
-        st->n_done -= k;
+        memmove(DONE(st), DONE(st) + k, (st->done.n - k) * sizeof(uint64_t));
+        st->done.n -= k;
     }
     return 0;
 }
@@ -457,15 +441,15 @@ bool sv_state_is_done(void *ctx, uint64_t pos)
     struct sv_state *st = ctx;
     if (pos < st->low)
         return true;
-    size_t lo = 0, hi = st->n_done;
+    size_t lo = 0, hi = st->done.n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (st->done[mid] < pos)
+        if (DONE(st)[mid] < pos)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < st->n_done && st->done[lo] == pos;
+    return lo < st->done.n && DONE(st)[lo] == pos;
 }
 
 uint64_t sv_state_remediated(const struct sv_state *st)

@@ -90,13 +90,15 @@ struct sv_assessor {
 enum sv_finding_kind { SV_WEAK_CREDENTIAL, SV_VULNERABLE_FIRMWARE, SV_INFECTED };
 const char *sv_finding_name(enum sv_finding_kind k);
 
+#define SV_EVIDENCE_LEN 768
+
 struct sv_finding {
     struct ipaddr addr;
     uint16_t port;
     const char *service;
     enum sv_finding_kind kind;
-    const struct sv_ident *id; /* may be NULL */
-    char evidence[768];        /* JSON object text */
+    const struct sv_ident *id;      /* may be NULL */
+    char evidence[SV_EVIDENCE_LEN]; /* JSON object text, always whole (sv_ev__str clips) */
     uint64_t time_ms;
 };
 

@@ -67,14 +67,14 @@ static uint64_t range_size(const struct sv_range *r)
 int sv_targets_init(struct sv_targets *t, const struct sv_rangeset *ranges, uint64_t key)
 {
     memset(t, 0, sizeof *t);
-    if (!ranges->n)
+    if (!sv_rangeset_count(ranges))
         return BS_EUSAGE;
-    t->start = malloc(ranges->n * sizeof *t->start);
+    t->start = malloc(sv_rangeset_count(ranges) * sizeof *t->start);
     if (!t->start)
         return BS_ENOMEM;
     t->ranges = ranges;
-    for (size_t i = 0; i < ranges->n; i++) {
-        uint64_t sz = range_size(&ranges->r[i]);
+    for (size_t i = 0; i < sv_rangeset_count(ranges); i++) {
+        uint64_t sz = range_size(sv_rangeset_at(ranges, i));
         if (!sz || t->total + sz > SV_TARGETS_MAX_SPACE) {
             sv_targets_release(t);
             return BS_ELIMIT;
@@ -96,7 +96,7 @@ void sv_targets_release(struct sv_targets *t)
 void sv_targets_at(const struct sv_targets *t, uint64_t pos, struct ipaddr *out)
 {
     uint64_t idx = sv_perm_apply(&t->perm, pos);
-    size_t lo = 0, hi = t->ranges->n - 1;
+    size_t lo = 0, hi = sv_rangeset_count(t->ranges) - 1;
     while (lo < hi) {
         size_t mid = lo + (hi - lo + 1) / 2;
         if (t->start[mid] <= idx)
@@ -105,7 +105,7 @@ void sv_targets_at(const struct sv_targets *t, uint64_t pos, struct ipaddr *out)
             hi = mid - 1;
     }
     uint64_t off = idx - t->start[lo];
-    *out = t->ranges->r[lo].lo;
+    *out = sv_rangeset_at(t->ranges, lo)->lo;
     /* Add off to the low 64 bits; range_size() guaranteed no carry into the high half. */
     uint64_t low = 0;
     for (int i = 8; i < 16; i++)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/fsutil.h"
 #include "core/hash.h"
@@ -105,6 +106,10 @@ int vuln_db_new(struct vuln_db **out)
     struct vuln_db *db = calloc(1, sizeof(*db));
     if (!db)
         return BS_ENOMEM;
+    vec_init(&db->cves, sizeof(struct vuln_cve *), 64, VULN_DB_MAX_CVE);
+    vec_init(&db->cve_ids, sizeof(const char *), 64, VULN_DB_MAX_CVE);
+    vec_init(&db->kev, sizeof(struct vuln_kev), 64, VULN_DB_MAX_CVE);
+    vec_init(&db->curated, sizeof(char *), 64, VULN_DB_MAX_CVE);
     *out = db;
     return 0;
 }
@@ -145,16 +150,16 @@ void vuln_db_free(struct vuln_db *db)
 {
     if (!db)
         return;
-    for (size_t i = 0; i < db->ncves; i++)
-        vuln_cve_free(db->cves[i]);
-    free(db->cves);
-    free(db->cve_ids);
-    for (size_t i = 0; i < db->nkev; i++)
-        vuln_kev_release(&db->kev[i]);
-    free(db->kev);
-    for (size_t i = 0; i < db->ncurated; i++)
-        free(db->curated[i]);
-    free(db->curated);
+    for (size_t i = 0; i < db->cves.n; i++)
+        vuln_cve_free(VDB_CVES(db)[i]);
+    vec_release(&db->cves);
+    vec_release(&db->cve_ids);
+    for (size_t i = 0; i < db->kev.n; i++)
+        vuln_kev_release(&VDB_KEV(db)[i]);
+    vec_release(&db->kev);
+    for (size_t i = 0; i < db->curated.n; i++)
+        free(VDB_CURATED(db)[i]);
+    vec_release(&db->curated);
     vuln_index_release(&db->cve_ix);
     vuln_index_release(&db->kev_ix);
     vuln_index_release(&db->cur_ix);
@@ -163,38 +168,23 @@ void vuln_db_free(struct vuln_db *db)
 
 size_t vuln_db_count_nvd(const struct vuln_db *db)
 {
-    return db->ncves;
+    return db->cves.n;
 }
 
 size_t vuln_db_count_kev(const struct vuln_db *db)
 {
-    return db->nkev;
+    return db->kev.n;
 }
 
 size_t vuln_db_count_curated(const struct vuln_db *db)
 {
-    return db->ncurated;
+    return db->curated.n;
 }
 
 const struct vuln_kev *vuln_db_kev(const struct vuln_db *db, const char *cve)
 {
-    size_t i = vuln_index_find(&db->kev_ix, db->kev, sizeof(*db->kev), cve);
-    return i == (size_t)-1 ? NULL : &db->kev[i];
-}
-
-static int vuln_grow(void **arr, size_t *cap, size_t need, size_t esz)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *n = realloc(*arr, ncap * esz);
-    if (!n)
-        return BS_ENOMEM;
-    *arr = n;
-    *cap = ncap;
-    return 0;
+    size_t i = vuln_index_find(&db->kev_ix, VDB_KEV(db), sizeof(struct vuln_kev), cve);
+    return i == (size_t)-1 ? NULL : &VDB_KEV(db)[i];
 }
 
 /* A CVE id as botscope accepts it: "CVE-" four digits "-" at least four digits. */
@@ -242,49 +232,30 @@ static int vuln_read_gz(const char *path, size_t max, char **out, size_t *len)
     gzFile gz = gzopen(path, "rb");
     if (!gz)
         return errno ? -errno : BS_ENOMEM;
-    size_t cap = 1 << 16, n = 0;
-    char *data = malloc(cap + 1);
-    int rc = data ? 0 : BS_ENOMEM;
+    struct buf b = BUF_INIT(max); /* its cap refuses what passes max */
+    int rc = buf_reserve(&b, 1 << 16);
+    char chunk[16384];
     while (rc == 0) {
-        if (n == cap) {
-            if (cap > max) {
-                rc = BS_ELIMIT;
-                break;
-            }
-            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            char *nd = realloc(data, ncap + 1);
-            if (!nd) {
-                rc = BS_ENOMEM;
-                break;
-            }
-            data = nd;
-            cap = ncap;
-        }
-        unsigned want = cap - n > (1u << 30) ? (1u << 30) : (unsigned)(cap - n);
-        int got = gzread(gz, data + n, want);
+        int got = gzread(gz, chunk, sizeof chunk);
         if (got < 0) {
             rc = BS_EPARSE;
-            break;
-        }
-        if (got == 0) {
+        } else if (got == 0) {
             int zerr = 0;
             gzerror(gz, &zerr);
             if (zerr != Z_OK) /* Z_BUF_ERROR: the file ends inside the stream */
                 rc = BS_EPARSE;
             break;
+        } else {
+            rc = buf_append(&b, chunk, (size_t)got);
         }
-        n += (size_t)got;
     }
     gzclose(gz);
-    if (rc == 0 && n > max)
-        rc = BS_ELIMIT;
     if (rc) {
-        free(data);
+        buf_release(&b);
         return rc;
     }
-    data[n] = '\0';
-    *out = data;
-    *len = n;
+    *out = b.data; /* handed over: malloc'd and NUL-terminated */
+    *len = b.len;
     return 0;
 }
 
@@ -382,7 +353,7 @@ static int vuln_kev_from_json(struct vuln_db *db, const char *path, json_t *root
             goto out;
         }
     }
-    if (db->nkev + n > VULN_DB_MAX_CVE) {
+    if (db->kev.n + n > VULN_DB_MAX_CVE) {
         ident_diag_set(diag, path, 0, 0, "more than %u KEV entries", VULN_DB_MAX_CVE);
         rc = BS_ELIMIT;
         goto out;
@@ -404,19 +375,20 @@ static int vuln_kev_from_json(struct vuln_db *db, const char *path, json_t *root
             rc = BS_ENOMEM;
             goto out;
         }
-        size_t at = vuln_index_find(&db->kev_ix, db->kev, sizeof(*db->kev), id);
+        size_t at = vuln_index_find(&db->kev_ix, VDB_KEV(db), sizeof(struct vuln_kev), id);
         if (at != (size_t)-1) {
-            vuln_kev_release(&db->kev[at]); /* a later entry for the same CVE wins */
-            db->kev[at] = k;
+            vuln_kev_release(&VDB_KEV(db)[at]); /* a later entry for the same CVE wins */
+            VDB_KEV(db)[at] = k;
             continue;
         }
-        if ((rc = vuln_grow((void **)&db->kev, &db->capkev, db->nkev + 1, sizeof(*db->kev))) != 0) {
+        struct vuln_kev *slot = VEC_PUSH(&db->kev, struct vuln_kev, &rc);
+        if (!slot) {
             vuln_kev_release(&k);
             goto out;
         }
-        at = db->nkev++;
-        db->kev[at] = k;
-        if ((rc = vuln_index_put(&db->kev_ix, db->kev, sizeof(*db->kev), at)) != 0)
+        *slot = k;
+        if ((rc = vuln_index_put(&db->kev_ix, VDB_KEV(db), sizeof(struct vuln_kev),
+                                 db->kev.n - 1)) != 0)
             goto out;
     }
 out:
@@ -460,23 +432,23 @@ int vuln_db_load_curated(struct vuln_db *db, const char *path, struct ident_diag
             rc = BS_EPARSE;
             break;
         }
-        if (vuln_index_find(&db->cur_ix, db->curated, sizeof(*db->curated), id) != (size_t)-1)
+        if (vuln_index_find(&db->cur_ix, VDB_CURATED(db), sizeof(char *), id) != (size_t)-1)
             continue;
-        if (db->ncurated >= VULN_DB_MAX_CVE) {
+        if (db->curated.n >= VULN_DB_MAX_CVE) {
             ident_diag_set(diag, path, line, 1, "more than %u curated ids", VULN_DB_MAX_CVE);
             rc = BS_ELIMIT;
             break;
         }
-        if ((rc = vuln_grow((void **)&db->curated, &db->capcurated, db->ncurated + 1,
-                            sizeof(*db->curated))) != 0)
-            break;
-        if (!(db->curated[db->ncurated] = vuln_strdup(id))) {
-            rc = BS_ENOMEM;
+        char *dup = vuln_strdup(id);
+        char **slot = dup ? VEC_PUSH(&db->curated, char *, &rc) : NULL;
+        if (!slot) {
+            free(dup);
+            rc = dup ? rc : BS_ENOMEM;
             break;
         }
-        db->ncurated++;
-        if ((rc = vuln_index_put(&db->cur_ix, db->curated, sizeof(*db->curated),
-                                 db->ncurated - 1)) != 0)
+        *slot = dup;
+        if ((rc = vuln_index_put(&db->cur_ix, VDB_CURATED(db), sizeof(char *),
+                                 db->curated.n - 1)) != 0)
             break;
     }
     free(data);
@@ -653,28 +625,30 @@ fail:
 static int vuln_commit(struct vuln_db *db, struct vuln_cve **recs, size_t n, const char *file,
                        struct ident_diag *diag)
 {
-    if (db->ncves + n > VULN_DB_MAX_CVE) {
+    if (db->cves.n + n > VULN_DB_MAX_CVE) {
         ident_diag_set(diag, file, 0, 0, "more than %u CVE records", VULN_DB_MAX_CVE);
         return BS_ELIMIT;
     }
     for (size_t i = 0; i < n; i++) {
-        size_t at = vuln_index_find(&db->cve_ix, db->cve_ids, sizeof(*db->cve_ids), recs[i]->id);
+        size_t at = vuln_index_find(&db->cve_ix, VDB_IDS(db), sizeof(const char *), recs[i]->id);
         if (at != (size_t)-1) {
-            vuln_cve_free(db->cves[at]);
-            db->cves[at] = recs[i];
-            db->cve_ids[at] = recs[i]->id;
+            vuln_cve_free(VDB_CVES(db)[at]);
+            VDB_CVES(db)[at] = recs[i];
+            VDB_IDS(db)[at] = recs[i]->id;
             recs[i] = NULL;
             continue;
         }
-        int rc = vuln_grow((void **)&db->cves, &db->capcves, db->ncves + 1, sizeof(*db->cves));
+        /* Room in both parallel arrays first, so the pushes cannot leave them uneven. */
+        int rc = vec_reserve(&db->cves, db->cves.n + 1);
         if (rc == 0)
-            rc = vuln_grow((void **)&db->cve_ids, &db->capids, db->ncves + 1, sizeof(*db->cve_ids));
+            rc = vec_reserve(&db->cve_ids, db->cve_ids.n + 1);
         if (rc)
             return rc;
-        db->cves[db->ncves] = recs[i];
-        db->cve_ids[db->ncves] = recs[i]->id;
+        *VEC_PUSH(&db->cves, struct vuln_cve *, &rc) = recs[i];
+        *VEC_PUSH(&db->cve_ids, const char *, &rc) = recs[i]->id;
         recs[i] = NULL;
-        if ((rc = vuln_index_put(&db->cve_ix, db->cve_ids, sizeof(*db->cve_ids), db->ncves++)) != 0)
+        if ((rc = vuln_index_put(&db->cve_ix, VDB_IDS(db), sizeof(const char *), db->cves.n - 1)) !=
+            0)
             return rc;
     }
     return 0;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/vec.h"
 #include "survey/cpe.h"
 #include "survey/vuln.h"
 
@@ -60,17 +61,20 @@ struct vuln_index {
 };
 
 struct vuln_db {
-    struct vuln_cve **cves;
-    const char **cve_ids; /* cve_ids[i] == cves[i]->id: what cve_ix looks names up in */
-    size_t ncves, capcves, capids;
+    struct vec cves;    /* struct vuln_cve *, owned */
+    struct vec cve_ids; /* const char *: cve_ids[i] == cves[i]->id, what cve_ix looks up in */
     struct vuln_index cve_ix;
-    struct vuln_kev *kev;
-    size_t nkev, capkev;
+    struct vec kev; /* struct vuln_kev */
     struct vuln_index kev_ix;
-    char **curated;
-    size_t ncurated, capcurated;
+    struct vec curated; /* char *, owned */
     struct vuln_index cur_ix;
 };
+
+/* The arrays' elements (all capped at VULN_DB_MAX_CVE). */
+#define VDB_CVES(db)    ((struct vuln_cve **)(db)->cves.data)
+#define VDB_IDS(db)     ((const char **)(db)->cve_ids.data)
+#define VDB_KEV(db)     ((struct vuln_kev *)(db)->kev.data)
+#define VDB_CURATED(db) ((char **)(db)->curated.data)
 
 /* Position of id in the index over names[i] = *(char **)((char *)base + i * stride), or
  * (size_t)-1. */

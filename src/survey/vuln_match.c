@@ -227,8 +227,8 @@ int vuln_match(const struct vuln_db *db, const struct vuln_target *t, struct vul
             x.has_part[pi] = true;
     }
     size_t found = 0;
-    for (size_t i = 0; i < db->ncves && nt > 0; i++) {
-        const struct vuln_cve *c = db->cves[i];
+    for (size_t i = 0; i < db->cves.n && nt > 0; i++) {
+        const struct vuln_cve *c = VDB_CVES(db)[i];
         if (!vm_candidate(&x, c))
             continue;
         const struct vuln_cm *hit = vm_cve_holds(&x, c);
@@ -245,8 +245,7 @@ int vuln_match(const struct vuln_db *db, const struct vuln_target *t, struct vul
                 f->why |= VULN_WHY_KEV;
             if (c->cvss >= 9.0 && c->av_network && c->no_privileges)
                 f->why |= VULN_WHY_CVSS;
-            if (vuln_index_find(&db->cur_ix, db->curated, sizeof(*db->curated), c->id) !=
-                (size_t)-1)
+            if (vuln_index_find(&db->cur_ix, VDB_CURATED(db), sizeof(char *), c->id) != (size_t)-1)
                 f->why |= VULN_WHY_CURATED;
             f->high_risk = f->why != 0;
         }

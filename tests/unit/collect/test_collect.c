@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,9 +347,46 @@ static void test_out_ndjson_writes_one_line_per_record(void **state)
     free(b);
 }
 
+/* The exporters a decode thread owns use all of its table's home slots: for 2, 3 and 4
+ * threads and several seeds, the addresses picked for each thread (a /20 of consecutive
+ * IPv4 exporters, as an ISP's routers are numbered) fall on every one of 64 low-bit residues
+ * of that thread's table hash. When the pick reused the table's hash, thread k's hashes were
+ * all k mod n: with 2 threads each table used 32 of the 64 (and 16 with 4). */
+static void test_exporter_thread_pick_spreads_each_table(void **state)
+{
+    (void)state;
+    static const uint64_t seeds[] = {1, 1234, 0x9e3779b97f4a7c15ull, 0xdeadbeefcafef00dull};
+    for (size_t si = 0; si < sizeof seeds / sizeof seeds[0]; si++) {
+        for (unsigned n = 2; n <= 4; n++) {
+            struct exporter_table t;
+            assert_int_equal(exporter_table_init(&t, 0, NULL, seeds[si]), 0);
+            uint64_t used[4] = {0}; /* per thread: a bit per residue of the hash mod 64 */
+            unsigned count[4] = {0};
+            for (uint32_t i = 0; i < 4096; i++) {
+                struct ipaddr a = v4(0x0a100000u + i);
+                unsigned k = exporter_thread(&a, seeds[si], n);
+                assert_true(k < n);
+                assert_int_equal(exporter_thread(&a, seeds[si], n), k); /* sticky */
+                used[k] |= 1ull << (htab_hash(&t.h, &a) & 63);
+                count[k]++;
+            }
+            for (unsigned k = 0; k < n; k++) {
+                /* and the threads share the exporters evenly (within 10 %) */
+                assert_true(count[k] > 4096 / n * 9 / 10 && count[k] < 4096 / n * 11 / 10);
+                if (__builtin_popcountll(used[k]) != 64)
+                    fail_msg("seed %" PRIu64 ", %u threads: thread %u uses %d of 64 home residues",
+                             seeds[si], n, k, __builtin_popcountll(used[k]));
+            }
+            assert_int_equal(exporter_thread(&(struct ipaddr){0}, seeds[si], 1), 0);
+            exporter_table_release(&t);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exporter_thread_pick_spreads_each_table),
         cmocka_unit_test(test_exporter_table_get_find_and_grow),
         cmocka_unit_test(test_exporter_table_cap_refuses_new_addresses),
         cmocka_unit_test(test_exporter_table_adopt_keeps_live_state),

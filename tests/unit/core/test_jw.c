@@ -216,6 +216,60 @@ static void test_jw_escape_replaces_malformed_utf8(void **state)
     buf_release(&b);
 }
 
+/* jw_fit against a brute-force answer: on strings mixing ASCII, escapes, control bytes,
+ * well-formed UTF-8 of every length and malformed bytes, for every room, the prefix it
+ * returns ends on a character boundary (its escaped form is a prefix of the whole string's),
+ * fits, and is the longest such prefix that fits. */
+static void test_jw_fit_is_the_longest_whole_prefix_that_fits(void **state)
+{
+    (void)state;
+    static const char *const parts[] = {"a",        "\"",           "\\",
+                                        "\n",       "\x01",         "\x7f",
+                                        "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                        "\xff",     "\xc3",         "\xed\xa0\x80"};
+    const size_t np = sizeof parts / sizeof parts[0];
+    struct buf whole = BUF_INIT(1024), pre = BUF_INIT(1024);
+    uint32_t x = 12345;
+    for (int round = 0; round < 300; round++) {
+        char s[64];
+        size_t n = 0;
+        for (int k = 0; k < 8; k++) {
+            x = x * 1103515245u + 12345u;
+            const char *p = parts[(x >> 16) % np];
+            memcpy(s + n, p, strlen(p));
+            n += strlen(p);
+        }
+        esc(&whole, s, n);
+        size_t wl = whole.len - 1; /* without the closing quote */
+        for (size_t room = 0; room < whole.len + 3; room++) {
+            size_t k = jw_fit(s, n, room);
+            assert_true(k <= n);
+            esc(&pre, s, k);
+            if (room < 2) {
+                assert_int_equal(k, 0);
+                continue;
+            }
+            assert_true(pre.len <= room);
+            assert_true(pre.len - 1 <= wl && !memcmp(pre.data, whole.data, pre.len - 1));
+            for (size_t j = k + 1; j <= n; j++) {
+                esc(&pre, s, j);
+                bool boundary = pre.len - 1 <= wl && !memcmp(pre.data, whole.data, pre.len - 1);
+                if (boundary && pre.len <= room)
+                    fail_msg("round %d room %zu: %zu fits, jw_fit said %zu", round, room, j, k);
+            }
+        }
+    }
+    /* the whole string when it fits; nothing of it when only the quotes do */
+    assert_int_equal(jw_fit("abc", 3, 5), 3);
+    assert_int_equal(jw_fit("abc", 3, 4), 2);
+    assert_int_equal(jw_fit("\x01", 1, 7), 0);
+    assert_int_equal(jw_fit("\x01", 1, 8), 1);
+    assert_int_equal(jw_fit("\xe2\x82\xac", 3, 4), 0); /* a 3-byte character is not split */
+    assert_int_equal(jw_fit("\xe2\x82\xac", 3, 5), 3);
+    buf_release(&whole);
+    buf_release(&pre);
+}
+
 static void test_jw_numbers(void **state)
 {
     struct buf b = BUF_INIT(1024);
@@ -334,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_jw_escape_control_and_quotes),
         cmocka_unit_test(test_jw_escape_keeps_well_formed_utf8),
         cmocka_unit_test(test_jw_escape_replaces_malformed_utf8),
+        cmocka_unit_test(test_jw_fit_is_the_longest_whole_prefix_that_fits),
         cmocka_unit_test(test_jw_numbers),
         cmocka_unit_test(test_jw_indent_layout),
         cmocka_unit_test(test_jw_streams_documents_larger_than_its_buffer),

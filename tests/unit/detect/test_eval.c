@@ -55,23 +55,21 @@ static void random_world(struct truth *t, struct eval_cands *cs)
         assert_int_equal(truth_add_endpoint(t, &a, port, proto, first, last, 1, 1), 0);
     }
     size_t nr = rnd(3);
-    t->related = calloc(nr + 1, sizeof *t->related);
     for (size_t i = 0; i < nr; i++) {
-        mk_addr(&t->related[i].addr, 8 + rnd(2));
-        t->related[i].port = 80;
-        t->related[i].proto = 6;
+        struct ipaddr a;
+        mk_addr(&a, 8 + rnd(2));
+        assert_int_equal(truth_add_related(t, &a, 80, 6, 0, 0), 0);
     }
-    t->nrelated = t->caprelated = nr;
     truth_finish(t);
-    cs->c = calloc(nc + 1, sizeof *cs->c);
     for (size_t i = 0; i < nc; i++) {
-        struct eval_cand *c = &cs->c[cs->n++];
-        mk_addr(&c->addr, rnd(11));
-        c->port = ports[rnd(4)];
-        c->proto = c->port ? (rnd(2) ? 6 : 17) : (rnd(2) ? 0 : 1);
-        c->score = rnd(100) / 10.0;
-        c->detected_ms = 1700000000000ull + rnd(5) * EVAL_DAY_MS + rnd(86400000);
-        c->line = i + 1;
+        struct eval_cand c = {0};
+        mk_addr(&c.addr, rnd(11));
+        c.port = ports[rnd(4)];
+        c.proto = c.port ? (rnd(2) ? 6 : 17) : (rnd(2) ? 0 : 1);
+        c.score = rnd(100) / 10.0;
+        c.detected_ms = 1700000000000ull + rnd(5) * EVAL_DAY_MS + rnd(86400000);
+        c.line = i + 1;
+        assert_int_equal(eval_cands_add(cs, &c), 0);
     }
 }
 

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -347,6 +348,7 @@ static void test_engine_aborts_when_connections_fail_locally(void **st)
 struct fake_telnet {
     int fd;
     const char *user, *pass;
+    const char *prompt; /* shown on success; NULL: "\r\nZXHN H108N>" */
     unsigned attempts;
     size_t after_success; /* bytes received after the shell prompt was shown */
     bool success;
@@ -391,7 +393,8 @@ static void *fake_telnet_loop(void *arg)
         f->attempts++;
         if (!strcmp(user, f->user) && !strcmp(pass, f->pass)) {
             f->success = true;
-            send(c, "\r\nZXHN H108N>", 13, 0);
+            const char *prompt = f->prompt ? f->prompt : "\r\nZXHN H108N>";
+            send(c, prompt, strlen(prompt), 0);
             char buf[256];
             ssize_t n;
             while ((n = recv(c, buf, sizeof buf, 0)) > 0)
@@ -438,6 +441,59 @@ static void test_telnet_stops_at_first_success_and_sends_nothing_after(void **st
     sv_scope_release(&sc);
 }
 
+/* The device's text reaches the finding's evidence as valid JSON whatever its bytes: a shell
+ * prompt with control characters, a quote, a backslash, bytes that are not UTF-8 and a
+ * well-formed euro sign; and an operator name far longer than the evidence field is clipped
+ * so the object still fits whole. */
+static void test_hostile_prompt_gives_valid_evidence(void **st)
+{
+    (void)st;
+    uint16_t port = 0;
+    struct fake_telnet f = {.fd = listen_on("127.0.0.1", &port),
+                            .user = "root",
+                            .pass = "root",
+                            .prompt = "\r\n\x01\x07\"q\\\xfe\xc3(\xe2\x82\xac>"};
+    pthread_t th;
+    pthread_create(&th, NULL, fake_telnet_loop, &f);
+    struct sv_cred pairs[] = {{"root", "root", 1}};
+    struct sv_creds creds = {pairs, 1};
+    struct sv_scope sc;
+    struct sink_log log = {0};
+    struct sv_run r;
+    lab_run(&r, &sc, &log, "127.0.0.1", NULL);
+    char op[1001];
+    memset(op, 1, sizeof op - 1);
+    op[sizeof op - 1] = '\0';
+    r.operator_name = op;
+    r.creds = &creds;
+    r.ports[0] = port;
+    r.port_module[0] = "telnet";
+    r.n_ports = 1;
+    struct sv_stats s;
+    assert_int_equal(sv_run(&r, &s), 0);
+    pthread_join(th, NULL);
+    close(f.fd);
+    assert_int_equal(log.findings, 1);
+    assert_int_equal(log.last.kind, SV_WEAK_CREDENTIAL);
+    assert_true(strlen(log.last.evidence) < SV_EVIDENCE_LEN);
+    json_error_t e;
+    json_t *ev = json_loads(log.last.evidence, 0, &e);
+    if (!ev)
+        fail_msg("evidence is not JSON (%s): %s", e.text, log.last.evidence);
+    /* each malformed byte is one U+FFFD; the euro sign and the control bytes are kept */
+    assert_string_equal(json_string_value(json_object_get(ev, "proof")),
+                        "success: shell prompt '\x01\x07\"q\\\xef\xbf\xbd\xef\xbf\xbd("
+                        "\xe2\x82\xac>'");
+    assert_string_equal(json_string_value(json_object_get(ev, "user")), "root");
+    assert_int_equal(json_integer_value(json_object_get(ev, "pair")), 1);
+    const char *o = json_string_value(json_object_get(ev, "operator"));
+    assert_non_null(o);
+    assert_true(strlen(o) >= 30 && strlen(o) < 40); /* \u0001 is 6 bytes: a 200-byte room */
+    assert_int_equal(strspn(o, "\x01"), strlen(o));
+    json_decref(ev);
+    sv_scope_release(&sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_engine_stops_at_run_time_limit),
         cmocka_unit_test(test_engine_aborts_when_connections_fail_locally),
         cmocka_unit_test(test_telnet_stops_at_first_success_and_sends_nothing_after),
+        cmocka_unit_test(test_hostile_prompt_gives_valid_evidence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

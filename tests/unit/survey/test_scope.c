@@ -151,9 +151,10 @@ static void test_optouts_need_who_and_when(void **st)
     assert_int_equal(sv_scope_init(&sc, false), 0);
     assert_int_equal(sv_scope_load_optouts(&sc, path, err, sizeof err), BS_EPARSE);
     assert_non_null(strstr(err, ":2:"));
-    assert_int_equal(sc.n_optouts, 1);
-    assert_string_equal(sc.optouts[0].requested_by, "abuse@isp.example");
-    assert_string_equal(sc.optouts[0].requested_at, "2026-11-02");
+    assert_int_equal(sc.optouts.n, 1);
+    const struct sv_optout *o = VEC_AT(&sc.optouts, struct sv_optout, 0);
+    assert_string_equal(o->requested_by, "abuse@isp.example");
+    assert_string_equal(o->requested_at, "2026-11-02");
     assert_int_equal(sv_scope_add(&sc, false, "20.0.0.0/24"), 0);
     assert_int_equal(sv_scope_finish(&sc), 0);
     assert_int_equal(check(&sc, "20.0.0.7"), SV_BLOCKED);
@@ -174,7 +175,7 @@ static void test_rangeset_merges_adjacent_and_overlapping(void **st)
         assert_int_equal(sv_rangeset_add(&s, &x), 0);
     }
     sv_rangeset_finish(&s);
-    assert_int_equal(s.n, 2);
+    assert_int_equal(sv_rangeset_count(&s), 2);
     struct ipaddr lo = A("20.0.0.0"), hi = A("20.0.1.255"), hi2 = A("20.0.2.0");
     assert_true(sv_rangeset_covers(&s, &lo, &hi));
     assert_false(sv_rangeset_covers(&s, &lo, &hi2));
