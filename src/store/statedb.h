@@ -43,6 +43,15 @@ int statedb_open(const char *url, struct statedb **out, char errbuf[256]);
 struct config;
 int statedb_open_cfg(const char *url, const struct config *cfg, struct statedb **out,
                      char errbuf[256]);
+/* Opens an existing state database for reading only: nothing is created, migrated or
+ * written (readers such as detection's seeds must not turn a file or a database they were
+ * pointed at into a state database). Returns 0, BS_ENOTFOUND (no such file or ClickHouse
+ * database), BS_EPARSE (it exists but is not a botscope state database: no schema_version),
+ * BS_EVERSION (newer schema), or the backend's error (-ECONNREFUSED/-ETIMEDOUT: server down;
+ * BS_EIO); errbuf says which. The list functions of an older schema that lacks their table
+ * return BS_ENOTFOUND. */
+int statedb_open_rdonly(const char *url, const struct config *cfg, struct statedb **out,
+                        char errbuf[256]);
 /* Closes db (NULL is ignored); a telescope run left open is ended as failed. */
 void statedb_close(struct statedb *db);
 /* "embedded", "clickhouse": the backend that holds db. */
@@ -132,6 +141,27 @@ int statedb_tel_commit(struct statedb *db);
 /* Records t (when not NULL) and commits; with t == NULL or !t->ok the run is marked
  * 'failed' but the rows put so far are kept. Always leaves no transaction open. */
 int statedb_tel_end(struct statedb *db, const struct statedb_tel_run_totals *t);
+
+/* The telescope's sources summed over days, one per address: what detection's seed set
+ * needs (statedb_tel_source_list). */
+struct statedb_tel_source_query {
+    bool infected_only;  /* only rows with infected_iot */
+    bool addresses_only; /* leave out "h:<hex>" pseudonyms (privacy mode: cannot seed) */
+    uint64_t t_lo, t_hi; /* rows whose [first_ms, last_ms] meets [t_lo, t_hi]; t_hi 0 = no bound */
+};
+
+struct statedb_tel_source_sum {
+    const char *src;          /* as stored: address text (or a pseudonym) */
+    uint64_t first_ms, last_ms; /* min first_ms, max last_ms of the selected rows */
+    uint64_t days;            /* selected rows (UTC days) */
+};
+
+/* Calls cb once per source address that q selects, in address-text order (byte order), with
+ * the row borrowed for the call; a non-zero return stops and is returned. BS_ENOTFOUND for
+ * a database opened read-only whose schema predates the telescope's tables. */
+int statedb_tel_source_list(struct statedb *db, const struct statedb_tel_source_query *q,
+                            int (*cb)(void *ctx, const struct statedb_tel_source_sum *s),
+                            void *ctx);
 
 /* ---- records by kind (schema version 3) ----
  * Every result after the telescope (C&C detection, the survey, threat intelligence, and what
