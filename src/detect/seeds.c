@@ -196,7 +196,7 @@ struct seed_ctx {
     struct finding_addr {
         char *addr;
         uint64_t first_ms;
-    } *v; /* findings' addresses, gathered then added in address order, one per address */
+    } * v; /* findings' addresses, gathered then added in address order, one per address */
     size_t n, cap;
 };
 
@@ -221,7 +221,8 @@ static bool key_ends_with(const char *key, const char *tail)
 static int seed_finding(void *ctx, const struct statedb_rec *r)
 {
     struct seed_ctx *c = ctx;
-    if (!r->key || !(key_ends_with(r->key, "infected") || key_ends_with(r->key, "weak_credentials")))
+    if (!r->key ||
+        !(key_ends_with(r->key, "infected") || key_ends_with(r->key, "weak_credentials")))
         return 0;
     if (!r->addr) {
         c->s->skipped++;
@@ -277,8 +278,8 @@ static int load_statedb(struct detect_seeds *s, const char *path, const struct c
     int rc = statedb_open_rdonly(path, cfg, &db, dberr);
     if (rc == BS_EPARSE) {
         snprintf(errbuf, 512,
-                 "%s: not a botscope state database (no telescope sources, no findings: %s)",
-                 path, dberr);
+                 "%s: not a botscope state database (no telescope sources, no findings: %s)", path,
+                 dberr);
         return rc;
     }
     if (rc) {

@@ -111,8 +111,7 @@ int statedb_tel_end(struct statedb *db, const struct statedb_tel_run_totals *t)
 }
 
 int statedb_tel_source_list(struct statedb *db, const struct statedb_tel_source_query *q,
-                            int (*cb)(void *ctx, const struct statedb_tel_source_sum *s),
-                            void *ctx)
+                            int (*cb)(void *ctx, const struct statedb_tel_source_sum *s), void *ctx)
 {
     return db->be->state->tel_source_list ? db->be->state->tel_source_list(db, q, cb, ctx)
                                           : BS_EUNSUPPORTED;

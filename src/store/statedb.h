@@ -151,9 +151,9 @@ struct statedb_tel_source_query {
 };
 
 struct statedb_tel_source_sum {
-    const char *src;          /* as stored: address text (or a pseudonym) */
+    const char *src;            /* as stored: address text (or a pseudonym) */
     uint64_t first_ms, last_ms; /* min first_ms, max last_ms of the selected rows */
-    uint64_t days;            /* selected rows (UTC days) */
+    uint64_t days;              /* selected rows (UTC days) */
 };
 
 /* Calls cb once per source address that q selects, in address-text order (byte order), with

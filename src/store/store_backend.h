@@ -73,8 +73,8 @@ struct store_backend {
     void (*abort)(struct store *s);
     /* Optional: SQL evaluated by the backend (store_sql, including its sql == NULL probe);
      * NULL = not supported. */
-    int (*sql)(struct store *s, const char *sql,
-               int (*cb)(void *ctx, const uint8_t *p, size_t n), void *ctx, char errbuf[256]);
+    int (*sql)(struct store *s, const char *sql, int (*cb)(void *ctx, const uint8_t *p, size_t n),
+               void *ctx, char errbuf[256]);
     /* Optional: store_sql_stats (NULL: BS_EUNSUPPORTED). */
     int (*sql_stats)(struct store *s, uint64_t *rows_read, uint64_t *bytes_read);
 };

@@ -249,9 +249,8 @@ int ch_tel_interval_put(struct ch_tel *t, const struct statedb_tel_interval *iv)
     int rc = row_open(t, CH_TEL_INTERVALS);
     if (!rc)
         rc = buf_printf(o,
-                        "%" PRIu32 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
-                        ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
-                        ", %" PRIu64,
+                        "%" PRIu32 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
+                        ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64,
                         iv->resolution_s, iv->start_ms, iv->end_ms, iv->packets, iv->bytes,
                         iv->unique_sources, iv->unique_destinations, iv->non_darknet_packets,
                         iv->late_packets, iv->dropped_source_packets, iv->research_packets);

@@ -673,8 +673,9 @@ static int ch_state_open_rdonly(const char *url, const struct config *cfg, struc
     if (!rc && (rc = ch_schema_version(&d->conn, d->t.db, &d->version)))
         snprintf(errbuf, 256, "%s: %.200s", url, d->conn.err);
     if (!rc && d->version < 1) {
-        snprintf(errbuf, 256, "%s: database '%s' is not a botscope state database (no schema_version)",
-                 url, d->t.db);
+        snprintf(errbuf, 256,
+                 "%s: database '%s' is not a botscope state database (no schema_version)", url,
+                 d->t.db);
         rc = BS_EPARSE;
     }
     if (!rc && d->version > CH_SCHEMA_VERSION) {
