@@ -2,9 +2,11 @@
  *
  * The state database is the second half of a store backend (store_backend.h): the same URL
  * that names a flow store names its state database, and the same registry chooses the
- * backend, so the ClickHouse backend (a later issue) replaces both at once. Callers use only
- * the functions below. Today's backend for a data directory is SQLite in WAL mode, at
- * <data_dir>/state.db next to the embedded flow store (statedb_sqlite.c). Tables: exporters
+ * backend, so the ClickHouse backend replaces both at once. Callers use only the functions
+ * below (nobody opens state.db with sqlite3 directly). The backend for a data directory is
+ * SQLite in WAL mode, at <data_dir>/state.db next to the embedded flow store
+ * (statedb_sqlite.c); a clickhouse:// URL has the same tables in ClickHouse
+ * (store_clickhouse.c, store_ch_records.c, store_ch_tel.c; docs/CLICKHOUSE.md). Tables: exporters
  * (address, first/last seen, flow/packet/byte counts), the schema for later components: findings,
  * candidates, notifications; and (version 2) the telescope's results: telescope_runs,
  * telescope_sources, telescope_victims, telescope_intervals (see statedb_tel_begin); and
@@ -34,9 +36,10 @@ struct statedb; /* opaque handle */
 
 /* Opens (creating and migrating) the state database named by url: a data directory (its
  * state.db), the path of a database file, or a backend URL such as "clickhouse://HOST:PORT/DB"
- * (refused with BS_EUNSUPPORTED until that backend exists). Returns 0 or a negative error
- * (BS_EUSAGE for an empty url, BS_EIO with errbuf naming the SQLite error, BS_EVERSION for a
- * newer schema); errbuf is always NUL-terminated. */
+ * (user and password: statedb_open_cfg). Returns 0 or a negative error (BS_EUSAGE for an
+ * empty or malformed url, BS_EIO with errbuf naming the backend's error, BS_EVERSION for a
+ * newer schema, -ECONNREFUSED/-ETIMEDOUT for a server that does not answer); errbuf is always
+ * NUL-terminated. */
 int statedb_open(const char *url, struct statedb **out, char errbuf[256]);
 /* statedb_open with the configuration: a ClickHouse URL takes its user and password from
  * the [clickhouse] section (cfg may be NULL: defaults). */
@@ -48,8 +51,8 @@ int statedb_open_cfg(const char *url, const struct config *cfg, struct statedb *
  * pointed at into a state database). Returns 0, BS_ENOTFOUND (no such file or ClickHouse
  * database), BS_EPARSE (it exists but is not a botscope state database: no schema_version),
  * BS_EVERSION (newer schema), or the backend's error (-ECONNREFUSED/-ETIMEDOUT: server down;
- * BS_EIO); errbuf says which. The list functions of an older schema that lacks their table
- * return BS_ENOTFOUND. */
+ * BS_EIO); errbuf says which (for BS_EPARSE: what is missing). The list functions of an older
+ * schema that lacks their table return BS_ENOTFOUND; writes through the handle fail. */
 int statedb_open_rdonly(const char *url, const struct config *cfg, struct statedb **out,
                         char errbuf[256]);
 /* Closes db (NULL is ignored); a telescope run left open is ended as failed. */

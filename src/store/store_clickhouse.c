@@ -12,6 +12,10 @@
  * cut into blocks of CH_SCAN_BLOCK records as it arrives (memory stays bounded whatever the
  * answer's size). The block skip metadata of the embedded store has no equivalent here, so
  * block_pred is not called; readers filter every record, as they do anyway.
+ *
+ * The state half: exporters here, records by kind in store_ch_records.c, the telescope's
+ * tables in store_ch_tel.c; a handle opened read-only (statedb_open_rdonly) creates,
+ * migrates and writes nothing.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -673,9 +677,7 @@ static int ch_state_open_rdonly(const char *url, const struct config *cfg, struc
     if (!rc && (rc = ch_schema_version(&d->conn, d->t.db, &d->version)))
         snprintf(errbuf, 256, "%s: %.200s", url, d->conn.err);
     if (!rc && d->version < 1) {
-        snprintf(errbuf, 256,
-                 "%s: database '%s' is not a botscope state database (no schema_version)", url,
-                 d->t.db);
+        snprintf(errbuf, 256, "no schema_version table in database '%s'", d->t.db);
         rc = BS_EPARSE;
     }
     if (!rc && d->version > CH_SCHEMA_VERSION) {

@@ -7,6 +7,9 @@
 #  - the same input again: the same rows (upserts by key), a second run row;
 #  - `detect --seeds clickhouse://...` gives the same candidates as `--seeds DIR/state.db` on
 #    the same store;
+#  - a database of the previous schema (3) is read by --seeds as it is (its findings seed,
+#    nothing migrated) and migrated to 4 by the telescope (its records kept); version 2 and a
+#    database without schema_version are not state databases (exit 2);
 #  - errors: --data with a server down (exit 1, the server named, no local directory), a
 #    malformed database name (exit 2); --seeds naming a database that does not exist (exit 2,
 #    named) or a server that is down (exit 1).
@@ -102,8 +105,40 @@ cmp -s "$T/c.sq" "$T/c.ch" || { diff "$T/c.sq" "$T/c.ch" | head -4 >&2; fail "ca
 # ... and the seeds were the telescope's (not the scanners fallback)
 grep -q "no seeds given" "$T/d2.err" && fail "detect fell back to scanners: $(cat "$T/d2.err")"
 
-# --- errors
 R=${U%/*}
+# --- a database of the previous schema (3: records, no telescope tables) with a finding
+ch_query a "CREATE DATABASE v3" >/dev/null
+ch_query a "CREATE TABLE v3.schema_version (version UInt32, applied_ms UInt64) ENGINE = Log" >/dev/null
+ch_query a "INSERT INTO v3.schema_version VALUES (1, 0), (2, 0), (3, 0)" >/dev/null
+for t in flows flows_hourly exporters records; do
+    ch_query a "CREATE TABLE v3.$t AS botscope.$t" >/dev/null
+done
+seed=$(head -1 "$T/c.sq" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["addr"])')
+ch_query a "INSERT INTO v3.records VALUES ('finding', '$seed|23|weak_credentials', NULL, '$seed', 7, 8, 0, 'open', '{}', 1, 0)" >/dev/null
+# read as it is (its findings seed; no telescope tables, not an error) and not migrated
+$B detect --store "$T/emb" --seeds "$R/v3" --config "$C" --no-state -o ndjson >/dev/null 2>"$T/err" ||
+    fail "--seeds on a version-3 database: $(cat "$T/err")"
+grep -q "no seeds given" "$T/err" && fail "the version-3 finding did not seed: $(cat "$T/err")"
+[ "$(ch_query a 'SELECT arraySort(groupArray(version)) FROM v3.schema_version')" = "[1,2,3]" ] ||
+    fail "--seeds migrated the database"
+# the telescope migrates it to 4 and writes its rows; the record stays
+tel "$R/v3" "$T/o7"
+[ "$(ch_query a 'SELECT arraySort(groupArray(version)) FROM v3.schema_version')" = "[1,2,3,4]" ] ||
+    fail "v3 -> v4 rows"
+[ "$(chq "SELECT count() FROM v3.telescope_sources FINAL")" = "$nsrc" ] || fail "v3: sources"
+[ "$(chq "SELECT count() FROM v3.records FINAL WHERE kind = 'finding'")" = 1 ] || fail "v3: record lost"
+# a version-2 database (neither table) and a database without schema_version: not state databases
+ch_query a "CREATE DATABASE v2" >/dev/null
+ch_query a "CREATE TABLE v2.schema_version (version UInt32, applied_ms UInt64) ENGINE = Log" >/dev/null
+ch_query a "INSERT INTO v2.schema_version VALUES (1, 0), (2, 0)" >/dev/null
+ch_query a "CREATE DATABASE plain" >/dev/null
+for db in v2 plain; do
+    $B detect --store "$T/emb" --seeds "$R/$db" --config "$C" --no-state -o ndjson >/dev/null 2>"$T/err"
+    expect_rc 2 $? "--seeds on database $db"
+    grep -q "not a botscope state database" "$T/err" || fail "--seeds $db message: $(cat "$T/err")"
+done
+
+# --- errors
 # a database that does not exist: named, usage error, nothing created
 $B detect --store "$T/emb" --seeds "$R/nosuchdb" --config "$C" --no-state -o ndjson >/dev/null 2>"$T/err"
 expect_rc 2 $? "--seeds with a missing database"
