@@ -693,7 +693,10 @@ static int telescope_run(int argc, char **argv)
         cli_error(CMD, "writing the outputs in %s: %s", a.out, bs_strerror(rc));
     int src = tel_state_close(state, e, exit_code == BS_EXIT_OK);
     if (src) {
-        cli_error(CMD, "writing %s/state.db: %s", a.data, bs_strerror(src));
+        cli_error(CMD,
+                  strstr(a.data, "://") ? "writing the state database %s: %s"
+                                        : "writing %s/state.db: %s",
+                  a.data, bs_strerror(src));
         exit_code = BS_EXIT_FAIL;
     }
     if (exit_code == BS_EXIT_OK) {

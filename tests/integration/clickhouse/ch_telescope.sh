@@ -11,7 +11,7 @@
 #    nothing migrated) and migrated to 4 by the telescope (its records kept); version 2 and a
 #    database without schema_version are not state databases (exit 2);
 #  - errors: --data with a server down (exit 1, the server named, no local directory), a
-#    malformed database name (exit 2); --seeds naming a database that does not exist (exit 2,
+#    malformed database name (exit 2), inserts the server refuses (exit 1, run 'failed'); --seeds naming a database that does not exist (exit 2,
 #    named) or a server that is down (exit 1).
 set -u
 . "$BS_SOURCE_DIR/tests/integration/lib.sh"
@@ -150,6 +150,21 @@ $B telescope --read "$T/w/darknet.pcap" --darknet $DK --out "$T/o5" --data "$R/b
     --config "$C" -q 2>"$T/err"
 expect_rc 2 $? "--data with a malformed database name"
 grep -q "bad-name" "$T/err" || fail "malformed name message: $(cat "$T/err")"
+# inserts refused mid-run (a telescope_sources of another shape under schema 4): exit 1,
+# the database named, the run recorded as failed
+ch_query a "CREATE DATABASE broken" >/dev/null
+ch_query a "CREATE TABLE broken.schema_version (version UInt32, applied_ms UInt64) ENGINE = Log" >/dev/null
+ch_query a "INSERT INTO broken.schema_version VALUES (1, 0), (2, 0), (3, 0), (4, 0)" >/dev/null
+for t in telescope_runs telescope_victims telescope_intervals; do
+    ch_query a "CREATE TABLE broken.$t AS botscope.$t" >/dev/null
+done
+ch_query a "CREATE TABLE broken.telescope_sources (a UInt8) ENGINE = Log" >/dev/null
+$B telescope --read "$T/w/darknet.pcap" --darknet $DK --out "$T/o8" --data "$R/broken" \
+    --config "$C" -q 2>"$T/err"
+expect_rc 1 $? "--data with inserts refused"
+grep -q "writing the state database $R/broken" "$T/err" || fail "refused inserts message: $(cat "$T/err")"
+[ "$(chq "SELECT status FROM broken.telescope_runs FINAL")" = failed ] ||
+    fail "run after refused inserts: $(chq "SELECT status FROM broken.telescope_runs FINAL")"
 # the server down
 ch_stop a
 $B telescope --read "$T/w/darknet.pcap" --darknet $DK --out "$T/o6" --data "$U" --config "$C" \
