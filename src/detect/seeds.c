@@ -253,7 +253,8 @@ static int finding_cmp(const void *a, const void *b)
  * text order, once per address, with its earliest first_ms. */
 static int add_findings(struct seed_ctx *c)
 {
-    qsort(c->v, c->n, sizeof *c->v, finding_cmp);
+    if (c->n) /* c->v is NULL when there are none, which qsort may not be given */
+        qsort(c->v, c->n, sizeof *c->v, finding_cmp);
     for (size_t i = 0; i < c->n; i++) {
         if (i && !strcmp(c->v[i].addr, c->v[i - 1].addr))
             continue; /* sorted by time within an address: the first is the earliest */
