@@ -214,6 +214,7 @@ static int detect_main(int argc, char **argv)
     if (ex)
         return ex;
     struct detect_config dc;
+    cli_set_log_level(&cfg, 0, 0);
     detect_config_init(&dc, &cfg);
     const char *store_url = config_str(&cfg, "general", "data_dir");
     const char *allow_path = config_str(&cfg, "detect", "allow");

@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/hll.h"
+#include "core/log.h"
 #include "store/store.h"
 
 void detect_config_init(struct detect_config *c, const struct config *cfg)
@@ -297,6 +298,7 @@ static int block_records(struct dctx *d, const struct store_block *b, bool clien
                 struct dcli *c = &d->cli[d->ncli];
                 memset(c, 0, sizeof *c);
                 c->addr = k->ca;
+                c->hc = k->hc;
                 *ix = (uint32_t)d->ncli++;
                 if (d->seeds && detect_seeds_has(d->seeds, &k->ca)) {
                     c->flags |= DCLI_SEED;
@@ -320,29 +322,38 @@ static int block_records(struct dctx *d, const struct store_block *b, bool clien
 
 /* ---- pass 1: clients and seed pairs -------------------------------------------------------- */
 
-/* Pair state (a uint32_t): records from the client (saturating at 3), whether a record fell
- * in another minute than the first, whether the pair selected its server, the first minute. */
-#define PS_COUNT     3u
-#define PS_OTHER     4u
-#define PS_SELECTED  8u
-#define PS_MINUTE(m) ((uint32_t)((m)&0x0fffffff) << 4)
+uint32_t detect_pair_merge(uint32_t a, uint32_t b)
+{
+    uint32_t n = (a & PS_COUNT) + (b & PS_COUNT);
+    bool other = ((a | b) & PS_OTHER) || (a & ~0xfu) != (b & ~0xfu);
+    return (a & ~0xfu) | (other ? PS_OTHER : 0) | (n > 3 ? 3 : n);
+}
 
 struct pass {
     struct dctx *d;
-    uint32_t round; /* seeds and servers of this round */
-    bool clients;   /* pass 1 of round 0: fill the client table and keep the records */
-    bool pairs;     /* pass 1: track seed pairs; else pass 2: collect selected servers */
+    uint32_t round;  /* seeds and servers of this round */
+    bool clients;    /* the client pass: fill the client table and keep the records */
+    bool pairs;      /* track seed pairs (the client pass does when d->fused); else pass 2 */
+    unsigned part;   /* pass 2 on several threads: this thread's share of the clients */
+    unsigned nparts; /* (0 or 1: every client) */
 };
 
-/* Does the record's client pair in this pass (a seed of the round; never in the client pass)? */
+/* Does the record's client pair in this pass? In the client pass the initial seeds do (the
+ * pass is round 0's pair pass too); after it, the seeds of the round being paired. */
 static bool pair_client(const struct dctx *d, const struct pass *p, const struct drec *r)
 {
-    return !p->clients && (d->pair_bits[r->cl >> 3] & (1u << (r->cl & 7)));
+    if (p->clients)
+        return r->seed;
+    return d->pair_bits[r->cl >> 3] & (1u << (r->cl & 7));
 }
 
-/* Is the server address a seed of the round being paired? (The server side of UDP records.) */
-static bool is_seed_addr(const struct dctx *d, const struct ipaddr *a)
+/* Is the server address a seed of the round being paired? (The server side of UDP records.)
+ * A part of the client pass knows only its own clients, so it asks the seed list: an address
+ * that is never a client drops out when the counts join the client table (scan_round). */
+static bool is_seed_addr(const struct dctx *d, const struct pass *p, const struct ipaddr *a)
 {
+    if (p->clients)
+        return detect_seeds_has(d->seeds, a);
     const uint32_t *ix = htab_find(&d->client_ix, a->b);
     if (!ix)
         return false;
@@ -351,24 +362,30 @@ static bool is_seed_addr(const struct dctx *d, const struct ipaddr *a)
 }
 
 /* Counts the distinct high-port UDP peers of seeds (both sides: whichever end the orientation
- * made the client, both are peers of an overlay). */
-static int udp_peer(struct dctx *d, const struct drec *r, bool pair)
+ * made the client, both are peers of an overlay). The sets keep who was counted, so that the
+ * parts' counts can be merged without counting a peer twice. */
+static int udp_peer(struct dctx *d, const struct pass *p, const struct drec *r, bool pair)
 {
     int rc = 0;
     bool is_new;
-    uint64_t hcl = hash_mix64((uint64_t)r->cl + 0x9e3779b97f4a7c15ull);
+    uint64_t hcl = d->cli[r->cl].hc;
     if (pair) {
         uint64_t h = hash_mix64(hcl ^ hash_mix64(r->hs ^ 0x75));
-        if (!htab_put(&d->udp_seen, &h, &is_new, &rc))
-            return rc;
-        if (is_new)
-            d->cli[r->cl].udp_peers++;
-    }
-    if (is_seed_addr(d, &r->sa)) {
-        uint64_t h = hash_mix64(r->hs ^ hash_mix64(hcl ^ 0x5a));
-        if (!htab_put(&d->udp_seen, &h, &is_new, &rc))
+        uint32_t *who = htab_put(&d->udp_seen, &h, &is_new, &rc);
+        if (!who)
             return rc;
         if (is_new) {
+            *who = r->cl;
+            d->cli[r->cl].udp_peers++;
+        }
+    }
+    if (is_seed_addr(d, p, &r->sa)) {
+        uint64_t h = hash_mix64(r->hs ^ hash_mix64(hcl ^ 0x5a));
+        struct ipaddr *who = htab_put(&d->udp_seen_srv, &h, &is_new, &rc);
+        if (!who)
+            return rc;
+        if (is_new) {
+            *who = r->sa;
             uint32_t *n = htab_put(&d->udp_srv, r->sa.b, &is_new, &rc);
             if (!n)
                 return rc;
@@ -378,70 +395,78 @@ static int udp_peer(struct dctx *d, const struct drec *r, bool pair)
     return 0;
 }
 
-static inline uint64_t pair_hash(const struct drec *r)
+static inline uint64_t pair_hash(const struct dctx *d, const struct drec *r)
 {
-    return hash_mix64(r->hs ^ hash_mix64((uint64_t)r->cl + 0x9e3779b97f4a7c15ull));
+    return hash_mix64(r->hs ^ hash_mix64(d->cli[r->cl].hc));
+}
+
+static inline void skey_of(const struct drec *r, uint8_t skey[24])
+{
+    memset(skey, 0, 24);
+    memcpy(skey, r->sa.b, 16);
+    skey[16] = (uint8_t)(r->sport >> 8);
+    skey[17] = (uint8_t)r->sport;
+    skey[18] = r->proto;
+}
+
+/* The client's statistics (client pass). */
+static void client_record(struct dctx *d, const struct drec *r)
+{
+    d->flows++;
+    d->sampling_hist[r->rate == 1 ? 0 : r->rate < 100 ? 1 : r->rate < 1000 ? 2 : 3]++;
+    if (r->rate > d->sampling_max)
+        d->sampling_max = r->rate;
+    if (r->t < d->t_first)
+        d->t_first = r->t;
+    if (r->t > d->t_last)
+        d->t_last = r->t;
+    struct dcli *c = &d->cli[r->cl];
+    uint64_t bits[DSCALES];
+    slot_bits(r->t, bits);
+    mark_slots(c->win, bits);
+    if (!c->first_ms || r->t < c->first_ms)
+        c->first_ms = r->t;
+    if (r->t > c->last_ms)
+        c->last_ms = r->t;
+    if (r->fwd && r->proto == 6 && is_telnet(r->sport) && (r->flags & 0x17) == 0x02 &&
+        c->telnet_syn < UINT32_MAX)
+        c->telnet_syn++;
 }
 
 static int pass1_record(const struct pass *p, const struct drec *r, uint64_t hp, uint64_t hq)
 {
     struct dctx *d = p->d;
     int rc;
-    if (p->clients) {
-        d->flows++;
-        d->sampling_hist[r->rate == 1 ? 0 : r->rate < 100 ? 1 : r->rate < 1000 ? 2 : 3]++;
-        if (r->rate > d->sampling_max)
-            d->sampling_max = r->rate;
-        if (r->t < d->t_first)
-            d->t_first = r->t;
-        if (r->t > d->t_last)
-            d->t_last = r->t;
-        struct dcli *c = &d->cli[r->cl];
-        uint64_t bits[DSCALES];
-        slot_bits(r->t, bits);
-        mark_slots(c->win, bits);
-        if (!c->first_ms || r->t < c->first_ms)
-            c->first_ms = r->t;
-        if (r->t > c->last_ms)
-            c->last_ms = r->t;
-        if (r->fwd && r->proto == 6 && is_telnet(r->sport) && (r->flags & 0x17) == 0x02 &&
-            c->telnet_syn < UINT32_MAX)
-            c->telnet_syn++;
-    }
     if (p->clients)
+        client_record(d, r);
+    if (!p->pairs)
         return 0;
     bool pair = pair_client(d, p, r);
-    if (r->proto == 17 && r->sport >= 1024 && r->cport >= 1024 && (rc = udp_peer(d, r, pair)))
+    if (r->proto == 17 && r->sport >= 1024 && r->cport >= 1024 && (rc = udp_peer(d, p, r, pair)))
         return rc;
     if (!pair)
         return 0;
     bool is_new;
     rc = 0;
-    uint32_t *st = htab_put_h(&d->pairs, &hp, hq, &is_new, &rc);
+    struct dpair *st = htab_put_h(&d->pairs, &hp, hq, &is_new, &rc);
     if (!st)
         return rc;
     uint64_t minute = r->t / 60000;
-    uint8_t skey[19];
-    memcpy(skey, r->sa.b, 16);
-    skey[16] = (uint8_t)(r->sport >> 8);
-    skey[17] = (uint8_t)r->sport;
-    skey[18] = r->proto;
     if (is_new) {
-        *st = PS_MINUTE(minute);
-        /* The sampled rule counts seed clients per server: list the server of each new pair. */
+        /* The server of each new pair is listed: the pair's key for selection, and the
+         * sampled rule counts seed clients per server. */
+        if (d->nnew >= UINT32_MAX)
+            return BS_ELIMIT;
         if ((rc = vec_grow((void **)&d->newpair, &d->new_cap, d->nnew, sizeof *d->newpair)))
             return rc;
-        memset(d->newpair[d->nnew], 0, sizeof *d->newpair);
-        memcpy(d->newpair[d->nnew++], skey, 19);
-    } else if ((*st & ~0xfu) != PS_MINUTE(minute)) {
-        *st |= PS_OTHER;
+        skey_of(r, d->newpair[d->nnew]);
+        st->st = PS_MINUTE(minute);
+        st->np = (uint32_t)d->nnew++;
+    } else if ((st->st & ~0xfu) != PS_MINUTE(minute)) {
+        st->st |= PS_OTHER;
     }
-    if (r->fwd && (*st & PS_COUNT) < 3)
-        (*st)++;
-    if ((*st & (PS_COUNT | PS_OTHER | PS_SELECTED)) == (3 | PS_OTHER)) {
-        *st |= PS_SELECTED;
-        return select_server(d, skey, p->round);
-    }
+    if (r->fwd && (st->st & PS_COUNT) < 3)
+        st->st++;
     return 0;
 }
 
@@ -454,9 +479,9 @@ static int pass1_records(const struct pass *p, const struct drec *v, size_t n)
             const struct drec *r = &v[j];
             if (p->clients)
                 __builtin_prefetch(&d->cli[r->cl]);
-            if (pair_client(d, p, r)) {
+            if (p->pairs && pair_client(d, p, r)) {
                 size_t x = j % (2 * AHEAD);
-                hp[x] = pair_hash(r);
+                hp[x] = pair_hash(d, r);
                 hq[x] = htab_hash(&d->pairs, &hp[x]);
                 htab_prefetch(&d->pairs, hq[x]);
             }
@@ -469,6 +494,38 @@ static int pass1_records(const struct pass *p, const struct drec *v, size_t n)
         }
     }
     return 0;
+}
+
+static int cmp_skey(const void *a, const void *b)
+{
+    return memcmp(a, b, 19);
+}
+
+/* Selects the servers of the round's recurring seed pairs, in server-key order (the pair
+ * table's order depends on its hash seed, and parts see the records in no fixed order). */
+static int select_pairs(struct dctx *d, uint32_t round)
+{
+    uint8_t(*sel)[24] = NULL;
+    size_t n = 0, cap = 0;
+    const void *key;
+    void *val;
+    size_t it = 0;
+    int rc = 0;
+    while ((it = htab_next(&d->pairs, it, &key, &val))) {
+        const struct dpair *st = val;
+        if (!PS_RECURS(st->st))
+            continue;
+        if ((rc = vec_grow((void **)&sel, &cap, n, sizeof *sel)))
+            goto out;
+        memcpy(sel[n++], d->newpair[st->np], sizeof *sel);
+    }
+    qsort(sel, n, sizeof *sel, cmp_skey);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (!i || memcmp(sel[i], sel[i - 1], 19))
+            rc = select_server(d, sel[i], round);
+out:
+    free(sel);
+    return rc;
 }
 
 /* ---- pass 2: the selected servers' records ------------------------------------------------- */
@@ -596,7 +653,7 @@ static int pass2_records(const struct pass *p, const struct drec *v, size_t n)
 
 static int pass_records(const struct pass *p, const struct drec *v, size_t n)
 {
-    return p->pairs ? pass1_records(p, v, n) : pass2_records(p, v, n);
+    return p->clients || p->pairs ? pass1_records(p, v, n) : pass2_records(p, v, n);
 }
 
 /* ---- running the passes ------------------------------------------------------------------- */
@@ -715,6 +772,65 @@ static int cmp_chunk(const void *a, const void *b)
     return (x->arrival > y->arrival) - (x->arrival < y->arrival);
 }
 
+/* Merges part q's seed pairs and UDP peer sets into d (round 0's pair pass in the client
+ * pass): a pair both saw gets the combined state, a peer both counted is uncounted once. The
+ * clients are merged already (map: q's client index -> d's). */
+static int merge_pairs(struct dctx *d, struct dctx *q, const uint32_t *map)
+{
+    const void *key;
+    void *val;
+    size_t it = 0;
+    bool is_new;
+    int rc = 0;
+    while ((it = htab_next(&q->pairs, it, &key, &val))) {
+        const struct dpair *qp = val;
+        struct dpair *dp = htab_put(&d->pairs, key, &is_new, &rc);
+        if (!dp)
+            return rc;
+        if (is_new) {
+            if (d->nnew >= UINT32_MAX)
+                return BS_ELIMIT;
+            if ((rc = vec_grow((void **)&d->newpair, &d->new_cap, d->nnew, sizeof *d->newpair)))
+                return rc;
+            memcpy(d->newpair[d->nnew], q->newpair[qp->np], sizeof *d->newpair);
+            *dp = (struct dpair){.st = qp->st, .np = (uint32_t)d->nnew++};
+            continue;
+        }
+        dp->st = detect_pair_merge(dp->st, qp->st);
+    }
+    it = 0;
+    while ((it = htab_next(&q->udp_srv, it, &key, &val))) {
+        uint32_t *n = htab_put(&d->udp_srv, key, &is_new, &rc);
+        if (!n)
+            return rc;
+        *n += *(const uint32_t *)val;
+    }
+    it = 0;
+    while ((it = htab_next(&q->udp_seen, it, &key, &val))) {
+        uint32_t who = map[*(const uint32_t *)val], *dw = htab_put(&d->udp_seen, key, &is_new, &rc);
+        if (!dw)
+            return rc;
+        if (is_new)
+            *dw = who;
+        else
+            d->cli[who].udp_peers--;
+    }
+    it = 0;
+    while ((it = htab_next(&q->udp_seen_srv, it, &key, &val))) {
+        struct ipaddr *dw = htab_put(&d->udp_seen_srv, key, &is_new, &rc);
+        if (!dw)
+            return rc;
+        if (is_new) {
+            *dw = *(const struct ipaddr *)val;
+        } else {
+            uint32_t *n = htab_find(&d->udp_srv, ((const struct ipaddr *)val)->b);
+            if (n)
+                (*n)--;
+        }
+    }
+    return 0;
+}
+
 /* Merges the client-pass part q into d: its clients (remapping the records it kept), its
  * chunks and its counters. */
 static int merge_part(struct dctx *d, struct dctx *q)
@@ -749,9 +865,12 @@ static int merge_part(struct dctx *d, struct dctx *q)
             g->telnet_syn = g->telnet_syn > UINT32_MAX - c->telnet_syn
                                 ? UINT32_MAX
                                 : g->telnet_syn + c->telnet_syn;
+            g->udp_peers += c->udp_peers;
         }
         map[i] = *ix & ~DCLI_IX_PAIR;
     }
+    if (!rc)
+        rc = merge_pairs(d, q, map);
     for (size_t i = 0; i < q->nchunks && !rc; i++) {
         struct dchunk *ch = &q->chunks[i];
         for (size_t j = 0; j < ch->n; j++)
@@ -789,12 +908,26 @@ static int merge_part(struct dctx *d, struct dctx *q)
 static void part_release(struct dctx *q)
 {
     htab_release(&q->client_ix);
+    htab_release(&q->pairs);
+    htab_release(&q->udp_seen);
+    htab_release(&q->udp_seen_srv);
+    htab_release(&q->udp_srv);
+    free(q->newpair);
     free(q->cli);
     free_chunks(q);
     free(q->buf);
 }
 
-/* The client pass (pass 1 of round 0 without the pairs): several scan threads, each with its
+/* An empty table with src's sizes, cap and seed. */
+static void empty_like(struct htab *dst, const struct htab *src)
+{
+    *dst = *src;
+    dst->ctrl = NULL;
+    dst->ent = NULL;
+    dst->nslots = dst->n = 0;
+}
+
+/* The client pass (with seeds given, round 0's pair pass too): several scan threads, each with its
  * own client table and chunks (a part), merged into d in store order afterwards. The pairs and
  * everything after read the merged records, so the result does not depend on the threads. */
 static int client_pass(struct dctx *d, char errbuf[512])
@@ -810,14 +943,20 @@ static int client_pass(struct dctx *d, char errbuf[512])
             rc = BS_ENOMEM;
             goto out;
         }
-        *parts[t] = (struct dctx){
-            .cfg = d->cfg, .seeds = d->seeds, .hseed = d->hseed, .owner = d, .t_first = UINT64_MAX};
-        parts[t]->client_ix = d->client_ix; /* same sizes and seed: the hashes agree */
-        parts[t]->client_ix.ctrl = NULL;
-        parts[t]->client_ix.ent = NULL;
-        parts[t]->client_ix.nslots = parts[t]->client_ix.n = 0;
+        *parts[t] = (struct dctx){.cfg = d->cfg,
+                                  .seeds = d->seeds,
+                                  .hseed = d->hseed,
+                                  .owner = d,
+                                  .fused = d->fused,
+                                  .t_first = UINT64_MAX};
+        /* Same sizes and seeds as d's: the hashes agree. */
+        empty_like(&parts[t]->client_ix, &d->client_ix);
+        empty_like(&parts[t]->pairs, &d->pairs);
+        empty_like(&parts[t]->udp_seen, &d->udp_seen);
+        empty_like(&parts[t]->udp_seen_srv, &d->udp_seen_srv);
+        empty_like(&parts[t]->udp_srv, &d->udp_srv);
     }
-    struct pass p = {.d = d, .round = 0, .clients = true, .pairs = true};
+    struct pass p = {.d = d, .round = 0, .clients = true, .pairs = d->fused};
     struct scan_ctx x = {.parts = parts, .pass = &p};
     struct store_scan sc = {
         .t_lo = d->cfg->t_lo,
@@ -838,7 +977,10 @@ static int client_pass(struct dctx *d, char errbuf[512])
         free_chunks(d);
     else if (!rc)
         qsort(d->chunks, d->nchunks, sizeof *d->chunks, cmp_chunk);
-    d->scan_ns += clock_mono_ns() - t0;
+    uint64_t dt = clock_mono_ns() - t0;
+    d->scan_ns += dt;
+    log_debug("detect", "client pass%s: %.3f s on %u threads, %zu clients, %zu seed pairs",
+              d->fused ? " with round 0's pairs" : "", (double)dt / 1e9, nth, d->ncli, d->pairs.n);
 out:
     for (unsigned t = 1; t < nth; t++)
         if (parts[t]) {
@@ -877,7 +1019,11 @@ static int run_pass(struct dctx *d, const struct pass *p, char errbuf[512])
         if (rc == 1)
             rc = d->rc;
     }
-    d->scan_ns += clock_mono_ns() - t0;
+    uint64_t dt = clock_mono_ns() - t0;
+    d->scan_ns += dt;
+    log_debug("detect", "round %u %s pass over %s: %.3f s, %zu seed pairs, %zu servers, %zu edges",
+              p->round, p->pairs ? "pair" : "server", d->stash_full ? "the store" : "the records",
+              (double)dt / 1e9, d->pairs.n, d->nsrv, d->nedge);
     if (rc == BS_ELIMIT)
         snprintf(errbuf, 512,
                  "a detection table reached its cap (%zu clients, %zu servers, %zu edges: "
@@ -888,18 +1034,13 @@ static int run_pass(struct dctx *d, const struct pass *p, char errbuf[512])
     return rc;
 }
 
-static int cmp_newpair(const void *a, const void *b)
-{
-    return memcmp(a, b, 19);
-}
-
 /* The sampled rule (three seed clients or more, see detect_score.c): selects the servers that
  * have as many new seed pairs. Only when per-pair timing is unusable. */
 static int select_by_fanin(struct dctx *d, uint32_t round)
 {
     if (d->timing || d->nnew < 3)
         return 0;
-    qsort(d->newpair, d->nnew, sizeof *d->newpair, cmp_newpair);
+    qsort(d->newpair, d->nnew, sizeof *d->newpair, cmp_skey);
     for (size_t i = 0; i < d->nnew;) {
         size_t j = i + 1;
         while (j < d->nnew && !memcmp(d->newpair[j], d->newpair[i], 19))
@@ -928,16 +1069,25 @@ static int reset_pairs(struct dctx *d, uint32_t round)
     return 0;
 }
 
-/* Passes 1 (pairs of the round's seeds) and 2 (the servers they select). */
+/* Passes 1 (pairs of the round's seeds; round 0's ran in the client pass when fused) and 2
+ * (the servers they select). */
 static int scan_round(struct dctx *d, uint32_t round, char errbuf[512])
 {
-    int rc = reset_pairs(d, round);
-    if (rc)
-        return rc;
-    struct pass p1 = {.d = d, .round = round, .clients = false, .pairs = true};
+    int rc;
+    if (round || !d->fused) {
+        if ((rc = reset_pairs(d, round)))
+            return rc;
+        struct pass p1 = {.d = d, .round = round, .clients = false, .pairs = true};
+        if ((rc = run_pass(d, &p1, errbuf)))
+            return rc;
+    }
     size_t selected_before = d->nsrv;
-    if ((rc = run_pass(d, &p1, errbuf)) || (rc = select_by_fanin(d, round)))
+    if ((rc = select_pairs(d, round)) || (rc = select_by_fanin(d, round))) {
+        if (rc == BS_ELIMIT)
+            snprintf(errbuf, 512, "the server table reached its cap (%zu: detect.max_servers)",
+                     d->nsrv);
         return rc;
+    }
     /* The seeds' peer counts as the server side join their client entries. */
     const void *key;
     void *val;
@@ -971,6 +1121,7 @@ static void dctx_release(struct dctx *d)
     free_chunks(d);
     free(d->buf);
     htab_release(&d->udp_seen);
+    htab_release(&d->udp_seen_srv);
     htab_release(&d->udp_srv);
     free(d->srv);
     free(d->cli);
@@ -1000,11 +1151,15 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
     htab_init(&d->svc_ix, 8, sizeof(struct dsvc), cfg->max_servers, seed ^ 3);
     htab_init(&d->svc_pairs, sizeof(struct dsvc_pair), 0, cfg->max_edges, seed ^ 4);
     /* Pair hashes are already uniform: the table rehashes them with its own seed anyway. */
-    htab_init(&d->pairs, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 6);
-    htab_init(&d->udp_seen, 8, 0, cfg->max_edges, seed ^ 7);
+    htab_init(&d->pairs, 8, sizeof(struct dpair), cfg->max_edges, seed ^ 6);
+    htab_init(&d->udp_seen, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 7);
+    htab_init(&d->udp_seen_srv, 8, sizeof(struct ipaddr), cfg->max_edges, seed ^ 9);
     htab_init(&d->udp_srv, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 8);
     d->max_times = (size_t)64 << 20;
     d->stash_max = cfg->stash_bytes / sizeof(struct drec);
+    /* With seeds given, the client pass can pair them as it goes (without, the seeds are the
+     * scanners the client pass finds). */
+    d->fused = seeds && seeds->n;
     int rc;
     uint64_t t_start = clock_mono_ns();
     if ((rc = client_pass(d, errbuf)))

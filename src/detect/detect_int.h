@@ -42,6 +42,7 @@ struct dcli {
     uint32_t udp_peers;    /* UDP peers on high ports on both sides (seeds only): P2P overlay */
     uint64_t win[DSCALES]; /* slots in which it sent or received anything */
     uint64_t first_ms, last_ms;
+    uint64_t hc;         /* its address's hash (client_ix's seed: the same in every part) */
     uint32_t seed_round; /* expansion round that made it a seed */
 };
 
@@ -87,6 +88,22 @@ struct dchunk {
     size_t n;
 };
 
+/* A seed pair's state in the pair table and the index of its server key in the newpair list.
+ * The state: records from the client (saturating at 3), whether a record fell in another
+ * minute than the first, the first minute. A pair recurs (and selects its server) with three
+ * records or more in two minutes or more: a state that the parts of the client pass can
+ * combine, whichever of the pair's records each of them saw. */
+struct dpair {
+    uint32_t st, np;
+};
+#define PS_COUNT     3u
+#define PS_OTHER     4u
+#define PS_MINUTE(m) ((uint32_t)((m)&0x0fffffff) << 4)
+#define PS_RECURS(s) (((s) & (PS_COUNT | PS_OTHER)) == (3u | PS_OTHER))
+
+/* The state of a pair whose records two parts saw, as states a and b. */
+uint32_t detect_pair_merge(uint32_t a, uint32_t b);
+
 /* One distinct client-server pair of a tracked service (key of svc_pairs). */
 struct dsvc_pair {
     uint32_t client, svc;
@@ -98,9 +115,12 @@ struct dsvc_pair {
  * does not keep every server and edge:
  *   client pass (the store's scan threads, each with its own part merged afterwards in store
  *     order): the client table (all clients) and the oriented records, kept (the stash);
+ *     with seeds given, the pair pass of round 0 too (each part tracks the pairs it sees, the
+ *     merge combines their states);
  *   pair pass (the kept records): for records of seed clients, a compact per-pair state
- *     (records, first minute) that selects the servers with a recurring seed pair; the server
- *     of every new seed pair is listed for the sampled rule; the seeds' UDP peers;
+ *     (records, other minutes) that selects the servers with a recurring seed pair, in key
+ *     order once the pass is over; the server of every new seed pair is listed (the sampled
+ *     rule); the seeds' UDP peers;
  *   server pass (the kept records, tables small): full server and edge features of the
  *     selected servers, and the distinct client-server pairs of their services (popularity);
  *   after scoring, each expansion round repeats the pair and server passes for its new seeds.
@@ -115,10 +135,11 @@ struct dctx {
     struct htab client_ix, edge_ix; /* key -> index into the vectors below */
     struct htab svc_ix;             /* service hash -> struct dsvc */
     struct htab svc_pairs;          /* struct dsvc_pair (a set) */
-    struct htab pairs;              /* pass 1: seed-pair hash -> packed state */
-    uint8_t *pair_bits;             /* pass 1 without the client table: the round's seeds */
-    struct htab udp_seen;           /* pass 1: seed-peer hashes (high-port UDP) */
-    struct htab udp_srv;            /* pass 1: seed address as the server side -> peers */
+    struct htab pairs;              /* pair pass: seed-pair hash -> struct dpair */
+    uint8_t *pair_bits;             /* pair pass after the client pass: the round's seeds */
+    struct htab udp_seen;           /* pair pass: seed-peer hash -> client index (high UDP) */
+    struct htab udp_seen_srv;       /* pair pass: seed-as-server peer hash -> its address */
+    struct htab udp_srv;            /* pair pass: seed address as the server side -> peers */
     uint8_t svc_filter[8192];       /* services tracked in the current round (svc_bit) */
     uint8_t hll_srv[1 << 14], hll_edge[1 << 14]; /* population estimates */
     struct dsrv *srv;
@@ -144,6 +165,7 @@ struct dctx {
     uint64_t sampling_hist[4]; /* flows at 1:1, < 1:100, < 1:1000, coarser */
     uint32_t sampling_max;
     bool timing;      /* most records unsampled: per-pair timing is meaningful */
+    bool fused;       /* round 0's pair pass runs inside the client pass (seeds were given) */
     uint64_t scan_ns; /* time in store passes */
     int rc;
 };

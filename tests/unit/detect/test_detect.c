@@ -481,12 +481,27 @@ static void test_detect_seed_files_and_errors(void **state)
     char dberr[256];
     assert_int_equal(statedb_open(dbpath, &db, dberr), 0);
     struct statedb_rec recs[] = {
-        {.kind = STATEDB_FINDING, .key = "192.0.2.30|23|weak_credentials", .addr = "192.0.2.30",
-         .first_ms = 11, .last_ms = 11, .status = "open", .body = "{}"},
-        {.kind = STATEDB_FINDING, .key = "192.0.2.31|80|vulnerable_firmware",
-         .addr = "192.0.2.31", .first_ms = 12, .last_ms = 12, .status = "open", .body = "{}"},
-        {.kind = STATEDB_FINDING, .key = "192.0.2.32|23|infected", .addr = "192.0.2.32",
-         .first_ms = 13, .last_ms = 13, .status = "remediated", .body = "{}"},
+        {.kind = STATEDB_FINDING,
+         .key = "192.0.2.30|23|weak_credentials",
+         .addr = "192.0.2.30",
+         .first_ms = 11,
+         .last_ms = 11,
+         .status = "open",
+         .body = "{}"},
+        {.kind = STATEDB_FINDING,
+         .key = "192.0.2.31|80|vulnerable_firmware",
+         .addr = "192.0.2.31",
+         .first_ms = 12,
+         .last_ms = 12,
+         .status = "open",
+         .body = "{}"},
+        {.kind = STATEDB_FINDING,
+         .key = "192.0.2.32|23|infected",
+         .addr = "192.0.2.32",
+         .first_ms = 13,
+         .last_ms = 13,
+         .status = "remediated",
+         .body = "{}"},
     };
     assert_int_equal(statedb_rec_put(db, recs, 3), 0);
     statedb_close(db);
@@ -555,8 +570,10 @@ static void test_detect_allow_list_removes_candidate(void **state)
 }
 
 /* Later passes read the records the client pass kept (the stash) or, past detect.stash, the
- * store again: both give the same candidates, scores and expansion, also when the stash fills
- * mid-pass, with one client-pass thread or two. */
+ * store again: both give the same candidates, scores, expansion and graph edges (in the same
+ * order), also when the stash fills mid-pass, with one thread or two (the client pass's parts
+ * merge their clients, seed pairs and UDP peers; the server pass's parts their edges), with
+ * seeds given (round 0's pairs in the client pass) and without. */
 static void same_result(const struct detect_result *a, const struct detect_result *b)
 {
     assert_int_equal(a->ncand, b->ncand);
@@ -575,32 +592,73 @@ static void same_result(const struct detect_result *a, const struct detect_resul
         for (int f = 0; f < DF_COUNT; f++)
             assert_true(x->value[f] == y->value[f]);
     }
+    for (size_t i = 0; i < a->nedges; i++) {
+        const struct detect_edge *x = &a->edges[i], *y = &b->edges[i];
+        assert_int_equal(ipaddr_cmp(&x->client, &y->client), 0);
+        assert_int_equal(ipaddr_cmp(&x->server, &y->server), 0);
+        assert_int_equal(x->port, y->port);
+        assert_int_equal(x->seed, y->seed);
+        assert_int_equal(x->flows, y->flows);
+        assert_int_equal(x->first_ms, y->first_ms);
+        assert_int_equal(x->last_ms, y->last_ms);
+    }
+}
+
+/* Two parts' views of one seed pair combine into the state one part seeing every record
+ * would have reached. */
+static void test_detect_pair_state_merge(void **state)
+{
+    (void)state;
+    /* One record in minute 5, two in minute 6: three in two minutes, it recurs. */
+    uint32_t m = detect_pair_merge(PS_MINUTE(5) | 1, PS_MINUTE(6) | 2);
+    assert_true(PS_RECURS(m));
+    assert_int_equal(m & ~0xfu, PS_MINUTE(5));
+    /* Three records, all in minute 5: no. */
+    assert_false(PS_RECURS(detect_pair_merge(PS_MINUTE(5) | 2, PS_MINUTE(5) | 1)));
+    /* Two minutes but two records: no; the count saturates at three. */
+    assert_false(PS_RECURS(detect_pair_merge(PS_MINUTE(5) | 1, PS_MINUTE(7) | 1)));
+    assert_int_equal(detect_pair_merge(PS_MINUTE(1) | 3, PS_MINUTE(1) | 3) & PS_COUNT, 3);
+    /* Another minute seen inside one part carries over, whichever part it was. */
+    assert_true(PS_RECURS(detect_pair_merge(PS_MINUTE(9) | 2, PS_MINUTE(9) | PS_OTHER | 1)));
+    assert_true(PS_RECURS(detect_pair_merge(PS_MINUTE(9) | PS_OTHER | 3, PS_MINUTE(9))));
+    /* Records only from the server side (count 0) never recur. */
+    assert_false(PS_RECURS(detect_pair_merge(PS_MINUTE(1), PS_MINUTE(2))));
 }
 
 static void test_detect_stash_and_store_passes_agree(void **state)
 {
     (void)state;
-    for (int w = 0; w < 2; w++) {
+    for (int w = 0; w < 4; w++) {
+        bool sampled = w & 1, seeded = !(w & 2);
         struct flows f = {0};
-        world(&f, w ? 100 : 1, "198.51.100.9", 0, 30);
-        world(&f, w ? 100 : 1, "198.51.100.77", 31, 60);
+        world(&f, sampled ? 100 : 1, "198.51.100.9", 0, 30);
+        world(&f, sampled ? 100 : 1, "198.51.100.77", 31, 60);
         char *dir = mkstore_parts(&f, 7);
         struct detect_seeds seeds;
         seeds8(&seeds);
+        const struct detect_seeds *sp = seeded ? &seeds : NULL;
         struct detect_config cfg;
         detect_config_init(&cfg, NULL);
         cfg.strong_threshold = 5.0;
+        /* Every scored server, so that the benign ones' features (popularity, UDP peers)
+         * are compared too. */
+        cfg.threshold = -100;
         struct detect_result r0, r1, r2, r3;
         cfg.threads = 2;
-        assert_int_equal(run(dir, &cfg, &seeds, &r0), 0);
-        assert_true(r0.ncand >= 1);
+        assert_int_equal(run(dir, &cfg, sp, &r0), 0);
+        assert_true(r0.ncand >= 3);
+        if (seeded) { /* the overlay's seeds have their peers counted once across parts */
+            const struct detect_candidate *p2p = find(&r0, "192.0.2.100", 20000);
+            assert_non_null(p2p);
+            assert_true(p2p->value[DF_P2P] > 0);
+        }
         cfg.stash_bytes = 0; /* every pass reads the store */
-        assert_int_equal(run(dir, &cfg, &seeds, &r1), 0);
+        assert_int_equal(run(dir, &cfg, sp, &r1), 0);
         cfg.stash_bytes = 72 * 1000; /* full after the first block or so */
-        assert_int_equal(run(dir, &cfg, &seeds, &r2), 0);
-        cfg.threads = 1; /* one client-pass thread: the same records in the same order */
+        assert_int_equal(run(dir, &cfg, sp, &r2), 0);
+        cfg.threads = 1; /* one thread: the same records in the same order */
         cfg.stash_bytes = (uint64_t)1 << 30;
-        assert_int_equal(run(dir, &cfg, &seeds, &r3), 0);
+        assert_int_equal(run(dir, &cfg, sp, &r3), 0);
         same_result(&r0, &r1);
         same_result(&r0, &r2);
         same_result(&r0, &r3);
@@ -624,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_detect_beacon_and_binomial),
         cmocka_unit_test(test_detect_seed_files_and_errors),
         cmocka_unit_test(test_detect_allow_list_removes_candidate),
+        cmocka_unit_test(test_detect_pair_state_merge),
         cmocka_unit_test(test_detect_stash_and_store_passes_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
