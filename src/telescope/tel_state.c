@@ -55,7 +55,10 @@ int tel_state_open(const char *dir, const struct config *cfg, const struct state
     for (int i = 0; i < 3; i++)
         buf_init(&s->json[i], JSON_COL_MAX);
     if ((rc = statedb_open_cfg(path, cfg, &s->db, dberr))) {
-        snprintf(err, errlen, "%s", dberr);
+        if (strncmp(dberr, path, strlen(path))) /* name the database when the error does not */
+            snprintf(err, errlen, "%s: %s", path, dberr);
+        else
+            snprintf(err, errlen, "%s", dberr);
         for (int i = 0; i < 3; i++)
             buf_release(&s->json[i]);
         free(s);
