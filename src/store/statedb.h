@@ -88,6 +88,8 @@ int statedb_exporter_list(struct statedb *db,
  *   telescope_victims    key (victim, first_ms)     one backscatter attack
  *   telescope_intervals  key (resolution_s, start_ms)
  * A later run covering part of a day replaces that day's rows (they are not summed).
+ * On ClickHouse (store_ch_tel.c) puts are batched and a commit sends one INSERT per table:
+ * each is atomic, the three together are not one transaction.
  * List columns (ports, fingerprints, tags) hold JSON arrays as text (json_each works on
  * them); addresses are text, or "h:<hex>" pseudonyms in privacy mode. Strings are borrowed
  * for the call. Functions return 0 or BS_EIO (-EINVAL outside begin/end). */

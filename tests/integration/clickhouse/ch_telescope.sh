@@ -9,7 +9,8 @@
 #    the same store;
 #  - a database of the previous schema (3) is read by --seeds as it is (its findings seed,
 #    nothing migrated) and migrated to 4 by the telescope (its records kept); version 2 and a
-#    database without schema_version are not state databases (exit 2);
+#    database without schema_version are not state databases (exit 2), nor is an SQLite
+#    file of other tables (left unchanged);
 #  - errors: --data with a server down (exit 1, the server named, no local directory), a
 #    malformed database name (exit 2), inserts the server refuses (exit 1, run 'failed'); --seeds naming a database that does not exist (exit 2,
 #    named) or a server that is down (exit 1).
@@ -137,6 +138,15 @@ for db in v2 plain; do
     expect_rc 2 $? "--seeds on database $db"
     grep -q "not a botscope state database" "$T/err" || fail "--seeds $db message: $(cat "$T/err")"
 done
+
+# an SQLite file that is not a state database: refused as before, and left as it was
+sqlite3 "$T/other.db" "CREATE TABLE x (a INTEGER)" || fail "sqlite3"
+$B detect --store "$T/emb" --seeds "$T/other.db" --no-state -o ndjson >/dev/null 2>"$T/err"
+expect_rc 2 $? "--seeds on a foreign SQLite file"
+grep -q "other.db: not a botscope state database (no telescope sources, no findings" "$T/err" ||
+    fail "foreign SQLite message: $(cat "$T/err")"
+[ "$(sqlite3 "$T/other.db" "SELECT group_concat(name) FROM sqlite_master")" = x ] ||
+    fail "--seeds changed a foreign SQLite file"
 
 # --- errors
 # a database that does not exist: named, usage error, nothing created
