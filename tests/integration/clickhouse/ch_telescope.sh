@@ -114,7 +114,8 @@ ch_query a "INSERT INTO v3.schema_version VALUES (1, 0), (2, 0), (3, 0)" >/dev/n
 for t in flows flows_hourly exporters records; do
     ch_query a "CREATE TABLE v3.$t AS botscope.$t" >/dev/null
 done
-seed=$(head -1 "$T/c.sq" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["addr"])')
+# a bot of the simulated world (an infected source the telescope saw) as the survey's finding
+seed=$(sq "SELECT src FROM telescope_sources WHERE infected_iot ORDER BY src LIMIT 1")
 ch_query a "INSERT INTO v3.records VALUES ('finding', '$seed|23|weak_credentials', NULL, '$seed', 7, 8, 0, 'open', '{}', 1, 0)" >/dev/null
 # read as it is (its findings seed; no telescope tables, not an error) and not migrated
 $B detect --store "$T/emb" --seeds "$R/v3" --config "$C" --no-state -o ndjson >/dev/null 2>"$T/err" ||
