@@ -35,6 +35,9 @@
 /* Cap of one batch buffer: a send happens from CH_TEL_BATCH_BYTES, so this only has to hold
  * that plus one row (list columns are at most a few KiB each). */
 #define CH_TEL_BUF_MAX (CH_TEL_BATCH_BYTES + (1u << 20))
+/* Cap of the run's texts as SQL literals: the telescope's command line (1 MiB) and inputs
+ * (16 MiB) with room for escaping. */
+#define CH_TEL_RUN_TEXT_MAX (40u << 20)
 /* Longest answer line of the sources reader (an address or pseudonym and three numbers). */
 #define CH_TEL_LINE_MAX 1024
 
@@ -58,7 +61,7 @@ void ch_tel_init(struct ch_tel *t, struct ch_conn *conn, const char *db, uint64_
     t->conn = conn;
     t->db = db;
     t->last_version = last_version;
-    buf_init(&t->run_text, 4u << 20);
+    buf_init(&t->run_text, CH_TEL_RUN_TEXT_MAX);
     for (int i = 0; i < CH_TEL_TABLES; i++)
         buf_init(&t->rows[i], CH_TEL_BUF_MAX);
 }
@@ -81,7 +84,8 @@ static int send_batch(struct ch_tel *t, int i)
     if (!rc)
         rc = buf_append(&sql, t->rows[i].data, t->rows[i].len);
     if (!rc && (rc = ch_exec(t->conn, sql.data, NULL)))
-        log_warn("clickhouse", "%s: %s", tel_insert[i], t->conn->err);
+        log_warn("clickhouse", "%.*s: %s", (int)strcspn(tel_insert[i], " "), tel_insert[i],
+                 t->conn->err);
     buf_release(&sql);
     buf_reset(&t->rows[i]);
     return rc ? BS_EIO : 0;
@@ -96,7 +100,7 @@ static int put_opt_u64(struct buf *o, bool has, uint64_t v)
 /* The run's row: id, started_ms, finished_ms, status, the texts kept at begin, the totals. */
 static int put_run_row(struct ch_tel *t, const struct statedb_tel_run_totals *tot, bool ended)
 {
-    struct buf sql = BUF_INIT(8u << 20);
+    struct buf sql = BUF_INIT(CH_TEL_RUN_TEXT_MAX + 4096);
     int rc = buf_printf(&sql,
                         "INSERT INTO %s.telescope_runs (id, started_ms, finished_ms, status, mode,"
                         " version, command, darknet, inputs, packets_read, darknet_packets,"
