@@ -1,11 +1,18 @@
-/* detect_int.h - the detection engine's tables, shared by detect.c (the scan), detect_score.c
- * (features, scores, expansion) and their tests. Internal to bs_detect. */
+/* detect_int.h - the detection engine's tables, shared by the passes (detect.c, detect_rec.c,
+ * detect_pass.c, detect_parts.c), detect_score.c (features, scores, expansion) and their
+ * tests. Internal to bs_detect. */
 #ifndef BS_DETECT_DETECT_INT_H
 #define BS_DETECT_DETECT_INT_H
 
 #include "detect/detect.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/hash.h"
+#include "store/store.h"
 
 enum { DCLI_SEED = 1, DCLI_EXPANDED = 2 };
 
@@ -68,8 +75,9 @@ struct dsvc {
 };
 
 /* A record as the passes see it: oriented, its client resolved, its server key and service
- * hashed. Pass 1 builds these from the store's blocks and keeps them (the stash) while they fit
- * detect.stash, so later passes read memory instead of decompressing the store again. */
+ * hashed. The client pass builds these from the store's blocks and keeps them, packed as
+ * struct dkept (the stash), while they fit detect.stash, so later passes read memory instead
+ * of decompressing the store again. */
 struct drec {
     struct ipaddr sa; /* server address */
     uint64_t t, packets, bytes;
@@ -81,10 +89,30 @@ struct drec {
     bool seed; /* the client is an initial seed (pass 1 with the client table) */
 };
 
+/* A kept record: struct drec without what can be computed again (the hashes, an IPv4
+ * address's 12 fixed bytes), 40 bytes instead of 72: the stash's memory is most of detection's,
+ * and fresh memory costs a page fault per 4 KiB. A block with a record of 2^32 packets or more
+ * is not kept (the passes then read the store: slower, exact). */
+struct dkept {
+    uint64_t t, bytes;
+    uint32_t packets;
+    uint32_t sa; /* IPv4 server address, or (DK_V6) index into the chunk's IPv6 addresses */
+    uint32_t cl, rate;
+    uint16_t cport, sport;
+    uint16_t svcb; /* the service hash's top 16 bits (the services filter's bit) */
+    uint8_t proto;
+    uint8_t bits; /* TCP flags (the five the passes read) | DK_FWD | DK_SEED | DK_V6 */
+};
+#define DK_FLAGS 0x1fu
+#define DK_FWD   0x20u
+#define DK_SEED  0x40u
+#define DK_V6    0x80u
+
 /* One store block's kept records. */
 struct dchunk {
     uint64_t seq, arrival; /* the block's position in the scan, then arrival order */
-    struct drec *v;
+    struct dkept *v;
+    struct ipaddr *v6; /* the IPv6 server addresses of v (NULL when none) */
     size_t n;
 };
 
@@ -188,5 +216,162 @@ double detect_beacon_score(const uint64_t *t, size_t n);
 
 /* P(X >= k) for X ~ Binomial(n, p), as -log10 (capped at 30). */
 double detect_binom_tail_log10(uint64_t k, uint64_t n, double p);
+
+/* ---- inside the engine ---------------------------------------------------------------------
+ * The passes are spread over four files: detect.c (configuration, orientation, the selected
+ * servers and edges, running the passes and rounds), detect_rec.c (records from the store and
+ * the stash of kept records), detect_pass.c (what the pair and server passes do with each
+ * record) and detect_parts.c (the client pass and the server pass on several threads, and
+ * merging their parts). What they share is below. */
+
+#define HLL_P 14 /* precision of the population estimates (servers, edges) */
+#define AHEAD 8  /* records whose table slots the passes prefetch */
+
+/* One pass over the records. */
+struct pass {
+    struct dctx *d;
+    uint32_t round;  /* seeds and servers of this round */
+    bool clients;    /* the client pass: fill the client table and keep the records */
+    bool pairs;      /* track seed pairs (the client pass does when d->fused); else pass 2 */
+    unsigned part;   /* pass 2 on several threads: this thread's share of the clients */
+    unsigned nparts; /* (0 or 1: every client) */
+};
+
+/* Is the record's client in this thread's share (pass 2 on several threads)? A multiplicative
+ * hash of the client index spreads the clients evenly whatever their numbering. */
+static inline bool my_client(const struct pass *p, uint32_t cl)
+{
+    return p->nparts <= 1 ||
+           (uint32_t)(((uint64_t)(uint32_t)(cl * 2654435761u) * p->nparts) >> 32) == p->part;
+}
+
+/* Hash of a server key (address, port, protocol; 19 bytes): one multiply-mix for IPv4, the
+ * byte hash for IPv6. Servers are known by it in the tables (a 64-bit hash: the chance of two
+ * servers of one run sharing it is negligible, and pass 2 compares the key anyway). */
+static inline uint64_t skey_hash(const struct dctx *d, const uint8_t skey[19])
+{
+    static const uint8_t v4map[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (!memcmp(skey, v4map, 12)) {
+        uint64_t x = (uint64_t)skey[12] << 56 | (uint64_t)skey[13] << 48 |
+                     (uint64_t)skey[14] << 40 | (uint64_t)skey[15] << 32 |
+                     (uint64_t)skey[16] << 16 | (uint64_t)skey[17] << 8 | skey[18];
+        return hash_mix64(x ^ d->hseed);
+    }
+    return hash_bytes(skey, 19, d->hseed);
+}
+
+/* Hash of a server key's service: its /24 (IPv4) or /48 (IPv6), port and protocol. */
+static inline uint64_t svc_hash(const struct dctx *d, const uint8_t skey[19])
+{
+    uint8_t key[19];
+    memcpy(key, skey, 19);
+    struct ipaddr a;
+    memcpy(a.b, key, 16);
+    ipaddr_mask(&a, ipaddr_is_v4(&a) ? 120 : 48);
+    memcpy(key, a.b, 16);
+    return hash_mix64(skey_hash(d, key) ^ 0x9e3779b97f4a7c15ull);
+}
+
+/* The services filter: one bit per service hash's top 16 bits. */
+static inline bool svc_maybe(const struct dctx *d, uint64_t hsvc)
+{
+    uint32_t bit = (uint32_t)(hsvc >> 48);
+    return d->svc_filter[bit >> 3] & (1u << (bit & 7));
+}
+
+/* The slot bits of time t at each width (constant divisors: multiplications, not divisions). */
+static inline void slot_bits(uint64_t t, uint64_t bits[DSCALES])
+{
+    _Static_assert(DSCALES == 4, "one line per width");
+    bits[0] = UINT64_C(1) << ((t / 60000) & 63);
+    bits[1] = UINT64_C(1) << ((t / 600000) & 63);
+    bits[2] = UINT64_C(1) << ((t / 3600000) & 63);
+    bits[3] = UINT64_C(1) << ((t / 86400000) & 63);
+}
+
+static inline void mark_slots(uint64_t win[DSCALES], const uint64_t bits[DSCALES])
+{
+    for (int k = 0; k < DSCALES; k++)
+        win[k] |= bits[k];
+}
+
+static inline bool is_telnet(uint16_t p)
+{
+    return p == 23 || p == 2323;
+}
+
+/* An empty table with src's sizes, cap and seed. */
+static inline void detect_htab_empty(struct htab *dst, const struct htab *src)
+{
+    *dst = *src;
+    dst->ctrl = NULL;
+    dst->ent = NULL;
+    dst->nslots = dst->n = 0;
+}
+
+/* Room for element n in *v (capacity doubling from 1024). Returns 0 or BS_ENOMEM. */
+static inline int dgrow(void **v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 1024;
+    void *p = realloc(*v, c * size);
+    if (!p)
+        return BS_ENOMEM;
+    *v = p;
+    *cap = c;
+    return 0;
+}
+
+/* Room for want elements in *v (doubling). */
+static inline int dgrow_to(void **v, size_t *cap, size_t want, size_t size)
+{
+    if (want <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < want)
+        c *= 2;
+    void *p = realloc(*v, c * size);
+    if (!p)
+        return BS_ENOMEM;
+    *v = p;
+    *cap = c;
+    return 0;
+}
+
+/* detect.c */
+extern const uint64_t detect_cols; /* the store columns the passes read */
+/* Selects the server of key skey for collection in `round` (no-op when already selected). */
+int detect_select_server(struct dctx *d, const uint8_t skey[19], uint32_t round);
+/* The edge of client cl and selected server sv (made when new) into *out. */
+int detect_edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out);
+
+/* detect_rec.c */
+/* The scan callbacks' context: the parts (one per scan thread) of the client pass, or the one
+ * context of a later pass that reads the store. */
+struct detect_scan_ctx {
+    struct dctx **parts;
+    const struct pass *pass;
+};
+/* store_scan's on_block: the block's records through the pass (the client pass keeps them). */
+int detect_on_block(void *ctx, unsigned thread, const struct store_block *b);
+/* A pass after the client pass over one chunk of kept records. */
+int detect_chunk_pass(struct dctx *d, const struct pass *p, const struct dchunk *ch);
+void detect_free_chunks(struct dctx *d);
+
+/* detect_pass.c */
+int detect_pass_records(const struct pass *p, const struct drec *v, size_t n);
+/* Selects the servers of the round's recurring seed pairs, in server-key order. */
+int detect_select_pairs(struct dctx *d, uint32_t round);
+/* Orders 24-byte server keys (19 significant bytes). */
+int detect_cmp_skey(const void *a, const void *b);
+
+/* detect_parts.c */
+/* The client pass on the scan threads, its parts merged into d in store order. */
+int detect_client_pass(struct dctx *d, char errbuf[512]);
+/* Pass 2 over the kept records on nth threads, each with its share of the clients. */
+int detect_server_pass_parts(struct dctx *d, const struct pass *p, unsigned nth);
+/* Puts this round's edges (from e0 on) in a canonical order. */
+int detect_order_edges(struct dctx *d, size_t e0);
 
 #endif

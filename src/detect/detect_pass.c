@@ -1,0 +1,334 @@
+/* detect_pass.c - what the passes do with each record: the client's statistics, the seed
+ * pairs and UDP peers (pair pass), the selected servers' edges and services (server pass). */
+#include "detect/detect_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- pass 1: clients and seed pairs -------------------------------------------------------- */
+
+uint32_t detect_pair_merge(uint32_t a, uint32_t b)
+{
+    uint32_t n = (a & PS_COUNT) + (b & PS_COUNT);
+    bool other = ((a | b) & PS_OTHER) || (a & ~0xfu) != (b & ~0xfu);
+    return (a & ~0xfu) | (other ? PS_OTHER : 0) | (n > 3 ? 3 : n);
+}
+
+/* Does the record's client pair in this pass? In the client pass the initial seeds do (the
+ * pass is round 0's pair pass too); after it, the seeds of the round being paired. */
+static bool pair_client(const struct dctx *d, const struct pass *p, const struct drec *r)
+{
+    if (p->clients)
+        return r->seed;
+    return d->pair_bits[r->cl >> 3] & (1u << (r->cl & 7));
+}
+
+/* Is the server address a seed of the round being paired? (The server side of UDP records.)
+ * A part of the client pass knows only its own clients, so it asks the seed list: an address
+ * that is never a client drops out when the counts join the client table (scan_round). */
+static bool is_seed_addr(const struct dctx *d, const struct pass *p, const struct ipaddr *a)
+{
+    if (p->clients)
+        return detect_seeds_has(d->seeds, a);
+    const uint32_t *ix = htab_find(&d->client_ix, a->b);
+    if (!ix)
+        return false;
+    uint32_t i = *ix & ~DCLI_IX_PAIR;
+    return d->pair_bits[i >> 3] & (1u << (i & 7));
+}
+
+/* Counts the distinct high-port UDP peers of seeds (both sides: whichever end the orientation
+ * made the client, both are peers of an overlay). The sets keep who was counted, so that the
+ * parts' counts can be merged without counting a peer twice. */
+static int udp_peer(struct dctx *d, const struct pass *p, const struct drec *r, bool pair)
+{
+    int rc = 0;
+    bool is_new;
+    uint64_t hcl = d->cli[r->cl].hc;
+    if (pair) {
+        uint64_t h = hash_mix64(hcl ^ hash_mix64(r->hs ^ 0x75));
+        uint32_t *who = htab_put(&d->udp_seen, &h, &is_new, &rc);
+        if (!who)
+            return rc;
+        if (is_new) {
+            *who = r->cl;
+            d->cli[r->cl].udp_peers++;
+        }
+    }
+    if (is_seed_addr(d, p, &r->sa)) {
+        uint64_t h = hash_mix64(r->hs ^ hash_mix64(hcl ^ 0x5a));
+        struct ipaddr *who = htab_put(&d->udp_seen_srv, &h, &is_new, &rc);
+        if (!who)
+            return rc;
+        if (is_new) {
+            *who = r->sa;
+            uint32_t *n = htab_put(&d->udp_srv, r->sa.b, &is_new, &rc);
+            if (!n)
+                return rc;
+            (*n)++;
+        }
+    }
+    return 0;
+}
+
+static inline uint64_t pair_hash(const struct dctx *d, const struct drec *r)
+{
+    return hash_mix64(r->hs ^ hash_mix64(d->cli[r->cl].hc));
+}
+
+static inline void skey_of(const struct drec *r, uint8_t skey[24])
+{
+    memset(skey, 0, 24);
+    memcpy(skey, r->sa.b, 16);
+    skey[16] = (uint8_t)(r->sport >> 8);
+    skey[17] = (uint8_t)r->sport;
+    skey[18] = r->proto;
+}
+
+/* The client's statistics (client pass). */
+static void client_record(struct dctx *d, const struct drec *r)
+{
+    d->flows++;
+    d->sampling_hist[r->rate == 1 ? 0 : r->rate < 100 ? 1 : r->rate < 1000 ? 2 : 3]++;
+    if (r->rate > d->sampling_max)
+        d->sampling_max = r->rate;
+    if (r->t < d->t_first)
+        d->t_first = r->t;
+    if (r->t > d->t_last)
+        d->t_last = r->t;
+    struct dcli *c = &d->cli[r->cl];
+    uint64_t bits[DSCALES];
+    slot_bits(r->t, bits);
+    mark_slots(c->win, bits);
+    if (!c->first_ms || r->t < c->first_ms)
+        c->first_ms = r->t;
+    if (r->t > c->last_ms)
+        c->last_ms = r->t;
+    if (r->fwd && r->proto == 6 && is_telnet(r->sport) && (r->flags & 0x17) == 0x02 &&
+        c->telnet_syn < UINT32_MAX)
+        c->telnet_syn++;
+}
+
+static int pass1_record(const struct pass *p, const struct drec *r, uint64_t hp, uint64_t hq)
+{
+    struct dctx *d = p->d;
+    int rc;
+    if (p->clients)
+        client_record(d, r);
+    if (!p->pairs)
+        return 0;
+    bool pair = pair_client(d, p, r);
+    if (r->proto == 17 && r->sport >= 1024 && r->cport >= 1024 && (rc = udp_peer(d, p, r, pair)))
+        return rc;
+    if (!pair)
+        return 0;
+    bool is_new;
+    rc = 0;
+    struct dpair *st = htab_put_h(&d->pairs, &hp, hq, &is_new, &rc);
+    if (!st)
+        return rc;
+    uint64_t minute = r->t / 60000;
+    if (is_new) {
+        /* The server of each new pair is listed: the pair's key for selection, and the
+         * sampled rule counts seed clients per server. */
+        if (d->nnew >= UINT32_MAX)
+            return BS_ELIMIT;
+        if ((rc = dgrow((void **)&d->newpair, &d->new_cap, d->nnew, sizeof *d->newpair)))
+            return rc;
+        skey_of(r, d->newpair[d->nnew]);
+        st->st = PS_MINUTE(minute);
+        st->np = (uint32_t)d->nnew++;
+    } else if ((st->st & ~0xfu) != PS_MINUTE(minute)) {
+        st->st |= PS_OTHER;
+    }
+    if (r->fwd && (st->st & PS_COUNT) < 3)
+        st->st++;
+    return 0;
+}
+
+static int pass1_records(const struct pass *p, const struct drec *v, size_t n)
+{
+    struct dctx *d = p->d;
+    uint64_t hp[2 * AHEAD], hq[2 * AHEAD]; /* record j's at j % (2 * AHEAD) */
+    for (size_t j = 0; j < n + AHEAD; j++) {
+        if (j < n) { /* the client's record and the pair's slot, AHEAD records early */
+            const struct drec *r = &v[j];
+            if (p->clients)
+                __builtin_prefetch(&d->cli[r->cl]);
+            if (p->pairs && pair_client(d, p, r)) {
+                size_t x = j % (2 * AHEAD);
+                hp[x] = pair_hash(d, r);
+                hq[x] = htab_hash(&d->pairs, &hp[x]);
+                htab_prefetch(&d->pairs, hq[x]);
+            }
+        }
+        if (j >= AHEAD) {
+            size_t i = j - AHEAD;
+            int rc = pass1_record(p, &v[i], hp[i % (2 * AHEAD)], hq[i % (2 * AHEAD)]);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int detect_cmp_skey(const void *a, const void *b)
+{
+    return memcmp(a, b, 19);
+}
+
+/* Selects the servers of the round's recurring seed pairs, in server-key order (the pair
+ * table's order depends on its hash seed, and parts see the records in no fixed order). */
+int detect_select_pairs(struct dctx *d, uint32_t round)
+{
+    uint8_t(*sel)[24] = NULL;
+    size_t n = 0, cap = 0;
+    const void *key;
+    void *val;
+    size_t it = 0;
+    int rc = 0;
+    while ((it = htab_next(&d->pairs, it, &key, &val))) {
+        const struct dpair *st = val;
+        if (!PS_RECURS(st->st))
+            continue;
+        if ((rc = dgrow((void **)&sel, &cap, n, sizeof *sel)))
+            goto out;
+        memcpy(sel[n++], d->newpair[st->np], sizeof *sel);
+    }
+    qsort(sel, n, sizeof *sel, detect_cmp_skey);
+    for (size_t i = 0; i < n && !rc; i++)
+        if (!i || memcmp(sel[i], sel[i - 1], 19))
+            rc = detect_select_server(d, sel[i], round);
+out:
+    free(sel);
+    return rc;
+}
+
+/* ---- pass 2: the selected servers' records ------------------------------------------------- */
+
+static int collect_record(struct dctx *d, uint32_t round, const struct drec *r, uint32_t sv)
+{
+    uint32_t ed, cl = r->cl;
+    int rc;
+    if ((rc = detect_edge_of(d, cl, sv, &ed)))
+        return rc;
+    uint64_t t = r->t, pk = r->packets, by = r->bytes;
+    struct dsrv *s = &d->srv[sv];
+    const struct dcli *c = &d->cli[cl];
+    struct dedge *e = &d->edge[ed];
+    s->packets += pk;
+    s->bytes += by;
+    if (t < s->first_ms)
+        s->first_ms = t;
+    if (t > s->last_ms)
+        s->last_ms = t;
+    if (t < e->first_ms)
+        e->first_ms = t;
+    if (t > e->last_ms)
+        e->last_ms = t;
+    uint64_t bits[DSCALES];
+    slot_bits(t, bits);
+    mark_slots(e->win, bits);
+    if (r->rate > 1)
+        e->sampled++;
+    if (!r->fwd) {
+        s->flows_rev++;
+        e->rev_flows++;
+        if (r->proto == 6 && (r->flags & 0x04))
+            e->rst_rev++;
+        return 0;
+    }
+    s->flows_fwd++;
+    e->flows++;
+    e->packets += pk;
+    if (pk <= 3 && by <= 120 * pk)
+        e->tiny++;
+    if (r->proto == 6 && (r->flags & 0x17) == 0x02)
+        e->syn_only++;
+    /* A record that continues the client port of the pair's previous record a minute or more
+     * later is part of one long session (a keep-alive connection split by the exporter). */
+    if (e->flows > 1 && r->cport == e->last_cport &&
+        (t > e->last_t ? t - e->last_t : e->last_t - t) >= 60000)
+        e->port_runs++;
+    e->last_cport = r->cport;
+    e->last_t = t;
+    /* Connection times of the initial seeds' pairs, unsampled only, for the beacon score. A
+     * pair's first time is its first_ms: times are stored from its second record on, when
+     * the first is stored too. */
+    if (round == 0 && (c->flags & DCLI_SEED) && r->rate == 1 && e->flows >= 2 &&
+        e->ntimes < d->cfg->max_pair_times && d->ntimes + 2 <= d->max_times) {
+        if ((rc = dgrow((void **)&d->times, &d->times_cap, d->ntimes + 1, sizeof *d->times)))
+            return rc;
+        if (e->flows == 2 && !e->sampled) {
+            d->times[d->ntimes++] = (struct dtime){.edge = ed, .t = e->first_ms};
+            e->ntimes++;
+        }
+        d->times[d->ntimes++] = (struct dtime){.edge = ed, .t = t};
+        e->ntimes++;
+    }
+    return 0;
+}
+
+/* The selected server of r in this round, or UINT32_MAX. */
+static uint32_t selected(const struct dctx *d, uint32_t round, const struct drec *r)
+{
+    const uint32_t *ix = htab_find(&d->server_ix, &r->hs);
+    if (!ix)
+        return UINT32_MAX;
+    const struct dsrv *s = &d->srv[*ix];
+    if (s->round != round || s->port != r->sport || s->proto != r->proto ||
+        ipaddr_cmp(&s->addr, &r->sa))
+        return UINT32_MAX;
+    return *ix;
+}
+
+/* A distinct client-server pair of a service tracked in this round (popularity). */
+static int service_pair(struct dctx *d, uint32_t round, const struct drec *r)
+{
+    const struct dsvc *s = htab_find(&d->svc_ix, &r->hsvc);
+    if (!s || s->round != round)
+        return 0;
+    struct dsvc_pair pr = {.client = r->cl, .svc = s->no, .server_hash = r->hs};
+    bool is_new;
+    int rc = 0;
+    return htab_put(&d->svc_pairs, &pr, &is_new, &rc) ? 0 : rc;
+}
+
+static int pass2_records(const struct pass *p, const struct drec *v, size_t n)
+{
+    struct dctx *d = p->d;
+    uint32_t sv[2 * AHEAD]; /* record j's at j % (2 * AHEAD) */
+    for (size_t j = 0; j < n + AHEAD; j++) {
+        if (j < n) { /* selected? then the edge's slot, AHEAD records early */
+            const struct drec *r = &v[j];
+            size_t x = j % (2 * AHEAD);
+            sv[x] = UINT32_MAX;
+            if (svc_maybe(d, r->hsvc) && my_client(p, r->cl)) {
+                sv[x] = selected(d, p->round, r);
+                if (sv[x] != UINT32_MAX) {
+                    uint64_t key = (uint64_t)r->cl << 32 | sv[x];
+                    htab_prefetch(&d->edge_ix, htab_hash(&d->edge_ix, &key));
+                }
+            }
+        }
+        if (j < AHEAD)
+            continue;
+        size_t i = j - AHEAD;
+        const struct drec *r = &v[i];
+        if (!svc_maybe(d, r->hsvc) || !my_client(p, r->cl))
+            continue;
+        int rc;
+        uint32_t s = sv[i % (2 * AHEAD)];
+        if (s != UINT32_MAX && (rc = collect_record(d, p->round, r, s)))
+            return rc;
+        if ((rc = service_pair(d, p->round, r)))
+            return rc;
+    }
+    return 0;
+}
+
+int detect_pass_records(const struct pass *p, const struct drec *v, size_t n)
+{
+    return p->clients || p->pairs ? pass1_records(p, v, n) : pass2_records(p, v, n);
+}
