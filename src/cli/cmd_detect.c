@@ -39,7 +39,8 @@ static const char detect_usage[] =
     "  --seeds FILE      seeds, repeatable: one address a line ('#' comments), CSV with an\n"
     "                    address column (addr, ip, src, saddr, src_addr, id.orig_h, ...), the\n"
     "                    telescope's sources.ndjson (its infected_iot sources), or a telescope\n"
-    "                    state database (state.db, or the directory holding it)\n"
+    "                    state database (state.db, the directory holding it, or a\n"
+    "                    clickhouse://HOST:PORT/DB URL, user and password from --config)\n"
     "  -t START[-END]    time window on flow start (as `botscope flows -t`)\n"
     "  -o, --output FMT  table (default on a terminal) or ndjson (default otherwise)\n"
     "  --threshold X     candidate score threshold (default [detect] threshold, 4.0)\n"
@@ -61,7 +62,8 @@ static const char detect_usage[] =
     "seeds.\n"
     "\n"
     "Exit status: 0 ok (also with no candidate), 1 runtime failure, 2 usage error (bad\n"
-    "option, unreadable or malformed seeds or allow-list, an empty store).\n";
+    "option, unreadable or malformed seeds or allow-list, an empty store; a seeds database\n"
+    "server that does not answer is 1).\n";
 
 static volatile sig_atomic_t detect_stop;
 
@@ -311,9 +313,12 @@ static int detect_main(int argc, char **argv)
     }
     char err[512];
     for (size_t i = 0; i < nseeds; i++) {
-        int rc = detect_seeds_load(&seeds, seed_paths[i], err);
+        int rc = detect_seeds_load_cfg(&seeds, seed_paths[i], &cfg, err);
         if (rc) {
             cli_error(cmd, "--seeds: %s", err);
+            /* A state database server that does not answer or fails is a runtime failure. */
+            if (rc == -ECONNREFUSED || rc == -ETIMEDOUT || rc == BS_EIO)
+                ex = BS_EXIT_FAIL;
             goto out;
         }
     }

@@ -84,7 +84,8 @@ static const char telescope_usage[] =
     "    provenance.json    version, command line, configuration, darknet, inputs, counters\n"
     "    *.csv              the same, flattened, with --format csv\n"
     "\n"
-    "STATE DATABASE (with --data DIR: DIR/state.db, SQLite, the file the flow store keeps)\n"
+    "STATE DATABASE (with --data DIR: DIR/state.db, SQLite, the file the flow store keeps;\n"
+    "with --data clickhouse://HOST:PORT/DB: the same tables in that ClickHouse database)\n"
     "    telescope_sources  src day_ms first_ms last_ms packets bytes destinations\n"
     "                       port_count ports fingerprints tags (JSON arrays) scan_class\n"
     "                       syn_packets iot_packets asn cc bogon research infected_iot run_id;\n"
@@ -107,8 +108,10 @@ static const char telescope_usage[] =
     "    -d, --darknet LIST      Darknet prefixes, IPv4 and IPv6, comma-separated\n"
     "                            (telescope.darknet).\n"
     "    -o, --out DIR           Output directory (created when missing).\n"
-    "        --data DIR          Also write the results into DIR/state.db (created when\n"
-    "                            missing; see STATE DATABASE).\n"
+    "        --data DIR|URL      Also write the results into DIR/state.db (created when\n"
+    "                            missing) or the state database of a store URL\n"
+    "                            (clickhouse://HOST:PORT/DB, user and password from\n"
+    "                            --config [clickhouse]; see STATE DATABASE).\n"
     "        --state-sources infected|all  Sources written to the state database\n"
     "                            (default infected: infected_iot sources only).\n"
     "    -i, --interface IF      Live capture with libpcap (immediate mode, TPACKET_V3 ring of\n"
@@ -302,9 +305,10 @@ static int run_synth(const struct run_args *a)
 }
 
 /* Opens the state-database sink of --data, with the run's provenance (command line,
- * darknet, inputs as given). Returns 0, or 1 after reporting the error. */
-static int open_state(const struct run_args *a, const struct tel_inputs *inputs, int argc,
-                      char **argv, enum tel_state_which which, struct tel_state **state)
+ * darknet, inputs as given). Returns 0, or the error after reporting it. */
+static int open_state(const struct run_args *a, const struct config *cfg,
+                      const struct tel_inputs *inputs, int argc, char **argv,
+                      enum tel_state_which which, struct tel_state **state)
 {
     struct buf cmd = BUF_INIT(1u << 20), in = BUF_INIT(16u << 20);
     int rc = 0;
@@ -331,12 +335,12 @@ static int open_state(const struct run_args *a, const struct tel_inputs *inputs,
             .inputs = in.data,
         };
         char err[512];
-        if ((rc = tel_state_open(a->data, &run, which, state, err, sizeof err)))
+        if ((rc = tel_state_open(a->data, cfg, &run, which, state, err, sizeof err)))
             cli_error(CMD, "--data: %s", err);
     }
     buf_release(&cmd);
     buf_release(&in);
-    return rc ? 1 : 0;
+    return rc;
 }
 
 static int telescope_run(int argc, char **argv)
@@ -454,13 +458,11 @@ static int telescope_run(int argc, char **argv)
             a.scenario = optarg;
             break;
         case OPT_DATA:
-            /* A store URL is not a directory: the run tables exist only in SQLite so far
-             * (docs/CLICKHOUSE.md), and making DIR would create a local "clickhouse:" tree. */
-            if (strstr(optarg, "://")) {
-                cli_error(CMD,
-                          "--data %s: the telescope writes its results to a local SQLite state "
-                          "database (--data DIR); its tables are not on ClickHouse yet",
-                          optarg);
+            /* A directory (its state.db) or a state database URL such as
+             * clickhouse://HOST:PORT/DB (tel_state_open tells them apart; a URL never becomes
+             * a local directory). --data holds nothing else: --out has the files. */
+            if (!*optarg) {
+                cli_error(CMD, "--data: empty (a directory or a clickhouse:// URL)");
                 goto out; /* exit_code is still BS_EXIT_USAGE */
             }
             a.data = optarg;
@@ -609,9 +611,9 @@ static int telescope_run(int argc, char **argv)
     o.n_sinks = 1;
     struct tel_state *state = NULL;
     if (a.data) {
-        if (open_state(&a, &inputs, argc, argv, which, &state)) {
+        if ((rc = open_state(&a, &cfg, &inputs, argc, argv, which, &state))) {
             tel_out_abort(out);
-            exit_code = BS_EXIT_FAIL;
+            exit_code = rc == BS_EUSAGE ? BS_EXIT_USAGE : BS_EXIT_FAIL;
             goto out;
         }
         o.sinks[o.n_sinks++] = (struct tel_sink){&tel_state_sink_ops, state};
@@ -691,7 +693,10 @@ static int telescope_run(int argc, char **argv)
         cli_error(CMD, "writing the outputs in %s: %s", a.out, bs_strerror(rc));
     int src = tel_state_close(state, e, exit_code == BS_EXIT_OK);
     if (src) {
-        cli_error(CMD, "writing %s/state.db: %s", a.data, bs_strerror(src));
+        cli_error(CMD,
+                  strstr(a.data, "://") ? "writing the state database %s: %s"
+                                        : "writing %s/state.db: %s",
+                  a.data, bs_strerror(src));
         exit_code = BS_EXIT_FAIL;
     }
     if (exit_code == BS_EXIT_OK) {

@@ -67,9 +67,17 @@ int detect_seeds_add(struct detect_seeds *s, const struct ipaddr *a, uint64_t se
  * sources.ndjson (JSON lines with "src" and "infected_iot": only infected sources), CSV with a
  * header naming an address column (addr, address, ip, src, saddr, src_addr, host,
  * id.orig_h), or one address a line ('#' comments, blank lines). A telescope state database
- * (SQLite file, or a data directory holding state.db) gives its infected sources. Returns 0
+ * (SQLite file, or a data directory holding state.db) gives its infected sources and its
+ * open survey findings of infected or weak-credential devices. Returns 0
  * or BS_EPARSE/BS_EIO/-errno with errbuf naming the file and line. */
 int detect_seeds_load(struct detect_seeds *s, const char *path, char errbuf[512]);
+/* detect_seeds_load with the configuration, which a state database URL such as
+ * "clickhouse://HOST:PORT/DB" needs for its user and password ([clickhouse]; cfg may be NULL:
+ * defaults). The database is opened read-only (statedb_open_rdonly) through statedb.h, like a
+ * state.db file; its errors are returned as they are (-ECONNREFUSED/-ETIMEDOUT: server down,
+ * BS_ENOTFOUND: no such database). */
+int detect_seeds_load_cfg(struct detect_seeds *s, const char *path, const struct config *cfg,
+                          char errbuf[512]);
 bool detect_seeds_has(const struct detect_seeds *s, const struct ipaddr *a);
 
 /* ---- allow-list ----------------------------------------------------------------------- */

@@ -7,12 +7,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <sqlite3.h>
-
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/text.h"
 #include "detect/detect.h"
+#include "store/statedb.h"
 
 /* Seed files are read line by line; a line longer than this is refused as not a seed file. */
 #define SEED_LINE_MAX 65536
@@ -187,72 +186,159 @@ static int add_file_name(struct detect_seeds *s, const char *path, uint32_t *ix)
     return 0;
 }
 
-/* The telescope's state database: infected IoT sources of telescope_sources. */
-/* Seeds from a botscope state database: the telescope's infected IoT sources and the survey's
- * open findings of infected or weak-credential devices (whichever the database holds). */
-static int load_statedb(struct detect_seeds *s, const char *path, uint32_t file, char errbuf[512])
+/* Seeds from a botscope state database (statedb.h, any backend): the telescope's infected
+ * IoT sources and the survey's open findings of infected or weak-credential devices
+ * (whichever the database holds). Opened read-only: a file or database given as seeds is
+ * never created, migrated or written. */
+struct seed_ctx {
+    struct detect_seeds *s;
+    uint32_t file;
+    struct finding_addr {
+        char *addr;
+        uint64_t first_ms;
+    } * v; /* findings' addresses, gathered then added in address order, one per address */
+    size_t n, cap;
+};
+
+static int seed_tel_source(void *ctx, const struct statedb_tel_source_sum *r)
 {
-    static const struct {
-        const char *sql;
-        enum detect_seed_source src;
-    } queries[] = {
-        {"SELECT src, min(first_ms) FROM telescope_sources WHERE infected_iot GROUP BY src",
-         SEED_TELESCOPE},
-        {"SELECT addr, min(first_ms) FROM records WHERE kind = 'finding' AND status = 'open'"
-         " AND (key LIKE '%|infected' OR key LIKE '%|weak_credentials') GROUP BY addr",
-         SEED_SURVEY},
-    };
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = 0;
-    size_t tables = 0;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)) {
-        snprintf(errbuf, 512, "%s: not a state database (%s)", path,
-                 db ? sqlite3_errmsg(db) : "out of memory");
-        rc = BS_EPARSE;
-        goto out;
+    struct seed_ctx *c = ctx;
+    struct ipaddr ip;
+    if (ipaddr_parse(r->src, &ip)) {
+        c->s->skipped++;
+        return 0;
     }
-    for (size_t q = 0; q < sizeof queries / sizeof queries[0] && !rc; q++) {
-        if (sqlite3_prepare_v2(db, queries[q].sql, -1, &st, NULL))
-            continue; /* a database without that table (an older schema) */
-        tables++;
-        int r;
-        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *a = (const char *)sqlite3_column_text(st, 0);
-            struct ipaddr ip;
-            if (!a || ipaddr_parse(a, &ip)) { /* pseudonymised sources cannot seed */
-                s->skipped++;
-                continue;
-            }
-            if ((rc = detect_seeds_add(s, &ip, (uint64_t)sqlite3_column_int64(st, 1),
-                                       queries[q].src, file)))
-                break;
-        }
-        if (!rc && r != SQLITE_DONE) {
-            snprintf(errbuf, 512, "%s: %s", path, sqlite3_errmsg(db));
-            rc = BS_EIO;
-        }
-        sqlite3_finalize(st);
-        st = NULL;
+    return detect_seeds_add(c->s, &ip, r->first_ms, SEED_TELESCOPE, c->file);
+}
+
+/* A finding key is "addr|port|finding" (statedb.h's STATEDB_FINDING). */
+static bool key_ends_with(const char *key, const char *tail)
+{
+    size_t k = strlen(key), t = strlen(tail);
+    return k > t && key[k - t - 1] == '|' && !strcmp(key + k - t, tail);
+}
+
+static int seed_finding(void *ctx, const struct statedb_rec *r)
+{
+    struct seed_ctx *c = ctx;
+    if (!r->key ||
+        !(key_ends_with(r->key, "infected") || key_ends_with(r->key, "weak_credentials")))
+        return 0;
+    if (!r->addr) {
+        c->s->skipped++;
+        return 0;
     }
-    if (!rc && !tables) {
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 64;
+        struct finding_addr *v = realloc(c->v, cap * sizeof *v);
+        if (!v)
+            return BS_ENOMEM;
+        c->v = v;
+        c->cap = cap;
+    }
+    if (!(c->v[c->n].addr = strdup(r->addr)))
+        return BS_ENOMEM;
+    c->v[c->n++].first_ms = r->first_ms;
+    return 0;
+}
+
+static int finding_cmp(const void *a, const void *b)
+{
+    const struct finding_addr *x = a, *y = b;
+    int d = strcmp(x->addr, y->addr);
+    return d ? d : (x->first_ms > y->first_ms) - (x->first_ms < y->first_ms);
+}
+
+/* Adds the gathered findings as the database's GROUP BY addr gave them before: in address
+ * text order, once per address, with its earliest first_ms. */
+static int add_findings(struct seed_ctx *c)
+{
+    if (c->n) /* c->v is NULL when there are none, which qsort may not be given */
+        qsort(c->v, c->n, sizeof *c->v, finding_cmp);
+    for (size_t i = 0; i < c->n; i++) {
+        if (i && !strcmp(c->v[i].addr, c->v[i - 1].addr))
+            continue; /* sorted by time within an address: the first is the earliest */
+        struct ipaddr ip;
+        if (ipaddr_parse(c->v[i].addr, &ip)) {
+            c->s->skipped++;
+            continue;
+        }
+        int rc = detect_seeds_add(c->s, &ip, c->v[i].first_ms, SEED_SURVEY, c->file);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int load_statedb(struct detect_seeds *s, const char *path, const struct config *cfg,
+                        uint32_t file, char errbuf[512])
+{
+    struct statedb *db = NULL;
+    char dberr[256];
+    bool url = strstr(path, "://") != NULL;
+    int rc = statedb_open_rdonly(path, cfg, &db, dberr);
+    if (rc == BS_EPARSE) {
         snprintf(errbuf, 512,
-                 "%s: not a botscope state database (no telescope sources, no "
-                 "findings: %s)",
-                 path, sqlite3_errmsg(db));
+                 "%s: not a botscope state database (no telescope sources, no findings: %s)", path,
+                 dberr);
+        return rc;
+    }
+    if (rc) {
+        if (url)
+            snprintf(errbuf, 512, "%s", dberr);
+        else
+            snprintf(errbuf, 512, "%s: not a state database (%s)", path, dberr);
+        return url ? rc : BS_EPARSE;
+    }
+    struct seed_ctx c = {.s = s, .file = file};
+    size_t tables = 0;
+    /* Pseudonymised sources ("h:...", privacy mode) cannot seed: left out by the reader. */
+    struct statedb_tel_source_query tq = {.infected_only = true, .addresses_only = true};
+    rc = statedb_tel_source_list(db, &tq, seed_tel_source, &c);
+    if (rc == BS_ENOTFOUND) /* a database without that table (an older schema) */
+        rc = 0;
+    else if (!rc)
+        tables++;
+    if (!rc) {
+        struct statedb_rec_query fq = {.kind = STATEDB_FINDING, .status = "open"};
+        rc = statedb_rec_list(db, &fq, seed_finding, &c);
+        if (rc == BS_ENOTFOUND)
+            rc = 0;
+        else if (!rc && (rc = add_findings(&c)) == 0)
+            tables++;
+    }
+    if (rc) {
+        snprintf(errbuf, 512, "%s: reading the state database: %s", path, bs_strerror(rc));
+    } else if (!tables) {
+        snprintf(errbuf, 512,
+                 "%s: not a botscope state database (no telescope sources, no findings: schema "
+                 "version %d)",
+                 path, statedb_schema_version(db));
         rc = BS_EPARSE;
     }
-out:
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    for (size_t i = 0; i < c.n; i++)
+        free(c.v[i].addr);
+    free(c.v);
+    statedb_close(db);
     return rc;
 }
 
 int detect_seeds_load(struct detect_seeds *s, const char *path, char errbuf[512])
 {
+    return detect_seeds_load_cfg(s, path, NULL, errbuf);
+}
+
+int detect_seeds_load_cfg(struct detect_seeds *s, const char *path, const struct config *cfg,
+                          char errbuf[512])
+{
     errbuf[0] = '\0';
     char dbpath[4096];
     struct stat sb;
+    if (strstr(path, "://")) { /* a state database URL (clickhouse://HOST:PORT/DB) */
+        uint32_t file;
+        int rc = add_file_name(s, path, &file);
+        return rc ? rc : load_statedb(s, path, cfg, file, errbuf);
+    }
     if (stat(path, &sb)) {
         snprintf(errbuf, 512, "%s: %s", path, strerror(errno));
         return -errno;
@@ -267,7 +353,7 @@ int detect_seeds_load(struct detect_seeds *s, const char *path, char errbuf[512]
             snprintf(errbuf, 512, "%s: a directory without a state.db", path);
             return BS_EPARSE;
         }
-        return load_statedb(s, dbpath, file, errbuf);
+        return load_statedb(s, dbpath, cfg, file, errbuf);
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -278,7 +364,7 @@ int detect_seeds_load(struct detect_seeds *s, const char *path, char errbuf[512]
     size_t got = fread(magic, 1, sizeof magic, f);
     if (got == 16 && !memcmp(magic, "SQLite format 3", 16)) {
         fclose(f);
-        return load_statedb(s, path, file, errbuf);
+        return load_statedb(s, path, cfg, file, errbuf);
     }
     rewind(f);
     char *line = malloc(SEED_LINE_MAX);

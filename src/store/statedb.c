@@ -33,6 +33,26 @@ int statedb_open_cfg(const char *url, const struct config *cfg, struct statedb *
     return rc;
 }
 
+int statedb_open_rdonly(const char *url, const struct config *cfg, struct statedb **out,
+                        char errbuf[256])
+{
+    errbuf[0] = '\0';
+    *out = NULL;
+    if (!url || !*url) {
+        snprintf(errbuf, 256, "no state database given");
+        return BS_EUSAGE;
+    }
+    const struct store_backend *be = store_backend_find(url);
+    if (!be || !be->state || !be->state->open_rdonly) {
+        snprintf(errbuf, 256, "%s: no state database backend for this URL", url);
+        return BS_EUNSUPPORTED;
+    }
+    int rc = be->state->open_rdonly(url, cfg, out, errbuf);
+    if (!rc)
+        (*out)->be = be;
+    return rc;
+}
+
 void statedb_close(struct statedb *db)
 {
     if (db)
@@ -88,6 +108,13 @@ int statedb_tel_commit(struct statedb *db)
 int statedb_tel_end(struct statedb *db, const struct statedb_tel_run_totals *t)
 {
     return db->be->state->tel_end(db, t);
+}
+
+int statedb_tel_source_list(struct statedb *db, const struct statedb_tel_source_query *q,
+                            int (*cb)(void *ctx, const struct statedb_tel_source_sum *s), void *ctx)
+{
+    return db->be->state->tel_source_list ? db->be->state->tel_source_list(db, q, cb, ctx)
+                                          : BS_EUNSUPPORTED;
 }
 
 /* ---- records by kind ---- */

@@ -2,9 +2,11 @@
  *
  * The state database is the second half of a store backend (store_backend.h): the same URL
  * that names a flow store names its state database, and the same registry chooses the
- * backend, so the ClickHouse backend (a later issue) replaces both at once. Callers use only
- * the functions below. Today's backend for a data directory is SQLite in WAL mode, at
- * <data_dir>/state.db next to the embedded flow store (statedb_sqlite.c). Tables: exporters
+ * backend, so the ClickHouse backend replaces both at once. Callers use only the functions
+ * below (nobody opens state.db with sqlite3 directly). The backend for a data directory is
+ * SQLite in WAL mode, at <data_dir>/state.db next to the embedded flow store
+ * (statedb_sqlite.c); a clickhouse:// URL has the same tables in ClickHouse
+ * (store_clickhouse.c, store_ch_records.c, store_ch_tel.c; docs/CLICKHOUSE.md). Tables: exporters
  * (address, first/last seen, flow/packet/byte counts), the schema for later components: findings,
  * candidates, notifications; and (version 2) the telescope's results: telescope_runs,
  * telescope_sources, telescope_victims, telescope_intervals (see statedb_tel_begin); and
@@ -34,15 +36,25 @@ struct statedb; /* opaque handle */
 
 /* Opens (creating and migrating) the state database named by url: a data directory (its
  * state.db), the path of a database file, or a backend URL such as "clickhouse://HOST:PORT/DB"
- * (refused with BS_EUNSUPPORTED until that backend exists). Returns 0 or a negative error
- * (BS_EUSAGE for an empty url, BS_EIO with errbuf naming the SQLite error, BS_EVERSION for a
- * newer schema); errbuf is always NUL-terminated. */
+ * (user and password: statedb_open_cfg). Returns 0 or a negative error (BS_EUSAGE for an
+ * empty or malformed url, BS_EIO with errbuf naming the backend's error, BS_EVERSION for a
+ * newer schema, -ECONNREFUSED/-ETIMEDOUT for a server that does not answer); errbuf is always
+ * NUL-terminated. */
 int statedb_open(const char *url, struct statedb **out, char errbuf[256]);
 /* statedb_open with the configuration: a ClickHouse URL takes its user and password from
  * the [clickhouse] section (cfg may be NULL: defaults). */
 struct config;
 int statedb_open_cfg(const char *url, const struct config *cfg, struct statedb **out,
                      char errbuf[256]);
+/* Opens an existing state database for reading only: nothing is created, migrated or
+ * written (readers such as detection's seeds must not turn a file or a database they were
+ * pointed at into a state database). Returns 0, BS_ENOTFOUND (no such file or ClickHouse
+ * database), BS_EPARSE (it exists but is not a botscope state database: no schema_version),
+ * BS_EVERSION (newer schema), or the backend's error (-ECONNREFUSED/-ETIMEDOUT: server down;
+ * BS_EIO); errbuf says which (for BS_EPARSE: what is missing). The list functions of an older
+ * schema that lacks their table return BS_ENOTFOUND; writes through the handle fail. */
+int statedb_open_rdonly(const char *url, const struct config *cfg, struct statedb **out,
+                        char errbuf[256]);
 /* Closes db (NULL is ignored); a telescope run left open is ended as failed. */
 void statedb_close(struct statedb *db);
 /* "embedded", "clickhouse": the backend that holds db. */
@@ -76,6 +88,8 @@ int statedb_exporter_list(struct statedb *db,
  *   telescope_victims    key (victim, first_ms)     one backscatter attack
  *   telescope_intervals  key (resolution_s, start_ms)
  * A later run covering part of a day replaces that day's rows (they are not summed).
+ * On ClickHouse (store_ch_tel.c) puts are batched and a commit sends one INSERT per table:
+ * each is atomic, the three together are not one transaction.
  * List columns (ports, fingerprints, tags) hold JSON arrays as text (json_each works on
  * them); addresses are text, or "h:<hex>" pseudonyms in privacy mode. Strings are borrowed
  * for the call. Functions return 0 or BS_EIO (-EINVAL outside begin/end). */
@@ -132,6 +146,27 @@ int statedb_tel_commit(struct statedb *db);
 /* Records t (when not NULL) and commits; with t == NULL or !t->ok the run is marked
  * 'failed' but the rows put so far are kept. Always leaves no transaction open. */
 int statedb_tel_end(struct statedb *db, const struct statedb_tel_run_totals *t);
+
+/* The telescope's sources summed over days, one per address: what detection's seed set
+ * needs (statedb_tel_source_list). */
+struct statedb_tel_source_query {
+    bool infected_only;  /* only rows with infected_iot */
+    bool addresses_only; /* leave out "h:<hex>" pseudonyms (privacy mode: cannot seed) */
+    uint64_t t_lo, t_hi; /* rows whose [first_ms, last_ms] meets [t_lo, t_hi]; t_hi 0 = no bound */
+};
+
+struct statedb_tel_source_sum {
+    const char *src;            /* as stored: address text (or a pseudonym) */
+    uint64_t first_ms, last_ms; /* min first_ms, max last_ms of the selected rows */
+    uint64_t days;              /* selected rows (UTC days) */
+};
+
+/* Calls cb once per source address that q selects, in address-text order (byte order), with
+ * the row borrowed for the call; a non-zero return stops and is returned. BS_ENOTFOUND for
+ * a database opened read-only whose schema predates the telescope's tables. */
+int statedb_tel_source_list(struct statedb *db, const struct statedb_tel_source_query *q,
+                            int (*cb)(void *ctx, const struct statedb_tel_source_sum *s),
+                            void *ctx);
 
 /* ---- records by kind (schema version 3) ----
  * Every result after the telescope (C&C detection, the survey, threat intelligence, and what

@@ -193,6 +193,58 @@ out_close:
     return rc;
 }
 
+/* Read-only: the file must exist and carry botscope's schema_version; nothing is created or
+ * migrated (an older file is read as it is, its missing tables answer BS_ENOTFOUND). */
+static int sq_open_rdonly(const char *url, const struct config *cfg, struct statedb **out,
+                          char errbuf[256])
+{
+    (void)cfg;
+    int rc;
+    char path[4096];
+    struct stat sb;
+    if (!stat(url, &sb) && S_ISDIR(sb.st_mode))
+        rc = snprintf(path, sizeof path, "%s/state.db", url);
+    else
+        rc = snprintf(path, sizeof path, "%s", url);
+    if (rc < 0 || (size_t)rc >= sizeof path) {
+        snprintf(errbuf, 256, "state database path too long");
+        return BS_EUSAGE;
+    }
+    if (stat(path, &sb)) {
+        snprintf(errbuf, 256, "%.200s: %s", path, strerror(errno));
+        return BS_ENOTFOUND;
+    }
+    struct sqdb *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(errbuf, 256, "out of memory");
+        return BS_ENOMEM;
+    }
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL)) {
+        rc = fail(s->db, errbuf, path);
+        goto out_close;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if (read_version(s->db, &s->version) || s->version < 1) {
+        snprintf(errbuf, 256, "%s", sqlite3_errmsg(s->db));
+        if (!s->version && !strcmp(errbuf, "not an error"))
+            snprintf(errbuf, 256, "schema_version is empty");
+        rc = BS_EPARSE;
+        goto out_close;
+    }
+    if (s->version > STATEDB_SCHEMA_VERSION) {
+        snprintf(errbuf, 256, "%.160s: schema version %d is newer than this botscope (%d)", path,
+                 s->version, STATEDB_SCHEMA_VERSION);
+        rc = BS_EVERSION;
+        goto out_close;
+    }
+    *out = &s->base;
+    return 0;
+out_close:
+    sqlite3_close(s->db);
+    free(s);
+    return rc;
+}
+
 static void sq_close(struct statedb *base)
 {
     struct sqdb *db = (struct sqdb *)base;
@@ -489,6 +541,46 @@ static int sq_tel_end(struct statedb *base, const struct statedb_tel_run_totals 
     return rc;
 }
 
+static int sq_tel_source_list(struct statedb *base, const struct statedb_tel_source_query *q,
+                              int (*cb)(void *ctx, const struct statedb_tel_source_sum *s),
+                              void *ctx)
+{
+    struct sqdb *db = (struct sqdb *)base;
+    if (db->version < 2)
+        return BS_ENOTFOUND;
+    /* A pseudonym is "h:" and hex; no address text starts with "h:", so the prefix decides. */
+    static const char sql[] =
+        "SELECT src, min(first_ms), max(last_ms), count(*) FROM telescope_sources"
+        " WHERE (?1 = 0 OR infected_iot) AND (?2 = 0 OR substr(src, 1, 2) <> 'h:')"
+        " AND last_ms >= ?3 AND (?4 IS NULL OR first_ms <= ?4)"
+        " GROUP BY src ORDER BY src";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL))
+        return BS_EIO;
+    sqlite3_bind_int(st, 1, q->infected_only);
+    sqlite3_bind_int(st, 2, q->addresses_only);
+    sqlite3_bind_int64(st, 3, i64(q->t_lo));
+    if (q->t_hi)
+        sqlite3_bind_int64(st, 4, i64(q->t_hi));
+    int rc = 0, s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        struct statedb_tel_source_sum r = {
+            .src = (const char *)sqlite3_column_text(st, 0),
+            .first_ms = (uint64_t)sqlite3_column_int64(st, 1),
+            .last_ms = (uint64_t)sqlite3_column_int64(st, 2),
+            .days = (uint64_t)sqlite3_column_int64(st, 3),
+        };
+        if (!r.src)
+            continue;
+        if ((rc = cb(ctx, &r)))
+            break;
+    }
+    if (!rc && s != SQLITE_DONE && s != SQLITE_ROW)
+        rc = BS_EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* ---- records by kind ---- */
 
 static int sq_rec_put(struct statedb *base, const struct statedb_rec *recs, size_t n)
@@ -555,6 +647,8 @@ static int sq_rec_list(struct statedb *base, const struct statedb_rec_query *q,
                        int (*cb)(void *ctx, const struct statedb_rec *r), void *ctx)
 {
     struct sqdb *db = (struct sqdb *)base;
+    if (db->version < 3) /* an older file opened read-only */
+        return BS_ENOTFOUND;
     /* One statement for every selection: an unset condition compares a NULL parameter. */
     char sql[768];
     snprintf(sql, sizeof sql,
@@ -620,6 +714,7 @@ static int sq_rec_delete(struct statedb *base, enum statedb_kind kind, const cha
 
 const struct statedb_backend statedb_backend_sqlite = {
     .open = sq_open,
+    .open_rdonly = sq_open_rdonly,
     .close = sq_close,
     .schema_version = sq_schema_version,
     .exporter_upsert = sq_exporter_upsert,
@@ -630,6 +725,7 @@ const struct statedb_backend statedb_backend_sqlite = {
     .tel_interval_put = sq_tel_interval_put,
     .tel_commit = sq_tel_commit,
     .tel_end = sq_tel_end,
+    .tel_source_list = sq_tel_source_list,
     .rec_put = sq_rec_put,
     .rec_list = sq_rec_list,
     .rec_delete = sq_rec_delete,

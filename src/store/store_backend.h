@@ -23,6 +23,9 @@ struct statedb_backend {
      * credentials, e.g. ClickHouse); statedb_open_cfg falls back to open without it. */
     int (*open_cfg)(const char *url, const struct config *cfg, struct statedb **out,
                     char errbuf[256]);
+    /* Optional: statedb_open_rdonly (NULL: BS_EUNSUPPORTED). */
+    int (*open_rdonly)(const char *url, const struct config *cfg, struct statedb **out,
+                       char errbuf[256]);
     void (*close)(struct statedb *db);
     int (*schema_version)(struct statedb *db);
     int (*exporter_upsert)(struct statedb *db, const struct statedb_exporter *e, size_t n);
@@ -34,6 +37,8 @@ struct statedb_backend {
     int (*tel_interval_put)(struct statedb *db, const struct statedb_tel_interval *iv);
     int (*tel_commit)(struct statedb *db);
     int (*tel_end)(struct statedb *db, const struct statedb_tel_run_totals *t);
+    int (*tel_source_list)(struct statedb *db, const struct statedb_tel_source_query *q,
+                           int (*cb)(void *ctx, const struct statedb_tel_source_sum *s), void *ctx);
     /* Records by kind (statedb.h): the one generic interface every later component uses. */
     int (*rec_put)(struct statedb *db, const struct statedb_rec *recs, size_t n);
     int (*rec_list)(struct statedb *db, const struct statedb_rec_query *q,
@@ -68,8 +73,8 @@ struct store_backend {
     void (*abort)(struct store *s);
     /* Optional: SQL evaluated by the backend (store_sql, including its sql == NULL probe);
      * NULL = not supported. */
-    int (*sql)(struct store *s, const char *sql,
-               int (*cb)(void *ctx, const uint8_t *p, size_t n), void *ctx, char errbuf[256]);
+    int (*sql)(struct store *s, const char *sql, int (*cb)(void *ctx, const uint8_t *p, size_t n),
+               void *ctx, char errbuf[256]);
     /* Optional: store_sql_stats (NULL: BS_EUNSUPPORTED). */
     int (*sql_stats)(struct store *s, uint64_t *rows_read, uint64_t *bytes_read);
 };

@@ -7,6 +7,8 @@
  *   store_ch_http.c    one HTTP connection (libcurl easy handle): statements, gzip-compressed
  *                      inserts, streamed RowBinary answers; ClickHouse's error text kept
  *   store_ch_schema.c  the versioned schema and its migrations (ch_schema_migrate)
+ *   store_ch_records.c the state half's records by kind (and helpers the state half shares)
+ *   store_ch_tel.c     the state half's telescope tables: batched upserts, the sources reader
  *   store_ch_check.c   store check: schema, insert units in two parts, the spool's set-asides
  *   store_ch_write.c   the writer: per-day insert units, bounded queue, on-disk spool, writer
  *                      thread with retries and the exactly-once check (see there)
@@ -84,7 +86,7 @@ bool ch_ping(struct ch_conn *c);
 /* ---- schema (store_ch_schema.c) ------------------------------------------------------ */
 
 /* The schema version this build creates. */
-#define CH_SCHEMA_VERSION 3
+#define CH_SCHEMA_VERSION 4
 
 /* Creates the database and brings the schema to version `target` (1..CH_SCHEMA_VERSION),
  * applying each missing migration in order, rendered for server_version (ch_schema_render);
@@ -133,6 +135,17 @@ int ch_check_db(struct ch_conn *c, const char *db, const char *cluster, const ch
 
 /* ---- records by kind (store_ch_records.c; statedb.h's statedb_rec_*) ------------------ */
 
+/* Helpers the state half shares (store_ch_records.c). */
+/* Appends s as a ClickHouse string literal (NULL: NULL). Returns 0 or BS_ELIMIT/BS_ENOMEM. */
+int ch_sql_str(struct buf *o, const char *s);
+/* Unescapes one TabSeparated field in place; NULL for "\N". */
+char *ch_tsv_field(char *f);
+/* Splits line (NUL-terminated, no newline) at tabs into at most max fields; returns how many. */
+size_t ch_tsv_split(char *line, char **f, size_t max);
+/* A row version for a ReplacingMergeTree: the wall clock in ns, made strictly greater than
+ * *last (which it updates), so later writes through one handle replace earlier ones. */
+uint64_t ch_next_version(uint64_t *last);
+
 struct statedb_rec;
 struct statedb_rec_query;
 /* *last_version: the handle's last row version (updated_ns), kept strictly increasing. */
@@ -142,6 +155,37 @@ int ch_rec_list(struct ch_conn *c, const char *db, const struct statedb_rec_quer
                 int (*cb)(void *ctx, const struct statedb_rec *r), void *ctx);
 int ch_rec_delete(struct ch_conn *c, const char *db, uint64_t *last_version, enum statedb_kind kind,
                   const char *key, uint64_t *deleted);
+
+/* ---- the telescope's tables (store_ch_tel.c; statedb.h's statedb_tel_*) ------------- */
+
+/* A batch is sent when a table's pending rows reach this many bytes of SQL text, and at every
+ * commit: memory stays bounded whatever a commit interval brings. */
+#define CH_TEL_BATCH_BYTES (4u << 20)
+
+enum { CH_TEL_SOURCES, CH_TEL_VICTIMS, CH_TEL_INTERVALS, CH_TEL_TABLES };
+
+/* One handle's telescope run: the connection and row-version clock are the state handle's. */
+struct ch_tel {
+    struct ch_conn *conn;
+    const char *db;
+    uint64_t *last_version;
+    int64_t run;                    /* 0: no run open */
+    uint64_t started_ms;            /* of the open run */
+    struct buf run_text;            /* the run's mode..inputs as SQL literals, for its end row */
+    struct buf rows[CH_TEL_TABLES]; /* VALUES text of the rows put since the last send */
+};
+
+void ch_tel_init(struct ch_tel *t, struct ch_conn *conn, const char *db, uint64_t *last_version);
+/* Frees the batches (a run still open is not ended: call ch_tel_end first). */
+void ch_tel_release(struct ch_tel *t);
+int ch_tel_begin(struct ch_tel *t, const struct statedb_tel_run *r, int64_t *run_id);
+int ch_tel_source_put(struct ch_tel *t, const struct statedb_tel_source *s);
+int ch_tel_victim_put(struct ch_tel *t, const struct statedb_tel_victim *v);
+int ch_tel_interval_put(struct ch_tel *t, const struct statedb_tel_interval *iv);
+int ch_tel_commit(struct ch_tel *t);
+int ch_tel_end(struct ch_tel *t, const struct statedb_tel_run_totals *tot);
+int ch_tel_source_list(struct ch_conn *c, const char *db, const struct statedb_tel_source_query *q,
+                       int (*cb)(void *ctx, const struct statedb_tel_source_sum *s), void *ctx);
 
 /* ---- writer (store_ch_write.c) ------------------------------------------------------- */
 

@@ -33,6 +33,7 @@ static const char *const objects[CH_SCHEMA_VERSION + 1][4] = {
     {"flows"},
     {"flows_hourly", "flows_hourly_mv", "exporters"},
     {"records"},
+    {"telescope_runs", "telescope_sources", "telescope_victims", "telescope_intervals"},
 };
 
 static int nums(struct ch_conn *c, const char *sql, uint64_t *v, int n)

@@ -26,8 +26,7 @@
 #include "core/log.h"
 #include "store/store_ch.h"
 
-/* Appends s as a ClickHouse string literal (NULL: NULL). */
-static int put_str(struct buf *o, const char *s)
+int ch_sql_str(struct buf *o, const char *s)
 {
     if (!s)
         return buf_puts(o, "NULL");
@@ -57,8 +56,7 @@ static int put_str(struct buf *o, const char *s)
     return rc ? rc : buf_putc(o, '\'');
 }
 
-/* Unescapes one TabSeparated field in place; NULL for "\N". */
-static char *tsv_field(char *f)
+char *ch_tsv_field(char *f)
 {
     if (!strcmp(f, "\\N"))
         return NULL;
@@ -97,8 +95,7 @@ static char *tsv_field(char *f)
     return f;
 }
 
-/* Splits line (NUL-terminated, no newline) at tabs into at most max fields. */
-static size_t tsv_split(char *line, char **f, size_t max)
+size_t ch_tsv_split(char *line, char **f, size_t max)
 {
     size_t n = 0;
     while (n < max) {
@@ -112,7 +109,7 @@ static size_t tsv_split(char *line, char **f, size_t max)
     return n;
 }
 
-static uint64_t next_version(uint64_t *last)
+uint64_t ch_next_version(uint64_t *last)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -129,7 +126,7 @@ static int put_live(struct buf *o, const char *db, const char *kind, const char 
     int rc =
         buf_printf(o, "(SELECT * FROM (SELECT * FROM %s.records FINAL WHERE kind = '%s'", db, kind);
     if (!rc && key && !(rc = buf_puts(o, " AND key = ")))
-        rc = put_str(o, key);
+        rc = ch_sql_str(o, key);
     return rc ? rc : buf_puts(o, ") WHERE deleted = 0)");
 }
 
@@ -145,8 +142,8 @@ static void merge_times(const struct buf *ans, const char *kind, const char *key
         if (ll < sizeof line) {
             memcpy(line, p, ll);
             line[ll] = '\0';
-            if (tsv_split(line, f, 4) == 4 && !strcmp(f[0], kind)) {
-                const char *k = tsv_field(f[1]);
+            if (ch_tsv_split(line, f, 4) == 4 && !strcmp(f[0], kind)) {
+                const char *k = ch_tsv_field(f[1]);
                 if (k && !strcmp(k, key)) {
                     uint64_t sf = strtoull(f[2], NULL, 10), sl = strtoull(f[3], NULL, 10);
                     *first = sf < *first ? sf : *first;
@@ -174,7 +171,7 @@ int ch_rec_put(struct ch_conn *c, const char *db, uint64_t *last_version,
             continue;
         rc = buf_printf(&sql, "%s('%s', ", any ? ", " : "", statedb_kind_name(recs[i].kind));
         if (!rc)
-            rc = put_str(&sql, recs[i].key);
+            rc = ch_sql_str(&sql, recs[i].key);
         if (!rc)
             rc = buf_putc(&sql, ')');
         any = true;
@@ -200,7 +197,7 @@ int ch_rec_put(struct ch_conn *c, const char *db, uint64_t *last_version,
             uint16_t rnd = 0;
             if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
                 rnd = 0;
-            snprintf(key, sizeof key, "#%016" PRIx64 "%04x", next_version(last_version),
+            snprintf(key, sizeof key, "#%016" PRIx64 "%04x", ch_next_version(last_version),
                      (unsigned)rnd);
         } else {
             merge_times(&ans, kname, r->key, &first, &last);
@@ -213,19 +210,19 @@ int ch_rec_put(struct ch_conn *c, const char *db, uint64_t *last_version,
         }
         rc = buf_printf(&sql, "%s('%s', ", i ? ", " : "", kname);
         if (!rc)
-            rc = put_str(&sql, r->key ? r->key : key);
+            rc = ch_sql_str(&sql, r->key ? r->key : key);
         if (!rc && !(rc = buf_puts(&sql, ", ")))
-            rc = put_str(&sql, r->tenant);
+            rc = ch_sql_str(&sql, r->tenant);
         if (!rc && !(rc = buf_puts(&sql, ", ")))
-            rc = put_str(&sql, r->addr);
+            rc = ch_sql_str(&sql, r->addr);
         if (!rc)
             rc = buf_printf(&sql, ", %" PRIu64 ", %" PRIu64 ", %.17g, ", first, last, r->score);
         if (!rc)
-            rc = put_str(&sql, r->status);
+            rc = ch_sql_str(&sql, r->status);
         if (!rc && !(rc = buf_puts(&sql, ", ")))
-            rc = put_str(&sql, r->body ? r->body : "{}");
+            rc = ch_sql_str(&sql, r->body ? r->body : "{}");
         if (!rc)
-            rc = buf_printf(&sql, ", %" PRIu64 ", 0)", next_version(last_version));
+            rc = buf_printf(&sql, ", %" PRIu64 ", 0)", ch_next_version(last_version));
     }
     /* Later versions of one key within this put replace earlier ones (as SQLite's upsert
      * does row by row): their versions increase in order. */
@@ -255,7 +252,7 @@ int ch_rec_list(struct ch_conn *c, const char *db, const struct statedb_rec_quer
     const char *col[] = {"tenant", "addr", "status"}, *val[] = {q->tenant, q->addr, q->status};
     for (int i = 0; i < 3 && !rc; i++)
         if (val[i] && !(rc = buf_printf(&sql, " AND %s = ", col[i])))
-            rc = put_str(&sql, val[i]);
+            rc = ch_sql_str(&sql, val[i]);
     if (!rc)
         rc = buf_puts(&sql, q->by_score ? " ORDER BY score DESC, key" : " ORDER BY key");
     if (!rc && q->limit)
@@ -269,20 +266,20 @@ int ch_rec_list(struct ch_conn *c, const char *db, const struct statedb_rec_quer
         if (nl)
             *nl = '\0';
         char *f[8];
-        if (tsv_split(p, f, 8) != 8) {
+        if (ch_tsv_split(p, f, 8) != 8) {
             rc = BS_EIO;
             break;
         }
         struct statedb_rec r = {
             .kind = q->kind,
-            .key = tsv_field(f[0]),
-            .tenant = tsv_field(f[1]),
-            .addr = tsv_field(f[2]),
+            .key = ch_tsv_field(f[0]),
+            .tenant = ch_tsv_field(f[1]),
+            .addr = ch_tsv_field(f[2]),
             .first_ms = strtoull(f[3], NULL, 10),
             .last_ms = strtoull(f[4], NULL, 10),
             .score = strtod(f[5], NULL),
-            .status = tsv_field(f[6]),
-            .body = tsv_field(f[7]),
+            .status = ch_tsv_field(f[6]),
+            .body = ch_tsv_field(f[7]),
         };
         rc = cb(ctx, &r);
         p = nl ? nl + 1 : NULL;
@@ -312,7 +309,7 @@ int ch_rec_delete(struct ch_conn *c, const char *db, uint64_t *last_version, enu
                         "score, status, body, updated_ns, deleted) SELECT kind, key, tenant, "
                         "addr, first_ms, last_ms, score, status, body, toUInt64(%" PRIu64
                         "), 1 FROM ",
-                        db, next_version(last_version));
+                        db, ch_next_version(last_version));
         if (!rc)
             rc = put_live(&sql, db, kname, key);
         if (!rc)

@@ -15,6 +15,8 @@
  *                  the state half's table (rows of deltas, summed when read).
  *   (version 3)    records: the state database's records by kind, versions of a row in a
  *                  ReplacingMergeTree (store_ch_records.c).
+ *   (version 4)    telescope_runs, _sources, _victims, _intervals: the telescope's tables,
+ *                  upserted by key the same way (store_ch_tel.c).
  * Newer servers' features are used only behind a version check (the placeholders below,
  * rendered by ch_schema_render for the server's version): column codecs from 19.1.6. A table
  * keeps what it was created with; an upgraded server does not change it.
@@ -73,7 +75,48 @@ static const char *const mig_v3[] = {
     NULL,
 };
 
-static const char *const *const migrations[CH_SCHEMA_VERSION] = {mig_v1, mig_v2, mig_v3};
+/* 3 -> 4: the telescope's tables (statedb.h, statedb_tel_*; store_ch_tel.c). SQLite's
+ * upsert by key is a ReplacingMergeTree on that key with the row version `ver` (the newest
+ * put wins after merges, reads take it with FINAL); each table is partitioned by 30-day
+ * spans of its key's time, so a span can be dropped whole (the key's time decides the
+ * partition, so every version of a row lands in the same one: FINAL collapses within a
+ * partition only). A run is its 'running' row and, at the end, a newer row with the status
+ * and totals. List columns hold the same JSON text as in SQLite (String). */
+static const char *const mig_v4[] = {
+    "CREATE TABLE IF NOT EXISTS {db}.telescope_runs ("
+    " id Int64, started_ms UInt64, finished_ms Nullable(UInt64), status String,"
+    " mode Nullable(String), version Nullable(String), command Nullable(String),"
+    " darknet Nullable(String), inputs Nullable(String), packets_read Nullable(UInt64),"
+    " darknet_packets Nullable(UInt64), first_ms Nullable(UInt64), last_ms Nullable(UInt64),"
+    " sources Nullable(UInt64), victims Nullable(UInt64), intervals Nullable(UInt64),"
+    " ver UInt64)"
+    " ENGINE = ReplacingMergeTree(ver) ORDER BY id",
+    "CREATE TABLE IF NOT EXISTS {db}.telescope_sources ("
+    " src String, day_ms UInt64, first_ms UInt64, last_ms UInt64, packets UInt64, bytes UInt64,"
+    " destinations UInt64, port_count UInt64, ports String, fingerprints String, tags String,"
+    " scan_class String, syn_packets UInt64, iot_packets UInt64, asn Nullable(Int64),"
+    " cc Nullable(String), bogon UInt8, research UInt8, infected_iot UInt8, run_id Int64,"
+    " ver UInt64)"
+    " ENGINE = ReplacingMergeTree(ver) PARTITION BY intDiv(day_ms, 2592000000)"
+    " ORDER BY (src, day_ms)",
+    "CREATE TABLE IF NOT EXISTS {db}.telescope_victims ("
+    " victim String, first_ms UInt64, last_ms UInt64, packets UInt64, bytes UInt64,"
+    " ports String, tcp_packets UInt64, icmp_packets UInt64, peak_ppm UInt64,"
+    " darknet_addresses UInt64, observed_pps Float64, scaled_pps Nullable(Float64),"
+    " run_id Int64, ver UInt64)"
+    " ENGINE = ReplacingMergeTree(ver) PARTITION BY intDiv(first_ms, 2592000000)"
+    " ORDER BY (victim, first_ms)",
+    "CREATE TABLE IF NOT EXISTS {db}.telescope_intervals ("
+    " resolution_s UInt32, start_ms UInt64, end_ms UInt64, packets UInt64, bytes UInt64,"
+    " unique_sources UInt64, unique_destinations UInt64, non_darknet_packets UInt64,"
+    " late_packets UInt64, dropped_source_packets UInt64, research_packets UInt64,"
+    " tags String, fingerprints String, run_id Int64, ver UInt64)"
+    " ENGINE = ReplacingMergeTree(ver) PARTITION BY intDiv(start_ms, 2592000000)"
+    " ORDER BY (resolution_s, start_ms)",
+    NULL,
+};
+
+static const char *const *const migrations[CH_SCHEMA_VERSION] = {mig_v1, mig_v2, mig_v3, mig_v4};
 
 uint32_t ch_version_parse(const char *text)
 {

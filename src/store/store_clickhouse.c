@@ -12,6 +12,10 @@
  * cut into blocks of CH_SCAN_BLOCK records as it arrives (memory stays bounded whatever the
  * answer's size). The block skip metadata of the embedded store has no equivalent here, so
  * block_pred is not called; readers filter every record, as they do anyway.
+ *
+ * The state half: exporters here, records by kind in store_ch_records.c, the telescope's
+ * tables in store_ch_tel.c; a handle opened read-only (statedb_open_rdonly) creates,
+ * migrates and writes nothing.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -602,7 +606,9 @@ struct ch_state {
     struct ch_conn conn;
     int version;
     const char *flows_read, *exporters_read;
-    uint64_t last_version; /* of record rows written through this handle */
+    uint64_t last_version; /* of record and telescope rows written through this handle */
+    bool rdonly;           /* statedb_open_rdonly: nothing is created or written */
+    struct ch_tel tel;     /* the telescope run written through this handle */
 };
 
 static int ch_state_open_cfg(const char *url, const struct config *cfg, struct statedb **out,
@@ -631,6 +637,7 @@ static int ch_state_open_cfg(const char *url, const struct config *cfg, struct s
         free(d);
         return rc;
     }
+    ch_tel_init(&d->tel, &d->conn, d->t.db, &d->last_version);
     *out = &d->base;
     return 0;
 }
@@ -640,9 +647,62 @@ static int ch_state_open(const char *url, struct statedb **out, char errbuf[256]
     return ch_state_open_cfg(url, NULL, out, errbuf);
 }
 
+/* Read-only: the database must exist and hold a schema_version; nothing is created or
+ * migrated (an older schema is read as it is: its missing tables answer BS_ENOTFOUND). */
+static int ch_state_open_rdonly(const char *url, const struct config *cfg, struct statedb **out,
+                                char errbuf[256])
+{
+    struct ch_state *d = calloc(1, sizeof *d);
+    if (!d)
+        return BS_ENOMEM;
+    d->rdonly = true;
+    int rc = ch_url_parse(url, &d->t, errbuf);
+    if (!rc && (rc = ch_conn_init(&d->conn, &d->t, cfg)))
+        snprintf(errbuf, 256, "out of memory");
+    const char *cl = cfg ? config_str(cfg, "clickhouse", "cluster") : "";
+    if (!rc && !ident_ok(cl ? cl : "")) {
+        snprintf(errbuf, 256, "[clickhouse] cluster: '%s' is not a cluster name", cl);
+        rc = BS_EUSAGE;
+    }
+    char sql[256];
+    uint64_t n = 0;
+    snprintf(sql, sizeof sql, "SELECT count() FROM system.databases WHERE name = '%s'", d->t.db);
+    if (!rc && (rc = ch_exec_u64(&d->conn, sql, &n)))
+        snprintf(errbuf, 256, "%s: %.200s", url, d->conn.err);
+    if (!rc && !n) {
+        snprintf(errbuf, 256, "%s: the server has no database '%s' (botscope store init makes it)",
+                 url, d->t.db);
+        rc = BS_ENOTFOUND;
+    }
+    if (!rc && (rc = ch_schema_version(&d->conn, d->t.db, &d->version)))
+        snprintf(errbuf, 256, "%s: %.200s", url, d->conn.err);
+    if (!rc && d->version < 1) {
+        snprintf(errbuf, 256, "no schema_version table in database '%s'", d->t.db);
+        rc = BS_EPARSE;
+    }
+    if (!rc && d->version > CH_SCHEMA_VERSION) {
+        snprintf(errbuf, 256, "%s: schema version %d is newer than this botscope (%d)", url,
+                 d->version, CH_SCHEMA_VERSION);
+        rc = BS_EVERSION;
+    }
+    if (rc) {
+        ch_conn_release(&d->conn);
+        free(d);
+        return rc;
+    }
+    d->flows_read = cl && *cl ? "flows_all" : "flows";
+    d->exporters_read = cl && *cl ? "exporters_all" : "exporters";
+    ch_tel_init(&d->tel, &d->conn, d->t.db, &d->last_version);
+    *out = &d->base;
+    return 0;
+}
+
 static void ch_state_close(struct statedb *db)
 {
     struct ch_state *d = (struct ch_state *)db;
+    if (d->tel.run) /* as SQLite: a run left open ends as failed, its rows kept */
+        ch_tel_end(&d->tel, NULL);
+    ch_tel_release(&d->tel);
     ch_conn_release(&d->conn);
     free(d);
 }
@@ -659,6 +719,8 @@ static int ch_state_version(struct statedb *db)
 static int ch_exporter_upsert(struct statedb *db, const struct statedb_exporter *e, size_t n)
 {
     struct ch_state *d = (struct ch_state *)db;
+    if (d->rdonly)
+        return -EROFS;
     if (!n)
         return 0;
     struct buf sql = BUF_INIT(CH_RESP_MAX);
@@ -726,36 +788,47 @@ static int ch_exporter_list(struct statedb *db,
     return rc;
 }
 
-/* The telescope's tables are not on ClickHouse yet (the telescope keeps them in SQLite under
- * its --data directory). */
-static int ch_tel_begin(struct statedb *db, const struct statedb_tel_run *r, int64_t *run_id)
+/* The telescope's tables: store_ch_tel.c. */
+static int ch_tel_begin_be(struct statedb *db, const struct statedb_tel_run *r, int64_t *run_id)
 {
-    return BS_EUNSUPPORTED;
+    struct ch_state *d = (struct ch_state *)db;
+    return d->rdonly ? -EROFS : ch_tel_begin(&d->tel, r, run_id);
 }
-static int ch_tel_source(struct statedb *db, const struct statedb_tel_source *s)
+static int ch_tel_source_be(struct statedb *db, const struct statedb_tel_source *s)
 {
-    return BS_EUNSUPPORTED;
+    return ch_tel_source_put(&((struct ch_state *)db)->tel, s);
 }
-static int ch_tel_victim(struct statedb *db, const struct statedb_tel_victim *v)
+static int ch_tel_victim_be(struct statedb *db, const struct statedb_tel_victim *v)
 {
-    return BS_EUNSUPPORTED;
+    return ch_tel_victim_put(&((struct ch_state *)db)->tel, v);
 }
-static int ch_tel_interval(struct statedb *db, const struct statedb_tel_interval *iv)
+static int ch_tel_interval_be(struct statedb *db, const struct statedb_tel_interval *iv)
 {
-    return BS_EUNSUPPORTED;
+    return ch_tel_interval_put(&((struct ch_state *)db)->tel, iv);
 }
-static int ch_tel_commit(struct statedb *db)
+static int ch_tel_commit_be(struct statedb *db)
 {
-    return BS_EUNSUPPORTED;
+    return ch_tel_commit(&((struct ch_state *)db)->tel);
 }
-static int ch_tel_end(struct statedb *db, const struct statedb_tel_run_totals *t)
+static int ch_tel_end_be(struct statedb *db, const struct statedb_tel_run_totals *t)
 {
-    return BS_EUNSUPPORTED;
+    return ch_tel_end(&((struct ch_state *)db)->tel, t);
+}
+static int ch_tel_source_list_be(struct statedb *db, const struct statedb_tel_source_query *q,
+                                 int (*cb)(void *ctx, const struct statedb_tel_source_sum *s),
+                                 void *ctx)
+{
+    struct ch_state *d = (struct ch_state *)db;
+    if (d->version < 4) /* an older database opened read-only */
+        return BS_ENOTFOUND;
+    return ch_tel_source_list(&d->conn, d->t.db, q, cb, ctx);
 }
 
 static int ch_rec_put_be(struct statedb *db, const struct statedb_rec *recs, size_t n)
 {
     struct ch_state *d = (struct ch_state *)db;
+    if (d->rdonly)
+        return -EROFS;
     return ch_rec_put(&d->conn, d->t.db, &d->last_version, recs, n);
 }
 
@@ -763,6 +836,8 @@ static int ch_rec_list_be(struct statedb *db, const struct statedb_rec_query *q,
                           int (*cb)(void *ctx, const struct statedb_rec *r), void *ctx)
 {
     struct ch_state *d = (struct ch_state *)db;
+    if (d->version < 3) /* an older database opened read-only */
+        return BS_ENOTFOUND;
     return ch_rec_list(&d->conn, d->t.db, q, cb, ctx);
 }
 
@@ -770,22 +845,26 @@ static int ch_rec_delete_be(struct statedb *db, enum statedb_kind kind, const ch
                             uint64_t *deleted)
 {
     struct ch_state *d = (struct ch_state *)db;
+    if (d->rdonly)
+        return -EROFS;
     return ch_rec_delete(&d->conn, d->t.db, &d->last_version, kind, key, deleted);
 }
 
 static const struct statedb_backend ch_state = {
     .open = ch_state_open,
     .open_cfg = ch_state_open_cfg,
+    .open_rdonly = ch_state_open_rdonly,
     .close = ch_state_close,
     .schema_version = ch_state_version,
     .exporter_upsert = ch_exporter_upsert,
     .exporter_list = ch_exporter_list,
-    .tel_begin = ch_tel_begin,
-    .tel_source_put = ch_tel_source,
-    .tel_victim_put = ch_tel_victim,
-    .tel_interval_put = ch_tel_interval,
-    .tel_commit = ch_tel_commit,
-    .tel_end = ch_tel_end,
+    .tel_begin = ch_tel_begin_be,
+    .tel_source_put = ch_tel_source_be,
+    .tel_victim_put = ch_tel_victim_be,
+    .tel_interval_put = ch_tel_interval_be,
+    .tel_commit = ch_tel_commit_be,
+    .tel_end = ch_tel_end_be,
+    .tel_source_list = ch_tel_source_list_be,
     .rec_put = ch_rec_put_be,
     .rec_list = ch_rec_list_be,
     .rec_delete = ch_rec_delete_be,

@@ -29,23 +29,22 @@ struct tel_state {
 /* Cap of one list column's JSON text: 16 ports, a few dozen short names and counts. */
 #define JSON_COL_MAX 4096
 
-int tel_state_open(const char *dir, const struct statedb_tel_run *run, enum tel_state_which which,
-                   struct tel_state **out, char *err, size_t errlen)
+int tel_state_open(const char *dir, const struct config *cfg, const struct statedb_tel_run *run,
+                   enum tel_state_which which, struct tel_state **out, char *err, size_t errlen)
 {
     char path[4096], dberr[256];
-    if (strstr(dir, "://")) { /* a store URL: the run tables are SQLite only (state.db) */
-        snprintf(err, errlen, "%s: not a directory (the telescope's tables are not on ClickHouse)",
-                 dir);
-        return BS_EUSAGE;
-    }
-    int rc = fsutil_mkdir_p(dir);
-    if (rc) {
-        snprintf(err, errlen, "%s: %s", dir, bs_strerror(rc));
-        return rc;
-    }
-    if (snprintf(path, sizeof path, "%s/state.db", dir) >= (int)sizeof path) {
-        snprintf(err, errlen, "%s: path too long", dir);
-        return -ENAMETOOLONG;
+    int rc;
+    if (strstr(dir, "://")) { /* a state database URL: no local directory */
+        snprintf(path, sizeof path, "%s", dir);
+    } else {
+        if ((rc = fsutil_mkdir_p(dir))) {
+            snprintf(err, errlen, "%s: %s", dir, bs_strerror(rc));
+            return rc;
+        }
+        if (snprintf(path, sizeof path, "%s/state.db", dir) >= (int)sizeof path) {
+            snprintf(err, errlen, "%s: path too long", dir);
+            return -ENAMETOOLONG;
+        }
     }
     struct tel_state *s = calloc(1, sizeof *s);
     if (!s) {
@@ -55,14 +54,21 @@ int tel_state_open(const char *dir, const struct statedb_tel_run *run, enum tel_
     s->which = which;
     for (int i = 0; i < 3; i++)
         buf_init(&s->json[i], JSON_COL_MAX);
-    if ((rc = statedb_open(path, &s->db, dberr))) {
-        snprintf(err, errlen, "%s", dberr);
+    if ((rc = statedb_open_cfg(path, cfg, &s->db, dberr))) {
+        if (strncmp(dberr, path, strlen(path))) /* name the database when the error does not */
+            snprintf(err, errlen, "%s: %s", path, dberr);
+        else
+            snprintf(err, errlen, "%s", dberr);
+        for (int i = 0; i < 3; i++)
+            buf_release(&s->json[i]);
         free(s);
         return rc;
     }
     if ((rc = statedb_tel_begin(s->db, run, NULL))) {
-        snprintf(err, errlen, "%s: cannot start the telescope run", path);
+        snprintf(err, errlen, "%s: cannot start the telescope run (%s)", path, bs_strerror(rc));
         statedb_close(s->db);
+        for (int i = 0; i < 3; i++)
+            buf_release(&s->json[i]);
         free(s);
         return rc;
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ch_store.sh - the ClickHouse backend against a real clickhouse-server on loopback:
-#  - store init creates the schema (version 2), is idempotent, migrates a version-1 database
+#  - store init creates the schema (version 4), is idempotent, migrates a version-1 database
 #    (data kept) and refuses a newer one; the password comes from the config file only and a
 #    wrong one is refused by the server;
 #  - the same flows (simulator export pcap through `collect --read`, and an nfdump CSV with
@@ -27,12 +27,12 @@ echo "spool_dir = \"$T/spool\"" >>"$C"
 
 # --- schema: init from empty, twice
 out=$($B store init --store "$U" --config "$C") || fail "store init"
-echo "$out" | grep -q "clickhouse store ready (state schema 3)" || fail "init output: $out"
+echo "$out" | grep -q "clickhouse store ready (state schema 4)" || fail "init output: $out"
 $B store init --store "$U" --config "$C" >/dev/null || fail "init twice"
-[ "$(ch_query a 'SELECT arraySort(groupArray(version)) FROM botscope.schema_version')" = "[1,2,3]" ] ||
+[ "$(ch_query a 'SELECT arraySort(groupArray(version)) FROM botscope.schema_version')" = "[1,2,3,4]" ] ||
     fail "schema_version rows: $(ch_query a 'SELECT version FROM botscope.schema_version')"
 tables=$(ch_query a "SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database = 'botscope' ORDER BY name)")
-[ "$tables" = "['exporters','flows','flows_hourly','flows_hourly_mv','records','schema_version']" ] ||
+[ "$tables" = "['exporters','flows','flows_hourly','flows_hourly_mv','records','schema_version','telescope_intervals','telescope_runs','telescope_sources','telescope_victims']" ] ||
     fail "tables: $tables"
 
 # --- the password is the config file's; a wrong one is refused (exit 1, server's message)
@@ -47,8 +47,8 @@ ch_query a "INSERT INTO old.schema_version VALUES (1, 0)" >/dev/null
 ch_query a "CREATE TABLE old.flows (start_ms UInt64, end_ms UInt64, packets UInt64, bytes UInt64, src FixedString(16), dst FixedString(16), exporter FixedString(16), nexthop FixedString(16), sampling UInt32, obs_domain UInt32, in_if UInt32, out_if UInt32, src_as UInt32, dst_as UInt32, src_port UInt16, dst_port UInt16, vlan UInt16, has UInt16, proto UInt8, tcp_flags UInt8, tos UInt8, version UInt8, direction UInt8, src_mask UInt8, dst_mask UInt8, unit UInt64) ENGINE = MergeTree PARTITION BY intDiv(start_ms, 86400000) ORDER BY (intDiv(start_ms, 3600000), src, dst, start_ms)" >/dev/null
 ch_query a "INSERT INTO old.flows (start_ms, end_ms, packets, bytes, src, dst, proto, dst_port, sampling) SELECT 1767225600000, 1767225601000, 3, 180, unhex('00000000000000000000ffffc0000201'), unhex('00000000000000000000ffffc6336407'), 6, 23, 1" >/dev/null
 out=$($B store init --store "${U%/*}/old" --config "$C") || fail "migrate v1"
-echo "$out" | grep -q "state schema 3" || fail "migrated: $out"
-[ "$(ch_query a 'SELECT arraySort(groupArray(version)) FROM old.schema_version')" = "[1,2,3]" ] || fail "v1 -> v3 rows"
+echo "$out" | grep -q "state schema 4" || fail "migrated: $out"
+[ "$(ch_query a 'SELECT arraySort(groupArray(version)) FROM old.schema_version')" = "[1,2,3,4]" ] || fail "v1 -> v4 rows"
 [ "$(ch_query a "SELECT count() FROM system.tables WHERE database = 'old' AND name IN ('flows_hourly', 'records')")" = 2 ] ||
     fail "v2 table missing after migration"
 out=$($B flows --store "${U%/*}/old" --config "$C" -o ndjson)
@@ -147,7 +147,7 @@ ch_query a "INSERT INTO v1.schema_version VALUES (1, 0), (2, 0)" >/dev/null
 ch_query a "CREATE TABLE v1.flows AS botscope.flows" >/dev/null
 $B store check --store "${U%/*}/v1" --config "$C" >"$T/chk" 2>&1
 expect_rc 1 $? "check of an old schema"
-grep -q "^damaged: v1.schema_version: schema version 2, this botscope writes 3 (run botscope store init)" "$T/chk" &&
+grep -q "^damaged: v1.schema_version: schema version 2, this botscope writes 4 (run botscope store init)" "$T/chk" &&
     grep -q "^damaged: v1.exporters: missing (schema version 2 has it)" "$T/chk" &&
     ! grep -q "v1.records" "$T/chk" || fail "old schema: $(cat "$T/chk")"
 

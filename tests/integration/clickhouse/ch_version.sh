@@ -33,7 +33,7 @@ conf "$T/bad.conf" 19
 # --- the server's version and just below the gate: the released schema, taken by 18.16
 for c in own below; do
     out=$($B store init --store "$R/$c" --config "$T/$c.conf" 2>"$T/err") || fail "init ($c): $(cat "$T/err")"
-    echo "$out" | grep -q "state schema 3" || fail "init ($c): $out"
+    echo "$out" | grep -q "state schema 4" || fail "init ($c): $out"
     ddl=$(ch_query a "SHOW CREATE TABLE $c.flows")
     echo "$ddl" | grep -q "start_ms UInt64,  *end_ms UInt64," || fail "flows ($c): $ddl"
     echo "$ddl" | grep -q CODEC && fail "flows ($c) has codecs: $ddl"
@@ -50,7 +50,7 @@ grep -q "Syntax error" "$T/err" && grep -q "CODEC(Delta, ZSTD(1))" "$T/err" ||
 [ "$(ch_query a "SELECT count() FROM gate.schema_version")" = 0 ] || fail "a migration recorded as applied"
 # ... and the database is created once the version is the server's own
 $B store init --store "$R/gate" --config "$T/own.conf" >/dev/null 2>"$T/err" || fail "init gate (own): $(cat "$T/err")"
-[ "$(ch_query a 'SELECT arraySort(groupArray(version)) FROM gate.schema_version')" = "[1,2,3]" ] || fail "gate: versions"
+[ "$(ch_query a 'SELECT arraySort(groupArray(version)) FROM gate.schema_version')" = "[1,2,3,4]" ] || fail "gate: versions"
 
 # --- a malformed version: configuration error naming the key
 $B store init --store "$R/bad" --config "$T/bad.conf" >/dev/null 2>"$T/err"

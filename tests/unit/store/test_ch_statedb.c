@@ -5,6 +5,7 @@
  * backend, and the two backends' transcripts of every listing must be identical (appended
  * records' generated keys aside). tests/integration/clickhouse/ch_statedb.sh starts the
  * server and runs this; without the variables only the SQLite half runs. */
+#include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 struct backend {
     struct statedb *db;
     char *dir;
+    char url[512]; /* ClickHouse: the scenario's database */
     struct config cfg;
     bool have_cfg;
 };
@@ -52,6 +54,7 @@ static bool open_backend(int which, struct backend *b, const char *name)
     /* URL of the server's root with a database of this scenario's own. */
     const char *slash = strrchr(url, '/');
     snprintf(u, sizeof u, "%.*s/%s_%ld", (int)(slash - url), url, name, (long)time(NULL) % 100000);
+    snprintf(b->url, sizeof b->url, "%s", u);
     int rc = statedb_open_cfg(u, &b->cfg, &b->db, err);
     if (rc)
         fail_msg("%s: %s", u, err);
@@ -271,11 +274,165 @@ static void test_exporters_same_on_both_backends(void **state)
     buf_release(&out[1]);
 }
 
+/* ---- the telescope's tables ---- */
+
+static int src_cb(void *ctx, const struct statedb_tel_source_sum *s)
+{
+    struct buf *o = ctx;
+    buf_printf(o, "%s %" PRIu64 "-%" PRIu64 " %" PRIu64 "\n", s->src, s->first_ms, s->last_ms,
+               s->days);
+    return 0;
+}
+
+static void src(struct statedb *db, const char *addr, uint64_t day, uint64_t first, bool inf,
+                const char *tags)
+{
+    struct statedb_tel_source r = {.src = addr,
+                                   .day_ms = day,
+                                   .first_ms = first,
+                                   .last_ms = first + 10,
+                                   .packets = 4,
+                                   .ports = "[23,2323]",
+                                   .fingerprints = "[\"mirai\"]",
+                                   .tags = tags,
+                                   .scan_class = "horizontal",
+                                   .asn = inf ? 64500 : -1,
+                                   .cc = inf ? "NL" : NULL,
+                                   .infected_iot = inf};
+    assert_int_equal(statedb_tel_source_put(db, &r), 0);
+}
+
+static void tel_lists(struct statedb *db, struct buf *o)
+{
+    const struct statedb_tel_source_query qs[] = {
+        {.infected_only = true, .addresses_only = true},
+        {0},
+        {.infected_only = true, .t_lo = 86400000, .t_hi = 86400005},
+    };
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        buf_printf(o, "query %zu\n", i);
+        assert_int_equal(statedb_tel_source_list(db, &qs[i], src_cb, o), 0);
+    }
+}
+
+/* Two runs: the second replaces one source row by key and adds many rows (more than one
+ * ClickHouse batch), then the reader's answers, through the writing handle and through a
+ * read-only one, must be the same on both backends. */
+static void tel_scenario(struct backend *b, struct buf *o)
+{
+    struct statedb *db = b->db;
+    struct statedb_tel_run run = {.started_ms = 5,
+                                  .mode = "offline",
+                                  .version = "test",
+                                  .command = "botscope telescope 'quoted'",
+                                  .darknet = "198.18.0.0/15",
+                                  .inputs = "[\"a.pcap\"]"};
+    struct statedb_tel_run_totals t = {.sources = 5, .ok = true};
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(statedb_tel_begin(db, &run, &id1), 0);
+    src(db, "192.0.2.1", 0, 100, true, "[\"tcp_scan\"]");
+    src(db, "192.0.2.1", 86400000, 86400001, true, "[]");
+    src(db, "192.0.2.2", 0, 300, true, "[]");
+    src(db, "192.0.2.3", 0, 7, false, "[]");
+    src(db, "h:00112233aabbccdd", 0, 8, true, "[]");
+    struct statedb_tel_victim v = {.victim = "203.0.113.9",
+                                   .first_ms = 1,
+                                   .last_ms = 90000,
+                                   .packets = 50,
+                                   .ports = "[80]",
+                                   .observed_pps = 0.5,
+                                   .scaled_pps = -1};
+    assert_int_equal(statedb_tel_victim_put(db, &v), 0);
+    struct statedb_tel_interval iv = {.resolution_s = 60,
+                                      .start_ms = 0,
+                                      .end_ms = 60000,
+                                      .packets = 9,
+                                      .tags = "{\"tcp_scan\":9}"};
+    assert_int_equal(statedb_tel_interval_put(db, &iv), 0);
+    assert_int_equal(statedb_tel_commit(db), 0);
+    assert_int_equal(statedb_tel_end(db, &t), 0);
+    assert_int_equal(statedb_tel_commit(db), -EINVAL); /* outside a run */
+    tel_lists(db, o);
+
+    assert_int_equal(statedb_tel_begin(db, &run, &id2), 0);
+    assert_true(id2 > id1);
+    src(db, "192.0.2.2", 0, 300, false, "[]"); /* same key: replaced, no longer infected */
+    /* 20,000 rows with long tags: several MiB of SQL text, more than one batch */
+    char tags[300], addr[64];
+    memset(tags, 0, sizeof tags);
+    tags[0] = '[';
+    for (int i = 1; i < 250; i++)
+        tags[i] = i % 2 ? '1' : ',';
+    tags[250] = '1';
+    tags[251] = ']';
+    for (int i = 0; i < 20000; i++) {
+        snprintf(addr, sizeof addr, "10.%d.%d.%d", i / 65536, (i / 256) % 256, i % 256);
+        src(db, addr, 2 * 86400000ull, 2 * 86400000ull + (uint64_t)i, i % 2 == 0, tags);
+    }
+    assert_int_equal(statedb_tel_end(db, &t), 0);
+    tel_lists(db, o);
+
+    /* read-only: the same answers */
+    struct statedb *ro = NULL;
+    char err[256];
+    int rc = statedb_open_rdonly(b->dir ? b->dir : b->url, &b->cfg, &ro, err);
+    if (rc)
+        fail_msg("read-only open: %s", err);
+    tel_lists(ro, o);
+    struct statedb_rec r = {.kind = STATEDB_STATE, .key = "k"};
+    assert_true(statedb_rec_put(ro, &r, 1) < 0); /* and no writing through it */
+    statedb_close(ro);
+}
+
+static void test_telescope_same_on_both_backends(void **state)
+{
+    (void)state;
+    struct buf out[2] = {BUF_INIT(16 << 20), BUF_INIT(16 << 20)};
+    int ran = 0;
+    for (int which = 0; which < 2; which++) {
+        struct backend b;
+        if (!open_backend(which, &b, "telescope"))
+            continue;
+        tel_scenario(&b, &out[which]);
+        const char *t = out[which].data;
+        /* two days of one address: the minimum first_ms, both days; pseudonym left out */
+        assert_non_null(
+            strstr(t, "query 0\n192.0.2.1 100-86400011 2\n192.0.2.2 300-310 1\nquery 1\n"));
+        assert_non_null(strstr(t, "query 1\n192.0.2.1 100-86400011 2\n192.0.2.2 300-310 1\n"
+                                  "192.0.2.3 7-17 1\nh:00112233aabbccdd 8-18 1\nquery 2\n"
+                                  "192.0.2.1 86400001-86400011 1\nquery 0\n"));
+        /* after the second run: 192.0.2.2 replaced (not infected), 10,000 infected more */
+        const char *second = strstr(t, "query 0\n10.0.0.0 172800000-172800010 1\n");
+        assert_non_null(second);
+        assert_null(strstr(second, "192.0.2.2 300-310 1\nquery 1"));
+        assert_non_null(strstr(second, "10.0.78.30 172819998-172820008 1\n"));
+        close_backend(&b);
+        ran++;
+    }
+    /* a database that does not exist is not created by a reader */
+    struct backend nb;
+    if (open_backend(1, &nb, "unused")) {
+        struct statedb *ro = NULL;
+        char err[256], u[600];
+        snprintf(u, sizeof u, "%s_none", nb.url);
+        assert_int_equal(statedb_open_rdonly(u, &nb.cfg, &ro, err), BS_ENOTFOUND);
+        assert_non_null(strstr(err, "_none"));
+        close_backend(&nb);
+    }
+    if (ran == 2 && strcmp(out[0].data, out[1].data)) {
+        fprintf(stderr, "--- SQLite\n%.2000s--- ClickHouse\n%.2000s", out[0].data, out[1].data);
+        fail_msg("the backends' answers differ");
+    }
+    buf_release(&out[0]);
+    buf_release(&out[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_records_same_on_both_backends),
         cmocka_unit_test(test_exporters_same_on_both_backends),
+        cmocka_unit_test(test_telescope_same_on_both_backends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

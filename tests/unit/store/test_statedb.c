@@ -1,5 +1,6 @@
 /* test_statedb.c - the state database's records by kind (statedb_rec_*): upsert identity,
- * appended records, selections and their order, deletion, and the 2 -> 3 migration. */
+ * appended records, selections and their order, deletion, and the 2 -> 3 migration; the
+ * telescope sources reader (statedb_tel_source_list) and read-only opening. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -294,6 +295,209 @@ static void test_statedb_migrates_version_2_file(void **state)
     free(dir);
 }
 
+/* ---- the telescope sources reader (statedb_tel_source_list) ---- */
+
+#define DAY 86400000ull
+
+struct srcgot {
+    size_t n;
+    char src[MAXGOT][64];
+    uint64_t first[MAXGOT], last[MAXGOT], days[MAXGOT];
+    int stop_after; /* > 0: return 7 after that many rows */
+};
+
+static int collect_src(void *ctx, const struct statedb_tel_source_sum *s)
+{
+    struct srcgot *g = ctx;
+    assert_true(g->n < MAXGOT);
+    snprintf(g->src[g->n], 64, "%s", s->src);
+    g->first[g->n] = s->first_ms;
+    g->last[g->n] = s->last_ms;
+    g->days[g->n] = s->days;
+    g->n++;
+    return g->stop_after && (int)g->n == g->stop_after ? 7 : 0;
+}
+
+static void put_src(struct statedb *db, const char *src, uint64_t day, uint64_t first,
+                    uint64_t last, bool infected)
+{
+    struct statedb_tel_source r = {.src = src,
+                                   .day_ms = day,
+                                   .first_ms = first,
+                                   .last_ms = last,
+                                   .packets = 3,
+                                   .scan_class = "horizontal",
+                                   .asn = -1,
+                                   .infected_iot = infected};
+    assert_int_equal(statedb_tel_source_put(db, &r), 0);
+}
+
+static void run_sources(struct statedb *db, void (*put)(struct statedb *db))
+{
+    struct statedb_tel_run run = {.started_ms = 1, .mode = "offline", .version = "t"};
+    struct statedb_tel_run_totals t = {.ok = true};
+    assert_int_equal(statedb_tel_begin(db, &run, NULL), 0);
+    put(db);
+    assert_int_equal(statedb_tel_end(db, &t), 0);
+}
+
+static void first_run(struct statedb *db)
+{
+    put_src(db, "192.0.2.1", 0, 100, 200, true);
+    put_src(db, "192.0.2.1", DAY, DAY + 50, DAY + 60, true); /* a second day */
+    put_src(db, "192.0.2.2", 0, 300, 400, true);             /* replaced by the next run */
+    put_src(db, "192.0.2.3", 0, 10, 20, false);              /* not infected */
+    put_src(db, "h:0123456789abcdef", 0, 5, 6, true);        /* a pseudonym */
+    put_src(db, "2001:db8::1", DAY, DAY + 1, DAY + 2, true);
+}
+
+static void second_run(struct statedb *db)
+{
+    put_src(db, "192.0.2.2", 0, 300, 400, false); /* same key: the row is replaced */
+}
+
+/* One row per address: the minimum first_ms and maximum last_ms over its days, infected only
+ * and addresses only when asked, a time range selecting days, rows replaced by key. */
+static void test_statedb_tel_source_list(void **state)
+{
+    (void)state;
+    char *dir;
+    struct statedb *db = open_tmp(&dir);
+    run_sources(db, first_run);
+
+    struct statedb_tel_source_query q = {.infected_only = true, .addresses_only = true};
+    struct srcgot g = {0};
+    assert_int_equal(statedb_tel_source_list(db, &q, collect_src, &g), 0);
+    assert_int_equal(g.n, 3);
+    assert_string_equal(g.src[0], "192.0.2.1");
+    assert_int_equal(g.first[0], 100);
+    assert_int_equal(g.last[0], DAY + 60);
+    assert_int_equal(g.days[0], 2);
+    assert_string_equal(g.src[1], "192.0.2.2");
+    assert_string_equal(g.src[2], "2001:db8::1");
+    assert_int_equal(g.first[2], DAY + 1);
+
+    /* the same key put again by a later run replaces the row: 192.0.2.2 is no longer infected */
+    run_sources(db, second_run);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(statedb_tel_source_list(db, &q, collect_src, &g), 0);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.src[0], "192.0.2.1");
+    assert_string_equal(g.src[1], "2001:db8::1");
+
+    /* every source, pseudonyms too (byte order: 'h' after the digits) */
+    struct statedb_tel_source_query all = {0};
+    memset(&g, 0, sizeof g);
+    assert_int_equal(statedb_tel_source_list(db, &all, collect_src, &g), 0);
+    assert_int_equal(g.n, 5);
+    assert_string_equal(g.src[2], "192.0.2.3");
+    assert_string_equal(g.src[4], "h:0123456789abcdef");
+
+    /* a time range: only the second day of 192.0.2.1 meets it */
+    struct statedb_tel_source_query day1 = {
+        .infected_only = true, .addresses_only = true, .t_lo = DAY, .t_hi = DAY + 55};
+    memset(&g, 0, sizeof g);
+    assert_int_equal(statedb_tel_source_list(db, &day1, collect_src, &g), 0);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.src[0], "192.0.2.1");
+    assert_int_equal(g.first[0], DAY + 50);
+    assert_int_equal(g.days[0], 1);
+
+    /* a callback's non-zero value stops the listing and is returned */
+    memset(&g, 0, sizeof g);
+    g.stop_after = 1;
+    assert_int_equal(statedb_tel_source_list(db, &all, collect_src, &g), 7);
+    assert_int_equal(g.n, 1);
+    close_tmp(db, dir);
+}
+
+static int count_schema_version_tables(const char *path)
+{
+    sqlite3 *raw;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(raw,
+                                        "SELECT count(*) FROM sqlite_master WHERE"
+                                        " name = 'schema_version'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    return n;
+}
+
+/* Read-only opening: a missing file is BS_ENOTFOUND (not created); an SQLite file that is not
+ * a state database is BS_EPARSE and left as it was; a version-2 file is read as it is (its
+ * telescope sources listed, records BS_ENOTFOUND) and not migrated; writes are refused. */
+static void test_statedb_open_rdonly(void **state)
+{
+    (void)state;
+    char *dir = st_make_tmpdir("bs_statedb_test");
+    char path[600], err[256];
+    struct statedb *db = NULL;
+    snprintf(path, sizeof path, "%s/none.db", dir);
+    assert_int_equal(statedb_open_rdonly(path, NULL, &db, err), BS_ENOTFOUND);
+    assert_non_null(strstr(err, "none.db"));
+    FILE *f = fopen(path, "r");
+    assert_null(f);
+
+    snprintf(path, sizeof path, "%s/other.db", dir);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "CREATE TABLE x (a INTEGER)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    assert_int_equal(statedb_open_rdonly(path, NULL, &db, err), BS_EPARSE);
+    assert_non_null(strstr(err, "schema_version"));
+    assert_int_equal(count_schema_version_tables(path), 0);
+
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    const char *v2 =
+        "CREATE TABLE schema_version (version INTEGER NOT NULL, applied_ms INTEGER NOT NULL"
+        " DEFAULT 0);"
+        "INSERT INTO schema_version(version) VALUES (1), (2);"
+        "CREATE TABLE telescope_sources (src TEXT NOT NULL, day_ms INTEGER NOT NULL,"
+        " first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, infected_iot INTEGER NOT NULL,"
+        " PRIMARY KEY (src, day_ms));"
+        "INSERT INTO telescope_sources VALUES ('198.51.100.7', 0, 9, 10, 1),"
+        " ('198.51.100.7', 86400000, 86400009, 86400010, 1), ('198.51.100.8', 0, 1, 2, 0);";
+    assert_int_equal(sqlite3_exec(raw, v2, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    assert_int_equal(statedb_open_rdonly(dir, NULL, &db, err), 0); /* the directory's state.db */
+    assert_int_equal(statedb_schema_version(db), 2);
+    struct statedb_tel_source_query q = {.infected_only = true};
+    struct srcgot g = {0};
+    assert_int_equal(statedb_tel_source_list(db, &q, collect_src, &g), 0);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.src[0], "198.51.100.7");
+    assert_int_equal(g.first[0], 9);
+    assert_int_equal(g.days[0], 2);
+    struct statedb_rec_query rq = {.kind = STATEDB_FINDING};
+    struct got rg = {0};
+    assert_int_equal(statedb_rec_list(db, &rq, collect, &rg), BS_ENOTFOUND);
+    struct statedb_rec r = {.kind = STATEDB_STATE, .key = "k"};
+    assert_true(statedb_rec_put(db, &r, 1) < 0);
+    statedb_close(db);
+    /* not migrated: still version 2, no records table */
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(raw,
+                                        "SELECT (SELECT max(version) FROM schema_version),"
+                                        " (SELECT count(*) FROM sqlite_master WHERE"
+                                        " name = 'records')",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 2);
+    assert_int_equal(sqlite3_column_int(st, 1), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    st_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +506,8 @@ int main(void)
         cmocka_unit_test(test_statedb_rec_list_selects_and_orders),
         cmocka_unit_test(test_statedb_rec_delete_and_bad_kind),
         cmocka_unit_test(test_statedb_migrates_version_2_file),
+        cmocka_unit_test(test_statedb_tel_source_list),
+        cmocka_unit_test(test_statedb_open_rdonly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
