@@ -140,8 +140,17 @@ static int add_ind(struct irecs *rs, const struct ind *in, unsigned long line)
         free(body);
         return BS_ENOMEM;
     }
-    *VEC_PUSH(&rs->own, struct owned, &rc) = (struct owned){k, ad, body};
+    struct owned *o = VEC_PUSH(&rs->own, struct owned, &rc);
+    if (!o) { /* over the cap or out of memory: nothing was added */
+        free(k);
+        free(ad);
+        free(body);
+        return rc == BS_ELIMIT ? ierr(rs->err, line, "more indicators than a file may hold") : rc;
+    }
+    *o = (struct owned){k, ad, body}; /* freed with the list from here on */
     struct statedb_rec *r = VEC_PUSH(&rs->r, struct statedb_rec, &rc);
+    if (!r)
+        return rc == BS_ELIMIT ? ierr(rs->err, line, "more indicators than a file may hold") : rc;
     memset(r, 0, sizeof *r);
     r->kind = STATEDB_INTEL;
     r->key = k;
