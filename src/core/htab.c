@@ -144,9 +144,14 @@ void *htab_put_h(struct htab *t, const void *key, uint64_t h, bool *is_new, int 
 
 void *htab_find(const struct htab *t, const void *key)
 {
+    return htab_find_h(t, key, hash_bytes(key, t->ksize, t->seed));
+}
+
+void *htab_find_h(const struct htab *t, const void *key, uint64_t h)
+{
     if (!t->n)
         return NULL;
-    size_t i = slot_of(t, key, hash_bytes(key, t->ksize, t->seed));
+    size_t i = slot_of(t, key, h);
     return t->ctrl[i] ? t->ent + i * t->esize + (t->vsize ? t->voff : 0) : NULL;
 }
 

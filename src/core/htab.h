@@ -59,6 +59,8 @@ void *htab_put_h(struct htab *t, const void *key, uint64_t h, bool *is_new, int 
 
 /* The value of key, or NULL. */
 void *htab_find(const struct htab *t, const void *key);
+/* htab_find with the key's hash already computed (htab_hash). */
+void *htab_find_h(const struct htab *t, const void *key, uint64_t h);
 /* Makes room for n entries in total without further growth. Returns 0, BS_ELIMIT, BS_ENOMEM. */
 int htab_reserve(struct htab *t, size_t n);
 /* Removes key. Returns true when it was there, its value copied to val first (val may be

@@ -284,6 +284,7 @@ static void dctx_release(struct dctx *d)
     free(d->edge);
     free(d->times);
     free(d->newpair);
+    free(d->sel);
 }
 
 int detect_run(struct store *s, const struct detect_config *cfg, const struct detect_seeds *seeds,

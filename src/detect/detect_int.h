@@ -175,6 +175,8 @@ struct dctx {
     struct dedge *edge;
     struct dtime *times;
     uint8_t (*newpair)[24]; /* server key (19 bytes) of each new seed pair (sampled rule) */
+    uint8_t (*sel)[24];     /* server keys of the round's recurring seed pairs (to select) */
+    size_t nsel, sel_cap;
     /* The stash: the records the client pass kept, as chunks (one per store block) in store
      * order; the passes after it read them instead of the store while they fit stash_max. */
     struct dchunk *chunks;

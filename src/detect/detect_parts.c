@@ -19,38 +19,58 @@ static int cmp_chunk(const void *a, const void *b)
     return (x->arrival > y->arrival) - (x->arrival < y->arrival);
 }
 
-/* Merges part q's seed pairs and UDP peer sets into d (round 0's pair pass in the client
- * pass): a pair both saw gets the combined state, a peer both counted is uncounted once. The
- * clients are merged already (map: q's client index -> d's). */
-static int merge_pairs(struct dctx *d, struct dctx *q, const uint32_t *map)
+/* ---- merging the client pass's parts --------------------------------------------------------
+ * Serially: each part's clients join d's table (a map from its client numbers to d's) and its
+ * UDP peer sets join d's. Then on the threads, each part renumbers the clients of the records it
+ * kept and judges the seed pairs it owns (those no lower part saw): their state combined with
+ * the higher parts' states of the same pair. The pair tables are not merged: selection needs
+ * only the recurring pairs' server keys, and the sampled rule the list of distinct pairs. */
+
+/* Merges part q's clients into d; map[i] gets d's number of q's client i. */
+static int merge_clients(struct dctx *d, const struct dctx *q, uint32_t *map)
+{
+    int rc = 0;
+    for (size_t i = 0; i < q->ncli && !rc; i++) {
+        const struct dcli *c = &q->cli[i];
+        bool is_new;
+        uint32_t *ix = htab_put(&d->client_ix, c->addr.b, &is_new, &rc);
+        if (!ix)
+            break;
+        if (is_new) {
+            if (d->ncli >= DCLI_IX_PAIR) {
+                rc = BS_ELIMIT;
+                break;
+            }
+            if ((rc = dgrow((void **)&d->cli, &d->cli_cap, d->ncli, sizeof *d->cli)))
+                break;
+            d->cli[d->ncli] = *c;
+            *ix = (uint32_t)d->ncli++ | ((c->flags & DCLI_SEED) ? DCLI_IX_PAIR : 0);
+        } else {
+            struct dcli *g = &d->cli[*ix & ~DCLI_IX_PAIR];
+            for (int k = 0; k < DSCALES; k++)
+                g->win[k] |= c->win[k];
+            if (c->first_ms && (!g->first_ms || c->first_ms < g->first_ms))
+                g->first_ms = c->first_ms;
+            if (c->last_ms > g->last_ms)
+                g->last_ms = c->last_ms;
+            g->telnet_syn = g->telnet_syn > UINT32_MAX - c->telnet_syn
+                                ? UINT32_MAX
+                                : g->telnet_syn + c->telnet_syn;
+            g->udp_peers += c->udp_peers;
+        }
+        map[i] = *ix & ~DCLI_IX_PAIR;
+    }
+    return rc;
+}
+
+/* Merges part q's UDP peer sets into d: a peer both counted is uncounted once. */
+static int merge_udp(struct dctx *d, const struct dctx *q, const uint32_t *map)
 {
     const void *key;
     void *val;
     size_t it = 0;
     bool is_new;
-    int rc;
-    /* One resize up front (most of q's pairs are new to d: scan targets touched once). */
-    if ((rc = htab_reserve(&d->pairs, d->pairs.n + q->pairs.n)) ||
-        (rc =
-             dgrow_to((void **)&d->newpair, &d->new_cap, d->nnew + q->pairs.n, sizeof *d->newpair)))
-        return rc;
-    while ((it = htab_next(&q->pairs, it, &key, &val))) {
-        const struct dpair *qp = val;
-        struct dpair *dp = htab_put(&d->pairs, key, &is_new, &rc);
-        if (!dp)
-            return rc;
-        if (is_new) {
-            if (d->nnew >= UINT32_MAX)
-                return BS_ELIMIT;
-            if ((rc = dgrow((void **)&d->newpair, &d->new_cap, d->nnew, sizeof *d->newpair)))
-                return rc;
-            memcpy(d->newpair[d->nnew], q->newpair[qp->np], sizeof *d->newpair);
-            *dp = (struct dpair){.st = qp->st, .np = (uint32_t)d->nnew++};
-            continue;
-        }
-        dp->st = detect_pair_merge(dp->st, qp->st);
-    }
-    it = 0;
+    int rc = 0;
     while ((it = htab_next(&q->udp_srv, it, &key, &val))) {
         uint32_t *n = htab_put(&d->udp_srv, key, &is_new, &rc);
         if (!n)
@@ -83,79 +103,165 @@ static int merge_pairs(struct dctx *d, struct dctx *q, const uint32_t *map)
     return 0;
 }
 
-/* Merges the client-pass part q into d: its clients (remapping the records it kept), its
- * chunks and its counters. */
-static int merge_part(struct dctx *d, struct dctx *q)
+/* One thread of the merge: its share of the kept records renumbered, part t's owned pairs
+ * judged. */
+struct mpart {
+    struct dctx **parts;
+    unsigned t, nth;
+    uint32_t *const *maps; /* each part's client numbers in d (maps[0] unused) */
+    uint8_t (*sel)[24];    /* server keys of the recurring pairs it owns */
+    uint8_t (*np)[24];     /* server keys of the pairs it owns that d's own list lacks */
+    size_t nsel, sel_cap, nnp, np_cap;
+    int rc;
+};
+
+/* Part t's owned pair at key (value qp): its state combined with the higher parts' (whose
+ * slots for it were prefetched: hashes h[u]). */
+static void judge_pair(struct mpart *m, const uint64_t *key, const struct dpair *qp,
+                       const uint64_t *h)
 {
-    uint32_t *map = malloc((q->ncli ? q->ncli : 1) * sizeof *map);
-    if (!map)
-        return BS_ENOMEM;
-    int rc = 0;
-    for (size_t i = 0; i < q->ncli && !rc; i++) {
-        const struct dcli *c = &q->cli[i];
-        bool is_new;
-        uint32_t *ix = htab_put(&d->client_ix, c->addr.b, &is_new, &rc);
-        if (!ix)
-            break;
-        if (is_new) {
-            if (d->ncli >= DCLI_IX_PAIR) {
-                rc = BS_ELIMIT;
-                break;
+    const struct dctx *q = m->parts[m->t];
+    uint32_t st = qp->st;
+    for (unsigned u = 0; u < m->t; u++)
+        if (htab_find_h(&m->parts[u]->pairs, key, h[u]))
+            return; /* a lower part owns it */
+    for (unsigned u = m->t + 1; u < m->nth; u++) {
+        const struct dpair *o = htab_find_h(&m->parts[u]->pairs, key, h[u]);
+        if (o)
+            st = detect_pair_merge(st, o->st);
+    }
+    if (m->t && (m->rc = dgrow((void **)&m->np, &m->np_cap, m->nnp, sizeof *m->np)) == 0)
+        memcpy(m->np[m->nnp++], q->newpair[qp->np], sizeof *m->np);
+    if (!m->rc && PS_RECURS(st) &&
+        (m->rc = dgrow((void **)&m->sel, &m->sel_cap, m->nsel, sizeof *m->sel)) == 0)
+        memcpy(m->sel[m->nsel++], q->newpair[qp->np], sizeof *m->sel);
+}
+
+static void *merge_part_main(void *arg)
+{
+    struct mpart *m = arg;
+    /* The renumbering is shared out by chunk, whichever part kept it. */
+    for (unsigned u = 1; u < m->nth; u++) {
+        struct dctx *q = m->parts[u];
+        for (size_t i = m->t; i < q->nchunks; i += m->nth)
+            for (size_t j = 0; j < q->chunks[i].n; j++)
+                q->chunks[i].v[j].cl = m->maps[u][q->chunks[i].v[j].cl];
+    }
+    /* The lookups in the other parts' tables miss the cache: their slots are prefetched a few
+     * pairs ahead. */
+    const struct dctx *q = m->parts[m->t];
+    enum { R = 8 };
+    const uint64_t *keys[R];
+    const struct dpair *vals[R];
+    uint64_t h[R][STORE_SCAN_MAX_THREADS];
+    size_t it = 0, got = 0, done = 0;
+    bool end = false;
+    while (!m->rc) {
+        const void *key;
+        void *val;
+        if (!end && got - done < R) { /* one more pair in flight */
+            if (!(it = htab_next(&q->pairs, it, &key, &val))) {
+                end = true;
+                continue;
             }
-            if ((rc = dgrow((void **)&d->cli, &d->cli_cap, d->ncli, sizeof *d->cli)))
-                break;
-            d->cli[d->ncli] = *c;
-            *ix = (uint32_t)d->ncli++ | ((c->flags & DCLI_SEED) ? DCLI_IX_PAIR : 0);
-        } else {
-            struct dcli *g = &d->cli[*ix & ~DCLI_IX_PAIR];
-            for (int k = 0; k < DSCALES; k++)
-                g->win[k] |= c->win[k];
-            if (c->first_ms && (!g->first_ms || c->first_ms < g->first_ms))
-                g->first_ms = c->first_ms;
-            if (c->last_ms > g->last_ms)
-                g->last_ms = c->last_ms;
-            g->telnet_syn = g->telnet_syn > UINT32_MAX - c->telnet_syn
-                                ? UINT32_MAX
-                                : g->telnet_syn + c->telnet_syn;
-            g->udp_peers += c->udp_peers;
+            size_t x = got++ % R;
+            keys[x] = key;
+            vals[x] = val;
+            for (unsigned u = 0; u < m->nth; u++)
+                if (u != m->t) {
+                    h[x][u] = htab_hash(&m->parts[u]->pairs, key);
+                    htab_prefetch(&m->parts[u]->pairs, h[x][u]);
+                }
+            continue;
         }
-        map[i] = *ix & ~DCLI_IX_PAIR;
-    }
-    if (!rc)
-        rc = merge_pairs(d, q, map);
-    for (size_t i = 0; i < q->nchunks && !rc; i++) {
-        struct dchunk *ch = &q->chunks[i];
-        for (size_t j = 0; j < ch->n; j++)
-            ch->v[j].cl = map[ch->v[j].cl];
-        /* (The chunk's IPv6 addresses live in the same slabs.) */
-        if ((rc = dgrow((void **)&d->chunks, &d->chunks_cap, d->nchunks, sizeof *d->chunks)))
+        if (done == got)
             break;
-        d->chunks[d->nchunks++] = *ch;
+        size_t x = done++ % R;
+        judge_pair(m, keys[x], vals[x], h[x]);
     }
-    q->nchunks = 0;
-    for (size_t i = 0; i < q->nslabs && !rc; i++) { /* the slabs move with their chunks */
-        if ((rc = dgrow((void **)&d->slabs, &d->slabs_cap, d->nslabs + 1, sizeof *d->slabs)))
-            break;
-        /* (Nothing is carved after the client pass: d's slab bookkeeping may go stale.) */
-        d->slabs[d->nslabs++] = q->slabs[i];
-        q->slabs[i] = NULL;
-    }
-    free(map);
+    return NULL;
+}
+
+/* Appends n server keys to d's list *v (length *len, capacity *cap). */
+static int append_keys(uint8_t (**v)[24], size_t *len, size_t *cap, uint8_t (*k)[24], size_t n)
+{
+    if (!n)
+        return 0;
+    int rc = dgrow_to((void **)v, cap, *len + n, sizeof **v);
     if (rc)
         return rc;
-    d->flows += q->flows;
-    for (int k = 0; k < 4; k++)
-        d->sampling_hist[k] += q->sampling_hist[k];
-    if (q->sampling_max > d->sampling_max)
-        d->sampling_max = q->sampling_max;
-    if (q->t_first < d->t_first)
-        d->t_first = q->t_first;
-    if (q->t_last > d->t_last)
-        d->t_last = q->t_last;
-    hll_merge(d->hll_srv, q->hll_srv, HLL_P);
-    hll_merge(d->hll_edge, q->hll_edge, HLL_P);
-    d->stash_full |= q->stash_full;
+    memcpy(*v + *len, k, n * sizeof *k);
+    *len += n;
     return 0;
+}
+
+/* Merges parts[1..nth) into parts[0] == d. */
+static int merge_parts(struct dctx *d, struct dctx **parts, unsigned nth)
+{
+    uint32_t *maps[STORE_SCAN_MAX_THREADS] = {NULL};
+    struct mpart m[STORE_SCAN_MAX_THREADS];
+    pthread_t tid[STORE_SCAN_MAX_THREADS];
+    bool started[STORE_SCAN_MAX_THREADS] = {false};
+    int rc = 0;
+    for (unsigned t = 1; t < nth && !rc; t++) {
+        struct dctx *q = parts[t];
+        if (!(maps[t] = malloc((q->ncli ? q->ncli : 1) * sizeof *maps[t])))
+            rc = BS_ENOMEM;
+        else if (!(rc = merge_clients(d, q, maps[t])))
+            rc = merge_udp(d, q, maps[t]);
+    }
+    for (unsigned t = 0; t < nth && !rc; t++) {
+        m[t] = (struct mpart){.parts = parts, .t = t, .nth = nth, .maps = maps};
+        if (t && pthread_create(&tid[t], NULL, merge_part_main, &m[t]))
+            rc = BS_ENOMEM;
+        else
+            started[t] = t > 0;
+    }
+    if (!rc)
+        merge_part_main(&m[0]);
+    for (unsigned t = 1; t < nth; t++)
+        if (started[t])
+            pthread_join(tid[t], NULL);
+    for (unsigned t = 0; t < nth && !rc; t++)
+        if (!(rc = m[t].rc) &&
+            !(rc = append_keys(&d->newpair, &d->nnew, &d->new_cap, m[t].np, m[t].nnp)))
+            rc = append_keys(&d->sel, &d->nsel, &d->sel_cap, m[t].sel, m[t].nsel);
+    for (unsigned t = 0; t < nth; t++)
+        if (started[t] || !t) {
+            free(m[t].np);
+            free(m[t].sel);
+        }
+    for (unsigned t = 1; t < nth && !rc; t++) {
+        struct dctx *q = parts[t];
+        for (size_t i = 0; i < q->nchunks && !rc; i++) {
+            /* (The chunk's IPv6 addresses live in the same slabs.) */
+            if (!(rc = dgrow((void **)&d->chunks, &d->chunks_cap, d->nchunks, sizeof *d->chunks)))
+                d->chunks[d->nchunks++] = q->chunks[i];
+        }
+        q->nchunks = 0;
+        for (size_t i = 0; i < q->nslabs && !rc; i++) { /* the slabs move with their chunks */
+            if ((rc = dgrow((void **)&d->slabs, &d->slabs_cap, d->nslabs + 1, sizeof *d->slabs)))
+                break;
+            /* (Nothing is carved after the client pass: d's slab bookkeeping may go stale.) */
+            d->slabs[d->nslabs++] = q->slabs[i];
+            q->slabs[i] = NULL;
+        }
+        d->flows += q->flows;
+        for (int k = 0; k < 4; k++)
+            d->sampling_hist[k] += q->sampling_hist[k];
+        if (q->sampling_max > d->sampling_max)
+            d->sampling_max = q->sampling_max;
+        if (q->t_first < d->t_first)
+            d->t_first = q->t_first;
+        if (q->t_last > d->t_last)
+            d->t_last = q->t_last;
+        hll_merge(d->hll_srv, q->hll_srv, HLL_P);
+        hll_merge(d->hll_edge, q->hll_edge, HLL_P);
+        d->stash_full |= q->stash_full;
+    }
+    for (unsigned t = 1; t < nth; t++)
+        free(maps[t]);
+    return rc;
 }
 
 static void part_release(struct dctx *q)
@@ -171,9 +277,9 @@ static void part_release(struct dctx *q)
     free(q->buf);
 }
 
-/* The client pass (with seeds given, round 0's pair pass too): several scan threads, each with its
- * own client table and chunks (a part), merged into d in store order afterwards. The pairs and
- * everything after read the merged records, so the result does not depend on the threads. */
+/* The client pass (with seeds given, round 0's pair pass too): several scan threads, each with
+ * its own client table, seed pairs and chunks (a part), merged into d in store order
+ * afterwards, so the result does not depend on the threads. */
 int detect_client_pass(struct dctx *d, char errbuf[512])
 {
     unsigned nth = d->cfg->threads ? d->cfg->threads : 1;
@@ -216,8 +322,8 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
         for (unsigned t = 0; t < nth && rc == 1; t++)
             rc = parts[t]->rc ? parts[t]->rc : 1;
     uint64_t t1 = clock_mono_ns();
-    for (unsigned t = 1; t < nth && !rc; t++)
-        rc = merge_part(d, parts[t]);
+    if (!rc)
+        rc = merge_parts(d, parts, nth);
     if (!rc && d->stash_full)
         detect_free_chunks(d);
     else if (!rc && d->nchunks)
@@ -227,7 +333,7 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
     log_debug("detect",
               "client pass%s: %.3f s on %u threads (merge %.3f s), %zu clients, %zu seed pairs",
               d->fused ? " with round 0's pairs" : "", (double)dt / 1e9, nth,
-              (double)(clock_mono_ns() - t1) / 1e9, d->ncli, d->pairs.n);
+              (double)(clock_mono_ns() - t1) / 1e9, d->ncli, d->nnew);
 out:
     for (unsigned t = 1; t < nth; t++)
         if (parts[t]) {

@@ -179,30 +179,31 @@ int detect_cmp_skey(const void *a, const void *b)
 }
 
 /* Selects the servers of the round's recurring seed pairs, in server-key order (the pair
- * table's order depends on its hash seed, and parts see the records in no fixed order). */
+ * table's order depends on its hash seed, and parts see the records in no fixed order). When
+ * the client pass paired round 0, its merge listed them in d->sel already. */
 int detect_select_pairs(struct dctx *d, uint32_t round)
 {
-    uint8_t(*sel)[24] = NULL;
-    size_t n = 0, cap = 0;
     const void *key;
     void *val;
     size_t it = 0;
     int rc = 0;
-    while ((it = htab_next(&d->pairs, it, &key, &val))) {
+    while (!(round == 0 && d->fused) && (it = htab_next(&d->pairs, it, &key, &val))) {
         const struct dpair *st = val;
         if (!PS_RECURS(st->st))
             continue;
-        if ((rc = dgrow((void **)&sel, &cap, n, sizeof *sel)))
+        if ((rc = dgrow((void **)&d->sel, &d->sel_cap, d->nsel, sizeof *d->sel)))
             goto out;
-        memcpy(sel[n++], d->newpair[st->np], sizeof *sel);
+        memcpy(d->sel[d->nsel++], d->newpair[st->np], sizeof *d->sel);
     }
-    if (n) /* (sel is NULL when no pair recurs) */
-        qsort(sel, n, sizeof *sel, detect_cmp_skey);
-    for (size_t i = 0; i < n && !rc; i++)
-        if (!i || memcmp(sel[i], sel[i - 1], 19))
-            rc = detect_select_server(d, sel[i], round);
+    if (d->nsel)
+        qsort(d->sel, d->nsel, sizeof *d->sel, detect_cmp_skey);
+    for (size_t i = 0; i < d->nsel && !rc; i++)
+        if (!i || memcmp(d->sel[i], d->sel[i - 1], 19))
+            rc = detect_select_server(d, d->sel[i], round);
 out:
-    free(sel);
+    free(d->sel);
+    d->sel = NULL;
+    d->nsel = d->sel_cap = 0;
     return rc;
 }
 
