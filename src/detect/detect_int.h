@@ -249,7 +249,9 @@ static inline bool my_client(const struct pass *p, uint32_t cl)
 
 /* Hash of a server key (address, port, protocol; 19 bytes): one multiply-mix for IPv4, the
  * byte hash for IPv6. Servers are known by it in the tables (a 64-bit hash: the chance of two
- * servers of one run sharing it is negligible, and pass 2 compares the key anyway). */
+ * servers of one run sharing it is negligible, and pass 2 compares the key anyway). The IPv4
+ * paths of this and svc_hash are computed from the address directly in detect_rec.c
+ * (rec_hashes): change them together (every test that finds a C&C checks they agree). */
 static inline uint64_t skey_hash(const struct dctx *d, const uint8_t skey[19])
 {
     static const uint8_t v4map[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
