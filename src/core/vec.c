@@ -23,26 +23,31 @@ void vec_release(struct vec *v)
     v->n = v->cap = 0;
 }
 
-int vec_reserve(struct vec *v, size_t n)
+int vec_grow_raw(void **data, size_t *cap, size_t n, size_t esize, size_t first, size_t max)
 {
-    if (n <= v->cap)
+    if (n <= *cap)
         return 0;
-    if (n > v->max)
+    if (n > max)
         return BS_ELIMIT;
-    size_t want = v->cap ? v->cap : v->first;
+    size_t want = *cap ? *cap : (first ? first : 16);
     while (want < n)
         want = want > SIZE_MAX / 2 ? SIZE_MAX : want * 2;
-    if (want > v->max)
-        want = v->max;
+    if (want > max)
+        want = max;
     size_t bytes;
-    if (__builtin_mul_overflow(want, v->esize, &bytes))
+    if (__builtin_mul_overflow(want, esize, &bytes))
         return BS_ENOMEM;
-    void *d = realloc(v->data, bytes);
+    void *d = realloc(*data, bytes);
     if (!d)
         return BS_ENOMEM;
-    v->data = d;
-    v->cap = want;
+    *data = d;
+    *cap = want;
     return 0;
+}
+
+int vec_reserve(struct vec *v, size_t n)
+{
+    return vec_grow_raw(&v->data, &v->cap, n, v->esize, v->first, v->max);
 }
 
 void *vec_push(struct vec *v, size_t esize, int *rc)

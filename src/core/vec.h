@@ -37,6 +37,12 @@ int vec_reserve(struct vec *v, size_t n);
  * *rc = BS_ELIMIT, BS_ENOMEM or -EINVAL (esize is not the vec's element size). */
 void *vec_push(struct vec *v, size_t esize, int *rc);
 
+/* The same growth for an array kept as a bare pointer and capacity (hot tables indexed
+ * directly, such as the detector's): room for n elements of esize bytes in *data (capacity
+ * *cap, from `first` doubling, never past max). Returns 0, BS_ELIMIT or BS_ENOMEM; on an error
+ * *data and *cap are unchanged. */
+int vec_grow_raw(void **data, size_t *cap, size_t n, size_t esize, size_t first, size_t max);
+
 #define VEC_PUSH(v, type, rc) ((type *)vec_push((v), sizeof(type), (rc)))
 #define VEC_AT(v, type, i)    ((type *)(v)->data + (i))
 

@@ -12,6 +12,7 @@
 
 #include "core/err.h"
 #include "core/hash.h"
+#include "core/vec.h"
 #include "store/store.h"
 
 enum { DCLI_SEED = 1, DCLI_EXPANDED = 2 };
@@ -313,34 +314,17 @@ static inline void detect_htab_empty(struct htab *dst, const struct htab *src)
     dst->nslots = dst->n = 0;
 }
 
-/* Room for element n in *v (capacity doubling from 1024). Returns 0 or BS_ENOMEM. */
+/* Room for element n in *v (core/vec's growth, from 1024 elements; the tables' caps are the
+ * detect.max_* settings). Returns 0 or BS_ENOMEM. */
 static inline int dgrow(void **v, size_t *cap, size_t n, size_t size)
 {
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 1024;
-    void *p = realloc(*v, c * size);
-    if (!p)
-        return BS_ENOMEM;
-    *v = p;
-    *cap = c;
-    return 0;
+    return vec_grow_raw(v, cap, n + 1, size, 1024, SIZE_MAX);
 }
 
-/* Room for want elements in *v (doubling). */
+/* Room for want elements in *v. */
 static inline int dgrow_to(void **v, size_t *cap, size_t want, size_t size)
 {
-    if (want <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 1024;
-    while (c < want)
-        c *= 2;
-    void *p = realloc(*v, c * size);
-    if (!p)
-        return BS_ENOMEM;
-    *v = p;
-    *cap = c;
-    return 0;
+    return vec_grow_raw(v, cap, want, size, 1024, SIZE_MAX);
 }
 
 /* detect.c */

@@ -58,6 +58,14 @@ static void test_htab_insert_find_iterate_through_growth(void **state)
     for (uint64_t i = 0; i < 1000; i++) { /* absent keys */
         mkkey(&k, (rnd() % n) * 7919 + 1);
         assert_null(htab_find(&t, &k));
+        assert_null(htab_find_h(&t, &k, htab_hash(&t, &k)));
+    }
+    for (uint64_t i = 0; i < n; i += 97) { /* a find with the hash computed ahead */
+        mkkey(&k, i * 7919);
+        uint64_t *v = htab_find_h(&t, &k, htab_hash(&t, &k));
+        assert_non_null(v);
+        assert_int_equal(*v, i + 1);
+        assert_ptr_equal(v, htab_find(&t, &k));
     }
     uint8_t *seen = calloc(n, 1);
     size_t it = 0, visits = 0;

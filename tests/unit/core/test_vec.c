@@ -99,6 +99,37 @@ static void test_vec_wrong_size_and_overflow(void **state)
     vec_release(&v);
 }
 
+/* A bare pointer and capacity grow the vec's way: doubling from `first`, capped, unchanged on
+ * an error. */
+static void test_vec_grow_raw(void **state)
+{
+    (void)state;
+    uint32_t *a = NULL;
+    size_t cap = 0;
+    assert_int_equal(vec_grow_raw((void **)&a, &cap, 1, sizeof *a, 4, 100), 0);
+    assert_int_equal(cap, 4);
+    for (uint32_t i = 0; i < 4; i++)
+        a[i] = i;
+    assert_int_equal(vec_grow_raw((void **)&a, &cap, 4, sizeof *a, 4, 100), 0); /* fits */
+    assert_int_equal(cap, 4);
+    assert_int_equal(vec_grow_raw((void **)&a, &cap, 9, sizeof *a, 4, 100), 0);
+    assert_int_equal(cap, 16);
+    for (uint32_t i = 0; i < 4; i++)
+        assert_int_equal(a[i], i); /* kept through the move */
+    assert_int_equal(vec_grow_raw((void **)&a, &cap, 90, sizeof *a, 4, 100), 0);
+    assert_int_equal(cap, 100); /* doubling stops at the cap */
+    uint32_t *before = a;
+    assert_int_equal(vec_grow_raw((void **)&a, &cap, 101, sizeof *a, 4, 100), BS_ELIMIT);
+    assert_ptr_equal(a, before);
+    assert_int_equal(cap, 100);
+    free(a);
+    void *big = NULL;
+    cap = 0;
+    assert_int_equal(vec_grow_raw(&big, &cap, 5, SIZE_MAX / 4, 8, SIZE_MAX), BS_ENOMEM);
+    assert_null(big);
+    assert_int_equal(cap, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -106,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_vec_cap_refuses_and_keeps_array),
         cmocka_unit_test(test_vec_reserve_then_push_does_not_move),
         cmocka_unit_test(test_vec_wrong_size_and_overflow),
+        cmocka_unit_test(test_vec_grow_raw),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
