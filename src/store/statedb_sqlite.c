@@ -128,21 +128,31 @@ static int read_version(sqlite3 *db, int *v)
 
 static int sq_tel_end(struct statedb *base, const struct statedb_tel_run_totals *t);
 
+/* The database file url names: DIR/state.db for a data directory (as beside the embedded flow
+ * store), else url itself. */
+static int db_path(const char *url, char path[4096], char errbuf[256])
+{
+    struct stat sb;
+    int rc;
+    if (!stat(url, &sb) && S_ISDIR(sb.st_mode))
+        rc = snprintf(path, 4096, "%s/state.db", url);
+    else
+        rc = snprintf(path, 4096, "%s", url);
+    if (rc < 0 || (size_t)rc >= 4096) {
+        snprintf(errbuf, 256, "state database path too long");
+        return BS_EUSAGE;
+    }
+    return 0;
+}
+
 /* url is a data directory (the database is DIR/state.db, as beside the embedded flow store)
  * or the path of the database file itself. */
 static int sq_open(const char *url, struct statedb **out, char errbuf[256])
 {
     int rc;
     char path[4096];
-    struct stat sb;
-    if (!stat(url, &sb) && S_ISDIR(sb.st_mode))
-        rc = snprintf(path, sizeof path, "%s/state.db", url);
-    else
-        rc = snprintf(path, sizeof path, "%s", url);
-    if (rc < 0 || (size_t)rc >= sizeof path) {
-        snprintf(errbuf, 256, "state database path too long");
-        return BS_EUSAGE;
-    }
+    if ((rc = db_path(url, path, errbuf)))
+        return rc;
     struct sqdb *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(errbuf, 256, "out of memory");
@@ -202,14 +212,8 @@ static int sq_open_rdonly(const char *url, const struct config *cfg, struct stat
     int rc;
     char path[4096];
     struct stat sb;
-    if (!stat(url, &sb) && S_ISDIR(sb.st_mode))
-        rc = snprintf(path, sizeof path, "%s/state.db", url);
-    else
-        rc = snprintf(path, sizeof path, "%s", url);
-    if (rc < 0 || (size_t)rc >= sizeof path) {
-        snprintf(errbuf, 256, "state database path too long");
-        return BS_EUSAGE;
-    }
+    if ((rc = db_path(url, path, errbuf)))
+        return rc;
     if (stat(path, &sb)) {
         snprintf(errbuf, 256, "%.200s: %s", path, strerror(errno));
         return BS_ENOTFOUND;
