@@ -177,9 +177,13 @@ static int run_pass(struct dctx *d, const struct pass *p, char errbuf[512])
     }
     uint64_t dt = clock_mono_ns() - t0;
     d->scan_ns += dt;
-    log_debug("detect", "round %u %s pass over %s: %.3f s, %zu seed pairs, %zu servers, %zu edges",
-              p->round, p->pairs ? "pair" : "server", d->stash_full ? "the store" : "the records",
-              (double)dt / 1e9, d->pairs.n, d->nsrv, d->nedge);
+    if (p->pairs)
+        log_debug("detect", "round %u pair pass over %s: %.3f s, %zu seed pairs", p->round,
+                  d->stash_full ? "the store" : "the records", (double)dt / 1e9, d->pairs.n);
+    else
+        log_debug("detect", "round %u server pass over %s: %.3f s, %zu servers, %zu edges",
+                  p->round, d->stash_full ? "the store" : "the records", (double)dt / 1e9, d->nsrv,
+                  d->nedge);
     if (rc == BS_ELIMIT)
         snprintf(errbuf, 512,
                  "a detection table reached its cap (%zu clients, %zu servers, %zu edges: "

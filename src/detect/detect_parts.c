@@ -324,6 +324,7 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
     uint64_t t1 = clock_mono_ns();
     if (!rc)
         rc = merge_parts(d, parts, nth);
+    htab_release(&d->pairs); /* (fused: the recurring pairs are listed in d->sel already) */
     if (!rc && d->stash_full)
         detect_free_chunks(d);
     else if (!rc && d->nchunks)
