@@ -6,11 +6,7 @@
 set -u
 . "$BS_SOURCE_DIR/tests/integration/lib.sh"
 . "$BS_SOURCE_DIR/tests/integration/clickhouse/ch_lib.sh"
-ch_available || skip "clickhouse-server not installed (tools/install-deps.sh)"
-CH_WORK=$(mktemp -d)
-T=$CH_WORK
-trap 'ch_stop_all; rm -rf "$CH_WORK"' EXIT
-B=$BOTSCOPE
+ch_test_begin
 ch_start a
 U=$CH_URL_a
 C=$T/bs.conf

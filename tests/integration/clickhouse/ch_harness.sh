@@ -6,9 +6,7 @@
 set -u
 . "$BS_SOURCE_DIR/tests/integration/lib.sh"
 . "$BS_SOURCE_DIR/tests/integration/clickhouse/ch_lib.sh"
-ch_available || skip "clickhouse-server not installed (tools/install-deps.sh)"
-CH_WORK=$(mktemp -d)
-trap 'ch_stop_all; rm -rf "$CH_WORK"' EXIT
+ch_test_begin
 
 # --- one node
 ch_start one

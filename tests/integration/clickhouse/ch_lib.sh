@@ -183,3 +183,14 @@ user = "default"
 password = "$CH_PASSWORD"
 CFG
 }
+
+# The start of every ClickHouse test: skips when the server is not installed, makes the work
+# directory CH_WORK (also T) and stops every server and removes it on exit; B is botscope.
+# A test that has more to clean up sets its own EXIT trap after this.
+ch_test_begin() {
+    ch_available || skip "clickhouse-server not installed (tools/install-deps.sh)"
+    CH_WORK=$(mktemp -d)
+    T=$CH_WORK
+    B=$BOTSCOPE
+    trap 'ch_stop_all; rm -rf "$CH_WORK"' EXIT
+}

@@ -6,9 +6,7 @@
 set -u
 . "$BS_SOURCE_DIR/tests/integration/lib.sh"
 . "$BS_SOURCE_DIR/tests/integration/clickhouse/ch_lib.sh"
-ch_available || skip "clickhouse-server not installed (tools/install-deps.sh)"
-CH_WORK=$(mktemp -d)
-trap 'ch_stop_all; rm -rf "$CH_WORK"' EXIT
+ch_test_begin
 ch_start a
 ch_botscope_config "$CH_WORK/bs.conf"
 BS_CH_URL=$CH_URL_a BS_CH_CONFIG=$CH_WORK/bs.conf "$BS_BUILD_DIR/tests/unit/store/test_ch_statedb" ||
