@@ -58,6 +58,7 @@ struct dcli {
 struct dedge {
     uint32_t client, server;
     uint32_t flows, rev_flows, syn_only, rst_rev, tiny, port_runs, sampled, ntimes;
+    uint32_t pieces; /* the client's records as one-minute pieces (rec_pieces) */
     uint64_t packets;
     uint64_t first_ms, last_ms, last_t;
     uint64_t win[DSCALES]; /* slots with a record */
@@ -84,6 +85,7 @@ struct drec {
     uint64_t t, packets, bytes;
     uint64_t hs, hsvc; /* server key and service hashes */
     uint32_t cl, rate; /* client index, sampling rate (>= 1) */
+    uint32_t dur;      /* end - start in ms (0 when the end is missing or before the start) */
     uint16_t cport, sport;
     uint8_t proto, flags;
     bool fwd;  /* the record goes from the client to the server */
@@ -91,11 +93,14 @@ struct drec {
 };
 
 /* A kept record: struct drec without what can be computed again (the hashes, an IPv4
- * address's 12 fixed bytes), 40 bytes instead of 72: the stash's memory is most of detection's,
- * and fresh memory costs a page fault per 4 KiB. A block with a record of 2^32 packets or more
+ * address's 12 fixed bytes), its time from the chunk's first, 40 bytes instead of 80: the
+ * stash's memory is most of detection's, and fresh memory costs a page fault per 4 KiB. A
+ * block with a record of 2^32 packets or more, or whose times span 2^32 ms (49 days) or more,
  * is not kept (the passes then read the store: slower, exact). */
 struct dkept {
-    uint64_t t, bytes;
+    uint64_t bytes;
+    uint32_t t; /* start - the chunk's t0 */
+    uint32_t dur;
     uint32_t packets;
     uint32_t sa; /* IPv4 server address, or (DK_V6) index into the chunk's IPv6 addresses */
     uint32_t cl, rate;
@@ -112,16 +117,17 @@ struct dkept {
 /* One store block's kept records. */
 struct dchunk {
     uint64_t seq, arrival; /* the block's position in the scan, then arrival order */
+    uint64_t t0;           /* the earliest start of its records */
     struct dkept *v;
     struct ipaddr *v6; /* the IPv6 server addresses of v (NULL when none) */
     size_t n;
 };
 
 /* A seed pair's state in the pair table and the index of its server key in the newpair list.
- * The state: records from the client (saturating at 3), whether a record fell in another
- * minute than the first, the first minute. A pair recurs (and selects its server) with three
- * records or more in two minutes or more: a state that the parts of the client pass can
- * combine, whichever of the pair's records each of them saw. */
+ * The state: records (pieces) from the client (saturating at 3), whether a record fell in
+ * another minute than the first (or was long), the first minute. A pair recurs (and selects its
+ * server) with three records or more in two minutes or more: a state that the parts can
+ * of the client pass combine, whichever of the pair's records each of them saw. */
 struct dpair {
     uint32_t st, np;
 };
@@ -140,8 +146,8 @@ struct dsvc_pair {
 };
 
 /* Passes. Most servers can never be candidates: a candidate needs a seed pair that recurs
- * (three records or more in two slots or more), or, sampled, three seed clients. So detection
- * does not keep every server and edge:
+ * (three records, or pieces of long records, or more in two slots or more), or, sampled, three
+ * seed clients. So detection does not keep every server and edge:
  *   client pass (the store's scan threads, each with its own part merged afterwards in store
  *     order): the client table (all clients) and the oriented records, kept (the stash);
  *     with seeds given, the pair pass of round 0 too (each part tracks the pairs it sees, the
@@ -298,6 +304,37 @@ static inline void mark_slots(uint64_t win[DSCALES], const uint64_t bits[DSCALES
 {
     for (int k = 0; k < DSCALES; k++)
         win[k] |= bits[k];
+}
+
+/* Long records. A router exports a long connection once per active timeout (one minute on
+ * many exporters); Zeek and Argus logs, and exporters with a long timeout, give it as one
+ * record. The passes count a record as the one-minute pieces a router would have exported, so
+ * a C&C session held open for hours persists, recurs and is a long session whatever cut it:
+ * ceil(duration / 1 min), at least 1 (records up to a minute long are one piece, unchanged). */
+#define DETECT_PIECE_MS 60000u
+static inline uint32_t rec_pieces(uint32_t dur)
+{
+    return dur <= DETECT_PIECE_MS ? 1 : (dur + DETECT_PIECE_MS - 1) / DETECT_PIECE_MS;
+}
+
+/* Marks the slots of every width that [t, t + dur] touches (the slot of t alone for a record of
+ * one piece, as slot_bits). */
+static inline void mark_span(uint64_t win[DSCALES], uint64_t t, uint32_t dur)
+{
+    uint64_t bits[DSCALES];
+    slot_bits(t, bits);
+    mark_slots(win, bits);
+    if (dur <= DETECT_PIECE_MS)
+        return;
+    for (int k = 0; k < DSCALES; k++) {
+        uint64_t s0 = t / detect_scale_ms[k], s1 = (t + dur) / detect_scale_ms[k];
+        if (s1 - s0 >= 63) {
+            win[k] = ~UINT64_C(0);
+            continue;
+        }
+        for (uint64_t s = s0 + 1; s <= s1; s++)
+            win[k] |= UINT64_C(1) << (s & 63);
+    }
 }
 
 static inline bool is_telnet(uint16_t p)

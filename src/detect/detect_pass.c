@@ -98,13 +98,11 @@ static void client_record(struct dctx *d, const struct drec *r)
     if (r->t > d->t_last)
         d->t_last = r->t;
     struct dcli *c = &d->cli[r->cl];
-    uint64_t bits[DSCALES];
-    slot_bits(r->t, bits);
-    mark_slots(c->win, bits);
+    mark_span(c->win, r->t, r->dur);
     if (!c->first_ms || r->t < c->first_ms)
         c->first_ms = r->t;
-    if (r->t > c->last_ms)
-        c->last_ms = r->t;
+    if (r->t + r->dur > c->last_ms)
+        c->last_ms = r->t + r->dur;
     if (r->fwd && r->proto == 6 && is_telnet(r->sport) && (r->flags & 0x17) == 0x02 &&
         c->telnet_syn < UINT32_MAX)
         c->telnet_syn++;
@@ -142,8 +140,14 @@ static int pass1_record(const struct pass *p, const struct drec *r, uint64_t hp,
     } else if ((st->st & ~0xfu) != PS_MINUTE(minute)) {
         st->st |= PS_OTHER;
     }
-    if (r->fwd && (st->st & PS_COUNT) < 3)
-        st->st++;
+    /* A long record counts as its pieces, and spans another minute (rec_pieces). */
+    uint32_t pieces = rec_pieces(r->dur);
+    if (pieces > 1)
+        st->st |= PS_OTHER;
+    if (r->fwd) {
+        uint32_t n = (st->st & PS_COUNT) + pieces;
+        st->st = (st->st & ~PS_COUNT) | (n > 3 ? 3 : n);
+    }
     return 0;
 }
 
@@ -215,7 +219,7 @@ static int collect_record(struct dctx *d, uint32_t round, const struct drec *r, 
     int rc;
     if ((rc = detect_edge_of(d, cl, sv, &ed)))
         return rc;
-    uint64_t t = r->t, pk = r->packets, by = r->bytes;
+    uint64_t t = r->t, end = t + r->dur, pk = r->packets, by = r->bytes;
     struct dsrv *s = &d->srv[sv];
     const struct dcli *c = &d->cli[cl];
     struct dedge *e = &d->edge[ed];
@@ -223,15 +227,13 @@ static int collect_record(struct dctx *d, uint32_t round, const struct drec *r, 
     s->bytes += by;
     if (t < s->first_ms)
         s->first_ms = t;
-    if (t > s->last_ms)
-        s->last_ms = t;
+    if (end > s->last_ms)
+        s->last_ms = end;
     if (t < e->first_ms)
         e->first_ms = t;
-    if (t > e->last_ms)
-        e->last_ms = t;
-    uint64_t bits[DSCALES];
-    slot_bits(t, bits);
-    mark_slots(e->win, bits);
+    if (end > e->last_ms)
+        e->last_ms = end;
+    mark_span(e->win, t, r->dur);
     if (r->rate > 1)
         e->sampled++;
     if (!r->fwd) {
@@ -244,6 +246,11 @@ static int collect_record(struct dctx *d, uint32_t round, const struct drec *r, 
     s->flows_fwd++;
     e->flows++;
     e->packets += pk;
+    /* A long record is a long session by itself: the pieces after its first continue it, as
+     * the records of one client port would. */
+    uint32_t pieces = rec_pieces(r->dur);
+    e->pieces = e->pieces > UINT32_MAX - pieces ? UINT32_MAX : e->pieces + pieces;
+    e->port_runs = e->port_runs > UINT32_MAX - (pieces - 1) ? UINT32_MAX : e->port_runs + pieces - 1;
     if (pk <= 3 && by <= 120 * pk)
         e->tiny++;
     if (r->proto == 6 && (r->flags & 0x17) == 0x02)

@@ -63,6 +63,8 @@ static void flow_orient(const struct dctx *d, const struct store_block *b, size_
         r->sa = sc->full[i];
     k->fwd = r->fwd = fwd;
     r->t = t;
+    uint64_t e = b->end_ms[i];
+    r->dur = e <= t ? 0 : e - t > UINT32_MAX ? UINT32_MAX : (uint32_t)(e - t);
     r->packets = b->packets[i];
     r->bytes = b->bytes[i];
     r->rate = b->sampling[i] ? b->sampling[i] : 1;
@@ -177,19 +179,27 @@ static void *slab_alloc(struct dctx *d, size_t bytes)
 
 /* Keeps block seq's records v[0..n) in part d's stash, packed; false when they cannot be kept:
  * the stash is over its budget or out of memory (every part then stops keeping records: the
- * passes after the client pass read the store), or a record does not pack. */
+ * passes after the client pass read the store), or a record does not pack (2^32 packets or more,
+ * or the block's times span 2^32 ms or more: then too, every block is read from the store). */
 static bool keep_block(struct dctx *d, uint64_t seq, const struct drec *v, size_t n)
 {
     struct dctx *o = d->owner ? d->owner : d;
     if (o->stash_full || d->stash_full)
         return false;
     size_t n6 = 0;
+    uint64_t t0 = n ? v[0].t : 0, t1 = t0;
     for (size_t i = 0; i < n; i++) {
         if (v[i].packets > UINT32_MAX) {
-            d->stash_full = true;
+            d->stash_full = true; /* the later passes read the store, for every block */
             return false;
         }
         n6 += !ipaddr_is_v4(&v[i].sa);
+        t0 = v[i].t < t0 ? v[i].t : t0;
+        t1 = v[i].t > t1 ? v[i].t : t1;
+    }
+    if (t1 - t0 > UINT32_MAX) {
+        d->stash_full = true;
+        return false;
     }
     if (atomic_fetch_add(&o->stashed, n) + n > o->stash_max ||
         dgrow((void **)&d->chunks, &d->chunks_cap, d->nchunks, sizeof *d->chunks)) {
@@ -218,7 +228,8 @@ static bool keep_block(struct dctx *d, uint64_t seq, const struct drec *v, size_
             bits |= DK_FWD;
         if (r->seed)
             bits |= DK_SEED;
-        k[i] = (struct dkept){.t = r->t,
+        k[i] = (struct dkept){.t = (uint32_t)(r->t - t0),
+                              .dur = r->dur,
                               .bytes = r->bytes,
                               .packets = (uint32_t)r->packets,
                               .sa = sa,
@@ -231,7 +242,12 @@ static bool keep_block(struct dctx *d, uint64_t seq, const struct drec *v, size_
                               .bits = bits};
     }
     d->chunks[d->nchunks++] = (struct dchunk){
-        .seq = seq, .arrival = atomic_fetch_add(&o->arrival, 1), .v = k, .v6 = v6, .n = n};
+        .seq = seq,
+                                              .arrival = atomic_fetch_add(&o->arrival, 1),
+                                              .t0 = t0,
+                                              .v = k,
+                                              .v6 = v6,
+                                              .n = n};
     return true;
 }
 
@@ -276,7 +292,8 @@ int detect_chunk_pass(struct dctx *d, const struct pass *p, const struct dchunk 
             r->sa = ch->v6[k->sa];
         else
             ipaddr_from_v4(&r->sa, k->sa);
-        r->t = k->t;
+        r->t = ch->t0 + k->t;
+        r->dur = k->dur;
         r->packets = k->packets;
         r->bytes = k->bytes;
         r->cl = k->cl;

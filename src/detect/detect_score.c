@@ -152,7 +152,7 @@ struct sacc {
     uint64_t seed_win[DSCALES], seed_active[DSCALES], seed_packets;
     double pers_sum[DSCALES];        /* sum over seed pairs of pair slots / client slots */
     unsigned max_pair_wins[DSCALES]; /* most slots of one seed pair */
-    uint64_t max_pair_flows;         /* most records of one seed pair */
+    uint64_t max_pair_flows;         /* most records (pieces) of one seed pair */
     uint64_t seed_first, seed_cfirst, seed_clast; /* first seed record; seeds' active span */
     double beacon;
     bool has_beacon;
@@ -206,14 +206,16 @@ static void accumulate_edges(struct dctx *d, struct sacc *acc, size_t from)
         if (!(c->flags & DCLI_SEED))
             continue;
         a->seed_clients++;
-        if (e->flows > a->max_pair_flows)
-            a->max_pair_flows = e->flows;
+        /* Records count as their one-minute pieces (rec_pieces): as the router with the
+         * shortest common active timeout would have cut them. */
+        if (e->pieces > a->max_pair_flows)
+            a->max_pair_flows = e->pieces;
         if (c->udp_peers >= P2P_PEERS)
             a->p2p_seeds++;
-        a->seed_flows += e->flows;
+        a->seed_flows += e->pieces;
         a->seed_packets += e->packets;
         if (d->srv[e->server].proto == 6)
-            a->seed_tcp += e->flows;
+            a->seed_tcp += e->pieces;
         a->seed_syn += e->syn_only;
         a->seed_tiny += e->tiny;
         a->seed_runs += e->port_runs;
@@ -581,6 +583,7 @@ static int make_addresses(struct dctx *d, const struct sacc *acc, uint32_t *vmap
         const struct dedge *e = &d->edge[i];
         struct dedge *a = &d->edge[*ix];
         a->flows += e->flows;
+        a->pieces += e->pieces;
         a->rev_flows += e->rev_flows;
         a->syn_only += e->syn_only;
         a->rst_rev += e->rst_rev;

@@ -673,6 +673,68 @@ static void test_detect_address_level(void **state)
     rmstore(dir);
 }
 
+/* Two bots each hold one TCP session to a server for most of the hour, logged as one record
+ * each way (as Zeek and Argus log it, or an exporter with a long active timeout): the records
+ * count as the one-minute pieces a router would have cut, so the pair recurs, persists, is a long
+ * session and is no flood (120 packets over 58 pieces). The same records without their
+ * duration are one connection each and select nothing. */
+static void test_detect_long_records(void **state)
+{
+    (void)state;
+    for (int with_dur = 1; with_dur >= 0; with_dur--) {
+        struct flows f = {0};
+        world(&f, 1, "198.51.100.9", 0, 60);
+        char a[32];
+        for (int i = 0; i < 2; i++) {
+            snprintf(a, sizeof a, "10.0.9.%d", 1 + i);
+            uint64_t t = T0 + MIN + (uint64_t)i * 7000;
+            add(&f, a, 43000, "198.51.100.60", 8443, 6, 0x1b, t, 120, 120 * 60, 1);
+            add(&f, "198.51.100.60", 8443, a, 43000, 6, 0x1b, t + 30, 110, 110 * 80, 1);
+            if (with_dur) {
+                f.v[f.n - 2].end_ms = t + 58 * MIN;
+                f.v[f.n - 1].end_ms = t + 58 * MIN;
+            }
+            /* and something else every few minutes, so that the client is active */
+            for (uint64_t m = 0; m < 60; m += 5)
+                add(&f, a, (uint16_t)(50000 + m), "198.18.53.53", 53, 17, 0, T0 + m * MIN + 100,
+                    1, 70, 1);
+        }
+        char *dir = mkstore(&f);
+        struct detect_seeds seeds;
+        seeds8(&seeds);
+        for (int i = 0; i < 2; i++) {
+            struct ipaddr ip;
+            snprintf(a, sizeof a, "10.0.9.%d", 1 + i);
+            assert_int_equal(ipaddr_parse(a, &ip), 0);
+            assert_int_equal(detect_seeds_add(&seeds, &ip, T0, SEED_LIST, 0), 0);
+        }
+        struct detect_config cfg;
+        detect_config_init(&cfg, NULL);
+        cfg.expand_depth = 0;
+        struct detect_result r;
+        assert_int_equal(run(dir, &cfg, &seeds, &r), 0);
+        assert_non_null(find(&r, "198.51.100.9", 1791)); /* the world's C&C as before */
+        const struct detect_candidate *c = find(&r, "198.51.100.60", 8443);
+        if (!with_dur) {
+            assert_null(c);
+        } else {
+            assert_non_null(c);
+            assert_int_equal(c->seed_clients, 2);
+            assert_int_equal(c->flows, 4);                         /* records, as stored */
+            assert_int_equal(c->last_ms, T0 + MIN + 7000 + 58 * MIN); /* the session's end */
+            assert_false(c->flood);
+            assert_true(c->value[DF_BURST] < 3.0); /* packets per piece */
+            assert_true(c->value[DF_PERSISTENCE] > 0.9);
+            assert_true(c->value[DF_LONG_SESSION] > 0.9);
+            assert_true(c->score >= cfg.threshold);
+        }
+        detect_result_release(&r);
+        detect_seeds_release(&seeds);
+        free(f.v);
+        rmstore(dir);
+    }
+}
+
 /* Seeds whose pairs never recur (one scan probe each) and a store of one block: no server is
  * selected, nothing is kept but one chunk, and the run ends cleanly with no candidate. */
 static void test_detect_nothing_recurs(void **state)
@@ -740,6 +802,15 @@ static void test_detect_stash_and_store_passes_agree(void **state)
         if (v6)
             add(&f, "10.1.0.1", 42000, "203.0.113.80", 80, 6, 0x18, T0 + 7 * MIN,
                 UINT64_C(5000000000), UINT64_C(600000000000), sampled ? 100 : 1);
+        /* A long session (kept records carry durations) and, in worlds 2 and 3, a record 60
+         * days later in the last block (its times span more than a kept record can say: the
+         * passes read the store). */
+        add(&f, "10.0.0.1", 43001, "198.51.100.60", 8443, 6, 0x1b, T0 + 2 * MIN, 200, 12000,
+            sampled ? 100 : 1);
+        f.v[f.n - 1].end_ms = T0 + 50 * MIN;
+        if (w == 2 || w == 3)
+            add(&f, "10.1.0.2", 42000, "203.0.113.80", 80, 6, 0x18, T0 + 60 * 24 * 60 * MIN, 1,
+                60, sampled ? 100 : 1);
         char *dir = mkstore_parts(&f, 7);
         struct detect_seeds seeds;
         seeds8(&seeds);
@@ -799,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_detect_allow_list_removes_candidate),
         cmocka_unit_test(test_detect_address_level),
         cmocka_unit_test(test_detect_nothing_recurs),
+        cmocka_unit_test(test_detect_long_records),
         cmocka_unit_test(test_detect_pair_state_merge),
         cmocka_unit_test(test_detect_stash_and_store_passes_agree),
     };
