@@ -25,12 +25,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (const struct cfg_key *k = cfg_schema; k->section; k++) {
                 const char *items[64];
                 switch (k->type) {
-                case CFG_STR: (void)config_str(&c, k->section, k->key); break;
-                case CFG_INT: (void)config_int(&c, k->section, k->key); break;
-                case CFG_BOOL: (void)config_bool(&c, k->section, k->key); break;
-                case CFG_LIST: (void)config_list(&c, k->section, k->key, items, 64); break;
-                case CFG_DURATION: (void)config_duration_ms(&c, k->section, k->key); break;
-                case CFG_SIZE: (void)config_size(&c, k->section, k->key); break;
+                case CFG_STR:
+                    (void)config_str(&c, k->section, k->key);
+                    break;
+                case CFG_INT:
+                    (void)config_int(&c, k->section, k->key);
+                    break;
+                case CFG_BOOL:
+                    (void)config_bool(&c, k->section, k->key);
+                    break;
+                case CFG_LIST:
+                    (void)config_list(&c, k->section, k->key, items, 64);
+                    break;
+                case CFG_DURATION:
+                    (void)config_duration_ms(&c, k->section, k->key);
+                    break;
+                case CFG_SIZE:
+                    (void)config_size(&c, k->section, k->key);
+                    break;
                 }
             }
         }

@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const enum pkt_link links[] = {
-        PKT_LINK_ETHERNET, PKT_LINK_RAW,       PKT_LINK_IPV4,        PKT_LINK_IPV6,
+        PKT_LINK_ETHERNET, PKT_LINK_RAW,       PKT_LINK_IPV4,       PKT_LINK_IPV6,
         PKT_LINK_NULL,     PKT_LINK_LINUX_SLL, PKT_LINK_LINUX_SLL2,
     };
     if (size < 1)

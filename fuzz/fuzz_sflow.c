@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)sflow_decode(data, size, &exporter, 1, &sink, &res);
     if (n != res.flow_samples)
         abort();
-    if ((uint64_t)res.flow_samples + res.counter_samples + res.discard_samples +
-            res.other_samples > res.samples)
+    if ((uint64_t)res.flow_samples + res.counter_samples + res.discard_samples + res.other_samples >
+        res.samples)
         abort();
     (void)sflow_probe(data, size);
     return 0;

@@ -13,7 +13,8 @@
 
 #include "telescope/tel_engine.h"
 
-static int sink_interval(void *st, const struct tel_engine *e, const struct tel_bucket *b, uint32_t r)
+static int sink_interval(void *st, const struct tel_engine *e, const struct tel_bucket *b,
+                         uint32_t r)
 {
     struct tel_port_row rows[8];
     tel_bucket_top_ports(b, -1, true, rows, 8);
@@ -28,8 +29,8 @@ static int sink_source(void *st, const struct tel_engine *e, const struct tel_sr
     tel_engine_addr_text(e, &r->addr, buf, sizeof buf);
     if (r->first_ms > r->last_ms || !r->packets || r->nports > TEL_SRC_PORTS ||
         r->nports > r->packets || r->port_count < r->nports || !r->scan_class ||
-        (r->nports < TEL_SRC_PORTS && r->port_count != r->nports) ||
-        r->syn_packets > r->packets || r->iot_packets > r->syn_packets)
+        (r->nports < TEL_SRC_PORTS && r->port_count != r->nports) || r->syn_packets > r->packets ||
+        r->iot_packets > r->syn_packets)
         abort();
     return 0;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Banned-function check (curl style): these have safer replacements in botscope.
+# The tree's checks beside the compiler's: banned functions, the dependency rule, and
+# .clang-format over every C file (`make format` fixes the last).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 banned='\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|atof|strtok|localtime|gmtime|ctime|asctime|strncpy|tmpnam|mktemp)[[:space:]]*\('
@@ -39,3 +40,15 @@ for dir in src/*/; do
 done
 [ $bad -eq 0 ] || exit 1
 echo "lint: dependency rule holds"
+
+# Formatting: every tracked C file as clang-format (Debian 12's, 14) leaves it.
+if ! command -v clang-format >/dev/null; then
+    echo "lint: clang-format is missing (tools/install-deps.sh installs it)" >&2
+    exit 1
+fi
+if ! out=$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror 2>&1); then
+    echo "$out" | grep -E '^[^ ].*: (error|warning):' | head -20 >&2
+    echo "lint: files not formatted as .clang-format says (make format)" >&2
+    exit 1
+fi
+echo "lint: clang-format holds"

@@ -37,7 +37,8 @@ static void gen(struct flow_rec *r, uint64_t i, uint64_t t0)
     memset(r, 0, sizeof *r);
     r->start_ms = t0 + i * 2 + rnd() % 2; /* ~500 flows/s of data time per ... scaled */
     r->end_ms = r->start_ms + (rnd() % 3 ? rnd() % 60000 : 0);
-    static const uint16_t ports[] = {443, 80, 53, 23, 2323, 22, 7547, 5555, 8080, 123, 37215, 52869};
+    static const uint16_t ports[] = {443,  80,   53,   23,  2323,  22,
+                                     7547, 5555, 8080, 123, 37215, 52869};
     unsigned kind = (unsigned)(rnd() % 100);
     uint32_t cust = 0x0a000000u | (uint32_t)skew(1u << 18); /* 10.0.0.0/14 customers */
     uint32_t server = 0x5db80000u + (uint32_t)skew(20000) * 7;
@@ -84,10 +85,17 @@ static void gen(struct flow_rec *r, uint64_t i, uint64_t t0)
     r->has = 0x1f7 & ~0x08; /* AS, nexthop, times, ifaces, masks, tos; no VLAN */
 }
 
-static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void put16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
 static void put32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
 }
 
 /* One v5 datagram from recs[0..n) (n <= 30). */
@@ -189,7 +197,8 @@ int main(int argc, char **argv)
                  * restarts from now instead of sending the backlog at once. */
                 struct timespec now;
                 clock_gettime(CLOCK_MONOTONIC, &now);
-                double el = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+                double el = (double)(now.tv_sec - start.tv_sec) +
+                            (double)(now.tv_nsec - start.tv_nsec) / 1e9;
                 next += 4.0 / rate;
                 if (el > next + 0.002)
                     next = el;
@@ -206,6 +215,7 @@ int main(int argc, char **argv)
     config_release(&cfg);
     if (fd >= 0)
         close(fd);
-    fprintf(stderr, "gen: %llu flows, %llu datagrams\n", (unsigned long long)n, (unsigned long long)sent);
+    fprintf(stderr, "gen: %llu flows, %llu datagrams\n", (unsigned long long)n,
+            (unsigned long long)sent);
     return 0;
 }

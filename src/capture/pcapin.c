@@ -13,7 +13,7 @@
 
 struct pcapin {
     pcap_t *p;
-    FILE *f;       /* cookie stream over gz, or NULL when libpcap opened the file itself */
+    FILE *f; /* cookie stream over gz, or NULL when libpcap opened the file itself */
     gzFile gz;
     enum pkt_link link;
     int dlt;
@@ -22,25 +22,29 @@ struct pcapin {
 int pcapin_link_from_dlt(int dlt)
 {
     switch (dlt) {
-    case DLT_EN10MB: return PKT_LINK_ETHERNET;
-    case DLT_RAW:     /* 12 on Linux */
-    case 14:          /* DLT_RAW on OpenBSD */
-    case 101:         /* LINKTYPE_RAW as written in files */
+    case DLT_EN10MB:
+        return PKT_LINK_ETHERNET;
+    case DLT_RAW: /* 12 on Linux */
+    case 14:      /* DLT_RAW on OpenBSD */
+    case 101:     /* LINKTYPE_RAW as written in files */
         return PKT_LINK_RAW;
-    case 228:         /* LINKTYPE_IPV4 */
+    case 228: /* LINKTYPE_IPV4 */
         return PKT_LINK_IPV4;
-    case 229:         /* LINKTYPE_IPV6 */
+    case 229: /* LINKTYPE_IPV6 */
         return PKT_LINK_IPV6;
     case DLT_NULL:
 #ifdef DLT_LOOP
     case DLT_LOOP:
 #endif
         return PKT_LINK_NULL;
-    case DLT_LINUX_SLL: return PKT_LINK_LINUX_SLL;
+    case DLT_LINUX_SLL:
+        return PKT_LINK_LINUX_SLL;
 #ifdef DLT_LINUX_SLL2
-    case DLT_LINUX_SLL2: return PKT_LINK_LINUX_SLL2;
+    case DLT_LINUX_SLL2:
+        return PKT_LINK_LINUX_SLL2;
 #endif
-    default: return -1;
+    default:
+        return -1;
     }
 }
 

@@ -19,11 +19,11 @@
 struct pcapin;
 
 struct pcapin_pkt {
-    uint64_t ts_us;          /* capture time, microseconds since the epoch */
-    const uint8_t *data;     /* caplen bytes, borrowed */
+    uint64_t ts_us;      /* capture time, microseconds since the epoch */
+    const uint8_t *data; /* caplen bytes, borrowed */
     uint32_t caplen;
     uint32_t wirelen;
-    enum pkt_link link;      /* botscope link type (see pkt.h) */
+    enum pkt_link link; /* botscope link type (see pkt.h) */
 };
 
 #define PCAPIN_ERRLEN 512

@@ -12,16 +12,16 @@
 
 #include "core/err.h"
 
-#define FILE_HEADER 24
+#define FILE_HEADER   24
 #define RECORD_HEADER 16
 
 struct pcapmm {
     const uint8_t *base;
     size_t size;
     size_t off;
-    bool mapped;    /* base is our mapping (pcapmm_open), else borrowed */
-    bool swap;      /* file byte order differs from ours */
-    bool nanos;     /* nanosecond timestamps */
+    bool mapped; /* base is our mapping (pcapmm_open), else borrowed */
+    bool swap;   /* file byte order differs from ours */
+    bool nanos;  /* nanosecond timestamps */
     enum pkt_link link;
 };
 
@@ -40,11 +40,24 @@ static int parse_header(const uint8_t *h, size_t len, struct pcapmm *m)
     uint32_t magic;
     memcpy(&magic, h, 4);
     switch (magic) {
-    case 0xa1b2c3d4: m->swap = false; m->nanos = false; break;
-    case 0xd4c3b2a1: m->swap = true; m->nanos = false; break;
-    case 0xa1b23c4d: m->swap = false; m->nanos = true; break;
-    case 0x4d3cb2a1: m->swap = true; m->nanos = true; break;
-    default: return BS_EUNSUPPORTED; /* pcapng, gzip, ... */
+    case 0xa1b2c3d4:
+        m->swap = false;
+        m->nanos = false;
+        break;
+    case 0xd4c3b2a1:
+        m->swap = true;
+        m->nanos = false;
+        break;
+    case 0xa1b23c4d:
+        m->swap = false;
+        m->nanos = true;
+        break;
+    case 0x4d3cb2a1:
+        m->swap = true;
+        m->nanos = true;
+        break;
+    default:
+        return BS_EUNSUPPORTED; /* pcapng, gzip, ... */
     }
     uint32_t linktype = get32(h + 20, m->swap) & 0x03ffffff; /* upper bits: FCS information */
     int link = pcapin_link_from_dlt((int)linktype);
@@ -87,8 +100,7 @@ int pcapmm_open(const char *path, struct pcapmm **out)
     }
     uint8_t hdr[FILE_HEADER];
     struct pcapmm h = {0};
-    if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
-        parse_header(hdr, sizeof hdr, &h)) {
+    if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr || parse_header(hdr, sizeof hdr, &h)) {
         close(fd);
         return BS_EUNSUPPORTED;
     }

@@ -211,8 +211,12 @@ static int parse_args(int argc, char **argv, struct config *cfg, struct collect_
             }
             a->reads[a->nreads++] = optarg;
             break;
-        case 'o': a->output = optarg; break;
-        case 's': a->store = optarg; break;
+        case 'o':
+            a->output = optarg;
+            break;
+        case 's':
+            a->store = optarg;
+            break;
         case 'l':
             if (a->nlisten == COLLECT_MAX_LISTEN) {
                 cli_error(CMD, "more than %u --listen addresses", COLLECT_MAX_LISTEN);
@@ -220,11 +224,21 @@ static int parse_args(int argc, char **argv, struct config *cfg, struct collect_
             }
             a->listen[a->nlisten++] = optarg;
             break;
-        case OPT_THREADS: rc = set_opt(cfg, "collect", "threads", optarg); break;
-        case OPT_DECODE_THREADS: rc = set_opt(cfg, "collect", "decode_threads", optarg); break;
-        case OPT_BATCH: rc = set_opt(cfg, "collect", "batch", optarg); break;
-        case OPT_RCVBUF: rc = set_opt(cfg, "collect", "rcvbuf", optarg); break;
-        case OPT_QUEUE: rc = set_opt(cfg, "collect", "queue_datagrams", optarg); break;
+        case OPT_THREADS:
+            rc = set_opt(cfg, "collect", "threads", optarg);
+            break;
+        case OPT_DECODE_THREADS:
+            rc = set_opt(cfg, "collect", "decode_threads", optarg);
+            break;
+        case OPT_BATCH:
+            rc = set_opt(cfg, "collect", "batch", optarg);
+            break;
+        case OPT_RCVBUF:
+            rc = set_opt(cfg, "collect", "rcvbuf", optarg);
+            break;
+        case OPT_QUEUE:
+            rc = set_opt(cfg, "collect", "queue_datagrams", optarg);
+            break;
         case OPT_ALLOW:
             if (a->nallow == ALLOW_MAX) {
                 cli_error(CMD, "more than %u --allow prefixes", ALLOW_MAX);
@@ -232,16 +246,35 @@ static int parse_args(int argc, char **argv, struct config *cfg, struct collect_
             }
             a->allow[a->nallow++] = optarg;
             break;
-        case OPT_STATE_FILE: a->state_file = optarg; break;
-        case OPT_NO_STATE: a->no_state = true; break;
-        case OPT_METRICS: rc = set_opt(cfg, "collect", "metrics_listen", optarg); break;
-        case OPT_STATS_INTERVAL: rc = set_opt(cfg, "collect", "stats_interval", optarg); break;
-        case OPT_FLUSH_INTERVAL: rc = set_opt(cfg, "store", "flush_interval", optarg); break;
-        case OPT_MAX_SKEW: rc = set_opt(cfg, "collect", "max_time_skew", optarg); break;
-        case 'q': a->quiet++; break;
-        case 'v': a->verbose++; break;
-        case OPT_CONFIG: break; /* loaded before parsing (cli_find_config) */
-        case 'h': cli_usage(&cli_cmd_collect, stdout); return -1;
+        case OPT_STATE_FILE:
+            a->state_file = optarg;
+            break;
+        case OPT_NO_STATE:
+            a->no_state = true;
+            break;
+        case OPT_METRICS:
+            rc = set_opt(cfg, "collect", "metrics_listen", optarg);
+            break;
+        case OPT_STATS_INTERVAL:
+            rc = set_opt(cfg, "collect", "stats_interval", optarg);
+            break;
+        case OPT_FLUSH_INTERVAL:
+            rc = set_opt(cfg, "store", "flush_interval", optarg);
+            break;
+        case OPT_MAX_SKEW:
+            rc = set_opt(cfg, "collect", "max_time_skew", optarg);
+            break;
+        case 'q':
+            a->quiet++;
+            break;
+        case 'v':
+            a->verbose++;
+            break;
+        case OPT_CONFIG:
+            break; /* loaded before parsing (cli_find_config) */
+        case 'h':
+            cli_usage(&cli_cmd_collect, stdout);
+            return -1;
         default:
             fprintf(stderr, "usage: botscope collect --read FILE... (--output ndjson | --store "
                             "DIR)\n       botscope collect --listen ADDR:PORT... (--store DIR | "
@@ -282,8 +315,7 @@ static int parse_args(int argc, char **argv, struct config *cfg, struct collect_
 }
 
 /* Reads an integer config key and checks its range; prints the error. */
-static int int_key(const struct config *cfg, const char *key, int64_t lo, int64_t hi,
-                   int64_t *out)
+static int int_key(const struct config *cfg, const char *key, int64_t lo, int64_t hi, int64_t *out)
 {
     int64_t v = config_int(cfg, "collect", key);
     if (v < lo || v > hi) {

@@ -27,12 +27,18 @@ static const char config_usage[] =
 static const char *type_name(enum cfg_type t)
 {
     switch (t) {
-    case CFG_STR: return "string";
-    case CFG_INT: return "integer";
-    case CFG_BOOL: return "boolean";
-    case CFG_LIST: return "list";
-    case CFG_DURATION: return "duration";
-    case CFG_SIZE: return "size";
+    case CFG_STR:
+        return "string";
+    case CFG_INT:
+        return "integer";
+    case CFG_BOOL:
+        return "boolean";
+    case CFG_LIST:
+        return "list";
+    case CFG_DURATION:
+        return "duration";
+    case CFG_SIZE:
+        return "size";
     }
     return "?";
 }
@@ -49,10 +55,18 @@ static int config_run(int argc, char **argv)
     const char *path = NULL;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': defaults = 1; break;
-        case 'k': check = 1; break;
-        case 'c': path = optarg; break;
-        default: cli_usage(&cli_cmd_config, stderr); return BS_EXIT_USAGE;
+        case 'd':
+            defaults = 1;
+            break;
+        case 'k':
+            check = 1;
+            break;
+        case 'c':
+            path = optarg;
+            break;
+        default:
+            cli_usage(&cli_cmd_config, stderr);
+            return BS_EXIT_USAGE;
         }
     }
     if (defaults) {

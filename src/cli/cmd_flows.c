@@ -166,24 +166,45 @@ static int flows_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "t:f:A:s:D:O:n:o:q", opts, NULL)) != -1) {
         switch (c) {
-        case 'S': dir = optarg; break;
-        case 'c': cfgpath = optarg; break;
+        case 'S':
+            dir = optarg;
+            break;
+        case 'c':
+            cfgpath = optarg;
+            break;
         case 't':
             if (clock_parse_window(optarg, &q.t_lo, &q.t_hi)) {
-                cli_error("flows", "-t '%s': expected START[-END] (e.g. "
-                                   "2024/01/02.03:04:05-2024/01/02.04:00:00)",
+                cli_error("flows",
+                          "-t '%s': expected START[-END] (e.g. "
+                          "2024/01/02.03:04:05-2024/01/02.04:00:00)",
                           optarg);
                 return BS_EXIT_USAGE;
             }
             break;
-        case 'f': filter_file = optarg; break;
-        case 'A': agg = optarg; break;
-        case 's': stat = optarg; break;
-        case 'D': dkey = optarg; break;
-        case 'O': order = optarg; break;
-        case 'H': q.having = optarg; break;
-        case 'C': q.count_only = true; break;
-        case 'q': q.summary = false; break;
+        case 'f':
+            filter_file = optarg;
+            break;
+        case 'A':
+            agg = optarg;
+            break;
+        case 's':
+            stat = optarg;
+            break;
+        case 'D':
+            dkey = optarg;
+            break;
+        case 'O':
+            order = optarg;
+            break;
+        case 'H':
+            q.having = optarg;
+            break;
+        case 'C':
+            q.count_only = true;
+            break;
+        case 'q':
+            q.summary = false;
+            break;
         case 'n':
             limit = strtol(optarg, &end, 10);
             if (*end || limit < 0) {
@@ -211,7 +232,9 @@ static int flows_run(int argc, char **argv)
                 return BS_EXIT_USAGE;
             }
             break;
-        default: cli_usage(&cli_cmd_flows, stderr); return BS_EXIT_USAGE;
+        default:
+            cli_usage(&cli_cmd_flows, stderr);
+            return BS_EXIT_USAGE;
         }
     }
     if (agg && stat) {
@@ -315,8 +338,7 @@ static int flows_run(int argc, char **argv)
     fflush(stdout);
     if (rc) {
         if (qe.in_filter) {
-            cli_error("flows", "filter: %s%s%u", qe.msg, qe.column ? " at column " : "",
-                      qe.column);
+            cli_error("flows", "filter: %s%s%u", qe.msg, qe.column ? " at column " : "", qe.column);
             print_caret("filter", ftext, qe.column);
             exit_code = BS_EXIT_USAGE;
         } else if (qe.in_having) {

@@ -170,11 +170,21 @@ static int import_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:q", opts, NULL)) != -1) {
         switch (c) {
-        case 'f': fmtname = optarg; break;
-        case 's': dir = optarg; break;
-        case 'c': cfgpath = optarg; break;
-        case 'q': quiet = 1; break;
-        default: cli_usage(&cli_cmd_import, stderr); return BS_EXIT_USAGE;
+        case 'f':
+            fmtname = optarg;
+            break;
+        case 's':
+            dir = optarg;
+            break;
+        case 'c':
+            cfgpath = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        default:
+            cli_usage(&cli_cmd_import, stderr);
+            return BS_EXIT_USAGE;
         }
     }
     enum import_format fmt;
@@ -213,8 +223,8 @@ static int import_run(int argc, char **argv)
         exit_code = BS_EXIT_FAIL;
     }
     if (!quiet)
-        fprintf(stderr, "botscope import: %" PRIu64 " records from %" PRIu64 " lines (%" PRIu64
-                        " bad)\n",
+        fprintf(stderr,
+                "botscope import: %" PRIu64 " records from %" PRIu64 " lines (%" PRIu64 " bad)\n",
                 tot.records, tot.lines, tot.bad);
     if (!quiet && tot.old) {
         char until[40];

@@ -57,18 +57,29 @@ static const char simulate_usage[] =
     "error.\n";
 
 enum {
-    OPT_SEED = 256, OPT_OUT, OPT_SCALE, OPT_DURATION, OPT_START, OPT_FORMAT, OPT_SAMPLING,
-    OPT_ISPS, OPT_DARKNET, OPT_SEND, OPT_RATE, OPT_ALLOW_REMOTE, OPT_CONFIG,
+    OPT_SEED = 256,
+    OPT_OUT,
+    OPT_SCALE,
+    OPT_DURATION,
+    OPT_START,
+    OPT_FORMAT,
+    OPT_SAMPLING,
+    OPT_ISPS,
+    OPT_DARKNET,
+    OPT_SEND,
+    OPT_RATE,
+    OPT_ALLOW_REMOTE,
+    OPT_CONFIG,
 };
 
 struct sender {
     int family;
     struct sockaddr_storage dst;
     socklen_t dstlen;
-    int *socks;            /* one per exporter (bound to its own loopback address), or one */
+    int *socks; /* one per exporter (bound to its own loopback address), or one */
     unsigned nsocks;
     int per_exporter;
-    uint64_t rate;         /* datagrams per second, 0 = unpaced */
+    uint64_t rate; /* datagrams per second, 0 = unpaced */
     uint64_t t0_ns;
     uint64_t sent;
     uint64_t errors;
@@ -330,7 +341,9 @@ static int simulate_run(int argc, char **argv)
             }
             p.seed = u;
             break;
-        case OPT_OUT: out_dir = optarg; break;
+        case OPT_OUT:
+            out_dir = optarg;
+            break;
         case OPT_SCALE:
             if (parse_uint(optarg, SIM_MAX_SCALE, &u) || !u) {
                 cli_error(me, "--scale: expected 1..%u, got '%s'", SIM_MAX_SCALE, optarg);
@@ -381,7 +394,9 @@ static int simulate_run(int argc, char **argv)
                 goto out;
             }
             break;
-        case OPT_SEND: send_to = optarg; break;
+        case OPT_SEND:
+            send_to = optarg;
+            break;
         case OPT_RATE:
             if (parse_uint(optarg, 100000000, &u)) {
                 cli_error(me, "--rate: expected datagrams per second, got '%s'", optarg);
@@ -389,14 +404,21 @@ static int simulate_run(int argc, char **argv)
             }
             sd.rate = u;
             break;
-        case OPT_ALLOW_REMOTE: allow_remote = 1; break;
-        case OPT_CONFIG: break;
-        case 'q': quiet = 1; break;
+        case OPT_ALLOW_REMOTE:
+            allow_remote = 1;
+            break;
+        case OPT_CONFIG:
+            break;
+        case 'q':
+            quiet = 1;
+            break;
         case 'h':
             cli_usage(&cli_cmd_simulate, stdout);
             exit_code = BS_EXIT_OK;
             goto out;
-        default: cli_usage(&cli_cmd_simulate, stderr); goto out;
+        default:
+            cli_usage(&cli_cmd_simulate, stderr);
+            goto out;
         }
     }
     if (optind < argc) {
@@ -416,13 +438,17 @@ static int simulate_run(int argc, char **argv)
     uint16_t dport = 0;
     if (send_to) {
         if (parse_hostport(send_to, &dst, &dport)) {
-            cli_error(me, "--send: expected HOST:PORT or [V6]:PORT with a numeric address, "
-                          "got '%s'", send_to);
+            cli_error(me,
+                      "--send: expected HOST:PORT or [V6]:PORT with a numeric address, "
+                      "got '%s'",
+                      send_to);
             goto out;
         }
         if (!is_loopback(&dst) && !allow_remote) {
-            cli_error(me, "--send: %s is outside 127.0.0.0/8 and ::1; add --allow-remote to "
-                          "send there", send_to);
+            cli_error(me,
+                      "--send: %s is outside 127.0.0.0/8 and ::1; add --allow-remote to "
+                      "send there",
+                      send_to);
             goto out;
         }
     }
@@ -467,11 +493,10 @@ static int simulate_run(int argc, char **argv)
                "%.0f simulated flows/s (%" PRIu64 " flows, %" PRIu64 " packets), "
                "peak %zu active flows\n",
                secs, (double)st.flow_records / secs, (double)st.darknet_packets / secs,
-               (double)st.true_flows / secs, st.true_flows, st.true_packets,
-               st.peak_active_flows);
+               (double)st.true_flows / secs, st.true_flows, st.true_packets, st.peak_active_flows);
         if (send_to)
-            printf("sent %" PRIu64 " datagrams to %s (%" PRIu64 " send errors)\n", sd.sent,
-                   send_to, sd.errors);
+            printf("sent %" PRIu64 " datagrams to %s (%" PRIu64 " send errors)\n", sd.sent, send_to,
+                   sd.errors);
     }
     exit_code = sd.errors ? BS_EXIT_FAIL : BS_EXIT_OK;
 out:

@@ -74,9 +74,15 @@ static int store_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 's': dir = optarg; break;
-        case 'c': cfgpath = optarg; break;
-        default: cli_usage(&cli_cmd_store, stderr); return BS_EXIT_USAGE;
+        case 's':
+            dir = optarg;
+            break;
+        case 'c':
+            cfgpath = optarg;
+            break;
+        default:
+            cli_usage(&cli_cmd_store, stderr);
+            return BS_EXIT_USAGE;
         }
     }
     if (optind + 1 != argc) {

@@ -9,19 +9,9 @@
 #include "core/log.h"
 
 static const struct cli_cmd *const cli_cmds[] = {
-    &cli_cmd_collect,
-    &cli_cmd_flows,
-    &cli_cmd_import,
-    &cli_cmd_store,
-    &cli_cmd_telescope,
-    &cli_cmd_detect,
-    &cli_cmd_graph,
-    &cli_cmd_simulate,
-    &cli_cmd_survey,
-    &cli_cmd_config,
-    &cli_cmd_eval,
-    &cli_cmd_intel,
-    &cli_cmd_export,
+    &cli_cmd_collect, &cli_cmd_flows, &cli_cmd_import,   &cli_cmd_store,  &cli_cmd_telescope,
+    &cli_cmd_detect,  &cli_cmd_graph, &cli_cmd_simulate, &cli_cmd_survey, &cli_cmd_config,
+    &cli_cmd_eval,    &cli_cmd_intel, &cli_cmd_export,
 };
 
 #define N_CMDS (sizeof cli_cmds / sizeof cli_cmds[0])
@@ -36,17 +26,18 @@ static void usage(FILE *f)
                "Commands:\n");
     for (size_t i = 0; i < N_CMDS; i++)
         fprintf(f, "  %-11s %s\n", cli_cmds[i]->name, cli_cmds[i]->summary);
-    fprintf(f, "\n"
-               "Every command takes --config FILE (see `botscope config --defaults`) and\n"
-               "--help. Options given on the command line override the file.\n"
-               "\n"
-               "Exit status:\n"
-               "  0  success\n"
-               "  1  runtime failure (I/O, nothing readable, a peer failed)\n"
-               "  2  usage or configuration error (the message names the option, or the\n"
-               "     file, line and key)\n"
-               "\n"
-               "botscope %s\n",
+    fprintf(f,
+            "\n"
+            "Every command takes --config FILE (see `botscope config --defaults`) and\n"
+            "--help. Options given on the command line override the file.\n"
+            "\n"
+            "Exit status:\n"
+            "  0  success\n"
+            "  1  runtime failure (I/O, nothing readable, a peer failed)\n"
+            "  2  usage or configuration error (the message names the option, or the\n"
+            "     file, line and key)\n"
+            "\n"
+            "botscope %s\n",
             BS_VERSION);
 }
 

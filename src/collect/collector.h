@@ -40,27 +40,27 @@
 
 /* Caps on thread counts (per listen address and decode threads) and listen addresses. */
 #define COLLECT_MAX_THREADS 64u
-#define COLLECT_MAX_LISTEN 64u
-#define COLLECT_MAX_BATCH 1024u
+#define COLLECT_MAX_LISTEN  64u
+#define COLLECT_MAX_BATCH   1024u
 /* Bytes per ring slot: one typical export datagram (<= 1500 bytes) plus the entry header. */
 #define COLLECT_SLOT_SIZE 2048u
 
 struct collect_live_opts {
-    const char *const *listen;     /* "ADDR:PORT" strings */
+    const char *const *listen; /* "ADDR:PORT" strings */
     size_t nlisten;
-    unsigned threads;              /* receive threads (sockets) per listen address */
+    unsigned threads; /* receive threads (sockets) per listen address */
     unsigned decode_threads;
-    int rcvbuf;                    /* requested socket receive buffer, bytes */
-    unsigned batch;                /* datagrams per recvmmsg() */
-    size_t queue_datagrams;        /* total ring capacity, in COLLECT_SLOT_SIZE slots */
+    int rcvbuf;             /* requested socket receive buffer, bytes */
+    unsigned batch;         /* datagrams per recvmmsg() */
+    size_t queue_datagrams; /* total ring capacity, in COLLECT_SLOT_SIZE slots */
     const struct allow_list *allow;
-    size_t max_exporters;          /* per decode thread; 0 = no cap */
+    size_t max_exporters; /* per decode thread; 0 = no cap */
     struct flowdec_config fcfg;
-    const char *state_file;        /* NULL: no persistence */
-    const char *metrics_listen;    /* NULL: no metrics endpoint */
-    uint64_t stats_interval_ms;    /* 0: no periodic statistics lines */
-    uint64_t flush_interval_ms;    /* store flush period */
-    uint64_t state_interval_ms;    /* state file save period */
+    const char *state_file;     /* NULL: no persistence */
+    const char *metrics_listen; /* NULL: no metrics endpoint */
+    uint64_t stats_interval_ms; /* 0: no periodic statistics lines */
+    uint64_t flush_interval_ms; /* store flush period */
+    uint64_t state_interval_ms; /* state file save period */
     struct collect_out *out;
 };
 

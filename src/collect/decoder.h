@@ -24,8 +24,8 @@
 struct decoder {
     struct exporter_table ex;
     struct out_batch batch;
-    uint64_t datagrams;       /* datagrams handed to decoder_datagram() */
-    uint64_t exporter_limit;  /* datagrams refused: new exporter beyond collect.max_exporters */
+    uint64_t datagrams;      /* datagrams handed to decoder_datagram() */
+    uint64_t exporter_limit; /* datagrams refused: new exporter beyond collect.max_exporters */
 };
 
 /* Returns 0 or BS_ENOMEM. */

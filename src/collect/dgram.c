@@ -9,12 +9,18 @@
 const char *dgram_kind_name(enum dgram_kind k)
 {
     switch (k) {
-    case DGRAM_OK: return "udp";
-    case DGRAM_NOT_IP: return "not_ip";
-    case DGRAM_NOT_UDP: return "not_udp";
-    case DGRAM_FRAG_HELD: return "fragment_held";
-    case DGRAM_FRAG_BAD: return "fragment_bad";
-    case DGRAM_TRUNCATED: return "truncated";
+    case DGRAM_OK:
+        return "udp";
+    case DGRAM_NOT_IP:
+        return "not_ip";
+    case DGRAM_NOT_UDP:
+        return "not_udp";
+    case DGRAM_FRAG_HELD:
+        return "fragment_held";
+    case DGRAM_FRAG_BAD:
+        return "fragment_bad";
+    case DGRAM_TRUNCATED:
+        return "truncated";
     }
     return "unknown";
 }

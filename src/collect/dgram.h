@@ -22,12 +22,12 @@
 
 /* What a frame turned out to be. Only DGRAM_OK yields a datagram. */
 enum dgram_kind {
-    DGRAM_OK = 0,        /* out holds a UDP datagram */
-    DGRAM_NOT_IP,        /* not IPv4/IPv6 (ARP, unknown link layer, ...) */
-    DGRAM_NOT_UDP,       /* IP, but TCP/ICMP/... */
-    DGRAM_FRAG_HELD,     /* a fragment kept for reassembly; the datagram is not whole yet */
-    DGRAM_FRAG_BAD,      /* a fragment that cannot be reassembled (see frag_stats) */
-    DGRAM_TRUNCATED,     /* the capture cut the datagram (snaplen) or lengths disagree */
+    DGRAM_OK = 0,    /* out holds a UDP datagram */
+    DGRAM_NOT_IP,    /* not IPv4/IPv6 (ARP, unknown link layer, ...) */
+    DGRAM_NOT_UDP,   /* IP, but TCP/ICMP/... */
+    DGRAM_FRAG_HELD, /* a fragment kept for reassembly; the datagram is not whole yet */
+    DGRAM_FRAG_BAD,  /* a fragment that cannot be reassembled (see frag_stats) */
+    DGRAM_TRUNCATED, /* the capture cut the datagram (snaplen) or lengths disagree */
 };
 #define DGRAM_KINDS 6
 
@@ -35,7 +35,7 @@ enum dgram_kind {
 const char *dgram_kind_name(enum dgram_kind k);
 
 struct dgram {
-    const uint8_t *data;  /* UDP payload (borrowed) */
+    const uint8_t *data; /* UDP payload (borrowed) */
     size_t len;
     struct ipaddr src;
     struct ipaddr dst;

@@ -23,33 +23,33 @@
 #include "core/ipaddr.h"
 
 #define FRAG_MAX_PENDING 64u
-#define FRAG_MAX_LEN 65535u
-#define FRAG_TIMEOUT_US (30ull * 1000000ull)
+#define FRAG_MAX_LEN     65535u
+#define FRAG_TIMEOUT_US  (30ull * 1000000ull)
 
 struct frag_key {
     struct ipaddr src;
     struct ipaddr dst;
-    uint32_t id;       /* IPv4 identification or IPv6 fragment identification */
-    uint8_t proto;     /* protocol of the reassembled payload */
+    uint32_t id;   /* IPv4 identification or IPv6 fragment identification */
+    uint8_t proto; /* protocol of the reassembled payload */
 };
 
 struct frag_slot {
     struct frag_key key;
-    uint64_t first_us;   /* capture time of the first fragment seen */
-    uint8_t *buf;        /* FRAG_MAX_LEN bytes, allocated on first use */
-    uint8_t *bits;       /* one bit per 8-byte unit */
-    uint32_t total;      /* payload length, known once the last fragment arrived (0 before) */
+    uint64_t first_us; /* capture time of the first fragment seen */
+    uint8_t *buf;      /* FRAG_MAX_LEN bytes, allocated on first use */
+    uint8_t *bits;     /* one bit per 8-byte unit */
+    uint32_t total;    /* payload length, known once the last fragment arrived (0 before) */
     uint32_t units_set;
     bool used;
 };
 
 struct frag_stats {
-    uint64_t fragments;   /* fragments accepted */
-    uint64_t completed;   /* datagrams reassembled */
-    uint64_t timed_out;   /* pending datagrams dropped after FRAG_TIMEOUT_US */
-    uint64_t evicted;     /* pending datagrams dropped because every slot was busy */
-    uint64_t overlaps;    /* fragments that rewrote bytes already received */
-    uint64_t bad;         /* fragments past FRAG_MAX_LEN or with a misaligned length */
+    uint64_t fragments; /* fragments accepted */
+    uint64_t completed; /* datagrams reassembled */
+    uint64_t timed_out; /* pending datagrams dropped after FRAG_TIMEOUT_US */
+    uint64_t evicted;   /* pending datagrams dropped because every slot was busy */
+    uint64_t overlaps;  /* fragments that rewrote bytes already received */
+    uint64_t bad;       /* fragments past FRAG_MAX_LEN or with a misaligned length */
 };
 
 struct frag_table {

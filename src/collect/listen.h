@@ -22,9 +22,9 @@
 struct listen_addr {
     struct sockaddr_storage ss;
     socklen_t len;
-    int family;          /* AF_INET or AF_INET6 */
+    int family; /* AF_INET or AF_INET6 */
     unsigned port;
-    char text[64];       /* as given */
+    char text[64]; /* as given */
 };
 
 /* Parses "ADDR:PORT" / "[ADDR]:PORT". Returns 0 or BS_EPARSE. */

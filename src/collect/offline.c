@@ -36,8 +36,15 @@ int offline_looks_like_flow(const uint8_t *p, size_t len)
 static int flow_port(uint16_t port)
 {
     switch (port) {
-    case 2055: case 2056: case 4739: case 6343: case 9995: case 9996: return 1;
-    default: return 0;
+    case 2055:
+    case 2056:
+    case 4739:
+    case 6343:
+    case 9995:
+    case 9996:
+        return 1;
+    default:
+        return 0;
     }
 }
 

@@ -62,8 +62,11 @@ int collect_out_write(struct collect_out *o, const struct flow_rec *recs, size_t
         if (!rc && o->flush_each && fflush(o->f))
             rc = errno ? -errno : BS_EIO;
         break;
-    case COLLECT_OUT_STORE: rc = store_append(o->store, recs, n); break;
-    case COLLECT_OUT_NONE: break;
+    case COLLECT_OUT_STORE:
+        rc = store_append(o->store, recs, n);
+        break;
+    case COLLECT_OUT_NONE:
+        break;
     }
     pthread_mutex_unlock(&o->mu);
     if (rc) {

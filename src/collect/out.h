@@ -32,8 +32,8 @@ enum collect_out_kind { COLLECT_OUT_NONE, COLLECT_OUT_NDJSON, COLLECT_OUT_STORE 
 
 struct collect_out {
     enum collect_out_kind kind;
-    FILE *f;                  /* NDJSON */
-    struct store *store;      /* store */
+    FILE *f;             /* NDJSON */
+    struct store *store; /* store */
     pthread_mutex_t mu;
     struct buf line;          /* NDJSON formatting buffer (under mu) */
     _Atomic uint64_t records; /* records handed to the stream or the store */

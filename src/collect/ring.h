@@ -32,42 +32,42 @@
 #include "core/ipaddr.h"
 
 /* Caps: a slot is 64 B..64 KiB; a ring has 2..2^24 slots. */
-#define RING_MIN_SLOT 64u
-#define RING_MAX_SLOT 65536u
+#define RING_MIN_SLOT  64u
+#define RING_MAX_SLOT  65536u
 #define RING_MAX_SLOTS (1u << 24)
 
 /* What the receiver knows about one datagram; stored in front of its payload. */
 struct ring_meta {
-    uint64_t recv_ms;     /* wall-clock receive time */
-    struct ipaddr src;    /* the exporter (datagram source address) */
+    uint64_t recv_ms;  /* wall-clock receive time */
+    struct ipaddr src; /* the exporter (datagram source address) */
     uint16_t src_port;
-    uint16_t dst_port;    /* local port it arrived on */
+    uint16_t dst_port; /* local port it arrived on */
 };
 
 struct ring_entry {
     struct ring_meta meta;
-    uint32_t len;         /* payload bytes */
-    uint16_t nslots;      /* slots this entry occupies, header included */
-    uint16_t pad;         /* 1 for a padding entry (consumer skips it) */
-    uint8_t data[];       /* len bytes */
+    uint32_t len;    /* payload bytes */
+    uint16_t nslots; /* slots this entry occupies, header included */
+    uint16_t pad;    /* 1 for a padding entry (consumer skips it) */
+    uint8_t data[];  /* len bytes */
 };
 
 struct ring {
     /* producer side */
     _Alignas(64) _Atomic uint64_t head; /* slots ever written (published) */
-    uint64_t tail_cache;               /* producer's last view of tail */
-    _Atomic uint64_t pushed;           /* entries pushed (stats) */
-    _Atomic uint64_t full_drops;       /* entries refused because the ring was full */
-    _Atomic uint64_t too_big;          /* entries larger than the whole slab */
+    uint64_t tail_cache;                /* producer's last view of tail */
+    _Atomic uint64_t pushed;            /* entries pushed (stats) */
+    _Atomic uint64_t full_drops;        /* entries refused because the ring was full */
+    _Atomic uint64_t too_big;           /* entries larger than the whole slab */
     /* consumer side */
     _Alignas(64) _Atomic uint64_t tail; /* slots ever consumed */
-    uint64_t head_cache;               /* consumer's last view of head */
+    uint64_t head_cache;                /* consumer's last view of head */
     /* read-only after init */
     _Alignas(64) uint8_t *slab;
     uint32_t nslots;
     uint32_t slot_size;
     uint32_t slot_shift;
-    _Atomic bool closed;               /* producer will push no more */
+    _Atomic bool closed; /* producer will push no more */
 };
 
 /* Size of the entry header; the payload of a one-slot entry is slot_size - this. */

@@ -12,9 +12,9 @@
 
 #include "core/buf.h"
 
-#define STATEFILE_MAGIC "BSCOLST1"
+#define STATEFILE_MAGIC     "BSCOLST1"
 #define STATEFILE_MAGIC_LEN 8
-#define STATEFILE_MAX (256u << 20)
+#define STATEFILE_MAX       (256u << 20)
 
 /* Writes magic + the n blobs. Returns 0 or -errno. */
 int statefile_write(const char *path, const struct buf *const *blobs, size_t n);

@@ -19,7 +19,8 @@ int stats_exporter_line(const struct exporter_snap *s, struct buf *b)
     const char *sep = " (";
     for (int v = 0; v < 4; v++) {
         if (st->datagrams_by_version[v]) {
-            rc |= buf_printf(b, "%s%s %" PRIu64, sep, version_names[v], st->datagrams_by_version[v]);
+            rc |=
+                buf_printf(b, "%s%s %" PRIu64, sep, version_names[v], st->datagrams_by_version[v]);
             sep = ", ";
         }
     }
@@ -28,10 +29,9 @@ int stats_exporter_line(const struct exporter_snap *s, struct buf *b)
     uint64_t errs = 0;
     for (unsigned k = 1; k < FLOWDEC_ERR__COUNT; k++)
         errs += st->errors[k];
-    rc |= buf_printf(b,
-                     ", flows %" PRIu64 ", options %" PRIu64 ", templates %" PRIu64
-                     ", errors %" PRIu64,
-                     st->flows, st->options_records, st->templates_learnt, errs);
+    rc |= buf_printf(
+        b, ", flows %" PRIu64 ", options %" PRIu64 ", templates %" PRIu64 ", errors %" PRIu64,
+        st->flows, st->options_records, st->templates_learnt, errs);
     sep = " (";
     for (unsigned k = 1; k < FLOWDEC_ERR__COUNT; k++) {
         if (st->errors[k]) {
@@ -68,8 +68,14 @@ struct stat_field {
     int gauge32; /* the field is a uint32_t gauge */
 };
 
-#define F64(n, t, h, f) {n, t, h, offsetof(struct flowdec_stats, f), 0}
-#define F32(n, h, f) {n, "gauge", h, offsetof(struct flowdec_stats, f), 1}
+#define F64(n, t, h, f)                                                                            \
+    {                                                                                              \
+        n, t, h, offsetof(struct flowdec_stats, f), 0                                              \
+    }
+#define F32(n, h, f)                                                                               \
+    {                                                                                              \
+        n, "gauge", h, offsetof(struct flowdec_stats, f), 1                                        \
+    }
 
 static const struct stat_field fields[] = {
     F64("datagrams_total", "counter", "Export datagrams decoded or attempted.", datagrams),
@@ -126,7 +132,8 @@ int stats_prometheus_exporters(const struct exporter_snap *s, size_t n, struct b
             } else {
                 memcpy(&v, base, sizeof v);
             }
-            snprintf(label, sizeof label, "exporter=\"%s\"", ipaddr_format(&s[i].addr, a, sizeof a));
+            snprintf(label, sizeof label, "exporter=\"%s\"",
+                     ipaddr_format(&s[i].addr, a, sizeof a));
             rc |= stats_prometheus_sample(b, name, label, v);
         }
     }

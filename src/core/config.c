@@ -67,12 +67,23 @@ int config_parse_size(const char *s, int64_t *out)
         return BS_EPARSE;
     double mul;
     switch (toupper((unsigned char)*end)) {
-    case '\0': mul = 1; break;
-    case 'K': mul = 1024.0; break;
-    case 'M': mul = 1024.0 * 1024; break;
-    case 'G': mul = 1024.0 * 1024 * 1024; break;
-    case 'T': mul = 1024.0 * 1024 * 1024 * 1024; break;
-    default: return BS_EPARSE;
+    case '\0':
+        mul = 1;
+        break;
+    case 'K':
+        mul = 1024.0;
+        break;
+    case 'M':
+        mul = 1024.0 * 1024;
+        break;
+    case 'G':
+        mul = 1024.0 * 1024 * 1024;
+        break;
+    case 'T':
+        mul = 1024.0 * 1024 * 1024 * 1024;
+        break;
+    default:
+        return BS_EPARSE;
     }
     if (*end && end[1] && !(toupper((unsigned char)end[1]) == 'B' && !end[2]))
         return BS_EPARSE;
@@ -211,7 +222,8 @@ static int normalise(const struct cfg_key *k, char *v, char **out, const char **
             return BS_EPARSE;
         }
         break;
-    default: break;
+    default:
+        break;
     }
     res = strdup(s);
     if (!res)
@@ -433,8 +445,8 @@ int64_t config_size(const struct config *c, const char *section, const char *key
     return v;
 }
 
-size_t config_list(const struct config *c, const char *section, const char *key,
-                   const char **items, size_t max)
+size_t config_list(const struct config *c, const char *section, const char *key, const char **items,
+                   size_t max)
 {
     const char *t = get(c, section, key)->text;
     size_t n = 0;

@@ -29,7 +29,7 @@ struct cfg_key {
     const char *section;
     const char *key;
     enum cfg_type type;
-    const char *def;  /* default, in file syntax ("" for none) */
+    const char *def; /* default, in file syntax ("" for none) */
     const char *doc;
     /* Optional constraints, checked at load (config_keys.def: CFG_RANGE, CFG_ONEOF). */
     bool ranged; /* INT, DURATION (ms), SIZE (bytes): min <= value <= max */
@@ -45,19 +45,20 @@ extern const struct cfg_key cfg_schema[];
 
 struct cfg_val {
     const struct cfg_key *key;
-    char *text;       /* value as written, quotes removed; a list is NUL-separated items ending in "\0\0" */
-    unsigned line;    /* 0 when the default applies */
+    char *
+        text; /* value as written, quotes removed; a list is NUL-separated items ending in "\0\0" */
+    unsigned line; /* 0 when the default applies */
 };
 
 struct config {
-    char *path;       /* NULL when no file was loaded */
+    char *path;           /* NULL when no file was loaded */
     struct cfg_val *vals; /* one per schema key, same order */
     size_t n;
 };
 
 /* Error details from config_load(). */
 struct cfg_error {
-    char msg[512];    /* "FILE:LINE: [section] key: what is wrong" */
+    char msg[512]; /* "FILE:LINE: [section] key: what is wrong" */
 };
 
 /* Fills c with the defaults. Returns 0 or BS_ENOMEM. */
@@ -78,8 +79,8 @@ int64_t config_duration_ms(const struct config *c, const char *section, const ch
 /* Sizes ("64k", "16M", "2G", plain bytes) in bytes. */
 int64_t config_size(const struct config *c, const char *section, const char *key);
 /* List items: returns the count; items[i] point into c (at most max are stored). */
-size_t config_list(const struct config *c, const char *section, const char *key,
-                   const char **items, size_t max);
+size_t config_list(const struct config *c, const char *section, const char *key, const char **items,
+                   size_t max);
 
 /* Parsers shared with the CLI's option handling. Return 0 or BS_EPARSE. */
 int config_parse_duration_ms(const char *s, int64_t *out);

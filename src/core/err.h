@@ -10,20 +10,20 @@
 
 enum bs_err {
     BS_OK = 0,
-    BS_ETRUNC = -10001,    /* input ends before a length or field says it should */
-    BS_EMALFORMED = -10002,/* input violates its format (bad length, bad value) */
-    BS_EVERSION = -10003,  /* unsupported protocol or file version */
-    BS_ENOTEMPLATE = -10004,/* v9/IPFIX data set whose template is unknown */
-    BS_ELIMIT = -10005,    /* a configured cap was reached (templates, memory, count) */
-    BS_ENOMEM = -10006,    /* allocation failed */
-    BS_EPARSE = -10007,    /* text input (config, filter, CSV) does not parse */
-    BS_ENOTFOUND = -10008, /* a named thing does not exist */
-    BS_EEXIST = -10009,    /* a thing already exists */
-    BS_EIO = -10010,       /* I/O failed without an errno (library error) */
-    BS_ECORRUPT = -10011,  /* stored data fails its checksum or invariants */
-    BS_EUSAGE = -10012,    /* bad command-line or configuration usage */
+    BS_ETRUNC = -10001,       /* input ends before a length or field says it should */
+    BS_EMALFORMED = -10002,   /* input violates its format (bad length, bad value) */
+    BS_EVERSION = -10003,     /* unsupported protocol or file version */
+    BS_ENOTEMPLATE = -10004,  /* v9/IPFIX data set whose template is unknown */
+    BS_ELIMIT = -10005,       /* a configured cap was reached (templates, memory, count) */
+    BS_ENOMEM = -10006,       /* allocation failed */
+    BS_EPARSE = -10007,       /* text input (config, filter, CSV) does not parse */
+    BS_ENOTFOUND = -10008,    /* a named thing does not exist */
+    BS_EEXIST = -10009,       /* a thing already exists */
+    BS_EIO = -10010,          /* I/O failed without an errno (library error) */
+    BS_ECORRUPT = -10011,     /* stored data fails its checksum or invariants */
+    BS_EUSAGE = -10012,       /* bad command-line or configuration usage */
     BS_EUNSUPPORTED = -10013, /* valid input that botscope does not handle */
-    BS_ESTOP = -10014,     /* a loop was asked to stop (not an error to report) */
+    BS_ESTOP = -10014,        /* a loop was asked to stop (not an error to report) */
 };
 
 /* Returns a static, human-readable description of err (0, -errno or BS_E*). */

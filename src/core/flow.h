@@ -45,8 +45,8 @@ enum flow_has {
 struct flow_rec {
     uint64_t start_ms;
     uint64_t end_ms;
-    uint64_t packets;       /* as exported */
-    uint64_t bytes;         /* as exported */
+    uint64_t packets; /* as exported */
+    uint64_t bytes;   /* as exported */
     struct ipaddr src;
     struct ipaddr dst;
     struct ipaddr exporter;
@@ -60,12 +60,12 @@ struct flow_rec {
     uint16_t src_port;
     uint16_t dst_port;
     uint16_t vlan;
-    uint16_t has;           /* FLOW_HAS_* */
+    uint16_t has; /* FLOW_HAS_* */
     uint8_t proto;
     uint8_t tcp_flags;
     uint8_t tos;
-    uint8_t version;        /* enum flow_version */
-    uint8_t direction;      /* enum flow_dir */
+    uint8_t version;   /* enum flow_version */
+    uint8_t direction; /* enum flow_dir */
     uint8_t src_mask;
     uint8_t dst_mask;
     uint8_t reserved;
@@ -83,8 +83,6 @@ static inline uint64_t flow_bytes_scaled(const struct flow_rec *f)
 
 /* "5", "9", "10" or "sflow5". Returns a static string. */
 const char *flow_version_name(unsigned version);
-
-
 
 struct buf;
 /* Appends r as one NDJSON line with the keys of CLI.md (collect output), the fields of

@@ -165,15 +165,20 @@ void flow_field_json(const struct flow_field *f, const struct flow_rec *r, struc
 {
     uint64_t v = flow_field_get_uint(f, r);
     switch (f->type) {
-    case FLOW_FT_ADDR: jw_ip(w, key, field_addr(f, r)); return;
+    case FLOW_FT_ADDR:
+        jw_ip(w, key, field_addr(f, r));
+        return;
     case FLOW_FT_VERSION:
         if (v == FLOW_SFLOW5) {
             jw_str(w, key, "sflow5");
             return;
         }
         break;
-    case FLOW_FT_DIRECTION: jw_str(w, key, v == FLOW_DIR_INGRESS ? "ingress" : "egress"); return;
-    default: break;
+    case FLOW_FT_DIRECTION:
+        jw_str(w, key, v == FLOW_DIR_INGRESS ? "ingress" : "egress");
+        return;
+    default:
+        break;
     }
     if ((f->use & FLOW_FU_ZERO_IS_ONE) && !v)
         v = 1;

@@ -22,7 +22,8 @@ int ipaddr_parse(const char *s, struct ipaddr *out)
 {
     uint8_t b[16];
     if (inet_pton(AF_INET, s, b) == 1) {
-        ipaddr_from_v4(out, (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]);
+        ipaddr_from_v4(out,
+                       (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]);
         return 0;
     }
     if (inet_pton(AF_INET6, s, b) == 1) {

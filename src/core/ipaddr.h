@@ -23,7 +23,7 @@ struct ipprefix {
 };
 
 /* Longest text form (IPv6 with scope-free IPv4 tail) plus NUL. */
-#define IPADDR_STRLEN 46
+#define IPADDR_STRLEN   46
 #define IPPREFIX_STRLEN 50
 
 static inline void ipaddr_from_v4(struct ipaddr *a, uint32_t v4)
@@ -50,8 +50,7 @@ static inline bool ipaddr_is_v4(const struct ipaddr *a)
 
 static inline uint32_t ipaddr_v4(const struct ipaddr *a)
 {
-    return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
-           a->b[15];
+    return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 | a->b[15];
 }
 
 static inline bool ipaddr_is_zero(const struct ipaddr *a)

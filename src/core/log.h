@@ -15,9 +15,9 @@ enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define log_err(comp, ...) log_msg(LOG_ERR, comp, __VA_ARGS__)
-#define log_warn(comp, ...) log_msg(LOG_WARN, comp, __VA_ARGS__)
-#define log_info(comp, ...) log_msg(LOG_INFO, comp, __VA_ARGS__)
+#define log_err(comp, ...)   log_msg(LOG_ERR, comp, __VA_ARGS__)
+#define log_warn(comp, ...)  log_msg(LOG_WARN, comp, __VA_ARGS__)
+#define log_info(comp, ...)  log_msg(LOG_INFO, comp, __VA_ARGS__)
 #define log_debug(comp, ...) log_msg(LOG_DEBUG, comp, __VA_ARGS__)
 
 #endif

@@ -135,11 +135,11 @@ int detect_edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out)
 const uint64_t detect_scale_ms[DSCALES] = {60000, 600000, 3600000, 86400000};
 
 const uint64_t detect_cols = STORE_COLBIT(STORE_COL_START_MS) | STORE_COLBIT(STORE_COL_END_MS) |
-                             STORE_COLBIT(STORE_COL_PACKETS) |
-                             STORE_COLBIT(STORE_COL_BYTES) | STORE_COLBIT(STORE_COL_SRC) |
-                             STORE_COLBIT(STORE_COL_DST) | STORE_COLBIT(STORE_COL_SRC_PORT) |
-                             STORE_COLBIT(STORE_COL_DST_PORT) | STORE_COLBIT(STORE_COL_PROTO) |
-                             STORE_COLBIT(STORE_COL_TCP_FLAGS) | STORE_COLBIT(STORE_COL_SAMPLING);
+                             STORE_COLBIT(STORE_COL_PACKETS) | STORE_COLBIT(STORE_COL_BYTES) |
+                             STORE_COLBIT(STORE_COL_SRC) | STORE_COLBIT(STORE_COL_DST) |
+                             STORE_COLBIT(STORE_COL_SRC_PORT) | STORE_COLBIT(STORE_COL_DST_PORT) |
+                             STORE_COLBIT(STORE_COL_PROTO) | STORE_COLBIT(STORE_COL_TCP_FLAGS) |
+                             STORE_COLBIT(STORE_COL_SAMPLING);
 
 /* A pass after the client pass: over the kept records, or the store when they did not fit. */
 static int run_pass(struct dctx *d, const struct pass *p, char errbuf[512])

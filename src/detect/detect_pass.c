@@ -250,7 +250,8 @@ static int collect_record(struct dctx *d, uint32_t round, const struct drec *r, 
      * the records of one client port would. */
     uint32_t pieces = rec_pieces(r->dur);
     e->pieces = e->pieces > UINT32_MAX - pieces ? UINT32_MAX : e->pieces + pieces;
-    e->port_runs = e->port_runs > UINT32_MAX - (pieces - 1) ? UINT32_MAX : e->port_runs + pieces - 1;
+    e->port_runs =
+        e->port_runs > UINT32_MAX - (pieces - 1) ? UINT32_MAX : e->port_runs + pieces - 1;
     if (pk <= 3 && by <= 120 * pk)
         e->tiny++;
     if (r->proto == 6 && (r->flags & 0x17) == 0x02)

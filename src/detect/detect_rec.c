@@ -241,8 +241,7 @@ static bool keep_block(struct dctx *d, uint64_t seq, const struct drec *v, size_
                               .proto = r->proto,
                               .bits = bits};
     }
-    d->chunks[d->nchunks++] = (struct dchunk){
-        .seq = seq,
+    d->chunks[d->nchunks++] = (struct dchunk){.seq = seq,
                                               .arrival = atomic_fetch_add(&o->arrival, 1),
                                               .t0 = t0,
                                               .v = k,

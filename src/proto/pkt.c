@@ -28,32 +28,32 @@
  * IPv6 extension headers each stop at PKT_MAX_DEPTH with PKT_TOO_DEEP. */
 #define PKT_MAX_DEPTH 8
 
-#define ETH_IPV4 0x0800
-#define ETH_IPV6 0x86DD
-#define ETH_VLAN 0x8100
-#define ETH_QINQ 0x88A8
-#define ETH_QINQ_OLD 0x9100
-#define ETH_MPLS_UC 0x8847
-#define ETH_MPLS_MC 0x8848
+#define ETH_IPV4       0x0800
+#define ETH_IPV6       0x86DD
+#define ETH_VLAN       0x8100
+#define ETH_QINQ       0x88A8
+#define ETH_QINQ_OLD   0x9100
+#define ETH_MPLS_UC    0x8847
+#define ETH_MPLS_MC    0x8848
 #define ETH_PPPOE_SESS 0x8864
 
 #define PPP_IPV4 0x0021
 #define PPP_IPV6 0x0057
 
 /* Protocol numbers used below. */
-#define IPP_HOPOPT 0
-#define IPP_ICMP 1
-#define IPP_TCP 6
-#define IPP_UDP 17
-#define IPP_ROUTING 43
+#define IPP_HOPOPT   0
+#define IPP_ICMP     1
+#define IPP_TCP      6
+#define IPP_UDP      17
+#define IPP_ROUTING  43
 #define IPP_FRAGMENT 44
-#define IPP_ESP 50
-#define IPP_AH 51
-#define IPP_ICMPV6 58
-#define IPP_NONE 59
-#define IPP_DSTOPTS 60
-#define IPP_SCTP 132
-#define IPP_UDPLITE 136
+#define IPP_ESP      50
+#define IPP_AH       51
+#define IPP_ICMPV6   58
+#define IPP_NONE     59
+#define IPP_DSTOPTS  60
+#define IPP_SCTP     132
+#define IPP_UDPLITE  136
 
 /* Clears *out. Two halves because gcc turns one 144-byte memset into `rep stos` (slow to
  * start, ~30 cycles) and two 72-byte ones into nine 16-byte stores. */
@@ -241,9 +241,8 @@ static void decode_l4(const uint8_t *buf, size_t off, size_t end, size_t stated_
         out->payload_off = (uint32_t)(off + 8);
         {
             uint8_t t = h[0];
-            int is_err = out->proto == IPP_ICMP
-                             ? (t == 3 || t == 4 || t == 5 || t == 11 || t == 12)
-                             : (t >= 1 && t <= 4);
+            int is_err = out->proto == IPP_ICMP ? (t == 3 || t == 4 || t == 5 || t == 11 || t == 12)
+                                                : (t >= 1 && t <= 4);
             if (is_err)
                 decode_inner(buf, end, off + 8, out);
         }

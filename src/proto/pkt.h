@@ -29,39 +29,39 @@ enum pkt_link {
 
 /* Anomaly bits: facts about the packet, recorded as data (the caller decides what to do). */
 enum pkt_anomaly {
-    PKT_TRUNC = 1u << 0,        /* header cut before its end */
-    PKT_BAD_IPLEN = 1u << 1,    /* IP total length inconsistent with header/caplen */
-    PKT_BAD_IHL = 1u << 2,      /* IPv4 header length < 20 */
-    PKT_FRAGMENT = 1u << 3,     /* IPv4/IPv6 fragment (offset or MF set) */
-    PKT_NONFIRST_FRAG = 1u << 4,/* fragment other than the first: no transport header */
-    PKT_BAD_TCP_OFF = 1u << 5,  /* TCP data offset < 5 or past the packet */
-    PKT_UNKNOWN_L3 = 1u << 6,   /* not IPv4/IPv6 */
-    PKT_BAD_VERSION = 1u << 7,  /* IP version nibble does not match */
-    PKT_TOO_DEEP = 1u << 8,     /* VLAN/MPLS/extension-header nesting beyond the limit */
+    PKT_TRUNC = 1u << 0,         /* header cut before its end */
+    PKT_BAD_IPLEN = 1u << 1,     /* IP total length inconsistent with header/caplen */
+    PKT_BAD_IHL = 1u << 2,       /* IPv4 header length < 20 */
+    PKT_FRAGMENT = 1u << 3,      /* IPv4/IPv6 fragment (offset or MF set) */
+    PKT_NONFIRST_FRAG = 1u << 4, /* fragment other than the first: no transport header */
+    PKT_BAD_TCP_OFF = 1u << 5,   /* TCP data offset < 5 or past the packet */
+    PKT_UNKNOWN_L3 = 1u << 6,    /* not IPv4/IPv6 */
+    PKT_BAD_VERSION = 1u << 7,   /* IP version nibble does not match */
+    PKT_TOO_DEEP = 1u << 8,      /* VLAN/MPLS/extension-header nesting beyond the limit */
 };
 
 struct pkt_info {
-    uint16_t anomalies;   /* PKT_* */
-    uint8_t ip_version;   /* 4, 6 or 0 when no IP header was found */
-    uint8_t proto;        /* IP protocol / IPv6 final next header */
+    uint16_t anomalies; /* PKT_* */
+    uint8_t ip_version; /* 4, 6 or 0 when no IP header was found */
+    uint8_t proto;      /* IP protocol / IPv6 final next header */
     struct ipaddr src;
     struct ipaddr dst;
-    uint32_t ip_len;      /* IP total length as stated by the header (v6: payload + 40) */
-    uint16_t ip_id;       /* IPv4 identification (0 for IPv6) */
-    uint16_t frag_off;    /* fragment offset in 8-byte units */
-    uint8_t ttl;          /* TTL / hop limit */
-    uint8_t tos;          /* TOS / traffic class */
-    uint8_t ip_df;        /* IPv4 don't-fragment bit */
+    uint32_t ip_len;   /* IP total length as stated by the header (v6: payload + 40) */
+    uint16_t ip_id;    /* IPv4 identification (0 for IPv6) */
+    uint16_t frag_off; /* fragment offset in 8-byte units */
+    uint8_t ttl;       /* TTL / hop limit */
+    uint8_t tos;       /* TOS / traffic class */
+    uint8_t ip_df;     /* IPv4 don't-fragment bit */
     uint8_t vlan_count;
-    uint16_t vlan;        /* outermost VLAN ID (0 when untagged) */
-    uint16_t inner_vlan;  /* second VLAN ID (QinQ) */
-    uint8_t mpls_labels;  /* labels popped */
-    uint8_t l4_ok;        /* the transport header below was read in full */
+    uint16_t vlan;       /* outermost VLAN ID (0 when untagged) */
+    uint16_t inner_vlan; /* second VLAN ID (QinQ) */
+    uint8_t mpls_labels; /* labels popped */
+    uint8_t l4_ok;       /* the transport header below was read in full */
     uint16_t src_port;
     uint16_t dst_port;
     /* TCP */
-    uint8_t tcp_flags;    /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80 */
-    uint8_t tcp_hdr_len;  /* bytes, including options */
+    uint8_t tcp_flags; /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80 */
+    uint8_t tcp_hdr_len; /* bytes, including options */
     uint32_t tcp_seq;
     uint32_t tcp_ack;
     uint16_t tcp_window;

@@ -45,35 +45,35 @@
 #define SFLOW_VERSION 5
 
 /* Sample formats (enterprise 0). */
-#define SF_FLOW_SAMPLE 1
-#define SF_COUNTER_SAMPLE 2
-#define SF_FLOW_SAMPLE_EXP 3
+#define SF_FLOW_SAMPLE        1
+#define SF_COUNTER_SAMPLE     2
+#define SF_FLOW_SAMPLE_EXP    3
 #define SF_COUNTER_SAMPLE_EXP 4
-#define SF_DISCARD_SAMPLE 5
+#define SF_DISCARD_SAMPLE     5
 
 /* Flow record formats (enterprise 0). */
-#define SF_REC_RAW_HEADER 1
-#define SF_REC_ETHERNET 2
-#define SF_REC_IPV4 3
-#define SF_REC_IPV6 4
-#define SF_REC_EXT_SWITCH 1001
-#define SF_REC_EXT_ROUTER 1002
+#define SF_REC_RAW_HEADER  1
+#define SF_REC_ETHERNET    2
+#define SF_REC_IPV4        3
+#define SF_REC_IPV6        4
+#define SF_REC_EXT_SWITCH  1001
+#define SF_REC_EXT_ROUTER  1002
 #define SF_REC_EXT_GATEWAY 1003
 
 /* Raw header protocols (sFlow header_protocol enumeration). */
 #define SF_HDR_ETHERNET 1
-#define SF_HDR_IPV4 11
-#define SF_HDR_IPV6 12
+#define SF_HDR_IPV4     11
+#define SF_HDR_IPV6     12
 
 #define SF_IF_UNKNOWN 0x3FFFFFFFu
 
 /* What one flow sample has gathered so far; which source won for each field. */
 struct sample_state {
     struct flow_rec rec;
-    int bytes_src;  /* 0 none, 1 Ethernet record, 2 sampled IP record, 3 raw header */
-    int addr_src;   /* 0 none, 1 sampled IP record, 2 raw header */
-    int vlan_switch;/* the extended switch record set rec.vlan */
-    int nh_router;  /* the extended router record set rec.nexthop */
+    int bytes_src;   /* 0 none, 1 Ethernet record, 2 sampled IP record, 3 raw header */
+    int addr_src;    /* 0 none, 1 sampled IP record, 2 raw header */
+    int vlan_switch; /* the extended switch record set rec.vlan */
+    int nh_router;   /* the extended router record set rec.nexthop */
 };
 
 static uint32_t iface_value(uint32_t format, uint32_t value)
@@ -319,14 +319,13 @@ static void flow_records(struct rd *r, uint32_t nrec, struct sample_state *st,
 }
 
 /* Decodes one flow sample (expanded or not) and emits its record. */
-static void flow_sample(struct rd *r, int expanded, const struct ipaddr *exporter,
-                        uint64_t recv_ms, const struct flow_sink *sink,
-                        struct sflow_result *res)
+static void flow_sample(struct rd *r, int expanded, const struct ipaddr *exporter, uint64_t recv_ms,
+                        const struct flow_sink *sink, struct sflow_result *res)
 {
     struct sample_state st;
     memset(&st, 0, sizeof st);
     uint32_t in_fmt, in_val, out_fmt, out_val;
-    (void)rd_u32(r); /* sample sequence number */
+    (void)rd_u32(r);              /* sample sequence number */
     rd_skip(r, expanded ? 8 : 4); /* source ID (type, index) */
     uint32_t rate = rd_u32(r);
     (void)rd_u32(r); /* sample pool */

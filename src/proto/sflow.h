@@ -19,9 +19,9 @@
 #include "proto/flow_sink.h"
 
 struct sflow_result {
-    struct ipaddr agent;      /* agent address from the datagram header */
+    struct ipaddr agent; /* agent address from the datagram header */
     uint32_t sub_agent;
-    uint32_t seq;             /* datagram sequence number */
+    uint32_t seq; /* datagram sequence number */
     uint32_t uptime_ms;
     uint32_t samples;         /* samples announced */
     uint32_t flow_samples;    /* emitted as records (formats 1 and 3) */

@@ -29,7 +29,7 @@ enum cmp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE };
 
 struct parser {
     const char *s;
-    size_t pos;       /* next char */
+    size_t pos; /* next char */
     enum tok tok;
     size_t tstart, tlen;
     enum cmp cmp;
@@ -74,11 +74,21 @@ static void next(struct parser *p)
     }
     p->pos++;
     switch (c) {
-    case '(': p->tok = T_LP; return;
-    case ')': p->tok = T_RP; return;
-    case '[': p->tok = T_LB; return;
-    case ']': p->tok = T_RB; return;
-    case ',': p->tok = T_COMMA; return;
+    case '(':
+        p->tok = T_LP;
+        return;
+    case ')':
+        p->tok = T_RP;
+        return;
+    case '[':
+        p->tok = T_LB;
+        return;
+    case ']':
+        p->tok = T_RB;
+        return;
+    case ',':
+        p->tok = T_COMMA;
+        return;
     case '&':
         if (s[p->pos] == '&') {
             p->pos++;
@@ -172,7 +182,8 @@ static bool tok_cmp(struct parser *p, enum cmp *c)
     static const struct {
         const char *w;
         enum cmp c;
-    } words[] = {{"eq", C_EQ}, {"ne", C_NE}, {"lt", C_LT}, {"le", C_LE}, {"gt", C_GT}, {"ge", C_GE}};
+    } words[] = {{"eq", C_EQ}, {"ne", C_NE}, {"lt", C_LT},
+                 {"le", C_LE}, {"gt", C_GT}, {"ge", C_GE}};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (is_kw(p, words[i].w)) {
             *c = words[i].c;
@@ -195,18 +206,26 @@ static int number(struct parser *p, uint64_t *out)
         i++;
     }
     if (i == 0)
-        return perr(p, p->tstart, "expected a number, got '%.*s'", (int)(p->tlen > 40 ? 40 : p->tlen), s);
+        return perr(p, p->tstart, "expected a number, got '%.*s'",
+                    (int)(p->tlen > 40 ? 40 : p->tlen), s);
     if (i < p->tlen) {
         uint64_t mul = 0;
         if (i + 1 == p->tlen) {
             switch (tolower((unsigned char)s[i])) {
-            case 'k': mul = 1000; break;
-            case 'm': mul = 1000000; break;
-            case 'g': mul = 1000000000; break;
+            case 'k':
+                mul = 1000;
+                break;
+            case 'm':
+                mul = 1000000;
+                break;
+            case 'g':
+                mul = 1000000000;
+                break;
             }
         }
         if (!mul)
-            return perr(p, p->tstart, "expected a number, got '%.*s'", (int)(p->tlen > 40 ? 40 : p->tlen), s);
+            return perr(p, p->tstart, "expected a number, got '%.*s'",
+                        (int)(p->tlen > 40 ? 40 : p->tlen), s);
         if (v > UINT64_MAX / mul)
             return perr(p, p->tstart, "number '%.*s' is too large", (int)p->tlen, s);
         v *= mul;
@@ -273,18 +292,32 @@ static int range_node(struct parser *p, enum ffield fld, enum cmp c, uint64_t v)
     nd->lo = 0;
     nd->hi = mx;
     switch (c) {
-    case C_EQ: nd->lo = nd->hi = v; break;
-    case C_NE: nd->lo = nd->hi = v; nd->neg = 1; break;
+    case C_EQ:
+        nd->lo = nd->hi = v;
+        break;
+    case C_NE:
+        nd->lo = nd->hi = v;
+        nd->neg = 1;
+        break;
     case C_LT:
-        if (v == 0) { nd->neg = 1; } /* nothing is < 0: the full range, negated */
-        else nd->hi = v - 1;
+        if (v == 0) {
+            nd->neg = 1;
+        } /* nothing is < 0: the full range, negated */
+        else
+            nd->hi = v - 1;
         break;
-    case C_LE: nd->hi = v; break;
+    case C_LE:
+        nd->hi = v;
+        break;
     case C_GT:
-        if (v == UINT64_MAX) nd->neg = 1;
-        else nd->lo = v + 1;
+        if (v == UINT64_MAX)
+            nd->neg = 1;
+        else
+            nd->lo = v + 1;
         break;
-    case C_GE: nd->lo = v; break;
+    case C_GE:
+        nd->lo = v;
+        break;
     }
     if (nd->hi > mx)
         nd->hi = mx;
@@ -420,7 +453,7 @@ static const struct {
     const char *name;
     uint8_t num;
 } proto_names[] = {
-    {"icmp", 1}, {"igmp", 2}, {"tcp", 6}, {"udp", 17}, {"gre", 47},
+    {"icmp", 1}, {"igmp", 2}, {"tcp", 6},    {"udp", 17},       {"gre", 47},
     {"esp", 50}, {"ah", 51},  {"icmp6", 58}, {"ipv6-icmp", 58}, {"sctp", 132},
 };
 
@@ -521,7 +554,9 @@ static int parse_prim(struct parser *p)
         static const struct {
             const char *w;
             enum ffield f;
-        } hw[] = {{"flows", FF_H_FLOWS}, {"packets", FF_H_PACKETS}, {"bytes", FF_H_BYTES},
+        } hw[] = {{"flows", FF_H_FLOWS},
+                  {"packets", FF_H_PACKETS},
+                  {"bytes", FF_H_BYTES},
                   {"distinct", FF_H_DISTINCT}};
         for (size_t i = 0; i < sizeof hw / sizeof hw[0]; i++) {
             if (!is_kw(p, hw[i].w))
@@ -608,7 +643,8 @@ static int parse_prim(struct parser *p)
             return -1;
         if (a.v > (port ? 0xffffu : 0xffffffffu))
             return perr(p, p->tstart, "%s %llu out of range", port ? "port" : "AS",
-                        (unsigned long long)a.v), -1;
+                        (unsigned long long)a.v),
+                   -1;
         next(p);
         return either(p, dir, mk_range, port ? FF_SRC_PORT : FF_SRC_AS,
                       port ? FF_DST_PORT : FF_DST_AS, &a);
@@ -655,7 +691,8 @@ static int parse_prim(struct parser *p)
                 mask |= (uint8_t)(1u << (q - letters));
             else
                 return perr(p, p->tstart + (size_t)(c - buf),
-                            "'%c' is not a TCP flag (F S R P A U E C X)", *c), -1;
+                            "'%c' is not a TCP flag (F S R P A U E C X)", *c),
+                       -1;
         }
         next(p);
         int n = new_node(p, FK_FLAGS);
@@ -819,4 +856,3 @@ int filter_compile_having(const char *text, struct filter **out, struct filter_e
 {
     return compile(text, out, err, true);
 }
-

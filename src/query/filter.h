@@ -104,26 +104,52 @@ bool filter_match_row(const struct filter *f, uint64_t flows, uint64_t packets, 
  *                    (filter_addrset_each lists them)
  *   FILTER_N_FAMILY  the source address is IPv4-mapped (lo = 1) or not (lo = 0) */
 enum filter_node_kind {
-    FILTER_N_ANY, FILTER_N_AND, FILTER_N_OR, FILTER_N_NOT, FILTER_N_RANGE, FILTER_N_INSET,
-    FILTER_N_FLAGS, FILTER_N_NET, FILTER_N_ADDRSET, FILTER_N_FAMILY,
+    FILTER_N_ANY,
+    FILTER_N_AND,
+    FILTER_N_OR,
+    FILTER_N_NOT,
+    FILTER_N_RANGE,
+    FILTER_N_INSET,
+    FILTER_N_FLAGS,
+    FILTER_N_NET,
+    FILTER_N_ADDRSET,
+    FILTER_N_FAMILY,
 };
 enum filter_field {
-    FILTER_F_SRC_PORT, FILTER_F_DST_PORT, FILTER_F_PROTO, FILTER_F_PACKETS, FILTER_F_BYTES,
-    FILTER_F_SRC_AS, FILTER_F_DST_AS, FILTER_F_IN_IF, FILTER_F_OUT_IF, FILTER_F_SAMPLING,
-    FILTER_F_TOS, FILTER_F_VLAN, FILTER_F_DURATION, FILTER_F_PPS, FILTER_F_BPS, FILTER_F_BPP,
-    FILTER_F_SRC, FILTER_F_DST, FILTER_F_EXPORTER,
+    FILTER_F_SRC_PORT,
+    FILTER_F_DST_PORT,
+    FILTER_F_PROTO,
+    FILTER_F_PACKETS,
+    FILTER_F_BYTES,
+    FILTER_F_SRC_AS,
+    FILTER_F_DST_AS,
+    FILTER_F_IN_IF,
+    FILTER_F_OUT_IF,
+    FILTER_F_SAMPLING,
+    FILTER_F_TOS,
+    FILTER_F_VLAN,
+    FILTER_F_DURATION,
+    FILTER_F_PPS,
+    FILTER_F_BPS,
+    FILTER_F_BPP,
+    FILTER_F_SRC,
+    FILTER_F_DST,
+    FILTER_F_EXPORTER,
     /* having mode: the measures of an aggregated row */
-    FILTER_F_H_FLOWS, FILTER_F_H_PACKETS, FILTER_F_H_BYTES, FILTER_F_H_DISTINCT,
+    FILTER_F_H_FLOWS,
+    FILTER_F_H_PACKETS,
+    FILTER_F_H_BYTES,
+    FILTER_F_H_DISTINCT,
 };
 struct filter_node_view {
     enum filter_node_kind kind;
     enum filter_field field;
     bool neg;
-    int a, b;                  /* AND/OR: both children; NOT: child a */
-    uint64_t lo, hi;           /* RANGE; FAMILY (lo) */
-    uint8_t flags;             /* FLAGS */
-    struct ipprefix pfx;       /* NET */
-    const uint64_t *vals;      /* INSET */
+    int a, b;             /* AND/OR: both children; NOT: child a */
+    uint64_t lo, hi;      /* RANGE; FAMILY (lo) */
+    uint8_t flags;        /* FLAGS */
+    struct ipprefix pfx;  /* NET */
+    const uint64_t *vals; /* INSET */
     size_t nvals;
 };
 /* Index of the root node. */

@@ -25,8 +25,10 @@ static uint64_t field_cols(enum ffield fld)
     case FF_BPS:
         return STORE_COLBIT(STORE_COL_START_MS) | STORE_COLBIT(STORE_COL_END_MS) |
                STORE_COLBIT(STORE_COL_BYTES);
-    case FF_BPP: return STORE_COLBIT(STORE_COL_PACKETS) | STORE_COLBIT(STORE_COL_BYTES);
-    default: return 0;
+    case FF_BPP:
+        return STORE_COLBIT(STORE_COL_PACKETS) | STORE_COLBIT(STORE_COL_BYTES);
+    default:
+        return 0;
     }
 }
 
@@ -39,10 +41,17 @@ uint64_t filter_columns(const struct filter *f)
         case FK_RANGE:
         case FK_INSET:
         case FK_NET:
-        case FK_ADDRSET: m |= field_cols((enum ffield)nd->field); break;
-        case FK_FLAGS: m |= STORE_COLBIT(STORE_COL_TCP_FLAGS); break;
-        case FK_FAMILY: m |= STORE_COLBIT(STORE_COL_SRC); break;
-        default: break;
+        case FK_ADDRSET:
+            m |= field_cols((enum ffield)nd->field);
+            break;
+        case FK_FLAGS:
+            m |= STORE_COLBIT(STORE_COL_TCP_FLAGS);
+            break;
+        case FK_FAMILY:
+            m |= STORE_COLBIT(STORE_COL_SRC);
+            break;
+        default:
+            break;
         }
     }
     return m;
@@ -65,8 +74,10 @@ static bool may_match(const struct filter *f, int ni, const struct store_block_m
 {
     const struct fnode *nd = &f->nodes[ni];
     switch (nd->kind) {
-    case FK_AND: return may_match(f, nd->a, m) && may_match(f, nd->b, m);
-    case FK_OR: return may_match(f, nd->a, m) || may_match(f, nd->b, m);
+    case FK_AND:
+        return may_match(f, nd->a, m) && may_match(f, nd->b, m);
+    case FK_OR:
+        return may_match(f, nd->a, m) || may_match(f, nd->b, m);
     case FK_RANGE:
         if (nd->field == FF_SRC_PORT || nd->field == FF_DST_PORT) {
             bool src = nd->field == FF_SRC_PORT;
@@ -118,7 +129,8 @@ static bool may_match(const struct filter *f, int ni, const struct store_block_m
             return false;
         }
         return true;
-    default: return true;
+    default:
+        return true;
     }
 }
 
@@ -158,17 +170,17 @@ static uint8_t *mask_at(struct filter_scratch *s, unsigned depth)
     return s->masks[depth];
 }
 
-#define RANGE_LOOP(T, col)                                                                       \
-    do {                                                                                         \
-        const T *v_ = (col);                                                                     \
-        uint64_t lo_ = nd->lo, w_ = nd->hi - nd->lo;                                             \
-        uint8_t ng_ = nd->neg;                                                                   \
-        if (nd->lo > nd->hi) {                                                                   \
-            memset(out, ng_, n);                                                                 \
-            break;                                                                               \
-        }                                                                                        \
-        for (size_t i = 0; i < n; i++)                                                           \
-            out[i] = (uint8_t)(((uint64_t)v_[i] - lo_ <= w_) ^ ng_);                             \
+#define RANGE_LOOP(T, col)                                                                         \
+    do {                                                                                           \
+        const T *v_ = (col);                                                                       \
+        uint64_t lo_ = nd->lo, w_ = nd->hi - nd->lo;                                               \
+        uint8_t ng_ = nd->neg;                                                                     \
+        if (nd->lo > nd->hi) {                                                                     \
+            memset(out, ng_, n);                                                                   \
+            break;                                                                                 \
+        }                                                                                          \
+        for (size_t i = 0; i < n; i++)                                                             \
+            out[i] = (uint8_t)(((uint64_t)v_[i] - lo_ <= w_) ^ ng_);                               \
     } while (0)
 
 static uint64_t rate(uint64_t num, uint64_t start, uint64_t end, uint64_t scale)
@@ -182,19 +194,44 @@ static int eval_range(const struct fnode *nd, const struct store_block *b, uint8
 {
     size_t n = b->n;
     switch (nd->field) {
-    case FF_SRC_PORT: RANGE_LOOP(uint16_t, b->src_port); return 0;
-    case FF_DST_PORT: RANGE_LOOP(uint16_t, b->dst_port); return 0;
-    case FF_VLAN: RANGE_LOOP(uint16_t, b->vlan); return 0;
-    case FF_PROTO: RANGE_LOOP(uint8_t, b->proto); return 0;
-    case FF_TOS: RANGE_LOOP(uint8_t, b->tos); return 0;
-    case FF_PACKETS: RANGE_LOOP(uint64_t, b->packets); return 0;
-    case FF_BYTES: RANGE_LOOP(uint64_t, b->bytes); return 0;
-    case FF_SRC_AS: RANGE_LOOP(uint32_t, b->src_as); return 0;
-    case FF_DST_AS: RANGE_LOOP(uint32_t, b->dst_as); return 0;
-    case FF_IN_IF: RANGE_LOOP(uint32_t, b->in_if); return 0;
-    case FF_OUT_IF: RANGE_LOOP(uint32_t, b->out_if); return 0;
-    case FF_SAMPLING: RANGE_LOOP(uint32_t, b->sampling); return 0;
-    default: break;
+    case FF_SRC_PORT:
+        RANGE_LOOP(uint16_t, b->src_port);
+        return 0;
+    case FF_DST_PORT:
+        RANGE_LOOP(uint16_t, b->dst_port);
+        return 0;
+    case FF_VLAN:
+        RANGE_LOOP(uint16_t, b->vlan);
+        return 0;
+    case FF_PROTO:
+        RANGE_LOOP(uint8_t, b->proto);
+        return 0;
+    case FF_TOS:
+        RANGE_LOOP(uint8_t, b->tos);
+        return 0;
+    case FF_PACKETS:
+        RANGE_LOOP(uint64_t, b->packets);
+        return 0;
+    case FF_BYTES:
+        RANGE_LOOP(uint64_t, b->bytes);
+        return 0;
+    case FF_SRC_AS:
+        RANGE_LOOP(uint32_t, b->src_as);
+        return 0;
+    case FF_DST_AS:
+        RANGE_LOOP(uint32_t, b->dst_as);
+        return 0;
+    case FF_IN_IF:
+        RANGE_LOOP(uint32_t, b->in_if);
+        return 0;
+    case FF_OUT_IF:
+        RANGE_LOOP(uint32_t, b->out_if);
+        return 0;
+    case FF_SAMPLING:
+        RANGE_LOOP(uint32_t, b->sampling);
+        return 0;
+    default:
+        break;
     }
     if (!s->tmp && !(s->tmp = malloc(SEGMENT_BLOCK_MAX * sizeof *s->tmp)))
         return BS_ENOMEM;
@@ -204,10 +241,18 @@ static int eval_range(const struct fnode *nd, const struct store_block *b, uint8
         case FF_DURATION:
             t[i] = b->end_ms[i] > b->start_ms[i] ? b->end_ms[i] - b->start_ms[i] : 0;
             break;
-        case FF_PPS: t[i] = rate(b->packets[i], b->start_ms[i], b->end_ms[i], 1000); break;
-        case FF_BPS: t[i] = rate(b->bytes[i], b->start_ms[i], b->end_ms[i], 8000); break;
-        case FF_BPP: t[i] = b->packets[i] ? b->bytes[i] / b->packets[i] : 0; break;
-        default: t[i] = 0; break;
+        case FF_PPS:
+            t[i] = rate(b->packets[i], b->start_ms[i], b->end_ms[i], 1000);
+            break;
+        case FF_BPS:
+            t[i] = rate(b->bytes[i], b->start_ms[i], b->end_ms[i], 8000);
+            break;
+        case FF_BPP:
+            t[i] = b->packets[i] ? b->bytes[i] / b->packets[i] : 0;
+            break;
+        default:
+            t[i] = 0;
+            break;
         }
     }
     RANGE_LOOP(uint64_t, t);
@@ -217,9 +262,12 @@ static int eval_range(const struct fnode *nd, const struct store_block *b, uint8
 static const struct store_addr_col *addr_col(const struct store_block *b, unsigned field)
 {
     switch (field) {
-    case FF_SRC: return &b->src;
-    case FF_DST: return &b->dst;
-    default: return &b->exporter;
+    case FF_SRC:
+        return &b->src;
+    case FF_DST:
+        return &b->dst;
+    default:
+        return &b->exporter;
     }
 }
 
@@ -258,7 +306,9 @@ static int eval_node(const struct filter *f, int ni, const struct store_block *b
     size_t n = b->n;
     int rc;
     switch (nd->kind) {
-    case FK_ANY: memset(out, 1, n); return 0;
+    case FK_ANY:
+        memset(out, 1, n);
+        return 0;
     case FK_NOT:
         if ((rc = eval_node(f, nd->a, b, out, s, depth)))
             return rc;
@@ -287,10 +337,11 @@ static int eval_node(const struct filter *f, int ni, const struct store_block *b
                 out[i] |= t[i];
         return 0;
     }
-    case FK_RANGE: return eval_range(nd, b, out, s);
+    case FK_RANGE:
+        return eval_range(nd, b, out, s);
     case FK_INSET: {
         const uint8_t *bm = f->bitmaps + nd->lo * 8192;
-        const uint16_t *v16 = nd->field == FF_SRC_PORT ? b->src_port
+        const uint16_t *v16 = nd->field == FF_SRC_PORT   ? b->src_port
                               : nd->field == FF_DST_PORT ? b->dst_port
                                                          : NULL;
         if (v16) {
@@ -313,7 +364,9 @@ static int eval_node(const struct filter *f, int ni, const struct store_block *b
         for (size_t i = 0; i < n; i++)
             out[i] = (b->tcp_flags[i] & nd->flags) == nd->flags;
         return 0;
-    case FK_NET: eval_net(nd, b, out); return 0;
+    case FK_NET:
+        eval_net(nd, b, out);
+        return 0;
     case FK_ADDRSET: {
         const struct addrset *set = &f->sets[nd->set];
         const struct store_addr_col *c = addr_col(b, nd->field);
@@ -368,11 +421,26 @@ bool filter_match_rec(const struct filter *f, const struct flow_rec *r)
     uint16_t sp = r->src_port, dp = r->dst_port, vl = r->vlan;
     uint8_t pr = r->proto, fl = r->tcp_flags, tos = r->tos;
     struct store_block b = {
-        .n = 1, .start_ms = &st, .end_ms = &end, .packets = &pk, .bytes = &by,
-        .src = {NULL, &r->src}, .dst = {NULL, &r->dst}, .exporter = {NULL, &r->exporter},
-        .nexthop = {NULL, &r->nexthop}, .sampling = &sr, .in_if = &ii, .out_if = &oi,
-        .src_as = &sa, .dst_as = &da, .src_port = &sp, .dst_port = &dp, .vlan = &vl,
-        .proto = &pr, .tcp_flags = &fl, .tos = &tos,
+        .n = 1,
+        .start_ms = &st,
+        .end_ms = &end,
+        .packets = &pk,
+        .bytes = &by,
+        .src = {NULL, &r->src},
+        .dst = {NULL, &r->dst},
+        .exporter = {NULL, &r->exporter},
+        .nexthop = {NULL, &r->nexthop},
+        .sampling = &sr,
+        .in_if = &ii,
+        .out_if = &oi,
+        .src_as = &sa,
+        .dst_as = &da,
+        .src_port = &sp,
+        .dst_port = &dp,
+        .vlan = &vl,
+        .proto = &pr,
+        .tcp_flags = &fl,
+        .tos = &tos,
     };
     struct filter_scratch *s = filter_scratch_new();
     if (!s)
@@ -387,10 +455,14 @@ static bool row_match(const struct filter *f, int ni, const uint64_t v[4])
 {
     const struct fnode *nd = &f->nodes[ni];
     switch (nd->kind) {
-    case FK_ANY: return true;
-    case FK_NOT: return !row_match(f, nd->a, v);
-    case FK_AND: return row_match(f, nd->a, v) && row_match(f, nd->b, v);
-    case FK_OR: return row_match(f, nd->a, v) || row_match(f, nd->b, v);
+    case FK_ANY:
+        return true;
+    case FK_NOT:
+        return !row_match(f, nd->a, v);
+    case FK_AND:
+        return row_match(f, nd->a, v) && row_match(f, nd->b, v);
+    case FK_OR:
+        return row_match(f, nd->a, v) || row_match(f, nd->b, v);
     case FK_RANGE: {
         if (nd->field < FF_H_FLOWS || nd->field > FF_H_DISTINCT)
             return false;
@@ -398,7 +470,8 @@ static bool row_match(const struct filter *f, int ni, const uint64_t v[4])
         bool in = nd->lo <= nd->hi && x >= nd->lo && x <= nd->hi;
         return in != (nd->neg != 0);
     }
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -462,4 +535,3 @@ int filter_addrset_each(const struct filter *f, int i,
             return rc;
     return 0;
 }
-

@@ -268,7 +268,8 @@ void query_print_summary(const struct query_stats *st, enum query_format format,
                 st->scan.segments_damaged, st->scan.records_missing);
 }
 
-/* ---- query_run: execute and print ------------------------------------------------------------- */
+/* ---- query_run: execute and print -------------------------------------------------------------
+ */
 
 struct printer {
     const struct query_spec *q;

@@ -26,24 +26,28 @@
 /* Length of one generation slice. */
 #define SIM_SLICE_MS 60000u
 /* Upper bounds enforced by sim_params_check(). */
-#define SIM_MAX_SCALE 10000u /* about 0.64 GB per 1000 of scale (docs/SIMULATOR.md) */
-#define SIM_MAX_ISPS 13u
+#define SIM_MAX_SCALE           10000u /* about 0.64 GB per 1000 of scale (docs/SIMULATOR.md) */
+#define SIM_MAX_ISPS            13u
 #define SIM_MAX_ROUTERS_PER_ISP 64u
-#define SIM_MAX_SAMPLING 65536u
+#define SIM_MAX_SAMPLING        65536u
 
-enum sim_format { SIM_FORMAT_MIXED = 0, SIM_FORMAT_V9 = 9, SIM_FORMAT_IPFIX = 10,
-                  SIM_FORMAT_SFLOW = 5 };
+enum sim_format {
+    SIM_FORMAT_MIXED = 0,
+    SIM_FORMAT_V9 = 9,
+    SIM_FORMAT_IPFIX = 10,
+    SIM_FORMAT_SFLOW = 5
+};
 
 struct sim_params {
     uint64_t seed;
-    unsigned scale;               /* world size multiplier (subscribers, devices, bots) */
-    uint64_t start_ms;            /* epoch time of the world's start */
-    uint64_t duration_ms;         /* simulated time span */
+    unsigned scale;       /* world size multiplier (subscribers, devices, bots) */
+    uint64_t start_ms;    /* epoch time of the world's start */
+    uint64_t duration_ms; /* simulated time span */
     enum sim_format format;
-    unsigned isps;                /* number of ISPs */
-    unsigned routers_per_isp;     /* 0: automatic (2 at scale 1, more with scale) */
-    unsigned sampling;            /* v9/IPFIX packet sampling 1:N */
-    unsigned sflow_sampling;      /* sFlow agents' 1:N (used when sampling is 1) */
+    unsigned isps;            /* number of ISPs */
+    unsigned routers_per_isp; /* 0: automatic (2 at scale 1, more with scale) */
+    unsigned sampling;        /* v9/IPFIX packet sampling 1:N */
+    unsigned sflow_sampling;  /* sFlow agents' 1:N (used when sampling is 1) */
     uint64_t active_timeout_ms;
     uint64_t inactive_timeout_ms;
     unsigned template_every;      /* templates in every Nth datagram */
@@ -61,18 +65,18 @@ extern const char *const sim_dk_kind_name[SIM_DK_KINDS];
 
 /* What sim_run() wrote. */
 struct sim_stats {
-    uint64_t flow_records;    /* v9 + IPFIX data records + sFlow flow samples */
+    uint64_t flow_records; /* v9 + IPFIX data records + sFlow flow samples */
     uint64_t v9_records;
     uint64_t ipfix_records;
     uint64_t sflow_samples;
     uint64_t export_datagrams;
-    uint64_t export_bytes;    /* exports.pcap size */
+    uint64_t export_bytes; /* exports.pcap size */
     uint64_t darknet_packets;
-    uint64_t darknet_bytes;   /* darknet.pcap size */
+    uint64_t darknet_bytes; /* darknet.pcap size */
     uint64_t darknet_kind[SIM_DK_KINDS];
     uint64_t truth_bytes;
-    uint64_t true_flows;      /* unidirectional flows generated (before sampling/splitting) */
-    uint64_t true_packets;    /* packets those flows carried */
+    uint64_t true_flows;   /* unidirectional flows generated (before sampling/splitting) */
+    uint64_t true_packets; /* packets those flows carried */
     unsigned exporters;
     unsigned subscribers;
     unsigned devices;

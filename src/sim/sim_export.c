@@ -13,20 +13,20 @@ struct tfield {
 /* Field IDs shared by v9 (RFC 3954 section 8) and IPFIX (IANA IPFIX registry); 21/22 are the
  * v9 sysUptime-relative times, 152/153 the IPFIX absolute milliseconds. */
 static const struct tfield v9_v4[] = {
-    {1, 8}, {2, 8}, {22, 4}, {21, 4}, {8, 4}, {12, 4}, {15, 4}, {7, 2}, {11, 2}, {10, 4},
-    {14, 4}, {4, 1}, {6, 1}, {5, 1}, {9, 1}, {13, 1}, {16, 4}, {17, 4}, {61, 1},
+    {1, 8},  {2, 8}, {22, 4}, {21, 4}, {8, 4}, {12, 4}, {15, 4}, {7, 2},  {11, 2}, {10, 4},
+    {14, 4}, {4, 1}, {6, 1},  {5, 1},  {9, 1}, {13, 1}, {16, 4}, {17, 4}, {61, 1},
 };
 static const struct tfield v9_v6[] = {
-    {1, 8}, {2, 8}, {22, 4}, {21, 4}, {27, 16}, {28, 16}, {62, 16}, {7, 2}, {11, 2}, {10, 4},
-    {14, 4}, {4, 1}, {6, 1}, {5, 1}, {29, 1}, {30, 1}, {16, 4}, {17, 4}, {61, 1},
+    {1, 8},  {2, 8}, {22, 4}, {21, 4}, {27, 16}, {28, 16}, {62, 16}, {7, 2},  {11, 2}, {10, 4},
+    {14, 4}, {4, 1}, {6, 1},  {5, 1},  {29, 1},  {30, 1},  {16, 4},  {17, 4}, {61, 1},
 };
 static const struct tfield ipfix_v4[] = {
-    {1, 8}, {2, 8}, {152, 8}, {153, 8}, {8, 4}, {12, 4}, {15, 4}, {7, 2}, {11, 2}, {10, 4},
-    {14, 4}, {4, 1}, {6, 2}, {5, 1}, {9, 1}, {13, 1}, {16, 4}, {17, 4}, {61, 1},
+    {1, 8},  {2, 8}, {152, 8}, {153, 8}, {8, 4}, {12, 4}, {15, 4}, {7, 2},  {11, 2}, {10, 4},
+    {14, 4}, {4, 1}, {6, 2},   {5, 1},   {9, 1}, {13, 1}, {16, 4}, {17, 4}, {61, 1},
 };
 static const struct tfield ipfix_v6[] = {
-    {1, 8}, {2, 8}, {152, 8}, {153, 8}, {27, 16}, {28, 16}, {62, 16}, {7, 2}, {11, 2}, {10, 4},
-    {14, 4}, {4, 1}, {6, 2}, {5, 1}, {29, 1}, {30, 1}, {16, 4}, {17, 4}, {61, 1},
+    {1, 8},  {2, 8}, {152, 8}, {153, 8}, {27, 16}, {28, 16}, {62, 16}, {7, 2},  {11, 2}, {10, 4},
+    {14, 4}, {4, 1}, {6, 2},   {5, 1},   {29, 1},  {30, 1},  {16, 4},  {17, 4}, {61, 1},
 };
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -73,31 +73,83 @@ static void put_field(uint8_t *p, const struct tfield *f, const struct sim_expor
                       const struct sim_export_rec *r)
 {
     switch (f->id) {
-    case 1: put_uint(p, r->bytes, f->len); break;
-    case 2: put_uint(p, r->packets, f->len); break;
-    case 4: *p = r->proto; break;
-    case 5: *p = r->tos; break;
-    case 6: put_uint(p, r->tcp_flags, f->len); break;
-    case 7: be16_put(p, r->sport); break;
-    case 8: memcpy(p, r->src.b + 12, 4); break;
-    case 9: case 29: *p = r->src_mask; break;
-    case 10: put_uint(p, r->in_if, f->len); break;
-    case 11: be16_put(p, r->dport); break;
-    case 12: memcpy(p, r->dst.b + 12, 4); break;
-    case 13: case 30: *p = r->dst_mask; break;
-    case 14: put_uint(p, r->out_if, f->len); break;
-    case 15: memcpy(p, r->nexthop.b + 12, 4); break;
-    case 16: be32_put(p, r->src_as); break;
-    case 17: be32_put(p, r->dst_as); break;
-    case 21: be32_put(p, uptime(ex, r->end_ms)); break;
-    case 22: be32_put(p, uptime(ex, r->start_ms)); break;
-    case 27: memcpy(p, r->src.b, 16); break;
-    case 28: memcpy(p, r->dst.b, 16); break;
-    case 61: *p = 0; break; /* ingress */
-    case 62: memcpy(p, r->nexthop.b, 16); break;
-    case 152: be64_put(p, r->start_ms); break;
-    case 153: be64_put(p, r->end_ms); break;
-    default: memset(p, 0, f->len); break;
+    case 1:
+        put_uint(p, r->bytes, f->len);
+        break;
+    case 2:
+        put_uint(p, r->packets, f->len);
+        break;
+    case 4:
+        *p = r->proto;
+        break;
+    case 5:
+        *p = r->tos;
+        break;
+    case 6:
+        put_uint(p, r->tcp_flags, f->len);
+        break;
+    case 7:
+        be16_put(p, r->sport);
+        break;
+    case 8:
+        memcpy(p, r->src.b + 12, 4);
+        break;
+    case 9:
+    case 29:
+        *p = r->src_mask;
+        break;
+    case 10:
+        put_uint(p, r->in_if, f->len);
+        break;
+    case 11:
+        be16_put(p, r->dport);
+        break;
+    case 12:
+        memcpy(p, r->dst.b + 12, 4);
+        break;
+    case 13:
+    case 30:
+        *p = r->dst_mask;
+        break;
+    case 14:
+        put_uint(p, r->out_if, f->len);
+        break;
+    case 15:
+        memcpy(p, r->nexthop.b + 12, 4);
+        break;
+    case 16:
+        be32_put(p, r->src_as);
+        break;
+    case 17:
+        be32_put(p, r->dst_as);
+        break;
+    case 21:
+        be32_put(p, uptime(ex, r->end_ms));
+        break;
+    case 22:
+        be32_put(p, uptime(ex, r->start_ms));
+        break;
+    case 27:
+        memcpy(p, r->src.b, 16);
+        break;
+    case 28:
+        memcpy(p, r->dst.b, 16);
+        break;
+    case 61:
+        *p = 0;
+        break; /* ingress */
+    case 62:
+        memcpy(p, r->nexthop.b, 16);
+        break;
+    case 152:
+        be64_put(p, r->start_ms);
+        break;
+    case 153:
+        be64_put(p, r->end_ms);
+        break;
+    default:
+        memset(p, 0, f->len);
+        break;
     }
 }
 
@@ -174,8 +226,8 @@ static void emit_flow_datagram(struct sim_exporter *ex, uint64_t now_ms)
                 be16_put(o + off + 8, 8);  /* option fields length in bytes */
                 be16_put(o + off + 10, 1); /* scope: System */
             } else {
-                be16_put(o + off + 6, 3);  /* field count */
-                be16_put(o + off + 8, 1);  /* scope field count */
+                be16_put(o + off + 6, 3); /* field count */
+                be16_put(o + off + 8, 1); /* scope field count */
                 be16_put(o + off + 10, 149);
             }
             be16_put(o + off + 12, 4);
@@ -282,11 +334,11 @@ static void sflow_counters(struct sim_exporter *ex, uint64_t now_ms)
     be32_put(c + 24, 88);
     uint8_t *g = c + 28;
     be32_put(g, ex->uplink_if);
-    be32_put(g + 4, 6);                  /* ethernetCsmacd */
-    be64_put(g + 8, 10000000000ull);     /* 10 Gbit/s */
-    be32_put(g + 16, 1);                 /* full duplex */
-    be32_put(g + 20, 3);                 /* admin up, oper up */
-    be64_put(g + 24, ex->if_octets);     /* ifInOctets */
+    be32_put(g + 4, 6);              /* ethernetCsmacd */
+    be64_put(g + 8, 10000000000ull); /* 10 Gbit/s */
+    be32_put(g + 16, 1);             /* full duplex */
+    be32_put(g + 20, 3);             /* admin up, oper up */
+    be64_put(g + 24, ex->if_octets); /* ifInOctets */
     be32_put(g + 32, (uint32_t)ex->if_pkts);
     be64_put(g + 56, ex->if_octets / 2); /* ifOutOctets: the model counts one direction */
     be32_put(g + 64, (uint32_t)(ex->if_pkts / 2));
@@ -308,8 +360,7 @@ void sim_export_start(struct sim_exporter *ex, uint64_t now_ms)
     ex->next_counter_ms = now_ms + SIM_SFLOW_COUNTER_MS;
 }
 
-void sim_export_add_flow(struct sim_exporter *ex, uint64_t now_ms,
-                         const struct sim_export_rec *rec)
+void sim_export_add_flow(struct sim_exporter *ex, uint64_t now_ms, const struct sim_export_rec *rec)
 {
     int v6 = !(ipaddr_is_v4(&rec->src) && ipaddr_is_v4(&rec->dst));
     size_t n;
@@ -361,20 +412,20 @@ void sim_export_add_sample(struct sim_exporter *ex, uint64_t now_ms,
     be32_put(p + 12, s->in_if); /* source ID: type 0 (ifIndex) << 24 | index */
     be32_put(p + 16, ex->sampling);
     be32_put(p + 20, (uint32_t)ex->sample_pool);
-    be32_put(p + 24, 0);        /* drops */
+    be32_put(p + 24, 0); /* drops */
     be32_put(p + 28, s->in_if);
     be32_put(p + 32, s->out_if);
-    be32_put(p + 36, 2);        /* records */
+    be32_put(p + 36, 2); /* records */
     uint8_t *r = p + 40;
-    be32_put(r, 1);             /* raw packet header */
+    be32_put(r, 1); /* raw packet header */
     be32_put(r + 4, (uint32_t)raw);
-    be32_put(r + 8, 1);         /* header protocol: Ethernet */
+    be32_put(r + 8, 1);                 /* header protocol: Ethernet */
     be32_put(r + 12, s->frame_len + 4); /* frame length on the wire, with the 4-byte FCS */
-    be32_put(r + 16, 4);        /* stripped: the FCS */
+    be32_put(r + 16, 4);                /* stripped: the FCS */
     be32_put(r + 20, (uint32_t)hl);
     memcpy(r + 24, s->header, hl);
     r += 8 + raw;
-    be32_put(r, 1002);          /* extended router data */
+    be32_put(r, 1002); /* extended router data */
     be32_put(r + 4, (uint32_t)rt);
     if (nh6) {
         be32_put(r + 8, 2);

@@ -54,7 +54,7 @@ struct sim_export_rec {
     uint8_t proto;
     uint8_t tcp_flags;
     uint8_t tos;
-    uint8_t src_mask;  /* family's own terms (0..32 or 0..128) */
+    uint8_t src_mask; /* family's own terms (0..32 or 0..128) */
     uint8_t dst_mask;
 };
 
@@ -62,7 +62,7 @@ struct sim_export_rec {
 struct sim_sflow_sample {
     uint8_t header[SIM_SFLOW_HEADER_BYTES]; /* first bytes of the Ethernet frame */
     uint32_t header_len;
-    uint32_t frame_len;   /* length of the whole frame on the wire, without FCS */
+    uint32_t frame_len; /* length of the whole frame on the wire, without FCS */
     uint32_t in_if;
     uint32_t out_if;
     struct ipaddr nexthop;
@@ -77,21 +77,21 @@ typedef void (*sim_export_emit_fn)(void *arg, const struct sim_exporter *ex, uin
 struct sim_exporter {
     /* Configuration, set before the first record. */
     enum sim_fmt fmt;
-    struct ipaddr addr;       /* router (agent) address, IPv4 */
-    uint32_t source_id;       /* v9 source ID / IPFIX observation domain / sFlow sub-agent */
-    uint32_t sampling;        /* 1:N packet sampling (>= 1) */
-    uint64_t boot_ms;         /* wall time at which sysUptime was zero */
-    unsigned template_every;  /* v9/IPFIX: (options) templates every Nth datagram (and at
-                               * least every SIM_TEMPLATE_TIMEOUT_MS) */
-    uint32_t uplink_if;       /* sFlow counter samples describe this interface */
+    struct ipaddr addr;      /* router (agent) address, IPv4 */
+    uint32_t source_id;      /* v9 source ID / IPFIX observation domain / sFlow sub-agent */
+    uint32_t sampling;       /* 1:N packet sampling (>= 1) */
+    uint64_t boot_ms;        /* wall time at which sysUptime was zero */
+    unsigned template_every; /* v9/IPFIX: (options) templates every Nth datagram (and at
+                              * least every SIM_TEMPLATE_TIMEOUT_MS) */
+    uint32_t uplink_if;      /* sFlow counter samples describe this interface */
     sim_export_emit_fn emit;
     void *emit_arg;
     /* State. */
-    uint32_t seq;             /* v9: datagrams sent; IPFIX: data records sent; sFlow: datagrams */
-    uint32_t sample_seq;      /* sFlow flow sample sequence */
-    uint32_t counter_seq;     /* sFlow counter sample sequence */
-    uint64_t sample_pool;     /* sFlow: packets seen on sampled interfaces */
-    uint64_t if_octets;       /* sFlow counters: octets and packets seen */
+    uint32_t seq;         /* v9: datagrams sent; IPFIX: data records sent; sFlow: datagrams */
+    uint32_t sample_seq;  /* sFlow flow sample sequence */
+    uint32_t counter_seq; /* sFlow counter sample sequence */
+    uint64_t sample_pool; /* sFlow: packets seen on sampled interfaces */
+    uint64_t if_octets;   /* sFlow counters: octets and packets seen */
     uint64_t if_pkts;
     uint64_t next_counter_ms; /* sFlow: next counter sample */
     uint64_t datagrams;       /* datagrams emitted */

@@ -100,8 +100,7 @@ int colenc_put_u64_st(struct buf *out, const uint64_t *v, size_t n, int sorted,
 {
     int rc;
     if (n == 0)
-        return buf_putc(out, COLENC_FOR) || put_be(out, 0, 8) || put_be(out, 0, 1) ? BS_ELIMIT
-                                                                                      : 0;
+        return buf_putc(out, COLENC_FOR) || put_be(out, 0, 8) || put_be(out, 0, 1) ? BS_ELIMIT : 0;
     uint64_t mn = st->mn, mx = st->mx;
     unsigned w = width_of(mx - mn);
     if (sorted && st->asc && n > 1) {
@@ -206,63 +205,63 @@ int colenc_put_addr(struct buf *out, const struct ipaddr *v, size_t n)
 /* The decoders share one body per output type. Planes are added in; each plane j holds bits
  * 8j..8j+7 of the difference. A value wider than the output type is truncated (only a
  * corrupt or hostile file can hold one; the checksum normally rejects it first). */
-#define COLENC_DECODER(NAME, T)                                                                  \
-    int NAME(const uint8_t *p, size_t len, size_t n, T *out)                                     \
-    {                                                                                            \
-        struct rd r;                                                                             \
-        rd_init(&r, p, len);                                                                     \
-        unsigned kind = rd_u8(&r);                                                               \
-        if (kind == COLENC_FOR || kind == COLENC_DELTA) {                                        \
-            uint64_t base = rd_u64(&r);                                                          \
-            unsigned w = rd_u8(&r);                                                              \
-            size_t m = kind == COLENC_DELTA ? (n ? n - 1 : 0) : n;                               \
-            if (rd_err(&r) || w > 8 || rd_left(&r) != (size_t)w * m)                             \
-                return BS_ECORRUPT;                                                              \
-            if (kind == COLENC_DELTA && n == 0)                                                  \
-                return 0;                                                                        \
-            const uint8_t *d = rd_ptr(&r);                                                       \
-            T *o = kind == COLENC_DELTA ? out + 1 : out;                                         \
-            if (w == 0) {                                                                        \
-                for (size_t i = 0; i < m; i++)                                                   \
-                    o[i] = (T)(kind == COLENC_DELTA ? 0 : base);                                 \
-            } else {                                                                             \
-                uint64_t b0 = kind == COLENC_DELTA ? 0 : base;                                   \
-                for (size_t i = 0; i < m; i++)                                                   \
-                    o[i] = (T)(b0 + d[i]);                                                       \
-                for (unsigned j = 1; j < w; j++) {                                               \
-                    d += m;                                                                      \
-                    unsigned sh = 8 * j;                                                         \
-                    if (sh >= 8 * sizeof(T))                                                     \
-                        break;                                                                   \
-                    for (size_t i = 0; i < m; i++)                                               \
-                        o[i] = (T)(o[i] + ((uint64_t)d[i] << sh));                               \
-                }                                                                                \
-            }                                                                                    \
-            if (kind == COLENC_DELTA) {                                                          \
-                out[0] = (T)base;                                                                \
-                for (size_t i = 1; i < n; i++)                                                   \
-                    out[i] = (T)(out[i] + out[i - 1]);                                           \
-            }                                                                                    \
-            return 0;                                                                            \
-        }                                                                                        \
-        if (kind == COLENC_DICT) {                                                               \
-            unsigned nd = rd_u16(&r);                                                            \
-            uint64_t vals[COLENC_DICT_MAX]; /* wide: gcc -O3 misjudges a narrow T array */   \
-            if (nd == 0 || nd > COLENC_DICT_MAX)                                                 \
-                return BS_ECORRUPT;                                                              \
-            for (unsigned k = 0; k < nd; k++)                                                    \
-                vals[k] = rd_u64(&r);                                                            \
-            if (rd_err(&r) || rd_left(&r) != n)                                                  \
-                return BS_ECORRUPT;                                                              \
-            const uint8_t *d = rd_ptr(&r);                                                       \
-            for (size_t i = 0; i < n; i++) {                                                     \
-                if (d[i] >= nd)                                                                  \
-                    return BS_ECORRUPT;                                                          \
-                out[i] = (T)vals[d[i]];                                                          \
-            }                                                                                    \
-            return 0;                                                                            \
-        }                                                                                        \
-        return BS_ECORRUPT;                                                                      \
+#define COLENC_DECODER(NAME, T)                                                                    \
+    int NAME(const uint8_t *p, size_t len, size_t n, T *out)                                       \
+    {                                                                                              \
+        struct rd r;                                                                               \
+        rd_init(&r, p, len);                                                                       \
+        unsigned kind = rd_u8(&r);                                                                 \
+        if (kind == COLENC_FOR || kind == COLENC_DELTA) {                                          \
+            uint64_t base = rd_u64(&r);                                                            \
+            unsigned w = rd_u8(&r);                                                                \
+            size_t m = kind == COLENC_DELTA ? (n ? n - 1 : 0) : n;                                 \
+            if (rd_err(&r) || w > 8 || rd_left(&r) != (size_t)w * m)                               \
+                return BS_ECORRUPT;                                                                \
+            if (kind == COLENC_DELTA && n == 0)                                                    \
+                return 0;                                                                          \
+            const uint8_t *d = rd_ptr(&r);                                                         \
+            T *o = kind == COLENC_DELTA ? out + 1 : out;                                           \
+            if (w == 0) {                                                                          \
+                for (size_t i = 0; i < m; i++)                                                     \
+                    o[i] = (T)(kind == COLENC_DELTA ? 0 : base);                                   \
+            } else {                                                                               \
+                uint64_t b0 = kind == COLENC_DELTA ? 0 : base;                                     \
+                for (size_t i = 0; i < m; i++)                                                     \
+                    o[i] = (T)(b0 + d[i]);                                                         \
+                for (unsigned j = 1; j < w; j++) {                                                 \
+                    d += m;                                                                        \
+                    unsigned sh = 8 * j;                                                           \
+                    if (sh >= 8 * sizeof(T))                                                       \
+                        break;                                                                     \
+                    for (size_t i = 0; i < m; i++)                                                 \
+                        o[i] = (T)(o[i] + ((uint64_t)d[i] << sh));                                 \
+                }                                                                                  \
+            }                                                                                      \
+            if (kind == COLENC_DELTA) {                                                            \
+                out[0] = (T)base;                                                                  \
+                for (size_t i = 1; i < n; i++)                                                     \
+                    out[i] = (T)(out[i] + out[i - 1]);                                             \
+            }                                                                                      \
+            return 0;                                                                              \
+        }                                                                                          \
+        if (kind == COLENC_DICT) {                                                                 \
+            unsigned nd = rd_u16(&r);                                                              \
+            uint64_t vals[COLENC_DICT_MAX]; /* wide: gcc -O3 misjudges a narrow T array */         \
+            if (nd == 0 || nd > COLENC_DICT_MAX)                                                   \
+                return BS_ECORRUPT;                                                                \
+            for (unsigned k = 0; k < nd; k++)                                                      \
+                vals[k] = rd_u64(&r);                                                              \
+            if (rd_err(&r) || rd_left(&r) != n)                                                    \
+                return BS_ECORRUPT;                                                                \
+            const uint8_t *d = rd_ptr(&r);                                                         \
+            for (size_t i = 0; i < n; i++) {                                                       \
+                if (d[i] >= nd)                                                                    \
+                    return BS_ECORRUPT;                                                            \
+                out[i] = (T)vals[d[i]];                                                            \
+            }                                                                                      \
+            return 0;                                                                              \
+        }                                                                                          \
+        return BS_ECORRUPT;                                                                        \
     }
 
 COLENC_DECODER(colenc_get_u64, uint64_t)

@@ -28,30 +28,42 @@ static const struct colname nfdump_cols[] = {
 };
 /* The 1.7 column order, used when the header is missing (nfdump -q). */
 static const char *const nfdump_default[] = {
-    "ts", "te", "td", "sa", "da", "sp", "dp", "pr", "flg", "fwd", "stos", "ipkt", "ibyt", "opkt",
-    "obyt", "in", "out", "sas", "das", "smk", "dmk", "dtos", "dir", "nh", "nhb", "svln", "dvln",
-    "ismc", "odmc", "idmc", "osmc", "mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7",
-    "mpls8", "mpls9", "mpls10", "cl", "sl", "al", "ra", "eng", "exid", "tr", NULL,
+    "ts",     "te",    "td",    "sa",    "da",    "sp",    "dp",    "pr",    "flg",   "fwd",
+    "stos",   "ipkt",  "ibyt",  "opkt",  "obyt",  "in",    "out",   "sas",   "das",   "smk",
+    "dmk",    "dtos",  "dir",   "nh",    "nhb",   "svln",  "dvln",  "ismc",  "odmc",  "idmc",
+    "osmc",   "mpls1", "mpls2", "mpls3", "mpls4", "mpls5", "mpls6", "mpls7", "mpls8", "mpls9",
+    "mpls10", "cl",    "sl",    "al",    "ra",    "eng",   "exid",  "tr",    NULL,
 };
 
 static const struct colname binetflow_cols[] = {
-    {"StartTime", IF_TS}, {"Dur", IF_TD},      {"Proto", IF_PR},     {"SrcAddr", IF_SA},
-    {"Sport", IF_SP},     {"Dir", IF_DIR},     {"DstAddr", IF_DA},   {"Dport", IF_DP},
-    {"sTos", IF_STOS},    {"TotPkts", IF_IPKT}, {"TotBytes", IF_IBYT}, {"State", IF_STATE},
-    {"SrcBytes", IF_ORIG_BYTES}, {"SrcPkts", IF_SPKT}, {"DstPkts", IF_OPKT},
-    {"DstBytes", IF_OBYT}, {NULL, IF_COUNT},
+    {"StartTime", IF_TS},        {"Dur", IF_TD},        {"Proto", IF_PR},
+    {"SrcAddr", IF_SA},          {"Sport", IF_SP},      {"Dir", IF_DIR},
+    {"DstAddr", IF_DA},          {"Dport", IF_DP},      {"sTos", IF_STOS},
+    {"TotPkts", IF_IPKT},        {"TotBytes", IF_IBYT}, {"State", IF_STATE},
+    {"SrcBytes", IF_ORIG_BYTES}, {"SrcPkts", IF_SPKT},  {"DstPkts", IF_OPKT},
+    {"DstBytes", IF_OBYT},       {NULL, IF_COUNT},
 };
 static const char *const binetflow_default[] = {
-    "StartTime", "Dur", "Proto", "SrcAddr", "Sport", "Dir", "DstAddr", "Dport", "State", "sTos",
-    "dTos", "TotPkts", "TotBytes", "SrcBytes", "Label", NULL,
+    "StartTime", "Dur",  "Proto", "SrcAddr", "Sport",    "Dir",      "DstAddr", "Dport",
+    "State",     "sTos", "dTos",  "TotPkts", "TotBytes", "SrcBytes", "Label",   NULL,
 };
 
 static const struct colname zeek_cols[] = {
-    {"ts", IF_TS},         {"id.orig_h", IF_SA},        {"id.orig_p", IF_SP},
-    {"id.resp_h", IF_DA},  {"id.resp_p", IF_DP},        {"proto", IF_PR},
-    {"duration", IF_TD},   {"orig_pkts", IF_IPKT},      {"orig_ip_bytes", IF_IBYT},
-    {"resp_pkts", IF_OPKT}, {"resp_ip_bytes", IF_OBYT}, {"orig_bytes", IF_ORIG_BYTES},
-    {"resp_bytes", IF_RESP_BYTES}, {"conn_state", IF_STATE}, {"history", IF_HISTORY},
+    {"ts", IF_TS},
+    {"id.orig_h", IF_SA},
+    {"id.orig_p", IF_SP},
+    {"id.resp_h", IF_DA},
+    {"id.resp_p", IF_DP},
+    {"proto", IF_PR},
+    {"duration", IF_TD},
+    {"orig_pkts", IF_IPKT},
+    {"orig_ip_bytes", IF_IBYT},
+    {"resp_pkts", IF_OPKT},
+    {"resp_ip_bytes", IF_OBYT},
+    {"orig_bytes", IF_ORIG_BYTES},
+    {"resp_bytes", IF_RESP_BYTES},
+    {"conn_state", IF_STATE},
+    {"history", IF_HISTORY},
     {NULL, IF_COUNT},
 };
 
@@ -59,12 +71,12 @@ static const struct {
     const char *name;
     uint8_t num;
 } proto_tab[] = {
-    {"HOPOPT", 0}, {"ICMP", 1},  {"IGMP", 2},   {"GGP", 3},    {"IPIP", 4},   {"ST", 5},
-    {"TCP", 6},    {"CBT", 7},   {"EGP", 8},    {"IGP", 9},    {"UDP", 17},   {"IPv6", 41},
-    {"Rte6", 43},  {"Frag6", 44}, {"RSVP", 46}, {"GRE", 47},   {"ESP", 50},   {"AH", 51},
-    {"ICMP6", 58}, {"IPV6-ICMP", 58}, {"NoNxt", 59}, {"Opts6", 60}, {"EIGRP", 88}, {"OSPF", 89},
-    {"PIM", 103},  {"VRRP", 112}, {"L2TP", 115}, {"SCTP", 132}, {"UDPLite", 136}, {"ARP", 0},
-    {"RTP", 17},   {"RTCP", 17}, {"UDT", 17},
+    {"HOPOPT", 0}, {"ICMP", 1},       {"IGMP", 2},   {"GGP", 3},    {"IPIP", 4},      {"ST", 5},
+    {"TCP", 6},    {"CBT", 7},        {"EGP", 8},    {"IGP", 9},    {"UDP", 17},      {"IPv6", 41},
+    {"Rte6", 43},  {"Frag6", 44},     {"RSVP", 46},  {"GRE", 47},   {"ESP", 50},      {"AH", 51},
+    {"ICMP6", 58}, {"IPV6-ICMP", 58}, {"NoNxt", 59}, {"Opts6", 60}, {"EIGRP", 88},    {"OSPF", 89},
+    {"PIM", 103},  {"VRRP", 112},     {"L2TP", 115}, {"SCTP", 132}, {"UDPLite", 136}, {"ARP", 0},
+    {"RTP", 17},   {"RTCP", 17},      {"UDT", 17},
 };
 
 int import_format_parse(const char *name, enum import_format *out)
@@ -276,14 +288,30 @@ static uint8_t parse_flags(const char *s)
     uint8_t f = 0;
     for (; *s; s++) {
         switch (toupper((unsigned char)*s)) {
-        case 'F': f |= 0x01; break;
-        case 'S': f |= 0x02; break;
-        case 'R': f |= 0x04; break;
-        case 'P': f |= 0x08; break;
-        case 'A': f |= 0x10; break;
-        case 'U': f |= 0x20; break;
-        case 'E': f |= 0x40; break;
-        case 'C': f |= 0x80; break;
+        case 'F':
+            f |= 0x01;
+            break;
+        case 'S':
+            f |= 0x02;
+            break;
+        case 'R':
+            f |= 0x04;
+            break;
+        case 'P':
+            f |= 0x08;
+            break;
+        case 'A':
+            f |= 0x10;
+            break;
+        case 'U':
+            f |= 0x20;
+            break;
+        case 'E':
+            f |= 0x40;
+            break;
+        case 'C':
+            f |= 0x80;
+            break;
         }
     }
     return f;
@@ -505,16 +533,45 @@ static int build(struct import_ctx *c, char **v, struct flow_rec *r, struct flow
         if (parse_u64(s, &x))
             return bad(c, "bad number", s);
         switch (nums[i].what) {
-        case 0: r->tos = (uint8_t)x; r->has |= FLOW_HAS_TOS; break;
-        case 1: r->packets = x; break;
-        case 2: r->bytes = x; break;
-        case 3: r->in_if = (uint32_t)x; r->has |= FLOW_HAS_IFACES; break;
-        case 4: r->out_if = (uint32_t)x; r->has |= FLOW_HAS_IFACES; break;
-        case 5: r->src_as = (uint32_t)x; r->has |= FLOW_HAS_SRC_AS; break;
-        case 6: r->dst_as = (uint32_t)x; r->has |= FLOW_HAS_DST_AS; break;
-        case 7: r->src_mask = (uint8_t)x; r->has |= FLOW_HAS_MASKS; break;
-        case 8: r->dst_mask = (uint8_t)x; r->has |= FLOW_HAS_MASKS; break;
-        case 9: r->vlan = (uint16_t)x; if (x) r->has |= FLOW_HAS_VLAN; break;
+        case 0:
+            r->tos = (uint8_t)x;
+            r->has |= FLOW_HAS_TOS;
+            break;
+        case 1:
+            r->packets = x;
+            break;
+        case 2:
+            r->bytes = x;
+            break;
+        case 3:
+            r->in_if = (uint32_t)x;
+            r->has |= FLOW_HAS_IFACES;
+            break;
+        case 4:
+            r->out_if = (uint32_t)x;
+            r->has |= FLOW_HAS_IFACES;
+            break;
+        case 5:
+            r->src_as = (uint32_t)x;
+            r->has |= FLOW_HAS_SRC_AS;
+            break;
+        case 6:
+            r->dst_as = (uint32_t)x;
+            r->has |= FLOW_HAS_DST_AS;
+            break;
+        case 7:
+            r->src_mask = (uint8_t)x;
+            r->has |= FLOW_HAS_MASKS;
+            break;
+        case 8:
+            r->dst_mask = (uint8_t)x;
+            r->has |= FLOW_HAS_MASKS;
+            break;
+        case 9:
+            r->vlan = (uint16_t)x;
+            if (x)
+                r->has |= FLOW_HAS_VLAN;
+            break;
         }
     }
     if ((s = fld(v, c, IF_NH)) && *s && ipaddr_parse(s, &r->nexthop))

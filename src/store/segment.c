@@ -17,16 +17,16 @@
 
 static const char seg_magic[8] = {'B', 'S', 'S', 'E', 'G', 0, 0, 0};
 static const char seg_end_magic[8] = {'B', 'S', 'S', 'E', 'G', 'E', 'N', 'D'};
-#define SEG_VERSION 1
-#define SEG_HEADER_LEN 16
+#define SEG_VERSION     1
+#define SEG_HEADER_LEN  16
 #define SEG_TRAILER_LEN 16
 
 /* Skip index limits: a sorted list up to these many distinct values, else a Bloom filter of
  * 10 bits per distinct value up to SEG_BLOOM_MAX_BITS, else none (min/max only). */
-#define SEG_LIST_MAX_ADDR 32
-#define SEG_LIST_MAX_PORT 64
+#define SEG_LIST_MAX_ADDR  32
+#define SEG_LIST_MAX_PORT  64
 #define SEG_BLOOM_MAX_BITS 32768
-#define SEG_BLOOM_PROBES 3
+#define SEG_BLOOM_PROBES   3
 /* More distinct values than this get no Bloom filter (10 bits each would not fit). */
 #define SEG_BLOOM_MAX_DISTINCT (SEG_BLOOM_MAX_BITS / 10)
 /* Slots of the writer's distinct-address set: a power of two over twice the most values it
@@ -40,14 +40,14 @@ static const char seg_end_magic[8] = {'B', 'S', 'S', 'E', 'G', 'E', 'N', 'D'};
 enum col_type { CT_U64, CT_U32, CT_U16, CT_U8, CT_ADDR };
 
 static const uint8_t col_type[STORE_COL_COUNT] = {
-    [STORE_COL_START_MS] = CT_U64, [STORE_COL_END_MS] = CT_U64,   [STORE_COL_PACKETS] = CT_U64,
-    [STORE_COL_BYTES] = CT_U64,    [STORE_COL_SRC] = CT_ADDR,     [STORE_COL_DST] = CT_ADDR,
-    [STORE_COL_EXPORTER] = CT_ADDR, [STORE_COL_NEXTHOP] = CT_ADDR, [STORE_COL_SAMPLING] = CT_U32,
-    [STORE_COL_OBS_DOMAIN] = CT_U32, [STORE_COL_IN_IF] = CT_U32,  [STORE_COL_OUT_IF] = CT_U32,
-    [STORE_COL_SRC_AS] = CT_U32,   [STORE_COL_DST_AS] = CT_U32,   [STORE_COL_SRC_PORT] = CT_U16,
-    [STORE_COL_DST_PORT] = CT_U16, [STORE_COL_VLAN] = CT_U16,     [STORE_COL_HAS] = CT_U16,
-    [STORE_COL_PROTO] = CT_U8,     [STORE_COL_TCP_FLAGS] = CT_U8, [STORE_COL_TOS] = CT_U8,
-    [STORE_COL_VERSION] = CT_U8,   [STORE_COL_DIRECTION] = CT_U8, [STORE_COL_SRC_MASK] = CT_U8,
+    [STORE_COL_START_MS] = CT_U64,   [STORE_COL_END_MS] = CT_U64,   [STORE_COL_PACKETS] = CT_U64,
+    [STORE_COL_BYTES] = CT_U64,      [STORE_COL_SRC] = CT_ADDR,     [STORE_COL_DST] = CT_ADDR,
+    [STORE_COL_EXPORTER] = CT_ADDR,  [STORE_COL_NEXTHOP] = CT_ADDR, [STORE_COL_SAMPLING] = CT_U32,
+    [STORE_COL_OBS_DOMAIN] = CT_U32, [STORE_COL_IN_IF] = CT_U32,    [STORE_COL_OUT_IF] = CT_U32,
+    [STORE_COL_SRC_AS] = CT_U32,     [STORE_COL_DST_AS] = CT_U32,   [STORE_COL_SRC_PORT] = CT_U16,
+    [STORE_COL_DST_PORT] = CT_U16,   [STORE_COL_VLAN] = CT_U16,     [STORE_COL_HAS] = CT_U16,
+    [STORE_COL_PROTO] = CT_U8,       [STORE_COL_TCP_FLAGS] = CT_U8, [STORE_COL_TOS] = CT_U8,
+    [STORE_COL_VERSION] = CT_U8,     [STORE_COL_DIRECTION] = CT_U8, [STORE_COL_SRC_MASK] = CT_U8,
     [STORE_COL_DST_MASK] = CT_U8,
 };
 
@@ -61,13 +61,13 @@ static void extract_int(const struct flow_rec *r, size_t n, unsigned c, uint64_t
 {
     uint64_t mn = UINT64_MAX, mx = 0;
     unsigned desc = 0;
-#define EXTRACT(expr)                                                                          \
-    for (size_t i = 0; i < n; i++) {                                                           \
-        uint64_t x = (expr);                                                                   \
-        out[i] = x;                                                                            \
-        mn = x < mn ? x : mn;                                                                  \
-        mx = x > mx ? x : mx;                                                                  \
-    }                                                                                          \
+#define EXTRACT(expr)                                                                              \
+    for (size_t i = 0; i < n; i++) {                                                               \
+        uint64_t x = (expr);                                                                       \
+        out[i] = x;                                                                                \
+        mn = x < mn ? x : mn;                                                                      \
+        mx = x > mx ? x : mx;                                                                      \
+    }                                                                                              \
     break
     switch (c) {
     case STORE_COL_START_MS: {
@@ -82,26 +82,46 @@ static void extract_int(const struct flow_rec *r, size_t n, unsigned c, uint64_t
         }
         break;
     }
-    case STORE_COL_END_MS: EXTRACT(r[i].end_ms - r[i].start_ms);
-    case STORE_COL_PACKETS: EXTRACT(r[i].packets);
-    case STORE_COL_BYTES: EXTRACT(r[i].bytes);
-    case STORE_COL_SAMPLING: EXTRACT(r[i].sampling_rate);
-    case STORE_COL_OBS_DOMAIN: EXTRACT(r[i].obs_domain);
-    case STORE_COL_IN_IF: EXTRACT(r[i].in_if);
-    case STORE_COL_OUT_IF: EXTRACT(r[i].out_if);
-    case STORE_COL_SRC_AS: EXTRACT(r[i].src_as);
-    case STORE_COL_DST_AS: EXTRACT(r[i].dst_as);
-    case STORE_COL_SRC_PORT: EXTRACT(r[i].src_port);
-    case STORE_COL_DST_PORT: EXTRACT(r[i].dst_port);
-    case STORE_COL_VLAN: EXTRACT(r[i].vlan);
-    case STORE_COL_HAS: EXTRACT(r[i].has);
-    case STORE_COL_PROTO: EXTRACT(r[i].proto);
-    case STORE_COL_TCP_FLAGS: EXTRACT(r[i].tcp_flags);
-    case STORE_COL_TOS: EXTRACT(r[i].tos);
-    case STORE_COL_VERSION: EXTRACT(r[i].version);
-    case STORE_COL_DIRECTION: EXTRACT(r[i].direction);
-    case STORE_COL_SRC_MASK: EXTRACT(r[i].src_mask);
-    case STORE_COL_DST_MASK: EXTRACT(r[i].dst_mask);
+    case STORE_COL_END_MS:
+        EXTRACT(r[i].end_ms - r[i].start_ms);
+    case STORE_COL_PACKETS:
+        EXTRACT(r[i].packets);
+    case STORE_COL_BYTES:
+        EXTRACT(r[i].bytes);
+    case STORE_COL_SAMPLING:
+        EXTRACT(r[i].sampling_rate);
+    case STORE_COL_OBS_DOMAIN:
+        EXTRACT(r[i].obs_domain);
+    case STORE_COL_IN_IF:
+        EXTRACT(r[i].in_if);
+    case STORE_COL_OUT_IF:
+        EXTRACT(r[i].out_if);
+    case STORE_COL_SRC_AS:
+        EXTRACT(r[i].src_as);
+    case STORE_COL_DST_AS:
+        EXTRACT(r[i].dst_as);
+    case STORE_COL_SRC_PORT:
+        EXTRACT(r[i].src_port);
+    case STORE_COL_DST_PORT:
+        EXTRACT(r[i].dst_port);
+    case STORE_COL_VLAN:
+        EXTRACT(r[i].vlan);
+    case STORE_COL_HAS:
+        EXTRACT(r[i].has);
+    case STORE_COL_PROTO:
+        EXTRACT(r[i].proto);
+    case STORE_COL_TCP_FLAGS:
+        EXTRACT(r[i].tcp_flags);
+    case STORE_COL_TOS:
+        EXTRACT(r[i].tos);
+    case STORE_COL_VERSION:
+        EXTRACT(r[i].version);
+    case STORE_COL_DIRECTION:
+        EXTRACT(r[i].direction);
+    case STORE_COL_SRC_MASK:
+        EXTRACT(r[i].src_mask);
+    case STORE_COL_DST_MASK:
+        EXTRACT(r[i].dst_mask);
     default:
         memset(out, 0, n * sizeof *out);
         mn = 0;
@@ -117,10 +137,14 @@ static void extract_int(const struct flow_rec *r, size_t n, unsigned c, uint64_t
 static size_t addr_offset(unsigned c)
 {
     switch (c) {
-    case STORE_COL_SRC: return offsetof(struct flow_rec, src);
-    case STORE_COL_DST: return offsetof(struct flow_rec, dst);
-    case STORE_COL_EXPORTER: return offsetof(struct flow_rec, exporter);
-    default: return offsetof(struct flow_rec, nexthop);
+    case STORE_COL_SRC:
+        return offsetof(struct flow_rec, src);
+    case STORE_COL_DST:
+        return offsetof(struct flow_rec, dst);
+    case STORE_COL_EXPORTER:
+        return offsetof(struct flow_rec, exporter);
+    default:
+        return offsetof(struct flow_rec, nexthop);
     }
 }
 
@@ -169,8 +193,8 @@ static void bloom_set(uint8_t *bits, unsigned log2bits, uint64_t h)
 /* Appends the skip index of nd distinct values: vals[0..nd) of vlen bytes each, sorted, for a
  * list; their hashes hs[0..nd) (hash_bytes with SEG_BLOOM_SEED; NULL: computed here) for a
  * Bloom filter. nd > SEG_BLOOM_MAX_DISTINCT gives kind NONE (vals and hs unused). */
-static int put_skip(struct buf *f, const uint8_t *vals, const uint64_t *hs, size_t nd,
-                    size_t vlen, size_t list_max)
+static int put_skip(struct buf *f, const uint8_t *vals, const uint64_t *hs, size_t nd, size_t vlen,
+                    size_t list_max)
 {
     int rc;
     if (nd <= list_max) {
@@ -199,8 +223,8 @@ static int put_skip(struct buf *f, const uint8_t *vals, const uint64_t *hs, size
 struct seg_wscratch {
     uint64_t *u;
     struct ipaddr *a;
-    uint8_t *ports;  /* 2-byte big-endian distinct ports */
-    uint64_t *pbits; /* 65536-bit presence map (SEG_PORT_WORDS words) */
+    uint8_t *ports;       /* 2-byte big-endian distinct ports */
+    uint64_t *pbits;      /* 65536-bit presence map (SEG_PORT_WORDS words) */
     struct flow_rec *blk; /* one block gathered in order (seg_write_ordered with an order) */
     struct ipaddr *dv;    /* distinct addresses of a block column, SEG_BLOOM_MAX_DISTINCT + 1 */
     uint64_t *dh;         /* their hashes (SEG_BLOOM_SEED) */
@@ -212,8 +236,9 @@ struct seg_wscratch {
  * w->dv/w->dh with one hash per record. (The set is not core/htab on purpose: its 2-byte
  * slots point into dv, which keeps first-seen order for the skip index; one 16 KB scratch
  * serves every column of every block, cleared by one memset; and each address's hash is the
- * Bloom filter's (SEG_BLOOM_SEED, part of the file format), kept in dh for it.) Returns their count, or SEG_BLOOM_MAX_DISTINCT + 1 as
- * soon as there are more (the skip index is then NONE: no need to go on). */
+ * Bloom filter's (SEG_BLOOM_SEED, part of the file format), kept in dh for it.) Returns their
+ * count, or SEG_BLOOM_MAX_DISTINCT + 1 as soon as there are more (the skip index is then NONE: no
+ * need to go on). */
 static size_t distinct_addrs(const struct flow_rec *r, size_t n, int d, struct seg_wscratch *w)
 {
     memset(w->dslot, 0, SEG_DSET_SLOTS * sizeof *w->dslot);
@@ -328,9 +353,8 @@ static size_t distinct_ports(const struct flow_rec *r, size_t n, int d, struct s
     return nd;
 }
 
-static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *foot,
-                       uint64_t *off, struct seg_wscratch *w, const struct seg_writer_opts *o,
-                       void *cctx)
+static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *foot, uint64_t *off,
+                       struct seg_wscratch *w, const struct seg_writer_opts *o, void *cctx)
 {
     int rc;
     /* Columns first (their data goes to f in column order); the block's summary (time range,
@@ -404,10 +428,10 @@ static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *
         (rc = put_be(foot, st[STORE_COL_SRC_PORT].mn, 2)) ||
         (rc = put_be(foot, st[STORE_COL_SRC_PORT].mx, 2)) ||
         (rc = put_be(foot, st[STORE_COL_DST_PORT].mn, 2)) ||
-        (rc = put_be(foot, st[STORE_COL_DST_PORT].mx, 2)) ||
-        (rc = buf_append(foot, &smin, 16)) || (rc = buf_append(foot, &smax, 16)) ||
-        (rc = buf_append(foot, &dmin, 16)) || (rc = buf_append(foot, &dmax, 16)) ||
-        (rc = put_be(foot, STORE_COL_COUNT, 1)) || (rc = buf_append(foot, dir, sizeof dir)))
+        (rc = put_be(foot, st[STORE_COL_DST_PORT].mx, 2)) || (rc = buf_append(foot, &smin, 16)) ||
+        (rc = buf_append(foot, &smax, 16)) || (rc = buf_append(foot, &dmin, 16)) ||
+        (rc = buf_append(foot, &dmax, 16)) || (rc = put_be(foot, STORE_COL_COUNT, 1)) ||
+        (rc = buf_append(foot, dir, sizeof dir)))
         return rc;
     /* Skip indexes: addresses (distinct values by hashing: a list sorts at most
      * SEG_LIST_MAX_ADDR of them, a Bloom filter takes their hashes), then ports. */
@@ -525,8 +549,8 @@ out_free:
     return rc;
 }
 
-int seg_write(FILE *f, struct flow_rec *recs, size_t n, const struct seg_writer_opts *o,
-              void *cctx, uint64_t *bytes_out)
+int seg_write(FILE *f, struct flow_rec *recs, size_t n, const struct seg_writer_opts *o, void *cctx,
+              uint64_t *bytes_out)
 {
     size_t i = 1;
     while (i < n && recs[i - 1].start_ms <= recs[i].start_ms)
@@ -620,8 +644,8 @@ int seg_parse(struct seg *s, const uint8_t *p, size_t len, const char *path)
                 continue; /* a column of a newer writer: ignored */
             if (cr.offset < SEG_HEADER_LEN || cr.offset > data_end ||
                 cr.stored_len > data_end - cr.offset || cr.codec > SEG_CODEC_LZ4 ||
-                cr.raw_len > colenc_bound(m->n) ||
-                (cr.form != 0) != (col_type[id] == CT_ADDR) || cr.form > 2)
+                cr.raw_len > colenc_bound(m->n) || (cr.form != 0) != (col_type[id] == CT_ADDR) ||
+                cr.form > 2)
                 goto corrupt;
             sb->cols[id] = cr;
         }
@@ -680,7 +704,7 @@ struct seg_scratch {
     ZSTD_DCtx *dctx;
     uint8_t *raw;
     size_t raw_cap;
-    void *col[STORE_COL_COUNT];  /* typed arrays of SEGMENT_BLOCK_MAX entries */
+    void *col[STORE_COL_COUNT]; /* typed arrays of SEGMENT_BLOCK_MAX entries */
     uint32_t *v4[STORE_COL_COUNT];
     uint64_t *start_tmp;
 };
@@ -717,11 +741,16 @@ void seg_scratch_free(struct seg_scratch *sc)
 static size_t type_size(unsigned c)
 {
     switch (col_type[c]) {
-    case CT_U64: return 8;
-    case CT_U32: return 4;
-    case CT_U16: return 2;
-    case CT_U8: return 1;
-    default: return sizeof(struct ipaddr);
+    case CT_U64:
+        return 8;
+    case CT_U32:
+        return 4;
+    case CT_U16:
+        return 2;
+    case CT_U8:
+        return 1;
+    default:
+        return sizeof(struct ipaddr);
     }
 }
 
@@ -756,7 +785,8 @@ static int load_col(const struct seg *s, const struct seg_block *sb, unsigned c,
             return BS_ECORRUPT;
         break;
     }
-    default: return BS_ECORRUPT;
+    default:
+        return BS_ECORRUPT;
     }
     *raw_len = cr->raw_len;
     return 0;
@@ -782,10 +812,18 @@ static int decode_col(const struct seg *s, const struct seg_block *sb, unsigned 
     if (rc)
         return rc;
     switch (col_type[c]) {
-    case CT_U64: rc = colenc_get_u64(sc->raw, raw_len, n, sc->col[c]); break;
-    case CT_U32: rc = colenc_get_u32(sc->raw, raw_len, n, sc->col[c]); break;
-    case CT_U16: rc = colenc_get_u16(sc->raw, raw_len, n, sc->col[c]); break;
-    case CT_U8: rc = colenc_get_u8(sc->raw, raw_len, n, sc->col[c]); break;
+    case CT_U64:
+        rc = colenc_get_u64(sc->raw, raw_len, n, sc->col[c]);
+        break;
+    case CT_U32:
+        rc = colenc_get_u32(sc->raw, raw_len, n, sc->col[c]);
+        break;
+    case CT_U16:
+        rc = colenc_get_u16(sc->raw, raw_len, n, sc->col[c]);
+        break;
+    case CT_U8:
+        rc = colenc_get_u8(sc->raw, raw_len, n, sc->col[c]);
+        break;
     default:
         if (cr->form == 1) {
             if (!sc->v4[c] && !(sc->v4[c] = malloc(SEGMENT_BLOCK_MAX * sizeof(uint32_t))))

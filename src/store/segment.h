@@ -54,8 +54,8 @@ struct seg_writer_opts {
  * first unless they already are in that order (checked in one pass). cctx is a ZSTD_CCtx*
  * reused across calls (may be NULL for lz4). Returns 0, -errno (e.g. -ENOSPC) or BS_ENOMEM.
  * *bytes_out receives the file size. */
-int seg_write(FILE *f, struct flow_rec *recs, size_t n, const struct seg_writer_opts *o,
-              void *cctx, uint64_t *bytes_out);
+int seg_write(FILE *f, struct flow_rec *recs, size_t n, const struct seg_writer_opts *o, void *cctx,
+              uint64_t *bytes_out);
 /* Writer scratch (block copy, column and skip index buffers, ~6 MB), reusable across
  * seg_write_ordered calls by one thread at a time. */
 struct seg_wscratch;

@@ -36,11 +36,11 @@ static bool ports_dense(const struct tel_bucket *b, uint32_t mark)
 
 /* Runs body with port set to every port of protocol u (0 TCP, 1 UDP) marked untracked in b,
  * in port order; `continue` in body moves to the next port. */
-#define FOR_UNTRACKED(b, u, port, ...)                                                       \
-    for (uint32_t w_ = 0; w_ < 65536 / 64; w_++)                                              \
-        for (uint64_t x_ = (b)->port_untracked[u][w_]; x_; x_ &= x_ - 1) {                    \
-            uint16_t port = (uint16_t)(w_ * 64 + (uint32_t)__builtin_ctzll(x_));              \
-            __VA_ARGS__                                                                       \
+#define FOR_UNTRACKED(b, u, port, ...)                                                             \
+    for (uint32_t w_ = 0; w_ < 65536 / 64; w_++)                                                   \
+        for (uint64_t x_ = (b)->port_untracked[u][w_]; x_; x_ &= x_ - 1) {                         \
+            uint16_t port = (uint16_t)(w_ * 64 + (uint32_t)__builtin_ctzll(x_));                   \
+            __VA_ARGS__                                                                            \
         }
 
 static void clear_groups(struct tel_group *g)
@@ -359,8 +359,8 @@ static bool row_before(const struct tel_port_row *a, const struct tel_port_row *
     return a->port < b->port;
 }
 
-static void insert_row(struct tel_port_row *out, size_t *n, size_t max, const struct tel_port_row *r,
-                       bool by_sources)
+static void insert_row(struct tel_port_row *out, size_t *n, size_t max,
+                       const struct tel_port_row *r, bool by_sources)
 {
     if (*n == max && !row_before(r, &out[max - 1], by_sources))
         return;
@@ -372,7 +372,8 @@ static void insert_row(struct tel_port_row *out, size_t *n, size_t max, const st
     out[i] = *r;
 }
 
-static void fill_row(const struct tel_bucket *b, unsigned udp, uint16_t port, struct tel_port_row *r)
+static void fill_row(const struct tel_bucket *b, unsigned udp, uint16_t port,
+                     struct tel_port_row *r)
 {
     memset(r, 0, sizeof *r);
     r->is_udp = (uint8_t)udp;
@@ -400,7 +401,8 @@ size_t tel_bucket_top_ports(const struct tel_bucket *b, int only_udp, bool by_so
             const struct tel_port_slot *ps = &b->slots[i];
             if (only_udp >= 0 && ps->is_udp != only_udp)
                 continue;
-            struct tel_port_row r = {.is_udp = ps->is_udp, .port = ps->port,
+            struct tel_port_row r = {.is_udp = ps->is_udp,
+                                     .port = ps->port,
                                      .packets = b->port_packets[ps->is_udp][ps->port],
                                      .sources = hll_estimate(ps->hll_src, TEL_AGG_PORT_P)};
             insert_row(out, &n, max, &r, true);

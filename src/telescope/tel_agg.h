@@ -30,12 +30,12 @@
 
 #include "telescope/tel_classify.h"
 
-#define TEL_AGG_HLL_P 12
-#define TEL_AGG_PORT_P 6
-#define TEL_AGG_PORT_SLOTS 2048
-#define TEL_AGG_GROUPS 1024
+#define TEL_AGG_HLL_P       12
+#define TEL_AGG_PORT_P      6
+#define TEL_AGG_PORT_SLOTS  2048
+#define TEL_AGG_GROUPS      1024
 #define TEL_AGG_DENSE_MERGE 8192
-#define TEL_AGG_DENSE_SCAN 50000
+#define TEL_AGG_DENSE_SCAN  50000
 
 struct tel_port_slot {
     uint16_t port;
@@ -46,7 +46,7 @@ struct tel_port_slot {
 };
 
 struct tel_group {
-    uint32_t key;       /* ASN, or country code; 0 = empty */
+    uint32_t key; /* ASN, or country code; 0 = empty */
     uint64_t packets;
     uint64_t bytes;
     uint8_t hll_src[1u << TEL_AGG_PORT_P];
@@ -68,12 +68,12 @@ struct tel_bucket {
     uint64_t non_darknet_bytes;
     uint64_t undecoded_packets;
     uint64_t research_packets;
-    uint64_t dropped_sources;      /* new sources not profiled (table at cap) */
+    uint64_t dropped_sources; /* new sources not profiled (table at cap) */
     uint64_t port_slots_full_packets;
     uint64_t group_overflow_packets;
-    uint64_t late_packets;         /* packets older than the bucket, counted in it */
-    uint64_t capture_received;     /* live capture: libpcap's receive/drop counters over the */
-    uint64_t capture_dropped;      /* bucket (as polled between capture batches); 0 offline */
+    uint64_t late_packets;     /* packets older than the bucket, counted in it */
+    uint64_t capture_received; /* live capture: libpcap's receive/drop counters over the */
+    uint64_t capture_dropped;  /* bucket (as polled between capture batches); 0 offline */
     uint64_t capture_if_dropped;
     uint64_t tag_packets[TEL_TAG_COUNT];
     uint64_t tag_bytes[TEL_TAG_COUNT];
@@ -89,7 +89,7 @@ struct tel_bucket {
     uint32_t port_packets[2][65536]; /* [0] TCP, [1] UDP */
     uint16_t port_slot_of[2][65536]; /* slot + 1, 0 = none */
     uint32_t nslots;
-    uint32_t nuntracked;             /* ports marked in port_untracked */
+    uint32_t nuntracked; /* ports marked in port_untracked */
     struct tel_port_slot slots[TEL_AGG_PORT_SLOTS];
     uint32_t nasn, ncc;
     struct tel_group asn[TEL_AGG_GROUPS];
@@ -106,7 +106,7 @@ struct tel_agg_pkt {
     uint8_t fps;
     uint8_t proto;
     uint8_t ip_version;
-    uint8_t has_port;      /* TCP or UDP with a transport header */
+    uint8_t has_port; /* TCP or UDP with a transport header */
     uint8_t is_udp;
     uint8_t has_icmp;
     uint8_t icmp_type;
@@ -132,8 +132,8 @@ struct tel_port_row {
     uint8_t is_udp;
     uint16_t port;
     uint64_t packets;
-    uint64_t bytes;        /* 0 when the port had no slot */
-    uint64_t sources;      /* estimates; 0 when the port had no slot */
+    uint64_t bytes;   /* 0 when the port had no slot */
+    uint64_t sources; /* estimates; 0 when the port had no slot */
     uint64_t destinations;
     bool tracked;
 };

@@ -114,12 +114,12 @@ enum tel_victim_kind {
 };
 
 struct tel_class {
-    uint16_t tags;             /* 1u << enum tel_tag */
-    uint8_t fps;               /* 1u << enum tel_fp: stateless fingerprints that matched */
-    uint8_t victim_kind;       /* enum tel_victim_kind */
-    uint8_t uni_ok;            /* uni_key_* are valid (IPv4 TCP SYN scan) */
-    uint16_t victim_port;      /* attacked port (0 for ICMP echo) */
-    uint32_t uni_key;          /* unicornscan key (little-endian sender) */
+    uint16_t tags;        /* 1u << enum tel_tag */
+    uint8_t fps;          /* 1u << enum tel_fp: stateless fingerprints that matched */
+    uint8_t victim_kind;  /* enum tel_victim_kind */
+    uint8_t uni_ok;       /* uni_key_* are valid (IPv4 TCP SYN scan) */
+    uint16_t victim_port; /* attacked port (0 for ICMP echo) */
+    uint32_t uni_key;     /* unicornscan key (little-endian sender) */
 };
 
 /* Classifies pi. payload points at the first payload_len bytes after the transport header

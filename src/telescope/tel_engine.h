@@ -57,12 +57,12 @@
 #include "telescope/tel_src.h"
 #include "telescope/tel_victim.h"
 
-#define TEL_MAX_DARKNET 256            /* prefixes in the darknet list */
-#define TEL_MAX_EMPTY_INTERVALS 10080u /* a week of 1-minute intervals */
-#define TEL_IOT_MIN_PACKETS 3
+#define TEL_MAX_DARKNET          256    /* prefixes in the darknet list */
+#define TEL_MAX_EMPTY_INTERVALS  10080u /* a week of 1-minute intervals */
+#define TEL_IOT_MIN_PACKETS      3
 #define TEL_IOT_MIN_DESTINATIONS 3
-#define TEL_SCAN_MANY 8
-#define TEL_LEVELS 4                   /* base interval, 5 min, 1 h, 1 day */
+#define TEL_SCAN_MANY            8
+#define TEL_LEVELS               4 /* base interval, 5 min, 1 h, 1 day */
 
 struct tel_engine;
 
@@ -87,18 +87,18 @@ struct tel_sink {
 struct tel_opts {
     const struct tel_pmap_entry *darknet; /* required, 1..TEL_MAX_DARKNET prefixes */
     size_t n_darknet;
-    uint64_t interval_ms;                 /* default 60000 */
-    const char *bogons_path;              /* NULL or "": built-in special-purpose list */
-    const char *research_path;            /* NULL or "": none */
+    uint64_t interval_ms;      /* default 60000 */
+    const char *bogons_path;   /* NULL or "": built-in special-purpose list */
+    const char *research_path; /* NULL or "": none */
     const char *pfx2as_path;
-    const char *geo_path;                 /* CSV prefix,CC */
-    unsigned fp_mask;                     /* 1u << enum tel_fp */
+    const char *geo_path; /* CSV prefix,CC */
+    unsigned fp_mask;     /* 1u << enum tel_fp */
     size_t max_sources;
     size_t max_victims;
     struct tel_victim_thresholds victim;
     bool privacy;
     const char *privacy_key;
-    unsigned top_n;                       /* port/ASN/country rows per interval line */
+    unsigned top_n; /* port/ASN/country rows per interval line */
     struct tel_sink sinks[TEL_MAX_SINKS];
     size_t n_sinks;
 };
@@ -108,25 +108,25 @@ void tel_opts_defaults(struct tel_opts *o);
 
 struct tel_stats {
     uint64_t packets_read;
-    uint64_t bytes_read;            /* captured wire length */
+    uint64_t bytes_read; /* captured wire length */
     uint64_t darknet_packets;
-    uint64_t darknet_bytes;         /* IP length */
+    uint64_t darknet_bytes; /* IP length */
     uint64_t non_darknet_packets;
     uint64_t non_darknet_bytes;
-    uint64_t undecoded_packets;     /* no IP header found */
+    uint64_t undecoded_packets; /* no IP header found */
     uint64_t late_packets;
     uint64_t time_jumps;
-    uint64_t dropped_source_packets;/* packets of sources not profiled (table at cap) */
-    uint64_t dropped_sources;       /* distinct such sources (estimate, per day, summed) */
+    uint64_t dropped_source_packets; /* packets of sources not profiled (table at cap) */
+    uint64_t dropped_sources;        /* distinct such sources (estimate, per day, summed) */
     uint64_t dropped_victim_packets;
-    uint64_t dst_sketches_exhausted;/* sources whose destinations stopped counting at 8 */
+    uint64_t dst_sketches_exhausted; /* sources whose destinations stopped counting at 8 */
     uint64_t intervals_written[TEL_LEVELS];
     uint64_t sources_written;
     uint64_t victims_written;
     uint64_t attacks_below_threshold;
-    uint64_t first_ms, last_ms;     /* capture time of the first/last packet */
-    size_t peak_source_memory;      /* bytes, source table */
-    size_t peak_victim_memory;      /* bytes, victim table */
+    uint64_t first_ms, last_ms; /* capture time of the first/last packet */
+    size_t peak_source_memory;  /* bytes, source table */
+    size_t peak_victim_memory;  /* bytes, victim table */
     uint64_t pcap_received, pcap_dropped, pcap_if_dropped; /* live capture (set by caller) */
 };
 
@@ -170,7 +170,8 @@ const struct ipprefix *tel_engine_darknet(const struct tel_engine *e, size_t i);
 const char *tel_engine_bogon_source(const struct tel_engine *e);
 
 /* Address as exported: text, or its keyed pseudonym in privacy mode. */
-char *tel_engine_addr_text(const struct tel_engine *e, const struct ipaddr *a, char *buf, size_t len);
+char *tel_engine_addr_text(const struct tel_engine *e, const struct ipaddr *a, char *buf,
+                           size_t len);
 
 /* The engine's rules for a profile (see the header comment): whether fingerprint fp is
  * listed (a majority of its SYN scan packets voted for it; any Mirai vote), and all derived

@@ -64,8 +64,10 @@ uint64_t tel_siphash24(uint64_t k0, uint64_t k1, const void *data, size_t len)
 void tel_keyhash_init(struct tel_keyhash *kh, const char *key_text)
 {
     size_t n = key_text ? strlen(key_text) : 0;
-    kh->k0 = tel_siphash24(0x626f7473636f7065ull, 0x6b6579300000000ull, key_text ? key_text : "", n);
-    kh->k1 = tel_siphash24(0x626f7473636f7065ull, 0x6b6579310000000ull, key_text ? key_text : "", n);
+    kh->k0 =
+        tel_siphash24(0x626f7473636f7065ull, 0x6b6579300000000ull, key_text ? key_text : "", n);
+    kh->k1 =
+        tel_siphash24(0x626f7473636f7065ull, 0x6b6579310000000ull, key_text ? key_text : "", n);
 }
 
 char *tel_keyhash_format(const struct tel_keyhash *kh, const struct ipaddr *a, char *buf)

@@ -72,7 +72,8 @@ int tel_live_run(struct tel_engine *e, const struct tel_live_opts *o, char *errb
     }
     if (o->filter && *o->filter) {
         struct bpf_program prog;
-        if (pcap_compile(p, &prog, o->filter, 1, PCAP_NETMASK_UNKNOWN) || pcap_setfilter(p, &prog)) {
+        if (pcap_compile(p, &prog, o->filter, 1, PCAP_NETMASK_UNKNOWN) ||
+            pcap_setfilter(p, &prog)) {
             snprintf(errbuf, errlen, "filter: %s", pcap_geterr(p));
             rc = BS_EUSAGE;
             goto out_close;

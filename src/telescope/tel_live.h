@@ -21,9 +21,9 @@
 
 struct tel_live_opts {
     const char *interface;
-    uint64_t buffer_bytes;  /* kernel ring size */
-    uint64_t duration_ms;   /* 0: until a signal */
-    const char *filter;     /* optional BPF filter, NULL for none */
+    uint64_t buffer_bytes; /* kernel ring size */
+    uint64_t duration_ms;  /* 0: until a signal */
+    const char *filter;    /* optional BPF filter, NULL for none */
 };
 
 /* Returns 0 on a clean stop, or a negative code with errbuf set. */

@@ -37,8 +37,8 @@ static int put_u64(struct buf *b, uint64_t v);
 
 /* ---- intervals ---- */
 
-static void tag_object(struct jw *w, const char *key, const uint64_t *v,
-                       const char *const *names, int n)
+static void tag_object(struct jw *w, const char *key, const uint64_t *v, const char *const *names,
+                       int n)
 {
     jw_obj(w, key);
     for (int i = 0; i < n; i++)
@@ -160,7 +160,9 @@ static int out_interval(void *state, const struct tel_engine *e, const struct te
     struct tel_out *o = state;
     int level = 0;
     for (int i = 1; i < TEL_LEVELS; i++)
-        if ((uint64_t)resolution_s * 1000 == (i == 1 ? 300000ull : i == 2 ? 3600000ull : 86400000ull) &&
+        if ((uint64_t)resolution_s * 1000 == (i == 1   ? 300000ull
+                                              : i == 2 ? 3600000ull
+                                                       : 86400000ull) &&
             resolution_s * 1000ull != tel_engine_opts(e)->interval_ms)
             level = i;
     FILE *nd = o->nd[F_IVL0 + level];
@@ -229,8 +231,8 @@ static int out_interval(void *state, const struct tel_engine *e, const struct te
 
     buf_reset(&o->line);
     rc = buf_printf(&o->line,
-                    "%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.6g",
+                    "%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.6g",
                     resolution_s, b->start_ms, b->start_ms + b->len_ms, b->packets, b->bytes, usrc,
                     udst, b->non_darknet_packets, b->non_darknet_bytes, b->undecoded_packets,
                     b->dropped_sources, share);
@@ -434,8 +436,8 @@ static char *fmt_8(char *p, uint32_t v)
  * 1233 / 4096, then one comparison) and the digits are written backwards two at a time. */
 static char *fmt_small(char *p, uint32_t v)
 {
-    static const uint32_t pow10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-                                      100000000};
+    static const uint32_t pow10[9] = {1,      10,      100,      1000,     10000,
+                                      100000, 1000000, 10000000, 100000000};
     if (v < 10) {
         *p = (char)('0' + v);
         return p + 1;
@@ -687,13 +689,13 @@ static int out_victim(void *state, const struct tel_engine *e, const struct tel_
     if (rc || !o->csv[F_VICTIMS])
         return rc;
     buf_reset(&o->line);
-    rc = buf_printf(&o->line, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", addr,
-                    v->packets, v->bytes, v->first_ms, v->last_ms, dur);
+    rc = buf_printf(&o->line, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",",
+                    addr, v->packets, v->bytes, v->first_ms, v->last_ms, dur);
     if (!rc)
         rc = port_list(&o->line, v->ports, v->nports, ';');
     if (!rc)
-        rc = buf_printf(&o->line, ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu64 ",%.6g,", v->tcp_packets,
-                        v->icmp_packets, v->peak_ppm, dark, observed);
+        rc = buf_printf(&o->line, ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu64 ",%.6g,",
+                        v->tcp_packets, v->icmp_packets, v->peak_ppm, dark, observed);
     if (!rc && scale > 0)
         rc = buf_printf(&o->line, "%.6g", observed * scale);
     if (!rc)

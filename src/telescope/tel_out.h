@@ -53,7 +53,7 @@ struct tel_input_info {
     const char *path;
     uint64_t packets;
     uint64_t first_ms;
-    int error;          /* 0, or the code of a damaged file (packets before it were used) */
+    int error; /* 0, or the code of a damaged file (packets before it were used) */
 };
 
 /* Writes DIR/provenance.json under its temporary name (tel_out_commit() makes it final). mode

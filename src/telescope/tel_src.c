@@ -10,7 +10,7 @@
 #include "core/hash.h"
 #include "core/hll.h"
 
-#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_PAGE    ((size_t)2 << 20)
 #define SKETCH_BYTES ((size_t)1 << TEL_SRC_DST_P)
 
 _Static_assert(sizeof(struct tel_src) == 128, "a source profile is two cache lines");

@@ -51,14 +51,15 @@ static inline uint64_t tel_addr_hash(const struct ipaddr *a)
     return hash_bytes(a->b, sizeof a->b, 0x74656c6573636f70ull);
 }
 
-#define TEL_SRC_PORTS 16        /* distinct destination ports listed per source (cap) */
+#define TEL_SRC_PORTS        16 /* distinct destination ports listed per source (cap) */
 #define TEL_SRC_PORTS_INLINE 8  /* of which the profile holds the first 8, an extension the rest */
-#define TEL_SRC_DST_SMALL 7     /* destinations counted exactly before a sketch is attached */
-#define TEL_SRC_DST_P 8         /* the attached HLL: 256 registers, linear counting below 640
+#define TEL_SRC_DST_SMALL    7  /* destinations counted exactly before a sketch is attached */
+#define TEL_SRC_DST_P                                                                              \
+    8                           /* the attached HLL: 256 registers, linear counting below 640      \
                                  * (~3 % at 64), ~6.5 % beyond */
 #define TEL_SRC_DST_SKETCH 0xff /* ndst: dst_small[0] holds the sketch's number */
-#define TEL_SRC_DST_FULL 0xfe   /* ndst: more than 7, sketch pool exhausted (count >= 8) */
-#define TEL_SRC_PORT_P 5        /* HLL of the distinct port count past the list (32 registers) */
+#define TEL_SRC_DST_FULL   0xfe /* ndst: more than 7, sketch pool exhausted (count >= 8) */
+#define TEL_SRC_PORT_P     5    /* HLL of the distinct port count past the list (32 registers) */
 
 enum tel_src_flag {
     TEL_SRC_BOGON = 1u << 0,
@@ -97,7 +98,7 @@ struct tel_src {
     uint8_t uni_have;
     uint8_t reserved;
     /* line 1 */
-    uint16_t ports[TEL_SRC_PORTS_INLINE]; /* distinct destination ports, first seen first */
+    uint16_t ports[TEL_SRC_PORTS_INLINE];  /* distinct destination ports, first seen first */
     uint32_t dst_small[TEL_SRC_DST_SMALL]; /* destination hashes, or [0] = sketch number */
     uint32_t fp_votes[TEL_FP_COUNT];
 };
@@ -117,17 +118,17 @@ struct tel_src_ext {
  * grows, and would store the 16-byte address a second time. Day boundaries return the pages
  * to the system (MADV_DONTNEED) instead of freeing and reallocating. */
 struct tel_src_table {
-    uint64_t *index;        /* (tag << 32) | (entry number + 1); 0 = empty (tel_src_mix) */
+    uint64_t *index; /* (tag << 32) | (entry number + 1); 0 = empty (tel_src_mix) */
     struct tel_src *ent;
-    size_t n;               /* profiles in use */
-    size_t ent_cap;         /* profiles reserved (== max) */
-    size_t index_cap;       /* power of two */
-    size_t max;             /* cap on profiles */
+    size_t n;         /* profiles in use */
+    size_t ent_cap;   /* profiles reserved (== max) */
+    size_t index_cap; /* power of two */
+    size_t max;       /* cap on profiles */
     uint64_t seed;
     size_t ent_mapped, index_mapped; /* reserved bytes */
     struct tel_src_ext *ext;         /* pool of extensions, one per profile at most */
     size_t next, ext_mapped;
-    uint8_t *sketch;        /* pool of destination sketches, 256 bytes each */
+    uint8_t *sketch; /* pool of destination sketches, 256 bytes each */
     size_t nsketch, max_sketch, sketch_mapped;
     uint64_t sketch_exhausted; /* sources that needed a sketch when the pool was empty */
 };
@@ -137,21 +138,21 @@ struct tel_src_table {
  * the engine's rules (tel_engine.h: tel_src_derive()). */
 struct tel_src_rec {
     struct ipaddr addr;
-    uint64_t day_ms;             /* the UTC day the profile covers */
+    uint64_t day_ms; /* the UTC day the profile covers */
     uint64_t packets;
     uint64_t bytes;
     uint64_t first_ms, last_ms;
-    uint64_t destinations;       /* exact up to 7, then estimated (8: "more than 7") */
-    uint64_t port_count;         /* exact up to 16, then 16 + estimated */
+    uint64_t destinations; /* exact up to 7, then estimated (8: "more than 7") */
+    uint64_t port_count;   /* exact up to 16, then 16 + estimated */
     uint32_t tag_union;
     uint32_t syn_packets, iot_packets;
     uint32_t fp_votes[TEL_FP_COUNT];
-    uint32_t asn;                /* TEL_SRC_HAS_ASN */
-    uint16_t cc;                 /* TEL_SRC_HAS_CC */
-    uint8_t flags;               /* enum tel_src_flag */
+    uint32_t asn;  /* TEL_SRC_HAS_ASN */
+    uint16_t cc;   /* TEL_SRC_HAS_CC */
+    uint8_t flags; /* enum tel_src_flag */
     uint8_t nports;
     uint16_t ports[TEL_SRC_PORTS]; /* first seen first */
-    unsigned fps_listed;         /* 1u << enum tel_fp */
+    unsigned fps_listed;           /* 1u << enum tel_fp */
     const char *scan_class;
     bool infected_iot;
 };

@@ -3,12 +3,11 @@
  *
  * Writes a classic pcap (microsecond, LINKTYPE_ETHERNET) of IPv4/IPv6 packets with correct
  * checksums. Scenarios (deterministic for a seed):
- *   "golden"  525 packets (530 with an IPv6 darknet) over 10 minutes into the darknet: 3 Mirai bots scanning
- *             telnet (seq == dst), a masscan/zmap/nmap/unicornscan-like scanner each, an IoT
- *             port scanner without fingerprint, a research scanner (71.6.0.1; the test lists
- *             71.6.0.0/24 in its research file), a DDoS victim answering
- *             spoofed SYNs with SYN-ACKs (30 packets over 90 s, above the default
- *             thresholds), a victim just below (24 packets), ICMP port-unreachable backscatter
+ *   "golden"  525 packets (530 with an IPv6 darknet) over 10 minutes into the darknet: 3 Mirai bots
+ * scanning telnet (seq == dst), a masscan/zmap/nmap/unicornscan-like scanner each, an IoT port
+ * scanner without fingerprint, a research scanner (71.6.0.1; the test lists 71.6.0.0/24 in its
+ * research file), a DDoS victim answering spoofed SYNs with SYN-ACKs (30 packets over 90 s, above
+ * the default thresholds), a victim just below (24 packets), ICMP port-unreachable backscatter
  *             quoting spoofed UDP, DNS/NTP answers and BitTorrent DHT noise, abnormal TCP
  *             flags, fragments, a bogon source, IPv6 echo scans, and traffic to addresses
  *             outside the darknet.
@@ -32,14 +31,14 @@
 #include "core/ipaddr.h"
 
 struct tel_synth_opts {
-    const char *scenario;      /* "golden" or "bench" */
-    uint64_t packets;          /* bench: packet count */
-    uint64_t sources;          /* bench: size of the source pool (0: packets / 8) */
-    bool zipf;                 /* bench: heavy-tailed source popularity instead of uniform */
+    const char *scenario; /* "golden" or "bench" */
+    uint64_t packets;     /* bench: packet count */
+    uint64_t sources;     /* bench: size of the source pool (0: packets / 8) */
+    bool zipf;            /* bench: heavy-tailed source popularity instead of uniform */
     uint64_t seed;
-    uint64_t start_ms;         /* capture start time */
-    struct ipprefix dark4;     /* IPv4 darknet prefix (required) */
-    struct ipprefix dark6;     /* IPv6 darknet prefix (len 0: no IPv6 traffic) */
+    uint64_t start_ms;     /* capture start time */
+    struct ipprefix dark4; /* IPv4 darknet prefix (required) */
+    struct ipprefix dark6; /* IPv6 darknet prefix (len 0: no IPv6 traffic) */
 };
 
 /* Writes the capture to path. Returns 0, -errno or BS_EUSAGE (unknown scenario, no IPv4
@@ -52,14 +51,14 @@ int tel_synth_write(const char *path, const struct tel_synth_opts *o);
 #define TEL_SYNTH_MAX_FRAME 256
 
 struct tel_synth_tcp {
-    uint32_t src, dst;         /* IPv4, host order */
+    uint32_t src, dst; /* IPv4, host order */
     uint16_t sport, dport;
     uint32_t seq, ack;
     uint8_t flags;
     uint16_t window;
     uint16_t ip_id;
     uint8_t ttl;
-    const uint8_t *opts;       /* multiple of 4 bytes, at most 40 */
+    const uint8_t *opts; /* multiple of 4 bytes, at most 40 */
     uint8_t opts_len;
 };
 size_t tel_synth_tcp4(uint8_t *out, const struct tel_synth_tcp *t);

@@ -31,9 +31,9 @@
 #include "core/ipaddr.h"
 
 #define TEL_VICTIM_TIMEOUT_MS (5u * 60u * 1000u)
-#define TEL_VICTIM_PORTS 16
-#define TEL_VICTIM_HLL_P 8
-#define TEL_VICTIM_WINDOW_S 60
+#define TEL_VICTIM_PORTS      16
+#define TEL_VICTIM_HLL_P      8
+#define TEL_VICTIM_WINDOW_S   60
 
 struct tel_victim {
     struct ipaddr addr;

@@ -217,10 +217,14 @@ static void test_stats_prometheus_families_and_labels(void **state)
     struct buf b = BUF_INIT(1 << 20);
     assert_int_equal(stats_prometheus_exporters(s, 2, &b), 0);
     assert_non_null(strstr(b.data, "# TYPE botscope_collect_exporter_flows_total counter\n"));
-    assert_non_null(strstr(b.data, "botscope_collect_exporter_flows_total{exporter=\"127.0.0.2\"} 1500\n"));
-    assert_non_null(strstr(b.data, "botscope_collect_exporter_flows_total{exporter=\"::1\"} 600\n"));
+    assert_non_null(
+        strstr(b.data, "botscope_collect_exporter_flows_total{exporter=\"127.0.0.2\"} 1500\n"));
+    assert_non_null(
+        strstr(b.data, "botscope_collect_exporter_flows_total{exporter=\"::1\"} 600\n"));
     assert_non_null(strstr(b.data, "botscope_collect_exporter_templates{exporter=\"::1\"} 4\n"));
-    assert_non_null(strstr(b.data, "botscope_collect_exporter_decode_errors_total{exporter=\"::1\",kind=\"trunc\"} 0\n"));
+    assert_non_null(strstr(
+        b.data,
+        "botscope_collect_exporter_decode_errors_total{exporter=\"::1\",kind=\"trunc\"} 0\n"));
     /* one HELP per family, not one per exporter */
     const char *h = strstr(b.data, "# HELP botscope_collect_exporter_flows_total");
     assert_non_null(h);
@@ -262,11 +266,11 @@ static void test_listen_addr_parse_v4_v6_and_errors(void **state)
     assert_int_equal(a.port, 4739);
     assert_int_equal(listen_addr_parse("[::1]:6343", &a), 0);
     assert_string_equal(a.text, "[::1]:6343");
-    assert_int_equal(listen_addr_parse("127.0.0.1", &a), BS_EPARSE);      /* no port */
-    assert_int_equal(listen_addr_parse("127.0.0.1:0", &a), BS_EPARSE);    /* port 0 */
+    assert_int_equal(listen_addr_parse("127.0.0.1", &a), BS_EPARSE);   /* no port */
+    assert_int_equal(listen_addr_parse("127.0.0.1:0", &a), BS_EPARSE); /* port 0 */
     assert_int_equal(listen_addr_parse("127.0.0.1:65536", &a), BS_EPARSE);
     assert_int_equal(listen_addr_parse("127.0.0.1:20x", &a), BS_EPARSE);
-    assert_int_equal(listen_addr_parse("::1:2055", &a), BS_EPARSE);       /* v6 needs [] */
+    assert_int_equal(listen_addr_parse("::1:2055", &a), BS_EPARSE); /* v6 needs [] */
     assert_int_equal(listen_addr_parse("[::1:2055", &a), BS_EPARSE);
     assert_int_equal(listen_addr_parse("[127.0.0.1]:2055", &a), BS_EPARSE);
     assert_int_equal(listen_addr_parse("localhost:2055", &a), BS_EPARSE); /* numeric only */
@@ -306,8 +310,8 @@ static void test_statefile_round_trip_missing_and_bad_magic(void **state)
 static void test_offline_recognises_export_datagrams(void **state)
 {
     const uint8_t v5[] = {0, 5, 0, 1}, v9[] = {0, 9, 0, 1}, ipfix[] = {0, 10, 0, 16};
-    const uint8_t sflow[] = {0, 0, 0, 5, 0, 0, 0, 1, 192, 0, 2, 1, 0, 0, 0, 0,
-                             0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0};
+    const uint8_t sflow[] = {0, 0, 0, 5, 0, 0, 0, 1, 192, 0, 2, 1, 0, 0,
+                             0, 0, 0, 0, 0, 1, 0, 0, 0,   1, 0, 0, 0, 0};
     const uint8_t dns[] = {0x12, 0x34, 1, 0, 0, 1, 0, 0}, shortp[] = {0, 5};
     assert_true(offline_looks_like_flow(v5, sizeof v5));
     assert_true(offline_looks_like_flow(v9, sizeof v9));

@@ -250,8 +250,7 @@ static void test_frag_misaligned_and_oversized_fragments_are_bad(void **state)
     /* a non-last fragment must carry a multiple of 8 bytes */
     assert_int_equal(frag_table_add(ft, &k, 0, true, p, 13, 0, &out, &out_len), BS_EMALFORMED);
     /* nothing may end past 64 KiB */
-    assert_int_equal(frag_table_add(ft, &k, 65528, false, p, 16, 0, &out, &out_len),
-                     BS_EMALFORMED);
+    assert_int_equal(frag_table_add(ft, &k, 65528, false, p, 16, 0, &out, &out_len), BS_EMALFORMED);
     assert_int_equal(ft->st.bad, 2);
     frag_table_release(ft);
     free(ft);
@@ -274,8 +273,8 @@ static void test_frag_timeout_and_eviction_are_bounded(void **state)
     assert_int_equal(ft->st.evicted, 1);
     /* much later: every pending datagram times out */
     k.id = 10000;
-    assert_int_equal(frag_table_add(ft, &k, 0, true, p, 8, 500 + FRAG_TIMEOUT_US + 1000, &out,
-                                    &out_len), 0);
+    assert_int_equal(
+        frag_table_add(ft, &k, 0, true, p, 8, 500 + FRAG_TIMEOUT_US + 1000, &out, &out_len), 0);
     assert_int_equal(ft->st.timed_out, FRAG_MAX_PENDING);
     frag_table_release(ft);
     free(ft);

@@ -183,8 +183,8 @@ static void test_ring_two_threads_every_item_exactly_once(void **state)
         if (v != expect || e->len != len || e->meta.recv_ms != v ||
             (len > 4 && e->data[len - 1] != (uint8_t)(v & 0xff))) {
             if (bad < 5)
-                print_message("bad item: v=%u expect=%u len=%u/%zu slot=%llu\n", v, expect,
-                              e->len, len, (unsigned long long)atomic_load(&s->ring.tail));
+                print_message("bad item: v=%u expect=%u len=%u/%zu slot=%llu\n", v, expect, e->len,
+                              len, (unsigned long long)atomic_load(&s->ring.tail));
             bad++;
         }
         if (v < STRESS_ITEMS)

@@ -696,8 +696,8 @@ static void test_detect_long_records(void **state)
             }
             /* and something else every few minutes, so that the client is active */
             for (uint64_t m = 0; m < 60; m += 5)
-                add(&f, a, (uint16_t)(50000 + m), "198.18.53.53", 53, 17, 0, T0 + m * MIN + 100,
-                    1, 70, 1);
+                add(&f, a, (uint16_t)(50000 + m), "198.18.53.53", 53, 17, 0, T0 + m * MIN + 100, 1,
+                    70, 1);
         }
         char *dir = mkstore(&f);
         struct detect_seeds seeds;
@@ -720,7 +720,7 @@ static void test_detect_long_records(void **state)
         } else {
             assert_non_null(c);
             assert_int_equal(c->seed_clients, 2);
-            assert_int_equal(c->flows, 4);                         /* records, as stored */
+            assert_int_equal(c->flows, 4);                            /* records, as stored */
             assert_int_equal(c->last_ms, T0 + MIN + 7000 + 58 * MIN); /* the session's end */
             assert_false(c->flood);
             assert_true(c->value[DF_BURST] < 3.0); /* packets per piece */
@@ -809,8 +809,8 @@ static void test_detect_stash_and_store_passes_agree(void **state)
             sampled ? 100 : 1);
         f.v[f.n - 1].end_ms = T0 + 50 * MIN;
         if (w == 2 || w == 3)
-            add(&f, "10.1.0.2", 42000, "203.0.113.80", 80, 6, 0x18, T0 + 60 * 24 * 60 * MIN, 1,
-                60, sampled ? 100 : 1);
+            add(&f, "10.1.0.2", 42000, "203.0.113.80", 80, 6, 0x18, T0 + 60 * 24 * 60 * MIN, 1, 60,
+                sampled ? 100 : 1);
         char *dir = mkstore_parts(&f, 7);
         struct detect_seeds seeds;
         seeds8(&seeds);

@@ -121,8 +121,14 @@ static void test_ipfix_both_families_zero_one_keeps_the_other(void **state)
     tb_u32(&t, 1);
     tb_u32(&t, 0); /* IPv4 zero, IPv6 filled */
     tb_u32(&t, 0);
-    tb_u16(&t, 0x2001); tb_u16(&t, 0x0db8); tb_zero(&t, 11); tb_u8(&t, 1);
-    tb_u16(&t, 0x2001); tb_u16(&t, 0x0db8); tb_zero(&t, 11); tb_u8(&t, 2);
+    tb_u16(&t, 0x2001);
+    tb_u16(&t, 0x0db8);
+    tb_zero(&t, 11);
+    tb_u8(&t, 1);
+    tb_u16(&t, 0x2001);
+    tb_u16(&t, 0x0db8);
+    tb_zero(&t, 11);
+    tb_u8(&t, 2);
     tb_u32(&t, 2);
     tb_set_end(&t);
     tb_ipfix_end(&t);

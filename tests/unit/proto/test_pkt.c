@@ -63,8 +63,7 @@ static size_t ipv4(uint8_t *b, unsigned ihl, unsigned tot, unsigned fo, unsigned
 static const uint8_t v6a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 static const uint8_t v6b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 
-static size_t ipv6(uint8_t *b, unsigned plen, unsigned nh, const uint8_t *src,
-                   const uint8_t *dst)
+static size_t ipv6(uint8_t *b, unsigned plen, unsigned nh, const uint8_t *src, const uint8_t *dst)
 {
     put32(b, 6u << 28 | 0x2eu << 20 | 0x12345);
     put16(b + 4, plen);
@@ -514,7 +513,7 @@ static void test_pkt_pppoe_session_ipv4_and_ipv6(void **state)
     put16(b + 20, 0x0057);
     assert_int_equal(decode_exact(b, n, PKT_LINK_ETHERNET, &pi), 0);
     assert_true(pi.anomalies & PKT_BAD_VERSION); /* PPP said IPv6, the nibble says 4 */
-    put16(b + 20, 0xc021); /* LCP */
+    put16(b + 20, 0xc021);                       /* LCP */
     assert_int_equal(decode_exact(b, n, PKT_LINK_ETHERNET, &pi), BS_EUNSUPPORTED);
 }
 
@@ -857,7 +856,7 @@ struct frame_expect {
     int rc;
     const char *src; /* outermost IP source (NULL when none) */
     const char *dst;
-    int proto;       /* outermost protocol: ip.proto, or the final IPv6 next header */
+    int proto; /* outermost protocol: ip.proto, or the final IPv6 next header */
 };
 
 /* Expected values from, for each file F:
@@ -947,8 +946,7 @@ static void cmp_one(const uint8_t *b, size_t len, enum pkt_link link, struct cmp
 
 /* The frame, every truncation of it, and every byte of its first 96 mutated to values that
  * sit on the fast path's boundaries (version/IHL, lengths, data offset, flags, types). */
-static void cmp_mutations(const uint8_t *b, size_t len, enum pkt_link link,
-                          struct cmp_stats *st)
+static void cmp_mutations(const uint8_t *b, size_t len, enum pkt_link link, struct cmp_stats *st)
 {
     static const uint8_t vals[] = {0x00, 0x01, 0x03, 0x05, 0x06, 0x11, 0x3a, 0x40,
                                    0x45, 0x46, 0x50, 0x60, 0x81, 0x86, 0xdd, 0xff};
@@ -1009,8 +1007,8 @@ static void test_pkt_fast_path_matches_general_on_fuzz_corpus(void **state)
 {
     (void)state;
     static const char *const seeds[] = {
-        "eth_mpls2_v4", "eth_pppoe_v4", "eth_qinq_v6_udp", "eth_v4_tcp", "ipv4_frag",
-        "ipv6_hbh_frag", "null_v6_icmpv6", "raw_v4_icmp_err", "sll2_v6", "sll_v4",
+        "eth_mpls2_v4",  "eth_pppoe_v4",   "eth_qinq_v6_udp", "eth_v4_tcp", "ipv4_frag",
+        "ipv6_hbh_frag", "null_v6_icmpv6", "raw_v4_icmp_err", "sll2_v6",    "sll_v4",
     };
     struct cmp_stats st = {0};
     for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
@@ -1025,7 +1023,7 @@ static void test_pkt_fast_path_matches_general_on_fuzz_corpus(void **state)
         assert_true(n > 1);
         /* As fuzz_pkt reads it, and as an Ethernet frame whatever the first byte says. */
         static const enum pkt_link links[] = {
-            PKT_LINK_ETHERNET, PKT_LINK_RAW,       PKT_LINK_IPV4,        PKT_LINK_IPV6,
+            PKT_LINK_ETHERNET, PKT_LINK_RAW,       PKT_LINK_IPV4,       PKT_LINK_IPV6,
             PKT_LINK_NULL,     PKT_LINK_LINUX_SLL, PKT_LINK_LINUX_SLL2,
         };
         enum pkt_link link = links[b[0] % (sizeof links / sizeof links[0])];

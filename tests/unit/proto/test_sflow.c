@@ -111,17 +111,70 @@ static size_t flow_sample_open(struct wr *w, uint32_t rate, uint32_t in, uint32_
 
 static const uint8_t frame_v4_tcp[] = {
     /* Ethernet, 802.1Q VLAN 55 */
-    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x00, 0x66, 0x77, 0x88, 0x99, 0xaa, 0x81, 0x00, 0x00, 0x37,
-    0x08, 0x00,
+    0x00,
+    0x11,
+    0x22,
+    0x33,
+    0x44,
+    0x55,
+    0x00,
+    0x66,
+    0x77,
+    0x88,
+    0x99,
+    0xaa,
+    0x81,
+    0x00,
+    0x00,
+    0x37,
+    0x08,
+    0x00,
     /* IPv4: tos 0x10, len 1000, TTL 64, TCP, 10.0.0.1 -> 10.0.0.2 */
-    0x45, 0x10, 0x03, 0xe8, 0x00, 0x01, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00, 10, 0, 0, 1, 10, 0, 0,
+    0x45,
+    0x10,
+    0x03,
+    0xe8,
+    0x00,
+    0x01,
+    0x40,
+    0x00,
+    0x40,
+    0x06,
+    0x00,
+    0x00,
+    10,
+    0,
+    0,
+    1,
+    10,
+    0,
+    0,
     2,
     /* TCP 1234 -> 80, flags SYN|ACK */
-    0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x12, 0x10, 0x00, 0, 0, 0, 0,
+    0x04,
+    0xd2,
+    0x00,
+    0x50,
+    0,
+    0,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0x50,
+    0x12,
+    0x10,
+    0x00,
+    0,
+    0,
+    0,
+    0,
 };
 
-static void raw_header_record(struct wr *w, uint32_t proto, uint32_t frame_len,
-                              const uint8_t *h, uint32_t hlen)
+static void raw_header_record(struct wr *w, uint32_t proto, uint32_t frame_len, const uint8_t *h,
+                              uint32_t hlen)
 {
     size_t at = wopen(w, 1);
     w32(w, proto);
@@ -220,10 +273,10 @@ static void test_sflow_raw_ipv4_and_ipv6_header_protocols(void **state)
 {
     (void)state;
     static const uint8_t v6udp[48] = {
-        0x60, 0, 0, 0, 0, 8, 17, 64,                                   /* IPv6, UDP, plen 8 */
-        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,    /* 2001:db8::1 */
-        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,    /* 2001:db8::2 */
-        0, 53, 0x13, 0x88, 0, 8, 0, 0};                                /* UDP 53 -> 5000 */
+        0x60, 0,    0,    0,    0, 8, 17, 64,                         /* IPv6, UDP, plen 8 */
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0,  0,  0, 0, 0, 0, 0, 0, 0, 1, /* 2001:db8::1 */
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0,  0,  0, 0, 0, 0, 0, 0, 0, 2, /* 2001:db8::2 */
+        0,    53,   0x13, 0x88, 0, 8, 0,  0};                         /* UDP 53 -> 5000 */
     struct wr w;
     dgram_header(&w, 2);
     size_t s = flow_sample_open(&w, 10, 1, 2, 0, 1);
@@ -266,7 +319,7 @@ static void test_sflow_sampled_ipv4_used_without_raw_header(void **state)
     assert_int_equal(decode(&w, w.n, &c, &res), 0);
     assert_int_equal(c.n, 1);
     const struct flow_rec *r = &c.recs[0];
-    assert_int_equal(r->bytes, 1500); /* the IP length wins over the Ethernet length */
+    assert_int_equal(r->bytes, 1500);      /* the IP length wins over the Ethernet length */
     assert_int_equal(r->sampling_rate, 1); /* rate 0 becomes 1 */
     assert_v4(&r->src, 0x01020304);
     assert_v4(&r->dst, 0x05060708);
@@ -505,7 +558,8 @@ static void test_sflow_unknown_records_skipped_by_length(void **state)
 static void test_sflow_raw_header_non_ip_and_other_protocol(void **state)
 {
     (void)state;
-    static const uint8_t arp[20] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 1, 2, 3, 4, 5, 0x08, 0x06};
+    static const uint8_t arp[20] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,
+                                    1,    2,    3,    4,    5,    0x08, 0x06};
     struct wr w;
     dgram_header(&w, 2);
     size_t s = flow_sample_open(&w, 1, 1, 2, 0, 1);
@@ -527,8 +581,8 @@ static void test_sflow_raw_header_non_ip_and_other_protocol(void **state)
 static void test_sflow_icmp_ports_follow_flow_convention(void **state)
 {
     (void)state;
-    static const uint8_t icmp[28] = {0x45, 0, 0, 28, 0, 0, 0, 0, 64, 1, 0, 0, 1, 1, 1, 1,
-                                     2, 2, 2, 2, 3, 1, 0, 0, 0, 0, 0, 0};
+    static const uint8_t icmp[28] = {0x45, 0, 0, 28, 0, 0, 0, 0, 64, 1, 0, 0, 1, 1,
+                                     1,    1, 2, 2,  2, 2, 3, 1, 0,  0, 0, 0, 0, 0};
     struct wr w;
     dgram_header(&w, 1);
     size_t s = flow_sample_open(&w, 1, 1, 2, 0, 1);
@@ -976,24 +1030,22 @@ static const struct akv_expect akv_expect[] = {
      46026, 22, 27, 28, 1024, 1518, 100},
     {"sflow_data-discard-interface.pcap", 1, "2a0c:8880:2:0:185:21:130:38",
      "2a0c:8880:2:0:185:21:130:39", 6, 46026, 22, 27, 0, 1024, 1518, 100},
-    {"sflow_data-encap-vxlan.pcap", 1, "192.168.108.40", "192.168.15.14", 17, 45833, 4789, 0, 0,
-     1, 172, 0},
-    {"sflow_data-icmpv4.pcap", 1, "203.0.113.4", "203.0.113.5", 1, 0, 8 << 8 | 0, 0, 0, 1, 102,
-     0},
-    {"sflow_data-icmpv6.pcap", 1, "fe80::d05b:45ff:feee:5ecf", "2001:db8::", 58, 0, 135 << 8 | 0,
-     0, 0, 1, 90, 0},
+    {"sflow_data-encap-vxlan.pcap", 1, "192.168.108.40", "192.168.15.14", 17, 45833, 4789, 0, 0, 1,
+     172, 0},
+    {"sflow_data-icmpv4.pcap", 1, "203.0.113.4", "203.0.113.5", 1, 0, 8 << 8 | 0, 0, 0, 1, 102, 0},
+    {"sflow_data-icmpv6.pcap", 1, "fe80::d05b:45ff:feee:5ecf", "2001:db8::", 58, 0, 135 << 8 | 0, 0,
+     0, 1, 90, 0},
     {"sflow_data-local-interface.pcap", 1, "2a0c:8880:2:0:185:21:130:38",
      "2a0c:8880:2:0:185:21:130:39", 6, 46026, 22, 27, 0, 1024, 1518, 100},
     {"sflow_data-multiple-interfaces.pcap", 1, "2a0c:8880:2:0:185:21:130:38",
      "2a0c:8880:2:0:185:21:130:39", 6, 46026, 22, 27, 0, 1024, 1518, 100},
-    {"sflow_data-qinq.pcap", 1, "49.49.49.2", "49.49.49.109", 6, 32017, 443, 369098852,
-     369098851, 4096, 106, 1062},
-    {"sflow_data-sflow-expanded-sample.pcap", 1, "52.52.52.52", "53.53.53.53", 6, 22, 52237,
-     29001, 1285816721, 1000, 126, 809},
+    {"sflow_data-qinq.pcap", 1, "49.49.49.2", "49.49.49.109", 6, 32017, 443, 369098852, 369098851,
+     4096, 106, 1062},
+    {"sflow_data-sflow-expanded-sample.pcap", 1, "52.52.52.52", "53.53.53.53", 6, 22, 52237, 29001,
+     1285816721, 1000, 126, 809},
     {"sflow_data-sflow-ipv4-data.pcap", 1, "50.50.50.50", "51.51.51.51", 17, 46622, 58631, 0, 182,
      256, 1390, 0},
-    {"sflow_data-sflow-raw-ipv4.pcap", 2, "69.58.92.107", "92.222.186.1", 1, 0, 0, 0, 2, 1, 50,
-     0},
+    {"sflow_data-sflow-raw-ipv4.pcap", 2, "69.58.92.107", "92.222.186.1", 1, 0, 0, 0, 2, 1, 50, 0},
 };
 
 static void test_sflow_akvorado_captures_match_tshark(void **state)
@@ -1030,8 +1082,7 @@ static void test_sflow_akvorado_expanded_sample_extended_records(void **state)
     /* tshark: nexthop 54.54.54.54 (router and gateway), masks 32/22, srcAS 203476,
      * AS path sequence 8218 29605 203361, TCP flags 0x018. */
     char path[512];
-    snprintf(path, sizeof path, "%s/akvorado/sflow_data-sflow-expanded-sample.pcap",
-             BS_CORPUS_DIR);
+    snprintf(path, sizeof path, "%s/akvorado/sflow_data-sflow-expanded-sample.pcap", BS_CORPUS_DIR);
     struct file_totals t;
     decode_file(path, &t);
     const struct flow_rec *r = &t.first.recs[0];

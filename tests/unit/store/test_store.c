@@ -107,9 +107,13 @@ static void collect_corrupt(void *ctx, const char *path, unsigned block, int err
 
 static void scan_all(struct store *s, struct collect *c, unsigned threads)
 {
-    struct store_scan sc = {.t_lo = 0, .t_hi = UINT64_MAX, .cols = STORE_COLS_ALL,
-                            .threads = threads, .on_block = collect_block,
-                            .on_corrupt = collect_corrupt, .ctx = c};
+    struct store_scan sc = {.t_lo = 0,
+                            .t_hi = UINT64_MAX,
+                            .cols = STORE_COLS_ALL,
+                            .threads = threads,
+                            .on_block = collect_block,
+                            .on_corrupt = collect_corrupt,
+                            .ctx = c};
     assert_int_equal(store_scan(s, &sc, NULL), 0);
 }
 
@@ -415,8 +419,7 @@ static void test_store_open_removes_leftover_temp_segments(void **state)
     random_rec(&r, 1700000000000ull, 0);
     assert_int_equal(store_append(s, &r, 1), 0);
     assert_int_equal(store_close(s), 0);
-    snprintf(path, sizeof path, "%s/flows/2023-11-14/.tmp.20231114T222000Z_300_00000009.seg",
-             dir);
+    snprintf(path, sizeof path, "%s/flows/2023-11-14/.tmp.20231114T222000Z_300_00000009.seg", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("half a segment", f);
@@ -607,7 +610,7 @@ static void test_store_failed_flush_keeps_batch_then_drops_oldest_at_cap(void **
         r[i].start_ms = 1700000000000ull + (uint64_t)i;
     }
     assert_int_equal(store_append(s, r, 60), 0);
-    assert_true(store_flush(s) < 0);               /* reported */
+    assert_true(store_flush(s) < 0);                  /* reported */
     assert_int_equal(store_append(s, r + 60, 90), 0); /* at the cap: oldest dropped */
     /* Repair the disk: the next flush writes what was kept, the newest records. */
     struct stat st;
@@ -713,7 +716,6 @@ static void test_statedb_same_url_same_backend_as_store(void **state)
     free(dir);
 }
 
-
 static void test_statedb_migrates_and_upserts_exporters(void **state)
 {
     char *dir = st_make_tmpdir("bs_store_test");
@@ -722,8 +724,13 @@ static void test_statedb_migrates_and_upserts_exporters(void **state)
     struct statedb *db;
     assert_int_equal(statedb_open(path, &db, err), 0);
     assert_int_equal(statedb_schema_version(db), STATEDB_SCHEMA_VERSION);
-    struct statedb_exporter e = {.first_ms = 2000, .last_ms = 3000, .flows = 5, .packets = 50,
-                                 .bytes = 500, .sampling_rate = 1, .version = 9};
+    struct statedb_exporter e = {.first_ms = 2000,
+                                 .last_ms = 3000,
+                                 .flows = 5,
+                                 .packets = 50,
+                                 .bytes = 500,
+                                 .sampling_rate = 1,
+                                 .version = 9};
     ipaddr_from_v4(&e.addr, 0x7f000001);
     assert_int_equal(statedb_exporter_upsert(db, &e, 1), 0);
     e.first_ms = 1000;
@@ -751,8 +758,9 @@ static void test_statedb_refuses_newer_schema(void **state)
     assert_int_equal(statedb_open(path, &db, err), 0);
     statedb_close(db);
     char cmd[800];
-    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'INSERT INTO schema_version(version) VALUES (99)' "
-                              "2>/dev/null",
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 '%s' 'INSERT INTO schema_version(version) VALUES (99)' "
+             "2>/dev/null",
              path);
     if (system(cmd) != 0) {
         st_rm_rf(dir);

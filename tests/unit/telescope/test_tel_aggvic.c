@@ -81,7 +81,8 @@ static void run_window_sequence(uint64_t seed, size_t npkts)
             ts = newest - rnd_below(&s, 70000); /* late, possibly beyond it */
         if (ts > newest)
             newest = ts;
-        struct tel_victim *e = tel_victim_add(&t, &v, tel_addr_hash(&v), ts, 40, 80, false, rnd(&s));
+        struct tel_victim *e =
+            tel_victim_add(&t, &v, tel_addr_hash(&v), ts, 40, 80, false, rnd(&s));
         assert_non_null(e);
         brute_add(&w, ts / 1000);
         assert_int_equal(e->peak_ppm, w.peak);
@@ -242,8 +243,8 @@ static void check_ports_against_full_scan(const struct tel_bucket *b, uint64_t (
                 assert_true(ref[u][port] > 0);
             total += ref[u][port];
             if (ref[u][port])
-                all[n++] = (struct tel_port_row){.is_udp = (uint8_t)u, .port = (uint16_t)port,
-                                                 .packets = ref[u][port]};
+                all[n++] = (struct tel_port_row){
+                    .is_udp = (uint8_t)u, .port = (uint16_t)port, .packets = ref[u][port]};
         }
         qsort(all, n, sizeof all[0], row_cmp);
         for (size_t max = 1; max <= 64; max *= 4) {
@@ -276,9 +277,9 @@ static void test_bucket_merge_and_port_lists_match_full_scan(void **state)
     tel_bucket_init(&bk_a, 0, 60000);
     tel_bucket_init(&bk_b, 60000, 60000);
     tel_bucket_init(&bk_c, 120000, 60000);
-    fill_bucket(&bk_a, 21, 12000, 9000, ref_a);  /* untracked ports, below the dense mark */
-    fill_bucket(&bk_b, 22, 300, 60, ref_b);      /* all tracked */
-    fill_bucket(&bk_c, 23, 60000, 9300, ref_c);  /* untracked past the dense mark */
+    fill_bucket(&bk_a, 21, 12000, 9000, ref_a); /* untracked ports, below the dense mark */
+    fill_bucket(&bk_b, 22, 300, 60, ref_b);     /* all tracked */
+    fill_bucket(&bk_c, 23, 60000, 9300, ref_c); /* untracked past the dense mark */
     assert_true(bk_a.nuntracked > 0 && bk_a.nuntracked <= TEL_AGG_DENSE_MERGE);
     assert_int_equal(bk_b.nuntracked, 0);
     assert_true(bk_c.nuntracked > TEL_AGG_DENSE_MERGE && bk_c.nuntracked <= TEL_AGG_DENSE_SCAN);
@@ -340,7 +341,10 @@ static uint64_t ref_estimate(const uint8_t *reg, unsigned p)
     double sum = 0.0;
     for (size_t i = 0; i < m; i++)
         sum += ldexp(1.0, -(int)(reg[i] < 66 ? reg[i] : 65));
-    double alpha = m == 16 ? 0.673 : m == 32 ? 0.697 : m == 64 ? 0.709 : 0.7213 / (1.0 + 1.079 / md);
+    double alpha = m == 16   ? 0.673
+                   : m == 32 ? 0.697
+                   : m == 64 ? 0.709
+                             : 0.7213 / (1.0 + 1.079 / md);
     return (uint64_t)llround(alpha * md * md / sum);
 }
 
@@ -405,7 +409,9 @@ static void test_hll_rank_of_zero_remainder_is_maximum(void **state)
     }
     /* the same through an interval bucket's per-protocol sketch (precision TEL_AGG_PORT_P) */
     tel_bucket_init(&bk_a, 0, 60000);
-    struct tel_agg_pkt pk = {.bytes = 40, .proto = 47, .ip_version = 4,
+    struct tel_agg_pkt pk = {.bytes = 40,
+                             .proto = 47,
+                             .ip_version = 4,
                              .src_hash = 5ull << (64 - TEL_AGG_PORT_P),
                              .dst_hash = 6ull << (64 - TEL_AGG_PORT_P) | 1};
     tel_bucket_add(&bk_a, &pk);

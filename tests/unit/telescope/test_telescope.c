@@ -36,8 +36,8 @@ static uint32_t a4(unsigned a, unsigned b, unsigned c, unsigned d)
 }
 
 /* A decoded IPv4 TCP packet as pkt_decode would give it. */
-static struct pkt_info tcp4(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags,
-                            uint32_t seq, uint16_t ip_id)
+static struct pkt_info tcp4(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                            uint8_t flags, uint32_t seq, uint16_t ip_id)
 {
     struct pkt_info pi;
     memset(&pi, 0, sizeof pi);
@@ -240,7 +240,8 @@ static void test_pmap_lookup_matches_brute_force_longest_prefix(void **state)
             ipaddr_from_v4(&a, v4);
             int best = -1;
             for (size_t i = 0; i < n; i++) /* longest prefix; a duplicate keeps the first */
-                if (ipprefix_contains(&e[i].pfx, &a) && (best < 0 || e[i].pfx.len > e[best].pfx.len))
+                if (ipprefix_contains(&e[i].pfx, &a) &&
+                    (best < 0 || e[i].pfx.len > e[best].pfx.len))
                     best = (int)i;
             uint32_t v = 0;
             bool found = tel_pmap_lookup(&m, &a, &v);
@@ -369,7 +370,8 @@ static void test_keyhash_pseudonyms_depend_on_key_only(void **state)
     struct ipaddr a, b;
     ipaddr_from_v4(&a, a4(45, 1, 1, 1));
     ipaddr_from_v4(&b, a4(45, 1, 1, 2));
-    char s1[TEL_KEYHASH_STRLEN], s2[TEL_KEYHASH_STRLEN], s3[TEL_KEYHASH_STRLEN], s4[TEL_KEYHASH_STRLEN];
+    char s1[TEL_KEYHASH_STRLEN], s2[TEL_KEYHASH_STRLEN], s3[TEL_KEYHASH_STRLEN],
+        s4[TEL_KEYHASH_STRLEN];
     tel_keyhash_format(&k1, &a, s1);
     tel_keyhash_format(&k2, &a, s2);
     tel_keyhash_format(&k3, &a, s3);
@@ -442,7 +444,7 @@ static void test_fp_mirai_seq_equals_destination_boundary(void **state)
     pi.tcp_seq = dst;
     tel_classify(&pi, NULL, 0, TEL_FP_ALL & ~(1u << TEL_FP_MIRAI), &c);
     assert_false(c.fps & (1u << TEL_FP_MIRAI)); /* switched off */
-    pi.tcp_flags = 0x12; /* only SYN scans are fingerprinted */
+    pi.tcp_flags = 0x12;                        /* only SYN scans are fingerprinted */
     tel_classify(&pi, NULL, 0, TEL_FP_ALL, &c);
     assert_int_equal(c.fps, 0);
 }
@@ -552,7 +554,8 @@ static void test_classify_udp_misconfig_rule(void **state)
     /* DHT payload on other ports, read from the frame */
     uint8_t frame[TEL_SYNTH_MAX_FRAME];
     static const uint8_t dht[] = "d1:ad2:id20:";
-    size_t n = tel_synth_udp4(frame, a4(7, 7, 7, 7), DARK + 2, 51413, 40001, dht, sizeof dht - 1, 1);
+    size_t n =
+        tel_synth_udp4(frame, a4(7, 7, 7, 7), DARK + 2, 51413, 40001, dht, sizeof dht - 1, 1);
     assert_int_equal(pkt_decode(frame, n, PKT_LINK_ETHERNET, &pi), 0);
     tel_classify(&pi, frame + pi.payload_off, n - pi.payload_off, TEL_FP_ALL, &c);
     assert_true(has_tag(&c, TEL_TAG_MISCONFIG));
@@ -617,11 +620,12 @@ static void test_classify_fragments_and_truncated(void **state)
 
 /* ---- victims ---- */
 
-static void add_n(struct tel_victim_table *t, const struct ipaddr *v, int n, uint64_t t0, uint64_t step)
+static void add_n(struct tel_victim_table *t, const struct ipaddr *v, int n, uint64_t t0,
+                  uint64_t step)
 {
     for (int i = 0; i < n; i++)
-        assert_non_null(tel_victim_add(t, v, tel_addr_hash(v), t0 + (uint64_t)i * step, 40, 80, false,
-                                       hash_mix64((uint64_t)i)));
+        assert_non_null(tel_victim_add(t, v, tel_addr_hash(v), t0 + (uint64_t)i * step, 40, 80,
+                                       false, hash_mix64((uint64_t)i)));
 }
 
 static int count_emit(void *arg, const struct tel_victim *v)
@@ -721,7 +725,8 @@ struct capture {
     unsigned fps_listed;
 };
 
-static int cap_interval(void *st, const struct tel_engine *e, const struct tel_bucket *b, uint32_t res)
+static int cap_interval(void *st, const struct tel_engine *e, const struct tel_bucket *b,
+                        uint32_t res)
 {
     struct capture *c = st;
     int lvl = res == 300 ? 1 : res == 3600 ? 2 : res == 86400 ? 3 : 0;
@@ -798,21 +803,21 @@ static void test_engine_capture_counters_per_interval(void **state)
     struct pkt_info pi = tcp4(a4(1, 1, 1, 1), DARK + 1, 1, 23, 0x02, 5, 1);
     assert_int_equal(tel_engine_decoded(e, t0 + 1, &pi, NULL, 60), 0);
     assert_false(tel_engine_has_capture_stats(e));
-    tel_engine_set_capture_stats(e, 10, 1, 0);      /* polled during the first interval */
+    tel_engine_set_capture_stats(e, 10, 1, 0); /* polled during the first interval */
     assert_true(tel_engine_has_capture_stats(e));
     assert_int_equal(tel_engine_tick(e, t0 + 60000), 0); /* closes it */
     assert_int_equal(cap.intervals[0], 1);
     assert_int_equal(cap.cap_recv[0], 10);
     assert_int_equal(cap.cap_drop[0], 1);
-    tel_engine_set_capture_stats(e, 25, 4, 0);      /* cumulative: +15 received, +3 dropped */
+    tel_engine_set_capture_stats(e, 25, 4, 0); /* cumulative: +15 received, +3 dropped */
     assert_int_equal(tel_engine_tick(e, t0 + 120000), 0);
     assert_int_equal(cap.intervals[0], 2);
     assert_int_equal(cap.cap_recv[0], 25);
     assert_int_equal(cap.cap_drop[0], 4);
     tel_engine_set_capture_stats(e, 27, 4, 0);
-    assert_int_equal(tel_engine_finish(e), 0);      /* the last interval takes the rest */
+    assert_int_equal(tel_engine_finish(e), 0); /* the last interval takes the rest */
     assert_int_equal(cap.cap_recv[0], 27);
-    assert_int_equal(cap.cap_recv[1], 27);          /* roll-ups sum their intervals */
+    assert_int_equal(cap.cap_recv[1], 27); /* roll-ups sum their intervals */
     assert_int_equal(cap.cap_drop[3], 4);
     const struct tel_stats *st = tel_engine_stats_const(e);
     assert_int_equal(st->pcap_received, 27);
@@ -831,7 +836,7 @@ static void test_engine_counts_non_darknet_without_analysis(void **state)
     const struct tel_stats *st = tel_engine_stats_const(e);
     assert_int_equal(st->non_darknet_packets, 1);
     assert_int_equal(st->darknet_packets, 1);
-    assert_int_equal(cap.sources, 1); /* the non-darknet sender got no profile... */
+    assert_int_equal(cap.sources, 1);          /* the non-darknet sender got no profile... */
     assert_int_equal(cap.last_src_packets, 1); /* ...and the darknet packet counted once */
     assert_int_equal(tel_engine_darknet_v4_size(e), 65536);
     tel_engine_free(e);
@@ -882,8 +887,9 @@ static void test_engine_unicornscan_votes_and_mirai_infected(void **state)
     for (uint32_t i = 0; i < 5; i++) {
         uint32_t d = DARK + 100 + i;
         uint16_t dp = (uint16_t)(20 + i);
-        struct pkt_info pi = tcp4(a4(60, 1, 1, 4), d, 40000, dp, 0x02,
-                                  key ^ __builtin_bswap32(d) ^ (((uint32_t)dp << 16) + 40000), (uint16_t)(i * 977));
+        struct pkt_info pi =
+            tcp4(a4(60, 1, 1, 4), d, 40000, dp, 0x02,
+                 key ^ __builtin_bswap32(d) ^ (((uint32_t)dp << 16) + 40000), (uint16_t)(i * 977));
         assert_int_equal(tel_engine_decoded(e, t + i, &pi, NULL, 40), 0);
     }
     assert_int_equal(tel_engine_finish(e), 0);
@@ -953,11 +959,13 @@ static void test_engine_icmp_error_victim_needs_darknet_inner_source(void **stat
         ipaddr_from_v4(&pi.inner_src, DARK + (uint32_t)i);
         ipaddr_from_v4(&pi.inner_dst, a4(93, 184, 0, 30));
         pi.inner_dst_port = 53;
-        assert_int_equal(tel_engine_decoded(e, 1700000000000ull + (uint64_t)i * 2000, &pi, NULL, 56), 0);
+        assert_int_equal(
+            tel_engine_decoded(e, 1700000000000ull + (uint64_t)i * 2000, &pi, NULL, 56), 0);
         /* the same error quoting a packet not from the darknet: no victim */
         ipaddr_from_v4(&pi.inner_src, a4(5, 5, 5, 5));
         ipaddr_from_v4(&pi.inner_dst, a4(93, 184, 0, 31));
-        assert_int_equal(tel_engine_decoded(e, 1700000000000ull + (uint64_t)i * 2000, &pi, NULL, 56), 0);
+        assert_int_equal(
+            tel_engine_decoded(e, 1700000000000ull + (uint64_t)i * 2000, &pi, NULL, 56), 0);
     }
     assert_int_equal(tel_engine_finish(e), 0);
     assert_int_equal(cap.victims, 1);
@@ -1011,7 +1019,8 @@ static void test_engine_rejects_bad_options(void **state)
 static void test_engine_darknet_size_counts_nested_prefixes_once(void **state)
 {
     struct capture cap = {0};
-    struct tel_engine *e = new_engine(&cap, 10, "198.18.0.0/16,198.18.5.0/24,10.0.0.0/24,2001:db8::/32");
+    struct tel_engine *e =
+        new_engine(&cap, 10, "198.18.0.0/16,198.18.5.0/24,10.0.0.0/24,2001:db8::/32");
     assert_int_equal(tel_engine_darknet_v4_size(e), 65536 + 256);
     struct pkt_info pi = tcp4(1, 1, 1, 23, 0x02, 5, 1);
     ipaddr_parse("2001:db8::77", &pi.dst);
@@ -1059,7 +1068,8 @@ static void test_flood_of_spoofed_sources_keeps_memory_bounded(void **state)
     /* 50000 profiles of 128 bytes and an index of 131072 slots of 8 bytes (single-packet
      * IPv4 sources need neither extensions nor sketches): under 8 MB */
     assert_true(st->peak_source_memory <= 8u * 1024 * 1024);
-    assert_true(st->peak_victim_memory <= 65536 * (sizeof(struct tel_victim) + 8 * sizeof(uint32_t)));
+    assert_true(st->peak_victim_memory <=
+                65536 * (sizeof(struct tel_victim) + 8 * sizeof(uint32_t)));
     assert_true(st->dropped_victim_packets > 0);
     /* After the tables filled (first 200k packets), RSS must not keep growing with input:
      * allow 48 MB of slack (the victim table may still double once). */
@@ -1125,8 +1135,12 @@ static void test_bucket_merge_adds_counts_and_top_ports(void **state)
     static struct tel_bucket a, b;
     tel_bucket_reset(&a, 0, 60000);
     tel_bucket_reset(&b, 60000, 60000);
-    struct tel_agg_pkt p = {.bytes = 40, .tags = 1u << TEL_TAG_TCP_SCAN, .proto = 6, .ip_version = 4,
-                            .has_port = 1, .dst_port = 23};
+    struct tel_agg_pkt p = {.bytes = 40,
+                            .tags = 1u << TEL_TAG_TCP_SCAN,
+                            .proto = 6,
+                            .ip_version = 4,
+                            .has_port = 1,
+                            .dst_port = 23};
     for (int i = 0; i < 5; i++) {
         p.src_hash = hash_mix64((uint64_t)i);
         p.dst_hash = hash_mix64((uint64_t)i + 100);
@@ -1155,8 +1169,12 @@ static void test_bucket_unique_counts_per_tag_protocol_icmp_type(void **state)
     static struct tel_bucket a, b;
     tel_bucket_init(&a, 0, 60000);
     tel_bucket_init(&b, 60000, 60000);
-    struct tel_agg_pkt p = {.bytes = 28, .tags = 1u << TEL_TAG_ICMP_SCAN | 1u << TEL_TAG_BOGON,
-                            .proto = 1, .ip_version = 4, .has_icmp = 1, .icmp_type = 8};
+    struct tel_agg_pkt p = {.bytes = 28,
+                            .tags = 1u << TEL_TAG_ICMP_SCAN | 1u << TEL_TAG_BOGON,
+                            .proto = 1,
+                            .ip_version = 4,
+                            .has_icmp = 1,
+                            .icmp_type = 8};
     for (int i = 0; i < 6; i++) { /* 3 sources, each to 2 destinations */
         p.src_hash = hash_mix64((uint64_t)(i / 2));
         p.dst_hash = hash_mix64((uint64_t)i + 1000);
@@ -1231,8 +1249,9 @@ static int rec_interval(void *st, const struct tel_engine *e, const struct tel_b
 {
     (void)e;
     FILE *f = ((struct rec_sink *)st)->f;
-    fprintf(f, "I %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-               " %" PRIu64 " %" PRIu64 "\n",
+    fprintf(f,
+            "I %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+            " %" PRIu64 "\n",
             res, b->start_ms, b->packets, b->bytes, b->non_darknet_packets, b->late_packets,
             b->packets ? hll_estimate(b->hll_src, TEL_AGG_HLL_P) : 0,
             b->packets ? hll_estimate(b->hll_dst, TEL_AGG_HLL_P) : 0, b->dropped_sources);
@@ -1253,8 +1272,9 @@ static int rec_source(void *st, const struct tel_engine *e, const struct tel_src
     FILE *f = ((struct rec_sink *)st)->f;
     char a[IPADDR_STRLEN];
     ipaddr_format(&r->addr, a, sizeof a);
-    fprintf(f, "S %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-               " %" PRIu64 " %x %u %u %s %d %x",
+    fprintf(f,
+            "S %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+            " %x %u %u %s %d %x",
             a, r->day_ms, r->packets, r->bytes, r->first_ms, r->last_ms, r->destinations,
             r->port_count, r->tag_union, r->syn_packets, r->iot_packets, r->scan_class,
             r->infected_iot, r->fps_listed);
@@ -1283,7 +1303,8 @@ static void feed_pcap(struct tel_engine *e, const char *path, size_t max)
     assert_int_equal(pcapmm_open(path, &m), 0);
     struct pcapin_pkt pk;
     for (size_t i = 0; i < max && pcapmm_next(m, &pk) == 1; i++)
-        assert_int_equal(tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link), 0);
+        assert_int_equal(tel_engine_packet(e, pk.ts_us, pk.data, pk.caplen, pk.wirelen, pk.link),
+                         0);
     pcapmm_close(m);
 }
 
@@ -1314,8 +1335,8 @@ static void test_engine_reset_gives_what_a_fresh_engine_gives(void **state)
     char a_path[] = "/tmp/tel_reset_a_XXXXXX", b_path[] = "/tmp/tel_reset_b_XXXXXX";
     close(mkstemp(a_path));
     close(mkstemp(b_path));
-    struct tel_synth_opts so = {.scenario = "bench", .packets = 30000, .sources = 4000,
-                                .zipf = true, .seed = 11};
+    struct tel_synth_opts so = {
+        .scenario = "bench", .packets = 30000, .sources = 4000, .zipf = true, .seed = 11};
     assert_int_equal(ipprefix_parse("198.18.0.0/16", &so.dark4), 0);
     so.start_ms = 1700006400000ull - 1800000; /* half an hour before a UTC midnight */
     assert_int_equal(tel_synth_write(a_path, &so), 0);
@@ -1360,9 +1381,15 @@ static void test_pcapmm_reads_both_byte_orders_and_nanoseconds(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    static const struct { uint32_t magic; bool be; uint64_t frac_us; } cases[] = {
-        {0xa1b2c3d4, false, 123456789}, {0xa1b2c3d4, true, 123456789},
-        {0xa1b23c4d, false, 123456}, {0xa1b23c4d, true, 123456},
+    static const struct {
+        uint32_t magic;
+        bool be;
+        uint64_t frac_us;
+    } cases[] = {
+        {0xa1b2c3d4, false, 123456789},
+        {0xa1b2c3d4, true, 123456789},
+        {0xa1b23c4d, false, 123456},
+        {0xa1b23c4d, true, 123456},
     };
     for (size_t i = 0; i < 4; i++) {
         write_pcap(path, cases[i].magic, cases[i].be, 0);
@@ -1416,8 +1443,8 @@ static void test_pcapmm_truncated_record_and_fallbacks(void **state)
 static size_t mem_pcap(uint8_t *buf, uint32_t linktype, uint32_t caplen, uint32_t wirelen,
                        size_t have)
 {
-    static const uint8_t fh[20] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
-                                   0,    0,    0,    0,    0xff, 0xff, 0, 0};
+    static const uint8_t fh[20] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4,    0,    0, 0,
+                                   0,    0,    0,    0,    0, 0, 0xff, 0xff, 0, 0};
     memcpy(buf, fh, sizeof fh);
     memcpy(buf + 20, &linktype, 4);
     uint32_t rec[4] = {1700000000u, 5u, caplen, wirelen};
@@ -1774,9 +1801,12 @@ static void test_rate_format_matches_printf_g6(void **state)
 {
     (void)state;
     static const uint64_t fixed[][2] = {
-        {1, 0}, {8, 3600000}, {1, 86400000}, {2, 86400000}, {999999, 1000}, {1000000, 1000},
-        {9999995, 10000}, {1234565, 10000000}, {5, 4000}, {3, 7}, {123, 456789}, {1, 3},
-        {7, 9999}, {99999950, 100000000}, {1, 10001}, {1, 9999999}, {40, 567158}, {1ull << 41, 5000},
+        {1, 0},           {8, 3600000},          {1, 86400000},
+        {2, 86400000},    {999999, 1000},        {1000000, 1000},
+        {9999995, 10000}, {1234565, 10000000},   {5, 4000},
+        {3, 7},           {123, 456789},         {1, 3},
+        {7, 9999},        {99999950, 100000000}, {1, 10001},
+        {1, 9999999},     {40, 567158},          {1ull << 41, 5000},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         check_rate(fixed[i][0], 1000000, 1000000 + fixed[i][1]);
