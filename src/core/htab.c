@@ -6,6 +6,7 @@
 
 #include "core/err.h"
 #include "core/hash.h"
+#include "core/hugemem.h"
 
 void htab_init(struct htab *t, size_t ksize, size_t vsize, size_t max, uint64_t seed)
 {
@@ -76,8 +77,9 @@ static size_t slot_of(const struct htab *t, const void *key, uint64_t h)
 
 static int resize(struct htab *t, size_t nslots)
 {
-    uint8_t *ctrl = calloc(nslots, 1);
-    uint8_t *ent = malloc(nslots * t->esize);
+    /* Big tables in huge pages: probes land at random, a TLB miss each in 4 KiB pages. */
+    uint8_t *ctrl = hugemem_calloc(nslots, 1);
+    uint8_t *ent = nslots > SIZE_MAX / t->esize ? NULL : hugemem_alloc(nslots * t->esize);
     if (!ctrl || !ent) {
         free(ctrl);
         free(ent);

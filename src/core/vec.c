@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/err.h"
+#include "core/hugemem.h"
 
 void vec_init(struct vec *v, size_t esize, size_t first, size_t max)
 {
@@ -37,7 +39,17 @@ int vec_grow_raw(void **data, size_t *cap, size_t n, size_t esize, size_t first,
     size_t bytes;
     if (__builtin_mul_overflow(want, esize, &bytes))
         return BS_ENOMEM;
-    void *d = realloc(*data, bytes);
+    void *d;
+    if (bytes < HUGEMEM_MIN) {
+        d = realloc(*data, bytes);
+    } else {
+        /* Big arrays (tables indexed at random) move into huge pages (hugemem.h); what was in
+         * use moves with them. */
+        if ((d = hugemem_alloc(bytes)) && *data)
+            memcpy(d, *data, *cap * esize);
+        if (d)
+            free(*data);
+    }
     if (!d)
         return BS_ENOMEM;
     *data = d;

@@ -109,12 +109,12 @@ int detect_select_server(struct dctx *d, const uint8_t skey[19], uint32_t round)
     return 0;
 }
 
-int detect_edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out)
+int detect_edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint64_t h, uint32_t *out)
 {
-    uint64_t key = (uint64_t)cl << 32 | sv;
+    uint64_t key = detect_edge_key(cl, sv);
     bool is_new;
     int rc = 0;
-    uint32_t *ix = htab_put(&d->edge_ix, &key, &is_new, &rc);
+    uint32_t *ix = htab_put_h(&d->edge_ix, &key, h, &is_new, &rc);
     if (!ix)
         return rc;
     if (is_new) {

@@ -84,6 +84,7 @@ struct drec {
     struct ipaddr sa; /* server address */
     uint64_t t, packets, bytes;
     uint64_t hs, hsvc; /* server key and service hashes */
+    uint64_t hc;       /* the client's address hash (pair passes) */
     uint32_t cl, rate; /* client index, sampling rate (>= 1) */
     uint32_t dur;      /* end - start in ms (0 when the end is missing or before the start) */
     uint16_t cport, sport;
@@ -93,7 +94,7 @@ struct drec {
 };
 
 /* A kept record: struct drec without what can be computed again (the hashes, an IPv4
- * address's 12 fixed bytes), its time from the chunk's first, 40 bytes instead of 80: the
+ * address's 12 fixed bytes), its time from the chunk's first, 40 bytes instead of 88: the
  * stash's memory is most of detection's, and fresh memory costs a page fault per 4 KiB. A
  * block with a record of 2^32 packets or more, or whose times span 2^32 ms (49 days) or more,
  * is not kept (the passes then read the store: slower, exact). */
@@ -368,8 +369,13 @@ static inline int dgrow_to(void **v, size_t *cap, size_t want, size_t size)
 extern const uint64_t detect_cols; /* the store columns the passes read */
 /* Selects the server of key skey for collection in `round` (no-op when already selected). */
 int detect_select_server(struct dctx *d, const uint8_t skey[19], uint32_t round);
-/* The edge of client cl and selected server sv (made when new) into *out. */
-int detect_edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint32_t *out);
+/* The edge of client cl and selected server sv (made when new) into *out; h is the hash of its
+ * key in edge_ix (htab_hash of detect_edge_key). */
+static inline uint64_t detect_edge_key(uint32_t cl, uint32_t sv)
+{
+    return (uint64_t)cl << 32 | sv;
+}
+int detect_edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint64_t h, uint32_t *out);
 
 /* detect_rec.c */
 /* The scan callbacks' context: the parts (one per scan thread) of the client pass, or the one

@@ -45,7 +45,7 @@ static int udp_peer(struct dctx *d, const struct pass *p, const struct drec *r, 
 {
     int rc = 0;
     bool is_new;
-    uint64_t hcl = d->cli[r->cl].hc;
+    uint64_t hcl = r->hc;
     if (pair) {
         uint64_t h = hash_mix64(hcl ^ hash_mix64(r->hs ^ 0x75));
         uint32_t *who = htab_put(&d->udp_seen, &h, &is_new, &rc);
@@ -72,9 +72,9 @@ static int udp_peer(struct dctx *d, const struct pass *p, const struct drec *r, 
     return 0;
 }
 
-static inline uint64_t pair_hash(const struct dctx *d, const struct drec *r)
+static inline uint64_t pair_hash(const struct drec *r)
 {
-    return hash_mix64(r->hs ^ hash_mix64(d->cli[r->cl].hc));
+    return hash_mix64(r->hs ^ hash_mix64(r->hc)); /* (r->hc, not the client's line: a miss) */
 }
 
 static inline void skey_of(const struct drec *r, uint8_t skey[24])
@@ -162,7 +162,7 @@ static int pass1_records(const struct pass *p, const struct drec *v, size_t n)
                 __builtin_prefetch(&d->cli[r->cl]);
             if (p->pairs && pair_client(d, p, r)) {
                 size_t x = j % (2 * AHEAD);
-                hp[x] = pair_hash(d, r);
+                hp[x] = pair_hash(r);
                 hq[x] = htab_hash(&d->pairs, &hp[x]);
                 htab_prefetch(&d->pairs, hq[x]);
             }
@@ -213,12 +213,12 @@ out:
 
 /* ---- pass 2: the selected servers' records ------------------------------------------------- */
 
-static int collect_record(struct dctx *d, uint32_t round, const struct drec *r, uint32_t sv)
+/* Record r of selected server sv into the server and its edge ed. */
+static int collect_record(struct dctx *d, uint32_t round, const struct drec *r, uint32_t sv,
+                          uint32_t ed)
 {
-    uint32_t ed, cl = r->cl;
+    uint32_t cl = r->cl;
     int rc;
-    if ((rc = detect_edge_of(d, cl, sv, &ed)))
-        return rc;
     uint64_t t = r->t, end = t + r->dur, pk = r->packets, by = r->bytes;
     struct dsrv *s = &d->srv[sv];
     const struct dcli *c = &d->cli[cl];
@@ -293,46 +293,70 @@ static uint32_t selected(const struct dctx *d, uint32_t round, const struct drec
     return *ix;
 }
 
-/* A distinct client-server pair of a service tracked in this round (popularity). */
-static int service_pair(struct dctx *d, uint32_t round, const struct drec *r)
+/* What the server pass learns of a record before collecting it, in three steps a few records
+ * apart, each prefetching what the next touches: whether it is this thread's and selected (the
+ * edge's slot and the service pair's slot are prefetched), then its edge (the edge itself is
+ * prefetched), then the record is collected. Edges are made in record order, as one step would
+ * make them. */
+struct ahead2 {
+    uint32_t sv, ed;     /* selected server and its edge, or UINT32_MAX */
+    uint64_t he, hp;     /* hashes of the edge's key and of the service pair */
+    struct dsvc_pair pr; /* the service pair, when svc_tracked */
+    bool mine, svc_tracked;
+};
+
+static void pass2_look(const struct pass *p, const struct drec *r, struct ahead2 *a)
 {
+    struct dctx *d = p->d;
+    a->sv = a->ed = UINT32_MAX;
+    a->svc_tracked = false;
+    a->mine = svc_maybe(d, r->hsvc) && my_client(p, r->cl);
+    if (!a->mine)
+        return;
+    if ((a->sv = selected(d, p->round, r)) != UINT32_MAX) {
+        uint64_t key = detect_edge_key(r->cl, a->sv);
+        a->he = htab_hash(&d->edge_ix, &key);
+        htab_prefetch(&d->edge_ix, a->he);
+    }
+    /* A distinct client-server pair of a service tracked in this round (popularity). */
     const struct dsvc *s = htab_find(&d->svc_ix, &r->hsvc);
-    if (!s || s->round != round)
-        return 0;
-    struct dsvc_pair pr = {.client = r->cl, .svc = s->no, .server_hash = r->hs};
-    bool is_new;
-    int rc = 0;
-    return htab_put(&d->svc_pairs, &pr, &is_new, &rc) ? 0 : rc;
+    if (s && s->round == p->round) {
+        a->pr = (struct dsvc_pair){.client = r->cl, .svc = s->no, .server_hash = r->hs};
+        a->hp = htab_hash(&d->svc_pairs, &a->pr);
+        htab_prefetch(&d->svc_pairs, a->hp);
+        a->svc_tracked = true;
+    }
 }
 
 static int pass2_records(const struct pass *p, const struct drec *v, size_t n)
 {
+    enum { STEP = AHEAD / 2, RING2 = 2 * AHEAD }; /* record j's steps at j % RING2 */
     struct dctx *d = p->d;
-    uint32_t sv[2 * AHEAD]; /* record j's at j % (2 * AHEAD) */
-    for (size_t j = 0; j < n + AHEAD; j++) {
-        if (j < n) { /* selected? then the edge's slot, AHEAD records early */
-            const struct drec *r = &v[j];
-            size_t x = j % (2 * AHEAD);
-            sv[x] = UINT32_MAX;
-            if (svc_maybe(d, r->hsvc) && my_client(p, r->cl)) {
-                sv[x] = selected(d, p->round, r);
-                if (sv[x] != UINT32_MAX) {
-                    uint64_t key = (uint64_t)r->cl << 32 | sv[x];
-                    htab_prefetch(&d->edge_ix, htab_hash(&d->edge_ix, &key));
-                }
+    struct ahead2 ring[RING2];
+    int rc;
+    for (size_t j = 0; j < n + 2 * STEP; j++) {
+        if (j < n)
+            pass2_look(p, &v[j], &ring[j % RING2]);
+        if (j >= STEP && j - STEP < n) { /* the edge, made when new, then prefetched */
+            struct ahead2 *a = &ring[(j - STEP) % RING2];
+            if (a->sv != UINT32_MAX) {
+                if ((rc = detect_edge_of(d, v[j - STEP].cl, a->sv, a->he, &a->ed)))
+                    return rc;
+                __builtin_prefetch(&d->edge[a->ed]);
+                __builtin_prefetch(&d->cli[v[j - STEP].cl]);
             }
         }
-        if (j < AHEAD)
+        if (j < 2 * STEP)
             continue;
-        size_t i = j - AHEAD;
-        const struct drec *r = &v[i];
-        if (!svc_maybe(d, r->hsvc) || !my_client(p, r->cl))
+        size_t i = j - 2 * STEP;
+        const struct ahead2 *a = &ring[i % RING2];
+        if (!a->mine)
             continue;
-        int rc;
-        uint32_t s = sv[i % (2 * AHEAD)];
-        if (s != UINT32_MAX && (rc = collect_record(d, p->round, r, s)))
+        if (a->sv != UINT32_MAX && (rc = collect_record(d, p->round, &v[i], a->sv, a->ed)))
             return rc;
-        if ((rc = service_pair(d, p->round, r)))
+        bool is_new;
+        rc = 0;
+        if (a->svc_tracked && !htab_put_h(&d->svc_pairs, &a->pr, a->hp, &is_new, &rc))
             return rc;
     }
     return 0;

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core/hll.h"
+#include "core/hugemem.h"
 #include "core/ipaddr.h"
 
 /* ---- records from the store --------------------------------------------------------------- */
@@ -75,7 +75,7 @@ static void flow_orient(const struct dctx *d, const struct store_block *b, size_
     if (proto != 6 && proto != 17 && proto != 132)
         r->sport = r->cport = 0;
     rec_hashes(d, r);
-    k->hc = htab_hash(&d->client_ix, k->ca.b);
+    k->hc = r->hc = htab_hash(&d->client_ix, k->ca.b);
 }
 
 /* The block's records into out[] (skipping those outside the time range): with `clients`, new
@@ -152,22 +152,19 @@ void detect_free_chunks(struct dctx *d)
 }
 
 #define STASH_SLAB ((size_t)64 << 20)
-#define STASH_PAGE ((size_t)2 << 20)
 
-/* Chunks are carved from 64 MiB slabs in 2 MiB pages where the kernel allows: a few hundred
- * megabytes of records in 4 KiB pages took a page fault every 4 KiB, a fifth of the run. */
+/* Chunks are carved from 64 MiB slabs in huge pages (core/hugemem.h): a few hundred megabytes
+ * of records in 4 KiB pages took a page fault every 4 KiB, a fifth of the run. */
 static void *slab_alloc(struct dctx *d, size_t bytes)
 {
     bytes = (bytes + 63) & ~(size_t)63;
     if (!d->nslabs || d->slab_used + bytes > d->slab_size) {
-        size_t size =
-            bytes > STASH_SLAB ? (bytes + STASH_PAGE - 1) & ~(STASH_PAGE - 1) : STASH_SLAB;
+        size_t size = bytes > STASH_SLAB ? bytes : STASH_SLAB;
         if (dgrow((void **)&d->slabs, &d->slabs_cap, d->nslabs, sizeof *d->slabs))
             return NULL;
-        void *m = aligned_alloc(STASH_PAGE, size);
+        void *m = hugemem_alloc(size);
         if (!m)
             return NULL;
-        (void)madvise(m, size, MADV_HUGEPAGE);
         d->slabs[d->nslabs++] = m;
         d->slab_used = 0;
         d->slab_size = size;
@@ -303,6 +300,8 @@ int detect_chunk_pass(struct dctx *d, const struct pass *p, const struct dchunk 
         r->flags = k->bits & DK_FLAGS;
         r->fwd = (k->bits & DK_FWD) != 0;
         r->seed = (k->bits & DK_SEED) != 0;
+        if (p->pairs)
+            r->hc = d->cli[k->cl].hc;
         rec_hashes(d, r);
     }
     return detect_pass_records(p, d->buf, m);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/err.h"
+#include "core/hugemem.h"
 #include "core/vec.h"
 
 struct item {
@@ -130,6 +131,50 @@ static void test_vec_grow_raw(void **state)
     assert_int_equal(cap, 0);
 }
 
+/* Small blocks are plain ones; big ones start on a 2 MiB boundary (huge pages); calloc's are
+ * zero; an overflowing product is refused; free() releases both. */
+static void test_hugemem(void **state)
+{
+    (void)state;
+    unsigned char *small = hugemem_calloc(100, 3);
+    assert_non_null(small);
+    for (size_t i = 0; i < 300; i++)
+        assert_int_equal(small[i], 0);
+    free(small);
+    size_t n = HUGEMEM_MIN + 12345;
+    unsigned char *big = hugemem_calloc(n, 1);
+    assert_non_null(big);
+    assert_int_equal((uintptr_t)big % HUGEMEM_PAGE, 0);
+    for (size_t i = 0; i < n; i += 4093)
+        assert_int_equal(big[i], 0);
+    assert_int_equal(big[n - 1], 0);
+    big[n - 1] = 7; /* the whole size is usable */
+    free(big);
+    void *raw = hugemem_alloc(HUGEMEM_MIN);
+    assert_non_null(raw);
+    assert_int_equal((uintptr_t)raw % HUGEMEM_PAGE, 0);
+    free(raw);
+    assert_null(hugemem_calloc(SIZE_MAX / 2, 3));
+    assert_null(hugemem_alloc(SIZE_MAX - 5));
+}
+
+/* An array that grows past HUGEMEM_MIN moves into a huge-page block with its elements. */
+static void test_vec_grow_raw_into_huge_pages(void **state)
+{
+    (void)state;
+    uint64_t *a = NULL;
+    size_t cap = 0, n = HUGEMEM_MIN / sizeof *a + 1000;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(vec_grow_raw((void **)&a, &cap, i + 1, sizeof *a, 16, SIZE_MAX), 0);
+        a[i] = i * 2654435761u;
+    }
+    assert_true(cap >= n);
+    assert_int_equal((uintptr_t)a % HUGEMEM_PAGE, 0);
+    for (size_t i = 0; i < n; i++)
+        assert_true(a[i] == i * 2654435761u);
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +183,8 @@ int main(void)
         cmocka_unit_test(test_vec_reserve_then_push_does_not_move),
         cmocka_unit_test(test_vec_wrong_size_and_overflow),
         cmocka_unit_test(test_vec_grow_raw),
+        cmocka_unit_test(test_hugemem),
+        cmocka_unit_test(test_vec_grow_raw_into_huge_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
