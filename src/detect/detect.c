@@ -179,8 +179,8 @@ static int run_pass(struct dctx *d, const struct pass *p, char errbuf[512])
     uint64_t dt = clock_mono_ns() - t0;
     d->scan_ns += dt;
     if (p->pairs)
-        log_debug("detect", "round %u pair pass over %s: %.3f s, %zu seed pairs", p->round,
-                  d->stash_full ? "the store" : "the records", (double)dt / 1e9, d->pairs.n);
+        log_debug("detect", "round %u pair pass over %s: %.3f s, %zu seed-pair records", p->round,
+                  d->stash_full ? "the store" : "the records", (double)dt / 1e9, d->plog[0].n);
     else
         log_debug("detect", "round %u server pass over %s: %.3f s, %zu servers, %zu edges",
                   p->round, d->stash_full ? "the store" : "the records", (double)dt / 1e9, d->nsrv,
@@ -214,10 +214,12 @@ static int select_by_fanin(struct dctx *d, uint32_t round)
     return 0;
 }
 
-/* Prepares pass 1 of round: an empty pair table and the round's seeds in pair_bits. */
+/* Prepares pass 1 of round: an empty pair log and the round's seeds in pair_bits. */
 static int reset_pairs(struct dctx *d, uint32_t round)
 {
-    htab_release(&d->pairs);
+    for (unsigned l = 0; l < STORE_SCAN_MAX_THREADS; l++)
+        detect_pairlog_free(&d->plog[l]);
+    d->nplog = 1;
     memset(d->svc_filter, 0, sizeof d->svc_filter);
     free(d->pair_bits);
     if (!(d->pair_bits = calloc(d->ncli / 8 + 1, 1)))
@@ -277,7 +279,8 @@ static void dctx_release(struct dctx *d)
     htab_release(&d->edge_ix);
     htab_release(&d->svc_ix);
     htab_release(&d->svc_pairs);
-    htab_release(&d->pairs);
+    for (unsigned l = 0; l < STORE_SCAN_MAX_THREADS; l++)
+        detect_pairlog_free(&d->plog[l]);
     free(d->pair_bits);
     detect_free_chunks(d);
     free(d->buf);
@@ -312,8 +315,6 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
     htab_init(&d->edge_ix, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 2);
     htab_init(&d->svc_ix, 8, sizeof(struct dsvc), cfg->max_servers, seed ^ 3);
     htab_init(&d->svc_pairs, sizeof(struct dsvc_pair), 0, cfg->max_edges, seed ^ 4);
-    /* Pair hashes are already uniform: the table rehashes them with its own seed anyway. */
-    htab_init(&d->pairs, 8, sizeof(struct dpair), cfg->max_edges, seed ^ 6);
     htab_init(&d->udp_seen, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 7);
     htab_init(&d->udp_seen_srv, 8, sizeof(struct ipaddr), cfg->max_edges, seed ^ 9);
     htab_init(&d->udp_srv, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 8);

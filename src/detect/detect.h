@@ -5,14 +5,14 @@
  * the client; otherwise the service port is the one below 1024, else the one outside the
  * ephemeral range (32768-65535), else the lower one. Seeds are clients believed infected (the
  * telescope's infected IoT sources, the survey's findings, operator lists). The store is read
- * once (through store_scan, so any backend) into a client table and per-pair states of the
- * seeds, which select the servers that can be candidates (a recurring seed pair); a second
- * pass, over the records the first one kept in memory, builds their servers and edges (per
- * client and server: the bot-server graph). Features are computed per server from its edges; the
- * score is a sum of named contributions (evidence), and a server becomes a candidate when seeds are
- * among its clients and its score reaches the threshold, or when a strong-case rule holds. Seed
- * expansion then makes the clients of confirmed servers seeds and scores again, bounded in depth
- * and size. docs/DETECTION.md gives every feature, weight and threshold with its reason.
+ * once (through store_scan, so any backend) into a client table and a log of the seeds' pair
+ * records, grouped by pair afterwards, which select the servers that can be candidates (a recurring
+ * seed pair); a second pass, over the records the first one kept in memory, builds their servers
+ * and edges (per client and server: the bot-server graph). Features are computed per server from
+ * its edges; the score is a sum of named contributions (evidence), and a server becomes a candidate
+ * when seeds are among its clients and its score reaches the threshold, or when a strong-case rule
+ * holds. Seed expansion then makes the clients of confirmed servers seeds and scores again, bounded
+ * in depth and size. docs/DETECTION.md gives every feature, weight and threshold with its reason.
  *
  * Ownership: detect_run borrows the store, seeds and allow-list and fills a detect_result the
  * caller frees with detect_result_release. Strings in results are owned by the result.

@@ -124,21 +124,32 @@ struct dchunk {
     size_t n;
 };
 
-/* A seed pair's state in the pair table and the index of its server key in the newpair list.
- * The state: records (pieces) from the client (saturating at 3), whether a record fell in
- * another minute than the first (or was long), the first minute. A pair recurs (and selects its
- * server) with three records or more in two minutes or more: a state that the parts can
- * of the client pass combine, whichever of the pair's records each of them saw. */
-struct dpair {
-    uint32_t st, np;
+/* One record of a seed pair, logged by a pair pass (each part of the client pass logs its
+ * own). After the pass the logs are read together and grouped by pair (detect_pairs_judge): a
+ * pair recurs, and selects its server, with three records or more from the client (a long
+ * record counts its pieces) in two minutes or more (a long record spans two by itself). The
+ * grouping is by sorting, so the parts need no pair table each and no merge, and the result
+ * does not depend on which part logged what. */
+struct dplog {
+    uint64_t hp;     /* the pair's hash */
+    uint32_t sa;     /* IPv4 server address, or (DPL_V6) index into its log's IPv6 addresses */
+    uint32_t minute; /* of the record's start */
+    uint16_t sport;
+    uint8_t proto;
+    uint8_t bits; /* DPL_FWD: pieces from the client (at most 3) | DPL_LONG | DPL_V6 */
+    uint8_t log;  /* which log (part) it came from */
 };
-#define PS_COUNT     3u
-#define PS_OTHER     4u
-#define PS_MINUTE(m) ((uint32_t)((m)&0x0fffffff) << 4)
-#define PS_RECURS(s) (((s) & (PS_COUNT | PS_OTHER)) == (3u | PS_OTHER))
+#define DPL_FWD  0x03u
+#define DPL_LONG 0x04u
+#define DPL_V6   0x08u
 
-/* The state of a pair whose records two parts saw, as states a and b. */
-uint32_t detect_pair_merge(uint32_t a, uint32_t b);
+/* One pair pass's log (one per part of the client pass). */
+struct dpairlog {
+    struct dplog *v;
+    size_t n, cap;
+    struct ipaddr *v6;
+    size_t n6, cap6;
+};
 
 /* One distinct client-server pair of a tracked service (key of svc_pairs). */
 struct dsvc_pair {
@@ -151,12 +162,12 @@ struct dsvc_pair {
  * seed clients. So detection does not keep every server and edge:
  *   client pass (the store's scan threads, each with its own part merged afterwards in store
  *     order): the client table (all clients) and the oriented records, kept (the stash);
- *     with seeds given, the pair pass of round 0 too (each part tracks the pairs it sees, the
- *     merge combines their states);
- *   pair pass (the kept records): for records of seed clients, a compact per-pair state
- *     (records, other minutes) that selects the servers with a recurring seed pair, in key
- *     order once the pass is over; the server of every new seed pair is listed (the sampled
- *     rule); the seeds' UDP peers;
+ *     with seeds given, the pair pass of round 0 too (each part logs the seed pairs' records it
+ *     reads; the logs are judged together);
+ *   pair pass (the kept records): the records of seed clients are logged, then grouped by pair
+ *     (detect_pairs_judge): the servers with a recurring seed pair are selected, in key order;
+ *     sampled, the server of every distinct seed pair is listed (the sampled rule); the seeds'
+ *     UDP peers;
  *   server pass (the kept records, tables small): full server and edge features of the
  *     selected servers, and the distinct client-server pairs of their services (popularity);
  *   after scoring, each expansion round repeats the pair and server passes for its new seeds.
@@ -166,23 +177,25 @@ struct dctx {
     const struct detect_seeds *seeds;
     const struct detect_allow *allow;
     struct store *store;
-    uint64_t hseed;                 /* seed of server-key and pair hashes */
-    struct htab server_ix;          /* selected servers: key hash -> index into srv */
-    struct htab client_ix, edge_ix; /* key -> index into the vectors below */
-    struct htab svc_ix;             /* service hash -> struct dsvc */
-    struct htab svc_pairs;          /* struct dsvc_pair (a set) */
-    struct htab pairs;              /* pair pass: seed-pair hash -> struct dpair */
-    uint8_t *pair_bits;             /* pair pass after the client pass: the round's seeds */
-    struct htab udp_seen;           /* pair pass: seed-peer hash -> client index (high UDP) */
-    struct htab udp_seen_srv;       /* pair pass: seed-as-server peer hash -> its address */
-    struct htab udp_srv;            /* pair pass: seed address as the server side -> peers */
-    uint8_t svc_filter[8192];       /* services tracked in the current round (svc_bit) */
+    uint64_t hseed;                               /* seed of server-key and pair hashes */
+    struct htab server_ix;                        /* selected servers: key hash -> index into srv */
+    struct htab client_ix, edge_ix;               /* key -> index into the vectors below */
+    struct htab svc_ix;                           /* service hash -> struct dsvc */
+    struct htab svc_pairs;                        /* struct dsvc_pair (a set) */
+    struct dpairlog plog[STORE_SCAN_MAX_THREADS]; /* pair pass: the seed pairs' records */
+    unsigned nplog;                               /* (the client pass: one per part) */
+    size_t npairs;                                /* distinct seed pairs of the last judge */
+    uint8_t *pair_bits;       /* pair pass after the client pass: the round's seeds */
+    struct htab udp_seen;     /* pair pass: seed-peer hash -> client index (high UDP) */
+    struct htab udp_seen_srv; /* pair pass: seed-as-server peer hash -> its address */
+    struct htab udp_srv;      /* pair pass: seed address as the server side -> peers */
+    uint8_t svc_filter[8192]; /* services tracked in the current round (svc_bit) */
     uint8_t hll_srv[1 << 14], hll_edge[1 << 14]; /* population estimates */
     struct dsrv *srv;
     struct dcli *cli;
     struct dedge *edge;
     struct dtime *times;
-    uint8_t (*newpair)[24]; /* server key (19 bytes) of each new seed pair (sampled rule) */
+    uint8_t (*newpair)[24]; /* server key of each distinct seed pair (sampled rule) */
     uint8_t (*sel)[24];     /* server keys of the round's recurring seed pairs (to select) */
     size_t nsel, sel_cap;
     /* The stash: the records the client pass kept, as chunks (one per store block) in store
@@ -392,6 +405,11 @@ void detect_free_chunks(struct dctx *d);
 
 /* detect_pass.c */
 int detect_pass_records(const struct pass *p, const struct drec *v, size_t n);
+/* Groups the pair logs by pair: the server keys of the recurring pairs into d->sel and, when
+ * per-pair timing is unusable (sampled), every distinct pair's into d->newpair. Frees the
+ * logs. Returns 0 or BS_ENOMEM. */
+int detect_pairs_judge(struct dctx *d);
+void detect_pairlog_free(struct dpairlog *l);
 /* Selects the servers of the round's recurring seed pairs, in server-key order. */
 int detect_select_pairs(struct dctx *d, uint32_t round);
 /* Orders 24-byte server keys (19 significant bytes). */

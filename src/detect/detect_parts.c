@@ -21,10 +21,9 @@ static int cmp_chunk(const void *a, const void *b)
 
 /* ---- merging the client pass's parts --------------------------------------------------------
  * Serially: each part's clients join d's table (a map from its client numbers to d's) and its
- * UDP peer sets join d's. Then on the threads, each part renumbers the clients of the records it
- * kept and judges the seed pairs it owns (those no lower part saw): their state combined with
- * the higher parts' states of the same pair. The pair tables are not merged: selection needs
- * only the recurring pairs' server keys, and the sampled rule the list of distinct pairs. */
+ * UDP peer sets join d's. Then the threads renumber the clients of the kept records. The parts'
+ * pair logs are handed to d as they are: judging reads them all together (detect_pairs_judge),
+ * whichever part logged which record. */
 
 /* Merges part q's clients into d; map[i] gets d's number of q's client i. */
 static int merge_clients(struct dctx *d, const struct dctx *q, uint32_t *map)
@@ -103,39 +102,12 @@ static int merge_udp(struct dctx *d, const struct dctx *q, const uint32_t *map)
     return 0;
 }
 
-/* One thread of the merge: its share of the kept records renumbered, part t's owned pairs
- * judged. */
+/* One thread of the merge: its share of the kept records renumbered. */
 struct mpart {
     struct dctx **parts;
     unsigned t, nth;
     uint32_t *const *maps; /* each part's client numbers in d (maps[0] unused) */
-    uint8_t (*sel)[24];    /* server keys of the recurring pairs it owns */
-    uint8_t (*np)[24];     /* server keys of the pairs it owns that d's own list lacks */
-    size_t nsel, sel_cap, nnp, np_cap;
-    int rc;
 };
-
-/* Part t's owned pair at key (value qp): its state combined with the higher parts' (whose
- * slots for it were prefetched: hashes h[u]). */
-static void judge_pair(struct mpart *m, const uint64_t *key, const struct dpair *qp,
-                       const uint64_t *h)
-{
-    const struct dctx *q = m->parts[m->t];
-    uint32_t st = qp->st;
-    for (unsigned u = 0; u < m->t; u++)
-        if (htab_find_h(&m->parts[u]->pairs, key, h[u]))
-            return; /* a lower part owns it */
-    for (unsigned u = m->t + 1; u < m->nth; u++) {
-        const struct dpair *o = htab_find_h(&m->parts[u]->pairs, key, h[u]);
-        if (o)
-            st = detect_pair_merge(st, o->st);
-    }
-    if (m->t && (m->rc = dgrow((void **)&m->np, &m->np_cap, m->nnp, sizeof *m->np)) == 0)
-        memcpy(m->np[m->nnp++], q->newpair[qp->np], sizeof *m->np);
-    if (!m->rc && PS_RECURS(st) &&
-        (m->rc = dgrow((void **)&m->sel, &m->sel_cap, m->nsel, sizeof *m->sel)) == 0)
-        memcpy(m->sel[m->nsel++], q->newpair[qp->np], sizeof *m->sel);
-}
 
 static void *merge_part_main(void *arg)
 {
@@ -147,52 +119,15 @@ static void *merge_part_main(void *arg)
             for (size_t j = 0; j < q->chunks[i].n; j++)
                 q->chunks[i].v[j].cl = m->maps[u][q->chunks[i].v[j].cl];
     }
-    /* The lookups in the other parts' tables miss the cache: their slots are prefetched a few
-     * pairs ahead. */
-    const struct dctx *q = m->parts[m->t];
-    enum { R = 8 };
-    const uint64_t *keys[R];
-    const struct dpair *vals[R];
-    uint64_t h[R][STORE_SCAN_MAX_THREADS];
-    size_t it = 0, got = 0, done = 0;
-    bool end = false;
-    while (!m->rc) {
-        const void *key;
-        void *val;
-        if (!end && got - done < R) { /* one more pair in flight */
-            if (!(it = htab_next(&q->pairs, it, &key, &val))) {
-                end = true;
-                continue;
-            }
-            size_t x = got++ % R;
-            keys[x] = key;
-            vals[x] = val;
-            for (unsigned u = 0; u < m->nth; u++)
-                if (u != m->t) {
-                    h[x][u] = htab_hash(&m->parts[u]->pairs, key);
-                    htab_prefetch(&m->parts[u]->pairs, h[x][u]);
-                }
-            continue;
-        }
-        if (done == got)
-            break;
-        size_t x = done++ % R;
-        judge_pair(m, keys[x], vals[x], h[x]);
-    }
     return NULL;
 }
 
-/* Appends n server keys to d's list *v (length *len, capacity *cap). */
-static int append_keys(uint8_t (**v)[24], size_t *len, size_t *cap, uint8_t (*k)[24], size_t n)
+static size_t seed_records(const struct dctx *d)
 {
-    if (!n)
-        return 0;
-    int rc = dgrow_to((void **)v, cap, *len + n, sizeof **v);
-    if (rc)
-        return rc;
-    memcpy(*v + *len, k, n * sizeof *k);
-    *len += n;
-    return 0;
+    size_t n = 0;
+    for (unsigned l = 0; l < d->nplog; l++)
+        n += d->plog[l].n;
+    return n;
 }
 
 /* Merges parts[1..nth) into parts[0] == d. */
@@ -222,15 +157,12 @@ static int merge_parts(struct dctx *d, struct dctx **parts, unsigned nth)
     for (unsigned t = 1; t < nth; t++)
         if (started[t])
             pthread_join(tid[t], NULL);
-    for (unsigned t = 0; t < nth && !rc; t++)
-        if (!(rc = m[t].rc) &&
-            !(rc = append_keys(&d->newpair, &d->nnew, &d->new_cap, m[t].np, m[t].nnp)))
-            rc = append_keys(&d->sel, &d->nsel, &d->sel_cap, m[t].sel, m[t].nsel);
-    for (unsigned t = 0; t < nth; t++)
-        if (started[t] || !t) {
-            free(m[t].np);
-            free(m[t].sel);
-        }
+    /* The pair logs are judged together afterwards (detect_pairs_judge). */
+    d->nplog = nth;
+    for (unsigned t = 1; t < nth; t++) {
+        d->plog[t] = parts[t]->plog[0];
+        memset(&parts[t]->plog[0], 0, sizeof parts[t]->plog[0]);
+    }
     for (unsigned t = 1; t < nth && !rc; t++) {
         struct dctx *q = parts[t];
         for (size_t i = 0; i < q->nchunks && !rc; i++) {
@@ -267,11 +199,10 @@ static int merge_parts(struct dctx *d, struct dctx **parts, unsigned nth)
 static void part_release(struct dctx *q)
 {
     htab_release(&q->client_ix);
-    htab_release(&q->pairs);
+    detect_pairlog_free(&q->plog[0]);
     htab_release(&q->udp_seen);
     htab_release(&q->udp_seen_srv);
     htab_release(&q->udp_srv);
-    free(q->newpair);
     free(q->cli);
     detect_free_chunks(q);
     free(q->buf);
@@ -301,7 +232,6 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
                                   .t_first = UINT64_MAX};
         /* Same sizes and seeds as d's: the hashes agree. */
         detect_htab_empty(&parts[t]->client_ix, &d->client_ix);
-        detect_htab_empty(&parts[t]->pairs, &d->pairs);
         detect_htab_empty(&parts[t]->udp_seen, &d->udp_seen);
         detect_htab_empty(&parts[t]->udp_seen_srv, &d->udp_seen_srv);
         detect_htab_empty(&parts[t]->udp_srv, &d->udp_srv);
@@ -324,7 +254,6 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
     uint64_t t1 = clock_mono_ns();
     if (!rc)
         rc = merge_parts(d, parts, nth);
-    htab_release(&d->pairs); /* (fused: the recurring pairs are listed in d->sel already) */
     if (!rc && d->stash_full)
         detect_free_chunks(d);
     else if (!rc && d->nchunks)
@@ -332,9 +261,10 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
     uint64_t dt = clock_mono_ns() - t0;
     d->scan_ns += dt;
     log_debug("detect",
-              "client pass%s: %.3f s on %u threads (merge %.3f s), %zu clients, %zu seed pairs",
+              "client pass%s: %.3f s on %u threads (merge %.3f s), %zu clients, %zu seed-pair "
+              "records",
               d->fused ? " with round 0's pairs" : "", (double)dt / 1e9, nth,
-              (double)(clock_mono_ns() - t1) / 1e9, d->ncli, d->nnew);
+              (double)(clock_mono_ns() - t1) / 1e9, d->ncli, seed_records(d));
 out:
     for (unsigned t = 1; t < nth; t++)
         if (parts[t]) {

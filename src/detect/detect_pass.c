@@ -2,18 +2,16 @@
  * pairs and UDP peers (pair pass), the selected servers' edges and services (server pass). */
 #include "detect/detect_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- pass 1: clients and seed pairs -------------------------------------------------------- */
+#include "core/clock.h"
+#include "core/hugemem.h"
+#include "core/log.h"
 
-uint32_t detect_pair_merge(uint32_t a, uint32_t b)
-{
-    uint32_t n = (a & PS_COUNT) + (b & PS_COUNT);
-    bool other = ((a | b) & PS_OTHER) || (a & ~0xfu) != (b & ~0xfu);
-    return (a & ~0xfu) | (other ? PS_OTHER : 0) | (n > 3 ? 3 : n);
-}
+/* ---- pass 1: clients and seed pairs -------------------------------------------------------- */
 
 /* Does the record's client pair in this pass? In the client pass the initial seeds do (the
  * pass is round 0's pair pass too); after it, the seeds of the round being paired. */
@@ -72,18 +70,36 @@ static int udp_peer(struct dctx *d, const struct pass *p, const struct drec *r, 
     return 0;
 }
 
-static inline uint64_t pair_hash(const struct drec *r)
+/* Logs record r of a seed pair in part d's log. */
+static int log_pair(struct dctx *d, const struct drec *r)
 {
-    return hash_mix64(r->hs ^ hash_mix64(r->hc)); /* (r->hc, not the client's line: a miss) */
-}
-
-static inline void skey_of(const struct drec *r, uint8_t skey[24])
-{
-    memset(skey, 0, 24);
-    memcpy(skey, r->sa.b, 16);
-    skey[16] = (uint8_t)(r->sport >> 8);
-    skey[17] = (uint8_t)r->sport;
-    skey[18] = r->proto;
+    struct dpairlog *l = &d->plog[0];
+    int rc;
+    if (l->n >= d->cfg->max_edges)
+        return BS_ELIMIT;
+    if ((rc = dgrow((void **)&l->v, &l->cap, l->n, sizeof *l->v)))
+        return rc;
+    struct dplog *e = &l->v[l->n];
+    uint32_t pieces = rec_pieces(r->dur);
+    *e = (struct dplog){
+        .hp = hash_mix64(r->hs ^ hash_mix64(r->hc)),
+        .minute = (uint32_t)(r->t / 60000),
+        .sport = r->sport,
+        .proto = r->proto,
+        .bits = (uint8_t)((r->fwd ? (pieces > 3 ? 3 : pieces) : 0) | (pieces > 1 ? DPL_LONG : 0))};
+    if (ipaddr_is_v4(&r->sa)) {
+        e->sa = ipaddr_v4(&r->sa);
+    } else {
+        if (l->n6 >= UINT32_MAX)
+            return BS_ELIMIT;
+        if ((rc = dgrow((void **)&l->v6, &l->cap6, l->n6, sizeof *l->v6)))
+            return rc;
+        l->v6[l->n6] = r->sa;
+        e->sa = (uint32_t)l->n6++;
+        e->bits |= DPL_V6;
+    }
+    l->n++;
+    return 0;
 }
 
 /* The client's statistics (client pass). */
@@ -108,7 +124,7 @@ static void client_record(struct dctx *d, const struct drec *r)
         c->telnet_syn++;
 }
 
-static int pass1_record(const struct pass *p, const struct drec *r, uint64_t hp, uint64_t hq)
+static int pass1_record(const struct pass *p, const struct drec *r)
 {
     struct dctx *d = p->d;
     int rc;
@@ -119,62 +135,203 @@ static int pass1_record(const struct pass *p, const struct drec *r, uint64_t hp,
     bool pair = pair_client(d, p, r);
     if (r->proto == 17 && r->sport >= 1024 && r->cport >= 1024 && (rc = udp_peer(d, p, r, pair)))
         return rc;
-    if (!pair)
-        return 0;
-    bool is_new;
-    rc = 0;
-    struct dpair *st = htab_put_h(&d->pairs, &hp, hq, &is_new, &rc);
-    if (!st)
-        return rc;
-    uint64_t minute = r->t / 60000;
-    if (is_new) {
-        /* The server of each new pair is listed: the pair's key for selection, and the
-         * sampled rule counts seed clients per server. */
-        if (d->nnew >= UINT32_MAX)
-            return BS_ELIMIT;
-        if ((rc = dgrow((void **)&d->newpair, &d->new_cap, d->nnew, sizeof *d->newpair)))
-            return rc;
-        skey_of(r, d->newpair[d->nnew]);
-        st->st = PS_MINUTE(minute);
-        st->np = (uint32_t)d->nnew++;
-    } else if ((st->st & ~0xfu) != PS_MINUTE(minute)) {
-        st->st |= PS_OTHER;
-    }
-    /* A long record counts as its pieces, and spans another minute (rec_pieces). */
-    uint32_t pieces = rec_pieces(r->dur);
-    if (pieces > 1)
-        st->st |= PS_OTHER;
-    if (r->fwd) {
-        uint32_t n = (st->st & PS_COUNT) + pieces;
-        st->st = (st->st & ~PS_COUNT) | (n > 3 ? 3 : n);
-    }
-    return 0;
+    return pair ? log_pair(d, r) : 0;
 }
 
 static int pass1_records(const struct pass *p, const struct drec *v, size_t n)
 {
     struct dctx *d = p->d;
-    uint64_t hp[2 * AHEAD], hq[2 * AHEAD]; /* record j's at j % (2 * AHEAD) */
     for (size_t j = 0; j < n + AHEAD; j++) {
-        if (j < n) { /* the client's record and the pair's slot, AHEAD records early */
-            const struct drec *r = &v[j];
-            if (p->clients)
-                __builtin_prefetch(&d->cli[r->cl]);
-            if (p->pairs && pair_client(d, p, r)) {
-                size_t x = j % (2 * AHEAD);
-                hp[x] = pair_hash(r);
-                hq[x] = htab_hash(&d->pairs, &hp[x]);
-                htab_prefetch(&d->pairs, hq[x]);
-            }
-        }
-        if (j >= AHEAD) {
-            size_t i = j - AHEAD;
-            int rc = pass1_record(p, &v[i], hp[i % (2 * AHEAD)], hq[i % (2 * AHEAD)]);
-            if (rc)
-                return rc;
-        }
+        if (j < n && p->clients) /* the client's line, AHEAD records early */
+            __builtin_prefetch(&d->cli[v[j].cl]);
+        int rc;
+        if (j >= AHEAD && (rc = pass1_record(p, &v[j - AHEAD])))
+            return rc;
     }
     return 0;
+}
+
+/* ---- judging the seed pairs -------------------------------------------------------------- */
+
+void detect_pairlog_free(struct dpairlog *l)
+{
+    free(l->v);
+    free(l->v6);
+    memset(l, 0, sizeof *l);
+}
+
+static int cmp_plog(const void *a, const void *b)
+{
+    const struct dplog *x = a, *y = b;
+    return (x->hp > y->hp) - (x->hp < y->hp);
+}
+
+/* Appends the server key of logged record e to *v. */
+static int append_skey(const struct dctx *d, const struct dplog *e, uint8_t (**v)[24], size_t *n,
+                       size_t *cap)
+{
+    int rc = dgrow((void **)v, cap, *n, sizeof **v);
+    if (rc)
+        return rc;
+    uint8_t *k = (*v)[(*n)++];
+    memset(k, 0, 24);
+    if (e->bits & DPL_V6) {
+        memcpy(k, d->plog[e->log].v6[e->sa].b, 16);
+    } else {
+        struct ipaddr a;
+        ipaddr_from_v4(&a, e->sa);
+        memcpy(k, a.b, 16);
+    }
+    k[16] = (uint8_t)(e->sport >> 8);
+    k[17] = (uint8_t)e->sport;
+    k[18] = e->proto;
+    return 0;
+}
+
+/* One thread of the judge: the pairs whose hash's top bits fall in [b0, b1) of the buckets. */
+struct judge {
+    const struct dctx *d;
+    uint32_t b0, b1;
+    uint8_t (*sel)[24], (*np)[24]; /* recurring pairs' and (sampled) every pair's server keys */
+    size_t nsel, sel_cap, nnp, np_cap, npairs;
+    int rc;
+};
+
+#define JUDGE_BITS 16
+
+static void sort_bucket(struct dplog *v, size_t n)
+{
+    if (n > 48) {
+        qsort(v, n, sizeof *v, cmp_plog);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) { /* a bucket holds a few dozen records: no calls */
+        struct dplog e = v[i];
+        size_t k = i;
+        for (; k > 0 && v[k - 1].hp > e.hp; k--)
+            v[k] = v[k - 1];
+        v[k] = e;
+    }
+}
+
+static void *judge_main(void *arg)
+{
+    /* The logs' records of this share are bucketed by the pair hash's top bits (one counting
+     * pass, one scatter), each bucket sorted by hash: a pair's records end up side by side. */
+    struct judge *j = arg;
+    const struct dctx *d = j->d;
+    uint32_t nb = j->b1 - j->b0;
+    size_t *start = calloc((size_t)nb + 1, sizeof *start), total = 0;
+    struct dplog *all = NULL;
+    if (!start) {
+        j->rc = BS_ENOMEM;
+        return NULL;
+    }
+    for (unsigned l = 0; l < d->nplog; l++)
+        for (size_t i = 0; i < d->plog[l].n; i++) {
+            uint32_t b = (uint32_t)(d->plog[l].v[i].hp >> (64 - JUDGE_BITS));
+            if (b >= j->b0 && b < j->b1) {
+                start[b - j->b0 + 1]++;
+                total++;
+            }
+        }
+    if (!total || !(all = hugemem_alloc(total * sizeof *all))) {
+        j->rc = total ? BS_ENOMEM : 0;
+        free(start);
+        return NULL;
+    }
+    for (uint32_t b = 1; b <= nb; b++)
+        start[b] += start[b - 1];
+    for (unsigned l = 0; l < d->nplog; l++)
+        for (size_t i = 0; i < d->plog[l].n; i++) {
+            uint32_t b = (uint32_t)(d->plog[l].v[i].hp >> (64 - JUDGE_BITS));
+            if (b >= j->b0 && b < j->b1) {
+                struct dplog *e = &all[start[b - j->b0]++];
+                *e = d->plog[l].v[i];
+                e->log = (uint8_t)l;
+            }
+        }
+    /* (start[b] is now where bucket b ends.) */
+    for (uint32_t b = 0; b < nb && !j->rc; b++) {
+        size_t from = b ? start[b - 1] : 0, to = start[b];
+        sort_bucket(all + from, to - from);
+        for (size_t i = from; i < to && !j->rc;) {
+            size_t k = i;
+            unsigned fwd = 0;
+            bool other = false;
+            for (; k < to && all[k].hp == all[i].hp; k++) {
+                fwd += all[k].bits & DPL_FWD;
+                other |= (all[k].bits & DPL_LONG) || all[k].minute != all[i].minute;
+            }
+            j->npairs++;
+            if (fwd >= 3 && other)
+                j->rc = append_skey(d, &all[i], &j->sel, &j->nsel, &j->sel_cap);
+            if (!j->rc && !d->timing) /* the sampled rule counts seed clients per server */
+                j->rc = append_skey(d, &all[i], &j->np, &j->nnp, &j->np_cap);
+            i = k;
+        }
+    }
+    free(start);
+    free(all);
+    return NULL;
+}
+
+/* Appends n server keys k to the list *v (length *len, capacity *cap). */
+static int append_keys(uint8_t (**v)[24], size_t *len, size_t *cap, uint8_t (*k)[24], size_t n)
+{
+    if (!n)
+        return 0;
+    int rc = dgrow_to((void **)v, cap, *len + n, sizeof **v);
+    if (rc)
+        return rc;
+    memcpy(*v + *len, k, n * sizeof *k);
+    *len += n;
+    return 0;
+}
+
+int detect_pairs_judge(struct dctx *d)
+{
+    size_t total = 0;
+    for (unsigned l = 0; l < d->nplog; l++)
+        total += d->plog[l].n;
+    /* On the scan threads when there is much to judge, each a range of the buckets. */
+    unsigned nth = d->cfg->threads ? d->cfg->threads : 1;
+    if (nth > STORE_SCAN_MAX_THREADS)
+        nth = STORE_SCAN_MAX_THREADS;
+    if (total < 100000)
+        nth = 1;
+    struct judge j[STORE_SCAN_MAX_THREADS];
+    pthread_t tid[STORE_SCAN_MAX_THREADS];
+    bool started[STORE_SCAN_MAX_THREADS] = {false};
+    int rc = 0;
+    for (unsigned t = 0; t < nth; t++) {
+        j[t] = (struct judge){.d = d,
+                              .b0 = (uint32_t)(((uint64_t)t << JUDGE_BITS) / nth),
+                              .b1 = (uint32_t)(((uint64_t)(t + 1) << JUDGE_BITS) / nth)};
+        if (t && !rc && pthread_create(&tid[t], NULL, judge_main, &j[t]))
+            rc = BS_ENOMEM;
+        else
+            started[t] = t > 0 && !rc;
+    }
+    if (!rc)
+        judge_main(&j[0]);
+    d->npairs = 0;
+    for (unsigned t = 0; t < nth; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        if (started[t] || !t) {
+            if (!rc && !(rc = j[t].rc) &&
+                !(rc = append_keys(&d->sel, &d->nsel, &d->sel_cap, j[t].sel, j[t].nsel)))
+                rc = append_keys(&d->newpair, &d->nnew, &d->new_cap, j[t].np, j[t].nnp);
+            d->npairs += j[t].npairs;
+            free(j[t].sel);
+            free(j[t].np);
+        }
+    }
+    for (unsigned l = 0; l < d->nplog; l++)
+        detect_pairlog_free(&d->plog[l]);
+    d->nplog = 0;
+    return rc;
 }
 
 int detect_cmp_skey(const void *a, const void *b)
@@ -182,23 +339,16 @@ int detect_cmp_skey(const void *a, const void *b)
     return memcmp(a, b, 19);
 }
 
-/* Selects the servers of the round's recurring seed pairs, in server-key order (the pair
- * table's order depends on its hash seed, and parts see the records in no fixed order). When
- * the client pass paired round 0, its merge listed them in d->sel already. */
+/* Selects the servers of the round's recurring seed pairs, in server-key order (the order of
+ * the logs depends on the hash seed and on which part read what). */
 int detect_select_pairs(struct dctx *d, uint32_t round)
 {
-    const void *key;
-    void *val;
-    size_t it = 0;
-    int rc = 0;
-    while (!(round == 0 && d->fused) && (it = htab_next(&d->pairs, it, &key, &val))) {
-        const struct dpair *st = val;
-        if (!PS_RECURS(st->st))
-            continue;
-        if ((rc = dgrow((void **)&d->sel, &d->sel_cap, d->nsel, sizeof *d->sel)))
-            goto out;
-        memcpy(d->sel[d->nsel++], d->newpair[st->np], sizeof *d->sel);
-    }
+    uint64_t t0 = clock_mono_ns();
+    int rc = detect_pairs_judge(d);
+    log_debug("detect", "round %u: %zu seed pairs judged in %.3f s, %zu recur", round, d->npairs,
+              (double)(clock_mono_ns() - t0) / 1e9, d->nsel);
+    if (rc)
+        goto out;
     if (d->nsel)
         qsort(d->sel, d->nsel, sizeof *d->sel, detect_cmp_skey);
     for (size_t i = 0; i < d->nsel && !rc; i++)

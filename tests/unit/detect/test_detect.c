@@ -767,25 +767,117 @@ static void test_detect_nothing_recurs(void **state)
     rmstore(dir);
 }
 
-/* Two parts' views of one seed pair combine into the state one part seeing every record
- * would have reached. */
-static void test_detect_pair_state_merge(void **state)
+static void log_rec(struct dctx *d, unsigned l, uint64_t hp, uint32_t sa, uint16_t port,
+                    uint32_t minute, uint8_t bits)
+{
+    struct dpairlog *g = &d->plog[l];
+    assert_int_equal(dgrow((void **)&g->v, &g->cap, g->n, sizeof *g->v), 0);
+    g->v[g->n++] = (struct dplog){
+        .hp = hp, .sa = sa, .sport = port, .proto = 6, .minute = minute, .bits = bits};
+}
+
+/* The pair logs of two parts judged together, as one part logging every record would be: a
+ * pair recurs with three records (pieces) from the client in two minutes or more, whichever
+ * log holds them; each distinct pair is listed once for the sampled rule. */
+static void test_detect_pairs_judge(void **state)
 {
     (void)state;
-    /* One record in minute 5, two in minute 6: three in two minutes, it recurs. */
-    uint32_t m = detect_pair_merge(PS_MINUTE(5) | 1, PS_MINUTE(6) | 2);
-    assert_true(PS_RECURS(m));
-    assert_int_equal(m & ~0xfu, PS_MINUTE(5));
-    /* Three records, all in minute 5: no. */
-    assert_false(PS_RECURS(detect_pair_merge(PS_MINUTE(5) | 2, PS_MINUTE(5) | 1)));
-    /* Two minutes but two records: no; the count saturates at three. */
-    assert_false(PS_RECURS(detect_pair_merge(PS_MINUTE(5) | 1, PS_MINUTE(7) | 1)));
-    assert_int_equal(detect_pair_merge(PS_MINUTE(1) | 3, PS_MINUTE(1) | 3) & PS_COUNT, 3);
-    /* Another minute seen inside one part carries over, whichever part it was. */
-    assert_true(PS_RECURS(detect_pair_merge(PS_MINUTE(9) | 2, PS_MINUTE(9) | PS_OTHER | 1)));
-    assert_true(PS_RECURS(detect_pair_merge(PS_MINUTE(9) | PS_OTHER | 3, PS_MINUTE(9))));
-    /* Records only from the server side (count 0) never recur. */
-    assert_false(PS_RECURS(detect_pair_merge(PS_MINUTE(1), PS_MINUTE(2))));
+    struct detect_config cfg;
+    detect_config_init(&cfg, NULL);
+    struct dctx *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    d->cfg = &cfg;
+    d->nplog = 2;
+    /* A: one record in minute 5 (log 0), two in minute 6 (log 1): recurs. */
+    log_rec(d, 0, 0xa000000000000001u, 0x0a000001, 1, 5, 1);
+    log_rec(d, 1, 0xa000000000000001u, 0x0a000001, 1, 6, 1);
+    log_rec(d, 1, 0xa000000000000001u, 0x0a000001, 1, 6, 1);
+    /* B: three records, all in minute 5, over both logs: no. */
+    log_rec(d, 0, 0xb000000000000002u, 0x0a000002, 2, 5, 1);
+    log_rec(d, 1, 0xb000000000000002u, 0x0a000002, 2, 5, 1);
+    log_rec(d, 0, 0xb000000000000002u, 0x0a000002, 2, 5, 1);
+    /* C: two records in two minutes: no. Same top bits as A (one bucket, sorted). */
+    log_rec(d, 1, 0xa000000000000003u, 0x0a000003, 3, 5, 1);
+    log_rec(d, 0, 0xa000000000000003u, 0x0a000003, 3, 7, 1);
+    /* D: one long record of three pieces or more: recurs. */
+    log_rec(d, 1, 0x0000000000000004u, 0x0a000004, 4, 9, 3 | DPL_LONG);
+    /* E: the server's records only, in three minutes: no. */
+    log_rec(d, 0, 0x5000000000000005u, 0x0a000005, 5, 1, 0);
+    log_rec(d, 0, 0x5000000000000005u, 0x0a000005, 5, 2, 0);
+    log_rec(d, 1, 0x5000000000000005u, 0x0a000005, 5, 3, 0);
+    /* F: an IPv6 server (in each log's address list), records in minutes 20 to 22. */
+    struct ipaddr v6;
+    assert_int_equal(ipaddr_parse("2001:db8::77", &v6), 0);
+    for (unsigned l = 0; l < 2; l++) {
+        assert_int_equal(dgrow((void **)&d->plog[l].v6, &d->plog[l].cap6, 0, sizeof v6), 0);
+        d->plog[l].v6[d->plog[l].n6++] = v6;
+    }
+    for (uint32_t m = 20; m < 23; m++)
+        log_rec(d, m == 21 ? 0 : 1, 0xf000000000000006u, 0, 6, m, 1 | DPL_V6);
+    d->timing = false;
+    assert_int_equal(detect_pairs_judge(d), 0);
+    assert_int_equal(d->npairs, 6);
+    assert_int_equal(d->nnew, 6);
+    assert_int_equal(d->nsel, 3);
+    qsort(d->sel, d->nsel, sizeof *d->sel, detect_cmp_skey);
+    uint16_t ports[3];
+    for (size_t i = 0; i < 3; i++)
+        ports[i] = (uint16_t)(d->sel[i][16] << 8 | d->sel[i][17]);
+    /* (v4-mapped keys start with ten zero bytes: they sort before 2001:db8::77) */
+    assert_int_equal(ports[0], 1);
+    assert_int_equal(ports[1], 4);
+    assert_int_equal(ports[2], 6);
+    assert_memory_equal(d->sel[2], v6.b, 16);
+    struct ipaddr a;
+    ipaddr_from_v4(&a, 0x0a000001);
+    assert_memory_equal(d->sel[0], a.b, 16);
+    assert_int_equal(d->nplog, 0);
+    assert_null(d->plog[0].v);
+    assert_null(d->plog[1].v6);
+    /* Unsampled, the distinct pairs are not listed. */
+    free(d->newpair);
+    d->newpair = NULL;
+    d->nnew = d->new_cap = 0;
+    d->nplog = 1;
+    log_rec(d, 0, 1, 0x0a000001, 1, 5, 3 | DPL_LONG);
+    d->timing = true;
+    assert_int_equal(detect_pairs_judge(d), 0);
+    assert_int_equal(d->nnew, 0);
+    assert_int_equal(d->nsel, 4);
+    free(d->sel);
+    d->sel = NULL;
+    d->nsel = d->sel_cap = 0;
+    /* Enough records for the judge to share the buckets out over two threads: the same pairs
+     * recur as on one thread. Every 97th pair has three records in two minutes. */
+    size_t nsel[2], npairs[2];
+    uint8_t(*sel[2])[24];
+    for (unsigned th = 1; th <= 2; th++) {
+        cfg.threads = th;
+        d->nplog = 2;
+        for (uint32_t i = 0; i < 150000; i++) {
+            uint64_t hp = hash_mix64(i + 1);
+            log_rec(d, i & 1, hp, 0x0b000000 + i, 80, 100, 1);
+            if (i % 97 == 0) {
+                log_rec(d, 0, hp, 0x0b000000 + i, 80, 101, 1);
+                log_rec(d, 1, hp, 0x0b000000 + i, 80, 101, 1);
+            }
+        }
+        assert_int_equal(detect_pairs_judge(d), 0);
+        qsort(d->sel, d->nsel, sizeof *d->sel, detect_cmp_skey);
+        nsel[th - 1] = d->nsel;
+        npairs[th - 1] = d->npairs;
+        sel[th - 1] = d->sel;
+        d->sel = NULL;
+        d->nsel = d->sel_cap = 0;
+    }
+    assert_int_equal(npairs[0], 150000);
+    assert_int_equal(npairs[1], 150000);
+    assert_int_equal(nsel[0], (150000 + 96) / 97);
+    assert_int_equal(nsel[1], nsel[0]);
+    assert_memory_equal(sel[0], sel[1], nsel[0] * sizeof *sel[0]);
+    free(sel[0]);
+    free(sel[1]);
+    free(d);
 }
 
 static void test_detect_stash_and_store_passes_agree(void **state)
@@ -871,7 +963,7 @@ int main(void)
         cmocka_unit_test(test_detect_address_level),
         cmocka_unit_test(test_detect_nothing_recurs),
         cmocka_unit_test(test_detect_long_records),
-        cmocka_unit_test(test_detect_pair_state_merge),
+        cmocka_unit_test(test_detect_pairs_judge),
         cmocka_unit_test(test_detect_stash_and_store_passes_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
