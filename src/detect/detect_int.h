@@ -122,6 +122,7 @@ struct dchunk {
     struct dkept *v;
     struct ipaddr *v6; /* the IPv6 server addresses of v (NULL when none) */
     size_t n;
+    uint32_t n6;
 };
 
 /* One record of a seed pair, logged by a pair pass (each part of the client pass logs its

@@ -78,17 +78,22 @@ static void flow_orient(const struct dctx *d, const struct store_block *b, size_
     k->hc = r->hc = htab_hash(&d->client_ix, k->ca.b);
 }
 
-/* The block's records into out[] (skipping those outside the time range): with `clients`, new
- * clients enter the table; otherwise a client the first pass did not see is skipped. */
-static int block_records(struct dctx *d, const struct store_block *b, bool clients,
-                         struct drec *out, size_t *nout)
+/* Records are handled in batches of DBATCH: a block holds up to 65,536 records, and built
+ * records of a whole block (88 bytes each) went out to L3 between one step and the next. */
+#define DBATCH 1024
+
+/* The block's records lo..hi into out[] (skipping those outside the time range): with
+ * `clients`, new clients enter the table; otherwise a client the first pass did not see is
+ * skipped. */
+static int block_records(struct dctx *d, const struct store_block *b, size_t lo, size_t hi,
+                         bool clients, struct drec *out, size_t *nout)
 {
     struct fkeys ring[RING];
-    size_t n = b->n, m = 0;
+    size_t n = hi - lo, m = 0;
     for (size_t j = 0; j < n + RING_A; j++) {
         if (j < n) {
             struct fkeys *k = &ring[j % RING];
-            flow_orient(d, b, j, k, &out[j]);
+            flow_orient(d, b, lo + j, k, &out[j]);
             if (!k->skip)
                 htab_prefetch(&d->client_ix, k->hc);
         }
@@ -174,42 +179,51 @@ static void *slab_alloc(struct dctx *d, size_t bytes)
     return v;
 }
 
-/* Keeps block seq's records v[0..n) in part d's stash, packed; false when they cannot be kept:
- * the stash is over its budget or out of memory (every part then stops keeping records: the
- * passes after the client pass read the store), or a record does not pack (2^32 packets or more,
- * or the block's times span 2^32 ms or more: then too, every block is read from the store). */
-static bool keep_block(struct dctx *d, uint64_t seq, const struct drec *v, size_t n)
+/* Opens the chunk that keeps block b's records in part d's stash (filled by keep_add batch by
+ * batch); its index, or SIZE_MAX when the block cannot be kept: the stash is over its budget or
+ * out of memory (every part then stops keeping records: the passes after the client pass read
+ * the store), or a record does not pack (2^32 packets or more, or the block's times span 2^32
+ * ms or more: then too, every block is read from the store). */
+static size_t keep_open(struct dctx *d, const struct store_block *b)
 {
     struct dctx *o = d->owner ? d->owner : d;
     if (o->stash_full || d->stash_full)
-        return false;
-    size_t n6 = 0;
-    uint64_t t0 = n ? v[0].t : 0, t1 = t0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].packets > UINT32_MAX) {
-            d->stash_full = true; /* the later passes read the store, for every block */
-            return false;
-        }
-        n6 += !ipaddr_is_v4(&v[i].sa);
-        t0 = v[i].t < t0 ? v[i].t : t0;
-        t1 = v[i].t > t1 ? v[i].t : t1;
+        return SIZE_MAX;
+    size_t n = b->n, n6 = 0;
+    uint64_t t0 = UINT64_MAX, t1 = 0, pk = 0;
+    for (size_t i = 0; i < n; i++) { /* column by column: no record is built for this */
+        t0 = b->start_ms[i] < t0 ? b->start_ms[i] : t0;
+        t1 = b->start_ms[i] > t1 ? b->start_ms[i] : t1;
+        pk |= b->packets[i];
     }
-    if (t1 - t0 > UINT32_MAX) {
-        d->stash_full = true;
-        return false;
-    }
-    if (atomic_fetch_add(&o->stashed, n) + n > o->stash_max ||
+    /* (An upper bound: a record's server is one of its two addresses.) */
+    for (size_t i = 0; i < n && (!b->src.v4 || !b->dst.v4); i++)
+        n6 += (!b->src.v4 && !ipaddr_is_v4(&b->src.full[i])) ||
+              (!b->dst.v4 && !ipaddr_is_v4(&b->dst.full[i]));
+    if ((n && t1 - t0 > UINT32_MAX) || pk > UINT32_MAX ||
+        atomic_fetch_add(&o->stashed, n) + n > o->stash_max ||
         dgrow((void **)&d->chunks, &d->chunks_cap, d->nchunks, sizeof *d->chunks)) {
-        d->stash_full = true;
-        return false;
+        d->stash_full = true; /* the later passes read the store, for every block */
+        return SIZE_MAX;
     }
     struct dkept *k = slab_alloc(d, (n ? n : 1) * sizeof *k);
     struct ipaddr *v6 = n6 ? slab_alloc(d, n6 * sizeof *v6) : NULL;
     if (!k || (n6 && !v6)) {
         d->stash_full = true;
-        return false;
+        return SIZE_MAX;
     }
-    size_t j6 = 0;
+    d->chunks[d->nchunks] = (struct dchunk){.seq = b->seq,
+                                            .arrival = atomic_fetch_add(&o->arrival, 1),
+                                            .t0 = n ? t0 : 0,
+                                            .v = k,
+                                            .v6 = v6};
+    return d->nchunks++;
+}
+
+/* Packs records v[0..n) into chunk ch after those it holds. */
+static void keep_add(struct dchunk *ch, const struct drec *v, size_t n)
+{
+    struct dkept *k = ch->v + ch->n;
     for (size_t i = 0; i < n; i++) {
         const struct drec *r = &v[i];
         uint32_t sa;
@@ -217,15 +231,15 @@ static bool keep_block(struct dctx *d, uint64_t seq, const struct drec *v, size_
         if (ipaddr_is_v4(&r->sa)) {
             sa = ipaddr_v4(&r->sa);
         } else {
-            v6[j6] = r->sa;
-            sa = (uint32_t)j6++;
+            ch->v6[ch->n6] = r->sa;
+            sa = ch->n6++;
             bits |= DK_V6;
         }
         if (r->fwd)
             bits |= DK_FWD;
         if (r->seed)
             bits |= DK_SEED;
-        k[i] = (struct dkept){.t = (uint32_t)(r->t - t0),
+        k[i] = (struct dkept){.t = (uint32_t)(r->t - ch->t0),
                               .dur = r->dur,
                               .bytes = r->bytes,
                               .packets = (uint32_t)r->packets,
@@ -238,13 +252,7 @@ static bool keep_block(struct dctx *d, uint64_t seq, const struct drec *v, size_
                               .proto = r->proto,
                               .bits = bits};
     }
-    d->chunks[d->nchunks++] = (struct dchunk){.seq = seq,
-                                              .arrival = atomic_fetch_add(&o->arrival, 1),
-                                              .t0 = t0,
-                                              .v = k,
-                                              .v6 = v6,
-                                              .n = n};
-    return true;
+    ch->n += n;
 }
 
 /* Room for n records in part d's buffer. */
@@ -275,7 +283,7 @@ static bool wanted(const struct dctx *d, const struct pass *p, const struct dkep
  * buffer, in order. */
 int detect_chunk_pass(struct dctx *d, const struct pass *p, const struct dchunk *ch)
 {
-    int rc = buf_room(d, ch->n);
+    int rc = buf_room(d, DBATCH);
     if (rc)
         return rc;
     size_t m = 0;
@@ -283,6 +291,11 @@ int detect_chunk_pass(struct dctx *d, const struct pass *p, const struct dchunk 
         const struct dkept *k = &ch->v[i];
         if (!wanted(d, p, k))
             continue;
+        if (m == DBATCH) {
+            if ((rc = detect_pass_records(p, d->buf, m)))
+                return rc;
+            m = 0;
+        }
         struct drec *r = &d->buf[m++];
         if (k->bits & DK_V6)
             r->sa = ch->v6[k->sa];
@@ -313,11 +326,15 @@ int detect_on_block(void *ctx, unsigned thread, const struct store_block *b)
     struct dctx *d = x->parts[thread];
     struct pass p = *x->pass;
     p.d = d;
-    size_t n;
-    int rc;
-    if (!(rc = buf_room(d, b->n)) && !(rc = block_records(d, b, p.clients, d->buf, &n)) &&
-        !(rc = detect_pass_records(&p, d->buf, n)) && p.clients)
-        (void)keep_block(d, b->seq, d->buf, n); /* not kept: the later passes read the store */
+    int rc = buf_room(d, DBATCH);
+    /* Not kept: the later passes read the store. */
+    size_t ch = !rc && p.clients ? keep_open(d, b) : SIZE_MAX;
+    for (size_t lo = 0; lo < b->n && !rc; lo += DBATCH) {
+        size_t hi = b->n - lo > DBATCH ? lo + DBATCH : b->n, n;
+        if (!(rc = block_records(d, b, lo, hi, p.clients, d->buf, &n)) &&
+            !(rc = detect_pass_records(&p, d->buf, n)) && ch != SIZE_MAX)
+            keep_add(&d->chunks[ch], d->buf, n);
+    }
     if (rc) {
         d->rc = rc;
         return 1;
