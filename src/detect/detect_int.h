@@ -1,6 +1,6 @@
 /* detect_int.h - the detection engine's tables, shared by the passes (detect.c, detect_rec.c,
- * detect_pass.c, detect_parts.c), detect_score.c (features, scores, expansion) and their
- * tests. Internal to bs_detect. */
+ * detect_pass.c, detect_parts.c), detect_score.c (features, scores, expansion), detect_graph.c
+ * and their tests. Internal to bs_detect. */
 #ifndef BS_DETECT_DETECT_INT_H
 #define BS_DETECT_DETECT_INT_H
 
@@ -245,8 +245,9 @@ double detect_binom_tail_log10(uint64_t k, uint64_t n, double p);
  * The passes are spread over four files: detect.c (configuration, orientation, the selected
  * servers and edges, running the passes and rounds), detect_rec.c (records from the store and
  * the stash of kept records), detect_pass.c (what the pair and server passes do with each
- * record) and detect_parts.c (the client pass and the server pass on several threads, and
- * merging their parts). What they share is below. */
+ * record, and judging the seed pairs) and detect_parts.c (the client pass and the server pass
+ * on several threads, and merging their parts). Scoring is in detect_score.c, what follows it
+ * (moved servers, graph edges) in detect_graph.c. What they share is below. */
 
 #define HLL_P 14 /* precision of the population estimates (servers, edges) */
 #define AHEAD 8  /* records whose table slots the passes prefetch */
@@ -415,6 +416,14 @@ void detect_pairlog_free(struct dpairlog *l);
 int detect_select_pairs(struct dctx *d, uint32_t round);
 /* Orders 24-byte server keys (19 significant bytes). */
 int detect_cmp_skey(const void *a, const void *b);
+
+/* detect_graph.c */
+/* Names, in each candidate's evidence, the earlier candidate it moved from (shared seeds). */
+int detect_link_moves(struct dctx *d, struct detect_result *out);
+/* The candidates' graph edges into out (at most detect.graph_edges each). */
+int detect_collect_edges(struct dctx *d, struct detect_result *out);
+/* Counts each candidate's seed clients by the seeds' source. */
+void detect_count_seed_sources(const struct dctx *d, struct detect_result *out);
 
 /* detect_parts.c */
 /* The client pass on the scan threads, its parts merged into d in store order. */
