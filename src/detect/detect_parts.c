@@ -272,7 +272,9 @@ out:
             free(parts[t]);
         }
     if (rc == BS_ELIMIT)
-        snprintf(errbuf, 512, "the client table reached its cap (%zu clients: detect.max_servers)",
+        snprintf(errbuf, 512,
+                 "a detection table reached its cap (%zu clients: detect.max_servers; a "
+                 "thread's seed-pair records: detect.max_edges); narrow the time range",
                  d->ncli);
     else if (rc && !errbuf[0])
         snprintf(errbuf, 512, "store scan failed: %s", bs_strerror(rc));

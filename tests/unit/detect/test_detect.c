@@ -735,6 +735,34 @@ static void test_detect_long_records(void **state)
     }
 }
 
+/* Past detect.max_edges seed-pair records in a thread's log, the run stops with BS_ELIMIT and
+ * a message naming the setting, on one thread or two. */
+static void test_detect_pair_log_cap(void **state)
+{
+    (void)state;
+    struct flows f = {0};
+    world(&f, 1, "198.51.100.9", 0, 60);
+    char *dir = mkstore(&f);
+    struct detect_seeds seeds;
+    seeds8(&seeds);
+    struct detect_config cfg;
+    detect_config_init(&cfg, NULL);
+    cfg.max_edges = 50;
+    for (unsigned th = 1; th <= 2; th++) {
+        cfg.threads = th;
+        struct store *s;
+        char err[512];
+        assert_int_equal(store_open(dir, NULL, STORE_RDONLY, &s, err), 0);
+        struct detect_result r;
+        assert_int_equal(detect_run(s, &cfg, &seeds, NULL, &r, err), BS_ELIMIT);
+        assert_non_null(strstr(err, "detect.max_edges"));
+        store_close(s);
+    }
+    detect_seeds_release(&seeds);
+    free(f.v);
+    rmstore(dir);
+}
+
 /* Seeds whose pairs never recur (one scan probe each) and a store of one block: no server is
  * selected, nothing is kept but one chunk, and the run ends cleanly with no candidate. */
 static void test_detect_nothing_recurs(void **state)
@@ -963,6 +991,7 @@ int main(void)
         cmocka_unit_test(test_detect_address_level),
         cmocka_unit_test(test_detect_nothing_recurs),
         cmocka_unit_test(test_detect_long_records),
+        cmocka_unit_test(test_detect_pair_log_cap),
         cmocka_unit_test(test_detect_pairs_judge),
         cmocka_unit_test(test_detect_stash_and_store_passes_agree),
     };
