@@ -150,6 +150,7 @@ double detect_beacon_score(const uint64_t *t, size_t n)
 struct sacc {
     uint64_t p2p_seeds, svc_others;
     uint64_t seed_clients, seed_flows, seed_tcp, seed_syn, seed_tiny, seed_runs, iot_clients;
+    uint64_t seed_records; /* seed_flows counts pieces (rec_pieces), this the records */
     uint64_t seed_win[DSCALES], seed_active[DSCALES], seed_packets;
     double pers_sum[DSCALES];        /* sum over seed pairs of pair slots / client slots */
     unsigned max_pair_wins[DSCALES]; /* most slots of one seed pair */
@@ -214,6 +215,7 @@ static void accumulate_edges(struct dctx *d, struct sacc *acc, size_t from)
         if (c->udp_peers >= P2P_PEERS)
             a->p2p_seeds++;
         a->seed_flows += e->pieces;
+        a->seed_records += e->flows;
         a->seed_packets += e->packets;
         if (d->srv[e->server].proto == 6)
             a->seed_tcp += e->pieces;
@@ -364,14 +366,15 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     k[DF_POPULARITY] = W_POPULAR * log2(1.0 + (double)others);
     u[DF_POPULARITY] = true;
 
-    /* A DDoS target: the seeds' records are floods (many packets each), or many records
-     * crammed into few slots without persistence. C&C records are a few packets each. */
+    /* A DDoS target: the seeds' records are floods (many packets each, or each piece), or many
+     * records crammed into few slots without persistence (records, not pieces: a session held
+     * open is a piece a minute, not a burst). C&C records are a few packets each. */
     double ppf = a->seed_flows ? (double)a->seed_packets / (double)a->seed_flows : 0.0;
     v[DF_BURST] = ppf;
     c->flood = ppf * rate >= FLOOD_PACKETS_PER_FLOW && (rate == 1 || ppf >= FLOOD_SAMPLED_PACKETS);
     if (c->flood)
         k[DF_BURST] = W_FLOOD;
-    else if (wins && (double)a->seed_flows / (double)wins >= 30 && v[DF_PERSISTENCE] < 0.3)
+    else if (wins && (double)a->seed_records / (double)wins >= 30 && v[DF_PERSISTENCE] < 0.3)
         k[DF_BURST] = W_BURST;
     u[DF_BURST] = true;
 

@@ -735,6 +735,43 @@ static void test_detect_long_records(void **state)
     }
 }
 
+/* A bot active for a day holds a C&C session on an IRC port open for seven of its hours, logged
+ * as one record: 420 pieces in 7 hourly slots, a third of its active time. It is found, and the
+ * burst rule (records crammed into slots) does not take the pieces for a burst. */
+static void test_detect_long_record_is_no_burst(void **state)
+{
+    (void)state;
+    struct flows f = {0};
+    const uint64_t H = 60 * MIN;
+    for (uint64_t h = 0; h < 24; h++)
+        add(&f, "10.0.9.1", (uint16_t)(50000 + h), "198.18.53.53", 53, 17, 0, T0 + h * H + 500, 1,
+            70, 1);
+    add(&f, "10.0.9.1", 43000, "198.51.100.66", 6667, 6, 0x1b, T0 + 2 * H, 900, 60000, 1);
+    f.v[f.n - 1].end_ms = T0 + 9 * H - 1;
+    add(&f, "198.51.100.66", 6667, "10.0.9.1", 43000, 6, 0x1b, T0 + 2 * H + 20, 800, 50000, 1);
+    f.v[f.n - 1].end_ms = T0 + 9 * H - 1;
+    char *dir = mkstore(&f);
+    struct detect_seeds seeds;
+    detect_seeds_init(&seeds);
+    struct ipaddr ip;
+    assert_int_equal(ipaddr_parse("10.0.9.1", &ip), 0);
+    assert_int_equal(detect_seeds_add(&seeds, &ip, T0, SEED_LIST, 0), 0);
+    struct detect_config cfg;
+    detect_config_init(&cfg, NULL);
+    struct detect_result r;
+    assert_int_equal(run(dir, &cfg, &seeds, &r), 0);
+    const struct detect_candidate *c = find(&r, "198.51.100.66", 6667);
+    assert_non_null(c);
+    assert_int_equal(c->window_ms, H);
+    assert_true(c->value[DF_PERSISTENCE] < 0.3);
+    assert_true(c->contrib[DF_BURST] == 0.0);
+    assert_true(c->value[DF_LONG_SESSION] > 0.9);
+    detect_result_release(&r);
+    detect_seeds_release(&seeds);
+    free(f.v);
+    rmstore(dir);
+}
+
 /* Past detect.max_edges seed-pair records in a thread's log, the run stops with BS_ELIMIT and
  * a message naming the setting, on one thread or two. */
 static void test_detect_pair_log_cap(void **state)
@@ -992,6 +1029,7 @@ int main(void)
         cmocka_unit_test(test_detect_nothing_recurs),
         cmocka_unit_test(test_detect_long_records),
         cmocka_unit_test(test_detect_pair_log_cap),
+        cmocka_unit_test(test_detect_long_record_is_no_burst),
         cmocka_unit_test(test_detect_pairs_judge),
         cmocka_unit_test(test_detect_stash_and_store_passes_agree),
     };
