@@ -53,6 +53,13 @@ const char *detect_feature_name(enum detect_feature f)
  * mean of one says nothing, and the estimate (mean x rate) counts only from this mean on (a
  * C&C keep-alive session rarely gives two sampled packets in one record at 1:100 or coarser). */
 #define FLOOD_SAMPLED_PACKETS 1.5
+/* Sampled, a flood whose every sampled packet is a record of its own (ports that change per
+ * packet) shows a mean of one: its rate gives it away instead. Estimated packets a second per
+ * seed client over the server's span (at least a minute), from this many sampled seed records
+ * on (fewer are too few to estimate from): floods run at hundreds of packets a second per bot
+ * (as above), a C&C keep-alive at a packet a minute. */
+#define FLOOD_SAMPLED_PPS     100.0
+#define FLOOD_SAMPLED_RECORDS 20
 #define W_BOT                 (-4.0)
 #define W_P2P                 (-5.0)
 /* A client with this many UDP peers on high ports (both sides) is a member of a P2P overlay
@@ -372,6 +379,12 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     double ppf = a->seed_flows ? (double)a->seed_packets / (double)a->seed_flows : 0.0;
     v[DF_BURST] = ppf;
     c->flood = ppf * rate >= FLOOD_PACKETS_PER_FLOW && (rate == 1 || ppf >= FLOOD_SAMPLED_PACKETS);
+    if (rate > 1 && a->seed_records >= FLOOD_SAMPLED_RECORDS && a->seed_clients) {
+        double span_s = (double)(s->last_ms - s->first_ms) / 1000.0;
+        double pps = (double)a->seed_packets * rate / (double)a->seed_clients /
+                     (span_s > 60.0 ? span_s : 60.0);
+        c->flood |= pps >= FLOOD_SAMPLED_PPS;
+    }
     if (c->flood)
         k[DF_BURST] = W_FLOOD;
     else if (wins && (double)a->seed_records / (double)wins >= 30 && v[DF_PERSISTENCE] < 0.3)

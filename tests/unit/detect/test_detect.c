@@ -280,6 +280,16 @@ static void test_detect_sampled_flows_drop_timing_features(void **state)
             add(&f, a, 46000 + (uint16_t)i, "203.0.113.201", 27016, 17, 0,
                 T0 + m * MIN + (uint64_t)i * 31, 4, 2200, 1000);
     }
+    /* A flood whose sampled packets are a record each (its source port changes per packet):
+     * twelve one-packet records per bot in a minute, 200 packets a second per bot when
+     * multiplied out; only the rate tells it from a C&C. */
+    for (int i = 0; i < 8; i++) {
+        char a[32];
+        bot(a, i);
+        for (uint64_t k = 0; k < 12; k++)
+            add(&f, a, (uint16_t)(47000 + 97 * k + (uint64_t)i), "203.0.113.202", 27017, 17, 0,
+                T0 + 30 * MIN + k * 5000 + (uint64_t)i * 7, 1, 600, 1000);
+    }
     char *dir = mkstore(&f);
     struct detect_seeds seeds;
     seeds8(&seeds);
@@ -288,6 +298,7 @@ static void test_detect_sampled_flows_drop_timing_features(void **state)
     cfg.threshold = -100;
     struct detect_result r;
     assert_int_equal(run(dir, &cfg, &seeds, &r), 0);
+    assert_null(find(&r, "203.0.113.202", 27017)); /* a flood by its rate */
     assert_int_equal(r.sampling, 1000);
     assert_false(r.timing_usable);
     const struct detect_candidate *c = find(&r, "198.51.100.9", 1791);
