@@ -305,6 +305,10 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     /* Repetition: one seed pair with three records or more in two slots or more (many bots
      * touching a scan target once or twice each is not repetition). */
     bool repeated = a->max_pair_flows >= 3 && a->max_pair_wins[k0] >= 2;
+    /* Sampled flows hide repetition (a pair's records are one in N): fan-in, three seed clients
+     * or more, stands in for it, for the contributions it gates as for candidacy (below). */
+    if (!timing && a->seed_clients >= 3)
+        repeated = true;
     uint64_t others = s->clients - a->seed_clients;
     if (a->svc_others > others)
         others = a->svc_others;
@@ -405,7 +409,7 @@ static void score_server(const struct dctx *d, uint32_t sv, const struct sacc *a
     c->score = round(sum * 1000.0) / 1000.0;
     /* Without repetition there is nothing C&C-like to score: many bots touching one address
      * once each is a scan target. Sampled flows hide repetition, so there fan-in stands in. */
-    c->repeated = repeated || (!timing && a->seed_clients >= 3);
+    c->repeated = repeated;
     c->rule = "score";
     if (a->seed_clients >= RULE_FANIN_SEEDS &&
         (double)a->seed_clients >= RULE_FANIN_SHARE * (double)s->clients &&
