@@ -290,6 +290,12 @@ static void test_detect_sampled_flows_drop_timing_features(void **state)
             add(&f, a, (uint16_t)(47000 + 97 * k + (uint64_t)i), "203.0.113.202", 27017, 17, 0,
                 T0 + 30 * MIN + k * 5000 + (uint64_t)i * 7, 1, 600, 1000);
     }
+    for (int i = 0; i < 5; i++) {
+        char a[32];
+        bot(a, i);
+        add(&f, a, (uint16_t)(48000 + i), "198.51.100.77", 6969, 6, 0x18,
+            T0 + (uint64_t)(10 + 9 * i) * MIN, 1, 42, 1000);
+    }
     char *dir = mkstore(&f);
     struct detect_seeds seeds;
     seeds8(&seeds);
@@ -307,6 +313,12 @@ static void test_detect_sampled_flows_drop_timing_features(void **state)
     assert_false(c->used[DF_BEACON]);
     assert_false(c->used[DF_LONG_SESSION]);
     assert_true(c->used[DF_SEED_FANIN]);
+    /* Five seeds, one sampled record each, on an IoT C&C port: no pair repeats, and fan-in
+     * stands in for repetition, so the port prior counts. */
+    const struct detect_candidate *f5 = find(&r, "198.51.100.77", 6969);
+    assert_non_null(f5);
+    assert_int_equal(f5->seed_clients, 5);
+    assert_true(f5->contrib[DF_PORT_PRIOR] == 1.0);
     detect_result_release(&r);
     detect_seeds_release(&seeds);
     free(f.v);
