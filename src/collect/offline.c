@@ -109,7 +109,7 @@ int offline_file(struct offline *o, const char *path, char *errbuf, size_t errle
         return rc;
     }
     struct store *st = out_store(o);
-    uint64_t rec0 = atomic_load(&o->d->batch.out->records);
+    uint64_t rec0 = 0; /* (read only with a store: the output is then there) */
     /* Records of earlier files still batched in the decoder belong to those files. */
     if (st && !(rc = decoder_flush(o->d))) {
         rec0 = atomic_load(&o->d->batch.out->records);
