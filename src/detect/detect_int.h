@@ -144,13 +144,20 @@ struct dplog {
 #define DPL_LONG 0x04u
 #define DPL_V6   0x08u
 
-/* One pair pass's log (one per part of the client pass). */
+/* One pair pass's log (one per part of the client pass), in blocks of DPL_BLOCK records that
+ * are never moved (growing by copying faulted the whole log in again at every doubling). */
 struct dpairlog {
-    struct dplog *v;
-    size_t n, cap;
+    struct dplog **blk;
+    size_t nblk, blk_cap, n;
     struct ipaddr *v6;
     size_t n6, cap6;
 };
+#define DPL_BLOCK ((size_t)1 << 18) /* 6 MiB of records: huge pages */
+
+static inline struct dplog *dpl_at(const struct dpairlog *l, size_t i)
+{
+    return &l->blk[i / DPL_BLOCK][i % DPL_BLOCK];
+}
 
 /* One distinct client-server pair of a tracked service (key of svc_pairs). */
 struct dsvc_pair {
@@ -411,6 +418,8 @@ int detect_pass_records(const struct pass *p, const struct drec *v, size_t n);
  * per-pair timing is unusable (sampled), every distinct pair's into d->newpair. Frees the
  * logs. Returns 0 or BS_ENOMEM. */
 int detect_pairs_judge(struct dctx *d);
+/* Room for one more record at the end of l (its n not counted yet), or NULL (BS_ENOMEM). */
+struct dplog *detect_pairlog_next(struct dpairlog *l);
 void detect_pairlog_free(struct dpairlog *l);
 /* Selects the servers of the round's recurring seed pairs, in server-key order. */
 int detect_select_pairs(struct dctx *d, uint32_t round);

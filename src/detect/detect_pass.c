@@ -77,9 +77,9 @@ static int log_pair(struct dctx *d, const struct drec *r)
     int rc;
     if (l->n >= d->cfg->max_edges)
         return BS_ELIMIT;
-    if ((rc = dgrow((void **)&l->v, &l->cap, l->n, sizeof *l->v)))
-        return rc;
-    struct dplog *e = &l->v[l->n];
+    struct dplog *e = detect_pairlog_next(l);
+    if (!e)
+        return BS_ENOMEM;
     uint32_t pieces = rec_pieces(r->dur);
     *e = (struct dplog){
         .hp = hash_mix64(r->hs ^ hash_mix64(r->hc)),
@@ -153,9 +153,22 @@ static int pass1_records(const struct pass *p, const struct drec *v, size_t n)
 
 /* ---- judging the seed pairs -------------------------------------------------------------- */
 
+struct dplog *detect_pairlog_next(struct dpairlog *l)
+{
+    if (l->n == l->nblk * DPL_BLOCK) {
+        if (dgrow((void **)&l->blk, &l->blk_cap, l->nblk, sizeof *l->blk) ||
+            !(l->blk[l->nblk] = hugemem_alloc(DPL_BLOCK * sizeof **l->blk)))
+            return NULL;
+        l->nblk++;
+    }
+    return dpl_at(l, l->n);
+}
+
 void detect_pairlog_free(struct dpairlog *l)
 {
-    free(l->v);
+    for (size_t b = 0; b < l->nblk; b++)
+        free(l->blk[b]);
+    free(l->blk);
     free(l->v6);
     memset(l, 0, sizeof *l);
 }
@@ -229,7 +242,7 @@ static void *judge_main(void *arg)
     }
     for (unsigned l = 0; l < d->nplog; l++)
         for (size_t i = 0; i < d->plog[l].n; i++) {
-            uint32_t b = (uint32_t)(d->plog[l].v[i].hp >> (64 - JUDGE_BITS));
+            uint32_t b = (uint32_t)(dpl_at(&d->plog[l], i)->hp >> (64 - JUDGE_BITS));
             if (b >= j->b0 && b < j->b1) {
                 start[b - j->b0 + 1]++;
                 total++;
@@ -244,10 +257,11 @@ static void *judge_main(void *arg)
         start[b] += start[b - 1];
     for (unsigned l = 0; l < d->nplog; l++)
         for (size_t i = 0; i < d->plog[l].n; i++) {
-            uint32_t b = (uint32_t)(d->plog[l].v[i].hp >> (64 - JUDGE_BITS));
+            const struct dplog *x = dpl_at(&d->plog[l], i);
+            uint32_t b = (uint32_t)(x->hp >> (64 - JUDGE_BITS));
             if (b >= j->b0 && b < j->b1) {
                 struct dplog *e = &all[start[b - j->b0]++];
-                *e = d->plog[l].v[i];
+                *e = *x;
                 e->log = (uint8_t)l;
             }
         }

@@ -859,8 +859,10 @@ static void log_rec(struct dctx *d, unsigned l, uint64_t hp, uint32_t sa, uint16
                     uint32_t minute, uint8_t bits)
 {
     struct dpairlog *g = &d->plog[l];
-    assert_int_equal(dgrow((void **)&g->v, &g->cap, g->n, sizeof *g->v), 0);
-    g->v[g->n++] = (struct dplog){
+    struct dplog *e = detect_pairlog_next(g);
+    assert_non_null(e);
+    g->n++;
+    *e = (struct dplog){
         .hp = hp, .sa = sa, .sport = port, .proto = 6, .minute = minute, .bits = bits};
 }
 
@@ -920,7 +922,7 @@ static void test_detect_pairs_judge(void **state)
     ipaddr_from_v4(&a, 0x0a000001);
     assert_memory_equal(d->sel[0], a.b, 16);
     assert_int_equal(d->nplog, 0);
-    assert_null(d->plog[0].v);
+    assert_null(d->plog[0].blk);
     assert_null(d->plog[1].v6);
     /* Unsampled, the distinct pairs are not listed. */
     free(d->newpair);
@@ -935,21 +937,23 @@ static void test_detect_pairs_judge(void **state)
     free(d->sel);
     d->sel = NULL;
     d->nsel = d->sel_cap = 0;
-    /* Enough records for the judge to share the buckets out over two threads: the same pairs
-     * recur as on one thread. Every 97th pair has three records in two minutes. */
+    /* Enough records for the judge to share the buckets out over two threads, and for log 0 to
+     * take two blocks: the same pairs recur as on one thread. Every 97th pair has three records
+     * in two minutes. */
     size_t nsel[2], npairs[2];
     uint8_t(*sel[2])[24];
     for (unsigned th = 1; th <= 2; th++) {
         cfg.threads = th;
         d->nplog = 2;
-        for (uint32_t i = 0; i < 150000; i++) {
+        for (uint32_t i = 0; i < 400000; i++) {
             uint64_t hp = hash_mix64(i + 1);
-            log_rec(d, i & 1, hp, 0x0b000000 + i, 80, 100, 1);
+            log_rec(d, i % 4 == 3, hp, 0x0b000000 + i, 80, 100, 1);
             if (i % 97 == 0) {
                 log_rec(d, 0, hp, 0x0b000000 + i, 80, 101, 1);
                 log_rec(d, 1, hp, 0x0b000000 + i, 80, 101, 1);
             }
         }
+        assert_int_equal(d->plog[0].nblk, 2);
         assert_int_equal(detect_pairs_judge(d), 0);
         qsort(d->sel, d->nsel, sizeof *d->sel, detect_cmp_skey);
         nsel[th - 1] = d->nsel;
@@ -958,9 +962,9 @@ static void test_detect_pairs_judge(void **state)
         d->sel = NULL;
         d->nsel = d->sel_cap = 0;
     }
-    assert_int_equal(npairs[0], 150000);
-    assert_int_equal(npairs[1], 150000);
-    assert_int_equal(nsel[0], (150000 + 96) / 97);
+    assert_int_equal(npairs[0], 400000);
+    assert_int_equal(npairs[1], 400000);
+    assert_int_equal(nsel[0], (400000 + 96) / 97);
     assert_int_equal(nsel[1], nsel[0]);
     assert_memory_equal(sel[0], sel[1], nsel[0] * sizeof *sel[0]);
     free(sel[0]);
