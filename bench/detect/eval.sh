@@ -35,34 +35,15 @@ print(f"| {name} | {e['precision']:.3f} | {e['recall']:.3f} | {e['f1']:.3f} | "
 PY
 }
 
-echo "| input | precision | recall | F1 | right | wrong | related | missed | median delay |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-for s in $seeds; do
-    for r in $samplings; do
-        w=$work/world-$s-$r
-        if [ ! -s "$w/truth.json" ]; then
-            rm -rf "$w"
-            "$B" simulate --seed "$s" --scale "$scale" --duration "$duration" --sampling "$r" \
-                --out "$w" >/dev/null
-            "$B" collect --read "$w/exports.pcap" --store "$w/store" >/dev/null 2>&1
-            "$B" telescope --read "$w/darknet.pcap" --darknet 25.240.0.0/20 --out "$w/tel" \
-                >/dev/null 2>&1
-        fi
-        "$B" detect --store "$w/store" --seeds "$w/tel/sources.ndjson" --no-state \
-            -o ndjson >"$w/cand.ndjson" 2>"$w/detect.err"
-        "$B" eval --truth "$w/truth.json" --candidates "$w/cand.ndjson" --allow-empty \
-            -o json >"$w/eval.json"
-        row "world seed $s, 1:$r" "$w/eval.json"
-    done
-done
-
-# Sampled worlds over a day: per-server counts over longer windows are what sampled detection
-# has. The exports and darknet captures (about 0.9 GB) are removed once collected.
-for r in $long_samplings; do
-    w=$work/world-1-24h-$r
+# One simulated world's row: built once in DIR (simulate, collect, telescope; the captures are
+# removed once collected, a day's take about 0.9 GB), then detected and evaluated.
+#   world_row DIR SEED SAMPLING DURATION NAME
+world_row() {
+    local w=$1
     if [ ! -s "$w/truth.json" ] || [ ! -d "$w/store" ]; then
         rm -rf "$w"
-        "$B" simulate --seed 1 --scale "$scale" --duration 24h --sampling "$r" --out "$w" >/dev/null
+        "$B" simulate --seed "$2" --scale "$scale" --duration "$4" --sampling "$3" \
+            --out "$w" >/dev/null
         "$B" collect --read "$w/exports.pcap" --store "$w/store" >/dev/null 2>&1
         "$B" telescope --read "$w/darknet.pcap" --darknet 25.240.0.0/20 --out "$w/tel" \
             >/dev/null 2>&1
@@ -72,7 +53,20 @@ for r in $long_samplings; do
         -o ndjson >"$w/cand.ndjson" 2>"$w/detect.err"
     "$B" eval --truth "$w/truth.json" --candidates "$w/cand.ndjson" --allow-empty \
         -o json >"$w/eval.json"
-    row "world seed 1, 24 h, 1:$r" "$w/eval.json"
+    row "$5" "$w/eval.json"
+}
+
+echo "| input | precision | recall | F1 | right | wrong | related | missed | median delay |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+for s in $seeds; do
+    for r in $samplings; do
+        world_row "$work/world-$s-$r" "$s" "$r" "$duration" "world seed $s, 1:$r"
+    done
+done
+# Sampled worlds over a day: per-server counts over longer windows are what sampled detection
+# has.
+for r in $long_samplings; do
+    world_row "$work/world-1-24h-$r" 1 "$r" 24h "world seed 1, 24 h, 1:$r"
 done
 
 # The real captures: the infected host of each scenario (truth.json) is its seed.
