@@ -823,6 +823,64 @@ static void test_detect_pair_log_cap(void **state)
     rmstore(dir);
 }
 
+/* IPv6 bots: eight seeds keep a session to an IPv6 C&C (a record a minute each way) and scan
+ * IPv6 targets once each; their resolver is popular. The C&C is found with its eight seed
+ * clients and nothing else, the same on one thread and two, kept or read from the store. */
+static void test_detect_ipv6_clients(void **state)
+{
+    (void)state;
+    struct flows f = {0};
+    char a[64], b[64];
+    for (int i = 0; i < 8; i++) {
+        snprintf(a, sizeof a, "2001:db8:b::%x", 0x10 + i);
+        for (uint64_t m = 0; m < 60; m++) {
+            uint64_t t = T0 + m * MIN + (uint64_t)i * 937;
+            add(&f, a, (uint16_t)(40000 + i), "2001:db8:c::9", 1791, 6, 0x18, t, 1, 62, 1);
+            add(&f, "2001:db8:c::9", 1791, a, (uint16_t)(40000 + i), 6, 0x18, t + 20, 1, 62, 1);
+            add(&f, a, (uint16_t)(50000 + m), "2001:db8:53::53", 53, 17, 0, t + 9000, 1, 90, 1);
+        }
+        for (int k = 0; k < 40; k++) {
+            snprintf(b, sizeof b, "2001:db8:%x::%x", 0x100 + i, k + 1);
+            add(&f, a, 33000, b, 23, 6, 0x02, T0 + (uint64_t)k * 60000 + (uint64_t)i, 1, 60, 1);
+        }
+    }
+    for (int h = 0; h < 40; h++) { /* households use the resolver too */
+        snprintf(a, sizeof a, "2001:db8:d::%x", h + 1);
+        for (uint64_t m = 0; m < 60; m += 5)
+            add(&f, a, (uint16_t)(51000 + m), "2001:db8:53::53", 53, 17, 0, T0 + m * MIN, 1, 90, 1);
+    }
+    char *dir = mkstore_parts(&f, 5);
+    struct detect_seeds seeds;
+    detect_seeds_init(&seeds);
+    for (int i = 0; i < 8; i++) {
+        struct ipaddr ip;
+        snprintf(a, sizeof a, "2001:db8:b::%x", 0x10 + i);
+        assert_int_equal(ipaddr_parse(a, &ip), 0);
+        assert_int_equal(detect_seeds_add(&seeds, &ip, T0, SEED_LIST, 0), 0);
+    }
+    struct detect_config cfg;
+    detect_config_init(&cfg, NULL);
+    struct detect_result r[3];
+    for (int v = 0; v < 3; v++) {
+        cfg.threads = v == 0 ? 1 : 2;
+        cfg.stash_bytes = v == 2 ? 0 : (uint64_t)1 << 30;
+        assert_int_equal(run(dir, &cfg, &seeds, &r[v]), 0);
+        assert_int_equal(r[v].ncand, 1);
+        const struct detect_candidate *c = find(&r[v], "2001:db8:c::9", 1791);
+        assert_non_null(c);
+        assert_int_equal(c->seed_clients, 8);
+        assert_int_equal(c->clients, 8);
+        assert_true(c->score >= cfg.threshold);
+    }
+    same_result(&r[0], &r[1]);
+    same_result(&r[0], &r[2]);
+    for (int v = 0; v < 3; v++)
+        detect_result_release(&r[v]);
+    detect_seeds_release(&seeds);
+    free(f.v);
+    rmstore(dir);
+}
+
 /* Seeds whose pairs never recur (one scan probe each) and a store of one block: no server is
  * selected, nothing is kept but one chunk, and the run ends cleanly with no candidate. */
 static void test_detect_nothing_recurs(void **state)
@@ -1054,6 +1112,7 @@ int main(void)
         cmocka_unit_test(test_detect_allow_list_removes_candidate),
         cmocka_unit_test(test_detect_address_level),
         cmocka_unit_test(test_detect_nothing_recurs),
+        cmocka_unit_test(test_detect_ipv6_clients),
         cmocka_unit_test(test_detect_long_records),
         cmocka_unit_test(test_detect_pair_log_cap),
         cmocka_unit_test(test_detect_long_record_is_no_burst),
