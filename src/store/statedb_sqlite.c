@@ -126,6 +126,16 @@ static int read_version(sqlite3 *db, int *v)
     return 0;
 }
 
+/* A database written by a newer botscope is refused, whichever way it is opened. */
+static int version_not_newer(int version, const char *path, char errbuf[256])
+{
+    if (version <= STATEDB_SCHEMA_VERSION)
+        return 0;
+    snprintf(errbuf, 256, "%.160s: schema version %d is newer than this botscope (%d)", path,
+             version, STATEDB_SCHEMA_VERSION);
+    return BS_EVERSION;
+}
+
 static int sq_tel_end(struct statedb *base, const struct statedb_tel_run_totals *t);
 
 /* The database file url names: DIR/state.db for a data directory (as beside the embedded flow
@@ -176,12 +186,8 @@ static int sq_open(const char *url, struct statedb **out, char errbuf[256])
         rc = fail(s->db, errbuf, path);
         goto out_close;
     }
-    if (s->version > STATEDB_SCHEMA_VERSION) {
-        snprintf(errbuf, 256, "%.160s: schema version %d is newer than this botscope (%d)", path,
-                 s->version, STATEDB_SCHEMA_VERSION);
-        rc = BS_EVERSION;
+    if ((rc = version_not_newer(s->version, path, errbuf)))
         goto out_close;
-    }
     for (int v = s->version; v < STATEDB_SCHEMA_VERSION; v++) {
         char ins[96];
         snprintf(ins, sizeof ins, "INSERT INTO schema_version(version) VALUES (%d);", v + 1);
@@ -235,12 +241,8 @@ static int sq_open_rdonly(const char *url, const struct config *cfg, struct stat
         rc = BS_EPARSE;
         goto out_close;
     }
-    if (s->version > STATEDB_SCHEMA_VERSION) {
-        snprintf(errbuf, 256, "%.160s: schema version %d is newer than this botscope (%d)", path,
-                 s->version, STATEDB_SCHEMA_VERSION);
-        rc = BS_EVERSION;
+    if ((rc = version_not_newer(s->version, path, errbuf)))
         goto out_close;
-    }
     *out = &s->base;
     return 0;
 out_close:
