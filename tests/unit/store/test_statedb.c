@@ -493,7 +493,15 @@ static void test_statedb_open_rdonly(void **state)
     assert_int_equal(sqlite3_column_int(st, 0), 2);
     assert_int_equal(sqlite3_column_int(st, 1), 0);
     sqlite3_finalize(st);
+    /* A schema newer than this botscope: refused both ways, and left as it is. */
+    assert_int_equal(
+        sqlite3_exec(raw, "INSERT INTO schema_version(version) VALUES (99)", NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(raw);
+    assert_int_equal(statedb_open_rdonly(path, NULL, &db, err), BS_EVERSION);
+    assert_non_null(strstr(err, "newer"));
+    assert_int_equal(statedb_open(path, &db, err), BS_EVERSION);
+    assert_non_null(strstr(err, "schema version 99"));
     st_rm_rf(dir);
     free(dir);
 }
