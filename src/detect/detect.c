@@ -312,6 +312,7 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
     d->hseed = seed ^ 5;
     htab_init(&d->server_ix, 8, sizeof(uint32_t), cfg->max_servers, seed);
     htab_init(&d->client_ix, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 1);
+    d->hc_v4 = client_hash_v4_prefix(seed ^ 1);
     htab_init(&d->edge_ix, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 2);
     htab_init(&d->svc_ix, 8, sizeof(struct dsvc), cfg->max_servers, seed ^ 3);
     htab_init(&d->svc_pairs, sizeof(struct dsvc_pair), 0, cfg->max_edges, seed ^ 4);

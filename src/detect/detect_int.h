@@ -48,10 +48,10 @@ struct dcli {
     uint32_t flags;        /* DCLI_* */
     uint32_t telnet_syn;   /* SYN-only records to telnet ports: scanning like an IoT bot */
     uint32_t udp_peers;    /* UDP peers on high ports on both sides (seeds only): P2P overlay */
-    uint64_t win[DSCALES]; /* slots in which it sent or received anything */
-    uint64_t first_ms, last_ms;
-    uint64_t hc;         /* its address's hash (client_ix's seed: the same in every part) */
-    uint32_t seed_round; /* expansion round that made it a seed */
+    uint64_t win[DSCALES]; /* (seeds only) slots in which it sent or received anything */
+    uint64_t first_ms, last_ms; /* (seeds only) */
+    uint64_t hc;                /* its address's hash (client_ix's seed: the same in every part) */
+    uint32_t seed_round;        /* expansion round that made it a seed */
 };
 
 /* A client-server edge of the graph (servers selected for scoring only). */
@@ -186,6 +186,7 @@ struct dctx {
     const struct detect_allow *allow;
     struct store *store;
     uint64_t hseed;                               /* seed of server-key and pair hashes */
+    uint64_t hc_v4;                               /* client_hash_v4's constant */
     struct htab server_ix;                        /* selected servers: key hash -> index into srv */
     struct htab client_ix, edge_ix;               /* key -> index into the vectors below */
     struct htab svc_ix;                           /* service hash -> struct dsvc */
@@ -277,21 +278,31 @@ static inline bool my_client(const struct pass *p, uint32_t cl)
            (uint32_t)(((uint64_t)(uint32_t)(cl * 2654435761u) * p->nparts) >> 32) == p->part;
 }
 
-/* Hash of a server key (address, port, protocol; 19 bytes): one multiply-mix for IPv4, the
- * byte hash for IPv6. Servers are known by it in the tables (a 64-bit hash: the chance of two
- * servers of one run sharing it is negligible, and pass 2 compares the key anyway). The IPv4
- * paths of this and svc_hash are computed from the address directly in detect_rec.c
- * (rec_hashes): change them together (every test that finds a C&C checks they agree). */
-static inline uint64_t skey_hash(const struct dctx *d, const uint8_t skey[19])
+/* Hashes of a server key (address, port, protocol; 19 bytes) under seed: one multiply-mix for
+ * IPv4, the byte hash for IPv6. Servers are known by their key's hash in the tables (a 64-bit
+ * hash: the chance of two servers of one run sharing it is negligible, and pass 2 compares the
+ * key anyway). The IPv4 paths of skey_hash and svc_hash are computed from the address directly
+ * in detect_rec.c (rec_hashes): change them together (every test that finds a C&C checks they
+ * agree). */
+static inline uint64_t skey_hash_seeded(const uint8_t skey[19], uint64_t seed)
 {
     static const uint8_t v4map[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (!memcmp(skey, v4map, 12)) {
         uint64_t x = (uint64_t)skey[12] << 56 | (uint64_t)skey[13] << 48 |
                      (uint64_t)skey[14] << 40 | (uint64_t)skey[15] << 32 |
                      (uint64_t)skey[16] << 16 | (uint64_t)skey[17] << 8 | skey[18];
-        return hash_mix64(x ^ d->hseed);
+        return hash_mix64(x ^ seed);
     }
-    return hash_bytes(skey, 19, d->hseed);
+    return hash_bytes(skey, 19, seed);
+}
+
+/* The seed of service hashes: the server key hash's, changed, so that a service (a /24 with a
+ * port) and the server key of its network address hash apart. */
+#define DSVC_SEED 0x9e3779b97f4a7c15ull
+
+static inline uint64_t skey_hash(const struct dctx *d, const uint8_t skey[19])
+{
+    return skey_hash_seeded(skey, d->hseed);
 }
 
 /* Hash of a server key's service: its /24 (IPv4) or /48 (IPv6), port and protocol. */
@@ -303,7 +314,25 @@ static inline uint64_t svc_hash(const struct dctx *d, const uint8_t skey[19])
     memcpy(a.b, key, 16);
     ipaddr_mask(&a, ipaddr_is_v4(&a) ? 120 : 48);
     memcpy(key, a.b, 16);
-    return hash_mix64(skey_hash(d, key) ^ 0x9e3779b97f4a7c15ull);
+    return skey_hash_seeded(key, d->hseed ^ DSVC_SEED);
+}
+
+/* The client table's hash of address a (htab_hash of client_ix). For an IPv4 address it is
+ * hash_bytes' value computed in two mixes instead of three: the mapped address's first eight
+ * bytes are the same for every IPv4 address, so their mix is d->hc_v4 (set with the table). */
+static inline uint64_t client_hash_v4(const struct dctx *d, uint32_t v4)
+{
+    uint64_t w = (uint64_t)__builtin_bswap32(v4) << 32 | 0xffff0000u;
+    return hash_mix64(hash_mix64(d->hc_v4 ^ w));
+}
+static inline uint64_t client_hash(const struct dctx *d, const struct ipaddr *a)
+{
+    return ipaddr_is_v4(a) ? client_hash_v4(d, ipaddr_v4(a)) : htab_hash(&d->client_ix, a->b);
+}
+/* d->hc_v4 for the client table's seed (hash_bytes' first step over the mapped prefix). */
+static inline uint64_t client_hash_v4_prefix(uint64_t seed)
+{
+    return hash_mix64(seed ^ (16 * 0x9e3779b97f4a7c15ull));
 }
 
 /* The services filter: one bit per service hash's top 16 bits. */

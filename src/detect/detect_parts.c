@@ -227,6 +227,7 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
         *parts[t] = (struct dctx){.cfg = d->cfg,
                                   .seeds = d->seeds,
                                   .hseed = d->hseed,
+                                  .hc_v4 = d->hc_v4,
                                   .owner = d,
                                   .fused = d->fused,
                                   .t_first = UINT64_MAX};

@@ -102,7 +102,20 @@ static int log_pair(struct dctx *d, const struct drec *r)
     return 0;
 }
 
-/* The client's statistics (client pass). */
+/* A seed's activity: the slots it was active in and its first and last record. Only seeds'
+ * are read (the persistence of a seed pair is measured against its client's activity), so only
+ * seeds' are kept: the client pass marks the initial seeds', each later pair pass its round's. */
+static void seed_activity(struct dcli *c, const struct drec *r)
+{
+    mark_span(c->win, r->t, r->dur);
+    if (!c->first_ms || r->t < c->first_ms)
+        c->first_ms = r->t;
+    if (r->t + r->dur > c->last_ms)
+        c->last_ms = r->t + r->dur;
+}
+
+/* The run's statistics and the client's (client pass). Most records touch no client line: only
+ * seeds' and telnet scans' do. */
 static void client_record(struct dctx *d, const struct drec *r)
 {
     d->flows++;
@@ -113,14 +126,13 @@ static void client_record(struct dctx *d, const struct drec *r)
         d->t_first = r->t;
     if (r->t > d->t_last)
         d->t_last = r->t;
+    bool telnet_syn = r->fwd && r->proto == 6 && is_telnet(r->sport) && (r->flags & 0x17) == 0x02;
+    if (!r->seed && !telnet_syn)
+        return;
     struct dcli *c = &d->cli[r->cl];
-    mark_span(c->win, r->t, r->dur);
-    if (!c->first_ms || r->t < c->first_ms)
-        c->first_ms = r->t;
-    if (r->t + r->dur > c->last_ms)
-        c->last_ms = r->t + r->dur;
-    if (r->fwd && r->proto == 6 && is_telnet(r->sport) && (r->flags & 0x17) == 0x02 &&
-        c->telnet_syn < UINT32_MAX)
+    if (r->seed)
+        seed_activity(c, r);
+    if (telnet_syn && c->telnet_syn < UINT32_MAX)
         c->telnet_syn++;
 }
 
@@ -133,6 +145,8 @@ static int pass1_record(const struct pass *p, const struct drec *r)
     if (!p->pairs)
         return 0;
     bool pair = pair_client(d, p, r);
+    if (pair && !p->clients)
+        seed_activity(&d->cli[r->cl], r);
     if (r->proto == 17 && r->sport >= 1024 && r->cport >= 1024 && (rc = udp_peer(d, p, r, pair)))
         return rc;
     return pair ? log_pair(d, r) : 0;
@@ -142,7 +156,7 @@ static int pass1_records(const struct pass *p, const struct drec *v, size_t n)
 {
     struct dctx *d = p->d;
     for (size_t j = 0; j < n + AHEAD; j++) {
-        if (j < n && p->clients) /* the client's line, AHEAD records early */
+        if (j < n && (p->clients ? v[j].seed : p->pairs)) /* the client's line, AHEAD early */
             __builtin_prefetch(&d->cli[v[j].cl]);
         int rc;
         if (j >= AHEAD && (rc = pass1_record(p, &v[j - AHEAD])))

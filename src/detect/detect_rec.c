@@ -29,8 +29,7 @@ static inline void rec_hashes(const struct dctx *d, struct drec *r)
     if (ipaddr_is_v4(&r->sa)) { /* skey_hash's and svc_hash's IPv4 paths, without the copies */
         uint64_t a = ipaddr_v4(&r->sa), k = (uint64_t)r->sport << 8 | r->proto;
         r->hs = hash_mix64((a << 32 | k) ^ d->hseed);
-        r->hsvc = hash_mix64(hash_mix64(((a & 0xffffff00u) << 32 | k) ^ d->hseed) ^
-                             0x9e3779b97f4a7c15ull);
+        r->hsvc = hash_mix64(((a & 0xffffff00u) << 32 | k) ^ d->hseed ^ DSVC_SEED);
         return;
     }
     uint8_t skey[19];
@@ -75,7 +74,7 @@ static void flow_orient(const struct dctx *d, const struct store_block *b, size_
     if (proto != 6 && proto != 17 && proto != 132)
         r->sport = r->cport = 0;
     rec_hashes(d, r);
-    k->hc = r->hc = htab_hash(&d->client_ix, k->ca.b);
+    k->hc = r->hc = cc->v4 ? client_hash_v4(d, cc->v4[i]) : client_hash(d, &k->ca);
 }
 
 /* Records are handled in batches of DBATCH: a block holds up to 65,536 records, and built
@@ -134,7 +133,8 @@ static int block_records(struct dctx *d, const struct store_block *b, size_t lo,
         r->seed = (*ix & DCLI_IX_PAIR) != 0;
         if (clients) { /* population estimates (client addresses: parts number them apart) */
             hll_add(d->hll_srv, HLL_P, r->hs);
-            hll_add(d->hll_edge, HLL_P, hash_mix64(r->hs ^ k->hc));
+            /* (Two independent hashes: their sum is as uniform as either.) */
+            hll_add(d->hll_edge, HLL_P, r->hs + k->hc);
         }
         m++;
     }

@@ -392,6 +392,32 @@ static void test_detect_orientation(void **state)
     assert_true(detect_forward(1, 0, 0x0800, 0)); /* no ports: the sender */
 }
 
+/* The client table's IPv4 shortcut hashes as the table does (lookups by either must agree),
+ * and service hashes differ from the server key hashes of the network address. */
+static void test_detect_hashes_agree(void **state)
+{
+    (void)state;
+    struct dctx d = {.hseed = 0x1234};
+    for (uint64_t seed = 1; seed < 200; seed += 37) {
+        htab_init(&d.client_ix, 16, sizeof(uint32_t), 10, seed);
+        d.hc_v4 = client_hash_v4_prefix(seed);
+        for (uint32_t v4 = 0; v4 < 5000000; v4 += 4093) {
+            struct ipaddr a;
+            ipaddr_from_v4(&a, v4 * 2654435761u);
+            assert_int_equal(client_hash_v4(&d, ipaddr_v4(&a)), htab_hash(&d.client_ix, a.b));
+            assert_int_equal(client_hash(&d, &a), htab_hash(&d.client_ix, a.b));
+        }
+    }
+    uint8_t skey[19] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 0, 0x1a, 0x0b, 6};
+    assert_true(svc_hash(&d, skey) != skey_hash(&d, skey));
+    uint8_t other[19];
+    memcpy(other, skey, 19);
+    other[15] = 77; /* same /24 */
+    assert_int_equal(svc_hash(&d, skey), svc_hash(&d, other));
+    other[14] = 3; /* another /24 */
+    assert_true(svc_hash(&d, skey) != svc_hash(&d, other));
+}
+
 static double beacon_of(const uint64_t *t, size_t n)
 {
     return detect_beacon_score(t, n);
@@ -1107,6 +1133,7 @@ int main(void)
         cmocka_unit_test(test_detect_sampled_flows_drop_timing_features),
         cmocka_unit_test(test_detect_links_moved_server_and_expands_seeds),
         cmocka_unit_test(test_detect_orientation),
+        cmocka_unit_test(test_detect_hashes_agree),
         cmocka_unit_test(test_detect_beacon_and_binomial),
         cmocka_unit_test(test_detect_seed_files_and_errors),
         cmocka_unit_test(test_detect_allow_list_removes_candidate),
