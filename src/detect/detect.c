@@ -320,7 +320,7 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
     htab_init(&d->udp_seen_srv, 8, sizeof(struct ipaddr), cfg->max_edges, seed ^ 9);
     htab_init(&d->udp_srv, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 8);
     d->max_times = (size_t)64 << 20;
-    d->stash_max = cfg->stash_bytes / sizeof(struct dkept);
+    d->stash_max = cfg->stash_bytes > SIZE_MAX ? SIZE_MAX : (size_t)cfg->stash_bytes;
     /* With seeds given, the client pass can pair them as it goes (without, the seeds are the
      * scanners the client pass finds). */
     d->fused = seeds && seeds->n;

@@ -77,8 +77,8 @@ struct dsvc {
 };
 
 /* A record as the passes see it: oriented, its client resolved, its server key and service
- * hashed. The client pass builds these from the store's blocks and keeps them, packed as
- * struct dkept (the stash), while they fit detect.stash, so later passes read memory instead
+ * hashed. The client pass builds these from the store's blocks and keeps them, packed in
+ * struct dchunk (the stash), while they fit detect.stash, so later passes read memory instead
  * of decompressing the store again. */
 struct drec {
     struct ipaddr sa; /* server address */
@@ -93,37 +93,82 @@ struct drec {
     bool seed; /* the client is an initial seed (pass 1 with the client table) */
 };
 
-/* A kept record: struct drec without what can be computed again (the hashes, an IPv4
- * address's 12 fixed bytes), its time from the chunk's first, 40 bytes instead of 88: the
- * stash's memory is most of detection's, and fresh memory costs a page fault per 4 KiB. A
- * block with a record of 2^32 packets or more, or whose times span 2^32 ms (49 days) or more,
- * is not kept (the passes then read the store: slower, exact). */
-struct dkept {
-    uint64_t bytes;
-    uint32_t t; /* start - the chunk's t0 */
-    uint32_t dur;
-    uint32_t packets;
-    uint32_t sa; /* IPv4 server address, or (DK_V6) index into the chunk's IPv6 addresses */
-    uint32_t cl, rate;
-    uint16_t cport, sport;
-    uint16_t svcb; /* the service hash's top 16 bits (the services filter's bit) */
-    uint8_t proto;
-    uint8_t bits; /* TCP flags (the five the passes read) | DK_FWD | DK_SEED | DK_V6 */
+/* A column of kept records whose values take up to 64 bits but mostly far fewer (times from
+ * the chunk's first, durations, packets, bytes, sampling rates): w bytes a value, chosen per
+ * chunk from the block's largest (0: every value is 0). No record is too big to keep. */
+struct dcol {
+    void *v;
+    uint8_t w; /* 0, 1, 2, 4 or 8 */
+};
+
+static inline uint8_t dcol_width(uint64_t max)
+{
+    return !max ? 0 : max <= UINT8_MAX ? 1 : max <= UINT16_MAX ? 2 : max <= UINT32_MAX ? 4 : 8;
+}
+
+static inline uint64_t dcol_get(const struct dcol *c, size_t i)
+{
+    switch (c->w) {
+    case 0:
+        return 0;
+    case 1:
+        return ((const uint8_t *)c->v)[i];
+    case 2:
+        return ((const uint16_t *)c->v)[i];
+    case 4:
+        return ((const uint32_t *)c->v)[i];
+    default:
+        return ((const uint64_t *)c->v)[i];
+    }
+}
+
+/* (x must fit c's width.) */
+static inline void dcol_put(struct dcol *c, size_t i, uint64_t x)
+{
+    switch (c->w) {
+    case 0:
+        break;
+    case 1:
+        ((uint8_t *)c->v)[i] = (uint8_t)x;
+        break;
+    case 2:
+        ((uint16_t *)c->v)[i] = (uint16_t)x;
+        break;
+    case 4:
+        ((uint32_t *)c->v)[i] = (uint32_t)x;
+        break;
+    default:
+        ((uint64_t *)c->v)[i] = x;
+    }
+}
+
+/* One store block's kept records (the stash): struct drec without what can be computed again
+ * (the hashes, an IPv4 address's 12 fixed bytes), column by column. The passes after the
+ * client pass test every record on a few narrow columns (its client, its service's filter
+ * bit, its protocol and ports) and read the rest only for the records they take; the wide
+ * columns take the width the block needs (about 30 bytes a record where the rows took 40:
+ * the stash is most of detection's memory, and fresh memory is slow to fault in). */
+struct dchunk {
+    uint64_t seq, arrival; /* the block's position in the scan, then arrival order */
+    uint64_t t0;           /* the earliest start of the block's records */
+    size_t n;
+    uint32_t n6;
+    struct ipaddr *v6; /* the IPv6 server addresses (NULL when none) */
+    uint32_t *cl;      /* client index */
+    uint32_t *sa;      /* IPv4 server address, or (DK_V6) index into v6 */
+    uint16_t *svcb;    /* the service hash's top 16 bits (the services filter's bit) */
+    uint16_t *cport, *sport;
+    uint8_t *proto;
+    uint8_t *bits;   /* TCP flags (the five the passes read) | DK_FWD | DK_SEED | DK_V6 */
+    struct dcol t;   /* start - t0 */
+    struct dcol dur; /* as struct drec's */
+    struct dcol packets, bytes;
+    struct dcol rate; /* the sampling rate - 1 (0: unsampled) */
 };
 #define DK_FLAGS 0x1fu
 #define DK_FWD   0x20u
 #define DK_SEED  0x40u
 #define DK_V6    0x80u
-
-/* One store block's kept records. */
-struct dchunk {
-    uint64_t seq, arrival; /* the block's position in the scan, then arrival order */
-    uint64_t t0;           /* the earliest start of its records */
-    struct dkept *v;
-    struct ipaddr *v6; /* the IPv6 server addresses of v (NULL when none) */
-    size_t n;
-    uint32_t n6;
-};
 
 /* One record of a seed pair, logged by a pair pass (each part of the client pass logs its
  * own). After the pass the logs are read together and grouped by pair (detect_pairs_judge): a
@@ -210,14 +255,14 @@ struct dctx {
     /* The stash: the records the client pass kept, as chunks (one per store block) in store
      * order; the passes after it read them instead of the store while they fit stash_max. */
     struct dchunk *chunks;
-    size_t nchunks, chunks_cap, stash_max;
-    void **slabs; /* the chunks' memory */
+    size_t nchunks, chunks_cap, stash_max; /* (stash_max in bytes) */
+    void **slabs;                          /* the chunks' memory */
     size_t nslabs, slabs_cap, slab_used, slab_size;
     bool stash_full;  /* the stash overflowed: later passes read the store */
     struct drec *buf; /* one block's records when they are not kept */
     size_t buf_cap;
     struct dctx *owner;       /* a client-pass thread's part: the context it merges into */
-    _Atomic size_t stashed;   /* owner: records kept by every part */
+    _Atomic size_t stashed;   /* owner: bytes of records kept by every part */
     _Atomic uint64_t arrival; /* owner: chunk arrival order (ties of seq) */
     size_t nsvc, nsrv, srv_cap, ncli, cli_cap, nedge, edge_cap, ntimes, times_cap, max_times;
     size_t nnew, new_cap;

@@ -117,7 +117,7 @@ static void *merge_part_main(void *arg)
         struct dctx *q = m->parts[u];
         for (size_t i = m->t; i < q->nchunks; i += m->nth)
             for (size_t j = 0; j < q->chunks[i].n; j++)
-                q->chunks[i].v[j].cl = m->maps[u][q->chunks[i].v[j].cl];
+                q->chunks[i].cl[j] = m->maps[u][q->chunks[i].cl[j]];
     }
     return NULL;
 }

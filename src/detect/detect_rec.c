@@ -179,80 +179,117 @@ static void *slab_alloc(struct dctx *d, size_t bytes)
     return v;
 }
 
+/* The bytes an array of n values of w bytes takes in a chunk (each array 8-byte aligned). */
+static size_t colsz(size_t n, size_t w)
+{
+    return (n * w + 7) & ~(size_t)7;
+}
+
+/* Carves an array of n values of w bytes from *p. */
+static void *carve(char **p, size_t n, size_t w)
+{
+    void *v = *p;
+    *p += colsz(n, w);
+    return v;
+}
+
 /* Opens the chunk that keeps block b's records in part d's stash (filled by keep_add batch by
  * batch); its index, or SIZE_MAX when the block cannot be kept: the stash is over its budget or
  * out of memory (every part then stops keeping records: the passes after the client pass read
- * the store), or a record does not pack (2^32 packets or more, or the block's times span 2^32
- * ms or more: then too, every block is read from the store). */
+ * the store). */
 static size_t keep_open(struct dctx *d, const struct store_block *b)
 {
     struct dctx *o = d->owner ? d->owner : d;
     if (o->stash_full || d->stash_full)
         return SIZE_MAX;
     size_t n = b->n, n6 = 0;
-    uint64_t t0 = UINT64_MAX, t1 = 0, pk = 0;
+    uint64_t t0 = UINT64_MAX, t1 = 0, dmax = 0, pk = 0, by = 0;
+    uint32_t rmax = 0;
     for (size_t i = 0; i < n; i++) { /* column by column: no record is built for this */
-        t0 = b->start_ms[i] < t0 ? b->start_ms[i] : t0;
-        t1 = b->start_ms[i] > t1 ? b->start_ms[i] : t1;
+        uint64_t t = b->start_ms[i], e = b->end_ms[i];
+        t0 = t < t0 ? t : t0;
+        t1 = t > t1 ? t : t1;
+        uint64_t du = e > t ? e - t : 0;
+        dmax = du > dmax ? du : dmax;
         pk |= b->packets[i];
+        by |= b->bytes[i];
+        rmax |= b->sampling[i] ? b->sampling[i] - 1 : 0;
     }
     /* (An upper bound: a record's server is one of its two addresses.) */
     for (size_t i = 0; i < n && (!b->src.v4 || !b->dst.v4); i++)
         n6 += (!b->src.v4 && !ipaddr_is_v4(&b->src.full[i])) ||
               (!b->dst.v4 && !ipaddr_is_v4(&b->dst.full[i]));
-    if ((n && t1 - t0 > UINT32_MAX) || pk > UINT32_MAX ||
-        atomic_fetch_add(&o->stashed, n) + n > o->stash_max ||
+    struct dchunk ch = {.t0 = n ? t0 : 0};
+    ch.t.w = dcol_width(n ? t1 - t0 : 0);
+    ch.dur.w = dcol_width(dmax > UINT32_MAX ? UINT32_MAX : dmax);
+    ch.packets.w = dcol_width(pk); /* (the OR of the values: the same width as the largest) */
+    ch.bytes.w = dcol_width(by);
+    ch.rate.w = dcol_width(rmax);
+    size_t bytes = colsz(n6, sizeof(struct ipaddr)) + colsz(n, ch.bytes.w) +
+                   colsz(n, ch.packets.w) + colsz(n, ch.t.w) + colsz(n, ch.dur.w) +
+                   colsz(n, ch.rate.w) + 2 * colsz(n, 4) + 3 * colsz(n, 2) + 2 * colsz(n, 1);
+    if (atomic_fetch_add(&o->stashed, bytes) + bytes > o->stash_max ||
         dgrow((void **)&d->chunks, &d->chunks_cap, d->nchunks, sizeof *d->chunks)) {
         d->stash_full = true; /* the later passes read the store, for every block */
         return SIZE_MAX;
     }
-    struct dkept *k = slab_alloc(d, (n ? n : 1) * sizeof *k);
-    struct ipaddr *v6 = n6 ? slab_alloc(d, n6 * sizeof *v6) : NULL;
-    if (!k || (n6 && !v6)) {
+    char *m = slab_alloc(d, bytes);
+    if (!m) {
         d->stash_full = true;
         return SIZE_MAX;
     }
-    d->chunks[d->nchunks] = (struct dchunk){.seq = b->seq,
-                                            .arrival = atomic_fetch_add(&o->arrival, 1),
-                                            .t0 = n ? t0 : 0,
-                                            .v = k,
-                                            .v6 = v6};
+    /* Widest first: every column stays aligned to its width. */
+    ch.v6 = n6 ? carve(&m, n6, sizeof *ch.v6) : NULL;
+    ch.bytes.v = carve(&m, n, ch.bytes.w);
+    ch.packets.v = carve(&m, n, ch.packets.w);
+    ch.t.v = carve(&m, n, ch.t.w);
+    ch.dur.v = carve(&m, n, ch.dur.w);
+    ch.rate.v = carve(&m, n, ch.rate.w);
+    ch.cl = carve(&m, n, sizeof *ch.cl);
+    ch.sa = carve(&m, n, sizeof *ch.sa);
+    ch.svcb = carve(&m, n, sizeof *ch.svcb);
+    ch.cport = carve(&m, n, sizeof *ch.cport);
+    ch.sport = carve(&m, n, sizeof *ch.sport);
+    ch.proto = carve(&m, n, sizeof *ch.proto);
+    ch.bits = carve(&m, n, sizeof *ch.bits);
+    ch.seq = b->seq;
+    ch.arrival = atomic_fetch_add(&o->arrival, 1);
+    d->chunks[d->nchunks] = ch;
     return d->nchunks++;
 }
 
-/* Packs records v[0..n) into chunk ch after those it holds. */
+/* Packs records v[0..n) into chunk ch after those it holds (their block opened it: they fit
+ * its widths). */
 static void keep_add(struct dchunk *ch, const struct drec *v, size_t n)
 {
-    struct dkept *k = ch->v + ch->n;
-    for (size_t i = 0; i < n; i++) {
+    size_t at = ch->n;
+    for (size_t i = 0; i < n; i++, at++) {
         const struct drec *r = &v[i];
-        uint32_t sa;
         uint8_t bits = (uint8_t)(r->flags & DK_FLAGS);
         if (ipaddr_is_v4(&r->sa)) {
-            sa = ipaddr_v4(&r->sa);
+            ch->sa[at] = ipaddr_v4(&r->sa);
         } else {
             ch->v6[ch->n6] = r->sa;
-            sa = ch->n6++;
+            ch->sa[at] = ch->n6++;
             bits |= DK_V6;
         }
         if (r->fwd)
             bits |= DK_FWD;
         if (r->seed)
             bits |= DK_SEED;
-        k[i] = (struct dkept){.t = (uint32_t)(r->t - ch->t0),
-                              .dur = r->dur,
-                              .bytes = r->bytes,
-                              .packets = (uint32_t)r->packets,
-                              .sa = sa,
-                              .cl = r->cl,
-                              .rate = r->rate,
-                              .cport = r->cport,
-                              .sport = r->sport,
-                              .svcb = (uint16_t)(r->hsvc >> 48),
-                              .proto = r->proto,
-                              .bits = bits};
+        ch->cl[at] = r->cl;
+        ch->svcb[at] = (uint16_t)(r->hsvc >> 48);
+        ch->cport[at] = r->cport;
+        ch->sport[at] = r->sport;
+        ch->proto[at] = r->proto;
+        ch->bits[at] = bits;
+        dcol_put(&ch->t, at, r->t - ch->t0);
+        dcol_put(&ch->dur, at, r->dur);
+        dcol_put(&ch->packets, at, r->packets);
+        dcol_put(&ch->bytes, at, r->bytes);
+        dcol_put(&ch->rate, at, r->rate - 1);
     }
-    ch->n += n;
+    ch->n = at;
 }
 
 /* Room for n records in part d's buffer. */
@@ -268,15 +305,30 @@ static int buf_room(struct dctx *d, size_t n)
     return 0;
 }
 
-/* Does pass p read kept record k? A pair pass reads the round's seeds' records and the
- * high-port UDP ones (peers), a server pass those its services filter and client share let
- * through. The rest are not unpacked at all. */
-static bool wanted(const struct dctx *d, const struct pass *p, const struct dkept *k)
+/* Which of chunk ch's records lo..hi pass p reads, their indices into idx (returns how many).
+ * A pair pass reads the round's seeds' records and the high-port UDP ones (peers), a server
+ * pass those its services filter and client share let through. The rest are not unpacked at
+ * all: the test reads two narrow columns (three more for UDP), not the records. */
+static size_t chunk_wanted(const struct dctx *d, const struct pass *p, const struct dchunk *ch,
+                           size_t lo, size_t hi, uint32_t *idx)
 {
-    if (p->pairs)
-        return (d->pair_bits[k->cl >> 3] & (1u << (k->cl & 7))) ||
-               (k->proto == 17 && k->sport >= 1024 && k->cport >= 1024);
-    return (d->svc_filter[k->svcb >> 3] & (1u << (k->svcb & 7))) && my_client(p, k->cl);
+    size_t m = 0;
+    if (p->pairs) {
+        for (size_t i = lo; i < hi; i++) {
+            uint32_t c = ch->cl[i];
+            unsigned w = (d->pair_bits[c >> 3] >> (c & 7)) & 1;
+            w |= ch->proto[i] == 17 && ch->sport[i] >= 1024 && ch->cport[i] >= 1024;
+            idx[m] = (uint32_t)i;
+            m += w;
+        }
+        return m;
+    }
+    for (size_t i = lo; i < hi; i++) {
+        unsigned sb = ch->svcb[i];
+        if ((d->svc_filter[sb >> 3] >> (sb & 7)) & 1 && my_client(p, ch->cl[i]))
+            idx[m++] = (uint32_t)i;
+    }
+    return m;
 }
 
 /* Runs pass p (after the client pass) over chunk ch: the records it reads, unpacked into d's
@@ -286,36 +338,40 @@ int detect_chunk_pass(struct dctx *d, const struct pass *p, const struct dchunk 
     int rc = buf_room(d, DBATCH);
     if (rc)
         return rc;
+    uint32_t idx[DBATCH];
     size_t m = 0;
-    for (size_t i = 0; i < ch->n; i++) {
-        const struct dkept *k = &ch->v[i];
-        if (!wanted(d, p, k))
-            continue;
-        if (m == DBATCH) {
+    for (size_t lo = 0; lo < ch->n; lo += DBATCH) {
+        size_t hi = ch->n - lo > DBATCH ? lo + DBATCH : ch->n;
+        size_t nw = chunk_wanted(d, p, ch, lo, hi, idx);
+        if (m + nw > DBATCH) {
             if ((rc = detect_pass_records(p, d->buf, m)))
                 return rc;
             m = 0;
         }
-        struct drec *r = &d->buf[m++];
-        if (k->bits & DK_V6)
-            r->sa = ch->v6[k->sa];
-        else
-            ipaddr_from_v4(&r->sa, k->sa);
-        r->t = ch->t0 + k->t;
-        r->dur = k->dur;
-        r->packets = k->packets;
-        r->bytes = k->bytes;
-        r->cl = k->cl;
-        r->rate = k->rate;
-        r->cport = k->cport;
-        r->sport = k->sport;
-        r->proto = k->proto;
-        r->flags = k->bits & DK_FLAGS;
-        r->fwd = (k->bits & DK_FWD) != 0;
-        r->seed = (k->bits & DK_SEED) != 0;
-        if (p->pairs)
-            r->hc = d->cli[k->cl].hc;
-        rec_hashes(d, r);
+        for (size_t k = 0; k < nw; k++) {
+            size_t i = idx[k];
+            struct drec *r = &d->buf[m++];
+            uint8_t bits = ch->bits[i];
+            if (bits & DK_V6)
+                r->sa = ch->v6[ch->sa[i]];
+            else
+                ipaddr_from_v4(&r->sa, ch->sa[i]);
+            r->t = ch->t0 + dcol_get(&ch->t, i);
+            r->dur = (uint32_t)dcol_get(&ch->dur, i);
+            r->packets = dcol_get(&ch->packets, i);
+            r->bytes = dcol_get(&ch->bytes, i);
+            r->rate = (uint32_t)dcol_get(&ch->rate, i) + 1;
+            r->cl = ch->cl[i];
+            r->cport = ch->cport[i];
+            r->sport = ch->sport[i];
+            r->proto = ch->proto[i];
+            r->flags = bits & DK_FLAGS;
+            r->fwd = (bits & DK_FWD) != 0;
+            r->seed = (bits & DK_SEED) != 0;
+            if (p->pairs)
+                r->hc = d->cli[r->cl].hc;
+            rec_hashes(d, r);
+        }
     }
     return detect_pass_records(p, d->buf, m);
 }

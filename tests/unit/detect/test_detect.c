@@ -1063,16 +1063,16 @@ static void test_detect_stash_and_store_passes_agree(void **state)
         bool sampled = w & 1, seeded = !(w & 2), v6 = w >= 4;
         struct flows f = {0};
         /* Worlds 4 and 5: the C&C is an IPv6 server (kept records hold an index into their
-         * chunk's IPv6 addresses) and one record has 2^32 packets or more (its block is not
-         * kept: the passes read the store for it, and must count it whole). */
+         * chunk's IPv6 addresses) and one record has 2^32 packets or more (its block keeps
+         * packets 8 bytes wide, and every pass must count it whole). */
         world(&f, sampled ? 100 : 1, v6 ? "2001:db8::9" : "198.51.100.9", 0, 30);
         world(&f, sampled ? 100 : 1, v6 ? "2001:db8:1::77" : "198.51.100.77", 31, 60);
         if (v6)
             add(&f, "10.1.0.1", 42000, "203.0.113.80", 80, 6, 0x18, T0 + 7 * MIN,
                 UINT64_C(5000000000), UINT64_C(600000000000), sampled ? 100 : 1);
         /* A long session (kept records carry durations) and, in worlds 2 and 3, a record 60
-         * days later in the last block (its times span more than a kept record can say: the
-         * passes read the store). */
+         * days later in the last block (its block's times span more than 32 bits of
+         * milliseconds: they are kept 8 bytes wide). */
         add(&f, "10.0.0.1", 43001, "198.51.100.60", 8443, 6, 0x1b, T0 + 2 * MIN, 200, 12000,
             sampled ? 100 : 1);
         f.v[f.n - 1].end_ms = T0 + 50 * MIN;
