@@ -2,6 +2,9 @@
 #include "store/colenc.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/err.h"
 #include "core/rd.h"
@@ -269,6 +272,53 @@ COLENC_DECODER(colenc_get_u32, uint32_t)
 COLENC_DECODER(colenc_get_u16, uint16_t)
 COLENC_DECODER(colenc_get_u8, uint8_t)
 
+#if defined(__SSE2__)
+/* Addresses i..i+15 from their 16 planes (plane j of record i at d[j * n + i]): a 16 x 16
+ * byte transpose in registers. Bytes are interleaved with the planes beside them, then pairs of
+ * bytes, then quads, then halves, so each output address is written once, whole. (Plane by
+ * plane, every plane was a pass over the whole output, writing one byte in 16: sixteen passes
+ * over a megabyte for a full block, a third of the decoding of a block with IPv6 in it.) */
+static void planes16_sse2(const uint8_t *d, size_t n, size_t i, struct ipaddr *out)
+{
+    __m128i x[16], a[16], b[16], c[16];
+    for (size_t j = 0; j < 16; j++)
+        x[j] = _mm_loadu_si128((const __m128i *)(const void *)(d + j * n + i));
+    for (int p = 0; p < 8; p++) { /* planes 2p, 2p+1: records 0-7, then 8-15 */
+        a[p] = _mm_unpacklo_epi8(x[2 * p], x[2 * p + 1]);
+        a[8 + p] = _mm_unpackhi_epi8(x[2 * p], x[2 * p + 1]);
+    }
+    for (int g = 0; g < 2; g++) /* planes 4q..4q+3: records 8g + 0-3, then 8g + 4-7 */
+        for (int q = 0; q < 4; q++) {
+            b[(g * 2) * 4 + q] = _mm_unpacklo_epi16(a[g * 8 + 2 * q], a[g * 8 + 2 * q + 1]);
+            b[(g * 2 + 1) * 4 + q] = _mm_unpackhi_epi16(a[g * 8 + 2 * q], a[g * 8 + 2 * q + 1]);
+        }
+    for (int h = 0; h < 4; h++) /* planes 8r..8r+7: records 4h + 0-1, then 4h + 2-3 */
+        for (int r = 0; r < 2; r++) {
+            c[(h * 2) * 2 + r] = _mm_unpacklo_epi32(b[h * 4 + 2 * r], b[h * 4 + 2 * r + 1]);
+            c[(h * 2 + 1) * 2 + r] = _mm_unpackhi_epi32(b[h * 4 + 2 * r], b[h * 4 + 2 * r + 1]);
+        }
+    for (int e = 0; e < 8; e++) { /* all sixteen planes: records 2e, 2e + 1 */
+        _mm_storeu_si128((__m128i *)(void *)out[i + 2 * e].b,
+                         _mm_unpacklo_epi64(c[e * 2], c[e * 2 + 1]));
+        _mm_storeu_si128((__m128i *)(void *)out[i + 2 * e + 1].b,
+                         _mm_unpackhi_epi64(c[e * 2], c[e * 2 + 1]));
+    }
+}
+#endif
+
+/* n addresses from their 16 byte planes. */
+static void planes16_get(const uint8_t *d, size_t n, struct ipaddr *out)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= n; i += 16)
+        planes16_sse2(d, n, i, out);
+#endif
+    for (; i < n; i++) /* one address at a time: written once, whole */
+        for (size_t j = 0; j < 16; j++)
+            out[i].b[j] = d[j * n + i];
+}
+
 int colenc_get_addr(const uint8_t *p, size_t len, size_t n, struct ipaddr *out)
 {
     struct rd r;
@@ -277,10 +327,7 @@ int colenc_get_addr(const uint8_t *p, size_t len, size_t n, struct ipaddr *out)
     if (kind == COLENC_PLANES16) {
         if (rd_err(&r) || rd_left(&r) != 16 * n)
             return BS_ECORRUPT;
-        const uint8_t *d = rd_ptr(&r);
-        for (unsigned j = 0; j < 16; j++, d += n)
-            for (size_t i = 0; i < n; i++)
-                out[i].b[j] = d[i];
+        planes16_get(rd_ptr(&r), n, out);
         return 0;
     }
     if (kind == COLENC_DICT) {

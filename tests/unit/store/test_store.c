@@ -271,6 +271,35 @@ static void test_colenc_narrow_decoders_and_addresses(void **state)
     buf_release(&b);
 }
 
+/* Addresses with every byte different come back whole from their planes, for counts around
+ * the decoder's groups of sixteen (up to sixteen distinct addresses are a dictionary). */
+static void test_colenc_address_planes_every_byte(void **state)
+{
+    (void)state;
+    static const size_t counts[] = {1, 16, 17, 31, 32, 33, 300, 4099};
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+        size_t n = counts[c];
+        struct ipaddr *a = malloc(n * sizeof *a), *o = malloc(n * sizeof *o);
+        assert_non_null(a);
+        assert_non_null(o);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < 16; j++) {
+                x = x * 6364136223846793005ull + 1442695040888963407ull;
+                a[i].b[j] = (uint8_t)(x >> 56);
+            }
+        struct buf b = BUF_INIT(colenc_bound(n));
+        assert_int_equal(colenc_put_addr(&b, a, n), 0);
+        assert_int_equal((uint8_t)b.data[0], n > 16 ? COLENC_PLANES16 : COLENC_DICT);
+        memset(o, 0, n * sizeof *o);
+        assert_int_equal(colenc_get_addr((const uint8_t *)b.data, b.len, n, o), 0);
+        assert_memory_equal(o, a, n * sizeof *a);
+        buf_release(&b);
+        free(a);
+        free(o);
+    }
+}
+
 static void test_colenc_unknown_kind_is_corrupt(void **state)
 {
     uint8_t junk[16] = {7};
@@ -781,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_colenc_sorted_times_use_delta),
         cmocka_unit_test(test_colenc_random_widths_roundtrip),
         cmocka_unit_test(test_colenc_narrow_decoders_and_addresses),
+        cmocka_unit_test(test_colenc_address_planes_every_byte),
         cmocka_unit_test(test_colenc_unknown_kind_is_corrupt),
         cmocka_unit_test(test_store_roundtrip_all_columns_mixed_families),
         cmocka_unit_test(test_store_lz4_and_block_split),
