@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/hll.h"
+#include "core/hugemem.h"
 #include "core/log.h"
 #include "store/store.h"
 
@@ -130,6 +131,77 @@ int detect_edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint64_t h, uint32_
     }
     *out = *ix;
     return 0;
+}
+
+/* ---- the client table ---------------------------------------------------------------------- */
+
+static int dcmap_grow(const struct dctx *d, struct dcmap *m)
+{
+    size_t ns = m->nslots ? m->nslots * 2 : 1024;
+    struct dcmap_slot *v = hugemem_alloc(ns * sizeof *v);
+    if (!v)
+        return BS_ENOMEM;
+    memset(v, 0xff, ns * sizeof *v);
+    for (size_t i = 0; i < m->nslots; i++) {
+        const struct dcmap_slot *s = &m->slot[i];
+        if (s->val == UINT32_MAX)
+            continue;
+        size_t j = client_hash_v4(d, s->key) & (ns - 1);
+        while (v[j].val != UINT32_MAX)
+            j = (j + 1) & (ns - 1);
+        v[j] = *s;
+    }
+    free(m->slot);
+    m->slot = v;
+    m->nslots = ns;
+    return 0;
+}
+
+uint32_t *detect_client_find(const struct dctx *d, const struct ipaddr *a, uint64_t h)
+{
+    if (ipaddr_is_v4(a))
+        return dcmap_find(&d->client_v4, ipaddr_v4(a), h);
+    return htab_find_h(&d->client_ix, a->b, h);
+}
+
+uint32_t *detect_client_put(struct dctx *d, const struct ipaddr *a, uint64_t h, bool *is_new,
+                            int *rc)
+{
+    *is_new = false;
+    if (!ipaddr_is_v4(a)) {
+        uint32_t *ix = htab_find_h(&d->client_ix, a->b, h);
+        if (ix)
+            return ix;
+        if (d->client_v4.n + d->client_ix.n >= d->cfg->max_clients) {
+            *rc = BS_ELIMIT;
+            return NULL;
+        }
+        return htab_put_h(&d->client_ix, a->b, h, is_new, rc);
+    }
+    struct dcmap *m = &d->client_v4;
+    uint32_t v4 = ipaddr_v4(a), *ix = dcmap_find(m, v4, h);
+    if (ix)
+        return ix;
+    if (m->n + d->client_ix.n >= d->cfg->max_clients) {
+        *rc = BS_ELIMIT;
+        return NULL;
+    }
+    if ((m->n + 1) * 2 > m->nslots && (*rc = dcmap_grow(d, m)))
+        return NULL;
+    size_t i = h & (m->nslots - 1);
+    while (m->slot[i].val != UINT32_MAX)
+        i = (i + 1) & (m->nslots - 1);
+    m->slot[i] = (struct dcmap_slot){.key = v4, .val = 0};
+    m->n++;
+    *is_new = true;
+    return &m->slot[i].val;
+}
+
+void detect_client_table_release(struct dctx *d)
+{
+    htab_release(&d->client_ix);
+    free(d->client_v4.slot);
+    memset(&d->client_v4, 0, sizeof d->client_v4);
 }
 
 const uint64_t detect_scale_ms[DSCALES] = {60000, 600000, 3600000, 86400000};
@@ -256,7 +328,7 @@ static int scan_round(struct dctx *d, uint32_t round, char errbuf[512])
     void *val;
     size_t it = 0;
     while ((it = htab_next(&d->udp_srv, it, &key, &val))) {
-        const uint32_t *ix = htab_find(&d->client_ix, key);
+        const uint32_t *ix = detect_client_find(d, key, client_hash(d, key));
         if (ix)
             d->cli[*ix & ~DCLI_IX_PAIR].udp_peers += *(uint32_t *)val;
     }
@@ -275,7 +347,7 @@ int detect_scan_round(struct dctx *d, uint32_t round, char errbuf[512])
 static void dctx_release(struct dctx *d)
 {
     htab_release(&d->server_ix);
-    htab_release(&d->client_ix);
+    detect_client_table_release(d);
     htab_release(&d->edge_ix);
     htab_release(&d->svc_ix);
     htab_release(&d->svc_pairs);

@@ -32,7 +32,7 @@ static int merge_clients(struct dctx *d, const struct dctx *q, uint32_t *map)
     for (size_t i = 0; i < q->ncli && !rc; i++) {
         const struct dcli *c = &q->cli[i];
         bool is_new;
-        uint32_t *ix = htab_put(&d->client_ix, c->addr.b, &is_new, &rc);
+        uint32_t *ix = detect_client_put(d, &c->addr, c->hc, &is_new, &rc);
         if (!ix)
             break;
         if (is_new) {
@@ -198,7 +198,7 @@ static int merge_parts(struct dctx *d, struct dctx **parts, unsigned nth)
 
 static void part_release(struct dctx *q)
 {
-    htab_release(&q->client_ix);
+    detect_client_table_release(q);
     detect_pairlog_free(&q->plog[0]);
     htab_release(&q->udp_seen);
     htab_release(&q->udp_seen_srv);

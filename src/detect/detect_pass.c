@@ -29,7 +29,7 @@ static bool is_seed_addr(const struct dctx *d, const struct pass *p, const struc
 {
     if (p->clients)
         return detect_seeds_has(d->seeds, a);
-    const uint32_t *ix = htab_find(&d->client_ix, a->b);
+    const uint32_t *ix = detect_client_find(d, a, client_hash(d, a));
     if (!ix)
         return false;
     uint32_t i = *ix & ~DCLI_IX_PAIR;

@@ -93,7 +93,9 @@ static int block_records(struct dctx *d, const struct store_block *b, size_t lo,
         if (j < n) {
             struct fkeys *k = &ring[j % RING];
             flow_orient(d, b, lo + j, k, &out[j]);
-            if (!k->skip)
+            if (!k->skip && ipaddr_is_v4(&k->ca))
+                dcmap_prefetch(&d->client_v4, k->hc);
+            else if (!k->skip)
                 htab_prefetch(&d->client_ix, k->hc);
         }
         if (j < RING_A)
@@ -109,7 +111,7 @@ static int block_records(struct dctx *d, const struct store_block *b, size_t lo,
         int rc = 0;
         uint32_t *ix;
         if (clients) {
-            if (!(ix = htab_put_h(&d->client_ix, k->ca.b, k->hc, &is_new, &rc)))
+            if (!(ix = detect_client_put(d, &k->ca, k->hc, &is_new, &rc)))
                 return rc;
             if (is_new) {
                 if (d->ncli >= DCLI_IX_PAIR)
@@ -126,7 +128,7 @@ static int block_records(struct dctx *d, const struct store_block *b, size_t lo,
                     *ix |= DCLI_IX_PAIR;
                 }
             }
-        } else if (!(ix = htab_find(&d->client_ix, k->ca.b))) {
+        } else if (!(ix = detect_client_find(d, &k->ca, k->hc))) {
             continue; /* not seen by the first pass: the store changed under us */
         }
         r->cl = *ix & ~DCLI_IX_PAIR;

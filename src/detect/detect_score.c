@@ -272,7 +272,7 @@ static void accumulate(struct dctx *d, struct sacc *acc)
 
 static bool is_bot_addr(const struct dctx *d, const struct ipaddr *a)
 {
-    const uint32_t *ix = htab_find(&d->client_ix, a->b);
+    const uint32_t *ix = detect_client_find(d, a, client_hash(d, a));
     if (!ix)
         return false;
     const struct dcli *c = &d->cli[*ix & ~DCLI_IX_PAIR];

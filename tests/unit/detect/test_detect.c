@@ -418,6 +418,53 @@ static void test_detect_hashes_agree(void **state)
     assert_true(svc_hash(&d, skey) != svc_hash(&d, other));
 }
 
+/* The client table: IPv4 clients in their own table, IPv6 ones in the general one, every one
+ * found again after the tables grew, and the cap counts both. */
+static void test_detect_client_table(void **state)
+{
+    (void)state;
+    struct detect_config cfg;
+    detect_config_init(&cfg, NULL);
+    cfg.max_clients = 6000;
+    struct dctx d = {.cfg = &cfg};
+    htab_init(&d.client_ix, 16, sizeof(uint32_t), cfg.max_clients, 77);
+    d.hc_v4 = client_hash_v4_prefix(77);
+    struct ipaddr a;
+    bool is_new;
+    int rc = 0;
+    for (uint32_t i = 0; i < 6000; i++) {
+        if (i % 60 == 59) {
+            uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [14] = (uint8_t)(i >> 8), [15] = (uint8_t)i};
+            ipaddr_from_v6(&a, b);
+        } else {
+            ipaddr_from_v4(&a, i * 2654435761u);
+        }
+        uint32_t *ix = detect_client_put(&d, &a, client_hash(&d, &a), &is_new, &rc);
+        assert_non_null(ix);
+        assert_true(is_new);
+        *ix = i;
+        ix = detect_client_put(&d, &a, client_hash(&d, &a), &is_new, &rc);
+        assert_non_null(ix);
+        assert_false(is_new);
+        assert_int_equal(*ix, i);
+    }
+    assert_int_equal(d.client_v4.n, 5900);
+    assert_int_equal(d.client_ix.n, 100);
+    for (uint32_t i = 0; i < 6000; i += 7) {
+        if (i % 60 == 59)
+            continue;
+        ipaddr_from_v4(&a, i * 2654435761u);
+        const uint32_t *ix = detect_client_find(&d, &a, client_hash(&d, &a));
+        assert_non_null(ix);
+        assert_int_equal(*ix, i);
+    }
+    ipaddr_from_v4(&a, 0x0a000001u); /* not there, and no room for it */
+    assert_null(detect_client_find(&d, &a, client_hash(&d, &a)));
+    assert_null(detect_client_put(&d, &a, client_hash(&d, &a), &is_new, &rc));
+    assert_int_equal(rc, BS_ELIMIT);
+    detect_client_table_release(&d);
+}
+
 static double beacon_of(const uint64_t *t, size_t n)
 {
     return detect_beacon_score(t, n);
@@ -1134,6 +1181,7 @@ int main(void)
         cmocka_unit_test(test_detect_links_moved_server_and_expands_seeds),
         cmocka_unit_test(test_detect_orientation),
         cmocka_unit_test(test_detect_hashes_agree),
+        cmocka_unit_test(test_detect_client_table),
         cmocka_unit_test(test_detect_beacon_and_binomial),
         cmocka_unit_test(test_detect_seed_files_and_errors),
         cmocka_unit_test(test_detect_allow_list_removes_candidate),
