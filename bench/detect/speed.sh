@@ -6,10 +6,13 @@
 # The store holds a simulated world's exports at SCALE (44: about 10 M flow records an hour)
 # collected through `botscope collect --read`, the seeds are the telescope's infected sources.
 #   bash bench/detect/speed.sh [BOTSCOPE] [WORKDIR]
+# Also the store scan of detect's columns alone (bench/detect/scan_floor.c, bs-scan-floor): the
+# CPU that reading the store costs before detection does anything.
 # Environment: SCALE (44), RUNS (best of, 3), KEEP=1 reuses WORKDIR's store.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 B=${1:-$src/build/release/src/cli/botscope}
+FLOOR=${FLOOR:-$(dirname "$B")/../../bench/bs-scan-floor}
 W=${2:-/tmp/bs_bench_detect}
 SCALE=${SCALE:-44}
 RUNS=${RUNS:-3}
@@ -24,7 +27,7 @@ if [ "${KEEP:-0}" != 1 ] || [ ! -d "$W/store" ]; then
 fi
 flows=$("$B" flows --store "$W/store" --count -o csv 2>/dev/null | tail -1 | cut -d, -f1)
 best() { sort -n | head -1; }
-tq=(); td=(); ts=(); tc=()
+tq=(); td=(); ts=(); tc=(); tf=()
 for _ in $(seq "$RUNS"); do
     s=$(date +%s.%N)
     "$B" flows --store "$W/store" -A dstip,dstport -n 10 -q >/dev/null 2>&1
@@ -37,16 +40,18 @@ for _ in $(seq "$RUNS"); do
     td+=("$(echo "$e - $s" | bc)")
     tc+=("$(awk '{print $1 + $2}' "$W/detect.cpu")")
     ts+=("$(sed -n 's/.*scan \([0-9.]*\)s.*/\1/p' "$W/detect.err")")
+    tf+=("$("$FLOOR" "$W/store" 2>/dev/null | cut -d' ' -f3)")
 done
 q=$(printf '%s\n' "${tq[@]}" | best)
 dd=$(printf '%s\n' "${td[@]}" | best)
 sc=$(printf '%s\n' "${ts[@]}" | best)
 cpu=$(printf '%s\n' "${tc[@]}" | best)
-echo "| flows | flows -A dstip,dstport | detect (whole) | ratio | feature extraction (wall) | detect CPU (user+sys) | flows per CPU second | candidates |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
-printf '| %s | %.2f s | %.2f s | %.2f | %.2f s, %.1f M flows/s | %.2f s | %.1f M | %s |\n' \
+fl=$(printf '%s\n' "${tf[@]}" | best)
+echo "| flows | flows -A dstip,dstport | detect (whole) | ratio | feature extraction (wall) | detect CPU (user+sys) | flows per CPU second | store scan alone (CPU) | candidates |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+printf '| %s | %.2f s | %.2f s | %.2f | %.2f s, %.1f M flows/s | %.2f s | %.1f M | %.2f s, %.1f M flows/s | %s |\n' \
     "$flows" "$q" "$dd" "$(echo "$dd / $q" | bc -l)" "$sc" \
     "$(echo "$flows / $sc / 1000000" | bc -l)" "$cpu" "$(echo "$flows / $cpu / 1000000" | bc -l)" \
-    "$(wc -l <"$W/cand.ndjson")"
+    "$fl" "$(echo "$flows / $fl / 1000000" | bc -l)" "$(wc -l <"$W/cand.ndjson")"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$W/detect.err" >&2

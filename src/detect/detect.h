@@ -183,6 +183,9 @@ struct detect_result {
 
 void detect_result_release(struct detect_result *r);
 
+/* The store columns detection reads (a STORE_COLBIT mask). */
+extern const uint64_t detect_cols;
+
 /* Runs detection over s. Returns 0, BS_ELIMIT (a table cap, errbuf says which), or a store
  * error. */
 int detect_run(struct store *s, const struct detect_config *cfg, const struct detect_seeds *seeds,

@@ -496,7 +496,6 @@ static inline int dgrow_to(void **v, size_t *cap, size_t want, size_t size)
 }
 
 /* detect.c */
-extern const uint64_t detect_cols; /* the store columns the passes read */
 /* The client table (client_v4 and client_ix): the value of client a (hash h = client_hash), or
  * NULL; detect_client_put inserts it (value 0, *is_new) when absent, or fails with BS_ELIMIT
  * (detect.max_servers clients) or BS_ENOMEM in *rc. The pointers stay valid until the next
