@@ -254,9 +254,11 @@ static int run_pass(struct dctx *d, const struct pass *p, char errbuf[512])
         log_debug("detect", "round %u pair pass over %s: %.3f s, %zu seed-pair records", p->round,
                   d->stash_full ? "the store" : "the records", (double)dt / 1e9, d->plog[0].n);
     else
-        log_debug("detect", "round %u server pass over %s: %.3f s, %zu servers, %zu edges",
+        log_debug("detect",
+                  "round %u server pass over %s: %.3f s, %zu servers, %zu edges, %zu service "
+                  "pairs",
                   p->round, d->stash_full ? "the store" : "the records", (double)dt / 1e9, d->nsrv,
-                  d->nedge);
+                  d->nedge, d->svc_pairs.n);
     if (rc == BS_ELIMIT)
         snprintf(errbuf, 512,
                  "a detection table reached its cap (%zu clients, %zu servers, %zu edges: "
