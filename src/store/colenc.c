@@ -1,6 +1,7 @@
 /* colenc.c - column value encodings (see colenc.h). */
 #include "store/colenc.h"
 
+#include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -153,6 +154,39 @@ int colenc_put_u64_st(struct buf *out, const uint64_t *v, size_t n, int sorted,
     return put_planes(out, v, n, mn, w);
 }
 
+/* MIXED46 (colenc.h): the IPv4 rows as an integer column, the IPv6 rows apart. */
+static int put_mixed(struct buf *out, const struct ipaddr *v, size_t n, size_t n6)
+{
+    uint64_t *v4 = malloc((n ? n : 1) * sizeof *v4);
+    if (!v4)
+        return BS_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        v4[i] = ipaddr_is_v4(&v[i]) ? ipaddr_v4(&v[i]) : 0;
+    size_t at, nb = (n + 7) / 8;
+    int rc;
+    if ((rc = buf_putc(out, COLENC_MIXED46)) || (rc = put_be(out, n6, 4)))
+        goto out;
+    at = out->len;
+    if ((rc = put_be(out, 0, 4)) || (rc = colenc_put_u64(out, v4, n, 0)) ||
+        (rc = buf_reserve(out, nb + 16 * n6)))
+        goto out;
+    be32_put((uint8_t *)out->data + at, (uint32_t)(out->len - at - 4));
+    uint8_t *bm = (uint8_t *)out->data + out->len;
+    memset(bm, 0, nb);
+    uint8_t *a6 = bm + nb;
+    for (size_t i = 0; i < n; i++)
+        if (!ipaddr_is_v4(&v[i])) {
+            bm[i >> 3] |= (uint8_t)(1u << (i & 7));
+            memcpy(a6, v[i].b, 16);
+            a6 += 16;
+        }
+    out->len += nb + 16 * n6;
+    out->data[out->len] = '\0';
+out:
+    free(v4);
+    return rc;
+}
+
 int colenc_put_addr(struct buf *out, const struct ipaddr *v, size_t n)
 {
     int rc;
@@ -192,6 +226,11 @@ int colenc_put_addr(struct buf *out, const struct ipaddr *v, size_t n)
         out->data[out->len] = '\0';
         return 0;
     }
+    size_t n6 = 0;
+    for (size_t i = 0; i < n; i++)
+        n6 += !ipaddr_is_v4(&v[i]);
+    if (n6 * 4 <= n)
+        return put_mixed(out, v, n, n6);
     if ((rc = buf_putc(out, COLENC_PLANES16)) || (rc = buf_reserve(out, 16 * n)))
         return rc;
     uint8_t *d = (uint8_t *)out->data + out->len;
@@ -319,11 +358,47 @@ static void planes16_get(const uint8_t *d, size_t n, struct ipaddr *out)
             out[i].b[j] = d[j * n + i];
 }
 
-int colenc_get_addr(const uint8_t *p, size_t len, size_t n, struct ipaddr *out)
+/* MIXED46's parts, checked: the IPv4 values decoded into v4, the bitmap and the IPv6
+ * addresses borrowed from p. */
+static int get_mixed(struct rd *r, size_t n, uint32_t *v4, const uint8_t **bm, const uint8_t **a6)
+{
+    uint32_t n6 = rd_u32(r), len4 = rd_u32(r);
+    size_t nb = (n + 7) / 8;
+    if (rd_err(r) || n6 > n || len4 > rd_left(r))
+        return BS_ECORRUPT;
+    const uint8_t *e4 = rd_ptr(r);
+    rd_skip(r, len4);
+    if (rd_left(r) != nb + 16 * (size_t)n6 || colenc_get_u32(e4, len4, n, v4))
+        return BS_ECORRUPT;
+    *bm = rd_ptr(r);
+    *a6 = *bm + nb;
+    size_t ones = 0;
+    for (size_t k = 0; k < nb; k++)
+        ones += (size_t)__builtin_popcount((*bm)[k]);
+    if (ones != n6 || (n % 8 && ((*bm)[nb - 1] >> (n % 8))))
+        return BS_ECORRUPT;
+    return 0;
+}
+
+int colenc_get_addr(const uint8_t *p, size_t len, size_t n, struct ipaddr *out, uint32_t *tmp)
 {
     struct rd r;
     rd_init(&r, p, len);
     unsigned kind = rd_u8(&r);
+    if (kind == COLENC_MIXED46) {
+        const uint8_t *bm, *a6;
+        int rc = get_mixed(&r, n, tmp, &bm, &a6);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < n; i++)
+            if ((bm[i >> 3] >> (i & 7)) & 1) {
+                memcpy(out[i].b, a6, 16);
+                a6 += 16;
+            } else {
+                ipaddr_from_v4(&out[i], tmp[i]);
+            }
+        return 0;
+    }
     if (kind == COLENC_PLANES16) {
         if (rd_err(&r) || rd_left(&r) != 16 * n)
             return BS_ECORRUPT;

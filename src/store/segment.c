@@ -17,7 +17,8 @@
 
 static const char seg_magic[8] = {'B', 'S', 'S', 'E', 'G', 0, 0, 0};
 static const char seg_end_magic[8] = {'B', 'S', 'S', 'E', 'G', 'E', 'N', 'D'};
-#define SEG_VERSION     1
+/* Version 2 adds the MIXED46 address encoding (colenc.h); version 1 files are read as ever. */
+#define SEG_VERSION     2
 #define SEG_HEADER_LEN  16
 #define SEG_TRAILER_LEN 16
 
@@ -588,8 +589,8 @@ int seg_parse(struct seg *s, const uint8_t *p, size_t len, const char *path)
     s->p = p;
     s->len = len;
     s->path = path;
-    if (len < SEG_HEADER_LEN + SEG_TRAILER_LEN + 4 || memcmp(p, seg_magic, 8) ||
-        be32(p + 8) != SEG_VERSION || memcmp(p + len - 8, seg_end_magic, 8))
+    if (len < SEG_HEADER_LEN + SEG_TRAILER_LEN + 4 || memcmp(p, seg_magic, 8) || be32(p + 8) < 1 ||
+        be32(p + 8) > SEG_VERSION || memcmp(p + len - 8, seg_end_magic, 8))
         return BS_ECORRUPT;
     uint32_t flen = be32(p + len - 16), fcrc = be32(p + len - 12);
     if (flen < 4 || flen > len - SEG_HEADER_LEN - SEG_TRAILER_LEN)
@@ -833,7 +834,9 @@ static int decode_col(const struct seg *s, const struct seg_block *sb, unsigned 
                 *v4 = sc->v4[c];
             return rc;
         }
-        rc = colenc_get_addr(sc->raw, raw_len, n, sc->col[c]);
+        if (!sc->v4[c] && !(sc->v4[c] = malloc(SEGMENT_BLOCK_MAX * sizeof(uint32_t))))
+            return BS_ENOMEM;
+        rc = colenc_get_addr(sc->raw, raw_len, n, sc->col[c], sc->v4[c]);
         break;
     }
     if (!rc)

@@ -8,7 +8,7 @@
  * source/destination address and port, and the column directory; it has its own CRC32.
  *
  * File layout (all integers big-endian):
- *   header   "BSSEG\0\0\0" u32 version(1) u32 flags(0)                         16 bytes
+ *   header   "BSSEG\0\0\0" u32 version(2; 1 is read too) u32 flags(0)         16 bytes
  *   columns  compressed column chunks, back to back
  *   footer   u32 nblocks, then per block:
  *              u32 n, u64 t_min, u64 t_max, u16 sp_min sp_max dp_min dp_max,
