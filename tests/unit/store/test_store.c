@@ -762,6 +762,50 @@ static void test_segment_parse_rejects_garbage(void **state)
     assert_int_equal(seg_parse(&sg, junk, sizeof junk, "junk"), BS_ECORRUPT);
 }
 
+/* Version 2 segments are written, version 1 ones (the same bytes with 1 in the header, as
+ * long as no column is MIXED46) still read, and a later version refused. */
+static void test_segment_versions(void **state)
+{
+    (void)state;
+    struct flow_rec r[40];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < 40; i++) {
+        r[i].start_ms = 1700000000000ull + (uint64_t)i;
+        r[i].packets = 1;
+        uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = (uint8_t)i};
+        ipaddr_from_v6(&r[i].src, b); /* all IPv6: sixteen planes, which version 1 has */
+        ipaddr_from_v4(&r[i].dst, 0x0a000000u + (uint32_t)i);
+    }
+    char *p = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&p, &len);
+    assert_non_null(f);
+    struct seg_writer_opts o = {.codec = SEG_CODEC_NONE};
+    assert_int_equal(seg_write(f, r, 40, &o, NULL, NULL), 0);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(be32((const uint8_t *)p + 8), 2);
+    struct seg sg;
+    struct seg_scratch *sc = seg_scratch_new();
+    assert_non_null(sc);
+    for (uint32_t v = 1; v <= 3; v++) {
+        be32_put((uint8_t *)p + 8, v);
+        int rc = seg_parse(&sg, (const uint8_t *)p, len, "mem");
+        if (v == 3) {
+            assert_int_equal(rc, BS_ECORRUPT);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        struct store_block blk;
+        assert_int_equal(seg_decode_block(&sg, 0, STORE_COLS_ALL, sc, &blk, NULL), 0);
+        assert_int_equal(blk.n, 40);
+        assert_memory_equal(&blk.src.full[39], &r[39].src, sizeof r[39].src);
+        assert_int_equal(blk.dst.v4[39], 0x0a000000u + 39);
+        seg_release(&sg);
+    }
+    seg_scratch_free(sc);
+    free(p);
+}
+
 /* ---- statedb --------------------------------------------------------------------------- */
 
 static int list_cb(void *ctx, const struct statedb_exporter *e)
@@ -878,6 +922,7 @@ int main(void)
         cmocka_unit_test(test_colenc_narrow_decoders_and_addresses),
         cmocka_unit_test(test_colenc_address_planes_every_byte),
         cmocka_unit_test(test_colenc_mixed_addresses),
+        cmocka_unit_test(test_segment_versions),
         cmocka_unit_test(test_colenc_unknown_kind_is_corrupt),
         cmocka_unit_test(test_store_roundtrip_all_columns_mixed_families),
         cmocka_unit_test(test_store_lz4_and_block_split),
