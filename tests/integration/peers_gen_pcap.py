@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """peers_gen_pcap.py - writes a deterministic traffic capture for the real-exporter tests.
 
-Usage: peers_gen_pcap.py OUT.pcap [--seed N] [--flows N] [--totals OUT.json]
+Usage: peers_gen_pcap.py OUT.pcap [--seed N] [--conversations N] [--t0 SECONDS] [--totals OUT.json]
 
 The capture is Ethernet (DLT_EN10MB), written by hand (no scapy): IPv4 and IPv6 conversations
 over TCP (handshake, data, FIN close), UDP (request/response) and ICMP/ICMPv6 echo. Addresses
 are documentation/test ranges only; nothing is ever sent anywhere, the file is only read by the
-exporters. Same seed, same bytes.
+exporters. Same seed and start time, same bytes.
 
 --totals writes what the capture holds, computed from the packets written, as JSON:
   packets, ip_bytes (IPv4 total length; IPv6 40 + payload length, i.e. the IP datagram size
@@ -20,7 +20,7 @@ import struct
 import sys
 
 LINKTYPE_ETHERNET = 1
-T0 = 1700000000  # capture start, seconds since the epoch (fixed for reproducibility)
+T0 = 1700000000  # default capture start, seconds since the epoch (--t0)
 SPAN_S = 50.0    # every conversation starts and ends inside this window
 
 
@@ -103,7 +103,7 @@ def ether(ip, v6, a_to_b):
     return dst + src + struct.pack("!H", 0x86DD if v6 else 0x0800) + ip
 
 
-def build(seed, nconv):
+def build(seed, nconv, t0):
     rng = random.Random(seed)
     w = Writer()
     ident = [1]
@@ -125,7 +125,7 @@ def build(seed, nconv):
         else:
             cli = "198.51.100.%d" % rng.randrange(1, 255)
             srv = "203.0.113.%d" % rng.randrange(1, 255)
-        t = T0 + rng.uniform(0.0, SPAN_S * 0.8)
+        t = t0 + rng.uniform(0.0, SPAN_S * 0.8)
         gap = lambda: rng.uniform(0.001, 0.05)  # noqa: E731
         sport = 1024 + i * 7 % 60000 + 1  # unique per conversation: no 5-tuple reuse
         if kind == "tcp":
@@ -216,9 +216,10 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--conversations", type=int, default=300)
+    ap.add_argument("--t0", type=int, default=T0)
     ap.add_argument("--totals")
     a = ap.parse_args()
-    pkts = build(a.seed, a.conversations)
+    pkts = build(a.seed, a.conversations, a.t0)
     write_pcap(a.out, pkts)
     if a.totals:
         with open(a.totals, "w") as f:
