@@ -142,18 +142,13 @@ static int dcmap_grow(const struct dctx *d, struct dcmap *m)
     if (!v)
         return BS_ENOMEM;
     memset(v, 0xff, ns * sizeof *v);
-    for (size_t i = 0; i < m->nslots; i++) {
-        const struct dcmap_slot *s = &m->slot[i];
-        if (s->val == UINT32_MAX)
-            continue;
-        size_t j = client_hash_v4(d, s->key) & (ns - 1);
-        while (v[j].val != UINT32_MAX)
-            j = (j + 1) & (ns - 1);
-        v[j] = *s;
-    }
-    free(m->slot);
+    struct dcmap old = *m;
     m->slot = v;
     m->nslots = ns;
+    for (size_t i = 0; i < old.nslots; i++)
+        if (old.slot[i].val != UINT32_MAX)
+            *dcmap_slot_of(m, old.slot[i].key, client_hash_v4(d, old.slot[i].key)) = old.slot[i];
+    free(old.slot);
     return 0;
 }
 
@@ -188,13 +183,11 @@ uint32_t *detect_client_put(struct dctx *d, const struct ipaddr *a, uint64_t h, 
     }
     if ((m->n + 1) * 2 > m->nslots && (*rc = dcmap_grow(d, m)))
         return NULL;
-    size_t i = h & (m->nslots - 1);
-    while (m->slot[i].val != UINT32_MAX)
-        i = (i + 1) & (m->nslots - 1);
-    m->slot[i] = (struct dcmap_slot){.key = v4, .val = 0};
+    struct dcmap_slot *s = dcmap_slot_of(m, v4, h);
+    *s = (struct dcmap_slot){.key = v4, .val = 0};
     m->n++;
     *is_new = true;
-    return &m->slot[i].val;
+    return &s->val;
 }
 
 void detect_client_table_release(struct dctx *d)

@@ -400,18 +400,23 @@ static inline void dcmap_prefetch(const struct dcmap *m, uint64_t h)
         __builtin_prefetch(&m->slot[h & (m->nslots - 1)]);
 }
 
+/* The slot of IPv4 client v4 (hash h) in m, or the empty slot where it would go (m has
+ * slots). */
+static inline struct dcmap_slot *dcmap_slot_of(const struct dcmap *m, uint32_t v4, uint64_t h)
+{
+    size_t i = h & (m->nslots - 1);
+    while (m->slot[i].val != UINT32_MAX && m->slot[i].key != v4)
+        i = (i + 1) & (m->nslots - 1);
+    return &m->slot[i];
+}
+
 /* The client_ix value of IPv4 client v4 (hash h = client_hash_v4), or NULL. */
 static inline uint32_t *dcmap_find(const struct dcmap *m, uint32_t v4, uint64_t h)
 {
     if (!m->nslots)
         return NULL;
-    for (size_t i = h & (m->nslots - 1);; i = (i + 1) & (m->nslots - 1)) {
-        struct dcmap_slot *s = &m->slot[i];
-        if (s->val == UINT32_MAX)
-            return NULL;
-        if (s->key == v4)
-            return &s->val;
-    }
+    struct dcmap_slot *s = dcmap_slot_of(m, v4, h);
+    return s->val == UINT32_MAX ? NULL : &s->val;
 }
 
 /* The services filter: one bit per service hash's top 16 bits. */
