@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "core/err.h"
@@ -19,6 +20,17 @@ uint64_t clock_mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct clock_cpu clock_cpu_now(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru))
+        return (struct clock_cpu){0, 0};
+    return (struct clock_cpu){.user_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000u +
+                                         (uint64_t)ru.ru_utime.tv_usec * 1000u,
+                              .sys_ns = (uint64_t)ru.ru_stime.tv_sec * 1000000000u +
+                                        (uint64_t)ru.ru_stime.tv_usec * 1000u};
 }
 
 uint64_t clock_mono_ms(void)

@@ -110,15 +110,15 @@ int detect_select_server(struct dctx *d, const uint8_t skey[19], uint32_t round)
     return 0;
 }
 
-int detect_edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint64_t h, uint32_t *out)
+int detect_edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint64_t h, uint32_t *out,
+                   bool *is_new)
 {
     uint64_t key = detect_edge_key(cl, sv);
-    bool is_new;
     int rc = 0;
-    uint32_t *ix = htab_put_h(&d->edge_ix, &key, h, &is_new, &rc);
+    uint32_t *ix = htab_put_h(&d->edge_ix, &key, h, is_new, &rc);
     if (!ix)
         return rc;
-    if (is_new) {
+    if (*is_new) {
         if ((rc = dgrow((void **)&d->edge, &d->edge_cap, d->nedge, sizeof *d->edge)))
             return rc;
         struct dedge *e = &d->edge[d->nedge];
@@ -210,6 +210,7 @@ const uint64_t detect_cols = STORE_COLBIT(STORE_COL_START_MS) | STORE_COLBIT(STO
 static int run_pass(struct dctx *d, const struct pass *p, char errbuf[512])
 {
     uint64_t t0 = clock_mono_ns();
+    struct clock_cpu c0 = clock_cpu_now();
     size_t e0 = d->nedge;
     unsigned nth = d->cfg->threads ? d->cfg->threads : 1;
     if (nth > STORE_SCAN_MAX_THREADS)
@@ -242,16 +243,21 @@ static int run_pass(struct dctx *d, const struct pass *p, char errbuf[512])
         rc = detect_order_edges(d, e0);
     }
     uint64_t dt = clock_mono_ns() - t0;
+    struct clock_cpu c1 = clock_cpu_now();
+    double us = (double)(c1.user_ns - c0.user_ns) / 1e9, ss = (double)(c1.sys_ns - c0.sys_ns) / 1e9;
     d->scan_ns += dt;
     if (p->pairs)
-        log_debug("detect", "round %u pair pass over %s: %.3f s, %zu seed-pair records", p->round,
-                  d->stash_full ? "the store" : "the records", (double)dt / 1e9, d->plog[0].n);
+        log_debug("detect",
+                  "round %u pair pass over %s: %.3f s (CPU: user %.3f s, system %.3f s), %zu "
+                  "seed-pair records",
+                  p->round, d->stash_full ? "the store" : "the records", (double)dt / 1e9, us, ss,
+                  d->plog[0].n);
     else
         log_debug("detect",
-                  "round %u server pass over %s: %.3f s, %zu servers, %zu edges, %zu service "
-                  "pairs",
-                  p->round, d->stash_full ? "the store" : "the records", (double)dt / 1e9, d->nsrv,
-                  d->nedge, d->svc_pairs.n);
+                  "round %u server pass over %s: %.3f s (CPU: user %.3f s, system %.3f s), %zu "
+                  "servers, %zu edges, %zu service pairs",
+                  p->round, d->stash_full ? "the store" : "the records", (double)dt / 1e9, us, ss,
+                  d->nsrv, d->nedge, d->svc_pairs.n);
     if (rc == BS_ELIMIT)
         snprintf(errbuf, 512,
                  "a detection table reached its cap (%zu clients, %zu servers, %zu edges: "

@@ -248,6 +248,7 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
         .ctx = &x,
     };
     uint64_t t0 = clock_mono_ns();
+    struct clock_cpu c0 = clock_cpu_now();
     rc = store_scan(d->store, &sc, NULL);
     if (rc == 1)
         for (unsigned t = 0; t < nth && rc == 1; t++)
@@ -260,12 +261,14 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
     else if (!rc && d->nchunks)
         qsort(d->chunks, d->nchunks, sizeof *d->chunks, cmp_chunk);
     uint64_t dt = clock_mono_ns() - t0;
+    struct clock_cpu c1 = clock_cpu_now();
     d->scan_ns += dt;
     log_debug("detect",
-              "client pass%s: %.3f s on %u threads (merge %.3f s), %zu clients, %zu seed-pair "
-              "records",
+              "client pass%s: %.3f s on %u threads (merge %.3f s; CPU: user %.3f s, system %.3f "
+              "s), %zu clients, %zu seed-pair records",
               d->fused ? " with round 0's pairs" : "", (double)dt / 1e9, nth,
-              (double)(clock_mono_ns() - t1) / 1e9, d->ncli, seed_records(d));
+              (double)(clock_mono_ns() - t1) / 1e9, (double)(c1.user_ns - c0.user_ns) / 1e9,
+              (double)(c1.sys_ns - c0.sys_ns) / 1e9, d->ncli, seed_records(d));
 out:
     for (unsigned t = 1; t < nth; t++)
         if (parts[t]) {

@@ -478,9 +478,9 @@ static uint32_t selected(const struct dctx *d, uint32_t round, const struct drec
  * make them. */
 struct ahead2 {
     uint32_t sv, ed;     /* selected server and its edge, or UINT32_MAX */
-    uint64_t he, hp;     /* hashes of the edge's key and of the service pair */
+    uint64_t he, hp;     /* hashes of the edge's key and of the service pair (hp: see below) */
     struct dsvc_pair pr; /* the service pair, when svc_tracked */
-    bool mine, svc_tracked;
+    bool mine, svc_tracked, edge_new;
 };
 
 static void pass2_look(const struct pass *p, const struct drec *r, struct ahead2 *a)
@@ -496,13 +496,19 @@ static void pass2_look(const struct pass *p, const struct drec *r, struct ahead2
         a->he = htab_hash(&d->edge_ix, &key);
         htab_prefetch(&d->edge_ix, a->he);
     }
-    /* A distinct client-server pair of a service tracked in this round (popularity). */
+    /* A distinct client-server pair of a service tracked in this round (popularity). For a
+     * selected server the pair is new exactly when its edge is (both are made in this pass
+     * only: a server is selected in one round, and its service is tracked in that round or
+     * was before it), so most of its records never look the pair up; its hash is made only
+     * then (hp is made here only for the other servers of the service). */
     const struct dsvc *s = htab_find(&d->svc_ix, &r->hsvc);
     if (s && s->round == p->round) {
         a->pr = (struct dsvc_pair){.client = r->cl, .svc = s->no, .server_hash = r->hs};
-        a->hp = htab_hash(&d->svc_pairs, &a->pr);
-        htab_prefetch(&d->svc_pairs, a->hp);
         a->svc_tracked = true;
+        if (a->sv == UINT32_MAX) {
+            a->hp = htab_hash(&d->svc_pairs, &a->pr);
+            htab_prefetch(&d->svc_pairs, a->hp);
+        }
     }
 }
 
@@ -518,7 +524,7 @@ static int pass2_records(const struct pass *p, const struct drec *v, size_t n)
         if (j >= STEP && j - STEP < n) { /* the edge, made when new, then prefetched */
             struct ahead2 *a = &ring[(j - STEP) % RING2];
             if (a->sv != UINT32_MAX) {
-                if ((rc = detect_edge_of(d, v[j - STEP].cl, a->sv, a->he, &a->ed)))
+                if ((rc = detect_edge_of(d, v[j - STEP].cl, a->sv, a->he, &a->ed, &a->edge_new)))
                     return rc;
                 __builtin_prefetch(&d->edge[a->ed]);
                 __builtin_prefetch(&d->cli[v[j - STEP].cl]);
@@ -532,9 +538,12 @@ static int pass2_records(const struct pass *p, const struct drec *v, size_t n)
             continue;
         if (a->sv != UINT32_MAX && (rc = collect_record(d, p->round, &v[i], a->sv, a->ed)))
             return rc;
+        if (!a->svc_tracked || (a->sv != UINT32_MAX && !a->edge_new))
+            continue;
         bool is_new;
+        uint64_t hp = a->sv == UINT32_MAX ? a->hp : htab_hash(&d->svc_pairs, &a->pr);
         rc = 0;
-        if (a->svc_tracked && !htab_put_h(&d->svc_pairs, &a->pr, a->hp, &is_new, &rc))
+        if (!htab_put_h(&d->svc_pairs, &a->pr, hp, &is_new, &rc))
             return rc;
     }
     return 0;
