@@ -53,25 +53,6 @@ void detect_config_init(struct detect_config *c, const struct config *cfg)
 
 /* ---- orientation ------------------------------------------------------------------------ */
 
-static bool is_ephemeral(uint16_t p)
-{
-    return p >= 32768;
-}
-
-/* True when the record goes from the client to the server (src is the client). */
-bool detect_forward(uint8_t proto, uint16_t sp, uint16_t dp, uint8_t flags)
-{
-    if (proto == 6 && (flags & 0x17) == 0x02)
-        return true; /* SYN without ACK, RST, FIN or PSH: the opening side */
-    if (proto != 6 && proto != 17 && proto != 132)
-        return true; /* no ports: the sender is the client */
-    if ((sp < 1024) != (dp < 1024))
-        return dp < 1024;
-    if (is_ephemeral(sp) != is_ephemeral(dp))
-        return is_ephemeral(sp);
-    return dp <= sp;
-}
-
 /* Selects the server of key skey for collection in `round` (no-op when already selected). */
 int detect_select_server(struct dctx *d, const uint8_t skey[19], uint32_t round)
 {

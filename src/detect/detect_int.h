@@ -293,8 +293,20 @@ struct dctx {
  * store error or BS_ENOMEM/BS_ELIMIT with errbuf set. */
 int detect_scan_round(struct dctx *d, uint32_t round, char errbuf[512]);
 
-/* Orientation of a record (detect.h): true when src is the client. */
-bool detect_forward(uint8_t proto, uint16_t sp, uint16_t dp, uint8_t flags);
+/* Orientation of a record (detect.h): true when src is the client. In order: a SYN without ACK,
+ * RST, FIN or PSH comes from the opening side; a protocol without ports from its sender; else
+ * a port below 1024 against one above serves, then a non-ephemeral port (below 32768) against
+ * an ephemeral one, then the lower port. Written without branches: the two directions of a
+ * flow arrive mixed, so a branch on any of these tests was a coin toss in the client pass. */
+static inline bool detect_forward(uint8_t proto, uint16_t sp, uint16_t dp, uint8_t flags)
+{
+    unsigned syn = (proto == 6) & ((flags & 0x17) == 0x02);
+    unsigned noports = (proto != 6) & (proto != 17) & (proto != 132);
+    unsigned ls = sp < 1024, ld = dp < 1024, es = sp >= 32768, ed = dp >= 32768;
+    unsigned well = ls ^ ld, eph = es ^ ed;
+    unsigned by_ports = (well & ld) | (~well & eph & es) | (~well & ~eph & (dp <= sp));
+    return (syn | noports | by_ports) & 1;
+}
 
 /* Computes features and scores from the tables, runs the rules and seed expansion, links moved
  * servers and collects the graph edges into out. Returns 0 or BS_ENOMEM. */

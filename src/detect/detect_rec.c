@@ -66,7 +66,7 @@ static void flow_orient(const struct dctx *d, const struct store_block *b, size_
     r->dur = e <= t ? 0 : e - t > UINT32_MAX ? UINT32_MAX : (uint32_t)(e - t);
     r->packets = b->packets[i];
     r->bytes = b->bytes[i];
-    r->rate = b->sampling[i] ? b->sampling[i] : 1;
+    r->rate = b->sampling[i] + !b->sampling[i]; /* (unsampled: 1; no branch on a mix) */
     r->proto = proto;
     r->flags = b->tcp_flags[i];
     r->cport = fwd ? sp : dp;
