@@ -91,55 +91,46 @@ struct drec {
     uint8_t proto, flags;
     bool fwd;  /* the record goes from the client to the server */
     bool seed; /* the client is an initial seed (pass 1 with the client table) */
+    bool v6;   /* the server address is IPv6 (tested once, where the record is built) */
 };
 
 /* A column of kept records whose values take up to 64 bits but mostly far fewer (times from
  * the chunk's first, durations, packets, bytes, sampling rates): w bytes a value, chosen per
- * chunk from the block's largest (0: every value is 0). No record is too big to keep. */
+ * chunk from the block's largest (0: every value is 0). No record is too big to keep.
+ * A value is read and written as 8 bytes at its offset (little-endian: the narrow value comes
+ * first), masked on reading: no branch on the width, which a switch took for every value. A
+ * write spills into the slots after its own, written in their turn (records are written in
+ * order), and past the last one into 8 bytes of slack that every column has (DCOL_SLACK). */
 struct dcol {
     void *v;
-    uint8_t w; /* 0, 1, 2, 4 or 8 */
+    uint64_t mask; /* the low w bytes */
+    uint8_t w;     /* 0, 1, 2, 4 or 8 */
 };
+#define DCOL_SLACK 8
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "struct dcol: little-endian slots");
 
 static inline uint8_t dcol_width(uint64_t max)
 {
     return !max ? 0 : max <= UINT8_MAX ? 1 : max <= UINT16_MAX ? 2 : max <= UINT32_MAX ? 4 : 8;
 }
 
-static inline uint64_t dcol_get(const struct dcol *c, size_t i)
+static inline void dcol_init(struct dcol *c, uint64_t max)
 {
-    switch (c->w) {
-    case 0:
-        return 0;
-    case 1:
-        return ((const uint8_t *)c->v)[i];
-    case 2:
-        return ((const uint16_t *)c->v)[i];
-    case 4:
-        return ((const uint32_t *)c->v)[i];
-    default:
-        return ((const uint64_t *)c->v)[i];
-    }
+    c->w = dcol_width(max);
+    c->mask = c->w == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * c->w)) - 1;
 }
 
-/* (x must fit c's width.) */
+static inline uint64_t dcol_get(const struct dcol *c, size_t i)
+{
+    uint64_t x;
+    memcpy(&x, (const char *)c->v + i * c->w, sizeof x);
+    return x & c->mask;
+}
+
+/* (x must fit c's width; records in increasing order.) */
 static inline void dcol_put(struct dcol *c, size_t i, uint64_t x)
 {
-    switch (c->w) {
-    case 0:
-        break;
-    case 1:
-        ((uint8_t *)c->v)[i] = (uint8_t)x;
-        break;
-    case 2:
-        ((uint16_t *)c->v)[i] = (uint16_t)x;
-        break;
-    case 4:
-        ((uint32_t *)c->v)[i] = (uint32_t)x;
-        break;
-    default:
-        ((uint64_t *)c->v)[i] = x;
-    }
+    memcpy((char *)c->v + i * c->w, &x, sizeof x);
 }
 
 /* One store block's kept records (the stash): struct drec without what can be computed again
@@ -302,10 +293,10 @@ static inline bool detect_forward(uint8_t proto, uint16_t sp, uint16_t dp, uint8
 {
     unsigned syn = (proto == 6) & ((flags & 0x17) == 0x02);
     unsigned noports = (proto != 6) & (proto != 17) & (proto != 132);
-    unsigned ls = sp < 1024, ld = dp < 1024, es = sp >= 32768, ed = dp >= 32768;
-    unsigned well = ls ^ ld, eph = es ^ ed;
-    unsigned by_ports = (well & ld) | (~well & eph & es) | (~well & ~eph & (dp <= sp));
-    return (syn | noports | by_ports) & 1;
+    /* A port's class: 0 below 1024, 1 below 32768, 2 ephemeral. The client's is the higher;
+     * in the same class, the lower port serves. */
+    unsigned cs = (sp >= 1024) + (sp >= 32768), cd = (dp >= 1024) + (dp >= 32768);
+    return syn | noports | (cs > cd) | ((cs == cd) & (dp <= sp));
 }
 
 /* Computes features and scores from the tables, runs the rules and seed expansion, links moved
@@ -388,19 +379,19 @@ static inline uint64_t svc_hash(const struct dctx *d, const uint8_t skey[19])
     return skey_hash_seeded(key, d->hseed ^ DSVC_SEED);
 }
 
-/* The client table's hash of address a (htab_hash of client_ix). For an IPv4 address it is
- * hash_bytes' value computed in two mixes instead of three: the mapped address's first eight
- * bytes are the same for every IPv4 address, so their mix is d->hc_v4 (set with the table). */
+/* The client table's hash of address a: an IPv4 client's is one mix of its number with
+ * d->hc_v4 (the IPv4 table is detect's own: nothing else hashes its keys), an IPv6 client's
+ * htab_hash of client_ix. Every part of the client pass has the same seeds, so a client has
+ * one hash in every part (the merge and the pair hashes rely on it). */
 static inline uint64_t client_hash_v4(const struct dctx *d, uint32_t v4)
 {
-    uint64_t w = (uint64_t)__builtin_bswap32(v4) << 32 | 0xffff0000u;
-    return hash_mix64(hash_mix64(d->hc_v4 ^ w));
+    return hash_mix64(d->hc_v4 ^ v4);
 }
 static inline uint64_t client_hash(const struct dctx *d, const struct ipaddr *a)
 {
     return ipaddr_is_v4(a) ? client_hash_v4(d, ipaddr_v4(a)) : htab_hash(&d->client_ix, a->b);
 }
-/* d->hc_v4 for the client table's seed (hash_bytes' first step over the mapped prefix). */
+/* d->hc_v4 for the client table's seed. */
 static inline uint64_t client_hash_v4_prefix(uint64_t seed)
 {
     return hash_mix64(seed ^ (16 * 0x9e3779b97f4a7c15ull));

@@ -265,10 +265,11 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
     d->scan_ns += dt;
     log_debug("detect",
               "client pass%s: %.3f s on %u threads (merge %.3f s; CPU: user %.3f s, system %.3f "
-              "s), %zu clients, %zu seed-pair records",
+              "s), %zu clients, %zu seed-pair records, %.1f MB of records kept",
               d->fused ? " with round 0's pairs" : "", (double)dt / 1e9, nth,
               (double)(clock_mono_ns() - t1) / 1e9, (double)(c1.user_ns - c0.user_ns) / 1e9,
-              (double)(c1.sys_ns - c0.sys_ns) / 1e9, d->ncli, seed_records(d));
+              (double)(c1.sys_ns - c0.sys_ns) / 1e9, d->ncli, seed_records(d),
+              d->stash_full ? 0.0 : (double)d->stashed / 1e6);
 out:
     for (unsigned t = 1; t < nth; t++)
         if (parts[t]) {

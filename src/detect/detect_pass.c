@@ -87,7 +87,7 @@ static int log_pair(struct dctx *d, const struct drec *r)
         .sport = r->sport,
         .proto = r->proto,
         .bits = (uint8_t)((r->fwd ? (pieces > 3 ? 3 : pieces) : 0) | (pieces > 1 ? DPL_LONG : 0))};
-    if (ipaddr_is_v4(&r->sa)) {
+    if (!r->v6) {
         e->sa = ipaddr_v4(&r->sa);
     } else {
         if (l->n6 >= UINT32_MAX)

@@ -12,12 +12,14 @@
 
 /* ---- records from the store --------------------------------------------------------------- */
 
-/* What building a record needs ahead of time: its orientation and addresses, and the client
- * table slot, which is prefetched RING_A records ahead of the lookup. */
+/* What building a record needs ahead of time: its orientation and client, and the client
+ * table slot, which is prefetched RING_A records ahead of the lookup. An IPv4 client is its
+ * number alone (ca is filled only for IPv6 ones and for a new client). */
 struct fkeys {
     struct ipaddr ca;
     uint64_t hc;
-    bool fwd, skip;
+    uint32_t cv4;
+    bool c6, fwd, skip;
 };
 
 #define RING   16
@@ -26,7 +28,7 @@ struct fkeys {
 /* The record's server key and service hashes. */
 static inline void rec_hashes(const struct dctx *d, struct drec *r)
 {
-    if (ipaddr_is_v4(&r->sa)) { /* skey_hash's and svc_hash's IPv4 paths, without the copies */
+    if (!r->v6) { /* skey_hash's and svc_hash's IPv4 paths, without the copies */
         uint64_t a = ipaddr_v4(&r->sa), k = (uint64_t)r->sport << 8 | r->proto;
         r->hs = hash_mix64((a << 32 | k) ^ d->hseed);
         r->hsvc = hash_mix64(((a & 0xffffff00u) << 32 | k) ^ d->hseed ^ DSVC_SEED);
@@ -52,14 +54,21 @@ static void flow_orient(const struct dctx *d, const struct store_block *b, size_
     uint16_t sp = b->src_port[i], dp = b->dst_port[i];
     bool fwd = detect_forward(proto, sp, dp, b->tcp_flags[i]);
     const struct store_addr_col *cc = fwd ? &b->src : &b->dst, *sc = fwd ? &b->dst : &b->src;
-    if (cc->v4)
-        ipaddr_from_v4(&k->ca, cc->v4[i]);
-    else
+    if (cc->v4) {
+        k->cv4 = cc->v4[i];
+        k->c6 = false;
+    } else {
         k->ca = cc->full[i];
-    if (sc->v4)
+        k->c6 = !ipaddr_is_v4(&k->ca);
+        k->cv4 = ipaddr_v4(&k->ca);
+    }
+    if (sc->v4) {
         ipaddr_from_v4(&r->sa, sc->v4[i]);
-    else
+        r->v6 = false;
+    } else {
         r->sa = sc->full[i];
+        r->v6 = !ipaddr_is_v4(&r->sa);
+    }
     k->fwd = r->fwd = fwd;
     r->t = t;
     uint64_t e = b->end_ms[i];
@@ -74,7 +83,35 @@ static void flow_orient(const struct dctx *d, const struct store_block *b, size_
     if (proto != 6 && proto != 17 && proto != 132)
         r->sport = r->cport = 0;
     rec_hashes(d, r);
-    k->hc = r->hc = cc->v4 ? client_hash_v4(d, cc->v4[i]) : client_hash(d, &k->ca);
+    k->hc = r->hc = k->c6 ? htab_hash(&d->client_ix, k->ca.b) : client_hash_v4(d, k->cv4);
+}
+
+/* Client k's entry in the client table, made when new (the client pass): its client_ix value
+ * into *ix. */
+static int new_client(struct dctx *d, struct fkeys *k, uint32_t **ix)
+{
+    bool is_new;
+    int rc = 0;
+    if (!k->c6)
+        ipaddr_from_v4(&k->ca, k->cv4);
+    if (!(*ix = detect_client_put(d, &k->ca, k->hc, &is_new, &rc)))
+        return rc;
+    if (!is_new)
+        return 0;
+    if (d->ncli >= DCLI_IX_PAIR)
+        return BS_ELIMIT;
+    if ((rc = dgrow((void **)&d->cli, &d->cli_cap, d->ncli, sizeof *d->cli)))
+        return rc;
+    struct dcli *c = &d->cli[d->ncli];
+    memset(c, 0, sizeof *c);
+    c->addr = k->ca;
+    c->hc = k->hc;
+    **ix = (uint32_t)d->ncli++;
+    if (d->seeds && detect_seeds_has(d->seeds, &k->ca)) {
+        c->flags |= DCLI_SEED;
+        **ix |= DCLI_IX_PAIR;
+    }
+    return 0;
 }
 
 /* Records are handled in batches of DBATCH: a block holds up to 65,536 records, and built
@@ -93,7 +130,7 @@ static int block_records(struct dctx *d, const struct store_block *b, size_t lo,
         if (j < n) {
             struct fkeys *k = &ring[j % RING];
             flow_orient(d, b, lo + j, k, &out[j]);
-            if (!k->skip && ipaddr_is_v4(&k->ca))
+            if (!k->skip && !k->c6)
                 dcmap_prefetch(&d->client_v4, k->hc);
             else if (!k->skip)
                 htab_prefetch(&d->client_ix, k->hc);
@@ -101,34 +138,19 @@ static int block_records(struct dctx *d, const struct store_block *b, size_t lo,
         if (j < RING_A)
             continue;
         size_t i = j - RING_A;
-        const struct fkeys *k = &ring[i % RING];
+        struct fkeys *k = &ring[i % RING];
         if (k->skip)
             continue;
         struct drec *r = &out[m];
         if (m != i)
             *r = out[i];
-        bool is_new;
-        int rc = 0;
-        uint32_t *ix;
-        if (clients) {
-            if (!(ix = detect_client_put(d, &k->ca, k->hc, &is_new, &rc)))
+        /* An IPv4 client already in the table is found inline (most records). */
+        uint32_t *ix = k->c6 ? NULL : dcmap_find(&d->client_v4, k->cv4, k->hc);
+        int rc;
+        if (!ix && clients) {
+            if ((rc = new_client(d, k, &ix)))
                 return rc;
-            if (is_new) {
-                if (d->ncli >= DCLI_IX_PAIR)
-                    return BS_ELIMIT;
-                if ((rc = dgrow((void **)&d->cli, &d->cli_cap, d->ncli, sizeof *d->cli)))
-                    return rc;
-                struct dcli *c = &d->cli[d->ncli];
-                memset(c, 0, sizeof *c);
-                c->addr = k->ca;
-                c->hc = k->hc;
-                *ix = (uint32_t)d->ncli++;
-                if (d->seeds && detect_seeds_has(d->seeds, &k->ca)) {
-                    c->flags |= DCLI_SEED;
-                    *ix |= DCLI_IX_PAIR;
-                }
-            }
-        } else if (!(ix = detect_client_find(d, &k->ca, k->hc))) {
+        } else if (!ix && (!k->c6 || !(ix = detect_client_find(d, &k->ca, k->hc)))) {
             continue; /* not seen by the first pass: the store changed under us */
         }
         r->cl = *ix & ~DCLI_IX_PAIR;
@@ -195,6 +217,14 @@ static void *carve(char **p, size_t n, size_t w)
     return v;
 }
 
+/* Carves a struct dcol's array of n values of w bytes, with its slack, from *p. */
+static void *carve_dcol(char **p, size_t n, size_t w)
+{
+    void *v = carve(p, n, w);
+    *p += DCOL_SLACK;
+    return v;
+}
+
 /* Opens the chunk that keeps block b's records in part d's stash (filled by keep_add batch by
  * batch); its index, or SIZE_MAX when the block cannot be kept: the stash is over its budget or
  * out of memory (every part then stops keeping records: the passes after the client pass read
@@ -222,14 +252,15 @@ static size_t keep_open(struct dctx *d, const struct store_block *b)
         n6 += (!b->src.v4 && !ipaddr_is_v4(&b->src.full[i])) ||
               (!b->dst.v4 && !ipaddr_is_v4(&b->dst.full[i]));
     struct dchunk ch = {.t0 = n ? t0 : 0};
-    ch.t.w = dcol_width(n ? t1 - t0 : 0);
-    ch.dur.w = dcol_width(dmax > UINT32_MAX ? UINT32_MAX : dmax);
-    ch.packets.w = dcol_width(pk); /* (the OR of the values: the same width as the largest) */
-    ch.bytes.w = dcol_width(by);
-    ch.rate.w = dcol_width(rmax);
+    dcol_init(&ch.t, n ? t1 - t0 : 0);
+    dcol_init(&ch.dur, dmax > UINT32_MAX ? UINT32_MAX : dmax);
+    dcol_init(&ch.packets, pk); /* (the OR of the values: the same width as the largest) */
+    dcol_init(&ch.bytes, by);
+    dcol_init(&ch.rate, rmax);
     size_t bytes = colsz(n6, sizeof(struct ipaddr)) + colsz(n, ch.bytes.w) +
                    colsz(n, ch.packets.w) + colsz(n, ch.t.w) + colsz(n, ch.dur.w) +
-                   colsz(n, ch.rate.w) + 2 * colsz(n, 4) + 3 * colsz(n, 2) + 2 * colsz(n, 1);
+                   colsz(n, ch.rate.w) + 5 * DCOL_SLACK + 2 * colsz(n, 4) + 3 * colsz(n, 2) +
+                   2 * colsz(n, 1);
     if (atomic_fetch_add(&o->stashed, bytes) + bytes > o->stash_max ||
         dgrow((void **)&d->chunks, &d->chunks_cap, d->nchunks, sizeof *d->chunks)) {
         d->stash_full = true; /* the later passes read the store, for every block */
@@ -242,11 +273,11 @@ static size_t keep_open(struct dctx *d, const struct store_block *b)
     }
     /* Widest first: every column stays aligned to its width. */
     ch.v6 = n6 ? carve(&m, n6, sizeof *ch.v6) : NULL;
-    ch.bytes.v = carve(&m, n, ch.bytes.w);
-    ch.packets.v = carve(&m, n, ch.packets.w);
-    ch.t.v = carve(&m, n, ch.t.w);
-    ch.dur.v = carve(&m, n, ch.dur.w);
-    ch.rate.v = carve(&m, n, ch.rate.w);
+    ch.bytes.v = carve_dcol(&m, n, ch.bytes.w);
+    ch.packets.v = carve_dcol(&m, n, ch.packets.w);
+    ch.t.v = carve_dcol(&m, n, ch.t.w);
+    ch.dur.v = carve_dcol(&m, n, ch.dur.w);
+    ch.rate.v = carve_dcol(&m, n, ch.rate.w);
     ch.cl = carve(&m, n, sizeof *ch.cl);
     ch.sa = carve(&m, n, sizeof *ch.sa);
     ch.svcb = carve(&m, n, sizeof *ch.svcb);
@@ -268,7 +299,7 @@ static void keep_add(struct dchunk *ch, const struct drec *v, size_t n)
     for (size_t i = 0; i < n; i++, at++) {
         const struct drec *r = &v[i];
         uint8_t bits = (uint8_t)(r->flags & DK_FLAGS);
-        if (ipaddr_is_v4(&r->sa)) {
+        if (!r->v6) {
             ch->sa[at] = ipaddr_v4(&r->sa);
         } else {
             ch->v6[ch->n6] = r->sa;
@@ -368,6 +399,7 @@ int detect_chunk_pass(struct dctx *d, const struct pass *p, const struct dchunk 
             r->sport = ch->sport[i];
             r->proto = ch->proto[i];
             r->flags = bits & DK_FLAGS;
+            r->v6 = (bits & DK_V6) != 0;
             r->fwd = (bits & DK_FWD) != 0;
             r->seed = (bits & DK_SEED) != 0;
             if (p->pairs)

@@ -390,10 +390,34 @@ static void test_detect_orientation(void **state)
     assert_true(detect_forward(6, 20000, 10000, 0x18)); /* neither: the lower port serves */
     assert_false(detect_forward(17, 123, 50000, 0));
     assert_true(detect_forward(1, 0, 0x0800, 0)); /* no ports: the sender */
+    /* The branch-free form against the rule as written in detect_int.h, at every boundary. */
+    static const uint16_t ports[] = {0,    1,     22,    80,    1023,  1024, 1025,
+                                     6667, 32767, 32768, 32769, 40000, 65535};
+    static const uint8_t protos[] = {1, 6, 17, 47, 58, 132};
+    static const uint8_t flags[] = {0, 0x02, 0x12, 0x04, 0x10, 0x18, 0x1b, 0x03, 0x06, 0xc2};
+    for (size_t a = 0; a < sizeof protos; a++)
+        for (size_t f = 0; f < sizeof flags; f++)
+            for (size_t i = 0; i < sizeof ports / sizeof *ports; i++)
+                for (size_t j = 0; j < sizeof ports / sizeof *ports; j++) {
+                    uint8_t pr = protos[a], fl = flags[f];
+                    uint16_t sp = ports[i], dp = ports[j];
+                    bool want;
+                    if (pr == 6 && (fl & 0x17) == 0x02)
+                        want = true;
+                    else if (pr != 6 && pr != 17 && pr != 132)
+                        want = true;
+                    else if ((sp < 1024) != (dp < 1024))
+                        want = dp < 1024;
+                    else if ((sp >= 32768) != (dp >= 32768))
+                        want = sp >= 32768;
+                    else
+                        want = dp <= sp;
+                    assert_int_equal(detect_forward(pr, sp, dp, fl), want);
+                }
 }
 
-/* The client table's IPv4 shortcut hashes as the table does (lookups by either must agree),
- * and service hashes differ from the server key hashes of the network address. */
+/* The client table's two ways to hash an IPv4 client agree and spread addresses evenly, and
+ * service hashes differ from the server key hashes of the network address. */
 static void test_detect_hashes_agree(void **state)
 {
     (void)state;
@@ -401,12 +425,22 @@ static void test_detect_hashes_agree(void **state)
     for (uint64_t seed = 1; seed < 200; seed += 37) {
         htab_init(&d.client_ix, 16, sizeof(uint32_t), 10, seed);
         d.hc_v4 = client_hash_v4_prefix(seed);
+        /* Both entry points give an IPv4 client one hash. */
         for (uint32_t v4 = 0; v4 < 5000000; v4 += 4093) {
             struct ipaddr a;
             ipaddr_from_v4(&a, v4 * 2654435761u);
-            assert_int_equal(client_hash_v4(&d, ipaddr_v4(&a)), htab_hash(&d.client_ix, a.b));
-            assert_int_equal(client_hash(&d, &a), htab_hash(&d.client_ix, a.b));
+            assert_int_equal(client_hash(&d, &a), client_hash_v4(&d, ipaddr_v4(&a)));
         }
+        /* The IPv4 table probes from the hash's low bits: consecutive addresses (a /16 of
+         * clients) spread evenly over 1024 buckets (64 expected in each). */
+        unsigned bucket[1024] = {0};
+        for (uint32_t v4 = 0x0a000000u; v4 < 0x0a010000u; v4++)
+            bucket[client_hash_v4(&d, v4) & 1023]++;
+        for (unsigned k = 0; k < 1024; k++) {
+            assert_true(bucket[k] >= 32);
+            assert_true(bucket[k] <= 100);
+        }
+        htab_release(&d.client_ix);
     }
     uint8_t skey[19] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 0, 0x1a, 0x0b, 6};
     assert_true(svc_hash(&d, skey) != skey_hash(&d, skey));
