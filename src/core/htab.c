@@ -20,6 +20,12 @@ void htab_init(struct htab *t, size_t ksize, size_t vsize, size_t max, uint64_t 
     t->seed = seed;
 }
 
+void htab_init_prehashed(struct htab *t, size_t vsize, size_t max)
+{
+    htab_init(t, sizeof(uint64_t), vsize, max, 0);
+    t->prehashed = true;
+}
+
 void htab_release(struct htab *t)
 {
     free(t->ctrl);
@@ -93,7 +99,7 @@ static int resize(struct htab *t, size_t nslots)
         if (!old.ctrl[i])
             continue;
         const uint8_t *e = old.ent + i * old.esize;
-        uint64_t h = hash_bytes(e, t->ksize, t->seed);
+        uint64_t h = htab_hash(t, e);
         size_t j = slot_of(t, e, h);
         ctrl[j] = ctrl_of(h);
         memcpy(ent + j * t->esize, e, t->esize);
@@ -115,7 +121,7 @@ int htab_reserve(struct htab *t, size_t n)
 
 void *htab_put(struct htab *t, const void *key, bool *is_new, int *rc)
 {
-    return htab_put_h(t, key, hash_bytes(key, t->ksize, t->seed), is_new, rc);
+    return htab_put_h(t, key, htab_hash(t, key), is_new, rc);
 }
 
 void *htab_put_h(struct htab *t, const void *key, uint64_t h, bool *is_new, int *rc)
@@ -146,7 +152,7 @@ void *htab_put_h(struct htab *t, const void *key, uint64_t h, bool *is_new, int 
 
 void *htab_find(const struct htab *t, const void *key)
 {
-    return htab_find_h(t, key, hash_bytes(key, t->ksize, t->seed));
+    return htab_find_h(t, key, htab_hash(t, key));
 }
 
 void *htab_find_h(const struct htab *t, const void *key, uint64_t h)
@@ -162,7 +168,7 @@ bool htab_del(struct htab *t, const void *key, void *val)
     if (!t->n)
         return false;
     size_t mask = t->nslots - 1;
-    size_t i = slot_of(t, key, hash_bytes(key, t->ksize, t->seed));
+    size_t i = slot_of(t, key, htab_hash(t, key));
     if (!t->ctrl[i])
         return false;
     if (val)
@@ -172,7 +178,7 @@ bool htab_del(struct htab *t, const void *key, void *val)
     size_t hole = i;
     for (size_t j = (i + 1) & mask; t->ctrl[j]; j = (j + 1) & mask) {
         const uint8_t *e = t->ent + j * t->esize;
-        size_t home = (size_t)hash_bytes(e, t->ksize, t->seed) & mask;
+        size_t home = (size_t)htab_hash(t, e) & mask;
         bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (stays)
             continue;

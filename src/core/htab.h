@@ -3,7 +3,9 @@
  * The one general-purpose table of src/core: keys of ksize bytes (compared with memcmp), values
  * of vsize bytes stored next to them, a one-byte control array (0 = empty, else 0x80 | 7 bits
  * of the hash, so most probes that miss compare one byte, not a key). The hash is
- * hash_bytes(key, ksize, seed): tables keyed by what a stranger sends take a random seed.
+ * hash_bytes(key, ksize, seed): tables keyed by what a stranger sends take a random seed. A
+ * table made by htab_init_prehashed is keyed by 64-bit hashes the caller already made (seeded
+ * as it sees fit): a key is its own hash, and no lookup hashes it again.
  *
  * Invariants: n <= 1/2 of nslots (nslots a power of two: linear probing stays short, about
  * 2.5 probes for a miss, where 7/8 would take about 32); n <= max: an insert past max fails
@@ -21,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/hash.h"
 
@@ -30,10 +33,13 @@ struct htab {
     size_t ksize, vsize, voff, esize;
     size_t nslots, n, max;
     uint64_t seed;
+    bool prehashed; /* 8-byte keys that are hashes: the key is the hash */
 };
 
 /* Prepares an empty table (no allocation until the first put). vsize may be 0 (a set). */
 void htab_init(struct htab *t, size_t ksize, size_t vsize, size_t max, uint64_t seed);
+/* A table keyed by 64-bit hashes (ksize 8), each its own hash in the table. */
+void htab_init_prehashed(struct htab *t, size_t vsize, size_t max);
 /* Frees the arrays; t is empty and reusable with the same sizes. */
 void htab_release(struct htab *t);
 /* Finds key, inserting it with a zeroed value when absent (*is_new tells which). Returns the
@@ -44,6 +50,11 @@ void *htab_put(struct htab *t, const void *key, bool *is_new, int *rc);
  * find them in cache. */
 static inline uint64_t htab_hash(const struct htab *t, const void *key)
 {
+    if (t->prehashed) {
+        uint64_t h;
+        memcpy(&h, key, sizeof h);
+        return h;
+    }
     return hash_bytes(key, t->ksize, t->seed);
 }
 static inline void htab_prefetch(const struct htab *t, uint64_t h)

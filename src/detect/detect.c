@@ -364,14 +364,14 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
     /* Seeded with the clock: the tables are keyed by addresses strangers choose. */
     uint64_t seed = hash_mix64(clock_mono_ns() ^ (uint64_t)(uintptr_t)d);
     d->hseed = seed ^ 5;
-    htab_init(&d->server_ix, 8, sizeof(uint32_t), cfg->max_servers, seed);
+    htab_init_prehashed(&d->server_ix, sizeof(uint32_t), cfg->max_servers);
     htab_init(&d->client_ix, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 1);
     d->hc_v4 = client_hash_v4_prefix(seed ^ 1);
     htab_init(&d->edge_ix, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 2);
-    htab_init(&d->svc_ix, 8, sizeof(struct dsvc), cfg->max_servers, seed ^ 3);
+    htab_init_prehashed(&d->svc_ix, sizeof(struct dsvc), cfg->max_servers);
     htab_init(&d->svc_pairs, sizeof(struct dsvc_pair), 0, cfg->max_edges, seed ^ 4);
-    htab_init(&d->udp_seen, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 7);
-    htab_init(&d->udp_seen_srv, 8, sizeof(struct ipaddr), cfg->max_edges, seed ^ 9);
+    htab_init_prehashed(&d->udp_seen, sizeof(uint32_t), cfg->max_edges); /* (pair hashes) */
+    htab_init_prehashed(&d->udp_seen_srv, sizeof(struct ipaddr), cfg->max_edges);
     htab_init(&d->udp_srv, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 8);
     d->max_times = (size_t)64 << 20;
     d->stash_max = cfg->stash_bytes > SIZE_MAX ? SIZE_MAX : (size_t)cfg->stash_bytes;

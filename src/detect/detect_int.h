@@ -234,9 +234,10 @@ struct dctx {
     const struct detect_seeds *seeds;
     const struct detect_allow *allow;
     struct store *store;
-    uint64_t hseed;                               /* seed of server-key and pair hashes */
-    uint64_t hc_v4;                               /* client_hash_v4's constant */
-    struct htab server_ix;                        /* selected servers: key hash -> index into srv */
+    uint64_t hseed;        /* seed of server-key and pair hashes */
+    uint64_t hc_v4;        /* client_hash_v4's constant */
+    struct htab server_ix; /* selected servers: key hash -> index into srv (as svc_ix, keyed by
+                            * hashes: htab_init_prehashed) */
     struct htab client_ix, edge_ix;               /* key -> index into the vectors below */
     struct dcmap client_v4;                       /* (client_ix holds the IPv6 clients) */
     struct htab svc_ix;                           /* service hash -> struct dsvc */

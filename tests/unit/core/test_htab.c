@@ -186,6 +186,50 @@ static void test_htab_four_byte_keys(void **state)
     htab_release(&t);
 }
 
+/* A table keyed by hashes: each key sits where its own value says (its low bits), through
+ * growth and deletion; keys that share their low bits (one probe run) stay apart. */
+static void test_htab_prehashed(void **state)
+{
+    (void)state;
+    struct htab t;
+    htab_init_prehashed(&t, sizeof(uint32_t), 100000);
+    assert_int_equal(t.ksize, 8);
+    int rc = 0;
+    bool is_new;
+    enum { N = 5000 };
+    for (uint32_t i = 0; i < N; i++) {
+        /* Half of them in one run: the same low 16 bits, top bits apart. */
+        uint64_t k = i % 2 ? hash_mix64(i) : (uint64_t)i << 40 | 0x1234;
+        assert_int_equal(htab_hash(&t, &k), k);
+        uint32_t *v = htab_put(&t, &k, &is_new, &rc);
+        assert_non_null(v);
+        assert_true(is_new);
+        *v = i;
+    }
+    assert_int_equal(t.n, N);
+    for (uint32_t i = 0; i < N; i++) {
+        uint64_t k = i % 2 ? hash_mix64(i) : (uint64_t)i << 40 | 0x1234;
+        uint32_t *v = htab_find(&t, &k);
+        assert_non_null(v);
+        assert_int_equal(*v, i);
+        if (i % 3 == 0)
+            assert_true(htab_del(&t, &k, NULL));
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        uint64_t k = i % 2 ? hash_mix64(i) : (uint64_t)i << 40 | 0x1234;
+        uint32_t *v = htab_find(&t, &k);
+        if (i % 3 == 0) {
+            assert_null(v);
+        } else {
+            assert_non_null(v);
+            assert_int_equal(*v, i);
+        }
+    }
+    uint64_t absent = (uint64_t)(N + 1) << 40 | 0x1234;
+    assert_null(htab_find(&t, &absent));
+    htab_release(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_htab_cap_refuses_and_keeps_table),
         cmocka_unit_test(test_htab_delete_keeps_every_other_key_findable),
         cmocka_unit_test(test_htab_four_byte_keys),
+        cmocka_unit_test(test_htab_prehashed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
