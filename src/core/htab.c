@@ -35,7 +35,7 @@ void htab_release(struct htab *t)
     t->nslots = t->n = 0;
 }
 
-static inline uint8_t ctrl_of(uint64_t h)
+static inline uint8_t ctrl_of(uint64_t h) /* (htab_find_prehashed has it too) */
 {
     return (uint8_t)(0x80 | (h >> 57));
 }

@@ -72,6 +72,25 @@ void *htab_put_h(struct htab *t, const void *key, uint64_t h, bool *is_new, int 
 void *htab_find(const struct htab *t, const void *key);
 /* htab_find with the key's hash already computed (htab_hash). */
 void *htab_find_h(const struct htab *t, const void *key, uint64_t h);
+/* htab_find in a table made by htab_init_prehashed, inline (a pass that looks up a few hundred
+ * selected keys for every record spent more in the call and the general key compare than in
+ * the probe). */
+static inline void *htab_find_prehashed(const struct htab *t, uint64_t key)
+{
+    if (!t->n)
+        return NULL;
+    size_t mask = t->nslots - 1, i = (size_t)key & mask;
+    uint8_t c = (uint8_t)(0x80 | (key >> 57)); /* (htab.c's control byte) */
+    for (;; i = (i + 1) & mask) {
+        uint8_t s = t->ctrl[i];
+        if (!s)
+            return NULL;
+        uint64_t k;
+        memcpy(&k, t->ent + i * t->esize, sizeof k);
+        if (s == c && k == key)
+            return t->ent + i * t->esize + (t->vsize ? t->voff : 0);
+    }
+}
 /* Makes room for n entries in total without further growth. Returns 0, BS_ELIMIT, BS_ENOMEM. */
 int htab_reserve(struct htab *t, size_t n);
 /* Removes key. Returns true when it was there, its value copied to val first (val may be

@@ -461,7 +461,7 @@ static int collect_record(struct dctx *d, uint32_t round, const struct drec *r, 
 /* The selected server of r in this round, or UINT32_MAX. */
 static uint32_t selected(const struct dctx *d, uint32_t round, const struct drec *r)
 {
-    const uint32_t *ix = htab_find(&d->server_ix, &r->hs);
+    const uint32_t *ix = htab_find_prehashed(&d->server_ix, r->hs);
     if (!ix)
         return UINT32_MAX;
     const struct dsrv *s = &d->srv[*ix];
@@ -501,7 +501,7 @@ static void pass2_look(const struct pass *p, const struct drec *r, struct ahead2
      * only: a server is selected in one round, and its service is tracked in that round or
      * was before it), so most of its records never look the pair up; its hash is made only
      * then (hp is made here only for the other servers of the service). */
-    const struct dsvc *s = htab_find(&d->svc_ix, &r->hsvc);
+    const struct dsvc *s = htab_find_prehashed(&d->svc_ix, r->hsvc);
     if (s && s->round == p->round) {
         a->pr = (struct dsvc_pair){.client = r->cl, .svc = s->no, .server_hash = r->hs};
         a->svc_tracked = true;

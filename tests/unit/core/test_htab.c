@@ -218,6 +218,7 @@ static void test_htab_prehashed(void **state)
     for (uint32_t i = 0; i < N; i++) {
         uint64_t k = i % 2 ? hash_mix64(i) : (uint64_t)i << 40 | 0x1234;
         uint32_t *v = htab_find(&t, &k);
+        assert_ptr_equal(htab_find_prehashed(&t, k), v);
         if (i % 3 == 0) {
             assert_null(v);
         } else {
@@ -227,6 +228,7 @@ static void test_htab_prehashed(void **state)
     }
     uint64_t absent = (uint64_t)(N + 1) << 40 | 0x1234;
     assert_null(htab_find(&t, &absent));
+    assert_null(htab_find_prehashed(&t, absent));
     htab_release(&t);
 }
 
