@@ -180,20 +180,28 @@ struct dplog {
 #define DPL_LONG 0x04u
 #define DPL_V6   0x08u
 
-/* One pair pass's log (one per part of the client pass), in blocks of DPL_BLOCK records that
- * are never moved (growing by copying faulted the whole log in again at every doubling). */
+/* One pair pass's log (one per part of the client pass), partitioned as it is written by the
+ * top DPL_PART_BITS bits of the pair hash: each partition a chain of chunks of DPL_CHUNK
+ * records, never moved, carved from huge-page slabs. The judge takes one partition at a time
+ * from every log into a buffer small enough to stay in L2 (a partition is 1/256 of the
+ * records), where one log of everything was copied whole into fresh memory to be bucketed. */
+#define DPL_PART_BITS 8
+#define DPL_PARTS     (1u << DPL_PART_BITS)
+#define DPL_CHUNK     1023 /* (with its header, 24 KiB) */
+struct dplchunk {
+    struct dplchunk *next; /* the partition's previous chunk */
+    uint64_t n;
+    struct dplog e[DPL_CHUNK];
+};
 struct dpairlog {
-    struct dplog **blk;
-    size_t nblk, blk_cap, n;
+    struct dplchunk *part[DPL_PARTS]; /* each partition's newest chunk */
+    void **slabs;
+    size_t nslabs, slabs_cap, slab_used;
+    size_t n; /* records in every partition */
     struct ipaddr *v6;
     size_t n6, cap6;
 };
-#define DPL_BLOCK ((size_t)1 << 18) /* 6 MiB of records: huge pages */
-
-static inline struct dplog *dpl_at(const struct dpairlog *l, size_t i)
-{
-    return &l->blk[i / DPL_BLOCK][i % DPL_BLOCK];
-}
+#define DPL_SLAB ((size_t)4 << 20)
 
 /* One distinct client-server pair of a tracked service (key of svc_pairs). */
 struct dsvc_pair {
@@ -544,7 +552,9 @@ int detect_pass_records(const struct pass *p, const struct drec *v, size_t n);
  * logs. Returns 0 or BS_ENOMEM. */
 int detect_pairs_judge(struct dctx *d);
 /* Room for one more record at the end of l (its n not counted yet), or NULL (BS_ENOMEM). */
-struct dplog *detect_pairlog_next(struct dpairlog *l);
+/* Room for the next record of pair hash hp in log l (the caller fills it, hp included, and
+ * counts it in l->n), or NULL when out of memory. */
+struct dplog *detect_pairlog_next(struct dpairlog *l, uint64_t hp);
 void detect_pairlog_free(struct dpairlog *l);
 /* Selects the servers of the round's recurring seed pairs, in server-key order. */
 int detect_select_pairs(struct dctx *d, uint32_t round);

@@ -77,12 +77,13 @@ static int log_pair(struct dctx *d, const struct drec *r)
     int rc;
     if (l->n >= d->cfg->max_edges)
         return BS_ELIMIT;
-    struct dplog *e = detect_pairlog_next(l);
+    uint64_t hp = hash_mix64(r->hs ^ hash_mix64(r->hc));
+    struct dplog *e = detect_pairlog_next(l, hp);
     if (!e)
         return BS_ENOMEM;
     uint32_t pieces = rec_pieces(r->dur);
     *e = (struct dplog){
-        .hp = hash_mix64(r->hs ^ hash_mix64(r->hc)),
+        .hp = hp,
         .minute = (uint32_t)(r->t / 60000),
         .sport = r->sport,
         .proto = r->proto,
@@ -167,22 +168,32 @@ static int pass1_records(const struct pass *p, const struct drec *v, size_t n)
 
 /* ---- judging the seed pairs -------------------------------------------------------------- */
 
-struct dplog *detect_pairlog_next(struct dpairlog *l)
+struct dplog *detect_pairlog_next(struct dpairlog *l, uint64_t hp)
 {
-    if (l->n == l->nblk * DPL_BLOCK) {
-        if (dgrow((void **)&l->blk, &l->blk_cap, l->nblk, sizeof *l->blk) ||
-            !(l->blk[l->nblk] = hugemem_alloc(DPL_BLOCK * sizeof **l->blk)))
-            return NULL;
-        l->nblk++;
+    struct dplchunk **head = &l->part[hp >> (64 - DPL_PART_BITS)], *c = *head;
+    if (!c || c->n == DPL_CHUNK) {
+        if (!l->nslabs || l->slab_used + sizeof *c > DPL_SLAB) {
+            void *m;
+            if (dgrow((void **)&l->slabs, &l->slabs_cap, l->nslabs, sizeof *l->slabs) ||
+                !(m = hugemem_alloc(DPL_SLAB)))
+                return NULL;
+            l->slabs[l->nslabs++] = m;
+            l->slab_used = 0;
+        }
+        c = (struct dplchunk *)((char *)l->slabs[l->nslabs - 1] + l->slab_used);
+        l->slab_used += sizeof *c;
+        c->next = *head;
+        c->n = 0;
+        *head = c;
     }
-    return dpl_at(l, l->n);
+    return &c->e[c->n++];
 }
 
 void detect_pairlog_free(struct dpairlog *l)
 {
-    for (size_t b = 0; b < l->nblk; b++)
-        free(l->blk[b]);
-    free(l->blk);
+    for (size_t b = 0; b < l->nslabs; b++)
+        free(l->slabs[b]);
+    free(l->slabs);
     free(l->v6);
     memset(l, 0, sizeof *l);
 }
@@ -215,16 +226,14 @@ static int append_skey(const struct dctx *d, const struct dplog *e, uint8_t (**v
     return 0;
 }
 
-/* One thread of the judge: the pairs whose hash's top bits fall in [b0, b1) of the buckets. */
+/* One thread of the judge: the partitions [p0, p1) of the logs. */
 struct judge {
     const struct dctx *d;
-    uint32_t b0, b1;
+    uint32_t p0, p1;
     uint8_t (*sel)[24], (*np)[24]; /* recurring pairs' and (sampled) every pair's server keys */
     size_t nsel, sel_cap, nnp, np_cap, npairs;
     int rc;
 };
-
-#define JUDGE_BITS 16
 
 static void sort_bucket(struct dplog *v, size_t n)
 {
@@ -241,66 +250,79 @@ static void sort_bucket(struct dplog *v, size_t n)
     }
 }
 
-static void *judge_main(void *arg)
+/* The pairs of one partition's records v[0..n) (tmp: room for n more): bucketed by the pair
+ * hash's next 8 bits (one counting pass, one scatter), each bucket sorted by hash, so that a
+ * pair's records end up side by side; each pair judged. */
+static int judge_part(struct judge *j, struct dplog *v, struct dplog *tmp, size_t n)
 {
-    /* The logs' records of this share are bucketed by the pair hash's top bits (one counting
-     * pass, one scatter), each bucket sorted by hash: a pair's records end up side by side. */
-    struct judge *j = arg;
-    const struct dctx *d = j->d;
-    uint32_t nb = j->b1 - j->b0;
-    size_t *start = calloc((size_t)nb + 1, sizeof *start), total = 0;
-    struct dplog *all = NULL;
-    if (!start) {
-        j->rc = BS_ENOMEM;
-        return NULL;
-    }
-    for (unsigned l = 0; l < d->nplog; l++)
-        for (size_t i = 0; i < d->plog[l].n; i++) {
-            uint32_t b = (uint32_t)(dpl_at(&d->plog[l], i)->hp >> (64 - JUDGE_BITS));
-            if (b >= j->b0 && b < j->b1) {
-                start[b - j->b0 + 1]++;
-                total++;
-            }
-        }
-    if (!total || !(all = hugemem_alloc(total * sizeof *all))) {
-        j->rc = total ? BS_ENOMEM : 0;
-        free(start);
-        return NULL;
-    }
-    for (uint32_t b = 1; b <= nb; b++)
+    enum { SUB = 256, SHIFT = 64 - DPL_PART_BITS - 8 };
+    size_t start[SUB + 1] = {0};
+    for (size_t i = 0; i < n; i++)
+        start[((v[i].hp >> SHIFT) & (SUB - 1)) + 1]++;
+    for (unsigned b = 1; b <= SUB; b++)
         start[b] += start[b - 1];
-    for (unsigned l = 0; l < d->nplog; l++)
-        for (size_t i = 0; i < d->plog[l].n; i++) {
-            const struct dplog *x = dpl_at(&d->plog[l], i);
-            uint32_t b = (uint32_t)(x->hp >> (64 - JUDGE_BITS));
-            if (b >= j->b0 && b < j->b1) {
-                struct dplog *e = &all[start[b - j->b0]++];
-                *e = *x;
-                e->log = (uint8_t)l;
-            }
-        }
+    for (size_t i = 0; i < n; i++)
+        tmp[start[(v[i].hp >> SHIFT) & (SUB - 1)]++] = v[i];
     /* (start[b] is now where bucket b ends.) */
-    for (uint32_t b = 0; b < nb && !j->rc; b++) {
+    const struct dctx *d = j->d;
+    int rc = 0;
+    for (unsigned b = 0; b < SUB && !rc; b++) {
         size_t from = b ? start[b - 1] : 0, to = start[b];
-        sort_bucket(all + from, to - from);
-        for (size_t i = from; i < to && !j->rc;) {
+        sort_bucket(tmp + from, to - from);
+        for (size_t i = from; i < to && !rc;) {
             size_t k = i;
             unsigned fwd = 0;
             bool other = false;
-            for (; k < to && all[k].hp == all[i].hp; k++) {
-                fwd += all[k].bits & DPL_FWD;
-                other |= (all[k].bits & DPL_LONG) || all[k].minute != all[i].minute;
+            for (; k < to && tmp[k].hp == tmp[i].hp; k++) {
+                fwd += tmp[k].bits & DPL_FWD;
+                other |= (tmp[k].bits & DPL_LONG) || tmp[k].minute != tmp[i].minute;
             }
             j->npairs++;
             if (fwd >= 3 && other)
-                j->rc = append_skey(d, &all[i], &j->sel, &j->nsel, &j->sel_cap);
-            if (!j->rc && !d->timing) /* the sampled rule counts seed clients per server */
-                j->rc = append_skey(d, &all[i], &j->np, &j->nnp, &j->np_cap);
+                rc = append_skey(d, &tmp[i], &j->sel, &j->nsel, &j->sel_cap);
+            if (!rc && !d->timing) /* the sampled rule counts seed clients per server */
+                rc = append_skey(d, &tmp[i], &j->np, &j->nnp, &j->np_cap);
             i = k;
         }
     }
-    free(start);
-    free(all);
+    return rc;
+}
+
+static void *judge_main(void *arg)
+{
+    struct judge *j = arg;
+    const struct dctx *d = j->d;
+    struct dplog *v = NULL, *tmp = NULL; /* (reused: sized for the largest partition) */
+    size_t cap = 0;
+    for (uint32_t p = j->p0; p < j->p1 && !j->rc; p++) {
+        size_t n = 0;
+        for (unsigned l = 0; l < d->nplog; l++)
+            for (const struct dplchunk *c = d->plog[l].part[p]; c; c = c->next)
+                n += c->n;
+        if (!n)
+            continue;
+        if (n > cap) {
+            free(v);
+            free(tmp);
+            cap = n + n / 4;
+            v = malloc(cap * sizeof *v);
+            tmp = malloc(cap * sizeof *tmp);
+            if (!v || !tmp) {
+                j->rc = BS_ENOMEM;
+                break;
+            }
+        }
+        size_t m = 0;
+        for (unsigned l = 0; l < d->nplog; l++)
+            for (const struct dplchunk *c = d->plog[l].part[p]; c; c = c->next)
+                for (uint64_t i = 0; i < c->n; i++) {
+                    v[m] = c->e[i];
+                    v[m++].log = (uint8_t)l;
+                }
+        j->rc = judge_part(j, v, tmp, n);
+    }
+    free(v);
+    free(tmp);
     return NULL;
 }
 
@@ -333,9 +355,7 @@ int detect_pairs_judge(struct dctx *d)
     bool started[STORE_SCAN_MAX_THREADS] = {false};
     int rc = 0;
     for (unsigned t = 0; t < nth; t++) {
-        j[t] = (struct judge){.d = d,
-                              .b0 = (uint32_t)(((uint64_t)t << JUDGE_BITS) / nth),
-                              .b1 = (uint32_t)(((uint64_t)(t + 1) << JUDGE_BITS) / nth)};
+        j[t] = (struct judge){.d = d, .p0 = t * DPL_PARTS / nth, .p1 = (t + 1) * DPL_PARTS / nth};
         if (t && !rc && pthread_create(&tid[t], NULL, judge_main, &j[t]))
             rc = BS_ENOMEM;
         else

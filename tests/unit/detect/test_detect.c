@@ -1024,7 +1024,7 @@ static void log_rec(struct dctx *d, unsigned l, uint64_t hp, uint32_t sa, uint16
                     uint32_t minute, uint8_t bits)
 {
     struct dpairlog *g = &d->plog[l];
-    struct dplog *e = detect_pairlog_next(g);
+    struct dplog *e = detect_pairlog_next(g, hp);
     assert_non_null(e);
     g->n++;
     *e = (struct dplog){
@@ -1087,7 +1087,7 @@ static void test_detect_pairs_judge(void **state)
     ipaddr_from_v4(&a, 0x0a000001);
     assert_memory_equal(d->sel[0], a.b, 16);
     assert_int_equal(d->nplog, 0);
-    assert_null(d->plog[0].blk);
+    assert_null(d->plog[0].slabs);
     assert_null(d->plog[1].v6);
     /* Unsampled, the distinct pairs are not listed. */
     free(d->newpair);
@@ -1102,8 +1102,8 @@ static void test_detect_pairs_judge(void **state)
     free(d->sel);
     d->sel = NULL;
     d->nsel = d->sel_cap = 0;
-    /* Enough records for the judge to share the buckets out over two threads, and for log 0 to
-     * take two blocks: the same pairs recur as on one thread. Every 97th pair has three records
+    /* Enough records for the judge to share the partitions out over two threads, and for log 0
+     * to take two slabs: the same pairs recur as on one thread. Every 97th pair has three records
      * in two minutes. */
     size_t nsel[2], npairs[2];
     uint8_t(*sel[2])[24];
@@ -1118,7 +1118,10 @@ static void test_detect_pairs_judge(void **state)
                 log_rec(d, 1, hp, 0x0b000000 + i, 80, 101, 1);
             }
         }
-        assert_int_equal(d->plog[0].nblk, 2);
+        /* (log 0 spans slabs, each partition's records several chunks) */
+        assert_true(d->plog[0].nslabs >= 2);
+        for (unsigned p = 0; p < DPL_PARTS; p += 51)
+            assert_non_null(d->plog[0].part[p]->next);
         assert_int_equal(detect_pairs_judge(d), 0);
         qsort(d->sel, d->nsel, sizeof *d->sel, detect_cmp_skey);
         nsel[th - 1] = d->nsel;
