@@ -186,10 +186,10 @@ static int run_once(struct store *s, const struct detect_config *dc,
             "detect: %" PRIu64 " flows, %" PRIu64 " servers, %" PRIu64 " edges, %" PRIu64
             " clients (%" PRIu64 " seeds seen, %" PRIu64
             " added by expansion), %zu candidates; sampling 1:%u%s; "
-            "scan %.3fs, score %.3fs\n",
+            "features %.3fs, score %.3fs\n",
             r.flows, r.servers, r.edges_total, r.clients, r.seed_clients_seen, r.seeds_expanded,
             r.ncand, r.sampling, r.timing_usable ? "" : " (per-pair timing not used)",
-            (double)r.scan_ns / 1e9, (double)r.score_ns / 1e9);
+            (double)r.features_ns / 1e9, (double)r.score_ns / 1e9);
     if (r.seeds_from_flows)
         fprintf(stderr, "detect: no seeds given: clients scanning telnet ports in the flows "
                         "were used as seeds (no beacon score)\n");

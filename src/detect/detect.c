@@ -226,7 +226,7 @@ static int run_pass(struct dctx *d, const struct pass *p, char errbuf[512])
     uint64_t dt = clock_mono_ns() - t0;
     struct clock_cpu c1 = clock_cpu_now();
     double us = (double)(c1.user_ns - c0.user_ns) / 1e9, ss = (double)(c1.sys_ns - c0.sys_ns) / 1e9;
-    d->scan_ns += dt;
+    d->features_ns += dt;
     if (p->pairs)
         log_debug("detect",
                   "round %u pair pass over %s: %.3f s (CPU: user %.3f s, system %.3f s), %zu "
@@ -396,10 +396,10 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
     out->servers = hll_estimate(d->hll_srv, HLL_P);
     out->edges_total = hll_estimate(d->hll_edge, HLL_P);
     rc = detect_score(d, out, errbuf);
-    /* Feature extraction is every pass (expansion rounds scan too); scoring the rest. */
-    out->scan_ns = d->scan_ns;
+    /* Feature extraction is every pass and judging (expansion rounds too); scoring the rest. */
+    out->features_ns = d->features_ns;
     uint64_t total = clock_mono_ns() - t_start;
-    out->score_ns = total > d->scan_ns ? total - d->scan_ns : 0;
+    out->score_ns = total > d->features_ns ? total - d->features_ns : 0;
 out:
     dctx_release(d);
     free(d);

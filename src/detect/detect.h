@@ -178,7 +178,9 @@ struct detect_result {
     bool timing_usable;    /* per-pair timing features used (unsampled) */
     bool seeds_from_flows; /* no seeds given: telnet scanners were the seeds */
     uint64_t t_first, t_last;
-    uint64_t scan_ns, score_ns;
+    /* Feature extraction (every pass over the records and the judging of seed pairs), and
+     * the rest (scoring, expansion, the graph). */
+    uint64_t features_ns, score_ns;
 };
 
 void detect_result_release(struct detect_result *r);

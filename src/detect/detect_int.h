@@ -283,9 +283,9 @@ struct dctx {
     uint64_t t_first, t_last, flows;
     uint64_t sampling_hist[4]; /* flows at 1:1, < 1:100, < 1:1000, coarser */
     uint32_t sampling_max;
-    bool timing;      /* most records unsampled: per-pair timing is meaningful */
-    bool fused;       /* round 0's pair pass runs inside the client pass (seeds were given) */
-    uint64_t scan_ns; /* time in store passes */
+    bool timing;          /* most records unsampled: per-pair timing is meaningful */
+    bool fused;           /* round 0's pair pass runs inside the client pass (seeds were given) */
+    uint64_t features_ns; /* time in passes over the records and in judging seed pairs */
     int rc;
 };
 

@@ -262,7 +262,7 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
         qsort(d->chunks, d->nchunks, sizeof *d->chunks, cmp_chunk);
     uint64_t dt = clock_mono_ns() - t0;
     struct clock_cpu c1 = clock_cpu_now();
-    d->scan_ns += dt;
+    d->features_ns += dt;
     log_debug("detect",
               "client pass%s: %.3f s on %u threads (merge %.3f s; CPU: user %.3f s, system %.3f "
               "s), %zu clients, %zu seed-pair records, %.1f MB of records kept",

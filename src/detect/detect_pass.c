@@ -393,8 +393,10 @@ int detect_select_pairs(struct dctx *d, uint32_t round)
 {
     uint64_t t0 = clock_mono_ns();
     int rc = detect_pairs_judge(d);
+    uint64_t dt = clock_mono_ns() - t0;
+    d->features_ns += dt;
     log_debug("detect", "round %u: %zu seed pairs judged in %.3f s, %zu recur", round, d->npairs,
-              (double)(clock_mono_ns() - t0) / 1e9, d->nsel);
+              (double)dt / 1e9, d->nsel);
     if (rc)
         goto out;
     if (d->nsel)
