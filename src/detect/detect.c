@@ -94,9 +94,8 @@ int detect_select_server(struct dctx *d, const uint8_t skey[19], uint32_t round)
 int detect_edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint64_t h, uint32_t *out,
                    bool *is_new)
 {
-    uint64_t key = detect_edge_key(cl, sv);
     int rc = 0;
-    uint32_t *ix = htab_put_h(&d->edge_ix, &key, h, is_new, &rc);
+    uint32_t *ix = htab_put_h(&d->edge_ix, &h, h, is_new, &rc);
     if (!ix)
         return rc;
     if (*is_new) {
@@ -367,7 +366,7 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
     htab_init_prehashed(&d->server_ix, sizeof(uint32_t), cfg->max_servers);
     htab_init(&d->client_ix, 16, sizeof(uint32_t), cfg->max_clients, seed ^ 1);
     d->hc_v4 = client_hash_v4_prefix(seed ^ 1);
-    htab_init(&d->edge_ix, 8, sizeof(uint32_t), cfg->max_edges, seed ^ 2);
+    htab_init_prehashed(&d->edge_ix, sizeof(uint32_t), cfg->max_edges);
     htab_init_prehashed(&d->svc_ix, sizeof(struct dsvc), cfg->max_servers);
     htab_init(&d->svc_pairs, sizeof(struct dsvc_pair), 0, cfg->max_edges, seed ^ 4);
     htab_init_prehashed(&d->udp_seen, sizeof(uint32_t), cfg->max_edges); /* (pair hashes) */

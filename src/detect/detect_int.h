@@ -523,11 +523,12 @@ uint32_t *detect_client_put(struct dctx *d, const struct ipaddr *a, uint64_t h, 
 void detect_client_table_release(struct dctx *d);
 /* Selects the server of key skey for collection in `round` (no-op when already selected). */
 int detect_select_server(struct dctx *d, const uint8_t skey[19], uint32_t round);
-/* The edge of client cl and selected server sv (made when new: *is_new) into *out; h is the
- * hash of its key in edge_ix (htab_hash of detect_edge_key). */
-static inline uint64_t detect_edge_key(uint32_t cl, uint32_t sv)
+/* The edge of client cl and selected server sv (made when new: *is_new) into *out; h is its
+ * key, detect_edge_key. edge_ix is keyed by that hash (htab_init_prehashed): hash_mix64 is a
+ * bijection (xor-shifts and odd multipliers), so no two edges share it. */
+static inline uint64_t detect_edge_key(const struct dctx *d, uint32_t cl, uint32_t sv)
 {
-    return (uint64_t)cl << 32 | sv;
+    return hash_mix64(((uint64_t)cl << 32 | sv) ^ d->hseed);
 }
 int detect_edge_of(struct dctx *d, uint32_t cl, uint32_t sv, uint64_t h, uint32_t *out,
                    bool *is_new);

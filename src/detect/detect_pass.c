@@ -514,8 +514,7 @@ static void pass2_look(const struct pass *p, const struct drec *r, struct ahead2
     if (!a->mine)
         return;
     if ((a->sv = selected(d, p->round, r)) != UINT32_MAX) {
-        uint64_t key = detect_edge_key(r->cl, a->sv);
-        a->he = htab_hash(&d->edge_ix, &key);
+        a->he = detect_edge_key(d, r->cl, a->sv);
         htab_prefetch(&d->edge_ix, a->he);
     }
     /* A distinct client-server pair of a service tracked in this round (popularity). For a
