@@ -35,11 +35,6 @@ void htab_release(struct htab *t)
     t->nslots = t->n = 0;
 }
 
-static inline uint8_t ctrl_of(uint64_t h) /* (htab_find_prehashed has it too) */
-{
-    return (uint8_t)(0x80 | (h >> 57));
-}
-
 static inline bool key_eq(const uint8_t *a, const void *b, size_t n)
 {
     /* The common key sizes (an IPv4 address, 8 and 16 bytes) compare as words (memcmp of a
@@ -72,7 +67,7 @@ static inline bool key_eq(const uint8_t *a, const void *b, size_t n)
 static size_t slot_of(const struct htab *t, const void *key, uint64_t h)
 {
     size_t mask = t->nslots - 1, i = (size_t)h & mask;
-    uint8_t c = ctrl_of(h);
+    uint8_t c = htab_ctrl(h);
     for (;;) {
         uint8_t s = t->ctrl[i];
         if (!s || (s == c && key_eq(t->ent + i * t->esize, key, t->ksize)))
@@ -101,7 +96,7 @@ static int resize(struct htab *t, size_t nslots)
         const uint8_t *e = old.ent + i * old.esize;
         uint64_t h = htab_hash(t, e);
         size_t j = slot_of(t, e, h);
-        ctrl[j] = ctrl_of(h);
+        ctrl[j] = htab_ctrl(h);
         memcpy(ent + j * t->esize, e, t->esize);
     }
     free(old.ctrl);
@@ -142,7 +137,7 @@ void *htab_put_h(struct htab *t, const void *key, uint64_t h, bool *is_new, int 
         *rc = BS_ELIMIT;
         return NULL;
     }
-    t->ctrl[i] = ctrl_of(h);
+    t->ctrl[i] = htab_ctrl(h);
     memcpy(e, key, t->ksize);
     memset(e + t->voff, 0, t->esize - t->voff);
     t->n++;

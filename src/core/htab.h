@@ -48,6 +48,11 @@ void *htab_put(struct htab *t, const void *key, bool *is_new, int *rc);
 /* The hash htab_put would compute for key, for htab_put_h and htab_prefetch: a caller that
  * walks many keys hashes a few ahead and prefetches their slots, so the probes that follow
  * find them in cache. */
+/* A slot's control byte for hash h (0 marks an empty slot). */
+static inline uint8_t htab_ctrl(uint64_t h)
+{
+    return (uint8_t)(0x80 | (h >> 57));
+}
 static inline uint64_t htab_hash(const struct htab *t, const void *key)
 {
     if (t->prehashed) {
@@ -80,7 +85,7 @@ static inline void *htab_find_prehashed(const struct htab *t, uint64_t key)
     if (!t->n)
         return NULL;
     size_t mask = t->nslots - 1, i = (size_t)key & mask;
-    uint8_t c = (uint8_t)(0x80 | (key >> 57)); /* (htab.c's control byte) */
+    uint8_t c = htab_ctrl(key);
     for (;; i = (i + 1) & mask) {
         uint8_t s = t->ctrl[i];
         if (!s)
