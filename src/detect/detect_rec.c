@@ -115,8 +115,11 @@ static int new_client(struct dctx *d, struct fkeys *k, uint32_t **ix)
 }
 
 /* Records are handled in batches of DBATCH: a block holds up to 65,536 records, and built
- * records of a whole block (88 bytes each) went out to L3 between one step and the next. */
-#define DBATCH 1024
+ * records of a whole block (88 bytes each) went out to L3 between one step and the next. A
+ * batch of 128 (11 KiB) stays in L1 from building to pass 1 to keeping; one of 1,024 did
+ * not (cachegrind on a 1 M-flow store: 17 % fewer L1 data misses in the whole run, 0.2 % more
+ * instructions for the prefetch pipeline starting over more often). */
+#define DBATCH 128
 
 /* The block's records lo..hi into out[] (skipping those outside the time range): with
  * `clients`, new clients enter the table; otherwise a client the first pass did not see is
