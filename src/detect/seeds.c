@@ -67,23 +67,40 @@ bool detect_seeds_has(const struct detect_seeds *s, const struct ipaddr *a)
 
 /* ---- formats ------------------------------------------------------------------------ */
 
-/* The text of JSON key "key" in a flat object line: a string's contents or a scalar's text
- * (enough for the telescope's own sources.ndjson lines, which it writes flat). */
-static bool json_field(const char *line, const char *key, char *out, size_t len)
+/* Where the value of key "key" starts in a flat JSON object line (after its colon), or NULL.
+ * A key is a quoted name after '{' or ',' and before ':', with blanks around allowed: a value
+ * that holds the same text (an escaped quote before it, or no colon after it) is not taken. */
+static const char *json_key(const char *line, const char *key)
 {
-    char pat[64]; /* "key": (built by hand: snprintf for each field of each line was most of
-                   * the time loading the telescope's 60,000 sources took) */
+    char pat[64]; /* "key" (built by hand: snprintf for each field of each line was most of the
+                   * time loading the telescope's 60,000 sources took) */
     size_t kl = strlen(key);
-    if (kl + 4 > sizeof pat)
-        return false;
+    if (kl + 3 > sizeof pat)
+        return NULL;
     pat[0] = '"';
     memcpy(pat + 1, key, kl);
-    memcpy(pat + 1 + kl, "\":", 3);
-    const char *p = strstr(line, pat);
+    memcpy(pat + 1 + kl, "\"", 2);
+    for (const char *p = line; (p = strstr(p, pat)); p++) {
+        const char *b = p, *q = p + kl + 2;
+        while (b > line && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (b > line && (b[-1] == '{' || b[-1] == ',') && *q == ':')
+            return q + 1;
+    }
+    return NULL;
+}
+
+/* The text of JSON key "key" in a flat object line: a string's contents or a scalar's text
+ * (enough for the telescope's own sources.ndjson lines, which it writes flat, and for the
+ * same lines reformatted with blanks). */
+static bool json_field(const char *line, const char *key, char *out, size_t len)
+{
+    const char *p = json_key(line, key);
     if (!p)
         return false;
-    p += kl + 3;
-    while (*p == ' ')
+    while (*p == ' ' || *p == '\t')
         p++;
     size_t n = 0;
     if (*p == '"') {
@@ -91,7 +108,7 @@ static bool json_field(const char *line, const char *key, char *out, size_t len)
         while (*p && *p != '"' && n + 1 < len)
             out[n++] = *p++;
     } else {
-        while (*p && *p != ',' && *p != '}' && *p != ' ' && n + 1 < len)
+        while (*p && *p != ',' && *p != '}' && *p != ' ' && *p != '\t' && n + 1 < len)
             out[n++] = *p++;
     }
     out[n] = '\0';

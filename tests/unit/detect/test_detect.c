@@ -575,6 +575,13 @@ static void test_detect_seed_files_and_errors(void **state)
         {"192.0.2.1\nhello\n", BS_EPARSE, 1, ":2:"},
         {"a,b\n1,2\n", BS_EPARSE, 0, "address column"},
         {"{\"dst\":\"192.0.2.9\"}\n", BS_EPARSE, 0, ":1:"},
+        /* Reformatted with blanks around the colons; a value holding a key's text (escaped
+         * quotes, no colon after) is not the key. */
+        {"{ \"src\" : \"192.0.2.40\" , \"first_ms\" :\t8, \"infected_iot\" : true }\n"
+         "{\"note\":\"\\\"src\\\":\\\"192.0.2.99\\\" infected_iot\",\"src\":\"192.0.2.41\","
+         "\"infected_iot\":true}\n"
+         "{\"tags\":[\"src\"],\"src\":\"192.0.2.42\",\"infected_iot\":false}\n",
+         0, 2, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *p = write_tmp(cases[i].text);
@@ -598,6 +605,14 @@ static void test_detect_seed_files_and_errors(void **state)
         }
         if (i == 3)
             assert_int_equal(s.v[0].seen_ms, 7);
+        if (i == 8) {
+            struct ipaddr a0, a1;
+            ipaddr_parse("192.0.2.40", &a0);
+            ipaddr_parse("192.0.2.41", &a1);
+            assert_int_equal(ipaddr_cmp(&s.v[0].addr, &a0), 0);
+            assert_int_equal(s.v[0].seen_ms, 8);
+            assert_int_equal(ipaddr_cmp(&s.v[1].addr, &a1), 0);
+        }
         detect_seeds_release(&s);
         unlink(p);
         free(p);
