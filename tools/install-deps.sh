@@ -3,7 +3,7 @@
 # Idempotent: does nothing when everything is present. Needs root (or sudo) to install.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev llvm
-      libpcap-dev libzstd-dev liblz4-dev libsqlite3-dev zlib1g-dev libcmocka-dev
+      libpcap-dev libzstd-dev liblz4-dev libsqlite3-dev zlib1g-dev libdeflate-dev libcmocka-dev
       tshark tcpdump softflowd nfdump pmacct iproute2 python3 jq sqlite3 zmap masscan nmap
       libmaxminddb-dev libmaxmind-db-writer-perl libjansson-dev libmicrohttpd-dev libxml2-dev
       libpcre2-dev libssl-dev openssl libssh-dev busybox-static dropbear-bin lighttpd

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include "core/crc32.h"
 #include "core/err.h"
 
 #define MANIFEST_HEADER "botscope-manifest 1\n"
@@ -18,7 +18,7 @@
 
 static uint32_t line_crc(const char *s, size_t n)
 {
-    return (uint32_t)crc32(0L, (const Bytef *)s, (uInt)n);
+    return crc32_ieee(s, n);
 }
 
 /* Parses a decimal u64 token; returns the end or NULL. */

@@ -6,10 +6,10 @@
 #include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #include "core/buf.h"
+#include "core/crc32.h"
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/rd.h"
@@ -397,7 +397,7 @@ static int write_block(FILE *f, const struct flow_rec *r, size_t n, struct buf *
         uint8_t codec;
         if (rc || (rc = compress_col(w, o, cctx, &codec)))
             return rc;
-        uint32_t crc = (uint32_t)crc32(0L, (const Bytef *)w->comp.data, (uInt)w->comp.len);
+        uint32_t crc = crc32_ieee(w->comp.data, w->comp.len);
         if (w->comp.len && fwrite(w->comp.data, 1, w->comp.len, f) != w->comp.len)
             return errno ? -errno : BS_EIO;
         uint8_t *e = dir[c];
@@ -530,7 +530,7 @@ int seg_write_ordered(FILE *f, const struct flow_rec *recs, const uint32_t *orde
         if ((rc = write_block(f, blk, m, &foot, &off, w, o, cctx)))
             goto out_free;
     }
-    uint32_t fcrc = (uint32_t)crc32(0L, (const Bytef *)foot.data, (uInt)foot.len);
+    uint32_t fcrc = crc32_ieee(foot.data, foot.len);
     uint64_t flen = foot.len;
     if ((rc = put_be(&foot, flen, 4)) || (rc = put_be(&foot, fcrc, 4)) ||
         (rc = buf_append(&foot, seg_end_magic, 8)))
@@ -596,7 +596,7 @@ int seg_parse(struct seg *s, const uint8_t *p, size_t len, const char *path)
     if (flen < 4 || flen > len - SEG_HEADER_LEN - SEG_TRAILER_LEN)
         return BS_ECORRUPT;
     const uint8_t *fp = p + len - SEG_TRAILER_LEN - flen;
-    if ((uint32_t)crc32(0L, fp, flen) != fcrc)
+    if (crc32_ieee(fp, flen) != fcrc)
         return BS_ECORRUPT;
     size_t data_end = (size_t)(fp - p);
     struct rd r;
@@ -761,7 +761,7 @@ static int load_col(const struct seg *s, const struct seg_block *sb, unsigned c,
 {
     const struct seg_colref *cr = &sb->cols[c];
     const uint8_t *src = s->p + cr->offset;
-    if ((uint32_t)crc32(0L, src, cr->stored_len) != cr->crc)
+    if (crc32_ieee(src, cr->stored_len) != cr->crc)
         return BS_ECORRUPT;
     if (bytes_read)
         *bytes_read += cr->stored_len;
