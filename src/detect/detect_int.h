@@ -95,8 +95,9 @@ struct drec {
 };
 
 /* A column of kept records whose values take up to 64 bits but mostly far fewer (times from
- * the chunk's first, durations, packets, bytes, sampling rates): w bytes a value, chosen per
- * chunk from the block's largest (0: every value is 0). No record is too big to keep.
+ * the chunk's first, durations, packets, bytes, sampling rates): w bytes a value, as many as
+ * the block's largest needs (0: every value is 0; 3 bytes hold a block's times over 4.6 hours,
+ * or its packet counts, where the next power of two took 4). No record is too big to keep.
  * A value is read and written as 8 bytes at its offset (little-endian: the narrow value comes
  * first), masked on reading: no branch on the width, which a switch took for every value. A
  * write spills into the slots after its own, written in their turn (records are written in
@@ -104,14 +105,14 @@ struct drec {
 struct dcol {
     void *v;
     uint64_t mask; /* the low w bytes */
-    uint8_t w;     /* 0, 1, 2, 4 or 8 */
+    uint8_t w;     /* 0 to 8 */
 };
 #define DCOL_SLACK 8
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "struct dcol: little-endian slots");
 
 static inline uint8_t dcol_width(uint64_t max)
 {
-    return !max ? 0 : max <= UINT8_MAX ? 1 : max <= UINT16_MAX ? 2 : max <= UINT32_MAX ? 4 : 8;
+    return max ? (uint8_t)((64 - __builtin_clzll(max) + 7) / 8) : 0;
 }
 
 static inline void dcol_init(struct dcol *c, uint64_t max)

@@ -274,7 +274,8 @@ static size_t keep_open(struct dctx *d, const struct store_block *b)
         d->stash_full = true;
         return SIZE_MAX;
     }
-    /* Widest first: every column stays aligned to its width. */
+    /* (Widest first. The variable-width columns are read and written unaligned, 8 bytes at a
+     * time.) */
     ch.v6 = n6 ? carve(&m, n6, sizeof *ch.v6) : NULL;
     ch.bytes.v = carve_dcol(&m, n, ch.bytes.w);
     ch.packets.v = carve_dcol(&m, n, ch.packets.w);

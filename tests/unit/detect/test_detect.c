@@ -379,6 +379,41 @@ static void test_detect_links_moved_server_and_expands_seeds(void **state)
     rmstore(dir);
 }
 
+/* The stash's variable-width columns: the width is the bytes the largest value needs (3 and
+ * 5 included), and values written in order at every width read back, the last one's spill
+ * landing in the slack. */
+static void test_detect_dcol_widths(void **state)
+{
+    (void)state;
+    assert_int_equal(dcol_width(0), 0);
+    assert_int_equal(dcol_width(1), 1);
+    assert_int_equal(dcol_width(255), 1);
+    assert_int_equal(dcol_width(256), 2);
+    assert_int_equal(dcol_width(65535), 2);
+    assert_int_equal(dcol_width(65536), 3);
+    assert_int_equal(dcol_width(0xffffff), 3);
+    assert_int_equal(dcol_width(0x1000000), 4);
+    assert_int_equal(dcol_width(UINT64_C(1) << 32), 5);
+    assert_int_equal(dcol_width(UINT64_MAX), 8);
+    enum { N = 37 };
+    for (unsigned w = 1; w <= 8; w++) {
+        uint64_t max = w == 8 ? UINT64_MAX : (UINT64_C(1) << (8 * w)) - 1, v[N];
+        struct dcol c;
+        dcol_init(&c, max);
+        assert_int_equal(c.w, w);
+        uint8_t *mem = malloc(N * w + DCOL_SLACK);
+        assert_non_null(mem);
+        c.v = mem;
+        for (size_t i = 0; i < N; i++) {
+            v[i] = i % 3 == 0 ? max : (max / (i + 2)) ^ i;
+            dcol_put(&c, i, v[i]);
+        }
+        for (size_t i = 0; i < N; i++)
+            assert_true(dcol_get(&c, i) == v[i]);
+        free(mem);
+    }
+}
+
 static void test_detect_orientation(void **state)
 {
     (void)state;
@@ -1232,6 +1267,7 @@ int main(void)
         cmocka_unit_test(test_detect_sampled_flows_drop_timing_features),
         cmocka_unit_test(test_detect_links_moved_server_and_expands_seeds),
         cmocka_unit_test(test_detect_orientation),
+        cmocka_unit_test(test_detect_dcol_widths),
         cmocka_unit_test(test_detect_hashes_agree),
         cmocka_unit_test(test_detect_client_table),
         cmocka_unit_test(test_detect_beacon_and_binomial),
