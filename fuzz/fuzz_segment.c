@@ -17,11 +17,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sc) {
         for (unsigned b = 0; b < s.nblocks && b < 64; b++) {
             struct store_block blk;
-            if (seg_decode_block(&s, b, STORE_COLS_ALL, sc, &blk, NULL) == 0 && blk.n) {
-                struct flow_rec r;
-                store_block_record(&blk, 0, &r);
-                store_block_record(&blk, blk.n - 1, &r);
-            }
+            for (unsigned fl = 0; fl <= STORE_SCAN_ADDR_MIXED; fl += STORE_SCAN_ADDR_MIXED)
+                if (seg_decode_block(&s, b, STORE_COLS_ALL, fl, sc, &blk, NULL) == 0 && blk.n) {
+                    struct flow_rec r;
+                    for (size_t i = 0; i < blk.n; i++) /* (mixed: every row's index) */
+                        store_block_record(&blk, i, &r);
+                }
             const struct store_block_meta *m = &s.blocks[b].meta;
             struct ipaddr a;
             memset(&a, 0, sizeof a);

@@ -208,6 +208,7 @@ static int run_pass(struct dctx *d, const struct pass *p, char errbuf[512])
             .t_lo = d->cfg->t_lo,
             .t_hi = d->cfg->t_hi,
             .cols = detect_cols,
+            .flags = STORE_SCAN_ADDR_MIXED,
             .threads = 1, /* store order: per-pair sessions follow time */
             .on_block = detect_on_block,
             .ctx = &x,

@@ -243,6 +243,7 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
         .t_lo = d->cfg->t_lo,
         .t_hi = d->cfg->t_hi,
         .cols = detect_cols,
+        .flags = STORE_SCAN_ADDR_MIXED,
         .threads = nth,
         .on_block = detect_on_block,
         .ctx = &x,

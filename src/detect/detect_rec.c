@@ -53,20 +53,22 @@ static void flow_orient(const struct dctx *d, const struct store_block *b, size_
     uint8_t proto = b->proto[i];
     uint16_t sp = b->src_port[i], dp = b->dst_port[i];
     bool fwd = detect_forward(proto, sp, dp, b->tcp_flags[i]);
+    /* (The scan asks for mixed address columns: an IPv4 row of a block with IPv6 ones is read
+     * as 4 bytes, not widened to 16 by the store and read back.) */
     const struct store_addr_col *cc = fwd ? &b->src : &b->dst, *sc = fwd ? &b->dst : &b->src;
-    if (cc->v4) {
+    if (cc->v4 && !store_addr_is6(cc, i)) {
         k->cv4 = cc->v4[i];
         k->c6 = false;
     } else {
-        k->ca = cc->full[i];
+        store_addr_get(cc, i, &k->ca);
         k->c6 = !ipaddr_is_v4(&k->ca);
         k->cv4 = ipaddr_v4(&k->ca);
     }
-    if (sc->v4) {
+    if (sc->v4 && !store_addr_is6(sc, i)) {
         ipaddr_from_v4(&r->sa, sc->v4[i]);
         r->v6 = false;
     } else {
-        r->sa = sc->full[i];
+        store_addr_get(sc, i, &r->sa);
         r->v6 = !ipaddr_is_v4(&r->sa);
     }
     k->fwd = r->fwd = fwd;
@@ -251,9 +253,10 @@ static size_t keep_open(struct dctx *d, const struct store_block *b)
         rmax |= b->sampling[i] ? b->sampling[i] - 1 : 0;
     }
     /* (An upper bound: a record's server is one of its two addresses.) */
-    for (size_t i = 0; i < n && (!b->src.v4 || !b->dst.v4); i++)
-        n6 += (!b->src.v4 && !ipaddr_is_v4(&b->src.full[i])) ||
-              (!b->dst.v4 && !ipaddr_is_v4(&b->dst.full[i]));
+    n6 = b->src.n6 + b->dst.n6; /* (mixed columns) */
+    for (size_t i = 0; i < n && (b->src.full || b->dst.full); i++)
+        n6 += (b->src.full && !ipaddr_is_v4(&b->src.full[i])) ||
+              (b->dst.full && !ipaddr_is_v4(&b->dst.full[i]));
     struct dchunk ch = {.t0 = n ? t0 : 0};
     dcol_init(&ch.t, n ? t1 - t0 : 0);
     dcol_init(&ch.dur, dmax > UINT32_MAX ? UINT32_MAX : dmax);

@@ -380,6 +380,27 @@ static int get_mixed(struct rd *r, size_t n, uint32_t *v4, const uint8_t **bm, c
     return 0;
 }
 
+int colenc_get_mixed(const uint8_t *p, size_t len, size_t n, uint32_t *v4, uint8_t *is6,
+                     struct ipaddr *v6, size_t *n6)
+{
+    struct rd r;
+    rd_init(&r, p, len);
+    if (rd_u8(&r) != COLENC_MIXED46)
+        return BS_ECORRUPT;
+    const uint8_t *bm, *a6;
+    int rc = get_mixed(&r, n, v4, &bm, &a6);
+    if (rc)
+        return rc;
+    size_t nb = (n + 7) / 8, k = 0;
+    memcpy(is6, bm, nb);
+    for (size_t b = 0; b < nb; b++) /* only the IPv6 rows, found by their bits */
+        for (unsigned m = bm[b]; m; m &= m - 1)
+            v4[b * 8 + (unsigned)__builtin_ctz(m)] = (uint32_t)k++;
+    memcpy(v6, a6, 16 * k); /* (get_mixed checked that the bitmap holds k = n6 rows) */
+    *n6 = k;
+    return 0;
+}
+
 int colenc_get_addr(const uint8_t *p, size_t len, size_t n, struct ipaddr *out, uint32_t *tmp)
 {
     struct rd r;

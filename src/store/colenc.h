@@ -71,6 +71,19 @@ int colenc_get_u16(const uint8_t *p, size_t len, size_t n, uint16_t *out);
 int colenc_get_u8(const uint8_t *p, size_t len, size_t n, uint8_t *out);
 /* tmp: room for n values, used while decoding a mixed column (COLENC_MIXED46). */
 int colenc_get_addr(const uint8_t *p, size_t len, size_t n, struct ipaddr *out, uint32_t *tmp);
+/* Is the encoded address column MIXED46? (Then colenc_get_mixed can decode it.) */
+static inline int colenc_is_mixed(const uint8_t *p, size_t len)
+{
+    return len && p[0] == COLENC_MIXED46;
+}
+/* A MIXED46 column without widening its IPv4 rows to 16 bytes: v4[i] gets row i's IPv4
+ * address, or for an IPv6 row its index into v6, where the IPv6 addresses go in row order;
+ * is6 (room for ceil(n/8) bytes) gets the bitmap of the IPv6 rows (bit i of byte i/8, least
+ * significant first) and *n6 their count. Row i's address is the one colenc_get_addr gives.
+ * v6 needs room for n addresses (a corrupt column is refused before more than n are
+ * written). Returns 0 or BS_ECORRUPT (also for a column of another kind). */
+int colenc_get_mixed(const uint8_t *p, size_t len, size_t n, uint32_t *v4, uint8_t *is6,
+                     struct ipaddr *v6, size_t *n6);
 
 /* Encoded size bound for n values (for buffer caps). */
 static inline size_t colenc_bound(size_t n)

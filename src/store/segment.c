@@ -707,6 +707,7 @@ struct seg_scratch {
     size_t raw_cap;
     void *col[STORE_COL_COUNT]; /* typed arrays of SEGMENT_BLOCK_MAX entries */
     uint32_t *v4[STORE_COL_COUNT];
+    uint8_t *is6[STORE_COL_COUNT]; /* mixed address columns' bitmaps */
     uint64_t *start_tmp;
 };
 
@@ -734,6 +735,7 @@ void seg_scratch_free(struct seg_scratch *sc)
     for (int i = 0; i < STORE_COL_COUNT; i++) {
         free(sc->col[i]);
         free(sc->v4[i]);
+        free(sc->is6[i]);
     }
     free(sc->start_tmp);
     free(sc);
@@ -793,19 +795,25 @@ static int load_col(const struct seg *s, const struct seg_block *sb, unsigned c,
     return 0;
 }
 
+/* Decodes column c of block sb: into *arr, or for an address column into *a (any form; the
+ * mixed one only when mixed is true). */
 static int decode_col(const struct seg *s, const struct seg_block *sb, unsigned c,
-                      struct seg_scratch *sc, void **arr, uint32_t **v4, uint64_t *bytes_read)
+                      struct seg_scratch *sc, void **arr, struct store_addr_col *a, bool mixed,
+                      uint64_t *bytes_read)
 {
     size_t n = sb->meta.n;
     *arr = NULL;
-    if (v4)
-        *v4 = NULL;
+    if (a)
+        memset(a, 0, sizeof *a);
     if (!sc->col[c] && !(sc->col[c] = malloc(SEGMENT_BLOCK_MAX * type_size(c))))
         return BS_ENOMEM;
     const struct seg_colref *cr = &sb->cols[c];
     if (!cr->present) { /* a column this segment does not have reads as zeros */
         memset(sc->col[c], 0, n * type_size(c));
-        *arr = sc->col[c];
+        if (a)
+            a->full = sc->col[c];
+        else
+            *arr = sc->col[c];
         return 0;
     }
     size_t raw_len;
@@ -826,26 +834,38 @@ static int decode_col(const struct seg *s, const struct seg_block *sb, unsigned 
         rc = colenc_get_u8(sc->raw, raw_len, n, sc->col[c]);
         break;
     default:
-        if (cr->form == 1) {
-            if (!sc->v4[c] && !(sc->v4[c] = malloc(SEGMENT_BLOCK_MAX * sizeof(uint32_t))))
-                return BS_ENOMEM;
-            rc = colenc_get_u32(sc->raw, raw_len, n, sc->v4[c]);
-            if (!rc)
-                *v4 = sc->v4[c];
-            return rc;
-        }
         if (!sc->v4[c] && !(sc->v4[c] = malloc(SEGMENT_BLOCK_MAX * sizeof(uint32_t))))
             return BS_ENOMEM;
+        if (cr->form == 1) {
+            rc = colenc_get_u32(sc->raw, raw_len, n, sc->v4[c]);
+            if (!rc)
+                a->v4 = sc->v4[c];
+            return rc;
+        }
+        if (mixed && colenc_is_mixed(sc->raw, raw_len)) {
+            if (!sc->is6[c] && !(sc->is6[c] = malloc(SEGMENT_BLOCK_MAX / 8)))
+                return BS_ENOMEM;
+            /* (The IPv6 addresses go where the 16-byte form would have gone.) */
+            rc = colenc_get_mixed(sc->raw, raw_len, n, sc->v4[c], sc->is6[c], sc->col[c], &a->n6);
+            if (!rc) {
+                a->v4 = sc->v4[c];
+                a->is6 = sc->is6[c];
+                a->v6 = sc->col[c];
+            }
+            return rc;
+        }
         rc = colenc_get_addr(sc->raw, raw_len, n, sc->col[c], sc->v4[c]);
-        break;
+        if (!rc)
+            a->full = sc->col[c];
+        return rc;
     }
     if (!rc)
         *arr = sc->col[c];
     return rc;
 }
 
-int seg_decode_block(const struct seg *s, unsigned bi, uint64_t cols, struct seg_scratch *sc,
-                     struct store_block *out, uint64_t *bytes_read)
+int seg_decode_block(const struct seg *s, unsigned bi, uint64_t cols, unsigned flags,
+                     struct seg_scratch *sc, struct store_block *out, uint64_t *bytes_read)
 {
     if (bi >= s->nblocks)
         return BS_ENOTFOUND;
@@ -856,11 +876,11 @@ int seg_decode_block(const struct seg *s, unsigned bi, uint64_t cols, struct seg
         cols |= STORE_COLBIT(STORE_COL_START_MS);
     int rc = 0;
     void *arr[STORE_COL_COUNT] = {0};
-    uint32_t *v4[STORE_COL_COUNT] = {0};
+    struct store_addr_col ad[STORE_COL_COUNT] = {0};
     for (unsigned c = 0; c < STORE_COL_COUNT && !rc; c++)
         if (cols & STORE_COLBIT(c))
-            rc = decode_col(s, sb, c, sc, &arr[c], col_type[c] == CT_ADDR ? &v4[c] : NULL,
-                            bytes_read);
+            rc = decode_col(s, sb, c, sc, &arr[c], col_type[c] == CT_ADDR ? &ad[c] : NULL,
+                            (flags & STORE_SCAN_ADDR_MIXED) != 0, bytes_read);
     if (rc)
         return rc == BS_ENOMEM ? rc : BS_ECORRUPT;
     if (arr[STORE_COL_END_MS]) { /* stored as duration */
@@ -873,10 +893,10 @@ int seg_decode_block(const struct seg *s, unsigned bi, uint64_t cols, struct seg
     out->end_ms = arr[STORE_COL_END_MS];
     out->packets = arr[STORE_COL_PACKETS];
     out->bytes = arr[STORE_COL_BYTES];
-    out->src = (struct store_addr_col){v4[STORE_COL_SRC], arr[STORE_COL_SRC]};
-    out->dst = (struct store_addr_col){v4[STORE_COL_DST], arr[STORE_COL_DST]};
-    out->exporter = (struct store_addr_col){v4[STORE_COL_EXPORTER], arr[STORE_COL_EXPORTER]};
-    out->nexthop = (struct store_addr_col){v4[STORE_COL_NEXTHOP], arr[STORE_COL_NEXTHOP]};
+    out->src = ad[STORE_COL_SRC];
+    out->dst = ad[STORE_COL_DST];
+    out->exporter = ad[STORE_COL_EXPORTER];
+    out->nexthop = ad[STORE_COL_NEXTHOP];
     out->sampling = arr[STORE_COL_SAMPLING];
     out->obs_domain = arr[STORE_COL_OBS_DOMAIN];
     out->in_if = arr[STORE_COL_IN_IF];

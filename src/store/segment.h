@@ -107,10 +107,11 @@ struct seg_scratch *seg_scratch_new(void);
 void seg_scratch_free(struct seg_scratch *sc);
 
 /* Decodes the columns in mask cols of block bi into out (arrays owned by sc, valid until the
- * next call with sc). Checks each column's CRC. Returns 0 or BS_ECORRUPT. *bytes_read (may be
- * NULL) is increased by the stored bytes read. */
-int seg_decode_block(const struct seg *s, unsigned bi, uint64_t cols, struct seg_scratch *sc,
-                     struct store_block *out, uint64_t *bytes_read);
+ * next call with sc), with address columns in the mixed form where stored so when flags has
+ * STORE_SCAN_ADDR_MIXED. Checks each column's CRC. Returns 0 or BS_ECORRUPT. *bytes_read (may
+ * be NULL) is increased by the stored bytes read. */
+int seg_decode_block(const struct seg *s, unsigned bi, uint64_t cols, unsigned flags,
+                     struct seg_scratch *sc, struct store_block *out, uint64_t *bytes_read);
 
 /* Skip index queries on a parsed block (store.h explains the contract). */
 bool seg_skip_may_contain(const struct seg_skipref *k, const void *val, size_t vlen);

@@ -174,10 +174,8 @@ void store_block_record(const struct store_block *b, size_t i, struct flow_rec *
     GET(dst_mask, dst_mask);
 #undef GET
 #define ADDR(f)                                                                                    \
-    if (b->f.v4)                                                                                   \
-        ipaddr_from_v4(&r->f, b->f.v4[i]);                                                         \
-    else if (b->f.full)                                                                            \
-    r->f = b->f.full[i]
+    if (b->f.v4 || b->f.full)                                                                      \
+    store_addr_get(&b->f, i, &r->f)
     ADDR(src);
     ADDR(dst);
     ADDR(exporter);

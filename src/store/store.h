@@ -111,12 +111,38 @@ enum store_col {
 #define STORE_COLBIT(c) (UINT64_C(1) << (c))
 #define STORE_COLS_ALL  (STORE_COLBIT(STORE_COL_COUNT) - 1)
 
-/* An address column of a decoded block: exactly one of v4 (host-order IPv4 addresses, used
- * when every address of the block is IPv4) and full (16-byte form) is non-NULL. */
+/* An address column of a decoded block, in one of three forms:
+ *   IPv4:  v4 only: every address of the block is IPv4, v4[i] row i's (host order);
+ *   full:  full only: row i's address in 16-byte form;
+ *   mixed: v4, is6 and v6 (only to a scan that asks for it, STORE_SCAN_ADDR_MIXED, and only
+ *          where the block stores the column so): row i is IPv6 when bit i of is6 is set
+ *          (store_addr_is6), its address v6[v4[i]], else IPv4, v4[i]. The block's n6 IPv6
+ *          addresses are not widened to 16 bytes each with the others: a scan that reads
+ *          most rows as IPv4 decodes a quarter of the bytes.
+ * store_addr_get reads any form. */
 struct store_addr_col {
     const uint32_t *v4;
     const struct ipaddr *full;
+    const uint8_t *is6;      /* mixed: a bit a row (bit i of byte i/8, least significant first) */
+    const struct ipaddr *v6; /* mixed: the IPv6 rows' addresses, in row order */
+    size_t n6;               /* mixed: how many */
 };
+
+static inline bool store_addr_is6(const struct store_addr_col *c, size_t i)
+{
+    return c->is6 && ((c->is6[i >> 3] >> (i & 7)) & 1);
+}
+
+/* Row i's address in 16-byte form, whatever the column's form. */
+static inline void store_addr_get(const struct store_addr_col *c, size_t i, struct ipaddr *out)
+{
+    if (c->full)
+        *out = c->full[i];
+    else if (store_addr_is6(c, i))
+        *out = c->v6[c->v4[i]];
+    else
+        ipaddr_from_v4(out, c->v4[i]);
+}
 
 /* One decoded block. Only the requested columns are set; the others are NULL. Records are in
  * ascending start_ms order within a block. */
@@ -168,6 +194,7 @@ struct store_scan {
     uint64_t t_lo, t_hi; /* blocks whose start_ms range meets [t_lo, t_hi]; records inside
                           * a block are NOT filtered by time (the caller does that) */
     uint64_t cols;       /* STORE_COLBIT mask of the columns to decode */
+    unsigned flags;      /* STORE_SCAN_* */
     unsigned threads;    /* 0 or 1: the caller's thread; up to STORE_SCAN_MAX_THREADS */
     /* Optional: return false to skip the block without decompressing it. May be called from
      * several threads at once (thread = 0..threads-1). */
@@ -183,6 +210,8 @@ struct store_scan {
     void *ctx;
 };
 #define STORE_SCAN_MAX_THREADS 16
+/* The caller reads address columns in the mixed form too (struct store_addr_col). */
+#define STORE_SCAN_ADDR_MIXED 1u
 
 struct store_scan_stats {
     uint64_t segments, blocks_total, blocks_skipped, blocks_corrupt, records_scanned;

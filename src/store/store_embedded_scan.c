@@ -88,7 +88,7 @@ static void *scan_worker(void *p)
             continue;
         }
         struct store_block b;
-        int rc = seg_decode_block(&ms->seg, bi, sc->cols, scr, &b, &st.bytes_read);
+        int rc = seg_decode_block(&ms->seg, bi, sc->cols, sc->flags, scr, &b, &st.bytes_read);
         if (rc == BS_ENOMEM) {
             a->rc = rc;
             atomic_store(&j->stop, 1);
@@ -387,7 +387,7 @@ int emb_check(struct store *s, void (*report)(void *ctx, const char *path, const
             st->segments++;
             for (uint32_t b = 0; b < sg.nblocks && !rc; b++) {
                 struct store_block blk;
-                int brc = seg_decode_block(&sg, b, STORE_COLS_ALL, sc, &blk, NULL);
+                int brc = seg_decode_block(&sg, b, STORE_COLS_ALL, 0, sc, &blk, NULL);
                 st->blocks++;
                 if (brc == BS_ENOMEM) {
                     rc = brc;

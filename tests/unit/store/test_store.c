@@ -344,12 +344,34 @@ static void test_colenc_mixed_addresses(void **state)
             memset(o, 0, n * sizeof *o);
             assert_int_equal(colenc_get_addr((const uint8_t *)b.data, b.len, n, o, tmp), 0);
             assert_memory_equal(o, a, n * sizeof *a);
+            /* The mixed form (IPv4 rows not widened) gives every row the same address. */
+            uint8_t *is6 = malloc((n + 7) / 8);
+            struct ipaddr *v6 = malloc(n * sizeof *v6);
+            assert_non_null(is6);
+            assert_non_null(v6);
+            size_t m6 = SIZE_MAX;
+            int mrc = colenc_get_mixed((const uint8_t *)b.data, b.len, n, tmp, is6, v6, &m6);
+            assert_int_equal(colenc_is_mixed((const uint8_t *)b.data, b.len), share[s6] != 26);
+            if (share[s6] == 26) {
+                assert_int_equal(mrc, BS_ECORRUPT); /* not a mixed column */
+            } else {
+                assert_int_equal(mrc, 0);
+                assert_int_equal(m6, n6);
+                struct store_addr_col col = {.v4 = tmp, .is6 = is6, .v6 = v6, .n6 = m6};
+                for (size_t i = 0; i < n; i++) {
+                    struct ipaddr g;
+                    store_addr_get(&col, i, &g);
+                    assert_memory_equal(&g, &a[i], sizeof g);
+                    assert_int_equal(store_addr_is6(&col, i), !ipaddr_is_v4(&a[i]));
+                }
+            }
             if (share[s6] != 26) {
                 uint8_t *p = (uint8_t *)b.data;
                 size_t nb = (n + 7) / 8, bm = b.len - 16 * n6 - nb;
                 assert_int_equal(be32(p + 1), n6);
                 p[bm] ^= 1; /* one row more or less IPv6 than counted */
                 assert_int_equal(colenc_get_addr(p, b.len, n, o, tmp), BS_ECORRUPT);
+                assert_int_equal(colenc_get_mixed(p, b.len, n, tmp, is6, v6, &m6), BS_ECORRUPT);
                 p[bm] ^= 1;
                 if (n % 8) { /* a row past the last */
                     p[bm + nb - 1] ^= (uint8_t)(0x80);
@@ -357,8 +379,11 @@ static void test_colenc_mixed_addresses(void **state)
                     p[bm + nb - 1] ^= (uint8_t)(0x80);
                 }
                 assert_int_equal(colenc_get_addr(p, b.len - 1, n, o, tmp), BS_ECORRUPT);
+                assert_int_equal(colenc_get_mixed(p, b.len - 1, n, tmp, is6, v6, &m6), BS_ECORRUPT);
                 assert_int_equal(colenc_get_addr(p, b.len, n, o, tmp), 0);
             }
+            free(is6);
+            free(v6);
             buf_release(&b);
             free(a);
             free(o);
@@ -796,10 +821,20 @@ static void test_segment_versions(void **state)
         }
         assert_int_equal(rc, 0);
         struct store_block blk;
-        assert_int_equal(seg_decode_block(&sg, 0, STORE_COLS_ALL, sc, &blk, NULL), 0);
+        assert_int_equal(seg_decode_block(&sg, 0, STORE_COLS_ALL, 0, sc, &blk, NULL), 0);
         assert_int_equal(blk.n, 40);
         assert_memory_equal(&blk.src.full[39], &r[39].src, sizeof r[39].src);
         assert_int_equal(blk.dst.v4[39], 0x0a000000u + 39);
+        /* Asked for mixed columns, the block gives every row the same addresses. */
+        assert_int_equal(
+            seg_decode_block(&sg, 0, STORE_COLS_ALL, STORE_SCAN_ADDR_MIXED, sc, &blk, NULL), 0);
+        for (size_t i = 0; i < 40; i++) {
+            struct ipaddr g;
+            store_addr_get(&blk.src, i, &g);
+            assert_memory_equal(&g, &r[i].src, sizeof g);
+            store_addr_get(&blk.dst, i, &g);
+            assert_memory_equal(&g, &r[i].dst, sizeof g);
+        }
         seg_release(&sg);
     }
     seg_scratch_free(sc);

@@ -173,7 +173,7 @@ static void test_segment_write_ordered_gathers_through_order_and_keeps_input(voi
     size_t k = 0;
     for (unsigned b = 0; b < sg.nblocks; b++) {
         struct store_block blk;
-        assert_int_equal(seg_decode_block(&sg, b, STORE_COLS_ALL, scr, &blk, NULL), 0);
+        assert_int_equal(seg_decode_block(&sg, b, STORE_COLS_ALL, 0, scr, &blk, NULL), 0);
         for (size_t i = 0; i < blk.n; i++, k++) {
             struct flow_rec r;
             store_block_record(&blk, i, &r);
