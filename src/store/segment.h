@@ -48,6 +48,9 @@ enum seg_codec { SEG_CODEC_NONE = 0, SEG_CODEC_ZSTD = 1, SEG_CODEC_LZ4 = 2 };
 struct seg_writer_opts {
     enum seg_codec codec;
     int zstd_level;
+    /* With codec zstd: lz4 for the columns where it comes within a quarter of zstd's bytes
+     * (segment.c compress_col; [store] compression = auto). */
+    bool auto_lz4;
 };
 
 /* Writes recs[0..n) to the open file f as one segment, sorting them by start_ms in place

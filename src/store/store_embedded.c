@@ -137,7 +137,7 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
     /* Settings: defaults match config_keys.def. */
     int64_t partition = 300000, retention = 30LL * 86400000, max_size = 0, level = 1;
     int64_t batch = 1048576, threads = 2;
-    const char *comp = "zstd";
+    const char *comp = "auto";
     if (cfg) {
         partition = config_duration_ms(cfg, "store", "partition");
         retention = config_duration_ms(cfg, "store", "retention");
@@ -152,8 +152,9 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
         rc = BS_EUSAGE;
         goto out_free;
     }
-    if (strcmp(comp, "zstd") && strcmp(comp, "lz4") && strcmp(comp, "none")) {
-        set_err(errbuf, "[store] compression: '%s' is not zstd, lz4 or none", comp);
+    if (strcmp(comp, "auto") && strcmp(comp, "zstd") && strcmp(comp, "lz4") &&
+        strcmp(comp, "none")) {
+        set_err(errbuf, "[store] compression: '%s' is not auto, zstd, lz4 or none", comp);
         rc = BS_EUSAGE;
         goto out_free;
     }
@@ -176,9 +177,10 @@ static int emb_open(const char *url, const struct config *cfg, int flags, struct
     vec_init(&e->order, sizeof(uint32_t), 4096, 2 * e->cap_max);
     vec_init(&e->tmps, sizeof(struct emb_tmpseg), 16, e->cap_max);
     vec_init(&e->staged, sizeof(struct emb_tmpseg), 64, EMB_STAGE_MAX);
-    e->wopts.codec = !strcmp(comp, "zstd")  ? SEG_CODEC_ZSTD
-                     : !strcmp(comp, "lz4") ? SEG_CODEC_LZ4
-                                            : SEG_CODEC_NONE;
+    e->wopts.codec = !strcmp(comp, "zstd") || !strcmp(comp, "auto") ? SEG_CODEC_ZSTD
+                     : !strcmp(comp, "lz4")                         ? SEG_CODEC_LZ4
+                                                                    : SEG_CODEC_NONE;
+    e->wopts.auto_lz4 = !strcmp(comp, "auto");
     e->wopts.zstd_level = (int)level;
 
     char path[EMB_PATH_MAX];

@@ -33,7 +33,7 @@ err=$("$BOTSCOPE" config --check --config "$cfg" 2>&1); expect_rc 2 $? "threads 
 grep -q "$cfg:2: \[collect\] threads: -1 is out of range" <<<"$err" || fail "range text: $err"
 printf '[store]\ncompression = "gzip"\n' >"$cfg"
 err=$("$BOTSCOPE" flows --store /nonexistent --config "$cfg" 2>&1); expect_rc 2 $? "flows with gzip"
-grep -q "$cfg:2: \[store\] compression: 'gzip' is not one of zstd|lz4|none" <<<"$err" || fail "words text: $err"
+grep -q "$cfg:2: \[store\] compression: 'gzip' is not one of auto|zstd|lz4|none" <<<"$err" || fail "words text: $err"
 printf 'log_level = "loud"\n' >"$cfg"
 "$BOTSCOPE" config --check --config "$cfg" >/dev/null 2>&1; expect_rc 2 $? "log_level = loud"
 printf '[store]\nretention = 1d\nretention = 2d\n' >"$cfg"

@@ -243,7 +243,7 @@ static void test_config_errors_name_file_line_key(void **state)
         {"[collect]\nthreads = 0\n", ":2: [collect] threads: 0 is out of range (1..1024)"},
         {"[collect]\nthreads = 1025\n", ":2: [collect] threads: 1025 is out of range (1..1024)"},
         {"[store]\ncompression = \"gzip\"\n",
-         ":2: [store] compression: 'gzip' is not one of zstd|lz4|none"},
+         ":2: [store] compression: 'gzip' is not one of auto|zstd|lz4|none"},
         {"log_level = \"loud\"\n",
          ":1: [general] log_level: 'loud' is not one of error|warning|info|debug"},
         {"[store]\npartition = 500ms\n",

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -141,6 +142,79 @@ static void segment_roundtrip(struct flow_rec *recs, const uint32_t *order, size
 }
 
 /* ---- segment writer -------------------------------------------------------------------- */
+
+/* [store] compression = auto: lz4 for a column where it comes within a quarter of zstd's
+ * bytes (destination ports in runs of random values: both find the runs, neither shrinks the
+ * random bytes), zstd where it compresses far better (packet counts of two bits of entropy a
+ * byte), not zstd where it does not shrink the column (random source ports); tried on the first
+ * block and every eighth, kept between; every block reads back the same records. Plain zstd
+ * stays zstd wherever it shrinks the column. */
+static void test_segment_auto_codec_picks_per_column(void **state)
+{
+    (void)state;
+    enum { N = 9 * SEGMENT_BLOCK_RECORDS + 100 }; /* blocks 0..9: 0 and 8 are tries */
+    struct flow_rec *recs = malloc(N * sizeof *recs);
+    assert_non_null(recs);
+    uint64_t s = 99;
+    uint16_t run = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        make_rec(&recs[i], 1700000000000ull + i / 4, i);
+        if (rnd(&s) % 4 == 0)
+            run = (uint16_t)rnd(&s);
+        recs[i].dst_port = run;
+        recs[i].src_port = (uint16_t)rnd(&s);
+        recs[i].packets = 1 + rnd(&s) % 4;
+    }
+    for (int a = 0; a < 2; a++) {
+        FILE *f = tmpfile();
+        assert_non_null(f);
+        ZSTD_CCtx *cctx = ZSTD_createCCtx();
+        assert_non_null(cctx);
+        struct seg_writer_opts o = {.codec = SEG_CODEC_ZSTD, .zstd_level = 1, .auto_lz4 = a};
+        uint64_t bytes = 0;
+        assert_int_equal(seg_write(f, recs, N, &o, cctx, &bytes), 0);
+        ZSTD_freeCCtx(cctx);
+        uint8_t *mem = malloc(bytes);
+        assert_non_null(mem);
+        rewind(f);
+        assert_int_equal(fread(mem, 1, bytes, f), bytes);
+        fclose(f);
+        struct seg sg;
+        assert_int_equal(seg_parse(&sg, mem, bytes, "mem"), 0);
+        assert_int_equal(sg.nblocks, 10);
+        for (unsigned b = 0; b < sg.nblocks; b++) {
+            const struct seg_colref *cr = sg.blocks[b].cols;
+            assert_int_equal(cr[STORE_COL_DST_PORT].codec, a ? SEG_CODEC_LZ4 : SEG_CODEC_ZSTD);
+            assert_int_equal(cr[STORE_COL_PACKETS].codec, SEG_CODEC_ZSTD);
+            /* (lz4 may shrink random bytes by a few matches found by chance) */
+            assert_int_not_equal(cr[STORE_COL_SRC_PORT].codec, a ? SEG_CODEC_ZSTD : SEG_CODEC_LZ4);
+            /* Between the tries, a column keeps its try's pick: zstd, or the fast kind (lz4,
+             * or the bytes as they are); either is stored as is when it does not shrink them. */
+            for (unsigned c = 0; c < STORE_COL_COUNT && a && b % 8; c++) {
+                bool tried_zstd = sg.blocks[b - b % 8].cols[c].codec == SEG_CODEC_ZSTD;
+                if (cr[c].codec != SEG_CODEC_NONE)
+                    assert_int_equal(cr[c].codec, tried_zstd ? SEG_CODEC_ZSTD : SEG_CODEC_LZ4);
+            }
+        }
+        struct seg_scratch *scr = seg_scratch_new();
+        assert_non_null(scr);
+        size_t k = 0;
+        for (unsigned b = 0; b < sg.nblocks; b++) {
+            struct store_block blk;
+            assert_int_equal(seg_decode_block(&sg, b, STORE_COLS_ALL, 0, scr, &blk, NULL), 0);
+            for (size_t i = 0; i < blk.n; i++, k++) {
+                struct flow_rec r;
+                store_block_record(&blk, i, &r);
+                assert_memory_equal(&r, &recs[k], sizeof r);
+            }
+        }
+        assert_int_equal(k, N);
+        seg_scratch_free(scr);
+        seg_release(&sg);
+        free(mem);
+    }
+    free(recs);
+}
 
 static void test_segment_write_ordered_gathers_through_order_and_keeps_input(void **state)
 {
@@ -608,6 +682,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_segment_write_ordered_gathers_through_order_and_keeps_input),
+        cmocka_unit_test(test_segment_auto_codec_picks_per_column),
         cmocka_unit_test(test_segment_write_sorts_unsorted_input_in_place),
         cmocka_unit_test(test_segment_skip_index_kind_follows_distinct_count),
         cmocka_unit_test(test_segment_block_summary_from_column_passes_ipv4_and_ipv6),
