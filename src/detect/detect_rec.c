@@ -230,6 +230,12 @@ static void *carve_dcol(char **p, size_t n, size_t w)
     return v;
 }
 
+/* Is row i of address column c IPv6? (Any form.) */
+static bool addr_is6(const struct store_addr_col *c, size_t i)
+{
+    return c->full ? !ipaddr_is_v4(&c->full[i]) : store_addr_is6(c, i);
+}
+
 /* Opens the chunk that keeps block b's records in part d's stash (filled by keep_add batch by
  * batch); its index, or SIZE_MAX when the block cannot be kept: the stash is over its budget or
  * out of memory (every part then stops keeping records: the passes after the client pass read
@@ -252,11 +258,15 @@ static size_t keep_open(struct dctx *d, const struct store_block *b)
         by |= b->bytes[i];
         rmax |= b->sampling[i] ? b->sampling[i] - 1 : 0;
     }
-    /* (An upper bound: a record's server is one of its two addresses.) */
-    n6 = b->src.n6 + b->dst.n6; /* (mixed columns) */
-    for (size_t i = 0; i < n && (b->src.full || b->dst.full); i++)
-        n6 += (b->src.full && !ipaddr_is_v4(&b->src.full[i])) ||
-              (b->dst.full && !ipaddr_is_v4(&b->dst.full[i]));
+    /* The records with an IPv6 address (the server is one of its two): for two mixed columns,
+     * the bits of either bitmap, a byte at a time. */
+    if (b->src.is6 && b->dst.is6) {
+        for (size_t k = 0; k < (n + 7) / 8; k++)
+            n6 += (size_t)__builtin_popcount(b->src.is6[k] | b->dst.is6[k]);
+    } else if (b->src.is6 || b->src.full || b->dst.is6 || b->dst.full) {
+        for (size_t i = 0; i < n; i++)
+            n6 += addr_is6(&b->src, i) || addr_is6(&b->dst, i);
+    }
     struct dchunk ch = {.t0 = n ? t0 : 0};
     dcol_init(&ch.t, n ? t1 - t0 : 0);
     dcol_init(&ch.dur, dmax > UINT32_MAX ? UINT32_MAX : dmax);
