@@ -278,10 +278,16 @@ static int reset_pairs(struct dctx *d, uint32_t round)
     free(d->pair_bits);
     if (!(d->pair_bits = calloc(d->ncli / 8 + 1, 1)))
         return BS_ENOMEM;
+    memset(d->seed_v4, 0, sizeof d->seed_v4);
     for (size_t i = 0; i < d->ncli; i++) {
         const struct dcli *c = &d->cli[i];
-        if ((c->flags & DCLI_SEED) && c->seed_round == round)
-            d->pair_bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+        if (!(c->flags & DCLI_SEED) || c->seed_round != round)
+            continue;
+        d->pair_bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+        if (ipaddr_is_v4(&c->addr)) {
+            uint32_t b = seed_v4_bit(ipaddr_v4(&c->addr));
+            d->seed_v4[b >> 3] |= (uint8_t)(1u << (b & 7));
+        }
     }
     return 0;
 }

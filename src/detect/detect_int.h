@@ -255,6 +255,7 @@ struct dctx {
     unsigned nplog;                               /* (the client pass: one per part) */
     size_t npairs;                                /* distinct seed pairs of the last judge */
     uint8_t *pair_bits;       /* pair pass after the client pass: the round's seeds */
+    uint8_t seed_v4[8192];    /* and their IPv4 addresses, one bit each (seed_v4_bit) */
     struct htab udp_seen;     /* pair pass: seed-peer hash -> client index (high UDP) */
     struct htab udp_seen_srv; /* pair pass: seed-as-server peer hash -> its address */
     struct htab udp_srv;      /* pair pass: seed address as the server side -> peers */
@@ -289,6 +290,14 @@ struct dctx {
     uint64_t features_ns; /* time in passes over the records and in judging seed pairs */
     int rc;
 };
+
+/* The bit of an IPv4 address in dctx.seed_v4 (a filter with false positives: a pair pass
+ * after the client pass reads a high-port UDP record whose client is not a seed only when
+ * its server may be one). */
+static inline uint32_t seed_v4_bit(uint32_t a)
+{
+    return (a * 0x9e3779b1u) >> 16;
+}
 
 /* Runs passes 1 and 2 for the clients that expansion round `round` made seeds. Returns 0, a
  * store error or BS_ENOMEM/BS_ELIMIT with errbuf set. */
