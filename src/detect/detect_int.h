@@ -255,7 +255,8 @@ struct dctx {
     unsigned nplog;                               /* (the client pass: one per part) */
     size_t npairs;                                /* distinct seed pairs of the last judge */
     uint8_t *pair_bits;       /* pair pass after the client pass: the round's seeds */
-    uint8_t seed_v4[8192];    /* and their IPv4 addresses, one bit each (seed_v4_bit) */
+    uint8_t seed_v4[8192];    /* the round's seeds' IPv4 addresses, one bit each (seed_v4_bit;
+                               * round 0's from the seed list) */
     struct htab udp_seen;     /* pair pass: seed-peer hash -> client index (high UDP) */
     struct htab udp_seen_srv; /* pair pass: seed-as-server peer hash -> its address */
     struct htab udp_srv;      /* pair pass: seed address as the server side -> peers */
@@ -291,9 +292,9 @@ struct dctx {
     int rc;
 };
 
-/* The bit of an IPv4 address in dctx.seed_v4 (a filter with false positives: a pair pass
- * after the client pass reads a high-port UDP record whose client is not a seed only when
- * its server may be one). */
+/* The bit of an IPv4 address in dctx.seed_v4, a filter with false positives: a pair pass
+ * looks a high-port UDP record's server up among the seeds only when the filter lets it
+ * through, and after the client pass does not even unpack the record otherwise. */
 static inline uint32_t seed_v4_bit(uint32_t a)
 {
     return (a * 0x9e3779b1u) >> 16;

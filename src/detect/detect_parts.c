@@ -231,6 +231,7 @@ int detect_client_pass(struct dctx *d, char errbuf[512])
                                   .owner = d,
                                   .fused = d->fused,
                                   .t_first = UINT64_MAX};
+        memcpy(parts[t]->seed_v4, d->seed_v4, sizeof d->seed_v4);
         /* Same sizes and seeds as d's: the hashes agree. */
         detect_htab_empty(&parts[t]->client_ix, &d->client_ix);
         detect_htab_empty(&parts[t]->udp_seen, &d->udp_seen);

@@ -27,6 +27,11 @@ static bool pair_client(const struct dctx *d, const struct pass *p, const struct
  * that is never a client drops out when the counts join the client table (scan_round). */
 static bool is_seed_addr(const struct dctx *d, const struct pass *p, const struct ipaddr *a)
 {
+    if (ipaddr_is_v4(a)) { /* most are not: the round's seed_v4 filter says so first */
+        uint32_t b = seed_v4_bit(ipaddr_v4(a));
+        if (!((d->seed_v4[b >> 3] >> (b & 7)) & 1))
+            return false;
+    }
     if (p->clients)
         return detect_seeds_has(d->seeds, a);
     const uint32_t *ix = detect_client_find(d, a, client_hash(d, a));
