@@ -284,10 +284,7 @@ static int reset_pairs(struct dctx *d, uint32_t round)
         if (!(c->flags & DCLI_SEED) || c->seed_round != round)
             continue;
         d->pair_bits[i >> 3] |= (uint8_t)(1u << (i & 7));
-        if (ipaddr_is_v4(&c->addr)) {
-            uint32_t b = seed_v4_bit(ipaddr_v4(&c->addr));
-            d->seed_v4[b >> 3] |= (uint8_t)(1u << (b & 7));
-        }
+        seed_v4_add(d, &c->addr);
     }
     return 0;
 }
@@ -384,12 +381,8 @@ int detect_run(struct store *s, const struct detect_config *cfg, const struct de
     /* With seeds given, the client pass can pair them as it goes (without, the seeds are the
      * scanners the client pass finds). */
     d->fused = seeds && seeds->n;
-    for (size_t i = 0; d->fused && i < seeds->n; i++) { /* (round 0's seed_v4) */
-        if (ipaddr_is_v4(&seeds->v[i].addr)) {
-            uint32_t b = seed_v4_bit(ipaddr_v4(&seeds->v[i].addr));
-            d->seed_v4[b >> 3] |= (uint8_t)(1u << (b & 7));
-        }
-    }
+    for (size_t i = 0; d->fused && i < seeds->n; i++) /* (round 0's seed_v4) */
+        seed_v4_add(d, &seeds->v[i].addr);
     int rc;
     uint64_t t_start = clock_mono_ns();
     if ((rc = detect_client_pass(d, errbuf)))

@@ -300,6 +300,15 @@ static inline uint32_t seed_v4_bit(uint32_t a)
     return (a * 0x9e3779b1u) >> 16;
 }
 
+/* Sets seed a's bit in d->seed_v4 (an IPv6 seed has none: its records always go through). */
+static inline void seed_v4_add(struct dctx *d, const struct ipaddr *a)
+{
+    if (ipaddr_is_v4(a)) {
+        uint32_t b = seed_v4_bit(ipaddr_v4(a));
+        d->seed_v4[b >> 3] |= (uint8_t)(1u << (b & 7));
+    }
+}
+
 /* Runs passes 1 and 2 for the clients that expansion round `round` made seeds. Returns 0, a
  * store error or BS_ENOMEM/BS_ELIMIT with errbuf set. */
 int detect_scan_round(struct dctx *d, uint32_t round, char errbuf[512]);
