@@ -118,18 +118,19 @@ static void assert_store_holds(const char *dir, struct flow_rec *want, size_t n,
     free(c.r.v);
 }
 
-/* Writes one segment of recs[0..n) to a temp file and parses it back (bytes in *mem). */
-static void segment_roundtrip(struct flow_rec *recs, const uint32_t *order, size_t n,
-                              struct seg *sg, uint8_t **mem)
+/* Writes one segment of recs[0..n) with options o (cctx: a ZSTD_CCtx for zstd) to a temp file
+ * and parses it back (bytes in *mem). */
+static void segment_roundtrip_opts(struct flow_rec *recs, const uint32_t *order, size_t n,
+                                   const struct seg_writer_opts *o, void *cctx, struct seg *sg,
+                                   uint8_t **mem)
 {
     FILE *f = tmpfile();
     assert_non_null(f);
-    struct seg_writer_opts o = {.codec = SEG_CODEC_NONE, .zstd_level = 1};
     uint64_t bytes = 0;
     if (order)
-        assert_int_equal(seg_write_ordered(f, recs, order, n, &o, NULL, NULL, &bytes), 0);
+        assert_int_equal(seg_write_ordered(f, recs, order, n, o, cctx, NULL, &bytes), 0);
     else
-        assert_int_equal(seg_write(f, recs, n, &o, NULL, &bytes), 0);
+        assert_int_equal(seg_write(f, recs, n, o, cctx, &bytes), 0);
     assert_int_equal(fseek(f, 0, SEEK_END), 0);
     long len = ftell(f);
     assert_int_equal((uint64_t)len, bytes);
@@ -139,6 +140,34 @@ static void segment_roundtrip(struct flow_rec *recs, const uint32_t *order, size
     assert_int_equal(fread(*mem, 1, (size_t)len, f), (size_t)len);
     fclose(f);
     assert_int_equal(seg_parse(sg, *mem, (size_t)len, "mem"), 0);
+}
+
+/* The same without compression. */
+static void segment_roundtrip(struct flow_rec *recs, const uint32_t *order, size_t n,
+                              struct seg *sg, uint8_t **mem)
+{
+    struct seg_writer_opts o = {.codec = SEG_CODEC_NONE, .zstd_level = 1};
+    segment_roundtrip_opts(recs, order, n, &o, NULL, sg, mem);
+}
+
+/* Asserts that segment sg holds exactly want[0..n), in order. */
+static void assert_segment_holds(const struct seg *sg, const struct flow_rec *want, size_t n)
+{
+    struct seg_scratch *scr = seg_scratch_new();
+    assert_non_null(scr);
+    size_t k = 0;
+    for (unsigned b = 0; b < sg->nblocks; b++) {
+        struct store_block blk;
+        assert_int_equal(seg_decode_block(sg, b, STORE_COLS_ALL, 0, scr, &blk, NULL), 0);
+        for (size_t i = 0; i < blk.n; i++, k++) {
+            struct flow_rec r;
+            assert_true(k < n);
+            store_block_record(&blk, i, &r);
+            assert_memory_equal(&r, &want[k], sizeof r);
+        }
+    }
+    assert_int_equal(k, n);
+    seg_scratch_free(scr);
 }
 
 /* ---- segment writer -------------------------------------------------------------------- */
@@ -166,21 +195,13 @@ static void test_segment_auto_codec_picks_per_column(void **state)
         recs[i].packets = 1 + rnd(&s) % 4;
     }
     for (int a = 0; a < 2; a++) {
-        FILE *f = tmpfile();
-        assert_non_null(f);
         ZSTD_CCtx *cctx = ZSTD_createCCtx();
         assert_non_null(cctx);
         struct seg_writer_opts o = {.codec = SEG_CODEC_ZSTD, .zstd_level = 1, .auto_lz4 = a};
-        uint64_t bytes = 0;
-        assert_int_equal(seg_write(f, recs, N, &o, cctx, &bytes), 0);
-        ZSTD_freeCCtx(cctx);
-        uint8_t *mem = malloc(bytes);
-        assert_non_null(mem);
-        rewind(f);
-        assert_int_equal(fread(mem, 1, bytes, f), bytes);
-        fclose(f);
         struct seg sg;
-        assert_int_equal(seg_parse(&sg, mem, bytes, "mem"), 0);
+        uint8_t *mem;
+        segment_roundtrip_opts(recs, NULL, N, &o, cctx, &sg, &mem);
+        ZSTD_freeCCtx(cctx);
         assert_int_equal(sg.nblocks, 10);
         for (unsigned b = 0; b < sg.nblocks; b++) {
             const struct seg_colref *cr = sg.blocks[b].cols;
@@ -196,20 +217,7 @@ static void test_segment_auto_codec_picks_per_column(void **state)
                     assert_int_equal(cr[c].codec, tried_zstd ? SEG_CODEC_ZSTD : SEG_CODEC_LZ4);
             }
         }
-        struct seg_scratch *scr = seg_scratch_new();
-        assert_non_null(scr);
-        size_t k = 0;
-        for (unsigned b = 0; b < sg.nblocks; b++) {
-            struct store_block blk;
-            assert_int_equal(seg_decode_block(&sg, b, STORE_COLS_ALL, 0, scr, &blk, NULL), 0);
-            for (size_t i = 0; i < blk.n; i++, k++) {
-                struct flow_rec r;
-                store_block_record(&blk, i, &r);
-                assert_memory_equal(&r, &recs[k], sizeof r);
-            }
-        }
-        assert_int_equal(k, N);
-        seg_scratch_free(scr);
+        assert_segment_holds(&sg, recs, N);
         seg_release(&sg);
         free(mem);
     }
@@ -242,20 +250,7 @@ static void test_segment_write_ordered_gathers_through_order_and_keeps_input(voi
     segment_roundtrip(recs, order, N, &sg, &mem);
     assert_memory_equal(recs, copy, N * sizeof *recs); /* input untouched */
     assert_int_equal(sg.nblocks, 2);
-    struct seg_scratch *scr = seg_scratch_new();
-    assert_non_null(scr);
-    size_t k = 0;
-    for (unsigned b = 0; b < sg.nblocks; b++) {
-        struct store_block blk;
-        assert_int_equal(seg_decode_block(&sg, b, STORE_COLS_ALL, 0, scr, &blk, NULL), 0);
-        for (size_t i = 0; i < blk.n; i++, k++) {
-            struct flow_rec r;
-            store_block_record(&blk, i, &r);
-            assert_memory_equal(&r, &sorted[k], sizeof r);
-        }
-    }
-    assert_int_equal(k, N);
-    seg_scratch_free(scr);
+    assert_segment_holds(&sg, sorted, N);
     seg_release(&sg);
     free(mem);
     free(sorted);
