@@ -49,7 +49,7 @@ ninja -C "$B" botscope bs_store bs_core >/dev/null
 BOTSCOPE=$B/src/cli/botscope
 cc -O2 -std=c17 -D_GNU_SOURCE -o "$W/sender" "$SRC/bench/ingest/sender.c" -lpcap
 cc -O2 -std=c17 -D_GNU_SOURCE -I"$SRC/src" "$SRC/bench/query/gen.c" "$B/src/store/libbs_store.a" \
-    "$B/src/core/libbs_core.a" -lzstd -llz4 -lsqlite3 -lz -lcurl -lpthread -lm -o "$W/gen"
+    "$B/src/core/libbs_core.a" -lzstd -llz4 -lsqlite3 -lz -ldeflate -lcurl -lpthread -lm -o "$W/gen"
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 ch_start bench

@@ -37,7 +37,7 @@ ninja -C "$B" botscope bs_store bs_core >/dev/null
 BOTSCOPE=$B/src/cli/botscope
 if [ "$REUSING" = 0 ]; then
     cc -O2 -std=c17 -D_GNU_SOURCE -I"$SRC/src" "$SRC/bench/query/gen.c" "$B/src/store/libbs_store.a" \
-        "$B/src/core/libbs_core.a" -lzstd -llz4 -lsqlite3 -lz -lpthread -lm -o "$W/gen"
+        "$B/src/core/libbs_core.a" -lzstd -llz4 -lsqlite3 -lz -ldeflate -lcurl -lpthread -lm -o "$W/gen"
 
     nfcapd -w "$W/nf" -p "$PORT" -b 127.0.0.1 -y -t 3600 -B 4000000 >"$W/nfcapd.log" 2>&1 &
     NFPID=$!
