@@ -134,7 +134,7 @@ echo "| storage | bytes | bytes/flow |"
 echo "|---|---:|---:|"
 echo "| nfdump LZ4 (nfcapd -y) | $NF_LZ4 | $(echo "$NF_LZ4 / $N" | bc -l | xargs printf '%.2f') |"
 echo "| nfdump LZO (nfdump -z) | $NF_LZO | $(echo "$NF_LZO / $N" | bc -l | xargs printf '%.2f') |"
-echo "| botscope (zstd level 3, columnar) | $BS_BYTES | $(echo "$BS_BYTES / $N" | bc -l | xargs printf '%.2f') |"
+echo "| botscope (columnar, [store] compression = auto) | $BS_BYTES | $(echo "$BS_BYTES / $N" | bc -l | xargs printf '%.2f') |"
 echo
 echo "Same answers from both tools (questions 1, 3, 4 among those asked): $AGREE"
 [ "${KEEP:-0}" = 1 ] || [ "$REUSING" = 1 ] || rm -rf "$W/nf" "$W/nf-lzo" "$W/bs"
