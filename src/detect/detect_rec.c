@@ -230,12 +230,6 @@ static void *carve_dcol(char **p, size_t n, size_t w)
     return v;
 }
 
-/* Is row i of address column c IPv6? (Any form.) */
-static bool addr_is6(const struct store_addr_col *c, size_t i)
-{
-    return c->full ? !ipaddr_is_v4(&c->full[i]) : store_addr_is6(c, i);
-}
-
 /* Opens the chunk that keeps block b's records in part d's stash (filled by keep_add batch by
  * batch); its index, or SIZE_MAX when the block cannot be kept: the stash is over its budget or
  * out of memory (every part then stops keeping records: the passes after the client pass read
@@ -265,7 +259,7 @@ static size_t keep_open(struct dctx *d, const struct store_block *b)
             n6 += (size_t)__builtin_popcount(b->src.is6[k] | b->dst.is6[k]);
     } else if (b->src.is6 || b->src.full || b->dst.is6 || b->dst.full) {
         for (size_t i = 0; i < n; i++)
-            n6 += addr_is6(&b->src, i) || addr_is6(&b->dst, i);
+            n6 += store_addr_is6(&b->src, i) || store_addr_is6(&b->dst, i);
     }
     struct dchunk ch = {.t0 = n ? t0 : 0};
     dcol_init(&ch.t, n ? t1 - t0 : 0);

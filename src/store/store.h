@@ -128,9 +128,12 @@ struct store_addr_col {
     size_t n6;               /* mixed: how many */
 };
 
+/* Is row i IPv6? (Any form: an IPv4 column never is.) */
 static inline bool store_addr_is6(const struct store_addr_col *c, size_t i)
 {
-    return c->is6 && ((c->is6[i >> 3] >> (i & 7)) & 1);
+    if (c->is6) /* (mixed first: the form a scan that reads it row by row asked for) */
+        return (c->is6[i >> 3] >> (i & 7)) & 1;
+    return c->full && !ipaddr_is_v4(&c->full[i]);
 }
 
 /* Row i's address in 16-byte form, whatever the column's form. */
@@ -138,7 +141,7 @@ static inline void store_addr_get(const struct store_addr_col *c, size_t i, stru
 {
     if (c->full)
         *out = c->full[i];
-    else if (store_addr_is6(c, i))
+    else if (c->is6 && ((c->is6[i >> 3] >> (i & 7)) & 1))
         *out = c->v6[c->v4[i]];
     else
         ipaddr_from_v4(out, c->v4[i]);
